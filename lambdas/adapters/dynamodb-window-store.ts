@@ -1,0 +1,65 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll } from './dynamodb-batch.js';
+import { decodeState, encodeState, type WindowState } from '../core/window-state.js';
+import type { SaveOutcome, StoredWindow, WindowStore } from './window-store.js';
+
+const WINDOW_SK = 'window';
+
+export function windowItemKey(key: string): { pk: string; sk: string } {
+  return { pk: `w#${key}`, sk: WINDOW_SK };
+}
+
+/** Window state in the state table: one item per key, `ver` guards every write. */
+export class DynamoDbWindowStore implements WindowStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client);
+  }
+
+  async loadMany(keys: readonly string[]): Promise<Map<string, StoredWindow>> {
+    const items = await batchGetAll(this.doc, this.tableName, keys.map(windowItemKey), { expression: 'ver, #s', names: { '#s': 'state' } });
+    return new Map(items.map((item) => {
+      const stored = fromItem(item);
+      return [stored.state.key, stored];
+    }));
+  }
+
+  async load(key: string): Promise<StoredWindow | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: windowItemKey(key), ConsistentRead: true }));
+    return out.Item ? fromItem(out.Item) : undefined;
+  }
+
+  async save(state: WindowState, expectedVersion: number | undefined): Promise<SaveOutcome> {
+    try {
+      const out = await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...windowItemKey(state.key),
+            ver: (expectedVersion ?? 0) + 1,
+            tenant: state.tenant,
+            signal: state.signal,
+            state: encodeState(state),
+          },
+          ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(pk)' : 'ver = :v',
+          ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ':v': expectedVersion },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return { saved: true, writeUnits: out.ConsumedCapacity?.CapacityUnits ?? 0 };
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') return { saved: false, conflict: true };
+      throw e;
+    }
+  }
+}
+
+function fromItem(item: Record<string, unknown>): StoredWindow {
+  return { state: decodeState(item.state as string), version: Number(item.ver) };
+}
+

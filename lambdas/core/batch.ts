@@ -1,0 +1,49 @@
+import { parseEnvelope, type ChangeRecord } from './envelope.js';
+import { toObservation, type Observation, type StreamPosition } from './observations.js';
+
+/** A stream record as the consumer sees it, independent of the Lambda event shape. */
+export interface RawRecord {
+  readonly data: Uint8Array;
+  readonly position: StreamPosition;
+  readonly partitionKey: string;
+  readonly arrivedAt: number;
+}
+
+export interface InvalidRecord {
+  readonly raw: RawRecord;
+  readonly reason: string;
+}
+
+export interface PositionedChange {
+  readonly change: ChangeRecord;
+  readonly position: StreamPosition;
+}
+
+/** A batch split into what each part of the consumer needs, keeping stream order within each key. */
+export interface DecodedBatch {
+  readonly byKey: Map<string, Observation[]>;
+  readonly changes: PositionedChange[];
+  readonly invalid: InvalidRecord[];
+}
+
+export function decodeBatch(records: readonly RawRecord[]): DecodedBatch {
+  const byKey = new Map<string, Observation[]>();
+  const changes: PositionedChange[] = [];
+  const invalid: InvalidRecord[] = [];
+  for (const raw of records) {
+    const parsed = parseEnvelope(raw.data);
+    if (!parsed.ok) {
+      invalid.push({ raw, reason: parsed.reason });
+      continue;
+    }
+    if (parsed.record.type === 'change') {
+      changes.push({ change: parsed.record, position: raw.position });
+      continue;
+    }
+    const ob = toObservation(parsed.record, raw.position)!;
+    const list = byKey.get(ob.key);
+    if (list) list.push(ob);
+    else byKey.set(ob.key, [ob]);
+  }
+  return { byKey, changes, invalid };
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/** Contract 1: one UTF-8 JSON object per Kinesis record. */
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+const nameField = () => z.string().regex(NAME, "must be 1-64 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit");
+
+/** ISO-8601 with a zone, or epoch milliseconds; normalised to epoch ms. */
+const eventTime = z
+  .union([z.number(), z.string()])
+  .transform((v, ctx) => {
+    const ms = typeof v === 'number' ? v : /[zZ]|[+-]\d\d:?\d\d$/.test(v) ? Date.parse(v) : Number.NaN;
+    // 2000-01-01 .. 2200-01-01 catches seconds-instead-of-ms and garbage alike.
+    if (!Number.isFinite(ms) || ms < 946_684_800_000 || ms > 7_258_118_400_000) {
+      ctx.addIssue({ code: 'custom', message: 'must be ISO-8601 with a time zone or epoch milliseconds (2000..2200)' });
+      return z.NEVER;
+    }
+    return Math.trunc(ms);
+  });
+
+const common = {
+  v: z.literal(1),
+  id: z.string().min(1).max(128).optional(),
+  ts: eventTime,
+  region: nameField().optional(),
+};
+
+export const MetricRecord = z.object({
+  ...common,
+  type: z.literal('metric'),
+  tenant: nameField(),
+  signal: nameField(),
+  value: z.number().refine(Number.isFinite, 'must be a finite number'),
+  dims: z.record(z.string(), z.string().max(256)).optional(),
+});
+
+export const ActivityRecord = z.object({
+  ...common,
+  type: z.literal('activity'),
+  key: z.string().min(1).max(128).regex(/^[^#\s]+$/, "key must not contain '#' or whitespace"),
+  tenant: nameField(),
+  action: nameField(),
+  attrs: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const CHANGE_KINDS = ['release', 'flag', 'experiment', 'maintenance', 'campaign'] as const;
+
+export const ChangeRecord = z
+  .object({
+    ...common,
+    type: z.literal('change'),
+    tenant: z.union([z.literal('*'), nameField()]),
+    change: z.enum(CHANGE_KINDS),
+    until: eventTime.optional(),
+    title: z.string().max(512).optional(),
+  })
+  .refine((r) => r.until === undefined || r.until >= r.ts, { message: 'until must not be before ts', path: ['until'] });
+
+export const Envelope = z.discriminatedUnion('type', [MetricRecord, ActivityRecord, ChangeRecord]);
+
+export type MetricRecord = z.output<typeof MetricRecord>;
+export type ActivityRecord = z.output<typeof ActivityRecord>;
+export type ChangeRecord = z.output<typeof ChangeRecord>;
+export type Envelope = z.output<typeof Envelope>;
+
+export type ParseResult = { ok: true; record: Envelope } | { ok: false; reason: string };
+
+const MAX_RECORD_BYTES = 64 * 1024;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decode and validate one record; the reason names every offending field. */
+export function parseEnvelope(data: Uint8Array): ParseResult {
+  if (data.byteLength > MAX_RECORD_BYTES) return { ok: false, reason: `record is ${data.byteLength} bytes; the limit is ${MAX_RECORD_BYTES}` };
+  let text: string;
+  try {
+    text = utf8.decode(data);
+  } catch {
+    return { ok: false, reason: 'record is not valid UTF-8' };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, reason: `record is not JSON: ${(e as Error).message}` };
+  }
+  const parsed = Envelope.safeParse(json);
+  if (parsed.success) return { ok: true, record: parsed.data };
+  return { ok: false, reason: describeIssues(parsed.error.issues) };
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((i) => `${i.path.length ? i.path.join('.') : 'record'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Partition key producers should use: tenant for metric/change, key for activity (keeps a key's records on one shard). */
+export function partitionKeyOf(record: Envelope): string {
+  return record.type === 'activity' ? record.key : record.tenant;
+}

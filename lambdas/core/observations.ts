@@ -1,0 +1,87 @@
+import type { ActivityRecord, Envelope, MetricRecord } from './envelope.js';
+
+/** Where a record sits in the stream; lets a key recognise records it has already folded. */
+export interface StreamPosition {
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+}
+
+/** One value for one key at one event time: what the window fold consumes. */
+export interface Observation {
+  readonly key: string;
+  readonly tenant: string;
+  readonly signal: string;
+  /** The activity key (user, device) for engagement features; absent for metrics. */
+  readonly subject?: string;
+  readonly ts: number;
+  readonly value: number;
+  /** Activity action, counted per bucket so the window can say what users did. */
+  readonly action?: string;
+  readonly id?: string;
+  readonly region?: string;
+  readonly position?: StreamPosition;
+}
+
+export const ENGAGEMENT_SIGNAL = 'engagement';
+
+/**
+ * How much one activity event says the user is engaged (seed 000: listen, pause, exit).
+ * The window mean of these weights is the engagement score; low is the anomaly.
+ */
+const ENGAGEMENT_WEIGHT: Readonly<Record<string, number>> = {
+  listen: 1,
+  play: 1,
+  resume: 1,
+  complete: 1,
+  like: 1,
+  share: 1,
+  seek: 0.6,
+  pause: 0.3,
+  skip: 0.1,
+  exit: 0,
+  stop: 0,
+};
+const UNKNOWN_ACTION_WEIGHT = 0.5;
+
+export function engagementWeight(action: string): number {
+  return ENGAGEMENT_WEIGHT[action] ?? UNKNOWN_ACTION_WEIGHT;
+}
+
+export function metricKey(tenant: string, signal: string): string {
+  return `${tenant}#${signal}`;
+}
+
+export function engagementKey(tenant: string, subject: string): string {
+  return `${tenant}#${ENGAGEMENT_SIGNAL}@${subject}`;
+}
+
+/** The feature builder: metric and activity records become observations; change records do not. */
+export function toObservation(record: Envelope, position?: StreamPosition): Observation | undefined {
+  switch (record.type) {
+    case 'metric':
+      return fromMetric(record, position);
+    case 'activity':
+      return fromActivity(record, position);
+    case 'change':
+      return undefined;
+  }
+}
+
+function fromMetric(r: MetricRecord, position?: StreamPosition): Observation {
+  return { key: metricKey(r.tenant, r.signal), tenant: r.tenant, signal: r.signal, ts: r.ts, value: r.value, id: r.id, region: r.region, position };
+}
+
+function fromActivity(r: ActivityRecord, position?: StreamPosition): Observation {
+  return {
+    key: engagementKey(r.tenant, r.key),
+    tenant: r.tenant,
+    signal: ENGAGEMENT_SIGNAL,
+    subject: r.key,
+    ts: r.ts,
+    value: engagementWeight(r.action),
+    action: r.action,
+    id: r.id,
+    region: r.region,
+    position,
+  };
+}

@@ -1,0 +1,28 @@
+/** How per-key event-time windows are cut. Shared by the consumer, replay and the CDK config. */
+export interface WindowSettings {
+  /** Length of the sliding window, in minutes (buckets are one minute each). */
+  readonly windowMinutes: number;
+  /** How often a window result is emitted, in minutes. */
+  readonly slideMinutes: number;
+  /** How far behind the newest event time a record may arrive and still be folded, in ms. */
+  readonly allowedLatenessMs: number;
+  /** How many recent record ids are remembered per key to drop producer retries. */
+  readonly dedupeIds: number;
+}
+
+export const DEFAULT_WINDOW_SETTINGS: WindowSettings = {
+  windowMinutes: 10,
+  slideMinutes: 1,
+  allowedLatenessMs: 2 * 60_000,
+  dedupeIds: 64,
+};
+
+export function validateWindowSettings(s: WindowSettings): WindowSettings {
+  const problems: string[] = [];
+  if (!Number.isInteger(s.windowMinutes) || s.windowMinutes < 1 || s.windowMinutes > 60) problems.push('windowMinutes must be an integer in 1..60');
+  if (!Number.isInteger(s.slideMinutes) || s.slideMinutes < 1 || s.slideMinutes > s.windowMinutes) problems.push('slideMinutes must be an integer in 1..windowMinutes');
+  if (!Number.isFinite(s.allowedLatenessMs) || s.allowedLatenessMs < 0 || s.allowedLatenessMs > 30 * 60_000) problems.push('allowedLatenessMs must be in 0..1800000');
+  if (!Number.isInteger(s.dedupeIds) || s.dedupeIds < 0 || s.dedupeIds > 512) problems.push('dedupeIds must be an integer in 0..512');
+  if (problems.length) throw new Error(`invalid window settings: ${problems.join('; ')}`);
+  return s;
+}

@@ -1,0 +1,10 @@
+/** Environment variables the stream-consumer Lambda reads; the CDK construct and the local runtime set the same names. */
+export const CONSUMER_ENV = {
+  stateTable: 'STATE_TABLE_NAME',
+  invalidRecordQueueUrl: 'INVALID_RECORD_QUEUE_URL',
+  alertTopicArn: 'ALERT_TOPIC_ARN',
+  windowMinutes: 'WINDOW_MINUTES',
+  slideMinutes: 'SLIDE_MINUTES',
+  allowedLatenessMs: 'ALLOWED_LATENESS_MS',
+  dedupeIds: 'DEDUPE_IDS',
+} as const;

@@ -1,0 +1,129 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type { RawRecord } from '../core/batch.js';
+import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings, type WindowSettings } from '../core/window-settings.js';
+import { DynamoDbChangeStore } from '../adapters/change-store.js';
+import { SqsDeadLetterSink } from '../adapters/dead-letter.js';
+import { DynamoDbWindowStore } from '../adapters/dynamodb-window-store.js';
+import { DynamoDbPositionLedger } from '../adapters/position-ledger.js';
+import { CONSUMER_ENV } from './consumer-environment.js';
+import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from './stream-batch.js';
+
+export interface ConsumerObservers {
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** Called after every batch (the local runtime prints progress from it). */
+  readonly onOutcome?: (outcome: BatchOutcome) => void | Promise<void>;
+}
+
+export type StreamConsumer = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
+
+/** The Kinesis consumer over any adapters: Lambda wires AWS clients below, the local runtime wires the stand-ins. */
+export function createStreamConsumer(deps: StreamBatchDeps, observers: ConsumerObservers = {}): StreamConsumer {
+  const processor = new BatchProcessor(EventType.KinesisDataStreams);
+  const { logger, metrics } = observers;
+  return async (event, context) => {
+    const outcome = await processStreamBatch(event.Records.map(toRawRecord), deps);
+    if (metrics) recordMetrics(metrics, outcome);
+    if (outcome.failed.length) logger?.warn('records will be redelivered', { failed: outcome.failed.length, firstError: outcome.failed[0]?.error });
+    logger?.info('batch folded', summarise(outcome));
+    await observers.onOutcome?.(outcome);
+    const failed = new Map(outcome.failed.map((f) => [f.position.sequenceNumber, f.error]));
+    // Powertools turns per-record failures into batchItemFailures (and a full-batch failure into a throw).
+    return processPartialResponse(
+      event,
+      async (record: KinesisStreamRecord) => {
+        const error = failed.get(record.kinesis.sequenceNumber);
+        if (error) throw new Error(error);
+      },
+      processor,
+      { context },
+    );
+  };
+}
+
+export function toRawRecord(r: KinesisStreamRecord): RawRecord {
+  return {
+    data: Buffer.from(r.kinesis.data, 'base64'),
+    position: { shardId: r.eventID.split(':')[0] ?? 'shard', sequenceNumber: r.kinesis.sequenceNumber },
+    partitionKey: r.kinesis.partitionKey,
+    arrivedAt: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
+  };
+}
+
+function summarise(o: BatchOutcome) {
+  const { windows, failed, ...counts } = o;
+  return { ...counts, windowsEmitted: windows.length, failed: failed.length };
+}
+
+function recordMetrics(metrics: Metrics, o: BatchOutcome): void {
+  const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
+  count('RecordsReceived', o.received);
+  count('RecordsProcessed', o.processed);
+  count('RecordsDeadLettered', o.deadLettered);
+  count('RecordsLate', o.late);
+  count('RecordsDuplicate', o.duplicate);
+  count('RecordsRedelivered', o.redelivered);
+  count('RecordsFailed', o.failed.length);
+  count('ChangeRecordsStored', o.changes);
+  count('WindowsEmitted', o.windows.length);
+  count('StateWrites', o.stateWrites);
+  count('StateWriteConflicts', o.conflicts);
+  metrics.addMetric('StateWriteUnits', MetricUnit.Count, o.writeUnits);
+  metrics.publishStoredMetrics();
+}
+
+/** Window settings from the environment the construct sets; missing values fall back to the defaults. */
+export function windowSettingsFromEnv(env: NodeJS.ProcessEnv): WindowSettings {
+  const num = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n)) throw new Error(`environment variable ${name} must be a number (got "${raw}")`);
+    return n;
+  };
+  return validateWindowSettings({
+    windowMinutes: num(CONSUMER_ENV.windowMinutes, DEFAULT_WINDOW_SETTINGS.windowMinutes),
+    slideMinutes: num(CONSUMER_ENV.slideMinutes, DEFAULT_WINDOW_SETTINGS.slideMinutes),
+    allowedLatenessMs: num(CONSUMER_ENV.allowedLatenessMs, DEFAULT_WINDOW_SETTINGS.allowedLatenessMs),
+    dedupeIds: num(CONSUMER_ENV.dedupeIds, DEFAULT_WINDOW_SETTINGS.dedupeIds),
+  });
+}
+
+function requireEnv(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+let lambdaConsumer: StreamConsumer | undefined;
+
+function lambdaWiring(): StreamConsumer {
+  const tracer = new Tracer();
+  const logger = new Logger();
+  const metrics = new Metrics();
+  const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 6 }));
+  const sqs = tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 6 }));
+  const table = requireEnv(CONSUMER_ENV.stateTable);
+  return createStreamConsumer(
+    {
+      windows: new DynamoDbWindowStore(dynamo, table),
+      changes: new DynamoDbChangeStore(dynamo, table),
+      deadLetters: new SqsDeadLetterSink(sqs, requireEnv(CONSUMER_ENV.invalidRecordQueueUrl)),
+      deadLetterLedger: new DynamoDbPositionLedger(dynamo, table, 'dead-letter'),
+      settings: windowSettingsFromEnv(process.env),
+      source: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'stream-consumer',
+    },
+    { logger, metrics },
+  );
+}
+
+export const handler: StreamConsumer = (event, context) => {
+  lambdaConsumer ??= lambdaWiring();
+  return lambdaConsumer(event, context);
+};

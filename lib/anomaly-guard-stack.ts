@@ -1,0 +1,93 @@
+import { CfnOutput, CfnResource, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { AlertTopic } from './alert-topic.js';
+import type { AnomalyGuardConfig } from './config.js';
+import { DeadLetterQueues } from './dead-letter-queues.js';
+import { IngestStream } from './ingest-stream.js';
+import { StateTable } from './state-table.js';
+import { StreamConsumer } from './stream-consumer.js';
+
+/**
+ * Logical ids of the resources the local runtime (and operators) look up in the template.
+ * Pinned so that refactoring construct ids never silently replaces a stateful resource.
+ */
+export const LOGICAL_IDS = {
+  stream: 'IngestStream',
+  stateTable: 'StateTable',
+  invalidRecordQueue: 'InvalidRecordQueue',
+  consumerFailureQueue: 'ConsumerFailureQueue',
+  alertTopic: 'AlertTopic',
+  alertTopicKey: 'AlertTopicKey',
+  consumerFunction: 'StreamConsumerFunction',
+  consumerEventSourceMapping: 'StreamConsumerEventSourceMapping',
+} as const;
+
+/** CfnOutput ids (also the output keys in the deployed stack). */
+export const OUTPUT_IDS = {
+  streamName: 'StreamName',
+  streamArn: 'StreamArn',
+  stateTableName: 'StateTableName',
+  invalidRecordQueueUrl: 'InvalidRecordQueueUrl',
+  consumerFailureQueueUrl: 'ConsumerFailureQueueUrl',
+  alertTopicArn: 'AlertTopicArn',
+  consumerFunctionName: 'ConsumerFunctionName',
+} as const;
+
+export interface AnomalyGuardStackProps extends StackProps {
+  readonly config: AnomalyGuardConfig;
+  /** Directory holding `package-lock.json` and `lambdas/`. */
+  readonly projectRoot: string;
+}
+
+export class AnomalyGuardStack extends Stack {
+  readonly ingest: IngestStream;
+  readonly state: StateTable;
+  readonly deadLetters: DeadLetterQueues;
+  readonly alerts: AlertTopic;
+  readonly consumer: StreamConsumer;
+
+  constructor(scope: Construct, id: string, props: AnomalyGuardStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    this.ingest = new IngestStream(this, 'Ingest', { ...config.stream, removalPolicy });
+    this.state = new StateTable(this, 'State', { removalPolicy });
+    this.deadLetters = new DeadLetterQueues(this, 'DeadLetters', { removalPolicy });
+    this.alerts = new AlertTopic(this, 'Alerts', { emails: config.alertEmails, removalPolicy });
+    this.consumer = new StreamConsumer(this, 'Consumer', {
+      stream: this.ingest.stream,
+      stateTable: this.state,
+      invalidRecordQueue: this.deadLetters.invalidRecordQueue,
+      consumerFailureQueue: this.deadLetters.consumerFailureQueue,
+      alertTopic: this.alerts,
+      projectRoot: props.projectRoot,
+      consumer: config.consumer,
+      window: config.window,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
+
+    pinLogicalId(this.ingest.stream, LOGICAL_IDS.stream);
+    pinLogicalId(this.state.table, LOGICAL_IDS.stateTable);
+    pinLogicalId(this.deadLetters.invalidRecordQueue, LOGICAL_IDS.invalidRecordQueue);
+    pinLogicalId(this.deadLetters.consumerFailureQueue, LOGICAL_IDS.consumerFailureQueue);
+    pinLogicalId(this.alerts.topic, LOGICAL_IDS.alertTopic);
+    pinLogicalId(this.alerts.key, LOGICAL_IDS.alertTopicKey);
+    pinLogicalId(this.consumer.function, LOGICAL_IDS.consumerFunction);
+    this.consumer.eventSourceMapping.overrideLogicalId(LOGICAL_IDS.consumerEventSourceMapping);
+
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output(OUTPUT_IDS.streamName, this.ingest.stream.streamName, 'Kinesis stream producers PutRecords to');
+    output(OUTPUT_IDS.streamArn, this.ingest.stream.streamArn, 'Kinesis stream ARN (for producer IAM policies)');
+    output(OUTPUT_IDS.stateTableName, this.state.table.tableName, 'DynamoDB table holding per-key window state');
+    output(OUTPUT_IDS.invalidRecordQueueUrl, this.deadLetters.invalidRecordQueue.queueUrl, 'Dead-letter queue for invalid records (payload + reason)');
+    output(OUTPUT_IDS.consumerFailureQueueUrl, this.deadLetters.consumerFailureQueue.queueUrl, 'On-failure destination of the stream consumer (batch metadata only)');
+    output(OUTPUT_IDS.alertTopicArn, this.alerts.topic.topicArn, 'SNS topic to subscribe on-call to');
+    output(OUTPUT_IDS.consumerFunctionName, this.consumer.function.functionName, 'Stream consumer Lambda function');
+  }
+}
+
+function pinLogicalId(construct: Construct, logicalId: string): void {
+  (construct.node.defaultChild as CfnResource).overrideLogicalId(logicalId);
+}

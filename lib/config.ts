@@ -1,0 +1,82 @@
+import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings, type WindowSettings } from '../lambdas/core/window-settings.js';
+
+/** Everything a deployment can tune, read from `cdk.json` context key `anomalyGuard`. */
+export interface AnomalyGuardConfig {
+  readonly stream: {
+    /** `on-demand` scales itself; `provisioned` uses `shardCount`. */
+    readonly mode: 'on-demand' | 'provisioned';
+    readonly shardCount: number;
+    readonly retentionHours: number;
+  };
+  readonly consumer: {
+    readonly batchSize: number;
+    readonly maxBatchingWindowSeconds: number;
+    readonly parallelizationFactor: number;
+    readonly maxRetryAttempts: number;
+    readonly maxRecordAgeSeconds: number;
+    readonly memorySizeMb: number;
+    readonly timeoutSeconds: number;
+  };
+  readonly window: WindowSettings;
+  readonly logRetentionDays: number;
+  /** Email addresses subscribed to the alert topic at deploy time (optional). */
+  readonly alertEmails: readonly string[];
+  /** `destroy` for throwaway stacks; `retain` keeps tables and keys when the stack is deleted. */
+  readonly removalPolicy: 'retain' | 'destroy';
+}
+
+export const DEFAULT_CONFIG: AnomalyGuardConfig = {
+  stream: { mode: 'provisioned', shardCount: 1, retentionHours: 24 },
+  consumer: {
+    batchSize: 1000,
+    maxBatchingWindowSeconds: 5,
+    parallelizationFactor: 1,
+    maxRetryAttempts: 5,
+    maxRecordAgeSeconds: 3600,
+    memorySizeMb: 512,
+    timeoutSeconds: 60,
+  },
+  window: DEFAULT_WINDOW_SETTINGS,
+  logRetentionDays: 30,
+  alertEmails: [],
+  removalPolicy: 'retain',
+};
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** Merge user context over the defaults and reject values AWS would reject at deploy time. */
+export function resolveConfig(context: unknown): AnomalyGuardConfig {
+  const user = (context ?? {}) as DeepPartial<AnomalyGuardConfig>;
+  if (typeof user !== 'object' || Array.isArray(user)) throw new Error('cdk.json context "anomalyGuard" must be an object');
+  const config: AnomalyGuardConfig = {
+    stream: { ...DEFAULT_CONFIG.stream, ...user.stream },
+    consumer: { ...DEFAULT_CONFIG.consumer, ...user.consumer },
+    window: validateWindowSettings({ ...DEFAULT_CONFIG.window, ...user.window }),
+    logRetentionDays: user.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays,
+    alertEmails: user.alertEmails ?? DEFAULT_CONFIG.alertEmails,
+    removalPolicy: user.removalPolicy ?? DEFAULT_CONFIG.removalPolicy,
+  };
+  const problems: string[] = [];
+  const { stream, consumer } = config;
+  const intIn = (name: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) problems.push(`${name} must be an integer in ${lo}..${hi} (got ${v})`);
+  };
+  if (stream.mode !== 'on-demand' && stream.mode !== 'provisioned') problems.push(`stream.mode must be "on-demand" or "provisioned" (got ${String(stream.mode)})`);
+  intIn('stream.shardCount', stream.shardCount, 1, 500);
+  intIn('stream.retentionHours', stream.retentionHours, 24, 8760);
+  intIn('consumer.batchSize', consumer.batchSize, 1, 10_000);
+  intIn('consumer.maxBatchingWindowSeconds', consumer.maxBatchingWindowSeconds, 0, 300);
+  intIn('consumer.parallelizationFactor', consumer.parallelizationFactor, 1, 10);
+  intIn('consumer.maxRetryAttempts', consumer.maxRetryAttempts, 0, 10_000);
+  intIn('consumer.maxRecordAgeSeconds', consumer.maxRecordAgeSeconds, 60, 604_800);
+  intIn('consumer.memorySizeMb', consumer.memorySizeMb, 128, 10_240);
+  intIn('consumer.timeoutSeconds', consumer.timeoutSeconds, 1, 900);
+  if (!ALLOWED_LOG_RETENTION_DAYS.includes(config.logRetentionDays)) problems.push(`logRetentionDays must be one of ${ALLOWED_LOG_RETENTION_DAYS.join(', ')}`);
+  if (!Array.isArray(config.alertEmails) || config.alertEmails.some((e) => typeof e !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(e))) problems.push('alertEmails must be a list of email addresses');
+  if (config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') problems.push('removalPolicy must be "retain" or "destroy"');
+  if (problems.length) throw new Error(`invalid anomalyGuard config:\n  - ${problems.join('\n  - ')}`);
+  return config;
+}
+
+/** CloudWatch Logs accepts only these retention periods. */
+const ALLOWED_LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];

@@ -1,0 +1,269 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { synthTemplate } from '../lib/synth.js';
+import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
+import type { DeadLetter } from '../lambdas/adapters/dead-letter.js';
+import { DynamoDbWindowStore } from '../lambdas/adapters/dynamodb-window-store.js';
+import { DynamoDbPositionLedger } from '../lambdas/adapters/position-ledger.js';
+import { putRecordsReliably } from '../lambdas/adapters/stream-producer.js';
+import { CONSUMER_ENV } from '../lambdas/handlers/consumer-environment.js';
+import type { BatchOutcome } from '../lambdas/handlers/stream-batch.js';
+import { createStreamConsumer, windowSettingsFromEnv } from '../lambdas/handlers/stream-consumer.js';
+import { EventSourcePoller, eventSourceSettingsFromTemplate, type StreamFailureNotice } from './event-source-poller.js';
+import { LocalDeadLetterSink, LocalQueue } from './queue.js';
+import { createStreamFromTemplate, createTablesFromTemplate, resourcesOfType, startStandIns, type CfnTemplate } from './stand-ins.js';
+import { defaultWorkload, simulateWorkload, type ProducedRecord } from './workload.js';
+
+export interface LocalOptions {
+  /** `default`, or a JSONL file of envelopes (one record per line, sent verbatim). */
+  scenario: string;
+  once: boolean;
+  out: string;
+  port: number;
+  /** Simulated minutes of the built-in scenario. */
+  minutes: number;
+  /** Records put per PutRecords call while replaying the scenario. */
+  chunk: number;
+  log: (line: string) => void;
+}
+
+export interface LocalSummary {
+  records: { sent: number; processed: number; deadLettered: number; late: number; duplicate: number; redelivered: number; lost: number };
+  anomalies: number;
+  alerts: number;
+  mitigations: { started: number; succeeded: number; rolledBack: number };
+  reports: number;
+  firstAlertMs: number | null;
+  durationMs: number;
+  windows: number;
+  keys: number;
+  stateWrites: number;
+  writeUnits: number;
+  invocations: number;
+  consumerFailures: number;
+  ok: boolean;
+  problems: string[];
+}
+
+const STREAM_NAME = 'anomaly-guard-ingest';
+const TABLE_PREFIX = 'anomaly-guard-';
+/** The deployed batching window is tuned for cost; locally a short one keeps the demo responsive. */
+const LOCAL_BATCHING_WINDOW_MS = 200;
+const DRAIN_TIMEOUT_MS = 60_000;
+
+export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
+  const started = Date.now();
+  const out = resolve(opts.out);
+  rmSync(join(out, 'reports'), { recursive: true, force: true });
+  mkdirSync(join(out, 'reports'), { recursive: true });
+  for (const f of ['dead-letters.jsonl', 'consumer-failures.jsonl', 'alerts.jsonl']) writeFileSync(join(out, f), '');
+
+  opts.log('synthesizing the CDK app (template drives the local resources)…');
+  const template = synthTemplate({}, { bundle: false, nag: false }) as CfnTemplate;
+  const standIns = await startStandIns();
+  const shards = await createStreamFromTemplate(standIns.kinesis, template, STREAM_NAME);
+  const tables = await createTablesFromTemplate(standIns.dynamo, template, TABLE_PREFIX);
+  const consumerEnv = consumerEnvironment(template);
+  const tableName = tables.get(consumerEnv[CONSUMER_ENV.stateTable] ?? '') ?? [...tables.values()][0]!;
+  opts.log(`stand-ins up: kinesis ${standIns.kinesisEndpoint} (${shards} shards), dynamodb ${standIns.dynamoEndpoint} (table ${tableName})`);
+
+  const deadLetters = new LocalQueue<DeadLetter>('InvalidRecordQueue', join(out, 'dead-letters.jsonl'));
+  const consumerFailures = new LocalQueue<StreamFailureNotice>('ConsumerFailureQueue', join(out, 'consumer-failures.jsonl'));
+  const totals = newTotals();
+  const consumer = createStreamConsumer(
+    {
+      windows: new DynamoDbWindowStore(standIns.dynamo, tableName),
+      changes: new DynamoDbChangeStore(standIns.dynamo, tableName),
+      deadLetters: new LocalDeadLetterSink(deadLetters),
+      deadLetterLedger: new DynamoDbPositionLedger(standIns.dynamo, tableName, 'dead-letter'),
+      settings: windowSettingsFromEnv(consumerEnv),
+      source: 'local',
+    },
+    { onOutcome: (o) => addOutcome(totals, o) },
+  );
+  const poller = new EventSourcePoller({
+    kinesis: standIns.kinesis,
+    streamName: STREAM_NAME,
+    streamArn: `arn:aws:kinesis:us-east-1:000000000000:stream/${STREAM_NAME}`,
+    functionName: 'anomaly-guard-stream-consumer',
+    handler: consumer,
+    settings: eventSourceSettingsFromTemplate(template),
+    batchingWindowMs: LOCAL_BATCHING_WINDOW_MS,
+    onFailure: (n) => consumerFailures.send(n),
+    onError: (e) => opts.log(`poller error: ${(e as Error).message}`),
+  });
+  await poller.start();
+
+  let sent = 0;
+  let simTs = 0;
+  const progress = setInterval(() => opts.log(progressLine(simTs, sent, totals, deadLetters.length)), 1000);
+  const put = async (records: ProducedRecord[]) => {
+    const entries: PutRecordsRequestEntry[] = records.map((r) => ({ Data: Buffer.from(r.line), PartitionKey: r.partitionKey }));
+    const res = await putRecordsReliably(standIns.kinesis, STREAM_NAME, entries);
+    if (res.failed.length) throw new Error(`${res.failed.length} records could not be put on the local stream: ${res.failed[0]!.errorCode}`);
+    sent += res.sent;
+    simTs = records.at(-1)?.ts ?? simTs;
+  };
+
+  let server: Server | undefined;
+  try {
+    const scenario = scenarioRecords(opts);
+    for (const chunk of chunks(scenario, opts.chunk)) await put(chunk);
+    const drained = await waitFor(() => totals.processed + deadLetters.length >= sent || consumerFailures.length > 0, DRAIN_TIMEOUT_MS);
+    clearInterval(progress);
+    const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained);
+    writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    printSummary(summary, out, opts.log);
+    if (opts.once) return summary;
+
+    server = await serveStatus(opts.port, () => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true));
+    opts.log(`serving http://127.0.0.1:${opts.port} (status: /v1/local/summary); streaming live workload, Ctrl-C to stop`);
+    const live = setInterval(() => opts.log(progressLine(simTs, sent, totals, deadLetters.length)), 5000);
+    const stop = new Promise<void>((r) => process.once('SIGINT', () => r()));
+    const liveStart = Math.max(simTs, Date.now()) + 60_000;
+    const stream = simulateWorkload({ ...defaultWorkload(liveStart, Number.POSITIVE_INFINITY), seed: 7 });
+    let stopped = false;
+    void stop.then(() => (stopped = true));
+    // One simulated minute per real second: windows close and slide visibly.
+    while (!stopped) {
+      const batch: ProducedRecord[] = [];
+      const until = simTs + 60_000;
+      for (let r = stream.next(); !r.done; r = stream.next()) {
+        batch.push(r.value);
+        if (r.value.ts >= until) break;
+      }
+      await put(batch);
+      await Promise.race([stop, new Promise((r) => setTimeout(r, 1000))]);
+    }
+    clearInterval(live);
+    return summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true);
+  } finally {
+    clearInterval(progress);
+    await poller.stop();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await standIns.close();
+  }
+}
+
+function consumerEnvironment(template: CfnTemplate): NodeJS.ProcessEnv {
+  const fn = resourcesOfType(template, 'AWS::Lambda::Function').find(([, r]) => r.Properties?.Environment?.Variables?.[CONSUMER_ENV.stateTable]);
+  if (!fn) throw new Error('the synthesized template has no stream-consumer function');
+  const vars = fn[1].Properties!.Environment.Variables as Record<string, unknown>;
+  // References (Ref/GetAtt) become the logical id they point at, which the local names are derived from.
+  return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : refTarget(v)]));
+}
+
+function refTarget(v: unknown): string {
+  const o = v as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  return o.Ref ?? o['Fn::GetAtt']?.[0] ?? '';
+}
+
+function* scenarioRecords(opts: LocalOptions): Generator<ProducedRecord> {
+  if (opts.scenario === 'default') {
+    const start = Math.floor(Date.now() / 3_600_000) * 3_600_000 - opts.minutes * 60_000;
+    yield* simulateWorkload(defaultWorkload(start, opts.minutes));
+    return;
+  }
+  const lines = readFileSync(opts.scenario, 'utf8').split('\n').filter((l) => l.trim());
+  for (const line of lines) {
+    let partitionKey = 'unparseable';
+    let ts = 0;
+    try {
+      const o = JSON.parse(line) as { type?: string; key?: string; tenant?: string; ts?: unknown };
+      partitionKey = String((o.type === 'activity' ? o.key : o.tenant) ?? 'unknown') || 'unknown';
+      ts = typeof o.ts === 'number' ? o.ts : Date.parse(String(o.ts));
+    } catch {
+      // Sent anyway: the consumer must dead-letter it with the reason.
+    }
+    yield { line, partitionKey, ts };
+  }
+}
+
+function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
+    chunk.push(item);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length) yield chunk;
+}
+
+type Totals = Omit<BatchOutcome, 'windows' | 'failed'> & { windows: number; failed: number; keySet: Set<string> };
+
+function newTotals(): Totals {
+  return { received: 0, processed: 0, deadLettered: 0, late: 0, duplicate: 0, redelivered: 0, changes: 0, keys: 0, stateWrites: 0, writeUnits: 0, conflicts: 0, windows: 0, failed: 0, keySet: new Set() };
+}
+
+function addOutcome(t: Totals, o: BatchOutcome): void {
+  for (const k of ['received', 'processed', 'deadLettered', 'late', 'duplicate', 'redelivered', 'changes', 'stateWrites', 'writeUnits', 'conflicts'] as const) t[k] += o[k];
+  t.windows += o.windows.length;
+  t.failed += o.failed.length;
+  for (const w of o.windows) t.keySet.add(w.key);
+}
+
+function summarise(t: Totals, sent: number, deadLettered: number, consumerFailures: number, invocations: number, started: number, drained: boolean): LocalSummary {
+  const lost = Math.max(0, sent - t.processed - deadLettered);
+  const problems: string[] = [];
+  if (!drained) problems.push(`timed out waiting for the consumer: ${lost} records unaccounted for`);
+  if (consumerFailures) problems.push(`${consumerFailures} batches exhausted their retries (see consumer-failures.jsonl)`);
+  if (lost && drained) problems.push(`${lost} records were lost`);
+  return {
+    records: { sent, processed: t.processed, deadLettered, late: t.late, duplicate: t.duplicate, redelivered: t.redelivered, lost },
+    anomalies: 0,
+    alerts: 0,
+    mitigations: { started: 0, succeeded: 0, rolledBack: 0 },
+    reports: 0,
+    firstAlertMs: null,
+    durationMs: Date.now() - started,
+    windows: t.windows,
+    keys: t.keySet.size,
+    stateWrites: t.stateWrites,
+    writeUnits: t.writeUnits,
+    invocations,
+    consumerFailures,
+    ok: problems.length === 0,
+    problems,
+  };
+}
+
+function progressLine(simTs: number, sent: number, t: Totals, deadLettered: number): string {
+  const sim = simTs ? new Date(simTs).toISOString().slice(0, 16).replace('T', ' ') : '-';
+  return `[event time ${sim}] sent ${sent}  processed ${t.processed}  dead-lettered ${deadLettered}  late ${t.late}  windows ${t.windows}  keys ${t.keySet.size}  state writes ${t.stateWrites}`;
+}
+
+function printSummary(s: LocalSummary, out: string, log: (l: string) => void): void {
+  log('');
+  log(`records: sent ${s.records.sent}, processed ${s.records.processed}, dead-lettered ${s.records.deadLettered} (reasons in ${join(out, 'dead-letters.jsonl')}), late ${s.records.late}, duplicates dropped ${s.records.duplicate}`);
+  log(`windows emitted ${s.windows} over ${s.keys} keys; ${s.stateWrites} state writes (${s.writeUnits} WCU) in ${s.invocations} consumer invocations`);
+  log(`anomalies ${s.anomalies}, alerts ${s.alerts}, mitigations ${s.mitigations.started}, reports ${s.reports}`);
+  log(s.ok ? `ok in ${(s.durationMs / 1000).toFixed(1)} s; summary in ${join(out, 'summary.json')}` : `FAILED: ${s.problems.join('; ')}`);
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+function serveStatus(port: number, summary: () => LocalSummary): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && (req.url === '/v1/local/summary' || req.url === '/')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(summary()));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NotFound', message: `no route for ${req.method} ${req.url}`, details: {} } }));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+

@@ -1,0 +1,106 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+const require = createRequire(import.meta.url);
+const kinesalite = require('kinesalite') as (opts: object) => Server;
+const dynalite = require('dynalite') as (opts: object) => Server;
+
+export const LOCAL_REGION = 'us-east-1';
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** The embedded AWS stand-ins and real SDK clients pointed at them. */
+export interface StandIns {
+  readonly kinesisEndpoint: string;
+  readonly dynamoEndpoint: string;
+  readonly kinesis: KinesisClient;
+  readonly dynamo: DynamoDBClient;
+  close(): Promise<void>;
+}
+
+export async function startStandIns(): Promise<StandIns> {
+  const kServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
+  const dServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const listen = (s: Server) => new Promise<string>((resolve) => s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)));
+  const [kinesisEndpoint, dynamoEndpoint] = await Promise.all([listen(kServer), listen(dServer)]);
+  const kinesis = localKinesisClient(kinesisEndpoint);
+  const dynamo = localDynamoClient(dynamoEndpoint);
+  return {
+    kinesisEndpoint,
+    dynamoEndpoint,
+    kinesis,
+    dynamo,
+    async close() {
+      kinesis.destroy();
+      dynamo.destroy();
+      await Promise.all([kServer, dServer].map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+}
+
+/** The SDK's Kinesis client defaults to HTTP/2, which the stand-in does not speak. */
+export function localKinesisClient(endpoint: string): KinesisClient {
+  return new KinesisClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler() });
+}
+
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler() });
+}
+
+type CfnResource = { Type: string; Properties?: Record<string, any> };
+export type CfnTemplate = { Resources: Record<string, CfnResource>; Outputs?: Record<string, unknown> };
+
+export function resourcesOfType(template: CfnTemplate, type: string): [string, CfnResource][] {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+export function onlyResource(template: CfnTemplate, type: string): [string, CfnResource] {
+  const found = resourcesOfType(template, type);
+  if (found.length !== 1) throw new Error(`expected exactly one ${type} in the synthesized template, found ${found.length}`);
+  return found[0]!;
+}
+
+/** On-demand streams have no shard count in the template; locally they start with this many. */
+const ON_DEMAND_LOCAL_SHARDS = 2;
+
+/** Create the stream the template declares, under `name`, and wait until it is ACTIVE. */
+export async function createStreamFromTemplate(kinesis: KinesisClient, template: CfnTemplate, name: string, shardOverride?: number): Promise<number> {
+  const [, stream] = onlyResource(template, 'AWS::Kinesis::Stream');
+  const onDemand = stream.Properties?.StreamModeDetails?.StreamMode === 'ON_DEMAND';
+  const shards = shardOverride ?? (onDemand ? ON_DEMAND_LOCAL_SHARDS : Number(stream.Properties?.ShardCount ?? 1));
+  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  for (let i = 0; i < 200; i++) {
+    const d = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    if (d.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return shards;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`local stream ${name} did not become ACTIVE`);
+}
+
+/** Create every DynamoDB table of the template with its key schema and indexes, named `${prefix}${logicalId}`. */
+export async function createTablesFromTemplate(dynamo: DynamoDBClient, template: CfnTemplate, prefix: string): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const [logicalId, table] of resourcesOfType(template, 'AWS::DynamoDB::Table')) {
+    const p = table.Properties ?? {};
+    const name = `${prefix}${logicalId}`;
+    const input: CreateTableCommandInput = {
+      TableName: name,
+      KeySchema: p.KeySchema,
+      AttributeDefinitions: p.AttributeDefinitions,
+      BillingMode: 'PAY_PER_REQUEST',
+    };
+    if (p.GlobalSecondaryIndexes) input.GlobalSecondaryIndexes = p.GlobalSecondaryIndexes.map((g: any) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection }));
+    await dynamo.send(new CreateTableCommand(input));
+    for (let i = 0; ; i++) {
+      const d = await dynamo.send(new DescribeTableCommand({ TableName: name }));
+      if (d.Table?.TableStatus === 'ACTIVE') break;
+      if (i > 200) throw new Error(`local table ${name} did not become ACTIVE`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    names.set(logicalId, name);
+  }
+  return names;
+}

@@ -1,0 +1,130 @@
+import { partitionKeyOf, type Envelope } from '../lambdas/core/envelope.js';
+
+/** One record as a producer would put it: the raw line (possibly malformed on purpose) and its partition key. */
+export interface ProducedRecord {
+  ts: number;
+  line: string;
+  partitionKey: string;
+}
+
+interface SignalProfile {
+  signal: string;
+  base: number;
+  /** Relative day/night swing. */
+  diurnal: number;
+  /** Relative noise (standard deviation / base). */
+  noise: number;
+}
+
+export interface TenantProfile {
+  tenant: string;
+  region: string;
+  scale: number;
+}
+
+/** A change in behaviour the simulator injects: a multiplier on one tenant's signal over a span of minutes. */
+export interface Incident {
+  tenant: string;
+  signal: string;
+  fromMinute: number;
+  toMinute: number;
+  factor: number;
+}
+
+export interface WorkloadOptions {
+  startTs: number;
+  /** Simulated minutes; Infinity streams forever. */
+  minutes: number;
+  stepSeconds: number;
+  seed: number;
+  tenants: TenantProfile[];
+  signals: SignalProfile[];
+  incidents: Incident[];
+  listeners: number;
+  /** Share of records that are deliberately malformed, to exercise the dead-letter path. */
+  invalidRate: number;
+}
+
+const SIGNALS: SignalProfile[] = [
+  { signal: 'ingest_rpm', base: 1200, diurnal: 0.35, noise: 0.04 },
+  { signal: 'search_qps', base: 80, diurnal: 0.4, noise: 0.05 },
+  { signal: 'cqs_p95', base: 0.0025, diurnal: 0.15, noise: 0.03 },
+  { signal: 'cache_hit_ratio', base: 0.92, diurnal: 0.01, noise: 0.005 },
+  { signal: 'edge_p95_ms', base: 120, diurnal: 0.1, noise: 0.05 },
+];
+
+export function defaultWorkload(startTs: number, minutes: number): WorkloadOptions {
+  return {
+    startTs,
+    minutes,
+    stepSeconds: 10,
+    seed: 42,
+    tenants: [
+      { tenant: 'acme', region: 'kr', scale: 1 },
+      { tenant: 'globex', region: 'us', scale: 2.5 },
+      { tenant: 'initech', region: 'eu', scale: 0.6 },
+    ],
+    signals: SIGNALS,
+    // Modelled on seed 004's worked example: a KR search-cost spike of about +51 %.
+    incidents: [{ tenant: 'acme', signal: 'cqs_p95', fromMinute: Math.floor(minutes * 0.7), toMinute: Math.floor(minutes * 0.7) + 20, factor: 1.51 }],
+    listeners: 12,
+    invalidRate: 0.002,
+  };
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so a scenario is the same on every machine. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ACTIONS = ['listen', 'listen', 'listen', 'listen', 'pause', 'seek', 'exit'] as const;
+
+/** Records in event-time order: metrics for every tenant and signal each step, listener activity, and a few malformed records. */
+export function* simulateWorkload(o: WorkloadOptions): Generator<ProducedRecord> {
+  const rnd = prng(o.seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(rnd() || 1e-12)) * Math.cos(2 * Math.PI * rnd());
+  const emit = (record: Envelope | Record<string, unknown>): ProducedRecord => {
+    const ts = typeof record.ts === 'number' ? record.ts : Date.parse(String(record.ts));
+    const valid = record as Envelope;
+    if (rnd() < o.invalidRate) return malformed(valid, rnd, ts);
+    return { ts, line: JSON.stringify(record), partitionKey: partitionKeyOf(valid) };
+  };
+  for (let step = 0; step * o.stepSeconds < o.minutes * 60; step++) {
+    const ts = o.startTs + step * o.stepSeconds * 1000;
+    const minute = Math.floor((step * o.stepSeconds) / 60);
+    const hour = new Date(ts).getUTCHours() + new Date(ts).getUTCMinutes() / 60;
+    const day = Math.sin((2 * Math.PI * (hour - 8)) / 24);
+    for (const t of o.tenants) {
+      for (const s of o.signals) {
+        const incident = o.incidents.find((i) => i.tenant === t.tenant && i.signal === s.signal && minute >= i.fromMinute && minute < i.toMinute);
+        const scale = s.signal.endsWith('_ratio') || s.signal.endsWith('_ms') || s.signal.startsWith('c') ? 1 : t.scale;
+        let value = s.base * scale * (1 + s.diurnal * day) * (1 + s.noise * gauss()) * (incident?.factor ?? 1);
+        if (s.signal.endsWith('_ratio')) value = Math.min(1, value);
+        yield emit({ v: 1, type: 'metric', id: `m-${t.tenant}-${s.signal}-${step}`, ts, tenant: t.tenant, signal: s.signal, value: round(value), region: t.region });
+      }
+    }
+    for (let u = 0; u < o.listeners; u++) {
+      if (rnd() > o.stepSeconds / 30) continue;
+      const action = ACTIONS[Math.floor(rnd() * ACTIONS.length)]!;
+      yield emit({ v: 1, type: 'activity', id: `a-${u}-${step}`, ts: ts + Math.floor(rnd() * o.stepSeconds * 1000), key: `listener-${u}`, tenant: 'podcast', action, attrs: { episode: `e-${u % 4}` } });
+    }
+  }
+}
+
+function malformed(record: Envelope, rnd: () => number, ts: number): ProducedRecord {
+  const json = JSON.stringify(record);
+  const kind = Math.floor(rnd() * 3);
+  const line = kind === 0 ? json.slice(0, Math.floor(json.length / 2)) : kind === 1 ? json.replace(/"ts":[^,]+/, '"ts":"yesterday"') : json.replace(/"v":1/, '"v":2');
+  return { ts, line, partitionKey: partitionKeyOf(record) };
+}
+
+function round(v: number): number {
+  return Number(v.toPrecision(6));
+}

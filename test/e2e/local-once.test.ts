@@ -1,0 +1,40 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runLocal } from '../../local/runtime.js';
+
+describe('local --once', () => {
+  it('runs the simulated workload through stream, consumer and state, and accounts for every record', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'ag-local-'));
+    const lines: string[] = [];
+    const summary = await runLocal({ scenario: 'default', once: true, out, port: 0, minutes: 30, chunk: 500, log: (l) => lines.push(l) });
+    const written = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(written).toEqual(JSON.parse(JSON.stringify(summary)));
+    expect(summary.ok).toBe(true);
+    expect(summary.records.sent).toBeGreaterThan(2000);
+    expect(summary.records.processed + summary.records.deadLettered).toBe(summary.records.sent);
+    expect(summary.records.lost).toBe(0);
+    // 3 tenants x 5 signals plus the podcast listeners' engagement keys.
+    expect(summary.keys).toBeGreaterThanOrEqual(15);
+    expect(summary.windows).toBeGreaterThan(15 * 10);
+    for (const field of ['anomalies', 'alerts', 'reports', 'firstAlertMs', 'durationMs'] as const) expect(written).toHaveProperty(field);
+    expect(written.mitigations).toEqual({ started: 0, succeeded: 0, rolledBack: 0 });
+    const letters = readFileSync(join(out, 'dead-letters.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    expect(letters).toHaveLength(summary.records.deadLettered);
+    expect(letters.every((l) => typeof l.reason === 'string' && l.reason.length > 0)).toBe(true);
+    expect(lines.some((l) => l.includes('processed'))).toBe(true);
+  }, 120_000);
+
+  it('replays a JSONL scenario file verbatim, dead-lettering its malformed lines', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'ag-local-'));
+    const file = join(out, 'scenario.jsonl');
+    const ts = Date.parse('2026-11-22T10:00:00Z');
+    const good = Array.from({ length: 30 }, (_, i) => JSON.stringify({ v: 1, type: 'metric', ts: ts + i * 20_000, tenant: 'acme', signal: 'cqs_p95', value: 0.003 }));
+    const change = JSON.stringify({ v: 1, type: 'change', id: 'rel-1', ts: '2026-11-22T09:40:00Z', tenant: 'acme', change: 'release', title: 'search 2.3' });
+    writeFileSync(file, [...good, change, '{"v":1,"type":"metric","ts":"soon"}', 'not json at all'].join('\n'));
+    const summary = await runLocal({ scenario: file, once: true, out, port: 0, minutes: 1, chunk: 500, log: () => {} });
+    expect(summary.records).toMatchObject({ sent: 33, processed: 31, deadLettered: 2, lost: 0 });
+    expect(summary.ok).toBe(true);
+  }, 120_000);
+});

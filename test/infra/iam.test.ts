@@ -1,0 +1,104 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LOGICAL_IDS } from '../../lib/anomaly-guard-stack.js';
+import { synthTemplate } from '../../lib/synth.js';
+
+interface Statement { Effect: 'Allow' | 'Deny'; Action?: string | string[]; NotAction?: unknown; Resource?: unknown; NotResource?: unknown; Principal?: unknown }
+interface Found { resource: string; kind: string; statement: Statement }
+
+/** Every policy document in the template: identity policies, role inline policies and resource policies. */
+function policyStatements(template: Record<string, any>): Found[] {
+  const found: Found[] = [];
+  const add = (resource: string, kind: string, doc: { Statement?: Statement[] } | undefined) => {
+    for (const statement of doc?.Statement ?? []) found.push({ resource, kind, statement });
+  };
+  for (const [id, r] of Object.entries<any>(template.Resources)) {
+    const p = r.Properties ?? {};
+    switch (r.Type) {
+      case 'AWS::IAM::Policy':
+      case 'AWS::IAM::ManagedPolicy':
+        add(id, 'identity', p.PolicyDocument);
+        break;
+      case 'AWS::IAM::Role':
+        for (const inline of p.Policies ?? []) add(id, 'identity', inline.PolicyDocument);
+        break;
+      case 'AWS::SQS::QueuePolicy':
+      case 'AWS::SNS::TopicPolicy':
+      case 'AWS::Kinesis::ResourcePolicy':
+        add(id, 'resource', p.PolicyDocument);
+        break;
+      case 'AWS::KMS::Key':
+        add(id, 'key', p.KeyPolicy);
+        break;
+    }
+  }
+  return found;
+}
+
+const actionsOf = (s: Statement) => (s.Action === undefined ? [] : Array.isArray(s.Action) ? s.Action : [s.Action]);
+const resourcesOf = (s: Statement) => (s.Resource === undefined ? [] : Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
+
+/**
+ * Explicitly allowed wildcard grants. Only the CDK default key policy: `kms:*` for the account root
+ * principal, which delegates access control of the alert-topic key to IAM (the AWS-recommended default).
+ */
+const ALLOWED_WILDCARD_ACTIONS = [{ resource: LOGICAL_IDS.alertTopicKey, kind: 'key', action: 'kms:*' }];
+/** X-Ray has no resource-level permissions; nothing else may use Resource "*" in an identity policy. */
+const ALLOWED_STAR_RESOURCE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+
+describe('IAM least privilege', () => {
+  let template: Record<string, any>;
+  let statements: Found[];
+  beforeAll(() => {
+    template = synthTemplate({}, { nag: false });
+    statements = policyStatements(template);
+  });
+
+  it('finds the policies it is meant to check', () => {
+    const kinds = new Set(statements.map((s) => s.kind));
+    expect(kinds).toEqual(new Set(['identity', 'resource', 'key']));
+    expect(statements.filter((s) => s.kind === 'identity').length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('never allows "*" or a service-wide wildcard action (except the listed key-policy default)', () => {
+    const offenders = statements.flatMap(({ resource, kind, statement }) => {
+      if (statement.Effect !== 'Allow') return []; // broad Denies (enforceSSL) only narrow access
+      expect(statement.NotAction, `${resource}: NotAction grants everything else`).toBeUndefined();
+      return actionsOf(statement)
+        .filter((a) => a === '*' || a.endsWith(':*'))
+        .filter((action) => !ALLOWED_WILDCARD_ACTIONS.some((x) => x.resource === resource && x.kind === kind && x.action === action))
+        .map((action) => `${resource} (${kind}): ${action}`);
+    });
+    expect(offenders).toEqual([]);
+  });
+
+  it('uses no partial wildcards in identity policies (no kms:GenerateDataKey*, dynamodb:Batch*, ...)', () => {
+    const wildcards = statements
+      .filter((s) => s.kind === 'identity' && s.statement.Effect === 'Allow')
+      .flatMap((s) => actionsOf(s.statement).filter((a) => a.includes('*')));
+    expect(wildcards).toEqual([]);
+  });
+
+  it('scopes every identity statement to resources, except X-Ray', () => {
+    const unscoped = statements
+      .filter((s) => s.kind === 'identity' && s.statement.Effect === 'Allow')
+      .filter((s) => resourcesOf(s.statement).some((r) => r === '*'))
+      .flatMap((s) => actionsOf(s.statement))
+      .filter((a) => !ALLOWED_STAR_RESOURCE_ACTIONS.has(a));
+    expect(unscoped).toEqual([]);
+  });
+
+  it('gives the consumer exactly the item-level DynamoDB actions, only on the state table', () => {
+    const dynamo = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo).toHaveLength(1);
+    expect(actionsOf(dynamo[0]!.statement).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(dynamo[0]!.statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.stateTable, 'Arn'] });
+  });
+
+  it('lets the consumer send only to the invalid-record queue and publish only to the alert topic', () => {
+    const identity = statements.filter((s) => s.kind === 'identity').map((s) => s.statement);
+    const sendInvalid = identity.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.invalidRecordQueue, 'Arn'] }));
+    expect(sendInvalid.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
+    const publish = identity.filter((s) => actionsOf(s).includes('sns:Publish'));
+    expect(publish.map((s) => s.Resource)).toEqual([{ Ref: LOGICAL_IDS.alertTopic }]);
+  });
+});

@@ -1,0 +1,31 @@
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { describe, expect, it } from 'vitest';
+import { createAnomalyGuardApp } from '../../lib/anomaly-guard-app.js';
+import { synthTemplate } from '../../lib/synth.js';
+
+/** Each acknowledged cdk-nag rule by resource type, and nothing else. A new one must be reviewed and added here. */
+const EXPECTED_ACKNOWLEDGEMENTS = [
+  'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::*]',
+  'AWS::Lambda::Function: AwsSolutions-L1',
+  'AWS::SQS::Queue: AwsSolutions-SQS3',
+  'AWS::SQS::Queue: AwsSolutions-SQS3',
+];
+
+describe('cdk-nag AwsSolutions', () => {
+  it('synthesizes with zero unacknowledged findings, and every acknowledgement carries a reason', () => {
+    const template = synthTemplate(); // throws the validation report on any finding
+    const acknowledged = Object.entries<any>(template.Resources).flatMap(([id, r]) =>
+      ((r.Metadata?.cdk_nag?.rules_to_suppress ?? []) as { id: string; reason: string }[]).map((rule) => {
+        expect(rule.reason.length, `${id} ${rule.id} reason`).toBeGreaterThan(40);
+        return `${r.Type}: ${rule.id}`;
+      }),
+    );
+    expect(acknowledged.sort()).toEqual(EXPECTED_ACKNOWLEDGEMENTS);
+  });
+
+  it('fails the synth when a finding is not acknowledged', () => {
+    const { app, stack } = createAnomalyGuardApp({ context: { 'aws:cdk:bundling-stacks': [] } });
+    new Queue(stack, 'Unencrypted', { encryption: QueueEncryption.UNENCRYPTED });
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS2/);
+  });
+});

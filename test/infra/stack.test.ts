@@ -1,0 +1,159 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CONSUMER_ENV } from '../../lambdas/handlers/consumer-environment.js';
+import { LOGICAL_IDS, OUTPUT_IDS } from '../../lib/anomaly-guard-stack.js';
+import { synthTemplate } from '../../lib/synth.js';
+
+const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+
+describe('AnomalyGuardStack (cdk.json context)', () => {
+  let json: Record<string, any>;
+  let template: Template;
+  beforeAll(() => {
+    json = synthTemplate({}, { nag: false });
+    template = Template.fromJSON(json);
+  });
+
+  it('wires the Kinesis event source mapping as configured', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    expect(json.Resources[LOGICAL_IDS.consumerEventSourceMapping].Properties).toEqual({
+      EventSourceArn: arnOf(LOGICAL_IDS.stream),
+      FunctionName: { Ref: LOGICAL_IDS.consumerFunction },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 1000,
+      MaximumBatchingWindowInSeconds: 5,
+      ParallelizationFactor: 1,
+      MaximumRetryAttempts: 5,
+      MaximumRecordAgeInSeconds: 3600,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: arnOf(LOGICAL_IDS.consumerFailureQueue) } },
+    });
+  });
+
+  it('encrypts the stream with the AWS-managed Kinesis key, provisioned with retention from config', () => {
+    template.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+      ShardCount: 1,
+      RetentionPeriodHours: 24,
+    });
+  });
+
+  it('has exactly one state table with pk/sk, on-demand billing, PITR, SSE and TTL, retained', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
+    const table = json.Resources[LOGICAL_IDS.stateTable];
+    expect(table.Type).toBe('AWS::DynamoDB::Table');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  it.each([LOGICAL_IDS.invalidRecordQueue, LOGICAL_IDS.consumerFailureQueue])('%s is encrypted, keeps 14 days and denies non-TLS access', (queueId) => {
+    const queue = json.Resources[queueId];
+    expect(queue.Type).toBe('AWS::SQS::Queue');
+    expect(queue.Properties.SqsManagedSseEnabled === true || queue.Properties.KmsMasterKeyId !== undefined).toBe(true);
+    expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } }, Resource: arnOf(queueId) }),
+        ]),
+      },
+    });
+  });
+
+  it('encrypts the alert topic with a rotating customer-managed key and denies non-TLS publishing', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arnOf(LOGICAL_IDS.alertTopicKey) });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: LOGICAL_IDS.alertTopic }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('runs the consumer on nodejs22.x arm64 with active tracing, its own log group and the configured environment', () => {
+    const fn = json.Resources[LOGICAL_IDS.consumerFunction].Properties;
+    expect(fn.Runtime).toBe('nodejs22.x');
+    expect(fn.Architectures).toEqual(['arm64']);
+    expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(fn.Handler).toBe('index.handler');
+    expect(fn.MemorySize).toBe(512);
+    expect(fn.Timeout).toBe(60);
+    const logGroupRef = fn.LoggingConfig.LogGroup.Ref as string;
+    expect(json.Resources[logGroupRef]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    expect(fn.Environment.Variables).toEqual({
+      [CONSUMER_ENV.stateTable]: { Ref: LOGICAL_IDS.stateTable },
+      [CONSUMER_ENV.invalidRecordQueueUrl]: { Ref: LOGICAL_IDS.invalidRecordQueue },
+      [CONSUMER_ENV.alertTopicArn]: { Ref: LOGICAL_IDS.alertTopic },
+      [CONSUMER_ENV.windowMinutes]: '10',
+      [CONSUMER_ENV.slideMinutes]: '1',
+      [CONSUMER_ENV.allowedLatenessMs]: '120000',
+      [CONSUMER_ENV.dedupeIds]: '64',
+      POWERTOOLS_SERVICE_NAME: 'anomaly-guard',
+      POWERTOOLS_METRICS_NAMESPACE: 'AnomalyGuard',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('uses no AWS managed policies on the consumer role', () => {
+    const roles = template.findResources('AWS::IAM::Role');
+    for (const role of Object.values(roles)) expect(role.Properties.ManagedPolicyArns ?? []).toEqual([]);
+  });
+
+  it('exposes the outputs the local runtime and operators rely on', () => {
+    expect(Object.keys(json.Outputs).sort()).toEqual(Object.values(OUTPUT_IDS).sort());
+    expect(json.Outputs[OUTPUT_IDS.stateTableName].Value).toEqual({ Ref: LOGICAL_IDS.stateTable });
+    expect(json.Outputs[OUTPUT_IDS.streamName].Value).toEqual({ Ref: LOGICAL_IDS.stream });
+    expect(json.Outputs[OUTPUT_IDS.consumerFailureQueueUrl].Value).toEqual({ Ref: LOGICAL_IDS.consumerFailureQueue });
+  });
+});
+
+describe('AnomalyGuardStack (overridden context)', () => {
+  it('follows config: on-demand stream, destroy policy, sizing, window and subscriptions', () => {
+    const json = synthTemplate(
+      {
+        anomalyGuard: {
+          stream: { mode: 'on-demand', retentionHours: 48 },
+          consumer: { batchSize: 250, maxBatchingWindowSeconds: 30, parallelizationFactor: 4, maxRetryAttempts: 2, maxRecordAgeSeconds: 600, memorySizeMb: 1024, timeoutSeconds: 120 },
+          window: { windowMinutes: 15, slideMinutes: 5, allowedLatenessMs: 60_000, dedupeIds: 8 },
+          logRetentionDays: 7,
+          alertEmails: ['oncall@example.com'],
+          removalPolicy: 'destroy',
+        },
+      },
+      { nag: false },
+    );
+    const t = Template.fromJSON(json);
+    const stream = json.Resources[LOGICAL_IDS.stream].Properties;
+    expect(stream.StreamModeDetails).toEqual({ StreamMode: 'ON_DEMAND' });
+    expect(stream.ShardCount).toBeUndefined();
+    expect(stream.RetentionPeriodHours).toBe(48);
+    expect(json.Resources[LOGICAL_IDS.stateTable].DeletionPolicy).toBe('Delete');
+    expect(json.Resources[LOGICAL_IDS.stateTable].Properties.DeletionProtectionEnabled).toBe(false);
+    expect(json.Resources[LOGICAL_IDS.consumerEventSourceMapping].Properties).toMatchObject({
+      BatchSize: 250, MaximumBatchingWindowInSeconds: 30, ParallelizationFactor: 4, MaximumRetryAttempts: 2, MaximumRecordAgeInSeconds: 600,
+    });
+    const fn = json.Resources[LOGICAL_IDS.consumerFunction].Properties;
+    expect(fn).toMatchObject({ MemorySize: 1024, Timeout: 120 });
+    expect(fn.Environment.Variables).toMatchObject({ WINDOW_MINUTES: '15', SLIDE_MINUTES: '5', ALLOWED_LATENESS_MS: '60000', DEDUPE_IDS: '8' });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: LOGICAL_IDS.alertTopic } });
+  });
+});

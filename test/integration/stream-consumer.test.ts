@@ -1,0 +1,135 @@
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { localDynamoClient } from '../../local/stand-ins.js';
+import { createStreamConsumer, toRawRecord } from '../../lambdas/handlers/stream-consumer.js';
+import { processStreamBatch, type BatchOutcome } from '../../lambdas/handlers/stream-batch.js';
+import { kinesisEvent, metric, startHarness, type Harness } from './harness.js';
+
+const context = { functionName: 'test', awsRequestId: 'r' } as unknown as Context;
+const KEY = 'acme#cqs_p95';
+
+describe('stream consumer on kinesalite + dynalite', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('folds records into one state item per key and emits the windows the watermark has passed', async () => {
+    const outcomes: BatchOutcome[] = [];
+    const consumer = createStreamConsumer(h.deps(), { onOutcome: (o) => void outcomes.push(o) });
+    // 40 records 5 s apart: 10:00:00 .. 10:03:15. Watermark = 10:03:15 - 2 min lateness, so only minute 10:00 is complete.
+    const response = await consumer(kinesisEvent(Array.from({ length: 40 }, (_, i) => metric(i))), context);
+    expect(response.batchItemFailures).toEqual([]);
+    const [outcome] = outcomes;
+    expect(outcome).toMatchObject({ received: 40, processed: 40, keys: 1, stateWrites: 1 });
+    expect(outcome!.windows).toHaveLength(1);
+    expect(outcome!.windows[0]).toMatchObject({ key: KEY, start: Date.parse('2026-11-22T09:51:00Z'), end: Date.parse('2026-11-22T10:01:00Z'), n: 12, activeMinutes: 1, region: 'kr' });
+    const stored = await h.readState(KEY);
+    expect(stored?.version).toBe(1);
+    expect(stored!.state.buckets.map((b) => b.n)).toEqual([12, 12, 12, 4]);
+    expect(stored!.state.maxTs).toBe(Date.parse('2026-11-22T10:03:15Z'));
+  });
+
+  it('a batch delivered twice leaves the state exactly as after the first delivery', async () => {
+    const consumer = createStreamConsumer(h.deps());
+    const event = kinesisEvent(Array.from({ length: 60 }, (_, i) => metric(i)));
+    await consumer(event, context);
+    const first = await h.readState(KEY);
+    const again = await processStreamBatch(event.Records.map(toRawRecord), h.deps());
+    const second = await h.readState(KEY);
+    expect(second).toEqual(first);
+    expect(again).toMatchObject({ processed: 0, redelivered: 60, stateWrites: 0 });
+  });
+
+  it('dead-letters poison records with the reason, folds the valid ones, and the counts add up', async () => {
+    const poison = ['{"v":1,"type":"metric"', JSON.stringify(metric(100, { value: 'high' })), JSON.stringify(metric(101, { tenant: 'a#b' })), '\u00ff\u00fe'];
+    const valid = Array.from({ length: 20 }, (_, i) => metric(i));
+    const event = kinesisEvent([...valid.slice(0, 10), ...poison, ...valid.slice(10)]);
+    const outcome = await processStreamBatch(event.Records.map(toRawRecord), h.deps());
+    expect(outcome.failed).toEqual([]);
+    expect(outcome.received).toBe(24);
+    expect(outcome.processed).toBe(20);
+    expect(outcome.deadLettered).toBe(4);
+    expect(outcome.processed + outcome.deadLettered).toBe(outcome.received);
+    const letters = h.deadLetters.peekAll();
+    expect(letters.map((l) => l.reason)).toEqual([expect.stringMatching(/not JSON/), expect.stringMatching(/^value:/), expect.stringMatching(/^tenant:/), expect.stringMatching(/not JSON/)]);
+    expect(letters[1]!.data).toContain('"value":"high"');
+    expect(letters.every((l) => l.shardId && l.sequenceNumber && l.source === 'test')).toBe(true);
+
+    // Lambda redelivers the whole tail after a partial failure: poison records must not be dead-lettered twice.
+    const redelivery = await processStreamBatch(event.Records.map(toRawRecord), h.deps());
+    expect(redelivery.deadLettered).toBe(0);
+    expect(h.deadLetters.length).toBe(4);
+  });
+
+  it('two concurrent invocations on the same key lose no update', async () => {
+    const a = kinesisEvent(Array.from({ length: 30 }, (_, i) => metric(i, { id: `a-${i}`, ts: Date.parse('2026-11-22T10:00:00Z') + i * 1000 })), 'shardId-a');
+    const b = kinesisEvent(Array.from({ length: 30 }, (_, i) => metric(i, { id: `b-${i}`, ts: Date.parse('2026-11-22T10:00:00Z') + i * 1000 + 500 })), 'shardId-b');
+    const [ra, rb] = await Promise.all([processStreamBatch(a.Records.map(toRawRecord), h.deps()), processStreamBatch(b.Records.map(toRawRecord), h.deps())]);
+    expect(ra.failed).toEqual([]);
+    expect(rb.failed).toEqual([]);
+    // Both read 'no item' before either wrote: exactly one create loses, re-reads and re-folds.
+    expect(ra.conflicts + rb.conflicts).toBe(1);
+    const stored = await h.readState(KEY);
+    // All 60 records fall in minute 0 (within lateness), so they all sit in open buckets.
+    expect(stored!.state.buckets.reduce((n, x) => n + x.n, 0)).toBe(60);
+    expect(stored!.version).toBe(2);
+  });
+
+  it('retries throttled writes and loses nothing', async () => {
+    const dynamo = localDynamoClient(h.standIns.dynamoEndpoint);
+    let throttled = 0;
+    dynamo.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        if (ctx.commandName === 'PutItemCommand' && throttled < 2) {
+          throttled++;
+          throw new ProvisionedThroughputExceededException({ message: 'injected throttle', $metadata: {} });
+        }
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'injectThrottle' },
+    );
+    const outcome = await processStreamBatch(kinesisEvent(Array.from({ length: 10 }, (_, i) => metric(i))).Records.map(toRawRecord), h.deps({ dynamo }));
+    expect(throttled).toBe(2);
+    expect(outcome.failed).toEqual([]);
+    expect(outcome.processed).toBe(10);
+    expect((await h.readState(KEY))!.state.buckets.reduce((n, x) => n + x.n, 0)).toBe(10);
+  });
+
+  it('reports the records of a key whose write keeps failing, and a redelivery then folds every record once', async () => {
+    const dynamo = localDynamoClient(h.standIns.dynamoEndpoint);
+    dynamo.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        const raw = (args.input as { Item?: { pk?: string | { S?: string } } }).Item?.pk;
+        const pk = (typeof raw === 'string' ? raw : raw?.S) ?? '';
+        if (ctx.commandName === 'PutItemCommand' && pk.startsWith('w#acme')) throw new ProvisionedThroughputExceededException({ message: 'injected throttle', $metadata: {} });
+        return next(args);
+      },
+      { step: 'initialize', name: 'throttleAcme' },
+    );
+    const globex = Array.from({ length: 5 }, (_, i) => metric(50 + i, { tenant: 'globex' }));
+    const acme = Array.from({ length: 5 }, (_, i) => metric(i));
+    const event = kinesisEvent([globex[0]!, ...acme, ...globex.slice(1)]);
+    const seqs = event.Records.map((r) => r.kinesis.sequenceNumber);
+
+    const broken = createStreamConsumer({ ...h.deps({ dynamo }), maxConflictRetries: 0 });
+    const response = await broken(event, context);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(seqs.slice(1, 6));
+    expect(await h.readState(KEY)).toBeUndefined();
+
+    // Lambda resumes from the lowest reported sequence number: the tail, globex records included, comes again.
+    const tail = { Records: event.Records.slice(1) };
+    const healthy = createStreamConsumer(h.deps());
+    expect((await healthy(tail, context)).batchItemFailures).toEqual([]);
+    const count = async (key: string) => (await h.readState(key))!.state.buckets.reduce((n, x) => n + x.n, 0);
+    expect(await count(KEY)).toBe(5);
+    expect(await count('globex#cqs_p95')).toBe(5);
+
+    // When every record fails, the invocation fails as a whole, so Lambda retries (and bisects) the batch.
+    await expect(broken(kinesisEvent(Array.from({ length: 3 }, (_, i) => metric(200 + i))), context)).rejects.toThrow(/All records failed/);
+  });
+});
