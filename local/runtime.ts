@@ -122,7 +122,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     opts.log(`serving http://127.0.0.1:${opts.port} (status: /v1/local/summary); streaming live workload, Ctrl-C to stop`);
     const live = setInterval(() => opts.log(progressLine(simTs, sent, totals, deadLetters.length)), 5000);
     const stop = new Promise<void>((r) => process.once('SIGINT', () => r()));
-    const liveStart = Math.max(simTs, Date.now()) + 60_000;
+    const liveStart = simTs + 60_000;
     const stream = simulateWorkload({ ...defaultWorkload(liveStart, Number.POSITIVE_INFINITY), seed: 7 });
     let stopped = false;
     void stop.then(() => (stopped = true));
@@ -162,7 +162,8 @@ function refTarget(v: unknown): string {
 
 function* scenarioRecords(opts: LocalOptions): Generator<ProducedRecord> {
   if (opts.scenario === 'default') {
-    const start = Math.floor(Date.now() / 3_600_000) * 3_600_000 - opts.minutes * 60_000;
+    // Event time starts a day back so the live demo, one simulated minute per second, stays in the past.
+    const start = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 24 * 3_600_000;
     yield* simulateWorkload(defaultWorkload(start, opts.minutes));
     return;
   }

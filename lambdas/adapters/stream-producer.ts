@@ -15,6 +15,7 @@ export interface ProduceResult {
 }
 
 const PUT_RECORDS_MAX_ENTRIES = 500;
+const NOT_RETRYABLE = new Set(['ResourceNotFoundException', 'ValidationException', 'InvalidArgumentException', 'AccessDeniedException', 'KMSAccessDeniedException', 'KMSDisabledException', 'KMSNotFoundException']);
 const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
 
 /**
@@ -43,9 +44,10 @@ export async function putRecordsReliably(kinesis: KinesisClient, streamName: str
         });
         pending = retry;
       } catch (e) {
-        // The whole request failed (network, throttled request): every entry is retried.
+        // The whole request failed: every entry is retried, unless retrying cannot help.
         const err = e as Error;
         lastErrors = pending.map(() => ({ errorCode: err.name, errorMessage: err.message }));
+        if (NOT_RETRYABLE.has(err.name)) attempt = maxAttempts;
       }
       if (!pending.length) break;
       if (attempt >= maxAttempts) {

@@ -26,6 +26,12 @@ export interface DecodedBatch {
   readonly invalid: InvalidRecord[];
 }
 
+/**
+ * How far past its arrival on the stream a record's event time may lie. A producer with a clock
+ * far ahead would otherwise push its key's watermark forward and make every honest record late.
+ */
+export const MAX_FUTURE_SKEW_MS = 15 * 60_000;
+
 export function decodeBatch(records: readonly RawRecord[]): DecodedBatch {
   const byKey = new Map<string, Observation[]>();
   const changes: PositionedChange[] = [];
@@ -34,6 +40,11 @@ export function decodeBatch(records: readonly RawRecord[]): DecodedBatch {
     const parsed = parseEnvelope(raw.data);
     if (!parsed.ok) {
       invalid.push({ raw, reason: parsed.reason });
+      continue;
+    }
+    if (parsed.record.ts > raw.arrivedAt + MAX_FUTURE_SKEW_MS) {
+      const ahead = Math.round((parsed.record.ts - raw.arrivedAt) / 60_000);
+      invalid.push({ raw, reason: `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / 60_000} min of clock skew is accepted` });
       continue;
     }
     if (parsed.record.type === 'change') {

@@ -73,7 +73,7 @@ export function kinesisEvent(records: (Record<string, unknown> | string)[], shar
       const sequenceNumber = String(++seq);
       const line = typeof r === 'string' ? r : JSON.stringify(r);
       return {
-        kinesis: { kinesisSchemaVersion: '1.0', partitionKey: typeof r === 'string' ? 'raw' : String(r.tenant ?? r.key), sequenceNumber, data: Buffer.from(line).toString('base64'), approximateArrivalTimestamp: BASE_TS / 1000 },
+        kinesis: { kinesisSchemaVersion: '1.0', partitionKey: typeof r === 'string' ? 'raw' : String(r.tenant ?? r.key), sequenceNumber, data: Buffer.from(line).toString('base64'), approximateArrivalTimestamp: BASE_TS / 1000 + 3600 },
         eventSource: 'aws:kinesis',
         eventVersion: '1.0',
         eventID: `${shardId}:${sequenceNumber}`,

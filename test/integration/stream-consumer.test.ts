@@ -46,24 +46,31 @@ describe('stream consumer on kinesalite + dynalite', () => {
   });
 
   it('dead-letters poison records with the reason, folds the valid ones, and the counts add up', async () => {
-    const poison = ['{"v":1,"type":"metric"', JSON.stringify(metric(100, { value: 'high' })), JSON.stringify(metric(101, { tenant: 'a#b' })), '\u00ff\u00fe'];
+    const farFuture = Date.parse('2026-11-22T10:00:00Z') + 3 * 3600_000;
+    const poison = ['{"v":1,"type":"metric"', JSON.stringify(metric(100, { value: 'high' })), JSON.stringify(metric(101, { tenant: 'a#b' })), '\u00ff\u00fe', JSON.stringify(metric(102, { ts: farFuture }))];
     const valid = Array.from({ length: 20 }, (_, i) => metric(i));
     const event = kinesisEvent([...valid.slice(0, 10), ...poison, ...valid.slice(10)]);
     const outcome = await processStreamBatch(event.Records.map(toRawRecord), h.deps());
     expect(outcome.failed).toEqual([]);
-    expect(outcome.received).toBe(24);
+    expect(outcome.received).toBe(25);
     expect(outcome.processed).toBe(20);
-    expect(outcome.deadLettered).toBe(4);
+    expect(outcome.deadLettered).toBe(5);
     expect(outcome.processed + outcome.deadLettered).toBe(outcome.received);
     const letters = h.deadLetters.peekAll();
-    expect(letters.map((l) => l.reason)).toEqual([expect.stringMatching(/not JSON/), expect.stringMatching(/^value:/), expect.stringMatching(/^tenant:/), expect.stringMatching(/not JSON/)]);
+    expect(letters.map((l) => l.reason)).toEqual([
+      expect.stringMatching(/not JSON/),
+      expect.stringMatching(/^value:/),
+      expect.stringMatching(/^tenant:/),
+      expect.stringMatching(/not JSON/),
+      expect.stringMatching(/^ts: 120 min after the record reached the stream/),
+    ]);
     expect(letters[1]!.data).toContain('"value":"high"');
     expect(letters.every((l) => l.shardId && l.sequenceNumber && l.source === 'test')).toBe(true);
 
     // Lambda redelivers the whole tail after a partial failure: poison records must not be dead-lettered twice.
     const redelivery = await processStreamBatch(event.Records.map(toRawRecord), h.deps());
     expect(redelivery.deadLettered).toBe(0);
-    expect(h.deadLetters.length).toBe(4);
+    expect(h.deadLetters.length).toBe(5);
   });
 
   it('two concurrent invocations on the same key lose no update', async () => {

@@ -96,3 +96,16 @@ describe('producer (PutRecords with partial-failure retry) on kinesalite', () =>
     expect(await readAll(s)).toEqual([]);
   });
 });
+
+describe('producer against a stream that does not exist', () => {
+  it('fails at once with the error instead of retrying', async () => {
+    const s = await startStandIns();
+    try {
+      const result = await putRecordsReliably(s.kinesis, 'no-such-stream', [{ Data: Buffer.from('x'), PartitionKey: 'p' }], { maxAttempts: 5, baseDelayMs: 1 });
+      expect(result.attempts).toBe(1);
+      expect(result.failed[0]).toMatchObject({ errorCode: 'ResourceNotFoundException' });
+    } finally {
+      await s.close();
+    }
+  });
+});
