@@ -7,10 +7,11 @@ import { Construct } from 'constructs';
 export const STATE_TABLE_SCHEMA = { partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt' } as const;
 
 /**
- * Item-level actions the consumer needs: key reads, conditional single-item writes for window state,
- * batched puts for change records and dead-letter markers. No scans, no table admin.
+ * Item-level actions the consumer needs: key reads and per-tenant queries (changes, whitelist),
+ * conditional single-item writes (window state, anomaly records), batched puts (change records,
+ * dead-letter markers). No scans, no table admin.
  */
-export const STATE_TABLE_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'] as const;
+export const STATE_TABLE_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'] as const;
 
 export interface StateTableProps {
   /** @default RemovalPolicy.RETAIN */

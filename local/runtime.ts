@@ -1,8 +1,10 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { synthTemplate } from '../lib/synth.js';
+import { alertLogLine } from '../lambdas/core/anomaly.js';
+import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
 import type { DeadLetter } from '../lambdas/adapters/dead-letter.js';
 import { DynamoDbWindowStore } from '../lambdas/adapters/dynamodb-window-store.js';
@@ -12,6 +14,7 @@ import { CONSUMER_ENV } from '../lambdas/handlers/consumer-environment.js';
 import type { BatchOutcome } from '../lambdas/handlers/stream-batch.js';
 import { createStreamConsumer, windowSettingsFromEnv } from '../lambdas/handlers/stream-consumer.js';
 import { EventSourcePoller, eventSourceSettingsFromTemplate, type StreamFailureNotice } from './event-source-poller.js';
+import { LocalAlertTopic } from './notifier.js';
 import { LocalDeadLetterSink, LocalQueue } from './queue.js';
 import { createStreamFromTemplate, createTablesFromTemplate, resourcesOfType, startStandIns, type CfnTemplate } from './stand-ins.js';
 import { defaultWorkload, simulateWorkload, type ProducedRecord } from './workload.js';
@@ -72,16 +75,24 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
   const deadLetters = new LocalQueue<DeadLetter>('InvalidRecordQueue', join(out, 'dead-letters.jsonl'));
   const consumerFailures = new LocalQueue<StreamFailureNotice>('ConsumerFailureQueue', join(out, 'consumer-failures.jsonl'));
   const totals = newTotals();
+  const alertTopic = new LocalAlertTopic(opts.log);
+  const onOutcome = (o: BatchOutcome) => {
+    if (o.alerts && totals.firstAlertAt === undefined) totals.firstAlertAt = Date.now();
+    addOutcome(totals, o);
+    for (const a of o.anomalies) appendFileSync(join(out, 'alerts.jsonl'), `${JSON.stringify(alertLogLine(a))}\n`);
+  };
   const consumer = createStreamConsumer(
     {
       windows: new DynamoDbWindowStore(standIns.dynamo, tableName),
       changes: new DynamoDbChangeStore(standIns.dynamo, tableName),
+      anomalies: new DynamoDbAnomalyStore(standIns.dynamo, tableName),
+      notifier: alertTopic,
       deadLetters: new LocalDeadLetterSink(deadLetters),
       deadLetterLedger: new DynamoDbPositionLedger(standIns.dynamo, tableName, 'dead-letter'),
       settings: windowSettingsFromEnv(consumerEnv),
       source: 'local',
     },
-    { onOutcome: (o) => addOutcome(totals, o) },
+    { onOutcome },
   );
   const poller = new EventSourcePoller({
     kinesis: standIns.kinesis,
@@ -194,14 +205,15 @@ function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
   if (chunk.length) yield chunk;
 }
 
-type Totals = Omit<BatchOutcome, 'windows' | 'failed'> & { windows: number; failed: number; keySet: Set<string> };
+type Totals = Omit<BatchOutcome, 'windows' | 'failed' | 'anomalies'> & { windows: number; failed: number; anomalies: number; keySet: Set<string>; firstAlertAt?: number };
 
 function newTotals(): Totals {
-  return { received: 0, processed: 0, deadLettered: 0, late: 0, duplicate: 0, redelivered: 0, changes: 0, keys: 0, stateWrites: 0, writeUnits: 0, conflicts: 0, windows: 0, failed: 0, keySet: new Set() };
+  return { received: 0, processed: 0, deadLettered: 0, late: 0, duplicate: 0, redelivered: 0, changes: 0, keys: 0, stateWrites: 0, writeUnits: 0, conflicts: 0, windows: 0, failed: 0, anomalies: 0, alerts: 0, blips: 0, recovered: 0, keySet: new Set() };
 }
 
 function addOutcome(t: Totals, o: BatchOutcome): void {
-  for (const k of ['received', 'processed', 'deadLettered', 'late', 'duplicate', 'redelivered', 'changes', 'stateWrites', 'writeUnits', 'conflicts'] as const) t[k] += o[k];
+  for (const k of ['received', 'processed', 'deadLettered', 'late', 'duplicate', 'redelivered', 'changes', 'stateWrites', 'writeUnits', 'conflicts', 'alerts', 'blips', 'recovered'] as const) t[k] += o[k];
+  t.anomalies += o.anomalies.length;
   t.windows += o.windows.length;
   t.failed += o.failed.length;
   for (const w of o.windows) t.keySet.add(w.key);
@@ -215,11 +227,11 @@ function summarise(t: Totals, sent: number, deadLettered: number, consumerFailur
   if (lost && drained) problems.push(`${lost} records were lost`);
   return {
     records: { sent, processed: t.processed, deadLettered, late: t.late, duplicate: t.duplicate, redelivered: t.redelivered, lost },
-    anomalies: 0,
-    alerts: 0,
+    anomalies: t.anomalies,
+    alerts: t.alerts,
     mitigations: { started: 0, succeeded: 0, rolledBack: 0 },
     reports: 0,
-    firstAlertMs: null,
+    firstAlertMs: t.firstAlertAt === undefined ? null : t.firstAlertAt - started,
     durationMs: Date.now() - started,
     windows: t.windows,
     keys: t.keySet.size,
@@ -234,14 +246,14 @@ function summarise(t: Totals, sent: number, deadLettered: number, consumerFailur
 
 function progressLine(simTs: number, sent: number, t: Totals, deadLettered: number): string {
   const sim = simTs ? new Date(simTs).toISOString().slice(0, 16).replace('T', ' ') : '-';
-  return `[event time ${sim}] sent ${sent}  processed ${t.processed}  dead-lettered ${deadLettered}  late ${t.late}  windows ${t.windows}  keys ${t.keySet.size}  state writes ${t.stateWrites}`;
+  return `[event time ${sim}] sent ${sent}  processed ${t.processed}  dead-lettered ${deadLettered}  late ${t.late}  windows ${t.windows}  keys ${t.keySet.size}  anomalies ${t.anomalies}  alerts ${t.alerts}`;
 }
 
 function printSummary(s: LocalSummary, out: string, log: (l: string) => void): void {
   log('');
   log(`records: sent ${s.records.sent}, processed ${s.records.processed}, dead-lettered ${s.records.deadLettered} (reasons in ${join(out, 'dead-letters.jsonl')}), late ${s.records.late}, duplicates dropped ${s.records.duplicate}`);
   log(`windows emitted ${s.windows} over ${s.keys} keys; ${s.stateWrites} state writes (${s.writeUnits} WCU) in ${s.invocations} consumer invocations`);
-  log(`anomalies ${s.anomalies}, alerts ${s.alerts}, mitigations ${s.mitigations.started}, reports ${s.reports}`);
+  log(`anomalies ${s.anomalies} (alerts ${s.alerts}, see ${join(out, 'alerts.jsonl')}), mitigations ${s.mitigations.started}, reports ${s.reports}`);
   log(s.ok ? `ok in ${(s.durationMs / 1000).toFixed(1)} s; summary in ${join(out, 'summary.json')}` : `FAILED: ${s.problems.join('; ')}`);
 }
 

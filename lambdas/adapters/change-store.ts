@@ -1,12 +1,16 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchPutAll } from './dynamodb-batch.js';
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { ChangeRecord } from '../core/envelope.js';
 import { hashId } from '../core/window-state.js';
+import { batchPutAll } from './dynamodb-batch.js';
 
-/** Change records (releases, flags, maintenance, campaigns) kept per tenant for the correlator. */
+/** Change records (releases, flags, maintenance, campaigns) and campaign whitelists, per tenant, for the correlator. */
 export interface ChangeStore {
   put(changes: readonly ChangeRecord[]): Promise<void>;
+  /** Changes of the tenant and of `*` that started in [from, to]. */
+  startedBetween(tenant: string, from: number, to: number): Promise<ChangeRecord[]>;
+  /** Whether the tenant is on the campaign whitelist at `at`. */
+  whitelisted(tenant: string, at: number): Promise<boolean>;
 }
 
 const KEEP_CHANGES_MS = 30 * 24 * 3600_000;
@@ -15,6 +19,12 @@ const KEEP_CHANGES_MS = 30 * 24 * 3600_000;
 export function changeItemKey(c: ChangeRecord): { pk: string; sk: string } {
   return { pk: `chg#${c.tenant}`, sk: `${new Date(c.ts).toISOString()}#${c.id ?? hashId(JSON.stringify(c))}` };
 }
+
+export function whitelistItemKey(tenant: string, from: number, to: number): { pk: string; sk: string } {
+  return { pk: `wl#${tenant}`, sk: `${new Date(from).toISOString()}#${new Date(to).toISOString()}` };
+}
+
+const CHANGE_FIELDS = ['v', 'type', 'id', 'ts', 'tenant', 'change', 'until', 'region', 'title'] as const;
 
 export class DynamoDbChangeStore implements ChangeStore {
   private readonly doc: DynamoDBDocumentClient;
@@ -30,5 +40,51 @@ export class DynamoDbChangeStore implements ChangeStore {
     const unique = new Map(changes.map((c) => [JSON.stringify(changeItemKey(c)), c]));
     const expiresAt = (c: ChangeRecord) => Math.floor(((c.until ?? c.ts) + KEEP_CHANGES_MS) / 1000);
     await batchPutAll(this.doc, this.tableName, [...unique.values()].map((c) => ({ ...changeItemKey(c), ...c, expiresAt: expiresAt(c) })));
+  }
+
+  async startedBetween(tenant: string, from: number, to: number): Promise<ChangeRecord[]> {
+    const tenants = tenant === '*' ? ['*'] : [tenant, '*'];
+    const lists = await Promise.all(
+      tenants.map((t) => this.queryAll(`chg#${t}`, 'sk BETWEEN :from AND :to', { ':from': new Date(from).toISOString(), ':to': `${new Date(to).toISOString()}#\uffff` })),
+    );
+    return lists.flat().map((item) => Object.fromEntries(CHANGE_FIELDS.filter((f) => item[f] !== undefined).map((f) => [f, item[f]])) as ChangeRecord);
+  }
+
+  async whitelisted(tenant: string, at: number): Promise<boolean> {
+    // Entries are keyed by their start; any that started by `at` and has not ended covers it.
+    const items = await this.queryAll(`wl#${tenant}`, 'sk <= :at', { ':at': `${new Date(at).toISOString()}#\uffff` });
+    return items.some((i) => Number(i.from) <= at && at <= Number(i.to));
+  }
+
+  private async queryAll(pk: string, skCondition: string, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.doc.send(
+        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: `pk = :pk AND ${skCondition}`, ExpressionAttributeValues: { ':pk': pk, ...values }, ExclusiveStartKey: start }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+}
+
+/** For replay and backtests: changes seen in the replayed stream, kept in memory. */
+export class InMemoryChangeStore implements ChangeStore {
+  private readonly changes = new Map<string, ChangeRecord>();
+  private readonly whitelist: { tenant: string; from: number; to: number }[] = [];
+
+  async put(changes: readonly ChangeRecord[]): Promise<void> {
+    for (const c of changes) this.changes.set(JSON.stringify(changeItemKey(c)), c);
+  }
+  async startedBetween(tenant: string, from: number, to: number): Promise<ChangeRecord[]> {
+    return [...this.changes.values()].filter((c) => (c.tenant === tenant || c.tenant === '*') && c.ts >= from && c.ts <= to);
+  }
+  async whitelisted(tenant: string, at: number): Promise<boolean> {
+    return this.whitelist.some((w) => w.tenant === tenant && w.from <= at && at <= w.to);
+  }
+  addWhitelist(tenant: string, from: number, to: number): void {
+    this.whitelist.push({ tenant, from, to });
   }
 }

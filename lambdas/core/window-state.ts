@@ -1,3 +1,4 @@
+import type { KeyDetection } from './detect.js';
 import type { Observation } from './observations.js';
 import type { WindowSettings } from './window-settings.js';
 
@@ -18,7 +19,7 @@ export interface MinuteBucket {
 }
 
 /** Everything the consumer keeps per key between invocations; one small DynamoDB item. */
-export interface WindowState {
+export interface WindowState extends KeyDetection {
   key: string;
   tenant: string;
   signal: string;

@@ -1,21 +1,32 @@
+import { alertMessage, describeAnomaly, type Anomaly } from '../core/anomaly.js';
 import { decodeBatch, type InvalidRecord, type RawRecord } from '../core/batch.js';
+import { CORRELATION_WINDOW_MS } from '../core/correlator.js';
+import { detectWindows, type DetectionSettings } from '../core/detect.js';
+import type { EpisodeEvent } from '../core/episodes.js';
 import type { Observation, StreamPosition } from '../core/observations.js';
-import { compareSequence, foldObservations, type WindowResult, type WindowState } from '../core/window-state.js';
+import { compareSequence, foldObservations, type FoldResult, type WindowResult } from '../core/window-state.js';
 import type { WindowSettings } from '../core/window-settings.js';
+import type { AnomalyStore } from '../adapters/anomaly-store.js';
 import type { ChangeStore } from '../adapters/change-store.js';
 import { toDeadLetter, type DeadLetterSink } from '../adapters/dead-letter.js';
+import type { Notifier } from '../adapters/notifier.js';
 import type { PositionLedger } from '../adapters/position-ledger.js';
-import type { WindowStore } from '../adapters/window-store.js';
+import type { StoredWindow, WindowStore } from '../adapters/window-store.js';
 
 export interface StreamBatchDeps {
   readonly windows: WindowStore;
   readonly changes: ChangeStore;
+  readonly anomalies: AnomalyStore;
+  readonly notifier: Notifier;
   readonly deadLetters: DeadLetterSink;
   /** Which invalid records were already dead-lettered by an earlier delivery. */
   readonly deadLetterLedger: PositionLedger;
   readonly settings: WindowSettings;
+  readonly detection?: DetectionSettings;
   /** Names the consumer in dead letters (function name, or "local"). */
   readonly source: string;
+  /** Processing time, for when an alert was sent. */
+  readonly now?: () => number;
   /** Re-read and re-fold attempts per key when another writer got there first. */
   readonly maxConflictRetries?: number;
   /** Keys saved in parallel. */
@@ -36,6 +47,13 @@ export interface BatchOutcome {
   writeUnits: number;
   conflicts: number;
   windows: WindowResult[];
+  /** Episodes confirmed in this batch (stored as anomaly records). */
+  anomalies: Anomaly[];
+  /** Alerts published in this batch (at most one per episode, ever). */
+  alerts: number;
+  /** Episodes that ended without ever paging: one- or two-minute blips. */
+  blips: number;
+  recovered: number;
   /** Records whose effect could not be saved: report them so Lambda delivers them again. */
   failed: { position: StreamPosition; error: string }[];
 }
@@ -43,7 +61,7 @@ export interface BatchOutcome {
 const DEFAULT_CONFLICT_RETRIES = 5;
 const DEFAULT_SAVE_CONCURRENCY = 16;
 
-/** The consumer's whole job for one batch: decode, dead-letter, store changes, fold and save each key once. */
+/** The consumer's whole job for one batch: decode, dead-letter, store changes, fold, detect, alert and save each key once. */
 export async function processStreamBatch(records: readonly RawRecord[], deps: StreamBatchDeps): Promise<BatchOutcome> {
   const outcome: BatchOutcome = {
     received: records.length,
@@ -58,6 +76,10 @@ export async function processStreamBatch(records: readonly RawRecord[], deps: St
     writeUnits: 0,
     conflicts: 0,
     windows: [],
+    anomalies: [],
+    alerts: 0,
+    blips: 0,
+    recovered: 0,
     failed: [],
   };
   const batch = decodeBatch(records);
@@ -66,21 +88,22 @@ export async function processStreamBatch(records: readonly RawRecord[], deps: St
     for (const position of positions) outcome.failed.push({ position, error: message });
   };
 
+  // Changes first: an anomaly in this batch may be explained by a release in the same batch.
+  const storeChanges = batch.changes.length
+    ? deps.changes.put(batch.changes.map((c) => c.change)).then(
+        () => {
+          outcome.changes += batch.changes.length;
+          outcome.processed += batch.changes.length;
+        },
+        (e) => fail(batch.changes.map((c) => c.position), e),
+      )
+    : Promise.resolve();
   await Promise.all([
     deadLetterInvalid(batch.invalid, deps).then(
       (sent) => (outcome.deadLettered += sent),
       (e) => fail(batch.invalid.map((i) => i.raw.position), e),
     ),
-    batch.changes.length
-      ? deps.changes.put(batch.changes.map((c) => c.change)).then(
-          () => {
-            outcome.changes += batch.changes.length;
-            outcome.processed += batch.changes.length;
-          },
-          (e) => fail(batch.changes.map((c) => c.position), e),
-        )
-      : undefined,
-    foldAndSaveKeys(batch.byKey, deps, outcome, fail),
+    storeChanges.then(() => foldDetectAndSaveKeys(batch.byKey, deps, outcome, fail)),
   ]);
   return outcome;
 }
@@ -101,7 +124,20 @@ async function deadLetterInvalid(invalid: readonly InvalidRecord[], deps: Stream
   return unsent.length;
 }
 
-async function foldAndSaveKeys(
+interface KeyResult {
+  folded: FoldResult;
+  events: EpisodeEvent[];
+}
+
+function foldAndDetect(current: StoredWindow | undefined, observations: readonly Observation[], deps: StreamBatchDeps): KeyResult {
+  const folded = foldObservations(current?.state, observations, deps.settings);
+  if (!folded.windows.length) return { folded, events: [] };
+  const detected = detectWindows(folded.state, folded.state, folded.windows, deps.detection);
+  Object.assign(folded.state, detected.detection);
+  return { folded, events: detected.events };
+}
+
+async function foldDetectAndSaveKeys(
   byKey: Map<string, Observation[]>,
   deps: StreamBatchDeps,
   outcome: BatchOutcome,
@@ -111,26 +147,34 @@ async function foldAndSaveKeys(
   if (!keys.length) return;
   outcome.keys = keys.length;
   const positionsOf = (key: string) => byKey.get(key)!.flatMap((o) => (o.position ? [o.position] : []));
-  let loaded: Map<string, { state: WindowState; version: number }>;
+  let loaded: Map<string, StoredWindow>;
   try {
     loaded = await deps.windows.loadMany(keys);
   } catch (e) {
     fail(keys.flatMap(positionsOf), e);
     return;
   }
+  const firstPass = new Map(keys.map((k) => [k, foldAndDetect(loaded.get(k), byKey.get(k)!, deps)]));
+  const tenantsBySignal = tenantsWithOpenEpisodes(firstPass);
   const retries = deps.maxConflictRetries ?? DEFAULT_CONFLICT_RETRIES;
+
   await forEachLimit(keys, deps.saveConcurrency ?? DEFAULT_SAVE_CONCURRENCY, async (key) => {
     const observations = byKey.get(key)!;
     let current = loaded.get(key);
+    let result = firstPass.get(key)!;
     try {
       for (let attempt = 0; ; attempt++) {
-        const folded = foldObservations(current?.state, observations, deps.settings);
+        const { folded } = result;
+        // Alerts go out before the state is saved: if the save fails, the redelivery finds the
+        // anomaly record already notified and does not page twice.
+        await applyEpisodeEvents(result.events, folded.state, tenantsBySignal, deps, outcome);
         if (folded.changed) {
           const saved = await deps.windows.save(folded.state, current?.version);
           if (!saved.saved) {
             outcome.conflicts++;
             if (attempt >= retries) throw new Error(`state for ${key} kept changing under us (${attempt + 1} conflicts)`);
             current = await deps.windows.load(key);
+            result = foldAndDetect(current, observations, deps);
             continue;
           }
           outcome.stateWrites++;
@@ -148,6 +192,49 @@ async function foldAndSaveKeys(
       fail(positionsOf(key), e);
     }
   });
+}
+
+/** Which tenants show an open episode per signal in this batch: the classifier's concentration evidence. */
+function tenantsWithOpenEpisodes(results: Map<string, KeyResult>): Map<string, Set<string>> {
+  const bySignal = new Map<string, Set<string>>();
+  for (const { folded, events } of results.values()) {
+    const open = folded.state.trk?.episode !== undefined || events.some((e) => e.kind === 'confirmed');
+    if (!open) continue;
+    const set = bySignal.get(folded.state.signal) ?? new Set<string>();
+    set.add(folded.state.tenant);
+    bySignal.set(folded.state.signal, set);
+  }
+  return bySignal;
+}
+
+async function applyEpisodeEvents(events: readonly EpisodeEvent[], state: FoldResult['state'], tenantsBySignal: Map<string, Set<string>>, deps: StreamBatchDeps, outcome: BatchOutcome): Promise<void> {
+  for (const event of events) {
+    if (event.kind === 'recovered') {
+      if (event.episode.confirmedAt === undefined) {
+        outcome.blips++;
+        continue;
+      }
+      outcome.recovered++;
+      await deps.anomalies.markRecovered({ id: event.episode.id, start: event.episode.start, key: state.key }, event.at);
+      continue;
+    }
+    const start = event.episode.start;
+    const [changes, whitelisted] = await Promise.all([
+      deps.changes.startedBetween(state.tenant, start - 24 * 3600_000, start + CORRELATION_WINDOW_MS),
+      deps.changes.whitelisted(state.tenant, start),
+    ]);
+    const context: Parameters<typeof describeAnomaly>[4] = { changes, whitelisted, tenantsAffected: tenantsBySignal.get(state.signal)?.size ?? 1 };
+    if (state.region !== undefined) context.region = state.region;
+    const anomaly = describeAnomaly(event, state.key, state.tenant, state.signal, context);
+    const { notify } = await deps.anomalies.open(anomaly);
+    if (!notify) continue;
+    outcome.anomalies.push(anomaly);
+    if (anomaly.decision !== 'suppressed') {
+      await deps.notifier.publish(alertMessage(anomaly), anomaly.id);
+      outcome.alerts++;
+    }
+    await deps.anomalies.markNotified(anomaly, (deps.now ?? Date.now)());
+  }
 }
 
 async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -3,13 +3,16 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { RawRecord } from '../core/batch.js';
 import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings, type WindowSettings } from '../core/window-settings.js';
+import { DynamoDbAnomalyStore } from '../adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../adapters/change-store.js';
 import { SqsDeadLetterSink } from '../adapters/dead-letter.js';
 import { DynamoDbWindowStore } from '../adapters/dynamodb-window-store.js';
+import { SnsNotifier } from '../adapters/notifier.js';
 import { DynamoDbPositionLedger } from '../adapters/position-ledger.js';
 import { CONSUMER_ENV } from './consumer-environment.js';
 import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from './stream-batch.js';
@@ -30,6 +33,7 @@ export function createStreamConsumer(deps: StreamBatchDeps, observers: ConsumerO
   return async (event, context) => {
     const outcome = await processStreamBatch(event.Records.map(toRawRecord), deps);
     if (metrics) recordMetrics(metrics, outcome);
+    for (const a of outcome.anomalies) logger?.info('anomaly', { anomaly: a.id, class: a.class, decision: a.decision, score: a.score, change: a.change });
     if (outcome.failed.length) logger?.warn('records will be redelivered', { failed: outcome.failed.length, firstError: outcome.failed[0]?.error });
     logger?.info('batch folded', summarise(outcome));
     await observers.onOutcome?.(outcome);
@@ -57,8 +61,8 @@ export function toRawRecord(r: KinesisStreamRecord): RawRecord {
 }
 
 function summarise(o: BatchOutcome) {
-  const { windows, failed, ...counts } = o;
-  return { ...counts, windowsEmitted: windows.length, failed: failed.length };
+  const { windows, failed, anomalies, ...counts } = o;
+  return { ...counts, windowsEmitted: windows.length, anomalies: anomalies.length, failed: failed.length };
 }
 
 function recordMetrics(metrics: Metrics, o: BatchOutcome): void {
@@ -72,6 +76,10 @@ function recordMetrics(metrics: Metrics, o: BatchOutcome): void {
   count('RecordsFailed', o.failed.length);
   count('ChangeRecordsStored', o.changes);
   count('WindowsEmitted', o.windows.length);
+  count('AnomaliesConfirmed', o.anomalies.length);
+  count('AlertsPublished', o.alerts);
+  count('AnomalyBlips', o.blips);
+  count('AnomaliesRecovered', o.recovered);
   count('StateWrites', o.stateWrites);
   count('StateWriteConflicts', o.conflicts);
   metrics.addMetric('StateWriteUnits', MetricUnit.Count, o.writeUnits);
@@ -109,11 +117,14 @@ function lambdaWiring(): StreamConsumer {
   const metrics = new Metrics();
   const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 6 }));
   const sqs = tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 6 }));
+  const sns = tracer.captureAWSv3Client(new SNSClient({ maxAttempts: 6 }));
   const table = requireEnv(CONSUMER_ENV.stateTable);
   return createStreamConsumer(
     {
       windows: new DynamoDbWindowStore(dynamo, table),
       changes: new DynamoDbChangeStore(dynamo, table),
+      anomalies: new DynamoDbAnomalyStore(dynamo, table),
+      notifier: new SnsNotifier(sns, requireEnv(CONSUMER_ENV.alertTopicArn)),
       deadLetters: new SqsDeadLetterSink(sqs, requireEnv(CONSUMER_ENV.invalidRecordQueueUrl)),
       deadLetterLedger: new DynamoDbPositionLedger(dynamo, table, 'dead-letter'),
       settings: windowSettingsFromEnv(process.env),

@@ -90,7 +90,7 @@ describe('IAM least privilege', () => {
   it('gives the consumer exactly the item-level DynamoDB actions, only on the state table', () => {
     const dynamo = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')));
     expect(dynamo).toHaveLength(1);
-    expect(actionsOf(dynamo[0]!.statement).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actionsOf(dynamo[0]!.statement).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(dynamo[0]!.statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.stateTable, 'Arn'] });
   });
 

@@ -2,6 +2,7 @@ import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { synthTemplate } from '../../lib/synth.js';
+import { DynamoDbAnomalyStore } from '../../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../../lambdas/adapters/change-store.js';
 import type { DeadLetter } from '../../lambdas/adapters/dead-letter.js';
 import { DynamoDbWindowStore, windowItemKey } from '../../lambdas/adapters/dynamodb-window-store.js';
@@ -9,6 +10,7 @@ import { DynamoDbPositionLedger } from '../../lambdas/adapters/position-ledger.j
 import type { StreamBatchDeps } from '../../lambdas/handlers/stream-batch.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
 import { decodeState, type WindowState } from '../../lambdas/core/window-state.js';
+import { LocalAlertTopic } from '../../local/notifier.js';
 import { LocalDeadLetterSink, LocalQueue } from '../../local/queue.js';
 import { createTablesFromTemplate, startStandIns, type CfnTemplate, type StandIns } from '../../local/stand-ins.js';
 
@@ -23,6 +25,7 @@ export interface Harness {
   standIns: StandIns;
   table: string;
   deadLetters: LocalQueue<DeadLetter>;
+  alerts: LocalAlertTopic;
   deps(overrides?: { dynamo?: DynamoDBClient }): StreamBatchDeps;
   readState(key: string): Promise<{ state: WindowState; version: number } | undefined>;
   close(): Promise<void>;
@@ -35,16 +38,20 @@ export async function startHarness(): Promise<Harness> {
   const tables = await createTablesFromTemplate(standIns.dynamo, stackTemplate(), `t${++tableCounter}-`);
   const table = [...tables.values()][0]!;
   const deadLetters = new LocalQueue<DeadLetter>('InvalidRecordQueue');
+  const alerts = new LocalAlertTopic(() => {});
   const doc = DynamoDBDocumentClient.from(standIns.dynamo);
   return {
     standIns,
     table,
     deadLetters,
+    alerts,
     deps: (o = {}) => {
       const dynamo = o.dynamo ?? standIns.dynamo;
       return {
         windows: new DynamoDbWindowStore(dynamo, table),
         changes: new DynamoDbChangeStore(dynamo, table),
+        anomalies: new DynamoDbAnomalyStore(dynamo, table),
+        notifier: alerts,
         deadLetters: new LocalDeadLetterSink(deadLetters),
         deadLetterLedger: new DynamoDbPositionLedger(dynamo, table, 'dead-letter'),
         settings: DEFAULT_WINDOW_SETTINGS,

@@ -1,0 +1,164 @@
+import { classifyAnomaly, describeChange, type AnomalyClass } from './classifier.js';
+import { correlateChanges, type CorrelatedChange } from './correlator.js';
+import type { ChangeRecord } from './envelope.js';
+import type { EpisodeEvent } from './episodes.js';
+import { signalSpec } from './signals.js';
+
+export type Decision = 'alert' | 'mitigate' | 'suppressed';
+export type Severity = 'SEV1' | 'SEV2' | 'SEV3' | 'SEV4';
+
+/** A confirmed anomaly episode as stored and alerted (DESIGN contract 3). */
+export interface Anomaly {
+  /** The episode key: `<tenant>#<signal>@<start minute>`. */
+  id: string;
+  key: string;
+  tenant: string;
+  signal: string;
+  region?: string;
+  class: AnomalyClass;
+  severity: Severity;
+  start: number;
+  /** Event time of the minute that confirmed the episode. */
+  detectedAt: number;
+  score: number;
+  expected: number;
+  observed: number;
+  band: { lo: number; hi: number };
+  change: string;
+  trigger: 'high-confidence' | 'cost' | 'sustained';
+  costExcess?: number;
+  evidence: string[];
+  correlatedChanges: CorrelatedChange[];
+  decision: Decision;
+  /** What should happen next, in words (the workflow issue turns `mitigate` into actions). */
+  recommendation: string;
+  /** Only soft mitigation steps are allowed (whitelisted campaign tenant). */
+  softOnly: boolean;
+}
+
+export interface AnomalyContext {
+  region?: string;
+  changes: readonly ChangeRecord[];
+  /** Tenants with an anomaly on the same signal in the same batch, this one included. */
+  tenantsAffected: number;
+  /** The tenant is whitelisted (campaign) at the anomaly's start. */
+  whitelisted: boolean;
+}
+
+/** Correlate, classify and decide: turns a confirmed episode into the anomaly that is stored and alerted. */
+export function describeAnomaly(event: Extract<EpisodeEvent, { kind: 'confirmed' }>, key: string, tenant: string, signal: string, ctx: AnomalyContext): Anomaly {
+  const { episode, at } = event;
+  const anomalyRef: { tenant: string; start: number; region?: string } = { tenant, start: episode.start };
+  if (ctx.region !== undefined) anomalyRef.region = ctx.region;
+  const changes = correlateChanges(anomalyRef, ctx.changes);
+  const observed = episode.peak.observed;
+  const expected = episode.peak.expected;
+  const { class: cls, evidence } = classifyAnomaly({ tenant, signal, observed, expected, changes, tenantsAffected: ctx.tenantsAffected });
+  const softOnly = ctx.whitelisted || changes.campaign !== undefined;
+  let decision: Decision;
+  let recommendation: string;
+  if (changes.maintenance) {
+    decision = 'suppressed';
+    recommendation = `inside maintenance window${changes.maintenance.id ? ` ${changes.maintenance.id}` : ''}: no page, no action`;
+  } else if (changes.appChange) {
+    decision = 'alert';
+    recommendation = `roll back ${changes.appChange.change} ${changes.appChange.id ?? ''}${changes.appChange.title ? ` "${changes.appChange.title}"` : ''}; no automatic action while a change is this close`.replace(/\s+/g, ' ');
+  } else if (event.mitigate && signalSpec(signal).category !== 'engagement') {
+    decision = 'mitigate';
+    recommendation = softOnly ? 'start the playbook, soft steps only (whitelisted tenant)' : 'start the playbook for this class, soft steps first';
+  } else {
+    decision = 'alert';
+    recommendation = 'investigate: sustained anomaly below the automatic-mitigation confidence';
+  }
+  const anomaly: Anomaly = {
+    id: episode.id,
+    key,
+    tenant,
+    signal,
+    class: cls,
+    severity: severityOf(decision, cls, episode.peakScore),
+    start: episode.start,
+    detectedAt: at.ts,
+    score: round(episode.peakScore, 3),
+    expected,
+    observed,
+    band: at.band,
+    change: describeChange(observed, expected),
+    trigger: event.trigger,
+    evidence,
+    correlatedChanges: changes.correlated,
+    decision,
+    recommendation,
+    softOnly,
+  };
+  if (ctx.region !== undefined) anomaly.region = ctx.region;
+  if (event.costExcess !== undefined) anomaly.costExcess = round(event.costExcess, 4);
+  return anomaly;
+}
+
+function severityOf(decision: Decision, cls: AnomalyClass, score: number): Severity {
+  if (decision === 'suppressed') return 'SEV4';
+  if (decision === 'mitigate') return score >= 0.95 || cls === 'abuse' ? 'SEV1' : 'SEV2';
+  return score >= 0.8 ? 'SEV2' : 'SEV3';
+}
+
+/** The SNS message (contract 3): readable subject, JSON body, attributes for subscription filter policies. */
+export interface AlertMessage {
+  subject: string;
+  body: string;
+  attributes: { severity: string; class: string; tenant: string; signal: string; decision: string };
+}
+
+export function alertMessage(a: Anomaly, links: { report?: string } = {}): AlertMessage {
+  const subject = `[${a.severity}] ${a.tenant} ${a.signal} ${a.change} (${a.class})`;
+  const body = {
+    anomalyKey: a.id,
+    tenant: a.tenant,
+    signal: a.signal,
+    region: a.region,
+    class: a.class,
+    severity: a.severity,
+    decision: a.decision,
+    score: a.score,
+    start: new Date(a.start).toISOString(),
+    detectedAt: new Date(a.detectedAt).toISOString(),
+    expected: a.expected,
+    observed: a.observed,
+    expectedBand: a.band,
+    trigger: a.trigger,
+    costExcess: a.costExcess,
+    evidence: a.evidence,
+    correlatedChanges: a.correlatedChanges.map((c) => ({ ...c, ts: new Date(c.ts).toISOString(), until: c.until === undefined ? undefined : new Date(c.until).toISOString() })),
+    plannedAction: a.recommendation,
+    softOnly: a.softOnly,
+    rollbackKey: null,
+    reportLink: links.report ?? null,
+  };
+  // SNS subjects: ASCII, no line breaks, at most 100 characters.
+  const safeSubject = subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+  return { subject: safeSubject, body: JSON.stringify(body), attributes: { severity: a.severity, class: a.class, tenant: a.tenant, signal: a.signal, decision: a.decision } };
+}
+
+function round(v: number, digits: number): number {
+  return Number(v.toFixed(digits));
+}
+
+/** One line of alerts.jsonl (contract 4): what replay and the local runtime record per confirmed episode. */
+export function alertLogLine(a: Anomaly): Record<string, unknown> {
+  return {
+    key: a.id,
+    tenant: a.tenant,
+    signal: a.signal,
+    class: a.class,
+    start: new Date(a.start).toISOString(),
+    detectedAt: new Date(a.detectedAt).toISOString(),
+    score: a.score,
+    decision: a.decision,
+    severity: a.severity,
+    change: a.change,
+    expected: a.expected,
+    observed: a.observed,
+    evidence: a.evidence,
+    correlatedChanges: a.correlatedChanges.map((c) => c.id ?? c.change),
+  };
+}

@@ -1,0 +1,62 @@
+import type { ChangeAssessment, CorrelatedChange } from './correlator.js';
+import { signalSpec } from './signals.js';
+
+export type AnomalyClass = 'infra' | 'app' | 'tenant' | 'abuse';
+
+export interface ClassificationInput {
+  tenant: string;
+  signal: string;
+  observed: number;
+  expected: number;
+  changes: ChangeAssessment;
+  /** Tenants showing an anomaly on this signal at the same time, this one included. */
+  tenantsAffected: number;
+}
+
+export interface Classification {
+  class: AnomalyClass;
+  /** Why, in words an on-call engineer can check. */
+  evidence: string[];
+}
+
+const INFRA_SIGNALS = new Set(['cache_hit_ratio', 'filter_cache_hit', 'origin_p95_ms', 'edge_p95_ms', 'dlq_growth']);
+const STORM_SIGNALS = new Set(['notify_rpm', 'webhook_rps']);
+/** A usage surge this many times the baseline looks like a bot or a crawler, not customers. */
+const ABUSE_SURGE_RATIO = 5;
+
+/** Seed 004 §B: infra (cache/origin/DLQ) | app (release/flag/experiment, query cost) | tenant (one tenant's surge, campaigns) | abuse (bots, storms). */
+export function classifyAnomaly(input: ClassificationInput): Classification {
+  const { signal, tenant, changes, tenantsAffected } = input;
+  const spec = signalSpec(signal);
+  const ratio = input.expected > 0 ? input.observed / input.expected : Number.POSITIVE_INFINITY;
+  const evidence = [`${signal} ${describeChange(input.observed, input.expected)} (expected ${fmt(input.expected)}, observed ${fmt(input.observed)})`];
+  const spread = tenantsAffected > 1 ? `${tenantsAffected} tenants affected at once` : `only ${tenant} affected`;
+  evidence.push(spread);
+
+  if (changes.appChange) return { class: 'app', evidence: [...evidence, `${describeCorrelated(changes.appChange)}: recommend rolling it back`] };
+  if (INFRA_SIGNALS.has(signal)) return { class: 'infra', evidence: [...evidence, `${signal} is an infrastructure signal (${spec.category})`] };
+  if (STORM_SIGNALS.has(signal)) return { class: 'abuse', evidence: [...evidence, `${signal} surge: notification/webhook storm`] };
+  if (changes.campaign) return { class: 'tenant', evidence: [...evidence, `${describeCorrelated(changes.campaign)}: surge expected`] };
+  if (spec.category === 'usage' && ratio >= ABUSE_SURGE_RATIO) return { class: 'abuse', evidence: [...evidence, `${fmt(ratio)}× the baseline: bot or crawl traffic pattern`] };
+  if (spec.category === 'cost') return { class: 'app', evidence: [...evidence, 'query cost rose without a matching change: expensive queries'] };
+  if (spec.category === 'engagement') return { class: 'app', evidence: [...evidence, 'listener engagement dropped over the window'] };
+  if (tenantsAffected > 1) return { class: 'infra', evidence: [...evidence, 'platform-wide: not one tenant'] };
+  return { class: 'tenant', evidence: [...evidence, `surge concentrated on ${tenant}`] };
+}
+
+export function describeChange(observed: number, expected: number): string {
+  if (expected === 0) return observed === 0 ? '±0%' : 'from zero';
+  const pct = Math.round(((observed - expected) / Math.abs(expected)) * 100);
+  return `${pct >= 0 ? '+' : ''}${pct}%`;
+}
+
+function describeCorrelated(c: CorrelatedChange): string {
+  const when = c.offsetMinutes >= 0 ? `${c.offsetMinutes} min before the anomaly` : `${-c.offsetMinutes} min after the anomaly started`;
+  return `${c.change} ${c.id ?? ''}${c.title ? ` "${c.title}"` : ''} ${when}`.replace(/\s+/g, ' ');
+}
+
+function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(2) : v.toPrecision(3);
+}

@@ -1,0 +1,53 @@
+import { scorePoint, type DetectorSettings, type DetectorState } from './detection/index.js';
+import { DEFAULT_TRIGGER_SETTINGS, trackEpisode, type EpisodeEvent, type EpisodeTracker, type MinuteScore, type TriggerSettings } from './episodes.js';
+import { ENGAGEMENT_SIGNAL } from './observations.js';
+import { signalSpec } from './signals.js';
+import type { WindowResult, WindowState } from './window-state.js';
+
+/** Per-key detection state, kept in the window state item next to the buckets. */
+export interface KeyDetection {
+  det?: DetectorState;
+  trk?: EpisodeTracker;
+}
+
+export interface DetectionSettings {
+  detector?: Partial<DetectorSettings>;
+  triggers?: TriggerSettings;
+}
+
+export interface DetectionResult {
+  detection: KeyDetection;
+  minutes: MinuteScore[];
+  events: EpisodeEvent[];
+}
+
+const MINUTE = 60_000;
+
+/**
+ * Score every emitted window of one key and run the trigger rules over the scored minutes.
+ * Metric keys are scored on the window's last minute; engagement keys on the whole 10-minute
+ * window (seed 000: low engagement over the running window is the anomaly).
+ */
+export function detectWindows(prev: KeyDetection | undefined, state: Pick<WindowState, 'key' | 'signal'>, windows: readonly WindowResult[], settings: DetectionSettings = {}): DetectionResult {
+  const spec = signalSpec(state.signal);
+  let det = prev?.det;
+  let trk = prev?.trk;
+  const minutes: MinuteScore[] = [];
+  const events: EpisodeEvent[] = [];
+  for (const w of windows) {
+    const value = state.signal === ENGAGEMENT_SIGNAL ? (w.n ? w.mean : undefined) : w.lastMinute?.mean;
+    if (value === undefined) continue;
+    const ts = w.end - MINUTE;
+    const scored = scorePoint(det, { ts, value }, spec.bad, settings.detector);
+    det = scored.state;
+    const minute: MinuteScore = { ts, observed: value, expected: scored.expected, band: scored.band, score: scored.score, anomalous: scored.anomalous && !scored.warmingUp };
+    minutes.push(minute);
+    const tracked = trackEpisode(trk, state.key, minute, spec.category, settings.triggers ?? DEFAULT_TRIGGER_SETTINGS);
+    trk = tracked.tracker;
+    events.push(...tracked.events);
+  }
+  const detection: KeyDetection = {};
+  if (det) detection.det = det;
+  if (trk) detection.trk = trk;
+  return { detection, minutes, events };
+}

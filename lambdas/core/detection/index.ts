@@ -1,0 +1,7 @@
+/**
+ * Streaming, per-key, bounded-state anomaly detection (seed 004 §B, DESIGN "Detection").
+ * Pure: feed each new point of a series with the state returned for the previous one.
+ */
+export { scorePoint, type PointScore, type SeriesPoint } from './score-point.js';
+export { DEFAULT_DETECTOR_SETTINGS, resolveSettings, validateDetectorSettings, type DetectorSettings } from './settings.js';
+export { emptyState, initialState, type DetectorState } from './state.js';

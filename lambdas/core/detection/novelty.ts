@@ -1,0 +1,77 @@
+/**
+ * Novelty against the series' own history ("new min / max" in NAB terms), measured on residuals
+ * at several horizons: the point itself and the median of the last few residuals (a sustained
+ * shift that no single point shows). Each horizon keeps the envelope [lo, hi] of the residuals
+ * it has seen, in two time buckets (current and previous), so the envelope spans between one
+ * and two bucket lengths of history: old extremes are forgotten without any decay in between.
+ * Novelty = how far beyond the envelope, in envelope widths (0 inside).
+ */
+
+/**
+ * Flattened per horizon h: [hiCur, loCur, hiPrev, loPrev] at 4h..4h+3; the bucket start time
+ * (ms) is kept by the caller.
+ */
+export type Envelope = readonly number[];
+
+export interface NoveltyReading {
+  /** Largest novelty above the envelope over horizons (≥ 0). */
+  readonly up: number;
+  /** Largest novelty below the envelope over horizons (≥ 0). */
+  readonly down: number;
+}
+
+/** Median of the last `m - 1` entries of `recent` and `latest`. */
+function tailMedian(recent: readonly number[], latest: number, m: number): number {
+  if (m <= 1) return latest;
+  const take = Math.min(m - 1, recent.length);
+  const w: number[] = recent.slice(recent.length - take);
+  w.push(latest);
+  w.sort((a, b) => a - b);
+  const mid = w.length >> 1;
+  return w.length % 2 ? (w[mid] as number) : ((w[mid - 1] as number) + (w[mid] as number)) / 2;
+}
+
+/** Residual seen at each horizon for this point. */
+export function horizonResiduals(recent: readonly number[], residual: number, horizons: readonly number[]): number[] {
+  return horizons.map((m) => tailMedian(recent, residual, m));
+}
+
+export function readNovelty(env: Envelope, atHorizon: readonly number[], minWidth: number): NoveltyReading {
+  let up = 0;
+  let down = 0;
+  for (let h = 0; h < atHorizon.length; h++) {
+    const hi = Math.max(env[4 * h] ?? 0, env[4 * h + 2] ?? 0);
+    const lo = Math.min(env[4 * h + 1] ?? 0, env[4 * h + 3] ?? 0);
+    const width = Math.max(hi - lo, minWidth);
+    if (!(width > 0)) continue;
+    const r = atHorizon[h] as number;
+    if (r > hi) up = Math.max(up, (r - hi) / width);
+    else if (r < lo) down = Math.max(down, (lo - r) / width);
+  }
+  return { up, down };
+}
+
+/**
+ * Widens the current bucket to include this point's horizon residuals; with `rotate`, the
+ * current bucket becomes the previous one and a new bucket starts from this point.
+ */
+export function widenEnvelope(env: Envelope, atHorizon: readonly number[], rotate: boolean): number[] {
+  const next = new Array<number>(atHorizon.length * 4);
+  for (let h = 0; h < atHorizon.length; h++) {
+    const r = atHorizon[h] as number;
+    const hiCur = env[4 * h] ?? r;
+    const loCur = env[4 * h + 1] ?? r;
+    if (rotate) {
+      next[4 * h] = r;
+      next[4 * h + 1] = r;
+      next[4 * h + 2] = hiCur;
+      next[4 * h + 3] = loCur;
+    } else {
+      next[4 * h] = Math.max(hiCur, r);
+      next[4 * h + 1] = Math.min(loCur, r);
+      next[4 * h + 2] = env[4 * h + 2] ?? r;
+      next[4 * h + 3] = env[4 * h + 3] ?? r;
+    }
+  }
+  return next;
+}

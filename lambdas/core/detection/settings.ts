@@ -1,0 +1,164 @@
+/**
+ * Tunables of the streaming detector. Counts are in points (samples) of the series, times in
+ * days of event time. Defaults were chosen on the labelled dev set (NAB realAWSCloudwatch) and
+ * checked for stability under perturbation; see the detection section of the README/report.
+ */
+export interface DetectorSettings {
+  /** Points before any alert may be raised (baseline and residual window are filling). */
+  readonly warmupPoints: number;
+  /** Robust z (MAD-based) at or beyond which a residual is out of band, in the bad direction. */
+  readonly zThreshold: number;
+  /** IQR fence multiplier: outside Q1 − k·IQR / Q3 + k·IQR is out of band. */
+  readonly iqrK: number;
+  /**
+   * Whether paging also requires the z / IQR-fence rule. Off by default: on the dev set the rule
+   * adds nothing the novelty does not, and vetoes real shifts that happen in a noisy stretch.
+   */
+  readonly requireRule: boolean;
+  /** Holt level smoothing (EWMA weight) per nominal interval. */
+  readonly levelAlpha: number;
+  /**
+   * After a novel point (either direction) the pre-excursion level is held as an anchor for this
+   * many points; a move back to the anchor is a recovery and does not count as novel. 0 = off.
+   */
+  readonly anchorPoints: number;
+  readonly anchorSustained: boolean;
+  /** Holt trend smoothing per nominal interval; 0 disables the trend. */
+  readonly trendBeta: number;
+  /** Trend damping per nominal interval. */
+  readonly trendDamping: number;
+  /** Hour-of-day profile learning gain per point. */
+  readonly dayGamma: number;
+  /** Day-of-week profile learning gain per point. */
+  readonly weekGamma: number;
+  /** Days of history before the daily profile may be used. */
+  readonly dayMinDays: number;
+  /** Days of history before the weekly profile may be used. */
+  readonly weekMinDays: number;
+  /** A seasonal profile is used only while it cuts the mean absolute error by this fraction. */
+  readonly seasonMargin: number;
+  /** Smoothing of the per-model mean absolute errors and of the series magnitude. */
+  readonly errAlpha: number;
+  /** Residuals beyond ±huberK·scale are clipped before they move the baseline; 0 = no clipping. */
+  readonly huberK: number;
+  /** Recent residuals kept for median / MAD / quartiles (fixed size: bounds the state), 8..96. */
+  readonly residualWindow: number;
+  /** Residual scale floor relative to the series' typical magnitude (constant series). */
+  readonly scaleFloorRel: number;
+  /** Absolute residual scale floor. */
+  readonly scaleFloorAbs: number;
+  /** Residual horizons, in points, whose novelty is tracked (1 = the point itself); 1..4 of them. */
+  readonly horizons: readonly number[];
+  /** Points before residuals start to shape the novelty envelope (baseline transients). */
+  readonly envelopeStart: number;
+  /** The novelty envelope remembers between this many and half as many days; 0 never forgets. */
+  readonly envelopeMemoryDays: number;
+  /** Novelty (in envelope widths) at which confidence reaches 0.5 on a mature history. */
+  readonly noveltyScale: number;
+  /** Novelty counts in full only after this many points (young histories break records easily). */
+  readonly maturityPoints: number;
+  /** After an alert run ends, a new alert needs this many quiet points first (confidence is halved meanwhile). */
+  readonly refractoryPoints: number;
+  /** Confidence at or above which an anomalous point pages. */
+  readonly minConfidence: number;
+  /** Significant digits kept for the level and error terms in the persisted state. */
+  readonly stateDigits: number;
+}
+
+export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
+  warmupPoints: 60,
+  zThreshold: 4,
+  iqrK: 3,
+  requireRule: false,
+  levelAlpha: 0.05,
+  anchorPoints: 0,
+  anchorSustained: false,
+  trendBeta: 0,
+  trendDamping: 0.9,
+  dayGamma: 0.05,
+  weekGamma: 0.01,
+  dayMinDays: 1.5,
+  weekMinDays: 14,
+  seasonMargin: 0.1,
+  errAlpha: 0.01,
+  huberK: 4,
+  residualWindow: 48,
+  scaleFloorRel: 1e-3,
+  scaleFloorAbs: 1e-9,
+  horizons: Object.freeze([1, 3, 5]),
+  envelopeStart: 20,
+  envelopeMemoryDays: 28,
+  noveltyScale: 0.04,
+  maturityPoints: 1000,
+  refractoryPoints: 150,
+  minConfidence: 0.5,
+  stateDigits: 6,
+});
+
+let lastOverrides: Partial<DetectorSettings> | undefined;
+let lastSnapshot: Record<string, unknown> = {};
+let lastResolved: DetectorSettings = DEFAULT_DETECTOR_SETTINGS;
+
+/**
+ * Defaults with `overrides` applied and validated (throws on invalid values). The last result
+ * is memoised (same object with the same own values), so passing one overrides object for every
+ * point of a stream costs a shallow compare.
+ */
+export function resolveSettings(overrides?: Partial<DetectorSettings>): DetectorSettings {
+  if (!overrides) return DEFAULT_DETECTOR_SETTINGS;
+  if (overrides === lastOverrides && sameOwnValues(overrides, lastSnapshot)) return lastResolved;
+  const snapshot: Record<string, unknown> = { ...overrides };
+  const merged: Record<string, unknown> = { ...DEFAULT_DETECTOR_SETTINGS };
+  for (const [k, v] of Object.entries(snapshot)) if (v !== undefined) merged[k] = v;
+  const resolved = Object.freeze(validateDetectorSettings(merged as unknown as DetectorSettings));
+  lastOverrides = overrides;
+  lastSnapshot = snapshot;
+  lastResolved = resolved;
+  return resolved;
+}
+
+function sameOwnValues(a: object, b: Record<string, unknown>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if ((a as Record<string, unknown>)[k] !== b[k]) return false;
+  return true;
+}
+
+export function validateDetectorSettings(s: DetectorSettings): DetectorSettings {
+  const problems: string[] = [];
+  const num = (k: keyof DetectorSettings, lo: number, hi: number, int = false) => {
+    const v = s[k] as unknown;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (int && !Number.isInteger(v)))
+      problems.push(`${k} must be ${int ? 'an integer' : 'a number'} in ${lo}..${hi}`);
+  };
+  num('warmupPoints', 0, 1e6, true);
+  num('zThreshold', 0.5, 100);
+  num('iqrK', 0, 100);
+  num('levelAlpha', 1e-4, 1);
+  num('anchorPoints', 0, 1e6, true);
+  num('trendBeta', 0, 1);
+  num('trendDamping', 0, 1);
+  num('dayGamma', 0, 1);
+  num('weekGamma', 0, 1);
+  num('dayMinDays', 0, 1e4);
+  num('weekMinDays', 0, 1e4);
+  num('seasonMargin', 0, 1);
+  num('errAlpha', 1e-5, 1);
+  num('huberK', 0, 1e3);
+  num('residualWindow', 8, 96, true);
+  num('scaleFloorRel', 0, 1);
+  num('scaleFloorAbs', 0, 1e12);
+  num('envelopeStart', 0, 1e6, true);
+  num('envelopeMemoryDays', 0, 3650);
+  num('noveltyScale', 1e-6, 1e6);
+  num('maturityPoints', 0, 1e7, true);
+  num('refractoryPoints', 0, 1e6, true);
+  num('minConfidence', 0, 1);
+  num('stateDigits', 3, 15, true);
+  if (typeof s.requireRule !== 'boolean') problems.push('requireRule must be a boolean');
+  const h = s.horizons as unknown;
+  if (!Array.isArray(h) || h.length < 1 || h.length > 4 || !h.every((m) => Number.isInteger(m) && m >= 1 && m <= s.residualWindow))
+    problems.push('horizons must be 1..4 integers in 1..residualWindow');
+  if (problems.length) throw new Error(`invalid detector settings: ${problems.join('; ')}`);
+  return s;
+}

@@ -1,0 +1,27 @@
+/**
+ * Irregular spacing: smoothing weights are defined per nominal interval (the series' typical
+ * spacing, learned), so a gap of k intervals counts as k steps and a burst as a fraction of one.
+ */
+import { clamp } from './numeric.js';
+
+/** Gaps longer than this many nominal intervals count as this many. */
+const MAX_STEPS = 288;
+const MIN_STEPS = 0.05;
+/** How fast the typical spacing follows the observed one. */
+const SPACING_ALPHA = 0.05;
+
+export interface Step {
+  /** Nominal intervals since the previous point (1 for duplicates / out-of-order points). */
+  readonly k: number;
+  /** Updated typical spacing, ms (0 while unknown). */
+  readonly typicalMs: number;
+}
+
+export function stepFrom(typicalMs: number, gapMs: number): Step {
+  if (!(gapMs > 0)) return { k: 1, typicalMs };
+  if (!(typicalMs > 0)) return { k: 1, typicalMs: gapMs };
+  const k = clamp(gapMs / typicalMs, MIN_STEPS, MAX_STEPS);
+  // A single long gap or burst must not redefine "typical": clip what it can teach.
+  const seen = clamp(gapMs, typicalMs / 4, typicalMs * 4);
+  return { k, typicalMs: typicalMs + SPACING_ALPHA * (seen - typicalMs) };
+}

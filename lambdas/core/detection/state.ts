@@ -1,0 +1,76 @@
+import { DAY_SLOTS, WEEK_SLOTS } from './seasonal-profile.js';
+
+/**
+ * Everything the detector remembers about one series. Plain JSON with fixed-size arrays and
+ * rounded numbers: `JSON.stringify(state).length` stays under 2.5 KB for any series length, so
+ * it fits inside a 4 KB DynamoDB item next to window buckets. Treat as opaque and immutable.
+ */
+export interface DetectorState {
+  /** Schema version. */
+  readonly v: 1;
+  /** Points scored so far (0: nothing valid seen yet). */
+  readonly n: number;
+  /** Event time of the first point (ms); history length gates seasonality. */
+  readonly first: number;
+  /** Latest event time seen (ms). */
+  readonly ts: number;
+  /** Typical spacing between points (ms); 0 until two points were seen. */
+  readonly dt: number;
+  /** Holt level (deseasonalised EWMA). */
+  readonly level: number;
+  /** Holt trend per nominal interval (0 while the trend is disabled). */
+  readonly trend: number;
+  /** Hour-of-day additive profile, 24 slots (UTC). */
+  readonly day: readonly number[];
+  /** Day-of-week additive profile, 7 slots (UTC, Monday first). */
+  readonly week: readonly number[];
+  /** Smoothed |forecast error| without / with daily / with daily+weekly seasonality. */
+  readonly err: readonly [number, number, number];
+  /** Smoothed |value|: what the residual scale floor is relative to. */
+  readonly mag: number;
+  /** Most recent residuals, oldest first (at most `residualWindow`). */
+  readonly res: readonly number[];
+  /** Novelty envelope per horizon: [hiCur, loCur, hiPrev, loPrev, ...]. */
+  readonly env: readonly number[];
+  /** Level before the latest excursion (held while `hold` > 0, else follows `level`). */
+  readonly anchor: number;
+  /** Points the anchor stays held. */
+  readonly hold: number;
+  /** Start (event time, ms) of the envelope's current bucket. */
+  readonly envSince: number;
+  /** Points since the last alert (capped). */
+  readonly quiet: number;
+  /** Length of the current run of consecutive alerts (capped). */
+  readonly run: number;
+}
+
+export const COUNT_CAP = 1_000_000_000;
+
+/** A state that has seen no valid point yet: the next valid point starts the series. */
+export function emptyState(): DetectorState {
+  return { ...initialState(0, 0), n: 0 };
+}
+
+/** The state after the first point of a series. */
+export function initialState(ts: number, value: number): DetectorState {
+  return {
+    v: 1,
+    n: 1,
+    first: ts,
+    ts,
+    dt: 0,
+    level: value,
+    anchor: value,
+    hold: 0,
+    trend: 0,
+    day: new Array<number>(DAY_SLOTS).fill(0),
+    week: new Array<number>(WEEK_SLOTS).fill(0),
+    err: [0, 0, 0],
+    mag: Math.abs(value),
+    res: [],
+    env: [],
+    envSince: ts,
+    quiet: COUNT_CAP,
+    run: 0,
+  };
+}

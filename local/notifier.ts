@@ -1,0 +1,16 @@
+import type { AlertMessage } from '../lambdas/core/anomaly.js';
+import type { Notifier } from '../lambdas/adapters/notifier.js';
+import { LocalQueue } from './queue.js';
+
+/** The local stand-in for the SNS alert topic: prints each alert and keeps the published messages. */
+export class LocalAlertTopic implements Notifier {
+  readonly published = new LocalQueue<AlertMessage & { dedupeId: string }>('AlertTopic');
+
+  constructor(private readonly print: (line: string) => void) {}
+
+  async publish(message: AlertMessage, dedupeId: string): Promise<void> {
+    this.published.send({ ...message, dedupeId });
+    const body = JSON.parse(message.body) as { plannedAction?: string; evidence?: string[] };
+    this.print(`ALERT ${message.subject} — ${body.plannedAction ?? ''}`);
+  }
+}
