@@ -7,7 +7,8 @@ export interface DeadLetter {
   shardId: string;
   sequenceNumber: string;
   partitionKey: string;
-  arrivedAt: string;
+  /** When the record reached the stream (absent for replayed recordings). */
+  arrivedAt?: string;
   /** The record as text when it is UTF-8, else base64 in `dataBase64`. */
   data?: string;
   dataBase64?: string;
@@ -27,9 +28,9 @@ export function toDeadLetter(item: InvalidRecord, source: string): DeadLetter {
     shardId: raw.position.shardId,
     sequenceNumber: raw.position.sequenceNumber,
     partitionKey: raw.partitionKey,
-    arrivedAt: new Date(raw.arrivedAt).toISOString(),
     source,
   };
+  if (Number.isFinite(raw.arrivedAt)) letter.arrivedAt = new Date(raw.arrivedAt).toISOString();
   try {
     letter.data = utf8.decode(raw.data);
   } catch {

@@ -5,3 +5,4 @@
 export { scorePoint, type PointScore, type SeriesPoint } from './score-point.js';
 export { DEFAULT_DETECTOR_SETTINGS, resolveSettings, validateDetectorSettings, type DetectorSettings } from './settings.js';
 export { emptyState, initialState, type DetectorState } from './state.js';
+export { parseDetectorState } from './state-schema.js';

@@ -9,6 +9,7 @@ import { forecast, learn } from './baseline.js';
 import { horizonResiduals, readNovelty, widenEnvelope } from './novelty.js';
 import { clamp, finiteOr, roundSig } from './numeric.js';
 import { decide } from './paging.js';
+import { discountRecovery, excursionStarts, nextHold } from './recovery-anchor.js';
 import { judgeResidual } from './robust-z.js';
 import { resolveSettings, type DetectorSettings } from './settings.js';
 import { stepFrom } from './spacing.js';
@@ -69,15 +70,7 @@ export function scorePoint(
   const atHorizon = horizonResiduals(prev.res, residual, s.horizons);
   const envReady = prev.env.length === 4 * atHorizon.length;
   const nov = envReady ? readNovelty(prev.env, atHorizon, floor) : { up: 0, down: 0 };
-  let up = nov.up;
-  let down = nov.down;
-  if (s.anchorPoints > 0 && prev.hold > 0 && envReady) {
-    // Novel against the current baseline but not against the pre-excursion one: a recovery.
-    const shift = f.prior - prev.anchor;
-    const vsAnchor = readNovelty(prev.env, atHorizon.map((r) => r + shift), floor);
-    up = Math.min(up, vsAnchor.up);
-    down = Math.min(down, vsAnchor.down);
-  }
+  const { up, down } = prev.hold > 0 && envReady ? discountRecovery(nov, prev.env, atHorizon, f.prior - prev.anchor, floor) : nov;
   const novelty = direction === 'up' ? up : direction === 'down' ? down : Math.max(up, down);
 
   const warmingUp = prev.n < s.warmupPoints || prev.res.length < MIN_RESIDUALS;
@@ -100,12 +93,7 @@ export function scorePoint(
     env = widenEnvelope(envReady ? prev.env : [], atHorizon, rotate).map((x) => roundSig(x, RESIDUAL_DIGITS));
     if (rotate || !envReady) envSince = ts;
   }
-  let novelAnyWay = nov.up > 0 || nov.down > 0;
-  if (s.anchorSustained && envReady && atHorizon.length > 1) {
-    const sus = readNovelty(prev.env.slice(4), atHorizon.slice(1), floor);
-    novelAnyWay = sus.up > 0 || sus.down > 0;
-  }
-  const hold = s.anchorPoints > 0 ? (novelAnyWay && prev.hold === 0 ? s.anchorPoints : Math.max(0, prev.hold - 1)) : 0;
+  const hold = nextHold(prev.hold, envReady && prev.hold === 0 && excursionStarts(prev.env, atHorizon, floor), s.anchorPoints);
   const state: DetectorState = {
     v: 1,
     n: prev.n + 1,

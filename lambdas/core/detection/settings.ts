@@ -18,11 +18,11 @@ export interface DetectorSettings {
   /** Holt level smoothing (EWMA weight) per nominal interval. */
   readonly levelAlpha: number;
   /**
-   * After a novel point (either direction) the pre-excursion level is held as an anchor for this
-   * many points; a move back to the anchor is a recovery and does not count as novel. 0 = off.
+   * When an excursion starts (a sustained horizon breaks the envelope, either direction), the
+   * pre-excursion level is held as an anchor for this many points; moving back toward it is a
+   * recovery and is not novel (no page when a dip recovers on an 'up'-bad signal). 0 = off.
    */
   readonly anchorPoints: number;
-  readonly anchorSustained: boolean;
   /** Holt trend smoothing per nominal interval; 0 disables the trend. */
   readonly trendBeta: number;
   /** Trend damping per nominal interval. */
@@ -71,8 +71,7 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   iqrK: 3,
   requireRule: false,
   levelAlpha: 0.05,
-  anchorPoints: 0,
-  anchorSustained: false,
+  anchorPoints: 1000,
   trendBeta: 0,
   trendDamping: 0.9,
   dayGamma: 0.05,

@@ -1,0 +1,38 @@
+/**
+ * Validation of a persisted detector state (e.g. read back from DynamoDB). Anything that does not
+ * match the current schema is rejected, and the series simply starts over (warm-up again) —
+ * never a crash and never NaN leaking into scores.
+ */
+import { z } from 'zod';
+import { DAY_SLOTS, WEEK_SLOTS } from './seasonal-profile.js';
+import type { DetectorState } from './state.js';
+
+const finite = z.number().refine(Number.isFinite);
+const count = z.number().int().min(0);
+
+const detectorStateSchema = z.object({
+  v: z.literal(1),
+  n: count,
+  first: finite,
+  ts: finite,
+  dt: finite.refine((x) => x >= 0),
+  level: finite,
+  anchor: finite,
+  hold: count,
+  trend: finite,
+  day: z.array(finite).length(DAY_SLOTS),
+  week: z.array(finite).length(WEEK_SLOTS),
+  err: z.tuple([finite, finite, finite]),
+  mag: finite,
+  res: z.array(finite).max(96),
+  env: z.array(finite).max(16),
+  envSince: finite,
+  quiet: count,
+  run: count,
+});
+
+/** The state if `raw` is a valid current-schema detector state, else undefined. */
+export function parseDetectorState(raw: unknown): DetectorState | undefined {
+  const parsed = detectorStateSchema.safeParse(raw);
+  return parsed.success ? (parsed.data as DetectorState) : undefined;
+}
