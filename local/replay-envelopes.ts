@@ -53,7 +53,7 @@ export async function replayEnvelopes(opts: ReplayEnvelopesOptions): Promise<Rep
     anomalies,
     notifier: { publish: async () => {} },
     deadLetters: { send: async (l: readonly DeadLetter[]) => void deadLetters.push(...l) },
-    deadLetterLedger: new InMemoryPositionLedger(),
+    ledger: new InMemoryPositionLedger(),
     settings: opts.settings ?? DEFAULT_WINDOW_SETTINGS,
     source: 'replay',
     ...(opts.detection && { detection: opts.detection }),

@@ -88,7 +88,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
       anomalies: new DynamoDbAnomalyStore(standIns.dynamo, tableName),
       notifier: alertTopic,
       deadLetters: new LocalDeadLetterSink(deadLetters),
-      deadLetterLedger: new DynamoDbPositionLedger(standIns.dynamo, tableName, 'dead-letter'),
+      ledger: new DynamoDbPositionLedger(standIns.dynamo, tableName, 'consumer'),
       settings: windowSettingsFromEnv(consumerEnv),
       source: 'local',
     },

@@ -16,7 +16,7 @@ export interface InvalidRecord {
 
 export interface PositionedChange {
   readonly change: ChangeRecord;
-  readonly position: StreamPosition;
+  readonly raw: RawRecord;
 }
 
 /** A batch split into what each part of the consumer needs, keeping stream order within each key. */
@@ -48,7 +48,7 @@ export function decodeBatch(records: readonly RawRecord[]): DecodedBatch {
       continue;
     }
     if (parsed.record.type === 'change') {
-      changes.push({ change: parsed.record, position: raw.position });
+      changes.push({ change: parsed.record, raw });
       continue;
     }
     const ob = toObservation(parsed.record, raw.position)!;

@@ -22,7 +22,9 @@ export function validateWindowSettings(s: WindowSettings): WindowSettings {
   if (!Number.isInteger(s.windowMinutes) || s.windowMinutes < 1 || s.windowMinutes > 60) problems.push('windowMinutes must be an integer in 1..60');
   if (!Number.isInteger(s.slideMinutes) || s.slideMinutes < 1 || s.slideMinutes > s.windowMinutes) problems.push('slideMinutes must be an integer in 1..windowMinutes');
   if (!Number.isFinite(s.allowedLatenessMs) || s.allowedLatenessMs < 0 || s.allowedLatenessMs > 30 * 60_000) problems.push('allowedLatenessMs must be in 0..1800000');
-  if (!Number.isInteger(s.dedupeIds) || s.dedupeIds < 0 || s.dedupeIds > 512) problems.push('dedupeIds must be an integer in 0..512');
+  if (!Number.isInteger(s.dedupeIds) || s.dedupeIds < 0 || s.dedupeIds > 128) problems.push('dedupeIds must be an integer in 0..128');
+  // Every open minute is a bucket in the state item; this keeps the item within its 4 KB budget.
+  if (s.windowMinutes + Math.ceil(s.allowedLatenessMs / 60_000) > 30) problems.push('windowMinutes plus the allowed lateness in minutes must not exceed 30');
   if (problems.length) throw new Error(`invalid window settings: ${problems.join('; ')}`);
   return s;
 }

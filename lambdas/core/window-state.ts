@@ -1,5 +1,5 @@
 import type { KeyDetection } from './detect.js';
-import type { Observation } from './observations.js';
+import { countedAction, type Observation } from './observations.js';
 import type { WindowSettings } from './window-settings.js';
 
 const MINUTE = 60_000;
@@ -162,8 +162,9 @@ function addToBucket(state: WindowState, minute: number, ob: Observation): void 
   if (ob.value < b.min) b.min = ob.value;
   if (ob.value > b.max) b.max = ob.value;
   if (ob.action !== undefined) {
+    const action = countedAction(ob.action);
     b.a ??= {};
-    b.a[ob.action] = (b.a[ob.action] ?? 0) + 1;
+    b.a[action] = (b.a[action] ?? 0) + 1;
   }
 }
 

@@ -1,5 +1,5 @@
 import { alertMessage, describeAnomaly, type Anomaly } from '../core/anomaly.js';
-import { decodeBatch, type InvalidRecord, type RawRecord } from '../core/batch.js';
+import { decodeBatch, type RawRecord } from '../core/batch.js';
 import { CORRELATION_WINDOW_MS } from '../core/correlator.js';
 import { detectWindows, type DetectionSettings } from '../core/detect.js';
 import type { EpisodeEvent } from '../core/episodes.js';
@@ -19,8 +19,8 @@ export interface StreamBatchDeps {
   readonly anomalies: AnomalyStore;
   readonly notifier: Notifier;
   readonly deadLetters: DeadLetterSink;
-  /** Which invalid records were already dead-lettered by an earlier delivery. */
-  readonly deadLetterLedger: PositionLedger;
+  /** Which keyless side effects (dead letters, change records) an earlier delivery already did. */
+  readonly ledger: PositionLedger;
   readonly settings: WindowSettings;
   readonly detection?: DetectionSettings;
   /** Names the consumer in dead letters (function name, or "local"). */
@@ -89,18 +89,20 @@ export async function processStreamBatch(records: readonly RawRecord[], deps: St
   };
 
   // Changes first: an anomaly in this batch may be explained by a release in the same batch.
-  const storeChanges = batch.changes.length
-    ? deps.changes.put(batch.changes.map((c) => c.change)).then(
-        () => {
-          outcome.changes += batch.changes.length;
-          outcome.processed += batch.changes.length;
-        },
-        (e) => fail(batch.changes.map((c) => c.position), e),
-      )
-    : Promise.resolve();
+  const storeChanges = oncePerPosition('chg', batch.changes, deps.ledger, (fresh) => deps.changes.put(fresh.map((c) => c.change))).then(
+    (stored) => {
+      outcome.changes += stored.done;
+      outcome.processed += stored.done;
+      outcome.redelivered += stored.skipped;
+    },
+    (e) => fail(batch.changes.map((c) => c.raw.position), e),
+  );
   await Promise.all([
-    deadLetterInvalid(batch.invalid, deps).then(
-      (sent) => (outcome.deadLettered += sent),
+    oncePerPosition('dl', batch.invalid, deps.ledger, (fresh) => deps.deadLetters.send(fresh.map((i) => toDeadLetter(i, deps.source)))).then(
+      (sent) => {
+        outcome.deadLettered += sent.done;
+        outcome.redelivered += sent.skipped;
+      },
       (e) => fail(batch.invalid.map((i) => i.raw.position), e),
     ),
     storeChanges.then(() => foldDetectAndSaveKeys(batch.byKey, deps, outcome, fail)),
@@ -108,20 +110,31 @@ export async function processStreamBatch(records: readonly RawRecord[], deps: St
   return outcome;
 }
 
-async function deadLetterInvalid(invalid: readonly InvalidRecord[], deps: StreamBatchDeps): Promise<number> {
-  if (!invalid.length) return 0;
-  const group = (i: InvalidRecord) => `${i.raw.position.shardId}#${i.raw.partitionKey}`;
-  const done = await deps.deadLetterLedger.lastDone([...new Set(invalid.map(group))]);
-  const unsent = invalid.filter((i) => {
-    const last = done.get(group(i));
-    return last === undefined || compareSequence(i.raw.position.sequenceNumber, last) > 0;
+/**
+ * Side effects of records that have no key state to remember them by (dead letters, change records)
+ * are done once per stream position: Lambda redelivers the whole tail after a partial failure.
+ * Positions are remembered per (shard, partition key), the unit Lambda keeps in order.
+ */
+async function oncePerPosition<T extends { raw: RawRecord }>(
+  purpose: string,
+  items: readonly T[],
+  ledger: PositionLedger,
+  effect: (fresh: T[]) => Promise<void>,
+): Promise<{ done: number; skipped: number }> {
+  if (!items.length) return { done: 0, skipped: 0 };
+  const group = (i: T) => `${purpose}#${i.raw.position.shardId}#${i.raw.partitionKey}`;
+  const last = await ledger.lastDone([...new Set(items.map(group))]);
+  const fresh = items.filter((i) => {
+    const seen = last.get(group(i));
+    return seen === undefined || compareSequence(i.raw.position.sequenceNumber, seen) > 0;
   });
-  if (!unsent.length) return 0;
-  await deps.deadLetters.send(unsent.map((i) => toDeadLetter(i, deps.source)));
-  const newest = new Map<string, string>();
-  for (const i of unsent) newest.set(group(i), i.raw.position.sequenceNumber);
-  await deps.deadLetterLedger.markDone(newest);
-  return unsent.length;
+  if (fresh.length) {
+    await effect(fresh);
+    const newest = new Map<string, string>();
+    for (const i of fresh) newest.set(group(i), i.raw.position.sequenceNumber);
+    await ledger.markDone(newest);
+  }
+  return { done: fresh.length, skipped: items.length - fresh.length };
 }
 
 interface KeyResult {

@@ -126,7 +126,7 @@ function lambdaWiring(): StreamConsumer {
       anomalies: new DynamoDbAnomalyStore(dynamo, table),
       notifier: new SnsNotifier(sns, requireEnv(CONSUMER_ENV.alertTopicArn)),
       deadLetters: new SqsDeadLetterSink(sqs, requireEnv(CONSUMER_ENV.invalidRecordQueueUrl)),
-      deadLetterLedger: new DynamoDbPositionLedger(dynamo, table, 'dead-letter'),
+      ledger: new DynamoDbPositionLedger(dynamo, table, 'consumer'),
       settings: windowSettingsFromEnv(process.env),
       source: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'stream-consumer',
     },

@@ -40,7 +40,7 @@ describe('alerts through the consumer on the stand-ins', () => {
     }
     const published = h.alerts.published.peekAll();
     expect(published).toHaveLength(1);
-    const [alert] = published as AlertMessage[];
+    const [alert] = published;
     expect(alert!.subject).toMatch(/^\[SEV[12]\] acme cqs_p95 \+\d+% \(app\)$/);
     const body = JSON.parse(alert!.body);
     // Detected within 5 minutes of the spike's start (event time).

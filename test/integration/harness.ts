@@ -53,7 +53,7 @@ export async function startHarness(): Promise<Harness> {
         anomalies: new DynamoDbAnomalyStore(dynamo, table),
         notifier: alerts,
         deadLetters: new LocalDeadLetterSink(deadLetters),
-        deadLetterLedger: new DynamoDbPositionLedger(dynamo, table, 'dead-letter'),
+        ledger: new DynamoDbPositionLedger(dynamo, table, 'consumer'),
         settings: DEFAULT_WINDOW_SETTINGS,
         source: 'test',
       };

@@ -28,6 +28,6 @@ export function excursionStarts(env: Envelope, atHorizon: readonly number[], min
 /** Points the anchor stays held after this one. */
 export function nextHold(hold: number, excursion: boolean, holdPoints: number): number {
   if (holdPoints <= 0) return 0;
-  if (hold === 0) return excursion ? holdPoints : 0;
-  return hold - 1;
+  if (excursion) return holdPoints;
+  return Math.max(0, hold - 1);
 }

@@ -69,7 +69,7 @@ export function scorePoint(
 
   const atHorizon = horizonResiduals(prev.res, residual, s.horizons);
   const envReady = prev.env.length === 4 * atHorizon.length;
-  const nov = envReady ? readNovelty(prev.env, atHorizon, floor) : { up: 0, down: 0 };
+  const nov = envReady ? readNovelty(prev.env, atHorizon, floor, s.minExcessZ * judged.scale) : { up: 0, down: 0 };
   const { up, down } = prev.hold > 0 && envReady ? discountRecovery(nov, prev.env, atHorizon, f.prior - prev.anchor, floor) : nov;
   const novelty = direction === 'up' ? up : direction === 'down' ? down : Math.max(up, down);
 
@@ -88,12 +88,12 @@ export function scorePoint(
   const d = s.stateDigits;
   let env = prev.env;
   let envSince = prev.envSince;
-  if (prev.n >= s.envelopeStart) {
+  if (prev.n >= s.envelopeStart && !(s.freezeOnAlert && decision.anomalous)) {
     const rotate = envReady && s.envelopeMemoryDays > 0 && ts - envSince >= (s.envelopeMemoryDays * 86_400_000) / 2;
     env = widenEnvelope(envReady ? prev.env : [], atHorizon, rotate).map((x) => roundSig(x, RESIDUAL_DIGITS));
     if (rotate || !envReady) envSince = ts;
   }
-  const hold = nextHold(prev.hold, envReady && prev.hold === 0 && excursionStarts(prev.env, atHorizon, floor), s.anchorPoints);
+  const hold = nextHold(prev.hold, envReady && excursionStarts(prev.env, atHorizon, floor), s.anchorPoints);
   const state: DetectorState = {
     v: 1,
     n: prev.n + 1,

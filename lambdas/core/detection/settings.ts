@@ -23,6 +23,8 @@ export interface DetectorSettings {
    * recovery and is not novel (no page when a dip recovers on an 'up'-bad signal). 0 = off.
    */
   readonly anchorPoints: number;
+  readonly minExcessZ: number;
+  readonly freezeOnAlert: boolean;
   /** Holt trend smoothing per nominal interval; 0 disables the trend. */
   readonly trendBeta: number;
   /** Trend damping per nominal interval. */
@@ -72,6 +74,8 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   requireRule: false,
   levelAlpha: 0.05,
   anchorPoints: 1000,
+  minExcessZ: 0,
+  freezeOnAlert: false,
   trendBeta: 0,
   trendDamping: 0.9,
   dayGamma: 0.05,

@@ -1,0 +1,125 @@
+/** An in-process dynalite with a DynamoDB client that counts requests and consumed capacity per operation. */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+const require = createRequire(import.meta.url);
+const dynalite = require('dynalite') as (opts: object) => Server;
+const dynaliteDb = require('dynalite/db') as { itemSize(item: Record<string, AttributeValue>): number };
+
+/** Operations that write; everything else is a read or control-plane call. */
+export const WRITE_OPERATIONS = ['PutItem', 'BatchWriteItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems'] as const;
+const DATA_OPERATIONS = new Set(['PutItem', 'BatchWriteItem', 'UpdateItem', 'DeleteItem', 'GetItem', 'BatchGetItem', 'Query']);
+
+export interface RequestCounters {
+  /** Requests per DynamoDB operation as the adapters send them (a re-send of unprocessed items counts; SDK-internal retries do not). */
+  requests: Record<string, number>;
+  /** Items carried by write requests (a BatchWriteItem carries up to 25). */
+  itemsWritten: number;
+  /** Consumed capacity reported by DynamoDB, per operation. */
+  capacity: Record<string, number>;
+}
+
+export interface LocalDynamo {
+  readonly client: DynamoDBClient;
+  readonly counters: RequestCounters;
+  reset(): void;
+  createTable(name: string): Promise<void>;
+  /** DynamoDB's own item size (attribute names + values) of every item whose pk starts with `prefix`. */
+  itemSizes(table: string, prefix: string): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+const utf8 = new TextDecoder();
+const emptyCounters = (): RequestCounters => ({ requests: {}, itemsWritten: 0, capacity: {} });
+
+export async function startLocalDynamo(): Promise<LocalDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, requestHandler: new NodeHttpHandler(), maxAttempts: 6 });
+  let counters = emptyCounters();
+
+  // Ask for consumed capacity on every data-plane call so the bench sees all WCU/RCU, not only the
+  // ones the adapters ask for. This only adds a field to the response.
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const op = String(context.commandName ?? '').replace(/Command$/, '');
+      if (!DATA_OPERATIONS.has(op)) return next(args);
+      const input = args.input as Record<string, unknown>;
+      const result = await next(input.ReturnConsumedCapacity ? args : { ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } });
+      const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }).ConsumedCapacity;
+      const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((t, c) => t + (c.CapacityUnits ?? 0), 0);
+      counters.capacity[op] = (counters.capacity[op] ?? 0) + units;
+      return result;
+    },
+    { step: 'initialize', name: 'benchConsumedCapacity' },
+  );
+  // Count requests after serialisation (the build step runs once per send, before the SDK's retry loop).
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string>; body?: unknown };
+      const op = request.headers?.['x-amz-target']?.split('.')[1];
+      if (op) {
+        counters.requests[op] = (counters.requests[op] ?? 0) + 1;
+        if ((WRITE_OPERATIONS as readonly string[]).includes(op)) {
+          const text = typeof request.body === 'string' ? request.body : request.body instanceof Uint8Array ? utf8.decode(request.body) : undefined;
+          if (op === 'BatchWriteItem' && text !== undefined) {
+            const body = JSON.parse(text) as { RequestItems: Record<string, unknown[]> };
+            counters.itemsWritten += Object.values(body.RequestItems).reduce((t, l) => t + l.length, 0);
+          } else counters.itemsWritten++;
+        }
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'benchCountRequests' },
+  );
+
+  return {
+    client,
+    get counters() {
+      return counters;
+    },
+    reset() {
+      counters = emptyCounters();
+    },
+    async createTable(name) {
+      await client.send(
+        new CreateTableCommand({
+          TableName: name,
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+      for (let i = 0; ; i++) {
+        const d = await client.send(new DescribeTableCommand({ TableName: name }));
+        if (d.Table?.TableStatus === 'ACTIVE') return;
+        if (i > 500) throw new Error(`table ${name} did not become ACTIVE`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async itemSizes(table, prefix) {
+      const sizes: number[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+        for (const item of page.Items ?? []) if (item.pk?.S?.startsWith(prefix)) sizes.push(dynaliteDb.itemSize(item));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return sizes;
+    },
+    async close() {
+      client.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { parseEnvelope, partitionKeyOf, type ParseResult } from '../../../lambdas/core/envelope.js';
+import { DESIGN_ACTIVITY, DESIGN_CHANGE, DESIGN_METRIC, json, utf8 } from './fixtures.js';
+
+const metric = JSON.parse(DESIGN_METRIC) as Record<string, unknown>;
+const change = JSON.parse(DESIGN_CHANGE) as Record<string, unknown>;
+
+function accepted(r: ParseResult) {
+  if (!r.ok) throw new Error(`expected the record to parse, got: ${r.reason}`);
+  return r.record;
+}
+
+function rejected(r: ParseResult): string {
+  if (r.ok) throw new Error(`expected the record to be rejected, got ${JSON.stringify(r.record)}`);
+  return r.reason;
+}
+
+describe('parseEnvelope — the DESIGN examples', () => {
+  it('parses the metric example and normalises its ISO ts to epoch ms', () => {
+    const r = accepted(parseEnvelope(utf8(DESIGN_METRIC)));
+    expect(r).toMatchObject({ type: 'metric', id: 'm-8f2c', ts: 1795341603120, tenant: 'acme', signal: 'cqs_p95', value: 0.0037, region: 'kr', dims: { service: 'search' } });
+  });
+
+  it('parses the activity example with an epoch-ms ts unchanged', () => {
+    const r = accepted(parseEnvelope(utf8(DESIGN_ACTIVITY)));
+    expect(r).toMatchObject({ type: 'activity', id: 'a-1', ts: 1795341603120, key: 'user-42', tenant: 'podcast', action: 'pause' });
+  });
+
+  it('parses the change example with ts and until both as epoch ms', () => {
+    const r = accepted(parseEnvelope(utf8(DESIGN_CHANGE)));
+    expect(r).toMatchObject({ type: 'change', id: 'rel-381', tenant: 'acme', change: 'release', ts: Date.UTC(2026, 10, 22, 9, 40), until: Date.UTC(2026, 10, 22, 10, 10), region: 'kr', title: 'search 2.3' });
+  });
+
+  it('gives the same epoch ms for the same instant written with a different zone offset', () => {
+    const r = accepted(parseEnvelope(json({ ...metric, ts: '2026-11-22T19:00:03.120+09:00' })));
+    expect(r.ts).toBe(1795341603120);
+  });
+
+  it('uses tenant as partition key for metric/change and key for activity', () => {
+    expect(partitionKeyOf(accepted(parseEnvelope(utf8(DESIGN_METRIC))))).toBe('acme');
+    expect(partitionKeyOf(accepted(parseEnvelope(utf8(DESIGN_ACTIVITY))))).toBe('user-42');
+    expect(partitionKeyOf(accepted(parseEnvelope(utf8(DESIGN_CHANGE))))).toBe('acme');
+  });
+});
+
+describe('parseEnvelope — invalid records give a reason naming the field', () => {
+  it.each([
+    ['a word', 'yesterday'],
+    ['ISO without a time zone', '2026-11-22T10:00:03'],
+    ['epoch seconds instead of ms', 1795341603],
+    ['an impossible date', '2026-13-45T10:00:00Z'],
+  ])('rejects ts given as %s', (_what, ts) => {
+    expect(rejected(parseEnvelope(json({ ...metric, ts })))).toMatch(/^ts: /);
+  });
+
+  it("rejects a tenant containing '#' (it would collide with the key separator)", () => {
+    expect(rejected(parseEnvelope(json({ ...metric, tenant: 'acme#evil' })))).toMatch(/^tenant: /);
+  });
+
+  it('rejects a value given as a string', () => {
+    expect(rejected(parseEnvelope(json({ ...metric, value: '0.0037' })))).toMatch(/^value: .*number/);
+  });
+
+  it('rejects an unknown type', () => {
+    expect(rejected(parseEnvelope(json({ ...metric, type: 'gauge' })))).toMatch(/^type: /);
+  });
+
+  it('rejects bytes that are not JSON', () => {
+    expect(rejected(parseEnvelope(utf8('{"v":1,"type":"metric"')))).toMatch(/not JSON/);
+  });
+
+  it('rejects bytes that are not UTF-8', () => {
+    expect(rejected(parseEnvelope(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])))).toMatch(/UTF-8/);
+  });
+
+  it('rejects a record over 64 KB and accepts one of exactly 64 KB', () => {
+    // Trailing whitespace is valid JSON, so the record is otherwise identical.
+    const padTo = (bytes: number) => utf8(DESIGN_METRIC + ' '.repeat(bytes - Buffer.byteLength(DESIGN_METRIC)));
+    const exact = padTo(64 * 1024);
+    expect(exact.byteLength).toBe(65536);
+    expect(parseEnvelope(exact).ok).toBe(true);
+    const over = padTo(64 * 1024 + 1);
+    expect(over.byteLength).toBe(65537);
+    expect(rejected(parseEnvelope(over))).toMatch(/65537 bytes.*65536/);
+  });
+
+  it('rejects a change whose until is before its ts, naming until', () => {
+    expect(rejected(parseEnvelope(json({ ...change, until: '2026-11-22T09:39:59Z' })))).toMatch(/^until: /);
+  });
+
+  it('accepts a change whose until equals its ts', () => {
+    expect(parseEnvelope(json({ ...change, until: change.ts })).ok).toBe(true);
+  });
+
+  it('allows tenant "*" on a change record (all tenants)', () => {
+    expect(accepted(parseEnvelope(json({ ...change, tenant: '*' }))).tenant).toBe('*');
+  });
+
+  it('rejects tenant "*" on a metric record', () => {
+    expect(rejected(parseEnvelope(json({ ...metric, tenant: '*' })))).toMatch(/^tenant: /);
+  });
+
+  it('names every offending field when several are wrong', () => {
+    const reason = rejected(parseEnvelope(json({ ...metric, tenant: 'a#b', value: 'x' })));
+    expect(reason).toMatch(/tenant: /);
+    expect(reason).toMatch(/value: /);
+  });
+
+  it('rejects an unknown change kind, naming change', () => {
+    expect(rejected(parseEnvelope(json({ ...change, change: 'deploy' })))).toMatch(/^change: /);
+  });
+});

@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import type { AnomalyStore } from '../../../lambdas/adapters/anomaly-store.js';
+import type { ChangeStore } from '../../../lambdas/adapters/change-store.js';
+import type { DeadLetter, DeadLetterSink } from '../../../lambdas/adapters/dead-letter.js';
+import type { Notifier } from '../../../lambdas/adapters/notifier.js';
+import { InMemoryPositionLedger } from '../../../lambdas/adapters/position-ledger.js';
+import { InMemoryWindowStore } from '../../../lambdas/adapters/window-store.js';
+import type { RawRecord } from '../../../lambdas/core/batch.js';
+import type { Anomaly, AlertMessage } from '../../../lambdas/core/anomaly.js';
+import type { ChangeRecord } from '../../../lambdas/core/envelope.js';
+import { encodeState } from '../../../lambdas/core/window-state.js';
+import { DEFAULT_WINDOW_SETTINGS } from '../../../lambdas/core/window-settings.js';
+import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from '../../../lambdas/handlers/stream-batch.js';
+import { ARRIVED_AT, MINUTE, T0, raw, rng } from './fixtures.js';
+
+class RecordingChangeStore implements ChangeStore {
+  readonly puts: ChangeRecord[][] = [];
+  async put(changes: readonly ChangeRecord[]): Promise<void> {
+    this.puts.push([...changes]);
+  }
+  async startedBetween(tenant: string, from: number, to: number): Promise<ChangeRecord[]> {
+    return this.puts.flat().filter((c) => (c.tenant === tenant || c.tenant === '*') && c.ts >= from && c.ts <= to);
+  }
+  async whitelisted(): Promise<boolean> {
+    return false;
+  }
+}
+
+class RecordingAnomalyStore implements AnomalyStore {
+  readonly opened = new Map<string, Anomaly & { notifiedAt?: number }>();
+  async open(anomaly: Anomaly): Promise<{ notify: boolean }> {
+    const existing = this.opened.get(anomaly.id);
+    if (existing) return { notify: existing.notifiedAt === undefined };
+    this.opened.set(anomaly.id, { ...anomaly });
+    return { notify: true };
+  }
+  async markNotified(anomaly: Anomaly, at: number): Promise<void> {
+    const a = this.opened.get(anomaly.id);
+    if (a) a.notifiedAt = at;
+  }
+  async markRecovered(): Promise<void> {}
+}
+
+class RecordingNotifier implements Notifier {
+  readonly published: AlertMessage[] = [];
+  async publish(message: AlertMessage): Promise<void> {
+    this.published.push(message);
+  }
+}
+
+class RecordingDeadLetterSink implements DeadLetterSink {
+  readonly sent: DeadLetter[] = [];
+  async send(letters: readonly DeadLetter[]): Promise<void> {
+    this.sent.push(...letters);
+  }
+}
+
+class BrokenDeadLetterSink implements DeadLetterSink {
+  async send(): Promise<void> {
+    throw new Error('queue unavailable');
+  }
+}
+
+function harness(deadLetters: DeadLetterSink = new RecordingDeadLetterSink()) {
+  const deps = {
+    windows: new InMemoryWindowStore(),
+    changes: new RecordingChangeStore(),
+    anomalies: new RecordingAnomalyStore(),
+    notifier: new RecordingNotifier(),
+    deadLetters,
+    ledger: new InMemoryPositionLedger(),
+    settings: DEFAULT_WINDOW_SETTINGS,
+    source: 'unit-test',
+    now: () => ARRIVED_AT,
+  } satisfies StreamBatchDeps;
+  return deps;
+}
+
+const metric = (tenant: string, signal: string, ts: number, value: number | string, id?: string) => ({ v: 1, type: 'metric', ts, tenant, signal, value, ...(id && { id }) });
+const activity = (key: string, ts: number, action: string) => ({ v: 1, type: 'activity', ts, key, tenant: 'podcast', action });
+const change = (id: string, ts: number) => ({ v: 1, type: 'change', id, ts, tenant: 'acme', change: 'release', until: ts + 30 * MINUTE });
+
+/** One shard's batch: 23 valid observation records (incl. 1 late, 1 duplicate id), 3 invalid, and optionally 2 changes. */
+function buildBatch(withChanges: boolean): { records: RawRecord[]; valid: number; invalid: number; observations: number; changes: number } {
+  const records: RawRecord[] = [];
+  let n = 0;
+  const add = (data: object | string, pk: string) => records.push(raw(data, ++n, pk));
+  for (let i = 0; i < 10; i++) add(metric('acme', 'search_qps', T0 + i * MINUTE, 100 + i, `q-${i}`), 'acme');
+  add(metric('acme', 'search_qps', T0 - 5 * MINUTE, 1), 'acme'); // late: 14 min behind the newest
+  add(metric('acme', 'search_qps', T0 + 9 * MINUTE + 1, 999, 'q-9'), 'acme'); // producer retry of q-9
+  add('{"v":1,"type":"metric"', 'acme'); // not JSON
+  for (let i = 0; i < 5; i++) add(metric('beta', 'search_qps', T0 + i * 20_000, i), 'beta');
+  add(metric('beta', 'search_qps', T0, 'lots'), 'beta'); // value as string
+  if (withChanges) add(change('rel-1', T0), 'acme');
+  for (let i = 0; i < 3; i++) add(activity('user-1', T0 + i * 1_000, 'listen'), 'user-1');
+  for (let i = 0; i < 3; i++) add(activity('user-2', T0 + i * 1_000, i === 2 ? 'exit' : 'pause'), 'user-2');
+  add(activity('user#3', T0, 'listen'), 'user#3'); // '#' in the key
+  if (withChanges) add(change('rel-2', T0 + MINUTE), 'acme');
+  const changes = withChanges ? 2 : 0;
+  return { records, observations: 23, changes, invalid: 3, valid: 23 + changes };
+}
+
+async function snapshot(deps: ReturnType<typeof harness>, keys: readonly string[]) {
+  const loaded = await deps.windows.loadMany(keys);
+  return JSON.stringify([...loaded].map(([k, v]) => [k, v.version, encodeState(v.state)]));
+}
+
+const KEYS = ['acme#search_qps', 'beta#search_qps', 'podcast#engagement@user-1', 'podcast#engagement@user-2'];
+
+const expectCountsAddUp = (o: BatchOutcome) => expect(o.processed + o.deadLettered + o.failed.length).toBe(o.received);
+
+describe('processStreamBatch', () => {
+  it('accounts for every record of a first delivery: received = processed + deadLettered + failed', async () => {
+    const deps = harness();
+    const { records, valid, invalid } = buildBatch(true);
+    const o = await processStreamBatch(records, deps);
+    expect(o.received).toBe(records.length);
+    expect(o.failed).toEqual([]);
+    expect(o.processed).toBe(valid);
+    expect(o.deadLettered).toBe(invalid);
+    expectCountsAddUp(o);
+    expect(o).toMatchObject({ late: 1, duplicate: 1, redelivered: 0, changes: 2, keys: 4, stateWrites: 4, conflicts: 0 });
+    // The dead letters carry the payload and a reason naming the problem.
+    const sink = deps.deadLetters as RecordingDeadLetterSink;
+    expect(sink.sent.map((l) => l.reason)).toEqual([expect.stringMatching(/not JSON/), expect.stringMatching(/^value: /), expect.stringMatching(/^key: /)]);
+    expect(sink.sent[1]).toMatchObject({ partitionKey: 'beta', source: 'unit-test', data: expect.stringContaining('"lots"') });
+    expect(deps.changes.puts.flat().map((c) => c.id)).toEqual(['rel-1', 'rel-2']);
+    // The state holds what was folded: 10 distinct minutes for acme, the late one and the retry left out.
+    const acme = await deps.windows.load('acme#search_qps');
+    expect(acme!.state.buckets.reduce((t, b) => t + b.n, 0)).toBe(10);
+    expect(acme!.state.buckets.some((b) => b.max === 999 || b.min === 1)).toBe(false);
+  });
+
+  it('when the dead-letter sink throws, reports the invalid records as failed (to be redelivered) and does not count them as dead-lettered', async () => {
+    const deps = harness(new BrokenDeadLetterSink());
+    const { records, valid, invalid } = buildBatch(false);
+    const o = await processStreamBatch(records, deps);
+    expect(o.deadLettered).toBe(0);
+    expect(o.failed).toHaveLength(invalid);
+    const invalidSeqs = [records[12], records[18], records[25]].map((r) => r!.position.sequenceNumber);
+    expect(o.failed.map((f) => f.position.sequenceNumber).sort()).toEqual(invalidSeqs.sort());
+    expect(o.failed[0]!.error).toMatch(/queue unavailable/);
+    expect(o.processed).toBe(valid);
+    expectCountsAddUp(o);
+
+    // Lambda resumes from the lowest failed record; with a working sink they reach the dead-letter queue.
+    const working = new RecordingDeadLetterSink();
+    const again = { ...deps, deadLetters: working };
+    const lowest = records.findIndex((r) => r.position.sequenceNumber === invalidSeqs[0]);
+    const retry = await processStreamBatch(records.slice(lowest), again);
+    expect(retry.failed).toEqual([]);
+    expect(retry.deadLettered).toBe(invalid);
+    expect(working.sent.map((l) => l.sequenceNumber).sort()).toEqual(invalidSeqs.sort());
+    expect(retry.processed).toBe(0);
+  });
+
+  it('a second delivery of the same batch changes nothing: processed=0, deadLettered=0, every record counted as redelivered, same state', async () => {
+    const deps = harness();
+    const { records, observations } = buildBatch(false);
+    const first = await processStreamBatch(records, deps);
+    expect(first.failed).toEqual([]);
+    const before = await snapshot(deps, KEYS);
+    const second = await processStreamBatch(records, deps);
+    expect(second).toMatchObject({ processed: 0, deadLettered: 0, redelivered: records.length, late: 0, duplicate: 0, stateWrites: 0, writeUnits: 0, failed: [] });
+    expect(observations).toBeLessThan(records.length);
+    expect(second.windows).toEqual([]);
+    expect(await snapshot(deps, KEYS)).toBe(before);
+    expect((deps.deadLetters as RecordingDeadLetterSink).sent).toHaveLength(3);
+  });
+
+  it('a second delivery of a batch with change records neither re-puts nor re-counts them', async () => {
+    const deps = harness();
+    const { records } = buildBatch(true);
+    const first = await processStreamBatch(records, deps);
+    expect(first.received).toBe(first.processed + first.deadLettered + first.redelivered);
+    const puts = (deps.changes as RecordingChangeStore).puts.length;
+    const second = await processStreamBatch(records, deps);
+    expect(second.processed).toBe(0);
+    expect(second.redelivered).toBe(records.length);
+    expect((deps.changes as RecordingChangeStore).puts.length).toBe(puts);
+  });
+
+  it('emits windows once, across batches, as event time advances', async () => {
+    const deps = harness();
+    const mk = (from: number, to: number, seq0: number) =>
+      Array.from({ length: to - from }, (_, i) => raw(metric('acme', 'ingest_rpm', T0 + (from + i) * MINUTE, from + i), seq0 + i));
+    const a = await processStreamBatch(mk(0, 5, 1), deps);
+    const b = await processStreamBatch(mk(5, 20, 100), deps);
+    const ends = [...a.windows, ...b.windows].map((w) => (w.end - T0) / MINUTE);
+    // Max ts T0+19min, lateness 2 min: windows ending T0+1 .. T0+17 minutes are closed.
+    expect(ends).toEqual(Array.from({ length: 17 }, (_, i) => i + 1));
+    expect(new Set(ends).size).toBe(ends.length);
+  });
+
+  it('keeps a metric key\'s stored item (windows + detection state) ≤ 4 KB over 12 hours of data with ids from 3 shards', async () => {
+    const deps = harness();
+    const r = rng(3);
+    let n = 0;
+    let largest = 0;
+    for (let batch = 0; batch < 12 * 6; batch++) {
+      const records: RawRecord[] = [];
+      for (let i = 0; i < 20; i++) {
+        const ts = T0 + batch * 10 * MINUTE + i * 30_000;
+        const value = Math.round((800 + 200 * Math.sin(ts / 3.6e6) + r() * 100) * 1e6) / 1e6;
+        n++;
+        records.push(raw({ v: 1, type: 'metric', id: `evt-${n}-${Math.floor(r() * 1e9)}`, ts, tenant: 'tenant-with-a-long-name', signal: 'cost_per_tb_scanned', value, region: 'ap-northeast-2' }, n, 'tenant-with-a-long-name', `shardId-00000000000${n % 3}`, ts + 1_000));
+      }
+      const o = await processStreamBatch(records, deps);
+      expect(o.failed).toEqual([]);
+      const stored = await deps.windows.load('tenant-with-a-long-name#cost_per_tb_scanned');
+      largest = Math.max(largest, Buffer.byteLength(encodeState(stored!.state)));
+    }
+    expect(largest).toBeLessThanOrEqual(4096);
+  });
+});
