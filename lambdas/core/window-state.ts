@@ -89,6 +89,8 @@ export function foldObservations(prev: WindowState | undefined, observations: re
   }
   const state: WindowState = prev ? cloneState(prev) : newState(first, settings);
   let changed = false;
+  const recentIds = new Set(state.ids);
+  let oldestId = 0;
 
   for (const ob of observations) {
     if (ob.key !== state.key) throw new Error(`observation for ${ob.key} folded into ${state.key}`);
@@ -103,12 +105,14 @@ export function foldObservations(prev: WindowState | undefined, observations: re
     }
     if (ob.id !== undefined && settings.dedupeIds > 0) {
       const h = hashId(ob.id);
-      if (state.ids.includes(h)) {
+      if (recentIds.has(h)) {
         stats.duplicate++;
         continue;
       }
       state.ids.push(h);
-      if (state.ids.length > settings.dedupeIds) state.ids.splice(0, state.ids.length - settings.dedupeIds);
+      recentIds.add(h);
+      // The window of remembered ids slides one by one, so the result never depends on batch boundaries.
+      if (state.ids.length - oldestId > settings.dedupeIds) recentIds.delete(state.ids[oldestId++]!);
       changed = true;
     }
     const minute = Math.floor(ob.ts / MINUTE);
@@ -125,6 +129,7 @@ export function foldObservations(prev: WindowState | undefined, observations: re
       closeMinutes(state, settings, windows);
     }
   }
+  if (oldestId) state.ids = state.ids.slice(oldestId);
   return { state, windows, stats, changed };
 }
 
@@ -258,7 +263,8 @@ export function hashId(id: string): string {
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+  // Two base-36 halves: Number#toString(36) on a 53-bit value is several times slower.
+  return (2097151 & h2).toString(36) + (h1 >>> 0).toString(36).padStart(7, '0');
 }
 
 function cloneState(s: WindowState): WindowState {

@@ -54,10 +54,16 @@ export function createStreamConsumer(deps: StreamBatchDeps, observers: ConsumerO
 export function toRawRecord(r: KinesisStreamRecord): RawRecord {
   return {
     data: Buffer.from(r.kinesis.data, 'base64'),
-    position: { shardId: r.eventID.split(':')[0] ?? 'shard', sequenceNumber: r.kinesis.sequenceNumber },
+    position: { shardId: shardIdOf(r.eventID), sequenceNumber: r.kinesis.sequenceNumber },
     partitionKey: r.kinesis.partitionKey,
     arrivedAt: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
   };
+}
+
+/** eventID is `<shardId>:<sequenceNumber>`. */
+function shardIdOf(eventID: string): string {
+  const colon = eventID.indexOf(':');
+  return colon > 0 ? eventID.slice(0, colon) : eventID;
 }
 
 function summarise(o: BatchOutcome) {

@@ -46,8 +46,14 @@ export function forecast(b: Baseline, ts: number, k: number, historyMs: number, 
   return { expected, prior, seasonal, dayPos, weekPos, dayOffset, weekOffset };
 }
 
-/** Learns from `x` (already clipped by the caller if it is an outlier). `k`: nominal intervals since the last point. */
-export function learn(b: Baseline, f: Forecast, x: number, k: number, s: DetectorSettings): Baseline {
+const HOUR_MS = 3_600_000;
+
+/**
+ * Learns from `x` (already clipped by the caller if it is an outlier). `k`: nominal intervals
+ * since the last point; `stepMs`: the time this point stands for. Profile gains are per day
+ * (daily profile) and per week (weekly profile) of data, whatever the sampling rate.
+ */
+export function learn(b: Baseline, f: Forecast, x: number, k: number, stepMs: number, s: DetectorSettings): Baseline {
   const a = stepWeight(s.levelAlpha, k);
   let level = f.prior + a * (x - f.dayOffset - f.weekOffset - f.prior);
   let trend = 0;
@@ -55,9 +61,12 @@ export function learn(b: Baseline, f: Forecast, x: number, k: number, s: Detecto
     const slope = (level - b.level) / Math.max(k, 1);
     trend = s.trendDamping * (b.trend + stepWeight(s.trendBeta, k) * (slope - b.trend));
   }
-  const dayLearn = learnProfile(b.day, f.dayPos, x - f.weekOffset - level - f.dayOffset, s.dayGamma);
+  // A slot is visited for an hour a day: the points of that hour share the daily gain.
+  const dayGain = stepWeight(s.dayGamma, stepMs / HOUR_MS);
+  const weekGain = stepWeight(s.weekGamma, stepMs / DAY_MS);
+  const dayLearn = learnProfile(b.day, f.dayPos, x - f.weekOffset - level - f.dayOffset, dayGain);
   const dayNow = profileAt(dayLearn.profile, f.dayPos);
-  const weekLearn = learnProfile(b.week, f.weekPos, x - dayNow - level - f.weekOffset, s.weekGamma);
+  const weekLearn = learnProfile(b.week, f.weekPos, x - dayNow - level - f.weekOffset, weekGain);
   level += dayLearn.shift + weekLearn.shift;
   const e = s.errAlpha;
   const [eFlat, eDay, eWeek] = b.err;

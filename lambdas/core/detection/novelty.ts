@@ -36,7 +36,7 @@ export function horizonResiduals(recent: readonly number[], residual: number, ho
   return horizons.map((m) => tailMedian(recent, residual, m));
 }
 
-export function readNovelty(env: Envelope, atHorizon: readonly number[], minWidth: number, minExcess = 0): NoveltyReading {
+export function readNovelty(env: Envelope, atHorizon: readonly number[], minWidth: number): NoveltyReading {
   let up = 0;
   let down = 0;
   for (let h = 0; h < atHorizon.length; h++) {
@@ -45,8 +45,8 @@ export function readNovelty(env: Envelope, atHorizon: readonly number[], minWidt
     const width = Math.max(hi - lo, minWidth);
     if (!(width > 0)) continue;
     const r = atHorizon[h] as number;
-    if (r > hi + minExcess) up = Math.max(up, (r - hi) / width);
-    else if (r < lo - minExcess) down = Math.max(down, (lo - r) / width);
+    if (r > hi) up = Math.max(up, (r - hi) / width);
+    else if (r < lo) down = Math.max(down, (lo - r) / width);
   }
   return { up, down };
 }

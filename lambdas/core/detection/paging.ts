@@ -1,8 +1,9 @@
 /**
  * From evidence to a paging decision. Confidence grows with novelty (how far beyond everything
- * the series has done recently), discounted while the history is young; after an alert run ends,
- * new alerts wait out a refractory period (one incident, one page — a continuing run still
- * counts, so "3 consecutive minutes" triggers keep working).
+ * the series has done recently), discounted while the history is young. An alert opens an
+ * episode, which stays open (`ongoing`) while points stay out of band (z / IQR-fence rule) in
+ * the bad direction — what "3 consecutive minutes" triggers should follow. Once it closes, new
+ * alerts wait out a refractory period (one incident, one page).
  */
 import { clamp, finiteOr } from './numeric.js';
 import type { DetectorSettings } from './settings.js';
@@ -16,14 +17,18 @@ export interface PagingInput {
   /** Points seen before this one. */
   readonly history: number;
   readonly warmingUp: boolean;
-  /** Points since the last alert, and the length of the alert run ending at the previous point. */
+  /** Points since the last alert. */
   readonly quiet: number;
+  /** Length of the episode open at the previous point (0: none open). */
   readonly run: number;
 }
 
 export interface PagingDecision {
   readonly confidence: number;
+  /** Page now: an anomaly starts, or an open one breaks new ground. */
   readonly anomalous: boolean;
+  /** An episode that paged is still open at this point (it is still out of band). */
+  readonly ongoing: boolean;
   readonly quiet: number;
   readonly run: number;
 }
@@ -35,14 +40,18 @@ export function decide(p: PagingInput, s: DetectorSettings): PagingDecision {
     const evidence = p.novelty * maturity;
     confidence = evidence / (evidence + s.noveltyScale);
   }
-  const refractory = p.run === 0 && p.quiet < s.refractoryPoints;
+  // Right after an episode, only a clearly stronger anomaly pages again.
+  const refractory = p.run === 0 && p.quiet < s.refractoryPoints && confidence < s.refractoryBypass;
   if (refractory) confidence *= 0.5;
   confidence = clamp(finiteOr(confidence, 0), 0, 1);
   const anomalous = !p.warmingUp && !refractory && confidence >= s.minConfidence && (p.outOfBand || !s.requireRule);
+  // An episode opens with an alert and stays open while points stay out of band.
+  const ongoing = anomalous || (p.run > 0 && p.outOfBand);
   return {
     confidence,
     anomalous,
+    ongoing,
     quiet: anomalous ? 0 : Math.min(p.quiet + 1, COUNT_CAP),
-    run: anomalous ? Math.min(p.run + 1, COUNT_CAP) : 0,
+    run: ongoing ? Math.min(p.run + 1, COUNT_CAP) : 0,
   };
 }

@@ -34,6 +34,8 @@ export interface PointScore {
   readonly band: { readonly lo: number; readonly hi: number };
   /** Robust z of the residual, signed (positive = above expectation). */
   readonly z: number;
+  /** An anomaly that paged is still in progress here (the point is still out of band). */
+  readonly ongoing: boolean;
   /** No alert can be raised yet (too little history). */
   readonly warmingUp: boolean;
 }
@@ -55,7 +57,7 @@ export function scorePoint(
   if (!Number.isFinite(ts) || !Number.isFinite(value)) return unscored(prev);
   if (!prev || prev.n === 0) {
     const v = roundSig(value, s.stateDigits);
-    return { state: initialState(ts, v), score: 0, anomalous: false, expected: v, band: { lo: v, hi: v }, z: 0, warmingUp: true };
+    return { state: initialState(ts, v), score: 0, anomalous: false, ongoing: false, expected: v, band: { lo: v, hi: v }, z: 0, warmingUp: true };
   }
 
   const gap = ts - prev.ts;
@@ -69,8 +71,9 @@ export function scorePoint(
 
   const atHorizon = horizonResiduals(prev.res, residual, s.horizons);
   const envReady = prev.env.length === 4 * atHorizon.length;
-  const nov = envReady ? readNovelty(prev.env, atHorizon, floor, s.minExcessZ * judged.scale) : { up: 0, down: 0 };
-  const { up, down } = prev.hold > 0 && envReady ? discountRecovery(nov, prev.env, atHorizon, f.prior - prev.anchor, floor) : nov;
+  const seen = envReady && prev.epi.length === 2 * atHorizon.length ? withEpisode(prev.env, prev.epi) : prev.env;
+  const nov = envReady ? readNovelty(seen, atHorizon, floor) : { up: 0, down: 0 };
+  const { up, down } = prev.hold > 0 && envReady ? discountRecovery(nov, seen, atHorizon, f.prior - prev.anchor, floor) : nov;
   const novelty = direction === 'up' ? up : direction === 'down' ? down : Math.max(up, down);
 
   const warmingUp = prev.n < s.warmupPoints || prev.res.length < MIN_RESIDUALS;
@@ -82,13 +85,18 @@ export function scorePoint(
   // Learn. Outliers are clipped (Huber) before they move the baseline, not before the spread
   // or the envelope: those must see what really happened.
   const learnFrom = s.huberK > 0 ? f.expected + clamp(residual, -s.huberK * judged.scale, s.huberK * judged.scale) : value;
-  const b = learn(prev, f, learnFrom, step.k, s);
+  const b = learn(prev, f, learnFrom, step.k, Math.min(step.k, 4) * step.typicalMs, s);
   const res = prev.res.slice(Math.max(0, prev.res.length - s.residualWindow + 1));
   res.push(roundSig(residual, RESIDUAL_DIGITS));
   const d = s.stateDigits;
   let env = prev.env;
   let envSince = prev.envSince;
-  if (prev.n >= s.envelopeStart && !(s.freezeOnAlert && decision.anomalous)) {
+  let epi = prev.epi;
+  const inEpisode = s.episodeMemoryPoints > 0 && decision.ongoing && envReady;
+  if (inEpisode) {
+    epi = widenEpisode(prev.epi.length === 2 * atHorizon.length ? prev.epi : [], atHorizon).map((x) => roundSig(x, RESIDUAL_DIGITS));
+  } else if (epi.length > 0 && decision.quiet >= s.episodeMemoryPoints) epi = [];
+  if (prev.n >= s.envelopeStart && !inEpisode) {
     const rotate = envReady && s.envelopeMemoryDays > 0 && ts - envSince >= (s.envelopeMemoryDays * 86_400_000) / 2;
     env = widenEnvelope(envReady ? prev.env : [], atHorizon, rotate).map((x) => roundSig(x, RESIDUAL_DIGITS));
     if (rotate || !envReady) envSince = ts;
@@ -111,6 +119,7 @@ export function scorePoint(
     res,
     env,
     envSince,
+    epi,
     quiet: decision.quiet,
     run: decision.run,
   };
@@ -118,6 +127,7 @@ export function scorePoint(
     state,
     score: decision.confidence,
     anomalous: decision.anomalous,
+    ongoing: decision.ongoing,
     expected: finiteOr(f.expected, value),
     band: { lo: finiteOr(f.expected + judged.bandLo, value), hi: finiteOr(f.expected + judged.bandHi, value) },
     z: clamp(judged.z, -Z_LIMIT, Z_LIMIT),
@@ -125,9 +135,27 @@ export function scorePoint(
   };
 }
 
+function withEpisode(env: readonly number[], epi: readonly number[]): number[] {
+  const out = env.slice();
+  for (let h = 0; 2 * h < epi.length; h++) {
+    out[4 * h + 2] = Math.max(out[4 * h + 2] as number, epi[2 * h] as number);
+    out[4 * h + 3] = Math.min(out[4 * h + 3] as number, epi[2 * h + 1] as number);
+  }
+  return out;
+}
+
+function widenEpisode(epi: readonly number[], at: readonly number[]): number[] {
+  const out = new Array<number>(2 * at.length);
+  at.forEach((r, h) => {
+    out[2 * h] = Math.max(epi[2 * h] ?? r, r);
+    out[2 * h + 1] = Math.min(epi[2 * h + 1] ?? r, r);
+  });
+  return out;
+}
+
 /** Non-finite input: nothing is learned, nothing is flagged. */
 function unscored(prev: DetectorState | undefined): PointScore {
   const state = prev ?? emptyState();
   const expected = state.level;
-  return { state, score: 0, anomalous: false, expected, band: { lo: expected, hi: expected }, z: 0, warmingUp: state.n < 2 };
+  return { state, score: 0, anomalous: false, ongoing: false, expected, band: { lo: expected, hi: expected }, z: 0, warmingUp: state.n < 2 };
 }

@@ -23,15 +23,13 @@ export interface DetectorSettings {
    * recovery and is not novel (no page when a dip recovers on an 'up'-bad signal). 0 = off.
    */
   readonly anchorPoints: number;
-  readonly minExcessZ: number;
-  readonly freezeOnAlert: boolean;
   /** Holt trend smoothing per nominal interval; 0 disables the trend. */
   readonly trendBeta: number;
   /** Trend damping per nominal interval. */
   readonly trendDamping: number;
-  /** Hour-of-day profile learning gain per point. */
+  /** Hour-of-day profile: share of a slot's error learned per day of data (any sampling rate). */
   readonly dayGamma: number;
-  /** Day-of-week profile learning gain per point. */
+  /** Day-of-week profile: share of a slot's error learned per week of data. */
   readonly weekGamma: number;
   /** Days of history before the daily profile may be used. */
   readonly dayMinDays: number;
@@ -61,6 +59,13 @@ export interface DetectorSettings {
   readonly maturityPoints: number;
   /** After an alert run ends, a new alert needs this many quiet points first (confidence is halved meanwhile). */
   readonly refractoryPoints: number;
+  /**
+   * What alert episodes reach is kept apart from the envelope and forgotten this many quiet
+   * points after the last alert, so one incident does not hide the next for weeks. 0 = off.
+   */
+  readonly episodeMemoryPoints: number;
+  /** Confidence at or above which an anomaly pages even during the refractory period. */
+  readonly refractoryBypass: number;
   /** Confidence at or above which an anomalous point pages. */
   readonly minConfidence: number;
   /** Significant digits kept for the level and error terms in the persisted state. */
@@ -74,12 +79,10 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   requireRule: false,
   levelAlpha: 0.05,
   anchorPoints: 1000,
-  minExcessZ: 0,
-  freezeOnAlert: false,
   trendBeta: 0,
   trendDamping: 0.9,
-  dayGamma: 0.05,
-  weekGamma: 0.01,
+  dayGamma: 0.4,
+  weekGamma: 0.3,
   dayMinDays: 1.5,
   weekMinDays: 14,
   seasonMargin: 0.1,
@@ -92,8 +95,10 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   envelopeStart: 20,
   envelopeMemoryDays: 28,
   noveltyScale: 0.04,
-  maturityPoints: 1000,
+  maturityPoints: 2000,
   refractoryPoints: 150,
+  episodeMemoryPoints: 1440,
+  refractoryBypass: 0.95,
   minConfidence: 0.5,
   stateDigits: 6,
 });
@@ -157,6 +162,8 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('maturityPoints', 0, 1e7, true);
   num('refractoryPoints', 0, 1e6, true);
   num('minConfidence', 0, 1);
+  num('refractoryBypass', 0, 1);
+  num('episodeMemoryPoints', 0, 1e7, true);
   num('stateDigits', 3, 15, true);
   if (typeof s.requireRule !== 'boolean') problems.push('requireRule must be a boolean');
   const h = s.horizons as unknown;

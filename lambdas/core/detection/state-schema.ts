@@ -26,6 +26,7 @@ const detectorStateSchema = z.object({
   mag: finite,
   res: z.array(finite).max(96),
   env: z.array(finite).max(16),
+  epi: z.array(finite).max(8),
   envSince: finite,
   quiet: count,
   run: count,

@@ -36,11 +36,13 @@ export interface DetectorState {
   readonly anchor: number;
   /** Points the anchor stays held. */
   readonly hold: number;
+  /** What open alert episodes reached, per horizon [hi, lo, ...]; forgotten a while after they close. */
+  readonly epi: readonly number[];
   /** Start (event time, ms) of the envelope's current bucket. */
   readonly envSince: number;
   /** Points since the last alert (capped). */
   readonly quiet: number;
-  /** Length of the current run of consecutive alerts (capped). */
+  /** Length of the open alert episode, points (0: none open; capped). */
   readonly run: number;
 }
 
@@ -69,6 +71,7 @@ export function initialState(ts: number, value: number): DetectorState {
     mag: Math.abs(value),
     res: [],
     env: [],
+    epi: [],
     envSince: ts,
     quiet: COUNT_CAP,
     run: 0,

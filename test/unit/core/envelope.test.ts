@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseEnvelope, partitionKeyOf, type ParseResult } from '../../../lambdas/core/envelope.js';
+import fc from 'fast-check';
+import { Envelope, parseEnvelope, partitionKeyOf, plainMetric, type ParseResult } from '../../../lambdas/core/envelope.js';
 import { DESIGN_ACTIVITY, DESIGN_CHANGE, DESIGN_METRIC, json, utf8 } from './fixtures.js';
 
 const metric = JSON.parse(DESIGN_METRIC) as Record<string, unknown>;
@@ -108,5 +109,56 @@ describe('parseEnvelope — invalid records give a reason naming the field', () 
 
   it('rejects an unknown change kind, naming change', () => {
     expect(rejected(parseEnvelope(json({ ...change, change: 'deploy' })))).toMatch(/^change: /);
+  });
+});
+
+describe('plainMetric (the fast path) agrees with the schema', () => {
+  const valid = { v: 1, type: 'metric', id: 'm-1', ts: '2026-11-22T10:00:03.120Z', tenant: 'acme', signal: 'cqs_p95', value: 0.0037, region: 'kr', dims: { service: 'search' } };
+  const junk = fc.oneof(
+    fc.constantFrom(undefined, null, '', 'a#b', ' x', 'x'.repeat(65), 'x'.repeat(129), 2, '1', 'activity', 'soon', '2026-11-22T10:00:03', '2026-11-22T10:00:03+09:00', Number.NaN, Number.POSITIVE_INFINITY, 1_000, 8e12, [], {}, { a: 1 }, { a: 'x'.repeat(257) }),
+    fc.string({ maxLength: 6 }),
+    fc.double(),
+    fc.integer(),
+  );
+  // A valid record with a few fields replaced by junk, removed, or an extra field added.
+  const candidate = fc
+    .array(fc.tuple(fc.constantFrom(...Object.keys(valid), 'extra'), junk, fc.boolean()), { maxLength: 3 })
+    .map((edits) => {
+      const o: Record<string, unknown> = { ...valid };
+      for (const [field, value, remove] of edits) {
+        if (remove) delete o[field];
+        else o[field] = value;
+      }
+      return o;
+    });
+
+  it('accepts only what the schema accepts, with the same result', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(candidate, (o) => {
+        const fast = plainMetric(o);
+        const slow = Envelope.safeParse(o);
+        if (fast) {
+          accepted++;
+          expect(slow.success && slow.data).toEqual(fast);
+        }
+      }),
+      { numRuns: 5000, seed: 7 },
+    );
+    // The generator must reach the fast path often enough for the agreement to mean something.
+    expect(accepted).toBeGreaterThan(25);
+  });
+
+  it('takes the common metric record', () => {
+    expect(plainMetric({ v: 1, type: 'metric', id: 'm-1', ts: '2026-11-22T10:00:03.120Z', tenant: 'acme', signal: 'cqs_p95', value: 0.0037, region: 'kr' })).toEqual({
+      v: 1,
+      type: 'metric',
+      id: 'm-1',
+      ts: Date.parse('2026-11-22T10:00:03.120Z'),
+      tenant: 'acme',
+      signal: 'cqs_p95',
+      value: 0.0037,
+      region: 'kr',
+    });
   });
 });
