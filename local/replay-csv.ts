@@ -1,11 +1,13 @@
 /**
- * Replays `timestamp,value` CSV files through the detector, one file = one series, in event-time
- * order, and writes `timestamp,value,anomaly_score,alert` next to the same relative path under
- * `out` (NAB result layout). Timestamps without a zone are UTC.
+ * Replays `timestamp,value` CSV files through the detector — one file is one series, scored in
+ * event-time order — and writes `timestamp,value,anomaly_score,alert` at the same relative path
+ * under `out` (the layout NAB's scorer reads). Timestamps without a zone are UTC. Every input row
+ * gets an output row in input order, with timestamp and value copied verbatim; rows whose
+ * timestamp or value cannot be read score 0 and never alert.
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { scorePoint, type DetectorSettings, type DetectorState } from '../lambdas/core/detection/index.js';
+import { resolveSettings, scorePoint, type DetectorSettings, type DetectorState } from '../lambdas/core/detection/index.js';
 import { signalSpec, type BadDirection } from '../lambdas/core/signals.js';
 
 export interface ReplayCsvOptions {
@@ -15,7 +17,7 @@ export interface ReplayCsvOptions {
   readonly out: string;
   readonly onProgress?: (done: number, total: number) => void;
   readonly settings?: Partial<DetectorSettings>;
-  /** Bad direction for every file; default: from the file name's signal, else 'both'. */
+  /** Bad direction for every file; default: the signal named by the file (e.g. cache_hit_ratio.csv), else 'both'. */
   readonly direction?: BadDirection;
 }
 
@@ -26,8 +28,11 @@ export interface ReplayCsvResult {
   readonly ms: number;
 }
 
+export const RESULT_HEADER = 'timestamp,value,anomaly_score,alert';
+
 export async function replayCsv(opts: ReplayCsvOptions): Promise<ReplayCsvResult> {
   const started = performance.now();
+  if (opts.settings) resolveSettings(opts.settings); // invalid settings fail before any output
   const info = await stat(opts.input);
   const files = info.isDirectory() ? (await listCsv(opts.input)).sort() : [opts.input];
   const root = info.isDirectory() ? opts.input : dirname(opts.input);
@@ -35,9 +40,8 @@ export async function replayCsv(opts: ReplayCsvOptions): Promise<ReplayCsvResult
   let alerts = 0;
   for (let i = 0; i < files.length; i++) {
     const file = files[i] as string;
-    const direction = opts.direction ?? signalSpec(basename(file, '.csv')).bad;
-    const text = await readFile(file, 'utf8');
-    const result = replaySeries(text, direction, opts.settings);
+    const direction = opts.direction ?? signalSpec(basename(file).replace(/\.csv$/i, '')).bad;
+    const result = replaySeries(await readFile(file, 'utf8'), direction, opts.settings);
     const target = join(opts.out, relative(root, file));
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, result.csv);
@@ -58,64 +62,115 @@ async function listCsv(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Scores one CSV text; exported for tests. Rows keep their input order and timestamp text. */
+/**
+ * Scores one CSV text (header + `timestamp,value` rows; the columns are found by name when the
+ * header names them). Exported for tests.
+ */
 export function replaySeries(
   text: string,
   direction: BadDirection,
   settings?: Partial<DetectorSettings>,
 ): { csv: string; rows: number; alerts: number } {
-  const lines = text.split(/\r?\n/);
-  const header = (lines[0] ?? '').split(',').map((h) => h.trim().replace(/^"|"$/g, '').toLowerCase());
-  const ti = Math.max(0, header.indexOf('timestamp'));
-  const vi = header.indexOf('value') >= 0 ? header.indexOf('value') : 1;
+  const lines = text.split('\n');
+  const header = splitCells(stripCr(lines[0] ?? '')).map((h) => unquote(h).toLowerCase());
+  const ti = header.indexOf('timestamp') >= 0 ? header.indexOf('timestamp') : 0;
+  const vi = header.indexOf('value') >= 0 ? header.indexOf('value') : ti === 0 ? 1 : 0;
   const tsText: string[] = [];
   const valueText: string[] = [];
   const ts: number[] = [];
   const values: number[] = [];
   for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
+    const line = stripCr(lines[i] as string);
     if (line.length === 0) continue;
-    const cells = line.split(',');
-    const t = cells[ti] ?? '';
-    const v = cells[vi] ?? '';
+    let t: string;
+    let v: string;
+    const comma = line.indexOf(',');
+    if (ti === 0 && vi === 1 && comma >= 0 && line.indexOf(',', comma + 1) < 0) {
+      t = line.slice(0, comma);
+      v = line.slice(comma + 1);
+    } else {
+      const cells = splitCells(line);
+      t = cells[ti] ?? '';
+      v = cells[vi] ?? '';
+    }
     tsText.push(t);
     valueText.push(v);
     ts.push(parseUtc(t));
-    values.push(v.trim() === '' ? Number.NaN : Number(v));
+    const u = unquote(v).trim();
+    values.push(u === '' ? Number.NaN : Number(u));
   }
   const n = tsText.length;
-  const order = Array.from({ length: n }, (_, i) => i);
-  let sorted = true;
-  for (let i = 1; i < n && sorted; i++) if ((ts[i] as number) < (ts[i - 1] as number)) sorted = false;
-  if (!sorted) order.sort((a, b) => ((ts[a] as number) - (ts[b] as number)) || a - b);
-  const score = new Array<number>(n).fill(0);
-  const alert = new Array<boolean>(n).fill(false);
+  let order: number[] | undefined;
+  for (let i = 1; i < n; i++) {
+    if (!((ts[i] as number) >= (ts[i - 1] as number))) {
+      // Event-time order, stable; unreadable timestamps go last (they are not scored anyway).
+      const key = (k: number) => (Number.isFinite(ts[k]) ? (ts[k] as number) : Number.POSITIVE_INFINITY);
+      order = Array.from({ length: n }, (_, k) => k).sort((a, b) => key(a) - key(b) || a - b);
+      break;
+    }
+  }
+  const score = new Float64Array(n);
+  const alert = new Uint8Array(n);
   let state: DetectorState | undefined;
   let alerts = 0;
-  for (const i of order) {
+  for (let j = 0; j < n; j++) {
+    const i = order ? (order[j] as number) : j;
     const r = scorePoint(state, { ts: ts[i] as number, value: values[i] as number }, direction, settings);
     state = r.state;
     score[i] = r.score;
-    alert[i] = r.anomalous;
-    if (r.anomalous) alerts++;
+    if (r.anomalous) {
+      alert[i] = 1;
+      alerts++;
+    }
   }
-  const parts: string[] = ['timestamp,value,anomaly_score,alert'];
-  for (let i = 0; i < n; i++) parts.push(`${tsText[i]},${valueText[i]},${formatScore(score[i] as number)},${alert[i] ? 1 : 0}`);
+  const parts = new Array<string>(n + 1);
+  parts[0] = RESULT_HEADER;
+  for (let i = 0; i < n; i++) parts[i + 1] = `${tsText[i]},${valueText[i]},${formatScore(score[i] as number)},${alert[i]}`;
   return { csv: parts.join('\n') + '\n', rows: n, alerts };
+}
+
+function stripCr(s: string): string {
+  return s.endsWith('\r') ? s.slice(0, -1) : s;
+}
+
+function unquote(s: string): string {
+  const t = s.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
+}
+
+/** Splits on commas outside double quotes. */
+function splitCells(line: string): string[] {
+  if (!line.includes('"')) return line.split(',');
+  const cells: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (const ch of line) {
+    if (ch === '"') quoted = !quoted;
+    if (ch === ',' && !quoted) {
+      cells.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  cells.push(cur);
+  return cells;
 }
 
 function formatScore(x: number): string {
   return x === 0 ? '0' : x === 1 ? '1' : x.toFixed(6);
 }
 
-const SIMPLE_TS = /^\s*"?(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"?\s*$/;
+const SIMPLE_TS = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?Z?$/;
 
-/** `2014-02-14 14:30:00` (UTC) fast path; anything else goes to Date.parse. NaN if unparsable. */
+/**
+ * Epoch ms of `2014-02-14 14:30:00` (no zone: UTC; fractional seconds and a trailing Z are
+ * accepted); anything else goes to Date.parse. NaN if unreadable.
+ */
 export function parseUtc(text: string): number {
-  const m = SIMPLE_TS.exec(text);
+  const t = unquote(text);
+  const m = SIMPLE_TS.exec(t);
   if (m) {
     const ms = m[7] ? Math.round(Number(`0.${m[7]}`) * 1000) : 0;
     return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, m[6] ? +m[6] : 0, ms);
   }
-  return Date.parse(text.trim().replace(/^"|"$/g, ''));
+  return t === '' ? Number.NaN : Date.parse(t);
 }

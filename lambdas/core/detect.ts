@@ -40,7 +40,10 @@ export function detectWindows(prev: KeyDetection | undefined, state: Pick<Window
     const ts = w.end - MINUTE;
     const scored = scorePoint(det, { ts, value }, spec.bad, settings.detector);
     det = scored.state;
-    const minute: MinuteScore = { ts, observed: value, expected: scored.expected, band: scored.band, score: scored.score, anomalous: scored.anomalous && !scored.warmingUp };
+    // `anomalous` marks where an anomaly starts (and new extremes); `ongoing` keeps it up while the
+    // series stays out of band, which is what the consecutive-minute trigger counts.
+    const anomalous = (scored.anomalous || scored.ongoing) && !scored.warmingUp;
+    const minute: MinuteScore = { ts, observed: value, expected: scored.expected, band: scored.band, score: scored.score, anomalous };
     minutes.push(minute);
     const tracked = trackEpisode(trk, state.key, minute, spec.category, settings.triggers ?? DEFAULT_TRIGGER_SETTINGS);
     trk = tracked.tracker;

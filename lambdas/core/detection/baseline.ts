@@ -1,7 +1,9 @@
 /**
  * Holt-Winters baseline: a level (EWMA of the deseasonalised series), an optional damped trend,
  * and coarse additive daily / weekly profiles that are used only while they measurably reduce
- * the forecast error. Smoothing weights are per nominal interval and stretched over gaps.
+ * the forecast error. The profiles learn against a slow base level (days), not the fast level,
+ * which would otherwise absorb anything slower than an hour or two. Smoothing weights are per
+ * nominal interval and stretched over gaps.
  */
 import { stepWeight } from './numeric.js';
 import type { DetectorSettings } from './settings.js';
@@ -9,6 +11,8 @@ import { dayOfWeekPosition, hourOfDayPosition, learnProfile, profileAt, type Slo
 
 export interface Baseline {
   readonly level: number;
+  /** Slow level (deseasonalised): the reference the seasonal profiles learn against. */
+  readonly base: number;
   readonly trend: number;
   readonly day: readonly number[];
   readonly week: readonly number[];
@@ -47,6 +51,8 @@ export function forecast(b: Baseline, ts: number, k: number, historyMs: number, 
 }
 
 const HOUR_MS = 3_600_000;
+/** Significant digits kept for seasonal slots. */
+const PROFILE_DIGITS = 4;
 
 /**
  * Learns from `x` (already clipped by the caller if it is an outlier). `k`: nominal intervals
@@ -64,10 +70,12 @@ export function learn(b: Baseline, f: Forecast, x: number, k: number, stepMs: nu
   // A slot is visited for an hour a day: the points of that hour share the daily gain.
   const dayGain = stepWeight(s.dayGamma, stepMs / HOUR_MS);
   const weekGain = stepWeight(s.weekGamma, stepMs / DAY_MS);
-  const dayLearn = learnProfile(b.day, f.dayPos, x - f.weekOffset - level - f.dayOffset, dayGain);
+  let base = b.base + stepWeight(1, stepMs / (s.baseDays * DAY_MS)) * (x - f.dayOffset - f.weekOffset - b.base);
+  const dayLearn = learnProfile(b.day, f.dayPos, x - f.weekOffset - base - f.dayOffset, dayGain, PROFILE_DIGITS);
   const dayNow = profileAt(dayLearn.profile, f.dayPos);
-  const weekLearn = learnProfile(b.week, f.weekPos, x - dayNow - level - f.weekOffset, weekGain);
+  const weekLearn = learnProfile(b.week, f.weekPos, x - dayNow - base - f.weekOffset, weekGain, PROFILE_DIGITS);
   level += dayLearn.shift + weekLearn.shift;
+  base += dayLearn.shift + weekLearn.shift;
   const e = s.errAlpha;
   const [eFlat, eDay, eWeek] = b.err;
   const err: [number, number, number] = [
@@ -75,5 +83,5 @@ export function learn(b: Baseline, f: Forecast, x: number, k: number, stepMs: nu
     eDay + e * (Math.abs(x - f.prior - f.dayOffset) - eDay),
     eWeek + e * (Math.abs(x - f.prior - f.dayOffset - f.weekOffset) - eWeek),
   ];
-  return { level, trend, day: dayLearn.profile, week: weekLearn.profile, err };
+  return { level, base, trend, day: dayLearn.profile, week: weekLearn.profile, err };
 }

@@ -7,6 +7,8 @@
  * Novelty = how far beyond the envelope, in envelope widths (0 inside).
  */
 
+import { roundSig } from './numeric.js';
+
 /**
  * Flattened per horizon h: [hiCur, loCur, hiPrev, loPrev] at 4h..4h+3; the bucket start time
  * (ms) is kept by the caller.
@@ -36,15 +38,19 @@ export function horizonResiduals(recent: readonly number[], residual: number, ho
   return horizons.map((m) => tailMedian(recent, residual, m));
 }
 
-export function readNovelty(env: Envelope, atHorizon: readonly number[], minWidth: number): NoveltyReading {
+/**
+ * Novelty of `atHorizon` (each shifted by `offset`) against the envelope, over horizons `from`
+ * and up; envelopes narrower than `minWidth` count as that wide.
+ */
+export function readNovelty(env: Envelope, atHorizon: readonly number[], minWidth: number, offset = 0, from = 0): NoveltyReading {
   let up = 0;
   let down = 0;
-  for (let h = 0; h < atHorizon.length; h++) {
+  for (let h = from; h < atHorizon.length; h++) {
     const hi = Math.max(env[4 * h] ?? 0, env[4 * h + 2] ?? 0);
     const lo = Math.min(env[4 * h + 1] ?? 0, env[4 * h + 3] ?? 0);
     const width = Math.max(hi - lo, minWidth);
     if (!(width > 0)) continue;
-    const r = atHorizon[h] as number;
+    const r = (atHorizon[h] as number) + offset;
     if (r > hi) up = Math.max(up, (r - hi) / width);
     else if (r < lo) down = Math.max(down, (lo - r) / width);
   }
@@ -52,13 +58,13 @@ export function readNovelty(env: Envelope, atHorizon: readonly number[], minWidt
 }
 
 /**
- * Widens the current bucket to include this point's horizon residuals; with `rotate`, the
- * current bucket becomes the previous one and a new bucket starts from this point.
+ * Widens the current bucket to include this point's horizon residuals (rounded to `digits`);
+ * with `rotate`, the current bucket becomes the previous one and a new bucket starts here.
  */
-export function widenEnvelope(env: Envelope, atHorizon: readonly number[], rotate: boolean): number[] {
+export function widenEnvelope(env: Envelope, atHorizon: readonly number[], rotate: boolean, digits: number): number[] {
   const next = new Array<number>(atHorizon.length * 4);
   for (let h = 0; h < atHorizon.length; h++) {
-    const r = atHorizon[h] as number;
+    const r = roundSig(atHorizon[h] as number, digits);
     const hiCur = env[4 * h] ?? r;
     const loCur = env[4 * h + 1] ?? r;
     if (rotate) {
@@ -74,4 +80,59 @@ export function widenEnvelope(env: Envelope, atHorizon: readonly number[], rotat
     }
   }
   return next;
+}
+
+/**
+ * Episode memory: what open alert episodes reached, per horizon [hi, lo, ...], is kept apart
+ * from the envelope (so one incident does not hide the next for weeks) but still counts while
+ * it is remembered. Returns the envelope as seen with the episode overlaid.
+ */
+export function withEpisode(env: Envelope, episode: readonly number[]): Envelope {
+  if (episode.length === 0 || 2 * env.length !== 4 * episode.length) return env;
+  const out = env.slice();
+  for (let h = 0; 2 * h < episode.length; h++) {
+    out[4 * h + 2] = Math.max(out[4 * h + 2] as number, episode[2 * h] as number);
+    out[4 * h + 3] = Math.min(out[4 * h + 3] as number, episode[2 * h + 1] as number);
+  }
+  return out;
+}
+
+export function widenEpisode(episode: readonly number[], atHorizon: readonly number[], digits: number): number[] {
+  const fresh = episode.length !== 2 * atHorizon.length;
+  const out = new Array<number>(2 * atHorizon.length);
+  for (let h = 0; h < atHorizon.length; h++) {
+    const r = roundSig(atHorizon[h] as number, digits);
+    out[2 * h] = fresh ? r : Math.max(episode[2 * h] as number, r);
+    out[2 * h + 1] = fresh ? r : Math.min(episode[2 * h + 1] as number, r);
+  }
+  return out;
+}
+
+export interface Remembered {
+  readonly env: readonly number[];
+  readonly envSince: number;
+  readonly epi: readonly number[];
+}
+
+/**
+ * What this point teaches the history: outside alert episodes it widens the envelope (rotating
+ * buckets every half `memoryMs`); inside one it widens the episode memory instead, which is
+ * dropped once `quiet` reaches `episodeMemory` points.
+ */
+export function remember(
+  prev: Remembered,
+  atHorizon: readonly number[],
+  ts: number,
+  o: { learns: boolean; inEpisode: boolean; quiet: number; episodeMemory: number; memoryMs: number; digits: number },
+): Remembered {
+  const ready = prev.env.length === 4 * atHorizon.length;
+  let { env, envSince, epi } = prev;
+  if (o.inEpisode) epi = widenEpisode(epi, atHorizon, o.digits);
+  else if (epi.length > 0 && o.quiet >= o.episodeMemory) epi = [];
+  if (o.learns && !o.inEpisode) {
+    const rotate = ready && o.memoryMs > 0 && ts - envSince >= o.memoryMs / 2;
+    env = widenEnvelope(ready ? env : [], atHorizon, rotate, o.digits);
+    if (rotate || !ready) envSince = ts;
+  }
+  return { env, envSince, epi };
 }

@@ -30,7 +30,11 @@ export function finiteOr(x: number, fallback: number): number {
   return Number.isFinite(x) ? x : fallback;
 }
 
-/** Smoothing weight for a step of `k` nominal intervals given the per-interval weight `alpha`. */
+/**
+ * Smoothing weight for a step of `k` nominal intervals given the per-interval weight `alpha`
+ * (`alpha` = 1: the weight of a step of k time constants, 1 − e^−k).
+ */
 export function stepWeight(alpha: number, k: number): number {
+  if (alpha >= 1) return 1 - Math.exp(-k);
   return k === 1 ? alpha : 1 - (1 - alpha) ** k;
 }

@@ -14,14 +14,13 @@ export function discountRecovery(
   levelMinusAnchor: number,
   minWidth: number,
 ): NoveltyReading {
-  const vsAnchor = readNovelty(env, atHorizon.map((r) => r + levelMinusAnchor), minWidth);
+  const vsAnchor = readNovelty(env, atHorizon, minWidth, levelMinusAnchor);
   return { up: Math.min(nov.up, vsAnchor.up), down: Math.min(nov.down, vsAnchor.down) };
 }
 
 /** Whether a sustained horizon (every horizon but the first, or the only one) breaks the envelope. */
 export function excursionStarts(env: Envelope, atHorizon: readonly number[], minWidth: number): boolean {
-  const from = atHorizon.length > 1 ? 1 : 0;
-  const n = readNovelty(env.slice(4 * from), atHorizon.slice(from), minWidth);
+  const n = readNovelty(env, atHorizon, minWidth, 0, atHorizon.length > 1 ? 1 : 0);
   return n.up > 0 || n.down > 0;
 }
 

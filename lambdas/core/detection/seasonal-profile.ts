@@ -3,13 +3,14 @@
  * (weekly), UTC. A point falls between two slot centres and reads / updates both, linearly
  * weighted, so the profile is continuous without needing per-minute slots.
  */
+import { roundSig } from './numeric.js';
 
 export const DAY_SLOTS = 24;
 export const WEEK_SLOTS = 7;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-/** 1970-01-01 was a Thursday; shift so slot 0 is Monday. */
-const EPOCH_WEEKDAY_OFFSET_MS = 3 * DAY_MS;
+/** 1970-01-05 was a Monday: weeks are counted from it, so slot 0 is Monday. */
+const EPOCH_WEEKDAY_OFFSET_MS = 4 * DAY_MS;
 
 export interface SlotPosition {
   readonly i0: number;
@@ -32,11 +33,12 @@ export function hourOfDayPosition(ts: number): SlotPosition {
   return position(msOfDay / HOUR_MS, DAY_SLOTS);
 }
 
+/** Day-of-week slot (UTC, Monday = 0), no interpolation: weekday/weekend changes are steps at midnight. */
 export function dayOfWeekPosition(ts: number): SlotPosition {
   const t = ts - EPOCH_WEEKDAY_OFFSET_MS;
   const week = WEEK_SLOTS * DAY_MS;
-  const msOfWeek = ((t % week) + week) % week;
-  return position(msOfWeek / DAY_MS, WEEK_SLOTS);
+  const day = Math.floor((((t % week) + week) % week) / DAY_MS);
+  return { i0: day, i1: day, f: 0 };
 }
 
 export function profileAt(profile: readonly number[], p: SlotPosition): number {
@@ -45,22 +47,31 @@ export function profileAt(profile: readonly number[], p: SlotPosition): number {
 
 /**
  * Moves the two slots around `p` toward explaining `error` (observed minus current profile
- * value) with gain `gain`, then re-centres the profile on zero mean so it never drifts into the
- * level. Returns a new array; the amount removed by re-centring is returned as `shift` so the
- * caller can add it to the level.
+ * value) with gain `gain`; the changed slots are rounded to `digits`. Once the profile's mean
+ * has drifted noticeably it is re-centred on zero so it never drifts into the level; the amount
+ * removed is returned as `shift` for the caller to add to the level. Returns a new array.
  */
 export function learnProfile(
   profile: readonly number[],
   p: SlotPosition,
   error: number,
   gain: number,
+  digits: number,
 ): { profile: number[]; shift: number } {
   const next = profile.slice();
-  next[p.i0] = (next[p.i0] ?? 0) + gain * (1 - p.f) * error;
-  next[p.i1] = (next[p.i1] ?? 0) + gain * p.f * error;
-  let mean = 0;
-  for (const v of next) mean += v;
-  mean /= next.length;
-  if (mean !== 0) for (let i = 0; i < next.length; i++) next[i] = (next[i] as number) - mean;
+  next[p.i0] = roundSig((next[p.i0] ?? 0) + gain * (1 - p.f) * error, digits);
+  next[p.i1] = roundSig((next[p.i1] ?? 0) + gain * p.f * error, digits);
+  let sum = 0;
+  let spread = 0;
+  for (const v of next) {
+    sum += v;
+    spread += Math.abs(v);
+  }
+  const mean = sum / next.length;
+  if (mean === 0 || Math.abs(mean) <= RECENTRE_AT * (spread / next.length)) return { profile: next, shift: 0 };
+  for (let i = 0; i < next.length; i++) next[i] = roundSig((next[i] as number) - mean, digits);
   return { profile: next, shift: mean };
 }
+
+/** Re-centre once the mean exceeds this share of the mean absolute slot value. */
+const RECENTRE_AT = 0.01;

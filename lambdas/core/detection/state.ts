@@ -1,4 +1,6 @@
+import { roundSig } from './numeric.js';
 import { DAY_SLOTS, WEEK_SLOTS } from './seasonal-profile.js';
+import { decadeOf, toUnits } from './units.js';
 
 /**
  * Everything the detector remembers about one series. Plain JSON with fixed-size arrays and
@@ -14,10 +16,15 @@ export interface DetectorState {
   readonly first: number;
   /** Latest event time seen (ms). */
   readonly ts: number;
+  /** Every value below is in units of 10^exp, the series' decade (see units.ts). */
+  readonly exp: number;
   /** Typical spacing between points (ms); 0 until two points were seen. */
   readonly dt: number;
-  /** Holt level (deseasonalised EWMA). */
+
+  /** Holt level: fast EWMA of the deseasonalised series. */
   readonly level: number;
+  /** Slow base level (days): what the seasonal profiles learn against. */
+  readonly base: number;
   /** Holt trend per nominal interval (0 while the trend is disabled). */
   readonly trend: number;
   /** Hour-of-day additive profile, 24 slots (UTC). */
@@ -26,20 +33,24 @@ export interface DetectorState {
   readonly week: readonly number[];
   /** Smoothed |forecast error| without / with daily / with daily+weekly seasonality. */
   readonly err: readonly [number, number, number];
-  /** Smoothed |value|: what the residual scale floor is relative to. */
+  /** Smoothed |value|: what the residual scale floor and the decade follow. */
   readonly mag: number;
+
   /** Most recent residuals, oldest first (at most `residualWindow`). */
   readonly res: readonly number[];
+
   /** Novelty envelope per horizon: [hiCur, loCur, hiPrev, loPrev, ...]. */
   readonly env: readonly number[];
+  /** Start (event time, ms) of the envelope's current bucket. */
+  readonly envSince: number;
+  /** What open alert episodes reached, per horizon [hi, lo, ...]; forgotten a while after. */
+  readonly epi: readonly number[];
+
   /** Level before the latest excursion (held while `hold` > 0, else follows `level`). */
   readonly anchor: number;
   /** Points the anchor stays held. */
   readonly hold: number;
-  /** What open alert episodes reached, per horizon [hi, lo, ...]; forgotten a while after they close. */
-  readonly epi: readonly number[];
-  /** Start (event time, ms) of the envelope's current bucket. */
-  readonly envSince: number;
+
   /** Points since the last alert (capped). */
   readonly quiet: number;
   /** Length of the open alert episode, points (0: none open; capped). */
@@ -54,21 +65,25 @@ export function emptyState(): DetectorState {
 }
 
 /** The state after the first point of a series. */
-export function initialState(ts: number, value: number): DetectorState {
+export function initialState(ts: number, value: number, digits = 6): DetectorState {
+  const exp = decadeOf(value);
+  const v = roundSig(toUnits(value, exp), digits);
   return {
     v: 1,
     n: 1,
     first: ts,
     ts,
+    exp,
     dt: 0,
-    level: value,
-    anchor: value,
+    level: v,
+    base: v,
+    anchor: v,
     hold: 0,
     trend: 0,
     day: new Array<number>(DAY_SLOTS).fill(0),
     week: new Array<number>(WEEK_SLOTS).fill(0),
     err: [0, 0, 0],
-    mag: Math.abs(value),
+    mag: Math.abs(v),
     res: [],
     env: [],
     epi: [],
