@@ -100,3 +100,6 @@ rows.push(['Flink floor', '-', '-', '-', '-', usd(PRICES.flinkPerMillionEventsAt
 console.log(
   table(['batch size', 'invocations/M', 'DDB writes', 'Lambda req', 'Lambda GB-s', '$/M (DESIGN prices)', '+ DDB reads', '$/M all', '$/month @1k ev/s'], rows),
 );
+
+// 4. Detection quality (seed-004 scenario suite) ----------------------------------------------
+await (await import('./quality/evaluate.js')).printQualitySection();

@@ -41,6 +41,8 @@ export interface AnomalyContext {
   changes: readonly ChangeRecord[];
   /** Tenants with an anomaly on the same signal in the same batch, this one included. */
   tenantsAffected: number;
+  /** Other signals of the tenant with an anomaly in the same batch. */
+  concurrentSignals?: readonly string[];
   /** The tenant is whitelisted (campaign) at the anomaly's start. */
   whitelisted: boolean;
 }
@@ -53,7 +55,7 @@ export function describeAnomaly(event: Extract<EpisodeEvent, { kind: 'confirmed'
   const changes = correlateChanges(anomalyRef, ctx.changes);
   const observed = episode.peak.observed;
   const expected = episode.peak.expected;
-  const { class: cls, evidence } = classifyAnomaly({ tenant, signal, observed, expected, changes, tenantsAffected: ctx.tenantsAffected });
+  const { class: cls, evidence } = classifyAnomaly({ tenant, signal, observed, expected, changes, tenantsAffected: ctx.tenantsAffected, concurrentSignals: ctx.concurrentSignals ?? [] });
   const softOnly = ctx.whitelisted || changes.campaign !== undefined;
   let decision: Decision;
   let recommendation: string;

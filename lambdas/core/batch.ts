@@ -42,7 +42,8 @@ export function decodeBatch(records: readonly RawRecord[]): DecodedBatch {
       invalid.push({ raw, reason: parsed.reason });
       continue;
     }
-    if (parsed.record.ts > raw.arrivedAt + MAX_FUTURE_SKEW_MS) {
+    // Change records announce maintenance windows and campaigns ahead of time: only observations are checked.
+    if (parsed.record.type !== 'change' && parsed.record.ts > raw.arrivedAt + MAX_FUTURE_SKEW_MS) {
       const ahead = Math.round((parsed.record.ts - raw.arrivedAt) / 60_000);
       invalid.push({ raw, reason: `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / 60_000} min of clock skew is accepted` });
       continue;

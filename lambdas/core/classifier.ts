@@ -11,6 +11,8 @@ export interface ClassificationInput {
   changes: ChangeAssessment;
   /** Tenants showing an anomaly on this signal at the same time, this one included. */
   tenantsAffected: number;
+  /** Other signals of this tenant that show an anomaly at the same time. */
+  concurrentSignals?: readonly string[];
 }
 
 export interface Classification {
@@ -21,8 +23,10 @@ export interface Classification {
 
 const INFRA_SIGNALS = new Set(['cache_hit_ratio', 'filter_cache_hit', 'origin_p95_ms', 'edge_p95_ms', 'dlq_growth']);
 const STORM_SIGNALS = new Set(['notify_rpm', 'webhook_rps']);
-/** A usage surge this many times the baseline looks like a bot or a crawler, not customers. */
+/** A query surge this many times the baseline looks like a bot or a crawler, not customers. */
 const ABUSE_SURGE_RATIO = 5;
+/** Usage signals a crawler drives; an ingest surge is a tenant's own traffic (seed 004 §C playbook 1). */
+const CRAWLABLE_SIGNALS = new Set(['search_qps']);
 
 /** Seed 004 §B: infra (cache/origin/DLQ) | app (release/flag/experiment, query cost) | tenant (one tenant's surge, campaigns) | abuse (bots, storms). */
 export function classifyAnomaly(input: ClassificationInput): Classification {
@@ -37,7 +41,9 @@ export function classifyAnomaly(input: ClassificationInput): Classification {
   if (INFRA_SIGNALS.has(signal)) return { class: 'infra', evidence: [...evidence, `${signal} is an infrastructure signal (${spec.category})`] };
   if (STORM_SIGNALS.has(signal)) return { class: 'abuse', evidence: [...evidence, `${signal} surge: notification/webhook storm`] };
   if (changes.campaign) return { class: 'tenant', evidence: [...evidence, `${describeCorrelated(changes.campaign)}: surge expected`] };
-  if (spec.category === 'usage' && ratio >= ABUSE_SURGE_RATIO) return { class: 'abuse', evidence: [...evidence, `${fmt(ratio)}× the baseline: bot or crawl traffic pattern`] };
+  const costAlongside = (input.concurrentSignals ?? []).filter((s) => signalSpec(s).category === 'cost');
+  if (spec.category === 'usage' && costAlongside.length) return { class: 'app', evidence: [...evidence, `${costAlongside.join(', ')} rising at the same time: query cost surge`] };
+  if (CRAWLABLE_SIGNALS.has(signal) && ratio >= ABUSE_SURGE_RATIO) return { class: 'abuse', evidence: [...evidence, `${fmt(ratio)}× the baseline: bot or crawl traffic pattern`] };
   if (spec.category === 'cost') return { class: 'app', evidence: [...evidence, 'query cost rose without a matching change: expensive queries'] };
   if (spec.category === 'engagement') return { class: 'app', evidence: [...evidence, 'listener engagement dropped over the window'] };
   if (tenantsAffected > 1) return { class: 'infra', evidence: [...evidence, 'platform-wide: not one tenant'] };

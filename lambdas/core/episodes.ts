@@ -21,6 +21,8 @@ export interface TriggerSettings {
   costWindowMinutes: number;
   /** Anomalous minutes (not necessarily consecutive) before an episode pages at all; shorter ones are blips. */
   confirmMinutes: number;
+  /** Anomalous minutes before the cost rule may trigger: a one-minute cost blip is not an incident. */
+  costMinMinutes: number;
   /** Consecutive normal minutes after which an episode has recovered. */
   recoveryMinutes: number;
 }
@@ -31,6 +33,7 @@ export const DEFAULT_TRIGGER_SETTINGS: TriggerSettings = {
   costExcess: 0.15,
   costWindowMinutes: 5,
   confirmMinutes: 3,
+  costMinMinutes: 2,
   recoveryMinutes: 5,
 };
 
@@ -77,10 +80,13 @@ export function trackEpisode(prev: EpisodeTracker | undefined, key: string, m: M
   }
   if (m.anomalous) {
     t.run++;
-    t.highRun = m.score >= s.highConfidence ? t.highRun + 1 : 0;
     t.normalRun = 0;
     t.episode ??= { id: episodeId(key, m.ts), start: m.ts, minutes: 0, peakScore: 0, peak: { ts: m.ts, observed: m.observed, expected: m.expected } };
     const ep = t.episode;
+    // The detector's confidence spikes where an anomaly starts and may fade while it persists out of
+    // band; an episode that opened with high confidence keeps it for as long as it lasts.
+    const confident = m.score >= s.highConfidence || (ep.peakScore >= s.highConfidence && t.highRun > 0);
+    t.highRun = confident ? t.highRun + 1 : 0;
     ep.minutes++;
     if (m.score >= ep.peakScore) {
       ep.peakScore = m.score;
@@ -101,7 +107,7 @@ export function trackEpisode(prev: EpisodeTracker | undefined, key: string, m: M
       events.push(ev);
     };
     if (t.highRun >= s.highConfidenceMinutes) fire('high-confidence', true);
-    else if (m.anomalous && excess !== undefined && excess >= s.costExcess) fire('cost', true);
+    else if (m.anomalous && ep.minutes >= s.costMinMinutes && excess !== undefined && excess >= s.costExcess) fire('cost', true);
     else if (ep.minutes >= s.confirmMinutes) fire('sustained', false);
   }
   if (ep && t.normalRun >= s.recoveryMinutes) {

@@ -59,6 +59,8 @@ export interface BatchOutcome {
 }
 
 const DEFAULT_CONFLICT_RETRIES = 5;
+/** Maintenance windows and campaigns can run for days: look that far back for their start. */
+const CHANGE_LOOKBACK_MS = 14 * 24 * 3600_000;
 const DEFAULT_SAVE_CONCURRENCY = 16;
 
 /** The consumer's whole job for one batch: decode, dead-letter, store changes, fold, detect, alert and save each key once. */
@@ -168,7 +170,7 @@ async function foldDetectAndSaveKeys(
     return;
   }
   const firstPass = new Map(keys.map((k) => [k, foldAndDetect(loaded.get(k), byKey.get(k)!, deps)]));
-  const tenantsBySignal = tenantsWithOpenEpisodes(firstPass);
+  const openEpisodes = openEpisodesOf(firstPass);
   const retries = deps.maxConflictRetries ?? DEFAULT_CONFLICT_RETRIES;
 
   await forEachLimit(keys, deps.saveConcurrency ?? DEFAULT_SAVE_CONCURRENCY, async (key) => {
@@ -180,7 +182,7 @@ async function foldDetectAndSaveKeys(
         const { folded } = result;
         // Alerts go out before the state is saved: if the save fails, the redelivery finds the
         // anomaly record already notified and does not page twice.
-        await applyEpisodeEvents(result.events, folded.state, tenantsBySignal, deps, outcome);
+        await applyEpisodeEvents(result.events, folded.state, openEpisodes, deps, outcome);
         if (folded.changed) {
           const saved = await deps.windows.save(folded.state, current?.version);
           if (!saved.saved) {
@@ -207,20 +209,26 @@ async function foldDetectAndSaveKeys(
   });
 }
 
-/** Which tenants show an open episode per signal in this batch: the classifier's concentration evidence. */
-function tenantsWithOpenEpisodes(results: Map<string, KeyResult>): Map<string, Set<string>> {
-  const bySignal = new Map<string, Set<string>>();
-  for (const { folded, events } of results.values()) {
-    const open = folded.state.trk?.episode !== undefined || events.some((e) => e.kind === 'confirmed');
-    if (!open) continue;
-    const set = bySignal.get(folded.state.signal) ?? new Set<string>();
-    set.add(folded.state.tenant);
-    bySignal.set(folded.state.signal, set);
-  }
-  return bySignal;
+interface OpenEpisodes {
+  /** Tenants with an open episode, per signal: is it one tenant or the platform? */
+  tenantsBySignal: Map<string, Set<string>>;
+  /** Signals with an open episode, per tenant: what else is moving for this tenant? */
+  signalsByTenant: Map<string, Set<string>>;
 }
 
-async function applyEpisodeEvents(events: readonly EpisodeEvent[], state: FoldResult['state'], tenantsBySignal: Map<string, Set<string>>, deps: StreamBatchDeps, outcome: BatchOutcome): Promise<void> {
+/** The classifier's cross-key evidence, from the keys of this batch. */
+function openEpisodesOf(results: Map<string, KeyResult>): OpenEpisodes {
+  const open: OpenEpisodes = { tenantsBySignal: new Map(), signalsByTenant: new Map() };
+  const add = (m: Map<string, Set<string>>, k: string, v: string) => m.set(k, (m.get(k) ?? new Set()).add(v));
+  for (const { folded, events } of results.values()) {
+    if (folded.state.trk?.episode === undefined && !events.some((e) => e.kind === 'confirmed')) continue;
+    add(open.tenantsBySignal, folded.state.signal, folded.state.tenant);
+    add(open.signalsByTenant, folded.state.tenant, folded.state.signal);
+  }
+  return open;
+}
+
+async function applyEpisodeEvents(events: readonly EpisodeEvent[], state: FoldResult['state'], open: OpenEpisodes, deps: StreamBatchDeps, outcome: BatchOutcome): Promise<void> {
   for (const event of events) {
     if (event.kind === 'recovered') {
       if (event.episode.confirmedAt === undefined) {
@@ -233,10 +241,15 @@ async function applyEpisodeEvents(events: readonly EpisodeEvent[], state: FoldRe
     }
     const start = event.episode.start;
     const [changes, whitelisted] = await Promise.all([
-      deps.changes.startedBetween(state.tenant, start - 24 * 3600_000, start + CORRELATION_WINDOW_MS),
+      deps.changes.startedBetween(state.tenant, start - CHANGE_LOOKBACK_MS, start + CORRELATION_WINDOW_MS),
       deps.changes.whitelisted(state.tenant, start),
     ]);
-    const context: Parameters<typeof describeAnomaly>[4] = { changes, whitelisted, tenantsAffected: tenantsBySignal.get(state.signal)?.size ?? 1 };
+    const context: Parameters<typeof describeAnomaly>[4] = {
+      changes,
+      whitelisted,
+      tenantsAffected: open.tenantsBySignal.get(state.signal)?.size ?? 1,
+      concurrentSignals: [...(open.signalsByTenant.get(state.tenant) ?? [])].filter((s) => s !== state.signal),
+    };
     if (state.region !== undefined) context.region = state.region;
     const anomaly = describeAnomaly(event, state.key, state.tenant, state.signal, context);
     const { notify } = await deps.anomalies.open(anomaly);

@@ -26,8 +26,18 @@ describe('classifyAnomaly', () => {
     expect(classifyAnomaly({ ...base, signal }).class).toBe(cls);
   });
 
-  it('a usage surge many times the baseline looks like abuse; one across tenants looks like infra', () => {
+  it('a query surge many times the baseline looks like a crawler; an ingest surge is the tenant\'s own', () => {
     expect(classifyAnomaly({ ...base, signal: 'search_qps', observed: 800 }).class).toBe('abuse');
+    expect(classifyAnomaly({ ...base, signal: 'ingest_rpm', observed: 800 }).class).toBe('tenant');
+  });
+
+  it('a query surge together with a query-cost anomaly of the same tenant is a search cost surge (app)', () => {
+    const c = classifyAnomaly({ ...base, signal: 'search_qps', concurrentSignals: ['cqs_p95'] });
+    expect(c.class).toBe('app');
+    expect(c.evidence.join(' ')).toMatch(/cqs_p95 rising at the same time/);
+  });
+
+  it('a usage surge across tenants looks like infra', () => {
     const wide = classifyAnomaly({ ...base, signal: 'search_qps', tenantsAffected: 3 });
     expect(wide.class).toBe('infra');
     expect(wide.evidence).toContain('3 tenants affected at once');

@@ -51,9 +51,21 @@ describe('trigger rules and episodes', () => {
 
   it('cost: cumulative +15 % over the last 5 minutes triggers mitigation before 3 high-confidence minutes', () => {
     const cost = (observed: number, anomalous = false): [number, boolean, number, number] => [anomalous ? 0.7 : 0.1, anomalous, observed, 100];
-    const { events } = run([cost(104), cost(105), cost(103), cost(104), cost(190, true)], 'cost');
+    const { events } = run([cost(104), cost(105), cost(103), cost(190, true), cost(185, true)], 'cost');
     expect(events).toMatchObject([{ kind: 'confirmed', mitigate: true, trigger: 'cost', minute: 4 }]);
-    expect((events[0] as { costExcess: number }).costExcess).toBeCloseTo(606 / 500 - 1, 6);
+    expect((events[0] as { costExcess: number }).costExcess).toBeCloseTo(687 / 500 - 1, 6);
+  });
+
+  it('a one-minute cost blip does not trigger, however expensive', () => {
+    const cost = (observed: number, anomalous = false): [number, boolean, number, number] => [anomalous ? 0.99 : 0.1, anomalous, observed, 100];
+    const { events } = run([cost(100), cost(100), cost(100), cost(100), cost(400, true), cost(100), cost(100), cost(100), cost(100), cost(100)], 'cost');
+    expect(events.filter((e) => e.kind === 'confirmed')).toEqual([]);
+  });
+
+  it('an episode that opened with high confidence stays high-confidence while it persists', () => {
+    // The detector's confidence is highest where the anomaly starts and fades while it stays out of band.
+    const { events } = run([high, [0.3, true], [0.2, true], [0.1, true]]);
+    expect(events).toMatchObject([{ kind: 'confirmed', mitigate: true, trigger: 'high-confidence', minute: 2 }]);
   });
 
   it('the cost rule is for cost signals only', () => {
