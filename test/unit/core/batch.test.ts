@@ -65,4 +65,11 @@ describe('decodeBatch', () => {
     expect(invalid[0]!.raw).toBe(records[1]);
     expect(invalid[0]!.reason).toMatch(/^ts: /);
   });
+
+  it('accepts change records announced ahead of time (a maintenance window starting tomorrow)', () => {
+    const announced = { v: 1, type: 'change', id: 'mnt-9', ts: T0 + 24 * 3_600_000, until: T0 + 26 * 3_600_000, tenant: '*', change: 'maintenance' };
+    const { changes, invalid } = decodeBatch([raw(announced, 1, '*', SHARD, T0)]);
+    expect(invalid).toEqual([]);
+    expect(changes.map((c) => c.change.id)).toEqual(['mnt-9']);
+  });
 });
