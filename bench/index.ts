@@ -101,5 +101,26 @@ console.log(
   table(['batch size', 'invocations/M', 'DDB writes', 'Lambda req', 'Lambda GB-s', '$/M (DESIGN prices)', '+ DDB reads', '$/M all', '$/month @1k ev/s'], rows),
 );
 
-// 4. Detection quality (seed-004 scenario suite) ----------------------------------------------
+// 4. Detection cost and replay throughput ----------------------------------------------------
+{
+  const { benchDetectionCost } = await import('./detection-cost.js');
+  const devSet = new URL('../../shared/data/metrics-dev', import.meta.url).pathname;
+  const { existsSync } = await import('node:fs');
+  const d = await benchDetectionCost({ devSet: existsSync(devSet) ? devSet : undefined });
+  console.log('\n4. Detection cost: processStreamBatch in memory (decode, fold, detect, trigger rules) after the detectors are warm');
+  console.log(
+    table(
+      ['path', 'ms/batch', 'records/s', 'ratio vs bare'],
+      [
+        ['bare: base64 + JSON.parse', n2(d.bareMsPerBatch), n0(d.records / (d.bareMsPerBatch / 1000)), '1.00'],
+        ['decode + fold (no detection)', n2(d.foldMsPerBatch), n0(d.records / (d.foldMsPerBatch / 1000)), n2(d.bareMsPerBatch / d.foldMsPerBatch)],
+        ['decode + fold + detect + triggers', n2(d.fullMsPerBatch), n0(d.records / (d.fullMsPerBatch / 1000)), n2(d.bareMsPerBatch / d.fullMsPerBatch)],
+      ],
+    ),
+  );
+  console.log(`   detection cost per record = ${n2(d.detectionCostRatio)} × the bare decode of a record (${d.windowsPerBatch} windows scored per ${n0(d.records)}-record batch)`);
+  if (d.devSet) console.log(`   CSV replay on the dev set: ${n0(d.devSet.rows)} points in ${n0(d.devSet.ms)} ms = ${n0(d.devSet.pointsPerSec)} points/s (${d.devSet.files} files)`);
+}
+
+// 5. Detection quality (seed-004 scenario suite) ----------------------------------------------
 await (await import('./quality/evaluate.js')).printQualitySection();

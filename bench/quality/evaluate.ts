@@ -461,7 +461,7 @@ export function formatQuality(q: QualityResult & Partial<Pick<ScenarioQuality, '
 
 /** `npm run bench` section: the full-size scenario, printed. */
 export async function printQualitySection(log: (line: string) => void = console.log): Promise<ScenarioQuality> {
-  log(`\n4. Detection quality: seed-004 scenario suite (replayEnvelopes over generated envelopes, event time; bench/quality)`);
+  log(`\n5. Detection quality: seed-004 scenario suite (replayEnvelopes over generated envelopes, event time; bench/quality)`);
   const q = await runScenarioQuality({ scenario: DEFAULT_SCENARIO });
   log(formatQuality(q));
   return q;
