@@ -89,8 +89,9 @@ export function foldObservations(prev: WindowState | undefined, observations: re
   }
   const state: WindowState = prev ? cloneState(prev) : newState(first, settings);
   let changed = false;
-  const recentIds = new Set(state.ids);
-  let oldestId = 0;
+  // Ids are compared as numbers in a ring while folding (a scan of ≤ 128 doubles beats a Set of
+  // heap numbers) and encoded once at the end.
+  const recent = new IdRing(settings.dedupeIds, state.ids);
 
   for (const ob of observations) {
     if (ob.key !== state.key) throw new Error(`observation for ${ob.key} folded into ${state.key}`);
@@ -104,15 +105,12 @@ export function foldObservations(prev: WindowState | undefined, observations: re
       changed = true;
     }
     if (ob.id !== undefined && settings.dedupeIds > 0) {
-      const h = hashId(ob.id);
-      if (recentIds.has(h)) {
+      const h = idHash(ob.id);
+      if (recent.has(h)) {
         stats.duplicate++;
         continue;
       }
-      state.ids.push(h);
-      recentIds.add(h);
-      // The window of remembered ids slides one by one, so the result never depends on batch boundaries.
-      if (state.ids.length - oldestId > settings.dedupeIds) recentIds.delete(state.ids[oldestId++]!);
+      recent.add(h);
       changed = true;
     }
     const minute = Math.floor(ob.ts / MINUTE);
@@ -129,8 +127,47 @@ export function foldObservations(prev: WindowState | undefined, observations: re
       closeMinutes(state, settings, windows);
     }
   }
-  if (oldestId) state.ids = state.ids.slice(oldestId);
+  if (recent.added) state.ids = recent.encode();
   return { state, windows, stats, changed };
+}
+
+/** The last `size` id hashes, oldest first when encoded. It slides one id at a time, so results never depend on batch boundaries. */
+class IdRing {
+  private readonly ring: Float64Array;
+  private count = 0;
+  private next = 0;
+  added = false;
+
+  constructor(
+    private readonly size: number,
+    stored: readonly string[],
+  ) {
+    this.ring = new Float64Array(Math.max(1, size));
+    for (const s of stored.slice(-size)) this.push(decodeIdHash(s));
+  }
+
+  has(h: number): boolean {
+    for (let i = 0; i < this.count; i++) if (this.ring[i] === h) return true;
+    return false;
+  }
+
+  add(h: number): void {
+    this.push(h);
+    this.added = true;
+  }
+
+  private push(h: number): void {
+    this.ring[this.next] = h;
+    this.next = (this.next + 1) % this.size;
+    if (this.count < this.size) this.count++;
+  }
+
+  encode(): string[] {
+    const out: string[] = [];
+    const start = this.count < this.size ? 0 : this.next;
+    for (let i = 0; i < this.count; i++) out.push(encodeIdHash(this.ring[(start + i) % this.size]!));
+    return out;
+  }
 }
 
 function newState(first: Observation, settings: WindowSettings): WindowState {
@@ -252,8 +289,8 @@ export function compareSequence(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** 53-bit hash (cyrb53) in base 36: ids of any length cost ~11 bytes in the state item. */
-export function hashId(id: string): string {
+/** 53-bit hash (cyrb53) of a record id, as a number: cheap to compare and to keep in a Set. */
+export function idHash(id: string): number {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   for (let i = 0; i < id.length; i++) {
@@ -263,8 +300,22 @@ export function hashId(id: string): string {
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  // Two base-36 halves: Number#toString(36) on a 53-bit value is several times slower.
-  return (2097151 & h2).toString(36) + (h1 >>> 0).toString(36).padStart(7, '0');
+  return TWO_32 * (2097151 & h2) + (h1 >>> 0);
+}
+
+const TWO_32 = 4294967296;
+
+/** A hash in base 36, two halves (Number#toString(36) on a 53-bit value is several times slower): ~11 bytes in the item. */
+export function encodeIdHash(h: number): string {
+  return Math.floor(h / TWO_32).toString(36) + (h % TWO_32).toString(36).padStart(7, '0');
+}
+
+export function decodeIdHash(s: string): number {
+  return parseInt(s.slice(0, -7) || '0', 36) * TWO_32 + parseInt(s.slice(-7), 36);
+}
+
+export function hashId(id: string): string {
+  return encodeIdHash(idHash(id));
 }
 
 function cloneState(s: WindowState): WindowState {

@@ -83,6 +83,7 @@ export function scorePoint(
   const nov = prev.hold > 0 && envReady ? discountRecovery(raw, seen, atHorizon, f.prior - prev.anchor, floor) : raw;
   const novelty = direction === 'up' ? nov.up : direction === 'down' ? nov.down : Math.max(nov.up, nov.down);
 
+  const dbg = (globalThis as any).__dbg; if (dbg) dbg({ n: prev.n, residual, atHorizon, env: seen, raw, nov, novelty, scale: judged.scale, outOfBand: judged.outOfBand, expected: f.expected, hold: prev.hold });
   const warmingUp = prev.n < s.warmupPoints || prev.res.length < MIN_RESIDUALS;
   const decision = decide({ novelty, outOfBand: judged.outOfBand, history: prev.n, warmingUp, quiet: prev.quiet, run: prev.run }, s);
 
