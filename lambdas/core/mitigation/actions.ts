@@ -9,6 +9,39 @@ export type ActionLevel = 'soft' | 'hard';
  */
 export type TargetKind = 'flag' | 'appconfig' | 'usage-plan' | 'cdn-invalidation' | 'waf-rate-limit' | 'webhook';
 
+/**
+ * Whose control a step changes: one tenant's (the default) or the shared platform's (e.g. the CDN in
+ * front of every tenant). Flag-table steps are stored per tenant, or for every tenant (`*`) when
+ * platform-scoped. See README.md, "Control keys".
+ */
+export type FlagScope = 'tenant' | 'platform';
+
+/**
+ * A rate limit relative to the tenant's normal rate of `signal`, resolved by the planner into a
+ * {@link ResolvedLimit} (a playbook holds no tenant-specific numbers).
+ */
+export type BaselineLimit = {
+  kind: 'baseline-limit';
+  /** The rate signal whose expected value is the baseline, e.g. `ingest_rpm`. */
+  signal: string;
+  /** Steady rate allowed, as a multiple of the baseline. */
+  timesBaseline: number;
+  /** Burst allowed, as a multiple of the baseline (defaults to `timesBaseline`). */
+  burstTimesBaseline?: number;
+  /** Unit of the resolved numbers (the step's flag name says it too, e.g. `..._per_minute`). */
+  per: 'second' | 'minute';
+};
+
+/**
+ * A {@link BaselineLimit} turned into numbers for one tenant: exactly what an API Gateway usage-plan
+ * throttle takes. (A type alias, not an interface, so it fits the `Record<string, unknown>` of a
+ * step value.)
+ */
+export type ResolvedLimit = {
+  rateLimit: number;
+  burstLimit: number;
+};
+
 /** One step of a playbook, as data. */
 export interface PlaybookStep {
   /** Stable id within the playbook, e.g. `search-cost/rows-limit`. */
@@ -16,9 +49,18 @@ export interface PlaybookStep {
   title: string;
   level: ActionLevel;
   target: TargetKind;
-  /** The flag (or control) the step sets, e.g. `search.rows.max`. */
+  /**
+   * The flag (or control) the step sets, within its scope: a flag name for `flag` steps
+   * (`search.rows.max`; the tenant comes from the action), the resource for AWS controls
+   * (`@tenant` = the tenant's usage plan, a WAF rule name, `@distribution`).
+   */
   flag: string;
-  /** The value applied while the step is active. */
+  /** Absent means `tenant`. */
+  scope?: FlagScope;
+  /**
+   * The value applied while the step is active. A {@link BaselineLimit} in a playbook becomes a
+   * {@link ResolvedLimit} in a planned action.
+   */
   value: string | number | boolean | Record<string, unknown>;
   /** How the step is undone: put the previous value back, or nothing to undo (e.g. a cache invalidation). */
   undo: 'restore-previous' | 'none';

@@ -1,0 +1,147 @@
+import { isAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
+import { describe, expect, it } from 'vitest';
+import { bundledGuardrails } from '../../../lambdas/adapters/guardrails.js';
+import { decideStages, rollbackRequest, type GuardrailContext, type GuardrailEnvironment, type GuardrailRequest } from '../../../lambdas/core/mitigation/guardrail-request.js';
+import { planMitigation } from '../../../lambdas/core/mitigation/plan.js';
+import { GUARDRAILS_POLICY } from '../../../policies/embedded.js';
+import { MINUTE, T0, anomaly } from './fixtures.js';
+
+const guardrails = bundledGuardrails();
+
+const QUIET: GuardrailContext = { level: 'soft', automatic: true, crossRegion: false, releaseWithin30m: false, whitelistedCampaign: false, killSwitch: false };
+const WORKFLOW = { type: 'Workflow', id: 'mitigation' } as const;
+const OPERATOR = { type: 'Operator', id: 'arn:aws:iam::123456789012:role/oncall' } as const;
+
+interface Case {
+  name: string;
+  action?: GuardrailRequest['action'];
+  principal?: GuardrailRequest['principal'];
+  target?: boolean;
+  context: Partial<GuardrailContext>;
+  allowed: boolean;
+  /** The policies that decided, sorted (empty: default deny). */
+  policies: string[];
+}
+
+const operator = { automatic: false };
+
+/** Every rule, on both sides. */
+const CASES: Case[] = [
+  // Soft and hard steps are permitted when nothing forbids them.
+  { name: 'soft, automatic', context: {}, allowed: true, policies: ['permit-soft-apply'] },
+  { name: 'soft, by an operator', principal: OPERATOR, context: operator, allowed: true, policies: ['permit-soft-apply'] },
+  { name: 'hard, automatic', context: { level: 'hard' }, allowed: true, policies: ['permit-hard-apply'] },
+  { name: 'hard, on one target of the tenant', target: true, context: { level: 'hard' }, allowed: true, policies: ['permit-hard-apply'] },
+  // deny-cross-region
+  { name: 'cross-region soft', context: { crossRegion: true }, allowed: false, policies: ['deny-cross-region'] },
+  { name: 'cross-region hard, even by an operator', principal: OPERATOR, context: { ...operator, level: 'hard', crossRegion: true }, allowed: false, policies: ['deny-cross-region'] },
+  // campaign-soft-only
+  { name: 'whitelisted campaign, soft', context: { whitelistedCampaign: true }, allowed: true, policies: ['permit-soft-apply'] },
+  { name: 'whitelisted campaign, hard', context: { whitelistedCampaign: true, level: 'hard' }, allowed: false, policies: ['campaign-soft-only'] },
+  { name: 'whitelisted campaign, hard, even by an operator', principal: OPERATOR, context: { ...operator, whitelistedCampaign: true, level: 'hard' }, allowed: false, policies: ['campaign-soft-only'] },
+  // release-prefers-rollback / operator-overrides-release-guard
+  { name: 'release within 30 min, automatic soft', context: { releaseWithin30m: true }, allowed: false, policies: ['release-prefers-rollback'] },
+  { name: 'release within 30 min, automatic hard', context: { releaseWithin30m: true, level: 'hard' }, allowed: false, policies: ['release-prefers-rollback'] },
+  { name: 'release within 30 min, operator soft', principal: OPERATOR, context: { ...operator, releaseWithin30m: true }, allowed: true, policies: ['operator-overrides-release-guard', 'permit-soft-apply'] },
+  { name: 'release within 30 min, operator hard', principal: OPERATOR, context: { ...operator, releaseWithin30m: true, level: 'hard' }, allowed: true, policies: ['operator-overrides-release-guard', 'permit-hard-apply'] },
+  { name: 'release within 30 min, operator-started workflow', context: { ...operator, releaseWithin30m: true }, allowed: true, policies: ['operator-overrides-release-guard', 'permit-soft-apply'] },
+  { name: 'release within 30 min, operator hard for a campaign tenant', principal: OPERATOR, context: { ...operator, releaseWithin30m: true, whitelistedCampaign: true, level: 'hard' }, allowed: false, policies: ['campaign-soft-only'] },
+  // kill-switch
+  { name: 'kill switch, automatic', context: { killSwitch: true }, allowed: false, policies: ['kill-switch'] },
+  { name: 'kill switch, operator', principal: OPERATOR, context: { ...operator, killSwitch: true }, allowed: true, policies: ['permit-soft-apply'] },
+  { name: 'every forbid at once: all of them are the reasons', context: { killSwitch: true, crossRegion: true, releaseWithin30m: true, whitelistedCampaign: true, level: 'hard' }, allowed: false, policies: ['campaign-soft-only', 'deny-cross-region', 'kill-switch', 'release-prefers-rollback'] },
+  // permit-rollback: undoing is never blocked
+  { name: 'rollback, automatic, with every guardrail up', action: 'rollback', context: { killSwitch: true, crossRegion: true, releaseWithin30m: true, whitelistedCampaign: true, level: 'hard' }, allowed: true, policies: ['permit-rollback'] },
+  { name: 'rollback of one target by an operator', action: 'rollback', principal: OPERATOR, target: true, context: operator, allowed: true, policies: ['permit-rollback'] },
+  // Default deny: what no permit names.
+  { name: 'a level that is neither soft nor hard', context: { level: 'medium' as GuardrailContext['level'] }, allowed: false, policies: [] },
+];
+
+const request = (c: Case): GuardrailRequest => ({
+  principal: c.principal ?? WORKFLOW,
+  action: c.action ?? 'apply',
+  resource: c.target ? { tenant: 'acme', target: { kind: 'flag', flag: 'tenant/acme/search.rows.max' } } : { tenant: 'acme' },
+  context: { ...QUIET, ...c.context },
+});
+
+describe('guardrail policies (policies/guardrails.cedar)', () => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const d = guardrails.evaluate(request(c));
+    expect({ allowed: d.allowed, policies: d.policies, errors: d.errors }).toEqual({ allowed: c.allowed, policies: c.policies, errors: [] });
+    expect(d.reasons).toHaveLength(Math.max(1, c.policies.length));
+  });
+
+  it('the table exercises every policy in the file', () => {
+    const exercised = new Set(CASES.flatMap((c) => c.policies));
+    expect([...guardrails.policyIds].sort()).toEqual([...exercised].sort());
+  });
+
+  it('reasons read as "<id>: <@reason>"; a default deny says so', () => {
+    expect(guardrails.evaluate(request({ name: '', context: { whitelistedCampaign: true, level: 'hard' }, allowed: false, policies: [] })).reasons).toEqual(['campaign-soft-only: whitelisted campaign tenant: soft steps only']);
+    expect(guardrails.evaluate(request({ name: '', context: { level: 'medium' as GuardrailContext['level'] }, allowed: false, policies: [] })).reasons).toEqual(['default-deny: no policy permits apply at level "medium"']);
+  });
+
+  it('default deny: an unknown action is denied, with the error', () => {
+    const d = guardrails.evaluate({ ...request({ name: '', context: {}, allowed: false, policies: [] }), action: 'delete' as GuardrailRequest['action'] });
+    expect(d.allowed).toBe(false);
+    expect(d.policies).toEqual([]);
+    expect(d.errors.join()).toMatch(/AnomalyGuard::Action::"delete".*does not exist/);
+  });
+
+  it('default deny comes from the policies too, not only from the schema check', () => {
+    const ask = (action: string) =>
+      isAuthorized({ principal: { type: 'AnomalyGuard::Workflow', id: 'w' }, action: { type: 'AnomalyGuard::Action', id: action }, resource: { type: 'AnomalyGuard::Tenant', id: 'acme' }, context: { ...QUIET }, policies: { staticPolicies: GUARDRAILS_POLICY }, entities: [] });
+    const unknown = ask('delete');
+    expect(unknown.type === 'success' && unknown.response).toMatchObject({ decision: 'deny', diagnostics: { reason: [] } });
+    const known = ask('apply');
+    expect(known.type === 'success' && known.response.decision).toBe('allow');
+  });
+
+  it('malformed requests are denied with the reason, never allowed', () => {
+    const unknownPrincipal = guardrails.evaluate({ ...request({ name: '', context: {}, allowed: false, policies: [] }), principal: { type: 'Robot' as 'Operator', id: 'r' } });
+    expect(unknownPrincipal.allowed).toBe(false);
+    expect(unknownPrincipal.errors).not.toEqual([]);
+    const { killSwitch: _dropped, ...partial } = QUIET;
+    const missing = guardrails.evaluate({ ...request({ name: '', context: {}, allowed: false, policies: [] }), context: partial as GuardrailContext });
+    expect(missing.allowed).toBe(false);
+    expect(missing.errors.join()).toMatch(/killSwitch/);
+  });
+});
+
+describe('planning with the real guardrails', () => {
+  const env: GuardrailEnvironment = { now: T0 + 4 * MINUTE, principal: WORKFLOW, automatic: true, deploymentRegion: 'kr' };
+  const plan = (a: ReturnType<typeof anomaly>, e: GuardrailEnvironment = env) => planMitigation(a, { guardrails: decideStages(a, e, guardrails), now: e.now });
+  const release = { tenant: 'acme', change: 'release' as const, ts: T0 - 8 * MINUTE, offsetMinutes: 8, id: 'rel-381' };
+
+  it('a plain spike: both stages allowed', () => {
+    expect(plan(anomaly()).stages.map((s) => s.allowed)).toEqual([true, true]);
+  });
+
+  it('a whitelisted campaign tenant: soft only', () => {
+    const p = plan(anomaly({ softOnly: true }));
+    expect(p.allowed).toBe(true);
+    expect(p.stages.map((s) => s.allowed)).toEqual([true, false]);
+    expect(p.reasons).toContain('hard: campaign-soft-only: whitelisted campaign tenant: soft steps only');
+  });
+
+  it('a release 8 min before: nothing automatic; an operator may still go ahead, and the plan says so', () => {
+    const auto = plan(anomaly({ correlatedChanges: [release] }));
+    expect(auto.allowed).toBe(false);
+    expect(auto.reasons[0]).toMatch(/^soft: release-prefers-rollback: /);
+    const byOperator = plan(anomaly({ correlatedChanges: [release] }), { ...env, principal: OPERATOR, automatic: false });
+    expect(byOperator.allowed).toBe(true);
+    expect(byOperator.reasons).toContain('soft: operator-overrides-release-guard: operator-triggered despite a change within 30 min: the operator judged the change is not the cause');
+  });
+
+  it('rolling back one applied action is allowed even cross-region under the kill switch; the control is the Cedar Target', () => {
+    const action = plan(anomaly({ class: 'tenant', signal: 'ingest_rpm', expected: 6000, observed: 30000 })).stages[1]!.actions[1]!;
+    const req = rollbackRequest(action, { ...env, deploymentRegion: 'us', killSwitch: true });
+    expect(req).toMatchObject({ action: 'rollback', resource: { tenant: 'acme', target: { kind: 'usage-plan', flag: 'tenant/acme/usage-plan:@tenant' } }, context: { level: 'hard', crossRegion: true, killSwitch: true } });
+    expect(guardrails.evaluate(req)).toMatchObject({ allowed: true, policies: ['permit-rollback'] });
+  });
+
+  it('an anomaly in another region: nothing, for anyone', () => {
+    expect(plan(anomaly({ region: 'us' })).stages.map((s) => s.allowed)).toEqual([false, false]);
+    expect(plan(anomaly({ region: 'us' }), { ...env, principal: OPERATOR, automatic: false }).allowed).toBe(false);
+  });
+});
