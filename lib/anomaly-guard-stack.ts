@@ -4,6 +4,7 @@ import { AlertTopic } from './alert-topic.js';
 import type { AnomalyGuardConfig } from './config.js';
 import { DeadLetterQueues } from './dead-letter-queues.js';
 import { IngestStream } from './ingest-stream.js';
+import { MitigationWorkflow } from './mitigation-workflow.js';
 import { StateTable } from './state-table.js';
 import { StreamConsumer } from './stream-consumer.js';
 
@@ -20,6 +21,8 @@ export const LOGICAL_IDS = {
   alertTopicKey: 'AlertTopicKey',
   consumerFunction: 'StreamConsumerFunction',
   consumerEventSourceMapping: 'StreamConsumerEventSourceMapping',
+  mitigationStateMachine: 'MitigationStateMachine',
+  mitigationFunction: 'MitigationStepsFunction',
 } as const;
 
 /** CfnOutput ids (also the output keys in the deployed stack). */
@@ -31,6 +34,7 @@ export const OUTPUT_IDS = {
   consumerFailureQueueUrl: 'ConsumerFailureQueueUrl',
   alertTopicArn: 'AlertTopicArn',
   consumerFunctionName: 'ConsumerFunctionName',
+  mitigationStateMachineArn: 'MitigationStateMachineArn',
 } as const;
 
 export interface AnomalyGuardStackProps extends StackProps {
@@ -45,6 +49,7 @@ export class AnomalyGuardStack extends Stack {
   readonly deadLetters: DeadLetterQueues;
   readonly alerts: AlertTopic;
   readonly consumer: StreamConsumer;
+  readonly mitigation: MitigationWorkflow;
 
   constructor(scope: Construct, id: string, props: AnomalyGuardStackProps) {
     super(scope, id, props);
@@ -55,6 +60,16 @@ export class AnomalyGuardStack extends Stack {
     this.state = new StateTable(this, 'State', { removalPolicy });
     this.deadLetters = new DeadLetterQueues(this, 'DeadLetters', { removalPolicy });
     this.alerts = new AlertTopic(this, 'Alerts', { emails: config.alertEmails, removalPolicy });
+    this.mitigation = new MitigationWorkflow(this, 'Mitigation', {
+      stateTable: this.state,
+      alertTopic: this.alerts,
+      projectRoot: props.projectRoot,
+      actionTargets: config.mitigation.actionTargets,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+      ...(config.mitigation.deploymentRegion && { deploymentRegion: config.mitigation.deploymentRegion }),
+    });
+    const { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } = config.mitigation;
     this.consumer = new StreamConsumer(this, 'Consumer', {
       stream: this.ingest.stream,
       stateTable: this.state,
@@ -66,6 +81,7 @@ export class AnomalyGuardStack extends Stack {
       window: config.window,
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
+      ...(config.mitigation.automatic && { mitigation: { stateMachine: this.mitigation.stateMachine, timings: { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } } }),
     });
 
     pinLogicalId(this.ingest.stream, LOGICAL_IDS.stream);
@@ -76,6 +92,8 @@ export class AnomalyGuardStack extends Stack {
     pinLogicalId(this.alerts.key, LOGICAL_IDS.alertTopicKey);
     pinLogicalId(this.consumer.function, LOGICAL_IDS.consumerFunction);
     this.consumer.eventSourceMapping.overrideLogicalId(LOGICAL_IDS.consumerEventSourceMapping);
+    pinLogicalId(this.mitigation.stateMachine, LOGICAL_IDS.mitigationStateMachine);
+    pinLogicalId(this.mitigation.handler.function, LOGICAL_IDS.mitigationFunction);
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output(OUTPUT_IDS.streamName, this.ingest.stream.streamName, 'Kinesis stream producers PutRecords to');
@@ -85,6 +103,7 @@ export class AnomalyGuardStack extends Stack {
     output(OUTPUT_IDS.consumerFailureQueueUrl, this.deadLetters.consumerFailureQueue.queueUrl, 'On-failure destination of the stream consumer (batch metadata only)');
     output(OUTPUT_IDS.alertTopicArn, this.alerts.topic.topicArn, 'SNS topic to subscribe on-call to');
     output(OUTPUT_IDS.consumerFunctionName, this.consumer.function.functionName, 'Stream consumer Lambda function');
+    output(OUTPUT_IDS.mitigationStateMachineArn, this.mitigation.stateMachine.stateMachineArn, 'Mitigation workflow (Step Functions Standard)');
   }
 }
 

@@ -1,3 +1,4 @@
+import { parseActionTargetsConfig } from '../lambdas/adapters/targets/index.js';
 import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings, type WindowSettings } from '../lambdas/core/window-settings.js';
 
 /** Everything a deployment can tune, read from `cdk.json` context key `anomalyGuard`. */
@@ -23,6 +24,19 @@ export interface AnomalyGuardConfig {
   readonly alertEmails: readonly string[];
   /** `destroy` for throwaway stacks; `retain` keeps tables and keys when the stack is deleted. */
   readonly removalPolicy: 'retain' | 'destroy';
+  readonly mitigation: {
+    /** Start the workflow automatically for `mitigate` decisions (false: alert only). */
+    readonly automatic: boolean;
+    /** Seed 004 §I: first regression check after 15 min, the final one at 60 min. */
+    readonly observationSeconds: number;
+    readonly finalCheckSeconds: number;
+    /** Staged rollback: one step per interval. */
+    readonly rollbackIntervalSeconds: number;
+    /** The region label this deployment acts in (producers' `region` vocabulary); actions elsewhere are denied. */
+    readonly deploymentRegion?: string;
+    /** Enabled action targets (lambdas/adapters/targets ActionTargetsConfig); steps for others go to the flag table. */
+    readonly actionTargets: Record<string, unknown>;
+  };
 }
 
 export const DEFAULT_CONFIG: AnomalyGuardConfig = {
@@ -40,6 +54,7 @@ export const DEFAULT_CONFIG: AnomalyGuardConfig = {
   logRetentionDays: 30,
   alertEmails: [],
   removalPolicy: 'retain',
+  mitigation: { automatic: true, observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300, actionTargets: {} },
 };
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -55,6 +70,7 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
     logRetentionDays: user.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays,
     alertEmails: user.alertEmails ?? DEFAULT_CONFIG.alertEmails,
     removalPolicy: user.removalPolicy ?? DEFAULT_CONFIG.removalPolicy,
+    mitigation: { ...DEFAULT_CONFIG.mitigation, ...(user.mitigation as Partial<AnomalyGuardConfig['mitigation']>) },
   };
   const problems: string[] = [];
   const { stream, consumer } = config;
@@ -74,6 +90,17 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
   if (!ALLOWED_LOG_RETENTION_DAYS.includes(config.logRetentionDays)) problems.push(`logRetentionDays must be one of ${ALLOWED_LOG_RETENTION_DAYS.join(', ')}`);
   if (!Array.isArray(config.alertEmails) || config.alertEmails.some((e) => typeof e !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(e))) problems.push('alertEmails must be a list of email addresses');
   if (config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') problems.push('removalPolicy must be "retain" or "destroy"');
+  const m = config.mitigation;
+  if (typeof m.automatic !== 'boolean') problems.push('mitigation.automatic must be true or false');
+  intIn('mitigation.observationSeconds', m.observationSeconds, 1, 86_400);
+  intIn('mitigation.finalCheckSeconds', m.finalCheckSeconds, 1, 86_400);
+  intIn('mitigation.rollbackIntervalSeconds', m.rollbackIntervalSeconds, 0, 86_400);
+  if (m.deploymentRegion !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(m.deploymentRegion)) problems.push('mitigation.deploymentRegion must be a region label like "kr"');
+  try {
+    parseActionTargetsConfig(m.actionTargets);
+  } catch (e) {
+    problems.push(`mitigation.actionTargets: ${(e as Error).message}`);
+  }
   if (problems.length) throw new Error(`invalid anomalyGuard config:\n  - ${problems.join('\n  - ')}`);
   return config;
 }

@@ -10,7 +10,7 @@ export class LocalAlertTopic implements Notifier {
 
   async publish(message: AlertMessage, dedupeId: string): Promise<void> {
     this.published.send({ ...message, dedupeId });
-    const body = JSON.parse(message.body) as { plannedAction?: string; evidence?: string[] };
-    this.print(`ALERT ${message.subject} — ${body.plannedAction ?? ''}`);
+    const body = JSON.parse(message.body) as { plannedAction?: string; mitigation?: { detail?: string } };
+    this.print(`ALERT ${message.subject} — ${body.mitigation?.detail ?? body.plannedAction ?? ''}`);
   }
 }

@@ -14,7 +14,9 @@ import { CONSUMER_ENV } from '../lambdas/handlers/consumer-environment.js';
 import type { BatchOutcome } from '../lambdas/handlers/stream-batch.js';
 import { createStreamConsumer, windowSettingsFromEnv } from '../lambdas/handlers/stream-consumer.js';
 import { EventSourcePoller, eventSourceSettingsFromTemplate, type StreamFailureNotice } from './event-source-poller.js';
+import { localMitigation } from './mitigation.js';
 import { LocalAlertTopic } from './notifier.js';
+import type { LocalStepFunctions } from './step-functions.js';
 import { LocalDeadLetterSink, LocalQueue } from './queue.js';
 import { createStreamFromTemplate, createTablesFromTemplate, resourcesOfType, startStandIns, type CfnTemplate } from './stand-ins.js';
 import { defaultWorkload, simulateWorkload, type ProducedRecord } from './workload.js';
@@ -76,6 +78,16 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
   const consumerFailures = new LocalQueue<StreamFailureNotice>('ConsumerFailureQueue', join(out, 'consumer-failures.jsonl'));
   const totals = newTotals();
   const alertTopic = new LocalAlertTopic(opts.log);
+  const mitigation = localMitigation({
+    template,
+    dynamo: standIns.dynamo,
+    tableName,
+    notifier: alertTopic,
+    onTransition: (x, state) => {
+      if (state === 'SUCCEEDED' || state === 'FAILED') opts.log(`mitigation ${x.name} (${x.anomaly.tenant} ${x.anomaly.signal}) ${state === 'SUCCEEDED' ? x.result?.outcome ?? 'done' : `failed: ${x.error ?? ''}`}`);
+      else opts.log(`mitigation ${x.name}: ${state}`);
+    },
+  });
   const onOutcome = (o: BatchOutcome) => {
     if (o.alerts && totals.firstAlertAt === undefined) totals.firstAlertAt = Date.now();
     addOutcome(totals, o);
@@ -87,6 +99,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
       changes: new DynamoDbChangeStore(standIns.dynamo, tableName),
       anomalies: new DynamoDbAnomalyStore(standIns.dynamo, tableName),
       notifier: alertTopic,
+      mitigations: mitigation.stepFunctions,
       deadLetters: new LocalDeadLetterSink(deadLetters),
       ledger: new DynamoDbPositionLedger(standIns.dynamo, tableName, 'consumer'),
       settings: windowSettingsFromEnv(consumerEnv),
@@ -123,13 +136,14 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     const scenario = scenarioRecords(opts);
     for (const chunk of chunks(scenario, opts.chunk)) await put(chunk);
     const drained = await waitFor(() => totals.processed + deadLetters.length >= sent || consumerFailures.length > 0, DRAIN_TIMEOUT_MS);
+    await mitigation.stepFunctions.drain();
     clearInterval(progress);
-    const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained);
+    const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained, mitigation.stepFunctions);
     writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     printSummary(summary, out, opts.log);
     if (opts.once) return summary;
 
-    server = await serveStatus(opts.port, () => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true));
+    server = await serveStatus(opts.port, () => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions));
     opts.log(`serving http://127.0.0.1:${opts.port} (status: /v1/local/summary); streaming live workload, Ctrl-C to stop`);
     const live = setInterval(() => opts.log(progressLine(simTs, sent, totals, deadLetters.length)), 5000);
     const stop = new Promise<void>((r) => process.once('SIGINT', () => r()));
@@ -149,7 +163,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
       await Promise.race([stop, new Promise((r) => setTimeout(r, 1000))]);
     }
     clearInterval(live);
-    return summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true);
+    return summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions);
   } finally {
     clearInterval(progress);
     await poller.stop();
@@ -159,7 +173,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
 }
 
 function consumerEnvironment(template: CfnTemplate): NodeJS.ProcessEnv {
-  const fn = resourcesOfType(template, 'AWS::Lambda::Function').find(([, r]) => r.Properties?.Environment?.Variables?.[CONSUMER_ENV.stateTable]);
+  const fn = resourcesOfType(template, 'AWS::Lambda::Function').find(([, r]) => r.Properties?.Environment?.Variables?.[CONSUMER_ENV.invalidRecordQueueUrl]);
   if (!fn) throw new Error('the synthesized template has no stream-consumer function');
   const vars = fn[1].Properties!.Environment.Variables as Record<string, unknown>;
   // References (Ref/GetAtt) become the logical id they point at, which the local names are derived from.
@@ -208,28 +222,35 @@ function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
 type Totals = Omit<BatchOutcome, 'windows' | 'failed' | 'anomalies'> & { windows: number; failed: number; anomalies: number; keySet: Set<string>; firstAlertAt?: number };
 
 function newTotals(): Totals {
-  return { received: 0, processed: 0, deadLettered: 0, late: 0, duplicate: 0, redelivered: 0, changes: 0, keys: 0, stateWrites: 0, writeUnits: 0, conflicts: 0, windows: 0, failed: 0, anomalies: 0, alerts: 0, blips: 0, recovered: 0, keySet: new Set() };
+  return { received: 0, processed: 0, deadLettered: 0, late: 0, duplicate: 0, redelivered: 0, changes: 0, keys: 0, stateWrites: 0, writeUnits: 0, conflicts: 0, windows: 0, failed: 0, anomalies: 0, alerts: 0, mitigationsStarted: 0, blips: 0, recovered: 0, keySet: new Set() };
 }
 
 function addOutcome(t: Totals, o: BatchOutcome): void {
-  for (const k of ['received', 'processed', 'deadLettered', 'late', 'duplicate', 'redelivered', 'changes', 'stateWrites', 'writeUnits', 'conflicts', 'alerts', 'blips', 'recovered'] as const) t[k] += o[k];
+  for (const k of ['received', 'processed', 'deadLettered', 'late', 'duplicate', 'redelivered', 'changes', 'stateWrites', 'writeUnits', 'conflicts', 'alerts', 'mitigationsStarted', 'blips', 'recovered'] as const) t[k] += o[k];
   t.anomalies += o.anomalies.length;
   t.windows += o.windows.length;
   t.failed += o.failed.length;
   for (const w of o.windows) t.keySet.add(w.key);
 }
 
-function summarise(t: Totals, sent: number, deadLettered: number, consumerFailures: number, invocations: number, started: number, drained: boolean): LocalSummary {
+function summarise(t: Totals, sent: number, deadLettered: number, consumerFailures: number, invocations: number, started: number, drained: boolean, workflows: LocalStepFunctions): LocalSummary {
+  const executions = [...workflows.executions.values()];
   const lost = Math.max(0, sent - t.processed - deadLettered);
   const problems: string[] = [];
   if (!drained) problems.push(`timed out waiting for the consumer: ${lost} records unaccounted for`);
   if (consumerFailures) problems.push(`${consumerFailures} batches exhausted their retries (see consumer-failures.jsonl)`);
   if (lost && drained) problems.push(`${lost} records were lost`);
+  const failedRuns = executions.filter((x) => x.status === 'FAILED');
+  if (failedRuns.length) problems.push(`${failedRuns.length} mitigation execution(s) failed: ${failedRuns.map((x) => `${x.name}: ${x.error ?? ''}`).join('; ')}`);
   return {
     records: { sent, processed: t.processed, deadLettered, late: t.late, duplicate: t.duplicate, redelivered: t.redelivered, lost },
     anomalies: t.anomalies,
     alerts: t.alerts,
-    mitigations: { started: 0, succeeded: 0, rolledBack: 0 },
+    mitigations: {
+      started: executions.length,
+      succeeded: executions.filter((x) => x.status === 'SUCCEEDED').length,
+      rolledBack: executions.reduce((n, x) => n + (x.result?.rolledBack.length ?? 0), 0),
+    },
     reports: 0,
     firstAlertMs: t.firstAlertAt === undefined ? null : t.firstAlertAt - started,
     durationMs: Date.now() - started,
@@ -253,7 +274,7 @@ function printSummary(s: LocalSummary, out: string, log: (l: string) => void): v
   log('');
   log(`records: sent ${s.records.sent}, processed ${s.records.processed}, dead-lettered ${s.records.deadLettered} (reasons in ${join(out, 'dead-letters.jsonl')}), late ${s.records.late}, duplicates dropped ${s.records.duplicate}`);
   log(`windows emitted ${s.windows} over ${s.keys} keys; ${s.stateWrites} state writes (${s.writeUnits} WCU) in ${s.invocations} consumer invocations`);
-  log(`anomalies ${s.anomalies} (alerts ${s.alerts}, see ${join(out, 'alerts.jsonl')}), mitigations ${s.mitigations.started}, reports ${s.reports}`);
+  log(`anomalies ${s.anomalies} (alerts ${s.alerts}, see ${join(out, 'alerts.jsonl')}); mitigations started ${s.mitigations.started}, succeeded ${s.mitigations.succeeded}, actions rolled back ${s.mitigations.rolledBack}; reports ${s.reports}`);
   log(s.ok ? `ok in ${(s.durationMs / 1000).toFixed(1)} s; summary in ${join(out, 'summary.json')}` : `FAILED: ${s.problems.join('; ')}`);
 }
 

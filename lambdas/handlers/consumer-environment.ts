@@ -7,4 +7,7 @@ export const CONSUMER_ENV = {
   slideMinutes: 'SLIDE_MINUTES',
   allowedLatenessMs: 'ALLOWED_LATENESS_MS',
   dedupeIds: 'DEDUPE_IDS',
+  /** Absent: `mitigate` decisions are alerted but no workflow is started. */
+  mitigationStateMachineArn: 'MITIGATION_STATE_MACHINE_ARN',
+  mitigationTimings: 'MITIGATION_TIMINGS',
 } as const;

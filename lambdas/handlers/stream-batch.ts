@@ -9,6 +9,7 @@ import type { WindowSettings } from '../core/window-settings.js';
 import type { AnomalyStore } from '../adapters/anomaly-store.js';
 import type { ChangeStore } from '../adapters/change-store.js';
 import { toDeadLetter, type DeadLetterSink } from '../adapters/dead-letter.js';
+import type { MitigationStarter } from '../adapters/mitigation-starter.js';
 import type { Notifier } from '../adapters/notifier.js';
 import type { PositionLedger } from '../adapters/position-ledger.js';
 import type { StoredWindow, WindowStore } from '../adapters/window-store.js';
@@ -18,6 +19,8 @@ export interface StreamBatchDeps {
   readonly changes: ChangeStore;
   readonly anomalies: AnomalyStore;
   readonly notifier: Notifier;
+  /** Starts the mitigation workflow for `mitigate` decisions (absent: alert only). */
+  readonly mitigations?: MitigationStarter;
   readonly deadLetters: DeadLetterSink;
   /** Which keyless side effects (dead letters, change records) an earlier delivery already did. */
   readonly ledger: PositionLedger;
@@ -51,6 +54,8 @@ export interface BatchOutcome {
   anomalies: Anomaly[];
   /** Alerts published in this batch (at most one per episode, ever). */
   alerts: number;
+  /** Mitigation workflows started in this batch (at most one per episode, ever). */
+  mitigationsStarted: number;
   /** Episodes that ended without ever paging: one- or two-minute blips. */
   blips: number;
   recovered: number;
@@ -80,6 +85,7 @@ export async function processStreamBatch(records: readonly RawRecord[], deps: St
     windows: [],
     anomalies: [],
     alerts: 0,
+    mitigationsStarted: 0,
     blips: 0,
     recovered: 0,
     failed: [],
@@ -253,13 +259,20 @@ async function applyEpisodeEvents(events: readonly EpisodeEvent[], state: FoldRe
     if (state.region !== undefined) context.region = state.region;
     const anomaly = describeAnomaly(event, state.key, state.tenant, state.signal, context);
     const { notify } = await deps.anomalies.open(anomaly);
-    if (!notify) continue;
-    outcome.anomalies.push(anomaly);
-    if (anomaly.decision !== 'suppressed') {
-      await deps.notifier.publish(alertMessage(anomaly), anomaly.id);
-      outcome.alerts++;
+    if (notify) {
+      outcome.anomalies.push(anomaly);
+      if (anomaly.decision !== 'suppressed') {
+        await deps.notifier.publish(alertMessage(anomaly), anomaly.id);
+        outcome.alerts++;
+      }
+      await deps.anomalies.markNotified(anomaly, (deps.now ?? Date.now)());
     }
-    await deps.anomalies.markNotified(anomaly, (deps.now ?? Date.now)());
+    // Also when the alert went out on an earlier delivery: the start is idempotent per episode, and
+    // a start that failed then must happen now.
+    if (anomaly.decision === 'mitigate' && deps.mitigations) {
+      const { started } = await deps.mitigations.start(anomaly);
+      if (started) outcome.mitigationsStarted++;
+    }
   }
 }
 

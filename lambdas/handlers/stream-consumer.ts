@@ -4,6 +4,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { RawRecord } from '../core/batch.js';
@@ -12,6 +13,7 @@ import { DynamoDbAnomalyStore } from '../adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../adapters/change-store.js';
 import { SqsDeadLetterSink } from '../adapters/dead-letter.js';
 import { DynamoDbWindowStore } from '../adapters/dynamodb-window-store.js';
+import { DEFAULT_MITIGATION_TIMINGS, StepFunctionsMitigationStarter } from '../adapters/mitigation-starter.js';
 import { SnsNotifier } from '../adapters/notifier.js';
 import { DynamoDbPositionLedger } from '../adapters/position-ledger.js';
 import { CONSUMER_ENV } from './consumer-environment.js';
@@ -84,6 +86,7 @@ function recordMetrics(metrics: Metrics, o: BatchOutcome): void {
   count('WindowsEmitted', o.windows.length);
   count('AnomaliesConfirmed', o.anomalies.length);
   count('AlertsPublished', o.alerts);
+  count('MitigationsStarted', o.mitigationsStarted);
   count('AnomalyBlips', o.blips);
   count('AnomaliesRecovered', o.recovered);
   count('StateWrites', o.stateWrites);
@@ -125,12 +128,15 @@ function lambdaWiring(): StreamConsumer {
   const sqs = tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 6 }));
   const sns = tracer.captureAWSv3Client(new SNSClient({ maxAttempts: 6 }));
   const table = requireEnv(CONSUMER_ENV.stateTable);
+  const stateMachineArn = process.env[CONSUMER_ENV.mitigationStateMachineArn];
+  const timings = { ...DEFAULT_MITIGATION_TIMINGS, ...JSON.parse(process.env[CONSUMER_ENV.mitigationTimings] || '{}') };
   return createStreamConsumer(
     {
       windows: new DynamoDbWindowStore(dynamo, table),
       changes: new DynamoDbChangeStore(dynamo, table),
       anomalies: new DynamoDbAnomalyStore(dynamo, table),
       notifier: new SnsNotifier(sns, requireEnv(CONSUMER_ENV.alertTopicArn)),
+      ...(stateMachineArn && { mitigations: new StepFunctionsMitigationStarter(tracer.captureAWSv3Client(new SFNClient({ maxAttempts: 6 })), stateMachineArn, timings) }),
       deadLetters: new SqsDeadLetterSink(sqs, requireEnv(CONSUMER_ENV.invalidRecordQueueUrl)),
       ledger: new DynamoDbPositionLedger(dynamo, table, 'consumer'),
       settings: windowSettingsFromEnv(process.env),

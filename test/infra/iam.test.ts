@@ -42,8 +42,21 @@ const resourcesOf = (s: Statement) => (s.Resource === undefined ? [] : Array.isA
  * principal, which delegates access control of the alert-topic key to IAM (the AWS-recommended default).
  */
 const ALLOWED_WILDCARD_ACTIONS = [{ resource: LOGICAL_IDS.alertTopicKey, kind: 'key', action: 'kms:*' }];
-/** X-Ray has no resource-level permissions; nothing else may use Resource "*" in an identity policy. */
+/** X-Ray has no resource-level permissions; nothing else may use Resource "*" in an identity policy... */
 const ALLOWED_STAR_RESOURCE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+/** ...except, on the state machine's role only, what execution logging (vended log delivery) and X-Ray sampling need. */
+const STATE_MACHINE_STAR_RESOURCE_ACTIONS = new Set([
+  'logs:CreateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:DescribeLogGroups',
+  'logs:DescribeResourcePolicies',
+  'logs:GetLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:UpdateLogDelivery',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+]);
 
 describe('IAM least privilege', () => {
   let template: Record<string, any>;
@@ -78,27 +91,52 @@ describe('IAM least privilege', () => {
     expect(wildcards).toEqual([]);
   });
 
-  it('scopes every identity statement to resources, except X-Ray', () => {
+  it('scopes every identity statement to resources, except X-Ray (and the state machine\'s log delivery)', () => {
+    const stateMachineRole = template.Resources[LOGICAL_IDS.mitigationStateMachine].Properties.RoleArn['Fn::GetAtt'][0];
     const unscoped = statements
       .filter((s) => s.kind === 'identity' && s.statement.Effect === 'Allow')
       .filter((s) => resourcesOf(s.statement).some((r) => r === '*'))
-      .flatMap((s) => actionsOf(s.statement))
-      .filter((a) => !ALLOWED_STAR_RESOURCE_ACTIONS.has(a));
+      .flatMap((s) => {
+        const roles = JSON.stringify(template.Resources[s.resource]?.Properties?.Roles ?? []);
+        const allowed = roles.includes(`"${stateMachineRole}"`) ? new Set([...ALLOWED_STAR_RESOURCE_ACTIONS, ...STATE_MACHINE_STAR_RESOURCE_ACTIONS]) : ALLOWED_STAR_RESOURCE_ACTIONS;
+        return actionsOf(s.statement).filter((a) => !allowed.has(a));
+      });
     expect(unscoped).toEqual([]);
   });
 
-  it('gives the consumer exactly the item-level DynamoDB actions, only on the state table', () => {
+  it('gives the consumer and the mitigation steps exactly the item-level DynamoDB actions, only on the state table', () => {
     const dynamo = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')));
-    expect(dynamo).toHaveLength(1);
-    expect(actionsOf(dynamo[0]!.statement).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
-    expect(dynamo[0]!.statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.stateTable, 'Arn'] });
+    expect(dynamo.map((d) => d.resource).sort()).toEqual([roleOfFunction(LOGICAL_IDS.consumerFunction), roleOfFunction(LOGICAL_IDS.mitigationFunction)].map(policyOfRole).sort());
+    for (const d of dynamo) {
+      expect(actionsOf(d.statement).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+      expect(d.statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.stateTable, 'Arn'] });
+    }
   });
 
-  it('lets the consumer send only to the invalid-record queue and publish only to the alert topic', () => {
+  it('lets the consumer send only to the invalid-record queue, publish only to the alert topic and start only the mitigation workflow', () => {
     const identity = statements.filter((s) => s.kind === 'identity').map((s) => s.statement);
     const sendInvalid = identity.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.invalidRecordQueue, 'Arn'] }));
     expect(sendInvalid.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
     const publish = identity.filter((s) => actionsOf(s).includes('sns:Publish'));
-    expect(publish.map((s) => s.Resource)).toEqual([{ Ref: LOGICAL_IDS.alertTopic }]);
+    expect(publish.map((s) => s.Resource)).toEqual([{ Ref: LOGICAL_IDS.alertTopic }, { Ref: LOGICAL_IDS.alertTopic }]);
+    const start = statements.filter((s) => actionsOf(s.statement).includes('states:StartExecution'));
+    expect(start.map((s) => [s.resource, s.statement.Resource])).toEqual([[policyOfRole(roleOfFunction(LOGICAL_IDS.consumerFunction)), { Ref: LOGICAL_IDS.mitigationStateMachine }]]);
   });
+
+  it('lets the mitigation steps put events only on the default bus', () => {
+    const put = statements.filter((s) => actionsOf(s.statement).includes('events:PutEvents'));
+    expect(put).toHaveLength(1);
+    expect(JSON.stringify(put[0]!.statement.Resource)).toMatch(/event-bus\/default/);
+    expect(put[0]!.resource).toBe(policyOfRole(roleOfFunction(LOGICAL_IDS.mitigationFunction)));
+  });
+
+  function roleOfFunction(functionId: string): string {
+    return template.Resources[functionId].Properties.Role['Fn::GetAtt'][0];
+  }
+
+  function policyOfRole(roleId: string): string {
+    const found = Object.entries<any>(template.Resources).find(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]));
+    if (!found) throw new Error(`no policy for role ${roleId}`);
+    return found[0];
+  }
 });

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CONSUMER_ENV } from '../../lambdas/handlers/consumer-environment.js';
 import { LOGICAL_IDS, OUTPUT_IDS } from '../../lib/anomaly-guard-stack.js';
 import { synthTemplate } from '../../lib/synth.js';
+import { definitionFromTemplate } from '../../local/step-functions.js';
 
 const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 
@@ -106,6 +107,8 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
       [CONSUMER_ENV.slideMinutes]: '1',
       [CONSUMER_ENV.allowedLatenessMs]: '120000',
       [CONSUMER_ENV.dedupeIds]: '64',
+      [CONSUMER_ENV.mitigationStateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine },
+      [CONSUMER_ENV.mitigationTimings]: JSON.stringify({ observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300 }),
       POWERTOOLS_SERVICE_NAME: 'anomaly-guard',
       POWERTOOLS_METRICS_NAMESPACE: 'AnomalyGuard',
       NODE_OPTIONS: '--enable-source-maps',
@@ -155,5 +158,43 @@ describe('AnomalyGuardStack (overridden context)', () => {
     expect(fn.Environment.Variables).toMatchObject({ WINDOW_MINUTES: '15', SLIDE_MINUTES: '5', ALLOWED_LATENESS_MS: '60000', DEDUPE_IDS: '8' });
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
     t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: LOGICAL_IDS.alertTopic } });
+  });
+});
+
+describe('mitigation workflow', () => {
+  let json: Record<string, any>;
+  beforeAll(() => {
+    json = synthTemplate({}, { nag: false });
+  });
+
+  it('is a Standard state machine with execution logging, tracing and a timeout', () => {
+    const sm = json.Resources[LOGICAL_IDS.mitigationStateMachine];
+    expect(sm.Type).toBe('AWS::StepFunctions::StateMachine');
+    expect(sm.Properties.StateMachineType).toBe('STANDARD');
+    expect(sm.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    expect(sm.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+  });
+
+  it('reads its waits from the execution input and rolls back everything when a step fails', () => {
+    const def = definitionFromTemplate(json as never);
+    expect(def.States.Observe).toMatchObject({ Type: 'Wait', SecondsPath: '$.input.observationSeconds' });
+    expect(def.States['Wait between rollback steps']).toMatchObject({ Type: 'Wait', SecondsPath: '$.input.rollbackIntervalSeconds' });
+    for (const name of ['Apply', 'Check regression', 'Roll back one step']) {
+      expect((def.States[name] as { Catch?: { ErrorEquals: string[]; Next: string }[] }).Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Roll back everything' }]);
+    }
+    expect(Object.entries(def.States).filter(([, s]) => s.Type === 'Task').every(([, s]) => s.Resource?.endsWith(':function:MitigationStepsFunction'))).toBe(true);
+  });
+
+  it('runs the steps on nodejs22.x with the state table, topic and bus it needs', () => {
+    const fn = json.Resources[LOGICAL_IDS.mitigationFunction].Properties;
+    expect(fn).toMatchObject({ Runtime: 'nodejs22.x', TracingConfig: { Mode: 'Active' } });
+    expect(fn.Environment.Variables).toMatchObject({ STATE_TABLE_NAME: { Ref: LOGICAL_IDS.stateTable }, ALERT_TOPIC_ARN: { Ref: LOGICAL_IDS.alertTopic }, EVENT_BUS_NAME: 'default' });
+    expect(JSON.parse(fn.Environment.Variables.ACTION_TARGETS)).toEqual({ unconfiguredTargets: 'flag-table' });
+  });
+
+  it('lets the consumer alert only when mitigation.automatic is false', () => {
+    const manual = synthTemplate({ anomalyGuard: { mitigation: { automatic: false } } }, { nag: false });
+    const vars = manual.Resources[LOGICAL_IDS.consumerFunction].Properties.Environment.Variables;
+    expect(vars[CONSUMER_ENV.mitigationStateMachineArn]).toBeUndefined();
   });
 });

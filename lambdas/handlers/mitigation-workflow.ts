@@ -1,0 +1,71 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Context } from 'aws-lambda';
+import { DynamoDbActionLedger } from '../adapters/action-ledger.js';
+import { DynamoDbChangeStore } from '../adapters/change-store.js';
+import { DynamoDbWindowStore } from '../adapters/dynamodb-window-store.js';
+import { bundledGuardrails } from '../adapters/guardrails.js';
+import { EventBridgeMitigationEvents } from '../adapters/mitigation-events.js';
+import { SnsNotifier } from '../adapters/notifier.js';
+import { createActionTargets, parseActionTargetsConfig, readFlags } from '../adapters/targets/index.js';
+import { runMitigationOp, type MitigationDeps, type MitigationOp, type WorkflowState } from './mitigation-steps.js';
+
+/** Environment variables of the mitigation task Lambda (set by lib/mitigation-workflow.ts and by the local runtime). */
+export const MITIGATION_ENV = {
+  stateTable: 'STATE_TABLE_NAME',
+  alertTopicArn: 'ALERT_TOPIC_ARN',
+  eventBusName: 'EVENT_BUS_NAME',
+  deploymentRegion: 'DEPLOYMENT_REGION',
+  actionTargets: 'ACTION_TARGETS',
+} as const;
+
+/** The global kill switch: a platform flag operators set to pause automatic mitigation. */
+export const KILL_SWITCH_FLAG = 'mitigation.paused';
+
+export type MitigationTaskEvent = { op: MitigationOp; state: WorkflowState; outcome?: WorkflowState['outcome'] };
+
+export function createMitigationHandler(deps: (context: Context) => MitigationDeps, logger?: Logger) {
+  return async (event: MitigationTaskEvent, context: Context): Promise<WorkflowState> => {
+    const result = await runMitigationOp(event, deps(context));
+    logger?.info('mitigation step', { op: event.op, episode: event.state.input?.anomaly?.id, transition: result.transition, stage: result.stage, outcome: result.outcome });
+    return result;
+  };
+}
+
+function requireEnv(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+let lambdaHandler: ReturnType<typeof createMitigationHandler> | undefined;
+
+function lambdaWiring() {
+  const tracer = new Tracer();
+  const logger = new Logger();
+  const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 6 }));
+  const table = requireEnv(MITIGATION_ENV.stateTable);
+  const targets = createActionTargets(parseActionTargetsConfig(JSON.parse(process.env[MITIGATION_ENV.actionTargets] || '{}')), { dynamo, tableName: table });
+  const guardrails = bundledGuardrails();
+  const shared = {
+    guardrails,
+    targetFor: targets.targetFor,
+    ledger: new DynamoDbActionLedger(dynamo, table),
+    events: new EventBridgeMitigationEvents(tracer.captureAWSv3Client(new EventBridgeClient({})), process.env[MITIGATION_ENV.eventBusName] || 'default'),
+    notifier: new SnsNotifier(tracer.captureAWSv3Client(new SNSClient({})), requireEnv(MITIGATION_ENV.alertTopicArn)),
+    windows: new DynamoDbWindowStore(dynamo, table),
+    changes: new DynamoDbChangeStore(dynamo, table),
+    killSwitch: async () => (await readFlags(dynamo, table, '*')).get(KILL_SWITCH_FLAG)?.value === true,
+    now: Date.now,
+    ...(process.env[MITIGATION_ENV.deploymentRegion] && { deploymentRegion: process.env[MITIGATION_ENV.deploymentRegion] }),
+  };
+  return createMitigationHandler((context) => ({ ...shared, execution: context.awsRequestId }), logger);
+}
+
+export const handler = (event: MitigationTaskEvent, context: Context): Promise<WorkflowState> => {
+  lambdaHandler ??= lambdaWiring();
+  return lambdaHandler(event, context);
+};

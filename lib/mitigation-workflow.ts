@@ -1,0 +1,143 @@
+import { type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Grant } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { AlertTopic } from './alert-topic.js';
+import { MITIGATION_ENV } from '../lambdas/handlers/mitigation-workflow.js';
+import { HandlerFunction } from './handler-function.js';
+import type { StateTable } from './state-table.js';
+
+
+/** Names of the states the local runtime maps to the task handler (and tests refer to). */
+export const MITIGATION_STATES = {
+  plan: 'Plan',
+  apply: 'Apply',
+  check: 'Check regression',
+  rollbackOne: 'Roll back one step',
+  rollbackAll: 'Roll back everything',
+  notifyBlocked: 'Notify blocked',
+  notifyRecovered: 'Notify recovered',
+  notifyHandedOff: 'Notify hand-off',
+  notifyFailed: 'Notify failed',
+} as const;
+
+export interface MitigationWorkflowProps {
+  readonly stateTable: StateTable;
+  readonly alertTopic: AlertTopic;
+  readonly projectRoot: string;
+  /** The region label this deployment acts in, in the producers' `region` vocabulary; actions elsewhere are cross-region. */
+  readonly deploymentRegion?: string;
+  /** Which action targets are enabled (see lambdas/adapters/targets); steps for others go to the flag table. */
+  readonly actionTargets?: Record<string, unknown>;
+  /** @default 30 */
+  readonly logRetentionDays?: number;
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The mitigation playbook runner (seed 004 §C, §I), a Standard state machine: policy check and plan →
+ * apply the soft stage → observe (seconds from the execution input) → regression check → recovered:
+ * staged rollback, one step per interval, newest first; not recovered: the hard stage where policy
+ * allows, else hand off to on-call; any failed step: roll back everything applied, then notify.
+ */
+export class MitigationWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly handler: HandlerFunction;
+
+  constructor(scope: Construct, id: string, props: MitigationWorkflowProps) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetentionDays = props.logRetentionDays ?? 30;
+    this.handler = new HandlerFunction(this, 'Steps', {
+      entry: 'lambdas/handlers/mitigation-workflow.ts',
+      projectRoot: props.projectRoot,
+      description: 'anomaly-guard: mitigation workflow steps (plan, apply, regression check, rollback, notify)',
+      memorySizeMb: 512,
+      timeoutSeconds: 120,
+      logRetentionDays,
+      removalPolicy,
+      environment: {
+        [MITIGATION_ENV.stateTable]: props.stateTable.table.tableName,
+        [MITIGATION_ENV.alertTopicArn]: props.alertTopic.topic.topicArn,
+        [MITIGATION_ENV.eventBusName]: 'default',
+        [MITIGATION_ENV.actionTargets]: JSON.stringify({ unconfiguredTargets: 'flag-table', ...props.actionTargets }),
+        ...(props.deploymentRegion && { [MITIGATION_ENV.deploymentRegion]: props.deploymentRegion }),
+      },
+      // The Cedar evaluator loads its WebAssembly module from next to the bundle.
+      copyFiles: ['node_modules/@cedar-policy/cedar-wasm/nodejs/cedar_wasm_bg.wasm'],
+    });
+    props.stateTable.grantItemAccess(this.handler.role);
+    props.alertTopic.grantPublish(this.handler.role);
+    Grant.addToPrincipal({ grantee: this.handler.role, actions: ['events:PutEvents'], resourceArns: [Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })] });
+    this.handler.acknowledgeXRayWildcard();
+
+    const fn = this.handler.function;
+    const task = (name: string, op: string, extra: Record<string, unknown> = {}) =>
+      new LambdaInvoke(this, name, {
+        lambdaFunction: fn,
+        payload: sfn.TaskInput.fromObject({ op, 'state.$': '$', ...extra }),
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: true,
+      });
+
+    const plan = task(MITIGATION_STATES.plan, 'plan');
+    const apply = task(MITIGATION_STATES.apply, 'apply');
+    const check = task(MITIGATION_STATES.check, 'check');
+    const rollbackOne = task(MITIGATION_STATES.rollbackOne, 'rollback-one');
+    const rollbackAll = task(MITIGATION_STATES.rollbackAll, 'rollback-all');
+    const notify = (name: string, outcome: string) => task(name, 'notify', { outcome });
+
+    const failed = new sfn.Fail(this, 'Failed', { error: 'MitigationFailed', cause: 'a step failed; everything applied was rolled back' });
+    const onFailure = rollbackAll.next(notify(MITIGATION_STATES.notifyFailed, 'failed')).next(failed);
+    const catchAll = { resultPath: '$.error', errors: ['States.ALL'] };
+    apply.addCatch(onFailure, catchAll);
+    check.addCatch(onFailure, catchAll);
+    rollbackOne.addCatch(onFailure, catchAll);
+
+    const observe = new sfn.Wait(this, 'Observe', { time: sfn.WaitTime.secondsPath('$.input.observationSeconds') });
+    const observeMore = new sfn.Wait(this, 'Observe until the final check', { time: sfn.WaitTime.secondsPath('$.input.finalCheckSeconds') });
+    const betweenRollbacks = new sfn.Wait(this, 'Wait between rollback steps', { time: sfn.WaitTime.secondsPath('$.input.rollbackIntervalSeconds') });
+
+    const recovered = notify(MITIGATION_STATES.notifyRecovered, 'recovered').next(new sfn.Succeed(this, 'Recovered'));
+    const rollbackLoop = rollbackOne.next(
+      new sfn.Choice(this, 'More to roll back?').when(sfn.Condition.numberGreaterThan('$.remainingCount', 0), betweenRollbacks.next(rollbackOne)).otherwise(recovered),
+    );
+    const handOff = notify(MITIGATION_STATES.notifyHandedOff, 'handed-off').next(new sfn.Succeed(this, 'Handed off'));
+    const afterCheck = new sfn.Choice(this, 'Recovered?')
+      .when(sfn.Condition.stringEquals('$.transition', 'rollback'), rollbackLoop)
+      .when(sfn.Condition.stringEquals('$.transition', 'escalate'), apply)
+      .when(sfn.Condition.stringEquals('$.transition', 'observe'), observeMore.next(check))
+      .otherwise(handOff);
+    apply.next(observe).next(check).next(afterCheck);
+
+    const definition = plan.next(
+      new sfn.Choice(this, 'Allowed?')
+        .when(sfn.Condition.booleanEquals('$.plan.allowed', true), apply)
+        .otherwise(notify(MITIGATION_STATES.notifyBlocked, 'blocked').next(new sfn.Succeed(this, 'Blocked'))),
+    );
+
+    const logGroup = new LogGroup(this, 'ExecutionLogs', { retention: logRetentionDays as RetentionDays, removalPolicy });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: Duration.hours(6),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    const machinePolicy = this.stateMachine.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as CfnResource | undefined;
+    if (machinePolicy) {
+      Validations.of(machinePolicy).acknowledge(
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'Step Functions execution logging uses CloudWatch Logs vended log delivery (logs:*LogDelivery, DescribeLogGroups/ResourcePolicies, PutResourcePolicy) and X-Ray, whose APIs support no resource-level permissions.',
+        },
+        {
+          id: 'AwsSolutions-IAM5[Resource::<MitigationStepsFunction.Arn>:*]',
+          reason: 'lambda:InvokeFunction on the one task function and its versions (CDK grants the :* qualifier so a published version can be invoked); no other function.',
+        },
+      );
+    }
+  }
+}

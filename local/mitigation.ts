@@ -1,0 +1,57 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbActionLedger } from '../lambdas/adapters/action-ledger.js';
+import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
+import { DynamoDbWindowStore } from '../lambdas/adapters/dynamodb-window-store.js';
+import { bundledGuardrails } from '../lambdas/adapters/guardrails.js';
+import type { MitigationTimings } from '../lambdas/adapters/mitigation-starter.js';
+import type { MitigationEvent, MitigationEventBus } from '../lambdas/adapters/mitigation-events.js';
+import type { Notifier } from '../lambdas/adapters/notifier.js';
+import { createActionTargets, readFlags } from '../lambdas/adapters/targets/index.js';
+import type { MitigationDeps } from '../lambdas/handlers/mitigation-steps.js';
+import { createMitigationHandler, KILL_SWITCH_FLAG } from '../lambdas/handlers/mitigation-workflow.js';
+import { LocalQueue } from './queue.js';
+import type { CfnTemplate } from './stand-ins.js';
+import { LocalStepFunctions, type LocalExecution } from './step-functions.js';
+
+/** The demo's timings: minutes become seconds, read by the workflow from its input as in AWS. */
+export const LOCAL_MITIGATION_TIMINGS: MitigationTimings = { observationSeconds: 3, finalCheckSeconds: 3, rollbackIntervalSeconds: 1 };
+
+/** The local stand-in for the default EventBridge bus: keeps the events in order. */
+export class LocalEventBus implements MitigationEventBus {
+  readonly events = new LocalQueue<MitigationEvent & { time: number }>('default');
+  async publish(events: readonly MitigationEvent[]): Promise<void> {
+    for (const e of events) this.events.send({ ...e, time: Date.now() });
+  }
+}
+
+export interface LocalMitigationOptions {
+  template: CfnTemplate;
+  dynamo: DynamoDBClient;
+  tableName: string;
+  notifier: Notifier;
+  timings?: MitigationTimings;
+  deploymentRegion?: string;
+  onTransition?: (execution: LocalExecution, state: string) => void;
+}
+
+/** The mitigation workflow on the local stand-ins: the synthesized state machine, the same task handler, the flag table as the default target. */
+export function localMitigation(o: LocalMitigationOptions): { stepFunctions: LocalStepFunctions; bus: LocalEventBus; deps: Omit<MitigationDeps, 'execution'> } {
+  const bus = new LocalEventBus();
+  // Locally there are no AWS controls to change: every step lands in the flag table the simulated services read.
+  const targets = createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo: o.dynamo, tableName: o.tableName });
+  const deps: Omit<MitigationDeps, 'execution'> = {
+    guardrails: bundledGuardrails(),
+    targetFor: targets.targetFor,
+    ledger: new DynamoDbActionLedger(o.dynamo, o.tableName),
+    events: bus,
+    notifier: o.notifier,
+    windows: new DynamoDbWindowStore(o.dynamo, o.tableName),
+    changes: new DynamoDbChangeStore(o.dynamo, o.tableName),
+    killSwitch: async () => (await readFlags(o.dynamo, o.tableName, '*')).get(KILL_SWITCH_FLAG)?.value === true,
+    now: Date.now,
+    ...(o.deploymentRegion !== undefined && { deploymentRegion: o.deploymentRegion }),
+  };
+  const handler = createMitigationHandler((context) => ({ ...deps, execution: context.awsRequestId }));
+  const stepFunctions = new LocalStepFunctions({ template: o.template, handler, timings: o.timings ?? LOCAL_MITIGATION_TIMINGS, ...(o.onTransition && { onTransition: o.onTransition }) });
+  return { stepFunctions, bus, deps };
+}

@@ -1,0 +1,110 @@
+import type { Context } from 'aws-lambda';
+import type { Anomaly } from '../lambdas/core/anomaly.js';
+import { executionName, mitigationInput, type MitigationStarter, type MitigationTimings } from '../lambdas/adapters/mitigation-starter.js';
+import type { WorkflowState } from '../lambdas/handlers/mitigation-steps.js';
+import type { MitigationTaskEvent } from '../lambdas/handlers/mitigation-workflow.js';
+import { onlyResource, type CfnTemplate } from './stand-ins.js';
+
+// aws-local-stepfunctions needs Promise.withResolvers, which Node 20 lacks (Node 22 has it).
+const P = Promise as unknown as { withResolvers?: <T>() => { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } };
+P.withResolvers ??= <T>() => {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+};
+
+type Definition = { StartAt: string; States: Record<string, { Type: string; Resource?: string }> };
+
+/**
+ * The state machine definition exactly as synthesized: the template's DefinitionString is a
+ * Fn::Join whose tokens are the task Lambdas' ARNs; locally they become placeholder ARNs, since
+ * every Task state is overridden to call the handler module in-process.
+ */
+export function definitionFromTemplate(template: CfnTemplate): Definition {
+  const [, machine] = onlyResource(template, 'AWS::StepFunctions::StateMachine');
+  const def = machine.Properties?.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
+  const text =
+    typeof def === 'string'
+      ? def
+      : def['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : `arn:aws:lambda:us-east-1:000000000000:function:${Object.values(part as Record<string, unknown[]>)[0]?.[0] ?? 'local'}`)).join(def['Fn::Join'][0]);
+  return JSON.parse(text) as Definition;
+}
+
+export interface LocalExecution {
+  name: string;
+  anomaly: Anomaly;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  startedAt: number;
+  stoppedAt?: number;
+  result?: WorkflowState;
+  error?: string;
+  /** Names of the states entered, in order. */
+  path: string[];
+}
+
+export interface LocalStepFunctionsOptions {
+  template: CfnTemplate;
+  /** The task Lambda's handler (the same module the deployed function runs). */
+  handler: (event: MitigationTaskEvent, context: Context) => Promise<WorkflowState>;
+  timings: MitigationTimings;
+  onTransition?: (execution: LocalExecution, state: string) => void;
+}
+
+/**
+ * The local stand-in for Step Functions: runs the synthesized ASL with aws-local-stepfunctions, every
+ * Task state mapped to the task handler, and implements the same start-once-per-episode contract.
+ */
+export class LocalStepFunctions implements MitigationStarter {
+  readonly executions = new Map<string, LocalExecution>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly definition: Definition;
+
+  constructor(private readonly opts: LocalStepFunctionsOptions) {
+    this.definition = definitionFromTemplate(opts.template);
+  }
+
+  async start(anomaly: Anomaly, o: { automatic?: boolean; requestedPlan?: string } = {}): Promise<{ execution: string; started: boolean }> {
+    const name = executionName(anomaly);
+    if (this.executions.has(name)) return { execution: name, started: false };
+    const execution: LocalExecution = { name, anomaly, status: 'RUNNING', startedAt: Date.now(), path: [] };
+    this.executions.set(name, execution);
+    const run = this.run(execution, mitigationInput(anomaly, this.opts.timings, o)).finally(() => this.running.delete(run));
+    this.running.add(run);
+    return { execution: name, started: true };
+  }
+
+  /** Resolves when every execution started so far has ended. */
+  async drain(): Promise<void> {
+    while (this.running.size) await Promise.all([...this.running]);
+  }
+
+  private async run(execution: LocalExecution, input: unknown): Promise<void> {
+    const { StateMachine } = await import('aws-local-stepfunctions');
+    const machine = new StateMachine(this.definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const [stateName, state] of Object.entries(this.definition.States)) {
+      if (state.Type !== 'Task') continue;
+      handlers[stateName] = async (taskInput) => {
+        execution.path.push(stateName);
+        this.opts.onTransition?.(execution, stateName);
+        const context = { functionName: 'mitigation-workflow', awsRequestId: `${execution.name}:${execution.path.length}` } as unknown as Context;
+        return this.opts.handler(taskInput as MitigationTaskEvent, context);
+      };
+    }
+    try {
+      const { result } = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never } });
+      execution.result = (await result) as unknown as WorkflowState;
+      execution.status = 'SUCCEEDED';
+    } catch (e) {
+      execution.status = 'FAILED';
+      execution.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    } finally {
+      execution.stoppedAt = Date.now();
+      this.opts.onTransition?.(execution, execution.status);
+    }
+  }
+}
