@@ -120,9 +120,14 @@ export async function checkStep(state: WorkflowState, deps: MitigationDeps): Pro
   return next;
 }
 
-/** Undo the newest applied action still in place (staged rollback), or all of them (after a failure). */
+/**
+ * Undo the newest applied action still in place (staged rollback), or all of them (after a failure).
+ * After a failure the ledger is the source of truth: a task that failed halfway never returned the
+ * actions it had already applied.
+ */
 export async function rollbackStep(state: WorkflowState, deps: MitigationDeps, all: boolean): Promise<WorkflowState> {
-  const queue = state.remaining ?? planRollback(state.applied, { intervalMs: 0 }).steps.map((s) => s.action);
+  const candidates = all && state.plan ? await stillApplied(state, deps) : state.applied;
+  const queue = (!all && state.remaining) || planRollback(candidates, { intervalMs: 0 }).steps.map((s) => s.action);
   const now = deps.now();
   const take = all ? queue : queue.slice(0, 1);
   const rolledBack = [...state.rolledBack];
@@ -134,6 +139,15 @@ export async function rollbackStep(state: WorkflowState, deps: MitigationDeps, a
   }
   const remaining = queue.slice(take.length);
   return { ...state, remaining, remainingCount: remaining.length, rolledBack };
+}
+
+async function stillApplied(state: WorkflowState, deps: MitigationDeps): Promise<AppliedAction[]> {
+  const byKey = new Map(state.applied.map((a) => [a.rollbackKey, a]));
+  for (const entry of await deps.ledger.entries(state.plan!.rollbackKey)) {
+    if (entry.event === 'applied') byKey.set(entry.action.rollbackKey, entry.action);
+    else if (entry.event === 'rolled-back') byKey.delete(entry.action.rollbackKey);
+  }
+  return [...byKey.values()];
 }
 
 /** Tell on-call how the execution ended (SNS) and publish the outcome (EventBridge). */
