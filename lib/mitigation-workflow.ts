@@ -90,21 +90,31 @@ export class MitigationWorkflow extends Construct {
     const notify = (name: string, outcome: string) => task(name, 'notify', { outcome });
 
     const failed = new sfn.Fail(this, 'Failed', { error: 'MitigationFailed', cause: 'a step failed; everything applied was rolled back' });
-    const onFailure = rollbackAll.next(notify(MITIGATION_STATES.notifyFailed, 'failed')).next(failed);
+    const rollbackFailed = new sfn.Fail(this, 'Rollback failed', { error: 'RollbackFailed', cause: 'rolling back failed: check the action ledger and roll back by key' });
+    const notifyFailed = notify(MITIGATION_STATES.notifyFailed, 'failed');
+    const onFailure = rollbackAll.next(notifyFailed).next(failed);
     const catchAll = { resultPath: '$.error', errors: ['States.ALL'] };
-    apply.addCatch(onFailure, catchAll);
-    check.addCatch(onFailure, catchAll);
-    rollbackOne.addCatch(onFailure, catchAll);
+    // Every task has a Catch: a failure anywhere rolls back whatever the ledger says is applied.
+    for (const t of [plan, apply, check, rollbackOne]) t.addCatch(onFailure, catchAll);
+    rollbackAll.addCatch(rollbackFailed, catchAll);
 
     const observe = new sfn.Wait(this, 'Observe', { time: sfn.WaitTime.secondsPath('$.input.observationSeconds') });
     const observeMore = new sfn.Wait(this, 'Observe until the final check', { time: sfn.WaitTime.secondsPath('$.input.finalCheckSeconds') });
     const betweenRollbacks = new sfn.Wait(this, 'Wait between rollback steps', { time: sfn.WaitTime.secondsPath('$.input.rollbackIntervalSeconds') });
 
-    const recovered = notify(MITIGATION_STATES.notifyRecovered, 'recovered').next(new sfn.Succeed(this, 'Recovered'));
+    // A notification that cannot be sent ends the execution as failed, with the actions as they are.
+    const notificationFailed = new sfn.Fail(this, 'Notification failed', { error: 'NotificationFailed', cause: 'the outcome could not be published; the actions are as the ledger says' });
+    const notifiers: LambdaInvoke[] = [];
+    const notifyOutcome = (name: string, outcome: string) => {
+      const n = notify(name, outcome);
+      notifiers.push(n);
+      return n;
+    };
+    const recovered = notifyOutcome(MITIGATION_STATES.notifyRecovered, 'recovered').next(new sfn.Succeed(this, 'Recovered'));
     const rollbackLoop = rollbackOne.next(
       new sfn.Choice(this, 'More to roll back?').when(sfn.Condition.numberGreaterThan('$.remainingCount', 0), betweenRollbacks.next(rollbackOne)).otherwise(recovered),
     );
-    const handOff = notify(MITIGATION_STATES.notifyHandedOff, 'handed-off').next(new sfn.Succeed(this, 'Handed off'));
+    const handOff = notifyOutcome(MITIGATION_STATES.notifyHandedOff, 'handed-off').next(new sfn.Succeed(this, 'Handed off'));
     const afterCheck = new sfn.Choice(this, 'Recovered?')
       .when(sfn.Condition.stringEquals('$.transition', 'rollback'), rollbackLoop)
       .when(sfn.Condition.stringEquals('$.transition', 'escalate'), apply)
@@ -115,8 +125,9 @@ export class MitigationWorkflow extends Construct {
     const definition = plan.next(
       new sfn.Choice(this, 'Allowed?')
         .when(sfn.Condition.booleanEquals('$.plan.allowed', true), apply)
-        .otherwise(notify(MITIGATION_STATES.notifyBlocked, 'blocked').next(new sfn.Succeed(this, 'Blocked'))),
+        .otherwise(notifyOutcome(MITIGATION_STATES.notifyBlocked, 'blocked').next(new sfn.Succeed(this, 'Blocked'))),
     );
+    for (const n of [...notifiers, notifyFailed]) n.addCatch(notificationFailed, catchAll);
 
     const logGroup = new LogGroup(this, 'ExecutionLogs', { retention: logRetentionDays as RetentionDays, removalPolicy });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {

@@ -42,8 +42,10 @@ export interface LocalExecution {
   stoppedAt?: number;
   result?: WorkflowState;
   error?: string;
-  /** Names of the states entered, in order. */
+  /** Names of the Task states entered, in order. */
   path: string[];
+  /** Every state entered (Task, Choice, Wait, ...): Step Functions Standard bills per state transition. */
+  transitions: number;
 }
 
 export interface LocalStepFunctionsOptions {
@@ -70,7 +72,7 @@ export class LocalStepFunctions implements MitigationStarter {
   async start(anomaly: Anomaly, o: { automatic?: boolean; requestedPlan?: string } = {}): Promise<{ execution: string; started: boolean }> {
     const name = executionName(anomaly);
     if (this.executions.has(name)) return { execution: name, started: false };
-    const execution: LocalExecution = { name, anomaly, status: 'RUNNING', startedAt: Date.now(), path: [] };
+    const execution: LocalExecution = { name, anomaly, status: 'RUNNING', startedAt: Date.now(), path: [], transitions: 0 };
     this.executions.set(name, execution);
     const run = this.run(execution, mitigationInput(anomaly, this.opts.timings, o)).finally(() => this.running.delete(run));
     this.running.add(run);
@@ -96,8 +98,12 @@ export class LocalStepFunctions implements MitigationStarter {
       };
     }
     try {
-      const { result } = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never } });
+      const { result, eventLogs } = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never } });
+      const counted = (async () => {
+        for await (const event of eventLogs) if ((event as { type: string }).type === 'StateEntered') execution.transitions++;
+      })();
       execution.result = (await result) as unknown as WorkflowState;
+      await counted;
       execution.status = 'SUCCEEDED';
     } catch (e) {
       execution.status = 'FAILED';

@@ -5,7 +5,7 @@ import { nextStage, planMitigation, type MitigationPlan, type StageTransition } 
 import { assessRegression, recoveryCriteria, type SignalSnapshot } from '../core/mitigation/regression.js';
 import { planRollback } from '../core/mitigation/rollback.js';
 import type { ActionTarget } from '../adapters/action-target.js';
-import type { ActionLedger } from '../adapters/action-ledger.js';
+import { episodeKeyOf, type ActionLedger } from '../adapters/action-ledger.js';
 import type { ChangeStore } from '../adapters/change-store.js';
 import type { MitigationEventBus } from '../adapters/mitigation-events.js';
 import type { Notifier } from '../adapters/notifier.js';
@@ -94,8 +94,21 @@ export async function applyStep(state: WorkflowState, deps: MitigationDeps): Pro
     await deps.ledger.record({ event: 'applied', at: deps.now(), action: done, execution: deps.execution });
     await deps.events.publish([{ detailType: 'Mitigation Action Applied', detail: actionDetail(done, plan) }]);
   }
+  const stageActions = applied.slice(state.applied.length);
+  await deps.notifier.publish(stageMessage(state.input.anomaly, plan, level, stageActions), `${plan.id}#${level}`);
   const { nextStage: _next, ...rest } = state;
   return { ...rest, stage: level, applied };
+}
+
+/** On-call sees every stage applied, with each action's rollback key (the outcome message covers the rollbacks). */
+function stageMessage(anomaly: Anomaly, plan: MitigationPlan, level: ActionLevel, actions: readonly AppliedAction[]): AlertMessage {
+  const base = alertMessage(anomaly);
+  const detail = `${level} stage of ${plan.playbook.id} applied: ${actions.map((a) => `${a.step.title} (${a.rollbackKey})`).join('; ')}`;
+  return {
+    subject: `[${anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} mitigation ${level} stage applied`.slice(0, 100),
+    body: JSON.stringify({ ...JSON.parse(base.body), rollbackKey: plan.rollbackKey, mitigation: { outcome: `${level}-applied`, detail, plan: plan.id, playbook: plan.playbook.id, rollbackKey: plan.rollbackKey, applied: actions.map((a) => ({ rollbackKey: a.rollbackKey, step: a.step.id, flag: a.step.flag, value: a.step.value, previous: a.previous })) } }),
+    attributes: { ...base.attributes, decision: `mitigation-${level}-applied` },
+  };
 }
 
 /** The regression check after an observation period: recovered → roll back, else escalate or hand off. */
@@ -142,12 +155,35 @@ export async function rollbackStep(state: WorkflowState, deps: MitigationDeps, a
 }
 
 async function stillApplied(state: WorkflowState, deps: MitigationDeps): Promise<AppliedAction[]> {
-  const byKey = new Map(state.applied.map((a) => [a.rollbackKey, a]));
-  for (const entry of await deps.ledger.entries(state.plan!.rollbackKey)) {
+  return outstanding(deps.ledger, state.plan!.rollbackKey, state.applied);
+}
+
+/** Actions of an episode the ledger shows applied and not rolled back since. */
+async function outstanding(ledger: MitigationDeps['ledger'], episodeKey: string, known: readonly AppliedAction[] = []): Promise<AppliedAction[]> {
+  const byKey = new Map(known.map((a) => [a.rollbackKey, a]));
+  for (const entry of await ledger.entries(episodeKey)) {
     if (entry.event === 'applied') byKey.set(entry.action.rollbackKey, entry.action);
     else if (entry.event === 'rolled-back') byKey.delete(entry.action.rollbackKey);
   }
   return [...byKey.values()];
+}
+
+/**
+ * Roll back by key at any time: an episode's key (`rb-<hash>`, everything of the episode) or one
+ * action's key. Newest first; what is already rolled back is skipped, so a second call does nothing.
+ */
+export async function rollbackByKey(key: string, deps: Omit<MitigationDeps, 'execution'> & { execution?: string }): Promise<{ rolledBack: string[] }> {
+  const episodeKey = episodeKeyOf(key);
+  const actions = (await outstanding(deps.ledger, episodeKey)).filter((a) => key === episodeKey || a.rollbackKey === key);
+  const now = deps.now();
+  const rolledBack: string[] = [];
+  for (const { action } of planRollback(actions, { intervalMs: 0 }).steps) {
+    await deps.targetFor(action.step.target).rollback(action, now);
+    await deps.ledger.record({ event: 'rolled-back', at: now, action, ...(deps.execution !== undefined && { execution: deps.execution }) });
+    await deps.events.publish([{ detailType: 'Mitigation Action Rolled Back', detail: actionDetail(action) }]);
+    rolledBack.push(action.rollbackKey);
+  }
+  return { rolledBack };
 }
 
 /** Tell on-call how the execution ended (SNS) and publish the outcome (EventBridge). */

@@ -179,8 +179,15 @@ describe('mitigation workflow', () => {
     const def = definitionFromTemplate(json as never);
     expect(def.States.Observe).toMatchObject({ Type: 'Wait', SecondsPath: '$.input.observationSeconds' });
     expect(def.States['Wait between rollback steps']).toMatchObject({ Type: 'Wait', SecondsPath: '$.input.rollbackIntervalSeconds' });
-    for (const name of ['Apply', 'Check regression', 'Roll back one step']) {
+    for (const name of ['Plan', 'Apply', 'Check regression', 'Roll back one step']) {
       expect((def.States[name] as { Catch?: { ErrorEquals: string[]; Next: string }[] }).Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Roll back everything' }]);
+    }
+    // Every task retries transient Lambda errors with backoff and has a Catch.
+    const tasks = Object.entries(def.States).filter(([, st]) => st.Type === 'Task') as [string, { Retry?: { BackoffRate?: number; MaxAttempts?: number }[]; Catch?: unknown[] }][];
+    expect(tasks.length).toBe(9);
+    for (const [name, st] of tasks) {
+      expect(st.Retry?.[0], name).toMatchObject({ BackoffRate: 2, MaxAttempts: 6 });
+      expect(st.Catch?.length, name).toBe(1);
     }
     expect(Object.entries(def.States).filter(([, s]) => s.Type === 'Task').every(([, s]) => s.Resource?.endsWith(':function:MitigationStepsFunction'))).toBe(true);
   });

@@ -93,7 +93,11 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     const entries = await ledger.entries(episodeKeyOf(x!.result!.applied[0]!.rollbackKey));
     for (const a of x!.result!.applied) expect(entries.filter((e) => e.action.rollbackKey === a.rollbackKey).map((e) => e.event).sort()).toEqual(['applied', 'rolled-back']);
     expect(bus.events.peekAll().map((e) => e.detailType)).toEqual([...Array(3).fill('Mitigation Action Applied'), ...Array(3).fill('Mitigation Action Rolled Back'), 'Mitigation Outcome']);
-    expect(alerts.published.peekAll().map((m) => m.subject)).toEqual(['[SEV1] acme cqs_p95 mitigation recovered']);
+    expect(alerts.published.peekAll().map((m) => m.subject)).toEqual(['[SEV1] acme cqs_p95 mitigation soft stage applied', '[SEV1] acme cqs_p95 mitigation recovered']);
+    const stage = JSON.parse(alerts.published.peekAll()[0]!.body);
+    expect(stage.mitigation.applied.map((a: { rollbackKey: string }) => a.rollbackKey)).toEqual(x!.result!.applied.map((a) => a.rollbackKey));
+    // Step Functions Standard bills per state transition.
+    expect(x!.transitions).toBeGreaterThanOrEqual(x!.path.length);
   });
 
   it('not recovered: escalates to the hard stage where policy allows, then hands off with the actions in place', async () => {
@@ -108,7 +112,26 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     const set = await flags();
     expect(set.get('search.rows.max')?.value).toBe(200);
     expect(set.size).toBe(x!.result!.applied.length);
-    expect(alerts.published.peekAll()[0]!.subject).toMatch(/^\[SEV1\] acme cqs_p95 mitigation handed-off$/);
+    expect(alerts.published.peekAll().map((m) => m.subject)).toEqual([
+      '[SEV1] acme cqs_p95 mitigation soft stage applied',
+      '[SEV1] acme cqs_p95 mitigation hard stage applied',
+      '[SEV1] acme cqs_p95 mitigation handed-off',
+    ]);
+  });
+
+  it('rolls back by key at any time, and a second rollback is harmless', async () => {
+    await signalNow(0.0039);
+    const { sfn } = workflow();
+    await sfn.start(anomaly());
+    await sfn.drain();
+    const [x] = [...sfn.executions.values()];
+    expect((await flags()).size).toBeGreaterThan(0);
+    const { rollbackByKey } = await import('../../lambdas/handlers/mitigation-steps.js');
+    const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts });
+    const first = await rollbackByKey(x!.result!.plan!.rollbackKey, { ...m.deps, now: () => NOW + 60_000 });
+    expect(first.rolledBack.sort()).toEqual(x!.result!.applied.map((a) => a.rollbackKey).sort());
+    expect((await flags()).size).toBe(0);
+    expect(await rollbackByKey(x!.result!.plan!.rollbackKey, { ...m.deps, now: () => NOW + 120_000 })).toEqual({ rolledBack: [] });
   });
 
   it('a whitelisted campaign tenant gets soft steps only', async () => {
@@ -148,13 +171,13 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     expect((await flags()).size).toBe(0);
   });
 
-  it('a failing step rolls back everything applied so far, then fails and notifies', async () => {
+  it('a failure in the second action rolls back the first, then fails and notifies', async () => {
     await signalNow(0.0039);
     const base = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts }).deps.targetFor;
     let applies = 0;
     const failing = (kind: Parameters<typeof base>[0]): ActionTarget => {
       const t = base(kind);
-      return { kind: t.kind, rollback: (a, n) => t.rollback(a, n), apply: async (a, n) => (++applies === 3 ? Promise.reject(new Error('injected: target unavailable')) : t.apply(a, n)) };
+      return { kind: t.kind, rollback: (a, n) => t.rollback(a, n), apply: async (a, n) => (++applies === 2 ? Promise.reject(new Error('injected: target unavailable')) : t.apply(a, n)) };
     };
     const { sfn } = workflow({ targetFor: failing });
     await sfn.start(anomaly());
@@ -164,6 +187,17 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     expect(x!.path).toEqual(['Plan', 'Apply', 'Roll back everything', 'Notify failed']);
     expect((await flags()).size).toBe(0);
     expect(JSON.parse(alerts.published.peekAll()[0]!.body).mitigation.detail).toMatch(/injected: target unavailable/);
+  });
+
+  it('dry run: the plan and the policy decision, with no ledger writes and no flags', async () => {
+    const { runMitigationOp } = await import('../../lambdas/handlers/mitigation-steps.js');
+    const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts });
+    const planned = await runMitigationOp({ op: 'plan', state: { input: { anomaly: anomaly(), automatic: false, observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 } } }, { ...m.deps, now: () => NOW, execution: 'dry-run' });
+    expect(planned.plan).toMatchObject({ allowed: true, playbook: { id: 'search-cost' } });
+    expect(planned.plan!.stages.map((st) => [st.level, st.allowed])).toEqual([['soft', true], ['hard', true]]);
+    expect(await m.deps.ledger.entries(planned.plan!.rollbackKey)).toEqual([]);
+    expect((await flags()).size).toBe(0);
+    expect(alerts.published.length).toBe(0);
   });
 
   it('starts at most one execution per episode', async () => {
