@@ -1,10 +1,11 @@
 import { type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Grant } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { AlertTopic } from './alert-topic.js';
+import { parseActionTargetsConfig, type ActionTargetsConfig } from '../lambdas/adapters/targets/index.js';
 import { MITIGATION_ENV } from '../lambdas/handlers/mitigation-workflow.js';
 import { HandlerFunction } from './handler-function.js';
 import type { StateTable } from './state-table.js';
@@ -71,7 +72,10 @@ export class MitigationWorkflow extends Construct {
     props.stateTable.grantItemAccess(this.handler.role);
     props.alertTopic.grantPublish(this.handler.role);
     Grant.addToPrincipal({ grantee: this.handler.role, actions: ['events:PutEvents'], resourceArns: [Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })] });
+    const targetWildcards = grantActionTargets(this.handler.role, parseActionTargetsConfig(props.actionTargets ?? {}), Stack.of(this));
     this.handler.acknowledgeXRayWildcard();
+    const stepsPolicy = this.handler.role.node.findChild('DefaultPolicy').node.defaultChild as CfnResource;
+    for (const w of targetWildcards) Validations.of(stepsPolicy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${w.resource}]`, reason: w.reason });
 
     const fn = this.handler.function;
     const task = (name: string, op: string, extra: Record<string, unknown> = {}) =>
@@ -151,4 +155,50 @@ export class MitigationWorkflow extends Construct {
       );
     }
   }
+}
+
+/**
+ * Least privilege for each enabled action target: exactly the configured resources, nothing else.
+ * Returns the few wildcard resources AWS leaves no alternative to, with the reason, for cdk-nag.
+ */
+function grantActionTargets(grantee: IGrantable, targets: ActionTargetsConfig, stack: Stack): { resource: string; reason: string }[] {
+  const wildcards: { resource: string; reason: string }[] = [];
+  // cdk-nag names resources with pseudo parameters as <AWS::Partition> etc.
+  const nagName = (arnText: string) => arnText.replace(`arn:${stack.partition}:`, 'arn:<AWS::Partition>:').replace(`:${stack.region}:`, ':<AWS::Region>:').replace(`:${stack.account}:`, ':<AWS::AccountId>:');
+  const allow = (actions: string[], resourceArns: string[]) => Grant.addToPrincipal({ grantee, actions, resourceArns });
+  const { appConfig, usagePlans, cloudFront, waf, webhook } = targets;
+  const p = stack.partition;
+  const r = stack.region;
+  const a = stack.account;
+  if (appConfig) {
+    const app = `arn:${p}:appconfig:${r}:${a}:application/${appConfig.applicationId}`;
+    allow(
+      ['appconfig:ListDeployments', 'appconfig:GetHostedConfigurationVersion', 'appconfig:ListHostedConfigurationVersions', 'appconfig:CreateHostedConfigurationVersion', 'appconfig:StartDeployment'],
+      [
+        app,
+        `${app}/environment/${appConfig.environmentId}`,
+        `${app}/environment/${appConfig.environmentId}/deployment/*`,
+        `${app}/configurationprofile/${appConfig.configurationProfileId}`,
+        `${app}/configurationprofile/${appConfig.configurationProfileId}/hostedconfigurationversion/*`,
+        `arn:${p}:appconfig:${r}:${a}:deploymentstrategy/${appConfig.deploymentStrategyId}`,
+      ],
+    );
+    wildcards.push(
+      { resource: nagName(`${app}/environment/${appConfig.environmentId}/deployment/*`), reason: 'Deployment numbers of the one configured AppConfig environment are assigned by AppConfig at StartDeployment; no other environment or application.' },
+      { resource: nagName(`${app}/configurationprofile/${appConfig.configurationProfileId}/hostedconfigurationversion/*`), reason: 'Hosted configuration version numbers of the one configured profile are assigned by AppConfig when the flag change is written; no other profile.' },
+    );
+  }
+  if (usagePlans) allow(['apigateway:GET', 'apigateway:PATCH'], usagePlans.usagePlanIds.map((id) => `arn:${p}:apigateway:${r}::/usageplans/${id}`));
+  if (cloudFront) allow(['cloudfront:CreateInvalidation'], cloudFront.distributionIds.map((id) => `arn:${p}:cloudfront::${a}:distribution/${id}`));
+  if (waf) {
+    const acl = waf.scope === 'CLOUDFRONT' ? `arn:${p}:wafv2:us-east-1:${a}:global/webacl/${waf.webAclName}/${waf.webAclId}` : `arn:${p}:wafv2:${r}:${a}:regional/webacl/${waf.webAclName}/${waf.webAclId}`;
+    allow(['wafv2:GetWebACL', 'wafv2:UpdateWebACL'], [acl]);
+  }
+  // Secrets Manager appends a random 6-character suffix to secret ARNs.
+  if (webhook) {
+    const secret = webhook.secretArn.endsWith('-??????') ? webhook.secretArn : `${webhook.secretArn}-??????`;
+    allow(['secretsmanager:GetSecretValue'], [secret]);
+    wildcards.push({ resource: secret, reason: 'The "-??????" suffix matches only the random 6-character suffix Secrets Manager appends to the one configured webhook secret.' });
+  }
+  return wildcards;
 }

@@ -27,6 +27,17 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acknowledged.sort()).toEqual(EXPECTED_ACKNOWLEDGEMENTS);
   });
 
+  it('stays clean with every action target enabled (their wildcards are acknowledged one by one)', () => {
+    const actionTargets = {
+      appConfig: { applicationId: 'a1', environmentId: 'e1', configurationProfileId: 'p1', deploymentStrategyId: 's1' },
+      webhook: { url: 'https://hooks.example.com/x', secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:hook' },
+      usagePlans: { usagePlanIds: ['u'] },
+      cloudFront: { distributionIds: ['E1'] },
+      waf: { webAclName: 'n', webAclId: 'i', scope: 'REGIONAL', ruleNames: ['r'] },
+    };
+    expect(() => synthTemplate({ anomalyGuard: { mitigation: { actionTargets } } })).not.toThrow();
+  });
+
   it('fails the synth when a finding is not acknowledged', () => {
     const { app, stack } = createAnomalyGuardApp({ context: { 'aws:cdk:bundling-stacks': [] } });
     new Queue(stack, 'Unencrypted', { encryption: QueueEncryption.UNENCRYPTED });

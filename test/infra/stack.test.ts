@@ -205,3 +205,39 @@ describe('mitigation workflow', () => {
     expect(vars[CONSUMER_ENV.mitigationStateMachineArn]).toBeUndefined();
   });
 });
+
+describe('action targets IAM', () => {
+  it('grants each enabled target exactly its configured resources, and nothing when none is enabled', () => {
+    const statementsOf = (t: Record<string, any>) =>
+      Object.values<any>(t.Resources)
+        .filter((r) => r.Type === 'AWS::IAM::Policy')
+        .flatMap((r) => r.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const actions = (t: Record<string, any>) => statementsOf(t).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    const none = synthTemplate({}, { nag: false });
+    expect(actions(none).filter((a) => /^(appconfig|apigateway|cloudfront|wafv2|secretsmanager):/.test(a))).toEqual([]);
+
+    const configured = synthTemplate(
+      {
+        anomalyGuard: {
+          mitigation: {
+            actionTargets: {
+              usagePlans: { usagePlanIds: ['up1'] },
+              cloudFront: { distributionIds: ['E123'] },
+              waf: { webAclName: 'edge', webAclId: 'abc', scope: 'REGIONAL', ruleNames: ['anomaly-guard-challenge'] },
+            },
+          },
+        },
+      },
+      { nag: false },
+    );
+    const byAction = (action: string) => statementsOf(configured).filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action));
+    expect(JSON.stringify(byAction('apigateway:PATCH').map((s) => s.Resource))).toMatch(/\/usageplans\/up1/);
+    expect(JSON.stringify(byAction('cloudfront:CreateInvalidation').map((s) => s.Resource))).toMatch(/distribution\/E123/);
+    expect(JSON.stringify(byAction('wafv2:UpdateWebACL').map((s) => s.Resource))).toMatch(/regional\/webacl\/edge\/abc/);
+    expect(actions(configured).filter((a) => a.startsWith('appconfig:'))).toEqual([]);
+  });
+
+  it('rejects an invalid target configuration at synth, naming the field', () => {
+    expect(() => synthTemplate({ anomalyGuard: { mitigation: { actionTargets: { cloudFront: { distributionIds: [] } } } } }, { nag: false })).toThrow(/mitigation\.actionTargets: .*cloudFront\.distributionIds/);
+  });
+});
