@@ -1,5 +1,6 @@
 /** Synthetic Kinesis deliveries for the benchmarks: metric envelopes as producers send them, base64 as Lambda receives them. */
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { seededRandom as rng } from '../local/random.js';
 
 export const SHARD_ID = 'shardId-000000000000';
 export const START_TS = Date.UTC(2026, 10, 22, 10, 0, 0);
@@ -35,17 +36,6 @@ export interface WorkloadOptions {
 
 export const DEFAULT_WORKLOAD: WorkloadOptions = { records: 10_000, keys: 100, spanMs: 3 * 60_000, jitterMs: 20_000, seed: 1 };
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A Kinesis-looking 56-digit sequence number, increasing with n. */
 export function sequenceNumber(n: number): string {

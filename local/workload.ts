@@ -1,4 +1,5 @@
 import { partitionKeyOf, type Envelope } from '../lambdas/core/envelope.js';
+import { seededRandom } from './random.js';
 
 /** One record as a producer would put it: the raw line (possibly malformed on purpose) and its partition key. */
 export interface ProducedRecord {
@@ -72,23 +73,12 @@ export function defaultWorkload(startTs: number, minutes: number): WorkloadOptio
   };
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a scenario is the same on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ACTIONS = ['listen', 'listen', 'listen', 'listen', 'pause', 'seek', 'exit'] as const;
 
 /** Records in event-time order: metrics for every tenant and signal each step, listener activity, and a few malformed records. */
 export function* simulateWorkload(o: WorkloadOptions): Generator<ProducedRecord> {
-  const rnd = prng(o.seed);
+  const rnd = seededRandom(o.seed);
   const gauss = () => Math.sqrt(-2 * Math.log(rnd() || 1e-12)) * Math.cos(2 * Math.PI * rnd());
   const emit = (record: Envelope | Record<string, unknown>): ProducedRecord => {
     const ts = typeof record.ts === 'number' ? record.ts : Date.parse(String(record.ts));

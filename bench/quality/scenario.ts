@@ -21,6 +21,7 @@
  * - blip               one point, or one minute, far off                           → no page
  */
 import type { AnomalyClass } from '../../lambdas/core/classifier.js';
+import { seededRandom as prng } from '../../local/random.js';
 
 export type LabelKind =
   | 'ingest_surge'
@@ -187,17 +188,7 @@ const DAY = 24 * HOUR;
 
 // ---- randomness -----------------------------------------------------------------------------
 
-/** mulberry32: deterministic on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 class Rand {
   constructor(readonly next: () => number) {}

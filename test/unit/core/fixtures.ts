@@ -1,6 +1,7 @@
 /** Shared builders for the core unit tests (not a test file itself). */
 import type { RawRecord } from '../../../lambdas/core/batch.js';
 import type { Observation, StreamPosition } from '../../../lambdas/core/observations.js';
+import { seededRandom as rng } from '../../../local/random.js';
 
 export const MINUTE = 60_000;
 /** 2026-11-22T10:00:00.000Z, minute-aligned. */
@@ -41,17 +42,7 @@ export function raw(data: Uint8Array | string | object, n: number, partitionKey 
   return { data: bytes, position: pos(n, shardId), partitionKey, arrivedAt };
 }
 
-/** Small deterministic PRNG (mulberry32) so the randomised tests are repeatable. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /** Recursively freeze, so any write to the input throws in strict mode. */
 export function deepFreeze<T>(o: T): T {
