@@ -1,16 +1,20 @@
 /**
- * Holt-Winters baseline: a level (EWMA of the deseasonalised series), an optional damped trend,
- * and coarse additive daily / weekly profiles that are used only while they measurably reduce
- * the forecast error. The profiles learn against a slow base level (days), not the fast level,
- * which would otherwise absorb anything slower than an hour or two. Smoothing weights are per
- * nominal interval and stretched over gaps.
+ * Holt-Winters baseline: three forecast models — flat (an EWMA of the series as it is), daily and
+ * daily + weekly (an EWMA of the deseasonalised series plus coarse additive profiles) — and the
+ * one in use changes only when another has cut the error of the current one by a margin over
+ * days of data (hysteresis). The profiles learn against a slow base level (days), not the fast
+ * level, which would otherwise absorb anything slower than an hour or two. An optional damped
+ * trend applies to both levels. Smoothing weights are per nominal interval and stretched over gaps.
  */
 import { stepWeight } from './numeric.js';
 import type { DetectorSettings } from './settings.js';
 import { dayOfWeekPosition, hourOfDayPosition, learnProfile, profileAt, type SlotPosition } from './seasonal-profile.js';
 
 export interface Baseline {
+  /** Fast level of the deseasonalised series (what the seasonal models forecast from). */
   readonly level: number;
+  /** Fast level of the series as it is (what the flat model forecasts). */
+  readonly flat: number;
   /** Slow level (deseasonalised): the reference the seasonal profiles learn against. */
   readonly base: number;
   readonly trend: number;
@@ -22,10 +26,14 @@ export interface Baseline {
 export interface Forecast {
   /** The value the baseline expects at this point. */
   readonly expected: number;
-  /** Seasonal part of the expectation (0 while no profile is used). */
-  readonly seasonal: number;
-  /** Level plus trend (no seasonality). */
+  /** Deseasonalised level plus trend. */
   readonly prior: number;
+  /** Flat level plus trend. */
+  readonly flatPrior: number;
+  /** Model in use: 0 flat, 1 daily, 2 daily + weekly. */
+  readonly model: 0 | 1 | 2;
+  /** The level the expectation is built on, in the model in use (flat or deseasonalised). */
+  readonly ref: number;
   readonly dayPos: SlotPosition;
   readonly weekPos: SlotPosition;
   readonly dayOffset: number;
@@ -34,20 +42,30 @@ export interface Forecast {
 
 const DAY_MS = 86_400_000;
 
-export function forecast(b: Baseline, ts: number, k: number, historyMs: number, s: DetectorSettings): Forecast {
+/** `inUse`: the model used for the previous point. */
+export function forecast(b: Baseline, inUse: 0 | 1 | 2, ts: number, k: number, historyMs: number, s: DetectorSettings): Forecast {
   const trendStep = s.trendBeta > 0 ? b.trend * k : 0;
   const prior = b.level + trendStep;
+  const flatPrior = b.flat + trendStep;
   const dayPos = hourOfDayPosition(ts);
   const weekPos = dayOfWeekPosition(ts);
   const dayOffset = profileAt(b.day, dayPos);
   const weekOffset = profileAt(b.week, weekPos);
-  const [eFlat, eDay, eWeek] = b.err;
-  const keep = 1 - s.seasonMargin;
-  const useDay = historyMs >= s.dayMinDays * DAY_MS && eDay < keep * eFlat;
-  const useWeek = historyMs >= s.weekMinDays * DAY_MS && eWeek < keep * Math.min(eDay, eFlat);
-  const seasonal = useWeek ? dayOffset + weekOffset : useDay ? dayOffset : 0;
-  const expected = prior + seasonal;
-  return { expected, prior, seasonal, dayPos, weekPos, dayOffset, weekOffset };
+  const model = chooseModel(b.err, inUse, historyMs, s);
+  const expected = model === 0 ? flatPrior : model === 1 ? prior + dayOffset : prior + dayOffset + weekOffset;
+  return { expected, prior, flatPrior, model, ref: model === 0 ? flatPrior : prior, dayPos, weekPos, dayOffset, weekOffset };
+}
+
+/**
+ * The model in use changes only when another eligible one has cut the smoothed error by
+ * `seasonMargin` against it (hysteresis: errors close to each other do not flap the model).
+ */
+function chooseModel(err: readonly [number, number, number], inUse: 0 | 1 | 2, historyMs: number, s: DetectorSettings): 0 | 1 | 2 {
+  const eligible = historyMs >= s.weekMinDays * DAY_MS ? 2 : historyMs >= s.dayMinDays * DAY_MS ? 1 : 0;
+  const current = Math.min(inUse, eligible) as 0 | 1 | 2;
+  let best = current;
+  for (let m = 0; m <= eligible; m++) if ((err[m] as number) < (err[best] as number)) best = m as 0 | 1 | 2;
+  return best !== current && (err[best] as number) < (1 - s.seasonMargin) * (err[current] as number) ? best : current;
 }
 
 const HOUR_MS = 3_600_000;
@@ -62,6 +80,7 @@ const PROFILE_DIGITS = 4;
 export function learn(b: Baseline, f: Forecast, x: number, k: number, stepMs: number, s: DetectorSettings): Baseline {
   const a = stepWeight(s.levelAlpha, k);
   let level = f.prior + a * (x - f.dayOffset - f.weekOffset - f.prior);
+  const flat = f.flatPrior + a * (x - f.flatPrior);
   let trend = 0;
   if (s.trendBeta > 0) {
     const slope = (level - b.level) / Math.max(k, 1);
@@ -76,12 +95,14 @@ export function learn(b: Baseline, f: Forecast, x: number, k: number, stepMs: nu
   const weekLearn = learnProfile(b.week, f.weekPos, x - dayNow - base - f.weekOffset, weekGain, PROFILE_DIGITS);
   level += dayLearn.shift + weekLearn.shift;
   base += dayLearn.shift + weekLearn.shift;
-  const e = s.errAlpha;
+  // Model errors are compared over days (a daily profile must win over whole days, not over
+  // the hours of one incident).
+  const e = stepWeight(1, stepMs / (s.modelErrDays * DAY_MS));
   const [eFlat, eDay, eWeek] = b.err;
   const err: [number, number, number] = [
-    eFlat + e * (Math.abs(x - f.prior) - eFlat),
+    eFlat + e * (Math.abs(x - f.flatPrior) - eFlat),
     eDay + e * (Math.abs(x - f.prior - f.dayOffset) - eDay),
     eWeek + e * (Math.abs(x - f.prior - f.dayOffset - f.weekOffset) - eWeek),
   ];
-  return { level, base, trend, day: dayLearn.profile, week: weekLearn.profile, err };
+  return { level, flat, base, trend, day: dayLearn.profile, week: weekLearn.profile, err };
 }

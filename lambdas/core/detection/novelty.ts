@@ -33,9 +33,12 @@ function tailMedian(recent: readonly number[], latest: number, m: number): numbe
   return w.length % 2 ? (w[mid] as number) : ((w[mid - 1] as number) + (w[mid] as number)) / 2;
 }
 
-/** Residual seen at each horizon for this point. */
-export function horizonResiduals(recent: readonly number[], residual: number, horizons: readonly number[]): number[] {
-  return horizons.map((m) => tailMedian(recent, residual, m));
+/**
+ * Residual seen at each horizon for this point: `residual` itself, or the median of it and the
+ * last `m - 1` recent residuals, each taken minus `bias` (the latest is passed already net of it).
+ */
+export function horizonResiduals(recent: readonly number[], residual: number, horizons: readonly number[], bias = 0): number[] {
+  return horizons.map((m) => (m <= 1 ? residual : tailMedian(recent, residual + bias, m) - bias));
 }
 
 /**
@@ -112,6 +115,8 @@ export interface Remembered {
   readonly env: readonly number[];
   readonly envSince: number;
   readonly epi: readonly number[];
+  /** The envelope's buckets rotated at this point. */
+  readonly rotated?: boolean;
 }
 
 /**
@@ -127,12 +132,14 @@ export function remember(
 ): Remembered {
   const ready = prev.env.length === 4 * atHorizon.length;
   let { env, envSince, epi } = prev;
+  let rotated = false;
   if (o.inEpisode) epi = widenEpisode(epi, atHorizon, o.digits);
   else if (epi.length > 0 && o.quiet >= o.episodeMemory) epi = [];
   if (o.learns && !o.inEpisode) {
     const rotate = ready && o.memoryMs > 0 && ts - envSince >= o.memoryMs / 2;
     env = widenEnvelope(ready ? env : [], atHorizon, rotate, o.digits);
     if (rotate || !ready) envSince = ts;
+    rotated = rotate;
   }
-  return { env, envSince, epi };
+  return { env, envSince, epi, rotated };
 }

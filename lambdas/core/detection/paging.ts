@@ -14,6 +14,8 @@ export interface PagingInput {
   readonly novelty: number;
   /** The DESIGN's z / IQR-fence rule fired in the bad direction. */
   readonly outOfBand: boolean;
+  /** The anomaly is still there by another measure (e.g. the value is still stuck). */
+  readonly stillOn?: boolean;
   /** Points seen before this one. */
   readonly history: number;
   readonly warmingUp: boolean;
@@ -21,6 +23,8 @@ export interface PagingInput {
   readonly quiet: number;
   /** Length of the episode open at the previous point (0: none open). */
   readonly run: number;
+  /** Refractory length in points for this series (default: the setting). */
+  readonly refractoryPoints?: number;
 }
 
 export interface PagingDecision {
@@ -41,12 +45,12 @@ export function decide(p: PagingInput, s: DetectorSettings): PagingDecision {
     confidence = evidence / (evidence + s.noveltyScale);
   }
   // Right after an episode, only a clearly stronger anomaly pages again.
-  const refractory = p.run === 0 && p.quiet < s.refractoryPoints && confidence < s.refractoryBypass;
+  const refractory = p.run === 0 && p.quiet < (p.refractoryPoints ?? s.refractoryPoints) && confidence < s.refractoryBypass;
   if (refractory) confidence *= 0.5;
   confidence = clamp(finiteOr(confidence, 0), 0, 1);
   const anomalous = !p.warmingUp && !refractory && confidence >= s.minConfidence && (p.outOfBand || !s.requireRule);
   // An episode opens with an alert and stays open while points stay out of band.
-  const ongoing = anomalous || (p.run > 0 && p.outOfBand);
+  const ongoing = anomalous || (p.run > 0 && (p.outOfBand || p.stillOn === true));
   return {
     confidence,
     anomalous,

@@ -15,6 +15,8 @@ export interface ResidualJudgement {
   readonly zBad: number;
   /** z ≥ zThreshold or outside the IQR fence, in the bad direction. */
   readonly outOfBand: boolean;
+  /** Median of the recent residuals (the baseline's current bias). */
+  readonly median: number;
   /** Residual scale actually used (MAD-based, floored). */
   readonly scale: number;
   /** Offsets from the expectation bounding the band (lo < 0 < hi, typically). */
@@ -44,6 +46,7 @@ export function judgeResidual(
     z: finiteOr(z, 0),
     zBad,
     outOfBand: zBad >= zThreshold,
+    median: spread.median,
     scale,
     bandLo: spread.median - Math.min(fenceDown, zThreshold * scale),
     bandHi: spread.median + Math.min(fenceUp, zThreshold * scale),

@@ -1,8 +1,9 @@
 /**
- * One streaming step for one series: forecast the point (Holt-Winters baseline), judge its
- * residual against recent residuals (robust z / IQR fences, bad direction) and against the
- * series' own history (novelty at several horizons), decide whether it pages, and learn.
- * Pure and deterministic: no I/O, no clock; the input state is never mutated.
+ * One streaming step for one series: forecast the point (flat or seasonal Holt-Winters model),
+ * judge its residual against recent residuals (robust z / IQR fences, bad direction) and against
+ * the series' own history (novelty of the debiased residual at several horizons; runs of stuck
+ * values), decide whether it pages, and learn. Pure and deterministic: no I/O, no clock; the
+ * input state is never mutated.
  */
 import type { BadDirection } from '../signals.js';
 import { forecast, learn } from './baseline.js';
@@ -13,6 +14,7 @@ import { discountRecovery, excursionStarts, nextHold } from './recovery-anchor.j
 import { judgeResidual } from './robust-z.js';
 import { resolveSettings, type DetectorSettings } from './settings.js';
 import { stepFrom } from './spacing.js';
+import { readStuck } from './stuck.js';
 import { emptyState, initialState, type DetectorState } from './state.js';
 import { fromUnits, renormalise, toUnits } from './units.js';
 
@@ -44,9 +46,12 @@ export interface PointScore {
 /** Residuals needed before their spread is trusted at all. */
 const MIN_RESIDUALS = 8;
 /** Significant digits of stored residuals and envelope edges. */
-const RESIDUAL_DIGITS = 4;
+const RESIDUAL_DIGITS = 3;
+/** Significant digits of the remembered level range (a coarse "has the series been here" check). */
+const LEVEL_RANGE_DIGITS = 4;
 const Z_LIMIT = 1e9;
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 export function scorePoint(
   prev: DetectorState | undefined,
@@ -59,7 +64,7 @@ export function scorePoint(
   if (!Number.isFinite(ts) || !Number.isFinite(point.value)) return unscored(prev);
   if (!prev || prev.n === 0) {
     const state = initialState(ts, point.value, s.stateDigits);
-    const v = fromUnits(state.level, state.exp);
+    const v = fromUnits(state.flat, state.exp);
     return { state, score: 0, anomalous: false, ongoing: false, expected: v, band: { lo: v, hi: v }, z: 0, warmingUp: true };
   }
   // From here on, values are in the series' units of 10^exp (see units.ts).
@@ -67,7 +72,7 @@ export function scorePoint(
 
   // Forecast and residual.
   const step = stepFrom(prev.dt, ts - prev.ts);
-  const f = forecast(prev, ts, step.k, Math.max(0, ts - prev.first), s);
+  const f = forecast(prev, prev.m, ts, step.k, Math.max(0, ts - prev.first), s);
   const residual = value - f.expected;
 
   // Against recent residuals: the DESIGN's z / IQR-fence rule. A floor on every scale keeps
@@ -76,16 +81,44 @@ export function scorePoint(
   const judged = judgeResidual(prev.res, residual, floor, direction, s.zThreshold, s.iqrK);
 
   // Against the series' history: novelty at each horizon, minus what is only a recovery.
-  const atHorizon = horizonResiduals(prev.res, residual, s.horizons);
-  const envReady = prev.env.length === 4 * atHorizon.length;
-  const seen = withEpisode(prev.env, prev.epi);
+  // When the forecast model changes, the anchor is re-expressed in the new model's level. The
+  // first time a seasonal model takes over from the flat one, the history is also re-expressed
+  // in its typical error: until then it holds the flat model's misses of the seasonal swing
+  // (e.g. a 5-minute EWMA lags a daily cycle by a third of its amplitude), which would hide
+  // everything smaller for weeks. Later switches (usually around incidents) leave it alone.
+  const switched = f.model !== prev.m;
+  const promoted = switched && prev.m === 0 && prev.seasoned === 0;
+  const ratio = promoted ? switchRatio(prev.err, prev.m, f.model) : 1;
+  const env = promoted ? scaleAll(prev.env, ratio) : prev.env;
+  const epi = promoted ? scaleAll(prev.epi, ratio) : prev.epi;
+  const anchor = switched ? prev.anchor + f.ref - (prev.m === 0 ? f.flatPrior : f.prior) : prev.anchor;
+  // Residuals are taken against their recent median (the baseline's current bias): while the
+  // level catches up after a shift, the trail of one-sided residuals it leaves is neither novel
+  // nor learned as what the series does, and spikes on the new level count from that level.
+  const atHorizon = horizonResiduals(prev.res, residual - judged.median, s.horizons, judged.median);
+  const envReady = env.length === 4 * atHorizon.length;
+  const seen = withEpisode(env, epi);
   const raw = envReady ? readNovelty(seen, atHorizon, floor) : { up: 0, down: 0 };
-  const nov = prev.hold > 0 && envReady ? discountRecovery(raw, seen, atHorizon, f.prior - prev.anchor, floor) : raw;
-  const novelty = direction === 'up' ? nov.up : direction === 'down' ? nov.down : Math.max(nov.up, nov.down);
+  const nov = prev.hold > 0 && envReady ? discountRecovery(raw, seen, atHorizon, f.ref - anchor, floor) : raw;
+  let novelty = direction === 'up' ? nov.up : direction === 'down' ? nov.down : Math.max(nov.up, nov.down);
 
-  const dbg = (globalThis as any).__dbg; if (dbg) dbg({ n: prev.n, residual, atHorizon, env: seen, raw, nov, novelty, scale: judged.scale, outOfBand: judged.outOfBand, expected: f.expected, hold: prev.hold });
+  // Stuck values: a run of identical values clearly longer than any this series had recently.
+  const d = s.stateDigits;
+  const rounded = roundSig(value, d);
+  const stuckSide = direction === 'both' || (direction === 'up' ? rounded > prev.base : rounded < prev.base);
+  const stuck = readStuck({ last: prev.last, run: prev.sr, longest: prev.sl, changes: prev.sc }, rounded, false);
+  // Stuck evidence grows with the run past the threshold, discounted by maturity like novelty
+  // (young series break run-length records easily); it opens an episode, which stays open while
+  // the value stays stuck, and does not page again inside it.
+  const maturity = s.maturityPoints > 0 ? Math.min(1, prev.n / s.maturityPoints) : 1;
+  const stuckOn = stuckSide && stuck.ratio * maturity >= 1;
+  if (stuckOn && prev.run === 0) novelty = Math.max(novelty, (s.noveltyScale * stuck.ratio) / Math.max(maturity, 1e-9));
+
   const warmingUp = prev.n < s.warmupPoints || prev.res.length < MIN_RESIDUALS;
-  const decision = decide({ novelty, outOfBand: judged.outOfBand, history: prev.n, warmingUp, quiet: prev.quiet, run: prev.run }, s);
+  // The refractory period is a time for the people paged: at most refractoryMaxHours.
+  const refractoryPoints =
+    s.refractoryMaxHours > 0 && step.typicalMs > 0 ? Math.min(s.refractoryPoints, Math.ceil((s.refractoryMaxHours * HOUR_MS) / step.typicalMs)) : s.refractoryPoints;
+  const decision = decide({ novelty, outOfBand: judged.outOfBand, stillOn: stuckOn, history: prev.n, warmingUp, quiet: prev.quiet, run: prev.run, refractoryPoints }, s);
 
   // Learn. Outliers are clipped (Huber) before they move the baseline — not before the spread
   // or the history, which must see what really happened.
@@ -93,7 +126,17 @@ export function scorePoint(
   const b = learn(prev, f, s.huberK > 0 ? f.expected + clamp(residual, -clip, clip) : value, step.k, Math.min(step.k, 4) * step.typicalMs, s);
   const res = prev.res.slice(Math.max(0, prev.res.length - s.residualWindow + 1));
   res.push(roundSig(residual, RESIDUAL_DIGITS));
-  const history = remember(prev, atHorizon, ts, {
+  // Regime change: an episode that closes with the baseline settled on a new level — away from
+  // the level before the incident by more than the sustained horizon has ever deviated, and
+  // outside the range the (flat) level has had outside episodes — is over, but the shift is not.
+  // What the episode reached, measured from the old level, is no guide to spikes on the new one,
+  // so its memory goes at once instead of a day later. The level range (remembered like the
+  // envelope) keeps series that move between known levels (on/off, business hours) from
+  // forgetting, and so from paging on every switch.
+  const newLevel = prev.lv.length !== 4 || b.flat > Math.max(prev.lv[0] as number, prev.lv[2] as number) || b.flat < Math.min(prev.lv[1] as number, prev.lv[3] as number);
+  const settled =
+    prev.run > 0 && decision.run === 0 && prev.hold > 0 && envReady && newLevel && beyondSustained(env, (f.model === 0 ? b.flat : b.level) - anchor);
+  const history = remember({ env, envSince: prev.envSince, epi: settled ? [] : epi }, atHorizon, ts, {
     learns: prev.n >= s.envelopeStart,
     inEpisode: s.episodeMemoryPoints > 0 && decision.ongoing && envReady,
     quiet: decision.quiet,
@@ -101,8 +144,9 @@ export function scorePoint(
     memoryMs: s.envelopeMemoryDays * DAY_MS,
     digits: RESIDUAL_DIGITS,
   });
+  const lv = levelRange(prev.lv, roundSig(b.flat, LEVEL_RANGE_DIGITS), prev.n >= s.envelopeStart && !(s.episodeMemoryPoints > 0 && decision.ongoing), history.rotated === true);
+  const runs = history.rotated ? readStuck({ last: prev.last, run: prev.sr, longest: prev.sl, changes: prev.sc }, rounded, true).memory : stuck.memory;
   const hold = nextHold(prev.hold, envReady && excursionStarts(seen, atHorizon, floor), s.anchorPoints);
-  const d = s.stateDigits;
   const state = renormalise(
     {
       v: 1,
@@ -112,6 +156,9 @@ export function scorePoint(
       exp: prev.exp,
       dt: Math.round(step.typicalMs),
       level: roundSig(b.level, d),
+      flat: roundSig(b.flat, d),
+      m: f.model,
+      seasoned: promoted ? 1 : prev.seasoned,
       base: roundSig(b.base, d),
       trend: roundSig(b.trend, d),
       day: b.day,
@@ -122,8 +169,13 @@ export function scorePoint(
       env: history.env,
       envSince: history.envSince,
       epi: history.epi,
-      anchor: hold > 0 ? prev.anchor : roundSig(b.level, d),
+      anchor: hold > 0 ? roundSig(anchor, d) : roundSig(f.model === 0 ? b.flat : b.level, d),
       hold,
+      lv,
+      last: runs.last,
+      sr: runs.run,
+      sl: runs.longest,
+      sc: runs.changes,
       quiet: decision.quiet,
       run: decision.run,
     },
@@ -142,6 +194,34 @@ export function scorePoint(
   };
 }
 
+/** [hiCur, loCur, hiPrev, loPrev] of the flat level, widened by `x` when `learns`, rotated with the envelope. */
+function levelRange(lv: readonly number[], x: number, learns: boolean, rotate: boolean): number[] {
+  if (lv.length !== 4) return learns ? [x, x, x, x] : [];
+  let [hi, lo, hiPrev, loPrev] = lv as [number, number, number, number];
+  if (rotate) [hi, lo, hiPrev, loPrev] = [x, x, hi, lo];
+  if (learns) [hi, lo] = [Math.max(hi, x), Math.min(lo, x)];
+  return [hi, lo, hiPrev, loPrev];
+}
+
+/** Whether a level change is beyond what the sustained (last) horizon's envelope has seen. */
+function beyondSustained(env: readonly number[], shift: number): boolean {
+  const h = env.length / 4 - 1;
+  const hi = Math.max(env[4 * h] as number, env[4 * h + 2] as number);
+  const lo = Math.min(env[4 * h + 1] as number, env[4 * h + 3] as number);
+  return shift > hi || shift < lo;
+}
+
+/** Typical error of the new model over the old one (bounded), from the smoothed errors. */
+function switchRatio(err: readonly [number, number, number], from: number, to: number): number {
+  const a = err[from] as number;
+  const b = err[to] as number;
+  return a > 0 && b > 0 ? clamp(b / a, 0.1, 10) : 1;
+}
+
+function scaleAll(xs: readonly number[], k: number): number[] {
+  return xs.map((x) => roundSig(x * k, RESIDUAL_DIGITS));
+}
+
 /** Back to the series' own units; never NaN / infinite. */
 function output(x: number, fallback: number, exp: number): number {
   return fromUnits(Number.isFinite(x) ? x : fallback, exp);
@@ -150,6 +230,6 @@ function output(x: number, fallback: number, exp: number): number {
 /** Non-finite input: nothing is learned, nothing is flagged. */
 function unscored(prev: DetectorState | undefined): PointScore {
   const state = prev ?? emptyState();
-  const expected = fromUnits(state.level, state.exp);
+  const expected = fromUnits(state.m === 0 ? state.flat : state.level, state.exp);
   return { state, score: 0, anomalous: false, ongoing: false, expected, band: { lo: expected, hi: expected }, z: 0, warmingUp: state.n < 2 };
 }

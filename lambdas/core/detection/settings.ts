@@ -40,9 +40,14 @@ export interface DetectorSettings {
   readonly dayMinDays: number;
   /** Days of history before the weekly profile may be used. */
   readonly weekMinDays: number;
-  /** A seasonal profile is used only while it cuts the mean absolute error by this fraction. */
+  /**
+   * The forecast model (flat, daily, daily + weekly) changes only when another one has cut the
+   * mean absolute error of the one in use by this fraction (hysteresis).
+   */
   readonly seasonMargin: number;
-  /** Smoothing of the per-model mean absolute errors and of the series magnitude. */
+  /** Time constant (days) of the per-model mean absolute errors that choose the model. */
+  readonly modelErrDays: number;
+  /** Smoothing of the series magnitude (scale floor, decade) per point. */
   readonly errAlpha: number;
 
   // — Novelty against the series' own history —
@@ -75,6 +80,12 @@ export interface DetectorSettings {
   readonly minConfidence: number;
   /** After an alert episode, a new alert needs this many quiet points (confidence is halved meanwhile). */
   readonly refractoryPoints: number;
+  /**
+   * ... but never more than this many hours of event time (0: points only). 200 points is under
+   * 17 hours at 5-minute spacing or faster, and would be 8 days on hourly data, where it blocks
+   * the next real incident more often than it spares a repeat page.
+   */
+  readonly refractoryMaxHours: number;
   /** Confidence at or above which an anomaly pages even during the refractory period. */
   readonly refractoryBypass: number;
 
@@ -100,6 +111,7 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   dayMinDays: 1.5,
   weekMinDays: 14,
   seasonMargin: 0.1,
+  modelErrDays: 3,
   errAlpha: 0.01,
 
   horizons: Object.freeze([1, 3]),
@@ -113,6 +125,7 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   maturityPoints: 2000,
   minConfidence: 0.5,
   refractoryPoints: 200,
+  refractoryMaxHours: 17,
   refractoryBypass: 0.95,
 
   stateDigits: 6,
@@ -167,6 +180,7 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('dayMinDays', 0, 1e4);
   num('weekMinDays', 0, 1e4);
   num('seasonMargin', 0, 1);
+  num('modelErrDays', 0.01, 365);
   num('errAlpha', 1e-5, 1);
   num('huberK', 0, 1e3);
   num('residualWindow', 8, 96, true);
@@ -177,6 +191,7 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('noveltyScale', 1e-6, 1e6);
   num('maturityPoints', 0, 1e7, true);
   num('refractoryPoints', 0, 1e6, true);
+  num('refractoryMaxHours', 0, 1e5);
   num('minConfidence', 0, 1);
   num('refractoryBypass', 0, 1);
   num('episodeMemoryPoints', 0, 1e7, true);

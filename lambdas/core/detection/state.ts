@@ -4,7 +4,7 @@ import { decadeOf, toUnits } from './units.js';
 
 /**
  * Everything the detector remembers about one series. Plain JSON with fixed-size arrays and
- * rounded numbers: `JSON.stringify(state).length` stays under 2.5 KB for any series length, so
+ * rounded numbers: `JSON.stringify(state).length` stays under 2 KB for any series length, so
  * it fits inside a 4 KB DynamoDB item next to window buckets. Treat as opaque and immutable.
  */
 export interface DetectorState {
@@ -23,6 +23,12 @@ export interface DetectorState {
 
   /** Holt level: fast EWMA of the deseasonalised series. */
   readonly level: number;
+  /** Fast EWMA of the series as it is (the flat model's level). */
+  readonly flat: number;
+  /** Forecast model in use at the latest point: 0 flat, 1 daily, 2 daily + weekly. */
+  readonly m: 0 | 1 | 2;
+  /** 1 once a seasonal model has taken over from the flat one (the history was re-expressed). */
+  readonly seasoned: 0 | 1;
   /** Slow base level (days): what the seasonal profiles learn against. */
   readonly base: number;
   /** Holt trend per nominal interval (0 while the trend is disabled). */
@@ -45,6 +51,16 @@ export interface DetectorState {
   readonly envSince: number;
   /** What open alert episodes reached, per horizon [hi, lo, ...]; forgotten a while after. */
   readonly epi: readonly number[];
+
+  /** Range of the flat level outside episodes, [hiCur, loCur, hiPrev, loPrev] (envelope buckets). */
+  readonly lv: readonly number[];
+
+  /** Latest value (rounded), the length of its run of identical values, the longest completed
+   * runs (current and previous envelope bucket) and the value changes seen (capped): stuck values. */
+  readonly last: number;
+  readonly sr: number;
+  readonly sl: readonly [number, number];
+  readonly sc: number;
 
   /** Level before the latest excursion (held while `hold` > 0, else follows `level`). */
   readonly anchor: number;
@@ -76,9 +92,17 @@ export function initialState(ts: number, value: number, digits = 6): DetectorSta
     exp,
     dt: 0,
     level: v,
+    flat: v,
+    m: 0,
+    seasoned: 0,
     base: v,
     anchor: v,
     hold: 0,
+    lv: [],
+    last: v,
+    sr: 1,
+    sl: [0, 0],
+    sc: 0,
     trend: 0,
     day: new Array<number>(DAY_SLOTS).fill(0),
     week: new Array<number>(WEEK_SLOTS).fill(0),

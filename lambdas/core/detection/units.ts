@@ -40,8 +40,10 @@ export function renormalise(state: DetectorState, levelDigits: number, digits: n
     ...state,
     exp,
     level: at(state.level, levelDigits),
+    flat: at(state.flat, levelDigits),
     base: at(state.base, levelDigits),
     anchor: at(state.anchor, levelDigits),
+    last: at(state.last, levelDigits),
     trend: at(state.trend, levelDigits),
     err: [at(state.err[0], levelDigits), at(state.err[1], levelDigits), at(state.err[2], levelDigits)],
     mag: at(state.mag, levelDigits),
@@ -50,5 +52,6 @@ export function renormalise(state: DetectorState, levelDigits: number, digits: n
     res: all(state.res),
     env: all(state.env),
     epi: all(state.epi),
+    lv: state.lv.map((x) => at(x, 4)),
   };
 }

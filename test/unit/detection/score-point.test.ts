@@ -210,16 +210,16 @@ describe('scorePoint: state', () => {
     return { max, state: state! };
   };
 
-  it('stays within 2500 bytes of JSON after 100k points, whatever the magnitudes', () => {
+  it('stays within 2000 bytes of JSON after 100k points, whatever the magnitudes', () => {
     const { max, state } = sizeRun(100_000);
-    expect(max).toBeLessThanOrEqual(2500);
+    expect(max).toBeLessThanOrEqual(2000);
     expect(state.res.length).toBe(DEFAULT_DETECTOR_SETTINGS.residualWindow);
     expect(state.n).toBe(100_000);
   });
 
-  it('stays within 2500 bytes with the largest allowed settings', () => {
+  it('stays within 2000 bytes with the largest allowed settings', () => {
     const { max } = sizeRun(20_000, { residualWindow: 96, horizons: [1, 3, 5, 9] });
-    expect(max).toBeLessThanOrEqual(2500);
+    expect(max).toBeLessThanOrEqual(2000);
   });
 
   it('is deterministic: the same input gives the same output', () => {

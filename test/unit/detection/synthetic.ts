@@ -1,22 +1,13 @@
 /** Deterministic synthetic series for detector tests. */
 import type { BadDirection } from '../../../lambdas/core/signals.js';
 import { scorePoint, type DetectorSettings, type DetectorState, type PointScore } from '../../../lambdas/core/detection/index.js';
+import { seededRandom as rng } from '../../../local/random.js';
 
 export const MINUTE = 60_000;
 export const DAY = 1440 * MINUTE;
 export const T0 = Date.UTC(2024, 0, 1);
 
-/** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export function gaussian(r: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
