@@ -10,13 +10,10 @@ import type { KinesisStreamEvent } from 'aws-lambda';
 import { decodeBatch } from '../lambdas/core/batch.js';
 import { foldObservations, type WindowState } from '../lambdas/core/window-state.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../lambdas/core/window-settings.js';
-import { InMemoryAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
-import { InMemoryChangeStore } from '../lambdas/adapters/change-store.js';
-import { InMemoryPositionLedger } from '../lambdas/adapters/position-ledger.js';
-import { InMemoryWindowStore } from '../lambdas/adapters/window-store.js';
-import { processStreamBatch, type StreamBatchDeps } from '../lambdas/handlers/stream-batch.js';
+import { processStreamBatch } from '../lambdas/handlers/stream-batch.js';
 import { toRawRecord } from '../lambdas/handlers/stream-consumer.js';
 import { replayCsv } from '../local/replay-csv.js';
+import { inMemoryConsumerDeps } from '../local/replay-envelopes.js';
 import { DEFAULT_WORKLOAD, ShardWorkload, median } from './workload.js';
 
 export interface DetectionCostResult {
@@ -36,22 +33,9 @@ function bare(event: KinesisStreamEvent): number {
   return sink;
 }
 
-function inMemoryDeps(): StreamBatchDeps {
-  return {
-    windows: new InMemoryWindowStore(),
-    changes: new InMemoryChangeStore(),
-    anomalies: new InMemoryAnomalyStore(),
-    notifier: { publish: async () => {} },
-    deadLetters: { send: async () => {} },
-    ledger: new InMemoryPositionLedger(),
-    settings: DEFAULT_WINDOW_SETTINGS,
-    source: 'bench',
-  };
-}
-
 export async function benchDetectionCost(opts: { warmupBatches?: number; rounds?: number; devSet?: string } = {}): Promise<DetectionCostResult> {
   const workload = new ShardWorkload(DEFAULT_WORKLOAD);
-  const deps = inMemoryDeps();
+  const deps = inMemoryConsumerDeps({ source: 'bench' });
   const folds = new Map<string, WindowState>();
   // Warm every key's detector past its warm-up (3 scored minutes per key per batch).
   for (let i = 0; i < (opts.warmupBatches ?? 40); i++) {

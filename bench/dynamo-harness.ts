@@ -2,8 +2,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { synthTemplate } from '../lib/synth.js';
+import { createTablesFromTemplate, localDynamoClient, type CfnTemplate } from '../local/stand-ins.js';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (opts: object) => Server;
@@ -26,7 +27,8 @@ export interface LocalDynamo {
   readonly client: DynamoDBClient;
   readonly counters: RequestCounters;
   reset(): void;
-  createTable(name: string): Promise<void>;
+  /** The state table as the synthesized template declares it, under `prefix`; returns its name. */
+  createStateTable(prefix: string): Promise<string>;
   /** DynamoDB's own item size (attribute names + values) of every item whose pk starts with `prefix`. */
   itemSizes(table: string, prefix: string): Promise<number[]>;
   close(): Promise<void>;
@@ -39,7 +41,7 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, requestHandler: new NodeHttpHandler(), maxAttempts: 6 });
+  const client = localDynamoClient(endpoint);
   let counters = emptyCounters();
 
   // Ask for consumed capacity on every data-plane call so the bench sees all WCU/RCU, not only the
@@ -85,27 +87,9 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
     reset() {
       counters = emptyCounters();
     },
-    async createTable(name) {
-      await client.send(
-        new CreateTableCommand({
-          TableName: name,
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
-      for (let i = 0; ; i++) {
-        const d = await client.send(new DescribeTableCommand({ TableName: name }));
-        if (d.Table?.TableStatus === 'ACTIVE') return;
-        if (i > 500) throw new Error(`table ${name} did not become ACTIVE`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+    async createStateTable(prefix) {
+      const tables = await createTablesFromTemplate(client, synthTemplate({}, { bundle: false, nag: false }) as CfnTemplate, prefix);
+      return [...tables.values()][0]!;
     },
     async itemSizes(table, prefix) {
       const sizes: number[] = [];

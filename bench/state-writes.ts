@@ -114,9 +114,9 @@ interface ScenarioOptions {
   readonly warmupBatches: number;
 }
 
-async function runScenario(dynamo: LocalDynamo, table: string, options: ScenarioOptions): Promise<ScenarioResult> {
+async function runScenario(dynamo: LocalDynamo, tablePrefix: string, options: ScenarioOptions): Promise<ScenarioResult> {
   const { workload, batches: ordinaryBatches, extras, warmupBatches } = options;
-  await dynamo.createTable(table);
+  const table = await dynamo.createStateTable(tablePrefix);
   const deps: StreamBatchDeps = {
     windows: new DynamoDbWindowStore(dynamo.client, table),
     changes: new DynamoDbChangeStore(dynamo.client, table),
@@ -172,7 +172,7 @@ export async function benchStateWrites(): Promise<StateWritesResult> {
   const dynamo = await startLocalDynamo();
   try {
     // The same 10k-record / 100-key delivery as the core benchmark, then follow-ups.
-    const primary = await runScenario(dynamo, 'bench-primary', { workload: DEFAULT_WORKLOAD, batches: 5, extras: true, warmupBatches: 0 });
+    const primary = await runScenario(dynamo, 'bench-primary-', { workload: DEFAULT_WORKLOAD, batches: 5, extras: true, warmupBatches: 0 });
     // Batches at 1,000 events/s (each covers batchSize ms of event time) after a warm-up that closes
     // windows, so the items carry detection state as they do in steady operation.
     const bySize: ScenarioResult[] = [];
@@ -182,7 +182,7 @@ export async function benchStateWrites(): Promise<StateWritesResult> {
       [100, 40],
     ] as const) {
       const workload = { ...DEFAULT_WORKLOAD, records, spanMs: records, jitterMs: Math.min(2_000, records), seed: 7 };
-      bySize.push(await runScenario(dynamo, `bench-size-${records}`, { workload, batches: count, extras: false, warmupBatches: 4 }));
+      bySize.push(await runScenario(dynamo, `bench-size-${records}-`, { workload, batches: count, extras: false, warmupBatches: 4 }));
     }
     return { primary, bySize };
   } finally {

@@ -6,7 +6,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { AlertTopic } from './alert-topic.js';
 import { parseActionTargetsConfig, type ActionTargetsConfig } from '../lambdas/adapters/targets/index.js';
-import { MITIGATION_ENV } from '../lambdas/handlers/mitigation-workflow.js';
+import { MITIGATION_ENV } from '../lambdas/handlers/mitigation-environment.js';
 import { HandlerFunction } from './handler-function.js';
 import type { StateTable } from './state-table.js';
 

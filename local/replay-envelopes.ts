@@ -11,7 +11,7 @@ import { InMemoryChangeStore } from '../lambdas/adapters/change-store.js';
 import type { DeadLetter } from '../lambdas/adapters/dead-letter.js';
 import { InMemoryPositionLedger } from '../lambdas/adapters/position-ledger.js';
 import { InMemoryWindowStore } from '../lambdas/adapters/window-store.js';
-import { processStreamBatch } from '../lambdas/handlers/stream-batch.js';
+import { processStreamBatch, type StreamBatchDeps } from '../lambdas/handlers/stream-batch.js';
 
 export interface ReplayEnvelopesOptions {
   /** A JSONL file of envelopes, or a directory of them (read in name order). */
@@ -36,6 +36,21 @@ export interface ReplayEnvelopesResult {
 
 const REPLAY_SHARD = 'shardId-replay';
 
+/** The consumer's batch path with every store in memory (replay, backtests, benchmarks); alerts go nowhere unless overridden. */
+export function inMemoryConsumerDeps(overrides: Partial<StreamBatchDeps> = {}): StreamBatchDeps {
+  return {
+    windows: new InMemoryWindowStore(),
+    changes: new InMemoryChangeStore(),
+    anomalies: new InMemoryAnomalyStore(),
+    notifier: { publish: async () => {} },
+    deadLetters: { send: async () => {} },
+    ledger: new InMemoryPositionLedger(),
+    settings: DEFAULT_WINDOW_SETTINGS,
+    source: 'replay',
+    ...overrides,
+  };
+}
+
 /**
  * Runs recorded envelopes through the consumer's own batch path (decode, fold, detect, correlate,
  * classify, decide) with in-memory state, in stream order and as fast as the machine allows.
@@ -46,18 +61,12 @@ export async function replayEnvelopes(opts: ReplayEnvelopesOptions): Promise<Rep
   const started = performance.now();
   await mkdir(opts.out, { recursive: true });
   const deadLetters: DeadLetter[] = [];
-  const anomalies = new InMemoryAnomalyStore();
-  const deps = {
-    windows: new InMemoryWindowStore(),
-    changes: new InMemoryChangeStore(),
-    anomalies,
-    notifier: { publish: async () => {} },
+  const deps = inMemoryConsumerDeps({
     deadLetters: { send: async (l: readonly DeadLetter[]) => void deadLetters.push(...l) },
-    ledger: new InMemoryPositionLedger(),
     settings: opts.settings ?? DEFAULT_WINDOW_SETTINGS,
     source: 'replay',
     ...(opts.detection && { detection: opts.detection }),
-  };
+  });
   const result: ReplayEnvelopesResult = { records: 0, processed: 0, deadLettered: 0, anomalies: 0, alerts: 0, keys: 0, ms: 0 };
   const keys = new Set<string>();
   const lines: string[] = [];

@@ -11,19 +11,11 @@ import { bundledGuardrails } from '../adapters/guardrails.js';
 import { EventBridgeMitigationEvents } from '../adapters/mitigation-events.js';
 import { SnsNotifier } from '../adapters/notifier.js';
 import { createActionTargets, parseActionTargetsConfig, readFlags } from '../adapters/targets/index.js';
+import { KILL_SWITCH_FLAG, MITIGATION_ENV } from './mitigation-environment.js';
 import { runMitigationOp, type MitigationDeps, type MitigationOp, type WorkflowState } from './mitigation-steps.js';
 
-/** Environment variables of the mitigation task Lambda (set by lib/mitigation-workflow.ts and by the local runtime). */
-export const MITIGATION_ENV = {
-  stateTable: 'STATE_TABLE_NAME',
-  alertTopicArn: 'ALERT_TOPIC_ARN',
-  eventBusName: 'EVENT_BUS_NAME',
-  deploymentRegion: 'DEPLOYMENT_REGION',
-  actionTargets: 'ACTION_TARGETS',
-} as const;
 
-/** The global kill switch: a platform flag operators set to pause automatic mitigation. */
-export const KILL_SWITCH_FLAG = 'mitigation.paused';
+export { KILL_SWITCH_FLAG, MITIGATION_ENV };
 
 export type MitigationTaskEvent = { op: MitigationOp; state: WorkflowState; outcome?: WorkflowState['outcome'] };
 

@@ -1,44 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import type { AnomalyStore } from '../../../lambdas/adapters/anomaly-store.js';
-import type { ChangeStore } from '../../../lambdas/adapters/change-store.js';
+import { InMemoryAnomalyStore } from '../../../lambdas/adapters/anomaly-store.js';
+import { InMemoryChangeStore } from '../../../lambdas/adapters/change-store.js';
 import type { DeadLetter, DeadLetterSink } from '../../../lambdas/adapters/dead-letter.js';
 import type { Notifier } from '../../../lambdas/adapters/notifier.js';
 import { InMemoryPositionLedger } from '../../../lambdas/adapters/position-ledger.js';
 import { InMemoryWindowStore } from '../../../lambdas/adapters/window-store.js';
 import type { RawRecord } from '../../../lambdas/core/batch.js';
-import type { Anomaly, AlertMessage } from '../../../lambdas/core/anomaly.js';
+import type { AlertMessage } from '../../../lambdas/core/anomaly.js';
 import type { ChangeRecord } from '../../../lambdas/core/envelope.js';
 import { encodeState } from '../../../lambdas/core/window-state.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../../lambdas/core/window-settings.js';
 import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from '../../../lambdas/handlers/stream-batch.js';
 import { ARRIVED_AT, MINUTE, T0, raw, rng } from './fixtures.js';
 
-class RecordingChangeStore implements ChangeStore {
+/** The in-memory change store, remembering each put so a test can see what was written again. */
+class RecordingChangeStore extends InMemoryChangeStore {
   readonly puts: ChangeRecord[][] = [];
-  async put(changes: readonly ChangeRecord[]): Promise<void> {
+  override async put(changes: readonly ChangeRecord[]): Promise<void> {
     this.puts.push([...changes]);
+    await super.put(changes);
   }
-  async startedBetween(tenant: string, from: number, to: number): Promise<ChangeRecord[]> {
-    return this.puts.flat().filter((c) => (c.tenant === tenant || c.tenant === '*') && c.ts >= from && c.ts <= to);
-  }
-  async whitelisted(): Promise<boolean> {
-    return false;
-  }
-}
-
-class RecordingAnomalyStore implements AnomalyStore {
-  readonly opened = new Map<string, Anomaly & { notifiedAt?: number }>();
-  async open(anomaly: Anomaly): Promise<{ notify: boolean }> {
-    const existing = this.opened.get(anomaly.id);
-    if (existing) return { notify: existing.notifiedAt === undefined };
-    this.opened.set(anomaly.id, { ...anomaly });
-    return { notify: true };
-  }
-  async markNotified(anomaly: Anomaly, at: number): Promise<void> {
-    const a = this.opened.get(anomaly.id);
-    if (a) a.notifiedAt = at;
-  }
-  async markRecovered(): Promise<void> {}
 }
 
 class RecordingNotifier implements Notifier {
@@ -65,7 +46,7 @@ function harness(deadLetters: DeadLetterSink = new RecordingDeadLetterSink()) {
   const deps = {
     windows: new InMemoryWindowStore(),
     changes: new RecordingChangeStore(),
-    anomalies: new RecordingAnomalyStore(),
+    anomalies: new InMemoryAnomalyStore(),
     notifier: new RecordingNotifier(),
     deadLetters,
     ledger: new InMemoryPositionLedger(),

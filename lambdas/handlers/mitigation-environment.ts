@@ -1,0 +1,11 @@
+/** Environment variables of the mitigation task Lambda (set by lib/mitigation-workflow.ts and by the local runtime). */
+export const MITIGATION_ENV = {
+  stateTable: 'STATE_TABLE_NAME',
+  alertTopicArn: 'ALERT_TOPIC_ARN',
+  eventBusName: 'EVENT_BUS_NAME',
+  deploymentRegion: 'DEPLOYMENT_REGION',
+  actionTargets: 'ACTION_TARGETS',
+} as const;
+
+/** The global kill switch: a platform flag operators set to pause automatic mitigation. */
+export const KILL_SWITCH_FLAG = 'mitigation.paused';
