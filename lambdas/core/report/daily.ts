@@ -1,0 +1,88 @@
+import { iso, dayOf } from './format.js';
+import { dailyReportId, objectKeysFor } from './keys.js';
+import type { DailyEpisodeRow, DailyReport, DailyReportInput, EpisodeReport, EpisodeSummary } from './model.js';
+
+/** What the digest needs from an episode report. */
+export function summariseEpisode(r: EpisodeReport): EpisodeSummary {
+  const e = r.episode;
+  const summary: EpisodeSummary = {
+    anomaly: { id: e.id, tenant: e.tenant, signal: e.signal, class: r.classification.class, severity: e.severity, decision: e.decision, start: Date.parse(e.start), change: e.change, observed: r.figures.before.observed, expected: r.figures.before.expected },
+    reportId: r.id,
+    actions: r.actions.length,
+    stabilisedMinutes: r.stabilisation.minutes,
+    costEffectPercent: r.costEffect?.percent ?? null,
+  };
+  if (e.region !== undefined) summary.anomaly.region = e.region;
+  if (r.outcome) summary.outcome = r.outcome;
+  if (r.savings.estimated) {
+    summary.savings = { percent: r.savings.percent };
+    if (r.savings.amount !== undefined) {
+      summary.savings.amount = r.savings.amount;
+      summary.savings.currency = 'USD';
+    }
+  }
+  return summary;
+}
+
+/** The daily digest (report.json of `daily-YYYY-MM-DD`): the day's episodes, outcomes and savings. */
+export function buildDailyReport(input: DailyReportInput): DailyReport {
+  const { from, to } = input.range;
+  const inRange = input.episodes.filter((s) => s.anomaly.start >= from && s.anomaly.start < to);
+  const unique = new Map<string, EpisodeSummary>();
+  for (const s of inRange) unique.set(s.anomaly.id, s);
+  const rows = [...unique.values()].map(row).sort((a, b) => a.start.localeCompare(b.start) || a.id.localeCompare(b.id));
+  const count = (f: (r: DailyEpisodeRow) => string) => {
+    const out: Record<string, number> = {};
+    for (const r of rows) out[f(r)] = (out[f(r)] ?? 0) + 1;
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+  };
+  const usdRows = rows.filter((r) => r.savings?.currency === 'USD' && r.savings.amount !== undefined);
+  const estimated = rows.filter((r) => r.savings !== null).length;
+  return {
+    kind: 'daily',
+    version: 1,
+    id: dailyReportId(input.range),
+    generatedAt: iso(input.generatedAt),
+    range: { from: iso(from), to: iso(to) },
+    day: dayOf(from),
+    totals: {
+      episodes: rows.length,
+      bySeverity: count((r) => r.severity),
+      byClass: count((r) => r.class),
+      byDecision: count((r) => r.decision),
+      byOutcome: count((r) => r.outcome ?? 'none'),
+    },
+    savings: {
+      usd: Number(usdRows.reduce((s, r) => s + r.savings!.amount!, 0).toPrecision(6)),
+      estimated,
+      notEstimated: rows.length - estimated,
+      method: 'Sum of the episodes’ USD estimates (cost signals); each episode report states its method and assumptions. Non-cost signals have no dollar figure.',
+    },
+    episodes: rows,
+  };
+}
+
+function row(s: EpisodeSummary): DailyEpisodeRow {
+  const a = s.anomaly;
+  const out: DailyEpisodeRow = {
+    id: a.id,
+    tenant: a.tenant,
+    signal: a.signal,
+    class: a.class,
+    severity: a.severity,
+    decision: a.decision,
+    start: iso(a.start),
+    change: a.change,
+    outcome: s.outcome ?? null,
+    actions: s.actions ?? 0,
+    stabilisedMinutes: s.stabilisedMinutes ?? null,
+    costEffectPercent: s.costEffectPercent ?? null,
+    savings: s.savings ? { ...s.savings } : null,
+  };
+  if (a.region !== undefined) out.region = a.region;
+  if (s.reportId !== undefined) {
+    out.reportId = s.reportId;
+    out.reportPrefix = objectKeysFor(dayOf(a.start), s.reportId).prefix;
+  }
+  return out;
+}
