@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx tsx
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { putRecordsReliably } from '../lambdas/adapters/stream-producer.js';
@@ -79,6 +80,24 @@ program
     if (process.stderr.isTTY) process.stderr.write('\n');
     console.log(`replayed ${r.records} records over ${r.keys} keys in ${(r.ms / 1000).toFixed(2)} s: ${r.processed} processed, ${r.deadLettered} dead-lettered, ${r.anomalies} anomaly episodes (${r.alerts} would page); alerts in ${o.out}/alerts.jsonl`);
     if (r.deadLettered) console.log(`dead-lettered records with reasons: ${o.out}/dead-letters.jsonl`);
+  });
+
+program
+  .command('openapi')
+  .description('print the OpenAPI 3 description of the operator API, or write it to a file')
+  .option('--out <file>', 'write the document to this file instead of stdout (docs/openapi.json is the committed copy)')
+  .option('--server-url <url>', 'add the deployed stage URL (stack output OperatorApiUrl) as the server')
+  .action(async (o: { out?: string; serverUrl?: string }) => {
+    const { openApiDocument } = await import('../lambdas/core/api/openapi.js');
+    const doc = openApiDocument(undefined, o.serverUrl ? { serverUrl: o.serverUrl.replace(/\/+$/, '') } : {});
+    const text = `${JSON.stringify(doc, null, 2)}\n`;
+    if (!o.out) {
+      process.stdout.write(text);
+      return;
+    }
+    mkdirSync(dirname(o.out), { recursive: true });
+    writeFileSync(o.out, text);
+    console.log(`wrote ${o.out}`);
   });
 
 /** Each non-blank line becomes one record; its partition key follows contract 1 (tenant, or key for activity). */

@@ -5,6 +5,7 @@ import type { AnomalyGuardConfig } from './config.js';
 import { DeadLetterQueues } from './dead-letter-queues.js';
 import { IngestStream } from './ingest-stream.js';
 import { MitigationWorkflow } from './mitigation-workflow.js';
+import { API_FUNCTION_LOGICAL_IDS, OPERATOR_API_STAGE, OperatorApi } from './operator-api.js';
 import { StateTable } from './state-table.js';
 import { StreamConsumer } from './stream-consumer.js';
 
@@ -17,12 +18,15 @@ export const LOGICAL_IDS = {
   stateTable: 'StateTable',
   invalidRecordQueue: 'InvalidRecordQueue',
   consumerFailureQueue: 'ConsumerFailureQueue',
+  rollbackFailureQueue: 'RollbackFailureQueue',
   alertTopic: 'AlertTopic',
   alertTopicKey: 'AlertTopicKey',
   consumerFunction: 'StreamConsumerFunction',
   consumerEventSourceMapping: 'StreamConsumerEventSourceMapping',
   mitigationStateMachine: 'MitigationStateMachine',
   mitigationFunction: 'MitigationStepsFunction',
+  /** The operator API's RestApi; its route functions are pinned to API_FUNCTION_LOGICAL_IDS (lib/operator-api.ts). */
+  operatorApi: 'OperatorApi',
 } as const;
 
 /** CfnOutput ids (also the output keys in the deployed stack). */
@@ -32,9 +36,14 @@ export const OUTPUT_IDS = {
   stateTableName: 'StateTableName',
   invalidRecordQueueUrl: 'InvalidRecordQueueUrl',
   consumerFailureQueueUrl: 'ConsumerFailureQueueUrl',
+  rollbackFailureQueueUrl: 'RollbackFailureQueueUrl',
   alertTopicArn: 'AlertTopicArn',
   consumerFunctionName: 'ConsumerFunctionName',
   mitigationStateMachineArn: 'MitigationStateMachineArn',
+  /** Present when `api.enabled` (the default). */
+  operatorApiUrl: 'OperatorApiUrl',
+  /** `execute-api:Invoke` resource for operators' IAM policies (every method of the stage). */
+  operatorApiExecuteArn: 'OperatorApiExecuteArn',
 } as const;
 
 export interface AnomalyGuardStackProps extends StackProps {
@@ -50,6 +59,8 @@ export class AnomalyGuardStack extends Stack {
   readonly alerts: AlertTopic;
   readonly consumer: StreamConsumer;
   readonly mitigation: MitigationWorkflow;
+  /** Undefined when `api.enabled` is false. */
+  readonly operatorApi?: OperatorApi;
 
   constructor(scope: Construct, id: string, props: AnomalyGuardStackProps) {
     super(scope, id, props);
@@ -61,6 +72,7 @@ export class AnomalyGuardStack extends Stack {
     this.deadLetters = new DeadLetterQueues(this, 'DeadLetters', { removalPolicy });
     this.alerts = new AlertTopic(this, 'Alerts', { emails: config.alertEmails, removalPolicy });
     this.mitigation = new MitigationWorkflow(this, 'Mitigation', {
+      asyncFailureQueue: this.deadLetters.rollbackFailureQueue,
       stateTable: this.state,
       alertTopic: this.alerts,
       projectRoot: props.projectRoot,
@@ -69,6 +81,9 @@ export class AnomalyGuardStack extends Stack {
       removalPolicy,
       ...(config.mitigation.deploymentRegion && { deploymentRegion: config.mitigation.deploymentRegion }),
     });
+    // Pinned before the API is built: its cdk-nag acknowledgements name the state machine by logical id.
+    pinLogicalId(this.mitigation.stateMachine, LOGICAL_IDS.mitigationStateMachine);
+    pinLogicalId(this.mitigation.handler.function, LOGICAL_IDS.mitigationFunction);
     const { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } = config.mitigation;
     this.consumer = new StreamConsumer(this, 'Consumer', {
       stream: this.ingest.stream,
@@ -83,17 +98,32 @@ export class AnomalyGuardStack extends Stack {
       removalPolicy,
       ...(config.mitigation.automatic && { mitigation: { stateMachine: this.mitigation.stateMachine, timings: { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } } }),
     });
+    const { enabled: apiEnabled, ...apiSettings } = config.api;
+    if (apiEnabled) {
+      this.operatorApi = new OperatorApi(this, 'OperatorApi', {
+        stateTable: this.state,
+        stateMachine: this.mitigation.stateMachine,
+        mitigationFunction: this.mitigation.handler.function,
+        projectRoot: props.projectRoot,
+        mitigationTimings: { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds },
+        settings: apiSettings,
+        logRetentionDays: config.logRetentionDays,
+        removalPolicy,
+        ...(config.mitigation.deploymentRegion && { deploymentRegion: config.mitigation.deploymentRegion }),
+      });
+      pinLogicalId(this.operatorApi.api, LOGICAL_IDS.operatorApi);
+      for (const [route, handler] of Object.entries(this.operatorApi.handlers)) pinLogicalId(handler.function, API_FUNCTION_LOGICAL_IDS[route as keyof typeof API_FUNCTION_LOGICAL_IDS]);
+    }
 
     pinLogicalId(this.ingest.stream, LOGICAL_IDS.stream);
     pinLogicalId(this.state.table, LOGICAL_IDS.stateTable);
     pinLogicalId(this.deadLetters.invalidRecordQueue, LOGICAL_IDS.invalidRecordQueue);
     pinLogicalId(this.deadLetters.consumerFailureQueue, LOGICAL_IDS.consumerFailureQueue);
+    pinLogicalId(this.deadLetters.rollbackFailureQueue, LOGICAL_IDS.rollbackFailureQueue);
     pinLogicalId(this.alerts.topic, LOGICAL_IDS.alertTopic);
     pinLogicalId(this.alerts.key, LOGICAL_IDS.alertTopicKey);
     pinLogicalId(this.consumer.function, LOGICAL_IDS.consumerFunction);
     this.consumer.eventSourceMapping.overrideLogicalId(LOGICAL_IDS.consumerEventSourceMapping);
-    pinLogicalId(this.mitigation.stateMachine, LOGICAL_IDS.mitigationStateMachine);
-    pinLogicalId(this.mitigation.handler.function, LOGICAL_IDS.mitigationFunction);
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output(OUTPUT_IDS.streamName, this.ingest.stream.streamName, 'Kinesis stream producers PutRecords to');
@@ -101,9 +131,14 @@ export class AnomalyGuardStack extends Stack {
     output(OUTPUT_IDS.stateTableName, this.state.table.tableName, 'DynamoDB table holding per-key window state');
     output(OUTPUT_IDS.invalidRecordQueueUrl, this.deadLetters.invalidRecordQueue.queueUrl, 'Dead-letter queue for invalid records (payload + reason)');
     output(OUTPUT_IDS.consumerFailureQueueUrl, this.deadLetters.consumerFailureQueue.queueUrl, 'On-failure destination of the stream consumer (batch metadata only)');
+    output(OUTPUT_IDS.rollbackFailureQueueUrl, this.deadLetters.rollbackFailureQueue.queueUrl, 'Operator rollbacks that failed after retries (the rollback key is in each message)');
     output(OUTPUT_IDS.alertTopicArn, this.alerts.topic.topicArn, 'SNS topic to subscribe on-call to');
     output(OUTPUT_IDS.consumerFunctionName, this.consumer.function.functionName, 'Stream consumer Lambda function');
     output(OUTPUT_IDS.mitigationStateMachineArn, this.mitigation.stateMachine.stateMachineArn, 'Mitigation workflow (Step Functions Standard)');
+    if (this.operatorApi) {
+      output(OUTPUT_IDS.operatorApiUrl, this.operatorApi.url, 'Operator API base URL (IAM-signed requests: POST v1/anomaly/score, ...)');
+      output(OUTPUT_IDS.operatorApiExecuteArn, this.operatorApi.api.arnForExecuteApi('*', '/*', OPERATOR_API_STAGE), 'Grant operators execute-api:Invoke on this ARN');
+    }
   }
 }
 

@@ -37,6 +37,31 @@ export interface AnomalyGuardConfig {
     /** Enabled action targets (lambdas/adapters/targets ActionTargetsConfig); steps for others go to the flag table. */
     readonly actionTargets: Record<string, unknown>;
   };
+  /** The operator API (DESIGN contract 2): API Gateway REST API with IAM auth, WAF and a usage plan. */
+  readonly api: ApiConfig;
+}
+
+export type UsagePlanQuotaPeriod = 'DAY' | 'WEEK' | 'MONTH';
+
+export interface ApiConfig {
+  /** Deploy the operator API (false: the stack has no API Gateway, WAF or API Lambdas). */
+  readonly enabled: boolean;
+  /** Stage-wide steady-state requests per second, for all callers together. */
+  readonly throttlingRateLimit: number;
+  /** Stage-wide burst (token bucket size). */
+  readonly throttlingBurstLimit: number;
+  /** Usage-plan throttle and quota (metered per API key only: see lib/operator-api.ts). */
+  readonly usagePlanRateLimit: number;
+  readonly usagePlanBurstLimit: number;
+  readonly usagePlanQuotaLimit: number;
+  readonly usagePlanQuotaPeriod: UsagePlanQuotaPeriod;
+  /** WAF rate-based rule: requests one client IP may send in any 5-minute window before it is blocked. */
+  readonly wafRateLimit: number;
+  /**
+   * Set this region's account-level API Gateway CloudWatch Logs role (needed once per account and
+   * region for access and execution logs). False when the account already has one (e.g. a landing zone sets it).
+   */
+  readonly cloudWatchRole: boolean;
 }
 
 export const DEFAULT_CONFIG: AnomalyGuardConfig = {
@@ -55,6 +80,17 @@ export const DEFAULT_CONFIG: AnomalyGuardConfig = {
   alertEmails: [],
   removalPolicy: 'retain',
   mitigation: { automatic: true, observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300, actionTargets: {} },
+  api: {
+    enabled: true,
+    throttlingRateLimit: 50,
+    throttlingBurstLimit: 100,
+    usagePlanRateLimit: 50,
+    usagePlanBurstLimit: 100,
+    usagePlanQuotaLimit: 100_000,
+    usagePlanQuotaPeriod: 'DAY',
+    wafRateLimit: 1000,
+    cloudWatchRole: true,
+  },
 };
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -71,6 +107,7 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
     alertEmails: user.alertEmails ?? DEFAULT_CONFIG.alertEmails,
     removalPolicy: user.removalPolicy ?? DEFAULT_CONFIG.removalPolicy,
     mitigation: { ...DEFAULT_CONFIG.mitigation, ...(user.mitigation as Partial<AnomalyGuardConfig['mitigation']>) },
+    api: { ...DEFAULT_CONFIG.api, ...user.api },
   };
   const problems: string[] = [];
   const { stream, consumer } = config;
@@ -101,6 +138,21 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
   } catch (e) {
     problems.push(`mitigation.actionTargets: ${(e as Error).message}`);
   }
+  const api = config.api;
+  const numberIn = (name: string, v: number, lo: number, hi: number) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= lo || v > hi) problems.push(`${name} must be a number above ${lo} and at most ${hi} (got ${String(v)})`);
+  };
+  if (typeof api.enabled !== 'boolean') problems.push('api.enabled must be true or false');
+  if (typeof api.cloudWatchRole !== 'boolean') problems.push('api.cloudWatchRole must be true or false');
+  // API Gateway's default account limits are 10,000 requests/s and a burst of 5,000 per region.
+  numberIn('api.throttlingRateLimit', api.throttlingRateLimit, 0, 10_000);
+  intIn('api.throttlingBurstLimit', api.throttlingBurstLimit, 1, 5_000);
+  numberIn('api.usagePlanRateLimit', api.usagePlanRateLimit, 0, 10_000);
+  intIn('api.usagePlanBurstLimit', api.usagePlanBurstLimit, 1, 5_000);
+  intIn('api.usagePlanQuotaLimit', api.usagePlanQuotaLimit, 1, 2_147_483_647);
+  if (!['DAY', 'WEEK', 'MONTH'].includes(api.usagePlanQuotaPeriod)) problems.push(`api.usagePlanQuotaPeriod must be "DAY", "WEEK" or "MONTH" (got ${String(api.usagePlanQuotaPeriod)})`);
+  // WAFv2 rate-based statements accept 10..2,000,000,000 requests per evaluation window.
+  intIn('api.wafRateLimit', api.wafRateLimit, 10, 2_000_000_000);
   if (problems.length) throw new Error(`invalid anomalyGuard config:\n  - ${problems.join('\n  - ')}`);
   return config;
 }

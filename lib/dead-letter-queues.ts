@@ -14,15 +14,19 @@ export interface DeadLetterQueuesProps {
  * - `invalidRecordQueue`: the consumer sends each poison record here itself, with its payload and the reason.
  * - `consumerFailureQueue`: the event source mapping's on-failure destination; it only ever receives
  *   batch metadata (shard, sequence range), never record data.
+ * - `rollbackFailureQueue`: the mitigation task Lambda's on-failure destination for operator rollbacks the
+ *   API invoked asynchronously; each message holds the rollback key, to roll back by hand or re-request.
  */
 export class DeadLetterQueues extends Construct {
   readonly invalidRecordQueue: Queue;
   readonly consumerFailureQueue: Queue;
+  readonly rollbackFailureQueue: Queue;
 
   constructor(scope: Construct, id: string, props: DeadLetterQueuesProps = {}) {
     super(scope, id);
     this.invalidRecordQueue = this.deadLetterQueue('InvalidRecordQueue', props);
     this.consumerFailureQueue = this.deadLetterQueue('ConsumerFailureQueue', props);
+    this.rollbackFailureQueue = this.deadLetterQueue('RollbackFailureQueue', props);
   }
 
   private deadLetterQueue(id: string, props: DeadLetterQueuesProps): Queue {

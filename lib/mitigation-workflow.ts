@@ -3,6 +3,8 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { Construct } from 'constructs';
 import type { AlertTopic } from './alert-topic.js';
 import { parseActionTargetsConfig, type ActionTargetsConfig } from '../lambdas/adapters/targets/index.js';
@@ -35,6 +37,8 @@ export interface MitigationWorkflowProps {
   /** @default 30 */
   readonly logRetentionDays?: number;
   readonly removalPolicy?: RemovalPolicy;
+  /** Where asynchronous invocations of the task Lambda (operator rollbacks from the API) land after their retries fail. */
+  readonly asyncFailureQueue?: IQueue;
 }
 
 /**
@@ -78,6 +82,7 @@ export class MitigationWorkflow extends Construct {
     for (const w of targetWildcards) Validations.of(stepsPolicy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${w.resource}]`, reason: w.reason });
 
     const fn = this.handler.function;
+    if (props.asyncFailureQueue) fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(props.asyncFailureQueue) });
     const task = (name: string, op: string, extra: Record<string, unknown> = {}) =>
       new LambdaInvoke(this, name, {
         lambdaFunction: fn,

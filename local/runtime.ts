@@ -1,5 +1,6 @@
+import type { AddressInfo } from 'node:net';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { synthTemplate } from '../lib/synth.js';
@@ -14,7 +15,9 @@ import { CONSUMER_ENV } from '../lambdas/handlers/consumer-environment.js';
 import type { BatchOutcome } from '../lambdas/handlers/stream-batch.js';
 import { createStreamConsumer, windowSettingsFromEnv } from '../lambdas/handlers/stream-consumer.js';
 import { EventSourcePoller, eventSourceSettingsFromTemplate, type StreamFailureNotice } from './event-source-poller.js';
+import { routesFromTemplate, serveApi } from './api-server.js';
 import { localMitigation } from './mitigation.js';
+import { localOperatorApi } from './operator-api.js';
 import { LocalAlertTopic } from './notifier.js';
 import type { LocalStepFunctions } from './step-functions.js';
 import { LocalDeadLetterSink, LocalQueue } from './queue.js';
@@ -32,6 +35,10 @@ export interface LocalOptions {
   /** Records put per PutRecords call while replaying the scenario. */
   chunk: number;
   log: (line: string) => void;
+  /** Stops the live phase (besides Ctrl-C); tests use it. */
+  signal?: AbortSignal;
+  /** Called once the API serves, with its base URL. */
+  onServing?: (url: string) => void;
 }
 
 export interface LocalSummary {
@@ -143,10 +150,21 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     printSummary(summary, out, opts.log);
     if (opts.once) return summary;
 
-    server = await serveStatus(opts.port, () => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions));
-    opts.log(`serving http://127.0.0.1:${opts.port} (status: /v1/local/summary); streaming live workload, Ctrl-C to stop`);
+    const routes = routesFromTemplate(template);
+    const handlers = localOperatorApi({ dynamo: standIns.dynamo, tableName, stepFunctions: mitigation.stepFunctions, mitigationDeps: mitigation.deps });
+    const liveSummary = () => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions);
+    server = await serveApi({ port: opts.port, routes, handlers, extra: { '/v1/local/summary': liveSummary } });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    opts.log(`serving the operator API on ${url} (${routes.map((r) => `${r.method} ${r.path}`).join(', ')}; status: /v1/local/summary); streaming live workload, Ctrl-C to stop`);
+    opts.onServing?.(url);
     const live = setInterval(() => opts.log(progressLine(simTs, sent, totals, deadLetters.length)), 5000);
-    const stop = new Promise<void>((r) => process.once('SIGINT', () => r()));
+    let onSigint = () => {};
+    const stop = new Promise<void>((r) => {
+      onSigint = () => r();
+      process.once('SIGINT', onSigint);
+      if (opts.signal?.aborted) r();
+      opts.signal?.addEventListener('abort', () => r(), { once: true });
+    }).finally(() => process.off('SIGINT', onSigint));
     const liveStart = simTs + 60_000;
     const stream = simulateWorkload({ ...defaultWorkload(liveStart, Number.POSITIVE_INFINITY), seed: 7 });
     let stopped = false;
@@ -286,18 +304,3 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean>
   }
   return cond();
 }
-
-function serveStatus(port: number, summary: () => LocalSummary): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && (req.url === '/v1/local/summary' || req.url === '/')) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(summary()));
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NotFound', message: `no route for ${req.method} ${req.url}`, details: {} } }));
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { Anomaly } from '../lambdas/core/anomaly.js';
-import { executionName, mitigationInput, type MitigationStarter, type MitigationTimings } from '../lambdas/adapters/mitigation-starter.js';
+import { executionName, executionNameOfHash, mitigationInput, type ExecutionStatus, type MitigationControl, type MitigationTimings } from '../lambdas/adapters/mitigation-starter.js';
 import type { WorkflowState } from '../lambdas/handlers/mitigation-steps.js';
 import type { MitigationTaskEvent } from '../lambdas/handlers/mitigation-workflow.js';
 import { onlyResource, type CfnTemplate } from './stand-ins.js';
@@ -37,7 +37,7 @@ export function definitionFromTemplate(template: CfnTemplate): Definition {
 export interface LocalExecution {
   name: string;
   anomaly: Anomaly;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   startedAt: number;
   stoppedAt?: number;
   result?: WorkflowState;
@@ -60,12 +60,16 @@ export interface LocalStepFunctionsOptions {
  * The local stand-in for Step Functions: runs the synthesized ASL with aws-local-stepfunctions, every
  * Task state mapped to the task handler, and implements the same start-once-per-episode contract.
  */
-export class LocalStepFunctions implements MitigationStarter {
+export class LocalStepFunctions implements MitigationControl {
   readonly executions = new Map<string, LocalExecution>();
   private readonly running = new Set<Promise<void>>();
+  private readonly aborts = new Map<string, () => void>();
+  /** What every execution's input carries (the API's dry run plans with the same). */
+  readonly timings: MitigationTimings;
   private readonly definition: Definition;
 
   constructor(private readonly opts: LocalStepFunctionsOptions) {
+    this.timings = opts.timings;
     this.definition = definitionFromTemplate(opts.template);
   }
 
@@ -77,6 +81,21 @@ export class LocalStepFunctions implements MitigationStarter {
     const run = this.run(execution, mitigationInput(anomaly, this.opts.timings, o)).finally(() => this.running.delete(run));
     this.running.add(run);
     return { execution: name, started: true };
+  }
+
+  async describe(hash: string): Promise<{ execution: string; status: ExecutionStatus } | undefined> {
+    const x = this.executions.get(executionNameOfHash(hash));
+    return x && { execution: x.name, status: x.status };
+  }
+
+  async stop(hash: string, cause: string): Promise<boolean> {
+    const name = executionNameOfHash(hash);
+    const x = this.executions.get(name);
+    const abort = this.aborts.get(name);
+    if (x?.status !== 'RUNNING' || !abort) return false;
+    x.error = `OperatorRollback: ${cause}`;
+    abort();
+    return true;
   }
 
   /** Resolves when every execution started so far has ended. */
@@ -98,7 +117,8 @@ export class LocalStepFunctions implements MitigationStarter {
       };
     }
     try {
-      const { result, eventLogs } = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never } });
+      const { result, eventLogs, abort } = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never } });
+      this.aborts.set(execution.name, abort);
       const counted = (async () => {
         for await (const event of eventLogs) if ((event as { type: string }).type === 'StateEntered') execution.transitions++;
       })();
@@ -106,9 +126,13 @@ export class LocalStepFunctions implements MitigationStarter {
       await counted;
       execution.status = 'SUCCEEDED';
     } catch (e) {
-      execution.status = 'FAILED';
-      execution.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      if (execution.error?.startsWith('OperatorRollback')) execution.status = 'ABORTED';
+      else {
+        execution.status = 'FAILED';
+        execution.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      }
     } finally {
+      this.aborts.delete(execution.name);
       execution.stoppedAt = Date.now();
       this.opts.onTransition?.(execution, execution.status);
     }

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { AppliedAction } from '../core/mitigation/actions.js';
 
 /** One line of the action ledger: what was applied or rolled back, when, by which execution. */
@@ -16,7 +16,15 @@ export interface ActionLedger {
   record(entry: LedgerEntry): Promise<void>;
   /** Entries of an episode (by its rollback key, `rb-<hash>`), oldest first. */
   entries(episodeRollbackKey: string): Promise<LedgerEntry[]>;
+  /**
+   * An operator rolled the episode back: nothing more may be applied for it. Stopping an execution
+   * does not stop a task already running, so the apply task checks this before every action.
+   */
+  halt(episodeRollbackKey: string, by: string, at: number): Promise<void>;
+  halted(episodeRollbackKey: string): Promise<boolean>;
 }
+
+const HALT_SK = 'halt';
 
 const KEEP_LEDGER_S = 400 * 24 * 3600;
 
@@ -53,15 +61,31 @@ export class DynamoDbActionLedger implements ActionLedger {
       const out: QueryCommandOutput = await this.doc.send(
         new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `ledger#${episodeRollbackKey}` }, ExclusiveStartKey: start, ConsistentRead: true }),
       );
-      for (const i of out.Items ?? []) items.push({ event: i.event, at: i.at, action: i.action, execution: i.execution, note: i.note } as LedgerEntry);
+      for (const i of out.Items ?? []) if (i.sk !== HALT_SK) items.push({ event: i.event, at: i.at, action: i.action, execution: i.execution, note: i.note } as LedgerEntry);
       start = out.LastEvaluatedKey;
     } while (start);
     return items.sort((a, b) => a.at - b.at);
+  }
+
+  async halt(episodeRollbackKey: string, by: string, at: number): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: `ledger#${episodeRollbackKey}`, sk: HALT_SK, by, at, expiresAt: Math.floor(at / 1000) + KEEP_LEDGER_S } }));
+  }
+
+  async halted(episodeRollbackKey: string): Promise<boolean> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: `ledger#${episodeRollbackKey}`, sk: HALT_SK }, ConsistentRead: true, ProjectionExpression: 'pk' }));
+    return out.Item !== undefined;
   }
 }
 
 export class InMemoryActionLedger implements ActionLedger {
   readonly all: LedgerEntry[] = [];
+  readonly halts = new Set<string>();
+  async halt(episodeRollbackKey: string): Promise<void> {
+    this.halts.add(episodeRollbackKey);
+  }
+  async halted(episodeRollbackKey: string): Promise<boolean> {
+    return this.halts.has(episodeRollbackKey);
+  }
   async record(entry: LedgerEntry): Promise<void> {
     const same = this.all.findIndex((e) => e.event === entry.event && e.action.rollbackKey === entry.action.rollbackKey && e.action.appliedAt === entry.action.appliedAt);
     if (same >= 0) this.all[same] = entry;

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { Anomaly } from '../core/anomaly.js';
 
 /** Anomaly records: one per confirmed episode; the record is what makes the alert go out once. */
@@ -10,6 +10,26 @@ export interface AnomalyStore {
   markRecovered(episode: { id: string; start: number; key: string }, at: number): Promise<void>;
 }
 
+/** An anomaly as stored: when it was alerted and when its episode closed. */
+export type StoredAnomaly = Anomaly & { notifiedAt?: number; recoveredAt?: number };
+
+/** What the operator API and the reports read. */
+export interface AnomalyReader {
+  /** By episode key (`<tenant>#<signal>@<start minute>Z`). */
+  get(id: string): Promise<StoredAnomaly | undefined>;
+  /** Episodes that started in [from, to], oldest first. */
+  between(from: number, to: number): Promise<StoredAnomaly[]>;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The episode key names its start minute and its key (everything before the last `@`). */
+function episodeRef(id: string): { start: number; key: string } | undefined {
+  const at = id.lastIndexOf('@');
+  const start = Date.parse(id.slice(at + 1));
+  return at > 0 && Number.isFinite(start) ? { start, key: id.slice(0, at) } : undefined;
+}
+
 const KEEP_ANOMALIES_S = 400 * 24 * 3600;
 
 /** Items are grouped per day of the episode start so a time range is a few queries, never a scan. */
@@ -18,7 +38,7 @@ export function anomalyItemKey(a: { start: number; key: string }): { pk: string;
   return { pk: `anom#${iso.slice(0, 10)}`, sk: `${iso}#${a.key}` };
 }
 
-export class DynamoDbAnomalyStore implements AnomalyStore {
+export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader {
   private readonly doc: DynamoDBDocumentClient;
   constructor(
     client: DynamoDBClient,
@@ -45,6 +65,33 @@ export class DynamoDbAnomalyStore implements AnomalyStore {
     }
   }
 
+  async get(id: string): Promise<StoredAnomaly | undefined> {
+    const ref = episodeRef(id);
+    if (!ref) return undefined;
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: anomalyItemKey(ref) }));
+    return out.Item ? stripKeys(out.Item) : undefined;
+  }
+
+  async between(from: number, to: number): Promise<StoredAnomaly[]> {
+    const days: string[] = [];
+    for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS) days.push(new Date(d).toISOString().slice(0, 10));
+    const lists = await Promise.all(days.map((day) => this.queryDay(day, new Date(from).toISOString(), `${new Date(to).toISOString()}#\uffff`)));
+    return lists.flat().sort((a, b) => a.start - b.start);
+  }
+
+  private async queryDay(day: string, fromSk: string, toSk: string): Promise<StoredAnomaly[]> {
+    const items: StoredAnomaly[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.doc.send(
+        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to', ExpressionAttributeValues: { ':pk': `anom#${day}`, ':from': fromSk, ':to': toSk }, ExclusiveStartKey: start }),
+      );
+      for (const i of out.Items ?? []) items.push(stripKeys(i));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
   async markNotified(anomaly: Anomaly, at: number): Promise<void> {
     await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: anomalyItemKey(anomaly), UpdateExpression: 'SET notifiedAt = :t', ExpressionAttributeValues: { ':t': at } }));
   }
@@ -68,7 +115,7 @@ export class DynamoDbAnomalyStore implements AnomalyStore {
 }
 
 /** For replay and backtests. */
-export class InMemoryAnomalyStore implements AnomalyStore {
+export class InMemoryAnomalyStore implements AnomalyStore, AnomalyReader {
   readonly anomalies = new Map<string, Anomaly & { notifiedAt?: number; recoveredAt?: number }>();
   async open(anomaly: Anomaly): Promise<{ notify: boolean }> {
     const existing = this.anomalies.get(anomaly.id);
@@ -84,4 +131,15 @@ export class InMemoryAnomalyStore implements AnomalyStore {
     const a = this.anomalies.get(episode.id);
     if (a) a.recoveredAt = at;
   }
+  async get(id: string): Promise<StoredAnomaly | undefined> {
+    return this.anomalies.get(id);
+  }
+  async between(from: number, to: number): Promise<StoredAnomaly[]> {
+    return [...this.anomalies.values()].filter((a) => a.start >= from && a.start <= to).sort((a, b) => a.start - b.start);
+  }
+}
+
+function stripKeys(item: Record<string, unknown>): StoredAnomaly {
+  const { pk: _pk, sk: _sk, expiresAt: _e, ...anomaly } = item;
+  return anomaly as unknown as StoredAnomaly;
 }

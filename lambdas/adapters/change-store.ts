@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { ChangeRecord } from '../core/envelope.js';
 import { hashId } from '../core/window-state.js';
 import { batchPutAll } from './dynamodb-batch.js';
@@ -11,6 +11,23 @@ export interface ChangeStore {
   startedBetween(tenant: string, from: number, to: number): Promise<ChangeRecord[]>;
   /** Whether the tenant is on the campaign whitelist at `at`. */
   whitelisted(tenant: string, at: number): Promise<boolean>;
+}
+
+/** A campaign whitelist window: the tenant gets soft mitigation steps only inside it. */
+export interface WhitelistWindow {
+  tenant: string;
+  from: number;
+  to: number;
+  reason?: string;
+  createdAt: number;
+}
+
+/** Written by operators through the API; read by the correlator and the guardrails through `whitelisted`. */
+export interface WhitelistStore {
+  /** Idempotent: the same tenant and window overwrite the same entry. */
+  addWhitelist(entry: WhitelistWindow): Promise<void>;
+  /** Windows of the tenant that overlap [from, to]. */
+  whitelists(tenant: string, from: number, to: number): Promise<WhitelistWindow[]>;
 }
 
 const KEEP_CHANGES_MS = 30 * 24 * 3600_000;
@@ -26,7 +43,7 @@ export function whitelistItemKey(tenant: string, from: number, to: number): { pk
 
 const CHANGE_FIELDS = ['v', 'type', 'id', 'ts', 'tenant', 'change', 'until', 'region', 'title'] as const;
 
-export class DynamoDbChangeStore implements ChangeStore {
+export class DynamoDbChangeStore implements ChangeStore, WhitelistStore {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -56,6 +73,18 @@ export class DynamoDbChangeStore implements ChangeStore {
     return items.some((i) => Number(i.from) <= at && at <= Number(i.to));
   }
 
+  async addWhitelist(entry: WhitelistWindow): Promise<void> {
+    const item = { ...whitelistItemKey(entry.tenant, entry.from, entry.to), ...entry, expiresAt: Math.floor((entry.to + KEEP_CHANGES_MS) / 1000) };
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  async whitelists(tenant: string, from: number, to: number): Promise<WhitelistWindow[]> {
+    const items = await this.queryAll(`wl#${tenant}`, 'sk <= :to', { ':to': `${new Date(to).toISOString()}#\uffff` });
+    return items
+      .filter((i) => Number(i.to) >= from)
+      .map((i) => ({ tenant, from: Number(i.from), to: Number(i.to), createdAt: Number(i.createdAt ?? i.from), ...(typeof i.reason === 'string' && { reason: i.reason }) }));
+  }
+
   private async queryAll(pk: string, skCondition: string, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
@@ -71,9 +100,9 @@ export class DynamoDbChangeStore implements ChangeStore {
 }
 
 /** For replay and backtests: changes seen in the replayed stream, kept in memory. */
-export class InMemoryChangeStore implements ChangeStore {
+export class InMemoryChangeStore implements ChangeStore, WhitelistStore {
   private readonly changes = new Map<string, ChangeRecord>();
-  private readonly whitelist: { tenant: string; from: number; to: number }[] = [];
+  private readonly whitelist: WhitelistWindow[] = [];
 
   async put(changes: readonly ChangeRecord[]): Promise<void> {
     for (const c of changes) this.changes.set(JSON.stringify(changeItemKey(c)), c);
@@ -84,7 +113,12 @@ export class InMemoryChangeStore implements ChangeStore {
   async whitelisted(tenant: string, at: number): Promise<boolean> {
     return this.whitelist.some((w) => w.tenant === tenant && w.from <= at && at <= w.to);
   }
-  addWhitelist(tenant: string, from: number, to: number): void {
-    this.whitelist.push({ tenant, from, to });
+  async addWhitelist(entry: WhitelistWindow): Promise<void> {
+    const same = this.whitelist.findIndex((w) => w.tenant === entry.tenant && w.from === entry.from && w.to === entry.to);
+    if (same >= 0) this.whitelist[same] = entry;
+    else this.whitelist.push(entry);
+  }
+  async whitelists(tenant: string, from: number, to: number): Promise<WhitelistWindow[]> {
+    return this.whitelist.filter((w) => w.tenant === tenant && w.to >= from && w.from <= to);
   }
 }

@@ -1,4 +1,4 @@
-import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { Anomaly } from '../core/anomaly.js';
 import { episodeHash } from '../core/mitigation/keys.js';
 
@@ -18,7 +18,22 @@ export interface MitigationStarter {
 
 /** Deterministic per episode, and a valid execution name. */
 export function executionName(anomaly: Pick<Anomaly, 'id'>): string {
-  return `mit-${episodeHash(anomaly.id)}`;
+  return executionNameOfHash(episodeHash(anomaly.id));
+}
+
+/** The execution of the episode a rollback key (`rb-<hash>…`) belongs to. */
+export function executionNameOfHash(hash: string): string {
+  return `mit-${hash}`;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+/** What the operator API needs beyond starting: is an episode being mitigated, and stopping it. */
+export interface MitigationControl extends MitigationStarter {
+  /** The episode's execution (by episode hash), if one was ever started. */
+  describe(hash: string): Promise<{ execution: string; status: ExecutionStatus } | undefined>;
+  /** Stop the episode's execution if it is running; says whether it was. */
+  stop(hash: string, cause: string): Promise<boolean>;
 }
 
 /** The execution input: the workflow's state starts as `{ input }` and grows task by task. */
@@ -26,7 +41,7 @@ export function mitigationInput(anomaly: Anomaly, timings: MitigationTimings, op
   return { input: { anomaly, automatic: opts.automatic ?? true, ...(opts.requestedPlan !== undefined && { requestedPlan: opts.requestedPlan }), ...timings } };
 }
 
-export class StepFunctionsMitigationStarter implements MitigationStarter {
+export class StepFunctionsMitigationStarter implements MitigationControl {
   constructor(
     private readonly sfn: SFNClient,
     private readonly stateMachineArn: string,
@@ -35,7 +50,7 @@ export class StepFunctionsMitigationStarter implements MitigationStarter {
 
   async start(anomaly: Anomaly, opts: { automatic?: boolean; requestedPlan?: string } = {}): Promise<{ execution: string; started: boolean }> {
     const name = executionName(anomaly);
-    const execution = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const execution = this.executionArn(episodeHash(anomaly.id));
     try {
       const out = await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(mitigationInput(anomaly, this.timings, opts)) }));
       return { execution: out.executionArn ?? execution, started: true };
@@ -44,5 +59,27 @@ export class StepFunctionsMitigationStarter implements MitigationStarter {
       if (e instanceof ExecutionAlreadyExists || (e as Error).name === 'ExecutionAlreadyExists') return { execution, started: false };
       throw e;
     }
+  }
+
+  async describe(hash: string): Promise<{ execution: string; status: ExecutionStatus } | undefined> {
+    const executionArn = this.executionArn(hash);
+    try {
+      const out = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return { execution: executionArn, status: (out.status ?? 'RUNNING') as ExecutionStatus };
+    } catch (e) {
+      if (e instanceof ExecutionDoesNotExist || (e as Error).name === 'ExecutionDoesNotExist') return undefined;
+      throw e;
+    }
+  }
+
+  async stop(hash: string, cause: string): Promise<boolean> {
+    const current = await this.describe(hash);
+    if (current?.status !== 'RUNNING') return false;
+    await this.sfn.send(new StopExecutionCommand({ executionArn: current.execution, error: 'OperatorRollback', cause: cause.slice(0, 32_000) }));
+    return true;
+  }
+
+  private executionArn(hash: string): string {
+    return `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionNameOfHash(hash)}`;
   }
 }

@@ -2,6 +2,8 @@ import type { ChangeRecord } from './envelope.js';
 
 /** How far from an anomaly's start a change still counts as a possible cause (seed 004 §B). */
 export const CORRELATION_WINDOW_MS = 30 * 60_000;
+/** Maintenance windows and campaigns can run for days: look that far back for their start. */
+export const CHANGE_LOOKBACK_MS = 14 * 24 * 3600_000;
 
 export interface CorrelatedChange {
   id?: string;

@@ -3,17 +3,17 @@ import { z } from 'zod';
 
 /** Contract 1: one UTF-8 JSON object per Kinesis record. */
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-const nameField = () => z.string().regex(NAME, "must be 1-64 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit");
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+export const nameField = () => z.string().regex(NAME, "must be 1-64 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit");
 
 /** ISO-8601 with a zone, or epoch milliseconds, as epoch ms; undefined when it is neither. */
-function eventTimeMs(v: unknown): number | undefined {
+export function eventTimeMs(v: unknown): number | undefined {
   const ms = typeof v === 'number' ? v : typeof v === 'string' && /[zZ]|[+-]\d\d:?\d\d$/.test(v) ? Date.parse(v) : Number.NaN;
   // 2000-01-01 .. 2200-01-01 catches seconds-instead-of-ms and garbage alike.
   return Number.isFinite(ms) && ms >= 946_684_800_000 && ms <= 7_258_118_400_000 ? Math.trunc(ms) : undefined;
 }
 
-const eventTime = z.union([z.number(), z.string()]).transform((v, ctx) => {
+export const eventTime = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const ms = eventTimeMs(v);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: 'must be ISO-8601 with a time zone or epoch milliseconds (2000..2200)' });

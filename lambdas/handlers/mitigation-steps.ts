@@ -60,9 +60,12 @@ export interface MitigationDeps {
   execution: string;
 }
 
+/** What planning needs: a dry run through the API plans with exactly this. */
+export type PlanDeps = Pick<MitigationDeps, 'guardrails' | 'changes' | 'killSwitch' | 'deploymentRegion' | 'now' | 'execution'>;
+
 export type MitigationOp = 'plan' | 'apply' | 'check' | 'rollback-one' | 'rollback-all' | 'notify';
 
-async function environment(state: WorkflowState, deps: MitigationDeps): Promise<GuardrailEnvironment> {
+async function environment(state: WorkflowState, deps: PlanDeps): Promise<GuardrailEnvironment> {
   const { anomaly, automatic } = state.input;
   const now = deps.now();
   const [killSwitch, whitelisted, recentChanges] = await Promise.all([deps.killSwitch(), deps.changes.whitelisted(anomaly.tenant, now), deps.changes.startedBetween(anomaly.tenant, anomaly.start - 30 * 60_000, now)]);
@@ -72,7 +75,7 @@ async function environment(state: WorkflowState, deps: MitigationDeps): Promise<
 }
 
 /** Policy check and plan: the first task of every execution. */
-export async function planStep(state: WorkflowState, deps: MitigationDeps): Promise<WorkflowState> {
+export async function planStep(state: WorkflowState, deps: PlanDeps): Promise<WorkflowState> {
   const { anomaly, requestedPlan } = state.input;
   const env = await environment(state, deps);
   const opts: Parameters<typeof planMitigation>[1] = { guardrails: decideStages(anomaly, env, deps.guardrails), now: env.now };
@@ -88,12 +91,20 @@ export async function applyStep(state: WorkflowState, deps: MitigationDeps): Pro
   const stage = plan.stages.find((s) => s.level === level);
   if (!stage) throw new Error(`plan ${plan.id} has no ${level} stage`);
   const applied = [...state.applied];
+  const halt = async () => {
+    if (!(await deps.ledger.halted(plan.rollbackKey))) return;
+    // The operator's rollback may have read the ledger before this task recorded its actions: undo them here too (twice is harmless).
+    await rollbackStep({ ...state, applied: applied.slice(state.applied.length) }, deps, false, true);
+    throw new Error(`${plan.rollbackKey} was rolled back by an operator; nothing more is applied for this episode`);
+  };
   for (const action of stage.actions) {
+    await halt();
     const done = await deps.targetFor(action.step.target).apply(action, deps.now());
     applied.push(done);
     await deps.ledger.record({ event: 'applied', at: deps.now(), action: done, execution: deps.execution });
     await deps.events.publish([{ detailType: 'Mitigation Action Applied', detail: actionDetail(done, plan) }]);
   }
+  await halt();
   const stageActions = applied.slice(state.applied.length);
   await deps.notifier.publish(stageMessage(state.input.anomaly, plan, level, stageActions), `${plan.id}#${level}`);
   const { nextStage: _next, ...rest } = state;
@@ -138,11 +149,11 @@ export async function checkStep(state: WorkflowState, deps: MitigationDeps): Pro
  * After a failure the ledger is the source of truth: a task that failed halfway never returned the
  * actions it had already applied.
  */
-export async function rollbackStep(state: WorkflowState, deps: MitigationDeps, all: boolean): Promise<WorkflowState> {
-  const candidates = all && state.plan ? await stillApplied(state, deps) : state.applied;
-  const queue = (!all && state.remaining) || planRollback(candidates, { intervalMs: 0 }).steps.map((s) => s.action);
+export async function rollbackStep(state: WorkflowState, deps: MitigationDeps, all: boolean, onlyGiven = false): Promise<WorkflowState> {
+  const candidates = all && state.plan && !onlyGiven ? await stillApplied(state, deps) : state.applied;
+  const queue = (!all && !onlyGiven && state.remaining) || planRollback(candidates, { intervalMs: 0 }).steps.map((s) => s.action);
   const now = deps.now();
-  const take = all ? queue : queue.slice(0, 1);
+  const take = all || onlyGiven ? queue : queue.slice(0, 1);
   const rolledBack = [...state.rolledBack];
   for (const action of take) {
     await deps.targetFor(action.step.target).rollback(action, now);

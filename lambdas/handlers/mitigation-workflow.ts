@@ -12,7 +12,8 @@ import { EventBridgeMitigationEvents } from '../adapters/mitigation-events.js';
 import { SnsNotifier } from '../adapters/notifier.js';
 import { createActionTargets, parseActionTargetsConfig, readFlags } from '../adapters/targets/index.js';
 import { KILL_SWITCH_FLAG, MITIGATION_ENV } from './mitigation-environment.js';
-import { runMitigationOp, type MitigationDeps, type MitigationOp, type WorkflowState } from './mitigation-steps.js';
+import type { RollbackByKeyEvent } from '../adapters/rollback-requester.js';
+import { rollbackByKey, runMitigationOp, type MitigationDeps, type MitigationOp, type WorkflowState } from './mitigation-steps.js';
 
 
 export { KILL_SWITCH_FLAG, MITIGATION_ENV };
@@ -20,11 +21,20 @@ export { KILL_SWITCH_FLAG, MITIGATION_ENV };
 export type MitigationTaskEvent = { op: MitigationOp; state: WorkflowState; outcome?: WorkflowState['outcome'] };
 
 export function createMitigationHandler(deps: (context: Context) => MitigationDeps, logger?: Logger) {
-  return async (event: MitigationTaskEvent, context: Context): Promise<WorkflowState> => {
+  async function handle(event: MitigationTaskEvent, context: Context): Promise<WorkflowState>;
+  async function handle(event: RollbackByKeyEvent, context: Context): Promise<{ rolledBack: string[] }>;
+  async function handle(event: MitigationTaskEvent | RollbackByKeyEvent, context: Context): Promise<WorkflowState | { rolledBack: string[] }> {
+    if (event.op === 'rollback-key') {
+      // An operator's rollback through the API, invoked asynchronously.
+      const done = await rollbackByKey(event.key, deps(context));
+      logger?.info('rollback by key', { key: event.key, requestedBy: event.requestedBy, rolledBack: done.rolledBack });
+      return done;
+    }
     const result = await runMitigationOp(event, deps(context));
     logger?.info('mitigation step', { op: event.op, episode: event.state.input?.anomaly?.id, transition: result.transition, stage: result.stage, outcome: result.outcome });
     return result;
-  };
+  }
+  return handle;
 }
 
 function requireEnv(name: string): string {
@@ -57,7 +67,7 @@ function lambdaWiring() {
   return createMitigationHandler((context) => ({ ...shared, execution: context.awsRequestId }), logger);
 }
 
-export const handler = (event: MitigationTaskEvent, context: Context): Promise<WorkflowState> => {
+export const handler = (event: MitigationTaskEvent | RollbackByKeyEvent, context: Context): Promise<WorkflowState | { rolledBack: string[] }> => {
   lambdaHandler ??= lambdaWiring();
-  return lambdaHandler(event, context);
+  return event.op === 'rollback-key' ? lambdaHandler(event, context) : lambdaHandler(event, context);
 };

@@ -1,6 +1,6 @@
 import { alertMessage, describeAnomaly, type Anomaly } from '../core/anomaly.js';
 import { decodeBatch, type RawRecord } from '../core/batch.js';
-import { CORRELATION_WINDOW_MS } from '../core/correlator.js';
+import { CHANGE_LOOKBACK_MS, CORRELATION_WINDOW_MS } from '../core/correlator.js';
 import { detectWindows, type DetectionSettings } from '../core/detect.js';
 import type { EpisodeEvent } from '../core/episodes.js';
 import type { Observation, StreamPosition } from '../core/observations.js';
@@ -64,8 +64,6 @@ export interface BatchOutcome {
 }
 
 const DEFAULT_CONFLICT_RETRIES = 5;
-/** Maintenance windows and campaigns can run for days: look that far back for their start. */
-const CHANGE_LOOKBACK_MS = 14 * 24 * 3600_000;
 const DEFAULT_SAVE_CONCURRENCY = 16;
 
 /** The consumer's whole job for one batch: decode, dead-letter, store changes, fold, detect, alert and save each key once. */

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOGICAL_IDS } from '../../lib/anomaly-guard-stack.js';
+import { API_FUNCTION_LOGICAL_IDS } from '../../lib/operator-api.js';
 import { synthTemplate } from '../../lib/synth.js';
 
 interface Statement { Effect: 'Allow' | 'Deny'; Action?: string | string[]; NotAction?: unknown; Resource?: unknown; NotResource?: unknown; Principal?: unknown }
@@ -106,10 +107,14 @@ describe('IAM least privilege', () => {
 
   it('gives the consumer and the mitigation steps exactly the item-level DynamoDB actions, only on the state table', () => {
     const dynamo = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')));
-    expect(dynamo.map((d) => d.resource).sort()).toEqual([roleOfFunction(LOGICAL_IDS.consumerFunction), roleOfFunction(LOGICAL_IDS.mitigationFunction)].map(policyOfRole).sort());
+    const pipeline = [roleOfFunction(LOGICAL_IDS.consumerFunction), roleOfFunction(LOGICAL_IDS.mitigationFunction)].map(policyOfRole);
+    const apiPolicies = Object.values(API_FUNCTION_LOGICAL_IDS).map((id) => policyOfRole(roleOfFunction(id)));
+    // The operator API roles' narrower grants are checked route by route in operator-api.test.ts.
+    expect([...new Set(dynamo.map((d) => d.resource))].sort()).toEqual([...pipeline, ...apiPolicies].sort());
     for (const d of dynamo) {
-      expect(actionsOf(d.statement).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
       expect(d.statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.stateTable, 'Arn'] });
+      if (!pipeline.includes(d.resource)) continue;
+      expect(actionsOf(d.statement).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     }
   });
 
@@ -120,7 +125,10 @@ describe('IAM least privilege', () => {
     const publish = identity.filter((s) => actionsOf(s).includes('sns:Publish'));
     expect(publish.map((s) => s.Resource)).toEqual([{ Ref: LOGICAL_IDS.alertTopic }, { Ref: LOGICAL_IDS.alertTopic }]);
     const start = statements.filter((s) => actionsOf(s.statement).includes('states:StartExecution'));
-    expect(start.map((s) => [s.resource, s.statement.Resource])).toEqual([[policyOfRole(roleOfFunction(LOGICAL_IDS.consumerFunction)), { Ref: LOGICAL_IDS.mitigationStateMachine }]]);
+    // The consumer (automatic mitigation) and the operator API's mitigate route, nothing else.
+    expect(start.map((s) => [s.resource, s.statement.Resource])).toEqual(
+      [LOGICAL_IDS.consumerFunction, API_FUNCTION_LOGICAL_IDS.mitigate].map((fn) => [policyOfRole(roleOfFunction(fn)), { Ref: LOGICAL_IDS.mitigationStateMachine }]),
+    );
   });
 
   it('lets the mitigation steps put events only on the default bus', () => {

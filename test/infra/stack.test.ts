@@ -199,6 +199,17 @@ describe('mitigation workflow', () => {
     expect(JSON.parse(fn.Environment.Variables.ACTION_TARGETS)).toEqual({ unconfiguredTargets: 'flag-table' });
   });
 
+  it('sends operator rollbacks that still fail after two retries to an encrypted dead-letter queue', () => {
+    const configs = Object.values(json.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    expect(configs).toHaveLength(1);
+    expect(configs[0].Properties).toMatchObject({
+      FunctionName: { Ref: LOGICAL_IDS.mitigationFunction },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [LOGICAL_IDS.rollbackFailureQueue, 'Arn'] } } },
+    });
+    expect(json.Resources[LOGICAL_IDS.rollbackFailureQueue].Properties).toMatchObject({ SqsManagedSseEnabled: true });
+  });
+
   it('lets the consumer alert only when mitigation.automatic is false', () => {
     const manual = synthTemplate({ anomalyGuard: { mitigation: { automatic: false } } }, { nag: false });
     const vars = manual.Resources[LOGICAL_IDS.consumerFunction].Properties.Environment.Variables;

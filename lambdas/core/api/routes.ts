@@ -1,0 +1,74 @@
+import type { z } from 'zod';
+import { MitigateRequest, ReportQuery, RollbackRequest, ScoreRequest, TimelineQuery, WhitelistRequest } from './schemas.js';
+
+export type RouteId = 'score' | 'mitigate' | 'rollback' | 'report' | 'whitelist' | 'timeline';
+
+export interface ApiRoute {
+  id: RouteId;
+  method: 'GET' | 'POST';
+  /** Under the stage, e.g. `/v1/anomaly/score`. */
+  path: string;
+  /** Where the input is: a JSON body or the query string. */
+  input: { in: 'body' | 'query'; schema: z.ZodType };
+  /** Status codes this route answers with besides the shared errors (400, 403, 413, 429). */
+  responses: Readonly<Record<number, string>>;
+  summary: string;
+}
+
+/** The operator API (DESIGN contract 2): the gateway, the handlers, the local server and the OpenAPI document all read this table. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  {
+    id: 'score',
+    method: 'POST',
+    path: '/v1/anomaly/score',
+    input: { in: 'body', schema: ScoreRequest },
+    responses: { 200: 'Scores against the stored baselines, the expected band, cause candidates and correlated changes' },
+    summary: 'Score signal values against the stored baselines without changing any state',
+  },
+  {
+    id: 'mitigate',
+    method: 'POST',
+    path: '/v1/anomaly/mitigate',
+    input: { in: 'body', schema: MitigateRequest },
+    responses: { 200: 'Dry run: the plan and the policy decision; nothing changed', 202: 'Mitigation execution started, with its rollback key', 403: 'The guardrails deny every stage of the plan (reasons in details)', 404: 'No anomaly with this key', 409: 'The episode already has a mitigation execution' },
+    summary: 'Start the mitigation playbook for an anomaly episode, or plan it (dry_run)',
+  },
+  {
+    id: 'rollback',
+    method: 'POST',
+    path: '/v1/anomaly/rollback',
+    input: { in: 'body', schema: RollbackRequest },
+    responses: { 202: 'Rollback accepted (idempotent: nothing outstanding is not an error)', 404: 'No action was ever applied under this key' },
+    summary: 'Roll back everything applied under a rollback key, newest first',
+  },
+  {
+    id: 'report',
+    method: 'GET',
+    path: '/v1/anomaly/report',
+    input: { in: 'query', schema: ReportQuery },
+    responses: { 200: 'Anomalies, actions, savings estimate and report links for the range' },
+    summary: 'Anomalies, mitigation actions and savings over a time range',
+  },
+  {
+    id: 'whitelist',
+    method: 'POST',
+    path: '/v1/anomaly/policy/whitelist',
+    input: { in: 'body', schema: WhitelistRequest },
+    responses: { 201: 'Whitelist window stored; the guardrails allow only soft actions for the tenant inside it' },
+    summary: 'Whitelist a tenant for a campaign window (soft mitigation only)',
+  },
+  {
+    id: 'timeline',
+    method: 'GET',
+    path: '/v1/anomaly/timeline',
+    input: { in: 'query', schema: TimelineQuery },
+    responses: { 200: 'Signals with expected bands, anomalies, changes and actions of one tenant' },
+    summary: 'What the dashboard draws for one tenant over a time range',
+  },
+];
+
+export function routeById(id: RouteId): ApiRoute {
+  const route = API_ROUTES.find((r) => r.id === id);
+  if (!route) throw new Error(`no API route ${id}`);
+  return route;
+}

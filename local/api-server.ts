@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { ErrorBody } from '../lambdas/core/api/errors.js';
+import { MAX_BODY_BYTES } from '../lambdas/core/api/schemas.js';
+import type { RouteId } from '../lambdas/core/api/routes.js';
+import type { ApiEvent, ApiHandler } from '../lambdas/handlers/api/http.js';
+import { API_FUNCTION_LOGICAL_IDS } from '../lib/operator-api.js';
+import { resourcesOfType, type CfnTemplate } from './stand-ins.js';
+
+/** A method the synthesized API Gateway serves, and the route whose Lambda integrates it. */
+export interface TemplateRoute {
+  method: string;
+  path: string;
+  route: RouteId;
+}
+
+/**
+ * The routes exactly as synthesized: every AWS::ApiGateway::Method, its path from the Resource
+ * chain, and the route from the Lambda its integration invokes.
+ */
+export function routesFromTemplate(template: CfnTemplate): TemplateRoute[] {
+  const resources = new Map(resourcesOfType(template, 'AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties as { PathPart: string; ParentId: unknown }]));
+  const pathOf = (ref: unknown): string => {
+    const id = (ref as { Ref?: string }).Ref;
+    const r = id === undefined ? undefined : resources.get(id);
+    return r ? `${pathOf(r.ParentId)}/${r.PathPart}` : '';
+  };
+  const routeOfFunction = new Map(Object.entries(API_FUNCTION_LOGICAL_IDS).map(([route, fn]) => [fn, route as RouteId]));
+  const routes: TemplateRoute[] = [];
+  for (const [, m] of resourcesOfType(template, 'AWS::ApiGateway::Method')) {
+    const p = m.Properties as { HttpMethod: string; ResourceId: unknown; Integration?: { Uri?: unknown } };
+    const fn = getAttTargets(p.Integration?.Uri).map((id) => routeOfFunction.get(id)).find((r) => r !== undefined);
+    if (fn) routes.push({ method: p.HttpMethod, path: pathOf(p.ResourceId) || '/', route: fn });
+  }
+  return routes;
+}
+
+function getAttTargets(v: unknown): string[] {
+  if (Array.isArray(v)) return v.flatMap(getAttTargets);
+  if (typeof v !== 'object' || v === null) return [];
+  const att = (v as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+  return att ? [att[0]] : Object.values(v).flatMap(getAttTargets);
+}
+
+export interface ApiServerOptions {
+  port: number;
+  routes: readonly TemplateRoute[];
+  handlers: Readonly<Record<RouteId, ApiHandler>>;
+  /** Extra local-only GET endpoints (status pages). */
+  extra?: Readonly<Record<string, () => unknown>>;
+}
+
+/** The operator API on 127.0.0.1 over plain HTTP: each request becomes the proxy event API Gateway would send the route's Lambda. */
+export function serveApi(opts: ApiServerOptions): Promise<Server> {
+  const server = createServer((req, res) => {
+    handle(req, res, opts).catch((e: unknown) => send(res, 500, errorBody('InternalError', `local server error: ${(e as Error).message}`)));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, opts: ApiServerOptions): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const extra = opts.extra?.[url.pathname];
+  if (extra && req.method === 'GET') return send(res, 200, extra());
+  const onPath = opts.routes.filter((r) => r.path === url.pathname);
+  const route = onPath.find((r) => r.method === req.method);
+  if (!route) {
+    if (onPath.length) return send(res, 405, errorBody('MethodNotAllowed', `${req.method} is not allowed on ${url.pathname}; use ${onPath.map((r) => r.method).join(', ')}`));
+    return send(res, 404, errorBody('NotFound', `no route for ${req.method} ${url.pathname}`));
+  }
+  const body = await readBody(req);
+  if (body === undefined) return send(res, 413, errorBody('PayloadTooLarge', `body exceeds ${MAX_BODY_BYTES} bytes`));
+  const query = url.searchParams.size ? Object.fromEntries(url.searchParams) : null;
+  const event: ApiEvent = {
+    body: body.length ? body.toString('utf8') : null,
+    isBase64Encoded: false,
+    headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
+    queryStringParameters: query,
+    requestContext: { requestId: randomUUID(), identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', caller: 'local', userArn: null } },
+  };
+  const out: APIGatewayProxyResult = await opts.handlers[route.route](event);
+  res.writeHead(out.statusCode, (out.headers ?? {}) as Record<string, string>).end(out.body);
+}
+
+/** The body, or undefined when it exceeds the limit (the rest is drained, not kept). */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
+    });
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message, details: {} } };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body));
+}

@@ -1,0 +1,48 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { RouteId } from '../lambdas/core/api/routes.js';
+import { DynamoDbActionLedger } from '../lambdas/adapters/action-ledger.js';
+import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
+import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
+import { DynamoDbWindowStore } from '../lambdas/adapters/dynamodb-window-store.js';
+import type { RollbackRequester } from '../lambdas/adapters/rollback-requester.js';
+import type { ApiHandler } from '../lambdas/handlers/api/http.js';
+import { createOperatorApi } from '../lambdas/handlers/api/operator-api.js';
+import { rollbackByKey, type MitigationDeps } from '../lambdas/handlers/mitigation-steps.js';
+import type { LocalStepFunctions } from './step-functions.js';
+
+export interface LocalOperatorApiOptions {
+  dynamo: DynamoDBClient;
+  tableName: string;
+  /** The local workflow: mitigate starts executions on it, rollback stops them. */
+  stepFunctions: LocalStepFunctions;
+  /** The mitigation task's dependencies: a rollback runs with them, as the task Lambda does in AWS. */
+  mitigationDeps: Omit<MitigationDeps, 'execution'>;
+  now?: () => number;
+}
+
+/** Rollbacks run in process, with the same code the task Lambda runs when the API invokes it in AWS. */
+class LocalRollbackRequester implements RollbackRequester {
+  constructor(private readonly deps: Omit<MitigationDeps, 'execution'>) {}
+  async request(key: string, requestedBy: string): Promise<void> {
+    await rollbackByKey(key, { ...this.deps, execution: `api:${requestedBy}` });
+  }
+}
+
+/** Every operator API route over the local stand-ins, with the same handler factories as the Lambdas. */
+export function localOperatorApi(o: LocalOperatorApiOptions): Record<RouteId, ApiHandler> {
+  const changes = new DynamoDbChangeStore(o.dynamo, o.tableName);
+  const now = o.now ?? Date.now;
+  const { guardrails, killSwitch, deploymentRegion } = o.mitigationDeps;
+  return createOperatorApi({
+    windows: new DynamoDbWindowStore(o.dynamo, o.tableName),
+    changes,
+    whitelist: changes,
+    anomalies: new DynamoDbAnomalyStore(o.dynamo, o.tableName),
+    ledger: new DynamoDbActionLedger(o.dynamo, o.tableName),
+    mitigations: o.stepFunctions,
+    rollbacks: new LocalRollbackRequester(o.mitigationDeps),
+    planning: { guardrails, changes, killSwitch, now, ...(deploymentRegion !== undefined && { deploymentRegion }) },
+    timings: o.stepFunctions.timings,
+    now,
+  });
+}
