@@ -9,6 +9,7 @@ import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../lambdas/core/wi
 import { InMemoryAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
 import { InMemoryChangeStore } from '../lambdas/adapters/change-store.js';
 import type { DeadLetter } from '../lambdas/adapters/dead-letter.js';
+import { InMemoryEpisodeTraceStore } from '../lambdas/adapters/episode-trace-store.js';
 import { InMemoryPositionLedger } from '../lambdas/adapters/position-ledger.js';
 import { InMemoryWindowStore } from '../lambdas/adapters/window-store.js';
 import { processStreamBatch, type StreamBatchDeps } from '../lambdas/handlers/stream-batch.js';
@@ -44,6 +45,7 @@ export function inMemoryConsumerDeps(overrides: Partial<StreamBatchDeps> = {}): 
     anomalies: new InMemoryAnomalyStore(),
     notifier: { publish: async () => {} },
     deadLetters: { send: async () => {} },
+    traces: new InMemoryEpisodeTraceStore(),
     ledger: new InMemoryPositionLedger(),
     settings: DEFAULT_WINDOW_SETTINGS,
     source: 'replay',

@@ -1,5 +1,6 @@
 import { scorePoint, type DetectorSettings, type DetectorState } from './detection/index.js';
 import { DEFAULT_TRIGGER_SETTINGS, trackEpisode, type EpisodeEvent, type EpisodeTracker, type MinuteScore, type TriggerSettings } from './episodes.js';
+import type { TraceCursor } from './episode-trace.js';
 import { ENGAGEMENT_SIGNAL } from './observations.js';
 import { signalSpec } from './signals.js';
 import type { WindowResult, WindowState } from './window-state.js';
@@ -8,6 +9,8 @@ import type { WindowResult, WindowState } from './window-state.js';
 export interface KeyDetection {
   det?: DetectorState;
   trk?: EpisodeTracker;
+  /** The closed episode whose recovery is still being traced (episode-trace.ts); absent: none. */
+  trc?: TraceCursor;
 }
 
 export interface DetectionSettings {

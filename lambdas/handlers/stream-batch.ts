@@ -2,6 +2,7 @@ import { alertMessage, describeAnomaly, type Anomaly } from '../core/anomaly.js'
 import { decodeBatch, type RawRecord } from '../core/batch.js';
 import { CHANGE_LOOKBACK_MS, CORRELATION_WINDOW_MS } from '../core/correlator.js';
 import { detectWindows, type DetectionSettings } from '../core/detect.js';
+import { planEpisodeTrace, type TraceAppend } from '../core/episode-trace.js';
 import type { EpisodeEvent } from '../core/episodes.js';
 import type { Observation, StreamPosition } from '../core/observations.js';
 import { compareSequence, foldObservations, type FoldResult, type WindowResult } from '../core/window-state.js';
@@ -9,6 +10,7 @@ import type { WindowSettings } from '../core/window-settings.js';
 import type { AnomalyStore } from '../adapters/anomaly-store.js';
 import type { ChangeStore } from '../adapters/change-store.js';
 import { toDeadLetter, type DeadLetterSink } from '../adapters/dead-letter.js';
+import type { EpisodeTraceStore } from '../adapters/episode-trace-store.js';
 import type { MitigationStarter } from '../adapters/mitigation-starter.js';
 import type { Notifier } from '../adapters/notifier.js';
 import type { PositionLedger } from '../adapters/position-ledger.js';
@@ -22,6 +24,8 @@ export interface StreamBatchDeps {
   /** Starts the mitigation workflow for `mitigate` decisions (absent: alert only). */
   readonly mitigations?: MitigationStarter;
   readonly deadLetters: DeadLetterSink;
+  /** Records each episode's minute series for the reports (absent: not recorded). */
+  readonly traces?: EpisodeTraceStore;
   /** Which keyless side effects (dead letters, change records) an earlier delivery already did. */
   readonly ledger: PositionLedger;
   readonly settings: WindowSettings;
@@ -49,6 +53,8 @@ export interface BatchOutcome {
   stateWrites: number;
   writeUnits: number;
   conflicts: number;
+  /** Episode-trace points written (one item each), for keys in or just after an episode only. */
+  traceWrites: number;
   windows: WindowResult[];
   /** Episodes confirmed in this batch (stored as anomaly records). */
   anomalies: Anomaly[];
@@ -80,6 +86,7 @@ export async function processStreamBatch(records: readonly RawRecord[], deps: St
     stateWrites: 0,
     writeUnits: 0,
     conflicts: 0,
+    traceWrites: 0,
     windows: [],
     anomalies: [],
     alerts: 0,
@@ -146,14 +153,29 @@ async function oncePerPosition<T extends { raw: RawRecord }>(
 interface KeyResult {
   folded: FoldResult;
   events: EpisodeEvent[];
+  /** Episode-trace points of this key's scored minutes (empty unless the key is in or just after an episode). */
+  traces: TraceAppend[];
 }
 
 function foldAndDetect(current: StoredWindow | undefined, observations: readonly Observation[], deps: StreamBatchDeps): KeyResult {
   const folded = foldObservations(current?.state, observations, deps.settings);
-  if (!folded.windows.length) return { folded, events: [] };
-  const detected = detectWindows(folded.state, folded.state, folded.windows, deps.detection);
-  Object.assign(folded.state, detected.detection);
-  return { folded, events: detected.events };
+  if (!folded.windows.length) return { folded, events: [], traces: [] };
+  const { state } = folded;
+  const prev = { ...(state.trk && { trk: state.trk }), ...(state.trc && { trc: state.trc }) };
+  const detected = detectWindows(state, state, folded.windows, deps.detection);
+  Object.assign(state, detected.detection);
+  const plan = planEpisodeTrace({
+    key: state.key,
+    signal: state.signal,
+    prev,
+    minutes: detected.minutes,
+    events: detected.events,
+    // Buckets this batch's fold has already dropped are still in the loaded state.
+    buckets: current ? [...current.state.buckets, ...state.buckets] : state.buckets,
+  });
+  if (plan.cursor) state.trc = plan.cursor;
+  else delete state.trc;
+  return { folded, events: detected.events, traces: plan.appends };
 }
 
 async function foldDetectAndSaveKeys(
@@ -187,6 +209,10 @@ async function foldDetectAndSaveKeys(
         // Alerts go out before the state is saved: if the save fails, the redelivery finds the
         // anomaly record already notified and does not page twice.
         await applyEpisodeEvents(result.events, folded.state, openEpisodes, deps, outcome);
+        // Trace points too: a redelivery skips what the saved state has folded, so points written
+        // after the save could never be written again if that failed. Appends overwrite per minute,
+        // so writing them again (retry, conflict, redelivery) changes nothing.
+        outcome.traceWrites += await appendTraces(result.traces, deps.traces);
         if (folded.changed) {
           const saved = await deps.windows.save(folded.state, current?.version);
           if (!saved.saved) {
@@ -272,6 +298,12 @@ async function applyEpisodeEvents(events: readonly EpisodeEvent[], state: FoldRe
       if (started) outcome.mitigationsStarted++;
     }
   }
+}
+
+async function appendTraces(appends: readonly TraceAppend[], store: EpisodeTraceStore | undefined): Promise<number> {
+  if (!store || !appends.length) return 0;
+  await Promise.all(appends.map((a) => store.append(a.episodeId, a.points)));
+  return appends.reduce((n, a) => n + a.points.length, 0);
 }
 
 async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

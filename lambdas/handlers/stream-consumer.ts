@@ -13,6 +13,7 @@ import { DynamoDbAnomalyStore } from '../adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../adapters/change-store.js';
 import { SqsDeadLetterSink } from '../adapters/dead-letter.js';
 import { DynamoDbWindowStore } from '../adapters/dynamodb-window-store.js';
+import { DynamoDbEpisodeTraceStore } from '../adapters/episode-trace-store.js';
 import { DEFAULT_MITIGATION_TIMINGS, StepFunctionsMitigationStarter } from '../adapters/mitigation-starter.js';
 import { SnsNotifier } from '../adapters/notifier.js';
 import { DynamoDbPositionLedger } from '../adapters/position-ledger.js';
@@ -91,6 +92,7 @@ function recordMetrics(metrics: Metrics, o: BatchOutcome): void {
   count('AnomaliesRecovered', o.recovered);
   count('StateWrites', o.stateWrites);
   count('StateWriteConflicts', o.conflicts);
+  count('EpisodeTraceWrites', o.traceWrites);
   metrics.addMetric('StateWriteUnits', MetricUnit.Count, o.writeUnits);
   metrics.publishStoredMetrics();
 }
@@ -137,6 +139,7 @@ function lambdaWiring(): StreamConsumer {
       anomalies: new DynamoDbAnomalyStore(dynamo, table),
       notifier: new SnsNotifier(sns, requireEnv(CONSUMER_ENV.alertTopicArn)),
       ...(stateMachineArn && { mitigations: new StepFunctionsMitigationStarter(tracer.captureAWSv3Client(new SFNClient({ maxAttempts: 6 })), stateMachineArn, timings) }),
+      traces: new DynamoDbEpisodeTraceStore(dynamo, table),
       deadLetters: new SqsDeadLetterSink(sqs, requireEnv(CONSUMER_ENV.invalidRecordQueueUrl)),
       ledger: new DynamoDbPositionLedger(dynamo, table, 'consumer'),
       settings: windowSettingsFromEnv(process.env),

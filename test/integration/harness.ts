@@ -6,6 +6,7 @@ import { DynamoDbAnomalyStore } from '../../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../../lambdas/adapters/change-store.js';
 import type { DeadLetter } from '../../lambdas/adapters/dead-letter.js';
 import { DynamoDbWindowStore, windowItemKey } from '../../lambdas/adapters/dynamodb-window-store.js';
+import { DynamoDbEpisodeTraceStore } from '../../lambdas/adapters/episode-trace-store.js';
 import { DynamoDbPositionLedger } from '../../lambdas/adapters/position-ledger.js';
 import type { StreamBatchDeps } from '../../lambdas/handlers/stream-batch.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
@@ -52,6 +53,7 @@ export async function startHarness(): Promise<Harness> {
         changes: new DynamoDbChangeStore(dynamo, table),
         anomalies: new DynamoDbAnomalyStore(dynamo, table),
         notifier: alerts,
+        traces: new DynamoDbEpisodeTraceStore(dynamo, table),
         deadLetters: new LocalDeadLetterSink(deadLetters),
         ledger: new DynamoDbPositionLedger(dynamo, table, 'consumer'),
         settings: DEFAULT_WINDOW_SETTINGS,
