@@ -6,6 +6,7 @@ import { DeadLetterQueues } from './dead-letter-queues.js';
 import { IngestStream } from './ingest-stream.js';
 import { MitigationWorkflow } from './mitigation-workflow.js';
 import { API_FUNCTION_LOGICAL_IDS, OPERATOR_API_STAGE, OperatorApi } from './operator-api.js';
+import { Reports, REPORTS_LOGICAL_IDS } from './reports.js';
 import { StateTable } from './state-table.js';
 import { StreamConsumer } from './stream-consumer.js';
 
@@ -19,6 +20,7 @@ export const LOGICAL_IDS = {
   invalidRecordQueue: 'InvalidRecordQueue',
   consumerFailureQueue: 'ConsumerFailureQueue',
   rollbackFailureQueue: 'RollbackFailureQueue',
+  reportFailureQueue: 'ReportFailureQueue',
   alertTopic: 'AlertTopic',
   alertTopicKey: 'AlertTopicKey',
   consumerFunction: 'StreamConsumerFunction',
@@ -27,6 +29,12 @@ export const LOGICAL_IDS = {
   mitigationFunction: 'MitigationStepsFunction',
   /** The operator API's RestApi; its route functions are pinned to API_FUNCTION_LOGICAL_IDS (lib/operator-api.ts). */
   operatorApi: 'OperatorApi',
+  /** Root-cause reports (pinned by lib/reports.ts itself: its acknowledgements name the bucket). */
+  reportsBucket: REPORTS_LOGICAL_IDS.bucket,
+  reportsAccessLogBucket: REPORTS_LOGICAL_IDS.accessLogBucket,
+  reportGenerator: REPORTS_LOGICAL_IDS.generator,
+  reportOnExecutionEndRule: REPORTS_LOGICAL_IDS.executionEndRule,
+  dailyReportRule: REPORTS_LOGICAL_IDS.dailyRule,
 } as const;
 
 /** CfnOutput ids (also the output keys in the deployed stack). */
@@ -37,6 +45,7 @@ export const OUTPUT_IDS = {
   invalidRecordQueueUrl: 'InvalidRecordQueueUrl',
   consumerFailureQueueUrl: 'ConsumerFailureQueueUrl',
   rollbackFailureQueueUrl: 'RollbackFailureQueueUrl',
+  reportFailureQueueUrl: 'ReportFailureQueueUrl',
   alertTopicArn: 'AlertTopicArn',
   consumerFunctionName: 'ConsumerFunctionName',
   mitigationStateMachineArn: 'MitigationStateMachineArn',
@@ -44,6 +53,8 @@ export const OUTPUT_IDS = {
   operatorApiUrl: 'OperatorApiUrl',
   /** `execute-api:Invoke` resource for operators' IAM policies (every method of the stage). */
   operatorApiExecuteArn: 'OperatorApiExecuteArn',
+  /** Root-cause reports land under `reports/YYYY/MM/DD/<id>/` here. */
+  reportsBucketName: 'ReportsBucketName',
 } as const;
 
 export interface AnomalyGuardStackProps extends StackProps {
@@ -59,6 +70,7 @@ export class AnomalyGuardStack extends Stack {
   readonly alerts: AlertTopic;
   readonly consumer: StreamConsumer;
   readonly mitigation: MitigationWorkflow;
+  readonly reports: Reports;
   /** Undefined when `api.enabled` is false. */
   readonly operatorApi?: OperatorApi;
 
@@ -98,6 +110,18 @@ export class AnomalyGuardStack extends Stack {
       removalPolicy,
       ...(config.mitigation.automatic && { mitigation: { stateMachine: this.mitigation.stateMachine, timings: { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } } }),
     });
+    pinLogicalId(this.deadLetters.reportFailureQueue, LOGICAL_IDS.reportFailureQueue);
+    // Before the API: the report route's grants name the reports bucket, pinned inside Reports.
+    this.reports = new Reports(this, 'Reports', {
+      stateTable: this.state,
+      alertTopic: this.alerts,
+      stateMachine: this.mitigation.stateMachine,
+      failureQueue: this.deadLetters.reportFailureQueue,
+      projectRoot: props.projectRoot,
+      settings: config.reports,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
     const { enabled: apiEnabled, ...apiSettings } = config.api;
     if (apiEnabled) {
       this.operatorApi = new OperatorApi(this, 'OperatorApi', {
@@ -107,6 +131,7 @@ export class AnomalyGuardStack extends Stack {
         projectRoot: props.projectRoot,
         mitigationTimings: { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds },
         settings: apiSettings,
+        reportsBucket: this.reports.bucket,
         logRetentionDays: config.logRetentionDays,
         removalPolicy,
         ...(config.mitigation.deploymentRegion && { deploymentRegion: config.mitigation.deploymentRegion }),
@@ -132,9 +157,11 @@ export class AnomalyGuardStack extends Stack {
     output(OUTPUT_IDS.invalidRecordQueueUrl, this.deadLetters.invalidRecordQueue.queueUrl, 'Dead-letter queue for invalid records (payload + reason)');
     output(OUTPUT_IDS.consumerFailureQueueUrl, this.deadLetters.consumerFailureQueue.queueUrl, 'On-failure destination of the stream consumer (batch metadata only)');
     output(OUTPUT_IDS.rollbackFailureQueueUrl, this.deadLetters.rollbackFailureQueue.queueUrl, 'Operator rollbacks that failed after retries (the rollback key is in each message)');
+    output(OUTPUT_IDS.reportFailureQueueUrl, this.deadLetters.reportFailureQueue.queueUrl, 'Report events that could not be delivered or generated after retries (the triggering event is in each message)');
     output(OUTPUT_IDS.alertTopicArn, this.alerts.topic.topicArn, 'SNS topic to subscribe on-call to');
     output(OUTPUT_IDS.consumerFunctionName, this.consumer.function.functionName, 'Stream consumer Lambda function');
     output(OUTPUT_IDS.mitigationStateMachineArn, this.mitigation.stateMachine.stateMachineArn, 'Mitigation workflow (Step Functions Standard)');
+    output(OUTPUT_IDS.reportsBucketName, this.reports.bucket.bucketName, 'Root-cause reports: reports/YYYY/MM/DD/<id>/report.{json,md,html} and the evidence bundle');
     if (this.operatorApi) {
       output(OUTPUT_IDS.operatorApiUrl, this.operatorApi.url, 'Operator API base URL (IAM-signed requests: POST v1/anomaly/score, ...)');
       output(OUTPUT_IDS.operatorApiExecuteArn, this.operatorApi.api.arnForExecuteApi('*', '/*', OPERATOR_API_STAGE), 'Grant operators execute-api:Invoke on this ARN');

@@ -39,6 +39,20 @@ export interface AnomalyGuardConfig {
   };
   /** The operator API (DESIGN contract 2): API Gateway REST API with IAM auth, WAF and a usage plan. */
   readonly api: ApiConfig;
+  /** Root-cause reports (DESIGN contract 3): the reports bucket and the report generator. */
+  readonly reports: ReportsConfig;
+}
+
+export interface ReportsConfig {
+  /** Days a report object under `reports/` is kept before the lifecycle rule deletes it. */
+  readonly retentionDays: number;
+  /** Days the reports bucket's server access logs are kept in the access-log bucket. */
+  readonly accessLogRetentionDays: number;
+  /** UTC hour of the daily digest of the previous UTC day (the schedule fires at minute 15 of this hour). */
+  readonly dailyReportHourUtc: number;
+  /** Report generator Lambda sizing. */
+  readonly memorySizeMb: number;
+  readonly timeoutSeconds: number;
 }
 
 export type UsagePlanQuotaPeriod = 'DAY' | 'WEEK' | 'MONTH';
@@ -91,6 +105,7 @@ export const DEFAULT_CONFIG: AnomalyGuardConfig = {
     wafRateLimit: 1000,
     cloudWatchRole: true,
   },
+  reports: { retentionDays: 400, accessLogRetentionDays: 90, dailyReportHourUtc: 0, memorySizeMb: 512, timeoutSeconds: 60 },
 };
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -108,6 +123,7 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
     removalPolicy: user.removalPolicy ?? DEFAULT_CONFIG.removalPolicy,
     mitigation: { ...DEFAULT_CONFIG.mitigation, ...(user.mitigation as Partial<AnomalyGuardConfig['mitigation']>) },
     api: { ...DEFAULT_CONFIG.api, ...user.api },
+    reports: { ...DEFAULT_CONFIG.reports, ...user.reports },
   };
   const problems: string[] = [];
   const { stream, consumer } = config;
@@ -153,6 +169,14 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
   if (!['DAY', 'WEEK', 'MONTH'].includes(api.usagePlanQuotaPeriod)) problems.push(`api.usagePlanQuotaPeriod must be "DAY", "WEEK" or "MONTH" (got ${String(api.usagePlanQuotaPeriod)})`);
   // WAFv2 rate-based statements accept 10..2,000,000,000 requests per evaluation window.
   intIn('api.wafRateLimit', api.wafRateLimit, 10, 2_000_000_000);
+  const reports = config.reports;
+  if (user.reports !== undefined && (typeof user.reports !== 'object' || user.reports === null || Array.isArray(user.reports))) problems.push('reports must be an object');
+  // S3 lifecycle expiration takes any positive whole number of days; 100 years bounds typos.
+  intIn('reports.retentionDays', reports.retentionDays, 1, 36_500);
+  intIn('reports.accessLogRetentionDays', reports.accessLogRetentionDays, 1, 36_500);
+  intIn('reports.dailyReportHourUtc', reports.dailyReportHourUtc, 0, 23);
+  intIn('reports.memorySizeMb', reports.memorySizeMb, 128, 10_240);
+  intIn('reports.timeoutSeconds', reports.timeoutSeconds, 1, 900);
   if (problems.length) throw new Error(`invalid anomalyGuard config:\n  - ${problems.join('\n  - ')}`);
   return config;
 }

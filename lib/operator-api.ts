@@ -3,6 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Grant, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -10,8 +11,11 @@ import { z } from 'zod';
 import { API_ROUTES, type ApiRoute, type RouteId } from '../lambdas/core/api/routes.js';
 import { MAX_BODY_BYTES } from '../lambdas/core/api/schemas.js';
 import { API_ENTRIES, API_ENV } from '../lambdas/handlers/api/environment.js';
+import { REPORT_LINKS_ENV } from '../lambdas/handlers/report-environment.js';
 import { type ApiConfig, DEFAULT_CONFIG } from './config.js';
 import { HandlerFunction } from './handler-function.js';
+import { nagArn } from './nag.js';
+import { grantReadReports, REPORT_OBJECTS_ACK_REASON, reportObjectsNagName } from './reports.js';
 import type { StateTable } from './state-table.js';
 
 /** The stage the API is deployed to: `https://<id>.execute-api.<region>.amazonaws.com/prod/v1/anomaly/...`. */
@@ -35,7 +39,7 @@ const ROUTE_FUNCTION: Readonly<Record<RouteId, { timeoutSeconds: number; descrip
   score: { timeoutSeconds: 10, description: 'score signal values against the stored baselines (read-only)' },
   mitigate: { timeoutSeconds: 25, description: 'start or dry-run the mitigation workflow for an episode' },
   rollback: { timeoutSeconds: 25, description: 'roll back the actions applied under a rollback key' },
-  report: { timeoutSeconds: 25, description: 'anomalies, actions and savings over a range' },
+  report: { timeoutSeconds: 25, description: 'anomalies, actions, savings and report download links over a range' },
   whitelist: { timeoutSeconds: 10, description: 'store a campaign whitelist window for a tenant' },
   timeline: { timeoutSeconds: 25, description: "one tenant's signals, anomalies, changes and actions (dashboard)" },
 };
@@ -117,6 +121,12 @@ export interface OperatorApiProps {
   readonly mitigationTimings: { observationSeconds: number; finalCheckSeconds: number; rollbackIntervalSeconds: number };
   /** The region label this deployment acts in (guardrails for dry runs). */
   readonly deploymentRegion?: string;
+  /**
+   * The reports bucket (lib/reports.ts): the report route lists `reports/` and presigns short-lived
+   * download links. Its logical id must be final (pinned) before this construct is built.
+   * @default no report links
+   */
+  readonly reportsBucket?: IBucket;
   /** Throttling, usage plan, WAF and logging role. @default DEFAULT_CONFIG.api */
   readonly settings?: Partial<Omit<ApiConfig, 'enabled'>>;
   /** @default 30 */
@@ -237,6 +247,7 @@ export class OperatorApi extends Construct {
       environment[API_ENV.stateMachineArn] = props.stateMachine.stateMachineArn;
       environment[API_ENV.mitigationFunction] = props.mitigationFunction.functionName;
     }
+    if (id === 'report' && props.reportsBucket) environment[REPORT_LINKS_ENV.reportsBucket] = props.reportsBucket.bucketName;
     return new HandlerFunction(this, `${pascal(id)}Handler`, {
       entry: API_ENTRIES[id],
       projectRoot: props.projectRoot,
@@ -271,6 +282,8 @@ export class OperatorApi extends Construct {
     allow('rollback', ['states:DescribeExecution', 'states:StopExecution'], [executionsArn]);
     // The unqualified function ARN only: no versions or aliases (`:*`).
     allow('rollback', ['lambda:InvokeFunction'], [props.mitigationFunction.functionArn]);
+    // Lists the range's reports and presigns GetObject links (the links carry this role's permission).
+    if (props.reportsBucket) grantReadReports(this.handlers.report.role, props.reportsBucket);
 
     for (const id of Object.keys(this.handlers) as RouteId[]) {
       const handler = this.handlers[id];
@@ -278,6 +291,10 @@ export class OperatorApi extends Construct {
       if (id === 'mitigate' || id === 'rollback') {
         const policy = handler.role.node.findChild('DefaultPolicy').node.defaultChild as CfnResource;
         Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagArn(stack, executionsArn)}]`, reason: executionsReason });
+      }
+      if (id === 'report' && props.reportsBucket) {
+        const policy = handler.role.node.findChild('DefaultPolicy').node.defaultChild as CfnResource;
+        Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${reportObjectsNagName(props.reportsBucket)}]`, reason: REPORT_OBJECTS_ACK_REASON });
       }
     }
   }
@@ -434,25 +451,4 @@ function pascal(id: string): string {
     .split(/[^a-z0-9]+/)
     .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
     .join('');
-}
-
-/**
- * How cdk-nag names a resource in a finding id (`AwsSolutions-IAM5[Resource::<name>]`): intrinsics
- * flattened, `Ref` as `<Id>` and `Fn::GetAtt` as `<Id.Attr>`. Resolved now, so logical ids pinned
- * later are not seen: the stack pins the referenced resources before it creates this construct.
- */
-function nagArn(stack: Stack, arn: string): string {
-  const flat = (v: unknown): string => {
-    if (typeof v === 'string') return v;
-    if (Array.isArray(v)) return v.map(flat).join('');
-    const o = v as Record<string, unknown>;
-    if ('Ref' in o) return `<${String(o.Ref)}>`;
-    if ('Fn::GetAtt' in o) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
-    if ('Fn::Join' in o) {
-      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return parts.map(flat).join(sep);
-    }
-    return JSON.stringify(o);
-  };
-  return flat(stack.resolve(arn));
 }

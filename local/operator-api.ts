@@ -4,6 +4,7 @@ import { DynamoDbActionLedger } from '../lambdas/adapters/action-ledger.js';
 import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
 import { DynamoDbWindowStore } from '../lambdas/adapters/dynamodb-window-store.js';
+import type { ReportStore } from '../lambdas/adapters/report-store.js';
 import type { RollbackRequester } from '../lambdas/adapters/rollback-requester.js';
 import type { ApiHandler } from '../lambdas/handlers/api/http.js';
 import { createOperatorApi } from '../lambdas/handlers/api/operator-api.js';
@@ -17,6 +18,8 @@ export interface LocalOperatorApiOptions {
   stepFunctions: LocalStepFunctions;
   /** The mitigation task's dependencies: a rollback runs with them, as the task Lambda does in AWS. */
   mitigationDeps: Omit<MitigationDeps, 'execution'>;
+  /** The local reports bucket, for the report route's download links. */
+  reports?: ReportStore;
   now?: () => number;
 }
 
@@ -43,6 +46,7 @@ export function localOperatorApi(o: LocalOperatorApiOptions): Record<RouteId, Ap
     rollbacks: new LocalRollbackRequester(o.mitigationDeps),
     planning: { guardrails, changes, killSwitch, now, ...(deploymentRegion !== undefined && { deploymentRegion }) },
     timings: o.stepFunctions.timings,
+    ...(o.reports && { reports: o.reports }),
     now,
   });
 }

@@ -3,10 +3,13 @@ import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from '
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { LOGICAL_IDS } from '../lib/anomaly-guard-stack.js';
 import { synthTemplate } from '../lib/synth.js';
 import { alertLogLine } from '../lambdas/core/anomaly.js';
 import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
+import { DynamoDbActionLedger } from '../lambdas/adapters/action-ledger.js';
 import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
+import { DynamoDbEpisodeTraceStore } from '../lambdas/adapters/episode-trace-store.js';
 import type { DeadLetter } from '../lambdas/adapters/dead-letter.js';
 import { DynamoDbWindowStore } from '../lambdas/adapters/dynamodb-window-store.js';
 import { DynamoDbPositionLedger } from '../lambdas/adapters/position-ledger.js';
@@ -21,7 +24,8 @@ import { localOperatorApi } from './operator-api.js';
 import { LocalAlertTopic } from './notifier.js';
 import type { LocalStepFunctions } from './step-functions.js';
 import { LocalDeadLetterSink, LocalQueue } from './queue.js';
-import { createStreamFromTemplate, createTablesFromTemplate, resourcesOfType, startStandIns, type CfnTemplate } from './stand-ins.js';
+import { createBucketsFromTemplate, createStreamFromTemplate, createTablesFromTemplate, resourcesOfType, startStandIns, type CfnTemplate } from './stand-ins.js';
+import { localReports } from './reports.js';
 import { defaultWorkload, simulateWorkload, type ProducedRecord } from './workload.js';
 
 export interface LocalOptions {
@@ -77,6 +81,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
   const standIns = await startStandIns();
   const shards = await createStreamFromTemplate(standIns.kinesis, template, STREAM_NAME);
   const tables = await createTablesFromTemplate(standIns.dynamo, template, TABLE_PREFIX);
+  const buckets = await createBucketsFromTemplate(standIns.s3, template, TABLE_PREFIX);
   const consumerEnv = consumerEnvironment(template);
   const tableName = tables.get(consumerEnv[CONSUMER_ENV.stateTable] ?? '') ?? [...tables.values()][0]!;
   opts.log(`stand-ins up: kinesis ${standIns.kinesisEndpoint} (${shards} shards), dynamodb ${standIns.dynamoEndpoint} (table ${tableName})`);
@@ -85,14 +90,33 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
   const consumerFailures = new LocalQueue<StreamFailureNotice>('ConsumerFailureQueue', join(out, 'consumer-failures.jsonl'));
   const totals = newTotals();
   const alertTopic = new LocalAlertTopic(opts.log);
+  const traces = new DynamoDbEpisodeTraceStore(standIns.dynamo, tableName);
+  const reportErrors: string[] = [];
+  const reports = localReports({
+    s3: standIns.s3,
+    s3Endpoint: standIns.s3Endpoint,
+    bucket: requireBucket(buckets),
+    anomalies: new DynamoDbAnomalyStore(standIns.dynamo, tableName),
+    ledger: new DynamoDbActionLedger(standIns.dynamo, tableName),
+    changes: new DynamoDbChangeStore(standIns.dynamo, tableName),
+    traces,
+    notifier: alertTopic,
+    onError: (e) => {
+      reportErrors.push((e as Error).message);
+      opts.log(`report generation failed: ${(e as Error).message}`);
+    },
+  });
   const mitigation = localMitigation({
     template,
     dynamo: standIns.dynamo,
     tableName,
     notifier: alertTopic,
     onTransition: (x, state) => {
-      if (state === 'SUCCEEDED' || state === 'FAILED') opts.log(`mitigation ${x.name} (${x.anomaly.tenant} ${x.anomaly.signal}) ${state === 'SUCCEEDED' ? x.result?.outcome ?? 'done' : `failed: ${x.error ?? ''}`}`);
-      else opts.log(`mitigation ${x.name}: ${state}`);
+      if (state === 'SUCCEEDED' || state === 'FAILED' || state === 'ABORTED') {
+        opts.log(`mitigation ${x.name} (${x.anomaly.tenant} ${x.anomaly.signal}) ${state === 'SUCCEEDED' ? x.result?.outcome ?? 'done' : `${state.toLowerCase()}: ${x.error ?? ''}`}`);
+        // The EventBridge rule on the state machine's status changes.
+        reports.executionEnded(x);
+      } else opts.log(`mitigation ${x.name}: ${state}`);
     },
   });
   const onOutcome = (o: BatchOutcome) => {
@@ -107,6 +131,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
       anomalies: new DynamoDbAnomalyStore(standIns.dynamo, tableName),
       notifier: alertTopic,
       mitigations: mitigation.stepFunctions,
+      traces,
       deadLetters: new LocalDeadLetterSink(deadLetters),
       ledger: new DynamoDbPositionLedger(standIns.dynamo, tableName, 'consumer'),
       settings: windowSettingsFromEnv(consumerEnv),
@@ -144,15 +169,20 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     for (const chunk of chunks(scenario, opts.chunk)) await put(chunk);
     const drained = await waitFor(() => totals.processed + deadLetters.length >= sent || consumerFailures.length > 0, DRAIN_TIMEOUT_MS);
     await mitigation.stepFunctions.drain();
+    // The daily schedule, for the scenario's last event-time day.
+    await reports.daily(simTs + 86_400_000);
+    await reports.drain();
+    const reportCount = await reports.copyTo(join(out, 'reports'));
     clearInterval(progress);
-    const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained, mitigation.stepFunctions);
+    const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained, mitigation.stepFunctions, { count: reportCount, errors: reportErrors });
     writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     printSummary(summary, out, opts.log);
     if (opts.once) return summary;
 
     const routes = routesFromTemplate(template);
-    const handlers = localOperatorApi({ dynamo: standIns.dynamo, tableName, stepFunctions: mitigation.stepFunctions, mitigationDeps: mitigation.deps });
-    const liveSummary = () => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions);
+    const handlers = localOperatorApi({ dynamo: standIns.dynamo, tableName, stepFunctions: mitigation.stepFunctions, mitigationDeps: mitigation.deps, reports: reports.store });
+    let liveReports = reportCount;
+    const liveSummary = () => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions, { count: liveReports, errors: reportErrors });
     server = await serveApi({ port: opts.port, routes, handlers, extra: { '/v1/local/summary': liveSummary } });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     opts.log(`serving the operator API on ${url} (${routes.map((r) => `${r.method} ${r.path}`).join(', ')}; status: /v1/local/summary); streaming live workload, Ctrl-C to stop`);
@@ -181,13 +211,22 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
       await Promise.race([stop, new Promise((r) => setTimeout(r, 1000))]);
     }
     clearInterval(live);
-    return summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions);
+    await mitigation.stepFunctions.drain();
+    await reports.drain();
+    liveReports = await reports.copyTo(join(out, 'reports'));
+    return liveSummary();
   } finally {
     clearInterval(progress);
     await poller.stop();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     await standIns.close();
   }
+}
+
+function requireBucket(buckets: Map<string, string>): string {
+  const name = buckets.get(LOGICAL_IDS.reportsBucket);
+  if (!name) throw new Error(`the synthesized template has no ${LOGICAL_IDS.reportsBucket}`);
+  return name;
 }
 
 function consumerEnvironment(template: CfnTemplate): NodeJS.ProcessEnv {
@@ -240,18 +279,18 @@ function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
 type Totals = Omit<BatchOutcome, 'windows' | 'failed' | 'anomalies'> & { windows: number; failed: number; anomalies: number; keySet: Set<string>; firstAlertAt?: number };
 
 function newTotals(): Totals {
-  return { received: 0, processed: 0, deadLettered: 0, late: 0, duplicate: 0, redelivered: 0, changes: 0, keys: 0, stateWrites: 0, writeUnits: 0, conflicts: 0, windows: 0, failed: 0, anomalies: 0, alerts: 0, mitigationsStarted: 0, blips: 0, recovered: 0, keySet: new Set() };
+  return { received: 0, processed: 0, deadLettered: 0, late: 0, duplicate: 0, redelivered: 0, changes: 0, keys: 0, stateWrites: 0, writeUnits: 0, conflicts: 0, traceWrites: 0, windows: 0, failed: 0, anomalies: 0, alerts: 0, mitigationsStarted: 0, blips: 0, recovered: 0, keySet: new Set() };
 }
 
 function addOutcome(t: Totals, o: BatchOutcome): void {
-  for (const k of ['received', 'processed', 'deadLettered', 'late', 'duplicate', 'redelivered', 'changes', 'stateWrites', 'writeUnits', 'conflicts', 'alerts', 'mitigationsStarted', 'blips', 'recovered'] as const) t[k] += o[k];
+  for (const k of ['received', 'processed', 'deadLettered', 'late', 'duplicate', 'redelivered', 'changes', 'stateWrites', 'writeUnits', 'conflicts', 'traceWrites', 'alerts', 'mitigationsStarted', 'blips', 'recovered'] as const) t[k] += o[k];
   t.anomalies += o.anomalies.length;
   t.windows += o.windows.length;
   t.failed += o.failed.length;
   for (const w of o.windows) t.keySet.add(w.key);
 }
 
-function summarise(t: Totals, sent: number, deadLettered: number, consumerFailures: number, invocations: number, started: number, drained: boolean, workflows: LocalStepFunctions): LocalSummary {
+function summarise(t: Totals, sent: number, deadLettered: number, consumerFailures: number, invocations: number, started: number, drained: boolean, workflows: LocalStepFunctions, reports: { count: number; errors: string[] }): LocalSummary {
   const executions = [...workflows.executions.values()];
   const lost = Math.max(0, sent - t.processed - deadLettered);
   const problems: string[] = [];
@@ -259,6 +298,7 @@ function summarise(t: Totals, sent: number, deadLettered: number, consumerFailur
   if (consumerFailures) problems.push(`${consumerFailures} batches exhausted their retries (see consumer-failures.jsonl)`);
   if (lost && drained) problems.push(`${lost} records were lost`);
   const failedRuns = executions.filter((x) => x.status === 'FAILED');
+  if (reports.errors.length) problems.push(`${reports.errors.length} report(s) failed: ${reports.errors.join('; ')}`);
   if (failedRuns.length) problems.push(`${failedRuns.length} mitigation execution(s) failed: ${failedRuns.map((x) => `${x.name}: ${x.error ?? ''}`).join('; ')}`);
   return {
     records: { sent, processed: t.processed, deadLettered, late: t.late, duplicate: t.duplicate, redelivered: t.redelivered, lost },
@@ -269,7 +309,7 @@ function summarise(t: Totals, sent: number, deadLettered: number, consumerFailur
       succeeded: executions.filter((x) => x.status === 'SUCCEEDED').length,
       rolledBack: executions.reduce((n, x) => n + (x.result?.rolledBack.length ?? 0), 0),
     },
-    reports: 0,
+    reports: reports.count,
     firstAlertMs: t.firstAlertAt === undefined ? null : t.firstAlertAt - started,
     durationMs: Date.now() - started,
     windows: t.windows,

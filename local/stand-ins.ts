@@ -1,13 +1,18 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 const require = createRequire(import.meta.url);
 const kinesalite = require('kinesalite') as (opts: object) => Server;
 const dynalite = require('dynalite') as (opts: object) => Server;
+const S3rver = require('s3rver') as new (opts: object) => { run(): Promise<AddressInfo>; close(): Promise<void> };
 
 export const LOCAL_REGION = 'us-east-1';
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -16,8 +21,10 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export interface StandIns {
   readonly kinesisEndpoint: string;
   readonly dynamoEndpoint: string;
+  readonly s3Endpoint: string;
   readonly kinesis: KinesisClient;
   readonly dynamo: DynamoDBClient;
+  readonly s3: S3Client;
   close(): Promise<void>;
 }
 
@@ -25,18 +32,27 @@ export async function startStandIns(): Promise<StandIns> {
   const kServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
   const dServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const listen = (s: Server) => new Promise<string>((resolve) => s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)));
-  const [kinesisEndpoint, dynamoEndpoint] = await Promise.all([listen(kServer), listen(dServer)]);
+  // s3rver keeps objects as files: a throwaway directory per run.
+  const s3Dir = mkdtempSync(join(tmpdir(), 'anomaly-guard-s3-'));
+  const s3Server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3Dir });
+  const [kinesisEndpoint, dynamoEndpoint, s3Address] = await Promise.all([listen(kServer), listen(dServer), s3Server.run()]);
+  const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
   const kinesis = localKinesisClient(kinesisEndpoint);
   const dynamo = localDynamoClient(dynamoEndpoint);
+  const s3 = localS3Client(s3Endpoint);
   return {
     kinesisEndpoint,
     dynamoEndpoint,
+    s3Endpoint,
     kinesis,
     dynamo,
+    s3,
     async close() {
       kinesis.destroy();
       dynamo.destroy();
-      await Promise.all([kServer, dServer].map((s) => new Promise<void>((r) => s.close(() => r()))));
+      s3.destroy();
+      await Promise.all([...[kServer, dServer].map((s) => new Promise<void>((r) => s.close(() => r()))), s3Server.close()]);
+      rmSync(s3Dir, { recursive: true, force: true });
     },
   };
 }
@@ -48,6 +64,11 @@ export function localKinesisClient(endpoint: string): KinesisClient {
 
 export function localDynamoClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler() });
+}
+
+/** s3rver serves path-style URLs only and accepts its own fixed key pair. */
+export function localS3Client(endpoint: string): S3Client {
+  return new S3Client({ endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, forcePathStyle: true, requestHandler: new NodeHttpHandler() });
 }
 
 type CfnResource = { Type: string; Properties?: Record<string, any> };
@@ -100,6 +121,17 @@ export async function createTablesFromTemplate(dynamo: DynamoDBClient, template:
       if (i > 200) throw new Error(`local table ${name} did not become ACTIVE`);
       await new Promise((r) => setTimeout(r, 10));
     }
+    names.set(logicalId, name);
+  }
+  return names;
+}
+
+/** Create every S3 bucket of the template, named `${prefix}${logicalId}` in lowercase. */
+export async function createBucketsFromTemplate(s3: S3Client, template: CfnTemplate, prefix: string): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const [logicalId] of resourcesOfType(template, 'AWS::S3::Bucket')) {
+    const name = `${prefix}${logicalId}`.toLowerCase().slice(0, 63);
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
     names.set(logicalId, name);
   }
   return names;

@@ -37,6 +37,8 @@ export function definitionFromTemplate(template: CfnTemplate): Definition {
 export interface LocalExecution {
   name: string;
   anomaly: Anomaly;
+  /** The execution input, as StartExecution would have received it. */
+  input: unknown;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   startedAt: number;
   stoppedAt?: number;
@@ -76,9 +78,9 @@ export class LocalStepFunctions implements MitigationControl {
   async start(anomaly: Anomaly, o: { automatic?: boolean; requestedPlan?: string } = {}): Promise<{ execution: string; started: boolean }> {
     const name = executionName(anomaly);
     if (this.executions.has(name)) return { execution: name, started: false };
-    const execution: LocalExecution = { name, anomaly, status: 'RUNNING', startedAt: Date.now(), path: [], transitions: 0 };
+    const execution: LocalExecution = { name, anomaly, input: mitigationInput(anomaly, this.opts.timings, o), status: 'RUNNING', startedAt: Date.now(), path: [], transitions: 0 };
     this.executions.set(name, execution);
-    const run = this.run(execution, mitigationInput(anomaly, this.opts.timings, o)).finally(() => this.running.delete(run));
+    const run = this.run(execution, execution.input).finally(() => this.running.delete(run));
     this.running.add(run);
     return { execution: name, started: true };
   }
@@ -113,7 +115,16 @@ export class LocalStepFunctions implements MitigationControl {
         execution.path.push(stateName);
         this.opts.onTransition?.(execution, stateName);
         const context = { functionName: 'mitigation-workflow', awsRequestId: `${execution.name}:${execution.path.length}` } as unknown as Context;
-        return this.opts.handler(taskInput as MitigationTaskEvent, context);
+        // Stopping an execution does not stop a task invocation already under way (in AWS neither):
+        // drain() waits for it to finish what it does, e.g. undo an action applied after a halt.
+        const invocation = this.opts.handler(taskInput as MitigationTaskEvent, context);
+        const tracked = invocation.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.running.add(tracked);
+        void tracked.finally(() => this.running.delete(tracked));
+        return invocation;
       };
     }
     try {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +25,25 @@ describe('local --once', () => {
     expect(letters.every((l) => typeof l.reason === 'string' && l.reason.length > 0)).toBe(true);
     expect(lines.some((l) => l.includes('processed'))).toBe(true);
   }, 120_000);
+
+  it('writes a root-cause report for the mitigated episode and the daily digest, copied to <out>/reports/', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'ag-local-'));
+    const summary = await runLocal({ scenario: 'default', once: true, out, port: 0, minutes: 120, chunk: 500, log: () => {} });
+    expect(summary.ok, summary.problems.join('; ')).toBe(true);
+    expect(summary.mitigations.started).toBeGreaterThanOrEqual(1);
+    expect(summary.reports).toBe(summary.mitigations.started + 1);
+    const files = (readdirSync(join(out, 'reports'), { recursive: true }) as string[]).map((f) => f.replaceAll('\\', '/'));
+    const episodeDirs = [...new Set(files.filter((f) => /\/rca-[^/]+\/report\.md$/.test(f)).map((f) => f.replace(/report\.md$/, '')))];
+    expect(episodeDirs).toHaveLength(summary.mitigations.started);
+    for (const dir of episodeDirs) for (const f of ['report.json', 'report.md', 'report.html', 'evidence.tar.gz']) expect(existsSync(join(out, 'reports', dir, f)), `${dir}${f}`).toBe(true);
+    const report = JSON.parse(readFileSync(join(out, 'reports', episodeDirs[0]!, 'report.json'), 'utf8'));
+    expect(report.episode.tenant).toBe('acme');
+    expect(report.actions.length).toBeGreaterThan(0);
+    const md = readFileSync(join(out, 'reports', episodeDirs[0]!, 'report.md'), 'utf8');
+    expect(md).toMatch(/acme cqs_p95 rose \+\d+%/);
+    expect(readFileSync(join(out, 'reports', episodeDirs[0]!, 'report.html'), 'utf8')).toContain('<svg');
+    expect(files.some((f) => /\/daily-\d{4}-\d\d-\d\d\/report\.html$/.test(f))).toBe(true);
+  }, 180_000);
 
   it('replays a JSONL scenario file verbatim, dead-lettering its malformed lines', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ag-local-'));

@@ -24,6 +24,7 @@ function policyStatements(template: Record<string, any>): Found[] {
         break;
       case 'AWS::SQS::QueuePolicy':
       case 'AWS::SNS::TopicPolicy':
+      case 'AWS::S3::BucketPolicy':
       case 'AWS::Kinesis::ResourcePolicy':
         add(id, 'resource', p.PolicyDocument);
         break;
@@ -109,8 +110,10 @@ describe('IAM least privilege', () => {
     const dynamo = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')));
     const pipeline = [roleOfFunction(LOGICAL_IDS.consumerFunction), roleOfFunction(LOGICAL_IDS.mitigationFunction)].map(policyOfRole);
     const apiPolicies = Object.values(API_FUNCTION_LOGICAL_IDS).map((id) => policyOfRole(roleOfFunction(id)));
-    // The operator API roles' narrower grants are checked route by route in operator-api.test.ts.
-    expect([...new Set(dynamo.map((d) => d.resource))].sort()).toEqual([...pipeline, ...apiPolicies].sort());
+    const reportGenerator = policyOfRole(roleOfFunction(LOGICAL_IDS.reportGenerator));
+    // The operator API roles' and the report generator's narrower (read-only) grants are checked in
+    // operator-api.test.ts and reports.test.ts.
+    expect([...new Set(dynamo.map((d) => d.resource))].sort()).toEqual([...pipeline, ...apiPolicies, reportGenerator].sort());
     for (const d of dynamo) {
       expect(d.statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.stateTable, 'Arn'] });
       if (!pipeline.includes(d.resource)) continue;
@@ -122,13 +125,34 @@ describe('IAM least privilege', () => {
     const identity = statements.filter((s) => s.kind === 'identity').map((s) => s.statement);
     const sendInvalid = identity.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.invalidRecordQueue, 'Arn'] }));
     expect(sendInvalid.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
-    const publish = identity.filter((s) => actionsOf(s).includes('sns:Publish'));
-    expect(publish.map((s) => s.Resource)).toEqual([{ Ref: LOGICAL_IDS.alertTopic }, { Ref: LOGICAL_IDS.alertTopic }]);
+    const publish = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).includes('sns:Publish'));
+    // The consumer (alerts), the mitigation steps (outcomes) and the report generator (report links).
+    expect(publish.map((s) => s.resource).sort()).toEqual([LOGICAL_IDS.consumerFunction, LOGICAL_IDS.mitigationFunction, LOGICAL_IDS.reportGenerator].map((fn) => policyOfRole(roleOfFunction(fn))).sort());
+    for (const s of publish) expect(s.statement.Resource).toEqual({ Ref: LOGICAL_IDS.alertTopic });
     const start = statements.filter((s) => actionsOf(s.statement).includes('states:StartExecution'));
     // The consumer (automatic mitigation) and the operator API's mitigate route, nothing else.
     expect(start.map((s) => [s.resource, s.statement.Resource])).toEqual(
       [LOGICAL_IDS.consumerFunction, API_FUNCTION_LOGICAL_IDS.mitigate].map((fn) => [policyOfRole(roleOfFunction(fn)), { Ref: LOGICAL_IDS.mitigationStateMachine }]),
     );
+  });
+
+  it('lets only the report generator write report objects, and only it and the API report route read or list them', () => {
+    const s3 = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).some((a) => a.startsWith('s3:')));
+    const generator = policyOfRole(roleOfFunction(LOGICAL_IDS.reportGenerator));
+    const reportRoute = policyOfRole(roleOfFunction(API_FUNCTION_LOGICAL_IDS.report));
+    expect([...new Set(s3.map((s) => s.resource))].sort()).toEqual([generator, reportRoute].sort());
+    const reportObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [LOGICAL_IDS.reportsBucket, 'Arn'] }, '/reports/*']] };
+    for (const { resource, statement } of s3) {
+      for (const action of actionsOf(statement)) {
+        if (action === 's3:ListBucket') {
+          expect(statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.reportsBucket, 'Arn'] });
+          expect((statement as { Condition?: unknown }).Condition).toEqual({ StringLike: { 's3:prefix': ['reports/*'] } });
+        } else {
+          expect(statement.Resource, action).toEqual(reportObjects);
+          expect(resource === generator ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'], `${resource} ${action}`).toContain(action);
+        }
+      }
+    }
   });
 
   it('lets the mitigation steps put events only on the default bus', () => {

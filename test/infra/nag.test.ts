@@ -7,19 +7,23 @@ import { synthTemplate } from '../../lib/synth.js';
 const EXPECTED_ACKNOWLEDGEMENTS = [
   // Operator API methods: IAM (SigV4) authorization is the contract, not Cognito.
   ...Array<string>(6).fill('AWS::ApiGateway::Method: AwsSolutions-COG4'),
-  // X-Ray on the consumer, the mitigation steps and the six API functions.
-  ...Array<string>(8).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::*]'),
+  // X-Ray on the consumer, the mitigation steps, the report generator and the six API functions.
+  ...Array<string>(9).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::*]'),
   // Step Functions execution logging (vended log delivery) and X-Ray on the state machine role.
   'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::*]',
   'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::<MitigationStepsFunction.Arn>:*]',
-  // mitigate (DescribeExecution) and rollback (DescribeExecution, StopExecution): executions of the one state machine.
-  ...Array<string>(2).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<MitigationStateMachine.Name>:*]'),
+  // mitigate (DescribeExecution), rollback (DescribeExecution, StopExecution) and the report generator
+  // (DescribeExecution): executions of the one state machine.
+  ...Array<string>(3).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<MitigationStateMachine.Name>:*]'),
+  // Report objects under reports/ of the one reports bucket: the generator (put, get) and the API report route (get, to presign links).
+  ...Array<string>(2).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::<ReportsBucket.Arn>/reports/*]'),
   // The account-level API Gateway logging role.
   'AWS::IAM::Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]',
-  ...Array<string>(8).fill('AWS::Lambda::Function: AwsSolutions-L1'),
-  'AWS::SQS::Queue: AwsSolutions-SQS3',
-  'AWS::SQS::Queue: AwsSolutions-SQS3',
-  'AWS::SQS::Queue: AwsSolutions-SQS3',
+  ...Array<string>(9).fill('AWS::Lambda::Function: AwsSolutions-L1'),
+  // The reports bucket's access-log bucket does not log its own accesses.
+  'AWS::S3::Bucket: AwsSolutions-S1',
+  // The four dead-letter queues: invalid records, consumer failures, rollback failures, report failures.
+  ...Array<string>(4).fill('AWS::SQS::Queue: AwsSolutions-SQS3'),
 ].sort();
 
 describe('cdk-nag AwsSolutions', () => {
@@ -43,6 +47,10 @@ describe('cdk-nag AwsSolutions', () => {
       waf: { webAclName: 'n', webAclId: 'i', scope: 'REGIONAL', ruleNames: ['r'] },
     };
     expect(() => synthTemplate({ anomalyGuard: { mitigation: { actionTargets } } })).not.toThrow();
+  });
+
+  it('stays clean with removalPolicy destroy (the buckets\' auto-delete-objects custom resource) and without the API', () => {
+    expect(() => synthTemplate({ anomalyGuard: { removalPolicy: 'destroy', api: { enabled: false } } })).not.toThrow();
   });
 
   it('fails the synth when a finding is not acknowledged', () => {

@@ -2,6 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES, type RouteId } from '../../lambdas/core/api/routes.js';
 import { API_ENV } from '../../lambdas/handlers/api/environment.js';
+import { REPORT_LINKS_ENV } from '../../lambdas/handlers/report-environment.js';
 import { LOGICAL_IDS, OUTPUT_IDS } from '../../lib/anomaly-guard-stack.js';
 import { resolveConfig } from '../../lib/config.js';
 import { API_FUNCTION_LOGICAL_IDS, gatewayModelSchema, OPERATOR_API_STAGE } from '../../lib/operator-api.js';
@@ -221,10 +222,17 @@ describe('OperatorApi (cdk.json context)', () => {
     const tableRead = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
     const executions = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::GetAtt': [LOGICAL_IDS.mitigationStateMachine, 'Name'] }, ':*']] };
     const table = arnOf(LOGICAL_IDS.stateTable);
+    const reportsBucket = arnOf(LOGICAL_IDS.reportsBucket);
+    const reportObjects = { 'Fn::Join': ['', [reportsBucket, '/reports/*']] };
     /** Action → resource (and condition) per route, besides writing to its own log group and X-Ray. */
     const EXPECTED: Record<RouteId, { action: string; resource: unknown; condition?: unknown }[]> = {
       score: tableRead.map((action) => ({ action, resource: table })),
-      report: tableRead.map((action) => ({ action, resource: table })),
+      report: [
+        ...tableRead.map((action) => ({ action, resource: table })),
+        // Lists the range's reports and presigns short-lived GetObject links: only under reports/.
+        { action: 's3:ListBucket', resource: reportsBucket, condition: { StringLike: { 's3:prefix': ['reports/*'] } } },
+        { action: 's3:GetObject', resource: reportObjects },
+      ],
       timeline: tableRead.map((action) => ({ action, resource: table })),
       whitelist: [{ action: 'dynamodb:PutItem', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['wl#*'] } } }],
       mitigate: [
@@ -261,7 +269,8 @@ describe('OperatorApi (cdk.json context)', () => {
   it('gives each function only the environment it needs', () => {
     const env = (id: RouteId) => json.Resources[API_FUNCTION_LOGICAL_IDS[id]]!.Properties.Environment.Variables;
     const common = { [API_ENV.stateTable]: { Ref: LOGICAL_IDS.stateTable }, POWERTOOLS_SERVICE_NAME: 'anomaly-guard', POWERTOOLS_METRICS_NAMESPACE: 'AnomalyGuard', NODE_OPTIONS: '--enable-source-maps' };
-    for (const id of ['score', 'report', 'timeline', 'whitelist'] as const) expect(env(id), id).toEqual(common);
+    for (const id of ['score', 'timeline', 'whitelist'] as const) expect(env(id), id).toEqual(common);
+    expect(env('report')).toEqual({ ...common, [REPORT_LINKS_ENV.reportsBucket]: { Ref: LOGICAL_IDS.reportsBucket } });
     expect(env('mitigate')).toEqual({
       ...common,
       [API_ENV.stateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine },

@@ -64,7 +64,7 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
     });
   });
 
-  it.each([LOGICAL_IDS.invalidRecordQueue, LOGICAL_IDS.consumerFailureQueue])('%s is encrypted, keeps 14 days and denies non-TLS access', (queueId) => {
+  it.each([LOGICAL_IDS.invalidRecordQueue, LOGICAL_IDS.consumerFailureQueue, LOGICAL_IDS.rollbackFailureQueue, LOGICAL_IDS.reportFailureQueue])('%s is encrypted, keeps 14 days and denies non-TLS access', (queueId) => {
     const queue = json.Resources[queueId];
     expect(queue.Type).toBe('AWS::SQS::Queue');
     expect(queue.Properties.SqsManagedSseEnabled === true || queue.Properties.KmsMasterKeyId !== undefined).toBe(true);
@@ -200,7 +200,7 @@ describe('mitigation workflow', () => {
   });
 
   it('sends operator rollbacks that still fail after two retries to an encrypted dead-letter queue', () => {
-    const configs = Object.values(json.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    const configs = Object.values(json.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig' && r.Properties.FunctionName.Ref === LOGICAL_IDS.mitigationFunction);
     expect(configs).toHaveLength(1);
     expect(configs[0].Properties).toMatchObject({
       FunctionName: { Ref: LOGICAL_IDS.mitigationFunction },

@@ -15,6 +15,7 @@ import { episodeKeyOf, type ActionLedger, type LedgerEntry } from '../../adapter
 import type { AnomalyReader, StoredAnomaly } from '../../adapters/anomaly-store.js';
 import type { ChangeStore, WhitelistStore } from '../../adapters/change-store.js';
 import type { MitigationControl, MitigationTimings } from '../../adapters/mitigation-starter.js';
+import type { ReportStore } from '../../adapters/report-store.js';
 import type { RollbackRequester } from '../../adapters/rollback-requester.js';
 import type { WindowStore } from '../../adapters/window-store.js';
 import { planStep, type PlanDeps } from '../mitigation-steps.js';
@@ -42,8 +43,13 @@ export interface RollbackDeps {
 export interface ReportDeps {
   anomalies: Pick<AnomalyReader, 'between'>;
   ledger: Pick<ActionLedger, 'entries'>;
+  /** Where the RCA reports are; without it the report lists no links. */
+  reports?: Pick<ReportStore, 'list' | 'link'>;
   now: () => number;
 }
+
+/** Download links are short-lived: the caller was authorized just now, not for later. */
+export const REPORT_LINK_SECONDS = 300;
 
 export interface WhitelistDeps {
   whitelist: Pick<WhitelistStore, 'addWhitelist'>;
@@ -138,7 +144,7 @@ export function createReportHandler(deps: ReportDeps, logger?: Logger): ApiHandl
     async (q) => {
       const to = deps.now();
       const from = to - rangeMs(q.range);
-      const anomalies = await deps.anomalies.between(from, to);
+      const [anomalies, reports] = await Promise.all([deps.anomalies.between(from, to), reportLinks(deps.reports, from, to)]);
       const actions = await actionsOf(anomalies, deps.ledger);
       const byClass: Record<string, number> = {};
       for (const a of anomalies) byClass[a.class] = (byClass[a.class] ?? 0) + 1;
@@ -150,7 +156,7 @@ export function createReportHandler(deps: ReportDeps, logger?: Logger): ApiHandl
           anomalies: anomalies.map((a) => anomalyListing(a, actions)),
           actions,
           savings: estimateRangeSavings(anomalies, actions, to),
-          reports: [],
+          reports,
         },
       };
     },
@@ -221,6 +227,21 @@ async function actionsOf(anomalies: readonly StoredAnomaly[], ledger: Pick<Actio
     entries.push(...lists.flat());
   }
   return summariseActions(entries);
+}
+
+async function reportLinks(store: ReportDeps['reports'], from: number, to: number) {
+  if (!store) return [];
+  const expiresAt = new Date(Date.now() + REPORT_LINK_SECONDS * 1000).toISOString();
+  const reports = await store.list(from, to);
+  return Promise.all(
+    reports.map(async (r) => ({
+      id: r.id,
+      kind: r.kind,
+      day: r.day,
+      links: Object.fromEntries(await Promise.all(Object.entries(r.objects).map(async ([file, key]) => [file, await store.link(key, REPORT_LINK_SECONDS)] as const))),
+      expiresAt,
+    })),
+  );
 }
 
 function iso(ms: number): string {

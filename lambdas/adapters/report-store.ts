@@ -1,0 +1,95 @@
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+/** One stored report: its objects under `reports/YYYY/MM/DD/<id>/`. */
+export interface StoredReport {
+  id: string;
+  /** `YYYY-MM-DD` of the episode start or of the digest. */
+  day: string;
+  kind: 'episode' | 'daily';
+  /** File name (`report.json`, `report.md`, `report.html`, `evidence.tar.gz`) → object key. */
+  objects: Record<string, string>;
+  lastModified: number;
+}
+
+export interface ReportObject {
+  key: string;
+  body: string | Uint8Array;
+  contentType: string;
+}
+
+/** Where reports are written and found: the encrypted reports bucket (s3rver locally). */
+export interface ReportStore {
+  put(objects: readonly ReportObject[]): Promise<void>;
+  /** Reports dated in [from, to] (by their `YYYY/MM/DD` prefix), oldest first. */
+  list(from: number, to: number): Promise<StoredReport[]>;
+  read(key: string): Promise<string | undefined>;
+  /** A short-lived download link. */
+  link(key: string, expiresInSeconds: number): Promise<string>;
+}
+
+const DAY_MS = 86_400_000;
+const KEY = /^reports\/(\d{4})\/(\d\d)\/(\d\d)\/([^/]+)\/([^/]+)$/;
+
+/** `reports/YYYY/MM/DD/` for every UTC day touching [from, to]. */
+export function dayPrefixes(from: number, to: number): string[] {
+  const prefixes: string[] = [];
+  for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS) prefixes.push(`reports/${new Date(d).toISOString().slice(0, 10).replaceAll('-', '/')}/`);
+  return prefixes;
+}
+
+/** Group listed object keys into reports. */
+export function groupReportObjects(objects: readonly { key: string; lastModified: number }[]): StoredReport[] {
+  const byId = new Map<string, StoredReport>();
+  for (const o of objects) {
+    const m = KEY.exec(o.key);
+    if (!m) continue;
+    const [, y, mo, d, id, file] = m as unknown as [string, string, string, string, string, string];
+    const day = `${y}-${mo}-${d}`;
+    const r = byId.get(`${day}/${id}`) ?? { id, day, kind: id.startsWith('daily-') || id.startsWith('digest-') ? 'daily' : 'episode', objects: {}, lastModified: 0 };
+    r.objects[file] = o.key;
+    r.lastModified = Math.max(r.lastModified, o.lastModified);
+    byId.set(`${day}/${id}`, r);
+  }
+  return [...byId.values()].sort((a, b) => a.day.localeCompare(b.day) || a.lastModified - b.lastModified);
+}
+
+export class S3ReportStore implements ReportStore {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async put(objects: readonly ReportObject[]): Promise<void> {
+    // report.json last: a reader that finds it finds the whole report.
+    const ordered = [...objects].sort((a, b) => Number(a.key.endsWith('/report.json')) - Number(b.key.endsWith('/report.json')));
+    for (const o of ordered) await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: o.key, Body: o.body, ContentType: o.contentType }));
+  }
+
+  async list(from: number, to: number): Promise<StoredReport[]> {
+    const listed: { key: string; lastModified: number }[] = [];
+    for (const Prefix of dayPrefixes(from, to)) {
+      let token: string | undefined;
+      do {
+        const out: ListObjectsV2CommandOutput = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken: token }));
+        for (const o of out.Contents ?? []) if (o.Key) listed.push({ key: o.Key, lastModified: o.LastModified?.getTime() ?? 0 });
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token);
+    }
+    return groupReportObjects(listed);
+  }
+
+  async read(key: string): Promise<string | undefined> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await out.Body?.transformToString('utf8');
+    } catch (e) {
+      if ((e as Error).name === 'NoSuchKey') return undefined;
+      throw e;
+    }
+  }
+
+  link(key: string, expiresInSeconds: number): Promise<string> {
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSeconds });
+  }
+}
