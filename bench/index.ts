@@ -122,5 +122,6 @@ console.log(
   if (d.devSet) console.log(`   CSV replay on the dev set: ${n0(d.devSet.rows)} points in ${n0(d.devSet.ms)} ms = ${n0(d.devSet.pointsPerSec)} points/s (${d.devSet.files} files)`);
 }
 
-// 5. Detection quality (seed-004 scenario suite) ----------------------------------------------
+// 5. Detection quality and mitigation outcomes (seed-004 scenario suite) ----------------------
+// The mitigation part replays every started execution through the synthesized state machine, open loop.
 await (await import('./quality/evaluate.js')).printQualitySection();

@@ -1,7 +1,9 @@
 /**
  * Detection quality on the seed-004 scenario suite: replays a generated scenario through the
- * consumer's real batch path (`replayEnvelopes`), matches the alerts.jsonl episodes to the
- * ground-truth labels and computes the seed §F numbers.
+ * consumer's real batch path (`replayLines`: what `replayEnvelopes` does, plus a recording
+ * mitigation starter), matches the alerts.jsonl episodes to the ground-truth labels and computes
+ * the seed §F numbers; then replays every mitigation the consumer started through the workflow
+ * (`mitigation-outcomes.ts`) to see how it ends.
  *
  * Definitions (also printed by `formatQuality`):
  * - alert line: one confirmed episode in alerts.jsonl. Page: an alert line with decision
@@ -27,15 +29,18 @@
  *   can only act once that minute's window closes (+1 min + the allowed lateness).
  * - Class: judged on the first page on the label's primary signal (else its first page).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnomalyClass } from '../../lambdas/core/classifier.js';
-import type { Decision } from '../../lambdas/core/anomaly.js';
+import { alertLogLine, type Decision } from '../../lambdas/core/anomaly.js';
 import type { DetectionSettings } from '../../lambdas/core/detect.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
-import { replayEnvelopes, type ReplayEnvelopesResult } from '../../local/replay-envelopes.js';
+import { DEFAULT_MITIGATION_TIMINGS } from '../../lambdas/adapters/mitigation-starter.js';
+import type { ReplayEnvelopesResult } from '../../local/replay-envelopes.js';
+import { replayLines } from './consumer-replay.js';
+import { CONSUMER_DELAY_MS, formatMitigationOutcomes, KeySeries, replayMitigations, summarizeOutcomes, type MitigationCase, type MitigationOutcomeSummary } from './mitigation-outcomes.js';
 import { DEFAULT_SCENARIO, generateScenario, type Label, type LabelKind, type Scenario, type ScenarioOptions } from './scenario.js';
+import { synthesizedMitigationDefinition, type AslDefinition } from './state-machine.js';
 
 const MIN = 60_000;
 /** An episode may start this long before the labelled start (pre-onset wobble, ramp rounding). */
@@ -323,43 +328,88 @@ export function scoreAlerts(alerts: readonly AlertLine[], labels: readonly Label
 export interface ScenarioQualityOptions {
   scenario?: Partial<ScenarioOptions>;
   detection?: DetectionSettings;
-  /** Keep the generated input and alerts here instead of a temp dir that is removed afterwards. */
+  /** Keep the generated input, labels, alerts and dead letters here (for trace.ts); nothing is written otherwise. */
   dir?: string;
+  /**
+   * Replay the started mitigations through the workflow (default true). The state machine
+   * definition is synthesized unless given.
+   */
+  mitigation?: boolean | { definition?: AslDefinition; consumerDelayMs?: number };
+}
+
+export interface ScenarioMitigation {
+  summary: MitigationOutcomeSummary;
+  consumerDelayMs: number;
+  /**
+   * The same executions started `consumerDelayMs` later (each check lands that far into a minute,
+   * where the Check task's newest bucket holds fewer records): how much the endings depend on it.
+   */
+  lateCheck: { consumerDelayMs: number; counts: MitigationOutcomeSummary['counts'] };
+  /** Executions started for cold-start episodes (learning period): not in the summary. */
+  coldStart: number;
+  ms: number;
 }
 
 export interface ScenarioQuality extends QualityResult {
   scenario: Pick<Scenario, 'evalFrom' | 'endTs' | 'counts' | 'keys' | 'labels'> & { options: ScenarioOptions; records: number };
   replay: ReplayEnvelopesResult;
   generateMs: number;
+  /** The alert lines the replay wrote (alerts.jsonl), in order. */
+  alertLines: string[];
+  mitigation?: ScenarioMitigation;
   dir?: string;
 }
 
-/** Generate the scenario, replay it through the consumer's batch path and score the alerts. */
+/** Start delay of the sensitivity replay: every check lands 30 s into a minute. */
+export const LATE_CHECK_DELAY_MS = 30_000;
+
+/** Generate the scenario, replay it through the consumer's batch path, score the alerts and replay the mitigations. */
 export async function runScenarioQuality(opts: ScenarioQualityOptions = {}): Promise<ScenarioQuality> {
   const t0 = performance.now();
   const sc = generateScenario(opts.scenario);
   const generateMs = performance.now() - t0;
-  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'ag-quality-')));
-  if (opts.dir) await mkdir(opts.dir, { recursive: true });
-  try {
-    const input = join(dir, 'scenario.jsonl');
-    await writeFile(input, `${sc.lines.join('\n')}\n`);
-    await writeFile(join(dir, 'labels.json'), `${JSON.stringify(sc.labels, null, 1)}\n`);
-    const replay = await replayEnvelopes({ input, out: dir, settings: DEFAULT_WINDOW_SETTINGS, ...(opts.detection && { detection: opts.detection }) });
-    const text = await readFile(join(dir, 'alerts.jsonl'), 'utf8');
-    const alerts = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as AlertLine);
-    const result = scoreAlerts(alerts, sc.labels, sc.evalFrom);
-    const out: ScenarioQuality = {
-      ...result,
-      scenario: { options: sc.options, evalFrom: sc.evalFrom, endTs: sc.endTs, counts: sc.counts, keys: sc.keys, labels: sc.labels, records: sc.lines.length },
-      replay,
-      generateMs,
-    };
-    if (opts.dir) out.dir = opts.dir;
-    return out;
-  } finally {
-    if (!opts.dir) await rm(dir, { recursive: true, force: true });
+  const replayed = await replayLines(sc.lines, { settings: DEFAULT_WINDOW_SETTINGS, ...(opts.detection && { detection: opts.detection }) });
+  if (opts.dir) {
+    await mkdir(opts.dir, { recursive: true });
+    await writeFile(join(opts.dir, 'scenario.jsonl'), `${sc.lines.join('\n')}\n`);
+    await writeFile(join(opts.dir, 'labels.json'), `${JSON.stringify(sc.labels, null, 1)}\n`);
+    await writeFile(join(opts.dir, 'alerts.jsonl'), replayed.alertLines.length ? `${replayed.alertLines.join('\n')}\n` : '');
+    await writeFile(join(opts.dir, 'dead-letters.jsonl'), replayed.deadLetters.map((l) => `${JSON.stringify(l)}\n`).join(''));
   }
+  const alerts = replayed.alertLines.map((l) => JSON.parse(l) as AlertLine);
+  const result = scoreAlerts(alerts, sc.labels, sc.evalFrom);
+  const out: ScenarioQuality = {
+    ...result,
+    scenario: { options: sc.options, evalFrom: sc.evalFrom, endTs: sc.endTs, counts: sc.counts, keys: sc.keys, labels: sc.labels, records: sc.lines.length },
+    replay: replayed.result,
+    generateMs,
+    alertLines: replayed.alertLines,
+  };
+  if (opts.mitigation !== false) {
+    const m0 = performance.now();
+    const mo = typeof opts.mitigation === 'object' ? opts.mitigation : {};
+    const definition = mo.definition ?? synthesizedMitigationDefinition();
+    // Same cold-start rule as the alert scoring.
+    const inScope = replayed.mitigations.filter((m) => m.anomaly.start >= sc.evalFrom - MATCH_EARLY_MS);
+    const cases: MitigationCase[] = inScope.map((m) => {
+      const label = matchLabel(alertLogLine(m.anomaly) as unknown as AlertLine, sc.labels);
+      return label ? { anomaly: m.anomaly, label } : { anomaly: m.anomaly };
+    });
+    const series = KeySeries.fromLines(sc.lines, new Set(cases.map((c) => c.anomaly.key)), DEFAULT_WINDOW_SETTINGS);
+    const env = { definition, series, changes: replayed.changes, timings: DEFAULT_MITIGATION_TIMINGS, settings: DEFAULT_WINDOW_SETTINGS };
+    const consumerDelayMs = mo.consumerDelayMs ?? CONSUMER_DELAY_MS;
+    const outcomes = await replayMitigations(cases, { ...env, consumerDelayMs });
+    const late = summarizeOutcomes(await replayMitigations(cases, { ...env, consumerDelayMs: LATE_CHECK_DELAY_MS }));
+    out.mitigation = {
+      summary: summarizeOutcomes(outcomes),
+      consumerDelayMs,
+      lateCheck: { consumerDelayMs: LATE_CHECK_DELAY_MS, counts: late.counts },
+      coldStart: replayed.mitigations.length - inScope.length,
+      ms: performance.now() - m0,
+    };
+  }
+  if (opts.dir) out.dir = opts.dir;
+  return out;
 }
 
 // ---- printing --------------------------------------------------------------------------------
@@ -459,10 +509,21 @@ export function formatQuality(q: QualityResult & Partial<Pick<ScenarioQuality, '
   return out.join('\n');
 }
 
+/** The mitigation-outcome part of the section, with the check-timing sensitivity line. */
+export function formatScenarioMitigation(m: ScenarioMitigation, opts: { examples?: number } = {}): string {
+  const c = m.lateCheck.counts;
+  return [
+    formatMitigationOutcomes(m.summary, { timings: DEFAULT_MITIGATION_TIMINGS, coldStart: m.coldStart, consumerDelayMs: m.consumerDelayMs, ...(opts.examples !== undefined && { examples: opts.examples }) }),
+    `   check timing: with every execution started ${m.lateCheck.consumerDelayMs / 1000} s later instead (each check ${m.lateCheck.consumerDelayMs / 1000} s into a minute, whose bucket then holds the records so far), ` +
+      `recovered ${c.recovered}, escalated then recovered ${c['escalated-recovered']}, handed off ${c['handed-off']}, blocked ${c.blocked}`,
+  ].join('\n');
+}
+
 /** `npm run bench` section: the full-size scenario, printed. */
 export async function printQualitySection(log: (line: string) => void = console.log): Promise<ScenarioQuality> {
-  log(`\n5. Detection quality: seed-004 scenario suite (replayEnvelopes over generated envelopes, event time; bench/quality)`);
+  log(`\n5. Detection quality and mitigation outcomes: seed-004 scenario suite (the consumer's batch path over generated envelopes, event time; bench/quality)`);
   const q = await runScenarioQuality({ scenario: DEFAULT_SCENARIO });
   log(formatQuality(q));
+  if (q.mitigation) log(formatScenarioMitigation(q.mitigation, { examples: 8 }));
   return q;
 }

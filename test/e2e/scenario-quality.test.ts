@@ -1,15 +1,28 @@
 /**
  * Seed-004 scenario suite, small fixed-seed variant: generated multi-tenant envelopes with the
  * four incident kinds, releases, a campaign, a maintenance window and blips, replayed through the
- * consumer's batch path (bench/quality). Asserts the floors a user would notice (seed §F).
+ * consumer's batch path (bench/quality). Asserts the floors a user would notice (seed §F), and how
+ * the mitigations the consumer started end when replayed through the workflow (open loop).
  * The full-size run is part of `npm run bench`.
  */
 import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { alertSummary, formatQuality, runScenarioQuality, scoreAlerts, SLO, type AlertLine, type ScenarioQuality } from '../../bench/quality/evaluate.js';
+import { RECOVERY_TARGETS } from '../../lambdas/core/mitigation/regression.js';
+import { DEFAULT_MITIGATION_TIMINGS } from '../../lambdas/adapters/mitigation-starter.js';
+import { replayEnvelopes } from '../../local/replay-envelopes.js';
+import { replayLines } from '../../bench/quality/consumer-replay.js';
+import { alertSummary, formatQuality, formatScenarioMitigation, runScenarioQuality, scoreAlerts, SLO, type AlertLine, type ScenarioQuality } from '../../bench/quality/evaluate.js';
+import { OUTCOME_ORDER, type MitigationOutcome } from '../../bench/quality/mitigation-outcomes.js';
 import { DEFAULT_SCENARIO, generateScenario, SMALL_SCENARIO, type Label } from '../../bench/quality/scenario.js';
 
 const MIN = 60_000;
+
+/** The full-size run (replay + mitigation replay), shared by the describes below: it takes tens of seconds. */
+let fullRun: Promise<ScenarioQuality> | undefined;
+const fullSuite = () => (fullRun ??= runScenarioQuality({ scenario: DEFAULT_SCENARIO }));
 
 describe('scenario scoring definitions', () => {
   const t0 = Date.parse('2026-11-20T12:00:00Z');
@@ -67,9 +80,9 @@ describe('seed-004 scenario suite (full size, fixed seed)', () => {
   const failures = () => formatQuality(q, { definitions: false, maxExamples: 10 });
 
   beforeAll(async () => {
-    q = await runScenarioQuality({ scenario: DEFAULT_SCENARIO });
+    q = await fullSuite();
     // The table is the useful part of a failure: print it once.
-    console.log(`seed-004 scenario suite:\n${formatQuality(q, { definitions: false })}`);
+    console.log(`seed-004 scenario suite:\n${formatQuality(q, { definitions: false })}${q.mitigation ? `\n${formatScenarioMitigation(q.mitigation)}` : ''}`);
   }, 240_000);
 
   it('is deterministic and holds every kind of injection, all after the learning period', () => {
@@ -117,3 +130,101 @@ describe('seed-004 scenario suite (full size, fixed seed)', () => {
     expect(q.numbers.latency.p95!, failures()).toBeLessThanOrEqual(SLO.latencyP95Ms);
   });
 });
+
+describe('scenario replay path', () => {
+  it('writes exactly the alert lines replayEnvelopes writes (same batch path, plus a recording mitigation starter)', async () => {
+    const sc = generateScenario(SMALL_SCENARIO);
+    const dir = await mkdtemp(join(tmpdir(), 'ag-parity-'));
+    try {
+      await writeFile(join(dir, 'in.jsonl'), `${sc.lines.join('\n')}\n`);
+      const reference = await replayEnvelopes({ input: join(dir, 'in.jsonl'), out: dir });
+      const ours = await replayLines(sc.lines);
+      expect(ours.alertLines.length).toBeGreaterThan(0);
+      expect(`${ours.alertLines.join('\n')}\n`).toBe(await readFile(join(dir, 'alerts.jsonl'), 'utf8'));
+      expect({ ...ours.result, ms: 0 }).toEqual({ ...reference, ms: 0 });
+      // One execution per mitigate episode, with the anomaly as the execution input carries it.
+      const mitigate = ours.alertLines.map((l) => JSON.parse(l) as AlertLine).filter((a) => a.decision === 'mitigate');
+      expect(ours.mitigations.map((m) => m.anomaly.id).sort()).toEqual(mitigate.map((a) => a.key).sort());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+/**
+ * How the started mitigations end (bench/quality/mitigation-outcomes.ts). OPEN LOOP: the
+ * simulated services ignore the applied flags, so these pin the workflow's decisions on the
+ * scenario's signals, not the effect of the actions.
+ */
+describe('seed-004 scenario suite: mitigation outcomes (open loop)', () => {
+  let q: ScenarioQuality;
+  const outcomes = () => q.mitigation!.summary.outcomes;
+  const show = (o: MitigationOutcome) => `${o.execution} ${o.anomaly.tenant}#${o.anomaly.signal} ${o.outcome}: ${o.pathSummary}; ${o.checks.map((c) => `+${(c.at - o.startedAt) / 60_000} min ${c.transition} (${c.reason})`).join(' | ')}`;
+  const { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } = DEFAULT_MITIGATION_TIMINGS;
+
+  beforeAll(async () => {
+    q = await fullSuite();
+  }, 240_000);
+
+  it('replays one execution per mitigate decision, and each ends in exactly one outcome', () => {
+    const s = q.mitigation!.summary;
+    expect(s.n).toBe(q.numbers.mitigations);
+    expect(s.n).toBeGreaterThan(20);
+    for (const o of outcomes()) expect(OUTCOME_ORDER).toContain(o.outcome);
+    expect(Object.values(s.counts).reduce((a, b) => a + b, 0)).toBe(s.n);
+    expect(Object.values(s.shares).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    for (const g of Object.values(s.byGroup)) expect(Object.values(g.counts).reduce((a, b) => a + b, 0)).toBe(g.n);
+    expect(s.byGroup['high-cost'].n + s.byGroup['other-label'].n + s.byGroup['no-label'].n).toBe(s.n);
+    expect(Object.values(q.mitigation!.lateCheck.counts).reduce((a, b) => a + b, 0)).toBe(s.n);
+    // The replay reads the signal as the Check task did: recomputing the assessment from that reading gives the same decision.
+    for (const o of outcomes()) for (const c of o.checks) expect(c.regression === 'recovered', show(o)).toBe(c.transition === 'rollback');
+    // No task fails: every execution reaches a Succeed state.
+    expect(s.counts.failed, outcomes().filter((o) => o.outcome === 'failed').map(show).join('\n')).toBe(0);
+  });
+
+  it('checks only on the workflow schedule, and rolls back one action per interval after a recovery', () => {
+    const allowed = new Set([observationSeconds, 2 * observationSeconds, observationSeconds + finalCheckSeconds, 2 * observationSeconds + finalCheckSeconds].map((x) => x * 1000));
+    for (const o of outcomes()) {
+      for (const c of o.checks) expect(allowed, show(o)).toContain(c.at - o.startedAt);
+      if (o.recoveryDecisionAt !== undefined) {
+        expect(o.rollbackSteps, show(o)).toBeGreaterThan(0);
+        expect(o.lastRollbackAt! - o.recoveryDecisionAt, show(o)).toBe((o.rollbackSteps - 1) * rollbackIntervalSeconds * 1000);
+      } else expect(o.rollbackSteps, show(o)).toBe(0);
+    }
+  });
+
+  it('counts state transitions from the path: Plan + Allowed?, 4 per Apply, 3 per extra check, then 3 per rollback step + 1 or the hand-off', () => {
+    for (const o of outcomes()) {
+      const applies = o.stages.length;
+      const extraChecks = o.checks.length - applies;
+      const tail = o.outcome === 'blocked' ? 2 : o.recoveryDecisionAt !== undefined ? 3 * Math.max(1, o.rollbackSteps) + 1 : 2;
+      expect(o.transitions, show(o)).toBe(2 + 4 * applies + 3 * extraChecks + tail);
+    }
+    // The README's figure: a recovered three-step mitigation (one stage, one check) takes 16.
+    const threeStep = outcomes().filter((o) => o.outcome === 'recovered' && o.checks.length === 1 && o.rollbackSteps === 3);
+    expect(threeStep.length).toBeGreaterThan(0);
+    for (const o of threeStep) expect(o.transitions).toBe(16);
+  });
+
+  it('rolls back at the first check when the incident was over by then, and never hands off an incident that had ended by the last check', () => {
+    const labelled = outcomes().filter((o) => o.label);
+    const overByFirst = labelled.filter((o) => o.label!.end <= o.checks[0]!.at);
+    expect(overByFirst.length).toBeGreaterThan(0);
+    for (const o of overByFirst) expect(o.checks[0]!.transition, show(o)).toBe('rollback');
+    for (const o of labelled.filter((x) => x.outcome === 'handed-off')) expect(o.label!.end, show(o)).toBeGreaterThan(o.checks.at(-1)!.at);
+  });
+
+  it('hands off an incident still running (past its ramp-down) at the last check, unless an absolute recovery target is met; no hard step for a soft-only anomaly', () => {
+    // High-cost ramp-downs are at most 6 min: an incident more than that from its end at the last check is still at full strength.
+    const running = outcomes().filter((x) => x.label?.highCost && x.checks.length && x.label.end - x.checks.at(-1)!.at > 6 * 60_000);
+    expect(running.length).toBeGreaterThan(0);
+    for (const o of running) {
+      if (o.outcome === 'handed-off') continue;
+      // The seed's absolute target (edge p95 ≤ 300 ms) counts as recovered even mid-incident.
+      expect(RECOVERY_TARGETS[o.anomaly.signal], show(o)).toBeDefined();
+      expect(o.checks.at(-1)!.targetOnly, show(o)).toBe(true);
+    }
+    for (const o of outcomes().filter((x) => x.anomaly.softOnly)) expect(o.stages.map((st) => st.level), show(o)).toEqual(['soft']);
+  });
+});
+

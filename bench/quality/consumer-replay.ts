@@ -1,0 +1,92 @@
+/**
+ * The scenario replay: envelopes (in memory) through the consumer's own batch path
+ * (`processStreamBatch` with the in-memory stores of `local/replay-envelopes.ts`), exactly as
+ * `replayEnvelopes` does — same batch size, positions and arrival guard — plus a recording
+ * `MitigationStarter`, so every execution the consumer would start is kept with its input (the
+ * full `Anomaly`, band and `softOnly` included, which alerts.jsonl does not carry).
+ *
+ * `test/e2e/scenario-quality.test.ts` checks that the alert lines are byte-identical to
+ * `replayEnvelopes`' alerts.jsonl.
+ */
+import { alertLogLine, type Anomaly } from '../../lambdas/core/anomaly.js';
+import type { RawRecord } from '../../lambdas/core/batch.js';
+import type { DetectionSettings } from '../../lambdas/core/detect.js';
+import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../../lambdas/core/window-settings.js';
+import { InMemoryChangeStore } from '../../lambdas/adapters/change-store.js';
+import type { DeadLetter } from '../../lambdas/adapters/dead-letter.js';
+import { executionName, type MitigationStarter } from '../../lambdas/adapters/mitigation-starter.js';
+import { processStreamBatch } from '../../lambdas/handlers/stream-batch.js';
+import { inMemoryConsumerDeps, type ReplayEnvelopesResult } from '../../local/replay-envelopes.js';
+
+/** What the consumer's trigger rules started: the execution input's anomaly, once per episode. */
+export interface StartedMitigation {
+  execution: string;
+  anomaly: Anomaly;
+}
+
+export interface ConsumerReplay {
+  result: ReplayEnvelopesResult;
+  /** alerts.jsonl, line by line (one per confirmed episode, suppressed ones included). */
+  alertLines: string[];
+  deadLetters: DeadLetter[];
+  mitigations: StartedMitigation[];
+  /** The change records the consumer stored (what the workflow's Plan task reads). */
+  changes: InMemoryChangeStore;
+}
+
+/** Records one execution per episode, like Step Functions with the deterministic execution name. */
+class RecordingStarter implements MitigationStarter {
+  readonly started: StartedMitigation[] = [];
+  private readonly names = new Set<string>();
+  async start(anomaly: Anomaly): Promise<{ execution: string; started: boolean }> {
+    const execution = executionName(anomaly);
+    if (this.names.has(execution)) return { execution, started: false };
+    this.names.add(execution);
+    this.started.push({ execution, anomaly: structuredClone(anomaly) });
+    return { execution, started: true };
+  }
+}
+
+const REPLAY_SHARD = 'shardId-replay';
+
+export async function replayLines(lines: readonly string[], opts: { settings?: WindowSettings; detection?: DetectionSettings; batchSize?: number } = {}): Promise<ConsumerReplay> {
+  const started = performance.now();
+  const deadLetters: DeadLetter[] = [];
+  const starter = new RecordingStarter();
+  const changes = new InMemoryChangeStore();
+  const deps = inMemoryConsumerDeps({
+    changes,
+    deadLetters: { send: async (l: readonly DeadLetter[]) => void deadLetters.push(...l) },
+    mitigations: starter,
+    settings: opts.settings ?? DEFAULT_WINDOW_SETTINGS,
+    source: 'replay',
+    ...(opts.detection && { detection: opts.detection }),
+  });
+  const result: ReplayEnvelopesResult = { records: 0, processed: 0, deadLettered: 0, anomalies: 0, alerts: 0, keys: 0, ms: 0 };
+  const keys = new Set<string>();
+  const alertLines: string[] = [];
+  let batch: RawRecord[] = [];
+  const flush = async () => {
+    if (!batch.length) return;
+    const outcome = await processStreamBatch(batch, deps);
+    if (outcome.failed.length) throw new Error(`replay could not fold ${outcome.failed.length} records: ${outcome.failed[0]!.error}`);
+    result.processed += outcome.processed;
+    result.deadLettered += outcome.deadLettered;
+    result.alerts += outcome.alerts;
+    for (const a of outcome.anomalies) alertLines.push(JSON.stringify(alertLogLine(a)));
+    result.anomalies += outcome.anomalies.length;
+    for (const w of outcome.windows) keys.add(w.key);
+    batch = [];
+  };
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    result.records++;
+    // Recorded data has no arrival time: the clock-skew guard cannot apply.
+    batch.push({ data: Buffer.from(line), partitionKey: 'replay', arrivedAt: Number.POSITIVE_INFINITY, position: { shardId: REPLAY_SHARD, sequenceNumber: String(result.records) } });
+    if (batch.length >= (opts.batchSize ?? 1000)) await flush();
+  }
+  await flush();
+  result.keys = keys.size;
+  result.ms = performance.now() - started;
+  return { result, alertLines, deadLetters, mitigations: starter.started, changes };
+}
