@@ -54,6 +54,46 @@ export function inMemoryConsumerDeps(overrides: Partial<StreamBatchDeps> = {}): 
 }
 
 /**
+ * Feeds recorded envelope lines to the consumer's batch path in stream order, `batchSize` at a time,
+ * and tallies what it decided: the shared loop of `replayEnvelopes` and the bench's scenario replay.
+ */
+export function replayBatcher(deps: StreamBatchDeps, opts: { batchSize?: number; onProgress?: (records: number) => void } = {}) {
+  const result: ReplayEnvelopesResult = { records: 0, processed: 0, deadLettered: 0, anomalies: 0, alerts: 0, keys: 0, ms: 0 };
+  const keys = new Set<string>();
+  const alertLines: string[] = [];
+  let batch: RawRecord[] = [];
+  const flush = async () => {
+    if (!batch.length) return;
+    const outcome = await processStreamBatch(batch, deps);
+    if (outcome.failed.length) throw new Error(`replay could not fold ${outcome.failed.length} records: ${outcome.failed[0]!.error}`);
+    result.processed += outcome.processed;
+    result.deadLettered += outcome.deadLettered;
+    result.alerts += outcome.alerts;
+    for (const a of outcome.anomalies) alertLines.push(JSON.stringify(alertLogLine(a)));
+    result.anomalies += outcome.anomalies.length;
+    for (const w of outcome.windows) keys.add(w.key);
+    batch = [];
+    opts.onProgress?.(result.records);
+  };
+  return {
+    result,
+    alertLines,
+    async push(line: string): Promise<void> {
+      if (!line.trim()) return;
+      result.records++;
+      // Recorded data has no arrival time: the clock-skew guard cannot apply.
+      batch.push({ data: Buffer.from(line), partitionKey: 'replay', arrivedAt: Number.POSITIVE_INFINITY, position: { shardId: REPLAY_SHARD, sequenceNumber: String(result.records) } });
+      if (batch.length >= (opts.batchSize ?? 1000)) await flush();
+    },
+    async end(): Promise<ReplayEnvelopesResult> {
+      await flush();
+      result.keys = keys.size;
+      return result;
+    },
+  };
+}
+
+/**
  * Runs recorded envelopes through the consumer's own batch path (decode, fold, detect, correlate,
  * classify, decide) with in-memory state, in stream order and as fast as the machine allows.
  * Writes `alerts.jsonl` (one line per confirmed episode, suppressed ones included) and
@@ -69,34 +109,12 @@ export async function replayEnvelopes(opts: ReplayEnvelopesOptions): Promise<Rep
     source: 'replay',
     ...(opts.detection && { detection: opts.detection }),
   });
-  const result: ReplayEnvelopesResult = { records: 0, processed: 0, deadLettered: 0, anomalies: 0, alerts: 0, keys: 0, ms: 0 };
-  const keys = new Set<string>();
-  const lines: string[] = [];
-  let batch: RawRecord[] = [];
-  const flush = async () => {
-    if (!batch.length) return;
-    const outcome = await processStreamBatch(batch, deps);
-    if (outcome.failed.length) throw new Error(`replay could not fold ${outcome.failed.length} records: ${outcome.failed[0]!.error}`);
-    result.processed += outcome.processed;
-    result.deadLettered += outcome.deadLettered;
-    result.alerts += outcome.alerts;
-    for (const a of outcome.anomalies) lines.push(JSON.stringify(alertLogLine(a)));
-    result.anomalies += outcome.anomalies.length;
-    for (const w of outcome.windows) keys.add(w.key);
-    batch = [];
-    opts.onProgress?.(result.records);
-  };
+  const replay = replayBatcher(deps, { ...(opts.batchSize !== undefined && { batchSize: opts.batchSize }), ...(opts.onProgress && { onProgress: opts.onProgress }) });
   for (const file of await inputFiles(opts.input)) {
-    for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })) {
-      if (!line.trim()) continue;
-      result.records++;
-      // Recorded data has no arrival time: the clock-skew guard cannot apply.
-      batch.push({ data: Buffer.from(line), partitionKey: 'replay', arrivedAt: Number.POSITIVE_INFINITY, position: { shardId: REPLAY_SHARD, sequenceNumber: String(result.records) } });
-      if (batch.length >= (opts.batchSize ?? 1000)) await flush();
-    }
+    for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })) await replay.push(line);
   }
-  await flush();
-  result.keys = keys.size;
+  const result = await replay.end();
+  const lines = replay.alertLines;
   await writeFile(join(opts.out, 'alerts.jsonl'), lines.length ? `${lines.join('\n')}\n` : '');
   await writeFile(join(opts.out, 'dead-letters.jsonl'), deadLetters.map((l) => `${JSON.stringify(l)}\n`).join(''));
   result.ms = performance.now() - started;

@@ -8,15 +8,13 @@
  * `test/e2e/scenario-quality.test.ts` checks that the alert lines are byte-identical to
  * `replayEnvelopes`' alerts.jsonl.
  */
-import { alertLogLine, type Anomaly } from '../../lambdas/core/anomaly.js';
-import type { RawRecord } from '../../lambdas/core/batch.js';
+import type { Anomaly } from '../../lambdas/core/anomaly.js';
 import type { DetectionSettings } from '../../lambdas/core/detect.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../../lambdas/core/window-settings.js';
 import { InMemoryChangeStore } from '../../lambdas/adapters/change-store.js';
 import type { DeadLetter } from '../../lambdas/adapters/dead-letter.js';
 import { executionName, type MitigationStarter } from '../../lambdas/adapters/mitigation-starter.js';
-import { processStreamBatch } from '../../lambdas/handlers/stream-batch.js';
-import { inMemoryConsumerDeps, type ReplayEnvelopesResult } from '../../local/replay-envelopes.js';
+import { inMemoryConsumerDeps, replayBatcher, type ReplayEnvelopesResult } from '../../local/replay-envelopes.js';
 
 /** What the consumer's trigger rules started: the execution input's anomaly, once per episode. */
 export interface StartedMitigation {
@@ -47,8 +45,6 @@ class RecordingStarter implements MitigationStarter {
   }
 }
 
-const REPLAY_SHARD = 'shardId-replay';
-
 export async function replayLines(lines: readonly string[], opts: { settings?: WindowSettings; detection?: DetectionSettings; batchSize?: number } = {}): Promise<ConsumerReplay> {
   const started = performance.now();
   const deadLetters: DeadLetter[] = [];
@@ -62,31 +58,10 @@ export async function replayLines(lines: readonly string[], opts: { settings?: W
     source: 'replay',
     ...(opts.detection && { detection: opts.detection }),
   });
-  const result: ReplayEnvelopesResult = { records: 0, processed: 0, deadLettered: 0, anomalies: 0, alerts: 0, keys: 0, ms: 0 };
-  const keys = new Set<string>();
-  const alertLines: string[] = [];
-  let batch: RawRecord[] = [];
-  const flush = async () => {
-    if (!batch.length) return;
-    const outcome = await processStreamBatch(batch, deps);
-    if (outcome.failed.length) throw new Error(`replay could not fold ${outcome.failed.length} records: ${outcome.failed[0]!.error}`);
-    result.processed += outcome.processed;
-    result.deadLettered += outcome.deadLettered;
-    result.alerts += outcome.alerts;
-    for (const a of outcome.anomalies) alertLines.push(JSON.stringify(alertLogLine(a)));
-    result.anomalies += outcome.anomalies.length;
-    for (const w of outcome.windows) keys.add(w.key);
-    batch = [];
-  };
-  for (const line of lines) {
-    if (!line.trim()) continue;
-    result.records++;
-    // Recorded data has no arrival time: the clock-skew guard cannot apply.
-    batch.push({ data: Buffer.from(line), partitionKey: 'replay', arrivedAt: Number.POSITIVE_INFINITY, position: { shardId: REPLAY_SHARD, sequenceNumber: String(result.records) } });
-    if (batch.length >= (opts.batchSize ?? 1000)) await flush();
-  }
-  await flush();
-  result.keys = keys.size;
+  const replay = replayBatcher(deps, opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {});
+  for (const line of lines) await replay.push(line);
+  const result = await replay.end();
   result.ms = performance.now() - started;
+  const { alertLines } = replay;
   return { result, alertLines, deadLetters, mitigations: starter.started, changes };
 }
