@@ -77,6 +77,16 @@ export interface ReportsProps {
  * execution ends and by a daily schedule. The generator reads the state table, writes under
  * `reports/` only, and publishes each report's link to the alert topic.
  */
+/** What both buckets share: private, encrypted, TLS only, ACLs disabled, unversioned (see the constructor). */
+const PRIVATE_BUCKET = {
+  blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+  encryption: BucketEncryption.S3_MANAGED,
+  enforceSSL: true,
+  minimumTLSVersion: 1.2,
+  objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+  versioned: false,
+} as const;
+
 export class Reports extends Construct {
   readonly bucket: Bucket;
   readonly accessLogBucket: Bucket;
@@ -93,7 +103,6 @@ export class Reports extends Construct {
     const settings = { ...DEFAULT_CONFIG.reports, ...props.settings };
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const destroy = removalPolicy === RemovalPolicy.DESTROY;
-    const stack = Stack.of(this);
 
     // SSE-S3 on both buckets. S3 server access logs can only be delivered to an SSE-S3 bucket. For the
     // reports, SSE-KMS would add a key policy and KMS charges per request, and every presigned download
@@ -103,12 +112,7 @@ export class Reports extends Construct {
     // under the same keys with the same bytes (idempotent), so old versions would only be duplicates, and
     // nothing deletes reports but the lifecycle rule.
     this.accessLogBucket = new Bucket(this, 'AccessLogBucket', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: false,
+      ...PRIVATE_BUCKET,
       lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(settings.accessLogRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
       removalPolicy,
       autoDeleteObjects: destroy,
@@ -120,12 +124,7 @@ export class Reports extends Construct {
     });
 
     this.bucket = new Bucket(this, 'Bucket', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: false,
+      ...PRIVATE_BUCKET,
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: REPORTS_ACCESS_LOG_PREFIX,
       lifecycleRules: [

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { SeriesPoint } from '../lambdas/core/report/index.js';
 import type { ActionLedger } from '../lambdas/adapters/action-ledger.js';
 import type { AnomalyReader } from '../lambdas/adapters/anomaly-store.js';
 import type { ChangeStore } from '../lambdas/adapters/change-store.js';
+import type { EpisodeTraceStore } from '../lambdas/adapters/episode-trace-store.js';
 import type { Notifier } from '../lambdas/adapters/notifier.js';
 import { groupReportObjects, S3ReportStore } from '../lambdas/adapters/report-store.js';
 import { createReportGenerator, type ExecutionStatusDetail } from '../lambdas/handlers/report-generator.js';
@@ -17,7 +17,7 @@ export interface LocalReportsOptions {
   anomalies: Pick<AnomalyReader, 'get' | 'between'>;
   ledger: Pick<ActionLedger, 'entries'>;
   changes: Pick<ChangeStore, 'startedBetween'>;
-  traces: { series(episodeId: string): Promise<SeriesPoint[]> };
+  traces: Pick<EpisodeTraceStore, 'series'>;
   notifier: Notifier;
   onError?: (e: unknown) => void;
 }

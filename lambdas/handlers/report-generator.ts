@@ -6,12 +6,12 @@ import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { alertMessage, type AlertMessage } from '../core/anomaly.js';
 import { episodeRollbackKey } from '../core/mitigation/keys.js';
-import { episodeReportId, renderReport, summariseEpisode, type SeriesPoint } from '../core/report/index.js';
+import { episodeReportId, renderReport, summariseEpisode } from '../core/report/index.js';
 import type { EpisodeReport, EpisodeSummary, MitigationOutcome } from '../core/report/model.js';
 import { DynamoDbActionLedger, type ActionLedger } from '../adapters/action-ledger.js';
 import { DynamoDbAnomalyStore, type AnomalyReader } from '../adapters/anomaly-store.js';
 import { DynamoDbChangeStore, type ChangeStore } from '../adapters/change-store.js';
-import { DynamoDbEpisodeTraceStore } from '../adapters/episode-trace-store.js';
+import { DynamoDbEpisodeTraceStore, type EpisodeTraceStore } from '../adapters/episode-trace-store.js';
 import { SnsNotifier, type Notifier } from '../adapters/notifier.js';
 import { S3ReportStore, type ReportStore } from '../adapters/report-store.js';
 import type { MitigationInput, WorkflowState } from './mitigation-steps.js';
@@ -37,7 +37,7 @@ export interface ReportGeneratorDeps {
   ledger: Pick<ActionLedger, 'entries'>;
   changes: Pick<ChangeStore, 'startedBetween'>;
   /** The episode's minute series as the consumer recorded it (episode trace). */
-  traces: { series(episodeId: string): Promise<SeriesPoint[]> };
+  traces: Pick<EpisodeTraceStore, 'series'>;
   /** Input and output of an execution whose event left them out (payloads over the event size). */
   executions: { describe(executionArn: string): Promise<{ input?: string; output?: string }> };
   reports: ReportStore;

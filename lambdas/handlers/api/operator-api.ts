@@ -144,7 +144,7 @@ export function createReportHandler(deps: ReportDeps, logger?: Logger): ApiHandl
     async (q) => {
       const to = deps.now();
       const from = to - rangeMs(q.range);
-      const [anomalies, reports] = await Promise.all([deps.anomalies.between(from, to), reportLinks(deps.reports, from, to)]);
+      const [anomalies, reports] = await Promise.all([deps.anomalies.between(from, to), reportLinks(deps.reports, from, to, to)]);
       const actions = await actionsOf(anomalies, deps.ledger);
       const byClass: Record<string, number> = {};
       for (const a of anomalies) byClass[a.class] = (byClass[a.class] ?? 0) + 1;
@@ -229,9 +229,9 @@ async function actionsOf(anomalies: readonly StoredAnomaly[], ledger: Pick<Actio
   return summariseActions(entries);
 }
 
-async function reportLinks(store: ReportDeps['reports'], from: number, to: number) {
+async function reportLinks(store: ReportDeps['reports'], from: number, to: number, now: number) {
   if (!store) return [];
-  const expiresAt = new Date(Date.now() + REPORT_LINK_SECONDS * 1000).toISOString();
+  const expiresAt = new Date(now + REPORT_LINK_SECONDS * 1000).toISOString();
   const reports = await store.list(from, to);
   return Promise.all(
     reports.map(async (r) => ({
