@@ -15,6 +15,7 @@ import { DynamoDbEpisodeTraceStore, type EpisodeTraceStore } from '../adapters/e
 import { SnsNotifier, type Notifier } from '../adapters/notifier.js';
 import { S3ReportStore, type ReportStore } from '../adapters/report-store.js';
 import type { MitigationInput, WorkflowState } from './mitigation-steps.js';
+import { requireEnv } from './api/aws.js';
 import { REPORT_ENV } from './report-environment.js';
 
 /** `Step Functions Execution Status Change` detail (EventBridge); input/output are JSON strings, absent when too large. */
@@ -139,12 +140,6 @@ function dailyMessage(day: string, episodes: readonly EpisodeSummary[], link: st
 }
 
 let lambdaHandler: ReturnType<typeof createReportGenerator> | undefined;
-
-function requireEnv(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-}
 
 function lambdaWiring() {
   const tracer = new Tracer();
