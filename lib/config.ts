@@ -1,4 +1,5 @@
 import { parseActionTargetsConfig } from '../lambdas/adapters/targets/index.js';
+import { parseSourceConfigs, type UsageSourceConfig } from '../lambdas/core/ingest/source-config.js';
 import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings, type WindowSettings } from '../lambdas/core/window-settings.js';
 
 /** Everything a deployment can tune, read from `cdk.json` context key `anomalyGuard`. */
@@ -41,6 +42,20 @@ export interface AnomalyGuardConfig {
   readonly api: ApiConfig;
   /** Root-cause reports (DESIGN contract 3): the reports bucket and the report generator. */
   readonly reports: ReportsConfig;
+  /** Every record that enters the stream, archived to S3 by Firehose (replay, RCA evidence). */
+  readonly archive: ArchiveConfig;
+  /** Third-party usage/cost APIs polled on a schedule (seed 001); one poller Lambda each. */
+  readonly sources: readonly UsageSourceConfig[];
+}
+
+export interface ArchiveConfig {
+  /** Firehose buffering: an object is written when either limit is reached (0..900 s, 1..128 MiB). */
+  readonly bufferingIntervalSeconds: number;
+  readonly bufferingSizeMiB: number;
+  /** Archive objects move to S3 Standard-IA after this many days (at least 30). */
+  readonly infrequentAccessAfterDays: number;
+  /** Days an archive object is kept before the lifecycle rule deletes it. */
+  readonly retentionDays: number;
 }
 
 export interface ReportsConfig {
@@ -106,6 +121,8 @@ export const DEFAULT_CONFIG: AnomalyGuardConfig = {
     cloudWatchRole: true,
   },
   reports: { retentionDays: 400, accessLogRetentionDays: 90, dailyReportHourUtc: 0, memorySizeMb: 512, timeoutSeconds: 60 },
+  archive: { bufferingIntervalSeconds: 300, bufferingSizeMiB: 64, infrequentAccessAfterDays: 30, retentionDays: 400 },
+  sources: [],
 };
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -124,6 +141,8 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
     mitigation: { ...DEFAULT_CONFIG.mitigation, ...(user.mitigation as Partial<AnomalyGuardConfig['mitigation']>) },
     api: { ...DEFAULT_CONFIG.api, ...user.api },
     reports: { ...DEFAULT_CONFIG.reports, ...user.reports },
+    archive: { ...DEFAULT_CONFIG.archive, ...user.archive },
+    sources: DEFAULT_CONFIG.sources,
   };
   const problems: string[] = [];
   const { stream, consumer } = config;
@@ -177,8 +196,21 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
   intIn('reports.dailyReportHourUtc', reports.dailyReportHourUtc, 0, 23);
   intIn('reports.memorySizeMb', reports.memorySizeMb, 128, 10_240);
   intIn('reports.timeoutSeconds', reports.timeoutSeconds, 1, 900);
+  if (user.archive !== undefined && (typeof user.archive !== 'object' || user.archive === null || Array.isArray(user.archive))) problems.push('archive must be an object');
+  const archive = config.archive;
+  intIn('archive.bufferingIntervalSeconds', archive.bufferingIntervalSeconds, 0, 900);
+  intIn('archive.bufferingSizeMiB', archive.bufferingSizeMiB, 1, 128);
+  // S3 refuses a Standard-IA transition earlier than 30 days, and expiry must come after it.
+  intIn('archive.infrequentAccessAfterDays', archive.infrequentAccessAfterDays, 30, 36_500);
+  intIn('archive.retentionDays', archive.retentionDays, archive.infrequentAccessAfterDays + 1, 36_500);
+  let sources: UsageSourceConfig[] = [];
+  try {
+    sources = parseSourceConfigs(user.sources);
+  } catch (e) {
+    problems.push(...(e as Error).message.split('\n'));
+  }
   if (problems.length) throw new Error(`invalid anomalyGuard config:\n  - ${problems.join('\n  - ')}`);
-  return config;
+  return { ...config, sources };
 }
 
 /** CloudWatch Logs accepts only these retention periods. */
