@@ -1,5 +1,5 @@
 import { appendFileSync } from 'node:fs';
-import type { DeadLetter, DeadLetterSink } from '../lambdas/adapters/dead-letter.js';
+import type { DeadLetter, DeadLetterSink, Reasoned } from '../lambdas/adapters/dead-letter.js';
 
 /**
  * The local stand-in for an SQS queue: messages kept in order in memory and, when a file is
@@ -27,10 +27,10 @@ export class LocalQueue<T = unknown> {
   }
 }
 
-export class LocalDeadLetterSink implements DeadLetterSink {
-  constructor(readonly queue: LocalQueue<DeadLetter>) {}
+export class LocalDeadLetterSink<T extends Reasoned = DeadLetter> implements DeadLetterSink<T> {
+  constructor(readonly queue: LocalQueue<T>) {}
 
-  async send(letters: readonly DeadLetter[]): Promise<void> {
+  async send(letters: readonly T[]): Promise<void> {
     for (const l of letters) this.queue.send(l);
   }
 }

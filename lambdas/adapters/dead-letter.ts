@@ -15,8 +15,13 @@ export interface DeadLetter {
   source: string;
 }
 
-export interface DeadLetterSink {
-  send(letters: readonly DeadLetter[]): Promise<void>;
+/** Any dead letter names why it is one. */
+export interface Reasoned {
+  reason: string;
+}
+
+export interface DeadLetterSink<T extends Reasoned = DeadLetter> {
+  send(letters: readonly T[]): Promise<void>;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -43,13 +48,13 @@ const SQS_BATCH = 10;
 const SQS_MAX_BODY = 256 * 1024;
 
 /** Sends dead letters to an SQS queue; throws if any message could not be sent so the records are retried. */
-export class SqsDeadLetterSink implements DeadLetterSink {
+export class SqsDeadLetterSink<T extends Reasoned = DeadLetter> implements DeadLetterSink<T> {
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
   ) {}
 
-  async send(letters: readonly DeadLetter[]): Promise<void> {
+  async send(letters: readonly T[]): Promise<void> {
     for (let i = 0; i < letters.length; i += SQS_BATCH) {
       const chunk = letters.slice(i, i + SQS_BATCH);
       const out = await this.sqs.send(
@@ -68,7 +73,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
 }
 
 /** Records are at most 64 KB so they fit; the reason is what gets trimmed if anything must be. */
-function fitBody(letter: DeadLetter): string {
+function fitBody(letter: Reasoned): string {
   const body = JSON.stringify(letter);
   if (Buffer.byteLength(body) <= SQS_MAX_BODY) return body;
   return JSON.stringify({ ...letter, reason: `${letter.reason.slice(0, 1000)} (reason truncated)` });

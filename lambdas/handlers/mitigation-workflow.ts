@@ -14,6 +14,7 @@ import { createActionTargets, parseActionTargetsConfig, readFlags } from '../ada
 import { KILL_SWITCH_FLAG, MITIGATION_ENV } from './mitigation-environment.js';
 import type { RollbackByKeyEvent } from '../adapters/rollback-requester.js';
 import { rollbackByKey, runMitigationOp, type MitigationDeps, type MitigationOp, type WorkflowState } from './mitigation-steps.js';
+import { requireEnv } from './require-env.js';
 
 
 export { KILL_SWITCH_FLAG, MITIGATION_ENV };
@@ -35,12 +36,6 @@ export function createMitigationHandler(deps: (context: Context) => MitigationDe
     return result;
   }
   return handle;
-}
-
-function requireEnv(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
 }
 
 let lambdaHandler: ReturnType<typeof createMitigationHandler> | undefined;

@@ -15,7 +15,7 @@ import { DynamoDbEpisodeTraceStore, type EpisodeTraceStore } from '../adapters/e
 import { SnsNotifier, type Notifier } from '../adapters/notifier.js';
 import { S3ReportStore, type ReportStore } from '../adapters/report-store.js';
 import type { MitigationInput, WorkflowState } from './mitigation-steps.js';
-import { requireEnv } from './api/aws.js';
+import { requireEnv } from './require-env.js';
 import { REPORT_ENV } from './report-environment.js';
 
 /** `Step Functions Execution Status Change` detail (EventBridge); input/output are JSON strings, absent when too large. */

@@ -19,6 +19,7 @@ import { SnsNotifier } from '../adapters/notifier.js';
 import { DynamoDbPositionLedger } from '../adapters/position-ledger.js';
 import { CONSUMER_ENV } from './consumer-environment.js';
 import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from './stream-batch.js';
+import { requireEnv } from './require-env.js';
 
 export interface ConsumerObservers {
   readonly logger?: Logger;
@@ -112,12 +113,6 @@ export function windowSettingsFromEnv(env: NodeJS.ProcessEnv): WindowSettings {
     allowedLatenessMs: num(CONSUMER_ENV.allowedLatenessMs, DEFAULT_WINDOW_SETTINGS.allowedLatenessMs),
     dedupeIds: num(CONSUMER_ENV.dedupeIds, DEFAULT_WINDOW_SETTINGS.dedupeIds),
   });
-}
-
-function requireEnv(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
 }
 
 let lambdaConsumer: StreamConsumer | undefined;

@@ -3,14 +3,11 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { DEFAULT_MITIGATION_TIMINGS, type MitigationTimings } from '../../adapters/mitigation-starter.js';
+import { requireEnv } from '../require-env.js';
 import { API_ENV } from './environment.js';
 import type { ApiEvent, ApiHandler } from './http.js';
 
-export function requireEnv(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-}
+export { requireEnv };
 
 /** What every API Lambda shares: Powertools logger and tracer, a traced DynamoDB client, the state table. */
 export function apiWiring() {
