@@ -3,23 +3,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type PutRecordsCommandInput, type PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import type { PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { putRecordsReliably } from '../../lambdas/adapters/stream-producer.js';
 import { createStreamFromTemplate, localKinesisClient, startStandIns, type StandIns } from '../../local/stand-ins.js';
 import { stackTemplate } from './harness.js';
+import { injectPartialFailures, readStream } from './kinesis-faults.js';
 
 const STREAM = 'producer-test';
 
 async function readAll(s: StandIns): Promise<string[]> {
-  const shards = (await s.kinesis.send(new ListShardsCommand({ StreamName: STREAM }))).Shards ?? [];
-  const data: string[] = [];
-  for (const shard of shards) {
-    const it = await s.kinesis.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }));
-    const out = await s.kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator!, Limit: 10_000 }));
-    data.push(...(out.Records ?? []).map((r) => Buffer.from(r.Data!).toString()));
-  }
-  return data;
+  return (await readStream(s.kinesis, STREAM)).map((r) => Buffer.from(r.Data!).toString());
 }
 
 describe('producer (PutRecords with partial-failure retry) on kinesalite', () => {
@@ -34,21 +28,8 @@ describe('producer (PutRecords with partial-failure retry) on kinesalite', () =>
 
   it('retries only the entries Kinesis rejected: every record lands exactly once', async () => {
     const kinesis = localKinesisClient(s.kinesisEndpoint);
-    let call = 0;
     // The first two calls have every third entry throttled: those entries never reach the stream in that call.
-    kinesis.middlewareStack.add(
-      (next, ctx) => async (args) => {
-        if (ctx.commandName !== 'PutRecordsCommand' || ++call > 2) return next(args);
-        const input = args.input as PutRecordsCommandInput;
-        const all = input.Records!;
-        const rejected = new Set(all.map((_, i) => i).filter((i) => i % 3 === 0));
-        const result = await next({ ...args, input: { ...input, Records: all.filter((_, i) => !rejected.has(i)) } });
-        const accepted = [...((result.output as PutRecordsCommandOutput).Records ?? [])];
-        const records = all.map((_, i) => (rejected.has(i) ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'injected' } : accepted.shift()!));
-        return { ...result, output: { ...(result.output as PutRecordsCommandOutput), FailedRecordCount: rejected.size, Records: records } } as typeof result;
-      },
-      { step: 'initialize', name: 'injectPartialFailure' },
-    );
+    injectPartialFailures(kinesis, { failCall: (call) => call <= 2, rejects: (i) => i % 3 === 0 });
     const entries = Array.from({ length: 30 }, (_, i) => ({ Data: Buffer.from(`r${i}`), PartitionKey: `p${i % 4}` }));
     const result = await putRecordsReliably(kinesis, STREAM, entries, { baseDelayMs: 1 });
     expect(result).toMatchObject({ sent: 30, failed: [], attempts: 3 });

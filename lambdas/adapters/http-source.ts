@@ -1,0 +1,98 @@
+/** One GET of a third-party usage API page, with a per-attempt timeout and retries of what retrying can fix. */
+export interface SourcePage {
+  readonly status: number;
+  readonly body: unknown;
+  readonly attempts: number;
+}
+
+export interface HttpSourceOptions {
+  readonly timeoutMs: number;
+  /** Attempts counting the first. */
+  readonly maxAttempts: number;
+  readonly baseDelayMs?: number;
+  /** A Retry-After longer than this is not waited for: the attempt fails instead. */
+  readonly maxRetryAfterMs?: number;
+  readonly maxBytes?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly fetch?: typeof fetch;
+}
+
+/** Why a page could not be fetched; `body` holds what the source answered, when it answered. */
+export class SourceFetchError extends Error {
+  override readonly name = 'SourceFetchError';
+  constructor(
+    message: string,
+    readonly attempts: number,
+    readonly status?: number,
+    readonly body?: string,
+  ) {
+    super(message);
+  }
+}
+
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+
+export async function fetchSourcePage(url: string, headers: Readonly<Record<string, string>>, opts: HttpSourceOptions): Promise<SourcePage> {
+  const doFetch = opts.fetch ?? fetch;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const base = opts.baseDelayMs ?? 500;
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const where = redactedUrl(url);
+  for (let attempt = 1; ; attempt++) {
+    let retryAfterMs: number | undefined;
+    let failure: SourceFetchError;
+    try {
+      // Redirects are not followed: the credential header must only ever go to the configured origin.
+      const res = await doFetch(url, { method: 'GET', headers: { accept: 'application/json', ...headers }, redirect: 'manual', signal: AbortSignal.timeout(opts.timeoutMs) });
+      const text = await readLimited(res, maxBytes, attempt);
+      if (res.status >= 200 && res.status < 300) {
+        try {
+          return { status: res.status, body: text.trim() ? JSON.parse(text) : null, attempts: attempt };
+        } catch (e) {
+          throw new SourceFetchError(`${where} answered ${res.status} with a body that is not JSON: ${(e as Error).message}`, attempt, res.status, text);
+        }
+      }
+      if (res.status >= 300 && res.status < 400) throw new SourceFetchError(`${where} redirected (${res.status}) to ${res.headers.get('location') ?? 'nowhere'}; set the source url to the final location`, attempt, res.status, text);
+      failure = new SourceFetchError(`${where} answered HTTP ${res.status}${attempt > 1 ? ` after ${attempt} attempts` : ''}`, attempt, res.status, text);
+      if (!RETRYABLE_STATUS.has(res.status)) throw failure;
+      retryAfterMs = retryAfter(res.headers.get('retry-after'));
+    } catch (e) {
+      if (e instanceof SourceFetchError) throw e;
+      const err = e as Error;
+      const timedOut = err.name === 'TimeoutError' || err.name === 'AbortError';
+      const cause = (err.cause as Error | undefined)?.message;
+      failure = new SourceFetchError(`${where} ${timedOut ? `did not answer within ${opts.timeoutMs} ms` : `could not be reached: ${cause ?? err.message}`}${attempt > 1 ? ` (${attempt} attempts)` : ''}`, attempt);
+    }
+    if (attempt >= opts.maxAttempts) throw failure;
+    if (retryAfterMs !== undefined && retryAfterMs > (opts.maxRetryAfterMs ?? 30_000)) throw new SourceFetchError(`${failure.message}; it asked to retry after ${Math.round(retryAfterMs / 1000)} s`, attempt, failure.status, failure.body);
+    // Full jitter, so sources polled by several deployments are not retried in lockstep.
+    await sleep(retryAfterMs ?? Math.round(Math.random() * base * 2 ** (attempt - 1)));
+  }
+}
+
+async function readLimited(res: Response, maxBytes: number, attempt: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) throw new SourceFetchError(`the response is ${declared} bytes; the limit is ${maxBytes}`, attempt, res.status);
+  const buf = Buffer.from(await res.arrayBuffer());
+  if (buf.byteLength > maxBytes) throw new SourceFetchError(`the response is ${buf.byteLength} bytes; the limit is ${maxBytes}`, attempt, res.status);
+  return buf.toString('utf8');
+}
+
+function retryAfter(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+}
+
+/** Query strings can carry tokens (some vendors insist): logs and dead letters show only origin and path. */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
