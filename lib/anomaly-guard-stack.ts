@@ -6,6 +6,7 @@ import { DeadLetterQueues } from './dead-letter-queues.js';
 import { IngestStream } from './ingest-stream.js';
 import { MitigationWorkflow } from './mitigation-workflow.js';
 import { API_FUNCTION_LOGICAL_IDS, OPERATOR_API_STAGE, OperatorApi } from './operator-api.js';
+import { RAW_ARCHIVE_LOGICAL_IDS, RawArchive } from './raw-archive.js';
 import { Reports, REPORTS_LOGICAL_IDS } from './reports.js';
 import { StateTable } from './state-table.js';
 import { StreamConsumer } from './stream-consumer.js';
@@ -35,6 +36,9 @@ export const LOGICAL_IDS = {
   reportGenerator: REPORTS_LOGICAL_IDS.generator,
   reportOnExecutionEndRule: REPORTS_LOGICAL_IDS.executionEndRule,
   dailyReportRule: REPORTS_LOGICAL_IDS.dailyRule,
+  /** The raw archive (pinned by lib/raw-archive.ts itself: its acknowledgements name the bucket). */
+  rawArchiveBucket: RAW_ARCHIVE_LOGICAL_IDS.bucket,
+  rawArchiveDeliveryStream: RAW_ARCHIVE_LOGICAL_IDS.deliveryStream,
 } as const;
 
 /** CfnOutput ids (also the output keys in the deployed stack). */
@@ -55,6 +59,8 @@ export const OUTPUT_IDS = {
   operatorApiExecuteArn: 'OperatorApiExecuteArn',
   /** Root-cause reports land under `reports/YYYY/MM/DD/<id>/` here. */
   reportsBucketName: 'ReportsBucketName',
+  /** Every record that entered the stream, gzip JSON lines under `raw/YYYY/MM/DD/HH/`. */
+  rawArchiveBucketName: 'RawArchiveBucketName',
 } as const;
 
 export interface AnomalyGuardStackProps extends StackProps {
@@ -71,6 +77,7 @@ export class AnomalyGuardStack extends Stack {
   readonly consumer: StreamConsumer;
   readonly mitigation: MitigationWorkflow;
   readonly reports: Reports;
+  readonly archive: RawArchive;
   /** Undefined when `api.enabled` is false. */
   readonly operatorApi?: OperatorApi;
 
@@ -122,6 +129,13 @@ export class AnomalyGuardStack extends Stack {
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
+    this.archive = new RawArchive(this, 'RawArchive', {
+      stream: this.ingest.stream,
+      accessLogBucket: this.reports.accessLogBucket,
+      settings: config.archive,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
     const { enabled: apiEnabled, ...apiSettings } = config.api;
     if (apiEnabled) {
       this.operatorApi = new OperatorApi(this, 'OperatorApi', {
@@ -162,6 +176,7 @@ export class AnomalyGuardStack extends Stack {
     output(OUTPUT_IDS.consumerFunctionName, this.consumer.function.functionName, 'Stream consumer Lambda function');
     output(OUTPUT_IDS.mitigationStateMachineArn, this.mitigation.stateMachine.stateMachineArn, 'Mitigation workflow (Step Functions Standard)');
     output(OUTPUT_IDS.reportsBucketName, this.reports.bucket.bucketName, 'Root-cause reports: reports/YYYY/MM/DD/<id>/report.{json,md,html} and the evidence bundle');
+    output(OUTPUT_IDS.rawArchiveBucketName, this.archive.bucket.bucketName, 'Raw archive: every ingested record, gzip JSON lines under raw/YYYY/MM/DD/HH/ (replay --input)');
     if (this.operatorApi) {
       output(OUTPUT_IDS.operatorApiUrl, this.operatorApi.url, 'Operator API base URL (IAM-signed requests: POST v1/anomaly/score, ...)');
       output(OUTPUT_IDS.operatorApiExecuteArn, this.operatorApi.api.arnForExecuteApi('*', '/*', OPERATOR_API_STAGE), 'Grant operators execute-api:Invoke on this ARN');

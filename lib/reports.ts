@@ -3,7 +3,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -12,6 +12,7 @@ import type { AlertTopic } from './alert-topic.js';
 import { DEFAULT_CONFIG, type ReportsConfig } from './config.js';
 import { HandlerFunction } from './handler-function.js';
 import { nagArn } from './nag.js';
+import { PRIVATE_BUCKET } from './private-bucket.js';
 import type { StateTable } from './state-table.js';
 
 /**
@@ -77,16 +78,6 @@ export interface ReportsProps {
  * execution ends and by a daily schedule. The generator reads the state table, writes under
  * `reports/` only, and publishes each report's link to the alert topic.
  */
-/** What both buckets share: private, encrypted, TLS only, ACLs disabled, unversioned (see the constructor). */
-const PRIVATE_BUCKET = {
-  blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-  encryption: BucketEncryption.S3_MANAGED,
-  enforceSSL: true,
-  minimumTLSVersion: 1.2,
-  objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-  versioned: false,
-} as const;
-
 export class Reports extends Construct {
   readonly bucket: Bucket;
   readonly accessLogBucket: Bucket;

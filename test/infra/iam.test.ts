@@ -137,7 +137,8 @@ describe('IAM least privilege', () => {
   });
 
   it('lets only the report generator write report objects, and only it and the API report route read or list them', () => {
-    const s3 = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).some((a) => a.startsWith('s3:')));
+    // The raw archive's delivery role is checked on its own below.
+    const s3 = statements.filter((s) => s.kind === 'identity' && s.resource !== archivePolicy() && actionsOf(s.statement).some((a) => a.startsWith('s3:')));
     const generator = policyOfRole(roleOfFunction(LOGICAL_IDS.reportGenerator));
     const reportRoute = policyOfRole(roleOfFunction(API_FUNCTION_LOGICAL_IDS.report));
     expect([...new Set(s3.map((s) => s.resource))].sort()).toEqual([generator, reportRoute].sort());
@@ -155,12 +156,28 @@ describe('IAM least privilege', () => {
     }
   });
 
+  it('lets only the Firehose delivery role touch the raw archive: writes under raw/ and raw-errors/, no reads, lists or deletes', () => {
+    const bucket = JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.rawArchiveBucket, 'Arn'] });
+    const touching = statements.filter((s) => s.kind === 'identity' && JSON.stringify(s.statement.Resource ?? null).includes(bucket));
+    expect([...new Set(touching.map((s) => s.resource))]).toEqual([archivePolicy()]);
+    expect(touching.flatMap((s) => actionsOf(s.statement)).sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:PutObject']);
+    // And it reads only the ingest stream (the consumer's event source is the stream's other reader).
+    const archiveActions = statements.filter((s) => s.resource === archivePolicy()).flatMap((s) => actionsOf(s.statement).map((a) => `${a} ${JSON.stringify(s.statement.Resource)}`));
+    expect(archiveActions.filter((a) => a.startsWith('kinesis:'))).toEqual(
+      ['kinesis:DescribeStream', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'].map((a) => `${a} ${JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.stream, 'Arn'] })}`),
+    );
+  });
+
   it('lets the mitigation steps put events only on the default bus', () => {
     const put = statements.filter((s) => actionsOf(s.statement).includes('events:PutEvents'));
     expect(put).toHaveLength(1);
     expect(JSON.stringify(put[0]!.statement.Resource)).toMatch(/event-bus\/default/);
     expect(put[0]!.resource).toBe(policyOfRole(roleOfFunction(LOGICAL_IDS.mitigationFunction)));
   });
+
+  function archivePolicy(): string {
+    return policyOfRole(template.Resources[LOGICAL_IDS.rawArchiveDeliveryStream].Properties.ExtendedS3DestinationConfiguration.RoleARN['Fn::GetAtt'][0]);
+  }
 
   function roleOfFunction(functionId: string): string {
     return template.Resources[functionId].Properties.Role['Fn::GetAtt'][0];

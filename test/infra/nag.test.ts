@@ -17,6 +17,11 @@ const EXPECTED_ACKNOWLEDGEMENTS = [
   ...Array<string>(3).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<MitigationStateMachine.Name>:*]'),
   // Report objects under reports/ of the one reports bucket: the generator (put, get) and the API report route (get, to presign links).
   ...Array<string>(2).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::<ReportsBucket.Arn>/reports/*]'),
+  // Firehose names the archive objects at delivery time: writes under raw/ and raw-errors/ of the archive bucket.
+  'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::<RawArchiveBucket.Arn>/raw/*]',
+  'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::<RawArchiveBucket.Arn>/raw-errors/*]',
+  // A delivery stream reading a Kinesis stream cannot have Firehose SSE (the source stream and the bucket encrypt).
+  'AWS::KinesisFirehose::DeliveryStream: AwsSolutions-KDF1',
   // The account-level API Gateway logging role.
   'AWS::IAM::Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]',
   ...Array<string>(9).fill('AWS::Lambda::Function: AwsSolutions-L1'),

@@ -47,7 +47,8 @@ describe('Reports (cdk.json context)', () => {
 
   it('keeps reports in a private, encrypted, TLS-only bucket with ACLs disabled, retained', () => {
     expectLockedDown(LOGICAL_IDS.reportsBucket);
-    template.resourceCountIs('AWS::S3::Bucket', 2);
+    // Reports, their access logs, and the raw archive (test/infra/raw-archive.test.ts).
+    template.resourceCountIs('AWS::S3::Bucket', 3);
     // Nothing but the TLS denies on the reports bucket: access is granted to roles only (see the IAM tests).
     expect(bucketPolicyOf(LOGICAL_IDS.reportsBucket).filter((s) => s.Effect === 'Allow')).toEqual([]);
   });
@@ -67,15 +68,18 @@ describe('Reports (cdk.json context)', () => {
     const logBucket = json.Resources[LOGICAL_IDS.reportsAccessLogBucket]!.Properties;
     expect(logBucket.LoggingConfiguration).toBeUndefined();
     expect(logBucket.LifecycleConfiguration).toEqual({ Rules: [{ Id: 'ExpireAccessLogs', ExpirationInDays: 90, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }] });
-    // Delivered by the S3 logging service under the bucket policy (not the LogDelivery ACL), only for the reports bucket of this account.
+    // Delivered by the S3 logging service under the bucket policy (not the LogDelivery ACL), each source
+    // bucket of this account under its own prefix: the reports bucket and the raw archive.
+    const delivery = (source: string, prefix: string) => ({
+      Effect: 'Allow',
+      Principal: { Service: 'logging.s3.amazonaws.com' },
+      Action: 's3:PutObject',
+      Resource: objectsOf(LOGICAL_IDS.reportsAccessLogBucket, `/${prefix}*`),
+      Condition: { ArnLike: { 'aws:SourceArn': arnOf(source) }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+    });
     expect(bucketPolicyOf(LOGICAL_IDS.reportsAccessLogBucket).filter((s) => s.Effect === 'Allow')).toEqual([
-      {
-        Effect: 'Allow',
-        Principal: { Service: 'logging.s3.amazonaws.com' },
-        Action: 's3:PutObject',
-        Resource: objectsOf(LOGICAL_IDS.reportsAccessLogBucket, '/reports-bucket/*'),
-        Condition: { ArnLike: { 'aws:SourceArn': arnOf(LOGICAL_IDS.reportsBucket) }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-      },
+      delivery(LOGICAL_IDS.reportsBucket, 'reports-bucket/'),
+      delivery(LOGICAL_IDS.rawArchiveBucket, 'raw-archive-bucket/'),
     ]);
   });
 
