@@ -63,9 +63,9 @@ export class EventSourcePoller {
   constructor(private readonly opts: PollerOptions) {}
 
   async start(): Promise<void> {
-    const shards = await this.opts.kinesis.send(new ListShardsCommand({ StreamName: this.opts.streamName }));
+    const shards = await shardIds(this.opts.kinesis, this.opts.streamName);
     this.running = true;
-    for (const shard of shards.Shards ?? []) this.loops.push(this.pollShard(shard.ShardId!));
+    for (const shardId of shards) this.loops.push(this.pollShard(shardId));
   }
 
   async stop(): Promise<void> {
@@ -77,19 +77,18 @@ export class EventSourcePoller {
     const { kinesis, streamName, settings } = this.opts;
     const pollMs = this.opts.pollIntervalMs ?? 50;
     const windowMs = this.opts.batchingWindowMs ?? settings.maxBatchingWindowMs;
-    let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: settings.startingPosition }))).ShardIterator;
+    const reader = await ShardReader.open(kinesis, streamName, shardId, settings.startingPosition);
     let pending: _Record[] = [];
     let firstPendingAt = 0;
     let attempts = 0;
     let limit = settings.batchSize;
     while (this.running) {
       try {
-        if (iterator && pending.length < settings.batchSize) {
-          const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(10_000, settings.batchSize - pending.length) }));
-          iterator = out.NextShardIterator;
-          if (out.Records?.length) {
+        if (pending.length < settings.batchSize) {
+          const records = await reader.read(settings.batchSize - pending.length);
+          if (records.length) {
             if (!pending.length) firstPendingAt = Date.now();
-            pending.push(...out.Records);
+            pending.push(...records);
           }
         }
         const due = pending.length >= settings.batchSize || (pending.length > 0 && Date.now() - firstPendingAt >= windowMs);
@@ -175,6 +174,32 @@ export class EventSourcePoller {
       },
       errorMessage,
     };
+  }
+}
+
+export async function shardIds(kinesis: KinesisClient, streamName: string): Promise<string[]> {
+  const shards = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
+  return (shards.Shards ?? []).map((s) => s.ShardId!);
+}
+
+/** One shard read with its own iterator, as every Kinesis reader (Lambda, Firehose) does independently. */
+export class ShardReader {
+  private constructor(
+    private readonly kinesis: KinesisClient,
+    private iterator: string | undefined,
+  ) {}
+
+  static async open(kinesis: KinesisClient, streamName: string, shardId: string, position: 'TRIM_HORIZON' | 'LATEST'): Promise<ShardReader> {
+    const out = await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: position }));
+    return new ShardReader(kinesis, out.ShardIterator);
+  }
+
+  /** The next records (at most `limit`, at most 10,000 per GetRecords); none once a closed shard is read to its end. */
+  async read(limit = 10_000): Promise<_Record[]> {
+    if (!this.iterator) return [];
+    const out = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: Math.min(10_000, limit) }));
+    this.iterator = out.NextShardIterator;
+    return out.Records ?? [];
   }
 }
 

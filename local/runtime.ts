@@ -26,6 +26,7 @@ import type { LocalStepFunctions } from './step-functions.js';
 import { LocalDeadLetterSink, LocalQueue } from './queue.js';
 import { createBucketsFromTemplate, createStreamFromTemplate, createTablesFromTemplate, resourcesOfType, startStandIns, type CfnTemplate } from './stand-ins.js';
 import { localReports } from './reports.js';
+import { LocalRawArchive } from './raw-archive.js';
 import { defaultWorkload, simulateWorkload, type ProducedRecord } from './workload.js';
 
 export interface LocalOptions {
@@ -51,6 +52,8 @@ export interface LocalSummary {
   alerts: number;
   mitigations: { started: number; succeeded: number; rolledBack: number };
   reports: number;
+  /** Records written to the raw archive (s3rver) and the gzip objects holding them; copied to `<out>/archive/`. */
+  archive: { records: number; objects: number };
   firstAlertMs: number | null;
   durationMs: number;
   windows: number;
@@ -67,12 +70,15 @@ const STREAM_NAME = 'anomaly-guard-ingest';
 const TABLE_PREFIX = 'anomaly-guard-';
 /** The deployed batching window is tuned for cost; locally a short one keeps the demo responsive. */
 const LOCAL_BATCHING_WINDOW_MS = 200;
+/** Firehose buffers for minutes; locally an archive object every couple of seconds. */
+const LOCAL_ARCHIVE_BUFFERING_MS = 2_000;
 const DRAIN_TIMEOUT_MS = 60_000;
 
 export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
   const started = Date.now();
   const out = resolve(opts.out);
   rmSync(join(out, 'reports'), { recursive: true, force: true });
+  rmSync(join(out, 'archive'), { recursive: true, force: true });
   mkdirSync(join(out, 'reports'), { recursive: true });
   for (const f of ['dead-letters.jsonl', 'consumer-failures.jsonl', 'alerts.jsonl']) writeFileSync(join(out, f), '');
 
@@ -150,7 +156,16 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     onFailure: (n) => consumerFailures.send(n),
     onError: (e) => opts.log(`poller error: ${(e as Error).message}`),
   });
-  await poller.start();
+  const archive = new LocalRawArchive({
+    kinesis: standIns.kinesis,
+    s3: standIns.s3,
+    streamName: STREAM_NAME,
+    template,
+    buckets,
+    bufferingIntervalMs: LOCAL_ARCHIVE_BUFFERING_MS,
+    onError: (e) => opts.log(`raw archive error: ${(e as Error).message}`),
+  });
+  await Promise.all([poller.start(), archive.start()]);
 
   let sent = 0;
   let simTs = 0;
@@ -173,8 +188,9 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     await reports.daily(simTs + 86_400_000);
     await reports.drain();
     const reportCount = await reports.copyTo(join(out, 'reports'));
+    await archiveAll(archive, () => sent, join(out, 'archive'));
     clearInterval(progress);
-    const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained, mitigation.stepFunctions, { count: reportCount, errors: reportErrors });
+    const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained, mitigation.stepFunctions, { count: reportCount, errors: reportErrors }, archiveTally(archive, true));
     writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     printSummary(summary, out, opts.log);
     if (opts.once) return summary;
@@ -182,8 +198,8 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     const routes = routesFromTemplate(template);
     const handlers = localOperatorApi({ dynamo: standIns.dynamo, tableName, stepFunctions: mitigation.stepFunctions, mitigationDeps: mitigation.deps, reports: reports.store });
     let liveReports = reportCount;
-    const liveSummary = () => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions, { count: liveReports, errors: reportErrors });
-    server = await serveApi({ port: opts.port, routes, handlers, extra: { '/v1/local/summary': liveSummary } });
+    const liveSummary = (settled = false) => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions, { count: liveReports, errors: reportErrors }, archiveTally(archive, settled));
+    server = await serveApi({ port: opts.port, routes, handlers, extra: { '/v1/local/summary': () => liveSummary() } });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     opts.log(`serving the operator API on ${url} (${routes.map((r) => `${r.method} ${r.path}`).join(', ')}; status: /v1/local/summary); streaming live workload, Ctrl-C to stop`);
     opts.onServing?.(url);
@@ -214,13 +230,26 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     await mitigation.stepFunctions.drain();
     await reports.drain();
     liveReports = await reports.copyTo(join(out, 'reports'));
-    return liveSummary();
+    await archiveAll(archive, () => sent, join(out, 'archive'));
+    return liveSummary(true);
   } finally {
     clearInterval(progress);
-    await poller.stop();
+    await Promise.all([poller.stop(), archive.stop()]);
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     await standIns.close();
   }
+}
+
+/** Waits until the archive has read every record sent, writes what it buffers, and copies its objects to `dir`. */
+async function archiveAll(archive: LocalRawArchive, sent: () => number, dir: string): Promise<void> {
+  await waitFor(() => archive.received >= sent(), DRAIN_TIMEOUT_MS);
+  await archive.flush();
+  await archive.copyTo(dir);
+}
+
+/** `settled`: flushed after the last record was sent, so every record must be in an object by now. */
+function archiveTally(archive: LocalRawArchive, settled: boolean): { records: number; objects: number; settled: boolean } {
+  return { records: archive.records, objects: archive.objects, settled };
 }
 
 function requireBucket(buckets: Map<string, string>): string {
@@ -290,7 +319,7 @@ function addOutcome(t: Totals, o: BatchOutcome): void {
   for (const w of o.windows) t.keySet.add(w.key);
 }
 
-function summarise(t: Totals, sent: number, deadLettered: number, consumerFailures: number, invocations: number, started: number, drained: boolean, workflows: LocalStepFunctions, reports: { count: number; errors: string[] }): LocalSummary {
+function summarise(t: Totals, sent: number, deadLettered: number, consumerFailures: number, invocations: number, started: number, drained: boolean, workflows: LocalStepFunctions, reports: { count: number; errors: string[] }, archive: { records: number; objects: number; settled: boolean }): LocalSummary {
   const executions = [...workflows.executions.values()];
   const lost = Math.max(0, sent - t.processed - deadLettered);
   const problems: string[] = [];
@@ -298,6 +327,7 @@ function summarise(t: Totals, sent: number, deadLettered: number, consumerFailur
   if (consumerFailures) problems.push(`${consumerFailures} batches exhausted their retries (see consumer-failures.jsonl)`);
   if (lost && drained) problems.push(`${lost} records were lost`);
   const failedRuns = executions.filter((x) => x.status === 'FAILED');
+  if (archive.settled && archive.records !== sent) problems.push(`the raw archive holds ${archive.records} of ${sent} records sent`);
   if (reports.errors.length) problems.push(`${reports.errors.length} report(s) failed: ${reports.errors.join('; ')}`);
   if (failedRuns.length) problems.push(`${failedRuns.length} mitigation execution(s) failed: ${failedRuns.map((x) => `${x.name}: ${x.error ?? ''}`).join('; ')}`);
   return {
@@ -310,6 +340,7 @@ function summarise(t: Totals, sent: number, deadLettered: number, consumerFailur
       rolledBack: executions.reduce((n, x) => n + (x.result?.rolledBack.length ?? 0), 0),
     },
     reports: reports.count,
+    archive: { records: archive.records, objects: archive.objects },
     firstAlertMs: t.firstAlertAt === undefined ? null : t.firstAlertAt - started,
     durationMs: Date.now() - started,
     windows: t.windows,
@@ -333,6 +364,7 @@ function printSummary(s: LocalSummary, out: string, log: (l: string) => void): v
   log(`records: sent ${s.records.sent}, processed ${s.records.processed}, dead-lettered ${s.records.deadLettered} (reasons in ${join(out, 'dead-letters.jsonl')}), late ${s.records.late}, duplicates dropped ${s.records.duplicate}`);
   log(`windows emitted ${s.windows} over ${s.keys} keys; ${s.stateWrites} state writes (${s.writeUnits} WCU) in ${s.invocations} consumer invocations`);
   log(`anomalies ${s.anomalies} (alerts ${s.alerts}, see ${join(out, 'alerts.jsonl')}); mitigations started ${s.mitigations.started}, succeeded ${s.mitigations.succeeded}, actions rolled back ${s.mitigations.rolledBack}; reports ${s.reports}`);
+  log(`raw archive: ${s.archive.records} records in ${s.archive.objects} gzip object${s.archive.objects === 1 ? '' : 's'}, copied to ${join(out, 'archive', 'raw')}/; replay them: npm run cli -- replay --input ${join(out, 'archive')} --out <dir>`);
   log(s.ok ? `ok in ${(s.durationMs / 1000).toFixed(1)} s; summary in ${join(out, 'summary.json')}` : `FAILED: ${s.problems.join('; ')}`);
 }
 
