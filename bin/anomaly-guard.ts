@@ -53,7 +53,10 @@ program
 program
   .command('replay')
   .description("run recorded data through the consumer's detection path in event time, as fast as the machine allows")
-  .requiredOption('--input <file.jsonl|dir>', 'envelope JSONL (file or directory), or with --format csv a timestamp,value CSV file or directory tree')
+  .requiredOption(
+    '--input <file|dir>',
+    'envelopes: a JSONL file, a raw-archive object (.gz or not; newline-delimited or concatenated JSON), or a directory tree of them such as a downloaded raw/2026/12/05/ or <out>/archive/, read in key order; with --format csv a timestamp,value CSV file or directory tree',
+  )
   .requiredOption('--out <dir>', 'where results go')
   .option('--format <envelope|csv>', 'input format', 'envelope')
   .action(async (o: { input: string; out: string; format: string }) => {

@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { alertLogLine } from '../lambdas/core/anomaly.js';
 import type { RawRecord } from '../lambdas/core/batch.js';
 import type { DetectionSettings } from '../lambdas/core/detect.js';
@@ -15,7 +17,10 @@ import { InMemoryWindowStore } from '../lambdas/adapters/window-store.js';
 import { processStreamBatch, type StreamBatchDeps } from '../lambdas/handlers/stream-batch.js';
 
 export interface ReplayEnvelopesOptions {
-  /** A JSONL file of envelopes, or a directory of them (read in name order). */
+  /**
+   * A file of envelopes or a directory tree of them, read in path order (archive keys sort by time):
+   * JSON lines, or raw-archive objects (gzip or not, newline-delimited or concatenated JSON).
+   */
   input: string;
   out: string;
   settings?: WindowSettings;
@@ -111,7 +116,13 @@ export async function replayEnvelopes(opts: ReplayEnvelopesOptions): Promise<Rep
   });
   const replay = replayBatcher(deps, { ...(opts.batchSize !== undefined && { batchSize: opts.batchSize }), ...(opts.onProgress && { onProgress: opts.onProgress }) });
   for (const file of await inputFiles(opts.input)) {
-    for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })) await replay.push(line);
+    try {
+      for await (const line of createInterface({ input: await openRecords(file), crlfDelay: Number.POSITIVE_INFINITY })) {
+        for (const record of splitRecords(line)) await replay.push(record);
+      }
+    } catch (e) {
+      throw new Error(`${file}: ${(e as Error).message}`);
+    }
   }
   const result = await replay.end();
   const lines = replay.alertLines;
@@ -121,9 +132,89 @@ export async function replayEnvelopes(opts: ReplayEnvelopesOptions): Promise<Rep
   return result;
 }
 
+/** Files of a directory tree that can hold records: JSON lines, gzip, and Firehose's extensionless objects. */
+const RECORD_FILE = /(\.jsonl|\.ndjson|\.json|\.gz|^[^.]+)$/;
+
 async function inputFiles(input: string): Promise<string[]> {
   if (!(await stat(input)).isDirectory()) return [input];
-  const names = (await readdir(input)).filter((n) => n.endsWith('.jsonl') || n.endsWith('.json')).sort();
-  if (!names.length) throw new Error(`${input} holds no .jsonl files`);
-  return names.map((n) => join(input, n));
+  const files: string[] = [];
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      if (entry.isDirectory()) await walk(join(dir, entry.name), `${rel}${entry.name}/`);
+      else if (RECORD_FILE.test(entry.name)) files.push(`${rel}${entry.name}`);
+    }
+  };
+  await walk(input, '');
+  if (!files.length) throw new Error(`${input} holds no .jsonl, .json or .gz files`);
+  // Key order: Firehose names objects by the time of their oldest record.
+  return files.sort().map((f) => join(input, f));
+}
+
+/** The file's text, gunzipped when it starts with the gzip magic bytes (whatever its name). */
+async function openRecords(file: string): Promise<Readable> {
+  const handle = await open(file, 'r');
+  const head = Buffer.alloc(2);
+  try {
+    await handle.read(head, 0, 2, 0);
+  } finally {
+    await handle.close();
+  }
+  const raw = createReadStream(file);
+  if (head[0] !== 0x1f || head[1] !== 0x8b) return raw.setEncoding('utf8');
+  const gunzip = createGunzip();
+  raw.on('error', (e) => gunzip.destroy(e));
+  return raw.pipe(gunzip).setEncoding('utf8');
+}
+
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The records of one line: a newline always ends a record (the delimiter processor's format and JSON
+ * lines), and within a line concatenated JSON values (`{...}{...}`, Firehose without the delimiter) are
+ * split where their brackets close, outside strings. Text that is not a JSON value, up to the next `{`
+ * or the end of the line, is passed on as a record of its own so the consumer dead-letters it with the
+ * reason; an unclosed value runs to the end of the line.
+ */
+export function splitRecords(line: string): string[] {
+  const records: string[] = [];
+  const n = line.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && isSpace(line.charCodeAt(i))) i++;
+    if (i >= n) break;
+    const start = i;
+    const first = line.charCodeAt(i);
+    if (first === OPEN_OBJECT || first === OPEN_ARRAY) {
+      let depth = 0;
+      let inString = false;
+      for (; i < n; i++) {
+        const c = line.charCodeAt(i);
+        if (inString) {
+          if (c === BACKSLASH) i++;
+          else if (c === QUOTE) inString = false;
+        } else if (c === QUOTE) inString = true;
+        else if (c === OPEN_OBJECT || c === OPEN_ARRAY) depth++;
+        else if ((c === CLOSE_OBJECT || c === CLOSE_ARRAY) && --depth === 0) {
+          i++;
+          break;
+        }
+      }
+      records.push(line.slice(start, i));
+    } else {
+      i = line.indexOf('{', i + 1);
+      if (i < 0) i = n;
+      records.push(line.slice(start, i).trimEnd());
+    }
+  }
+  return records;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a || c === 0xfeff;
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { replayEnvelopes } from '../../local/replay-envelopes.js';
 import { runLocal } from '../../local/runtime.js';
 
 describe('local --once', () => {
@@ -19,6 +20,8 @@ describe('local --once', () => {
     expect(summary.keys).toBeGreaterThanOrEqual(15);
     expect(summary.windows).toBeGreaterThan(15 * 10);
     for (const field of ['anomalies', 'alerts', 'reports', 'firstAlertMs', 'durationMs'] as const) expect(written).toHaveProperty(field);
+    expect(summary.archive.records, 'every record sent is in the raw archive').toBe(summary.records.sent);
+    expect(summary.archive.objects).toBeGreaterThanOrEqual(1);
     expect(written.mitigations).toEqual({ started: 0, succeeded: 0, rolledBack: 0 });
     const letters = readFileSync(join(out, 'dead-letters.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
     expect(letters).toHaveLength(summary.records.deadLettered);
@@ -55,5 +58,13 @@ describe('local --once', () => {
     const summary = await runLocal({ scenario: file, once: true, out, port: 0, minutes: 1, chunk: 500, log: () => {} });
     expect(summary.records).toMatchObject({ sent: 33, processed: 31, deadLettered: 2, lost: 0 });
     expect(summary.ok).toBe(true);
+    // Every record, malformed ones included, is in the raw archive copied to <out>/archive/raw/...
+    expect(summary.archive.records).toBe(33);
+    const objects = (readdirSync(join(out, 'archive'), { recursive: true }) as string[]).map((f) => f.replaceAll('\\', '/')).filter((f) => f.endsWith('.gz'));
+    expect(objects.length).toBe(summary.archive.objects);
+    for (const f of objects) expect(f).toMatch(/^raw\/\d{4}\/\d\d\/\d\d\/\d\d\/RawArchiveDeliveryStream-1-/);
+    // ...and replays to the same decisions as the consumer made.
+    const replayed = await replayEnvelopes({ input: join(out, 'archive'), out: join(out, 'replayed') });
+    expect(replayed).toMatchObject({ records: 33, processed: 31, deadLettered: 2 });
   }, 120_000);
 });
