@@ -8,6 +8,7 @@ import { MitigationWorkflow } from './mitigation-workflow.js';
 import { API_FUNCTION_LOGICAL_IDS, OPERATOR_API_STAGE, OperatorApi } from './operator-api.js';
 import { RAW_ARCHIVE_LOGICAL_IDS, RawArchive } from './raw-archive.js';
 import { Reports, REPORTS_LOGICAL_IDS } from './reports.js';
+import { SourcePollers } from './source-pollers.js';
 import { StateTable } from './state-table.js';
 import { StreamConsumer } from './stream-consumer.js';
 
@@ -22,6 +23,7 @@ export const LOGICAL_IDS = {
   consumerFailureQueue: 'ConsumerFailureQueue',
   rollbackFailureQueue: 'RollbackFailureQueue',
   reportFailureQueue: 'ReportFailureQueue',
+  sourceFailureQueue: 'SourceFailureQueue',
   alertTopic: 'AlertTopic',
   alertTopicKey: 'AlertTopicKey',
   consumerFunction: 'StreamConsumerFunction',
@@ -50,6 +52,7 @@ export const OUTPUT_IDS = {
   consumerFailureQueueUrl: 'ConsumerFailureQueueUrl',
   rollbackFailureQueueUrl: 'RollbackFailureQueueUrl',
   reportFailureQueueUrl: 'ReportFailureQueueUrl',
+  sourceFailureQueueUrl: 'SourceFailureQueueUrl',
   alertTopicArn: 'AlertTopicArn',
   consumerFunctionName: 'ConsumerFunctionName',
   mitigationStateMachineArn: 'MitigationStateMachineArn',
@@ -78,6 +81,8 @@ export class AnomalyGuardStack extends Stack {
   readonly mitigation: MitigationWorkflow;
   readonly reports: Reports;
   readonly archive: RawArchive;
+  /** One poller per configured third-party source (`sources` in the config). */
+  readonly sources: SourcePollers;
   /** Undefined when `api.enabled` is false. */
   readonly operatorApi?: OperatorApi;
 
@@ -136,6 +141,14 @@ export class AnomalyGuardStack extends Stack {
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
+    this.sources = new SourcePollers(this, 'Sources', {
+      sources: config.sources,
+      stream: this.ingest.stream,
+      failureQueue: this.deadLetters.sourceFailureQueue,
+      projectRoot: props.projectRoot,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
     const { enabled: apiEnabled, ...apiSettings } = config.api;
     if (apiEnabled) {
       this.operatorApi = new OperatorApi(this, 'OperatorApi', {
@@ -159,6 +172,7 @@ export class AnomalyGuardStack extends Stack {
     pinLogicalId(this.deadLetters.invalidRecordQueue, LOGICAL_IDS.invalidRecordQueue);
     pinLogicalId(this.deadLetters.consumerFailureQueue, LOGICAL_IDS.consumerFailureQueue);
     pinLogicalId(this.deadLetters.rollbackFailureQueue, LOGICAL_IDS.rollbackFailureQueue);
+    pinLogicalId(this.deadLetters.sourceFailureQueue, LOGICAL_IDS.sourceFailureQueue);
     pinLogicalId(this.alerts.topic, LOGICAL_IDS.alertTopic);
     pinLogicalId(this.alerts.key, LOGICAL_IDS.alertTopicKey);
     pinLogicalId(this.consumer.function, LOGICAL_IDS.consumerFunction);
@@ -172,6 +186,7 @@ export class AnomalyGuardStack extends Stack {
     output(OUTPUT_IDS.consumerFailureQueueUrl, this.deadLetters.consumerFailureQueue.queueUrl, 'On-failure destination of the stream consumer (batch metadata only)');
     output(OUTPUT_IDS.rollbackFailureQueueUrl, this.deadLetters.rollbackFailureQueue.queueUrl, 'Operator rollbacks that failed after retries (the rollback key is in each message)');
     output(OUTPUT_IDS.reportFailureQueueUrl, this.deadLetters.reportFailureQueue.queueUrl, 'Report events that could not be delivered or generated after retries (the triggering event is in each message)');
+    output(OUTPUT_IDS.sourceFailureQueueUrl, this.deadLetters.sourceFailureQueue.queueUrl, 'What the source pollers could not fetch, map or put, and failed polls (the reason is in each message)');
     output(OUTPUT_IDS.alertTopicArn, this.alerts.topic.topicArn, 'SNS topic to subscribe on-call to');
     output(OUTPUT_IDS.consumerFunctionName, this.consumer.function.functionName, 'Stream consumer Lambda function');
     output(OUTPUT_IDS.mitigationStateMachineArn, this.mitigation.stateMachine.stateMachineArn, 'Mitigation workflow (Step Functions Standard)');

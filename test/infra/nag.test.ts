@@ -27,8 +27,8 @@ const EXPECTED_ACKNOWLEDGEMENTS = [
   ...Array<string>(9).fill('AWS::Lambda::Function: AwsSolutions-L1'),
   // The reports bucket's access-log bucket does not log its own accesses.
   'AWS::S3::Bucket: AwsSolutions-S1',
-  // The four dead-letter queues: invalid records, consumer failures, rollback failures, report failures.
-  ...Array<string>(4).fill('AWS::SQS::Queue: AwsSolutions-SQS3'),
+  // The five dead-letter queues: invalid records, consumer failures, rollback failures, report failures, source failures.
+  ...Array<string>(5).fill('AWS::SQS::Queue: AwsSolutions-SQS3'),
 ].sort();
 
 describe('cdk-nag AwsSolutions', () => {

@@ -29,7 +29,10 @@ export interface UsageSourceConfig {
 }
 
 export interface SourceAuth {
-  /** The Secrets Manager secret holding the credential: a full ARN, or a name in this account and region. */
+  /**
+   * The Secrets Manager secret holding the credential: its complete ARN (ending in the six characters
+   * Secrets Manager appends), or its name in this account and region. The poller may read only this secret.
+   */
   readonly secret: string;
   /**
    * `bearer`: `Authorization: Bearer <token>`; `header`: `<header>: <token>`; `basic`: the secret is JSON
@@ -38,6 +41,8 @@ export interface SourceAuth {
   readonly scheme: 'bearer' | 'header' | 'basic';
   /** Required for `header`. */
   readonly header?: string;
+  /** The customer-managed KMS key the secret is encrypted with; omit for the AWS-managed `aws/secretsmanager` key. */
+  readonly kmsKeyArn?: string;
 }
 
 export interface SourcePagination {
@@ -70,7 +75,7 @@ const REQUIRED_FIELDS: Record<MappingRule['type'], readonly string[]> = {
 const ENVELOPE_FIELDS = new Set(['id', 'ts', 'region', 'tenant', 'signal', 'value', 'dims', 'key', 'action', 'attrs', 'change', 'until', 'title']);
 const SOURCE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-const SECRET = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9/_+=.@-]{1,512})$/;
+const SECRET = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}|[A-Za-z0-9/_+=.@-]{1,512})$/;
 
 /**
  * Fill in defaults and reject what would fail at run time, naming the source and the field. Throws
@@ -137,8 +142,9 @@ export const WINDOW_PLACEHOLDERS = new Set(['windowStart', 'windowEnd', 'windowS
 
 function checkAuth(auth: unknown, problem: (m: string) => void): void {
   if (!isObject(auth)) return problem('auth must be an object');
-  if (typeof auth.secret !== 'string' || !SECRET.test(auth.secret)) problem('auth.secret must be a Secrets Manager secret ARN or name');
+  if (typeof auth.secret !== 'string' || !SECRET.test(auth.secret)) problem('auth.secret must be a Secrets Manager secret name, or its complete ARN (with the six-character suffix, as the console shows it)');
   if (!['bearer', 'header', 'basic'].includes(auth.scheme as string)) problem(`auth.scheme must be "bearer", "header" or "basic" (got ${JSON.stringify(auth.scheme)})`);
+  if (auth.kmsKeyArn !== undefined && (typeof auth.kmsKeyArn !== 'string' || !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(auth.kmsKeyArn))) problem('auth.kmsKeyArn must be a KMS key ARN');
   if (auth.scheme === 'header' && (typeof auth.header !== 'string' || !HEADER_NAME.test(auth.header))) problem('auth.header must name the header that carries the token');
 }
 

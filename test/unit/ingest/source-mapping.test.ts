@@ -157,6 +157,8 @@ describe('source configuration', () => {
     ['an unknown placeholder', { ...valid, url: 'https://billing.example.com/v1?from={start}' }, /unknown placeholders \{start\}/],
     ['an Authorization header', { ...valid, headers: { Authorization: 'Bearer x' } }, /must not carry Authorization/],
     ['a header scheme without the header', { ...valid, auth: { secret: 'x', scheme: 'header' } }, /auth.header must name/],
+    ['a secret ARN without its six-character suffix', { ...valid, auth: { secret: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:billing', scheme: 'bearer' } }, /complete ARN \(with the six-character suffix/],
+    ['a KMS key that is not a key ARN', { ...valid, auth: { secret: 'billing', scheme: 'bearer', kmsKeyArn: 'alias/aws/secretsmanager' } }, /auth.kmsKeyArn must be a KMS key ARN/],
     ['an unknown auth scheme', { ...valid, auth: { secret: 'x', scheme: 'oauth' } }, /auth.scheme must be/],
     ['a zero schedule', { ...valid, scheduleMinutes: 0 }, /scheduleMinutes must be an integer in 1..1440/],
     ['no mapping rules', { ...valid, mapping: [] }, /mapping must be a non-empty list/],
