@@ -15,6 +15,7 @@ import { DynamoDbWindowStore } from '../lambdas/adapters/dynamodb-window-store.j
 import { DynamoDbPositionLedger } from '../lambdas/adapters/position-ledger.js';
 import { putRecordsReliably } from '../lambdas/adapters/stream-producer.js';
 import { CONSUMER_ENV } from '../lambdas/handlers/consumer-environment.js';
+import type { SourceDeadLetter } from '../lambdas/handlers/source-poller.js';
 import type { BatchOutcome } from '../lambdas/handlers/stream-batch.js';
 import { createStreamConsumer, windowSettingsFromEnv } from '../lambdas/handlers/stream-consumer.js';
 import { EventSourcePoller, eventSourceSettingsFromTemplate, type StreamFailureNotice } from './event-source-poller.js';
@@ -27,6 +28,8 @@ import { LocalDeadLetterSink, LocalQueue } from './queue.js';
 import { createBucketsFromTemplate, createStreamFromTemplate, createTablesFromTemplate, resourcesOfType, startStandIns, type CfnTemplate } from './stand-ins.js';
 import { localReports } from './reports.js';
 import { LocalRawArchive } from './raw-archive.js';
+import { LocalSourceSchedule, type SourceTally } from './source-schedule.js';
+import { startLocalUsageSource } from './usage-source.js';
 import { defaultWorkload, simulateWorkload, type ProducedRecord } from './workload.js';
 
 export interface LocalOptions {
@@ -54,6 +57,8 @@ export interface LocalSummary {
   reports: number;
   /** Records written to the raw archive (s3rver) and the gzip objects holding them; copied to `<out>/archive/`. */
   archive: { records: number; objects: number };
+  /** The scheduled third-party source poller against the local vendor API: polls run, records it put (counted in `records.sent`), items and records it dead-lettered. */
+  sources: SourceTally & { deadLettered: number };
   firstAlertMs: number | null;
   durationMs: number;
   windows: number;
@@ -80,10 +85,13 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
   rmSync(join(out, 'reports'), { recursive: true, force: true });
   rmSync(join(out, 'archive'), { recursive: true, force: true });
   mkdirSync(join(out, 'reports'), { recursive: true });
-  for (const f of ['dead-letters.jsonl', 'consumer-failures.jsonl', 'alerts.jsonl']) writeFileSync(join(out, f), '');
+  for (const f of ['dead-letters.jsonl', 'consumer-failures.jsonl', 'alerts.jsonl', 'source-failures.jsonl']) writeFileSync(join(out, f), '');
 
+  // Started first: the source configured into the synthesized app names its port. It replaces any
+  // sources in cdk.json, which point at real vendors and secrets that do not exist here.
+  const usageSource = await startLocalUsageSource();
   opts.log('synthesizing the CDK app (template drives the local resources)…');
-  const template = synthTemplate({}, { bundle: false, nag: false }) as CfnTemplate;
+  const template = synthTemplate({ anomalyGuard: { sources: [usageSource.config] } }, { bundle: false, nag: false }) as CfnTemplate;
   const standIns = await startStandIns();
   const shards = await createStreamFromTemplate(standIns.kinesis, template, STREAM_NAME);
   const tables = await createTablesFromTemplate(standIns.dynamo, template, TABLE_PREFIX);
@@ -165,6 +173,18 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     bufferingIntervalMs: LOCAL_ARCHIVE_BUFFERING_MS,
     onError: (e) => opts.log(`raw archive error: ${(e as Error).message}`),
   });
+  const sourceFailures = new LocalQueue<SourceDeadLetter>('SourceFailureQueue', join(out, 'source-failures.jsonl'));
+  const schedule = new LocalSourceSchedule({
+    template,
+    kinesis: standIns.kinesis,
+    streamName: STREAM_NAME,
+    failureQueue: sourceFailures,
+    secrets: new Map([[usageSource.config.auth!.secret, usageSource.token]]),
+    onError: (e) => opts.log(`source poll failed: ${(e as Error).message}`),
+  });
+  // A recorded scenario is replayed verbatim; the vendor source runs beside the built-in workload.
+  const polling = opts.scenario === 'default';
+  if (polling) opts.log(`source pollers on the local schedule: ${schedule.sourceNames.join(', ')} (vendor API ${new URL(usageSource.config.url).origin})`);
   await Promise.all([poller.start(), archive.start()]);
 
   let sent = 0;
@@ -176,7 +196,13 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     if (res.failed.length) throw new Error(`${res.failed.length} records could not be put on the local stream: ${res.failed[0]!.errorCode}`);
     sent += res.sent;
     simTs = records.at(-1)?.ts ?? simTs;
+    if (polling) {
+      const before = schedule.tally.put;
+      await schedule.advance(simTs);
+      sent += schedule.tally.put - before;
+    }
   };
+  const sourceTally = () => ({ ...schedule.tally, deadLettered: sourceFailures.length });
 
   let server: Server | undefined;
   try {
@@ -190,7 +216,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     const reportCount = await reports.copyTo(join(out, 'reports'));
     await archiveAll(archive, () => sent, join(out, 'archive'));
     clearInterval(progress);
-    const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained, mitigation.stepFunctions, { count: reportCount, errors: reportErrors }, archiveTally(archive, true));
+    const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained, mitigation.stepFunctions, { count: reportCount, errors: reportErrors }, archiveTally(archive, true), sourceTally());
     writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     printSummary(summary, out, opts.log);
     if (opts.once) return summary;
@@ -198,7 +224,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     const routes = routesFromTemplate(template);
     const handlers = localOperatorApi({ dynamo: standIns.dynamo, tableName, stepFunctions: mitigation.stepFunctions, mitigationDeps: mitigation.deps, reports: reports.store });
     let liveReports = reportCount;
-    const liveSummary = (settled = false) => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions, { count: liveReports, errors: reportErrors }, archiveTally(archive, settled));
+    const liveSummary = (settled = false) => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions, { count: liveReports, errors: reportErrors }, archiveTally(archive, settled), sourceTally());
     server = await serveApi({ port: opts.port, routes, handlers, extra: { '/v1/local/summary': () => liveSummary() } });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     opts.log(`serving the operator API on ${url} (${routes.map((r) => `${r.method} ${r.path}`).join(', ')}; status: /v1/local/summary); streaming live workload, Ctrl-C to stop`);
@@ -236,7 +262,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     clearInterval(progress);
     await Promise.all([poller.stop(), archive.stop()]);
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    await standIns.close();
+    await Promise.all([standIns.close(), usageSource.close()]);
   }
 }
 
@@ -319,7 +345,7 @@ function addOutcome(t: Totals, o: BatchOutcome): void {
   for (const w of o.windows) t.keySet.add(w.key);
 }
 
-function summarise(t: Totals, sent: number, deadLettered: number, consumerFailures: number, invocations: number, started: number, drained: boolean, workflows: LocalStepFunctions, reports: { count: number; errors: string[] }, archive: { records: number; objects: number; settled: boolean }): LocalSummary {
+function summarise(t: Totals, sent: number, deadLettered: number, consumerFailures: number, invocations: number, started: number, drained: boolean, workflows: LocalStepFunctions, reports: { count: number; errors: string[] }, archive: { records: number; objects: number; settled: boolean }, sources: LocalSummary['sources']): LocalSummary {
   const executions = [...workflows.executions.values()];
   const lost = Math.max(0, sent - t.processed - deadLettered);
   const problems: string[] = [];
@@ -328,6 +354,8 @@ function summarise(t: Totals, sent: number, deadLettered: number, consumerFailur
   if (lost && drained) problems.push(`${lost} records were lost`);
   const failedRuns = executions.filter((x) => x.status === 'FAILED');
   if (archive.settled && archive.records !== sent) problems.push(`the raw archive holds ${archive.records} of ${sent} records sent`);
+  if (sources.failedPolls) problems.push(`${sources.failedPolls} source poll(s) failed (windows in source-failures.jsonl)`);
+  if (sources.putFailed) problems.push(`${sources.putFailed} polled record(s) could not be put on the stream`);
   if (reports.errors.length) problems.push(`${reports.errors.length} report(s) failed: ${reports.errors.join('; ')}`);
   if (failedRuns.length) problems.push(`${failedRuns.length} mitigation execution(s) failed: ${failedRuns.map((x) => `${x.name}: ${x.error ?? ''}`).join('; ')}`);
   return {
@@ -341,6 +369,7 @@ function summarise(t: Totals, sent: number, deadLettered: number, consumerFailur
     },
     reports: reports.count,
     archive: { records: archive.records, objects: archive.objects },
+    sources,
     firstAlertMs: t.firstAlertAt === undefined ? null : t.firstAlertAt - started,
     durationMs: Date.now() - started,
     windows: t.windows,
@@ -365,6 +394,7 @@ function printSummary(s: LocalSummary, out: string, log: (l: string) => void): v
   log(`windows emitted ${s.windows} over ${s.keys} keys; ${s.stateWrites} state writes (${s.writeUnits} WCU) in ${s.invocations} consumer invocations`);
   log(`anomalies ${s.anomalies} (alerts ${s.alerts}, see ${join(out, 'alerts.jsonl')}); mitigations started ${s.mitigations.started}, succeeded ${s.mitigations.succeeded}, actions rolled back ${s.mitigations.rolledBack}; reports ${s.reports}`);
   log(`raw archive: ${s.archive.records} records in ${s.archive.objects} gzip object${s.archive.objects === 1 ? '' : 's'}, copied to ${join(out, 'archive', 'raw')}/; replay them: npm run cli -- replay --input ${join(out, 'archive')} --out <dir>`);
+  log(`source poller: ${s.sources.polls} polls of the local vendor API, ${s.sources.put} records put, ${s.sources.deadLettered} dead-lettered with the reason (${join(out, 'source-failures.jsonl')})`);
   log(s.ok ? `ok in ${(s.durationMs / 1000).toFixed(1)} s; summary in ${join(out, 'summary.json')}` : `FAILED: ${s.problems.join('; ')}`);
 }
 

@@ -70,6 +70,10 @@ const MAX_LETTER_BYTES = 250 * 1024;
 
 export class PollFailedError extends Error {
   override readonly name = 'PollFailedError';
+  /** What the run did before it failed: records fetched before the failure were still put. */
+  constructor(message: string, readonly result: PollResult) {
+    super(message);
+  }
 }
 
 /**
@@ -115,7 +119,7 @@ export async function pollSource(event: PollEvent, deps: SourcePollerDeps, remai
   // A failed send throws: the invocation fails and its event (the window) goes to the on-failure destination.
   if (letters.length) await deps.deadLetters.send(letters);
   report(result, deps);
-  if (result.fetchError) throw new PollFailedError(`${source.name}: ${result.fetchError} (window ${windowIso.from}..${windowIso.to} dead-lettered for a re-poll)`);
+  if (result.fetchError) throw new PollFailedError(`${source.name}: ${result.fetchError} (window ${windowIso.from}..${windowIso.to} dead-lettered for a re-poll)`, result);
   return result;
 }
 

@@ -29,6 +29,28 @@ describe('local --once', () => {
     expect(lines.some((l) => l.includes('processed'))).toBe(true);
   }, 120_000);
 
+  it('polls the local vendor API on its 5-minute schedule: its cost records reach the stream, its unpriced item is dead-lettered', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'ag-local-'));
+    const summary = await runLocal({ scenario: 'default', once: true, out, port: 0, minutes: 60, chunk: 500, log: () => {} });
+    expect(summary.ok, summary.problems.join('; ')).toBe(true);
+    // 60 simulated minutes pass 11 or 12 schedule boundaries (the first is after the start).
+    expect(summary.sources.polls).toBeGreaterThanOrEqual(11);
+    expect(summary.sources.failedPolls).toBe(0);
+    // Two customers, one line item a minute each, one unpriced item an hour.
+    expect(summary.sources.put).toBe(summary.sources.polls * 5 * 2 - summary.sources.rejected);
+    expect(summary.sources.rejected).toBeGreaterThanOrEqual(1);
+    const letters = readFileSync(join(out, 'source-failures.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(letters).toHaveLength(summary.sources.deadLettered);
+    expect(letters[0]).toMatchObject({ kind: 'mapping', source: 'vendor-billing', item: { customer: 'globex', amount: 'n/a' } });
+    expect(letters[0].reason).toMatch(/value/);
+    // The polled records are in the stream's accounting: processed like any producer's, and archived.
+    expect(summary.records.processed + summary.records.deadLettered).toBe(summary.records.sent);
+    expect(summary.archive.records).toBe(summary.records.sent);
+    const archived = readdirSync(join(out, 'archive'), { recursive: true }).length;
+    expect(archived).toBeGreaterThan(0);
+    expect(summary.keys, 'acme and globex cdn_cost_usd keys').toBeGreaterThanOrEqual(17);
+  }, 120_000);
+
   it('writes a root-cause report for the mitigated episode and the daily digest, copied to <out>/reports/', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ag-local-'));
     const summary = await runLocal({ scenario: 'default', once: true, out, port: 0, minutes: 120, chunk: 500, log: () => {} });
