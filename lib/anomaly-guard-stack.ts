@@ -3,8 +3,10 @@ import { Construct } from 'constructs';
 import { AlertTopic } from './alert-topic.js';
 import type { AnomalyGuardConfig } from './config.js';
 import { DeadLetterQueues } from './dead-letter-queues.js';
+import { HealthAlarms } from './health-alarms.js';
 import { IngestStream } from './ingest-stream.js';
 import { MitigationWorkflow } from './mitigation-workflow.js';
+import { OperationsDashboard } from './operations-dashboard.js';
 import { API_FUNCTION_LOGICAL_IDS, OPERATOR_API_STAGE, OperatorApi } from './operator-api.js';
 import { RAW_ARCHIVE_LOGICAL_IDS, RawArchive } from './raw-archive.js';
 import { Reports, REPORTS_LOGICAL_IDS } from './reports.js';
@@ -26,6 +28,10 @@ export const LOGICAL_IDS = {
   sourceFailureQueue: 'SourceFailureQueue',
   alertTopic: 'AlertTopic',
   alertTopicKey: 'AlertTopicKey',
+  /** Present when `operations.notify` is `ops-topic` (the default). */
+  opsTopic: 'OpsTopic',
+  opsTopicKey: 'OpsTopicKey',
+  operationsDashboard: 'OperationsDashboard',
   consumerFunction: 'StreamConsumerFunction',
   consumerEventSourceMapping: 'StreamConsumerEventSourceMapping',
   mitigationStateMachine: 'MitigationStateMachine',
@@ -54,6 +60,9 @@ export const OUTPUT_IDS = {
   reportFailureQueueUrl: 'ReportFailureQueueUrl',
   sourceFailureQueueUrl: 'SourceFailureQueueUrl',
   alertTopicArn: 'AlertTopicArn',
+  /** Where the health alarms go: the ops topic, or the alert topic with `operations.notify: alert-topic`. */
+  healthAlarmTopicArn: 'HealthAlarmTopicArn',
+  operationsDashboardName: 'OperationsDashboardName',
   consumerFunctionName: 'ConsumerFunctionName',
   mitigationStateMachineArn: 'MitigationStateMachineArn',
   /** Present when `api.enabled` (the default). */
@@ -85,6 +94,10 @@ export class AnomalyGuardStack extends Stack {
   readonly sources: SourcePollers;
   /** Undefined when `api.enabled` is false. */
   readonly operatorApi?: OperatorApi;
+  /** The topic health alarms notify: a separate ops topic unless `operations.notify` is `alert-topic`. */
+  readonly opsTopic: AlertTopic;
+  readonly healthAlarms: HealthAlarms;
+  readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: AnomalyGuardStackProps) {
     super(scope, id, props);
@@ -167,6 +180,37 @@ export class AnomalyGuardStack extends Stack {
       for (const [route, handler] of Object.entries(this.operatorApi.handlers)) pinLogicalId(handler.function, API_FUNCTION_LOGICAL_IDS[route as keyof typeof API_FUNCTION_LOGICAL_IDS]);
     }
 
+    const ops = config.operations;
+    this.opsTopic = ops.notify === 'alert-topic' ? this.alerts : new AlertTopic(this, 'Ops', { emails: ops.opsEmails, displayName: 'anomaly-guard operations', removalPolicy });
+    this.opsTopic.allowAlarmNotifications();
+    const api = this.operatorApi && { api: this.operatorApi.api, apiName: this.operatorApi.api.restApiName, stage: OPERATOR_API_STAGE };
+    const queues = this.deadLetters.described();
+    this.healthAlarms = new HealthAlarms(this, 'Health', {
+      topic: this.opsTopic.topic,
+      consumer: this.consumer.function,
+      deadLetterQueues: queues,
+      stateMachine: this.mitigation.stateMachine,
+      reportGenerator: this.reports.generator.function,
+      pollers: new Map([...this.sources.pollers].map(([name, p]) => [name, p.handler.function])),
+      settings: ops,
+      ...(api && { api }),
+    });
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      consumer: this.consumer.function,
+      consumerMemoryMb: config.consumer.memorySizeMb,
+      consumerLogGroup: this.consumer.logGroup,
+      deadLetterQueues: queues,
+      stateMachine: this.mitigation.stateMachine,
+      sourceNames: config.sources.map((s) => s.name),
+      alarms: this.healthAlarms.alarms,
+      ...(api && { api }),
+    });
+    if (this.opsTopic !== this.alerts) {
+      pinLogicalId(this.opsTopic.topic, LOGICAL_IDS.opsTopic);
+      pinLogicalId(this.opsTopic.key, LOGICAL_IDS.opsTopicKey);
+    }
+    pinLogicalId(this.dashboard.dashboard, LOGICAL_IDS.operationsDashboard);
+
     pinLogicalId(this.ingest.stream, LOGICAL_IDS.stream);
     pinLogicalId(this.state.table, LOGICAL_IDS.stateTable);
     pinLogicalId(this.deadLetters.invalidRecordQueue, LOGICAL_IDS.invalidRecordQueue);
@@ -192,6 +236,8 @@ export class AnomalyGuardStack extends Stack {
     output(OUTPUT_IDS.mitigationStateMachineArn, this.mitigation.stateMachine.stateMachineArn, 'Mitigation workflow (Step Functions Standard)');
     output(OUTPUT_IDS.reportsBucketName, this.reports.bucket.bucketName, 'Root-cause reports: reports/YYYY/MM/DD/<id>/report.{json,md,html} and the evidence bundle');
     output(OUTPUT_IDS.rawArchiveBucketName, this.archive.bucket.bucketName, 'Raw archive: every ingested record, gzip JSON lines under raw/YYYY/MM/DD/HH/ (replay --input)');
+    output(OUTPUT_IDS.healthAlarmTopicArn, this.opsTopic.topic.topicArn, 'SNS topic the health alarms (ALARM and OK) notify: subscribe the platform on-call');
+    output(OUTPUT_IDS.operationsDashboardName, this.dashboard.dashboard.dashboardName, 'CloudWatch dashboard of the pipeline end to end');
     if (this.operatorApi) {
       output(OUTPUT_IDS.operatorApiUrl, this.operatorApi.url, 'Operator API base URL (IAM-signed requests: POST v1/anomaly/score, ...)');
       output(OUTPUT_IDS.operatorApiExecuteArn, this.operatorApi.api.arnForExecuteApi('*', '/*', OPERATOR_API_STAGE), 'Grant operators execute-api:Invoke on this ARN');

@@ -46,6 +46,21 @@ export interface AnomalyGuardConfig {
   readonly archive: ArchiveConfig;
   /** Third-party usage/cost APIs polled on a schedule (seed 001); one poller Lambda each. */
   readonly sources: readonly UsageSourceConfig[];
+  /** Alarms on the system's own health and the operations dashboard (seed 003). */
+  readonly operations: OperationsConfig;
+}
+
+export interface OperationsConfig {
+  /** Where the health alarms go: a separate encrypted ops topic (default) or the anomaly alert topic. */
+  readonly notify: 'ops-topic' | 'alert-topic';
+  /** Addresses subscribed to the ops topic at deploy time. */
+  readonly opsEmails: readonly string[];
+  /** Page when the consumer's iterator age (oldest unprocessed record) stays above this for 5 minutes. */
+  readonly iteratorAgeAlarmSeconds: number;
+  /** Page when the operator API's p99 latency stays above this for 15 minutes. */
+  readonly apiLatencyP99AlarmMs: number;
+  /** Page when the operator API returns at least this many 5xx responses in 5 minutes. */
+  readonly api5xxAlarmCount: number;
 }
 
 export interface ArchiveConfig {
@@ -123,6 +138,7 @@ export const DEFAULT_CONFIG: AnomalyGuardConfig = {
   reports: { retentionDays: 400, accessLogRetentionDays: 90, dailyReportHourUtc: 0, memorySizeMb: 512, timeoutSeconds: 60 },
   archive: { bufferingIntervalSeconds: 300, bufferingSizeMiB: 64, infrequentAccessAfterDays: 30, retentionDays: 400 },
   sources: [],
+  operations: { notify: 'ops-topic', opsEmails: [], iteratorAgeAlarmSeconds: 300, apiLatencyP99AlarmMs: 3000, api5xxAlarmCount: 5 },
 };
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -143,6 +159,7 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
     reports: { ...DEFAULT_CONFIG.reports, ...user.reports },
     archive: { ...DEFAULT_CONFIG.archive, ...user.archive },
     sources: DEFAULT_CONFIG.sources,
+    operations: { ...DEFAULT_CONFIG.operations, ...user.operations },
   };
   const problems: string[] = [];
   const { stream, consumer } = config;
@@ -160,7 +177,7 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
   intIn('consumer.memorySizeMb', consumer.memorySizeMb, 128, 10_240);
   intIn('consumer.timeoutSeconds', consumer.timeoutSeconds, 1, 900);
   if (!ALLOWED_LOG_RETENTION_DAYS.includes(config.logRetentionDays)) problems.push(`logRetentionDays must be one of ${ALLOWED_LOG_RETENTION_DAYS.join(', ')}`);
-  if (!Array.isArray(config.alertEmails) || config.alertEmails.some((e) => typeof e !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(e))) problems.push('alertEmails must be a list of email addresses');
+  if (!isEmailList(config.alertEmails)) problems.push('alertEmails must be a list of email addresses');
   if (config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') problems.push('removalPolicy must be "retain" or "destroy"');
   const m = config.mitigation;
   if (typeof m.automatic !== 'boolean') problems.push('mitigation.automatic must be true or false');
@@ -203,6 +220,15 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
   // S3 refuses a Standard-IA transition earlier than 30 days, and expiry must come after it.
   intIn('archive.infrequentAccessAfterDays', archive.infrequentAccessAfterDays, 30, 36_500);
   intIn('archive.retentionDays', archive.retentionDays, archive.infrequentAccessAfterDays + 1, 36_500);
+  if (user.operations !== undefined && (typeof user.operations !== 'object' || user.operations === null || Array.isArray(user.operations))) problems.push('operations must be an object');
+  const ops = config.operations;
+  if (ops.notify !== 'ops-topic' && ops.notify !== 'alert-topic') problems.push(`operations.notify must be "ops-topic" or "alert-topic" (got ${String(ops.notify)})`);
+  if (!isEmailList(ops.opsEmails)) problems.push('operations.opsEmails must be a list of email addresses');
+  if (ops.notify === 'alert-topic' && ops.opsEmails.length) problems.push('operations.opsEmails needs operations.notify "ops-topic" (with "alert-topic" the alarms go to alertEmails)');
+  // Kinesis keeps records for at least 24 h; an alarm later than that would fire after data loss.
+  intIn('operations.iteratorAgeAlarmSeconds', ops.iteratorAgeAlarmSeconds, 10, 86_400);
+  intIn('operations.apiLatencyP99AlarmMs', ops.apiLatencyP99AlarmMs, 50, 29_000);
+  intIn('operations.api5xxAlarmCount', ops.api5xxAlarmCount, 1, 1_000_000);
   let sources: UsageSourceConfig[] = [];
   try {
     sources = parseSourceConfigs(user.sources);
@@ -215,3 +241,7 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
 
 /** CloudWatch Logs accepts only these retention periods. */
 const ALLOWED_LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+function isEmailList(v: unknown): boolean {
+  return Array.isArray(v) && v.every((e) => typeof e === 'string' && /^[^@\s]+@[^@\s]+$/.test(e));
+}

@@ -24,6 +24,13 @@ export interface DeadLetterQueuesProps {
  *   be fetched (re-poll them), response items that are not envelopes, records Kinesis kept refusing, each
  *   with the reason; plus schedule events EventBridge could not deliver and failed poller invocations.
  */
+export interface DescribedQueue {
+  readonly name: string;
+  readonly queue: Queue;
+  readonly meaning: string;
+  readonly firstStep: string;
+}
+
 export class DeadLetterQueues extends Construct {
   readonly invalidRecordQueue: Queue;
   readonly consumerFailureQueue: Queue;
@@ -38,6 +45,17 @@ export class DeadLetterQueues extends Construct {
     this.rollbackFailureQueue = this.deadLetterQueue('RollbackFailureQueue', props);
     this.reportFailureQueue = this.deadLetterQueue('ReportFailureQueue', props);
     this.sourceFailureQueue = this.deadLetterQueue('SourceFailureQueue', props);
+  }
+
+  /** Every queue with what its messages mean and the first thing to do about them (alarm descriptions, dashboard). */
+  described(): DescribedQueue[] {
+    return [
+      { name: 'InvalidRecordQueue', queue: this.invalidRecordQueue, meaning: 'records the consumer refused (not a valid envelope), each with the payload and the reason.', firstStep: 'read the reasons (npm run cli -- redrive --dry-run); fix the producer; redrive records that are valid now.' },
+      { name: 'ConsumerFailureQueue', queue: this.consumerFailureQueue, meaning: 'batches the consumer gave up on after its retries (shard and sequence range only, no data): those records were not processed.', firstStep: 'check the ConsumerErrors alarm and logs; re-read the range from the raw archive and replay it (docs/runbook.md).' },
+      { name: 'RollbackFailureQueue', queue: this.rollbackFailureQueue, meaning: 'operator rollbacks that failed after retries: the actions are still applied.', firstStep: 'roll back by the key in the message again (POST /v1/anomaly/rollback) and check the mitigation steps logs.' },
+      { name: 'ReportFailureQueue', queue: this.reportFailureQueue, meaning: 'report events that could not be delivered or generated: a root-cause report is missing.', firstStep: 'fix the report generator error, then re-send the event in the message.' },
+      { name: 'SourceFailureQueue', queue: this.sourceFailureQueue, meaning: 'what a source poller could not fetch, map or put, with the reason and kind.', firstStep: 'read the kind: re-poll fetch windows, fix the mapping for mapping items, redrive put records.' },
+    ];
   }
 
   private deadLetterQueue(id: string, props: DeadLetterQueuesProps): Queue {

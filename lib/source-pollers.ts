@@ -43,7 +43,7 @@ export class SourcePollers extends Construct {
     super(scope, id);
     const pollers = new Map<string, { handler: HandlerFunction; schedule: Rule; secret?: ISecret }>();
     for (const source of props.sources) {
-      const cid = pascal(source.name);
+      const cid = pascalCase(source.name);
       const handler = new HandlerFunction(this, `${cid}Poller`, {
         entry: SOURCE_POLLER_ENTRY,
         projectRoot: props.projectRoot,
@@ -106,6 +106,6 @@ export function scheduleFor(minutes: number): Schedule {
   return Schedule.rate(Duration.minutes(minutes));
 }
 
-function pascal(name: string): string {
+export function pascalCase(name: string): string {
   return name.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
 }

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -15,13 +16,14 @@ import { KILL_SWITCH_FLAG, MITIGATION_ENV } from './mitigation-environment.js';
 import type { RollbackByKeyEvent } from '../adapters/rollback-requester.js';
 import { rollbackByKey, runMitigationOp, type MitigationDeps, type MitigationOp, type WorkflowState } from './mitigation-steps.js';
 import { requireEnv } from './require-env.js';
+import { countWithDimension } from './count-with-dimension.js';
 
 
 export { KILL_SWITCH_FLAG, MITIGATION_ENV };
 
 export type MitigationTaskEvent = { op: MitigationOp; state: WorkflowState; outcome?: WorkflowState['outcome'] };
 
-export function createMitigationHandler(deps: (context: Context) => MitigationDeps, logger?: Logger) {
+export function createMitigationHandler(deps: (context: Context) => MitigationDeps, logger?: Logger, metrics?: Metrics) {
   async function handle(event: MitigationTaskEvent, context: Context): Promise<WorkflowState>;
   async function handle(event: RollbackByKeyEvent, context: Context): Promise<{ rolledBack: string[] }>;
   async function handle(event: MitigationTaskEvent | RollbackByKeyEvent, context: Context): Promise<WorkflowState | { rolledBack: string[] }> {
@@ -33,9 +35,18 @@ export function createMitigationHandler(deps: (context: Context) => MitigationDe
     }
     const result = await runMitigationOp(event, deps(context));
     logger?.info('mitigation step', { op: event.op, episode: event.state.input?.anomaly?.id, transition: result.transition, stage: result.stage, outcome: result.outcome });
+    if (metrics) recordStepMetrics(metrics, event.state, result);
     return result;
   }
   return handle;
+}
+
+/** What this step changed: actions applied and rolled back, and the outcome once it is decided (four values). */
+export function recordStepMetrics(metrics: Metrics, before: WorkflowState, after: WorkflowState): void {
+  metrics.addMetric('ActionsApplied', MetricUnit.Count, Math.max(0, (after.applied?.length ?? 0) - (before.applied?.length ?? 0)));
+  metrics.addMetric('ActionsRolledBack', MetricUnit.Count, Math.max(0, (after.rolledBack?.length ?? 0) - (before.rolledBack?.length ?? 0)));
+  metrics.publishStoredMetrics();
+  if (after.outcome && !before.outcome) countWithDimension(metrics, 'outcome', after.outcome, 'MitigationOutcomes', 1);
 }
 
 let lambdaHandler: ReturnType<typeof createMitigationHandler> | undefined;
@@ -59,7 +70,7 @@ function lambdaWiring() {
     now: Date.now,
     ...(process.env[MITIGATION_ENV.deploymentRegion] && { deploymentRegion: process.env[MITIGATION_ENV.deploymentRegion] }),
   };
-  return createMitigationHandler((context) => ({ ...shared, execution: context.awsRequestId }), logger);
+  return createMitigationHandler((context) => ({ ...shared, execution: context.awsRequestId }), logger, new Metrics());
 }
 
 export const handler = (event: MitigationTaskEvent | RollbackByKeyEvent, context: Context): Promise<WorkflowState | { rolledBack: string[] }> => {

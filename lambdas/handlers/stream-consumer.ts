@@ -19,6 +19,7 @@ import { SnsNotifier } from '../adapters/notifier.js';
 import { DynamoDbPositionLedger } from '../adapters/position-ledger.js';
 import { CONSUMER_ENV } from './consumer-environment.js';
 import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from './stream-batch.js';
+import { countWithDimension } from './count-with-dimension.js';
 import { requireEnv } from './require-env.js';
 
 export interface ConsumerObservers {
@@ -75,7 +76,7 @@ function summarise(o: BatchOutcome) {
   return { ...counts, windowsEmitted: windows.length, anomalies: anomalies.length, failed: failed.length };
 }
 
-function recordMetrics(metrics: Metrics, o: BatchOutcome): void {
+export function recordMetrics(metrics: Metrics, o: BatchOutcome): void {
   const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
   count('RecordsReceived', o.received);
   count('RecordsProcessed', o.processed);
@@ -96,6 +97,18 @@ function recordMetrics(metrics: Metrics, o: BatchOutcome): void {
   count('EpisodeTraceWrites', o.traceWrites);
   metrics.addMetric('StateWriteUnits', MetricUnit.Count, o.writeUnits);
   metrics.publishStoredMetrics();
+  // Per class (four values, so the dimension stays bounded); never per tenant or key.
+  const byClass = new Map<string, { anomalies: number; alerts: number }>();
+  for (const a of o.anomalies) {
+    const c = byClass.get(a.class) ?? { anomalies: 0, alerts: 0 };
+    c.anomalies++;
+    if (a.decision !== 'suppressed') c.alerts++;
+    byClass.set(a.class, c);
+  }
+  for (const [cls, c] of byClass) {
+    countWithDimension(metrics, 'class', cls, 'AnomaliesByClass', c.anomalies);
+    countWithDimension(metrics, 'class', cls, 'AlertsByClass', c.alerts);
+  }
 }
 
 /** Window settings from the environment the construct sets; missing values fall back to the defaults. */

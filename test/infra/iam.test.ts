@@ -41,9 +41,12 @@ const resourcesOf = (s: Statement) => (s.Resource === undefined ? [] : Array.isA
 
 /**
  * Explicitly allowed wildcard grants. Only the CDK default key policy: `kms:*` for the account root
- * principal, which delegates access control of the alert-topic key to IAM (the AWS-recommended default).
+ * principal, which delegates access control of the alert- and ops-topic keys to IAM (the AWS-recommended default).
  */
-const ALLOWED_WILDCARD_ACTIONS = [{ resource: LOGICAL_IDS.alertTopicKey, kind: 'key', action: 'kms:*' }];
+const ALLOWED_WILDCARD_ACTIONS = [
+  { resource: LOGICAL_IDS.alertTopicKey, kind: 'key', action: 'kms:*' },
+  { resource: LOGICAL_IDS.opsTopicKey, kind: 'key', action: 'kms:*' },
+];
 /** X-Ray has no resource-level permissions; nothing else may use Resource "*" in an identity policy... */
 const ALLOWED_STAR_RESOURCE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 /** ...except, on the state machine's role only, what execution logging (vended log delivery) and X-Ray sampling need. */
