@@ -30,7 +30,9 @@ import { localReports } from './reports.js';
 import { LocalRawArchive } from './raw-archive.js';
 import { LocalSourceSchedule, type SourceTally } from './source-schedule.js';
 import { startLocalUsageSource } from './usage-source.js';
-import { defaultWorkload, simulateWorkload, type ProducedRecord } from './workload.js';
+import { readTenantFlags } from '../lambdas/adapters/targets/index.js';
+import { reliefFrom } from './service-model.js';
+import { defaultWorkload, simulateWorkload, type ProducedRecord, type WorkloadOptions } from './workload.js';
 
 export interface LocalOptions {
   /** `default`, or a JSONL file of envelopes (one record per line, sent verbatim). */
@@ -78,6 +80,33 @@ const LOCAL_BATCHING_WINDOW_MS = 200;
 /** Firehose buffers for minutes; locally an archive object every couple of seconds. */
 const LOCAL_ARCHIVE_BUFFERING_MS = 2_000;
 const DRAIN_TIMEOUT_MS = 60_000;
+/** While a mitigation runs: real milliseconds per simulated minute (its 3 s observation ≈ 12 simulated minutes). */
+const PACED_MS_PER_SIMULATED_MINUTE = 250;
+const SIMULATED_TENANTS = defaultWorkload(0, 1).tenants.map((t) => t.tenant);
+
+/** The simulated services' view of the flag table: re-read on refresh, reported when it changes. */
+class SimulatedServices {
+  private readonly flags = new Map<string, ReadonlySet<string>>();
+
+  constructor(
+    private readonly dynamo: Parameters<typeof readTenantFlags>[0],
+    private readonly tableName: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  readonly flagsOf = (tenant: string): ReadonlySet<string> => this.flags.get(tenant) ?? new Set();
+
+  async refresh(): Promise<void> {
+    for (const tenant of SIMULATED_TENANTS) {
+      const now = new Set((await readTenantFlags(this.dynamo, this.tableName, tenant)).keys());
+      const before = this.flagsOf(tenant);
+      if (now.size === before.size && [...now].every((f) => before.has(f))) continue;
+      this.flags.set(tenant, now);
+      const relief = ['cqs_p95', 'ingest_rpm', 'search_qps', 'edge_p95_ms'].map((s) => [s, reliefFrom(s, now)] as const).filter(([, r]) => r > 0);
+      this.log(`simulator: ${tenant}'s services now read ${now.size ? [...now].join(', ') : 'no mitigation flags'}${relief.length ? ` → incident excess cut by ${relief.map(([s, r]) => `${Math.round(r * 100)} % on ${s}`).join(', ')}` : ''}`);
+    }
+  }
+}
 
 export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
   const started = Date.now();
@@ -204,10 +233,26 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
   };
   const sourceTally = () => ({ ...schedule.tally, deadLettered: sourceFailures.length });
 
+  // The closed loop: the simulated services read the flag table between chunks, as real services
+  // poll their flags, and react to what mitigation set; while a mitigation runs, event time slows
+  // so its observation windows span simulated minutes of the services' reaction.
+  const services = new SimulatedServices(standIns.dynamo, tableName, opts.log);
+  const paced = async () => {
+    const before = simTs;
+    // Producers never run ahead of detection here: the next minutes depend on what it decides.
+    await waitFor(() => totals.processed + deadLetters.length >= sent || consumerFailures.length > 0, DRAIN_TIMEOUT_MS);
+    await services.refresh();
+    if (![...mitigation.stepFunctions.executions.values()].some((x) => x.status === 'RUNNING')) return;
+    const simulatedMinutes = Math.max(1, (simTs - before) / 60_000);
+    await new Promise((r) => setTimeout(r, simulatedMinutes * PACED_MS_PER_SIMULATED_MINUTE));
+  };
   let server: Server | undefined;
   try {
-    const scenario = scenarioRecords(opts);
-    for (const chunk of chunks(scenario, opts.chunk)) await put(chunk);
+    const scenario = scenarioRecords(opts, services.flagsOf);
+    for (const chunk of chunks(scenario, opts.chunk)) {
+      await put(chunk);
+      if (opts.scenario === 'default') await paced();
+    }
     const drained = await waitFor(() => totals.processed + deadLetters.length >= sent || consumerFailures.length > 0, DRAIN_TIMEOUT_MS);
     await mitigation.stepFunctions.drain();
     // The daily schedule, for the scenario's last event-time day.
@@ -238,7 +283,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
       opts.signal?.addEventListener('abort', () => r(), { once: true });
     }).finally(() => process.off('SIGINT', onSigint));
     const liveStart = simTs + 60_000;
-    const stream = simulateWorkload({ ...defaultWorkload(liveStart, Number.POSITIVE_INFINITY), seed: 7 });
+    const stream = simulateWorkload({ ...defaultWorkload(liveStart, Number.POSITIVE_INFINITY), seed: 7, flags: services.flagsOf });
     let stopped = false;
     void stop.then(() => (stopped = true));
     // One simulated minute per real second: windows close and slide visibly.
@@ -250,6 +295,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
         if (r.value.ts >= until) break;
       }
       await put(batch);
+      await services.refresh();
       await Promise.race([stop, new Promise((r) => setTimeout(r, 1000))]);
     }
     clearInterval(live);
@@ -297,11 +343,11 @@ function refTarget(v: unknown): string {
   return o.Ref ?? o['Fn::GetAtt']?.[0] ?? '';
 }
 
-function* scenarioRecords(opts: LocalOptions): Generator<ProducedRecord> {
+function* scenarioRecords(opts: LocalOptions, flags: WorkloadOptions['flags']): Generator<ProducedRecord> {
   if (opts.scenario === 'default') {
     // Event time starts a day back so the live demo, one simulated minute per second, stays in the past.
     const start = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 24 * 3_600_000;
-    yield* simulateWorkload(defaultWorkload(start, opts.minutes));
+    yield* simulateWorkload({ ...defaultWorkload(start, opts.minutes), ...(flags && { flags }) });
     return;
   }
   const lines = readFileSync(opts.scenario, 'utf8').split('\n').filter((l) => l.trim());

@@ -1,5 +1,6 @@
 import { partitionKeyOf, type Envelope } from '../lambdas/core/envelope.js';
 import { seededRandom } from './random.js';
+import { effectiveFactor } from './service-model.js';
 
 /** One record as a producer would put it: the raw line (possibly malformed on purpose) and its partition key. */
 export interface ProducedRecord {
@@ -44,6 +45,11 @@ export interface WorkloadOptions {
   listeners: number;
   /** Share of records that are deliberately malformed, to exercise the dead-letter path. */
   invalidRate: number;
+  /**
+   * The flags set for a tenant right now (the flag table, as the runtime last read it). Read at every
+   * step, so an applied mitigation changes the records that follow: the simulated service reacts.
+   */
+  flags?: (tenant: string) => ReadonlySet<string>;
 }
 
 const SIGNALS: SignalProfile[] = [
@@ -67,13 +73,14 @@ export function defaultWorkload(startTs: number, minutes: number): WorkloadOptio
     ],
     signals: SIGNALS,
     // Modelled on seed 004's worked example: a KR search-cost spike of about +51 %.
-    incidents: [{ tenant: 'acme', signal: 'cqs_p95', fromMinute: Math.floor(minutes * 0.7), toMinute: Math.floor(minutes * 0.7) + 20, factor: 1.51 }],
+    incidents: [{ tenant: 'acme', signal: 'cqs_p95', fromMinute: Math.floor(minutes * 0.7), toMinute: Math.floor(minutes * 0.7) + 30, factor: 1.51 }],
     listeners: 12,
     invalidRate: 0.002,
   };
 }
 
 
+const NO_FLAGS: ReadonlySet<string> = new Set();
 const ACTIONS = ['listen', 'listen', 'listen', 'listen', 'pause', 'seek', 'exit'] as const;
 
 /** Records in event-time order: metrics for every tenant and signal each step, listener activity, and a few malformed records. */
@@ -95,7 +102,8 @@ export function* simulateWorkload(o: WorkloadOptions): Generator<ProducedRecord>
       for (const s of o.signals) {
         const incident = o.incidents.find((i) => i.tenant === t.tenant && i.signal === s.signal && minute >= i.fromMinute && minute < i.toMinute);
         const scale = s.signal.endsWith('_ratio') || s.signal.endsWith('_ms') || s.signal.startsWith('c') ? 1 : t.scale;
-        let value = s.base * scale * (1 + s.diurnal * day) * (1 + s.noise * gauss()) * (incident?.factor ?? 1);
+        const factor = incident ? effectiveFactor(incident.factor, s.signal, o.flags?.(t.tenant) ?? NO_FLAGS) : 1;
+        let value = s.base * scale * (1 + s.diurnal * day) * (1 + s.noise * gauss()) * factor;
         if (s.signal.endsWith('_ratio')) value = Math.min(1, value);
         yield emit({ v: 1, type: 'metric', id: `m-${t.tenant}-${s.signal}-${step}`, ts, tenant: t.tenant, signal: s.signal, value: round(value), region: t.region });
       }

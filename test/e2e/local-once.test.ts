@@ -53,9 +53,20 @@ describe('local --once', () => {
 
   it('writes a root-cause report for the mitigated episode and the daily digest, copied to <out>/reports/', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ag-local-'));
-    const summary = await runLocal({ scenario: 'default', once: true, out, port: 0, minutes: 120, chunk: 500, log: () => {} });
+    const lines: string[] = [];
+    const summary = await runLocal({ scenario: 'default', once: true, out, port: 0, minutes: 120, chunk: 500, log: (l) => lines.push(l) });
     expect(summary.ok, summary.problems.join('; ')).toBe(true);
     expect(summary.mitigations.started).toBeGreaterThanOrEqual(1);
+    // The closed loop: the simulated services pick up the applied flags while the incident is still on,
+    // before the regression check, and drop them again as the staged rollback removes them.
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const applied = at(/mitigation soft stage applied/);
+    const reacted = at(/^simulator: acme's services now read search\.cache\.ttl_seconds.*incident excess cut by \d+ % on cqs_p95/);
+    const checked = at(/: Check regression$/);
+    expect(applied).toBeGreaterThanOrEqual(0);
+    expect(reacted).toBeGreaterThan(applied);
+    expect(checked).toBeGreaterThan(reacted);
+    expect(lines.filter((l) => l.startsWith("simulator: acme's services now read")).length).toBeGreaterThanOrEqual(3);
     expect(summary.reports).toBe(summary.mitigations.started + 1);
     const files = (readdirSync(join(out, 'reports'), { recursive: true }) as string[]).map((f) => f.replaceAll('\\', '/'));
     const episodeDirs = [...new Set(files.filter((f) => /\/rca-[^/]+\/report\.md$/.test(f)).map((f) => f.replace(/report\.md$/, '')))];
