@@ -28,7 +28,7 @@ program
   .option('--once', 'run the scenario to its end, write the summary and exit', false)
   .option('--out <dir>', 'where summary.json, alerts.jsonl, dead letters and reports go', '.anomaly-guard/local')
   .option('--port <n>', 'port for the local API and dashboard', positiveInt('--port'), 8787)
-  .option('--minutes <n>', 'simulated minutes of the built-in scenario', positiveInt('--minutes'), 120)
+  .option('--minutes <n>', 'simulated minutes of the built-in scenario (its incidents start at minute 80, 120, 160, 200 and 215)', positiveInt('--minutes'), 240)
   .action(async (o: { scenario: string; once: boolean; out: string; port: number; minutes: number }) => {
     const { runLocal } = await import('../local/runtime.js');
     const summary = await runLocal({ ...o, chunk: 500, log: (l) => console.log(l) });

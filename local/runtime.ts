@@ -62,6 +62,8 @@ export interface LocalSummary {
   /** The scheduled third-party source poller against the local vendor API: polls run, records it put (counted in `records.sent`), items and records it dead-lettered. */
   sources: SourceTally & { deadLettered: number };
   firstAlertMs: number | null;
+  /** From start to the first mitigation execution that ended (recovered, handed off or blocked). */
+  firstMitigationEndedMs: number | null;
   durationMs: number;
   windows: number;
   keys: number;
@@ -102,7 +104,7 @@ class SimulatedServices {
       const before = this.flagsOf(tenant);
       if (now.size === before.size && [...now].every((f) => before.has(f))) continue;
       this.flags.set(tenant, now);
-      const relief = ['cqs_p95', 'ingest_rpm', 'search_qps', 'edge_p95_ms'].map((s) => [s, reliefFrom(s, now)] as const).filter(([, r]) => r > 0);
+      const relief = ['cqs_p95', 'ingest_rpm', 'search_qps', 'edge_p95_ms', 'notify_rpm'].map((s) => [s, reliefFrom(s, now)] as const).filter(([, r]) => r > 0);
       this.log(`simulator: ${tenant}'s services now read ${now.size ? [...now].join(', ') : 'no mitigation flags'}${relief.length ? ` → incident excess cut by ${relief.map(([s, r]) => `${Math.round(r * 100)} % on ${s}`).join(', ')}` : ''}`);
     }
   }
@@ -156,6 +158,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     notifier: alertTopic,
     onTransition: (x, state) => {
       if (state === 'SUCCEEDED' || state === 'FAILED' || state === 'ABORTED') {
+        totals.firstMitigationEndedAt ??= Date.now();
         opts.log(`mitigation ${x.name} (${x.anomaly.tenant} ${x.anomaly.signal}) ${state === 'SUCCEEDED' ? x.result?.outcome ?? 'done' : `${state.toLowerCase()}: ${x.error ?? ''}`}`);
         // The EventBridge rule on the state machine's status changes.
         reports.executionEnded(x);
@@ -377,7 +380,7 @@ function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
   if (chunk.length) yield chunk;
 }
 
-type Totals = Omit<BatchOutcome, 'windows' | 'failed' | 'anomalies'> & { windows: number; failed: number; anomalies: number; keySet: Set<string>; firstAlertAt?: number };
+type Totals = Omit<BatchOutcome, 'windows' | 'failed' | 'anomalies'> & { windows: number; failed: number; anomalies: number; keySet: Set<string>; firstAlertAt?: number; firstMitigationEndedAt?: number };
 
 function newTotals(): Totals {
   return { received: 0, processed: 0, deadLettered: 0, late: 0, duplicate: 0, redelivered: 0, changes: 0, keys: 0, stateWrites: 0, writeUnits: 0, conflicts: 0, traceWrites: 0, windows: 0, failed: 0, anomalies: 0, alerts: 0, mitigationsStarted: 0, blips: 0, recovered: 0, keySet: new Set() };
@@ -417,6 +420,7 @@ function summarise(t: Totals, sent: number, deadLettered: number, consumerFailur
     archive: { records: archive.records, objects: archive.objects },
     sources,
     firstAlertMs: t.firstAlertAt === undefined ? null : t.firstAlertAt - started,
+    firstMitigationEndedMs: t.firstMitigationEndedAt === undefined ? null : t.firstMitigationEndedAt - started,
     durationMs: Date.now() - started,
     windows: t.windows,
     keys: t.keySet.size,
@@ -441,6 +445,7 @@ function printSummary(s: LocalSummary, out: string, log: (l: string) => void): v
   log(`anomalies ${s.anomalies} (alerts ${s.alerts}, see ${join(out, 'alerts.jsonl')}); mitigations started ${s.mitigations.started}, succeeded ${s.mitigations.succeeded}, actions rolled back ${s.mitigations.rolledBack}; reports ${s.reports}`);
   log(`raw archive: ${s.archive.records} records in ${s.archive.objects} gzip object${s.archive.objects === 1 ? '' : 's'}, copied to ${join(out, 'archive', 'raw')}/; replay them: npm run cli -- replay --input ${join(out, 'archive')} --out <dir>`);
   log(`source poller: ${s.sources.polls} polls of the local vendor API, ${s.sources.put} records put, ${s.sources.deadLettered} dead-lettered with the reason (${join(out, 'source-failures.jsonl')})`);
+  if (s.firstAlertMs !== null) log(`first alert ${(s.firstAlertMs / 1000).toFixed(1)} s after start${s.firstMitigationEndedMs === null ? '' : `, first mitigation ended ${(s.firstMitigationEndedMs / 1000).toFixed(1)} s after start`}`);
   log(s.ok ? `ok in ${(s.durationMs / 1000).toFixed(1)} s; summary in ${join(out, 'summary.json')}` : `FAILED: ${s.problems.join('; ')}`);
 }
 

@@ -33,6 +33,16 @@ export interface Incident {
   factor: number;
 }
 
+/** A change record the simulated tenant's deploy pipeline or marketing team sends (seed 004 §D correlation). */
+export interface ScheduledChange {
+  tenant: string;
+  change: 'release' | 'flag' | 'experiment' | 'maintenance' | 'campaign';
+  minute: number;
+  /** Minutes the change stays in effect (campaigns). */
+  forMinutes?: number;
+  title: string;
+}
+
 export interface WorkloadOptions {
   startTs: number;
   /** Simulated minutes; Infinity streams forever. */
@@ -42,6 +52,7 @@ export interface WorkloadOptions {
   tenants: TenantProfile[];
   signals: SignalProfile[];
   incidents: Incident[];
+  changes?: ScheduledChange[];
   listeners: number;
   /** Share of records that are deliberately malformed, to exercise the dead-letter path. */
   invalidRate: number;
@@ -58,6 +69,7 @@ const SIGNALS: SignalProfile[] = [
   { signal: 'cqs_p95', base: 0.0025, diurnal: 0.15, noise: 0.03 },
   { signal: 'cache_hit_ratio', base: 0.92, diurnal: 0.01, noise: 0.005 },
   { signal: 'edge_p95_ms', base: 120, diurnal: 0.1, noise: 0.05 },
+  { signal: 'notify_rpm', base: 300, diurnal: 0.3, noise: 0.05 },
 ];
 
 export function defaultWorkload(startTs: number, minutes: number): WorkloadOptions {
@@ -73,7 +85,22 @@ export function defaultWorkload(startTs: number, minutes: number): WorkloadOptio
     ],
     signals: SIGNALS,
     // Modelled on seed 004's worked example: a KR search-cost spike of about +51 %.
-    incidents: [{ tenant: 'acme', signal: 'cqs_p95', fromMinute: Math.floor(minutes * 0.7), toMinute: Math.floor(minutes * 0.7) + 30, factor: 1.51 }],
+    // The four incident kinds of seed 004's playbooks, 30 simulated minutes each, 30 minutes apart,
+    // after the detectors' warm-up (about 70 minutes of history). The default run is 240 minutes.
+    incidents: [
+      // Seed 004's worked example: a KR search-cost spike of about +51 %.
+      { tenant: 'acme', signal: 'cqs_p95', fromMinute: 80, toMinute: 110, factor: 1.51 },
+      ...['acme', 'globex', 'initech'].map((tenant) => ({ tenant, signal: 'edge_p95_ms', fromMinute: 120, toMinute: 150, factor: 1.9 })),
+      { tenant: 'initech', signal: 'notify_rpm', fromMinute: 160, toMinute: 190, factor: 4 },
+      { tenant: 'globex', signal: 'ingest_rpm', fromMinute: 200, toMinute: 230, factor: 3.2 },
+      // Expected: the campaign announced below; the tenant gets soft steps only.
+      { tenant: 'initech', signal: 'ingest_rpm', fromMinute: 215, toMinute: 235, factor: 2.5 },
+    ],
+    changes: [
+      // A benign release: nothing moves after it, so nothing is blamed on it.
+      { tenant: 'initech', change: 'release', minute: 60, title: 'notify 3.1 (benign)' },
+      { tenant: 'initech', change: 'campaign', minute: 210, forMinutes: 40, title: 'year-end sale' },
+    ],
     listeners: 12,
     invalidRate: 0.002,
   };
@@ -81,6 +108,8 @@ export function defaultWorkload(startTs: number, minutes: number): WorkloadOptio
 
 
 const NO_FLAGS: ReadonlySet<string> = new Set();
+
+
 const ACTIONS = ['listen', 'listen', 'listen', 'listen', 'pause', 'seek', 'exit'] as const;
 
 /** Records in event-time order: metrics for every tenant and signal each step, listener activity, and a few malformed records. */
@@ -98,6 +127,11 @@ export function* simulateWorkload(o: WorkloadOptions): Generator<ProducedRecord>
     const minute = Math.floor((step * o.stepSeconds) / 60);
     const hour = new Date(ts).getUTCHours() + new Date(ts).getUTCMinutes() / 60;
     const day = Math.sin((2 * Math.PI * (hour - 8)) / 24);
+    for (const c of o.changes ?? []) {
+      if (step * o.stepSeconds !== c.minute * 60) continue;
+      const until = c.forMinutes === undefined ? {} : { until: new Date(ts + c.forMinutes * 60_000).toISOString() };
+      yield emit({ v: 1, type: 'change', id: `chg-${c.tenant}-${c.change}-${c.minute}`, ts, tenant: c.tenant, change: c.change, title: c.title, ...until });
+    }
     for (const t of o.tenants) {
       for (const s of o.signals) {
         const incident = o.incidents.find((i) => i.tenant === t.tenant && i.signal === s.signal && minute >= i.fromMinute && minute < i.toMinute);

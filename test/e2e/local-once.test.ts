@@ -51,35 +51,52 @@ describe('local --once', () => {
     expect(summary.keys, 'acme and globex cdn_cost_usd keys').toBeGreaterThanOrEqual(17);
   }, 120_000);
 
-  it('writes a root-cause report for the mitigated episode and the daily digest, copied to <out>/reports/', async () => {
+  it('the default demo: four incident kinds mitigated in a closed loop and rolled back, a benign release and a whitelisted campaign, reports for each', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ag-local-'));
     const lines: string[] = [];
-    const summary = await runLocal({ scenario: 'default', once: true, out, port: 0, minutes: 120, chunk: 500, log: (l) => lines.push(l) });
+    const summary = await runLocal({ scenario: 'default', once: true, out, port: 0, minutes: 240, chunk: 500, log: (l) => lines.push(l) });
     expect(summary.ok, summary.problems.join('; ')).toBe(true);
-    expect(summary.mitigations.started).toBeGreaterThanOrEqual(1);
+    expect(summary.records.lost).toBe(0);
+    const alerts = readFileSync(join(out, 'alerts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tenant: string; signal: string; class: string; recommendation?: string; decision: string });
+    // One episode per incident kind of seed 004's playbooks, classified as such.
+    const kind = (tenant: string, signal: string) => alerts.find((a) => a.tenant === tenant && a.signal === signal);
+    expect(kind('acme', 'cqs_p95')?.class).toBe('app');
+    expect(kind('globex', 'edge_p95_ms')?.class).toBe('infra');
+    expect(kind('initech', 'notify_rpm')?.class).toBe('abuse');
+    expect(kind('globex', 'ingest_rpm')?.class).toBe('tenant');
+    // The campaign's surge: soft steps only. The benign release is blamed for nothing.
+    expect(kind('initech', 'ingest_rpm')?.class).toBe('tenant');
+    expect(JSON.stringify(kind('initech', 'ingest_rpm'))).toMatch(/campaign chg-initech-campaign-210 .*surge expected/);
+    expect(lines.some((l) => /initech ingest_rpm .*soft steps only \(whitelisted tenant\)/.test(l))).toBe(true);
+    expect(lines.some((l) => l.includes('notify 3.1'))).toBe(false);
+    expect(summary.mitigations.started).toBeGreaterThanOrEqual(5);
+    expect(summary.mitigations.succeeded).toBe(summary.mitigations.started);
+    expect(summary.mitigations.rolledBack).toBeGreaterThanOrEqual(summary.mitigations.started);
+    expect(summary.firstMitigationEndedMs).toBeGreaterThan(summary.firstAlertMs!);
+
     // The closed loop: the simulated services pick up the applied flags while the incident is still on,
     // before the regression check, and drop them again as the staged rollback removes them.
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
-    const applied = at(/mitigation soft stage applied/);
+    const applied = at(/acme cqs_p95 mitigation soft stage applied/);
     const reacted = at(/^simulator: acme's services now read search\.cache\.ttl_seconds.*incident excess cut by \d+ % on cqs_p95/);
-    const checked = at(/: Check regression$/);
+    const recovered = at(/acme cqs_p95 mitigation recovered/);
     expect(applied).toBeGreaterThanOrEqual(0);
     expect(reacted).toBeGreaterThan(applied);
-    expect(checked).toBeGreaterThan(reacted);
-    expect(lines.filter((l) => l.startsWith("simulator: acme's services now read")).length).toBeGreaterThanOrEqual(3);
-    expect(summary.reports).toBe(summary.mitigations.started + 1);
+    expect(recovered).toBeGreaterThan(reacted);
+    expect(lines.slice(reacted, recovered).filter((l) => l.startsWith("simulator: acme's services now read")).length).toBeGreaterThanOrEqual(2);
+
+    // A report per mitigated episode plus the daily digests, copied to <out>/reports/.
     const files = (readdirSync(join(out, 'reports'), { recursive: true }) as string[]).map((f) => f.replaceAll('\\', '/'));
     const episodeDirs = [...new Set(files.filter((f) => /\/rca-[^/]+\/report\.md$/.test(f)).map((f) => f.replace(/report\.md$/, '')))];
     expect(episodeDirs).toHaveLength(summary.mitigations.started);
+    expect(summary.reports).toBeGreaterThan(summary.mitigations.started);
     for (const dir of episodeDirs) for (const f of ['report.json', 'report.md', 'report.html', 'evidence.tar.gz']) expect(existsSync(join(out, 'reports', dir, f)), `${dir}${f}`).toBe(true);
-    const report = JSON.parse(readFileSync(join(out, 'reports', episodeDirs[0]!, 'report.json'), 'utf8'));
-    expect(report.episode.tenant).toBe('acme');
-    expect(report.actions.length).toBeGreaterThan(0);
-    const md = readFileSync(join(out, 'reports', episodeDirs[0]!, 'report.md'), 'utf8');
-    expect(md).toMatch(/acme cqs_p95 rose \+\d+%/);
-    expect(readFileSync(join(out, 'reports', episodeDirs[0]!, 'report.html'), 'utf8')).toContain('<svg');
+    const acme = episodeDirs.map((d) => ({ d, r: JSON.parse(readFileSync(join(out, 'reports', d, 'report.json'), 'utf8')) })).find(({ r }) => r.episode.tenant === 'acme' && r.episode.signal === 'cqs_p95')!;
+    expect(acme.r.actions.length).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'reports', acme.d, 'report.md'), 'utf8')).toMatch(/acme cqs_p95 rose \+\d+%/);
+    expect(readFileSync(join(out, 'reports', acme.d, 'report.html'), 'utf8')).toContain('<svg');
     expect(files.some((f) => /\/daily-\d{4}-\d\d-\d\d\/report\.html$/.test(f))).toBe(true);
-  }, 180_000);
+  }, 240_000);
 
   it('replays a JSONL scenario file verbatim, dead-lettering its malformed lines', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ag-local-'));
