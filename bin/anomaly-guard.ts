@@ -103,6 +103,54 @@ program
     console.log(`wrote ${o.out}`);
   });
 
+program
+  .command('redrive')
+  .description('put the records of a dead-letter queue back on the stream (messages are deleted only once their record is on it)')
+  .option('--queue-url <url>', 'the SQS dead-letter queue (stack outputs InvalidRecordQueueUrl, SourceFailureQueueUrl)')
+  .option('--local-file <file.jsonl>', "a local run's queue file instead, e.g. .anomaly-guard/local/dead-letters.jsonl")
+  .requiredOption('--stream <name>', 'Kinesis stream name (stack output StreamName)')
+  .option('--endpoint <url>', 'Kinesis endpoint (for the local stand-in); default: AWS from the environment')
+  .option('--max <n>', 'read at most this many messages', positiveInt('--max'))
+  .option('--dry-run', 'show what is there and what would be put; put and delete nothing', false)
+  .action(async (o: { queueUrl?: string; localFile?: string; stream: string; endpoint?: string; max?: number; dryRun: boolean }) => {
+    if (!o.queueUrl === !o.localFile) throw new InvalidArgumentError('give exactly one of --queue-url and --local-file');
+    const { FileDeadLetterSource, SqsDeadLetterSource, redriveDeadLetters } = await import('../lambdas/adapters/dead-letter-source.js');
+    const { SQSClient } = await import('@aws-sdk/client-sqs');
+    const source = o.queueUrl ? new SqsDeadLetterSource(new SQSClient({ requestHandler: new NodeHttpHandler() }), o.queueUrl) : new FileDeadLetterSource(o.localFile!);
+    const kinesis = o.endpoint ? localKinesisClient(o.endpoint) : new KinesisClient({ requestHandler: new NodeHttpHandler() });
+    const r = await redriveDeadLetters(source, kinesis, o.stream, { dryRun: o.dryRun, ...(o.max !== undefined && { max: o.max }) });
+    console.log(`${source.name}: ${r.read} messages read; ${r.redriven} records ${o.dryRun ? 'would be put back on' : 'put back on'} ${o.stream}`);
+    for (const [reason, n] of r.byReason) console.log(`  ${n} × ${reason}`);
+    const left = new Map<string, { n: number; nextStep: string }>();
+    for (const l of r.left) left.set(l.what, { n: (left.get(l.what)?.n ?? 0) + 1, nextStep: l.nextStep });
+    for (const [what, l] of left) console.log(`left in place: ${l.n} × ${what}\n  next step: ${l.nextStep}`);
+    for (const f of r.failed.slice(0, 10)) console.error(`not redriven (message ${f.id} stays): ${f.error}`);
+    process.exitCode = r.failed.length ? 1 : 0;
+  });
+
+const mitigationControl = program.command('mitigation').description('the global kill switch of automatic mitigation (the platform flag mitigation.paused)');
+for (const [name, description] of [
+  ['pause', 'pause automatic mitigation: executions stop before their next action and hand off; alerts, operator actions and rollbacks go on'],
+  ['resume', 'resume automatic mitigation'],
+  ['status', 'show whether automatic mitigation is paused, by whom and since when'],
+] as const) {
+  mitigationControl
+    .command(name)
+    .description(description)
+    .requiredOption('--table <name>', 'the state table (stack output StateTableName)')
+    .option('--endpoint <url>', 'DynamoDB endpoint (for the local stand-in); default: AWS from the environment')
+    .option('--reason <text>', 'why (stored with the flag)', `${name} from the CLI by ${process.env.USER ?? 'an operator'}`)
+    .action(async (o: { table: string; endpoint?: string; reason: string }) => {
+      const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+      const { localDynamoClient } = await import('../local/stand-ins.js');
+      const { killSwitchState, setKillSwitch } = await import('../lambdas/adapters/kill-switch.js');
+      const dynamo = o.endpoint ? localDynamoClient(o.endpoint) : new DynamoDBClient({ requestHandler: new NodeHttpHandler() });
+      if (name !== 'status') await setKillSwitch(dynamo, o.table, name === 'pause', o.reason, Date.now());
+      const s = await killSwitchState(dynamo, o.table);
+      console.log(s.paused ? `automatic mitigation is PAUSED (${s.setBy ?? 'unknown'}, since ${new Date(s.updatedAt ?? 0).toISOString()})` : 'automatic mitigation is active');
+    });
+}
+
 /** Each non-blank line becomes one record; its partition key follows contract 1 (tenant, or key for activity). */
 function readEnvelopeLines(file: string) {
   let skipped = 0;

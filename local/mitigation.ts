@@ -6,9 +6,10 @@ import { bundledGuardrails } from '../lambdas/adapters/guardrails.js';
 import type { MitigationTimings } from '../lambdas/adapters/mitigation-starter.js';
 import type { MitigationEvent, MitigationEventBus } from '../lambdas/adapters/mitigation-events.js';
 import type { Notifier } from '../lambdas/adapters/notifier.js';
-import { createActionTargets, readFlags } from '../lambdas/adapters/targets/index.js';
+import { killSwitchState } from '../lambdas/adapters/kill-switch.js';
+import { createActionTargets } from '../lambdas/adapters/targets/index.js';
 import type { MitigationDeps } from '../lambdas/handlers/mitigation-steps.js';
-import { createMitigationHandler, KILL_SWITCH_FLAG } from '../lambdas/handlers/mitigation-workflow.js';
+import { createMitigationHandler } from '../lambdas/handlers/mitigation-workflow.js';
 import { LocalQueue } from './queue.js';
 import type { CfnTemplate } from './stand-ins.js';
 import { LocalStepFunctions, type LocalExecution } from './step-functions.js';
@@ -47,7 +48,7 @@ export function localMitigation(o: LocalMitigationOptions): { stepFunctions: Loc
     notifier: o.notifier,
     windows: new DynamoDbWindowStore(o.dynamo, o.tableName),
     changes: new DynamoDbChangeStore(o.dynamo, o.tableName),
-    killSwitch: async () => (await readFlags(o.dynamo, o.tableName, '*')).get(KILL_SWITCH_FLAG)?.value === true,
+    killSwitch: async () => (await killSwitchState(o.dynamo, o.tableName)).paused,
     now: Date.now,
     ...(o.deploymentRegion !== undefined && { deploymentRegion: o.deploymentRegion }),
   };

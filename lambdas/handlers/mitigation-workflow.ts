@@ -11,7 +11,8 @@ import { DynamoDbWindowStore } from '../adapters/dynamodb-window-store.js';
 import { bundledGuardrails } from '../adapters/guardrails.js';
 import { EventBridgeMitigationEvents } from '../adapters/mitigation-events.js';
 import { SnsNotifier } from '../adapters/notifier.js';
-import { createActionTargets, parseActionTargetsConfig, readFlags } from '../adapters/targets/index.js';
+import { killSwitchState } from '../adapters/kill-switch.js';
+import { createActionTargets, parseActionTargetsConfig } from '../adapters/targets/index.js';
 import { KILL_SWITCH_FLAG, MITIGATION_ENV } from './mitigation-environment.js';
 import type { RollbackByKeyEvent } from '../adapters/rollback-requester.js';
 import { rollbackByKey, runMitigationOp, type MitigationDeps, type MitigationOp, type WorkflowState } from './mitigation-steps.js';
@@ -66,7 +67,7 @@ function lambdaWiring() {
     notifier: new SnsNotifier(tracer.captureAWSv3Client(new SNSClient({})), requireEnv(MITIGATION_ENV.alertTopicArn)),
     windows: new DynamoDbWindowStore(dynamo, table),
     changes: new DynamoDbChangeStore(dynamo, table),
-    killSwitch: async () => (await readFlags(dynamo, table, '*')).get(KILL_SWITCH_FLAG)?.value === true,
+    killSwitch: async () => (await killSwitchState(dynamo, table)).paused,
     now: Date.now,
     ...(process.env[MITIGATION_ENV.deploymentRegion] && { deploymentRegion: process.env[MITIGATION_ENV.deploymentRegion] }),
   };

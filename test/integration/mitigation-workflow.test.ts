@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Anomaly } from '../../lambdas/core/anomaly.js';
 import type { ActionTarget } from '../../lambdas/adapters/action-target.js';
 import { episodeKeyOf } from '../../lambdas/adapters/action-ledger.js';
+import { killSwitchState } from '../../lambdas/adapters/kill-switch.js';
 import { DynamoDbWindowStore } from '../../lambdas/adapters/dynamodb-window-store.js';
 import { FlagTableTarget, readFlags } from '../../lambdas/adapters/targets/index.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
@@ -170,6 +173,29 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     expect(x!.result!.applied).toEqual([]);
     expect((await flags()).size).toBe(0);
   });
+
+  it('`mitigation pause` from the CLI blocks executions before any action; `resume` lets the next one act', async () => {
+    const cli = (...args: string[]) => promisify(execFile)('npx', ['tsx', 'bin/anomaly-guard.ts', 'mitigation', ...args, '--table', h.table, '--endpoint', h.standIns.dynamoEndpoint], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    expect((await cli('pause', '--reason', 'INC-42 bad playbook')).stdout).toMatch(/automatic mitigation is PAUSED \(operator: INC-42 bad playbook, since 20\d\d-/);
+    expect(await killSwitchState(h.standIns.dynamo, h.table)).toMatchObject({ paused: true, setBy: 'operator: INC-42 bad playbook' });
+    await signalNow(0.0025);
+    const paused = workflow();
+    await paused.sfn.start(anomaly());
+    await paused.sfn.drain();
+    const [blocked] = [...paused.sfn.executions.values()];
+    expect(blocked!.result).toMatchObject({ outcome: 'blocked', applied: [] });
+    expect((await flags()).size).toBe(0);
+    expect(paused.bus.events.peekAll().filter((e) => e.detailType === 'Mitigation Action Applied')).toEqual([]);
+
+    expect((await cli('resume')).stdout).toMatch(/automatic mitigation is active/);
+    expect((await cli('status')).stdout).toMatch(/automatic mitigation is active/);
+    const resumed = workflow();
+    await resumed.sfn.start(anomaly({ id: 'acme#cqs_p95@2026-11-22T10:05Z' }));
+    await resumed.sfn.drain();
+    const [acted] = [...resumed.sfn.executions.values()];
+    expect(acted!.result!.outcome).toBe('recovered');
+    expect(acted!.result!.applied.length).toBeGreaterThan(0);
+  }, 60_000);
 
   it('a failure in the second action rolls back the first, then fails and notifies', async () => {
     await signalNow(0.0039);

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppliedAction, PlannedAction, PlaybookStep } from '../../core/mitigation/actions.js';
 import type { ActionTarget } from '../action-target.js';
 import { ConcurrentUpdateError } from './errors.js';
@@ -132,4 +132,22 @@ export async function readTenantFlags(client: DynamoDBClient | DynamoDBDocumentC
   if (tenant === '*') return readFlags(client, tableName, '*');
   const [global, own] = await Promise.all([readFlags(client, tableName, '*'), readFlags(client, tableName, tenant)]);
   return new Map([...global, ...own]);
+}
+
+/**
+ * An operator's direct write of a flag (the kill switch, a manual override): `value` and `setBy` on the
+ * item, as the module comment describes, so it wins over actions and their rollbacks leave it alone.
+ * `null` unsets it.
+ */
+export async function setOperatorFlag(client: DynamoDBClient | DynamoDBDocumentClient, tableName: string, scope: string, flag: string, value: PlaybookStep['value'] | null, setBy: string, now: number): Promise<void> {
+  const doc = client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client);
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: flagItemKey(scope, flag),
+      UpdateExpression: 'SET #v = :v, setBy = :by, updatedAt = :now',
+      ExpressionAttributeNames: { '#v': 'value' },
+      ExpressionAttributeValues: { ':v': value, ':by': setBy, ':now': now },
+    }),
+  );
 }

@@ -17,7 +17,7 @@ import { WebhookTarget, type WebhookConfig, type WebhookOptions } from './webhoo
 
 export { AppConfigTarget, CdnInvalidationTarget, FlagTableTarget, UsagePlanTarget, WafRateLimitTarget, WebhookTarget };
 export type { AppConfigConfig, CloudFrontConfig, UsagePlanConfig, WafRateLimitConfig, WebhookConfig };
-export { readFlags, readTenantFlags, flagItemKey, type FlagView } from './flag-table.js';
+export { readFlags, readTenantFlags, flagItemKey, setOperatorFlag, type FlagView } from './flag-table.js';
 export { verifyWebhookSignature, signatureHeader, SIGNATURE_HEADER, IDEMPOTENCY_HEADER, EVENT_HEADER } from './webhook.js';
 export * from './errors.js';
 export type { RollbackOutcome } from './layers.js';

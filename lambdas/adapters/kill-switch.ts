@@ -1,0 +1,23 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KILL_SWITCH_FLAG } from '../handlers/mitigation-environment.js';
+import { readFlags, setOperatorFlag } from './targets/index.js';
+
+export interface KillSwitchState {
+  paused: boolean;
+  /** Who set it and why (`operator: <reason>`), when it is set. */
+  setBy: string | null;
+  updatedAt: number | null;
+}
+
+/**
+ * The global pause of automatic mitigation: the platform flag `mitigation.paused` in the flag table.
+ * Every mitigation step reads it before applying anything (guardrail `kill-switch`).
+ */
+export async function killSwitchState(client: DynamoDBClient, tableName: string): Promise<KillSwitchState> {
+  const flag = (await readFlags(client, tableName, '*')).get(KILL_SWITCH_FLAG);
+  return { paused: flag?.value === true, setBy: flag?.setBy ?? null, updatedAt: flag ? flag.updatedAt : null };
+}
+
+export async function setKillSwitch(client: DynamoDBClient, tableName: string, paused: boolean, reason: string, now: number): Promise<void> {
+  await setOperatorFlag(client, tableName, '*', KILL_SWITCH_FLAG, paused ? true : null, `operator: ${reason}`, now);
+}
