@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { synthTemplate } from '../lib/synth.js';
 import { createTablesFromTemplate, localDynamoClient, type CfnTemplate } from '../local/stand-ins.js';
+import { meterConsumedCapacity } from '../local/usage-meter.js';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (opts: object) => Server;
@@ -12,7 +13,6 @@ const dynaliteDb = require('dynalite/db') as { itemSize(item: Record<string, Att
 
 /** Operations that write; everything else is a read or control-plane call. */
 export const WRITE_OPERATIONS = ['PutItem', 'BatchWriteItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems'] as const;
-const DATA_OPERATIONS = new Set(['PutItem', 'BatchWriteItem', 'UpdateItem', 'DeleteItem', 'GetItem', 'BatchGetItem', 'Query']);
 
 export interface RequestCounters {
   /** Requests per DynamoDB operation as the adapters send them (a re-send of unprocessed items counts; SDK-internal retries do not). */
@@ -44,21 +44,10 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
   const client = localDynamoClient(endpoint);
   let counters = emptyCounters();
 
-  // Ask for consumed capacity on every data-plane call so the bench sees all WCU/RCU, not only the
-  // ones the adapters ask for. This only adds a field to the response.
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const op = String(context.commandName ?? '').replace(/Command$/, '');
-      if (!DATA_OPERATIONS.has(op)) return next(args);
-      const input = args.input as Record<string, unknown>;
-      const result = await next(input.ReturnConsumedCapacity ? args : { ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } });
-      const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }).ConsumedCapacity;
-      const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((t, c) => t + (c.CapacityUnits ?? 0), 0);
-      counters.capacity[op] = (counters.capacity[op] ?? 0) + units;
-      return result;
-    },
-    { step: 'initialize', name: 'benchConsumedCapacity' },
-  );
+  // Every data-plane call's consumed capacity, as the local runtime meters it.
+  meterConsumedCapacity(client, (op, units) => {
+    counters.capacity[op] = (counters.capacity[op] ?? 0) + units;
+  });
   // Count requests after serialisation (the build step runs once per send, before the SDK's retry loop).
   client.middlewareStack.add(
     (next) => async (args) => {

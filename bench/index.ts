@@ -26,7 +26,7 @@ function table(header: readonly string[], rows: readonly (readonly (string | num
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
 const n1 = (x: number) => x.toFixed(1);
 const n2 = (x: number) => x.toFixed(2);
-const usd = (x: number) => (x >= 0.01 ? `$${x.toFixed(4)}` : `$${x.toPrecision(2)}`);
+const usd = (x: number) => (x === 0 ? '$0' : x >= 0.01 ? `$${x.toFixed(4)}` : `$${x.toPrecision(2)}`);
 
 console.log(`anomaly-guard bench — node ${process.version}, ${process.platform}/${process.arch}\n`);
 
@@ -100,6 +100,28 @@ rows.push(['Flink floor', '-', '-', '-', '-', usd(PRICES.flinkPerMillionEventsAt
 console.log(
   table(['batch size', 'invocations/M', 'DDB writes', 'Lambda req', 'Lambda GB-s', '$/M (DESIGN prices)', '+ DDB reads', '$/M all', '$/month @1k ev/s'], rows),
 );
+
+// 3b. The whole pipeline, metered in the local runtime ---------------------------------------
+{
+  const { benchPipelineCost, STEADY } = await import('./pipeline-cost.js');
+  const { PIPELINE_PRICES } = await import('./pricing.js');
+  const pc = await benchPipelineCost();
+  console.log(`\n3b. The whole pipeline metered in the local runtime (npm start's code on the stand-ins; DynamoDB capacity as dynalite reports it, per function):`);
+  console.log(`   ${n0(STEADY.eventsPerSecond)} events/s over ${STEADY.keys} keys for ${STEADY.seconds} s after ${STEADY.warmupMinutes} min of warm-up (full windows; the warm-up's own usage subtracted),`);
+  console.log(`   + SNS $${PIPELINE_PRICES.snsPublish * 1e6}/M publishes, Step Functions $${PIPELINE_PRICES.stateTransition * 1000}/1,000 transitions, Kinesis $${PIPELINE_PRICES.kinesisShardHour}/shard-hour (1 shard) + $${PIPELINE_PRICES.kinesisPutUnit * 1e6}/M PUT units`);
+  const k = pc.kinesis.shardHours + pc.kinesis.putUnits;
+  const rows = pc.steady.map((x) => {
+    const b = x.perMillion;
+    const all = b.total + k;
+    return [x.label, n0(x.recordsPerInvocation), n2(x.wruPerStateWrite), usd(b.dynamoWrites), usd(b.dynamoReads), usd(b.lambdaRequests + b.lambdaDuration), usd(b.sns), usd(k), usd(all), `${Math.round((b.dynamoWrites / all) * 100)}%`, `$${n0(all * MILLION_EVENTS_PER_MONTH_AT_1K)}`];
+  });
+  rows.push(['Managed Flink floor (2 KPU × $0.11/h)', '-', '-', '-', '-', '-', '-', '-', usd(PRICES.flinkPerMillionEventsAt1kPerSec), '-', `$${n0(PRICES.flinkPerMillionEventsAt1kPerSec * MILLION_EVENTS_PER_MONTH_AT_1K)}`]);
+  console.log(table(['consumer settings', 'records/invocation', 'WRU/state write', 'DDB writes', 'DDB reads', 'Lambda', 'SNS', 'Kinesis', '$/M events', 'writes share', '$/month @1k ev/s'], rows));
+  const e = pc.demo.perEpisode;
+  const d = pc.demo.summary;
+  console.log(`   per mitigated episode (default demo: ${pc.demo.executions} executions, ${d.usage.stateTransitions} state transitions, ${d.usage.snsPublishes} SNS publishes, ${d.reports} reports):`);
+  console.log(`   Step Functions ${usd(e.stepFunctions)} + mitigation/report Lambdas ${usd(e.lambdaRequests + e.lambdaDuration)} + their DynamoDB ${usd(e.dynamoWrites + e.dynamoReads)} + SNS ${usd(e.sns)} = ${usd(e.total)}; 10 episodes a day ≈ $${n2(e.total * 300)}/month`);
+}
 
 // 4. Detection cost and replay throughput ----------------------------------------------------
 {

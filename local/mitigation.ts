@@ -12,7 +12,8 @@ import type { MitigationDeps } from '../lambdas/handlers/mitigation-steps.js';
 import { createMitigationHandler } from '../lambdas/handlers/mitigation-workflow.js';
 import { LocalQueue } from './queue.js';
 import type { CfnTemplate } from './stand-ins.js';
-import { LocalStepFunctions, type LocalExecution } from './step-functions.js';
+import { LocalStepFunctions, type LocalExecution, type LocalStepFunctionsOptions } from './step-functions.js';
+import type { UsageMeter } from './usage-meter.js';
 
 /** The demo's timings: minutes become seconds, read by the workflow from its input as in AWS. */
 export const LOCAL_MITIGATION_TIMINGS: MitigationTimings = { observationSeconds: 3, finalCheckSeconds: 3, rollbackIntervalSeconds: 1 };
@@ -33,6 +34,8 @@ export interface LocalMitigationOptions {
   timings?: MitigationTimings;
   deploymentRegion?: string;
   onTransition?: (execution: LocalExecution, state: string) => void;
+  /** Counts and times the task Lambda's invocations. */
+  meter?: UsageMeter;
 }
 
 /** The mitigation workflow on the local stand-ins: the synthesized state machine, the same task handler, the flag table as the default target. */
@@ -52,7 +55,8 @@ export function localMitigation(o: LocalMitigationOptions): { stepFunctions: Loc
     now: Date.now,
     ...(o.deploymentRegion !== undefined && { deploymentRegion: o.deploymentRegion }),
   };
-  const handler = createMitigationHandler((context) => ({ ...deps, execution: context.awsRequestId }));
+  const task: LocalStepFunctionsOptions['handler'] = createMitigationHandler((context) => ({ ...deps, execution: context.awsRequestId }));
+  const handler = o.meter ? o.meter.timed('mitigation', task) : task;
   const stepFunctions = new LocalStepFunctions({ template: o.template, handler, timings: o.timings ?? LOCAL_MITIGATION_TIMINGS, ...(o.onTransition && { onTransition: o.onTransition }) });
   return { stepFunctions, bus, deps };
 }

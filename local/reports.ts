@@ -9,6 +9,7 @@ import type { Notifier } from '../lambdas/adapters/notifier.js';
 import { groupReportObjects, S3ReportStore } from '../lambdas/adapters/report-store.js';
 import { createReportGenerator, type ExecutionStatusDetail } from '../lambdas/handlers/report-generator.js';
 import type { LocalExecution } from './step-functions.js';
+import type { UsageMeter } from './usage-meter.js';
 
 export interface LocalReportsOptions {
   s3: S3Client;
@@ -20,6 +21,8 @@ export interface LocalReportsOptions {
   traces: Pick<EpisodeTraceStore, 'series'>;
   notifier: Notifier;
   onError?: (e: unknown) => void;
+  /** Counts and times the generator Lambda's invocations. */
+  meter?: UsageMeter;
 }
 
 /** The status-change event EventBridge sends when an execution ends, built from a local execution. */
@@ -41,7 +44,7 @@ export function statusChangeDetail(x: LocalExecution): ExecutionStatusDetail {
  */
 export function localReports(o: LocalReportsOptions) {
   const store = new S3ReportStore(o.s3, o.bucket);
-  const generate = createReportGenerator({
+  const generator = createReportGenerator({
     anomalies: o.anomalies,
     ledger: o.ledger,
     changes: o.changes,
@@ -51,6 +54,7 @@ export function localReports(o: LocalReportsOptions) {
     notifier: o.notifier,
     location: (key) => `${o.s3Endpoint}/${o.bucket}/${key}`,
   });
+  const generate = o.meter ? o.meter.timed('reports', generator) : generator;
   const pending = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>) => {
     const t = p.catch((e: unknown) => o.onError?.(e)).finally(() => pending.delete(t));

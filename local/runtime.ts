@@ -28,6 +28,7 @@ import { LocalDeadLetterSink, LocalQueue } from './queue.js';
 import { createBucketsFromTemplate, createStreamFromTemplate, createTablesFromTemplate, resourcesOfType, startStandIns, type CfnTemplate } from './stand-ins.js';
 import { localReports } from './reports.js';
 import { LocalRawArchive } from './raw-archive.js';
+import { UsageMeter, type RuntimeUsage } from './usage-meter.js';
 import { LocalSourceSchedule, type SourceTally } from './source-schedule.js';
 import { startLocalUsageSource } from './usage-source.js';
 import { readTenantFlags } from '../lambdas/adapters/targets/index.js';
@@ -47,6 +48,8 @@ export interface LocalOptions {
   log: (line: string) => void;
   /** Stops the live phase (besides Ctrl-C); tests use it. */
   signal?: AbortSignal;
+  /** cdk.json context overrides for this run (`anomalyGuard.*`), e.g. the consumer's batch size; the bench uses it. */
+  context?: Record<string, unknown>;
   /** Called once the API serves, with its base URL. */
   onServing?: (url: string) => void;
 }
@@ -71,6 +74,8 @@ export interface LocalSummary {
   writeUnits: number;
   invocations: number;
   consumerFailures: number;
+  /** What the run used of each billed AWS dimension (npm run bench prices it). */
+  usage: RuntimeUsage;
   ok: boolean;
   problems: string[];
 }
@@ -122,8 +127,10 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
   // sources in cdk.json, which point at real vendors and secrets that do not exist here.
   const usageSource = await startLocalUsageSource();
   opts.log('synthesizing the CDK app (template drives the local resources)…');
-  const template = synthTemplate({ anomalyGuard: { sources: [usageSource.config] } }, { bundle: false, nag: false }) as CfnTemplate;
+  const template = synthTemplate({ anomalyGuard: { ...opts.context, sources: [usageSource.config] } }, { bundle: false, nag: false }) as CfnTemplate;
   const standIns = await startStandIns();
+  const meter = new UsageMeter();
+  meter.watch(standIns.dynamo);
   const shards = await createStreamFromTemplate(standIns.kinesis, template, STREAM_NAME);
   const tables = await createTablesFromTemplate(standIns.dynamo, template, TABLE_PREFIX);
   const buckets = await createBucketsFromTemplate(standIns.s3, template, TABLE_PREFIX);
@@ -146,6 +153,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     changes: new DynamoDbChangeStore(standIns.dynamo, tableName),
     traces,
     notifier: alertTopic,
+    meter,
     onError: (e) => {
       reportErrors.push((e as Error).message);
       opts.log(`report generation failed: ${(e as Error).message}`);
@@ -156,6 +164,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     dynamo: standIns.dynamo,
     tableName,
     notifier: alertTopic,
+    meter,
     onTransition: (x, state) => {
       if (state === 'SUCCEEDED' || state === 'FAILED' || state === 'ABORTED') {
         totals.firstMitigationEndedAt ??= Date.now();
@@ -190,7 +199,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     streamName: STREAM_NAME,
     streamArn: `arn:aws:kinesis:us-east-1:000000000000:stream/${STREAM_NAME}`,
     functionName: 'anomaly-guard-stream-consumer',
-    handler: consumer,
+    handler: meter.timed('consumer', consumer),
     settings: eventSourceSettingsFromTemplate(template),
     batchingWindowMs: LOCAL_BATCHING_WINDOW_MS,
     onFailure: (n) => consumerFailures.send(n),
@@ -264,7 +273,8 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     const reportCount = await reports.copyTo(join(out, 'reports'));
     await archiveAll(archive, () => sent, join(out, 'archive'));
     clearInterval(progress);
-    const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained, mitigation.stepFunctions, { count: reportCount, errors: reportErrors }, archiveTally(archive, true), sourceTally());
+    const usage = () => meter.usage({ snsPublishes: alertTopic.published.length, stateTransitions: [...mitigation.stepFunctions.executions.values()].reduce((n, x) => n + x.transitions, 0) });
+    const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained, mitigation.stepFunctions, { count: reportCount, errors: reportErrors }, archiveTally(archive, true), sourceTally(), usage());
     writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     printSummary(summary, out, opts.log);
     if (opts.once) return summary;
@@ -272,7 +282,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     const routes = routesFromTemplate(template);
     const handlers = localOperatorApi({ dynamo: standIns.dynamo, tableName, stepFunctions: mitigation.stepFunctions, mitigationDeps: mitigation.deps, reports: reports.store });
     let liveReports = reportCount;
-    const liveSummary = (settled = false) => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions, { count: liveReports, errors: reportErrors }, archiveTally(archive, settled), sourceTally());
+    const liveSummary = (settled = false) => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions, { count: liveReports, errors: reportErrors }, archiveTally(archive, settled), sourceTally(), usage());
     server = await serveApi({ port: opts.port, routes, handlers, extra: { '/v1/local/summary': () => liveSummary() } });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     opts.log(`serving the operator API on ${url} (${routes.map((r) => `${r.method} ${r.path}`).join(', ')}; status: /v1/local/summary); streaming live workload, Ctrl-C to stop`);
@@ -394,7 +404,7 @@ function addOutcome(t: Totals, o: BatchOutcome): void {
   for (const w of o.windows) t.keySet.add(w.key);
 }
 
-function summarise(t: Totals, sent: number, deadLettered: number, consumerFailures: number, invocations: number, started: number, drained: boolean, workflows: LocalStepFunctions, reports: { count: number; errors: string[] }, archive: { records: number; objects: number; settled: boolean }, sources: LocalSummary['sources']): LocalSummary {
+function summarise(t: Totals, sent: number, deadLettered: number, consumerFailures: number, invocations: number, started: number, drained: boolean, workflows: LocalStepFunctions, reports: { count: number; errors: string[] }, archive: { records: number; objects: number; settled: boolean }, sources: LocalSummary['sources'], usage: RuntimeUsage): LocalSummary {
   const executions = [...workflows.executions.values()];
   const lost = Math.max(0, sent - t.processed - deadLettered);
   const problems: string[] = [];
@@ -428,6 +438,7 @@ function summarise(t: Totals, sent: number, deadLettered: number, consumerFailur
     writeUnits: t.writeUnits,
     invocations,
     consumerFailures,
+    usage,
     ok: problems.length === 0,
     problems,
   };
