@@ -4,6 +4,7 @@ import { DynamoDbActionLedger } from '../lambdas/adapters/action-ledger.js';
 import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
 import { DynamoDbWindowStore } from '../lambdas/adapters/dynamodb-window-store.js';
+import { DynamoDbEpisodeTraceStore } from '../lambdas/adapters/episode-trace-store.js';
 import type { ReportStore } from '../lambdas/adapters/report-store.js';
 import type { RollbackRequester } from '../lambdas/adapters/rollback-requester.js';
 import type { ApiHandler } from '../lambdas/handlers/api/http.js';
@@ -42,6 +43,7 @@ export function localOperatorApi(o: LocalOperatorApiOptions): Record<RouteId, Ap
     whitelist: changes,
     anomalies: new DynamoDbAnomalyStore(o.dynamo, o.tableName),
     ledger: new DynamoDbActionLedger(o.dynamo, o.tableName),
+    traces: new DynamoDbEpisodeTraceStore(o.dynamo, o.tableName),
     mitigations: o.stepFunctions,
     rollbacks: new LocalRollbackRequester(o.mitigationDeps),
     planning: { guardrails, changes, killSwitch, now, ...(deploymentRegion !== undefined && { deploymentRegion }) },

@@ -24,8 +24,8 @@ export interface ReportStore {
   /** Reports dated in [from, to] (by their `YYYY/MM/DD` prefix), oldest first. */
   list(from: number, to: number): Promise<StoredReport[]>;
   read(key: string): Promise<string | undefined>;
-  /** A short-lived download link. */
-  link(key: string, expiresInSeconds: number): Promise<string>;
+  /** A short-lived download link; with `downloadAs`, the object is answered as an attachment of that file name. */
+  link(key: string, expiresInSeconds: number, downloadAs?: string): Promise<string>;
 }
 
 const DAY_MS = 86_400_000;
@@ -89,7 +89,8 @@ export class S3ReportStore implements ReportStore {
     }
   }
 
-  link(key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSeconds });
+  link(key: string, expiresInSeconds: number, downloadAs?: string): Promise<string> {
+    const disposition = downloadAs === undefined ? {} : { ResponseContentDisposition: `attachment; filename="${downloadAs.replace(/[^\w.-]/g, '_')}"` };
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key, ...disposition }), { expiresIn: expiresInSeconds });
   }
 }

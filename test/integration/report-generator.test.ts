@@ -108,6 +108,19 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
     expect(await objects()).toEqual(first);
   });
 
+  it('download links answer the object as an attachment named after the report; plain links open it', async () => {
+    const x = await endedExecution();
+    await generator()({ 'detail-type': 'Step Functions Execution Status Change', detail: statusChangeDetail(x) });
+    const store = new S3ReportStore(h.standIns.s3, bucket);
+    const [key] = [...(await objects()).keys()].filter((k) => k.endsWith('report.md'));
+    const download = await fetch(await store.link(key!, 60, 'ep-1 report.md'));
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-disposition')).toBe('attachment; filename="ep-1_report.md"');
+    expect(await download.text()).toContain('#');
+    const open = await fetch(await store.link(key!, 60));
+    expect(open.headers.get('content-disposition')).toBeNull();
+  });
+
   it('the daily digest lists the day\'s episodes and links their reports', async () => {
     const x = await endedExecution();
     const episode = await generator()({ 'detail-type': 'Step Functions Execution Status Change', detail: statusChangeDetail(x) });

@@ -109,6 +109,8 @@ export function anomalyListing(a: AnomalyRecord, actions: readonly ActionSummary
     id: a.id,
     tenant: a.tenant,
     signal: a.signal,
+    unit: signalSpec(a.signal).unit,
+    category: signalSpec(a.signal).category,
     class: a.class,
     severity: a.severity,
     start: a.start,

@@ -15,6 +15,7 @@ import { episodeKeyOf, type ActionLedger, type LedgerEntry } from '../../adapter
 import type { AnomalyReader, StoredAnomaly } from '../../adapters/anomaly-store.js';
 import type { ChangeStore, WhitelistStore } from '../../adapters/change-store.js';
 import type { MitigationControl, MitigationTimings } from '../../adapters/mitigation-starter.js';
+import type { EpisodeTraceStore } from '../../adapters/episode-trace-store.js';
 import type { ReportStore } from '../../adapters/report-store.js';
 import type { RollbackRequester } from '../../adapters/rollback-requester.js';
 import type { WindowStore } from '../../adapters/window-store.js';
@@ -59,7 +60,12 @@ export interface WhitelistDeps {
 export interface TimelineDeps extends ReportDeps {
   windows: Pick<WindowStore, 'loadMany'>;
   changes: Pick<ChangeStore, 'startedBetween'> & Pick<WhitelistStore, 'whitelists'>;
+  /** The minutes around each episode as the detector scored them (observed vs expected band); without it the timeline has only the current band. */
+  traces?: Pick<EpisodeTraceStore, 'series'>;
 }
+
+/** Episodes whose traced band a timeline draws, a few at a time, at most this many per request. */
+const MAX_TRACED_EPISODES = 50;
 
 export function createScoreHandler(deps: ScoreDeps, logger?: Logger): ApiHandler {
   return apiHandler<ScoreRequest>(
@@ -186,11 +192,12 @@ export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiH
       const from = to - rangeMs(q.range);
       const anomalies = (await deps.anomalies.between(from, to)).filter((a) => a.tenant === q.tenant);
       const signals = [...new Set([...Object.keys(KNOWN_SIGNALS).filter((s) => s !== ENGAGEMENT_SIGNAL), ...anomalies.map((a) => a.signal)])];
-      const [actions, stored, changes, whitelists] = await Promise.all([
+      const [actions, stored, changes, whitelists, traced] = await Promise.all([
         actionsOf(anomalies, deps.ledger),
         deps.windows.loadMany(signals.map((s) => metricKey(q.tenant, s))),
         deps.changes.startedBetween(q.tenant, from, to),
         deps.changes.whitelists(q.tenant, from, to),
+        tracesOf(anomalies, deps.traces),
       ]);
       const series = [...stored.values()]
         .map(({ state }) => {
@@ -198,7 +205,9 @@ export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiH
           const last = points.at(-1);
           // The band the detector expects now: what the next point would be scored against.
           const now = last && state.det ? scorePoint(state.det, { ts: last.ts, value: last.observed }, signalSpec(state.signal).bad) : undefined;
-          return { key: state.key, signal: state.signal, unit: signalSpec(state.signal).unit, points, expected: now ? { ts: last!.ts, value: now.expected, band: now.band } : null };
+          // The window keeps only the minutes its detector still needs; the traces keep each episode's.
+          const trace = (traced.get(state.signal) ?? []).filter((b) => b.ts >= from);
+          return { key: state.key, signal: state.signal, unit: signalSpec(state.signal).unit, points, trace, expected: now ? { ts: last!.ts, value: now.expected, band: now.band } : null };
         })
         .filter((s) => s.points.length)
         .sort((a, b) => a.signal.localeCompare(b.signal));
@@ -217,6 +226,25 @@ export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiH
     },
     logger,
   );
+}
+
+type TracedMinute = { ts: number; observed: number; expected: number | null; lo: number | null; hi: number | null };
+
+/** Per signal, every traced episode minute as the detector scored it, ascending (a later episode's minute wins). */
+async function tracesOf(anomalies: readonly StoredAnomaly[], traces: TimelineDeps['traces']): Promise<Map<string, TracedMinute[]>> {
+  const bySignal = new Map<string, Map<number, TracedMinute>>();
+  if (!traces) return new Map();
+  const episodes = [...anomalies].sort((a, b) => a.start - b.start).slice(-MAX_TRACED_EPISODES);
+  for (let i = 0; i < episodes.length; i += 8) {
+    const batch = episodes.slice(i, i + 8);
+    const series = await Promise.all(batch.map((a) => traces.series(a.id)));
+    batch.forEach((a, j) => {
+      const minutes = bySignal.get(a.signal) ?? new Map<number, TracedMinute>();
+      for (const p of series[j]!) minutes.set(p.ts, { ts: p.ts, observed: p.observed, expected: p.expected ?? null, lo: p.band?.lo ?? null, hi: p.band?.hi ?? null });
+      bySignal.set(a.signal, minutes);
+    });
+  }
+  return new Map([...bySignal].map(([signal, m]) => [signal, [...m.values()].sort((a, b) => a.ts - b.ts)]));
 }
 
 async function actionsOf(anomalies: readonly StoredAnomaly[], ledger: Pick<ActionLedger, 'entries'>): Promise<ActionSummary[]> {
@@ -239,6 +267,8 @@ async function reportLinks(store: ReportDeps['reports'], from: number, to: numbe
       kind: r.kind,
       day: r.day,
       links: Object.fromEntries(await Promise.all(Object.entries(r.objects).map(async ([file, key]) => [file, await store.link(key, REPORT_LINK_SECONDS)] as const))),
+      // The same objects, answered as attachments: one click saves the file instead of opening it.
+      downloads: Object.fromEntries(await Promise.all(Object.entries(r.objects).map(async ([file, key]) => [file, await store.link(key, REPORT_LINK_SECONDS, `${r.id}-${file}`)] as const))),
       expiresAt,
     })),
   );

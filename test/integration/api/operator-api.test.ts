@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbEpisodeTraceStore } from '../../../lambdas/adapters/episode-trace-store.js';
 import type { Anomaly } from '../../../lambdas/core/anomaly.js';
 import { scorePoint, type DetectorState } from '../../../lambdas/core/detection/index.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../../lambdas/core/window-settings.js';
@@ -293,6 +294,17 @@ describe('operator API handlers over the local stand-ins', () => {
       expect(res.status).toBe(200);
       expect(res.body.signals).toHaveLength(1);
       expect(res.body.signals[0].points.map((p: { observed: number }) => p.observed)).toEqual([3, 4, 5, 6]);
+      expect(res.body.signals[0].trace).toEqual([]);
+      // The episode's traced minutes give the expected band under the observed line.
+      await new DynamoDbEpisodeTraceStore(h.standIns.dynamo, h.table).append(KEY, [
+        { ts: NOW - 3 * 60_000, observed: 4, expected: 2.5, band: { lo: 2, hi: 3 }, score: 0.9 },
+        { ts: NOW - 2 * 60_000, observed: 5, score: 0.9 },
+      ]);
+      const traced = await call('timeline', { tenant: 'acme', range: '1h' });
+      expect(traced.body.signals[0].trace).toEqual([
+        { ts: NOW - 3 * 60_000, observed: 4, expected: 2.5, lo: 2, hi: 3 },
+        { ts: NOW - 2 * 60_000, observed: 5, expected: null, lo: null, hi: null },
+      ]);
       expect(res.body.anomalies.map((a: { id: string }) => a.id)).toEqual([KEY]);
       expect(res.body.changes).toEqual([expect.objectContaining({ id: 'rel-9', change: 'release' })]);
       expect(res.body.whitelists).toEqual([{ from: NOW - 60_000, to: NOW + 3_600_000, reason: 'black friday' }]);
