@@ -21,8 +21,9 @@ export const LOCAL_MITIGATION_TIMINGS: MitigationTimings = { observationSeconds:
 /** The local stand-in for the default EventBridge bus: keeps the events in order. */
 export class LocalEventBus implements MitigationEventBus {
   readonly events = new LocalQueue<MitigationEvent & { time: number }>('default');
+  constructor(private readonly now: () => number = Date.now) {}
   async publish(events: readonly MitigationEvent[]): Promise<void> {
-    for (const e of events) this.events.send({ ...e, time: Date.now() });
+    for (const e of events) this.events.send({ ...e, time: this.now() });
   }
 }
 
@@ -36,11 +37,17 @@ export interface LocalMitigationOptions {
   onTransition?: (execution: LocalExecution, state: string) => void;
   /** Counts and times the task Lambda's invocations. */
   meter?: UsageMeter;
+  /**
+   * The workflow's clock. The local runtime passes the simulated services' event time, so actions,
+   * guardrail windows (whitelists, recent changes) and rollbacks line up with the signals they act on.
+   */
+  now?: () => number;
 }
 
 /** The mitigation workflow on the local stand-ins: the synthesized state machine, the same task handler, the flag table as the default target. */
 export function localMitigation(o: LocalMitigationOptions): { stepFunctions: LocalStepFunctions; bus: LocalEventBus; deps: Omit<MitigationDeps, 'execution'> } {
-  const bus = new LocalEventBus();
+  const now = o.now ?? Date.now;
+  const bus = new LocalEventBus(now);
   // Locally there are no AWS controls to change: every step lands in the flag table the simulated services read.
   const targets = createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo: o.dynamo, tableName: o.tableName });
   const deps: Omit<MitigationDeps, 'execution'> = {
@@ -52,7 +59,7 @@ export function localMitigation(o: LocalMitigationOptions): { stepFunctions: Loc
     windows: new DynamoDbWindowStore(o.dynamo, o.tableName),
     changes: new DynamoDbChangeStore(o.dynamo, o.tableName),
     killSwitch: async () => (await killSwitchState(o.dynamo, o.tableName)).paused,
-    now: Date.now,
+    now,
     ...(o.deploymentRegion !== undefined && { deploymentRegion: o.deploymentRegion }),
   };
   const task: LocalStepFunctionsOptions['handler'] = createMitigationHandler((context) => ({ ...deps, execution: context.awsRequestId }));

@@ -159,12 +159,15 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
       opts.log(`report generation failed: ${(e as Error).message}`);
     },
   });
+  // Event time of the last record put: the simulated services' clock, which the workflow reads too.
+  let simTs = 0;
   const mitigation = localMitigation({
     template,
     dynamo: standIns.dynamo,
     tableName,
     notifier: alertTopic,
     meter,
+    now: () => simTs || Date.now(),
     onTransition: (x, state) => {
       if (state === 'SUCCEEDED' || state === 'FAILED' || state === 'ABORTED') {
         totals.firstMitigationEndedAt ??= Date.now();
@@ -229,7 +232,6 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
   await Promise.all([poller.start(), archive.start()]);
 
   let sent = 0;
-  let simTs = 0;
   const progress = setInterval(() => opts.log(progressLine(simTs, sent, totals, deadLetters.length)), 1000);
   const put = async (records: ProducedRecord[]) => {
     const entries: PutRecordsRequestEntry[] = records.map((r) => ({ Data: Buffer.from(r.line), PartitionKey: r.partitionKey }));
@@ -283,9 +285,11 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     const handlers = localOperatorApi({ dynamo: standIns.dynamo, tableName, stepFunctions: mitigation.stepFunctions, mitigationDeps: mitigation.deps, reports: reports.store });
     let liveReports = reportCount;
     const liveSummary = (settled = false) => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions, { count: liveReports, errors: reportErrors }, archiveTally(archive, settled), sourceTally(), usage());
-    server = await serveApi({ port: opts.port, routes, handlers, extra: { '/v1/local/summary': () => liveSummary() } });
+    const dashboard = { type: 'text/html; charset=utf-8', body: readFileSync(new URL('./dashboard/index.html', import.meta.url), 'utf8') };
+    server = await serveApi({ port: opts.port, routes, handlers, extra: { '/v1/local/summary': () => liveSummary() }, pages: { '/': dashboard } });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     opts.log(`serving the operator API on ${url} (${routes.map((r) => `${r.method} ${r.path}`).join(', ')}; status: /v1/local/summary); streaming live workload, Ctrl-C to stop`);
+    opts.log(`dashboard: ${url}/`);
     opts.onServing?.(url);
     const live = setInterval(() => opts.log(progressLine(simTs, sent, totals, deadLetters.length)), 5000);
     let onSigint = () => {};

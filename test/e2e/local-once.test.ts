@@ -93,6 +93,14 @@ describe('local --once', () => {
     for (const dir of episodeDirs) for (const f of ['report.json', 'report.md', 'report.html', 'evidence.tar.gz']) expect(existsSync(join(out, 'reports', dir, f)), `${dir}${f}`).toBe(true);
     const acme = episodeDirs.map((d) => ({ d, r: JSON.parse(readFileSync(join(out, 'reports', d, 'report.json'), 'utf8')) })).find(({ r }) => r.episode.tenant === 'acme' && r.episode.signal === 'cqs_p95')!;
     expect(acme.r.actions.length).toBeGreaterThan(0);
+    // The workflow runs on the simulated services' clock: its actions sit within the scenario's event
+    // time, after the detection they answer, not at the wall-clock time of the run.
+    const detectedAt = Date.parse(acme.r.episode.detectedAt);
+    for (const a of acme.r.actions as { appliedAt: string; rolledBackAt?: string }[]) {
+      expect(Date.parse(a.appliedAt)).toBeGreaterThanOrEqual(detectedAt);
+      expect(Date.parse(a.appliedAt)).toBeLessThan(detectedAt + 60 * 60_000);
+      expect(Date.parse(a.rolledBackAt!)).toBeGreaterThan(Date.parse(a.appliedAt));
+    }
     expect(readFileSync(join(out, 'reports', acme.d, 'report.md'), 'utf8')).toMatch(/acme cqs_p95 rose \+\d+%/);
     expect(readFileSync(join(out, 'reports', acme.d, 'report.html'), 'utf8')).toContain('<svg');
     expect(files.some((f) => /\/daily-\d{4}-\d\d-\d\d\/report\.html$/.test(f))).toBe(true);
