@@ -49,6 +49,8 @@ export interface ApiServerOptions {
   handlers: Readonly<Record<RouteId, ApiHandler>>;
   /** Extra local-only GET endpoints (status pages). */
   extra?: Readonly<Record<string, () => unknown>>;
+  /** Static pages by path (the dashboard at `/`), served to GET as they are. */
+  pages?: Readonly<Record<string, { type: string; body: string }>>;
 }
 
 /** The operator API on 127.0.0.1 over plain HTTP: each request becomes the proxy event API Gateway would send the route's Lambda. */
@@ -66,6 +68,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ApiServer
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const extra = opts.extra?.[url.pathname];
   if (extra && req.method === 'GET') return send(res, 200, extra());
+  const page = opts.pages?.[url.pathname];
+  if (page && req.method === 'GET') return void res.writeHead(200, { 'content-type': page.type, 'cache-control': 'no-store', 'content-security-policy': PAGE_CSP }).end(page.body);
   const onPath = opts.routes.filter((r) => r.path === url.pathname);
   const route = onPath.find((r) => r.method === req.method);
   if (!route) {
@@ -85,6 +89,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ApiServer
   const out: APIGatewayProxyResult = await opts.handlers[route.route](event);
   res.writeHead(out.statusCode, (out.headers ?? {}) as Record<string, string>).end(out.body);
 }
+
+/** The page talks only to this server and opens report links (local s3rver or S3): nothing else loads. */
+const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
 
 /** The body, or undefined when it exceeds the limit (the rest is drained, not kept). */
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
