@@ -39,7 +39,7 @@ export interface LocalMitigationOptions {
   meter?: UsageMeter;
   /**
    * The workflow's clock. The local runtime passes the simulated services' event time, so actions,
-   * guardrail windows (whitelists, recent changes) and rollbacks line up with the signals they act on.
+   * guardrail windows (whitelists, recent changes), rollbacks and execution dates line up with the signals they act on.
    */
   now?: () => number;
 }
@@ -64,6 +64,6 @@ export function localMitigation(o: LocalMitigationOptions): { stepFunctions: Loc
   };
   const task: LocalStepFunctionsOptions['handler'] = createMitigationHandler((context) => ({ ...deps, execution: context.awsRequestId }));
   const handler = o.meter ? o.meter.timed('mitigation', task) : task;
-  const stepFunctions = new LocalStepFunctions({ template: o.template, handler, timings: o.timings ?? LOCAL_MITIGATION_TIMINGS, ...(o.onTransition && { onTransition: o.onTransition }) });
+  const stepFunctions = new LocalStepFunctions({ template: o.template, handler, timings: o.timings ?? LOCAL_MITIGATION_TIMINGS, now, ...(o.onTransition && { onTransition: o.onTransition }) });
   return { stepFunctions, bus, deps };
 }

@@ -159,15 +159,17 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
       opts.log(`report generation failed: ${(e as Error).message}`);
     },
   });
-  // Event time of the last record put: the simulated services' clock, which the workflow reads too.
+  // Event time of the last record put: the simulated services' clock, which the consumer's alert
+  // stamps and the workflow read too, so a report's timeline is in one time.
   let simTs = 0;
+  const eventNow = () => simTs || Date.now();
   const mitigation = localMitigation({
     template,
     dynamo: standIns.dynamo,
     tableName,
     notifier: alertTopic,
     meter,
-    now: () => simTs || Date.now(),
+    now: eventNow,
     onTransition: (x, state) => {
       if (state === 'SUCCEEDED' || state === 'FAILED' || state === 'ABORTED') {
         totals.firstMitigationEndedAt ??= Date.now();
@@ -194,6 +196,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
       ledger: new DynamoDbPositionLedger(standIns.dynamo, tableName, 'consumer'),
       settings: windowSettingsFromEnv(consumerEnv),
       source: 'local',
+      now: eventNow,
     },
     { onOutcome },
   );

@@ -56,6 +56,8 @@ export interface LocalStepFunctionsOptions {
   handler: (event: MitigationTaskEvent, context: Context) => Promise<WorkflowState>;
   timings: MitigationTimings;
   onTransition?: (execution: LocalExecution, state: string) => void;
+  /** The clock of executions' start and stop dates (the local runtime's event time). */
+  now?: () => number;
 }
 
 /**
@@ -78,7 +80,7 @@ export class LocalStepFunctions implements MitigationControl {
   async start(anomaly: Anomaly, o: { automatic?: boolean; requestedPlan?: string } = {}): Promise<{ execution: string; started: boolean }> {
     const name = executionName(anomaly);
     if (this.executions.has(name)) return { execution: name, started: false };
-    const execution: LocalExecution = { name, anomaly, input: mitigationInput(anomaly, this.opts.timings, o), status: 'RUNNING', startedAt: Date.now(), path: [], transitions: 0 };
+    const execution: LocalExecution = { name, anomaly, input: mitigationInput(anomaly, this.opts.timings, o), status: 'RUNNING', startedAt: (this.opts.now ?? Date.now)(), path: [], transitions: 0 };
     this.executions.set(name, execution);
     const run = this.run(execution, execution.input).finally(() => this.running.delete(run));
     this.running.add(run);
@@ -144,7 +146,7 @@ export class LocalStepFunctions implements MitigationControl {
       }
     } finally {
       this.aborts.delete(execution.name);
-      execution.stoppedAt = Date.now();
+      execution.stoppedAt = (this.opts.now ?? Date.now)();
       this.opts.onTransition?.(execution, execution.status);
     }
   }

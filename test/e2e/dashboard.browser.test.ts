@@ -61,7 +61,7 @@ describe('the operator dashboard in a real browser', () => {
       await download.saveAs(saved);
       const md = readFileSync(saved, 'utf8');
       expect(md).toMatch(/^# /);
-      expect(md).toMatch(/rb-[0-9a-f]+/);
+      expect(md).toMatch(/`rb-[0-9a-z]+-[a-z-]+\.[a-z-]+`/);
 
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });

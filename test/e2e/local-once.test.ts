@@ -101,6 +101,10 @@ describe('local --once', () => {
       expect(Date.parse(a.appliedAt)).toBeLessThan(detectedAt + 60 * 60_000);
       expect(Date.parse(a.rolledBackAt!)).toBeGreaterThan(Date.parse(a.appliedAt));
     }
+    // So is the rest of the report's timeline: the alert and the execution's end.
+    const within = (iso: string) => Date.parse(iso) >= detectedAt && Date.parse(iso) < detectedAt + 60 * 60_000;
+    const timeline = acme.r.timeline as { at: string; kind: string }[];
+    for (const kind of ['alert', 'outcome']) expect(timeline.filter((e) => e.kind === kind).map((e) => within(e.at)), kind).toEqual([true]);
     expect(readFileSync(join(out, 'reports', acme.d, 'report.md'), 'utf8')).toMatch(/acme cqs_p95 rose \+\d+%/);
     expect(readFileSync(join(out, 'reports', acme.d, 'report.html'), 'utf8')).toContain('<svg');
     expect(files.some((f) => /\/daily-\d{4}-\d\d-\d\d\/report\.html$/.test(f))).toBe(true);
