@@ -3,6 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { DynamoDbActionLedger } from '../adapters/action-ledger.js';
@@ -12,7 +13,8 @@ import { bundledGuardrails } from '../adapters/guardrails.js';
 import { EventBridgeMitigationEvents } from '../adapters/mitigation-events.js';
 import { SnsNotifier } from '../adapters/notifier.js';
 import { killSwitchState } from '../adapters/kill-switch.js';
-import { createActionTargets, parseActionTargetsConfig } from '../adapters/targets/index.js';
+import { cachedSecretReader, type SecretReader } from '../adapters/secret-reader.js';
+import { createActionTargets, parseActionTargetsConfig, type ActionTargetClients, type ActionTargets } from '../adapters/targets/index.js';
 import { KILL_SWITCH_FLAG, MITIGATION_ENV } from './mitigation-environment.js';
 import type { RollbackByKeyEvent } from '../adapters/rollback-requester.js';
 import { rollbackByKey, runMitigationOp, type MitigationDeps, type MitigationOp, type WorkflowState } from './mitigation-steps.js';
@@ -50,6 +52,16 @@ export function recordStepMetrics(metrics: Metrics, before: WorkflowState, after
   if (after.outcome && !before.outcome) countWithDimension(metrics, 'outcome', after.outcome, 'MitigationOutcomes', 1);
 }
 
+/**
+ * The action targets the deployment configured (the JSON the stack puts in the environment). An
+ * enabled webhook gets its HMAC key from Secrets Manager through `readSecret`, asked at each delivery.
+ */
+export function actionTargetsFromEnvironment(raw: string | undefined, clients: Omit<ActionTargetClients, 'webhookSecret'>, readSecret: SecretReader): ActionTargets {
+  const config = parseActionTargetsConfig(JSON.parse(raw || '{}'));
+  const webhook = config.webhook;
+  return createActionTargets(config, { ...clients, ...(webhook && { webhookSecret: () => readSecret(webhook.secretArn) }) });
+}
+
 let lambdaHandler: ReturnType<typeof createMitigationHandler> | undefined;
 
 function lambdaWiring() {
@@ -57,7 +69,8 @@ function lambdaWiring() {
   const logger = new Logger();
   const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 6 }));
   const table = requireEnv(MITIGATION_ENV.stateTable);
-  const targets = createActionTargets(parseActionTargetsConfig(JSON.parse(process.env[MITIGATION_ENV.actionTargets] || '{}')), { dynamo, tableName: table });
+  const readSecret = cachedSecretReader(tracer.captureAWSv3Client(new SecretsManagerClient({ maxAttempts: 4 })));
+  const targets = actionTargetsFromEnvironment(process.env[MITIGATION_ENV.actionTargets], { dynamo, tableName: table }, readSecret);
   const guardrails = bundledGuardrails();
   const shared = {
     guardrails,

@@ -1,6 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -11,6 +10,7 @@ import { parseSourceConfigs, type UsageSourceConfig } from '../core/ingest/sourc
 import { mapResponse, nextPageUrl, pollWindow, sourceUrl, type MappedRecord, type PollWindow, type RejectedItem } from '../core/ingest/source-mapping.js';
 import { SqsDeadLetterSink, type DeadLetterSink } from '../adapters/dead-letter.js';
 import { fetchSourcePage, redactedUrl, SourceFetchError } from '../adapters/http-source.js';
+import { cachedSecretReader } from '../adapters/secret-reader.js';
 import { putRecordsReliably, type ProduceOptions } from '../adapters/stream-producer.js';
 import { requireEnv } from './require-env.js';
 import { SOURCE_POLLER_ENV } from './source-poller-environment.js';
@@ -173,19 +173,13 @@ let wired: SourcePollerDeps | undefined;
 function lambdaWiring(): SourcePollerDeps {
   const tracer = new Tracer();
   const [source] = parseSourceConfigs([JSON.parse(requireEnv(SOURCE_POLLER_ENV.source))]);
-  const secrets = new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient({ maxAttempts: 4 })) });
   return {
     source: source!,
     kinesis: tracer.captureAWSv3Client(new KinesisClient({ maxAttempts: 4 })),
     streamName: requireEnv(SOURCE_POLLER_ENV.streamName),
     deadLetters: new SqsDeadLetterSink<SourceDeadLetter>(tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 6 })), requireEnv(SOURCE_POLLER_ENV.failureQueueUrl)),
-    // Cached for 5 minutes across warm invocations; a rotated secret is picked up within that.
-    readSecret: async (id) => {
-      const v = await secrets.get(id, { maxAge: 300 });
-      if (typeof v === 'string') return v;
-      if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-      throw new Error('the secret has no value');
-    },
+    // Cached across warm invocations; a rotated secret is picked up within the cache's age.
+    readSecret: cachedSecretReader(tracer.captureAWSv3Client(new SecretsManagerClient({ maxAttempts: 4 }))),
     logger: new Logger(),
     metrics: new Metrics(),
   };

@@ -14,7 +14,11 @@ export interface WebhookConfig {
 }
 
 export interface WebhookOptions {
-  /** The HMAC key, or a function fetching it once (from Secrets Manager) on first use. */
+  /**
+   * The HMAC key, or a function returning it, asked at every delivery (first use included) so a
+   * rotated key is used as soon as the function returns it; the function does its own caching
+   * (see cachedSecretReader).
+   */
   secret: string | (() => Promise<string>);
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
@@ -74,7 +78,6 @@ export class WebhookDeliveryError extends Error {
  */
 export class WebhookTarget implements ActionTarget {
   readonly kind = 'webhook' as const;
-  private secret: Promise<string> | undefined;
   private readonly fetch: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly clock: () => number;
@@ -104,10 +107,7 @@ export class WebhookTarget implements ActionTarget {
 
   private async deliver(evt: WebhookEvent): Promise<void> {
     const body = JSON.stringify(evt);
-    const secret = await (this.secret ??= (typeof this.options.secret === 'string' ? Promise.resolve(this.options.secret) : this.options.secret()).catch((e: unknown) => {
-      this.secret = undefined; // fetch it again next time rather than failing forever
-      throw e;
-    }));
+    const secret = typeof this.options.secret === 'string' ? this.options.secret : await this.options.secret();
     const maxAttempts = this.config.maxAttempts ?? 4;
     const timeoutMs = this.config.timeoutMs ?? 5000;
     let last = '';

@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PlannedAction } from '../../../lambdas/core/mitigation/actions.js';
 import { signatureHeader, verifyWebhookSignature, WebhookTarget, type WebhookEvent } from '../../../lambdas/adapters/targets/webhook.js';
+import { actionTargetsFromEnvironment } from '../../../lambdas/handlers/mitigation-workflow.js';
 
 const SECRET = 'whsec_test_8f2c1d';
 const T = Date.parse('2026-11-22T10:05:00Z');
@@ -144,20 +146,45 @@ describe('signed webhook target against a local HTTP receiver', () => {
     expect(receiver.received).toHaveLength(2);
   });
 
-  it('fetches the secret lazily and again after a failed fetch', async () => {
-    let calls = 0;
+  it('asks for the secret at every delivery: a failed read fails that delivery only, a rotated key signs the next', async () => {
+    const keys = [new Error('Secrets Manager throttled'), SECRET, SECRET, 'whsec_rotated'];
     const t = new WebhookTarget({ url: receiver.url, secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hook' }, {
       secret: async () => {
-        if (++calls === 1) throw new Error('Secrets Manager throttled');
-        return SECRET;
+        const k = keys.shift()!;
+        if (k instanceof Error) throw k;
+        return k;
       },
       sleep: async () => {},
     });
     await expect(t.apply(planned, T)).rejects.toThrow('Secrets Manager throttled');
+    expect(receiver.received).toHaveLength(0);
     await t.apply(planned, T);
     await t.apply(planned, T);
-    expect(calls).toBe(2);
-    expect(receiver.received.map((r) => r.verified)).toEqual([true, true]);
+    await t.apply(planned, T);
+    expect(receiver.received.map((r) => r.verified)).toEqual([true, true, false]);
+    const last = receiver.received[2]!;
+    expect(verifyWebhookSignature('whsec_rotated', last.headers['x-anomaly-guard-signature'] as string, last.body, Date.now())).toBe(true);
+  });
+
+  it("the workflow Lambda's wiring: an enabled webhook signs with the secret its config names, read through the secret reader", async () => {
+    const arn = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hook-AbCdEf';
+    // The flag table is not touched by webhook steps.
+    const unusedDynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const asked: string[] = [];
+    const raw = JSON.stringify({ webhook: { url: 'https://hooks.example.com/anomaly-guard', secretArn: arn, maxAttempts: 1 } });
+    // The deployed config must be https; the requests are routed to the loopback receiver.
+    const webhookOptions = { fetch: ((_url: string, init: RequestInit) => fetch(receiver.url, init)) as typeof fetch };
+    const targets = actionTargetsFromEnvironment(raw, { dynamo: unusedDynamo, tableName: 'unused', webhookOptions }, async (id) => (asked.push(id), SECRET));
+    const applied = await targets.targetFor('webhook').apply(planned, T);
+    await targets.targetFor('webhook').rollback(applied, T + 60_000);
+    expect(asked).toEqual([arn, arn]);
+    expect(receiver.received.map((r) => [r.headers['x-anomaly-guard-event'], r.verified])).toEqual([
+      ['anomaly-guard.action.applied', true],
+      ['anomaly-guard.action.rolled-back', true],
+    ]);
+    // Without a webhook in the config nothing reads a secret, and webhook steps are refused by name.
+    const none = actionTargetsFromEnvironment(undefined, { dynamo: unusedDynamo, tableName: 'unused' }, async () => expect.unreachable('no secret read'));
+    expect(() => none.targetFor('webhook')).toThrow(/actionTargets\.webhook/);
   });
 
   it('a rollback key that is not ASCII still goes out (percent-encoded in the header, as is in the body)', async () => {
