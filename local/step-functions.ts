@@ -71,16 +71,18 @@ export class LocalStepFunctions implements MitigationControl {
   /** What every execution's input carries (the API's dry run plans with the same). */
   readonly timings: MitigationTimings;
   private readonly definition: Definition;
+  private readonly now: () => number;
 
   constructor(private readonly opts: LocalStepFunctionsOptions) {
     this.timings = opts.timings;
+    this.now = opts.now ?? Date.now;
     this.definition = definitionFromTemplate(opts.template);
   }
 
   async start(anomaly: Anomaly, o: { automatic?: boolean; requestedPlan?: string } = {}): Promise<{ execution: string; started: boolean }> {
     const name = executionName(anomaly);
     if (this.executions.has(name)) return { execution: name, started: false };
-    const execution: LocalExecution = { name, anomaly, input: mitigationInput(anomaly, this.opts.timings, o), status: 'RUNNING', startedAt: (this.opts.now ?? Date.now)(), path: [], transitions: 0 };
+    const execution: LocalExecution = { name, anomaly, input: mitigationInput(anomaly, this.opts.timings, o), status: 'RUNNING', startedAt: this.now(), path: [], transitions: 0 };
     this.executions.set(name, execution);
     const run = this.run(execution, execution.input).finally(() => this.running.delete(run));
     this.running.add(run);
@@ -146,7 +148,7 @@ export class LocalStepFunctions implements MitigationControl {
       }
     } finally {
       this.aborts.delete(execution.name);
-      execution.stoppedAt = (this.opts.now ?? Date.now)();
+      execution.stoppedAt = this.now();
       this.opts.onTransition?.(execution, execution.status);
     }
   }

@@ -102,6 +102,17 @@ export function estimateRangeSavings(anomalies: readonly AnomalyRecord[], action
   };
 }
 
+/** The range's cost episodes in $/min at detection: what the detector forecast (expected) and what was billed (observed). */
+export function costAtDetection(anomalies: readonly AnomalyRecord[]): { episodes: number; forecastPerMinute: number; actualPerMinute: number; unit: 'USD' } {
+  const cost = anomalies.filter((a) => signalSpec(a.signal).category === 'cost');
+  return {
+    episodes: cost.length,
+    forecastPerMinute: cost.reduce((t, a) => t + a.expected, 0),
+    actualPerMinute: cost.reduce((t, a) => t + a.observed, 0),
+    unit: 'USD',
+  };
+}
+
 /** The anomaly as the API lists it: the stored record plus the key that rolls its actions back. */
 export function anomalyListing(a: AnomalyRecord, actions: readonly ActionSummary[]) {
   const mine = actions.filter((x) => x.episode === a.id);
@@ -109,8 +120,6 @@ export function anomalyListing(a: AnomalyRecord, actions: readonly ActionSummary
     id: a.id,
     tenant: a.tenant,
     signal: a.signal,
-    unit: signalSpec(a.signal).unit,
-    category: signalSpec(a.signal).category,
     class: a.class,
     severity: a.severity,
     start: a.start,

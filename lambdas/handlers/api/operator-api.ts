@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { anomalyListing, changeBadges, estimateRangeSavings, summariseActions, type ActionSummary } from '../../core/api/activity.js';
+import { anomalyListing, changeBadges, costAtDetection, estimateRangeSavings, summariseActions, type ActionSummary } from '../../core/api/activity.js';
 import { ApiError } from '../../core/api/errors.js';
 import { routeById, type RouteId } from '../../core/api/routes.js';
 import { correlationSpan, SCORE_METHOD, scoreSignals } from '../../core/api/score.js';
@@ -11,7 +11,7 @@ import { ENGAGEMENT_SIGNAL, metricKey } from '../../core/observations.js';
 import { episodeHash, episodeRollbackKey } from '../../core/mitigation/keys.js';
 import { playbookById, PLAYBOOKS, UnknownPlaybookError } from '../../core/mitigation/playbooks.js';
 import { KNOWN_SIGNALS, signalSpec } from '../../core/signals.js';
-import { episodeKeyOf, type ActionLedger, type LedgerEntry } from '../../adapters/action-ledger.js';
+import { episodeKeyOf, type ActionLedger } from '../../adapters/action-ledger.js';
 import type { AnomalyReader, StoredAnomaly } from '../../adapters/anomaly-store.js';
 import type { ChangeStore, WhitelistStore } from '../../adapters/change-store.js';
 import type { MitigationControl, MitigationTimings } from '../../adapters/mitigation-starter.js';
@@ -64,8 +64,15 @@ export interface TimelineDeps extends ReportDeps {
   traces?: Pick<EpisodeTraceStore, 'series'>;
 }
 
-/** Episodes whose traced band a timeline draws, a few at a time, at most this many per request. */
+/** Episodes whose traced band a timeline draws, at most this many per request. */
 const MAX_TRACED_EPISODES = 50;
+
+/** Per-episode queries, a few at a time: a day rarely has more than a few dozen episodes. */
+async function fewAtATime<T, R>(items: readonly T[], query: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += 8) out.push(...(await Promise.all(items.slice(i, i + 8).map(query))));
+  return out;
+}
 
 export function createScoreHandler(deps: ScoreDeps, logger?: Logger): ApiHandler {
   return apiHandler<ScoreRequest>(
@@ -162,6 +169,7 @@ export function createReportHandler(deps: ReportDeps, logger?: Logger): ApiHandl
           anomalies: anomalies.map((a) => anomalyListing(a, actions)),
           actions,
           savings: estimateRangeSavings(anomalies, actions, to),
+          cost: costAtDetection(anomalies),
           reports,
         },
       };
@@ -232,43 +240,37 @@ type TracedMinute = { ts: number; observed: number; expected: number | null; lo:
 
 /** Per signal, every traced episode minute as the detector scored it, ascending (a later episode's minute wins). */
 async function tracesOf(anomalies: readonly StoredAnomaly[], traces: TimelineDeps['traces']): Promise<Map<string, TracedMinute[]>> {
-  const bySignal = new Map<string, Map<number, TracedMinute>>();
   if (!traces) return new Map();
   const episodes = [...anomalies].sort((a, b) => a.start - b.start).slice(-MAX_TRACED_EPISODES);
-  for (let i = 0; i < episodes.length; i += 8) {
-    const batch = episodes.slice(i, i + 8);
-    const series = await Promise.all(batch.map((a) => traces.series(a.id)));
-    batch.forEach((a, j) => {
-      const minutes = bySignal.get(a.signal) ?? new Map<number, TracedMinute>();
-      for (const p of series[j]!) minutes.set(p.ts, { ts: p.ts, observed: p.observed, expected: p.expected ?? null, lo: p.band?.lo ?? null, hi: p.band?.hi ?? null });
-      bySignal.set(a.signal, minutes);
-    });
-  }
+  const series = await fewAtATime(episodes, (a) => traces.series(a.id));
+  const bySignal = new Map<string, Map<number, TracedMinute>>();
+  episodes.forEach((a, i) => {
+    const minutes = bySignal.get(a.signal) ?? new Map<number, TracedMinute>();
+    for (const p of series[i]!) minutes.set(p.ts, { ts: p.ts, observed: p.observed, expected: p.expected ?? null, lo: p.band?.lo ?? null, hi: p.band?.hi ?? null });
+    bySignal.set(a.signal, minutes);
+  });
   return new Map([...bySignal].map(([signal, m]) => [signal, [...m.values()].sort((a, b) => a.ts - b.ts)]));
 }
 
 async function actionsOf(anomalies: readonly StoredAnomaly[], ledger: Pick<ActionLedger, 'entries'>): Promise<ActionSummary[]> {
-  const entries: LedgerEntry[] = [];
-  // A few queries at a time: a day rarely has more than a few dozen episodes.
-  for (let i = 0; i < anomalies.length; i += 8) {
-    const lists = await Promise.all(anomalies.slice(i, i + 8).map((a) => ledger.entries(episodeRollbackKey(a.id))));
-    entries.push(...lists.flat());
-  }
-  return summariseActions(entries);
+  const lists = await fewAtATime(anomalies, (a) => ledger.entries(episodeRollbackKey(a.id)));
+  return summariseActions(lists.flat());
 }
 
 async function reportLinks(store: ReportDeps['reports'], from: number, to: number, now: number) {
   if (!store) return [];
   const expiresAt = new Date(now + REPORT_LINK_SECONDS * 1000).toISOString();
   const reports = await store.list(from, to);
+  const linksOf = async (objects: Record<string, string>, downloadAs?: (file: string) => string) =>
+    Object.fromEntries(await Promise.all(Object.entries(objects).map(async ([file, key]) => [file, await store.link(key, REPORT_LINK_SECONDS, downloadAs?.(file))] as const)));
   return Promise.all(
     reports.map(async (r) => ({
       id: r.id,
       kind: r.kind,
       day: r.day,
-      links: Object.fromEntries(await Promise.all(Object.entries(r.objects).map(async ([file, key]) => [file, await store.link(key, REPORT_LINK_SECONDS)] as const))),
+      links: await linksOf(r.objects),
       // The same objects, answered as attachments: one click saves the file instead of opening it.
-      downloads: Object.fromEntries(await Promise.all(Object.entries(r.objects).map(async ([file, key]) => [file, await store.link(key, REPORT_LINK_SECONDS, `${r.id}-${file}`)] as const))),
+      downloads: await linksOf(r.objects, (file) => `${r.id}-${file}`),
       expiresAt,
     })),
   );

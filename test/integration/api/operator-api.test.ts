@@ -267,6 +267,8 @@ describe('operator API handlers over the local stand-ins', () => {
       expect([10, 11]).toContain(episode.minutes);
       expect(episode.amount).toBeCloseTo(1.3 * episode.minutes, 6);
       expect(res.body.savings.amount).toBe(res.body.savings.episodes[0].amount);
+      // The cost card: acme's cqs_p95 episode only (search_qps is a usage signal, not priced).
+      expect(res.body.cost).toEqual({ episodes: 1, forecastPerMinute: 2.5, actualPerMinute: 3.8, unit: 'USD' });
       expect(res.body.reports).toEqual([]);
       const week = await call('report', { range: '7d' });
       expect(week.body.anomalies).toHaveLength(3);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateRangeSavings, summariseActions, type ActionEvent, type AnomalyRecord } from '../../../lambdas/core/api/activity.js';
+import { costAtDetection, estimateRangeSavings, summariseActions, type ActionEvent, type AnomalyRecord } from '../../../lambdas/core/api/activity.js';
 import type { AppliedAction } from '../../../lambdas/core/mitigation/actions.js';
 import { SEARCH_COST } from '../../../lambdas/core/mitigation/playbooks.js';
 
@@ -38,5 +38,11 @@ describe('activity summaries for the report and the timeline', () => {
     expect(s.amount).toBe(20);
     expect(s.method).toContain('excess at detection');
     expect(estimateRangeSavings([anomaly()], [], T0 + 3_600_000).amount).toBeNull();
+  });
+
+  it('sums the cost episodes at detection, forecast (expected) vs actual (observed); other signals are left out', () => {
+    const cost = costAtDetection([anomaly(), anomaly({ id: 'acme#cqs_p95@2026-11-22T12:00Z', expected: 0.5, observed: 1.25 }), anomaly({ id: 'acme#search_qps@2026-11-22T10:00Z', signal: 'search_qps', expected: 100, observed: 400 })]);
+    expect(cost).toEqual({ episodes: 2, forecastPerMinute: 2.5, actualPerMinute: 4.25, unit: 'USD' });
+    expect(costAtDetection([])).toEqual({ episodes: 0, forecastPerMinute: 0, actualPerMinute: 0, unit: 'USD' });
   });
 });
