@@ -1,9 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { runLocal } from '../../local/runtime.js';
+import { startLiveRuntime } from './live-runtime.js';
 
 /** Debian's chromium, which `.ci/run` installs; Playwright never downloads a browser here. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -12,15 +11,10 @@ const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
 describe('the operator dashboard in a real browser', () => {
   it('shows the timeline with an episode, runs a dry run, downloads a report, and leaves a screenshot', async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium, as .ci/run does) or set CHROMIUM_PATH`);
-    const out = mkdtempSync(join(tmpdir(), 'ag-dashboard-'));
-    const stop = new AbortController();
-    const lines: string[] = [];
-    let resolveUrl!: (u: string) => void;
-    const served = new Promise<string>((r) => (resolveUrl = r));
-    const running = runLocal({ scenario: 'default', once: false, out, port: 0, minutes: 120, chunk: 500, log: (l) => lines.push(l), signal: stop.signal, onServing: resolveUrl });
+    const runtime = await startLiveRuntime('ag-dashboard-');
+    const { base, lines, out } = runtime;
     let browser: Browser | undefined;
     try {
-      const base = await Promise.race([served, running.then(() => Promise.reject(new Error(`runLocal ended before serving:\n${lines.join('\n')}`)))]);
       expect(lines).toContain(`dashboard: ${base}/`);
       browser = await chromium.launch({
         executablePath: CHROMIUM,
@@ -68,8 +62,7 @@ describe('the operator dashboard in a real browser', () => {
       expect(problems).toEqual([]);
     } finally {
       await browser?.close();
-      stop.abort();
-      await running;
+      await runtime.stop();
     }
   }, 180_000);
 });

@@ -1,20 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../lambdas/core/api/routes.js';
-import { runLocal } from '../../local/runtime.js';
+import { startLiveRuntime } from './live-runtime.js';
 
 describe('local runtime: the operator API over plain HTTP on 127.0.0.1', () => {
   it('serves every synthesized route with the same handlers, and answers bad requests with 4xx', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'ag-local-api-'));
-    const stop = new AbortController();
-    const lines: string[] = [];
-    let resolveUrl!: (u: string) => void;
-    const served = new Promise<string>((r) => (resolveUrl = r));
-    const running = runLocal({ scenario: 'default', once: false, out, port: 0, minutes: 120, chunk: 500, log: (l) => lines.push(l), signal: stop.signal, onServing: resolveUrl });
+    const runtime = await startLiveRuntime('ag-local-api-');
+    const { base, lines } = runtime;
     try {
-      const base = await Promise.race([served, running.then(() => Promise.reject(new Error(`runLocal ended before serving:\n${lines.join('\n')}`)))]);
       const post = (path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
         fetch(`${base}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
@@ -52,8 +44,7 @@ describe('local runtime: the operator API over plain HTTP on 127.0.0.1', () => {
       expect(await unknown.json()).toMatchObject({ error: { code: 'NotFound' } });
       expect((await fetch(`${base}/v1/local/summary`)).status).toBe(200);
     } finally {
-      stop.abort();
-      await running;
+      await runtime.stop();
     }
   }, 180_000);
 });
