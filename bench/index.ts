@@ -88,7 +88,7 @@ console.log(
 
 // 3. Cost -------------------------------------------------------------------------------------
 console.log(`\n3. Cost per million events (us-east-1 list prices: $${PRICES.dynamoWru * 1e6}/M WRU, $${PRICES.lambdaRequest * 1e6}/M Lambda requests + $${PRICES.lambdaGbSecond}/GB-s at ${LAMBDA_MEMORY_GB * 1024} MB;`);
-console.log(`   reads at $${PRICES.dynamoRru * 1e6}/M RRU are not in DESIGN's list and are shown apart). Lambda duration = measured ms per batch including the`);
+console.log(`   reads at $${PRICES.dynamoRru * 1e6}/M RRU are not in docs/architecture.md's list and are shown apart). Lambda duration = measured ms per batch including the`);
 console.log('   in-process dynalite sharing the CPU (an over-estimate of the compute, an under-estimate of network waits).');
 console.log('   Assumption: one shard\'s events arrive as Lambda batches of the given size (10,000 needs a batching window ≥ 10 s at 1,000 events/s).');
 const rows = writes.bySize.map((r) => {
@@ -98,7 +98,7 @@ const rows = writes.bySize.map((r) => {
 });
 rows.push(['Flink floor', '-', '-', '-', '-', usd(PRICES.flinkPerMillionEventsAt1kPerSec), '-', usd(PRICES.flinkPerMillionEventsAt1kPerSec), `$${n0(PRICES.flinkPerMillionEventsAt1kPerSec * MILLION_EVENTS_PER_MONTH_AT_1K)}`]);
 console.log(
-  table(['batch size', 'invocations/M', 'DDB writes', 'Lambda req', 'Lambda GB-s', '$/M (DESIGN prices)', '+ DDB reads', '$/M all', '$/month @1k ev/s'], rows),
+  table(['batch size', 'invocations/M', 'DDB writes', 'Lambda req', 'Lambda GB-s', '$/M (list prices)', '+ DDB reads', '$/M all', '$/month @1k ev/s'], rows),
 );
 
 // 3b. The whole pipeline, metered in the local runtime ---------------------------------------
@@ -142,6 +142,13 @@ console.log(
   );
   console.log(`   detection cost per record = ${n2(d.detectionCostRatio)} × the bare decode of a record (${d.windowsPerBatch} windows scored per ${n0(d.records)}-record batch)`);
   if (d.devSet) console.log(`   CSV replay on the dev set: ${n0(d.devSet.rows)} points in ${n0(d.devSet.ms)} ms = ${n0(d.devSet.pointsPerSec)} points/s (${d.devSet.files} files)`);
+}
+
+// 4b. Detection generalisation: the labelled anomaly-family suite (bench/detection-families.ts) --
+{
+  const { benchDetectionFamilies, formatFamilies } = await import('./detection-families.js');
+  console.log('\n4b. Detection on the anomaly-family suite (generated, seeded; base shapes × injected families; recall and false alarms/day at the paging threshold, NAB score when nabscore.py is there)');
+  console.log(formatFamilies(await benchDetectionFamilies({ seeds: 3 })));
 }
 
 // 5. Detection quality and mitigation outcomes (seed-004 scenario suite) ----------------------

@@ -12,7 +12,7 @@ import { COUNT_CAP } from './state.js';
 export interface PagingInput {
   /** Novelty in the bad direction, in envelope widths (≥ 0). */
   readonly novelty: number;
-  /** The DESIGN's z / IQR-fence rule fired in the bad direction. */
+  /** The seed's z / IQR-fence rule fired in the bad direction. */
   readonly outOfBand: boolean;
   /** The anomaly is still there by another measure (e.g. the value is still stuck). */
   readonly stillOn?: boolean;
@@ -23,6 +23,8 @@ export interface PagingInput {
   readonly quiet: number;
   /** Length of the episode open at the previous point (0: none open). */
   readonly run: number;
+  /** Maturity length in points for this series (default: the setting). */
+  readonly maturityPoints?: number;
   /** Refractory length in points for this series (default: the setting). */
   readonly refractoryPoints?: number;
 }
@@ -40,7 +42,8 @@ export interface PagingDecision {
 export function decide(p: PagingInput, s: DetectorSettings): PagingDecision {
   let confidence = 0;
   if (!p.warmingUp) {
-    const maturity = s.maturityPoints > 0 ? Math.min(1, p.history / s.maturityPoints) : 1;
+    const mp = p.maturityPoints ?? s.maturityPoints;
+    const maturity = mp > 0 ? Math.min(1, p.history / mp) : 1;
     const evidence = p.novelty * maturity;
     confidence = evidence / (evidence + s.noveltyScale);
   }

@@ -1,5 +1,5 @@
 /**
- * The DESIGN's residual rule: robust z of the residual against the recent residuals (median and
+ * The seed's residual rule: robust z of the residual against the recent residuals (median and
  * MAD) and IQR fences (Q1 − k·IQR, Q3 + k·IQR), in the signal's bad direction. Both rules are
  * mapped onto one "effective z" on which zThreshold is the boundary of either, which also
  * gives the band of values that are not out of band.

@@ -7,8 +7,8 @@
  */
 import type { BadDirection } from '../signals.js';
 import { forecast, learn } from './baseline.js';
-import { horizonResiduals, readNovelty, remember, withEpisode } from './novelty.js';
-import { clamp, roundSig } from './numeric.js';
+import { horizonResiduals, readNovelty, remember, widenEnvelope, widenEpisode, withEpisode } from './novelty.js';
+import { clamp, roundSig, stepWeight } from './numeric.js';
 import { decide } from './paging.js';
 import { discountRecovery, excursionStarts, nextHold } from './recovery-anchor.js';
 import { judgeResidual } from './robust-z.js';
@@ -41,7 +41,16 @@ export interface PointScore {
   readonly z: number;
   /** No alert can be raised yet (too little history). */
   readonly warmingUp: boolean;
+  /**
+   * What the confidence rests on: `band` — the residual (at the point or sustained over a few
+   * points) goes beyond everything the series has done; `shift` — the level has moved away from
+   * the slow base level further than ever (level shifts, drifts); `stuck` — a run of identical
+   * values longer than any before. Undefined while the confidence is 0.
+   */
+  readonly kind?: AlertKind;
 }
+
+export type AlertKind = 'band' | 'shift' | 'stuck';
 
 /** Residuals needed before their spread is trusted at all. */
 const MIN_RESIDUALS = 8;
@@ -75,7 +84,7 @@ export function scorePoint(
   const f = forecast(prev, prev.m, ts, step.k, Math.max(0, ts - prev.first), s);
   const residual = value - f.expected;
 
-  // Against recent residuals: the DESIGN's z / IQR-fence rule. A floor on every scale keeps
+  // Against recent residuals: the seed's z / IQR-fence rule. A floor on every scale keeps
   // constant series finite, and any change in them detectable.
   const floor = Math.max(toUnits(s.scaleFloorAbs, prev.exp), s.scaleFloorRel * Math.max(prev.mag, Math.abs(prev.level)));
   const judged = judgeResidual(prev.res, residual, floor, direction, s.zThreshold, s.iqrK);
@@ -110,20 +119,52 @@ export function scorePoint(
   // Stuck evidence grows with the run past the threshold, discounted by maturity like novelty
   // (young series break run-length records easily); it opens an episode, which stays open while
   // the value stays stuck, and does not page again inside it.
-  const maturity = s.maturityPoints > 0 ? Math.min(1, prev.n / s.maturityPoints) : 1;
+  const perDay = step.typicalMs > 0 ? DAY_MS / step.typicalMs : 0;
+  const maturityPoints = s.maturityMaxDays > 0 && perDay > 0 ? Math.min(s.maturityPoints, Math.ceil(s.maturityMaxDays * perDay)) : s.maturityPoints;
+  const maturity = maturityPoints > 0 ? Math.min(1, prev.n / maturityPoints) : 1;
+  let kind: AlertKind = 'band';
   const stuckOn = stuckSide && stuck.ratio * maturity >= 1;
-  if (stuckOn && prev.run === 0) novelty = Math.max(novelty, (s.noveltyScale * stuck.ratio) / Math.max(maturity, 1e-9));
+  if (stuckOn && prev.run === 0) {
+    const e = (s.noveltyScale * stuck.ratio) / Math.max(maturity, 1e-9);
+    if (e > novelty) [novelty, kind] = [e, 'stuck'];
+  }
+
+  // Level shifts and drifts: the fast level (after this point) against the slow base level (days),
+  // beyond every gap between them the series has had (and what open episodes took it to). A
+  // shift or ramp that the residuals absorb within the hour keeps this gap open for a day or more.
+  // With an anchor held, the gap is also measured from the pre-excursion level, so a recovery
+  // toward it is not a shift. Scored on its own, larger scale (it is smooth, so it breaks its
+  // record by small amounts often).
+  const shiftOn = s.shiftScale > 0;
+  const levelNow = (lvl: { level: number; flat: number }) => (f.model === 0 ? lvl.flat : lvl.level);
 
   const warmingUp = prev.n < s.warmupPoints || prev.res.length < MIN_RESIDUALS;
   // The refractory period is a time for the people paged: at most refractoryMaxHours.
   const refractoryPoints =
     s.refractoryMaxHours > 0 && step.typicalMs > 0 ? Math.min(s.refractoryPoints, Math.ceil((s.refractoryMaxHours * HOUR_MS) / step.typicalMs)) : s.refractoryPoints;
-  const decision = decide({ novelty, outOfBand: judged.outOfBand, stillOn: stuckOn, history: prev.n, warmingUp, quiet: prev.quiet, run: prev.run, refractoryPoints }, s);
-
   // Learn. Outliers are clipped (Huber) before they move the baseline — not before the spread
   // or the history, which must see what really happened.
   const clip = s.huberK * judged.scale;
   const b = learn(prev, f, s.huberK > 0 ? f.expected + clamp(residual, -clip, clip) : value, step.k, Math.min(step.k, 4) * step.typicalMs, s);
+  const gap = levelNow(b) - b.base;
+  // After a gap of several intervals the fast level is little more than one point's value: the gap
+  // is not read again until the level has had 1/levelAlpha points to settle (`sg` counts down).
+  const settle = step.k > 4 ? Math.ceil(1 / s.levelAlpha) : Math.max(0, (prev.sg ?? 0) - 1);
+  const shiftScored = ts - prev.first >= 2 * s.shiftStartDays * DAY_MS;
+  if (shiftOn && prev.sh.length === 4 && shiftScored && settle === 0) {
+    const seenGap = withEpisode(prev.sh, prev.she);
+    const g = readNovelty(seenGap, [gap], floor);
+    const a = prev.hold > 0 ? readNovelty(seenGap, [gap], floor, b.base - anchor) : g;
+    const up = Math.min(g.up, a.up);
+    const down = Math.min(g.down, a.down);
+    const shiftNov = direction === 'up' ? up : direction === 'down' ? down : Math.max(up, down);
+    // Below its scale a shift is no evidence at all: the gap is smooth, and one that stays a little
+    // beyond its record for hours must not hold the confidence up all that time.
+    const e = shiftNov >= s.shiftScale ? (shiftNov * s.noveltyScale) / s.shiftScale : 0;
+    if (e > novelty) [novelty, kind] = [e, 'shift'];
+  }
+
+  const decision = decide({ novelty, outOfBand: judged.outOfBand, stillOn: stuckOn, history: prev.n, warmingUp, quiet: prev.quiet, run: prev.run, refractoryPoints, maturityPoints }, s);
   const res = prev.res.slice(Math.max(0, prev.res.length - s.residualWindow + 1));
   res.push(roundSig(residual, RESIDUAL_DIGITS));
   // Regime change: an episode that closes with the baseline settled on a new level — away from
@@ -144,6 +185,21 @@ export function scorePoint(
     memoryMs: s.envelopeMemoryDays * DAY_MS,
     digits: RESIDUAL_DIGITS,
   });
+  const inEpisode = s.episodeMemoryPoints > 0 && decision.ongoing && envReady;
+  const shiftLearns = shiftOn && prev.n >= s.envelopeStart && ts - prev.first >= s.shiftStartDays * DAY_MS && !inEpisode;
+  const sh = !shiftLearns
+    ? prev.sh
+    : prev.sh.length !== 4
+      ? widenEnvelope([], [gap], false, RESIDUAL_DIGITS)
+      : widenSlowly(
+          prev.sh,
+          gap,
+          // after an alert (within the refractory period) the gap the incident leaves is learned at
+          // once: it is known, and must not hold the confidence up while the base level catches up
+          decision.quiet < refractoryPoints || !shiftScored ? 1 : stepWeight(1, (Math.min(step.k, 4) * step.typicalMs) / (s.shiftLearnDays * DAY_MS)),
+          history.rotated === true,
+        );
+  const she = !shiftOn || settled ? [] : inEpisode ? widenEpisode(prev.she, [gap], RESIDUAL_DIGITS) : history.epi.length === 0 ? [] : prev.she;
   const lv = levelRange(prev.lv, roundSig(b.flat, LEVEL_RANGE_DIGITS), prev.n >= s.envelopeStart && !(s.episodeMemoryPoints > 0 && decision.ongoing), history.rotated === true);
   const runs = history.rotated ? readStuck({ last: prev.last, run: prev.sr, longest: prev.sl, changes: prev.sc }, rounded, true).memory : stuck.memory;
   const hold = nextHold(prev.hold, envReady && excursionStarts(seen, atHorizon, floor), s.anchorPoints);
@@ -172,6 +228,9 @@ export function scorePoint(
       anchor: hold > 0 ? roundSig(anchor, d) : roundSig(f.model === 0 ? b.flat : b.level, d),
       hold,
       lv,
+      sh,
+      she,
+      sg: settle,
       last: runs.last,
       sr: runs.run,
       sl: runs.longest,
@@ -191,6 +250,7 @@ export function scorePoint(
     band: { lo: output(f.expected + judged.bandLo, value, prev.exp), hi: output(f.expected + judged.bandHi, value, prev.exp) },
     z: clamp(judged.z, -Z_LIMIT, Z_LIMIT),
     warmingUp,
+    ...(decision.confidence > 0 && { kind }),
   };
 }
 
@@ -201,6 +261,18 @@ function levelRange(lv: readonly number[], x: number, learns: boolean, rotate: b
   if (rotate) [hi, lo, hiPrev, loPrev] = [x, x, hi, lo];
   if (learns) [hi, lo] = [Math.max(hi, x), Math.min(lo, x)];
   return [hi, lo, hiPrev, loPrev];
+}
+
+/**
+ * The shift envelope widens toward a new extreme gradually (weight `w` per point), so a drift
+ * outruns it instead of teaching it every step; a rotation starts the current bucket at `x`.
+ */
+function widenSlowly(env: readonly number[], x: number, w: number, rotate: boolean): number[] {
+  let [hi, lo, hiPrev, loPrev] = env as [number, number, number, number];
+  if (rotate) [hi, lo, hiPrev, loPrev] = [x, x, hi, lo];
+  if (x > hi) hi += w * (x - hi);
+  if (x < lo) lo += w * (x - lo);
+  return [roundSig(hi, RESIDUAL_DIGITS), roundSig(lo, RESIDUAL_DIGITS), hiPrev, loPrev];
 }
 
 /** Whether a level change is beyond what the sustained (last) horizon's envelope has seen. */

@@ -4,7 +4,7 @@
  * checked for stability under perturbation; see the detection section of the README/report.
  */
 export interface DetectorSettings {
-  // — The DESIGN's residual rule (z / IQR fences against recent residuals) —
+  // — The seed's residual rule (z / IQR fences against recent residuals) —
   /** Robust z (MAD-based) at or beyond which a residual is out of band, in the bad direction. */
   readonly zThreshold: number;
   /** IQR fence multiplier: outside Q1 − k·IQR / Q3 + k·IQR is out of band. */
@@ -69,6 +69,17 @@ export interface DetectorSettings {
    */
   readonly anchorPoints: number;
 
+  // — Level shifts and drifts —
+  /**
+   * Shift novelty (the fast level against the slow base level, beyond every such gap the series
+   * has had, in envelope widths) at which its confidence reaches 0.5 on a mature history; 0 = off.
+   */
+  readonly shiftScale: number;
+  /** Days of history before the shift envelope learns (the slow base level's start-up transient). */
+  readonly shiftStartDays: number;
+  /** Time constant (days) at which the shift envelope widens toward a new extreme gap (a drift outruns it). */
+  readonly shiftLearnDays: number;
+
   // — Confidence and paging —
   /** Points before any alert may be raised (baseline and residual window are filling). */
   readonly warmupPoints: number;
@@ -76,6 +87,11 @@ export interface DetectorSettings {
   readonly noveltyScale: number;
   /** Novelty counts in full only after this many points (young histories break records easily). */
   readonly maturityPoints: number;
+  /**
+   * ... but never more than this many days of event time (0: points only): 2000 points are a
+   * week at 5-minute spacing and 83 days on hourly data, which would never be trusted.
+   */
+  readonly maturityMaxDays: number;
   /** Confidence at or above which an anomalous point pages. */
   readonly minConfidence: number;
   /** After an alert episode, a new alert needs this many quiet points (confidence is halved meanwhile). */
@@ -120,9 +136,14 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   episodeMemoryPoints: 1440,
   anchorPoints: 1000,
 
+  shiftScale: 1,
+  shiftStartDays: 2,
+  shiftLearnDays: 1,
+
   warmupPoints: 60,
   noveltyScale: 0.04,
   maturityPoints: 2000,
+  maturityMaxDays: 7,
   minConfidence: 0.5,
   refractoryPoints: 200,
   refractoryMaxHours: 17,
@@ -190,6 +211,10 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('envelopeMemoryDays', 0, 3650);
   num('noveltyScale', 1e-6, 1e6);
   num('maturityPoints', 0, 1e7, true);
+  num('maturityMaxDays', 0, 3650);
+  num('shiftScale', 0, 1e6);
+  num('shiftStartDays', 0, 365);
+  num('shiftLearnDays', 1e-3, 365);
   num('refractoryPoints', 0, 1e6, true);
   num('refractoryMaxHours', 0, 1e5);
   num('minConfidence', 0, 1);

@@ -24,6 +24,10 @@ const detectorStateSchema = z.object({
   base: finite,
   anchor: finite,
   lv: z.array(finite).max(4),
+  // added after the first release: states written before it read as "nothing learned yet"
+  sh: z.array(finite).max(4).default([]),
+  she: z.array(finite).max(2).default([]),
+  sg: count.default(0),
   last: finite,
   sr: count,
   sl: z.tuple([count, count]),

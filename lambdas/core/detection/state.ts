@@ -52,6 +52,14 @@ export interface DetectorState {
   /** What open alert episodes reached, per horizon [hi, lo, ...]; forgotten a while after. */
   readonly epi: readonly number[];
 
+  /** Shift envelope: the gap between the fast level (model in use) and the slow base outside
+   * episodes, [hiCur, loCur, hiPrev, loPrev] (envelope buckets); empty until it starts learning. */
+  readonly sh: readonly number[];
+  /** What open alert episodes took that gap to, [hi, lo] (forgotten with the episode memory). */
+  readonly she: readonly number[];
+  /** Points before the gap is read again after a gap in the data (the fast level settling). */
+  readonly sg?: number;
+
   /** Range of the flat level outside episodes, [hiCur, loCur, hiPrev, loPrev] (envelope buckets). */
   readonly lv: readonly number[];
 
@@ -99,6 +107,9 @@ export function initialState(ts: number, value: number, digits = 6): DetectorSta
     anchor: v,
     hold: 0,
     lv: [],
+    sh: [],
+    she: [],
+    sg: 0,
     last: v,
     sr: 1,
     sl: [0, 0],

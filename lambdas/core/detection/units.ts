@@ -52,6 +52,8 @@ export function renormalise(state: DetectorState, levelDigits: number, digits: n
     res: all(state.res),
     env: all(state.env),
     epi: all(state.epi),
+    sh: all(state.sh),
+    she: all(state.she),
     lv: state.lv.map((x) => at(x, 4)),
   };
 }
