@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
@@ -151,9 +152,15 @@ for (const [name, description] of [
     });
 }
 
-/** Each non-blank line becomes one record; its partition key follows contract 1 (tenant, or key for activity). */
+/**
+ * Each non-blank line becomes one record; its partition key follows contract 1 (tenant, or key for
+ * activity). A record without an `id` gets one derived from the line (and how often the same line
+ * came before), so a chunk PutRecords resends after an ambiguous failure, or a second run of the same
+ * file, is dropped by the consumer's id dedupe instead of counted twice.
+ */
 function readEnvelopeLines(file: string) {
   let skipped = 0;
+  const occurrences = new Map<string, number>();
   const entries = readFileSync(file, 'utf8')
     .split('\n')
     .flatMap((line, i) => {
@@ -162,16 +169,27 @@ function readEnvelopeLines(file: string) {
         return [];
       }
       let pk: unknown;
+      let data = line;
       try {
         const o = JSON.parse(line) as Record<string, unknown>;
         pk = o.type === 'activity' ? o.key : o.tenant;
+        if (o && typeof o === 'object' && !Array.isArray(o) && o.id === undefined) data = withDerivedId(line, occurrences);
       } catch {
         throw new Error(`${file}:${i + 1}: not JSON; fix the line or remove it`);
       }
       if (typeof pk !== 'string' || !pk) throw new Error(`${file}:${i + 1}: no ${'tenant'} (or activity key) to partition by`);
-      return [{ Data: Buffer.from(line), PartitionKey: pk }];
+      return [{ Data: Buffer.from(data), PartitionKey: pk }];
     });
   return { entries, skipped };
+}
+
+/** The line with `"id":"p-<hash of the line>[-n]"` put first, the rest of it byte for byte as written. */
+function withDerivedId(line: string, occurrences: Map<string, number>): string {
+  const n = (occurrences.get(line) ?? 0) + 1;
+  occurrences.set(line, n);
+  const id = `p-${createHash('sha256').update(line).digest('base64url').slice(0, 22)}${n > 1 ? `-${n}` : ''}`;
+  const body = line.trim().slice(1).trimStart();
+  return `{"id":${JSON.stringify(id)}${body.startsWith('}') ? '' : ','}${body}`;
 }
 
 program.parseAsync().catch((e: Error) => {

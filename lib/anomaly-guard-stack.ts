@@ -114,6 +114,7 @@ export class AnomalyGuardStack extends Stack {
       alertTopic: this.alerts,
       projectRoot: props.projectRoot,
       actionTargets: config.mitigation.actionTargets,
+      platformMinTenants: config.mitigation.platformMinTenants,
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
       ...(config.mitigation.deploymentRegion && { deploymentRegion: config.mitigation.deploymentRegion }),
@@ -131,6 +132,7 @@ export class AnomalyGuardStack extends Stack {
       projectRoot: props.projectRoot,
       consumer: config.consumer,
       window: config.window,
+      maxStreamChangeWindowHours: config.changes.maxStreamWindowHours,
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
       ...(config.mitigation.automatic && { mitigation: { stateMachine: this.mitigation.stateMachine, timings: { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } } }),
@@ -175,6 +177,7 @@ export class AnomalyGuardStack extends Stack {
         logRetentionDays: config.logRetentionDays,
         removalPolicy,
         ...(config.mitigation.deploymentRegion && { deploymentRegion: config.mitigation.deploymentRegion }),
+        mitigationPlanning: { platformMinTenants: config.mitigation.platformMinTenants, actionTargets: { unconfiguredTargets: 'flag-table', ...config.mitigation.actionTargets } },
       });
       pinLogicalId(this.operatorApi.api, LOGICAL_IDS.operatorApi);
       for (const [route, handler] of Object.entries(this.operatorApi.handlers)) pinLogicalId(handler.function, API_FUNCTION_LOGICAL_IDS[route as keyof typeof API_FUNCTION_LOGICAL_IDS]);

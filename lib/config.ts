@@ -20,6 +20,11 @@ export interface AnomalyGuardConfig {
     readonly timeoutSeconds: number;
   };
   readonly window: WindowSettings;
+  /** Change records producers put on the stream (or source pollers map): one tenant each, at most this long. */
+  readonly changes: {
+    /** Longest `until - ts` a change record on the stream may have; platform-wide or longer windows go through the operator API. */
+    readonly maxStreamWindowHours: number;
+  };
   readonly logRetentionDays: number;
   /** Email addresses subscribed to the alert topic at deploy time (optional). */
   readonly alertEmails: readonly string[];
@@ -35,12 +40,20 @@ export interface AnomalyGuardConfig {
     readonly rollbackIntervalSeconds: number;
     /** The region label this deployment acts in (producers' `region` vocabulary); actions elsewhere are denied. */
     readonly deploymentRegion?: string;
-    /** Enabled action targets (lambdas/adapters/targets ActionTargetsConfig); steps for others go to the flag table. */
+    /**
+     * Enabled action targets (lambdas/adapters/targets ActionTargetsConfig). Steps for others go to the
+     * flag table, or with `unconfiguredTargets: 'error'` (for all kinds, or per kind) are handed off.
+     */
     readonly actionTargets: Record<string, unknown>;
+    /**
+     * A platform-wide (`scope: platform`) or irreversible step is applied only for an incident whose
+     * anomalies span at least this many tenants (counted from the anomaly store); else it is handed off.
+     */
+    readonly platformMinTenants: number;
   };
-  /** The operator API (DESIGN contract 2): API Gateway REST API with IAM auth, WAF and a usage plan. */
+  /** The operator API (docs/architecture.md contract 2): API Gateway REST API with IAM auth, WAF and a usage plan. */
   readonly api: ApiConfig;
-  /** Root-cause reports (DESIGN contract 3): the reports bucket and the report generator. */
+  /** Root-cause reports (docs/architecture.md contract 3): the reports bucket and the report generator. */
   readonly reports: ReportsConfig;
   /** Every record that enters the stream, archived to S3 by Firehose (replay, RCA evidence). */
   readonly archive: ArchiveConfig;
@@ -120,10 +133,11 @@ export const DEFAULT_CONFIG: AnomalyGuardConfig = {
     timeoutSeconds: 60,
   },
   window: DEFAULT_WINDOW_SETTINGS,
+  changes: { maxStreamWindowHours: 24 },
   logRetentionDays: 30,
   alertEmails: [],
   removalPolicy: 'retain',
-  mitigation: { automatic: true, observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300, actionTargets: {} },
+  mitigation: { automatic: true, observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300, actionTargets: {}, platformMinTenants: 3 },
   api: {
     enabled: true,
     throttlingRateLimit: 50,
@@ -151,6 +165,7 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
     stream: { ...DEFAULT_CONFIG.stream, ...user.stream },
     consumer: { ...DEFAULT_CONFIG.consumer, ...user.consumer },
     window: validateWindowSettings({ ...DEFAULT_CONFIG.window, ...user.window }),
+    changes: { ...DEFAULT_CONFIG.changes, ...user.changes },
     logRetentionDays: user.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays,
     alertEmails: user.alertEmails ?? DEFAULT_CONFIG.alertEmails,
     removalPolicy: user.removalPolicy ?? DEFAULT_CONFIG.removalPolicy,
@@ -176,6 +191,7 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
   intIn('consumer.maxRecordAgeSeconds', consumer.maxRecordAgeSeconds, 60, 604_800);
   intIn('consumer.memorySizeMb', consumer.memorySizeMb, 128, 10_240);
   intIn('consumer.timeoutSeconds', consumer.timeoutSeconds, 1, 900);
+  intIn('changes.maxStreamWindowHours', config.changes.maxStreamWindowHours, 1, 24 * 14);
   if (!ALLOWED_LOG_RETENTION_DAYS.includes(config.logRetentionDays)) problems.push(`logRetentionDays must be one of ${ALLOWED_LOG_RETENTION_DAYS.join(', ')}`);
   if (!isEmailList(config.alertEmails)) problems.push('alertEmails must be a list of email addresses');
   if (config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') problems.push('removalPolicy must be "retain" or "destroy"');
@@ -184,6 +200,7 @@ export function resolveConfig(context: unknown): AnomalyGuardConfig {
   intIn('mitigation.observationSeconds', m.observationSeconds, 1, 86_400);
   intIn('mitigation.finalCheckSeconds', m.finalCheckSeconds, 1, 86_400);
   intIn('mitigation.rollbackIntervalSeconds', m.rollbackIntervalSeconds, 0, 86_400);
+  intIn('mitigation.platformMinTenants', m.platformMinTenants, 1, 10_000);
   if (m.deploymentRegion !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(m.deploymentRegion)) problems.push('mitigation.deploymentRegion must be a region label like "kr"');
   try {
     parseActionTargetsConfig(m.actionTargets);

@@ -32,8 +32,10 @@ export interface MitigationWorkflowProps {
   readonly projectRoot: string;
   /** The region label this deployment acts in, in the producers' `region` vocabulary; actions elsewhere are cross-region. */
   readonly deploymentRegion?: string;
-  /** Which action targets are enabled (see lambdas/adapters/targets); steps for others go to the flag table. */
+  /** Which action targets are enabled (see lambdas/adapters/targets); steps for others go to the flag table unless `unconfiguredTargets` says 'error'. */
   readonly actionTargets?: Record<string, unknown>;
+  /** The smallest incident, in tenants, a platform-wide or irreversible step answers automatically. @default 3 */
+  readonly platformMinTenants?: number;
   /** @default 30 */
   readonly logRetentionDays?: number;
   readonly removalPolicy?: RemovalPolicy;
@@ -69,6 +71,7 @@ export class MitigationWorkflow extends Construct {
         [MITIGATION_ENV.eventBusName]: 'default',
         [MITIGATION_ENV.actionTargets]: JSON.stringify({ unconfiguredTargets: 'flag-table', ...props.actionTargets }),
         ...(props.deploymentRegion && { [MITIGATION_ENV.deploymentRegion]: props.deploymentRegion }),
+        [MITIGATION_ENV.platformMinTenants]: String(props.platformMinTenants ?? 3),
       },
       // The Cedar evaluator loads its WebAssembly module from next to the bundle.
       copyFiles: ['node_modules/@cedar-policy/cedar-wasm/nodejs/cedar_wasm_bg.wasm'],
@@ -103,8 +106,6 @@ export class MitigationWorkflow extends Construct {
     const notifyFailed = notify(MITIGATION_STATES.notifyFailed, 'failed');
     const onFailure = rollbackAll.next(notifyFailed).next(failed);
     const catchAll = { resultPath: '$.error', errors: ['States.ALL'] };
-    // Every task has a Catch: a failure anywhere rolls back whatever the ledger says is applied.
-    for (const t of [plan, apply, check, rollbackOne]) t.addCatch(onFailure, catchAll);
     rollbackAll.addCatch(rollbackFailed, catchAll);
 
     const observe = new sfn.Wait(this, 'Observe', { time: sfn.WaitTime.secondsPath('$.input.observationSeconds') });
@@ -124,6 +125,11 @@ export class MitigationWorkflow extends Construct {
       new sfn.Choice(this, 'More to roll back?').when(sfn.Condition.numberGreaterThan('$.remainingCount', 0), betweenRollbacks.next(rollbackOne)).otherwise(recovered),
     );
     const handOff = notifyOutcome(MITIGATION_STATES.notifyHandedOff, 'handed-off').next(new sfn.Succeed(this, 'Handed off'));
+    // The kill switch turned on mid-stage (MitigationPaused in lambdas/handlers/mitigation-steps.ts): hand off with the
+    // actions in place (runbook §6). Added before the catch-all: Step Functions tries catchers in order.
+    apply.addCatch(handOff, { resultPath: '$.error', errors: ['MitigationPaused'] });
+    // Every task has a Catch: a failure anywhere rolls back whatever the ledger says is applied (or was about to be).
+    for (const t of [plan, apply, check, rollbackOne]) t.addCatch(onFailure, catchAll);
     const afterCheck = new sfn.Choice(this, 'Recovered?')
       .when(sfn.Condition.stringEquals('$.transition', 'rollback'), rollbackLoop)
       .when(sfn.Condition.stringEquals('$.transition', 'escalate'), apply)

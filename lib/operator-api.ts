@@ -32,6 +32,7 @@ export const API_FUNCTION_LOGICAL_IDS: Readonly<Record<RouteId, string>> = {
   report: 'ApiReportFunction',
   whitelist: 'ApiWhitelistFunction',
   timeline: 'ApiTimelineFunction',
+  changes: 'ApiChangesFunction',
 };
 
 /** Sizing per route: reads and scoring are quick; mitigate/rollback call Step Functions (and Cedar, Lambda); report/timeline query a range. All below the gateway's 29 s integration timeout. */
@@ -42,6 +43,7 @@ const ROUTE_FUNCTION: Readonly<Record<RouteId, { timeoutSeconds: number; descrip
   report: { timeoutSeconds: 25, description: 'anomalies, actions, savings and report download links over a range' },
   whitelist: { timeoutSeconds: 10, description: 'store a campaign whitelist window for a tenant' },
   timeline: { timeoutSeconds: 25, description: "one tenant's signals, anomalies, changes and actions (dashboard)" },
+  changes: { timeoutSeconds: 10, description: 'declare a change window for a tenant or every tenant (audited, idempotent by id)' },
 };
 const API_FUNCTION_MEMORY_MB = 256;
 
@@ -49,8 +51,19 @@ const API_FUNCTION_MEMORY_MB = 256;
 export const API_TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const;
 /** The whitelist route writes only whitelist items (partition keys `wl#<tenant>`, see lambdas/adapters/change-store.ts). */
 export const WHITELIST_LEADING_KEYS = ['wl#*'] as const;
-/** The rollback route writes only an episode's halt marker in the action ledger (`ledger#rb-<hash>`, see lambdas/adapters/action-ledger.ts). */
-export const LEDGER_HALT_LEADING_KEYS = ['ledger#rb-*'] as const;
+/**
+ * The rollback route writes only an episode's halt marker, kept in its own partition (`halt#rb-<hash>`)
+ * so that it cannot write ledger entries (a forged `applied` would be "rolled back" by the mitigation
+ * Lambda); it only reads the ledger (`ledger#rb-<hash>`, see lambdas/adapters/action-ledger.ts).
+ */
+export const LEDGER_HALT_LEADING_KEYS = ['halt#rb-*'] as const;
+export const LEDGER_READ_LEADING_KEYS = ['ledger#rb-*'] as const;
+/**
+ * The changes route writes change items (`chg#<tenant>` and `chg#*`) and its idempotency markers
+ * (`chgop#<id>`), and reads only the markers (see lambdas/adapters/change-store.ts).
+ */
+export const CHANGE_WRITE_LEADING_KEYS = ['chg#*', 'chgop#*'] as const;
+export const CHANGE_MARKER_LEADING_KEYS = ['chgop#*'] as const;
 
 /** Gateway-generated errors in the handlers' shape (lambdas/core/api/errors.ts): `{"error":{"code","message","details"}}`. */
 export const GATEWAY_ERRORS: readonly { type: apigw.ResponseType; statusCode?: string; code: string; validation?: boolean }[] = [
@@ -133,10 +146,12 @@ export interface OperatorApiProps {
   readonly logRetentionDays?: number;
   /** Applies to the log groups. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /** What the mitigate route needs to plan a dry run as the workflow does (platformMinTenants, actionTargets). */
+  readonly mitigationPlanning?: { platformMinTenants: number; actionTargets: Record<string, unknown> };
 }
 
 /**
- * The operator API (DESIGN contract 2, seed 004 §H): a regional REST API, IAM (SigV4) authorization on
+ * The operator API (docs/architecture.md contract 2, seed 004 §H): a regional REST API, IAM (SigV4) authorization on
  * every method, one Lambda per route with least-privilege grants, request validation at the gateway
  * (JSON-schema models from the same zod schemas the handlers use), gateway errors in the handlers'
  * error shape, stage throttling and a usage plan, JSON access logs, execution logs (errors), X-Ray,
@@ -160,7 +175,7 @@ export class OperatorApi extends Construct {
     this.accessLogs = new LogGroup(this, 'AccessLogs', { retention, removalPolicy });
     this.api = new apigw.RestApi(this, 'Api', {
       restApiName: `${stack.stackName}-operator-api`,
-      description: 'anomaly-guard operator API: score, mitigate, rollback, report, whitelist, timeline (IAM-signed)',
+      description: 'anomaly-guard operator API: score, mitigate, rollback, report, whitelist, timeline, changes (IAM-signed)',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       // The account-level logging role is managed below (own least-privilege role, or none).
       cloudWatchRole: false,
@@ -208,7 +223,7 @@ export class OperatorApi extends Construct {
       });
       Validations.of(method.node.defaultChild as CfnResource).acknowledge({
         id: 'AwsSolutions-COG4',
-        reason: 'IAM (SigV4) authorization is the API contract (DESIGN contract 2): operators are AWS principals granted execute-api:Invoke, not Cognito users.',
+        reason: 'IAM (SigV4) authorization is the API contract (docs/architecture.md contract 2): operators are AWS principals granted execute-api:Invoke, not Cognito users.',
       });
     }
     this.handlers = handlers;
@@ -242,6 +257,7 @@ export class OperatorApi extends Construct {
       environment[API_ENV.stateMachineArn] = props.stateMachine.stateMachineArn;
       environment[API_ENV.mitigationTimings] = JSON.stringify(props.mitigationTimings);
       if (props.deploymentRegion) environment[API_ENV.deploymentRegion] = props.deploymentRegion;
+      if (props.mitigationPlanning) environment[API_ENV.mitigationPlanning] = JSON.stringify(props.mitigationPlanning);
     }
     if (id === 'rollback') {
       environment[API_ENV.stateMachineArn] = props.stateMachine.stateMachineArn;
@@ -272,10 +288,17 @@ export class OperatorApi extends Construct {
       'states:DescribeExecution/StopExecution act on execution ARNs, whose names are chosen per episode at start time; the wildcard covers only executions of the one mitigation state machine.';
     const allow = (id: RouteId, actions: string[], resourceArns: string[]) => Grant.addToPrincipal({ grantee: this.handlers[id].role, actions, resourceArns });
 
-    for (const id of ['score', 'mitigate', 'rollback', 'report', 'timeline'] as const) allow(id, [...API_TABLE_READ_ACTIONS], [tableArn]);
+    for (const id of ['score', 'mitigate', 'report', 'timeline'] as const) allow(id, [...API_TABLE_READ_ACTIONS], [tableArn]);
+    this.handlers.rollback.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...LEDGER_READ_LEADING_KEYS] } } }),
+    );
     const putOnly = (id: RouteId, leadingKeys: readonly string[]) =>
       this.handlers[id].role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...leadingKeys] } } }));
     putOnly('whitelist', WHITELIST_LEADING_KEYS);
+    putOnly('changes', CHANGE_WRITE_LEADING_KEYS);
+    this.handlers.changes.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...CHANGE_MARKER_LEADING_KEYS] } } }),
+    );
     putOnly('rollback', LEDGER_HALT_LEADING_KEYS);
     allow('mitigate', ['states:StartExecution'], [props.stateMachine.stateMachineArn]);
     allow('mitigate', ['states:DescribeExecution'], [executionsArn]);

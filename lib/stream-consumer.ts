@@ -27,6 +27,8 @@ export interface StreamConsumerProps {
   readonly consumer?: Partial<AnomalyGuardConfig['consumer']>;
   /** @default DEFAULT_WINDOW_SETTINGS */
   readonly window?: WindowSettings;
+  /** Longest change window a producer may put on the stream. @default DEFAULT_CONFIG.changes.maxStreamWindowHours */
+  readonly maxStreamChangeWindowHours?: number;
   /** Must be a value CloudWatch Logs accepts (validated by resolveConfig). @default 30 */
   readonly logRetentionDays?: number;
   /** Applies to the log group. @default RemovalPolicy.RETAIN */
@@ -64,6 +66,7 @@ export class StreamConsumer extends Construct {
         [CONSUMER_ENV.slideMinutes]: String(window.slideMinutes),
         [CONSUMER_ENV.allowedLatenessMs]: String(window.allowedLatenessMs),
         [CONSUMER_ENV.dedupeIds]: String(window.dedupeIds),
+        [CONSUMER_ENV.maxStreamChangeWindowHours]: String(props.maxStreamChangeWindowHours ?? DEFAULT_CONFIG.changes.maxStreamWindowHours),
         ...(props.mitigation && {
           [CONSUMER_ENV.mitigationStateMachineArn]: props.mitigation.stateMachine.stateMachineArn,
           [CONSUMER_ENV.mitigationTimings]: JSON.stringify(props.mitigation.timings),

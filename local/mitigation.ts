@@ -7,7 +7,8 @@ import type { MitigationTimings } from '../lambdas/adapters/mitigation-starter.j
 import type { MitigationEvent, MitigationEventBus } from '../lambdas/adapters/mitigation-events.js';
 import type { Notifier } from '../lambdas/adapters/notifier.js';
 import { killSwitchState } from '../lambdas/adapters/kill-switch.js';
-import { createActionTargets } from '../lambdas/adapters/targets/index.js';
+import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
+import { createActionTargets, type ActionTargets } from '../lambdas/adapters/targets/index.js';
 import type { MitigationDeps } from '../lambdas/handlers/mitigation-steps.js';
 import { createMitigationHandler } from '../lambdas/handlers/mitigation-workflow.js';
 import { LocalQueue } from './queue.js';
@@ -34,6 +35,8 @@ export interface LocalMitigationOptions {
   notifier: Notifier;
   timings?: MitigationTimings;
   deploymentRegion?: string;
+  /** `mitigation.platformMinTenants` (default 3). */
+  platformMinTenants?: number;
   onTransition?: (execution: LocalExecution, state: string) => void;
   /** Counts and times the task Lambda's invocations. */
   meter?: UsageMeter;
@@ -45,11 +48,12 @@ export interface LocalMitigationOptions {
 }
 
 /** The mitigation workflow on the local stand-ins: the synthesized state machine, the same task handler, the flag table as the default target. */
-export function localMitigation(o: LocalMitigationOptions): { stepFunctions: LocalStepFunctions; bus: LocalEventBus; deps: Omit<MitigationDeps, 'execution'> } {
+export function localMitigation(o: LocalMitigationOptions): { stepFunctions: LocalStepFunctions; bus: LocalEventBus; deps: Omit<MitigationDeps, 'execution'>; targets: ActionTargets } {
   const now = o.now ?? Date.now;
   const bus = new LocalEventBus(now);
   // Locally there are no AWS controls to change: every step lands in the flag table the simulated services read.
   const targets = createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo: o.dynamo, tableName: o.tableName });
+  const anomalies = new DynamoDbAnomalyStore(o.dynamo, o.tableName);
   const deps: Omit<MitigationDeps, 'execution'> = {
     guardrails: bundledGuardrails(),
     targetFor: targets.targetFor,
@@ -59,11 +63,14 @@ export function localMitigation(o: LocalMitigationOptions): { stepFunctions: Loc
     windows: new DynamoDbWindowStore(o.dynamo, o.tableName),
     changes: new DynamoDbChangeStore(o.dynamo, o.tableName),
     killSwitch: async () => (await killSwitchState(o.dynamo, o.tableName)).paused,
+    anomalies,
+    platformMinTenants: o.platformMinTenants ?? 3,
+    unavailableTargets: targets.handedOffKinds(),
     now,
     ...(o.deploymentRegion !== undefined && { deploymentRegion: o.deploymentRegion }),
   };
   const task: LocalStepFunctionsOptions['handler'] = createMitigationHandler((context) => ({ ...deps, execution: context.awsRequestId }));
   const handler = o.meter ? o.meter.timed('mitigation', task) : task;
   const stepFunctions = new LocalStepFunctions({ template: o.template, handler, timings: o.timings ?? LOCAL_MITIGATION_TIMINGS, now, ...(o.onTransition && { onTransition: o.onTransition }) });
-  return { stepFunctions, bus, deps };
+  return { stepFunctions, bus, deps, targets };
 }

@@ -11,6 +11,7 @@ import type { ApiHandler } from '../lambdas/handlers/api/http.js';
 import { createOperatorApi } from '../lambdas/handlers/api/operator-api.js';
 import { rollbackByKey, type MitigationDeps } from '../lambdas/handlers/mitigation-steps.js';
 import type { LocalStepFunctions } from './step-functions.js';
+import type { ActionTargets } from '../lambdas/adapters/targets/index.js';
 
 export interface LocalOperatorApiOptions {
   dynamo: DynamoDBClient;
@@ -19,6 +20,8 @@ export interface LocalOperatorApiOptions {
   stepFunctions: LocalStepFunctions;
   /** The mitigation task's dependencies: a rollback runs with them, as the task Lambda does in AWS. */
   mitigationDeps: Omit<MitigationDeps, 'execution'>;
+  /** The workflow's action targets: the dry run lists the steps whose target is not configured. */
+  targets?: Pick<ActionTargets, 'unavailable'>;
   /** The local reports bucket, for the report route's download links. */
   reports?: ReportStore;
   now?: () => number;
@@ -36,17 +39,19 @@ class LocalRollbackRequester implements RollbackRequester {
 export function localOperatorApi(o: LocalOperatorApiOptions): Record<RouteId, ApiHandler> {
   const changes = new DynamoDbChangeStore(o.dynamo, o.tableName);
   const now = o.now ?? Date.now;
-  const { guardrails, killSwitch, deploymentRegion } = o.mitigationDeps;
+  const { guardrails, killSwitch, deploymentRegion, anomalies, platformMinTenants, unavailableTargets } = o.mitigationDeps;
   return createOperatorApi({
     windows: new DynamoDbWindowStore(o.dynamo, o.tableName),
     changes,
     whitelist: changes,
+    operatorChanges: changes,
     anomalies: new DynamoDbAnomalyStore(o.dynamo, o.tableName),
     ledger: new DynamoDbActionLedger(o.dynamo, o.tableName),
     traces: new DynamoDbEpisodeTraceStore(o.dynamo, o.tableName),
     mitigations: o.stepFunctions,
     rollbacks: new LocalRollbackRequester(o.mitigationDeps),
-    planning: { guardrails, changes, killSwitch, now, ...(deploymentRegion !== undefined && { deploymentRegion }) },
+    planning: { guardrails, changes, killSwitch, now, ...(deploymentRegion !== undefined && { deploymentRegion }), ...(anomalies && { anomalies }), ...(platformMinTenants !== undefined && { platformMinTenants }), ...(unavailableTargets && { unavailableTargets }) },
+    ...(o.targets && { unconfiguredTargets: (steps: Parameters<ActionTargets['unavailable']>[0]) => o.targets!.unavailable(steps) }),
     timings: o.stepFunctions.timings,
     ...(o.reports && { reports: o.reports }),
     now,

@@ -9,7 +9,7 @@ import type { RawRecord } from '../lambdas/core/batch.js';
 import type { DetectionSettings } from '../lambdas/core/detect.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../lambdas/core/window-settings.js';
 import { InMemoryAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
-import { InMemoryChangeStore } from '../lambdas/adapters/change-store.js';
+import { InMemoryChangeStore, type OperatorChange, type OperatorChangeStore } from '../lambdas/adapters/change-store.js';
 import type { DeadLetter } from '../lambdas/adapters/dead-letter.js';
 import { InMemoryEpisodeTraceStore } from '../lambdas/adapters/episode-trace-store.js';
 import { InMemoryPositionLedger } from '../lambdas/adapters/position-ledger.js';
@@ -28,6 +28,18 @@ export interface ReplayEnvelopesOptions {
   /** Records per simulated consumer batch. */
   batchSize?: number;
   onProgress?: (records: number) => void;
+  /**
+   * Change windows declared through the operator route (POST /v1/anomaly/changes) while the
+   * recorded stream ran: each is stored in the change store when the replay reaches `at` (see
+   * `replayBatcher`). Not part of the recorded stream; the CLI replays none.
+   */
+  operatorChanges?: readonly TimedOperatorChange[];
+}
+
+/** An operator change and when it was declared (ms, on the records' event-time axis). */
+export interface TimedOperatorChange {
+  at: number;
+  change: OperatorChange;
 }
 
 export interface ReplayEnvelopesResult {
@@ -58,15 +70,35 @@ export function inMemoryConsumerDeps(overrides: Partial<StreamBatchDeps> = {}): 
   };
 }
 
+const TS_FIELD = /"ts":"([^"]+)"/;
+const CHANGE_TYPE = /"type":"change"/;
+
 /**
  * Feeds recorded envelope lines to the consumer's batch path in stream order, `batchSize` at a time,
  * and tallies what it decided: the shared loop of `replayEnvelopes` and the bench's scenario replay.
+ *
+ * Operator changes (`operatorChanges`, written to `operatorStore`) are interleaved by time: each is
+ * stored just before the first observation line whose event time reaches its `at`, as the operator
+ * route writes the change store while the consumer reads the stream (the batch then pending sees
+ * it); those declared after the last line are stored at the end.
  */
-export function replayBatcher(deps: StreamBatchDeps, opts: { batchSize?: number; onProgress?: (records: number) => void } = {}) {
+export function replayBatcher(
+  deps: StreamBatchDeps,
+  opts: { batchSize?: number; onProgress?: (records: number) => void; operatorChanges?: readonly TimedOperatorChange[]; operatorStore?: Pick<OperatorChangeStore, 'putOperatorChange'> } = {},
+) {
   const result: ReplayEnvelopesResult = { records: 0, processed: 0, deadLettered: 0, anomalies: 0, alerts: 0, keys: 0, ms: 0 };
   const keys = new Set<string>();
   const alertLines: string[] = [];
   let batch: RawRecord[] = [];
+  const pending = [...(opts.operatorChanges ?? [])].sort((a, b) => a.at - b.at);
+  if (pending.length && !opts.operatorStore) throw new Error('replay: operator changes need an operator change store');
+  const declareUpTo = async (t: number) => {
+    while (pending.length && pending[0]!.at <= t) {
+      const { change } = pending.shift()!;
+      const out = await opts.operatorStore!.putOperatorChange(change);
+      if (out.outcome === 'conflict') throw new Error(`replay: operator change ${change.id} conflicts with one stored before`);
+    }
+  };
   const flush = async () => {
     if (!batch.length) return;
     const outcome = await processStreamBatch(batch, deps);
@@ -85,12 +117,19 @@ export function replayBatcher(deps: StreamBatchDeps, opts: { batchSize?: number;
     alertLines,
     async push(line: string): Promise<void> {
       if (!line.trim()) return;
+      // Change records name when their window starts, not when they were sent: observations keep the clock.
+      if (pending.length && !CHANGE_TYPE.test(line)) {
+        const ts = TS_FIELD.exec(line);
+        const t = ts ? Date.parse(ts[1]!) : Number.NaN;
+        if (Number.isFinite(t)) await declareUpTo(t);
+      }
       result.records++;
       // Recorded data has no arrival time: the clock-skew guard cannot apply.
       batch.push({ data: Buffer.from(line), partitionKey: 'replay', arrivedAt: Number.POSITIVE_INFINITY, position: { shardId: REPLAY_SHARD, sequenceNumber: String(result.records) } });
       if (batch.length >= (opts.batchSize ?? 1000)) await flush();
     },
     async end(): Promise<ReplayEnvelopesResult> {
+      await declareUpTo(Number.POSITIVE_INFINITY);
       await flush();
       result.keys = keys.size;
       return result;
@@ -108,13 +147,19 @@ export async function replayEnvelopes(opts: ReplayEnvelopesOptions): Promise<Rep
   const started = performance.now();
   await mkdir(opts.out, { recursive: true });
   const deadLetters: DeadLetter[] = [];
+  const changes = new InMemoryChangeStore();
   const deps = inMemoryConsumerDeps({
+    changes,
     deadLetters: { send: async (l: readonly DeadLetter[]) => void deadLetters.push(...l) },
     settings: opts.settings ?? DEFAULT_WINDOW_SETTINGS,
     source: 'replay',
     ...(opts.detection && { detection: opts.detection }),
   });
-  const replay = replayBatcher(deps, { ...(opts.batchSize !== undefined && { batchSize: opts.batchSize }), ...(opts.onProgress && { onProgress: opts.onProgress }) });
+  const replay = replayBatcher(deps, {
+    ...(opts.batchSize !== undefined && { batchSize: opts.batchSize }),
+    ...(opts.onProgress && { onProgress: opts.onProgress }),
+    ...(opts.operatorChanges && { operatorChanges: opts.operatorChanges, operatorStore: changes }),
+  });
   for (const file of await inputFiles(opts.input)) {
     try {
       for await (const line of createInterface({ input: await openRecords(file), crlfDelay: Number.POSITIVE_INFINITY })) {

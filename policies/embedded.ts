@@ -44,6 +44,29 @@ when { context.releaseWithin30m && context.automatic };
 @reason("automatic mitigation is paused (kill switch)")
 forbid (principal, action == AnomalyGuard::Action::"apply", resource)
 when { context.killSwitch && context.automatic };
+
+// A single tenant's metric must not trigger a platform-wide or irreversible step: that needs an
+// incident seen on several tenants. Operator approval of such a step is a future issue; until then
+// these are handed off (listed in the plan), whoever started the mitigation.
+@id("platform-step-needs-multi-tenant-incident")
+@reason("a platform-wide step needs an incident on at least mitigation.platformMinTenants tenants: handed off to an operator")
+forbid (principal, action == AnomalyGuard::Action::"apply", resource is AnomalyGuard::Target)
+when { resource.scope == "platform" && context.tenantsAffected < context.platformMinTenants };
+
+@id("irreversible-step-needs-multi-tenant-incident")
+@reason("an irreversible step needs an incident on at least mitigation.platformMinTenants tenants: handed off to an operator")
+forbid (principal, action == AnomalyGuard::Action::"apply", resource is AnomalyGuard::Target)
+when { !resource.reversible && context.tenantsAffected < context.platformMinTenants };
+
+@id("unknown-region-not-automatic")
+@reason("no record of the anomaly named a region: a control in the deployment's region is not changed automatically")
+forbid (principal, action == AnomalyGuard::Action::"apply", resource is AnomalyGuard::Target)
+when { context.automatic && !context.regionKnown && resource.regionBound };
+
+@id("deny-region-not-touched")
+@reason("the control acts in a region the anomaly did not touch")
+forbid (principal, action == AnomalyGuard::Action::"apply", resource is AnomalyGuard::Target)
+when { context.regionKnown && !context.anomalyRegions.containsAll(resource.regions) };
 `;
 
 /** policies/schema.cedarschema */
@@ -57,7 +80,16 @@ namespace AnomalyGuard {
   entity Tenant;
   // One control of a tenant, named by its flag key (tenant/acme/search.rows.max, platform/...).
   entity Target in [Tenant] {
+    // The step's target kind: flag, appconfig, usage-plan, cdn-invalidation, waf-rate-limit, webhook.
     kind: String,
+    // "tenant" (the tenant's own control) or "platform" (shared by every tenant).
+    scope: String,
+    // False when the step cannot be undone (undo: none, e.g. a CDN invalidation).
+    reversible: Bool,
+    // The control lives in the deployment's region (false: global, or the deployment names no region).
+    regionBound: Bool,
+    // The regions the control acts in (the deployment's when regionBound, else none).
+    regions: Set<String>,
   };
 
   type MitigationContext = {
@@ -65,8 +97,17 @@ namespace AnomalyGuard {
     level: String,
     // Started by the stream consumer's trigger rules rather than by an operator.
     automatic: Bool,
-    // The action would change a control outside the anomaly's region.
+    // The anomaly touched a region other than the deployment's (any of its regions).
     crossRegion: Bool,
+    // At least one record of the anomaly named a region.
+    regionKnown: Bool,
+    // The regions the anomaly touched.
+    anomalyRegions: Set<String>,
+    // Distinct tenants with an anomaly on the same or a related signal around this one (from the
+    // anomaly store, this one included).
+    tenantsAffected: Long,
+    // mitigation.platformMinTenants: the smallest incident a platform-wide or irreversible step answers.
+    platformMinTenants: Long,
     // A release, flag or experiment change within 30 minutes of the anomaly or of now.
     releaseWithin30m: Bool,
     // The tenant is on the campaign whitelist.

@@ -3,7 +3,9 @@
  * (`processStreamBatch` with the in-memory stores of `local/replay-envelopes.ts`), exactly as
  * `replayEnvelopes` does — same batch size, positions and arrival guard — plus a recording
  * `MitigationStarter`, so every execution the consumer would start is kept with its input (the
- * full `Anomaly`, band and `softOnly` included, which alerts.jsonl does not carry).
+ * full `Anomaly`, band and `softOnly` included, which alerts.jsonl does not carry). Change windows
+ * declared through the operator route (the scenario's platform-wide maintenance) are stored in the
+ * same change store when the replay reaches their declaration time, interleaved with the lines.
  *
  * `test/e2e/scenario-quality.test.ts` checks that the alert lines are byte-identical to
  * `replayEnvelopes`' alerts.jsonl.
@@ -14,7 +16,7 @@ import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../../lambdas/core
 import { InMemoryChangeStore } from '../../lambdas/adapters/change-store.js';
 import type { DeadLetter } from '../../lambdas/adapters/dead-letter.js';
 import { executionName, type MitigationStarter } from '../../lambdas/adapters/mitigation-starter.js';
-import { inMemoryConsumerDeps, replayBatcher, type ReplayEnvelopesResult } from '../../local/replay-envelopes.js';
+import { inMemoryConsumerDeps, replayBatcher, type ReplayEnvelopesResult, type TimedOperatorChange } from '../../local/replay-envelopes.js';
 
 /** What the consumer's trigger rules started: the execution input's anomaly, once per episode. */
 export interface StartedMitigation {
@@ -28,7 +30,7 @@ export interface ConsumerReplay {
   alertLines: string[];
   deadLetters: DeadLetter[];
   mitigations: StartedMitigation[];
-  /** The change records the consumer stored (what the workflow's Plan task reads). */
+  /** The change records the consumer and the operator route stored (what the workflow's Plan task reads). */
   changes: InMemoryChangeStore;
 }
 
@@ -45,7 +47,15 @@ class RecordingStarter implements MitigationStarter {
   }
 }
 
-export async function replayLines(lines: readonly string[], opts: { settings?: WindowSettings; detection?: DetectionSettings; batchSize?: number } = {}): Promise<ConsumerReplay> {
+export interface ReplayLinesOptions {
+  settings?: WindowSettings;
+  detection?: DetectionSettings;
+  batchSize?: number;
+  /** Declared through the operator route (POST /v1/anomaly/changes): stored when the replay reaches `at`, not streamed. */
+  operatorChanges?: readonly TimedOperatorChange[];
+}
+
+export async function replayLines(lines: readonly string[], opts: ReplayLinesOptions = {}): Promise<ConsumerReplay> {
   const started = performance.now();
   const deadLetters: DeadLetter[] = [];
   const starter = new RecordingStarter();
@@ -58,7 +68,10 @@ export async function replayLines(lines: readonly string[], opts: { settings?: W
     source: 'replay',
     ...(opts.detection && { detection: opts.detection }),
   });
-  const replay = replayBatcher(deps, opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {});
+  const replay = replayBatcher(deps, {
+    ...(opts.batchSize !== undefined && { batchSize: opts.batchSize }),
+    ...(opts.operatorChanges && { operatorChanges: opts.operatorChanges, operatorStore: changes }),
+  });
   for (const line of lines) await replay.push(line);
   const result = await replay.end();
   result.ms = performance.now() - started;

@@ -3,7 +3,9 @@
  * consumer's real batch path (`replayLines`: what `replayEnvelopes` does, plus a recording
  * mitigation starter), matches the alerts.jsonl episodes to the ground-truth labels and computes
  * the seed §F numbers; then replays every mitigation the consumer started through the workflow
- * (`mitigation-outcomes.ts`) to see how it ends.
+ * (`mitigation-outcomes.ts`) to see how it ends. Platform-wide change windows are not on the stream
+ * (it refuses tenant `*`): the replay stores them in the change store at their declaration time,
+ * as the operator route (POST /v1/anomaly/changes) would.
  *
  * Definitions (also printed by `formatQuality`):
  * - alert line: one confirmed episode in alerts.jsonl. Page: an alert line with decision
@@ -368,10 +370,11 @@ export async function runScenarioQuality(opts: ScenarioQualityOptions = {}): Pro
   const t0 = performance.now();
   const sc = generateScenario(opts.scenario);
   const generateMs = performance.now() - t0;
-  const replayed = await replayLines(sc.lines, { settings: DEFAULT_WINDOW_SETTINGS, ...(opts.detection && { detection: opts.detection }) });
+  const replayed = await replayLines(sc.lines, { settings: DEFAULT_WINDOW_SETTINGS, operatorChanges: sc.operatorChanges, ...(opts.detection && { detection: opts.detection }) });
   if (opts.dir) {
     await mkdir(opts.dir, { recursive: true });
     await writeFile(join(opts.dir, 'scenario.jsonl'), `${sc.lines.join('\n')}\n`);
+    await writeFile(join(opts.dir, 'operator-changes.json'), `${JSON.stringify(sc.operatorChanges, null, 1)}\n`);
     await writeFile(join(opts.dir, 'labels.json'), `${JSON.stringify(sc.labels, null, 1)}\n`);
     await writeFile(join(opts.dir, 'alerts.jsonl'), replayed.alertLines.length ? `${replayed.alertLines.join('\n')}\n` : '');
     await writeFile(join(opts.dir, 'dead-letters.jsonl'), replayed.deadLetters.map((l) => `${JSON.stringify(l)}\n`).join(''));
@@ -396,7 +399,10 @@ export async function runScenarioQuality(opts: ScenarioQualityOptions = {}): Pro
       return label ? { anomaly: m.anomaly, label } : { anomaly: m.anomaly };
     });
     const series = KeySeries.fromLines(sc.lines, new Set(cases.map((c) => c.anomaly.key)), DEFAULT_WINDOW_SETTINGS);
-    const env = { definition, series, changes: replayed.changes, timings: DEFAULT_MITIGATION_TIMINGS, settings: DEFAULT_WINDOW_SETTINGS };
+    // Every anomaly the consumer stored (its alert lines), so the Plan task counts an incident's tenants as in production.
+    const stored = replayed.alertLines.map((l) => JSON.parse(l) as AlertLine).map((a) => ({ tenant: a.tenant, signal: a.signal, start: Date.parse(a.start) }));
+    const anomalies = { tenantsWithAnomaly: async (signals: readonly string[], from: number, to: number) => [...new Set(stored.filter((a) => signals.includes(a.signal) && a.start >= from && a.start <= to).map((a) => a.tenant))].sort() };
+    const env = { definition, series, changes: replayed.changes, timings: DEFAULT_MITIGATION_TIMINGS, settings: DEFAULT_WINDOW_SETTINGS, anomalies };
     const consumerDelayMs = mo.consumerDelayMs ?? CONSUMER_DELAY_MS;
     const outcomes = await replayMitigations(cases, { ...env, consumerDelayMs });
     const late = summarizeOutcomes(await replayMitigations(cases, { ...env, consumerDelayMs: LATE_CHECK_DELAY_MS }));
@@ -451,7 +457,7 @@ export function formatQuality(q: QualityResult & Partial<Pick<ScenarioQuality, '
     const days = (s.endTs - s.options.startTs) / 86_400_000;
     out.push(
       `   scenario seed ${s.options.seed}: ${s.options.tenants.length} tenants, ${s.keys.length} keys, ${days} days from ${new Date(s.options.startTs).toISOString().slice(0, 10)} (Thu), ` +
-        `${s.records.toLocaleString('en-US')} records (${s.counts.changes} change records, ${s.counts.missing} points missing, ${s.counts.late} late, ${s.counts.retries} retries); ` +
+        `${s.records.toLocaleString('en-US')} records (${s.counts.changes} change records${s.counts.operatorChanges ? `, + ${s.counts.operatorChanges} platform-wide windows declared through the operator route` : ''}, ${s.counts.missing} points missing, ${s.counts.late} late, ${s.counts.retries} retries); ` +
         `labels from ${iso(s.evalFrom)} on (learning ${s.options.learnDays} days)`,
     );
   }

@@ -26,6 +26,7 @@ import { foldObservations, type WindowState } from '../../lambdas/core/window-st
 import { InMemoryActionLedger } from '../../lambdas/adapters/action-ledger.js';
 import type { ActionTarget } from '../../lambdas/adapters/action-target.js';
 import type { ChangeStore } from '../../lambdas/adapters/change-store.js';
+import type { IncidentReader } from '../../lambdas/adapters/anomaly-store.js';
 import { bundledGuardrails } from '../../lambdas/adapters/guardrails.js';
 import { DEFAULT_MITIGATION_TIMINGS, executionName, mitigationInput, type MitigationTimings } from '../../lambdas/adapters/mitigation-starter.js';
 import type { StoredWindow, WindowStore } from '../../lambdas/adapters/window-store.js';
@@ -208,6 +209,8 @@ export interface ReplayEnvironment {
   /** Kill switch state (off in the scenario). */
   killSwitch?: boolean;
   deploymentRegion?: string;
+  /** The anomalies the consumer stored (every decision): how many tenants an incident spans, as the Plan task counts them. */
+  anomalies?: IncidentReader;
 }
 
 /** The action targets of the replay: every control accepts the action; nothing downstream reacts (open loop). */
@@ -261,6 +264,7 @@ export async function replayMitigation(c: MitigationCase, env: ReplayEnvironment
     now: clock.now,
     execution,
     ...(env.deploymentRegion !== undefined && { deploymentRegion: env.deploymentRegion }),
+    ...(env.anomalies && { anomalies: env.anomalies }),
   };
   const stages: MitigationOutcome['stages'] = [];
   const checks: CheckRecord[] = [];

@@ -1,7 +1,8 @@
 /**
  * Run the seed-004 scenario suite on its own (detection quality, then how the started mitigations end):
  *   npx tsx bench/quality/run.ts [--small] [--seed <n>] [--days <n>] [--out <dir>] [--json] [--no-mitigation]
- * With --out the generated scenario.jsonl, labels.json and alerts.jsonl are kept there (for
+ * With --out the generated scenario.jsonl (the stream), operator-changes.json (platform-wide windows,
+ * declared through the operator route, not streamed), labels.json and alerts.jsonl are kept there (for
  * `npx tsx bench/quality/trace.ts <dir> <tenant#signal> <from> <to>`).
  */
 import { formatQuality, formatScenarioMitigation, runScenarioQuality } from './evaluate.js';

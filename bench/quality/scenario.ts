@@ -17,10 +17,12 @@
  * - release_spike      a release, then a cqs_p95 spike minutes later             → app, alert (never mitigate)
  * - campaign           campaign change + moderate, slow ingest (and search) surge  → tenant, soft only
  * - maintenance        maintenance window with an anomaly inside it               → suppressed
+ *                      (every other window is platform-wide: declared through the operator route, not the stream)
  * - benign_release     a release with no effect                                    → no page
  * - blip               one point, or one minute, far off                           → no page
  */
 import type { AnomalyClass } from '../../lambdas/core/classifier.js';
+import type { OperatorChange } from '../../lambdas/adapters/change-store.js';
 import { seededRandom as prng } from '../../local/random.js';
 
 export type LabelKind =
@@ -170,16 +172,29 @@ export interface KeyInfo {
   points: number;
 }
 
+/** A change window an operator declares through POST /v1/anomaly/changes (platform-wide `*`: the stream refuses those). */
+export interface ScenarioOperatorChange {
+  /** When the operator declares it (event time, ms): ahead of the window, like the stream's announcements. */
+  at: number;
+  change: OperatorChange;
+}
+
+/** Who declares the scenario's operator changes (the IAM principal the route records). */
+export const SCENARIO_OPERATOR = 'arn:aws:sts::000000000000:assumed-role/operator/scenario';
+
 export interface Scenario {
   options: ScenarioOptions;
   /** JSONL lines in stream (publish) order. */
   lines: string[];
+  /** Change windows declared through the operator route, by declaration time; replayed into the change store, not the stream. */
+  operatorChanges: ScenarioOperatorChange[];
   labels: Label[];
   keys: KeyInfo[];
   /** No labelled injection starts before this (event time, ms). */
   evalFrom: number;
   endTs: number;
-  counts: { metrics: number; changes: number; late: number; retries: number; missing: number };
+  /** `changes`: change records on the stream; `operatorChanges`: declared through the operator route. */
+  counts: { metrics: number; changes: number; operatorChanges: number; late: number; retries: number; missing: number };
 }
 
 const MIN = 60_000;
@@ -385,6 +400,7 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   const tenantsWith = (s: string) => o.tenants.filter((t) => has(t, s));
   const labels: Label[] = [];
   const changes: ChangeOut[] = [];
+  const operatorChanges: ScenarioOperatorChange[] = [];
   const cal = new Calendar();
   const counter = new Map<string, number>();
   const nextId = (prefix: string) => {
@@ -417,7 +433,12 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     if (until !== undefined) record.until = new Date(until).toISOString();
     if (region !== undefined) record.region = region;
     record.title = title;
-    changes.push({ publishAt, record });
+    if (tenant === '*') {
+      // A producer may announce only its own tenant on the stream: platform-wide windows are declared by an operator.
+      if (until === undefined) throw new Error(`platform-wide ${kind} ${id} needs an end: the operator route takes windows`);
+      const declared: OperatorChange = { v: 1, type: 'change', id, ts, tenant, change: kind as OperatorChange['change'], until, ...(region !== undefined && { region }), title, createdBy: SCENARIO_OPERATOR, createdAt: publishAt };
+      operatorChanges.push({ at: publishAt, change: declared });
+    } else changes.push({ publishAt, record });
     return id;
   };
   const mins = (ms: number) => Math.round(ms / MIN);
@@ -742,14 +763,16 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   for (const c of changes) out.push({ at: c.publishAt, line: JSON.stringify(c.record) });
   out.sort((a, b) => a.at - b.at);
   labels.sort((a, b) => a.start - b.start);
+  operatorChanges.sort((a, b) => a.at - b.at);
   return {
     options: o,
     lines: out.map((x) => x.line),
+    operatorChanges,
     labels,
     keys: keys.map(({ t0: _t0, ...k }) => k),
     evalFrom,
     endTs,
-    counts: { metrics: out.length - changes.length, changes: changes.length, late, retries, missing },
+    counts: { metrics: out.length - changes.length, changes: changes.length, operatorChanges: operatorChanges.length, late, retries, missing },
   };
 }
 

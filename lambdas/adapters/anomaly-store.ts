@@ -4,8 +4,11 @@ import type { Anomaly } from '../core/anomaly.js';
 
 /** Anomaly records: one per confirmed episode; the record is what makes the alert go out once. */
 export interface AnomalyStore {
-  /** Store the anomaly unless its episode is already stored; says whether the alert still has to be sent. */
-  open(anomaly: Anomaly): Promise<{ notify: boolean }>;
+  /**
+   * Store the anomaly unless its episode is already stored; says whether the alert still has to be
+   * sent, and gives the anomaly as stored (the first decision stands when an episode is seen again).
+   */
+  open(anomaly: Anomaly): Promise<{ notify: boolean; stored: Anomaly }>;
   markNotified(anomaly: Anomaly, at: number): Promise<void>;
   markRecovered(episode: { id: string; start: number; key: string }, at: number): Promise<void>;
 }
@@ -19,6 +22,23 @@ export interface AnomalyReader {
   get(id: string): Promise<StoredAnomaly | undefined>;
   /** Episodes that started in [from, to], oldest first. */
   between(from: number, to: number): Promise<StoredAnomaly[]>;
+}
+
+/**
+ * How wide an incident is, from the anomalies the consumer stored (the only writer of anomaly
+ * records): a producer cannot make an incident look wider than the anomalies it really caused.
+ */
+export interface IncidentReader {
+  /** Distinct tenants with an anomaly on one of `signals` that started in [from, to] (recovered or not: it is the same fault). */
+  tenantsWithAnomaly(signals: readonly string[], from: number, to: number): Promise<string[]>;
+}
+
+/** Shared by both stores: the filter of `tenantsWithAnomaly`. */
+function incidentTenants(anomalies: readonly Pick<StoredAnomaly, 'tenant' | 'signal' | 'start'>[], signals: readonly string[], from: number, to: number): string[] {
+  const wanted = new Set(signals);
+  const tenants = new Set<string>();
+  for (const a of anomalies) if (wanted.has(a.signal) && a.start >= from && a.start <= to) tenants.add(a.tenant);
+  return [...tenants].sort();
 }
 
 const DAY_MS = 86_400_000;
@@ -38,7 +58,7 @@ export function anomalyItemKey(a: { start: number; key: string }): { pk: string;
   return { pk: `anom#${iso.slice(0, 10)}`, sk: `${iso}#${a.key}` };
 }
 
-export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader {
+export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader, IncidentReader {
   private readonly doc: DynamoDBDocumentClient;
   constructor(
     client: DynamoDBClient,
@@ -47,7 +67,7 @@ export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  async open(anomaly: Anomaly): Promise<{ notify: boolean }> {
+  async open(anomaly: Anomaly): Promise<{ notify: boolean; stored: Anomaly }> {
     const Key = anomalyItemKey(anomaly);
     try {
       await this.doc.send(
@@ -57,11 +77,13 @@ export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
-      return { notify: true };
+      return { notify: true, stored: anomaly };
     } catch (e) {
       if (!(e instanceof ConditionalCheckFailedException) && (e as Error).name !== 'ConditionalCheckFailedException') throw e;
-      const existing = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true, ProjectionExpression: 'notifiedAt' }));
-      return { notify: existing.Item?.notifiedAt === undefined };
+      const existing = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+      if (!existing.Item) return { notify: true, stored: anomaly };
+      const { notifiedAt, recoveredAt: _r, ...stored } = stripKeys(existing.Item);
+      return { notify: notifiedAt === undefined, stored };
     }
   }
 
@@ -79,12 +101,27 @@ export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader {
     return lists.flat().sort((a, b) => a.start - b.start);
   }
 
-  private async queryDay(day: string, fromSk: string, toSk: string): Promise<StoredAnomaly[]> {
+  async tenantsWithAnomaly(signals: readonly string[], from: number, to: number): Promise<string[]> {
+    if (!signals.length || to < from) return [];
+    const days: string[] = [];
+    for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS) days.push(new Date(d).toISOString().slice(0, 10));
+    // Only the three attributes the count needs: a few minutes of anomalies, a few hundred bytes each.
+    const lists = await Promise.all(days.map((day) => this.queryDay(day, new Date(from).toISOString(), `${new Date(to).toISOString()}#\uffff`, '#t, #g, #s')));
+    return incidentTenants(lists.flat(), signals, from, to);
+  }
+
+  private async queryDay(day: string, fromSk: string, toSk: string, projection?: string): Promise<StoredAnomaly[]> {
     const items: StoredAnomaly[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const out: QueryCommandOutput = await this.doc.send(
-        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to', ExpressionAttributeValues: { ':pk': `anom#${day}`, ':from': fromSk, ':to': toSk }, ExclusiveStartKey: start }),
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': `anom#${day}`, ':from': fromSk, ':to': toSk },
+          ExclusiveStartKey: start,
+          ...(projection !== undefined && { ProjectionExpression: projection, ExpressionAttributeNames: { '#t': 'tenant', '#g': 'signal', '#s': 'start' } }),
+        }),
       );
       for (const i of out.Items ?? []) items.push(stripKeys(i));
       start = out.LastEvaluatedKey;
@@ -115,13 +152,16 @@ export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader {
 }
 
 /** For replay and backtests. */
-export class InMemoryAnomalyStore implements AnomalyStore, AnomalyReader {
+export class InMemoryAnomalyStore implements AnomalyStore, AnomalyReader, IncidentReader {
   readonly anomalies = new Map<string, Anomaly & { notifiedAt?: number; recoveredAt?: number }>();
-  async open(anomaly: Anomaly): Promise<{ notify: boolean }> {
+  async open(anomaly: Anomaly): Promise<{ notify: boolean; stored: Anomaly }> {
     const existing = this.anomalies.get(anomaly.id);
-    if (existing) return { notify: existing.notifiedAt === undefined };
+    if (existing) {
+      const { notifiedAt, recoveredAt: _r, ...stored } = existing;
+      return { notify: notifiedAt === undefined, stored };
+    }
     this.anomalies.set(anomaly.id, { ...anomaly });
-    return { notify: true };
+    return { notify: true, stored: anomaly };
   }
   async markNotified(anomaly: Anomaly, at: number): Promise<void> {
     const a = this.anomalies.get(anomaly.id);
@@ -136,6 +176,9 @@ export class InMemoryAnomalyStore implements AnomalyStore, AnomalyReader {
   }
   async between(from: number, to: number): Promise<StoredAnomaly[]> {
     return [...this.anomalies.values()].filter((a) => a.start >= from && a.start <= to).sort((a, b) => a.start - b.start);
+  }
+  async tenantsWithAnomaly(signals: readonly string[], from: number, to: number): Promise<string[]> {
+    return incidentTenants([...this.anomalies.values()], signals, from, to);
   }
 }
 

@@ -1,5 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { CHANGE_LOOKBACK_MS } from '../core/correlator.js';
 import type { ChangeRecord } from '../core/envelope.js';
 import { hashId } from '../core/window-state.js';
 import { batchPutAll } from './dynamodb-batch.js';
@@ -30,7 +32,40 @@ export interface WhitelistStore {
   whitelists(tenant: string, from: number, to: number): Promise<WhitelistWindow[]>;
 }
 
+/** A change as stored: operator changes (POST /v1/anomaly/changes) carry who declared them and when. */
+export type StoredChange = ChangeRecord & { createdBy?: string; createdAt?: number };
+
+/** A change window an operator declared through the API: who (the IAM principal) and when are part of it. */
+export type OperatorChange = ChangeRecord & { id: string; until: number; createdBy: string; createdAt: number };
+
+export type OperatorChangeOutcome =
+  /** Stored now. */
+  | { outcome: 'created'; stored: OperatorChange }
+  /** The id was stored before with the same content: the stored change (its original creator) is answered. */
+  | { outcome: 'replayed'; stored: OperatorChange }
+  /** The id was stored before with other content: nothing was written. */
+  | { outcome: 'conflict'; stored: OperatorChange };
+
+/** Operator change windows, idempotent by id (a marker item `chgop#<id>` holds the first request). */
+export interface OperatorChangeStore {
+  putOperatorChange(change: OperatorChange): Promise<OperatorChangeOutcome>;
+  /** Changes of the tenant and of `*` that were running at some point of [from, to] (started up to CHANGE_LOOKBACK_MS before), with their creator. */
+  affecting(tenant: string, from: number, to: number): Promise<StoredChange[]>;
+}
+
 const KEEP_CHANGES_MS = 30 * 24 * 3600_000;
+
+/** The marker that makes an operator change idempotent by its id, whatever its ts. */
+export function operatorChangeMarkerKey(id: string): { pk: string; sk: string } {
+  return { pk: `chgop#${id}`, sk: 'op' };
+}
+
+/** What must match for a repeated request to be the same change. */
+const OPERATOR_CHANGE_CONTENT = ['tenant', 'ts', 'change', 'until', 'region', 'title'] as const;
+
+export function sameOperatorChange(a: ChangeRecord, b: ChangeRecord): boolean {
+  return OPERATOR_CHANGE_CONTENT.every((f) => a[f] === b[f]);
+}
 
 /** A change's identity: its id, or its content when the producer gave none, so re-puts overwrite. */
 export function changeItemKey(c: ChangeRecord): { pk: string; sk: string } {
@@ -42,8 +77,18 @@ export function whitelistItemKey(tenant: string, from: number, to: number): { pk
 }
 
 const CHANGE_FIELDS = ['v', 'type', 'id', 'ts', 'tenant', 'change', 'until', 'region', 'title'] as const;
+const STORED_CHANGE_FIELDS = [...CHANGE_FIELDS, 'createdBy', 'createdAt'] as const;
 
-export class DynamoDbChangeStore implements ChangeStore, WhitelistStore {
+function storedChange(item: Record<string, unknown>, fields: readonly string[] = STORED_CHANGE_FIELDS): StoredChange {
+  return Object.fromEntries(fields.filter((f) => item[f] !== undefined).map((f) => [f, item[f]])) as StoredChange;
+}
+
+/** Still running at `from` or started by `to`. */
+function runsWithin(c: ChangeRecord, from: number, to: number): boolean {
+  return c.ts <= to && (c.until ?? c.ts) >= from;
+}
+
+export class DynamoDbChangeStore implements ChangeStore, WhitelistStore, OperatorChangeStore {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -64,7 +109,40 @@ export class DynamoDbChangeStore implements ChangeStore, WhitelistStore {
     const lists = await Promise.all(
       tenants.map((t) => this.queryAll(`chg#${t}`, 'sk BETWEEN :from AND :to', { ':from': new Date(from).toISOString(), ':to': `${new Date(to).toISOString()}#\uffff` })),
     );
-    return lists.flat().map((item) => Object.fromEntries(CHANGE_FIELDS.filter((f) => item[f] !== undefined).map((f) => [f, item[f]])) as ChangeRecord);
+    return lists.flat().map((item) => storedChange(item, CHANGE_FIELDS) as ChangeRecord);
+  }
+
+  async affecting(tenant: string, from: number, to: number): Promise<StoredChange[]> {
+    const tenants = tenant === '*' ? ['*'] : [tenant, '*'];
+    const lists = await Promise.all(
+      tenants.map((t) => this.queryAll(`chg#${t}`, 'sk BETWEEN :from AND :to', { ':from': new Date(from - CHANGE_LOOKBACK_MS).toISOString(), ':to': `${new Date(to).toISOString()}#\uffff` })),
+    );
+    return lists.flat().map((item) => storedChange(item)).filter((c) => runsWithin(c, from, to));
+  }
+
+  /**
+   * The marker first, conditionally: a second request with the id finds it and is answered from it.
+   * The change item is written after it, also on a replay, so a request that failed in between is
+   * completed by its retry.
+   */
+  async putOperatorChange(change: OperatorChange): Promise<OperatorChangeOutcome> {
+    const expiresAt = Math.floor((change.until + KEEP_CHANGES_MS) / 1000);
+    let result: OperatorChangeOutcome = { outcome: 'created', stored: change };
+    try {
+      await this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: { ...operatorChangeMarkerKey(change.id), ...change, expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException) && (e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: operatorChangeMarkerKey(change.id), ConsistentRead: true }));
+      if (!out.Item) throw new Error(`operator change ${change.id}: its marker exists but could not be read`);
+      const stored = storedChange(out.Item) as OperatorChange;
+      if (!sameOperatorChange(stored, change)) return { outcome: 'conflict', stored };
+      result = { outcome: 'replayed', stored };
+    }
+    const { stored } = result;
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...changeItemKey(stored), ...stored, expiresAt } }));
+    return result;
   }
 
   async whitelisted(tenant: string, at: number): Promise<boolean> {
@@ -100,8 +178,9 @@ export class DynamoDbChangeStore implements ChangeStore, WhitelistStore {
 }
 
 /** For replay and backtests: changes seen in the replayed stream, kept in memory. */
-export class InMemoryChangeStore implements ChangeStore, WhitelistStore {
-  private readonly changes = new Map<string, ChangeRecord>();
+export class InMemoryChangeStore implements ChangeStore, WhitelistStore, OperatorChangeStore {
+  private readonly changes = new Map<string, StoredChange>();
+  private readonly operatorChanges = new Map<string, OperatorChange>();
   private readonly whitelist: WhitelistWindow[] = [];
 
   async put(changes: readonly ChangeRecord[]): Promise<void> {
@@ -109,6 +188,17 @@ export class InMemoryChangeStore implements ChangeStore, WhitelistStore {
   }
   async startedBetween(tenant: string, from: number, to: number): Promise<ChangeRecord[]> {
     return [...this.changes.values()].filter((c) => (c.tenant === tenant || c.tenant === '*') && c.ts >= from && c.ts <= to);
+  }
+  async affecting(tenant: string, from: number, to: number): Promise<StoredChange[]> {
+    return [...this.changes.values()].filter((c) => (c.tenant === tenant || c.tenant === '*') && c.ts >= from - CHANGE_LOOKBACK_MS && runsWithin(c, from, to));
+  }
+  async putOperatorChange(change: OperatorChange): Promise<OperatorChangeOutcome> {
+    const before = this.operatorChanges.get(change.id);
+    if (before && !sameOperatorChange(before, change)) return { outcome: 'conflict', stored: before };
+    const stored = before ?? change;
+    this.operatorChanges.set(change.id, stored);
+    this.changes.set(JSON.stringify(changeItemKey(stored)), stored);
+    return { outcome: before ? 'replayed' : 'created', stored };
   }
   async whitelisted(tenant: string, at: number): Promise<boolean> {
     return this.whitelist.some((w) => w.tenant === tenant && w.from <= at && at <= w.to);

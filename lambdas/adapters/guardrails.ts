@@ -64,7 +64,8 @@ export class CedarGuardrails implements Guardrails {
     let resource = tenant;
     if (request.resource.target) {
       resource = { type: `${NS}::Target`, id: request.resource.target.flag };
-      entities.push({ uid: resource, attrs: { kind: request.resource.target.kind }, parents: [tenant] });
+      const { kind, scope, reversible, regionBound, regions } = request.resource.target;
+      entities.push({ uid: resource, attrs: { kind, scope, reversible, regionBound, regions }, parents: [tenant] });
     }
     const answer = statefulIsAuthorized({
       principal: { type: `${NS}::${request.principal.type}`, id: request.principal.id },

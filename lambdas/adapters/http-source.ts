@@ -12,6 +12,7 @@ export interface HttpSourceOptions {
   readonly baseDelayMs?: number;
   /** A Retry-After longer than this is not waited for: the attempt fails instead. */
   readonly maxRetryAfterMs?: number;
+  /** The largest page body read, in bytes (10 MiB); a longer one is cut off as soon as it is exceeded. */
   readonly maxBytes?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly fetch?: typeof fetch;
@@ -31,21 +32,23 @@ export class SourceFetchError extends Error {
 }
 
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
-const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_MAX_PAGE_BYTES = 10 * 1024 * 1024;
 
 export async function fetchSourcePage(url: string, headers: Readonly<Record<string, string>>, opts: HttpSourceOptions): Promise<SourcePage> {
   const doFetch = opts.fetch ?? fetch;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const base = opts.baseDelayMs ?? 500;
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_PAGE_BYTES;
   const where = redactedUrl(url);
   for (let attempt = 1; ; attempt++) {
     let retryAfterMs: number | undefined;
     let failure: SourceFetchError;
+    // Aborted by the timeout, or by readLimited as soon as a body outgrows the limit (which closes the connection).
+    const cutOff = new AbortController();
     try {
       // Redirects are not followed: the credential header must only ever go to the configured origin.
-      const res = await doFetch(url, { method: 'GET', headers: { accept: 'application/json', ...headers }, redirect: 'manual', signal: AbortSignal.timeout(opts.timeoutMs) });
-      const text = await readLimited(res, maxBytes, attempt);
+      const res = await doFetch(url, { method: 'GET', headers: { accept: 'application/json', ...headers }, redirect: 'manual', signal: AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), cutOff.signal]) });
+      const text = await readLimited(res, maxBytes, attempt, cutOff);
       if (res.status >= 200 && res.status < 300) {
         try {
           return { status: res.status, body: text.trim() ? JSON.parse(text) : null, attempts: attempt };
@@ -71,12 +74,33 @@ export async function fetchSourcePage(url: string, headers: Readonly<Record<stri
   }
 }
 
-async function readLimited(res: Response, maxBytes: number, attempt: number): Promise<string> {
+/**
+ * The body as text, read chunk by chunk and never more than `maxBytes` of it: a response without a
+ * content-length (chunked) is cut off, and its connection closed, as soon as it passes the limit.
+ */
+async function readLimited(res: Response, maxBytes: number, attempt: number, cutOff: AbortController): Promise<string> {
+  const tooLarge = (size: string) => new SourceFetchError(`the response is ${size}; the limit is ${maxBytes} bytes per page (maxBytes)`, attempt, res.status);
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) throw new SourceFetchError(`the response is ${declared} bytes; the limit is ${maxBytes}`, attempt, res.status);
-  const buf = Buffer.from(await res.arrayBuffer());
-  if (buf.byteLength > maxBytes) throw new SourceFetchError(`the response is ${buf.byteLength} bytes; the limit is ${maxBytes}`, attempt, res.status);
-  return buf.toString('utf8');
+  if (declared > maxBytes) {
+    cutOff.abort();
+    throw tooLarge(`${declared} bytes`);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      cutOff.abort();
+      await reader.cancel().catch(() => {});
+      throw tooLarge(`more than ${maxBytes} bytes (stopped reading after ${size})`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 function retryAfter(header: string | null): number | undefined {

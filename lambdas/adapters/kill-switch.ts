@@ -11,7 +11,8 @@ export interface KillSwitchState {
 
 /**
  * The global pause of automatic mitigation: the platform flag `mitigation.paused` in the flag table.
- * Every mitigation step reads it before applying anything (guardrail `kill-switch`).
+ * Planning and every escalation decide with it (guardrail `kill-switch`), and the apply task reads it
+ * again before each action of an automatic execution (lambdas/handlers/mitigation-steps.ts).
  */
 export async function killSwitchState(client: DynamoDBClient, tableName: string): Promise<KillSwitchState> {
   const flag = (await readFlags(client, tableName, '*')).get(KILL_SWITCH_FLAG);

@@ -7,14 +7,20 @@ import { signalSpec } from './signals.js';
 export type Decision = 'alert' | 'mitigate' | 'suppressed';
 export type Severity = 'SEV1' | 'SEV2' | 'SEV3' | 'SEV4';
 
-/** A confirmed anomaly episode as stored and alerted (DESIGN contract 3). */
+/** A confirmed anomaly episode as stored and alerted (docs/architecture.md contract 3). */
 export interface Anomaly {
   /** The episode key: `<tenant>#<signal>@<start minute>`. */
   id: string;
   key: string;
   tenant: string;
   signal: string;
+  /** The last folded record's region (what change correlation matches on). */
   region?: string;
+  /**
+   * Every region the key's records named during the episode (at most 8, sorted): what the
+   * cross-region guardrail decides on. Absent on anomalies stored before it existed: use {@link regionsOf}.
+   */
+  regions?: string[];
   class: AnomalyClass;
   severity: Severity;
   start: number;
@@ -38,6 +44,8 @@ export interface Anomaly {
 
 export interface AnomalyContext {
   region?: string;
+  /** The regions of the episode's records (see `episodeRegions` in window-state.ts). */
+  regions?: readonly string[];
   changes: readonly ChangeRecord[];
   /** Tenants with an anomaly on the same signal in the same batch, this one included. */
   tenantsAffected: number;
@@ -94,8 +102,18 @@ export function describeAnomaly(event: Extract<EpisodeEvent, { kind: 'confirmed'
     softOnly,
   };
   if (ctx.region !== undefined) anomaly.region = ctx.region;
+  if (ctx.regions?.length) anomaly.regions = [...new Set(ctx.regions)].sort();
   if (event.costExcess !== undefined) anomaly.costExcess = round(event.costExcess, 4);
   return anomaly;
+}
+
+/**
+ * The regions an anomaly touched: `regions`, or for an anomaly stored before that field existed its
+ * single `region`. Empty: no record named a region (unknown, which is not the same as "here").
+ */
+export function regionsOf(a: Pick<Anomaly, 'region' | 'regions'>): string[] {
+  if (a.regions?.length) return [...a.regions];
+  return a.region !== undefined ? [a.region] : [];
 }
 
 function severityOf(decision: Decision, cls: AnomalyClass, score: number): Severity {
@@ -118,6 +136,7 @@ export function alertMessage(a: Anomaly, links: { report?: string } = {}): Alert
     tenant: a.tenant,
     signal: a.signal,
     region: a.region,
+    regions: regionsOf(a),
     class: a.class,
     severity: a.severity,
     decision: a.decision,
@@ -162,5 +181,6 @@ export function alertLogLine(a: Anomaly): Record<string, unknown> {
     observed: a.observed,
     evidence: a.evidence,
     correlatedChanges: a.correlatedChanges.map((c) => c.id ?? c.change),
+    ...(regionsOf(a).length > 0 && { regions: regionsOf(a) }),
   };
 }

@@ -1,4 +1,4 @@
-import { parseEnvelope, type ChangeRecord } from './envelope.js';
+import { DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS, parseEnvelope, partitionKeyOf, streamChangeProblem, type ChangeRecord } from './envelope.js';
 import { toObservation, type Observation, type StreamPosition } from './observations.js';
 
 /** A stream record as the consumer sees it, independent of the Lambda event shape. */
@@ -6,6 +6,7 @@ export interface RawRecord {
   readonly data: Uint8Array;
   readonly position: StreamPosition;
   readonly partitionKey: string;
+  /** When the record reached the stream; +Infinity for recorded data (replay), which has no stream metadata to check. */
   readonly arrivedAt: number;
 }
 
@@ -26,13 +27,26 @@ export interface DecodedBatch {
   readonly invalid: InvalidRecord[];
 }
 
+export interface DecodeOptions {
+  /** Longest change window a producer may put on the stream (ms). */
+  readonly maxChangeWindowMs?: number;
+}
+
 /**
  * How far past its arrival on the stream a record's event time may lie. A producer with a clock
  * far ahead would otherwise push its key's watermark forward and make every honest record late.
  */
 export const MAX_FUTURE_SKEW_MS = 15 * 60_000;
 
-export function decodeBatch(records: readonly RawRecord[]): DecodedBatch {
+/**
+ * How far past its arrival a record may move its key's watermark. A record up to
+ * MAX_FUTURE_SKEW_MS ahead is still folded into the minute it names, but it holds the watermark to
+ * its arrival plus this much, so one fast clock cannot make the next minutes of honest records late.
+ */
+export const MAX_WATERMARK_LEAD_MS = 30_000;
+
+export function decodeBatch(records: readonly RawRecord[], opts: DecodeOptions = {}): DecodedBatch {
+  const maxChangeWindowMs = opts.maxChangeWindowMs ?? DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS;
   const byKey = new Map<string, Observation[]>();
   const changes: PositionedChange[] = [];
   const invalid: InvalidRecord[] = [];
@@ -42,17 +56,33 @@ export function decodeBatch(records: readonly RawRecord[]): DecodedBatch {
       invalid.push({ raw, reason: parsed.reason });
       continue;
     }
-    // Change records announce maintenance windows and campaigns ahead of time: only observations are checked.
-    if (parsed.record.type !== 'change' && parsed.record.ts > raw.arrivedAt + MAX_FUTURE_SKEW_MS) {
-      const ahead = Math.round((parsed.record.ts - raw.arrivedAt) / 60_000);
-      invalid.push({ raw, reason: `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / 60_000} min of clock skew is accepted` });
+    const record = parsed.record;
+    // Recorded data (replay) carries neither an arrival time nor a partition key.
+    const fromStream = Number.isFinite(raw.arrivedAt);
+    if (fromStream) {
+      // The shard contract: a key's records stay on one shard, in order (README, contract 1).
+      const expected = partitionKeyOf(record);
+      if (raw.partitionKey !== expected) {
+        const field = record.type === 'activity' ? 'key' : 'tenant';
+        invalid.push({ raw, reason: `partitionKey: "${raw.partitionKey}" does not match the record's ${field} "${expected}" (${record.type} records are partitioned by ${field})` });
+        continue;
+      }
+      // Change records obey the same time bounds as observations: a far-future maintenance window is announced through the operator API.
+      if (record.ts > raw.arrivedAt + MAX_FUTURE_SKEW_MS) {
+        const ahead = Math.round((record.ts - raw.arrivedAt) / 60_000);
+        invalid.push({ raw, reason: `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / 60_000} min of clock skew is accepted` });
+        continue;
+      }
+    }
+    if (record.type === 'change') {
+      const problem = streamChangeProblem(record, maxChangeWindowMs);
+      if (problem) invalid.push({ raw, reason: problem });
+      else changes.push({ change: record, raw });
       continue;
     }
-    if (parsed.record.type === 'change') {
-      changes.push({ change: parsed.record, raw });
-      continue;
-    }
-    const ob = toObservation(parsed.record, raw.position)!;
+    let ob = toObservation(record, raw.position)!;
+    const lead = raw.arrivedAt + MAX_WATERMARK_LEAD_MS;
+    if (ob.ts > lead) ob = { ...ob, watermarkTs: lead };
     const list = byKey.get(ob.key);
     if (list) list.push(ob);
     else byKey.set(ob.key, [ob]);

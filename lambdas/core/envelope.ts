@@ -139,6 +139,23 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
     .join('; ');
 }
 
+/** How long a change record put on the stream (or mapped by a source poller) may last, by default. */
+export const DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS = 24 * 3_600_000;
+
+/**
+ * What any producer may announce on the stream: one tenant's change of at most `maxWindowMs`.
+ * Platform-wide (`*`) or longer windows mute alerting far beyond the producer's own tenant, so they
+ * come only through the IAM-authorised operator route. Returns the problem, naming the field.
+ */
+export function streamChangeProblem(change: ChangeRecord, maxWindowMs = DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS): string | undefined {
+  if (change.tenant === '*') return `tenant: a change record on the stream must name exactly one tenant (got "${change.tenant}"); platform-wide changes go through the operator API`;
+  if (change.until !== undefined && change.until - change.ts > maxWindowMs) {
+    const hours = Math.round(((change.until - change.ts) / 3_600_000) * 10) / 10;
+    return `until: a change record on the stream may last at most ${maxWindowMs / 3_600_000} h (this one lasts ${hours} h); longer windows go through the operator API`;
+  }
+  return undefined;
+}
+
 /** Partition key producers should use: tenant for metric/change, key for activity (keeps a key's records on one shard). */
 export function partitionKeyOf(record: Envelope): string {
   return record.type === 'activity' ? record.key : record.tenant;

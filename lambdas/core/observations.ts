@@ -14,6 +14,8 @@ export interface Observation {
   /** The activity key (user, device) for engagement features; absent for metrics. */
   readonly subject?: string;
   readonly ts: number;
+  /** Set when `ts` lies ahead of the record's arrival: the furthest this record may move the key's watermark. */
+  readonly watermarkTs?: number;
   readonly value: number;
   /** Activity action, counted per bucket so the window can say what users did. */
   readonly action?: string;

@@ -6,7 +6,11 @@ export interface WindowSettings {
   readonly slideMinutes: number;
   /** How far behind the newest event time a record may arrive and still be folded, in ms. */
   readonly allowedLatenessMs: number;
-  /** How many recent record ids are remembered per key to drop producer retries. */
+  /**
+   * How many record ids a key remembers, across its open minutes, to drop producer resends (a
+   * resent record carries its id and ts, so it lands in the same minute; once that minute has
+   * closed the resend is late and dropped anyway). 0 turns id deduplication off.
+   */
   readonly dedupeIds: number;
 }
 

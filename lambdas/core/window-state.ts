@@ -1,4 +1,5 @@
 import type { KeyDetection } from './detect.js';
+import type { EpisodeEvent } from './episodes.js';
 import { countedAction, type Observation } from './observations.js';
 import type { WindowSettings } from './window-settings.js';
 
@@ -16,6 +17,8 @@ export interface MinuteBucket {
   max: number;
   /** Activity action counts (engagement keys only). */
   a?: Record<string, number>;
+  /** While the minute is open: short hashes (6 characters each) of the ids folded into it, to drop producer resends. */
+  i?: string;
 }
 
 /** Everything the consumer keeps per key between invocations; one small DynamoDB item. */
@@ -24,17 +27,32 @@ export interface WindowState extends KeyDetection {
   tenant: string;
   signal: string;
   subject?: string;
+  /** The last folded record's region. */
   region?: string;
+  /**
+   * Regions seen, each with the last minute (index) a record named it: at most MAX_TRACKED_REGIONS,
+   * the least recently seen dropped first. What an anomaly's `regions` come from (`episodeRegions`).
+   */
+  rg?: Record<string, number>;
+  /** Newest last-seen minute of a region dropped from `rg`: an episode since then may miss one. */
+  rgx?: number;
   /** Minute buckets still needed by a future window or still open, ascending by `m`. */
   buckets: MinuteBucket[];
-  /** Newest event time folded; the watermark is `maxTs - allowedLateness`. */
+  /**
+   * Newest event time folded, each record's held to its arrival plus MAX_WATERMARK_LEAD_MS;
+   * the watermark is `maxTs - allowedLateness`.
+   */
   maxTs: number;
   /** Highest minute whose window has been emitted; records at or before it are late. */
   closedThrough: number;
   /** Last sequence number folded, per shard: anything at or below it is a redelivery. */
   pos: Record<string, string>;
-  /** Hashes of the most recent record ids, to drop producer retries. */
-  ids: string[];
+  /**
+   * Episode events of the fold that wrote this item, whose side effects (anomaly record, alert,
+   * workflow start) follow the save: the next invocation repeats them (idempotently) in case the
+   * writer failed after saving, then drops them.
+   */
+  fx?: EpisodeEvent[];
 }
 
 /** One emitted sliding window: the `windowMinutes` minutes ending at `end` (exclusive). */
@@ -77,7 +95,8 @@ export interface FoldResult {
 /**
  * Fold one key's observations, in stream order, into its window state.
  * Pure and deterministic: the same state and observations always give the same result,
- * and observations already folded (same shard position) or retried (same id) change nothing.
+ * and observations already folded (same shard position) or resent (same id, same open minute)
+ * change nothing. A resent record whose minute has closed is counted late, never folded twice.
  */
 export function foldObservations(prev: WindowState | undefined, observations: readonly Observation[], settings: WindowSettings): FoldResult {
   const stats: FoldStats = { folded: 0, late: 0, duplicate: 0, redelivered: 0 };
@@ -88,10 +107,13 @@ export function foldObservations(prev: WindowState | undefined, observations: re
     return { state: prev, windows, stats, changed: false };
   }
   const state: WindowState = prev ? cloneState(prev) : newState(first, settings);
+  delete state.fx;
   let changed = false;
-  // Ids are compared as numbers in a ring while folding (a scan of ≤ 128 doubles beats a Set of
-  // heap numbers) and encoded once at the end.
-  const recent = new IdRing(settings.dedupeIds, state.ids);
+  // Ids are remembered per open minute (a resend carries the same ts, so it lands in the same
+  // minute): decoded lazily per minute touched, encoded once at the end.
+  const seen = new Map<number, Set<number>>();
+  // At most `dedupeIds` ids are remembered across the open minutes (the state item stays small).
+  let remembered = countOpenIds(state, seen);
 
   for (const ob of observations) {
     if (ob.key !== state.key) throw new Error(`observation for ${ob.key} folded into ${state.key}`);
@@ -104,70 +126,100 @@ export function foldObservations(prev: WindowState | undefined, observations: re
       rememberPosition(state, ob.position.shardId, ob.position.sequenceNumber);
       changed = true;
     }
-    if (ob.id !== undefined && settings.dedupeIds > 0) {
-      const h = idHash(ob.id);
-      if (recent.has(h)) {
-        stats.duplicate++;
-        continue;
-      }
-      recent.add(h);
-      changed = true;
-    }
     const minute = Math.floor(ob.ts / MINUTE);
     if (minute <= state.closedThrough) {
       stats.late++;
       continue;
     }
+    if (ob.id !== undefined && settings.dedupeIds > 0) {
+      let ids = seen.get(minute);
+      if (!ids) seen.set(minute, (ids = decodeMinuteIds(state.buckets.find((b) => b.m === minute)?.i)));
+      const h = shortIdHash(ob.id);
+      if (ids.has(h)) {
+        stats.duplicate++;
+        continue;
+      }
+      if (remembered < settings.dedupeIds) {
+        ids.add(h);
+        remembered++;
+      }
+    }
     addToBucket(state, minute, ob);
-    if (ob.region !== undefined) state.region = ob.region;
+    if (ob.region !== undefined) {
+      state.region = ob.region;
+      noteRegion(state, ob.region, minute);
+    }
     stats.folded++;
     changed = true;
-    if (ob.ts > state.maxTs) {
-      state.maxTs = ob.ts;
+    const wm = watermarkTsOf(ob);
+    if (wm > state.maxTs) {
+      state.maxTs = wm;
+      const closedBefore = state.closedThrough;
       closeMinutes(state, settings, windows);
+      if (state.closedThrough !== closedBefore) remembered = countOpenIds(state, seen);
     }
   }
-  if (recent.added) state.ids = recent.encode();
+  if (changed) {
+    for (const b of state.buckets) {
+      if (b.m <= state.closedThrough) delete b.i;
+      else {
+        const ids = seen.get(b.m);
+        if (ids?.size) b.i = encodeMinuteIds(ids);
+      }
+    }
+  }
   return { state, windows, stats, changed };
 }
 
-/** The last `size` id hashes, oldest first when encoded. It slides one id at a time, so results never depend on batch boundaries. */
-class IdRing {
-  private readonly ring: Float64Array;
-  private count = 0;
-  private next = 0;
-  added = false;
+/** The event time a record may move its key's watermark to (held to its arrival when its clock is ahead). */
+function watermarkTsOf(ob: Observation): number {
+  return ob.watermarkTs !== undefined && ob.watermarkTs < ob.ts ? ob.watermarkTs : ob.ts;
+}
 
-  constructor(
-    private readonly size: number,
-    stored: readonly string[],
-  ) {
-    this.ring = new Float64Array(Math.max(1, size));
-    for (const s of stored.slice(-size)) this.push(decodeIdHash(s));
+/** Ids remembered for the minutes still open (closed minutes take no more records, so their ids are dropped). */
+function countOpenIds(state: WindowState, seen: ReadonlyMap<number, ReadonlySet<number>>): number {
+  let n = 0;
+  for (const b of state.buckets) {
+    if (b.m <= state.closedThrough) continue;
+    n += seen.get(b.m)?.size ?? (b.i ? b.i.length / ID_HASH_CHARS : 0);
   }
+  return n;
+}
 
-  has(h: number): boolean {
-    for (let i = 0; i < this.count; i++) if (this.ring[i] === h) return true;
-    return false;
-  }
+const ID_HASH_CHARS = 6;
+const ID_HASH_BITS = 6 * ID_HASH_CHARS;
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-  add(h: number): void {
-    this.push(h);
-    this.added = true;
-  }
+/**
+ * 36 bits of the id's hash: a new id is mistaken for one of the n remembered in its key and minute
+ * with odds n/2^36 (below 1 in a billion for the default 64).
+ */
+export function shortIdHash(id: string): number {
+  return idHash(id) % 2 ** ID_HASH_BITS;
+}
 
-  private push(h: number): void {
-    this.ring[this.next] = h;
-    this.next = (this.next + 1) % this.size;
-    if (this.count < this.size) this.count++;
+function decodeMinuteIds(s: string | undefined): Set<number> {
+  const out = new Set<number>();
+  if (!s) return out;
+  for (let at = 0; at + ID_HASH_CHARS <= s.length; at += ID_HASH_CHARS) {
+    let h = 0;
+    for (let k = 0; k < ID_HASH_CHARS; k++) h = h * 64 + ID_ALPHABET.indexOf(s[at + k]!);
+    out.add(h);
   }
+  return out;
+}
 
-  encode(): string[] {
-    const out: string[] = [];
-    const start = this.count < this.size ? 0 : this.next;
-    for (let i = 0; i < this.count; i++) out.push(encodeIdHash(this.ring[(start + i) % this.size]!));
-    return out;
+function encodeMinuteIds(ids: ReadonlySet<number>): string {
+  let s = '';
+  for (let h of ids) {
+    let chunk = '';
+    for (let k = 0; k < ID_HASH_CHARS; k++) {
+      chunk = ID_ALPHABET[h % 64] + chunk;
+      h = Math.floor(h / 64);
+    }
+    s += chunk;
   }
+  return s;
 }
 
 function newState(first: Observation, settings: WindowSettings): WindowState {
@@ -176,10 +228,9 @@ function newState(first: Observation, settings: WindowSettings): WindowState {
     tenant: first.tenant,
     signal: first.signal,
     buckets: [],
-    maxTs: first.ts,
-    closedThrough: watermarkMinute(first.ts, settings),
+    maxTs: watermarkTsOf(first),
+    closedThrough: watermarkMinute(watermarkTsOf(first), settings),
     pos: {},
-    ids: [],
   };
   if (first.subject !== undefined) s.subject = first.subject;
   return s;
@@ -318,12 +369,43 @@ export function hashId(id: string): string {
   return encodeIdHash(idHash(id));
 }
 
+/** Regions a key remembers (a tenant's traffic rarely spans more; the state item stays small). */
+export const MAX_TRACKED_REGIONS = 8;
+/** Stands for regions an episode touched that `rg` no longer holds: never the deployment's, so it counts as cross-region. */
+export const UNTRACKED_REGION = '*';
+
+function noteRegion(state: WindowState, region: string, minute: number): void {
+  const rg = (state.rg ??= {});
+  if ((rg[region] ?? -Infinity) < minute) rg[region] = minute;
+  const names = Object.keys(rg);
+  if (names.length <= MAX_TRACKED_REGIONS) return;
+  const oldest = names.reduce((a, b) => (rg[b]! < rg[a]! ? b : a));
+  state.rgx = Math.max(state.rgx ?? -Infinity, rg[oldest]!);
+  delete rg[oldest];
+}
+
+/**
+ * The regions the key's records named since `sinceMs` (an episode's start), sorted: from `rg`, or
+ * for a state written before `rg` existed its last `region`. A region dropped from `rg` during the
+ * episode shows as UNTRACKED_REGION. Empty: no record named a region.
+ */
+export function episodeRegions(state: Pick<WindowState, 'region' | 'rg' | 'rgx'>, sinceMs: number): string[] {
+  const since = Math.floor(sinceMs / MINUTE);
+  if (!state.rg) return state.region !== undefined ? [state.region] : [];
+  const regions = Object.entries(state.rg)
+    .filter(([, m]) => m >= since)
+    .map(([r]) => r)
+    .sort();
+  if (state.rgx !== undefined && state.rgx >= since) regions.push(UNTRACKED_REGION);
+  return regions;
+}
+
 function cloneState(s: WindowState): WindowState {
   return {
     ...s,
+    ...(s.rg && { rg: { ...s.rg } }),
     buckets: s.buckets.map((b) => (b.a ? { ...b, a: { ...b.a } } : { ...b })),
     pos: { ...s.pos },
-    ids: [...s.ids],
   };
 }
 
@@ -333,5 +415,8 @@ export function encodeState(s: WindowState): string {
 }
 
 export function decodeState(text: string): WindowState {
-  return JSON.parse(text) as WindowState;
+  const s = JSON.parse(text) as WindowState & { ids?: unknown };
+  // Items written before ids were kept per open minute held a ring of the last 64.
+  delete s.ids;
+  return s;
 }

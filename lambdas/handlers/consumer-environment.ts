@@ -7,6 +7,8 @@ export const CONSUMER_ENV = {
   slideMinutes: 'SLIDE_MINUTES',
   allowedLatenessMs: 'ALLOWED_LATENESS_MS',
   dedupeIds: 'DEDUPE_IDS',
+  /** Longest change window (hours) a producer may put on the stream. */
+  maxStreamChangeWindowHours: 'MAX_STREAM_CHANGE_WINDOW_HOURS',
   /** Absent: `mitigate` decisions are alerted but no workflow is started. */
   mitigationStateMachineArn: 'MITIGATION_STATE_MACHINE_ARN',
   mitigationTimings: 'MITIGATION_TIMINGS',

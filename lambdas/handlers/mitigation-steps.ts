@@ -1,11 +1,12 @@
 import { alertMessage, type AlertMessage, type Anomaly } from '../core/anomaly.js';
 import type { ActionLevel, AppliedAction } from '../core/mitigation/actions.js';
-import { decideStages, applyRequest, type GuardrailEnvironment, type Guardrails } from '../core/mitigation/guardrail-request.js';
-import { nextStage, planMitigation, type MitigationPlan, type StageTransition } from '../core/mitigation/plan.js';
+import { decideStages, type GuardrailEnvironment, type Guardrails } from '../core/mitigation/guardrail-request.js';
+import { incidentSignals, INCIDENT_WINDOW_MS, nextStage, planMitigation, redecideStage, type MitigationPlan, type StageTransition } from '../core/mitigation/plan.js';
+import type { IncidentReader } from '../adapters/anomaly-store.js';
 import { assessRegression, recoveryCriteria, type SignalSnapshot } from '../core/mitigation/regression.js';
 import { planRollback } from '../core/mitigation/rollback.js';
 import type { ActionTarget } from '../adapters/action-target.js';
-import { episodeKeyOf, type ActionLedger } from '../adapters/action-ledger.js';
+import { episodeKeyOf, outstandingActions, type ActionLedger } from '../adapters/action-ledger.js';
 import type { ChangeStore } from '../adapters/change-store.js';
 import type { MitigationEventBus } from '../adapters/mitigation-events.js';
 import type { Notifier } from '../adapters/notifier.js';
@@ -56,12 +57,21 @@ export interface MitigationDeps {
   killSwitch: () => Promise<boolean>;
   /** The region label this deployment acts in, in the producers' vocabulary. */
   deploymentRegion?: string;
+  /**
+   * The stored anomalies, to count the tenants an incident spans (platform-wide and irreversible
+   * steps need `platformMinTenants`). Absent: the anomaly's own tenant only (such steps are handed off).
+   */
+  anomalies?: IncidentReader;
+  /** `mitigation.platformMinTenants` (default 3). */
+  platformMinTenants?: number;
+  /** Target kinds this deployment hands off instead of applying (`unconfiguredTargets: 'error'`), with why. */
+  unavailableTargets?: Partial<Record<AppliedAction['step']['target'], string>>;
   now: () => number;
   execution: string;
 }
 
 /** What planning needs: a dry run through the API plans with exactly this. */
-export type PlanDeps = Pick<MitigationDeps, 'guardrails' | 'changes' | 'killSwitch' | 'deploymentRegion' | 'now' | 'execution'>;
+export type PlanDeps = Pick<MitigationDeps, 'guardrails' | 'changes' | 'killSwitch' | 'deploymentRegion' | 'anomalies' | 'platformMinTenants' | 'unavailableTargets' | 'now' | 'execution'>;
 
 export type MitigationOp = 'plan' | 'apply' | 'check' | 'rollback-one' | 'rollback-all' | 'notify';
 
@@ -69,9 +79,23 @@ async function environment(state: WorkflowState, deps: PlanDeps): Promise<Guardr
   const { anomaly, automatic } = state.input;
   const now = deps.now();
   const [killSwitch, whitelisted, recentChanges] = await Promise.all([deps.killSwitch(), deps.changes.whitelisted(anomaly.tenant, now), deps.changes.startedBetween(anomaly.tenant, anomaly.start - 30 * 60_000, now)]);
-  const env: GuardrailEnvironment = { now, principal: { type: automatic ? 'Workflow' : 'Operator', id: deps.execution }, automatic, killSwitch, whitelisted, recentChanges };
+  const env: GuardrailEnvironment = { now, principal: { type: automatic ? 'Workflow' : 'Operator', id: deps.execution }, automatic, killSwitch, whitelisted, recentChanges, tenantsAffected: await tenantsAffected(state, deps, now) };
   if (deps.deploymentRegion !== undefined) env.deploymentRegion = deps.deploymentRegion;
+  if (deps.platformMinTenants !== undefined) env.platformMinTenants = deps.platformMinTenants;
   return env;
+}
+
+/**
+ * How many tenants the incident spans: distinct tenants with a stored anomaly on the playbook's
+ * signals that started within INCIDENT_WINDOW_MS of this one (and not after `now`), this tenant
+ * included. Read from the anomaly store, which only the consumer writes: neither the execution
+ * input nor a producer can claim a wider incident than the anomalies show.
+ */
+async function tenantsAffected(state: WorkflowState, deps: PlanDeps, now: number): Promise<number> {
+  const { anomaly, requestedPlan } = state.input;
+  if (!deps.anomalies) return 1;
+  const tenants = await deps.anomalies.tenantsWithAnomaly(incidentSignals(anomaly, requestedPlan), anomaly.start - INCIDENT_WINDOW_MS, Math.min(now, anomaly.start + INCIDENT_WINDOW_MS));
+  return new Set([...tenants, anomaly.tenant]).size;
 }
 
 /** Policy check and plan: the first task of every execution. */
@@ -80,8 +104,18 @@ export async function planStep(state: WorkflowState, deps: PlanDeps): Promise<Wo
   const env = await environment(state, deps);
   const opts: Parameters<typeof planMitigation>[1] = { guardrails: decideStages(anomaly, env, deps.guardrails), now: env.now };
   if (requestedPlan !== undefined) opts.requestedPlan = requestedPlan;
+  if (deps.unavailableTargets) opts.unavailableTargets = deps.unavailableTargets;
   const plan = planMitigation(anomaly, opts);
   return { ...state, plan, nextStage: 'soft', before: { ts: anomaly.detectedAt, observed: anomaly.observed, expected: anomaly.expected, band: anomaly.band } };
+}
+
+/**
+ * The kill switch was turned on while an automatic execution was applying: nothing more is applied,
+ * what is applied stays (runbook: pausing does not undo), and the workflow hands off to on-call.
+ * The state machine catches it by this name.
+ */
+export class MitigationPaused extends Error {
+  override readonly name = 'MitigationPaused';
 }
 
 /** Apply every action of the next stage, idempotently; each one is in the ledger and on the bus. */
@@ -99,6 +133,14 @@ export async function applyStep(state: WorkflowState, deps: MitigationDeps): Pro
   };
   for (const action of stage.actions) {
     await halt();
+    // The plan's kill-switch decision is as old as the plan: read it again before every change (it pauses automatic apply only).
+    if (state.input.automatic && (await deps.killSwitch())) {
+      const done = applied.length - state.applied.length;
+      throw new MitigationPaused(`the kill switch (mitigation.paused) was turned on during the ${level} stage: ${done} of its ${stage.actions.length} action(s) applied, nothing more is; what is applied stays (roll back with ${plan.rollbackKey})`);
+    }
+    // Write-ahead: a crash, timeout or throttled put after the target call still leaves a record that rollbacks undo.
+    const intentAt = deps.now();
+    await deps.ledger.record({ event: 'intent', at: intentAt, action: { ...action, previous: null, appliedAt: intentAt }, execution: deps.execution });
     const done = await deps.targetFor(action.step.target).apply(action, deps.now());
     applied.push(done);
     await deps.ledger.record({ event: 'applied', at: deps.now(), action: done, execution: deps.execution });
@@ -114,10 +156,12 @@ export async function applyStep(state: WorkflowState, deps: MitigationDeps): Pro
 /** On-call sees every stage applied, with each action's rollback key (the outcome message covers the rollbacks). */
 function stageMessage(anomaly: Anomaly, plan: MitigationPlan, level: ActionLevel, actions: readonly AppliedAction[]): AlertMessage {
   const base = alertMessage(anomaly);
-  const detail = `${level} stage of ${plan.playbook.id} applied: ${actions.map((a) => `${a.step.title} (${a.rollbackKey})`).join('; ')}`;
+  // Name the control that acted (a flag the service must read is not a throttled usage plan), and what was left to an operator.
+  const handedOff = plan.stages.find((s) => s.level === level)?.handedOff ?? [];
+  const detail = `${level} stage of ${plan.playbook.id} applied: ${actions.map((a) => `${a.step.title} — ${a.actedVia?.description ?? a.step.target} (${a.rollbackKey})`).join('; ')}${handedOff.length ? `; handed off to an operator: ${handedOff.map((h) => `${h.title} (${h.reason})`).join('; ')}` : ''}`;
   return {
     subject: `[${anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} mitigation ${level} stage applied`.slice(0, 100),
-    body: JSON.stringify({ ...JSON.parse(base.body), rollbackKey: plan.rollbackKey, mitigation: { outcome: `${level}-applied`, detail, plan: plan.id, playbook: plan.playbook.id, rollbackKey: plan.rollbackKey, applied: actions.map((a) => ({ rollbackKey: a.rollbackKey, step: a.step.id, flag: a.step.flag, value: a.step.value, previous: a.previous })) } }),
+    body: JSON.stringify({ ...JSON.parse(base.body), rollbackKey: plan.rollbackKey, mitigation: { outcome: `${level}-applied`, detail, plan: plan.id, playbook: plan.playbook.id, rollbackKey: plan.rollbackKey, applied: actions.map((a) => ({ rollbackKey: a.rollbackKey, step: a.step.id, flag: a.step.flag, value: a.step.value, previous: a.previous, actedVia: a.actedVia ?? null })), handedOff: handedOffDetail(handedOff) } }),
     attributes: { ...base.attributes, decision: `mitigation-${level}-applied` },
   };
 }
@@ -134,10 +178,16 @@ export async function checkStep(state: WorkflowState, deps: MitigationDeps): Pro
   const current = state.stage ?? 'soft';
   const nextLevel = current === 'soft' ? 'hard' : undefined;
   const opts: Parameters<typeof nextStage>[3] = { final: state.checks >= 1 };
-  // The plan's decision is as of planning: ask the guardrails again before escalating (kill switch, new release).
-  if (nextLevel) opts.decision = deps.guardrails.evaluate(applyRequest(anomaly, nextLevel, await environment(state, deps)));
-  const transition = nextStage(plan, current, regression, opts);
-  const next: WorkflowState = { ...state, checks: state.checks + 1, transition: transition.kind, reason: transition.reason };
+  // The plan's decisions are as of planning: ask the guardrails again before escalating (kill switch,
+  // new release, more tenants in the incident), for the stage and for each of its steps.
+  let checked = plan;
+  if (nextLevel) {
+    const decisions = decideStages(anomaly, await environment(state, deps), deps.guardrails);
+    checked = redecideStage(plan, nextLevel, decisions, deps.unavailableTargets);
+    opts.decision = decisions[nextLevel];
+  }
+  const transition = nextStage(checked, current, regression, opts);
+  const next: WorkflowState = { ...state, plan: checked, checks: state.checks + 1, transition: transition.kind, reason: transition.reason };
   if (transition.kind === 'escalate') next.nextStage = transition.stage.level;
   if (transition.kind === 'rollback') next.remaining = planRollback(state.applied, { intervalMs: 0 }).steps.map((s) => s.action);
   next.remainingCount = next.remaining?.length ?? 0;
@@ -147,50 +197,58 @@ export async function checkStep(state: WorkflowState, deps: MitigationDeps): Pro
 /**
  * Undo the newest applied action still in place (staged rollback), or all of them (after a failure).
  * After a failure the ledger is the source of truth: a task that failed halfway never returned the
- * actions it had already applied.
+ * actions it had already applied, and an action whose `applied` entry never got written (timeout,
+ * throttled put, failed confirmation) is still there as an `intent`.
  */
 export async function rollbackStep(state: WorkflowState, deps: MitigationDeps, all: boolean, onlyGiven = false): Promise<WorkflowState> {
-  const candidates = all && state.plan && !onlyGiven ? await stillApplied(state, deps) : state.applied;
+  const fromLedger = all && state.plan && !onlyGiven ? await stillApplied(state, deps) : undefined;
+  const candidates = fromLedger?.actions ?? state.applied;
   const queue = (!all && !onlyGiven && state.remaining) || planRollback(candidates, { intervalMs: 0 }).steps.map((s) => s.action);
   const now = deps.now();
   const take = all || onlyGiven ? queue : queue.slice(0, 1);
   const rolledBack = [...state.rolledBack];
+  const confirmed = fromLedger?.confirmed ?? new Set(state.applied.map((a) => a.rollbackKey));
   for (const action of take) {
     await deps.targetFor(action.step.target).rollback(action, now);
     rolledBack.push(action.rollbackKey);
-    await deps.ledger.record({ event: 'rolled-back', at: now, action, execution: deps.execution });
+    await deps.ledger.record({ event: 'rolled-back', at: now, action, execution: deps.execution, ...(!confirmed.has(action.rollbackKey) && { note: INTENT_ONLY_NOTE }) });
     await deps.events.publish([{ detailType: 'Mitigation Action Rolled Back', detail: actionDetail(action, state.plan) }]);
   }
   const remaining = queue.slice(take.length);
   return { ...state, remaining, remainingCount: remaining.length, rolledBack };
 }
 
-async function stillApplied(state: WorkflowState, deps: MitigationDeps): Promise<AppliedAction[]> {
+/** Said on the rollback of an action known only by its intent: whether its apply landed is unknown. */
+const INTENT_ONLY_NOTE = 'rolled back from its intent or ledger entry (the apply may not have landed; the target undoes only a value it set)';
+
+async function stillApplied(state: WorkflowState, deps: MitigationDeps) {
   return outstanding(deps.ledger, state.plan!.rollbackKey, state.applied);
 }
 
-/** Actions of an episode the ledger shows applied and not rolled back since. */
-async function outstanding(ledger: MitigationDeps['ledger'], episodeKey: string, known: readonly AppliedAction[] = []): Promise<AppliedAction[]> {
-  const byKey = new Map(known.map((a) => [a.rollbackKey, a]));
-  for (const entry of await ledger.entries(episodeKey)) {
-    if (entry.event === 'applied') byKey.set(entry.action.rollbackKey, entry.action);
-    else if (entry.event === 'rolled-back') byKey.delete(entry.action.rollbackKey);
-  }
-  return [...byKey.values()];
+/**
+ * Actions of an episode the journal shows started or applied and not rolled back since, and which
+ * of them an `applied` entry (or the execution's own list) confirms.
+ */
+async function outstanding(ledger: MitigationDeps['ledger'], episodeKey: string, known: readonly AppliedAction[] = []): Promise<{ actions: AppliedAction[]; confirmed: Set<string> }> {
+  const journal = await ledger.journal(episodeKey);
+  const confirmed = new Set([...known.map((a) => a.rollbackKey), ...journal.filter((e) => e.event === 'applied').map((e) => e.action.rollbackKey)]);
+  return { actions: outstandingActions(journal, known), confirmed };
 }
 
 /**
  * Roll back by key at any time: an episode's key (`rb-<hash>`, everything of the episode) or one
  * action's key. Newest first; what is already rolled back is skipped, so a second call does nothing.
+ * Actions known only by their intent are rolled back too (harmless if their apply never landed).
  */
 export async function rollbackByKey(key: string, deps: Omit<MitigationDeps, 'execution'> & { execution?: string }): Promise<{ rolledBack: string[] }> {
   const episodeKey = episodeKeyOf(key);
-  const actions = (await outstanding(deps.ledger, episodeKey)).filter((a) => key === episodeKey || a.rollbackKey === key);
+  const { actions: all, confirmed } = await outstanding(deps.ledger, episodeKey);
+  const actions = all.filter((a) => key === episodeKey || a.rollbackKey === key);
   const now = deps.now();
   const rolledBack: string[] = [];
   for (const { action } of planRollback(actions, { intervalMs: 0 }).steps) {
     await deps.targetFor(action.step.target).rollback(action, now);
-    await deps.ledger.record({ event: 'rolled-back', at: now, action, ...(deps.execution !== undefined && { execution: deps.execution }) });
+    await deps.ledger.record({ event: 'rolled-back', at: now, action, ...(deps.execution !== undefined && { execution: deps.execution }), ...(!confirmed.has(action.rollbackKey) && { note: INTENT_ONLY_NOTE }) });
     await deps.events.publish([{ detailType: 'Mitigation Action Rolled Back', detail: actionDetail(action) }]);
     rolledBack.push(action.rollbackKey);
   }
@@ -199,17 +257,25 @@ export async function rollbackByKey(key: string, deps: Omit<MitigationDeps, 'exe
 
 /** Tell on-call how the execution ended (SNS) and publish the outcome (EventBridge). */
 export async function notifyStep(state: WorkflowState, deps: MitigationDeps, outcome: NonNullable<WorkflowState['outcome']>): Promise<WorkflowState> {
+  // Paused by the kill switch in Apply (caught by name): the state is Apply's input, so the ledger says what the stage applied.
+  if (state.error?.Error === 'MitigationPaused' && state.plan) {
+    const inPlace = (await outstanding(deps.ledger, state.plan.rollbackKey, state.applied)).actions;
+    state = { ...state, applied: inPlace, reason: errorMessage(state.error.Cause) };
+  }
   const { anomaly } = state.input;
   const base = alertMessage(anomaly);
   const words: Record<typeof outcome, string> = {
-    blocked: `mitigation blocked by policy: ${state.plan?.reasons.join('; ') ?? ''}`,
+    blocked: blockedWords(state.plan),
     recovered: `recovered; ${state.rolledBack.length} action(s) rolled back`,
-    'handed-off': `not recovered automatically: ${state.reason ?? ''}; actions stay in place (rollback key ${state.plan?.rollbackKey ?? '-'})`,
+    'handed-off': `${state.error?.Error === 'MitigationPaused' ? 'automatic mitigation paused' : 'not recovered automatically'}: ${state.reason ?? ''}; actions stay in place (rollback key ${state.plan?.rollbackKey ?? '-'})`,
     failed: `mitigation failed (${state.error?.Error ?? 'error'}: ${truncate(state.error?.Cause ?? '', 300)}); everything applied was rolled back`,
   };
   const message: AlertMessage = {
     subject: `[${outcome === 'failed' || outcome === 'handed-off' ? 'SEV1' : anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} mitigation ${outcome}`.slice(0, 100),
-    body: JSON.stringify({ ...JSON.parse(base.body), mitigation: { outcome, detail: words[outcome], plan: state.plan?.id, playbook: state.plan?.playbook.id, rollbackKey: state.plan?.rollbackKey ?? null, applied: state.applied.map((a) => a.rollbackKey), rolledBack: state.rolledBack } }),
+    body: JSON.stringify({
+      ...JSON.parse(base.body),
+      mitigation: { outcome, detail: words[outcome], plan: state.plan?.id, playbook: state.plan?.playbook.id, rollbackKey: state.plan?.rollbackKey ?? null, applied: state.applied.map((a) => a.rollbackKey), actedVia: Object.fromEntries(state.applied.map((a) => [a.rollbackKey, a.actedVia?.description ?? null])), handedOff: handedOffDetail(state.plan?.handedOff ?? []), rolledBack: state.rolledBack },
+    }),
     attributes: { ...base.attributes, decision: `mitigation-${outcome}` },
   };
   await deps.notifier.publish(message, `${state.plan?.id ?? anomaly.id}#${outcome}`);
@@ -218,12 +284,36 @@ export async function notifyStep(state: WorkflowState, deps: MitigationDeps, out
 }
 
 function actionDetail(a: AppliedAction, plan?: MitigationPlan): Record<string, unknown> {
-  return { rollbackKey: a.rollbackKey, episode: a.episodeId, tenant: a.tenant, region: a.region, step: a.step.id, level: a.step.level, target: a.step.target, flag: a.step.flag, value: a.step.value, previous: a.previous, plan: plan?.id };
+  return { rollbackKey: a.rollbackKey, episode: a.episodeId, tenant: a.tenant, region: a.region, step: a.step.id, level: a.step.level, target: a.step.target, actedVia: a.actedVia, flag: a.step.flag, value: a.step.value, previous: a.previous, plan: plan?.id };
+}
+
+/** Blocked: the stage's denial, or (stage allowed) every soft step handed off to an operator, said as such. */
+function blockedWords(plan: MitigationPlan | undefined): string {
+  const soft = plan?.stages[0];
+  if (soft?.allowed && !soft.actions.length && soft.handedOff.length) {
+    return `nothing applied automatically: ${soft.handedOff.length} step(s) handed off to an operator: ${soft.handedOff.map((h) => `${h.title} (${h.reason})`).join('; ')}`;
+  }
+  return `mitigation blocked by policy: ${plan?.reasons.join('; ') ?? ''}`;
+}
+
+function handedOffDetail(steps: readonly NonNullable<WorkflowState['plan']>['handedOff'][number][]): { step: string; level: string; control: string; cause: string; reason: string }[] {
+  return steps.map((h) => ({ step: h.stepId, level: h.level, control: h.control, cause: h.cause, reason: h.reason }));
 }
 
 function requirePlan(state: WorkflowState): MitigationPlan {
   if (!state.plan) throw new Error('the execution has no plan yet (the Plan task must run first)');
   return state.plan;
+}
+
+/** A caught Lambda error's Cause is its `{errorMessage, errorType, trace}` JSON in AWS, the bare message locally. */
+function errorMessage(cause: string | undefined): string {
+  try {
+    const parsed = JSON.parse(cause ?? '') as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: the message itself
+  }
+  return cause ?? '';
 }
 
 function truncate(s: string, n: number): string {

@@ -7,6 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { DynamoDbActionLedger } from '../adapters/action-ledger.js';
+import { DynamoDbAnomalyStore } from '../adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../adapters/change-store.js';
 import { DynamoDbWindowStore } from '../adapters/dynamodb-window-store.js';
 import { bundledGuardrails } from '../adapters/guardrails.js';
@@ -81,6 +82,10 @@ function lambdaWiring() {
     windows: new DynamoDbWindowStore(dynamo, table),
     changes: new DynamoDbChangeStore(dynamo, table),
     killSwitch: async () => (await killSwitchState(dynamo, table)).paused,
+    anomalies: new DynamoDbAnomalyStore(dynamo, table),
+    platformMinTenants: Number(process.env[MITIGATION_ENV.platformMinTenants] || 3),
+    // Steps of kinds set to 'error' are handed off at planning, never sent to a target that would throw.
+    unavailableTargets: targets.handedOffKinds(),
     now: Date.now,
     ...(process.env[MITIGATION_ENV.deploymentRegion] && { deploymentRegion: process.env[MITIGATION_ENV.deploymentRegion] }),
   };

@@ -56,6 +56,8 @@ export interface SourcePollerDeps {
   /** Secret value by id; required when the source has `auth`. */
   readonly readSecret?: (secretId: string) => Promise<string>;
   readonly fetch?: typeof fetch;
+  /** The largest page body, in bytes. @default DEFAULT_MAX_PAGE_BYTES (10 MiB) */
+  readonly maxPageBytes?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
   readonly produce?: ProduceOptions;
@@ -96,7 +98,7 @@ export async function pollSource(event: PollEvent, deps: SourcePollerDeps, remai
     while (url) {
       if (result.pages >= source.maxPages) throw new SourceFetchError(`stopped after maxPages (${source.maxPages}) pages; the rest of the window was not fetched`, 0);
       if (result.pages > 0 && remainingMs() < RESERVED_MS) throw new SourceFetchError(`ran out of invocation time after ${result.pages} pages; the rest of the window was not fetched`, 0);
-      const page = await fetchSourcePage(url, headers, { timeoutMs: source.timeoutSeconds * 1000, maxAttempts: source.maxAttempts, ...(deps.fetch && { fetch: deps.fetch }), ...(deps.sleep && { sleep: deps.sleep }) });
+      const page = await fetchSourcePage(url, headers, { timeoutMs: source.timeoutSeconds * 1000, maxAttempts: source.maxAttempts, ...(deps.fetch && { fetch: deps.fetch }), ...(deps.sleep && { sleep: deps.sleep }), ...(deps.maxPageBytes !== undefined && { maxBytes: deps.maxPageBytes }) });
       result.pages++;
       result.attempts += page.attempts;
       const mapped = mapResponse(source, page.body);

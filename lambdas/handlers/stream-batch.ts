@@ -5,7 +5,7 @@ import { detectWindows, type DetectionSettings } from '../core/detect.js';
 import { planEpisodeTrace, type TraceAppend } from '../core/episode-trace.js';
 import type { EpisodeEvent } from '../core/episodes.js';
 import type { Observation, StreamPosition } from '../core/observations.js';
-import { compareSequence, foldObservations, type FoldResult, type WindowResult } from '../core/window-state.js';
+import { compareSequence, episodeRegions, foldObservations, type FoldResult, type WindowResult } from '../core/window-state.js';
 import type { WindowSettings } from '../core/window-settings.js';
 import type { AnomalyStore } from '../adapters/anomaly-store.js';
 import type { ChangeStore } from '../adapters/change-store.js';
@@ -38,6 +38,8 @@ export interface StreamBatchDeps {
   readonly maxConflictRetries?: number;
   /** Keys saved in parallel. */
   readonly saveConcurrency?: number;
+  /** Longest change window a producer may put on the stream (ms); longer ones are dead-lettered. */
+  readonly maxStreamChangeWindowMs?: number;
 }
 
 export interface BatchOutcome {
@@ -95,7 +97,7 @@ export async function processStreamBatch(records: readonly RawRecord[], deps: St
     recovered: 0,
     failed: [],
   };
-  const batch = decodeBatch(records);
+  const batch = decodeBatch(records, deps.maxStreamChangeWindowMs !== undefined ? { maxChangeWindowMs: deps.maxStreamChangeWindowMs } : {});
   const fail = (positions: readonly StreamPosition[], error: unknown) => {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     for (const position of positions) outcome.failed.push({ position, error: message });
@@ -206,16 +208,19 @@ async function foldDetectAndSaveKeys(
     try {
       for (let attempt = 0; ; attempt++) {
         const { folded } = result;
-        // Alerts go out before the state is saved: if the save fails, the redelivery finds the
-        // anomaly record already notified and does not page twice.
-        await applyEpisodeEvents(result.events, folded.state, openEpisodes, deps, outcome);
-        // Trace points too: a redelivery skips what the saved state has folded, so points written
-        // after the save could never be written again if that failed. Appends overwrite per minute,
-        // so writing them again (retry, conflict, redelivery) changes nothing.
+        // The state we read may carry side effects its writer saved but did not get to do (it
+        // failed after the save): repeat them before this save drops them. Each is idempotent per
+        // episode, so repeating what did happen changes nothing.
+        if (current?.state.fx?.length) await applyEpisodeEvents(current.state.fx, current.state, openEpisodes, deps, outcome);
+        // Trace points are written before the save: a redelivery skips what the saved state has
+        // folded, so points written after it could never be written again if that failed. Appends
+        // overwrite per minute, so writing them again (retry, conflict, redelivery) changes nothing.
         outcome.traceWrites += await appendTraces(result.traces, deps.traces);
         if (folded.changed) {
+          if (result.events.length) folded.state.fx = result.events;
           const saved = await deps.windows.save(folded.state, current?.version);
           if (!saved.saved) {
+            // Nothing has been announced for this fold yet: the re-fold decides afresh.
             outcome.conflicts++;
             if (attempt >= retries) throw new Error(`state for ${key} kept changing under us (${attempt + 1} conflicts)`);
             current = await deps.windows.load(key);
@@ -225,6 +230,10 @@ async function foldDetectAndSaveKeys(
           outcome.stateWrites++;
           outcome.writeUnits += saved.writeUnits;
         }
+        // Alerts, anomaly records and workflow starts follow the saved state, so they describe the
+        // episode that was kept. If one fails, the key's records are redelivered and the saved `fx`
+        // makes the next invocation do them.
+        await applyEpisodeEvents(result.events, folded.state, openEpisodes, deps, outcome);
         const s = folded.stats;
         outcome.processed += s.folded + s.late + s.duplicate;
         outcome.late += s.late;
@@ -281,8 +290,12 @@ async function applyEpisodeEvents(events: readonly EpisodeEvent[], state: FoldRe
       concurrentSignals: [...(open.signalsByTenant.get(state.tenant) ?? [])].filter((s) => s !== state.signal),
     };
     if (state.region !== undefined) context.region = state.region;
-    const anomaly = describeAnomaly(event, state.key, state.tenant, state.signal, context);
-    const { notify } = await deps.anomalies.open(anomaly);
+    // Every region of the episode, not the last record's: the cross-region guardrail decides on these.
+    const regions = episodeRegions(state, start);
+    if (regions.length) context.regions = regions;
+    const described = describeAnomaly(event, state.key, state.tenant, state.signal, context);
+    // When the episode was stored before (a repeat), its first decision stands.
+    const { notify, stored: anomaly } = await deps.anomalies.open(described);
     if (notify) {
       outcome.anomalies.push(anomaly);
       if (anomaly.decision !== 'suppressed') {

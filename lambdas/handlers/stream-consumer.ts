@@ -8,6 +8,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { RawRecord } from '../core/batch.js';
+import { DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS } from '../core/envelope.js';
 import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings, type WindowSettings } from '../core/window-settings.js';
 import { DynamoDbAnomalyStore } from '../adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../adapters/change-store.js';
@@ -128,6 +129,15 @@ export function windowSettingsFromEnv(env: NodeJS.ProcessEnv): WindowSettings {
   });
 }
 
+/** The longest change window a producer may put on the stream, from the environment (default 24 h). */
+export function maxStreamChangeWindowMsFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env[CONSUMER_ENV.maxStreamChangeWindowHours];
+  if (raw === undefined || raw === '') return DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS;
+  const hours = Number(raw);
+  if (!Number.isFinite(hours) || hours <= 0) throw new Error(`environment variable ${CONSUMER_ENV.maxStreamChangeWindowHours} must be a positive number of hours (got "${raw}")`);
+  return hours * 3_600_000;
+}
+
 let lambdaConsumer: StreamConsumer | undefined;
 
 function lambdaWiring(): StreamConsumer {
@@ -151,6 +161,7 @@ function lambdaWiring(): StreamConsumer {
       deadLetters: new SqsDeadLetterSink(sqs, requireEnv(CONSUMER_ENV.invalidRecordQueueUrl)),
       ledger: new DynamoDbPositionLedger(dynamo, table, 'consumer'),
       settings: windowSettingsFromEnv(process.env),
+      maxStreamChangeWindowMs: maxStreamChangeWindowMsFromEnv(process.env),
       source: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'stream-consumer',
     },
     { logger, metrics },

@@ -59,7 +59,7 @@ describe('replay of envelope recordings', () => {
       }
     }
     lines.push({ v: 1, type: 'change', id: 'rel-381', ts: T0 + 4 * 3600_000 - 8 * 60_000, tenant: 'acme', change: 'release', region: 'kr', title: 'search 2.3' });
-    lines.push({ v: 1, type: 'change', id: 'mnt-1', ts: T0 + 6 * 3600_000 - 60_000, until: T0 + 7 * 3600_000, tenant: '*', change: 'maintenance' });
+    lines.push({ v: 1, type: 'change', id: 'mnt-1', ts: T0 + 6 * 3600_000 - 60_000, until: T0 + 7 * 3600_000, tenant: 'globex', change: 'maintenance' });
     // Producers announce a change when it happens: it sits in the stream at its own time.
     lines.sort((a, b) => (a as { ts: number }).ts - (b as { ts: number }).ts);
     const { dir, file } = write(lines);

@@ -93,6 +93,8 @@ describe('seed-004 scenario suite (full size, fixed seed)', () => {
     const kinds = new Set(q.scenario.labels.map((l) => l.kind));
     for (const k of ['ingest_surge', 'search_cost', 'notify_storm', 'origin_bottleneck', 'release_spike', 'campaign', 'maintenance', 'benign_release', 'blip'] as const) expect(kinds, k).toContain(k);
     expect(q.scenario.labels.every((l) => l.start >= q.scenario.evalFrom)).toBe(true);
+    // Platform-wide maintenance is declared through the operator route: the stream would dead-letter tenant "*".
+    expect(q.scenario.counts.operatorChanges).toBeGreaterThan(0);
     expect(q.replay.deadLettered).toBe(0);
     expect(q.replay.processed).toBe(q.replay.records);
   });
@@ -133,18 +135,25 @@ describe('seed-004 scenario suite (full size, fixed seed)', () => {
 
 describe('scenario replay path', () => {
   it('writes exactly the alert lines replayEnvelopes writes (same batch path, plus a recording mitigation starter)', async () => {
-    const sc = generateScenario(SMALL_SCENARIO);
+    // Two maintenance windows: the second is platform-wide, declared through the operator route.
+    const sc = generateScenario({ ...SMALL_SCENARIO, counts: { ...SMALL_SCENARIO.counts, maintenance: 2 } });
+    expect(sc.operatorChanges.map((c) => c.change.tenant)).toEqual(['*']);
+    expect(sc.lines.some((l) => l.includes('"tenant":"*"'))).toBe(false);
     const dir = await mkdtemp(join(tmpdir(), 'ag-parity-'));
     try {
       await writeFile(join(dir, 'in.jsonl'), `${sc.lines.join('\n')}\n`);
-      const reference = await replayEnvelopes({ input: join(dir, 'in.jsonl'), out: dir });
-      const ours = await replayLines(sc.lines);
+      const reference = await replayEnvelopes({ input: join(dir, 'in.jsonl'), out: dir, operatorChanges: sc.operatorChanges });
+      const ours = await replayLines(sc.lines, { operatorChanges: sc.operatorChanges });
       expect(ours.alertLines.length).toBeGreaterThan(0);
       expect(`${ours.alertLines.join('\n')}\n`).toBe(await readFile(join(dir, 'alerts.jsonl'), 'utf8'));
       expect({ ...ours.result, ms: 0 }).toEqual({ ...reference, ms: 0 });
       // One execution per mitigate episode, with the anomaly as the execution input carries it.
       const mitigate = ours.alertLines.map((l) => JSON.parse(l) as AlertLine).filter((a) => a.decision === 'mitigate');
       expect(ours.mitigations.map((m) => m.anomaly.id).sort()).toEqual(mitigate.map((a) => a.key).sort());
+      // The operator's window is in the change store with its creator, as the route stores it.
+      const [declared] = sc.operatorChanges;
+      const stored = await ours.changes.affecting('initech', declared!.change.ts, declared!.change.ts);
+      expect(stored.map((c) => [c.id, c.createdBy])).toContainEqual([declared!.change.id, declared!.change.createdBy]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -207,7 +216,8 @@ describe('seed-004 scenario suite: mitigation outcomes (open loop)', () => {
   });
 
   it('rolls back at the first check when the incident was over by then, and never hands off an incident that had ended by the last check', () => {
-    const labelled = outcomes().filter((o) => o.label);
+    // Executions that never applied anything (blocked: e.g. an origin incident on fewer than platformMinTenants tenants, its platform steps handed off) have no check.
+    const labelled = outcomes().filter((o) => o.label && o.checks.length);
     const overByFirst = labelled.filter((o) => o.label!.end <= o.checks[0]!.at);
     expect(overByFirst.length).toBeGreaterThan(0);
     for (const o of overByFirst) expect(o.checks[0]!.transition, show(o)).toBe('rollback');
@@ -225,6 +235,8 @@ describe('seed-004 scenario suite: mitigation outcomes (open loop)', () => {
       expect(o.checks.at(-1)!.targetOnly, show(o)).toBe(true);
     }
     for (const o of outcomes().filter((x) => x.anomaly.softOnly)) expect(o.stages.map((st) => st.level), show(o)).toEqual(['soft']);
+    // Blocked executions are platform-wide playbooks for a narrower incident, never a tenant's own playbook.
+    for (const o of outcomes().filter((x) => x.outcome === 'blocked')) expect(o.playbook, show(o)).toBe('origin-bottleneck');
   });
 });
 

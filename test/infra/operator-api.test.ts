@@ -235,17 +235,23 @@ describe('OperatorApi (cdk.json context)', () => {
       ],
       timeline: tableRead.map((action) => ({ action, resource: table })),
       whitelist: [{ action: 'dynamodb:PutItem', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['wl#*'] } } }],
+      // Change items (one tenant's or every tenant's) and the idempotency markers it reads back; no queries, nothing else.
+      changes: [
+        { action: 'dynamodb:PutItem', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['chg#*', 'chgop#*'] } } },
+        { action: 'dynamodb:GetItem', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['chgop#*'] } } },
+      ],
       mitigate: [
         ...tableRead.map((action) => ({ action, resource: table })),
         { action: 'states:StartExecution', resource: { Ref: LOGICAL_IDS.mitigationStateMachine } },
         { action: 'states:DescribeExecution', resource: executions },
       ],
       rollback: [
-        ...tableRead.map((action) => ({ action, resource: table })),
+        // Reads the ledger only; writes only the halt marker (its own partition), never a ledger entry.
+        { action: 'dynamodb:Query', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ledger#rb-*'] } } },
         { action: 'states:DescribeExecution', resource: executions },
         { action: 'states:StopExecution', resource: executions },
         { action: 'lambda:InvokeFunction', resource: arnOf(LOGICAL_IDS.mitigationFunction) },
-        { action: 'dynamodb:PutItem', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ledger#rb-*'] } } },
+        { action: 'dynamodb:PutItem', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['halt#rb-*'] } } },
       ],
     };
 
@@ -264,17 +270,34 @@ describe('OperatorApi (cdk.json context)', () => {
       for (const g of grants.filter((x) => x.resource === '*')) expect(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']).toContain(g.action);
       for (const g of grants.filter((x) => x.action.startsWith('logs:'))) expect(g.resource).toEqual(arnOf(logGroup));
     });
+
+    it('the rollback function can write the halt marker but no action-ledger item (no forged `applied` entries)', () => {
+      // Would any Allow statement let the role PutItem this partition key into the state table?
+      const like = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
+      const mayPut = (pk: string) =>
+        policyOf(API_FUNCTION_LOGICAL_IDS.rollback).some((st) => {
+          const actionOk = list(st.Action).some((a) => ['dynamodb:PutItem', 'dynamodb:*', '*'].includes(a));
+          const resourceOk = list(st.Resource).some((r) => r === '*' || JSON.stringify(r) === JSON.stringify(table));
+          const keys = (st.Condition as { 'ForAllValues:StringLike'?: { 'dynamodb:LeadingKeys'?: string[] } } | undefined)?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+          return st.Effect === 'Allow' && actionOk && resourceOk && (keys === undefined || keys.some((k) => like(k, pk)));
+        });
+      expect(mayPut('halt#rb-1l3k9x0a2bc')).toBe(true);
+      expect(mayPut('ledger#rb-1l3k9x0a2bc')).toBe(false);
+      expect(mayPut('flags#acme')).toBe(false);
+    });
   });
 
   it('gives each function only the environment it needs', () => {
     const env = (id: RouteId) => json.Resources[API_FUNCTION_LOGICAL_IDS[id]]!.Properties.Environment.Variables;
     const common = { [API_ENV.stateTable]: { Ref: LOGICAL_IDS.stateTable }, POWERTOOLS_SERVICE_NAME: 'anomaly-guard', POWERTOOLS_METRICS_NAMESPACE: 'AnomalyGuard', NODE_OPTIONS: '--enable-source-maps' };
-    for (const id of ['score', 'timeline', 'whitelist'] as const) expect(env(id), id).toEqual(common);
+    for (const id of ['score', 'timeline', 'whitelist', 'changes'] as const) expect(env(id), id).toEqual(common);
     expect(env('report')).toEqual({ ...common, [REPORT_LINKS_ENV.reportsBucket]: { Ref: LOGICAL_IDS.reportsBucket } });
     expect(env('mitigate')).toEqual({
       ...common,
       [API_ENV.stateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine },
       [API_ENV.mitigationTimings]: JSON.stringify({ observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300 }),
+      // A dry run plans as the workflow does: same blast-radius minimum, same view of unconfigured targets.
+      [API_ENV.mitigationPlanning]: JSON.stringify({ platformMinTenants: 3, actionTargets: { unconfiguredTargets: 'flag-table' } }),
     });
     expect(env('rollback')).toEqual({ ...common, [API_ENV.stateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine }, [API_ENV.mitigationFunction]: { Ref: LOGICAL_IDS.mitigationFunction } });
   });

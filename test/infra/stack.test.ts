@@ -107,6 +107,7 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
       [CONSUMER_ENV.slideMinutes]: '1',
       [CONSUMER_ENV.allowedLatenessMs]: '120000',
       [CONSUMER_ENV.dedupeIds]: '64',
+      [CONSUMER_ENV.maxStreamChangeWindowHours]: '24',
       [CONSUMER_ENV.mitigationStateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine },
       [CONSUMER_ENV.mitigationTimings]: JSON.stringify({ observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300 }),
       POWERTOOLS_SERVICE_NAME: 'anomaly-guard',
@@ -179,15 +180,18 @@ describe('mitigation workflow', () => {
     const def = definitionFromTemplate(json as never);
     expect(def.States.Observe).toMatchObject({ Type: 'Wait', SecondsPath: '$.input.observationSeconds' });
     expect(def.States['Wait between rollback steps']).toMatchObject({ Type: 'Wait', SecondsPath: '$.input.rollbackIntervalSeconds' });
-    for (const name of ['Plan', 'Apply', 'Check regression', 'Roll back one step']) {
-      expect((def.States[name] as { Catch?: { ErrorEquals: string[]; Next: string }[] }).Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Roll back everything' }]);
+    const rollBackEverything = { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Roll back everything' };
+    for (const name of ['Plan', 'Check regression', 'Roll back one step']) {
+      expect((def.States[name] as { Catch?: { ErrorEquals: string[]; Next: string }[] }).Catch).toEqual([rollBackEverything]);
     }
+    // The kill switch turned on mid-stage hands off with the actions in place; its catcher comes before the catch-all.
+    expect((def.States.Apply as { Catch?: unknown[] }).Catch).toEqual([{ ErrorEquals: ['MitigationPaused'], ResultPath: '$.error', Next: 'Notify hand-off' }, rollBackEverything]);
     // Every task retries transient Lambda errors with backoff and has a Catch.
     const tasks = Object.entries(def.States).filter(([, st]) => st.Type === 'Task') as [string, { Retry?: { BackoffRate?: number; MaxAttempts?: number }[]; Catch?: unknown[] }][];
     expect(tasks.length).toBe(9);
     for (const [name, st] of tasks) {
       expect(st.Retry?.[0], name).toMatchObject({ BackoffRate: 2, MaxAttempts: 6 });
-      expect(st.Catch?.length, name).toBe(1);
+      expect(st.Catch?.length, name).toBe(name === 'Apply' ? 2 : 1);
     }
     expect(Object.entries(def.States).filter(([, s]) => s.Type === 'Task').every(([, s]) => s.Resource?.endsWith(':function:MitigationStepsFunction'))).toBe(true);
   });

@@ -176,6 +176,49 @@ describe('source poller: fetch, map and put on kinesalite', () => {
     expect(letters.peekAll()).toEqual([expect.objectContaining({ kind: 'fetch', reason: expect.stringMatching(/not JSON/), item: '<html>maintenance</html>' })]);
   });
 
+  it('a chunked body without content-length is cut off as soon as it passes the page limit: the reason names the limit', async () => {
+    const LIMIT = 64 * 1024;
+    const TOTAL = 48 * 1024 * 1024;
+    const chunk = Buffer.alloc(16 * 1024, 0x20);
+    let written = 0;
+    let closedEarly!: Promise<boolean>;
+    api.route = (_req, res) => {
+      // No content-length: Node sends the body chunked, the way a streaming API (or an attacker) would.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('[');
+      closedEarly = new Promise((resolve) => {
+        let done = false;
+        res.on('close', () => resolve(!done));
+        const pump = () => {
+          while (written < TOTAL && !res.destroyed) {
+            written += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          if (!res.destroyed) {
+            done = true;
+            res.end(']');
+          }
+        };
+        pump();
+      });
+    };
+    // A generous timeout: only the size limit may stop the read.
+    const error = await pollSource({ time: scheduled }, deps({ maxPageBytes: LIMIT, source: { ...source, timeoutSeconds: 60 } })).catch((e: unknown) => e);
+    // The poller closed the connection long before the server got its whole body out.
+    expect(await closedEarly).toBe(true);
+    expect(written).toBeLessThan(TOTAL / 2);
+    expect(error).toBeInstanceOf(PollFailedError);
+    expect((error as Error).message).toMatch(new RegExp(`the limit is ${LIMIT} bytes per page`));
+    expect(api.requests).toHaveLength(1);
+    expect(letters.peekAll()).toEqual([expect.objectContaining({ kind: 'fetch', reason: expect.stringMatching(new RegExp(`fetch failed: the response is more than ${LIMIT} bytes .*the limit is ${LIMIT} bytes per page`)), url: `${api.base}/v1/costs` })]);
+    expect(await onStream()).toEqual([]);
+  });
+
+  it('a declared content-length over the limit is refused before the body is read', async () => {
+    api.route = (_req, res) => void res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(200_000) }).end(' '.repeat(200_000));
+    await expect(pollSource({ time: scheduled }, deps({ maxPageBytes: 100_000 }))).rejects.toThrow(/the response is 200000 bytes; the limit is 100000 bytes per page/);
+  });
+
   it('a secret that cannot be read fails the run before any request, naming the secret', async () => {
     await expect(pollSource({ time: scheduled }, deps({ readSecret: async () => Promise.reject(new Error('AccessDeniedException')) }))).rejects.toThrow(/could not read secret billing-token: AccessDeniedException/);
     expect(api.requests).toEqual([]);

@@ -1,10 +1,12 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { localDynamoClient } from '../../local/stand-ins.js';
+import { createStreamFromTemplate, localDynamoClient, localKinesisClient } from '../../local/stand-ins.js';
+import { putRecordsReliably } from '../../lambdas/adapters/stream-producer.js';
+import { readStream } from './kinesis-faults.js';
 import { createStreamConsumer, toRawRecord } from '../../lambdas/handlers/stream-consumer.js';
 import { processStreamBatch, type BatchOutcome } from '../../lambdas/handlers/stream-batch.js';
-import { kinesisEvent, metric, startHarness, type Harness } from './harness.js';
+import { kinesisEvent, metric, stackTemplate, startHarness, type Harness } from './harness.js';
 
 const context = { functionName: 'test', awsRequestId: 'r' } as unknown as Context;
 const KEY = 'acme#cqs_p95';
@@ -47,7 +49,7 @@ describe('stream consumer on kinesalite + dynalite', () => {
 
   it('dead-letters poison records with the reason, folds the valid ones, and the counts add up', async () => {
     const farFuture = Date.parse('2026-11-22T10:00:00Z') + 3 * 3600_000;
-    const poison = ['{"v":1,"type":"metric"', JSON.stringify(metric(100, { value: 'high' })), JSON.stringify(metric(101, { tenant: 'a#b' })), '\u00ff\u00fe', JSON.stringify(metric(102, { ts: farFuture }))];
+    const poison = ['{"v":1,"type":"metric"', JSON.stringify(metric(100, { value: 'high' })), JSON.stringify(metric(101, { tenant: 'a#b' })), '\u00ff\u00fe', metric(102, { ts: farFuture })];
     const valid = Array.from({ length: 20 }, (_, i) => metric(i));
     const event = kinesisEvent([...valid.slice(0, 10), ...poison, ...valid.slice(10)]);
     const outcome = await processStreamBatch(event.Records.map(toRawRecord), h.deps());
@@ -138,5 +140,46 @@ describe('stream consumer on kinesalite + dynalite', () => {
 
     // When every record fails, the invocation fails as a whole, so Lambda retries (and bisects) the batch.
     await expect(broken(kinesisEvent(Array.from({ length: 3 }, (_, i) => metric(200 + i))), context)).rejects.toThrow(/All records failed/);
+  });
+
+  it('a 500-record producer chunk on one key, resent whole after an ambiguous failure, is folded once (issue 18.11)', async () => {
+    await createStreamFromTemplate(h.standIns.kinesis, stackTemplate(), 'resend', 1);
+    const kinesis = localKinesisClient(h.standIns.kinesisEndpoint);
+    // The first PutRecords reaches the stream, but the client sees a timeout: produce resends the whole chunk.
+    let calls = 0;
+    kinesis.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        const out = await next(args);
+        if (ctx.commandName === 'PutRecordsCommand' && ++calls === 1) throw Object.assign(new Error('socket timed out after the request was sent'), { name: 'TimeoutError' });
+        return out;
+      },
+      { step: 'initialize', name: 'ambiguousFailure' },
+    );
+    const start = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const records = Array.from({ length: 500 }, (_, i) => metric(i, { ts: start + i * 5_000, value: 1 }));
+    const produced = await putRecordsReliably(kinesis, 'resend', records.map((r) => ({ Data: Buffer.from(JSON.stringify(r)), PartitionKey: 'acme' })), { baseDelayMs: 1 });
+    expect(produced).toMatchObject({ sent: 500, failed: [], attempts: 2 });
+    const landed = await readStream(h.standIns.kinesis, 'resend');
+    expect(landed).toHaveLength(1000);
+
+    const totals = { processed: 0, late: 0, duplicate: 0, deadLettered: 0 };
+    const windows: BatchOutcome['windows'] = [];
+    for (let i = 0; i < landed.length; i += 100) {
+      const batch = landed.slice(i, i + 100).map((r) => ({ data: r.Data!, partitionKey: r.PartitionKey!, arrivedAt: r.ApproximateArrivalTimestamp!.getTime(), position: { shardId: 'shardId-000000000000', sequenceNumber: r.SequenceNumber! } }));
+      const o = await processStreamBatch(batch, h.deps());
+      expect(o.failed).toEqual([]);
+      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += o[k];
+      windows.push(...o.windows);
+    }
+    // Every record folded once: the 500 resent ones are dropped as duplicates (open minutes) or late (closed minutes).
+    expect(totals.deadLettered).toBe(0);
+    expect(totals.processed - totals.late - totals.duplicate).toBe(500);
+    expect(totals.duplicate).toBeGreaterThan(0);
+    // 12 records a minute, never more: full windows hold exactly 120.
+    const full = windows.filter((w) => w.activeMinutes === 10);
+    expect(full.length).toBeGreaterThan(20);
+    expect(full.every((w) => w.n === 120 && w.sum === 120)).toBe(true);
+    const stored = await h.readState(KEY);
+    expect(stored!.state.buckets.every((b) => b.n <= 12)).toBe(true);
   });
 });

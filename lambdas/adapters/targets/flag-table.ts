@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AppliedAction, PlannedAction, PlaybookStep } from '../../core/mitigation/actions.js';
+import { actedVia, type AppliedAction, type PlannedAction, type PlaybookStep } from '../../core/mitigation/actions.js';
 import type { ActionTarget } from '../action-target.js';
 import { ConcurrentUpdateError } from './errors.js';
 import { appliedFrom, observe, pushLayer, removeLayer, replace, type RollbackOutcome, type SlotValue } from './layers.js';
@@ -15,7 +15,8 @@ import { conflictBackoff, DynamoDbSlotStore, MAX_CONFLICT_RETRIES, type SlotKey,
  *   updatedAt, version (every write is conditional on it), plus the layer stack (base, layers,
  *   done) that makes stacked actions and out-of-order rollbacks come out right (see layers.ts).
  *
- * The scope is the action's tenant. A flag whose value is `null` is unset (the service uses its own
+ * The scope is the action's tenant, or `*` for a platform-scoped step (`step.scope: 'platform'`,
+ * e.g. the origin failover): platform readers (and every tenant's `readTenantFlags`) see it there. A flag whose value is `null` is unset (the service uses its own
  * default); readers skip it.
  *
  * Someone else may write a flag too (an operator, a deploy script): they set `value` and `setBy`
@@ -26,6 +27,11 @@ export const FLAG_PK_PREFIX = 'flags#';
 
 export function flagItemKey(scope: string, flag: string): SlotKey {
   return { pk: `${FLAG_PK_PREFIX}${scope}`, sk: flag };
+}
+
+/** The partition an action's flag lives in: the tenant's, or `*` for platform-scoped steps. */
+export function flagScopeOf(action: Pick<PlannedAction, 'tenant' | 'step'>): string {
+  return (action.step.scope ?? 'tenant') === 'platform' ? '*' : action.tenant;
 }
 
 export class FlagTableTarget implements ActionTarget {
@@ -45,7 +51,11 @@ export class FlagTableTarget implements ActionTarget {
    * `flagName` lets the fallback for adapters that are not enabled store under another name.
    */
   async apply(action: PlannedAction, now: number, flagName: string = action.step.flag): Promise<AppliedAction> {
-    const key = flagItemKey(action.tenant, flagName);
+    return { ...(await this.applyToTable(action, now, flagName)), actedVia: actedVia('flag') };
+  }
+
+  private async applyToTable(action: PlannedAction, now: number, flagName: string): Promise<AppliedAction> {
+    const key = flagItemKey(flagScopeOf(action), flagName);
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       const stored = await this.store.get(key);
       const { state } = observeItem(stored, now);
@@ -67,7 +77,7 @@ export class FlagTableTarget implements ActionTarget {
   /** Roll back and say what happened (see RollbackOutcome): for the action ledger and the report. */
   async rollbackWithOutcome(applied: AppliedAction, now: number, flagName: string = applied.step.flag): Promise<RollbackOutcome> {
     if (applied.step.undo === 'none') return 'nothing-to-undo';
-    const key = flagItemKey(applied.tenant, flagName);
+    const key = flagItemKey(flagScopeOf(applied), flagName);
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       const stored = await this.store.get(key);
       const { state } = observeItem(stored, now);
@@ -145,9 +155,10 @@ export async function setOperatorFlag(client: DynamoDBClient | DynamoDBDocumentC
     new UpdateCommand({
       TableName: tableName,
       Key: flagItemKey(scope, flag),
-      UpdateExpression: 'SET #v = :v, setBy = :by, updatedAt = :now',
-      ExpressionAttributeNames: { '#v': 'value' },
-      ExpressionAttributeValues: { ':v': value, ':by': setBy, ':now': now },
+      // The version moves too, so an action's conditional write that read the item before this one conflicts and re-reads.
+      UpdateExpression: 'SET #v = :v, setBy = :by, updatedAt = :now ADD #ver :one',
+      ExpressionAttributeNames: { '#v': 'value', '#ver': 'version' },
+      ExpressionAttributeValues: { ':v': value, ':by': setBy, ':now': now, ':one': 1 },
     }),
   );
 }

@@ -4,7 +4,7 @@ import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { z } from 'zod';
-import type { AppliedAction, PlannedAction, PlaybookStep, TargetKind } from '../../core/mitigation/actions.js';
+import { actedVia, type AppliedAction, type PlannedAction, type PlaybookStep, type TargetKind } from '../../core/mitigation/actions.js';
 import type { ActionTarget } from '../action-target.js';
 import { AppConfigTarget, type AppConfigConfig } from './appconfig.js';
 import { CdnInvalidationTarget, type CloudFrontConfig } from './cdn-invalidation.js';
@@ -17,7 +17,7 @@ import { WebhookTarget, type WebhookConfig, type WebhookOptions } from './webhoo
 
 export { AppConfigTarget, CdnInvalidationTarget, FlagTableTarget, UsagePlanTarget, WafRateLimitTarget, WebhookTarget };
 export type { AppConfigConfig, CloudFrontConfig, UsagePlanConfig, WafRateLimitConfig, WebhookConfig };
-export { readFlags, readTenantFlags, flagItemKey, setOperatorFlag, type FlagView } from './flag-table.js';
+export { readFlags, readTenantFlags, flagItemKey, flagScopeOf, setOperatorFlag, type FlagView } from './flag-table.js';
 export { verifyWebhookSignature, signatureHeader, SIGNATURE_HEADER, IDEMPOTENCY_HEADER, EVENT_HEADER } from './webhook.js';
 export * from './errors.js';
 export type { RollbackOutcome } from './layers.js';
@@ -33,14 +33,27 @@ export interface ActionTargetsConfig {
   waf?: WafRateLimitConfig;
   webhook?: WebhookConfig;
   /**
-   * What a playbook step whose target is not enabled does:
-   * - 'error' (default): targetFor() throws TargetNotEnabledError naming the missing configuration.
+   * What a playbook step whose target is not enabled does, for every kind or per kind (kinds a map
+   * leaves out: 'error'):
+   * - 'error' (default): the step is not applied; planning hands it off to an operator (listed in the
+   *   plan with the missing configuration), and targetFor() throws TargetNotEnabledError as a backstop.
    *   A deployment must not believe it throttled a WAF rule when it only wrote a flag nobody reads.
    * - 'flag-table': the step is applied to the flag table instead, as flag `<kind>:<flag>` for the
-   *   action's tenant (for the local runtime and for services that implement the control themselves
-   *   by reading flags). Rollback goes the same way.
+   *   action's tenant (or `*` when platform-scoped), for the local runtime and for services that
+   *   implement the control themselves by reading flags. Rollback goes the same way. The applied
+   *   action says so (`actedVia`: flag written for the service to read, no <kind> control changed).
    */
-  unconfiguredTargets?: 'error' | 'flag-table';
+  unconfiguredTargets?: UnconfiguredTargets;
+}
+
+export type UnconfiguredHandling = 'error' | 'flag-table';
+export type UnconfiguredTargets = UnconfiguredHandling | Partial<Record<Exclude<TargetKind, 'flag'>, UnconfiguredHandling>>;
+
+/** What happens to a step of each kind that is not configured. */
+export function unconfiguredHandling(setting: UnconfiguredTargets | undefined, kind: TargetKind): UnconfiguredHandling {
+  if (setting === undefined) return 'error';
+  if (typeof setting === 'string') return setting;
+  return kind === 'flag' ? 'error' : (setting[kind] ?? 'error');
 }
 
 /** The configuration key that enables each adapter, and what it needs. */
@@ -75,7 +88,14 @@ export const actionTargetsConfigSchema = z
       })
       .strict()
       .optional(),
-    unconfiguredTargets: z.enum(['error', 'flag-table']).optional(),
+    unconfiguredTargets: z
+      .union([
+        z.enum(['error', 'flag-table']),
+        z
+          .object(Object.fromEntries((['appconfig', 'usage-plan', 'cdn-invalidation', 'waf-rate-limit', 'webhook'] as const).map((k) => [k, z.enum(['error', 'flag-table']).optional()])))
+          .strict(),
+      ])
+      .optional(),
   })
   .strict();
 
@@ -116,8 +136,9 @@ export class FlagFallbackTarget implements ActionTarget {
     return `${kind}:${step.flag}`;
   }
 
-  apply(action: PlannedAction, now: number): Promise<AppliedAction> {
-    return this.flags.apply(action, now, FlagFallbackTarget.flagName(this.fallbackFor, action.step));
+  async apply(action: PlannedAction, now: number): Promise<AppliedAction> {
+    const done = await this.flags.apply(action, now, FlagFallbackTarget.flagName(this.fallbackFor, action.step));
+    return { ...done, actedVia: actedVia('flag', this.fallbackFor) };
   }
 
   async rollback(applied: AppliedAction, now: number): Promise<void> {
@@ -125,11 +146,34 @@ export class FlagFallbackTarget implements ActionTarget {
   }
 }
 
+/** Names the control on every applied action of a configured AWS target (the flag targets name themselves). */
+class NamingTarget implements ActionTarget {
+  constructor(private readonly inner: ActionTarget) {}
+  get kind(): TargetKind {
+    return this.inner.kind;
+  }
+  async apply(action: PlannedAction, now: number): Promise<AppliedAction> {
+    const done = await this.inner.apply(action, now);
+    return done.actedVia ? done : { ...done, actedVia: actedVia(this.inner.kind) };
+  }
+  rollback(applied: AppliedAction, now: number): Promise<void> {
+    return this.inner.rollback(applied, now);
+  }
+}
+
+/** A step whose target is not configured, and what the deployment does with it. */
+export interface UnconfiguredStep {
+  step: PlaybookStep;
+  /** 'flag-table': written as a flag for the service to read; 'hand-off': not applied, an operator takes it. */
+  handling: 'flag-table' | 'hand-off';
+  error: TargetNotEnabledError;
+}
+
 /** The enabled targets by kind; `targetFor` is what the apply/rollback tasks call. */
 export class ActionTargets extends Map<TargetKind, ActionTarget> {
   constructor(
     entries: Iterable<[TargetKind, ActionTarget]>,
-    private readonly unconfigured: 'error' | 'flag-table',
+    private readonly unconfigured: UnconfiguredTargets,
   ) {
     super(entries);
   }
@@ -137,16 +181,41 @@ export class ActionTargets extends Map<TargetKind, ActionTarget> {
   /** The target for a step's kind; throws TargetNotEnabledError (see unconfiguredTargets). Safe to pass around unbound. */
   readonly targetFor = (kind: TargetKind): ActionTarget => {
     const target = this.get(kind);
-    if (target) return target;
-    if (kind !== 'flag' && this.unconfigured === 'flag-table') return new FlagFallbackTarget(kind, this.get('flag') as FlagTableTarget);
+    if (target) return kind === 'flag' ? target : new NamingTarget(target);
+    if (kind !== 'flag' && unconfiguredHandling(this.unconfigured, kind) === 'flag-table') return new FlagFallbackTarget(kind, this.get('flag') as FlagTableTarget);
     throw notEnabled(kind);
   };
 
-  /** Steps that targetFor would reject, with the reason: for plan validation and dry runs. */
-  unavailable(steps: readonly PlaybookStep[]): { step: PlaybookStep; error: TargetNotEnabledError }[] {
-    if (this.unconfigured === 'flag-table') return [];
-    return steps.filter((s) => !this.has(s.target)).map((step) => ({ step, error: notEnabled(step.target) }));
+  /** Steps whose target is not configured, and whether they go to the flag table or to an operator: for dry runs. */
+  unavailable(steps: readonly PlaybookStep[]): UnconfiguredStep[] {
+    return unconfiguredSteps(new Set(this.keys()), this.unconfigured, steps);
   }
+
+  /** Kinds whose steps are handed off rather than applied (planning's `unavailableTargets`), with the missing configuration. */
+  handedOffKinds(): Partial<Record<TargetKind, string>> {
+    return handedOffKinds(new Set(this.keys()), this.unconfigured);
+  }
+}
+
+/** The kinds a configuration enables (the flag table always). */
+export function configuredKinds(config: ActionTargetsConfig): Set<TargetKind> {
+  const kinds = new Set<TargetKind>(['flag']);
+  for (const [kind, { key }] of Object.entries(TARGET_CONFIG_KEYS) as [Exclude<TargetKind, 'flag'>, { key: keyof ActionTargetsConfig }][]) if (config[key] !== undefined) kinds.add(kind);
+  return kinds;
+}
+
+/** See `ActionTargets.unavailable`; from the configuration alone (the API's dry run creates no SDK clients). */
+export function unconfiguredSteps(configured: ReadonlySet<TargetKind>, setting: UnconfiguredTargets | undefined, steps: readonly PlaybookStep[]): UnconfiguredStep[] {
+  return steps.filter((s) => !configured.has(s.target)).map((step) => ({ step, handling: unconfiguredHandling(setting, step.target) === 'flag-table' ? 'flag-table' : 'hand-off', error: notEnabled(step.target) }));
+}
+
+/** See `ActionTargets.handedOffKinds`. */
+export function handedOffKinds(configured: ReadonlySet<TargetKind>, setting: UnconfiguredTargets | undefined): Partial<Record<TargetKind, string>> {
+  const out: Partial<Record<TargetKind, string>> = {};
+  for (const kind of Object.keys(TARGET_CONFIG_KEYS) as Exclude<TargetKind, 'flag'>[]) {
+    if (!configured.has(kind) && unconfiguredHandling(setting, kind) === 'error') out[kind] = notEnabled(kind).message;
+  }
+  return out;
 }
 
 function notEnabled(kind: TargetKind): TargetNotEnabledError {

@@ -94,7 +94,8 @@ export class DynamoDbSlotStore implements SlotStore {
         new PutCommand({
           TableName: this.tableName,
           Item: slotItem(key, write, version, compose),
-          ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(pk)' : '#v = :v',
+          // Version 0 is also an item no action wrote yet (an operator's direct write from an earlier release has no version).
+          ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(pk)' : expectedVersion === 0 ? '(#v = :v OR attribute_not_exists(#v))' : '#v = :v',
           ExpressionAttributeNames: expectedVersion === undefined ? undefined : { '#v': 'version' },
           ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ':v': expectedVersion },
         }),
@@ -118,7 +119,7 @@ export class InMemorySlotStore implements SlotStore {
 
   async put(key: SlotKey, write: SlotWrite, expectedVersion: number | undefined, compose?: Compose): Promise<number | undefined> {
     const current = this.items.get(id(key));
-    if (expectedVersion === undefined ? current !== undefined : Number(current?.version) !== expectedVersion) return undefined;
+    if (expectedVersion === undefined ? current !== undefined : current === undefined || Number(current.version ?? 0) !== expectedVersion) return undefined;
     const version = (expectedVersion ?? 0) + 1;
     this.items.set(id(key), structuredClone(JSON.parse(JSON.stringify(slotItem(key, write, version, compose))) as Record<string, unknown>));
     return version;

@@ -139,11 +139,34 @@ export function anomalyListing(a: AnomalyRecord, actions: readonly ActionSummary
   };
 }
 
-/** Changes as the timeline shows them: badges at their start, with their span. */
-export function changeBadges(changes: readonly ChangeRecord[]) {
+/** Changes as the timeline shows them: badges at their start, with their span; `createdBy` is the operator who declared it through the API (null: it came on the stream). */
+export function changeBadges(changes: readonly (ChangeRecord & { createdBy?: string; createdAt?: number })[]) {
   return [...changes]
     .sort((a, b) => a.ts - b.ts)
-    .map((c) => ({ ts: c.ts, until: c.until ?? null, tenant: c.tenant, change: c.change, id: c.id ?? null, title: c.title ?? null, region: c.region ?? null }));
+    .map((c) => ({
+      ts: c.ts,
+      until: c.until ?? null,
+      tenant: c.tenant,
+      change: c.change,
+      id: c.id ?? null,
+      title: c.title ?? null,
+      region: c.region ?? null,
+      createdBy: c.createdBy ?? null,
+      createdAt: c.createdAt ?? null,
+    }));
+}
+
+/** What a declared change window does to alerting and mitigation (lambdas/core/correlator.ts, policies/guardrails.cedar), in words for the API's answer. */
+export function changeEffect(c: Pick<ChangeRecord, 'tenant' | 'change' | 'region'>): string {
+  const who = `${c.tenant === '*' ? 'every tenant' : c.tenant}${c.region ? ` in region ${c.region}` : ''}`;
+  switch (c.change) {
+    case 'maintenance':
+      return `anomalies of ${who} that start while the window runs are recorded but do not page (suppressed)`;
+    case 'campaign':
+      return `automatic mitigation for ${who} is limited to soft steps while the window runs (and 30 minutes either side)`;
+    default:
+      return `anomalies of ${who} that start during the change or within 30 minutes of it page with a recommendation to roll it back, and are not mitigated automatically`;
+  }
 }
 
 function round2(v: number): number {

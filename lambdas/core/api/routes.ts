@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { MitigateRequest, ReportQuery, RollbackRequest, ScoreRequest, TimelineQuery, WhitelistRequest } from './schemas.js';
+import { ChangeRequest, MitigateRequest, ReportQuery, RollbackRequest, ScoreRequest, TimelineQuery, WhitelistRequest } from './schemas.js';
 
-export type RouteId = 'score' | 'mitigate' | 'rollback' | 'report' | 'whitelist' | 'timeline';
+export type RouteId = 'score' | 'mitigate' | 'rollback' | 'report' | 'whitelist' | 'timeline' | 'changes';
 
 export interface ApiRoute {
   id: RouteId;
@@ -15,7 +15,7 @@ export interface ApiRoute {
   summary: string;
 }
 
-/** The operator API (DESIGN contract 2): the gateway, the handlers, the local server and the OpenAPI document all read this table. */
+/** The operator API (docs/architecture.md contract 2): the gateway, the handlers, the local server and the OpenAPI document all read this table. */
 export const API_ROUTES: readonly ApiRoute[] = [
   {
     id: 'score',
@@ -38,7 +38,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'POST',
     path: '/v1/anomaly/rollback',
     input: { in: 'body', schema: RollbackRequest },
-    responses: { 202: 'Rollback accepted (idempotent: nothing outstanding is not an error)', 404: 'No action was ever applied under this key' },
+    responses: {
+      202: 'Rollback accepted (idempotent: nothing outstanding is not an error). For an episode key the episode is halted and its execution stopped first (`halted`, `stoppedExecution`), also when nothing was recorded yet (`status: nothing-applied`)',
+      404: 'Nothing is known under this key: no execution and no action for an episode key, no action for an action key',
+    },
     summary: 'Roll back everything applied under a rollback key, newest first',
   },
   {
@@ -64,6 +67,18 @@ export const API_ROUTES: readonly ApiRoute[] = [
     input: { in: 'query', schema: TimelineQuery },
     responses: { 200: 'Signals with expected bands, anomalies, changes and actions of one tenant' },
     summary: 'What the dashboard draws for one tenant over a time range',
+  },
+  {
+    id: 'changes',
+    method: 'POST',
+    path: '/v1/anomaly/changes',
+    input: { in: 'body', schema: ChangeRequest },
+    responses: {
+      200: 'A change with this id and the same content is already stored (idempotent replay); nothing changed',
+      201: 'Change window stored with the caller as its creator; the correlator applies it (a maintenance window suppresses paging while it runs)',
+      409: 'The id is already used by a change with different content',
+    },
+    summary: 'Declare a change window (maintenance, release, campaign ...) for a tenant or for every tenant (*)',
   },
 ];
 

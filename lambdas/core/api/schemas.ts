@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { eventTime, NAME, nameField } from '../envelope.js';
+import { CHANGE_LOOKBACK_MS } from '../correlator.js';
+import { CHANGE_KINDS, eventTime, NAME, nameField } from '../envelope.js';
 
-/** Request bodies and query strings of the operator API (DESIGN contract 2): one source for the gateway models, the handlers and the OpenAPI document. */
+/** Request bodies and query strings of the operator API (docs/architecture.md contract 2): one source for the gateway models, the handlers and the OpenAPI document. */
 
 /** A body larger than this is refused before it is parsed (the biggest valid body, 100 signals, is ~15 KB). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -9,6 +10,12 @@ export const MAX_SIGNALS_PER_SCORE = 100;
 /** The longest range the report and timeline accept. */
 export const MAX_RANGE_MS = 31 * 24 * 3600_000;
 export const MAX_WHITELIST_MS = 31 * 24 * 3600_000;
+/**
+ * The longest change window an operator may declare: the consumer looks for changes that started
+ * at most this long before an anomaly (CHANGE_LOOKBACK_MS, 14 days), so a longer window would
+ * silently stop applying after that.
+ */
+export const MAX_CHANGE_WINDOW_MS = CHANGE_LOOKBACK_MS;
 
 /** Episode keys: `<tenant>#<signal>@<start minute>Z`, as in alerts and the anomaly records. */
 export const EPISODE_KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}#[A-Za-z0-9][A-Za-z0-9._:-]{0,63}(@[^#\s]{1,128})?@\d{4}-\d\d-\d\dT\d\d:\d\dZ$/;
@@ -67,6 +74,32 @@ export const WhitelistRequest = z.strictObject({
   reason: z.string().max(256).optional(),
 });
 
+/**
+ * A change window declared by an operator: the stream's change record (lambdas/core/envelope.ts,
+ * README "Putting records on the stream") with `id` and `until` required, `until` after `ts`, at
+ * most MAX_CHANGE_WINDOW_MS long. The only way to declare a platform-wide (`tenant: "*"`) change or
+ * one longer than the stream accepts. `v` and `type` may be sent, so a stream record posts as it is.
+ */
+/** A tenant name, or `*` for every tenant. */
+const TENANT_OR_ALL = new RegExp(`^(\\*|${NAME.source.slice(1, -1)})$`);
+
+export const ChangeRequest = z
+  .strictObject({
+    v: z.literal(1).optional(),
+    type: z.literal('change').optional(),
+    /** Idempotency key: the same id with the same content is stored once; with other content it is a 409. */
+    id: z.string().min(1).max(128),
+    ts: eventTime,
+    tenant: z.string().regex(TENANT_OR_ALL, "must be '*' (every tenant) or a tenant name: 1-64 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit"),
+    change: z.enum(CHANGE_KINDS),
+    until: eventTime,
+    region: nameField().optional(),
+    title: z.string().max(512).optional(),
+  })
+  .refine((c) => c.until > c.ts, { message: 'must be after ts', path: ['until'] })
+  .refine((c) => c.until - c.ts <= MAX_CHANGE_WINDOW_MS, { message: `the window (ts..until) must be at most ${MAX_CHANGE_WINDOW_MS / 86_400_000} days`, path: ['until'] });
+
+export type ChangeRequest = z.output<typeof ChangeRequest>;
 export type ScoreRequest = z.output<typeof ScoreRequest>;
 export type MitigateRequest = z.output<typeof MitigateRequest>;
 export type RollbackRequest = z.output<typeof RollbackRequest>;

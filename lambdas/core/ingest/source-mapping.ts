@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { search } from '@aws-lambda-powertools/jmespath';
-import { parseEnvelope, partitionKeyOf, type Envelope } from '../envelope.js';
+import { parseEnvelope, partitionKeyOf, streamChangeProblem, type Envelope } from '../envelope.js';
 import type { MappingRule, UsageSourceConfig } from './source-config.js';
 
 /** The event-time range one poll asks the source for: [from, to) in epoch ms. */
@@ -118,6 +118,9 @@ function mapItem(sourceName: string, rule: MappingRule, item: unknown): MappedRe
   const line = JSON.stringify(fields);
   const parsed = parseEnvelope(Buffer.from(line));
   if (!parsed.ok) return { reason: parsed.reason };
+  // A vendor response must not mute alerting beyond one tenant or for longer than a stream change may last.
+  const problem = parsed.record.type === 'change' ? streamChangeProblem(parsed.record) : undefined;
+  if (problem) return { reason: problem };
   return { line, partitionKey: partitionKeyOf(parsed.record), record: parsed.record };
 }
 

@@ -85,10 +85,43 @@ export interface PlannedAction {
   step: PlaybookStep;
 }
 
+/**
+ * The control that really acted on a step, which is not always the step's `target`: a step whose
+ * target is not configured may be written to the flag table instead (`unconfiguredTargets:
+ * 'flag-table'`), and then nothing but a service reading that flag enforces it. Alerts, the ledger
+ * and the report name this, never just the intended target.
+ */
+export interface ActedVia {
+  /** The kind of control written. */
+  control: TargetKind;
+  /** Set when the step's own target was not configured and `control` stood in for it. */
+  fallbackFor?: TargetKind;
+  /** In words, e.g. `usage plan throttled` or `flag written for the service to read (no usage plan was changed)`. */
+  description: string;
+}
+
 /** What was actually done: the previous value is what a rollback restores. */
 export interface AppliedAction extends PlannedAction {
   previous: PlaybookStep['value'] | null;
   appliedAt: number;
   /** Target-specific reference (invalidation id, AppConfig deployment number, ...). */
   targetRef?: string;
+  /** The control that acted (absent on actions recorded before it existed). */
+  actedVia?: ActedVia;
+}
+
+/** What each kind of control does when it acts: the words of `ActedVia.description`. */
+export const CONTROL_DESCRIPTIONS: Readonly<Record<TargetKind, string>> = {
+  flag: 'flag written for the service to read',
+  appconfig: 'AppConfig flag deployed',
+  'usage-plan': 'usage plan throttled',
+  'cdn-invalidation': 'CDN invalidation created',
+  'waf-rate-limit': 'WAF rate-based rule limit set',
+  webhook: 'webhook delivered to the service',
+};
+
+/** How a step really acted: its own control, or the flag table standing in for an unconfigured one. */
+export function actedVia(target: TargetKind, fallbackFor?: TargetKind): ActedVia {
+  if (fallbackFor === undefined || fallbackFor === target) return { control: target, description: CONTROL_DESCRIPTIONS[target] };
+  return { control: target, fallbackFor, description: `${CONTROL_DESCRIPTIONS[target]} (${fallbackFor} is not configured: no ${fallbackFor} control was changed)` };
 }

@@ -1,7 +1,7 @@
-import type { Anomaly } from '../anomaly.js';
+import { regionsOf, type Anomaly } from '../anomaly.js';
 import { CORRELATION_WINDOW_MS, correlateChanges, type CorrelatedChange } from '../correlator.js';
 import type { ChangeRecord } from '../envelope.js';
-import type { ActionLevel, PlannedAction, TargetKind } from './actions.js';
+import type { ActionLevel, FlagScope, PlannedAction, PlaybookStep, TargetKind } from './actions.js';
 import { controlKey } from './keys.js';
 
 /**
@@ -17,8 +17,19 @@ export interface GuardrailContext {
   level: ActionLevel;
   /** Started by the stream consumer's trigger rules, not by an operator. */
   automatic: boolean;
-  /** The action would change a control outside the anomaly's region. */
+  /** The anomaly touched a region other than the deployment's (any of its regions). */
   crossRegion: boolean;
+  /** At least one of the anomaly's records named a region. */
+  regionKnown: boolean;
+  /** The regions the anomaly touched (`regionsOf`). */
+  anomalyRegions: string[];
+  /**
+   * Distinct tenants with an anomaly on the same or a related signal around this one, itself
+   * included, counted from the anomaly store (never from the request or the producer).
+   */
+  tenantsAffected: number;
+  /** `mitigation.platformMinTenants`: the smallest incident a platform-wide or irreversible step may answer automatically. */
+  platformMinTenants: number;
   /** A release, flag or experiment change within 30 min (prefer rolling it back). */
   releaseWithin30m: boolean;
   /** The tenant runs a whitelisted campaign: soft steps only. */
@@ -27,11 +38,25 @@ export interface GuardrailContext {
   killSwitch: boolean;
 }
 
+/** One control, as the policies see it (the Cedar `Target` entity's attributes). */
+export interface GuardrailTarget {
+  kind: TargetKind;
+  /** Its `controlKey`. */
+  flag: string;
+  scope: FlagScope;
+  /** False for `undo: 'none'` (an invalidation): nothing can take it back. */
+  reversible: boolean;
+  /** The control lives in the deployment's region (false: global, e.g. CloudFront, or the deployment names no region). */
+  regionBound: boolean;
+  /** The regions the control acts in: the deployment's for a region-bound control, else none. */
+  regions: string[];
+}
+
 export interface GuardrailRequest {
   principal: GuardrailPrincipal;
   action: GuardrailAction;
-  /** The tenant, and the control (its `controlKey`) when the request is about one action. */
-  resource: { tenant: string; target?: { kind: TargetKind; flag: string } };
+  /** The tenant, and the control when the request is about one step. */
+  resource: { tenant: string; target?: GuardrailTarget };
   context: GuardrailContext;
 }
 
@@ -65,6 +90,27 @@ export interface GuardrailEnvironment {
   killSwitch?: boolean;
   /** Change records seen since detection, checked against `now` as well. */
   recentChanges?: readonly ChangeRecord[];
+  /** Distinct tenants in the incident, from the anomaly store (default 1: this anomaly's tenant only). */
+  tenantsAffected?: number;
+  /** Default {@link DEFAULT_PLATFORM_MIN_TENANTS}. */
+  platformMinTenants?: number;
+}
+
+/** `mitigation.platformMinTenants` when the deployment does not set it. */
+export const DEFAULT_PLATFORM_MIN_TENANTS = 3;
+
+/** Target kinds whose control is global, not in the deployment's region (CloudFront is a global service). */
+const GLOBAL_TARGETS: ReadonlySet<TargetKind> = new Set(['cdn-invalidation']);
+
+/** The policies' view of the control a step changes, for a tenant, in a deployment. */
+export function guardrailTarget(step: Pick<PlaybookStep, 'target' | 'flag' | 'scope' | 'undo'>, tenant: string, deploymentRegion: string | undefined): GuardrailTarget {
+  const regionBound = deploymentRegion !== undefined && !GLOBAL_TARGETS.has(step.target);
+  return { kind: step.target, flag: controlKey(step, tenant), scope: step.scope ?? 'tenant', reversible: step.undo !== 'none', regionBound, regions: regionBound ? [deploymentRegion] : [] };
+}
+
+/** Region facts of the context: any region other than the deployment's is cross-region; none known is unknown. */
+function regionContext(regions: readonly string[], deploymentRegion: string | undefined): Pick<GuardrailContext, 'crossRegion' | 'regionKnown' | 'anomalyRegions'> {
+  return { crossRegion: deploymentRegion !== undefined && regions.some((r) => r !== deploymentRegion), regionKnown: regions.length > 0, anomalyRegions: [...regions] };
 }
 
 const APP_CHANGES = new Set<CorrelatedChange['change']>(['release', 'flag', 'experiment']);
@@ -82,16 +128,21 @@ export function releaseWithin30m(anomaly: Pick<Anomaly, 'tenant' | 'region' | 's
   return correlateChanges(ref, recentChanges).appChange !== undefined;
 }
 
-/** The request to apply the `level` stage of a plan for `anomaly`. */
-export function applyRequest(anomaly: Pick<Anomaly, 'tenant' | 'region' | 'start' | 'correlatedChanges' | 'softOnly'>, level: ActionLevel, env: GuardrailEnvironment): GuardrailRequest {
+/**
+ * The request to apply the `level` stage of a plan for `anomaly`, or with `step` one step of it (the
+ * resource is then the step's control, with its scope, reversibility and regions).
+ */
+export function applyRequest(anomaly: Pick<Anomaly, 'tenant' | 'region' | 'regions' | 'start' | 'correlatedChanges' | 'softOnly'>, level: ActionLevel, env: GuardrailEnvironment, step?: Pick<PlaybookStep, 'target' | 'flag' | 'scope' | 'undo'>): GuardrailRequest {
   return {
     principal: env.principal,
     action: 'apply',
-    resource: { tenant: anomaly.tenant },
+    resource: step ? { tenant: anomaly.tenant, target: guardrailTarget(step, anomaly.tenant, env.deploymentRegion) } : { tenant: anomaly.tenant },
     context: {
       level,
       automatic: env.automatic,
-      crossRegion: anomaly.region !== undefined && env.deploymentRegion !== undefined && anomaly.region !== env.deploymentRegion,
+      ...regionContext(regionsOf(anomaly), env.deploymentRegion),
+      tenantsAffected: Math.max(1, env.tenantsAffected ?? 1),
+      platformMinTenants: env.platformMinTenants ?? DEFAULT_PLATFORM_MIN_TENANTS,
       releaseWithin30m: releaseWithin30m(anomaly, env.now, env.recentChanges),
       whitelistedCampaign: anomaly.softOnly || env.whitelisted === true,
       killSwitch: env.killSwitch === true,
@@ -109,11 +160,13 @@ export function rollbackRequest(action: Pick<PlannedAction, 'tenant' | 'region' 
   return {
     principal: env.principal,
     action: 'rollback',
-    resource: { tenant: action.tenant, target: { kind: action.step.target, flag: controlKey(action.step, action.tenant) } },
+    resource: { tenant: action.tenant, target: guardrailTarget(action.step, action.tenant, env.deploymentRegion) },
     context: {
       level: action.step.level,
       automatic: env.automatic,
-      crossRegion: action.region !== undefined && env.deploymentRegion !== undefined && action.region !== env.deploymentRegion,
+      ...regionContext(action.region !== undefined ? [action.region] : [], env.deploymentRegion),
+      tenantsAffected: Math.max(1, env.tenantsAffected ?? 1),
+      platformMinTenants: env.platformMinTenants ?? DEFAULT_PLATFORM_MIN_TENANTS,
       releaseWithin30m: releaseWithin30m(ref, env.now, env.recentChanges),
       whitelistedCampaign: env.whitelisted === true,
       killSwitch: env.killSwitch === true,
@@ -121,13 +174,22 @@ export function rollbackRequest(action: Pick<PlannedAction, 'tenant' | 'region' 
   };
 }
 
-/** The guardrail decisions a plan needs: one per stage. */
+/**
+ * The guardrail decisions a plan needs: one per stage, and (when given) one per step, since a stage
+ * may have some steps allowed and others not (a platform-wide step for a one-tenant anomaly).
+ * Without `step` every step of an allowed stage counts as allowed (unit tests of the plan's shape).
+ */
 export interface StageDecisions {
   soft: GuardrailDecision;
   hard: GuardrailDecision;
+  step?: (step: PlaybookStep) => GuardrailDecision;
 }
 
-/** Evaluate both stages of a plan for `anomaly` (the evaluator is injected; this stays pure). */
+/** Evaluate both stages of a plan for `anomaly`, and each step on demand (the evaluator is injected; this stays pure). */
 export function decideStages(anomaly: Parameters<typeof applyRequest>[0], env: GuardrailEnvironment, guardrails: Guardrails): StageDecisions {
-  return { soft: guardrails.evaluate(applyRequest(anomaly, 'soft', env)), hard: guardrails.evaluate(applyRequest(anomaly, 'hard', env)) };
+  return {
+    soft: guardrails.evaluate(applyRequest(anomaly, 'soft', env)),
+    hard: guardrails.evaluate(applyRequest(anomaly, 'hard', env)),
+    step: (step) => guardrails.evaluate(applyRequest(anomaly, step.level, env, step)),
+  };
 }

@@ -1,10 +1,10 @@
 import type { Anomaly } from '../anomaly.js';
 import type { AnomalyClass } from '../classifier.js';
-import type { ActionLevel, PlannedAction, PlaybookStep } from './actions.js';
+import type { ActionLevel, PlannedAction, PlaybookStep, TargetKind } from './actions.js';
 import type { GuardrailDecision, StageDecisions } from './guardrail-request.js';
-import { episodeRollbackKey, planId, rollbackKey } from './keys.js';
+import { controlKey, episodeRollbackKey, planId, rollbackKey } from './keys.js';
 import { isBaselineLimit, resolveLimit, type DerivedLimit } from './limits.js';
-import { playbookById, selectPlaybook, type PlaybookSelection } from './playbooks.js';
+import { PLAYBOOKS, playbookById, selectPlaybook, type PlaybookSelection } from './playbooks.js';
 import type { RegressionAssessment } from './regression.js';
 
 /** Stages in the order they run: soft first, hard only after soft did not recover the signal. */
@@ -12,16 +12,58 @@ export const STAGE_ORDER: readonly ActionLevel[] = ['soft', 'hard'];
 
 export interface PlanStage {
   level: ActionLevel;
-  /** In apply order. */
+  /** In apply order: the steps that will be applied when the stage runs. */
   actions: PlannedAction[];
+  /** Steps of this stage that are not applied automatically, and why (the operator takes them). */
+  handedOff: HandedOffStep[];
   /** The guardrails allow this stage (as of planning; re-check before escalating). */
   allowed: boolean;
   decision: GuardrailDecision;
 }
 
+/**
+ * A step the plan does not apply itself: the step's own guardrails deny it (a platform-wide or
+ * irreversible step for a one-tenant anomaly, a control outside the anomaly's regions) or its target
+ * is not configured (`unconfiguredTargets: 'error'`). It is listed so the operator can take it.
+ */
+export interface HandedOffStep {
+  stepId: string;
+  level: ActionLevel;
+  title: string;
+  /** `controlKey` of the step's control. */
+  control: string;
+  cause: 'guardrail' | 'target-not-configured';
+  reason: string;
+  /** The policies that denied it (guardrail), empty otherwise. */
+  policies: string[];
+  /** The action as it would be applied. */
+  action: PlannedAction;
+}
+
 export interface SkippedStep {
   stepId: string;
   reason: string;
+}
+
+/**
+ * How far apart two tenants' anomalies may start and still count as one incident (a platform-wide
+ * fault shows on every tenant within a few minutes).
+ */
+export const INCIDENT_WINDOW_MS = 15 * 60_000;
+
+/**
+ * The signals whose anomalies on other tenants make this one part of a wider incident: the
+ * anomaly's own and those of its playbook (an origin bottleneck shows as `edge_p95_ms` on one
+ * tenant and `origin_p95_ms` on another). An unknown requested playbook counts the own signal only.
+ */
+export function incidentSignals(anomaly: Pick<Anomaly, 'signal' | 'class'>, requestedPlan?: string): string[] {
+  let signals: readonly string[] = [];
+  try {
+    signals = (requestedPlan !== undefined ? playbookById(requestedPlan) : selectPlaybook(anomaly.class, anomaly.signal).playbook).signals ?? [];
+  } catch {
+    // planMitigation reports the unknown playbook; the count needs no more than the own signal
+  }
+  return [...new Set([anomaly.signal, ...signals])].sort();
 }
 
 /** What `POST /v1/anomaly/mitigate` starts, and what `dry_run` returns. */
@@ -47,6 +89,8 @@ export interface MitigationPlan {
   reasons: string[];
   /** Steps left out of the plan, and why (e.g. a rate limit with no baseline to derive it from). */
   skipped: SkippedStep[];
+  /** Every stage's handed-off steps, in stage order. */
+  handedOff: HandedOffStep[];
   /** How each baseline-relative limit in the plan was computed. */
   limits: DerivedLimit[];
 }
@@ -62,9 +106,60 @@ export interface PlanOptions {
    * state), for steps whose limit derives from another signal's baseline.
    */
   baselines?: Readonly<Record<string, number>>;
+  /**
+   * Target kinds this deployment cannot act on, with the reason (`unconfiguredTargets: 'error'`):
+   * their steps are handed off instead of failing the execution at apply time.
+   */
+  unavailableTargets?: Partial<Record<TargetKind, string>>;
 }
 
 type PlannableAnomaly = Pick<Anomaly, 'id' | 'key' | 'tenant' | 'region' | 'signal' | 'class' | 'expected'>;
+
+/**
+ * Split a stage's planned steps into those applied and those handed off: a target that is not
+ * configured, or a step its own guardrail decision denies. A step denied only for what denies the
+ * whole stage stays in `actions` (the stage is not allowed anyway, and a later re-check may allow it).
+ */
+function partition(level: ActionLevel, planned: readonly PlannedAction[], stageDecision: GuardrailDecision, opts: Pick<PlanOptions, 'guardrails' | 'unavailableTargets'>): Pick<PlanStage, 'actions' | 'handedOff'> {
+  const actions: PlannedAction[] = [];
+  const handedOff: HandedOffStep[] = [];
+  for (const action of planned) {
+    const base = { stepId: action.step.id, level, title: action.step.title, control: controlKey(action.step, action.tenant), action };
+    const missing = opts.unavailableTargets?.[action.step.target];
+    if (missing !== undefined) {
+      handedOff.push({ ...base, cause: 'target-not-configured', reason: `target ${action.step.target} is not configured: ${missing}`, policies: [] });
+      continue;
+    }
+    const d = opts.guardrails.step?.(action.step);
+    const ownDenial = d !== undefined && !d.allowed && (stageDecision.allowed || d.policies.some((p) => !stageDecision.policies.includes(p)));
+    if (ownDenial) handedOff.push({ ...base, cause: 'guardrail', reason: d.reasons.join('; '), policies: d.policies });
+    else actions.push(action);
+  }
+  return { actions, handedOff };
+}
+
+/**
+ * The stage re-decided with fresh guardrail decisions (before escalating: more tenants may show the
+ * incident by now, or the kill switch went on). Steps handed off for a missing target stay so.
+ */
+export function redecideStage(plan: MitigationPlan, level: ActionLevel, guardrails: StageDecisions, unavailableTargets?: PlanOptions['unavailableTargets']): MitigationPlan {
+  const stages = plan.stages.map((s) => {
+    if (s.level !== level) return s;
+    const decision = guardrails[level];
+    const planned = [...s.actions, ...s.handedOff.map((h) => h.action)].sort((a, b) => stepOrder(a) - stepOrder(b));
+    return { ...s, ...partition(level, planned, decision, { guardrails, ...(unavailableTargets && { unavailableTargets }) }), allowed: decision.allowed, decision };
+  });
+  return { ...plan, stages, handedOff: stages.flatMap((s) => s.handedOff) };
+}
+
+/** Playbook order of a planned action, so a re-decided stage applies in the same order. */
+function stepOrder(a: PlannedAction): number {
+  for (const p of PLAYBOOKS) {
+    const i = p.steps.findIndex((s) => s.id === a.step.id);
+    if (i >= 0) return i;
+  }
+  return Number.MAX_SAFE_INTEGER;
+}
 
 /**
  * Plan the mitigation of one anomaly episode. Pure: the guardrail decisions and the time are given.
@@ -75,18 +170,19 @@ export function planMitigation(anomaly: PlannableAnomaly, opts: PlanOptions): Mi
   const skipped: SkippedStep[] = [];
   const limits: DerivedLimit[] = [];
   const stages = STAGE_ORDER.map((level): PlanStage => {
-    const actions: PlannedAction[] = [];
+    const planned: PlannedAction[] = [];
     for (const step of playbook.steps.filter((s) => s.level === level)) {
-      const planned = planStep(step, anomaly, opts.baselines ?? {});
-      if ('skip' in planned) skipped.push({ stepId: step.id, reason: planned.skip });
+      const p = planStep(step, anomaly, opts.baselines ?? {});
+      if ('skip' in p) skipped.push({ stepId: step.id, reason: p.skip });
       else {
-        actions.push(planned.action);
-        if (planned.limit) limits.push(planned.limit);
+        planned.push(p.action);
+        if (p.limit) limits.push(p.limit);
       }
     }
     const decision = opts.guardrails[level];
-    return { level, actions, allowed: decision.allowed, decision };
+    return { level, ...partition(level, planned, decision, opts), allowed: decision.allowed, decision };
   });
+  const handedOff = stages.flatMap((s) => s.handedOff);
   const plan: MitigationPlan = {
     id: planId(anomaly.id, playbook.id),
     episodeId: anomaly.id,
@@ -100,8 +196,9 @@ export function planMitigation(anomaly: PlannableAnomaly, opts: PlanOptions): Mi
     rollbackKey: episodeRollbackKey(anomaly.id),
     stages,
     allowed: stages[0]!.allowed && stages[0]!.actions.length > 0,
-    reasons: stages.flatMap((s) => s.decision.reasons.map((r) => `${s.level}: ${r}`)),
+    reasons: [...stages.flatMap((s) => s.decision.reasons.map((r) => `${s.level}: ${r}`)), ...handedOff.map((h) => `${h.level}: ${h.stepId} handed off to an operator: ${h.reason}`)],
     skipped,
+    handedOff,
     limits,
   };
   if (anomaly.region !== undefined) plan.region = anomaly.region;
@@ -153,6 +250,7 @@ export function nextStage(plan: MitigationPlan, currentStage: ActionLevel, regre
   const index = plan.stages.findIndex((s) => s.level === currentStage);
   const next = index < 0 ? undefined : plan.stages[index + 1];
   if (!next) return { kind: 'hand-off', reason: `not recovered after the ${currentStage} stage, the last one: ${summary}` };
+  if (!next.actions.length && next.handedOff.length) return { kind: 'hand-off', reason: `not recovered; the ${next.level} stage's steps are for an operator (${next.handedOff.map((h) => `${h.stepId}: ${h.reason}`).join('; ')}): ${summary}` };
   if (!next.actions.length) return { kind: 'hand-off', reason: `not recovered; the ${next.level} stage has no applicable steps: ${summary}` };
   const decision = opts.decision ?? next.decision;
   if (!decision.allowed) return { kind: 'hand-off', reason: `not recovered; the ${next.level} stage is not allowed (${decision.reasons.join('; ')}): ${summary}` };

@@ -150,6 +150,7 @@ function ledgerActions(ledger: readonly ActionLedgerRecord[], tenant: string): R
         previous: e.action.previous,
         appliedAt: iso(e.action.appliedAt),
       };
+      if (e.action.actedVia) row.actedVia = e.action.actedVia.description;
       rows.set(id, row);
     }
     return row;

@@ -98,7 +98,7 @@ function episodeBody(r: EpisodeReport): string[] {
     out.push('<table class="actions"><thead><tr><th>applied</th><th>level</th><th>step</th><th>control</th><th>set to</th><th>was</th><th>rollback key</th><th>rolled back</th></tr></thead><tbody>');
     for (const x of r.actions) {
       const back = x.rolledBackAt !== undefined ? esc(clock(x.rolledBackAt, e.start, true)) : x.rollbackSkipped !== undefined ? `skipped: ${esc(x.rollbackSkipped)}` : 'still applied';
-      out.push(`<tr><td>${esc(clock(x.appliedAt, e.start, true))}</td><td>${esc(x.level)}</td><td>${esc(x.title)}</td><td>${codeEl(x.control)}</td><td>${codeEl(value(x.value))}</td><td>${codeEl(value(x.previous))}</td><td>${codeEl(x.rollbackKey)}</td><td>${back}</td></tr>`);
+      out.push(`<tr><td>${esc(clock(x.appliedAt, e.start, true))}</td><td>${esc(x.level)}</td><td>${esc(x.title)}</td><td>${codeEl(x.control)}${x.actedVia ? ` (${esc(x.actedVia)})` : ''}</td><td>${codeEl(value(x.value))}</td><td>${codeEl(value(x.previous))}</td><td>${codeEl(x.rollbackKey)}</td><td>${back}</td></tr>`);
     }
     out.push('</tbody></table>');
   } else out.push(`<p>${r.policy && !r.policy.allowed ? 'Nothing was applied: the guardrails did not allow automatic mitigation.' : 'Nothing was applied.'}</p>`);

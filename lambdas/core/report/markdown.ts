@@ -73,7 +73,7 @@ function episodeMarkdown(r: EpisodeReport): string[] {
     out.push('| applied | level | step | control | set to | was | rollback key | rolled back |', '|---|---|---|---|---|---|---|---|');
     for (const x of r.actions) {
       const back = x.rolledBackAt !== undefined ? clock(x.rolledBackAt, e.start, true) : x.rollbackSkipped !== undefined ? `skipped: ${text(x.rollbackSkipped)}` : 'still applied';
-      out.push(`| ${clock(x.appliedAt, e.start, true)} | ${x.level} | ${text(x.title)} | ${code(x.control)} | ${code(value(x.value))} | ${code(value(x.previous))} | ${code(x.rollbackKey)} | ${back} |`);
+      out.push(`| ${clock(x.appliedAt, e.start, true)} | ${x.level} | ${text(x.title)} | ${code(x.control)}${x.actedVia ? ` (${text(x.actedVia)})` : ''} | ${code(value(x.value))} | ${code(value(x.previous))} | ${code(x.rollbackKey)} | ${back} |`);
     }
     out.push('');
   } else out.push(r.policy && !r.policy.allowed ? 'Nothing was applied: the guardrails did not allow automatic mitigation.' : 'Nothing was applied.', '');

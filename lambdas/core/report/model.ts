@@ -113,6 +113,8 @@ export interface ReportAction {
   target: TargetKind;
   /** `controlKey`: the full address of what was changed. */
   control: string;
+  /** What really acted, in words (`ActedVia.description`), when the ledger recorded it. */
+  actedVia?: string;
   value: PlaybookStep['value'];
   previous: PlaybookStep['value'] | null;
   appliedAt: IsoTime;

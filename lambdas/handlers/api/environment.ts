@@ -10,6 +10,8 @@ export const API_ENV = {
   /** mitigate: `{"observationSeconds","finalCheckSeconds","rollbackIntervalSeconds"}`. */
   mitigationTimings: 'MITIGATION_TIMINGS',
   deploymentRegion: 'DEPLOYMENT_REGION',
+  /** mitigate: `{"platformMinTenants", "actionTargets"}`, so a dry run plans as the workflow does. */
+  mitigationPlanning: 'MITIGATION_PLANNING',
 } as const;
 
 /** Each route's Lambda entry module, from the project root; each exports `handler`. */
@@ -20,4 +22,5 @@ export const API_ENTRIES: Readonly<Record<RouteId, string>> = {
   report: 'lambdas/handlers/api/report.ts',
   whitelist: 'lambdas/handlers/api/whitelist.ts',
   timeline: 'lambdas/handlers/api/timeline.ts',
+  changes: 'lambdas/handlers/api/changes.ts',
 };

@@ -3,7 +3,7 @@ import { DynamoDbAnomalyStore } from '../../adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../../adapters/change-store.js';
 import { bundledGuardrails } from '../../adapters/guardrails.js';
 import { StepFunctionsMitigationStarter } from '../../adapters/mitigation-starter.js';
-import { readFlags } from '../../adapters/targets/index.js';
+import { configuredKinds, handedOffKinds, parseActionTargetsConfig, readFlags, unconfiguredSteps } from '../../adapters/targets/index.js';
 import { KILL_SWITCH_FLAG } from '../mitigation-environment.js';
 import { apiWiring, lazyHandler, requireEnv, timingsFromEnv } from './aws.js';
 import { API_ENV } from './environment.js';
@@ -13,18 +13,27 @@ export const handler = lazyHandler(() => {
   const { dynamo, table, logger, tracer } = apiWiring();
   const timings = timingsFromEnv();
   const region = process.env[API_ENV.deploymentRegion];
+  // Plan as the workflow does: same incident threshold, same targets (the stack passes both).
+  const planning = JSON.parse(process.env[API_ENV.mitigationPlanning] || '{}') as { platformMinTenants?: number; actionTargets?: unknown };
+  const targets = parseActionTargetsConfig(planning.actionTargets ?? { unconfiguredTargets: 'flag-table' });
+  const configured = configuredKinds(targets);
+  const anomalies = new DynamoDbAnomalyStore(dynamo, table);
   return createMitigateHandler(
     {
-      anomalies: new DynamoDbAnomalyStore(dynamo, table),
+      anomalies,
       mitigations: new StepFunctionsMitigationStarter(tracer.captureAWSv3Client(new SFNClient({})), requireEnv(API_ENV.stateMachineArn), timings),
       planning: {
         guardrails: bundledGuardrails(),
         changes: new DynamoDbChangeStore(dynamo, table),
         killSwitch: async () => (await readFlags(dynamo, table, '*')).get(KILL_SWITCH_FLAG)?.value === true,
         now: Date.now,
+        anomalies,
+        platformMinTenants: planning.platformMinTenants ?? 3,
+        unavailableTargets: handedOffKinds(configured, targets.unconfiguredTargets),
         ...(region && { deploymentRegion: region }),
       },
       timings,
+      unconfiguredTargets: (steps) => unconfiguredSteps(configured, targets.unconfiguredTargets, steps),
     },
     logger,
   );

@@ -1,19 +1,21 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { anomalyListing, changeBadges, costAtDetection, estimateRangeSavings, summariseActions, type ActionSummary } from '../../core/api/activity.js';
+import { anomalyListing, changeBadges, changeEffect, costAtDetection, estimateRangeSavings, summariseActions, type ActionSummary } from '../../core/api/activity.js';
 import { ApiError } from '../../core/api/errors.js';
 import { routeById, type RouteId } from '../../core/api/routes.js';
 import { correlationSpan, SCORE_METHOD, scoreSignals } from '../../core/api/score.js';
-import { rangeMs, type MitigateRequest, type ReportQuery, type RollbackRequest, type ScoreRequest, type TimelineQuery, type WhitelistRequest } from '../../core/api/schemas.js';
+import { rangeMs, type ChangeRequest, type MitigateRequest, type ReportQuery, type RollbackRequest, type ScoreRequest, type TimelineQuery, type WhitelistRequest } from '../../core/api/schemas.js';
 import type { KeyDetection } from '../../core/detect.js';
 import { scorePoint } from '../../core/detection/index.js';
 import type { ChangeRecord } from '../../core/envelope.js';
 import { ENGAGEMENT_SIGNAL, metricKey } from '../../core/observations.js';
-import { episodeHash, episodeRollbackKey } from '../../core/mitigation/keys.js';
+import type { PlaybookStep } from '../../core/mitigation/actions.js';
+import { controlKey, episodeHash, episodeRollbackKey } from '../../core/mitigation/keys.js';
 import { playbookById, PLAYBOOKS, UnknownPlaybookError } from '../../core/mitigation/playbooks.js';
+import { planRollback } from '../../core/mitigation/rollback.js';
 import { KNOWN_SIGNALS, signalSpec } from '../../core/signals.js';
-import { episodeKeyOf, type ActionLedger } from '../../adapters/action-ledger.js';
+import { episodeKeyOf, outstandingActions, type ActionLedger } from '../../adapters/action-ledger.js';
 import type { AnomalyReader, StoredAnomaly } from '../../adapters/anomaly-store.js';
-import type { ChangeStore, WhitelistStore } from '../../adapters/change-store.js';
+import type { ChangeStore, OperatorChange, OperatorChangeStore, WhitelistStore } from '../../adapters/change-store.js';
 import type { MitigationControl, MitigationTimings } from '../../adapters/mitigation-starter.js';
 import type { EpisodeTraceStore } from '../../adapters/episode-trace-store.js';
 import type { ReportStore } from '../../adapters/report-store.js';
@@ -32,12 +34,18 @@ export interface MitigateDeps {
   mitigations: Pick<MitigationControl, 'start' | 'describe'>;
   planning: Omit<PlanDeps, 'execution'>;
   timings: MitigationTimings;
+  /**
+   * The plan's steps whose target this deployment has not configured, and what happens to them
+   * (`flag-table`: written as a flag for the service to read; `hand-off`): the dry run lists them.
+   */
+  unconfiguredTargets?: (steps: readonly PlaybookStep[]) => readonly { step: PlaybookStep; handling: 'flag-table' | 'hand-off'; error: Error }[];
 }
 
 export interface RollbackDeps {
   now: () => number;
-  ledger: Pick<ActionLedger, 'entries' | 'halt'>;
-  mitigations: Pick<MitigationControl, 'stop'>;
+  /** Reads the journal (intents included) and writes only the halt marker. */
+  ledger: Pick<ActionLedger, 'journal' | 'halt'>;
+  mitigations: Pick<MitigationControl, 'stop' | 'describe'>;
   rollbacks: RollbackRequester;
 }
 
@@ -59,7 +67,8 @@ export interface WhitelistDeps {
 
 export interface TimelineDeps extends ReportDeps {
   windows: Pick<WindowStore, 'loadMany'>;
-  changes: Pick<ChangeStore, 'startedBetween'> & Pick<WhitelistStore, 'whitelists'>;
+  /** `affecting`: the tenant's and platform-wide (`*`) changes running in the range, with who declared them. */
+  changes: Pick<ChangeStore, 'startedBetween'> & Pick<WhitelistStore, 'whitelists'> & Pick<OperatorChangeStore, 'affecting'>;
   /** The minutes around each episode as the detector scored them (observed vs expected band); without it the timeline has only the current band. */
   traces?: Pick<EpisodeTraceStore, 'series'>;
 }
@@ -102,7 +111,11 @@ export function createMitigateHandler(deps: MitigateDeps, logger?: Logger): ApiH
       const planned = await planStep({ input, applied: [], checks: 0, rolledBack: [] }, { ...deps.planning, execution: `api:${callerOf(event)}` });
       const plan = planned.plan!;
       const decision = { allowed: plan.allowed, reasons: plan.reasons };
-      if (req.dry_run) return { status: 200, body: { dryRun: true, key: anomaly.id, plan, decision, rollbackKey: plan.rollbackKey } };
+      if (req.dry_run) {
+        const steps = plan.stages.flatMap((s) => [...s.actions, ...s.handedOff.map((h) => h.action)]);
+        const unconfigured = (deps.unconfiguredTargets?.(steps.map((a) => a.step)) ?? []).map((u) => ({ step: u.step.id, target: u.step.target, control: controlKey(u.step, anomaly.tenant), handling: u.handling, reason: u.error.message }));
+        return { status: 200, body: { dryRun: true, key: anomaly.id, plan, decision, rollbackKey: plan.rollbackKey, handedOff: plan.handedOff.map((h) => ({ step: h.stepId, level: h.level, control: h.control, cause: h.cause, reason: h.reason })), unconfiguredTargets: unconfigured } };
+      }
       const existing = await deps.mitigations.describe(hash);
       if (existing) throw alreadyMitigating(anomaly.id, existing);
       if (!plan.allowed) throw new ApiError(403, 'PolicyDenied', `the guardrails deny mitigating ${anomaly.id}: ${plan.reasons.join('; ')}`, { key: anomaly.id, decision });
@@ -134,18 +147,29 @@ export function createRollbackHandler(deps: RollbackDeps, logger?: Logger): ApiH
     routeById('rollback'),
     async (req, event) => {
       const episodeKey = episodeKeyOf(req.key);
-      const actions = summariseActions(await deps.ledger.entries(episodeKey)).filter((a) => req.key === episodeKey || a.rollbackKey === req.key);
-      if (!actions.length) throw new ApiError(404, 'NotFound', `no action was ever applied under ${req.key}`, { key: req.key });
+      const wholeEpisode = req.key === episodeKey;
       const caller = callerOf(event);
+      let halted = false;
       let stoppedExecution = false;
-      if (req.key === episodeKey) {
-        // Rolling back a whole episode ends its mitigation: nothing more is applied, and the execution cannot escalate.
+      if (wholeEpisode) {
+        const hash = episodeKey.slice('rb-'.length);
+        // Known: it has an execution, or something in its journal. A key nobody knows gets 404 and
+        // no halt marker (which would block a later mitigation of that episode).
+        const known = (await deps.mitigations.describe(hash)) !== undefined || (await deps.ledger.journal(episodeKey)).length > 0;
+        if (!known) throw new ApiError(404, 'NotFound', `nothing is known under ${req.key}: no mitigation execution and no action`, { key: req.key });
+        // Halt before reading what to undo: an execution that has started but recorded nothing yet is
+        // stopped, and its apply task sees the halt before its next action and undoes its own.
         await deps.ledger.halt(episodeKey, caller, deps.now());
-        stoppedExecution = await deps.mitigations.stop(episodeKey.slice('rb-'.length), `rollback ${req.key} requested by ${caller}`);
+        halted = true;
+        stoppedExecution = await deps.mitigations.stop(hash, `rollback ${req.key} requested by ${caller}`);
       }
-      const outstanding = actions.filter((a) => a.inEffect).map((a) => a.rollbackKey);
+      const journal = (await deps.ledger.journal(episodeKey)).filter((e) => wholeEpisode || e.action.rollbackKey === req.key);
+      if (!wholeEpisode && !journal.length) throw new ApiError(404, 'NotFound', `no action was ever applied under ${req.key}`, { key: req.key });
+      // Intents count: an apply that crashed before recording `applied` may have changed the control.
+      const outstanding = planRollback(outstandingActions(journal), { intervalMs: 0 }).steps.map((s) => s.action.rollbackKey);
       if (outstanding.length) await deps.rollbacks.request(req.key, caller);
-      return { status: 202, body: { key: req.key, status: outstanding.length ? 'accepted' : 'already-rolled-back', outstanding, stoppedExecution } };
+      const status = outstanding.length ? 'accepted' : journal.length ? 'already-rolled-back' : 'nothing-applied';
+      return { status: 202, body: { key: req.key, status, outstanding, halted, stoppedExecution } };
     },
     logger,
   );
@@ -192,6 +216,49 @@ export function createWhitelistHandler(deps: WhitelistDeps, logger?: Logger): Ap
   );
 }
 
+export interface ChangesDeps {
+  operatorChanges: Pick<OperatorChangeStore, 'putOperatorChange'>;
+  now: () => number;
+}
+
+/**
+ * POST /v1/anomaly/changes: the only way to declare a platform-wide (`*`) or long change window
+ * (the stream takes one tenant and at most a day). Audited: the IAM principal is stored with the
+ * change and logged; idempotent by id.
+ */
+export function createChangesHandler(deps: ChangesDeps, logger?: Logger): ApiHandler {
+  return apiHandler<ChangeRequest>(
+    routeById('changes'),
+    async (req, event) => {
+      const now = deps.now();
+      if (req.until <= now) throw new ApiError(400, 'InvalidRequest', 'until: the window has already ended', { fields: [{ field: 'until', message: 'in the past' }] });
+      const change: OperatorChange = {
+        v: 1,
+        type: 'change',
+        id: req.id,
+        ts: req.ts,
+        tenant: req.tenant,
+        change: req.change,
+        until: req.until,
+        ...(req.region !== undefined && { region: req.region }),
+        ...(req.title !== undefined && { title: req.title }),
+        createdBy: callerOf(event),
+        createdAt: now,
+      };
+      const out = await deps.operatorChanges.putOperatorChange(change);
+      const audit = { id: change.id, tenant: change.tenant, change: change.change, from: iso(change.ts), until: iso(change.until), region: change.region, requestedBy: change.createdBy, requestId: event.requestContext?.requestId, outcome: out.outcome };
+      if (out.outcome === 'conflict') {
+        logger?.warn('change window refused: id already used', { ...audit, storedBy: out.stored.createdBy });
+        throw new ApiError(409, 'Conflict', `id ${change.id} is already used by another change (${out.stored.change} of ${out.stored.tenant} from ${iso(out.stored.ts)}); use a new id`, { id: change.id, stored: changeBadges([out.stored])[0] });
+      }
+      logger?.info(out.outcome === 'created' ? 'change window declared' : 'change window already declared', audit);
+      const [stored] = changeBadges([out.stored]);
+      return { status: out.outcome === 'created' ? 201 : 200, body: { change: stored, created: out.outcome === 'created', effect: changeEffect(out.stored) } };
+    },
+    logger,
+  );
+}
+
 export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiHandler {
   return apiHandler<TimelineQuery>(
     routeById('timeline'),
@@ -203,7 +270,7 @@ export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiH
       const [actions, stored, changes, whitelists, traced] = await Promise.all([
         actionsOf(anomalies, deps.ledger),
         deps.windows.loadMany(signals.map((s) => metricKey(q.tenant, s))),
-        deps.changes.startedBetween(q.tenant, from, to),
+        deps.changes.affecting(q.tenant, from, to),
         deps.changes.whitelists(q.tenant, from, to),
         tracesOf(anomalies, deps.traces),
       ]);
@@ -280,7 +347,7 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export type OperatorApiDeps = ScoreDeps & MitigateDeps & RollbackDeps & ReportDeps & WhitelistDeps & TimelineDeps;
+export type OperatorApiDeps = ScoreDeps & MitigateDeps & RollbackDeps & ReportDeps & WhitelistDeps & TimelineDeps & ChangesDeps;
 
 /** Every route over one set of adapters: what the local runtime serves. */
 export function createOperatorApi(deps: OperatorApiDeps, logger?: Logger): Record<RouteId, ApiHandler> {
@@ -291,5 +358,6 @@ export function createOperatorApi(deps: OperatorApiDeps, logger?: Logger): Recor
     report: createReportHandler(deps, logger),
     whitelist: createWhitelistHandler(deps, logger),
     timeline: createTimelineHandler(deps, logger),
+    changes: createChangesHandler(deps, logger),
   };
 }

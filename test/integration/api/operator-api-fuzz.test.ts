@@ -24,6 +24,20 @@ const shaped: Record<RouteId, fc.Arbitrary<unknown>> = {
   report: fc.record({ range: fc.oneof(fc.constantFrom('24h', '7d', '31d', '32d', '0m', '9999d', '1h'), fc.string({ maxLength: 10 })) }, { requiredKeys: [] }),
   whitelist: fc.record({ tenant: name, window: fc.oneof(fc.record({ from: time, to: time }, { requiredKeys: [] }), anyValue), reason: fc.oneof(fc.string({ maxLength: 300 }), anyValue) }, { requiredKeys: [] }),
   timeline: fc.record({ tenant: name, range: fc.oneof(fc.constantFrom('24h', '90m', '40d'), fc.string({ maxLength: 10 })) }, { requiredKeys: [] }),
+  changes: fc.record(
+    {
+      v: fc.oneof(fc.constant(1), anyValue),
+      type: fc.oneof(fc.constant('change'), anyValue),
+      id: fc.oneof(fc.constantFrom('mw-1', 'mw-2', '', 'x'.repeat(129)), anyValue),
+      ts: time,
+      tenant: fc.oneof(fc.constantFrom('*', '**', 'acme'), name),
+      change: fc.oneof(fc.constantFrom('maintenance', 'release', 'campaign', 'outage'), anyValue),
+      until: time,
+      region: fc.oneof(name, anyValue),
+      title: fc.oneof(fc.string({ maxLength: 600 }), anyValue),
+    },
+    { requiredKeys: [] },
+  ),
 };
 
 const tenant = fc.constantFrom('acme', 'beta', 'gamma');
@@ -36,6 +50,14 @@ const valid: Record<RouteId, fc.Arbitrary<unknown>> = {
   report: fc.record({ range: fc.constantFrom('24h', '7d', '90m') }),
   whitelist: fc.record({ tenant, window: fc.record({ from: validTime, to: fc.integer({ min: NOW + 60_000, max: NOW + 86_400_000 }) }) }),
   timeline: fc.record({ tenant, range: fc.constantFrom('24h', '90m') }),
+  // A few ids over random windows: repeats reach the idempotent replay (200) and the conflict (409).
+  changes: fc.record({
+    id: fc.constantFrom('mw-1', 'mw-2', 'mw-3'),
+    ts: validTime,
+    tenant: fc.constantFrom('*', 'acme', 'beta'),
+    change: fc.constantFrom('maintenance', 'release', 'campaign'),
+    until: fc.integer({ min: NOW + 60_000, max: NOW + 3 * 86_400_000 }),
+  }),
 };
 
 /** A raw body: random text, random JSON, or a near-valid object, sometimes with junk appended. */

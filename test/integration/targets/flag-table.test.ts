@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppliedAction, PlannedAction, PlaybookStep } from '../../../lambdas/core/mitigation/actions.js';
-import { FlagTableTarget, flagItemKey, readFlags, readTenantFlags } from '../../../lambdas/adapters/targets/flag-table.js';
+import { FlagTableTarget, flagItemKey, readFlags, readTenantFlags, setOperatorFlag } from '../../../lambdas/adapters/targets/flag-table.js';
 import { createActionTargets } from '../../../lambdas/adapters/targets/index.js';
 import { DynamoDbSlotStore } from '../../../lambdas/adapters/targets/slot-store.js';
 import { UsagePlanTarget } from '../../../lambdas/adapters/targets/usage-plan.js';
@@ -64,12 +64,32 @@ describe('flag table on dynalite, table created from the synthesized template', 
     const applied = await flags.apply(a, T);
     await flags.apply(act(t, 'ep1/facet', 50, 'search.facet.limit'), T);
 
-    expect(applied).toEqual({ ...a, previous: null, appliedAt: T, targetRef: `flags#${t}/search.rows.max` });
+    expect(applied).toEqual({ ...a, previous: null, appliedAt: T, targetRef: `flags#${t}/search.rows.max`, actedVia: { control: 'flag', description: 'flag written for the service to read' } });
     expect(await item(t)).toMatchObject({ pk: `flags#${t}`, sk: 'search.rows.max', value: 200, setBy: 'ep1/rows', previous: null, updatedAt: T, version: 1, tenant: t, region: 'kr' });
     const read = await readFlags(standIns.dynamo, table, t);
     expect(Object.fromEntries([...read].map(([k, v]) => [k, v.value]))).toEqual({ 'search.rows.max': 200, 'search.facet.limit': 50 });
     expect(read.get('search.rows.max')!.setBy).toBe('ep1/rows');
     expect((await readFlags(standIns.dynamo, table, tenant())).size).toBe(0);
+  });
+
+  it("applies and rolls back over an operator's direct write (setOperatorFlag), which then stands again", async () => {
+    const t = tenant();
+    await setOperatorFlag(standIns.dynamo, table, t, 'search.rows.max', 1000, 'operator:bob', T - 60_000);
+    const applied = await flags.apply(act(t, 'ep1/rows', 200), T);
+    expect(applied.previous).toBe(1000);
+    expect(await item(t)).toMatchObject({ value: 200, setBy: 'ep1/rows' });
+    await flags.rollback(applied, T + 60_000);
+    expect(await item(t)).toMatchObject({ value: 1000, setBy: 'operator:bob' });
+  });
+
+  it("an operator's write between an action's read and its write is not overwritten: the action re-reads", async () => {
+    const t = tenant();
+    const applied = await flags.apply(act(t, 'ep1/rows', 200), T);
+    await setOperatorFlag(standIns.dynamo, table, t, 'search.rows.max', 500, 'operator:bob', T + 1);
+    expect(await item(t)).toMatchObject({ value: 500, setBy: 'operator:bob', version: 2 });
+    // The operator's value wins over the action's rollback, which leaves it alone.
+    await flags.rollback(applied, T + 60_000);
+    expect(await item(t)).toMatchObject({ value: 500, setBy: 'operator:bob' });
   });
 
   it('applied twice is applied once: same AppliedAction, no second write', async () => {
@@ -196,8 +216,39 @@ describe('flag table on dynalite, table created from the synthesized template', 
     const applied: AppliedAction = await target.apply(waf, T);
     expect(await flagValue(t, 'waf-rate-limit:search-per-ip')).toBe(100);
     expect(applied.targetRef).toBe(`flags#${t}/waf-rate-limit:search-per-ip`);
+    // What acted is said: a flag for the service to read, not a WAF rule.
+    expect(applied.actedVia).toEqual({ control: 'flag', fallbackFor: 'waf-rate-limit', description: 'flag written for the service to read (waf-rate-limit is not configured: no waf-rate-limit control was changed)' });
     await target.rollback(applied, T + 1);
     expect(await flagValue(t, 'waf-rate-limit:search-per-ip')).toBeUndefined();
+  });
+
+  it('a platform-scoped step is written under the platform key flags#*, where every tenant\'s readers see it, and rolled back there', async () => {
+    const t = tenant();
+    const other = tenant();
+    const flag = `origin.failover.${t}`;
+    const failover: PlannedAction = { ...act(t, `ep-${t}/failover`, 'read-only', flag), step: { ...act(t, `ep-${t}/failover`, 'read-only', flag).step, scope: 'platform', level: 'hard' } };
+    const applied = await flags.apply(failover, T);
+    expect(applied.targetRef).toBe(`flags#*/${flag}`);
+    expect(applied.actedVia).toEqual({ control: 'flag', description: 'flag written for the service to read' });
+    expect(await flagValue('*', flag)).toBe('read-only');
+    expect(await item(t, flag)).toBeUndefined();
+    // Another tenant's services (and the platform's) see it.
+    expect((await readTenantFlags(standIns.dynamo, table, other)).get(flag)?.value).toBe('read-only');
+    await flags.rollback(applied, T + 1);
+    expect(await flagValue('*', flag)).toBeUndefined();
+  });
+
+  it('the fallback for an unconfigured platform control writes flags#* too', async () => {
+    const t = tenant();
+    const rule = `challenge-${t}`;
+    const base = act(t, `ep-${t}/challenge`, 300, rule);
+    const challenge: PlannedAction = { ...base, step: { ...base.step, target: 'waf-rate-limit', scope: 'platform', level: 'hard' } };
+    const target = createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo: standIns.dynamo, tableName: table }).targetFor('waf-rate-limit');
+    const applied = await target.apply(challenge, T);
+    expect(applied.targetRef).toBe(`flags#*/waf-rate-limit:${rule}`);
+    expect(await flagValue(t, `waf-rate-limit:${rule}`)).toBeUndefined();
+    await target.rollback(applied, T + 1);
+    expect(await flagValue('*', `waf-rate-limit:${rule}`)).toBeUndefined();
   });
 });
 

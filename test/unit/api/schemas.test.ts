@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { invalidRequest } from '../../../lambdas/core/api/errors.js';
-import { MitigateRequest, rangeMs, ReportQuery, RollbackRequest, ScoreRequest, WhitelistRequest } from '../../../lambdas/core/api/schemas.js';
+import { ChangeRequest, MAX_CHANGE_WINDOW_MS, MitigateRequest, rangeMs, ReportQuery, RollbackRequest, ScoreRequest, WhitelistRequest } from '../../../lambdas/core/api/schemas.js';
 import { episodeRollbackKey, rollbackKey } from '../../../lambdas/core/mitigation/keys.js';
 import { episodeId } from '../../../lambdas/core/episodes.js';
 
@@ -46,5 +46,16 @@ describe('operator API request schemas', () => {
     const from = Date.parse('2026-11-22T10:00:00Z');
     expect(WhitelistRequest.parse({ tenant: 'acme', window: { from: '2026-11-22T10:00:00Z', to: from + 86_400_000 } }).window).toEqual({ from, to: from + 86_400_000 });
     expect(errorOf(WhitelistRequest, { tenant: 'acme', window: { from, to: from - 1 } }).details.fields).toEqual([{ field: 'window.to', message: 'to must be after from' }]);
+  });
+
+  it('takes a stream change record as it is, platform-wide included, and bounds its window', () => {
+    const record = { v: 1, type: 'change', id: 'mw-1', ts: '2026-11-22T09:40:00Z', tenant: '*', change: 'maintenance', until: '2026-11-22T10:10:00Z', region: 'kr', title: 'origin' };
+    expect(ChangeRequest.parse(record)).toMatchObject({ id: 'mw-1', tenant: '*', ts: Date.parse(record.ts), until: Date.parse(record.until) });
+    const ts = Date.parse(record.ts);
+    expect(ChangeRequest.safeParse({ ...record, until: ts + MAX_CHANGE_WINDOW_MS }).success).toBe(true);
+    expect(errorOf(ChangeRequest, { ...record, until: ts + MAX_CHANGE_WINDOW_MS + 1 }).message).toBe('until: the window (ts..until) must be at most 14 days');
+    expect(errorOf(ChangeRequest, { ...record, until: ts }).message).toBe('until: must be after ts');
+    const { until: _until, id: _id, ...open } = record;
+    expect(errorOf(ChangeRequest, open).details.fields).toEqual([expect.objectContaining({ field: 'id' }), expect.objectContaining({ field: 'until' })]);
   });
 });

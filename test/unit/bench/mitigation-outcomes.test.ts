@@ -127,7 +127,9 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
   it('edge p95 below its absolute target (300 ms) counts as recovered at the first check even while the incident runs', async () => {
     const end = T0 + 3 * 60 * MINUTE;
     const edge = surge({ signal: 'edge_p95_ms', class: 'infra', expected: 100, observed: 160, band: { lo: 85, hi: 118 }, change: '+60%' });
-    const o = await replayMitigation({ anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) }, env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')));
+    // An origin bottleneck on three tenants: its platform-wide soft steps pass the blast-radius guardrail.
+    const anomalies = { tenantsWithAnomaly: async () => ['acme', 'globex', 'initech'] };
+    const o = await replayMitigation({ anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) }, { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies });
     expect(o.playbook).toBe('origin-bottleneck');
     expect(o.outcome).toBe('recovered');
     expect(o.checks).toHaveLength(1);
@@ -136,6 +138,15 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
     expect(o.stages).toEqual([{ level: 'soft', at: started, actions: 2 }]);
     expect(o.rollbackSteps).toBe(1);
     expect(o.transitions).toBe(10);
+  });
+
+  it('the same origin bottleneck on one tenant only is blocked: its platform-wide steps are handed to an operator', async () => {
+    const end = T0 + 3 * 60 * MINUTE;
+    const edge = surge({ signal: 'edge_p95_ms', class: 'infra', expected: 100, observed: 160, band: { lo: 85, hi: 118 }, change: '+60%' });
+    const anomalies = { tenantsWithAnomaly: async () => ['acme'] };
+    const o = await replayMitigation({ anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) }, { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies });
+    expect(o.outcome).toBe('blocked');
+    expect(o.stages).toEqual([]);
   });
 
   it('a release within 30 min blocks the automatic mitigation before anything is applied', async () => {

@@ -16,7 +16,7 @@ function rejected(r: ParseResult): string {
   return r.reason;
 }
 
-describe('parseEnvelope — the DESIGN examples', () => {
+describe('parseEnvelope — the contract examples', () => {
   it('parses the metric example and normalises its ISO ts to epoch ms', () => {
     const r = accepted(parseEnvelope(utf8(DESIGN_METRIC)));
     expect(r).toMatchObject({ type: 'metric', id: 'm-8f2c', ts: 1795341603120, tenant: 'acme', signal: 'cqs_p95', value: 0.0037, region: 'kr', dims: { service: 'search' } });
@@ -56,6 +56,14 @@ describe('parseEnvelope — invalid records give a reason naming the field', () 
 
   it("rejects a tenant containing '#' (it would collide with the key separator)", () => {
     expect(rejected(parseEnvelope(json({ ...metric, tenant: 'acme#evil' })))).toMatch(/^tenant: /);
+  });
+
+  it.each(['1e999', '-1e999', '1.7976931348623159e308'])('rejects a metric whose raw JSON value %s overflows to a non-finite number, naming value', (v) => {
+    // JSON.parse turns these into ±Infinity: they must never be folded.
+    const line = DESIGN_METRIC.replace('"value":0.0037', `"value":${v}`);
+    expect(line).toContain(`"value":${v}`);
+    expect(rejected(parseEnvelope(utf8(line)))).toMatch(/^value: /);
+    expect(plainMetric(JSON.parse(line))).toBeUndefined();
   });
 
   it('rejects a value given as a string', () => {
@@ -132,8 +140,9 @@ describe('plainMetric (the fast path) agrees with the schema', () => {
       return o;
     });
 
-  it('accepts only what the schema accepts, with the same result', () => {
+  it('accepts exactly what the schema accepts, with the same result (both directions)', () => {
     let accepted = 0;
+    let rejected = 0;
     fc.assert(
       fc.property(candidate, (o) => {
         const fast = plainMetric(o);
@@ -141,12 +150,30 @@ describe('plainMetric (the fast path) agrees with the schema', () => {
         if (fast) {
           accepted++;
           expect(slow.success && slow.data).toEqual(fast);
+        } else {
+          rejected++;
+          // Whatever the fast path leaves to the schema, the schema must reject too (these are all metric-shaped).
+          if (o.v === 1 && o.type === 'metric') expect(slow.success).toBe(false);
         }
       }),
       { numRuns: 5000, seed: 7 },
     );
-    // The generator must reach the fast path often enough for the agreement to mean something.
+    // The generator must reach both sides often enough for the agreement to mean something.
     expect(accepted).toBeGreaterThan(25);
+    expect(rejected).toBeGreaterThan(25);
+  });
+
+  it('agrees with the schema on every value, non-finite ones included', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.double(), fc.constantFrom(Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 1e308, -0)), (value) => {
+        const o = { ...valid, value };
+        const fast = plainMetric(o);
+        const slow = Envelope.safeParse(o);
+        expect(fast !== undefined).toBe(slow.success);
+        expect(fast !== undefined).toBe(Number.isFinite(value));
+      }),
+      { numRuns: 2000, seed: 13 },
+    );
   });
 
   it('takes the common metric record', () => {

@@ -4,7 +4,10 @@ import { InMemoryChangeStore } from '../../../lambdas/adapters/change-store.js';
 import type { DeadLetter, DeadLetterSink } from '../../../lambdas/adapters/dead-letter.js';
 import type { Notifier } from '../../../lambdas/adapters/notifier.js';
 import { InMemoryPositionLedger } from '../../../lambdas/adapters/position-ledger.js';
-import { InMemoryWindowStore } from '../../../lambdas/adapters/window-store.js';
+import { InMemoryWindowStore, type SaveOutcome, type StoredWindow, type WindowStore } from '../../../lambdas/adapters/window-store.js';
+import type { MitigationStarter } from '../../../lambdas/adapters/mitigation-starter.js';
+import type { Anomaly } from '../../../lambdas/core/anomaly.js';
+import type { WindowState } from '../../../lambdas/core/window-state.js';
 import type { RawRecord } from '../../../lambdas/core/batch.js';
 import type { AlertMessage } from '../../../lambdas/core/anomaly.js';
 import type { ChangeRecord } from '../../../lambdas/core/envelope.js';
@@ -193,4 +196,89 @@ describe('processStreamBatch', () => {
     }
     expect(largest).toBeLessThanOrEqual(4096);
   });
+
+  it('a record from a fast clock does not make the honest records after it late (issue 18.7)', async () => {
+    const deps = harness();
+    const arrival = T0 + 3 * MINUTE;
+    // Honest traffic up to its arrival, then one producer 14 minutes ahead (inside the 15-minute skew bound).
+    const first = Array.from({ length: 6 }, (_, i) => raw(metric('acme', 'ingest_rpm', T0 + i * 30_000, 100, `h-${i}`), i + 1, 'acme', undefined, arrival));
+    first.push(raw(metric('acme', 'ingest_rpm', arrival + 14 * MINUTE, 100, 'fast'), 7, 'acme', undefined, arrival));
+    const a = await processStreamBatch(first, deps);
+    expect(a).toMatchObject({ late: 0, deadLettered: 0, failed: [] });
+    // The next 12 minutes of honest records, each reaching the stream 20 s after its event time.
+    const honest = Array.from({ length: 24 }, (_, i) => {
+      const ts = arrival + i * 30_000;
+      return raw(metric('acme', 'ingest_rpm', ts, 100, `n-${i}`), 100 + i, 'acme', undefined, ts + 20_000);
+    });
+    const b = await processStreamBatch(honest, deps);
+    expect(b).toMatchObject({ late: 0, duplicate: 0, deadLettered: 0, failed: [] });
+    expect(b.processed).toBe(24);
+    // Every honest minute is counted in full: 2 records a minute.
+    const closedMinutes = [...a.windows, ...b.windows].map((w) => w.lastMinute?.n).filter((n) => n !== undefined);
+    expect(closedMinutes.length).toBeGreaterThan(5);
+    expect(closedMinutes.every((n) => n === 2)).toBe(true);
+  });
+
+  it('after a version conflict that moves the episode start, pages once and starts one workflow, for the episode that was saved (issue 18.8)', async () => {
+    const KEY = 'acme#cqs_p95';
+    const T = Date.UTC(2026, 10, 22, 6);
+    let seed = 7;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    // Three hours of acme cqs_p95 every 10 s with ±2 % noise, +60 % from minute 150.
+    const series = Array.from({ length: 170 * 6 }, (_, i) => {
+      const minute = Math.floor(i / 6);
+      return { v: 1, type: 'metric', id: `m-${i}`, ts: T + i * 10_000, tenant: 'acme', signal: 'cqs_p95', region: 'kr', value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * (minute >= 150 ? 1.6 : 1) };
+    });
+    const records = series.map((r, i) => raw(r, i + 1, 'acme', undefined, r.ts + 1_000));
+    const inner = new InMemoryWindowStore();
+    const base = harness();
+    const mitigations = new RecordingMitigationStarter();
+    // Another invocation (a second shard after a reshard) folds spiked records of minute 149 while
+    // this one is folding minutes 149.., and saves first: this invocation's save then conflicts.
+    let armed = false;
+    const other = { ...base, windows: inner, mitigations };
+    const otherRecords = [
+      ...[5, 15, 25, 35, 45].map((s, i) => raw({ v: 1, type: 'metric', id: `b-${i}`, ts: T + 149 * MINUTE + s * 1000, tenant: 'acme', signal: 'cqs_p95', region: 'kr', value: 0.0025 * 2.5 }, i + 1, 'acme', 'shardId-000000000001', T + 153 * MINUTE)),
+      raw({ v: 1, type: 'metric', id: 'b-9', ts: T + 152 * MINUTE, tenant: 'acme', signal: 'cqs_p95', region: 'kr', value: 0.0025 * 1.6 }, 9, 'acme', 'shardId-000000000001', T + 153 * MINUTE),
+    ];
+    const windows: WindowStore = {
+      loadMany: (keys) => inner.loadMany(keys),
+      load: (key) => inner.load(key),
+      async save(state: WindowState, version: number | undefined): Promise<SaveOutcome> {
+        if (armed && state.key === KEY) {
+          armed = false;
+          const o = await processStreamBatch(otherRecords, other);
+          expect(o).toMatchObject({ failed: [], alerts: 0, mitigationsStarted: 0 });
+        }
+        return inner.save(state, version);
+      },
+    };
+    const deps = { ...base, windows, mitigations };
+    const before = records.filter((r) => JSON.parse(Buffer.from(r.data).toString()).ts < T + 149 * MINUTE);
+    for (let i = 0; i < before.length; i += 120) expect((await processStreamBatch(before.slice(i, i + 120), deps)).failed).toEqual([]);
+    expect(base.notifier.published).toHaveLength(0);
+    armed = true;
+    const o = await processStreamBatch(records.slice(before.length), deps);
+    expect(o.failed).toEqual([]);
+    expect(o.conflicts).toBe(1);
+    const stored = (await inner.load(KEY)) as StoredWindow;
+    const episode = stored.state.trk?.episode;
+    expect(episode?.confirmedAt).toBeDefined();
+    // The other writer's spiked minute 149 moved the episode start one minute earlier than this invocation first folded.
+    expect(episode!.id).toBe(`${KEY}@2026-11-22T08:29Z`);
+    // Exactly one page and one workflow, both for the episode the saved state holds.
+    expect(base.notifier.published).toHaveLength(1);
+    expect(JSON.parse(base.notifier.published[0]!.body).anomalyKey).toBe(episode!.id);
+    expect(mitigations.started.map((a) => a.id)).toEqual([episode!.id]);
+    expect([...base.anomalies.anomalies.keys()]).toEqual([episode!.id]);
+  });
 });
+
+class RecordingMitigationStarter implements MitigationStarter {
+  readonly started: Anomaly[] = [];
+  async start(anomaly: Anomaly): Promise<{ execution: string; started: boolean }> {
+    const seen = this.started.some((a) => a.id === anomaly.id);
+    if (!seen) this.started.push(anomaly);
+    return { execution: `mit-${anomaly.id}`, started: !seen };
+  }
+}

@@ -180,10 +180,10 @@ describe('foldObservations — duplicates and redelivery', () => {
   it('drops a record whose id was already folded, within a batch and across batches, and counts it', () => {
     const a = foldObservations(undefined, [ob(T0, 1, { id: 'x', position: pos(1) }), ob(T0 + 1_000, 5, { id: 'x', position: pos(2) })], D);
     expect(a.stats).toMatchObject({ folded: 1, duplicate: 1 });
-    expect(a.state.buckets).toEqual([{ m: M0, n: 1, sum: 1, min: 1, max: 1 }]);
+    expect(a.state.buckets).toEqual([{ m: M0, n: 1, sum: 1, min: 1, max: 1, i: expect.stringMatching(/^[\w-]{6}$/) }]);
     const b = foldObservations(a.state, [ob(T0 + 2_000, 7, { id: 'x', position: pos(3) }), ob(T0 + 3_000, 2, { id: 'y', position: pos(4) })], D);
     expect(b.stats).toMatchObject({ folded: 1, duplicate: 1 });
-    expect(b.state.buckets).toEqual([{ m: M0, n: 2, sum: 3, min: 1, max: 2 }]);
+    expect(b.state.buckets).toEqual([{ m: M0, n: 2, sum: 3, min: 1, max: 2, i: expect.stringMatching(/^[\w-]{12}$/) }]);
   });
 
   it('ignores a redelivered batch (same shard, sequence ≤ last folded): changed=false, same state, no windows', () => {

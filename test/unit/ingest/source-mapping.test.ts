@@ -83,6 +83,20 @@ describe('mapping recorded third-party responses to envelope records', () => {
     expect(rejected.map((r) => (r.item as { customer: string }).customer)).toEqual(['', 'umbrella']);
   });
 
+  it('rejects a vendor change item that would mute every tenant ("*") or last longer than 24 h, naming the field (issue 18.6)', () => {
+    const source = { ...billing, mapping: [{ records: 'windows', type: 'change' as const, fields: { tenant: 'tenant', change: "'maintenance'", ts: 'from', until: 'to' } }] };
+    const body = {
+      windows: [
+        { tenant: '*', from: '2026-12-05T10:00:00Z', to: '2199-01-01T00:00:00Z' },
+        { tenant: 'acme', from: '2026-12-05T10:00:00Z', to: '2026-12-07T10:00:00Z' },
+        { tenant: 'acme', from: '2026-12-05T10:00:00Z', to: '2026-12-05T12:00:00Z' },
+      ],
+    };
+    const { records, rejected } = mapResponse(source, body);
+    expect(records.map((r) => r.record)).toMatchObject([{ type: 'change', tenant: 'acme', change: 'maintenance', until: Date.parse('2026-12-05T12:00:00Z') }]);
+    expect(rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/^mapping\[0\]: tenant: .*exactly one tenant/), expect.stringMatching(/^mapping\[0\]: until: .*at most 24 h/)]);
+  });
+
   it('gives each record an id from its identity, so re-polling a window is deduplicated even when the vendor revised the amount', () => {
     const body = fixture('billing-export-costs.json') as { items: { amount: string }[] };
     const first = mapResponse(billing, body).records;

@@ -1,14 +1,18 @@
 import { isAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import { describe, expect, it } from 'vitest';
 import { bundledGuardrails } from '../../../lambdas/adapters/guardrails.js';
-import { decideStages, rollbackRequest, type GuardrailContext, type GuardrailEnvironment, type GuardrailRequest } from '../../../lambdas/core/mitigation/guardrail-request.js';
+import { decideStages, rollbackRequest, type GuardrailContext, type GuardrailEnvironment, type GuardrailRequest, type GuardrailTarget } from '../../../lambdas/core/mitigation/guardrail-request.js';
 import { planMitigation } from '../../../lambdas/core/mitigation/plan.js';
 import { GUARDRAILS_POLICY } from '../../../policies/embedded.js';
 import { MINUTE, T0, anomaly } from './fixtures.js';
 
 const guardrails = bundledGuardrails();
 
-const QUIET: GuardrailContext = { level: 'soft', automatic: true, crossRegion: false, releaseWithin30m: false, whitelistedCampaign: false, killSwitch: false };
+const QUIET: GuardrailContext = { level: 'soft', automatic: true, crossRegion: false, regionKnown: true, anomalyRegions: ['kr'], tenantsAffected: 1, platformMinTenants: 3, releaseWithin30m: false, whitelistedCampaign: false, killSwitch: false };
+/** A tenant's reversible flag in the deployment's region (kr). */
+const TENANT_FLAG: GuardrailTarget = { kind: 'flag', flag: 'tenant/acme/search.rows.max', scope: 'tenant', reversible: true, regionBound: true, regions: ['kr'] };
+const PLATFORM_FLAG: GuardrailTarget = { kind: 'flag', flag: 'platform/origin.failover', scope: 'platform', reversible: true, regionBound: true, regions: ['kr'] };
+const INVALIDATION: GuardrailTarget = { kind: 'cdn-invalidation', flag: 'platform/cdn-invalidation:@distribution', scope: 'platform', reversible: false, regionBound: false, regions: [] };
 const WORKFLOW = { type: 'Workflow', id: 'mitigation' } as const;
 const OPERATOR = { type: 'Operator', id: 'arn:aws:iam::123456789012:role/oncall' } as const;
 
@@ -16,7 +20,7 @@ interface Case {
   name: string;
   action?: GuardrailRequest['action'];
   principal?: GuardrailRequest['principal'];
-  target?: boolean;
+  target?: boolean | GuardrailTarget;
   context: Partial<GuardrailContext>;
   allowed: boolean;
   /** The policies that decided, sorted (empty: default deny). */
@@ -53,6 +57,24 @@ const CASES: Case[] = [
   // permit-rollback: undoing is never blocked
   { name: 'rollback, automatic, with every guardrail up', action: 'rollback', context: { killSwitch: true, crossRegion: true, releaseWithin30m: true, whitelistedCampaign: true, level: 'hard' }, allowed: true, policies: ['permit-rollback'] },
   { name: 'rollback of one target by an operator', action: 'rollback', principal: OPERATOR, target: true, context: operator, allowed: true, policies: ['permit-rollback'] },
+  { name: 'rollback of a platform step after a one-tenant anomaly', action: 'rollback', target: PLATFORM_FLAG, context: { tenantsAffected: 1 }, allowed: true, policies: ['permit-rollback'] },
+  // platform-step-needs-multi-tenant-incident / irreversible-step-needs-multi-tenant-incident
+  { name: 'platform step, one tenant affected', target: PLATFORM_FLAG, context: { level: 'hard' }, allowed: false, policies: ['platform-step-needs-multi-tenant-incident'] },
+  { name: 'platform step, two tenants of three needed', target: PLATFORM_FLAG, context: { tenantsAffected: 2 }, allowed: false, policies: ['platform-step-needs-multi-tenant-incident'] },
+  { name: 'platform step, incident on three tenants', target: PLATFORM_FLAG, context: { tenantsAffected: 3, level: 'hard' }, allowed: true, policies: ['permit-hard-apply'] },
+  { name: 'platform step, one tenant, by an operator (approval is not built yet)', principal: OPERATOR, target: PLATFORM_FLAG, context: operator, allowed: false, policies: ['platform-step-needs-multi-tenant-incident'] },
+  { name: 'irreversible platform step (invalidation), one tenant', target: INVALIDATION, context: {}, allowed: false, policies: ['irreversible-step-needs-multi-tenant-incident', 'platform-step-needs-multi-tenant-incident'] },
+  { name: 'irreversible tenant step, one tenant', target: { ...TENANT_FLAG, reversible: false }, context: {}, allowed: false, policies: ['irreversible-step-needs-multi-tenant-incident'] },
+  { name: 'irreversible platform step, incident on five tenants of a threshold of five', target: INVALIDATION, context: { tenantsAffected: 5, platformMinTenants: 5 }, allowed: true, policies: ['permit-soft-apply'] },
+  { name: 'tenant step, one tenant', target: TENANT_FLAG, context: {}, allowed: true, policies: ['permit-soft-apply'] },
+  // unknown-region-not-automatic
+  { name: 'no known region, automatic, region-bound control', target: TENANT_FLAG, context: { regionKnown: false, anomalyRegions: [] }, allowed: false, policies: ['unknown-region-not-automatic'] },
+  { name: 'no known region, by an operator', principal: OPERATOR, target: TENANT_FLAG, context: { ...operator, regionKnown: false, anomalyRegions: [] }, allowed: true, policies: ['permit-soft-apply'] },
+  { name: 'no known region, automatic, a control bound to no region', target: { ...TENANT_FLAG, regionBound: false, regions: [] }, context: { regionKnown: false, anomalyRegions: [] }, allowed: true, policies: ['permit-soft-apply'] },
+  // deny-region-not-touched
+  { name: 'a control in a region the anomaly did not touch', target: { ...TENANT_FLAG, regions: ['us'] }, context: {}, allowed: false, policies: ['deny-region-not-touched'] },
+  { name: 'a control in a region the anomaly did not touch, even by an operator', principal: OPERATOR, target: { ...TENANT_FLAG, regions: ['us'] }, context: operator, allowed: false, policies: ['deny-region-not-touched'] },
+  { name: 'a control in one of the anomaly\'s regions', target: TENANT_FLAG, context: { anomalyRegions: ['jp', 'kr'] }, allowed: true, policies: ['permit-soft-apply'] },
   // Default deny: what no permit names.
   { name: 'a level that is neither soft nor hard', context: { level: 'medium' as GuardrailContext['level'] }, allowed: false, policies: [] },
 ];
@@ -60,7 +82,7 @@ const CASES: Case[] = [
 const request = (c: Case): GuardrailRequest => ({
   principal: c.principal ?? WORKFLOW,
   action: c.action ?? 'apply',
-  resource: c.target ? { tenant: 'acme', target: { kind: 'flag', flag: 'tenant/acme/search.rows.max' } } : { tenant: 'acme' },
+  resource: c.target ? { tenant: 'acme', target: c.target === true ? TENANT_FLAG : c.target } : { tenant: 'acme' },
   context: { ...QUIET, ...c.context },
 });
 
@@ -138,6 +160,38 @@ describe('planning with the real guardrails', () => {
     const req = rollbackRequest(action, { ...env, deploymentRegion: 'us', killSwitch: true });
     expect(req).toMatchObject({ action: 'rollback', resource: { tenant: 'acme', target: { kind: 'usage-plan', flag: 'tenant/acme/usage-plan:@tenant' } }, context: { level: 'hard', crossRegion: true, killSwitch: true } });
     expect(guardrails.evaluate(req)).toMatchObject({ allowed: true, policies: ['permit-rollback'] });
+  });
+
+  it("one tenant's edge latency: no CDN invalidation, failover or WAF challenge (platform-wide / irreversible); an incident on three tenants gets them", () => {
+    const edge = anomaly({ class: 'infra', signal: 'edge_p95_ms', expected: 120, observed: 900 });
+    const alone = plan(edge);
+    expect(alone.allowed).toBe(false);
+    expect(alone.stages.flatMap((s) => s.actions)).toEqual([]);
+    expect(alone.handedOff.map((h) => h.stepId)).toEqual(['origin-bottleneck/cache-key-normalise', 'origin-bottleneck/cdn-invalidate', 'origin-bottleneck/read-only-failover', 'origin-bottleneck/challenge']);
+    expect(alone.handedOff[1]!.policies).toEqual(['irreversible-step-needs-multi-tenant-incident', 'platform-step-needs-multi-tenant-incident']);
+    expect(plan(edge, { ...env, tenantsAffected: 2 }).allowed).toBe(false);
+    const wide = plan(edge, { ...env, tenantsAffected: 3 });
+    expect(wide.allowed).toBe(true);
+    expect(wide.stages.map((s) => s.actions.length)).toEqual([2, 2]);
+    expect(wide.handedOff).toEqual([]);
+    // A threshold the deployment set higher holds too.
+    expect(plan(edge, { ...env, tenantsAffected: 3, platformMinTenants: 4 }).allowed).toBe(false);
+  });
+
+  it('an anomaly whose records named no region: no automatic change of a control in the deployment\'s region; an operator may', () => {
+    const unknown = anomaly({ region: undefined });
+    expect(plan(unknown).allowed).toBe(false);
+    expect(plan(unknown).handedOff[0]!.policies).toEqual(['unknown-region-not-automatic']);
+    expect(plan(unknown, { ...env, principal: OPERATOR, automatic: false }).allowed).toBe(true);
+    // A deployment bound to no region has nothing region-bound.
+    expect(plan(unknown, { ...env, deploymentRegion: undefined }).allowed).toBe(true);
+  });
+
+  it('a tenant seen in two regions is cross-region whichever record came last', () => {
+    expect(plan(anomaly({ region: 'kr', regions: ['kr', 'us'] })).allowed).toBe(false);
+    expect(plan(anomaly({ region: 'kr', regions: ['kr'] })).allowed).toBe(true);
+    // A stored anomaly from before `regions`: its single region decides.
+    expect(plan(anomaly({ region: 'us' })).allowed).toBe(false);
   });
 
   it('an anomaly in another region: nothing, for anyone', () => {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ResolvedLimit } from '../../../lambdas/core/mitigation/actions.js';
 import { applyRequest, decideStages, releaseWithin30m, type GuardrailEnvironment, type GuardrailRequest } from '../../../lambdas/core/mitigation/guardrail-request.js';
 import { controlKey, episodeRollbackKey, rollbackKey } from '../../../lambdas/core/mitigation/keys.js';
-import { nextStage, planMitigation, type MitigationPlan } from '../../../lambdas/core/mitigation/plan.js';
-import { SEARCH_COST, UnknownPlaybookError } from '../../../lambdas/core/mitigation/playbooks.js';
+import { incidentSignals, nextStage, planMitigation, redecideStage, type MitigationPlan } from '../../../lambdas/core/mitigation/plan.js';
+import { ORIGIN_BOTTLENECK, SEARCH_COST, UnknownPlaybookError } from '../../../lambdas/core/mitigation/playbooks.js';
 import { assessRegression, type SignalSnapshot } from '../../../lambdas/core/mitigation/regression.js';
 import { ALLOW, BOTH_ALLOWED, DENY_HARD, MINUTE, T0, anomaly } from './fixtures.js';
 
@@ -198,14 +198,28 @@ describe('guardrail requests', () => {
       principal: { type: 'Workflow', id: 'mitigation' },
       action: 'apply',
       resource: { tenant: 'acme' },
-      context: { level: 'hard', automatic: true, crossRegion: false, releaseWithin30m: false, whitelistedCampaign: false, killSwitch: false },
+      context: { level: 'hard', automatic: true, crossRegion: false, regionKnown: true, anomalyRegions: ['kr'], tenantsAffected: 1, platformMinTenants: 3, releaseWithin30m: false, whitelistedCampaign: false, killSwitch: false },
     });
   });
 
-  it('cross-region: the anomaly is in another region than the deployment acts in (unknown on either side: not cross-region)', () => {
+  it('a step request names its control: scope, reversibility, regions; the incident size comes from the environment', () => {
+    const invalidate = ORIGIN_BOTTLENECK.steps.find((s) => s.id === 'origin-bottleneck/cdn-invalidate')!;
+    const failover = ORIGIN_BOTTLENECK.steps.find((s) => s.id === 'origin-bottleneck/read-only-failover')!;
+    const rows = SEARCH_COST.steps[0]!;
+    const r = applyRequest(anomaly(), 'soft', { ...env, tenantsAffected: 2, platformMinTenants: 4 }, invalidate);
+    expect(r.resource.target).toEqual({ kind: 'cdn-invalidation', flag: 'platform/cdn-invalidation:@distribution', scope: 'platform', reversible: false, regionBound: false, regions: [] });
+    expect(r.context).toMatchObject({ tenantsAffected: 2, platformMinTenants: 4 });
+    expect(applyRequest(anomaly(), 'hard', env, failover).resource.target).toMatchObject({ scope: 'platform', reversible: true, regionBound: true, regions: ['kr'] });
+    expect(applyRequest(anomaly(), 'soft', { ...env, deploymentRegion: undefined }, rows).resource.target).toEqual({ kind: 'flag', flag: 'tenant/acme/search.cache.ttl_seconds', scope: 'tenant', reversible: true, regionBound: false, regions: [] });
+  });
+
+  it('cross-region: any region of the anomaly is not the deployment\'s; no known region is unknown, not "here"', () => {
     expect(applyRequest(anomaly({ region: 'us' }), 'soft', env).context.crossRegion).toBe(true);
     expect(applyRequest(anomaly({ region: 'us' }), 'soft', { ...env, deploymentRegion: undefined }).context.crossRegion).toBe(false);
-    expect(applyRequest(anomaly({ region: undefined }), 'soft', env).context.crossRegion).toBe(false);
+    expect(applyRequest(anomaly({ region: undefined }), 'soft', env).context).toMatchObject({ crossRegion: false, regionKnown: false, anomalyRegions: [] });
+    // The regions of the episode decide, not the last record's `region`.
+    expect(applyRequest(anomaly({ region: 'kr', regions: ['kr', 'us'] }), 'soft', env).context).toMatchObject({ crossRegion: true, anomalyRegions: ['kr', 'us'] });
+    expect(applyRequest(anomaly({ region: 'us', regions: ['kr'] }), 'soft', env).context.crossRegion).toBe(false);
   });
 
   it('whitelisted campaign: as of detection (softOnly) or now', () => {
@@ -226,10 +240,60 @@ describe('guardrail requests', () => {
     expect(releaseWithin30m(anomaly(), NOW, [{ ...deployedNow, tenant: '*' }])).toBe(true);
   });
 
-  it('decideStages asks once per stage', () => {
+  it('decideStages asks once per stage, and per step on demand', () => {
     const seen: string[] = [];
-    const decisions = decideStages(anomaly(), env, { evaluate: (r) => (seen.push(r.context.level), r.context.level === 'soft' ? ALLOW : DENY_HARD) });
+    const decisions = decideStages(anomaly(), env, { evaluate: (r) => (seen.push(`${r.context.level}${r.resource.target ? ` ${r.resource.target.flag}` : ''}`), r.context.level === 'soft' ? ALLOW : DENY_HARD) });
     expect(seen).toEqual(['soft', 'hard']);
-    expect(decisions).toEqual({ soft: ALLOW, hard: DENY_HARD });
+    expect({ soft: decisions.soft, hard: decisions.hard }).toEqual({ soft: ALLOW, hard: DENY_HARD });
+    expect(decisions.step!(SEARCH_COST.steps[0]!)).toEqual(ALLOW);
+    expect(seen.at(-1)).toBe('soft tenant/acme/search.cache.ttl_seconds');
+  });
+});
+
+describe('per-step decisions: steps handed off to an operator', () => {
+  const origin = anomaly({ class: 'infra', signal: 'edge_p95_ms', expected: 120, observed: 900 });
+  const platformDenied = { allowed: false, reasons: ['platform-step-needs-multi-tenant-incident: …'], policies: ['platform-step-needs-multi-tenant-incident'], errors: [] };
+  const denyPlatform = { ...BOTH_ALLOWED, step: (s: { scope?: string }) => (s.scope === 'platform' ? platformDenied : ALLOW) };
+
+  it('a step its own guardrail denies is listed as handed off with the reason, not applied; the soft stage then has nothing to apply', () => {
+    const p = planMitigation(origin, { guardrails: denyPlatform, now: NOW });
+    expect(p.stages.map((s) => s.actions.length)).toEqual([0, 0]);
+    expect(p.handedOff.map((h) => [h.stepId, h.cause, h.control])).toEqual([
+      ['origin-bottleneck/cache-key-normalise', 'guardrail', 'platform/cdn.cache_key.normalise'],
+      ['origin-bottleneck/cdn-invalidate', 'guardrail', 'platform/cdn-invalidation:@distribution'],
+      ['origin-bottleneck/read-only-failover', 'guardrail', 'platform/origin.failover'],
+      ['origin-bottleneck/challenge', 'guardrail', 'platform/waf-rate-limit:anomaly-guard-challenge'],
+    ]);
+    expect(p.allowed).toBe(false);
+    expect(p.reasons).toContain('soft: origin-bottleneck/cdn-invalidate handed off to an operator: platform-step-needs-multi-tenant-incident: …');
+  });
+
+  it('tenant-scoped steps of the same plan are unaffected', () => {
+    const p = planMitigation(anomaly(), { guardrails: denyPlatform, now: NOW });
+    expect(p.handedOff).toEqual([]);
+    expect(p.stages[0]!.actions.map((a) => a.step.id)).toEqual(SEARCH_COST.steps.filter((s) => s.level === 'soft').map((s) => s.id));
+  });
+
+  it('a target the deployment does not configure (unconfiguredTargets: error) is handed off at planning, the rest of the stage stays', () => {
+    const ingest = anomaly({ class: 'tenant', signal: 'ingest_rpm', expected: 6000, observed: 30000 });
+    const p = planMitigation(ingest, { guardrails: BOTH_ALLOWED, now: NOW, unavailableTargets: { 'usage-plan': 'configure actionTargets.usagePlans' } });
+    expect(p.stages[0]!.actions.map((a) => a.step.id)).toEqual(['ingest-surge/sampling', 'ingest-surge/trim-fields']);
+    expect(p.stages[0]!.handedOff).toMatchObject([{ stepId: 'ingest-surge/burst-credit', cause: 'target-not-configured', reason: 'target usage-plan is not configured: configure actionTargets.usagePlans' }]);
+    expect(p.allowed).toBe(true);
+  });
+
+  it('before escalating, the stage is re-decided: a wider incident by now lets the platform steps through, in playbook order', () => {
+    const p = planMitigation(origin, { guardrails: denyPlatform, now: NOW });
+    const wider = redecideStage(p, 'hard', { ...BOTH_ALLOWED, step: () => ALLOW });
+    expect(wider.stages[1]!.actions.map((a) => a.step.id)).toEqual(['origin-bottleneck/read-only-failover', 'origin-bottleneck/challenge']);
+    expect(wider.stages[0]!.handedOff).toHaveLength(2);
+    const stuck = assessRegression({ ts: T0, observed: 900, expected: 120 }, { ts: T0 + 15 * MINUTE, observed: 900, expected: 120 }, { bad: 'up' });
+    expect(nextStage(p, 'soft', stuck)).toMatchObject({ kind: 'hand-off', reason: expect.stringContaining("the hard stage's steps are for an operator (origin-bottleneck/read-only-failover: platform-step-needs-multi-tenant-incident") });
+    expect(nextStage(wider, 'soft', stuck).kind).toBe('escalate');
+  });
+
+  it('the incident counts anomalies on the playbook\'s signals: an origin bottleneck shows on edge and origin latency alike', () => {
+    expect(incidentSignals(origin)).toEqual(['cache_hit_ratio', 'edge_p95_ms', 'origin_p95_ms']);
+    expect(incidentSignals(origin, 'no-such-playbook')).toEqual(['edge_p95_ms']);
   });
 });

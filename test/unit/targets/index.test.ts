@@ -5,6 +5,7 @@ import {
   AppConfigTarget,
   CdnInvalidationTarget,
   createActionTargets,
+  FlagFallbackTarget,
   FlagTableTarget,
   parseActionTargetsConfig,
   UsagePlanTarget,
@@ -51,9 +52,8 @@ describe('createActionTargets', () => {
     const classes: Record<TargetKind, unknown> = { flag: FlagTableTarget, appconfig: AppConfigTarget, 'usage-plan': UsagePlanTarget, 'cdn-invalidation': CdnInvalidationTarget, 'waf-rate-limit': WafRateLimitTarget, webhook: WebhookTarget };
     expect(new Set(targets.keys())).toEqual(new Set(Object.keys(classes)));
     for (const [kind, cls] of Object.entries(classes)) {
-      const t = targets.targetFor(kind as TargetKind);
-      expect(t).toBeInstanceOf(cls);
-      expect(t.kind).toBe(kind);
+      expect(targets.get(kind as TargetKind)).toBeInstanceOf(cls);
+      expect(targets.targetFor(kind as TargetKind).kind).toBe(kind);
     }
   });
 
@@ -68,14 +68,30 @@ describe('createActionTargets', () => {
     expect(() => createActionTargets({ webhook: FULL.webhook }, { dynamo, tableName: 'state' })).toThrow(/webhook enabled but no secret given: resolve arn:aws:secretsmanager/);
   });
 
-  it('lists the playbook steps whose target is not enabled (for dry runs), none when falling back to flags', () => {
+  it('lists the playbook steps whose target is not enabled (for dry runs), and what happens to them: handed off, or written to the flag table', () => {
     const steps = [step('flag'), step('usage-plan'), step('waf-rate-limit'), step('webhook')];
     const targets = createActionTargets({ usagePlans: FULL.usagePlans }, { dynamo, tableName: 'state' });
-    expect(targets.unavailable(steps).map((u) => [u.step.id, u.error.configKey])).toEqual([
-      ['waf-rate-limit', 'waf'],
-      ['webhook', 'webhook'],
+    expect(targets.unavailable(steps).map((u) => [u.step.id, u.error.configKey, u.handling])).toEqual([
+      ['waf-rate-limit', 'waf', 'hand-off'],
+      ['webhook', 'webhook', 'hand-off'],
     ]);
-    expect(createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo, tableName: 'state' }).unavailable(steps)).toEqual([]);
+    // Before, the flag-table fallback listed nothing, so a dry run never said a WAF step would only be a flag.
+    expect(createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo, tableName: 'state' }).unavailable(steps).map((u) => [u.step.id, u.handling])).toEqual([
+      ['usage-plan', 'flag-table'],
+      ['waf-rate-limit', 'flag-table'],
+      ['webhook', 'flag-table'],
+    ]);
+  });
+
+  it('unconfiguredTargets per kind: flag-table for some, hand-off for the others; planning hands those off', () => {
+    const config = parseActionTargetsConfig({ unconfiguredTargets: { 'usage-plan': 'flag-table', 'waf-rate-limit': 'error' } });
+    const targets = createActionTargets(config, { dynamo, tableName: 'state' });
+    expect(targets.targetFor('usage-plan')).toBeInstanceOf(FlagFallbackTarget);
+    expect(() => targets.targetFor('waf-rate-limit')).toThrow(/actionTargets\.waf/);
+    expect(() => targets.targetFor('webhook')).toThrow(/actionTargets\.webhook/);
+    expect(Object.keys(targets.handedOffKinds()).sort()).toEqual(['appconfig', 'cdn-invalidation', 'waf-rate-limit', 'webhook']);
+    expect(createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo, tableName: 'state' }).handedOffKinds()).toEqual({});
+    expect(() => parseActionTargetsConfig({ unconfiguredTargets: { waf: 'flag-table' } })).toThrow(/unconfiguredTargets/);
   });
 
   it('routes a step to its adapter: a WAF step through targetFor changes the rule, not a flag', async () => {
@@ -93,6 +109,7 @@ describe('createActionTargets', () => {
     const { targetFor } = targets; // handed to the workflow's task handlers as a plain function
     const applied = await targetFor(a.step.target).apply(a, T);
     expect(waf.limit('per-ip')).toBe(300);
+    expect(applied.actedVia).toEqual({ control: 'waf-rate-limit', description: 'WAF rate-based rule limit set' });
     expect([...slots.items.keys()].some((k) => k.startsWith('flags#'))).toBe(false);
     await targets.targetFor(applied.step.target).rollback(applied, T + 1);
     expect(waf.limit('per-ip')).toBe(2000);
