@@ -47,6 +47,8 @@ export interface PollerOptions {
   /** Locally the batching window is usually shortened so the demo stays interactive. */
   batchingWindowMs?: number;
   onError?: (error: unknown) => void;
+  /** Maps the stand-in's wall-clock arrival stamp to the scenario's time (see ArrivalClock); absent: the wall clock. */
+  arrivalClock?: (wallMs: number) => number | undefined;
 }
 
 /**
@@ -150,7 +152,7 @@ export class EventSourcePoller {
         partitionKey: r.PartitionKey!,
         sequenceNumber: r.SequenceNumber!,
         data: Buffer.from(r.Data!).toString('base64'),
-        approximateArrivalTimestamp: (r.ApproximateArrivalTimestamp?.getTime() ?? Date.now()) / 1000,
+        approximateArrivalTimestamp: this.arrival(r) / 1000,
       },
       eventSource: 'aws:kinesis',
       eventVersion: '1.0',
@@ -160,6 +162,11 @@ export class EventSourcePoller {
       awsRegion: 'us-east-1',
       eventSourceARN: this.opts.streamArn,
     };
+  }
+
+  private arrival(r: _Record): number {
+    const wall = r.ApproximateArrivalTimestamp?.getTime() ?? Date.now();
+    return this.opts.arrivalClock?.(wall) ?? wall;
   }
 
   private notice(shardId: string, batch: _Record[], attempts: number, errorMessage: string): StreamFailureNotice {

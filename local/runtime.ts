@@ -17,7 +17,9 @@ import { putRecordsReliably } from '../lambdas/adapters/stream-producer.js';
 import { CONSUMER_ENV } from '../lambdas/handlers/consumer-environment.js';
 import type { SourceDeadLetter } from '../lambdas/handlers/source-poller.js';
 import type { BatchOutcome } from '../lambdas/handlers/stream-batch.js';
-import { createStreamConsumer, windowSettingsFromEnv } from '../lambdas/handlers/stream-consumer.js';
+import { createStreamConsumer, maxStreamChangeWindowMsFromEnv, windowSettingsFromEnv } from '../lambdas/handlers/stream-consumer.js';
+import { writeActionJournal } from './action-journal.js';
+import { ArrivalClock } from './arrival-clock.js';
 import { EventSourcePoller, eventSourceSettingsFromTemplate, type StreamFailureNotice } from './event-source-poller.js';
 import { routesFromTemplate, serveApi } from './api-server.js';
 import { localMitigation } from './mitigation.js';
@@ -195,11 +197,14 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
       deadLetters: new LocalDeadLetterSink(deadLetters),
       ledger: new DynamoDbPositionLedger(standIns.dynamo, tableName, 'consumer'),
       settings: windowSettingsFromEnv(consumerEnv),
+      maxStreamChangeWindowMs: maxStreamChangeWindowMsFromEnv(consumerEnv),
       source: 'local',
       now: eventNow,
     },
     { onOutcome },
   );
+  // The stream's arrival stamps in scenario time, so the consumer's clock-skew and watermark guards apply locally too.
+  const arrivals = new ArrivalClock();
   const poller = new EventSourcePoller({
     kinesis: standIns.kinesis,
     streamName: STREAM_NAME,
@@ -210,6 +215,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     batchingWindowMs: LOCAL_BATCHING_WINDOW_MS,
     onFailure: (n) => consumerFailures.send(n),
     onError: (e) => opts.log(`poller error: ${(e as Error).message}`),
+    arrivalClock: (wall) => arrivals.at(wall),
   });
   const archive = new LocalRawArchive({
     kinesis: standIns.kinesis,
@@ -237,6 +243,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
   let sent = 0;
   const progress = setInterval(() => opts.log(progressLine(simTs, sent, totals, deadLetters.length)), 1000);
   const put = async (records: ProducedRecord[]) => {
+    arrivals.put(records.map((r) => r.ts), Date.now());
     const entries: PutRecordsRequestEntry[] = records.map((r) => ({ Data: Buffer.from(r.line), PartitionKey: r.partitionKey }));
     const res = await putRecordsReliably(standIns.kinesis, STREAM_NAME, entries);
     if (res.failed.length) throw new Error(`${res.failed.length} records could not be put on the local stream: ${res.failed[0]!.errorCode}`);
@@ -277,6 +284,8 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     await reports.drain();
     const reportCount = await reports.copyTo(join(out, 'reports'));
     await archiveAll(archive, () => sent, join(out, 'archive'));
+    await writeActionJournal(standIns.dynamo, tableName, join(out, 'actions.jsonl'));
+    writeFileSync(join(out, 'events.jsonl'), mitigation.bus.events.peekAll().map((e) => `${JSON.stringify(e)}\n`).join(''));
     clearInterval(progress);
     const usage = () => meter.usage({ snsPublishes: alertTopic.published.length, stateTransitions: [...mitigation.stepFunctions.executions.values()].reduce((n, x) => n + x.transitions, 0) });
     const summary = summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, drained, mitigation.stepFunctions, { count: reportCount, errors: reportErrors }, archiveTally(archive, true), sourceTally(), usage());
@@ -285,7 +294,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
     if (opts.once) return summary;
 
     const routes = routesFromTemplate(template);
-    const handlers = localOperatorApi({ dynamo: standIns.dynamo, tableName, stepFunctions: mitigation.stepFunctions, mitigationDeps: mitigation.deps, reports: reports.store });
+    const handlers = localOperatorApi({ dynamo: standIns.dynamo, tableName, stepFunctions: mitigation.stepFunctions, mitigationDeps: mitigation.deps, targets: mitigation.targets, reports: reports.store });
     let liveReports = reportCount;
     const liveSummary = (settled = false) => summarise(totals, sent, deadLetters.length, consumerFailures.length, poller.invocations, started, true, mitigation.stepFunctions, { count: liveReports, errors: reportErrors }, archiveTally(archive, settled), sourceTally(), usage());
     const dashboard = { type: 'text/html; charset=utf-8', body: readFileSync(new URL('./dashboard/index.html', import.meta.url), 'utf8') };
