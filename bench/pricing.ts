@@ -1,10 +1,10 @@
-/** us-east-1 on-demand list prices from DESIGN.md "What the state costs". */
+/** us-east-1 on-demand list prices from docs/architecture.md "What the state costs". */
 export const PRICES = {
   /** DynamoDB on-demand, per write request unit (1 per started KB written). */
   dynamoWru: 0.625 / 1e6,
   /**
    * DynamoDB on-demand, per read request unit (1 per started 4 KB, strongly consistent).
-   * Not in DESIGN's list; the current us-east-1 on-demand price, shown separately.
+   * Not in docs/architecture.md's list; the current us-east-1 on-demand price, shown separately.
    */
   dynamoRru: 0.125 / 1e6,
   lambdaRequest: 0.2 / 1e6,

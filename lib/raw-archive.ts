@@ -47,7 +47,7 @@ export interface RawArchiveProps {
 }
 
 /**
- * The raw archive (seed 001, DESIGN data flow): a Firehose delivery stream reading the ingest stream
+ * The raw archive (seed 001, docs/architecture.md, data flow): a Firehose delivery stream reading the ingest stream
  * and writing every record, one JSON line each, to gzip objects under `raw/YYYY/MM/DD/HH/` in a
  * private bucket, for replay and RCA evidence. It reads the stream with its own iterators, so it
  * neither slows nor depends on the consumer.

@@ -28,7 +28,7 @@ export const REPORTS_LOGICAL_IDS = {
   dailyRule: 'DailyReportRule',
 } as const;
 
-/** Every report object lives under `reports/YYYY/MM/DD/<id>/` (DESIGN contract 3). */
+/** Every report object lives under `reports/YYYY/MM/DD/<id>/` (docs/architecture.md contract 3). */
 export const REPORTS_PREFIX = 'reports/';
 /** The one object pattern report readers and the writer are granted (and the `s3:prefix` they may list). */
 export const REPORT_OBJECTS = `${REPORTS_PREFIX}*`;
@@ -73,7 +73,7 @@ export interface ReportsProps {
 }
 
 /**
- * Root-cause reports (DESIGN contract 3, seed 004 §E, §G, §I): the encrypted reports bucket with its
+ * Root-cause reports (docs/architecture.md contract 3, seed 004 §E, §G, §I): the encrypted reports bucket with its
  * access-log bucket, and the report generator Lambda, run by an EventBridge rule when a mitigation
  * execution ends and by a daily schedule. The generator reads the state table, writes under
  * `reports/` only, and publishes each report's link to the alert topic.

@@ -53,7 +53,7 @@ const CHANGES_BEFORE_MS = 2 * 3_600_000;
 const CHANGES_AFTER_MS = 3_600_000;
 
 /**
- * RCA reports (DESIGN contract 3): one per mitigation execution when it ends, and a digest of the
+ * RCA reports (docs/architecture.md contract 3): one per mitigation execution when it ends, and a digest of the
  * previous UTC day on the daily schedule. Rendering is pure (lambdas/core/report); this fetches and stores.
  * Generation is idempotent: an execution's report has one id and is dated by the execution's stop, so a
  * redelivered event rewrites the same objects with the same bytes.

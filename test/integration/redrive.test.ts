@@ -118,7 +118,7 @@ describe('redrive: dead letters back onto the local stream, processed once', () 
   });
 
   it('from SQS: deletes the landed messages, makes the kept ones visible again, and fails loudly when a delete fails', async () => {
-    // No SQS stand-in exists here (DESIGN.md, "Local stand-ins"): a fake client records the calls, and fails one delete.
+    // No SQS stand-in exists here (docs/architecture.md, "The local runtime's stand-ins"): a fake client records the calls, and fails one delete.
     const bodies = [JSON.stringify(sourcePut(3)), JSON.stringify({ reason: 'HTTP 503', kind: 'fetch', source: 'billing', window }), JSON.stringify(sourcePut(4))];
     const calls: { name: string; input: Record<string, unknown> }[] = [];
     let received = false;

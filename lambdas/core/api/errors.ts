@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 
-/** DESIGN contract 2: every error is `{"error":{"code","message","details"}}`. */
+/** docs/architecture.md contract 2: every error is `{"error":{"code","message","details"}}`. */
 export interface ErrorBody {
   error: { code: string; message: string; details: Record<string, unknown> };
 }
