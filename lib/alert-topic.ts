@@ -5,6 +5,12 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 
+/**
+ * Props of {@link AlertTopic}.
+ * @example
+ * const alerts = new AlertTopic(this, 'Alerts', { emails: ['oncall@example.com'], removalPolicy: RemovalPolicy.DESTROY });
+ * alerts.grantPublish(myFunction);
+ */
 export interface AlertTopicProps {
   /** Addresses subscribed at deploy time (each must confirm by email). @default [] */
   readonly emails?: readonly string[];

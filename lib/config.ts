@@ -1,264 +1,505 @@
-import { parseActionTargetsConfig } from '../lambdas/adapters/targets/index.js';
-import { parseSourceConfigs, type UsageSourceConfig } from '../lambdas/core/ingest/source-config.js';
-import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings, type WindowSettings } from '../lambdas/core/window-settings.js';
+import { z } from 'zod';
+import { type ActionTargetsConfig, parseActionTargetsConfig } from '../lambdas/adapters/targets/index.js';
+import {
+  parseSourceConfigs,
+  type SOURCE_DEFAULTS,
+  type UsageSourceConfig,
+} from '../lambdas/core/ingest/source-config.js';
+import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings } from '../lambdas/core/window-settings.js';
 
-/** Everything a deployment can tune, read from `cdk.json` context key `anomalyGuard`. */
-export interface AnomalyGuardConfig {
-  readonly stream: {
-    /** `on-demand` scales itself; `provisioned` uses `shardCount`. */
-    readonly mode: 'on-demand' | 'provisioned';
-    readonly shardCount: number;
-    readonly retentionHours: number;
-  };
-  readonly consumer: {
-    readonly batchSize: number;
-    readonly maxBatchingWindowSeconds: number;
-    readonly parallelizationFactor: number;
-    readonly maxRetryAttempts: number;
-    readonly maxRecordAgeSeconds: number;
-    readonly memorySizeMb: number;
-    readonly timeoutSeconds: number;
-  };
-  readonly window: WindowSettings;
-  /** Change records producers put on the stream (or source pollers map): one tenant each, at most this long. */
-  readonly changes: {
-    /** Longest `until - ts` a change record on the stream may have; platform-wide or longer windows go through the operator API. */
-    readonly maxStreamWindowHours: number;
-  };
-  readonly logRetentionDays: number;
-  /** Email addresses subscribed to the alert topic at deploy time (optional). */
-  readonly alertEmails: readonly string[];
-  /** `destroy` for throwaway stacks; `retain` keeps tables and keys when the stack is deleted. */
-  readonly removalPolicy: 'retain' | 'destroy';
-  readonly mitigation: {
-    /** Start the workflow automatically for `mitigate` decisions (false: alert only). */
-    readonly automatic: boolean;
-    /** Seed 004 §I: first regression check after 15 min, the final one at 60 min. */
-    readonly observationSeconds: number;
-    readonly finalCheckSeconds: number;
-    /** Staged rollback: one step per interval. */
-    readonly rollbackIntervalSeconds: number;
-    /** The region label this deployment acts in (producers' `region` vocabulary); actions elsewhere are denied. */
-    readonly deploymentRegion?: string;
-    /**
-     * Enabled action targets (lambdas/adapters/targets ActionTargetsConfig). Steps for others go to the
-     * flag table, or with `unconfiguredTargets: 'error'` (for all kinds, or per kind) are handed off.
-     */
-    readonly actionTargets: Record<string, unknown>;
-    /**
-     * A platform-wide (`scope: platform`) or irreversible step is applied only for an incident whose
-     * anomalies span at least this many tenants (counted from the anomaly store); else it is handed off.
-     */
-    readonly platformMinTenants: number;
-  };
-  /** The operator API (docs/architecture.md contract 2): API Gateway REST API with IAM auth, WAF and a usage plan. */
-  readonly api: ApiConfig;
-  /** Root-cause reports (docs/architecture.md contract 3): the reports bucket and the report generator. */
-  readonly reports: ReportsConfig;
-  /** Every record that enters the stream, archived to S3 by Firehose (replay, RCA evidence). */
-  readonly archive: ArchiveConfig;
-  /** Third-party usage/cost APIs polled on a schedule (seed 001); one poller Lambda each. */
-  readonly sources: readonly UsageSourceConfig[];
-  /** Alarms on the system's own health and the operations dashboard (seed 003). */
-  readonly operations: OperationsConfig;
+/*
+ * Everything a deployment can tune: `cdk.json` context key `anomalyGuard`, or the props of the
+ * `AnomalyGuard` construct. One zod schema holds the checks and the defaults; the TypeScript types
+ * (`AnomalyGuardSettings` in, `AnomalyGuardConfig` out) are derived from it. Every message names
+ * the offending key (`stream.shardCount must be an integer in 1..500 (got 0)`), because the limits
+ * are AWS's and a deploy that fails half-way is worse than a synth that refuses.
+ */
+
+/** How a rejected value is quoted in a message. */
+const shown = (v: unknown): string =>
+  typeof v === 'number' || typeof v === 'boolean' || v === undefined ? String(v) : JSON.stringify(v);
+type Issue = { readonly input?: unknown };
+
+/** An integer in lo..hi (both inclusive). */
+function intIn(lo: number, hi: number) {
+  const error = (iss: Issue) => `must be an integer in ${lo}..${hi} (got ${shown(iss.input)})`;
+  return z.number({ error }).int({ error }).min(lo, { error }).max(hi, { error });
 }
 
-export interface OperationsConfig {
-  /** Where the health alarms go: a separate encrypted ops topic (default) or the anomaly alert topic. */
-  readonly notify: 'ops-topic' | 'alert-topic';
-  /** Addresses subscribed to the ops topic at deploy time. */
-  readonly opsEmails: readonly string[];
-  /** Page when the consumer's iterator age (oldest unprocessed record) stays above this for 5 minutes. */
-  readonly iteratorAgeAlarmSeconds: number;
-  /** Page when the operator API's p99 latency stays above this for 15 minutes. */
-  readonly apiLatencyP99AlarmMs: number;
-  /** Page when the operator API returns at least this many 5xx responses in 5 minutes. */
-  readonly api5xxAlarmCount: number;
+/** A finite number above lo (exclusive) and at most hi. */
+function numberAbove(lo: number, hi: number) {
+  const error = (iss: Issue) => `must be a number above ${lo} and at most ${hi} (got ${shown(iss.input)})`;
+  return z.number({ error }).gt(lo, { error }).lte(hi, { error });
 }
 
-export interface ArchiveConfig {
-  /** Firehose buffering: an object is written when either limit is reached (0..900 s, 1..128 MiB). */
-  readonly bufferingIntervalSeconds: number;
-  readonly bufferingSizeMiB: number;
-  /** Archive objects move to S3 Standard-IA after this many days (at least 30). */
-  readonly infrequentAccessAfterDays: number;
-  /** Days an archive object is kept before the lifecycle rule deletes it. */
-  readonly retentionDays: number;
+/** One of a few strings. */
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  const listed = values.map((v) => `"${v}"`);
+  const choices = listed.length === 2 ? listed.join(' or ') : `${listed.slice(0, -1).join(', ')} or ${listed.at(-1)}`;
+  return z.enum(values, { error: (iss: Issue) => `must be ${choices} (got ${shown(iss.input)})` });
 }
 
-export interface ReportsConfig {
-  /** Days a report object under `reports/` is kept before the lifecycle rule deletes it. */
-  readonly retentionDays: number;
-  /** Days the reports bucket's server access logs are kept in the access-log bucket. */
-  readonly accessLogRetentionDays: number;
-  /** UTC hour of the daily digest of the previous UTC day (the schedule fires at minute 15 of this hour). */
-  readonly dailyReportHourUtc: number;
-  /** Report generator Lambda sizing. */
-  readonly memorySizeMb: number;
-  readonly timeoutSeconds: number;
-}
+const flag = () => z.boolean({ error: 'must be true or false' });
 
-export type UsagePlanQuotaPeriod = 'DAY' | 'WEEK' | 'MONTH';
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
+const emailList = () =>
+  z.custom<string[]>((v) => Array.isArray(v) && v.every((e) => typeof e === 'string' && EMAIL.test(e)), {
+    error: 'must be a list of email addresses',
+  });
 
-export interface ApiConfig {
-  /** Deploy the operator API (false: the stack has no API Gateway, WAF or API Lambdas). */
-  readonly enabled: boolean;
-  /** Stage-wide steady-state requests per second, for all callers together. */
-  readonly throttlingRateLimit: number;
-  /** Stage-wide burst (token bucket size). */
-  readonly throttlingBurstLimit: number;
-  /** Usage-plan throttle and quota (metered per API key only: see lib/operator-api.ts). */
-  readonly usagePlanRateLimit: number;
-  readonly usagePlanBurstLimit: number;
-  readonly usagePlanQuotaLimit: number;
-  readonly usagePlanQuotaPeriod: UsagePlanQuotaPeriod;
-  /** WAF rate-based rule: requests one client IP may send in any 5-minute window before it is blocked. */
-  readonly wafRateLimit: number;
-  /**
-   * Set this region's account-level API Gateway CloudWatch Logs role (needed once per account and
-   * region for access and execution logs). False when the account already has one (e.g. a landing zone sets it).
-   */
-  readonly cloudWatchRole: boolean;
-}
-
-export const DEFAULT_CONFIG: AnomalyGuardConfig = {
-  stream: { mode: 'provisioned', shardCount: 1, retentionHours: 24 },
-  consumer: {
-    batchSize: 1000,
-    maxBatchingWindowSeconds: 5,
-    parallelizationFactor: 1,
-    maxRetryAttempts: 5,
-    maxRecordAgeSeconds: 3600,
-    memorySizeMb: 512,
-    timeoutSeconds: 60,
-  },
-  window: DEFAULT_WINDOW_SETTINGS,
-  changes: { maxStreamWindowHours: 24 },
-  logRetentionDays: 30,
-  alertEmails: [],
-  removalPolicy: 'retain',
-  mitigation: { automatic: true, observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300, actionTargets: {}, platformMinTenants: 3 },
-  api: {
-    enabled: true,
-    throttlingRateLimit: 50,
-    throttlingBurstLimit: 100,
-    usagePlanRateLimit: 50,
-    usagePlanBurstLimit: 100,
-    usagePlanQuotaLimit: 100_000,
-    usagePlanQuotaPeriod: 'DAY',
-    wafRateLimit: 1000,
-    cloudWatchRole: true,
-  },
-  reports: { retentionDays: 400, accessLogRetentionDays: 90, dailyReportHourUtc: 0, memorySizeMb: 512, timeoutSeconds: 60 },
-  archive: { bufferingIntervalSeconds: 300, bufferingSizeMiB: 64, infrequentAccessAfterDays: 30, retentionDays: 400 },
-  sources: [],
-  operations: { notify: 'ops-topic', opsEmails: [], iteratorAgeAlarmSeconds: 300, apiLatencyP99AlarmMs: 3000, api5xxAlarmCount: 5 },
-};
-
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
-
-/** Merge user context over the defaults and reject values AWS would reject at deploy time. */
-export function resolveConfig(context: unknown): AnomalyGuardConfig {
-  const user = (context ?? {}) as DeepPartial<AnomalyGuardConfig>;
-  if (typeof user !== 'object' || Array.isArray(user)) throw new Error('cdk.json context "anomalyGuard" must be an object');
-  const config: AnomalyGuardConfig = {
-    stream: { ...DEFAULT_CONFIG.stream, ...user.stream },
-    consumer: { ...DEFAULT_CONFIG.consumer, ...user.consumer },
-    window: validateWindowSettings({ ...DEFAULT_CONFIG.window, ...user.window }),
-    changes: { ...DEFAULT_CONFIG.changes, ...user.changes },
-    logRetentionDays: user.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays,
-    alertEmails: user.alertEmails ?? DEFAULT_CONFIG.alertEmails,
-    removalPolicy: user.removalPolicy ?? DEFAULT_CONFIG.removalPolicy,
-    mitigation: { ...DEFAULT_CONFIG.mitigation, ...(user.mitigation as Partial<AnomalyGuardConfig['mitigation']>) },
-    api: { ...DEFAULT_CONFIG.api, ...user.api },
-    reports: { ...DEFAULT_CONFIG.reports, ...user.reports },
-    archive: { ...DEFAULT_CONFIG.archive, ...user.archive },
-    sources: DEFAULT_CONFIG.sources,
-    operations: { ...DEFAULT_CONFIG.operations, ...user.operations },
-  };
-  const problems: string[] = [];
-  const { stream, consumer } = config;
-  const intIn = (name: string, v: number, lo: number, hi: number) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) problems.push(`${name} must be an integer in ${lo}..${hi} (got ${v})`);
-  };
-  if (stream.mode !== 'on-demand' && stream.mode !== 'provisioned') problems.push(`stream.mode must be "on-demand" or "provisioned" (got ${String(stream.mode)})`);
-  intIn('stream.shardCount', stream.shardCount, 1, 500);
-  intIn('stream.retentionHours', stream.retentionHours, 24, 8760);
-  intIn('consumer.batchSize', consumer.batchSize, 1, 10_000);
-  intIn('consumer.maxBatchingWindowSeconds', consumer.maxBatchingWindowSeconds, 0, 300);
-  intIn('consumer.parallelizationFactor', consumer.parallelizationFactor, 1, 10);
-  intIn('consumer.maxRetryAttempts', consumer.maxRetryAttempts, 0, 10_000);
-  intIn('consumer.maxRecordAgeSeconds', consumer.maxRecordAgeSeconds, 60, 604_800);
-  intIn('consumer.memorySizeMb', consumer.memorySizeMb, 128, 10_240);
-  intIn('consumer.timeoutSeconds', consumer.timeoutSeconds, 1, 900);
-  intIn('changes.maxStreamWindowHours', config.changes.maxStreamWindowHours, 1, 24 * 14);
-  if (!ALLOWED_LOG_RETENTION_DAYS.includes(config.logRetentionDays)) problems.push(`logRetentionDays must be one of ${ALLOWED_LOG_RETENTION_DAYS.join(', ')}`);
-  if (!isEmailList(config.alertEmails)) problems.push('alertEmails must be a list of email addresses');
-  if (config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') problems.push('removalPolicy must be "retain" or "destroy"');
-  const m = config.mitigation;
-  if (typeof m.automatic !== 'boolean') problems.push('mitigation.automatic must be true or false');
-  intIn('mitigation.observationSeconds', m.observationSeconds, 1, 86_400);
-  intIn('mitigation.finalCheckSeconds', m.finalCheckSeconds, 1, 86_400);
-  intIn('mitigation.rollbackIntervalSeconds', m.rollbackIntervalSeconds, 0, 86_400);
-  intIn('mitigation.platformMinTenants', m.platformMinTenants, 1, 10_000);
-  if (m.deploymentRegion !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(m.deploymentRegion)) problems.push('mitigation.deploymentRegion must be a region label like "kr"');
-  try {
-    parseActionTargetsConfig(m.actionTargets);
-  } catch (e) {
-    problems.push(`mitigation.actionTargets: ${(e as Error).message}`);
-  }
-  const api = config.api;
-  const numberIn = (name: string, v: number, lo: number, hi: number) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= lo || v > hi) problems.push(`${name} must be a number above ${lo} and at most ${hi} (got ${String(v)})`);
-  };
-  if (typeof api.enabled !== 'boolean') problems.push('api.enabled must be true or false');
-  if (typeof api.cloudWatchRole !== 'boolean') problems.push('api.cloudWatchRole must be true or false');
-  // API Gateway's default account limits are 10,000 requests/s and a burst of 5,000 per region.
-  numberIn('api.throttlingRateLimit', api.throttlingRateLimit, 0, 10_000);
-  intIn('api.throttlingBurstLimit', api.throttlingBurstLimit, 1, 5_000);
-  numberIn('api.usagePlanRateLimit', api.usagePlanRateLimit, 0, 10_000);
-  intIn('api.usagePlanBurstLimit', api.usagePlanBurstLimit, 1, 5_000);
-  intIn('api.usagePlanQuotaLimit', api.usagePlanQuotaLimit, 1, 2_147_483_647);
-  if (!['DAY', 'WEEK', 'MONTH'].includes(api.usagePlanQuotaPeriod)) problems.push(`api.usagePlanQuotaPeriod must be "DAY", "WEEK" or "MONTH" (got ${String(api.usagePlanQuotaPeriod)})`);
-  // WAFv2 rate-based statements accept 10..2,000,000,000 requests per evaluation window.
-  intIn('api.wafRateLimit', api.wafRateLimit, 10, 2_000_000_000);
-  const reports = config.reports;
-  if (user.reports !== undefined && (typeof user.reports !== 'object' || user.reports === null || Array.isArray(user.reports))) problems.push('reports must be an object');
-  // S3 lifecycle expiration takes any positive whole number of days; 100 years bounds typos.
-  intIn('reports.retentionDays', reports.retentionDays, 1, 36_500);
-  intIn('reports.accessLogRetentionDays', reports.accessLogRetentionDays, 1, 36_500);
-  intIn('reports.dailyReportHourUtc', reports.dailyReportHourUtc, 0, 23);
-  intIn('reports.memorySizeMb', reports.memorySizeMb, 128, 10_240);
-  intIn('reports.timeoutSeconds', reports.timeoutSeconds, 1, 900);
-  if (user.archive !== undefined && (typeof user.archive !== 'object' || user.archive === null || Array.isArray(user.archive))) problems.push('archive must be an object');
-  const archive = config.archive;
-  intIn('archive.bufferingIntervalSeconds', archive.bufferingIntervalSeconds, 0, 900);
-  intIn('archive.bufferingSizeMiB', archive.bufferingSizeMiB, 1, 128);
-  // S3 refuses a Standard-IA transition earlier than 30 days, and expiry must come after it.
-  intIn('archive.infrequentAccessAfterDays', archive.infrequentAccessAfterDays, 30, 36_500);
-  intIn('archive.retentionDays', archive.retentionDays, archive.infrequentAccessAfterDays + 1, 36_500);
-  if (user.operations !== undefined && (typeof user.operations !== 'object' || user.operations === null || Array.isArray(user.operations))) problems.push('operations must be an object');
-  const ops = config.operations;
-  if (ops.notify !== 'ops-topic' && ops.notify !== 'alert-topic') problems.push(`operations.notify must be "ops-topic" or "alert-topic" (got ${String(ops.notify)})`);
-  if (!isEmailList(ops.opsEmails)) problems.push('operations.opsEmails must be a list of email addresses');
-  if (ops.notify === 'alert-topic' && ops.opsEmails.length) problems.push('operations.opsEmails needs operations.notify "ops-topic" (with "alert-topic" the alarms go to alertEmails)');
-  // Kinesis keeps records for at least 24 h; an alarm later than that would fire after data loss.
-  intIn('operations.iteratorAgeAlarmSeconds', ops.iteratorAgeAlarmSeconds, 10, 86_400);
-  intIn('operations.apiLatencyP99AlarmMs', ops.apiLatencyP99AlarmMs, 50, 29_000);
-  intIn('operations.api5xxAlarmCount', ops.api5xxAlarmCount, 1, 1_000_000);
-  let sources: UsageSourceConfig[] = [];
-  try {
-    sources = parseSourceConfigs(user.sources);
-  } catch (e) {
-    problems.push(...(e as Error).message.split('\n'));
-  }
-  if (problems.length) throw new Error(`invalid anomalyGuard config:\n  - ${problems.join('\n  - ')}`);
-  return { ...config, sources };
+/** A settings group: an object whose keys all have defaults, so an absent group is all defaults. */
+function group<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.object(shape, { error: 'must be an object' });
 }
 
 /** CloudWatch Logs accepts only these retention periods. */
-const ALLOWED_LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const ALLOWED_LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 
-function isEmailList(v: unknown): boolean {
-  return Array.isArray(v) && v.every((e) => typeof e === 'string' && /^[^@\s]+@[^@\s]+$/.test(e));
+/**
+ * An issue whose message is already a complete sentence (the source and window validators in
+ * lambdas/core name their own fields), or that reads `<key>: <detail>`.
+ */
+type IssueStyle = { verbatim?: true; detail?: true };
+
+/** A third-party source as written in the config: the fields with a default may be left out. */
+export type UsageSourceSettings = Omit<UsageSourceConfig, keyof typeof SOURCE_DEFAULTS | 'headers'> &
+  Partial<Pick<UsageSourceConfig, keyof typeof SOURCE_DEFAULTS | 'headers'>>;
+
+const streamSchema = group({
+  /**
+   * `on-demand` scales itself; `provisioned` uses `shardCount`.
+   * @default 'provisioned'
+   */
+  mode: oneOf(['on-demand', 'provisioned']).default('provisioned'),
+  /**
+   * Shards of a provisioned stream (1..500); ignored on demand.
+   * @default 1
+   */
+  shardCount: intIn(1, 500).default(1),
+  /**
+   * How long Kinesis keeps records (24..8760 hours).
+   * @default 24
+   */
+  retentionHours: intIn(24, 8760).default(24),
+});
+
+const consumerSchema = group({
+  /**
+   * Records per consumer invocation (1..10000).
+   * @default 1000
+   */
+  batchSize: intIn(1, 10_000).default(1000),
+  /**
+   * How long the event source gathers a batch (0..300 s).
+   * @default 5
+   */
+  maxBatchingWindowSeconds: intIn(0, 300).default(5),
+  /**
+   * Concurrent batches per shard (1..10); order per partition key is kept.
+   * @default 1
+   */
+  parallelizationFactor: intIn(1, 10).default(1),
+  /**
+   * Retries of a failed batch before its coordinates go to the consumer failure queue (0..10000).
+   * @default 5
+   */
+  maxRetryAttempts: intIn(0, 10_000).default(5),
+  /**
+   * Records older than this are sent to the consumer failure queue unprocessed (60..604800 s).
+   * @default 3600
+   */
+  maxRecordAgeSeconds: intIn(60, 604_800).default(3600),
+  /**
+   * Consumer Lambda memory (128..10240 MB).
+   * @default 512
+   */
+  memorySizeMb: intIn(128, 10_240).default(512),
+  /**
+   * Consumer Lambda timeout (1..900 s).
+   * @default 60
+   */
+  timeoutSeconds: intIn(1, 900).default(60),
+});
+
+/** Loosely typed here: `validateWindowSettings` (lambdas/core/window-settings.ts) owns the limits, shared with replay. */
+const windowNumber = () => z.number({ error: (iss: Issue) => `must be a number (got ${shown(iss.input)})` });
+const windowSchema = group({
+  /**
+   * Length of the sliding window, in minutes (1..60; buckets are one minute each).
+   * @default 10
+   */
+  windowMinutes: windowNumber().default(DEFAULT_WINDOW_SETTINGS.windowMinutes),
+  /**
+   * How often a window result is emitted, in minutes (1..windowMinutes).
+   * @default 1
+   */
+  slideMinutes: windowNumber().default(DEFAULT_WINDOW_SETTINGS.slideMinutes),
+  /**
+   * How far behind the newest event time a record may arrive and still be folded (0..1800000 ms).
+   * @default 120000
+   */
+  allowedLatenessMs: windowNumber().default(DEFAULT_WINDOW_SETTINGS.allowedLatenessMs),
+  /**
+   * Record ids a key remembers across its open minutes to drop producer resends (0..128; 0 turns it off).
+   * @default 64
+   */
+  dedupeIds: windowNumber().default(DEFAULT_WINDOW_SETTINGS.dedupeIds),
+}).superRefine((window, ctx) => {
+  try {
+    validateWindowSettings(window);
+  } catch (e) {
+    const message = (e as Error).message.replace(/^invalid window settings: /, '');
+    for (const problem of message.split('; '))
+      ctx.addIssue({ code: 'custom', message: `window.${problem}`, params: { verbatim: true } satisfies IssueStyle });
+  }
+});
+
+const changesSchema = group({
+  /**
+   * Longest `until - ts` a change record on the stream may have (1..336 hours); platform-wide or
+   * longer windows go through the operator API.
+   * @default 24
+   */
+  maxStreamWindowHours: intIn(1, 24 * 14).default(24),
+});
+
+const mitigationSchema = group({
+  /**
+   * Start the workflow automatically for `mitigate` decisions (false: alert only).
+   * @default true
+   */
+  automatic: flag().default(true),
+  /**
+   * First regression check after this many seconds (seed 004 §I: 15 min).
+   * @default 900
+   */
+  observationSeconds: intIn(1, 86_400).default(900),
+  /**
+   * The final regression check, this many seconds after the first.
+   * @default 2700
+   */
+  finalCheckSeconds: intIn(1, 86_400).default(2700),
+  /**
+   * Staged rollback: one step per interval (0..86400 s).
+   * @default 300
+   */
+  rollbackIntervalSeconds: intIn(0, 86_400).default(300),
+  /**
+   * The region label this deployment acts in (producers' `region` vocabulary); actions elsewhere are denied.
+   * @default - none: actions are not restricted by region label
+   */
+  deploymentRegion: z
+    .string({ error: 'must be a region label like "kr"' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, { error: 'must be a region label like "kr"' })
+    .optional(),
+  /**
+   * Enabled action targets (lambdas/adapters/targets `ActionTargetsConfig`). Steps for others go to the
+   * flag table, or with `unconfiguredTargets: 'error'` (for all kinds, or per kind) are handed off.
+   * @default {} (every step goes to the flag table)
+   */
+  actionTargets: z
+    .custom<ActionTargetsConfig>()
+    .optional()
+    .transform((raw, ctx) => {
+      try {
+        parseActionTargetsConfig(raw ?? {});
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message, params: { detail: true } satisfies IssueStyle });
+        return z.NEVER;
+      }
+      // Kept as written: it is passed to the handlers as JSON and parsed there again.
+      return (raw ?? {}) as Record<string, unknown>;
+    }),
+  /**
+   * A platform-wide (`scope: platform`) or irreversible step is applied only for an incident whose
+   * anomalies span at least this many tenants (counted from the anomaly store); else it is handed off.
+   * @default 3
+   */
+  platformMinTenants: intIn(1, 10_000).default(3),
+});
+
+// API Gateway's default account limits are 10,000 requests/s and a burst of 5,000 per region.
+const apiSchema = group({
+  /**
+   * Deploy the operator API (false: no API Gateway, WAF or API Lambdas).
+   * @default true
+   */
+  enabled: flag().default(true),
+  /**
+   * Stage-wide steady-state requests per second, for all callers together (a number above 0, at most 10000).
+   * @default 50
+   */
+  throttlingRateLimit: numberAbove(0, 10_000).default(50),
+  /**
+   * Stage-wide burst (token bucket size, 1..5000).
+   * @default 100
+   */
+  throttlingBurstLimit: intIn(1, 5_000).default(100),
+  /**
+   * Usage-plan rate (metered per API key only: see lib/operator-api.ts).
+   * @default 50
+   */
+  usagePlanRateLimit: numberAbove(0, 10_000).default(50),
+  /**
+   * Usage-plan burst (1..5000).
+   * @default 100
+   */
+  usagePlanBurstLimit: intIn(1, 5_000).default(100),
+  /**
+   * Usage-plan quota per period.
+   * @default 100000
+   */
+  usagePlanQuotaLimit: intIn(1, 2_147_483_647).default(100_000),
+  /**
+   * The quota period.
+   * @default 'DAY'
+   */
+  usagePlanQuotaPeriod: oneOf(['DAY', 'WEEK', 'MONTH']).default('DAY'),
+  /**
+   * WAF rate-based rule: requests one client IP may send in any 5-minute window before it is blocked
+   * (WAFv2 accepts 10..2000000000).
+   * @default 1000
+   */
+  wafRateLimit: intIn(10, 2_000_000_000).default(1000),
+  /**
+   * Set this region's account-level API Gateway CloudWatch Logs role (needed once per account and
+   * region for access and execution logs). False when the account already has one (e.g. a landing zone sets it).
+   * @default true
+   */
+  cloudWatchRole: flag().default(true),
+});
+
+// S3 lifecycle expiration takes any positive whole number of days; 100 years bounds typos.
+const reportsSchema = group({
+  /**
+   * Days a report object under `reports/` is kept before the lifecycle rule deletes it.
+   * @default 400
+   */
+  retentionDays: intIn(1, 36_500).default(400),
+  /**
+   * Days the reports bucket's server access logs are kept in the access-log bucket.
+   * @default 90
+   */
+  accessLogRetentionDays: intIn(1, 36_500).default(90),
+  /**
+   * UTC hour of the daily digest of the previous UTC day (the schedule fires at minute 15 of this hour).
+   * @default 0
+   */
+  dailyReportHourUtc: intIn(0, 23).default(0),
+  /**
+   * Report generator Lambda memory.
+   * @default 512
+   */
+  memorySizeMb: intIn(128, 10_240).default(512),
+  /**
+   * Report generator Lambda timeout.
+   * @default 60
+   */
+  timeoutSeconds: intIn(1, 900).default(60),
+});
+
+const archiveSchema = group({
+  /**
+   * Firehose buffering: an object is written when either limit is reached (0..900 s).
+   * @default 300
+   */
+  bufferingIntervalSeconds: intIn(0, 900).default(300),
+  /**
+   * Firehose buffering size (1..128 MiB).
+   * @default 64
+   */
+  bufferingSizeMiB: intIn(1, 128).default(64),
+  /**
+   * Archive objects move to S3 Standard-IA after this many days (S3 refuses earlier than 30).
+   * @default 30
+   */
+  infrequentAccessAfterDays: intIn(30, 36_500).default(30),
+  /**
+   * Days an archive object is kept before the lifecycle rule deletes it (after the Standard-IA transition).
+   * @default 400
+   */
+  retentionDays: intIn(31, 36_500).default(400),
+}).superRefine((archive, ctx) => {
+  // S3 requires expiry to come after the Standard-IA transition.
+  if (archive.retentionDays <= archive.infrequentAccessAfterDays) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['retentionDays'],
+      message: `must be an integer in ${archive.infrequentAccessAfterDays + 1}..36500 (got ${archive.retentionDays})`,
+    });
+  }
+});
+
+const operationsSchema = group({
+  /**
+   * Where the health alarms go: a separate encrypted ops topic, or the anomaly alert topic.
+   * @default 'ops-topic'
+   */
+  notify: oneOf(['ops-topic', 'alert-topic']).default('ops-topic'),
+  /**
+   * Addresses subscribed to the ops topic at deploy time (needs `notify: 'ops-topic'`).
+   * @default []
+   */
+  opsEmails: emailList().default([]),
+  /**
+   * Page when the consumer's iterator age (oldest unprocessed record) stays above this for 5 minutes
+   * (10..86400 s: Kinesis keeps records for at least 24 h, a later alarm would fire after data loss).
+   * @default 300
+   */
+  iteratorAgeAlarmSeconds: intIn(10, 86_400).default(300),
+  /**
+   * Page when the operator API's p99 latency stays above this for 15 minutes (50..29000 ms).
+   * @default 3000
+   */
+  apiLatencyP99AlarmMs: intIn(50, 29_000).default(3000),
+  /**
+   * Page when the operator API returns at least this many 5xx responses in 5 minutes.
+   * @default 5
+   */
+  api5xxAlarmCount: intIn(1, 1_000_000).default(5),
+}).superRefine((ops, ctx) => {
+  if (ops.notify === 'alert-topic' && ops.opsEmails.length) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['opsEmails'],
+      message: 'needs operations.notify "ops-topic" (with "alert-topic" the alarms go to alertEmails)',
+    });
+  }
+});
+
+/**
+ * The `anomalyGuard` settings: `cdk.json` context, or the `AnomalyGuard` construct's props.
+ * Every key is optional; `resolveConfig` fills the defaults.
+ */
+export const anomalyGuardConfigSchema = z.object(
+  {
+    /**
+     * The Kinesis data stream producers put records on.
+     * @default - every key's own default
+     */
+    stream: streamSchema.prefault({}),
+    /**
+     * The stream consumer Lambda and its Kinesis event source mapping.
+     * @default - every key's own default
+     */
+    consumer: consumerSchema.prefault({}),
+    /**
+     * How per-key event-time windows are cut (lambdas/core/window-settings.ts).
+     * @default - every key's own default
+     */
+    window: windowSchema.prefault({}),
+    /**
+     * Change records producers put on the stream (or source pollers map): one tenant each, at most this long.
+     * @default - every key's own default
+     */
+    changes: changesSchema.prefault({}),
+    /**
+     * Retention of every log group (a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, ...).
+     * @default 30
+     */
+    logRetentionDays: z
+      .number({ error: `must be one of ${ALLOWED_LOG_RETENTION_DAYS.join(', ')}` })
+      .refine((d) => ALLOWED_LOG_RETENTION_DAYS.includes(d), {
+        error: `must be one of ${ALLOWED_LOG_RETENTION_DAYS.join(', ')}`,
+      })
+      .default(30),
+    /**
+     * Email addresses subscribed to the alert topic at deploy time (each must confirm by email).
+     * @default []
+     */
+    alertEmails: emailList().default([]),
+    /**
+     * `destroy` for throwaway stacks; `retain` keeps the table, buckets, stream and keys when the stack is deleted.
+     * @default 'retain'
+     */
+    removalPolicy: oneOf(['retain', 'destroy']).default('retain'),
+    /**
+     * The mitigation workflow (seed 004 §C, §I): timings, guardrails and action targets.
+     * @default - every key's own default
+     */
+    mitigation: mitigationSchema.prefault({}),
+    /**
+     * The operator API (docs/architecture.md contract 2): API Gateway REST API with IAM auth, WAF and a usage plan.
+     * @default - every key's own default
+     */
+    api: apiSchema.prefault({}),
+    /**
+     * Root-cause reports (docs/architecture.md contract 3): the reports bucket and the report generator.
+     * @default - every key's own default
+     */
+    reports: reportsSchema.prefault({}),
+    /**
+     * Every record that enters the stream, archived to S3 by Firehose (replay, RCA evidence).
+     * @default - every key's own default
+     */
+    archive: archiveSchema.prefault({}),
+    /**
+     * Third-party usage/cost APIs polled on a schedule (seed 001); one poller Lambda each. See the
+     * README, "Third-party usage/cost sources".
+     * @default []
+     */
+    sources: z
+      .custom<readonly UsageSourceSettings[]>()
+      .optional()
+      .transform((raw, ctx): readonly UsageSourceConfig[] => {
+        try {
+          return parseSourceConfigs(raw);
+        } catch (e) {
+          for (const message of (e as Error).message.split('\n'))
+            ctx.addIssue({ code: 'custom', message, params: { verbatim: true } satisfies IssueStyle });
+          return z.NEVER;
+        }
+      }),
+    /**
+     * Alarms on the system's own health and the operations dashboard (seed 003).
+     * @default - every key's own default
+     */
+    operations: operationsSchema.prefault({}),
+  },
+  { error: 'cdk.json context "anomalyGuard" (or the AnomalyGuard props) must be an object' },
+);
+
+type DeepReadonly<T> = T extends readonly (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The settings as written (cdk.json context `anomalyGuard`, AnomalyGuard props): every key optional. */
+export type AnomalyGuardSettings = DeepReadonly<z.input<typeof anomalyGuardConfigSchema>>;
+/** The resolved configuration: validated, every default filled in. */
+export type AnomalyGuardConfig = DeepReadonly<z.output<typeof anomalyGuardConfigSchema>>;
+export type OperationsConfig = AnomalyGuardConfig['operations'];
+export type ArchiveConfig = AnomalyGuardConfig['archive'];
+export type ReportsConfig = AnomalyGuardConfig['reports'];
+export type ApiConfig = AnomalyGuardConfig['api'];
+export type UsagePlanQuotaPeriod = ApiConfig['usagePlanQuotaPeriod'];
+
+/** Thrown for settings AWS would reject at deploy time; the message lists every problem, each naming its key. */
+export class AnomalyGuardConfigError extends Error {
+  override readonly name = 'AnomalyGuardConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid anomalyGuard config:\n  - ${problems.join('\n  - ')}`);
+  }
 }
+
+/** Validate the settings and fill in the defaults. Throws {@link AnomalyGuardConfigError} naming each offending key. */
+export function resolveConfig(settings: unknown): AnomalyGuardConfig {
+  const parsed = anomalyGuardConfigSchema.safeParse(settings ?? {});
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map(describeIssue);
+  throw new AnomalyGuardConfigError([...new Set(problems)]);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const style = (issue.code === 'custom' ? issue.params : undefined) as IssueStyle | undefined;
+  if (style?.verbatim) return issue.message;
+  const key = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+  if (!key) return issue.message;
+  return style?.detail ? `${key}: ${issue.message}` : `${key} ${issue.message}`;
+}
+
+/** Every default, as `resolveConfig({})` returns them. */
+export const DEFAULT_CONFIG: AnomalyGuardConfig = resolveConfig({});

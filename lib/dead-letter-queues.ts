@@ -2,6 +2,11 @@ import { type CfnResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
+/**
+ * Props of {@link DeadLetterQueues}.
+ * @example
+ * const deadLetters = new DeadLetterQueues(this, 'DeadLetters', { retentionPeriod: Duration.days(7) });
+ */
 export interface DeadLetterQueuesProps {
   /** @default Duration.days(14), the SQS maximum, so operators have two weeks to redrive. */
   readonly retentionPeriod?: Duration;
@@ -50,11 +55,40 @@ export class DeadLetterQueues extends Construct {
   /** Every queue with what its messages mean and the first thing to do about them (alarm descriptions, dashboard). */
   described(): DescribedQueue[] {
     return [
-      { name: 'InvalidRecordQueue', queue: this.invalidRecordQueue, meaning: 'records the consumer refused (not a valid envelope), each with the payload and the reason.', firstStep: 'read the reasons (npm run cli -- redrive --dry-run); fix the producer; redrive records that are valid now.' },
-      { name: 'ConsumerFailureQueue', queue: this.consumerFailureQueue, meaning: 'batches the consumer gave up on after its retries (shard and sequence range only, no data): those records were not processed.', firstStep: 'check the ConsumerErrors alarm and logs; re-read the range from the raw archive and replay it (docs/runbook.md).' },
-      { name: 'RollbackFailureQueue', queue: this.rollbackFailureQueue, meaning: 'operator rollbacks that failed after retries: the actions are still applied.', firstStep: 'roll back by the key in the message again (POST /v1/anomaly/rollback) and check the mitigation steps logs.' },
-      { name: 'ReportFailureQueue', queue: this.reportFailureQueue, meaning: 'report events that could not be delivered or generated: a root-cause report is missing.', firstStep: 'fix the report generator error, then re-send the event in the message.' },
-      { name: 'SourceFailureQueue', queue: this.sourceFailureQueue, meaning: 'what a source poller could not fetch, map or put, with the reason and kind.', firstStep: 'read the kind: re-poll fetch windows, fix the mapping for mapping items, redrive put records.' },
+      {
+        name: 'InvalidRecordQueue',
+        queue: this.invalidRecordQueue,
+        meaning: 'records the consumer refused (not a valid envelope), each with the payload and the reason.',
+        firstStep:
+          'read the reasons (npm run cli -- redrive --dry-run); fix the producer; redrive records that are valid now.',
+      },
+      {
+        name: 'ConsumerFailureQueue',
+        queue: this.consumerFailureQueue,
+        meaning:
+          'batches the consumer gave up on after its retries (shard and sequence range only, no data): those records were not processed.',
+        firstStep:
+          'check the ConsumerErrors alarm and logs; re-read the range from the raw archive and replay it (docs/runbook.md).',
+      },
+      {
+        name: 'RollbackFailureQueue',
+        queue: this.rollbackFailureQueue,
+        meaning: 'operator rollbacks that failed after retries: the actions are still applied.',
+        firstStep:
+          'roll back by the key in the message again (POST /v1/anomaly/rollback) and check the mitigation steps logs.',
+      },
+      {
+        name: 'ReportFailureQueue',
+        queue: this.reportFailureQueue,
+        meaning: 'report events that could not be delivered or generated: a root-cause report is missing.',
+        firstStep: 'fix the report generator error, then re-send the event in the message.',
+      },
+      {
+        name: 'SourceFailureQueue',
+        queue: this.sourceFailureQueue,
+        meaning: 'what a source poller could not fetch, map or put, with the reason and kind.',
+        firstStep: 'read the kind: re-poll fetch windows, fix the mapping for mapping items, redrive put records.',
+      },
     ];
   }
 
@@ -69,7 +103,8 @@ export class DeadLetterQueues extends Construct {
     });
     Validations.of(queue.node.defaultChild as CfnResource).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself a dead-letter destination (terminal sink for poison records, failed batch metadata or failed asynchronous invocations); a DLQ of a DLQ would only move the same messages.',
+      reason:
+        'This queue is itself a dead-letter destination (terminal sink for poison records, failed batch metadata or failed asynchronous invocations); a DLQ of a DLQ would only move the same messages.',
     });
     return queue;
   }

@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type CfnResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -6,17 +8,61 @@ import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aw
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
+/**
+ * The root of this package (holds `lambdas/`, `policies/` and, in a checkout, `package-lock.json`),
+ * resolved from this module's own location: the handlers are found wherever the package is
+ * installed, whatever the caller's working directory.
+ */
+export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The lock file esbuild bundling is pinned to: the package's own in a checkout; where the package is
+ * installed as a dependency (npm does not publish lock files), the nearest one above it.
+ */
+function findLockFile(from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    for (const name of ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lockb'])
+      if (existsSync(join(dir, name))) return join(dir, name);
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+const LOCK_FILE = findLockFile(PACKAGE_ROOT);
+
+/**
+ * A file the bundle needs, as a path from the package root (`node_modules/<pkg>/...`). Where the
+ * dependency was hoisted above the package (installed as a dependency), its absolute path.
+ */
+function packageFile(file: string): { readonly relative: string } | { readonly absolute: string } {
+  if (existsSync(join(PACKAGE_ROOT, file)) || !file.startsWith('node_modules/')) return { relative: file };
+  for (let dir = dirname(PACKAGE_ROOT); dirname(dir) !== dir; dir = dirname(dir)) {
+    const candidate = join(dir, file);
+    if (existsSync(candidate)) return { absolute: candidate };
+  }
+  return { relative: file };
+}
+
+/**
+ * Props of {@link HandlerFunction}.
+ * @example
+ * const fn = new HandlerFunction(this, 'Handler', {
+ *   entry: 'lambdas/handlers/stream-consumer.ts',
+ *   description: 'anomaly-guard: folds record batches into window state',
+ *   environment: {},
+ *   memorySizeMb: 512,
+ *   timeoutSeconds: 60,
+ *   logRetentionDays: 30,
+ * });
+ */
 export interface HandlerFunctionProps {
-  /** Path of the handler module from the project root, e.g. `lambdas/handlers/stream-consumer.ts`. */
+  /** Path of the handler module from the package root ({@link PACKAGE_ROOT}), e.g. `lambdas/handlers/stream-consumer.ts`. */
   readonly entry: string;
-  readonly projectRoot: string;
   readonly description: string;
   readonly environment: Record<string, string>;
   readonly memorySizeMb: number;
   readonly timeoutSeconds: number;
   readonly logRetentionDays: number;
   readonly removalPolicy?: RemovalPolicy;
-  /** Files the bundle needs next to it (e.g. a WebAssembly module), as paths from the project root. */
+  /** Files the bundle needs next to it (e.g. a WebAssembly module), as paths from the package root. */
   readonly copyFiles?: readonly string[];
 }
 
@@ -40,20 +86,21 @@ export class HandlerFunction extends Construct {
     this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     this.logGroup.grantWrite(this.role);
 
-    const copy = props.copyFiles ?? [];
+    const copy = (props.copyFiles ?? []).map(packageFile);
     const commandHooks: ICommandHooks | undefined = copy.length
       ? {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (inputDir, outputDir) => copy.map((f) => `cp "${join(inputDir, f)}" "${outputDir}/"`),
+          afterBundling: (inputDir, outputDir) =>
+            copy.map((f) => `cp "${'relative' in f ? join(inputDir, f.relative) : f.absolute}" "${outputDir}/"`),
         }
       : undefined;
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: join(props.projectRoot, props.entry),
+      entry: join(PACKAGE_ROOT, props.entry),
       handler: 'handler',
-      projectRoot: props.projectRoot,
-      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      projectRoot: PACKAGE_ROOT,
+      ...(LOCK_FILE && { depsLockFilePath: LOCK_FILE }),
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySizeMb,
@@ -88,7 +135,8 @@ export class HandlerFunction extends Construct {
 
     Validations.of(this.function.node.defaultChild as CfnResource).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: 'nodejs22.x is pinned on purpose: a Lambda-supported LTS runtime the design fixes, and the same handler code must run on the Node 20 local runtime; moving to nodejs24.x is a deliberate, tested change.',
+      reason:
+        'nodejs22.x is pinned on purpose: a Lambda-supported LTS runtime the design fixes, and the same handler code must run on the Node 20 local runtime; moving to nodejs24.x is a deliberate, tested change.',
     });
   }
 
@@ -97,7 +145,8 @@ export class HandlerFunction extends Construct {
     const rolePolicy = this.role.node.findChild('DefaultPolicy').node.defaultChild as CfnResource;
     Validations.of(rolePolicy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Only xray:PutTraceSegments/PutTelemetryRecords (added by Tracing.ACTIVE) use Resource "*": X-Ray supports no resource-level permissions for these actions.',
+      reason:
+        'Only xray:PutTraceSegments/PutTelemetryRecords (added by Tracing.ACTIVE) use Resource "*": X-Ray supports no resource-level permissions for these actions.',
     });
   }
 }

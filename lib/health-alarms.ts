@@ -10,12 +10,29 @@ import { Construct } from 'constructs';
 import { DEFAULT_CONFIG, type OperationsConfig } from './config.js';
 import { pascalCase } from './source-pollers.js';
 
+/**
+ * Props of {@link HealthAlarms}.
+ * @example
+ * new HealthAlarms(this, 'Health', {
+ *   topic: opsTopic,
+ *   consumer: consumer.function,
+ *   deadLetterQueues: deadLetters.described(),
+ *   stateMachine: mitigation.stateMachine,
+ *   reportGenerator: reports.generator.function,
+ *   settings: { iteratorAgeAlarmSeconds: 600 },
+ * });
+ */
 export interface HealthAlarmsProps {
   /** Receives ALARM and OK transitions. */
   readonly topic: ITopic;
   readonly consumer: IFunction;
   /** Dead-letter queues by a name operators recognise, each with what its messages mean. */
-  readonly deadLetterQueues: readonly { readonly name: string; readonly queue: IQueue; readonly meaning: string; readonly firstStep: string }[];
+  readonly deadLetterQueues: readonly {
+    readonly name: string;
+    readonly queue: IQueue;
+    readonly meaning: string;
+    readonly firstStep: string;
+  }[];
   readonly stateMachine: IStateMachine;
   readonly reportGenerator: IFunction;
   /** Source pollers by source name. */
@@ -33,7 +50,17 @@ export class HealthAlarms extends Construct {
     super(scope, id);
     const settings = { ...DEFAULT_CONFIG.operations, ...props.settings };
     const action = new SnsAction(props.topic);
-    const alarm = (alarmId: string, metric: IMetric, o: { threshold: number; evaluationPeriods?: number; datapointsToAlarm?: number; comparison?: ComparisonOperator; description: string }) => {
+    const alarm = (
+      alarmId: string,
+      metric: IMetric,
+      o: {
+        threshold: number;
+        evaluationPeriods?: number;
+        datapointsToAlarm?: number;
+        comparison?: ComparisonOperator;
+        description: string;
+      },
+    ) => {
       const a = new Alarm(this, alarmId, {
         metric,
         threshold: o.threshold,
@@ -59,29 +86,42 @@ export class HealthAlarms extends Construct {
     });
     alarm('ConsumerErrors', props.consumer.metricErrors({ statistic: 'Sum', period: fiveMinutes }), {
       threshold: 1,
-      description: 'The stream consumer failed invocations in the last 5 minutes: its batches are retried (and bisected) and, after consumer.maxRetryAttempts, sent to the consumer failure queue. First: read the error in the consumer log group (Logs Insights: filter level = "ERROR"); a DynamoDB or SNS outage resolves itself, a code error needs a rollback (docs/runbook.md).',
+      description:
+        'The stream consumer failed invocations in the last 5 minutes: its batches are retried (and bisected) and, after consumer.maxRetryAttempts, sent to the consumer failure queue. First: read the error in the consumer log group (Logs Insights: filter level = "ERROR"); a DynamoDB or SNS outage resolves itself, a code error needs a rollback (docs/runbook.md).',
     });
     alarm('ConsumerThrottles', props.consumer.metricThrottles({ statistic: 'Sum', period: fiveMinutes }), {
       threshold: 1,
-      description: 'Invocations of the stream consumer were throttled: the account or function concurrency limit is reached, so the stream backs up. First: check the account concurrency (Lambda console, ConcurrentExecutions) and whether another function is consuming it.',
+      description:
+        'Invocations of the stream consumer were throttled: the account or function concurrency limit is reached, so the stream backs up. First: check the account concurrency (Lambda console, ConcurrentExecutions) and whether another function is consuming it.',
     });
     for (const q of props.deadLetterQueues) {
-      alarm(`${q.name}Messages`, q.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: fiveMinutes }), {
-        threshold: 1,
-        description: `${q.name} holds messages: ${q.meaning} First: ${q.firstStep}`,
-      });
+      alarm(
+        `${q.name}Messages`,
+        q.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: fiveMinutes }),
+        {
+          threshold: 1,
+          description: `${q.name} holds messages: ${q.meaning} First: ${q.firstStep}`,
+        },
+      );
     }
     alarm('MitigationExecutionsFailed', props.stateMachine.metricFailed({ statistic: 'Sum', period: fiveMinutes }), {
       threshold: 1,
-      description: 'A mitigation execution failed: actions it applied may still be in place. First: open the execution in the Step Functions console, find the rollback keys in its history or the failure notice, and roll back what it applied (npm run cli -- or POST /v1/anomaly/rollback); then fix the cause.',
+      description:
+        'A mitigation execution failed: actions it applied may still be in place. First: open the execution in the Step Functions console, find the rollback keys in its history or the failure notice, and roll back what it applied (npm run cli -- or POST /v1/anomaly/rollback); then fix the cause.',
     });
-    alarm('MitigationExecutionsTimedOut', props.stateMachine.metricTimedOut({ statistic: 'Sum', period: fiveMinutes }), {
-      threshold: 1,
-      description: 'A mitigation execution timed out: its observation or rollback never finished, so applied actions may still be in place. First: roll back its actions by key (POST /v1/anomaly/rollback) and check the mitigation steps function logs.',
-    });
+    alarm(
+      'MitigationExecutionsTimedOut',
+      props.stateMachine.metricTimedOut({ statistic: 'Sum', period: fiveMinutes }),
+      {
+        threshold: 1,
+        description:
+          'A mitigation execution timed out: its observation or rollback never finished, so applied actions may still be in place. First: roll back its actions by key (POST /v1/anomaly/rollback) and check the mitigation steps function logs.',
+      },
+    );
     alarm('ReportGeneratorErrors', props.reportGenerator.metricErrors({ statistic: 'Sum', period: fiveMinutes }), {
       threshold: 1,
-      description: 'Root-cause report generation failed: the invocation is retried twice, then its event lands in the report failure queue. First: read the error in the report generator logs; when fixed, re-send the queued events (docs/runbook.md "Redrive").',
+      description:
+        'Root-cause report generation failed: the invocation is retried twice, then its event lands in the report failure queue. First: read the error in the report generator logs; when fixed, re-send the queued events (docs/runbook.md "Redrive").',
     });
     for (const [name, fn] of props.pollers ?? []) {
       alarm(`SourcePoller${pascalCase(name)}Errors`, fn.metricErrors({ statistic: 'Sum', period: fiveMinutes }), {
@@ -91,7 +131,13 @@ export class HealthAlarms extends Construct {
     }
     if (props.api) {
       const apiMetric = (metricName: string, statistic: string, period: Duration) =>
-        new Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiName: props.api!.apiName, Stage: props.api!.stage }, statistic, period });
+        new Metric({
+          namespace: 'AWS/ApiGateway',
+          metricName,
+          dimensionsMap: { ApiName: props.api!.apiName, Stage: props.api!.stage },
+          statistic,
+          period,
+        });
       alarm('OperatorApi5xx', apiMetric('5XXError', 'Sum', fiveMinutes), {
         threshold: settings.api5xxAlarmCount,
         description: `The operator API returned ${settings.api5xxAlarmCount} or more 5xx responses in 5 minutes: operators cannot score, mitigate or roll back reliably. First: read the failing route's function logs (API access log has the request id); use the CLI or the Step Functions console for urgent rollbacks meanwhile.`,

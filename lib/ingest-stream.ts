@@ -3,6 +3,12 @@ import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
+/**
+ * Props of {@link IngestStream}.
+ * @example
+ * const ingest = new IngestStream(this, 'Ingest', { mode: 'on-demand', retentionHours: 48 });
+ * ingest.stream.grantWrite(producerRole);
+ */
 export interface IngestStreamProps {
   /** @default 'provisioned' */
   readonly mode?: 'on-demand' | 'provisioned';

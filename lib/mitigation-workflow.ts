@@ -12,7 +12,6 @@ import { MITIGATION_ENV } from '../lambdas/handlers/mitigation-environment.js';
 import { HandlerFunction } from './handler-function.js';
 import type { StateTable } from './state-table.js';
 
-
 /** Names of the states the local runtime maps to the task handler (and tests refer to). */
 export const MITIGATION_STATES = {
   plan: 'Plan',
@@ -26,10 +25,19 @@ export const MITIGATION_STATES = {
   notifyFailed: 'Notify failed',
 } as const;
 
+/**
+ * Props of {@link MitigationWorkflow}.
+ * @example
+ * const mitigation = new MitigationWorkflow(this, 'Mitigation', {
+ *   stateTable: state,
+ *   alertTopic: alerts,
+ *   actionTargets: { cloudFront: { distributionIds: ['E2QWRUHAPOMQZL'] } },
+ *   deploymentRegion: 'kr',
+ * });
+ */
 export interface MitigationWorkflowProps {
   readonly stateTable: StateTable;
   readonly alertTopic: AlertTopic;
-  readonly projectRoot: string;
   /** The region label this deployment acts in, in the producers' `region` vocabulary; actions elsewhere are cross-region. */
   readonly deploymentRegion?: string;
   /** Which action targets are enabled (see lambdas/adapters/targets); steps for others go to the flag table unless `unconfiguredTargets` says 'error'. */
@@ -59,7 +67,6 @@ export class MitigationWorkflow extends Construct {
     const logRetentionDays = props.logRetentionDays ?? 30;
     this.handler = new HandlerFunction(this, 'Steps', {
       entry: 'lambdas/handlers/mitigation-workflow.ts',
-      projectRoot: props.projectRoot,
       description: 'anomaly-guard: mitigation workflow steps (plan, apply, regression check, rollback, notify)',
       memorySizeMb: 512,
       timeoutSeconds: 120,
@@ -78,14 +85,28 @@ export class MitigationWorkflow extends Construct {
     });
     props.stateTable.grantItemAccess(this.handler.role);
     props.alertTopic.grantPublish(this.handler.role);
-    Grant.addToPrincipal({ grantee: this.handler.role, actions: ['events:PutEvents'], resourceArns: [Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })] });
-    const targetWildcards = grantActionTargets(this.handler.role, parseActionTargetsConfig(props.actionTargets ?? {}), Stack.of(this));
+    Grant.addToPrincipal({
+      grantee: this.handler.role,
+      actions: ['events:PutEvents'],
+      resourceArns: [Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+    });
+    const targetWildcards = grantActionTargets(
+      this.handler.role,
+      parseActionTargetsConfig(props.actionTargets ?? {}),
+      Stack.of(this),
+    );
     this.handler.acknowledgeXRayWildcard();
     const stepsPolicy = this.handler.role.node.findChild('DefaultPolicy').node.defaultChild as CfnResource;
-    for (const w of targetWildcards) Validations.of(stepsPolicy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${w.resource}]`, reason: w.reason });
+    for (const w of targetWildcards)
+      Validations.of(stepsPolicy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${w.resource}]`, reason: w.reason });
 
     const fn = this.handler.function;
-    if (props.asyncFailureQueue) fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(props.asyncFailureQueue) });
+    if (props.asyncFailureQueue)
+      fn.configureAsyncInvoke({
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(6),
+        onFailure: new SqsDestination(props.asyncFailureQueue),
+      });
     const task = (name: string, op: string, extra: Record<string, unknown> = {}) =>
       new LambdaInvoke(this, name, {
         lambdaFunction: fn,
@@ -101,31 +122,50 @@ export class MitigationWorkflow extends Construct {
     const rollbackAll = task(MITIGATION_STATES.rollbackAll, 'rollback-all');
     const notify = (name: string, outcome: string) => task(name, 'notify', { outcome });
 
-    const failed = new sfn.Fail(this, 'Failed', { error: 'MitigationFailed', cause: 'a step failed; everything applied was rolled back' });
-    const rollbackFailed = new sfn.Fail(this, 'Rollback failed', { error: 'RollbackFailed', cause: 'rolling back failed: check the action ledger and roll back by key' });
+    const failed = new sfn.Fail(this, 'Failed', {
+      error: 'MitigationFailed',
+      cause: 'a step failed; everything applied was rolled back',
+    });
+    const rollbackFailed = new sfn.Fail(this, 'Rollback failed', {
+      error: 'RollbackFailed',
+      cause: 'rolling back failed: check the action ledger and roll back by key',
+    });
     const notifyFailed = notify(MITIGATION_STATES.notifyFailed, 'failed');
     const onFailure = rollbackAll.next(notifyFailed).next(failed);
     const catchAll = { resultPath: '$.error', errors: ['States.ALL'] };
     rollbackAll.addCatch(rollbackFailed, catchAll);
 
     const observe = new sfn.Wait(this, 'Observe', { time: sfn.WaitTime.secondsPath('$.input.observationSeconds') });
-    const observeMore = new sfn.Wait(this, 'Observe until the final check', { time: sfn.WaitTime.secondsPath('$.input.finalCheckSeconds') });
-    const betweenRollbacks = new sfn.Wait(this, 'Wait between rollback steps', { time: sfn.WaitTime.secondsPath('$.input.rollbackIntervalSeconds') });
+    const observeMore = new sfn.Wait(this, 'Observe until the final check', {
+      time: sfn.WaitTime.secondsPath('$.input.finalCheckSeconds'),
+    });
+    const betweenRollbacks = new sfn.Wait(this, 'Wait between rollback steps', {
+      time: sfn.WaitTime.secondsPath('$.input.rollbackIntervalSeconds'),
+    });
 
     // A notification that cannot be sent ends the execution as failed, with the actions as they are.
-    const notificationFailed = new sfn.Fail(this, 'Notification failed', { error: 'NotificationFailed', cause: 'the outcome could not be published; the actions are as the ledger says' });
+    const notificationFailed = new sfn.Fail(this, 'Notification failed', {
+      error: 'NotificationFailed',
+      cause: 'the outcome could not be published; the actions are as the ledger says',
+    });
     const notifiers: LambdaInvoke[] = [];
     const notifyOutcome = (name: string, outcome: string) => {
       const n = notify(name, outcome);
       notifiers.push(n);
       return n;
     };
-    const recovered = notifyOutcome(MITIGATION_STATES.notifyRecovered, 'recovered').next(new sfn.Succeed(this, 'Recovered'));
-    const rollbackLoop = rollbackOne.next(
-      new sfn.Choice(this, 'More to roll back?').when(sfn.Condition.numberGreaterThan('$.remainingCount', 0), betweenRollbacks.next(rollbackOne)).otherwise(recovered),
+    const recovered = notifyOutcome(MITIGATION_STATES.notifyRecovered, 'recovered').next(
+      new sfn.Succeed(this, 'Recovered'),
     );
-    const handOff = notifyOutcome(MITIGATION_STATES.notifyHandedOff, 'handed-off').next(new sfn.Succeed(this, 'Handed off'));
-    // The kill switch turned on mid-stage (MitigationPaused in lambdas/handlers/mitigation-steps.ts): hand off with the
+    const rollbackLoop = rollbackOne.next(
+      new sfn.Choice(this, 'More to roll back?')
+        .when(sfn.Condition.numberGreaterThan('$.remainingCount', 0), betweenRollbacks.next(rollbackOne))
+        .otherwise(recovered),
+    );
+    const handOff = notifyOutcome(MITIGATION_STATES.notifyHandedOff, 'handed-off').next(
+      new sfn.Succeed(this, 'Handed off'),
+    );
+    // The kill switch turned on mid-stage (MitigationPaused in lambdas/usecases/mitigation-steps.ts): hand off with the
     // actions in place (runbook §6). Added before the catch-all: Step Functions tries catchers in order.
     apply.addCatch(handOff, { resultPath: '$.error', errors: ['MitigationPaused'] });
     // Every task has a Catch: a failure anywhere rolls back whatever the ledger says is applied (or was about to be).
@@ -144,7 +184,10 @@ export class MitigationWorkflow extends Construct {
     );
     for (const n of [...notifiers, notifyFailed]) n.addCatch(notificationFailed, catchAll);
 
-    const logGroup = new LogGroup(this, 'ExecutionLogs', { retention: logRetentionDays as RetentionDays, removalPolicy });
+    const logGroup = new LogGroup(this, 'ExecutionLogs', {
+      retention: logRetentionDays as RetentionDays,
+      removalPolicy,
+    });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
@@ -152,16 +195,20 @@ export class MitigationWorkflow extends Construct {
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
-    const machinePolicy = this.stateMachine.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as CfnResource | undefined;
+    const machinePolicy = this.stateMachine.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as
+      | CfnResource
+      | undefined;
     if (machinePolicy) {
       Validations.of(machinePolicy).acknowledge(
         {
           id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'Step Functions execution logging uses CloudWatch Logs vended log delivery (logs:*LogDelivery, DescribeLogGroups/ResourcePolicies, PutResourcePolicy) and X-Ray, whose APIs support no resource-level permissions.',
+          reason:
+            'Step Functions execution logging uses CloudWatch Logs vended log delivery (logs:*LogDelivery, DescribeLogGroups/ResourcePolicies, PutResourcePolicy) and X-Ray, whose APIs support no resource-level permissions.',
         },
         {
           id: 'AwsSolutions-IAM5[Resource::<MitigationStepsFunction.Arn>:*]',
-          reason: 'lambda:InvokeFunction on the one task function and its versions (CDK grants the :* qualifier so a published version can be invoked); no other function.',
+          reason:
+            'lambda:InvokeFunction on the one task function and its versions (CDK grants the :* qualifier so a published version can be invoked); no other function.',
         },
       );
     }
@@ -172,10 +219,18 @@ export class MitigationWorkflow extends Construct {
  * Least privilege for each enabled action target: exactly the configured resources, nothing else.
  * Returns the few wildcard resources AWS leaves no alternative to, with the reason, for cdk-nag.
  */
-function grantActionTargets(grantee: IGrantable, targets: ActionTargetsConfig, stack: Stack): { resource: string; reason: string }[] {
+function grantActionTargets(
+  grantee: IGrantable,
+  targets: ActionTargetsConfig,
+  stack: Stack,
+): { resource: string; reason: string }[] {
   const wildcards: { resource: string; reason: string }[] = [];
   // cdk-nag names resources with pseudo parameters as <AWS::Partition> etc.
-  const nagName = (arnText: string) => arnText.replace(`arn:${stack.partition}:`, 'arn:<AWS::Partition>:').replace(`:${stack.region}:`, ':<AWS::Region>:').replace(`:${stack.account}:`, ':<AWS::AccountId>:');
+  const nagName = (arnText: string) =>
+    arnText
+      .replace(`arn:${stack.partition}:`, 'arn:<AWS::Partition>:')
+      .replace(`:${stack.region}:`, ':<AWS::Region>:')
+      .replace(`:${stack.account}:`, ':<AWS::AccountId>:');
   const allow = (actions: string[], resourceArns: string[]) => Grant.addToPrincipal({ grantee, actions, resourceArns });
   const { appConfig, usagePlans, cloudFront, waf, webhook } = targets;
   const p = stack.partition;
@@ -184,7 +239,13 @@ function grantActionTargets(grantee: IGrantable, targets: ActionTargetsConfig, s
   if (appConfig) {
     const app = `arn:${p}:appconfig:${r}:${a}:application/${appConfig.applicationId}`;
     allow(
-      ['appconfig:ListDeployments', 'appconfig:GetHostedConfigurationVersion', 'appconfig:ListHostedConfigurationVersions', 'appconfig:CreateHostedConfigurationVersion', 'appconfig:StartDeployment'],
+      [
+        'appconfig:ListDeployments',
+        'appconfig:GetHostedConfigurationVersion',
+        'appconfig:ListHostedConfigurationVersions',
+        'appconfig:CreateHostedConfigurationVersion',
+        'appconfig:StartDeployment',
+      ],
       [
         app,
         `${app}/environment/${appConfig.environmentId}`,
@@ -195,21 +256,46 @@ function grantActionTargets(grantee: IGrantable, targets: ActionTargetsConfig, s
       ],
     );
     wildcards.push(
-      { resource: nagName(`${app}/environment/${appConfig.environmentId}/deployment/*`), reason: 'Deployment numbers of the one configured AppConfig environment are assigned by AppConfig at StartDeployment; no other environment or application.' },
-      { resource: nagName(`${app}/configurationprofile/${appConfig.configurationProfileId}/hostedconfigurationversion/*`), reason: 'Hosted configuration version numbers of the one configured profile are assigned by AppConfig when the flag change is written; no other profile.' },
+      {
+        resource: nagName(`${app}/environment/${appConfig.environmentId}/deployment/*`),
+        reason:
+          'Deployment numbers of the one configured AppConfig environment are assigned by AppConfig at StartDeployment; no other environment or application.',
+      },
+      {
+        resource: nagName(
+          `${app}/configurationprofile/${appConfig.configurationProfileId}/hostedconfigurationversion/*`,
+        ),
+        reason:
+          'Hosted configuration version numbers of the one configured profile are assigned by AppConfig when the flag change is written; no other profile.',
+      },
     );
   }
-  if (usagePlans) allow(['apigateway:GET', 'apigateway:PATCH'], usagePlans.usagePlanIds.map((id) => `arn:${p}:apigateway:${r}::/usageplans/${id}`));
-  if (cloudFront) allow(['cloudfront:CreateInvalidation'], cloudFront.distributionIds.map((id) => `arn:${p}:cloudfront::${a}:distribution/${id}`));
+  if (usagePlans)
+    allow(
+      ['apigateway:GET', 'apigateway:PATCH'],
+      usagePlans.usagePlanIds.map((id) => `arn:${p}:apigateway:${r}::/usageplans/${id}`),
+    );
+  if (cloudFront)
+    allow(
+      ['cloudfront:CreateInvalidation'],
+      cloudFront.distributionIds.map((id) => `arn:${p}:cloudfront::${a}:distribution/${id}`),
+    );
   if (waf) {
-    const acl = waf.scope === 'CLOUDFRONT' ? `arn:${p}:wafv2:us-east-1:${a}:global/webacl/${waf.webAclName}/${waf.webAclId}` : `arn:${p}:wafv2:${r}:${a}:regional/webacl/${waf.webAclName}/${waf.webAclId}`;
+    const acl =
+      waf.scope === 'CLOUDFRONT'
+        ? `arn:${p}:wafv2:us-east-1:${a}:global/webacl/${waf.webAclName}/${waf.webAclId}`
+        : `arn:${p}:wafv2:${r}:${a}:regional/webacl/${waf.webAclName}/${waf.webAclId}`;
     allow(['wafv2:GetWebACL', 'wafv2:UpdateWebACL'], [acl]);
   }
   // Secrets Manager appends a random 6-character suffix to secret ARNs.
   if (webhook) {
     const secret = webhook.secretArn.endsWith('-??????') ? webhook.secretArn : `${webhook.secretArn}-??????`;
     allow(['secretsmanager:GetSecretValue'], [secret]);
-    wildcards.push({ resource: secret, reason: 'The "-??????" suffix matches only the random 6-character suffix Secrets Manager appends to the one configured webhook secret.' });
+    wildcards.push({
+      resource: secret,
+      reason:
+        'The "-??????" suffix matches only the random 6-character suffix Secrets Manager appends to the one configured webhook secret.',
+    });
   }
   return wildcards;
 }

@@ -25,8 +25,24 @@ const CLASSES: readonly AnomalyClass[] = ['infra', 'app', 'tenant', 'abuse'];
 const OUTCOMES = ['recovered', 'handed-off', 'blocked', 'failed'] as const;
 
 /** List prices (us-east-1, on demand) behind the dashboard's cost estimate; bench/pricing.ts has the full model. */
-export const DASHBOARD_PRICES = { dynamoDbPerMillionWriteUnits: 1.25, lambdaPerMillionRequests: 0.2, lambdaPerGbSecond: 0.0000166667 } as const;
+export const DASHBOARD_PRICES = {
+  dynamoDbPerMillionWriteUnits: 1.25,
+  lambdaPerMillionRequests: 0.2,
+  lambdaPerGbSecond: 0.0000166667,
+} as const;
 
+/**
+ * Props of {@link OperationsDashboard}.
+ * @example
+ * new OperationsDashboard(this, 'Operations', {
+ *   consumer: consumer.function,
+ *   consumerMemoryMb: 512,
+ *   consumerLogGroup: consumer.logGroup,
+ *   deadLetterQueues: deadLetters.described(),
+ *   stateMachine: mitigation.stateMachine,
+ *   alarms: health.alarms,
+ * });
+ */
 export interface OperationsDashboardProps {
   readonly consumer: IFunction;
   readonly consumerMemoryMb: number;
@@ -49,9 +65,27 @@ export class OperationsDashboard extends Construct {
     super(scope, id);
     const period = Duration.minutes(5);
     const custom = (metricName: string, label: string, dims: Record<string, string> = {}) =>
-      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: METRICS_SERVICE, ...dims }, statistic: 'Sum', period, label });
-    const graph = (title: string, left: IMetric[], extra: { right?: IMetric[]; width?: number; stacked?: boolean } = {}) =>
-      new GraphWidget({ title, left, width: extra.width ?? 8, height: 6, ...(extra.right && { right: extra.right }), ...(extra.stacked && { stacked: true }) });
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: METRICS_SERVICE, ...dims },
+        statistic: 'Sum',
+        period,
+        label,
+      });
+    const graph = (
+      title: string,
+      left: IMetric[],
+      extra: { right?: IMetric[]; width?: number; stacked?: boolean } = {},
+    ) =>
+      new GraphWidget({
+        title,
+        left,
+        width: extra.width ?? 8,
+        height: 6,
+        ...(extra.right && { right: extra.right }),
+        ...(extra.stacked && { stacked: true }),
+      });
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName ?? `${Stack.of(this).stackName}-operations`,
@@ -59,12 +93,16 @@ export class OperationsDashboard extends Construct {
     });
     this.dashboard.addWidgets(
       new TextWidget({
-        markdown: '## anomaly-guard: records in → processed → windows → anomalies → alerts → mitigations\nEvery alarm\'s description says what it means and what to do first; docs/runbook.md has the procedures.',
+        markdown:
+          "## anomaly-guard: records in → processed → windows → anomalies → alerts → mitigations\nEvery alarm's description says what it means and what to do first; docs/runbook.md has the procedures.",
         width: 24,
         height: 2,
       }),
     );
-    if (props.alarms?.length) this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Health alarms', alarms: [...props.alarms], width: 24, height: 3 }));
+    if (props.alarms?.length)
+      this.dashboard.addWidgets(
+        new AlarmStatusWidget({ title: 'Health alarms', alarms: [...props.alarms], width: 24, height: 3 }),
+      );
 
     this.dashboard.addWidgets(
       graph('Records', [
@@ -74,21 +112,44 @@ export class OperationsDashboard extends Construct {
         custom('RecordsLate', 'late'),
         custom('RecordsDuplicate', 'duplicates dropped'),
       ]),
-      graph('Consumer: iterator age (how far behind the stream)', [props.consumer.metric('IteratorAge', { statistic: 'Maximum', period, label: 'iterator age max (ms)' })]),
-      graph('Consumer: invocations, errors, throttles', [
-        props.consumer.metricInvocations({ period, label: 'invocations' }),
-        props.consumer.metricErrors({ period, label: 'errors' }),
-        props.consumer.metricThrottles({ period, label: 'throttles' }),
-      ], { right: [props.consumer.metricDuration({ statistic: 'p99', period, label: 'duration p99 (ms)' })] }),
+      graph('Consumer: iterator age (how far behind the stream)', [
+        props.consumer.metric('IteratorAge', { statistic: 'Maximum', period, label: 'iterator age max (ms)' }),
+      ]),
+      graph(
+        'Consumer: invocations, errors, throttles',
+        [
+          props.consumer.metricInvocations({ period, label: 'invocations' }),
+          props.consumer.metricErrors({ period, label: 'errors' }),
+          props.consumer.metricThrottles({ period, label: 'throttles' }),
+        ],
+        { right: [props.consumer.metricDuration({ statistic: 'p99', period, label: 'duration p99 (ms)' })] },
+      ),
     );
     this.dashboard.addWidgets(
-      graph('Anomalies per class', CLASSES.map((c) => custom('AnomaliesByClass', c, { class: c })), { stacked: true }),
-      graph('Alerts per class', CLASSES.map((c) => custom('AlertsByClass', c, { class: c })), { stacked: true }),
-      graph('Mitigations', [
-        custom('MitigationsStarted', 'started'),
-        ...OUTCOMES.map((o) => custom('MitigationOutcomes', o, { outcome: o })),
-        custom('ActionsRolledBack', 'actions rolled back'),
-      ], { right: [props.stateMachine.metricFailed({ period, label: 'executions failed' }), props.stateMachine.metricTimedOut({ period, label: 'executions timed out' })] }),
+      graph(
+        'Anomalies per class',
+        CLASSES.map((c) => custom('AnomaliesByClass', c, { class: c })),
+        { stacked: true },
+      ),
+      graph(
+        'Alerts per class',
+        CLASSES.map((c) => custom('AlertsByClass', c, { class: c })),
+        { stacked: true },
+      ),
+      graph(
+        'Mitigations',
+        [
+          custom('MitigationsStarted', 'started'),
+          ...OUTCOMES.map((o) => custom('MitigationOutcomes', o, { outcome: o })),
+          custom('ActionsRolledBack', 'actions rolled back'),
+        ],
+        {
+          right: [
+            props.stateMachine.metricFailed({ period, label: 'executions failed' }),
+            props.stateMachine.metricTimedOut({ period, label: 'executions timed out' }),
+          ],
+        },
+      ),
     );
     const costPerMillion = new MathExpression({
       // $ per million records received: the consumer's state writes plus its Lambda requests and GB-seconds.
@@ -104,26 +165,54 @@ export class OperationsDashboard extends Construct {
     });
     this.dashboard.addWidgets(
       graph('Estimated cost per million events (DynamoDB writes + consumer Lambda, list prices)', [costPerMillion]),
-      graph('Dead-letter queues (messages waiting)', props.deadLetterQueues.map((q) => q.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period, label: q.name }))),
+      graph(
+        'Dead-letter queues (messages waiting)',
+        props.deadLetterQueues.map((q) =>
+          q.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period, label: q.name }),
+        ),
+      ),
       ...(props.api ? [this.apiWidget(props.api, period)] : []),
     );
     const sources = props.sourceNames ?? [];
     if (sources.length) {
       this.dashboard.addWidgets(
-        graph('Source pollers: records put', sources.map((s) => custom('SourceRecordsPut', s, { source: s })), { width: 12 }),
-        graph('Source pollers: failed polls, rejected items, failed puts', sources.flatMap((s) => [
-          custom('SourcePollFailed', `${s} failed polls`, { source: s }),
-          custom('SourceItemsRejected', `${s} rejected`, { source: s }),
-          custom('SourceRecordsFailed', `${s} put failed`, { source: s }),
-        ]), { width: 12 }),
+        graph(
+          'Source pollers: records put',
+          sources.map((s) => custom('SourceRecordsPut', s, { source: s })),
+          { width: 12 },
+        ),
+        graph(
+          'Source pollers: failed polls, rejected items, failed puts',
+          sources.flatMap((s) => [
+            custom('SourcePollFailed', `${s} failed polls`, { source: s }),
+            custom('SourceItemsRejected', `${s} rejected`, { source: s }),
+            custom('SourceRecordsFailed', `${s} put failed`, { source: s }),
+          ]),
+          { width: 12 },
+        ),
       );
     }
     this.dashboard.addWidgets(
-      new SingleValueWidget({ title: 'Last 3 hours', metrics: [custom('RecordsReceived', 'records in'), custom('AlertsPublished', 'alerts'), custom('MitigationsStarted', 'mitigations')], width: 8, height: 6, setPeriodToTimeRange: true }),
+      new SingleValueWidget({
+        title: 'Last 3 hours',
+        metrics: [
+          custom('RecordsReceived', 'records in'),
+          custom('AlertsPublished', 'alerts'),
+          custom('MitigationsStarted', 'mitigations'),
+        ],
+        width: 8,
+        height: 6,
+        setPeriodToTimeRange: true,
+      }),
       new LogQueryWidget({
         title: 'Consumer errors and warnings (Logs Insights)',
         logGroupNames: [props.consumerLogGroup.logGroupName],
-        queryLines: ['fields @timestamp, level, message, error.message', 'filter level = "ERROR" or level = "WARN"', 'sort @timestamp desc', 'limit 50'],
+        queryLines: [
+          'fields @timestamp, level, message, error.message',
+          'filter level = "ERROR" or level = "WARN"',
+          'sort @timestamp desc',
+          'limit 50',
+        ],
         width: 16,
         height: 6,
       }),
@@ -131,7 +220,15 @@ export class OperationsDashboard extends Construct {
   }
 
   private apiWidget(api: { apiName: string; stage: string }, period: Duration): GraphWidget {
-    const m = (metricName: string, statistic: string, label: string) => new Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiName: api.apiName, Stage: api.stage }, statistic, period, label });
+    const m = (metricName: string, statistic: string, label: string) =>
+      new Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        dimensionsMap: { ApiName: api.apiName, Stage: api.stage },
+        statistic,
+        period,
+        label,
+      });
     return new GraphWidget({
       title: 'Operator API',
       left: [m('Count', 'Sum', 'requests'), m('4XXError', 'Sum', '4xx'), m('5XXError', 'Sum', '5xx')],

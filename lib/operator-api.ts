@@ -43,7 +43,10 @@ const ROUTE_FUNCTION: Readonly<Record<RouteId, { timeoutSeconds: number; descrip
   report: { timeoutSeconds: 25, description: 'anomalies, actions, savings and report download links over a range' },
   whitelist: { timeoutSeconds: 10, description: 'store a campaign whitelist window for a tenant' },
   timeline: { timeoutSeconds: 25, description: "one tenant's signals, anomalies, changes and actions (dashboard)" },
-  changes: { timeoutSeconds: 10, description: 'declare a change window for a tenant or every tenant (audited, idempotent by id)' },
+  changes: {
+    timeoutSeconds: 10,
+    description: 'declare a change window for a tenant or every tenant (audited, idempotent by id)',
+  },
 };
 const API_FUNCTION_MEMORY_MB = 256;
 
@@ -66,7 +69,12 @@ export const CHANGE_WRITE_LEADING_KEYS = ['chg#*', 'chgop#*'] as const;
 export const CHANGE_MARKER_LEADING_KEYS = ['chgop#*'] as const;
 
 /** Gateway-generated errors in the handlers' shape (lambdas/core/api/errors.ts): `{"error":{"code","message","details"}}`. */
-export const GATEWAY_ERRORS: readonly { type: apigw.ResponseType; statusCode?: string; code: string; validation?: boolean }[] = [
+export const GATEWAY_ERRORS: readonly {
+  type: apigw.ResponseType;
+  statusCode?: string;
+  code: string;
+  validation?: boolean;
+}[] = [
   { type: apigw.ResponseType.BAD_REQUEST_BODY, statusCode: '400', code: 'InvalidRequest', validation: true },
   { type: apigw.ResponseType.BAD_REQUEST_PARAMETERS, statusCode: '400', code: 'InvalidRequest', validation: true },
   { type: apigw.ResponseType.ACCESS_DENIED, statusCode: '403', code: 'AccessDenied' },
@@ -122,16 +130,30 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   xrayTraceId: '$context.xrayTraceId',
 };
 
+/**
+ * Props of {@link OperatorApi}.
+ * @example
+ * const api = new OperatorApi(this, 'OperatorApi', {
+ *   stateTable: state,
+ *   stateMachine: mitigation.stateMachine,
+ *   mitigationFunction: mitigation.handler.function,
+ *   mitigationTimings: { observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300 },
+ *   reportsBucket: reports.bucket,
+ *   settings: { wafRateLimit: 500 },
+ * });
+ */
 export interface OperatorApiProps {
   readonly stateTable: StateTable;
   /** The mitigation workflow: mitigate starts executions, rollback stops them. */
   readonly stateMachine: StateMachine;
   /** The workflow's task Lambda: rollback invokes it to undo actions (it holds the action targets' permissions). */
   readonly mitigationFunction: IFunction;
-  /** Directory holding `package-lock.json` and `lambdas/`. */
-  readonly projectRoot: string;
   /** Execution input timings for executions the API starts. */
-  readonly mitigationTimings: { observationSeconds: number; finalCheckSeconds: number; rollbackIntervalSeconds: number };
+  readonly mitigationTimings: {
+    observationSeconds: number;
+    finalCheckSeconds: number;
+    rollbackIntervalSeconds: number;
+  };
   /** The region label this deployment acts in (guardrails for dry runs). */
   readonly deploymentRegion?: string;
   /**
@@ -175,7 +197,8 @@ export class OperatorApi extends Construct {
     this.accessLogs = new LogGroup(this, 'AccessLogs', { retention, removalPolicy });
     this.api = new apigw.RestApi(this, 'Api', {
       restApiName: `${stack.stackName}-operator-api`,
-      description: 'anomaly-guard operator API: score, mitigate, rollback, report, whitelist, timeline, changes (IAM-signed)',
+      description:
+        'anomaly-guard operator API: score, mitigate, rollback, report, whitelist, timeline, changes (IAM-signed)',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       // The account-level logging role is managed below (own least-privilege role, or none).
       cloudWatchRole: false,
@@ -207,7 +230,10 @@ export class OperatorApi extends Construct {
 
     // One validator for every method: body routes declare a model and no required parameters, query
     // routes declare parameters and no model, so each is checked for what it has.
-    const requestValidator = this.api.addRequestValidator('RequestValidator', { validateRequestBody: true, validateRequestParameters: true });
+    const requestValidator = this.api.addRequestValidator('RequestValidator', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
 
     const handlers = {} as Record<RouteId, HandlerFunction>;
     for (const route of API_ROUTES) {
@@ -219,11 +245,14 @@ export class OperatorApi extends Construct {
         authorizationType: apigw.AuthorizationType.IAM,
         operationName: route.id,
         requestValidator,
-        ...(route.input.in === 'body' ? { requestModels: { 'application/json': this.requestModel(route) } } : { requestParameters: queryParameters(route) }),
+        ...(route.input.in === 'body'
+          ? { requestModels: { 'application/json': this.requestModel(route) } }
+          : { requestParameters: queryParameters(route) }),
       });
       Validations.of(method.node.defaultChild as CfnResource).acknowledge({
         id: 'AwsSolutions-COG4',
-        reason: 'IAM (SigV4) authorization is the API contract (docs/architecture.md contract 2): operators are AWS principals granted execute-api:Invoke, not Cognito users.',
+        reason:
+          'IAM (SigV4) authorization is the API contract (docs/architecture.md contract 2): operators are AWS principals granted execute-api:Invoke, not Cognito users.',
       });
     }
     this.handlers = handlers;
@@ -251,7 +280,12 @@ export class OperatorApi extends Construct {
     return this.api.url;
   }
 
-  private routeFunction(id: RouteId, props: OperatorApiProps, logRetentionDays: number, removalPolicy: RemovalPolicy): HandlerFunction {
+  private routeFunction(
+    id: RouteId,
+    props: OperatorApiProps,
+    logRetentionDays: number,
+    removalPolicy: RemovalPolicy,
+  ): HandlerFunction {
     const environment: Record<string, string> = { [API_ENV.stateTable]: props.stateTable.table.tableName };
     if (id === 'mitigate') {
       environment[API_ENV.stateMachineArn] = props.stateMachine.stateMachineArn;
@@ -263,10 +297,10 @@ export class OperatorApi extends Construct {
       environment[API_ENV.stateMachineArn] = props.stateMachine.stateMachineArn;
       environment[API_ENV.mitigationFunction] = props.mitigationFunction.functionName;
     }
-    if (id === 'report' && props.reportsBucket) environment[REPORT_LINKS_ENV.reportsBucket] = props.reportsBucket.bucketName;
+    if (id === 'report' && props.reportsBucket)
+      environment[REPORT_LINKS_ENV.reportsBucket] = props.reportsBucket.bucketName;
     return new HandlerFunction(this, `${pascal(id)}Handler`, {
       entry: API_ENTRIES[id],
-      projectRoot: props.projectRoot,
       description: `anomaly-guard API: ${ROUTE_FUNCTION[id].description}`,
       memorySizeMb: API_FUNCTION_MEMORY_MB,
       timeoutSeconds: ROUTE_FUNCTION[id].timeoutSeconds,
@@ -283,21 +317,42 @@ export class OperatorApi extends Construct {
     const tableArn = props.stateTable.table.tableArn;
     const stack = Stack.of(this);
     // Execution ARNs are `execution:<state machine name>:<execution name>`; names are chosen per episode at start.
-    const executionsArn = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${props.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const executionsArn = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${props.stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     const executionsReason =
       'states:DescribeExecution/StopExecution act on execution ARNs, whose names are chosen per episode at start time; the wildcard covers only executions of the one mitigation state machine.';
-    const allow = (id: RouteId, actions: string[], resourceArns: string[]) => Grant.addToPrincipal({ grantee: this.handlers[id].role, actions, resourceArns });
+    const allow = (id: RouteId, actions: string[], resourceArns: string[]) =>
+      Grant.addToPrincipal({ grantee: this.handlers[id].role, actions, resourceArns });
 
-    for (const id of ['score', 'mitigate', 'report', 'timeline'] as const) allow(id, [...API_TABLE_READ_ACTIONS], [tableArn]);
+    for (const id of ['score', 'mitigate', 'report', 'timeline'] as const)
+      allow(id, [...API_TABLE_READ_ACTIONS], [tableArn]);
     this.handlers.rollback.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...LEDGER_READ_LEADING_KEYS] } } }),
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...LEDGER_READ_LEADING_KEYS] } },
+      }),
     );
     const putOnly = (id: RouteId, leadingKeys: readonly string[]) =>
-      this.handlers[id].role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...leadingKeys] } } }));
+      this.handlers[id].role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:PutItem'],
+          resources: [tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...leadingKeys] } },
+        }),
+      );
     putOnly('whitelist', WHITELIST_LEADING_KEYS);
     putOnly('changes', CHANGE_WRITE_LEADING_KEYS);
     this.handlers.changes.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...CHANGE_MARKER_LEADING_KEYS] } } }),
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem'],
+        resources: [tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...CHANGE_MARKER_LEADING_KEYS] } },
+      }),
     );
     putOnly('rollback', LEDGER_HALT_LEADING_KEYS);
     allow('mitigate', ['states:StartExecution'], [props.stateMachine.stateMachineArn]);
@@ -313,11 +368,17 @@ export class OperatorApi extends Construct {
       handler.acknowledgeXRayWildcard();
       if (id === 'mitigate' || id === 'rollback') {
         const policy = handler.role.node.findChild('DefaultPolicy').node.defaultChild as CfnResource;
-        Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagArn(stack, executionsArn)}]`, reason: executionsReason });
+        Validations.of(policy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${nagArn(stack, executionsArn)}]`,
+          reason: executionsReason,
+        });
       }
       if (id === 'report' && props.reportsBucket) {
         const policy = handler.role.node.findChild('DefaultPolicy').node.defaultChild as CfnResource;
-        Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${reportObjectsNagName(props.reportsBucket)}]`, reason: REPORT_OBJECTS_ACK_REASON });
+        Validations.of(policy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${reportObjectsNagName(props.reportsBucket)}]`,
+          reason: REPORT_OBJECTS_ACK_REASON,
+        });
       }
     }
   }
@@ -341,7 +402,12 @@ export class OperatorApi extends Construct {
    */
   private setAccountLoggingRole(): void {
     const stack = Stack.of(this);
-    const logGroups = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const logGroups = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: '*',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     const role = new Role(this, 'AccountLoggingRole', {
       assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
       description: 'API Gateway account setting: writes access and execution logs of REST APIs in this region',
@@ -349,7 +415,13 @@ export class OperatorApi extends Construct {
         logs: new PolicyDocument({
           statements: [
             new PolicyStatement({
-              actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+              actions: [
+                'logs:CreateLogGroup',
+                'logs:CreateLogStream',
+                'logs:DescribeLogGroups',
+                'logs:DescribeLogStreams',
+                'logs:PutLogEvents',
+              ],
               resources: [logGroups],
             }),
           ],
@@ -372,9 +444,17 @@ export class OperatorApi extends Construct {
    * WAFv2 web ACL on the stage: a per-IP rate limit over 5 minutes, a body size limit, and the AWS
    * common rule set. Blocked and counted requests are logged (Authorization header redacted).
    */
-  private firewall(rateLimit: number, retention: RetentionDays, removalPolicy: RemovalPolicy): { webAcl: wafv2.CfnWebACL; logs: LogGroup } {
+  private firewall(
+    rateLimit: number,
+    retention: RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): { webAcl: wafv2.CfnWebACL; logs: LogGroup } {
     const stack = Stack.of(this);
-    const metric = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${stack.stackName}-OperatorApi-${name}` });
+    const metric = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName: `${stack.stackName}-OperatorApi-${name}`,
+    });
     const errorBody = (code: string, message: string) => JSON.stringify({ error: { code, message, details: {} } });
     const webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
       scope: 'REGIONAL',
@@ -386,8 +466,17 @@ export class OperatorApi extends Construct {
       // rule below MATCHes them. Inspection beyond 16 KB is billed per extra 16 KB, only for such bodies.
       associationConfig: { requestBody: { API_GATEWAY: { defaultSizeInspectionLimit: 'KB_64' } } },
       customResponseBodies: {
-        RateLimited: { contentType: 'APPLICATION_JSON', content: errorBody('Throttled', `Too many requests from this address (more than ${rateLimit} in 5 minutes); slow down and retry`) },
-        BodyTooLarge: { contentType: 'APPLICATION_JSON', content: errorBody('PayloadTooLarge', `The request body is larger than ${MAX_BODY_BYTES} bytes`) },
+        RateLimited: {
+          contentType: 'APPLICATION_JSON',
+          content: errorBody(
+            'Throttled',
+            `Too many requests from this address (more than ${rateLimit} in 5 minutes); slow down and retry`,
+          ),
+        },
+        BodyTooLarge: {
+          contentType: 'APPLICATION_JSON',
+          content: errorBody('PayloadTooLarge', `The request body is larger than ${MAX_BODY_BYTES} bytes`),
+        },
       },
       rules: [
         {
@@ -427,7 +516,10 @@ export class OperatorApi extends Construct {
         },
       ],
     });
-    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', { resourceArn: this.api.deploymentStage.stageArn, webAclArn: webAcl.attrArn });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: webAcl.attrArn,
+    });
 
     // WAF requires the `aws-waf-logs-` prefix; the stack id's UUID keeps the name unique when a
     // retained group from a deleted stack still exists.
@@ -439,7 +531,14 @@ export class OperatorApi extends Construct {
     new wafv2.CfnLoggingConfiguration(this, 'WafLogging', {
       resourceArn: webAcl.attrArn,
       // WAF wants the log group ARN without the trailing `:*` that LogGroup.logGroupArn carries.
-      logDestinationConfigs: [stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: logs.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      logDestinationConfigs: [
+        stack.formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          resourceName: logs.logGroupName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
       redactedFields: [{ singleHeader: { Name: 'authorization' } }],
       // Only what a rule blocked or counted: allowed traffic is already in the access log.
       loggingFilter: {
@@ -465,7 +564,12 @@ export function gatewayModelSchema(schema: z.ZodType): Record<string, unknown> {
 /** `method.request.querystring.<name>` → required, from the route's query schema. */
 export function queryParameters(route: ApiRoute): Record<string, boolean> {
   const json = gatewayModelSchema(route.input.schema) as { properties?: Record<string, unknown>; required?: string[] };
-  return Object.fromEntries(Object.keys(json.properties ?? {}).map((name) => [`method.request.querystring.${name}`, (json.required ?? []).includes(name)]));
+  return Object.fromEntries(
+    Object.keys(json.properties ?? {}).map((name) => [
+      `method.request.querystring.${name}`,
+      (json.required ?? []).includes(name),
+    ]),
+  );
 }
 
 function pascal(id: string): string {

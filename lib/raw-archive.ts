@@ -1,7 +1,14 @@
 import { CfnMapping, type CfnResource, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
-import { AppendDelimiterToRecordProcessor, Compression, DeliveryStream, EnableLogging, KinesisStreamSource, S3Bucket } from 'aws-cdk-lib/aws-kinesisfirehose';
+import {
+  AppendDelimiterToRecordProcessor,
+  Compression,
+  DeliveryStream,
+  EnableLogging,
+  KinesisStreamSource,
+  S3Bucket,
+} from 'aws-cdk-lib/aws-kinesisfirehose';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket, type IBucket, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -27,12 +34,22 @@ export const RAW_ARCHIVE_ACCESS_LOG_PREFIX = 'raw-archive-bucket/';
  * What Firehose calls on a Kinesis source (Firehose developer guide, "Kinesis Data Streams as the source").
  * The L2's `grantRead` would add ListStreams, SubscribeToShard, DescribeStreamConsumer and more.
  */
-export const RAW_ARCHIVE_STREAM_READ_ACTIONS = ['kinesis:DescribeStream', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:ListShards'] as const;
+export const RAW_ARCHIVE_STREAM_READ_ACTIONS = [
+  'kinesis:DescribeStream',
+  'kinesis:GetShardIterator',
+  'kinesis:GetRecords',
+  'kinesis:ListShards',
+] as const;
 /** Object writes only (a multipart upload may be aborted); no reads, lists or deletes. */
 export const RAW_ARCHIVE_OBJECT_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'] as const;
 /** The object patterns Firehose writes: delivered records and records it could not deliver. */
 export const RAW_ARCHIVE_OBJECT_PATTERNS = [`${RAW_ARCHIVE_PREFIX}*`, 'raw-errors/*'] as const;
 
+/**
+ * Props of {@link RawArchive}.
+ * @example
+ * new RawArchive(this, 'RawArchive', { stream: ingest.stream, accessLogBucket: reports.accessLogBucket, settings: { retentionDays: 90 } });
+ */
 export interface RawArchiveProps {
   /** The ingest stream: every record producers put on it is archived. */
   readonly stream: IStream;
@@ -75,7 +92,12 @@ export class RawArchive extends Construct {
           // Delivery errors (raw-errors/) age with the records. Archive objects are buffered up to
           // bufferingSizeMiB, well above the 128 KB minimum billed size of Standard-IA.
           id: 'ArchiveLifecycle',
-          transitions: [{ storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(settings.infrequentAccessAfterDays) }],
+          transitions: [
+            {
+              storageClass: StorageClass.INFREQUENT_ACCESS,
+              transitionAfter: Duration.days(settings.infrequentAccessAfterDays),
+            },
+          ],
           expiration: Duration.days(settings.retentionDays),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
@@ -85,13 +107,18 @@ export class RawArchive extends Construct {
     });
     (this.bucket.node.defaultChild as CfnResource).overrideLogicalId(RAW_ARCHIVE_LOGICAL_IDS.bucket);
 
-    this.logGroup = new LogGroup(this, 'DeliveryLogs', { retention: (props.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays) as RetentionDays, removalPolicy });
+    this.logGroup = new LogGroup(this, 'DeliveryLogs', {
+      retention: (props.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays) as RetentionDays,
+      removalPolicy,
+    });
 
     // Our own role, handed to the L2 without policy updates: the L2 would grant grantReadWrite on the whole
     // bucket (s3:GetObject*, s3:List*, s3:DeleteObject*, ...) and the stream's full read set. The policy
     // below is exactly what Firehose needs. The external id is the account, which Firehose always passes.
     this.role = new Role(this, 'DeliveryRole', {
-      assumedBy: new ServicePrincipal('firehose.amazonaws.com').withConditions({ StringEquals: { 'sts:ExternalId': stack.account } }),
+      assumedBy: new ServicePrincipal('firehose.amazonaws.com').withConditions({
+        StringEquals: { 'sts:ExternalId': stack.account },
+      }),
       description: 'anomaly-guard: Firehose reads the ingest stream and writes the raw archive',
     });
     const objectArns = RAW_ARCHIVE_OBJECT_PATTERNS.map((p) => this.bucket.arnForObjects(p));
@@ -131,17 +158,21 @@ export class RawArchive extends Construct {
 
     Validations.of(cfn).acknowledge({
       id: 'AwsSolutions-KDF1',
-      reason: 'Firehose server-side encryption cannot be enabled on a delivery stream whose source is a Kinesis stream: the records are encrypted in the source stream (KMS) and at rest in the archive bucket (SSE-S3).',
+      reason:
+        'Firehose server-side encryption cannot be enabled on a delivery stream whose source is a Kinesis stream: the records are encrypted in the source stream (KMS) and at rest in the archive bucket (SSE-S3).',
     });
     // The L2 always adds a mapping of Firehose's CIDR blocks, read only by `connections` (security groups of
     // VPC destinations). An S3 destination never reads it, and the template validator warns about the
     // unused mapping on every synth; acknowledging that on the stack would stamp every resource, so drop it.
-    const cidrMapping = stack.node.children.find((c) => c instanceof CfnMapping && c.node.id.endsWith('aws-kinesisfirehose.CidrBlocks'));
+    const cidrMapping = stack.node.children.find(
+      (c) => c instanceof CfnMapping && c.node.id.endsWith('aws-kinesisfirehose.CidrBlocks'),
+    );
     if (cidrMapping) stack.node.tryRemoveChild(cidrMapping.node.id);
     Validations.of(policy.node.defaultChild as CfnResource).acknowledge(
       ...objectArns.map((arn) => ({
         id: `AwsSolutions-IAM5[Resource::${nagArn(stack, arn)}]`,
-        reason: 'Firehose names each archive object at delivery time (<prefix>/<stream>-1-<date>-<uuid>.gz); the wildcard covers only the raw/ or raw-errors/ prefix of the one archive bucket, for writes only.',
+        reason:
+          'Firehose names each archive object at delivery time (<prefix>/<stream>-1-<date>-<uuid>.gz); the wildcard covers only the raw/ or raw-errors/ prefix of the one archive bucket, for writes only.',
       })),
     );
   }

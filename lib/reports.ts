@@ -49,6 +49,17 @@ export const REPORT_RULE_DELIVERY = { retryAttempts: 4, maxEventAgeHours: 2 } as
 /** Lambda's own retries of a failed (thrown) report generation, then the on-failure destination. */
 export const REPORT_ASYNC_RETRY_ATTEMPTS = 2;
 
+/**
+ * Props of {@link Reports}.
+ * @example
+ * const reports = new Reports(this, 'Reports', {
+ *   stateTable: state,
+ *   alertTopic: alerts,
+ *   stateMachine: mitigation.stateMachine,
+ *   failureQueue: deadLetters.reportFailureQueue,
+ *   settings: { dailyReportHourUtc: 6 },
+ * });
+ */
 export interface ReportsProps {
   /** Read only: anomalies, action ledger, change records, episode traces. */
   readonly stateTable: StateTable;
@@ -58,8 +69,6 @@ export interface ReportsProps {
   readonly stateMachine: StateMachine;
   /** Report events EventBridge could not deliver and generations that failed after their retries. */
   readonly failureQueue: IQueue;
-  /** Directory holding `package-lock.json` and `lambdas/`. */
-  readonly projectRoot: string;
   /** @default DEFAULT_CONFIG.reports */
   readonly settings?: Partial<ReportsConfig>;
   /** @default 30 */
@@ -104,14 +113,21 @@ export class Reports extends Construct {
     // nothing deletes reports but the lifecycle rule.
     this.accessLogBucket = new Bucket(this, 'AccessLogBucket', {
       ...PRIVATE_BUCKET,
-      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(settings.accessLogRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      lifecycleRules: [
+        {
+          id: 'ExpireAccessLogs',
+          expiration: Duration.days(settings.accessLogRetentionDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
       removalPolicy,
       autoDeleteObjects: destroy,
     });
     pin(this.accessLogBucket, REPORTS_LOGICAL_IDS.accessLogBucket);
     Validations.of(this.accessLogBucket.node.defaultChild as CfnResource).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'This is the access-log bucket of the reports bucket: logging its own accesses into itself would log every log delivery, and a further log bucket would only move the question one bucket on.',
+      reason:
+        'This is the access-log bucket of the reports bucket: logging its own accesses into itself would log every log delivery, and a further log bucket would only move the question one bucket on.',
     });
 
     this.bucket = new Bucket(this, 'Bucket', {
@@ -131,8 +147,8 @@ export class Reports extends Construct {
 
     this.generator = new HandlerFunction(this, 'Generator', {
       entry: REPORT_GENERATOR_ENTRY,
-      projectRoot: props.projectRoot,
-      description: 'anomaly-guard: root-cause report per ended mitigation execution, and the daily digest (json, md, html, evidence bundle to S3)',
+      description:
+        'anomaly-guard: root-cause report per ended mitigation execution, and the daily digest (json, md, html, evidence bundle to S3)',
       memorySizeMb: settings.memorySizeMb,
       timeoutSeconds: settings.timeoutSeconds,
       logRetentionDays: props.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays,
@@ -146,7 +162,11 @@ export class Reports extends Construct {
     pin(this.generator.function, REPORTS_LOGICAL_IDS.generator);
     const fn = this.generator.function;
     // A generation that throws is retried by Lambda, then lands with its event in the failure queue.
-    fn.configureAsyncInvoke({ retryAttempts: REPORT_ASYNC_RETRY_ATTEMPTS, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(props.failureQueue) });
+    fn.configureAsyncInvoke({
+      retryAttempts: REPORT_ASYNC_RETRY_ATTEMPTS,
+      maxEventAge: Duration.hours(6),
+      onFailure: new SqsDestination(props.failureQueue),
+    });
     this.grantGenerator(props);
 
     const target = () =>
@@ -180,12 +200,25 @@ export class Reports extends Construct {
     const stack = Stack.of(this);
     const role = this.generator.role;
     // Reads: the anomaly, its action ledger, change records and episode trace (GetItem, Query); no writes.
-    Grant.addToPrincipal({ grantee: role, actions: [...REPORT_TABLE_READ_ACTIONS], resourceArns: [props.stateTable.table.tableArn] });
+    Grant.addToPrincipal({
+      grantee: role,
+      actions: [...REPORT_TABLE_READ_ACTIONS],
+      resourceArns: [props.stateTable.table.tableArn],
+    });
     // Writes report objects; the daily digest also lists the day's reports and reads their report.json.
-    Grant.addToPrincipal({ grantee: role, actions: ['s3:PutObject', 's3:GetObject'], resourceArns: [this.bucket.arnForObjects(REPORT_OBJECTS)] });
+    Grant.addToPrincipal({
+      grantee: role,
+      actions: ['s3:PutObject', 's3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(REPORT_OBJECTS)],
+    });
     grantListReports(role, this.bucket);
     // An execution's input/output are left out of the status-change event when they are too large.
-    const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${props.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const executions = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${props.stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     Grant.addToPrincipal({ grantee: role, actions: ['states:DescribeExecution'], resourceArns: [executions] });
     props.alertTopic.grantPublish(role);
 
@@ -194,7 +227,8 @@ export class Reports extends Construct {
     Validations.of(policy).acknowledge(
       {
         id: `AwsSolutions-IAM5[Resource::${nagArn(stack, executions)}]`,
-        reason: 'states:DescribeExecution on execution ARNs, whose names are chosen per episode at start time; the wildcard covers only executions of the one mitigation state machine.',
+        reason:
+          'states:DescribeExecution on execution ARNs, whose names are chosen per episode at start time; the wildcard covers only executions of the one mitigation state machine.',
       },
       { id: `AwsSolutions-IAM5[Resource::${reportObjectsNagName(this.bucket)}]`, reason: REPORT_OBJECTS_ACK_REASON },
     );
@@ -209,7 +243,13 @@ export function grantReadReports(grantee: IGrantable, bucket: IBucket): void {
 
 /** `s3:ListBucket` on the bucket, only for listings under `reports/`. */
 function grantListReports(grantee: IGrantable, bucket: IBucket): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [REPORT_OBJECTS] } } }));
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [REPORT_OBJECTS] } },
+    }),
+  );
 }
 
 /** How cdk-nag names `<bucket ARN>/reports/*` (the bucket's logical id must be final). */

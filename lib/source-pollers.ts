@@ -18,14 +18,21 @@ export const SOURCE_SCHEDULE_DELIVERY = { retryAttempts: 2, maxEventAgeMinutes: 
 export const SOURCE_ASYNC_RETRY_ATTEMPTS = 0;
 export const SOURCE_POLLER_TIMEOUT_SECONDS = 300;
 
+/**
+ * Props of {@link SourcePollers}. `sources` are validated ones (`resolveConfig(...).sources`).
+ * @example
+ * new SourcePollers(this, 'Sources', {
+ *   sources: resolveConfig({ sources: [billingSource] }).sources,
+ *   stream: ingest.stream,
+ *   failureQueue: deadLetters.sourceFailureQueue,
+ * });
+ */
 export interface SourcePollersProps {
   readonly sources: readonly UsageSourceConfig[];
   /** The ingest stream: pollers may only PutRecords on it. */
   readonly stream: IStream;
   /** Windows, items and records that could not be fetched, mapped or put, and failed runs. */
   readonly failureQueue: IQueue;
-  /** Directory holding `package-lock.json` and `lambdas/`. */
-  readonly projectRoot: string;
   /** @default 30 */
   readonly logRetentionDays?: number;
   /** @default RemovalPolicy.RETAIN (log groups) */
@@ -46,7 +53,6 @@ export class SourcePollers extends Construct {
       const cid = pascalCase(source.name);
       const handler = new HandlerFunction(this, `${cid}Poller`, {
         entry: SOURCE_POLLER_ENTRY,
-        projectRoot: props.projectRoot,
         description: `anomaly-guard: polls ${source.name} every ${source.scheduleMinutes} min and puts its usage records on the stream`,
         memorySizeMb: 256,
         timeoutSeconds: SOURCE_POLLER_TIMEOUT_SECONDS,
@@ -59,8 +65,16 @@ export class SourcePollers extends Construct {
         },
       });
       const fn = handler.function;
-      fn.configureAsyncInvoke({ retryAttempts: SOURCE_ASYNC_RETRY_ATTEMPTS, maxEventAge: Duration.hours(1), onFailure: new SqsDestination(props.failureQueue) });
-      Grant.addToPrincipal({ grantee: handler.role, actions: ['kinesis:PutRecords'], resourceArns: [props.stream.streamArn] });
+      fn.configureAsyncInvoke({
+        retryAttempts: SOURCE_ASYNC_RETRY_ATTEMPTS,
+        maxEventAge: Duration.hours(1),
+        onFailure: new SqsDestination(props.failureQueue),
+      });
+      Grant.addToPrincipal({
+        grantee: handler.role,
+        actions: ['kinesis:PutRecords'],
+        resourceArns: [props.stream.streamArn],
+      });
       props.stream.encryptionKey?.grant(handler.role, 'kms:GenerateDataKey');
       props.failureQueue.grantSendMessages(handler.role);
       const secret = source.auth && this.secret(`${cid}Secret`, source.auth.secret);
@@ -80,7 +94,13 @@ export class SourcePollers extends Construct {
       const schedule = new Rule(this, `${cid}Schedule`, {
         description: `anomaly-guard: poll ${source.name} every ${source.scheduleMinutes} min`,
         schedule: scheduleFor(source.scheduleMinutes),
-        targets: [new LambdaFunction(fn, { retryAttempts: SOURCE_SCHEDULE_DELIVERY.retryAttempts, maxEventAge: Duration.minutes(SOURCE_SCHEDULE_DELIVERY.maxEventAgeMinutes), deadLetterQueue: props.failureQueue })],
+        targets: [
+          new LambdaFunction(fn, {
+            retryAttempts: SOURCE_SCHEDULE_DELIVERY.retryAttempts,
+            maxEventAge: Duration.minutes(SOURCE_SCHEDULE_DELIVERY.maxEventAgeMinutes),
+            deadLetterQueue: props.failureQueue,
+          }),
+        ],
       });
       pollers.set(source.name, { handler, schedule, ...(secret && { secret }) });
     }
@@ -94,7 +114,12 @@ export class SourcePollers extends Construct {
    */
   private secret(id: string, secret: string): ISecret {
     if (secret.startsWith('arn:')) return Secret.fromSecretAttributes(this, id, { secretCompleteArn: secret });
-    const partial = Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: secret, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const partial = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: secret,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     return Secret.fromSecretAttributes(this, id, { secretPartialArn: partial });
   }
 }
@@ -102,7 +127,8 @@ export class SourcePollers extends Construct {
 /** On the clock when the step divides the hour or the day (windows then align to it), else a plain rate. */
 export function scheduleFor(minutes: number): Schedule {
   if (minutes < 60 && 60 % minutes === 0) return Schedule.cron({ minute: minutes === 1 ? '*' : `0/${minutes}` });
-  if (minutes % 60 === 0 && 1440 % minutes === 0) return Schedule.cron({ minute: '0', hour: minutes === 1440 ? '0' : `0/${minutes / 60}` });
+  if (minutes % 60 === 0 && 1440 % minutes === 0)
+    return Schedule.cron({ minute: '0', hour: minutes === 1440 ? '0' : `0/${minutes / 60}` });
   return Schedule.rate(Duration.minutes(minutes));
 }
 

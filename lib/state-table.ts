@@ -11,8 +11,21 @@ export const STATE_TABLE_SCHEMA = { partitionKey: 'pk', sortKey: 'sk', ttlAttrib
  * conditional single-item writes (window state, anomaly records), batched puts (change records,
  * dead-letter markers). No scans, no table admin.
  */
-export const STATE_TABLE_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'] as const;
+export const STATE_TABLE_ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:BatchWriteItem',
+] as const;
 
+/**
+ * Props of {@link StateTable}.
+ * @example
+ * const state = new StateTable(this, 'State', { removalPolicy: RemovalPolicy.DESTROY });
+ * state.grantItemAccess(myFunction);
+ */
 export interface StateTableProps {
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;

@@ -15,14 +15,24 @@ import { DEFAULT_CONFIG, type AnomalyGuardConfig } from './config.js';
 import { HandlerFunction } from './handler-function.js';
 import type { StateTable } from './state-table.js';
 
+/**
+ * Props of {@link StreamConsumer}.
+ * @example
+ * new StreamConsumer(this, 'Consumer', {
+ *   stream: ingest.stream,
+ *   stateTable: state,
+ *   invalidRecordQueue: deadLetters.invalidRecordQueue,
+ *   consumerFailureQueue: deadLetters.consumerFailureQueue,
+ *   alertTopic: alerts,
+ *   consumer: { batchSize: 500 },
+ * });
+ */
 export interface StreamConsumerProps {
   readonly stream: IStream;
   readonly stateTable: StateTable;
   readonly invalidRecordQueue: IQueue;
   readonly consumerFailureQueue: IQueue;
   readonly alertTopic: AlertTopic;
-  /** Directory holding `package-lock.json` and `lambdas/`. */
-  readonly projectRoot: string;
   /** Event source mapping and function sizing. @default DEFAULT_CONFIG.consumer */
   readonly consumer?: Partial<AnomalyGuardConfig['consumer']>;
   /** @default DEFAULT_WINDOW_SETTINGS */
@@ -34,7 +44,10 @@ export interface StreamConsumerProps {
   /** Applies to the log group. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** The mitigation workflow the consumer starts for `mitigate` decisions, with its timings. */
-  readonly mitigation?: { stateMachine: IStateMachine; timings: { observationSeconds: number; finalCheckSeconds: number; rollbackIntervalSeconds: number } };
+  readonly mitigation?: {
+    stateMachine: IStateMachine;
+    timings: { observationSeconds: number; finalCheckSeconds: number; rollbackIntervalSeconds: number };
+  };
 }
 
 /** The stream-consumer Lambda, its role and log group, and the Kinesis event source mapping feeding it. */
@@ -52,7 +65,6 @@ export class StreamConsumer extends Construct {
 
     const fn = new HandlerFunction(this, 'Handler', {
       entry: 'lambdas/handlers/stream-consumer.ts',
-      projectRoot: props.projectRoot,
       description: 'anomaly-guard: folds Kinesis record batches into per-key window state and raises alerts',
       memorySizeMb: consumer.memorySizeMb,
       timeoutSeconds: consumer.timeoutSeconds,
@@ -66,7 +78,9 @@ export class StreamConsumer extends Construct {
         [CONSUMER_ENV.slideMinutes]: String(window.slideMinutes),
         [CONSUMER_ENV.allowedLatenessMs]: String(window.allowedLatenessMs),
         [CONSUMER_ENV.dedupeIds]: String(window.dedupeIds),
-        [CONSUMER_ENV.maxStreamChangeWindowHours]: String(props.maxStreamChangeWindowHours ?? DEFAULT_CONFIG.changes.maxStreamWindowHours),
+        [CONSUMER_ENV.maxStreamChangeWindowHours]: String(
+          props.maxStreamChangeWindowHours ?? DEFAULT_CONFIG.changes.maxStreamWindowHours,
+        ),
         ...(props.mitigation && {
           [CONSUMER_ENV.mitigationStateMachineArn]: props.mitigation.stateMachine.stateMachineArn,
           [CONSUMER_ENV.mitigationTimings]: JSON.stringify(props.mitigation.timings),
@@ -96,7 +110,9 @@ export class StreamConsumer extends Construct {
       onFailure: new SqsDlq(props.consumerFailureQueue),
     });
     this.function.addEventSource(eventSource);
-    const mapping = this.function.node.findAll().find((c): c is CfnEventSourceMapping => c instanceof CfnEventSourceMapping);
+    const mapping = this.function.node
+      .findAll()
+      .find((c): c is CfnEventSourceMapping => c instanceof CfnEventSourceMapping);
     if (!mapping) throw new Error('KinesisEventSource did not create an event source mapping');
     this.eventSourceMapping = mapping;
 

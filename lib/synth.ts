@@ -28,7 +28,9 @@ export function synthTemplate(context: Record<string, unknown> = {}, opts: Synth
 }
 
 function readCdkJsonContext(): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
   return cdkJson.context ?? {};
 }
 
