@@ -5,7 +5,7 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { decodeBatch, type RawRecord } from '../lambdas/core/batch.js';
 import { Envelope } from '../lambdas/core/envelope.js';
-import { foldObservations, type WindowState } from '../lambdas/core/window-state.js';
+import { foldObservations, type KeyState } from '../lambdas/core/key-state.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../lambdas/core/window-settings.js';
 import { toRawRecord } from '../lambdas/handlers/stream-consumer.js';
 import { DEFAULT_WORKLOAD, ShardWorkload, median, type WorkloadOptions } from './workload.js';
@@ -47,7 +47,7 @@ function bare(event: KinesisStreamEvent): number {
 }
 
 /** The consumer core exactly as the handler runs it, minus I/O: toRawRecord → decodeBatch → fold each key once. */
-function core(event: KinesisStreamEvent, states?: Map<string, WindowState>): number {
+function core(event: KinesisStreamEvent, states?: Map<string, KeyState>): number {
   const batch = decodeBatch(event.Records.map(toRawRecord));
   let windows = 0;
   for (const [key, observations] of batch.byKey) {
@@ -71,7 +71,7 @@ export function benchConsumerCore(options: CoreBenchOptions = DEFAULT_CORE_BENCH
   const records = event.Records.length;
 
   // State as the previous delivery left it, so the warm-state fold skips nothing and emits windows.
-  const warm = new Map<string, WindowState>();
+  const warm = new Map<string, KeyState>();
   for (const [key, obs] of decodeBatch(previous.Records.map(toRawRecord)).byKey) warm.set(key, foldObservations(undefined, obs, DEFAULT_WINDOW_SETTINGS).state);
 
   // Pre-computed inputs for the per-stage timings.

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { decodeBatch } from '../lambdas/core/batch.js';
-import { foldObservations, type WindowState } from '../lambdas/core/window-state.js';
+import { foldObservations, type KeyState } from '../lambdas/core/key-state.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../lambdas/core/window-settings.js';
-import { processStreamBatch } from '../lambdas/handlers/stream-batch.js';
+import { processStreamBatch } from '../lambdas/usecases/stream-batch.js';
 import { toRawRecord } from '../lambdas/handlers/stream-consumer.js';
 import { replayCsv } from '../local/replay-csv.js';
 import { inMemoryConsumerDeps } from '../local/replay-envelopes.js';
@@ -36,7 +36,7 @@ function bare(event: KinesisStreamEvent): number {
 export async function benchDetectionCost(opts: { warmupBatches?: number; rounds?: number; devSet?: string } = {}): Promise<DetectionCostResult> {
   const workload = new ShardWorkload(DEFAULT_WORKLOAD);
   const deps = inMemoryConsumerDeps({ source: 'bench' });
-  const folds = new Map<string, WindowState>();
+  const folds = new Map<string, KeyState>();
   // Warm every key's detector past its warm-up (3 scored minutes per key per batch).
   for (let i = 0; i < (opts.warmupBatches ?? 40); i++) {
     const event = workload.nextEvent();

@@ -10,7 +10,7 @@ import { Session, type Profiler } from 'node:inspector';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const { decodeBatch } = await import('../lambdas/core/batch.js');
-const { foldObservations } = await import('../lambdas/core/window-state.js');
+const { foldObservations } = await import('../lambdas/core/key-state.js');
 const { DEFAULT_WINDOW_SETTINGS } = await import('../lambdas/core/window-settings.js');
 const { toRawRecord } = await import('../lambdas/handlers/stream-consumer.js');
 const { ShardWorkload } = await import('./workload.js');

@@ -5,12 +5,12 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
-import type { DeadLetter, DeadLetterSink } from '../lambdas/adapters/dead-letter.js';
-import { DynamoDbWindowStore } from '../lambdas/adapters/dynamodb-window-store.js';
-import type { Notifier } from '../lambdas/adapters/notifier.js';
+import type { DeadLetter, DeadLetterSink } from '../lambdas/core/ports/dead-letter-sink.js';
+import { DynamoDbWindowStore } from '../lambdas/adapters/window-store.js';
+import type { Notifier } from '../lambdas/core/ports/notifier.js';
 import { DynamoDbPositionLedger } from '../lambdas/adapters/position-ledger.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../lambdas/core/window-settings.js';
-import { processStreamBatch, type StreamBatchDeps } from '../lambdas/handlers/stream-batch.js';
+import { processStreamBatch, type StreamBatchDeps } from '../lambdas/usecases/stream-batch.js';
 import { toRawRecord } from '../lambdas/handlers/stream-consumer.js';
 import { startLocalDynamo, WRITE_OPERATIONS, type LocalDynamo } from './dynamo-harness.js';
 import { DEFAULT_WORKLOAD, ShardWorkload, median, type WorkloadOptions } from './workload.js';

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbActionLedger, type JournalEntry } from '../lambdas/adapters/action-ledger.js';
+import { DynamoDbActionLedger } from '../lambdas/adapters/action-ledger.js';
+import { type JournalEntry } from '../lambdas/core/ports/action-ledger.js';
 
 /**
  * Writes every episode's action journal (intent, applied, rolled back) to `file` as JSON lines,

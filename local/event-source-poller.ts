@@ -1,6 +1,6 @@
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient, type _Record } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { compareSequence } from '../lambdas/core/window-state.js';
+import { compareSequence } from '../lambdas/core/key-state.js';
 import type { CfnTemplate } from './stand-ins.js';
 import { onlyResource } from './stand-ins.js';
 

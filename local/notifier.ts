@@ -1,5 +1,5 @@
 import type { AlertMessage } from '../lambdas/core/anomaly.js';
-import type { Notifier } from '../lambdas/adapters/notifier.js';
+import type { Notifier } from '../lambdas/core/ports/notifier.js';
 import { LocalQueue } from './queue.js';
 
 /** The local stand-in for the SNS alert topic: prints each alert and keeps the published messages. */

@@ -3,13 +3,13 @@ import type { RouteId } from '../lambdas/core/api/routes.js';
 import { DynamoDbActionLedger } from '../lambdas/adapters/action-ledger.js';
 import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
-import { DynamoDbWindowStore } from '../lambdas/adapters/dynamodb-window-store.js';
+import { DynamoDbWindowStore } from '../lambdas/adapters/window-store.js';
 import { DynamoDbEpisodeTraceStore } from '../lambdas/adapters/episode-trace-store.js';
-import type { ReportStore } from '../lambdas/adapters/report-store.js';
-import type { RollbackRequester } from '../lambdas/adapters/rollback-requester.js';
+import type { ReportStore } from '../lambdas/core/ports/report-store.js';
+import type { RollbackRequester } from '../lambdas/core/ports/rollback-requester.js';
 import type { ApiHandler } from '../lambdas/handlers/api/http.js';
 import { createOperatorApi } from '../lambdas/handlers/api/operator-api.js';
-import { rollbackByKey, type MitigationDeps } from '../lambdas/handlers/mitigation-steps.js';
+import { rollbackByKey, type MitigationDeps } from '../lambdas/usecases/mitigation-steps.js';
 import type { LocalStepFunctions } from './step-functions.js';
 import type { ActionTargets } from '../lambdas/adapters/targets/index.js';
 

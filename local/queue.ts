@@ -1,5 +1,5 @@
 import { appendFileSync } from 'node:fs';
-import type { DeadLetter, DeadLetterSink, Reasoned } from '../lambdas/adapters/dead-letter.js';
+import type { DeadLetter, DeadLetterSink, Reasoned } from '../lambdas/core/ports/dead-letter-sink.js';
 
 /**
  * The local stand-in for an SQS queue: messages kept in order in memory and, when a file is

@@ -6,15 +6,16 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { alertLogLine } from '../lambdas/core/anomaly.js';
 import type { RawRecord } from '../lambdas/core/batch.js';
-import type { DetectionSettings } from '../lambdas/core/detect.js';
+import type { DetectionSettings } from '../lambdas/core/score-windows.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../lambdas/core/window-settings.js';
-import { InMemoryAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
-import { InMemoryChangeStore, type OperatorChange, type OperatorChangeStore } from '../lambdas/adapters/change-store.js';
-import type { DeadLetter } from '../lambdas/adapters/dead-letter.js';
-import { InMemoryEpisodeTraceStore } from '../lambdas/adapters/episode-trace-store.js';
-import { InMemoryPositionLedger } from '../lambdas/adapters/position-ledger.js';
-import { InMemoryWindowStore } from '../lambdas/adapters/window-store.js';
-import { processStreamBatch, type StreamBatchDeps } from '../lambdas/handlers/stream-batch.js';
+import { InMemoryAnomalyStore } from '../lambdas/adapters/in-memory/anomaly-store.js';
+import { InMemoryChangeStore } from '../lambdas/adapters/in-memory/change-store.js';
+import { type OperatorChange, type OperatorChangeStore } from '../lambdas/core/ports/change-store.js';
+import type { DeadLetter } from '../lambdas/core/ports/dead-letter-sink.js';
+import { InMemoryEpisodeTraceStore } from '../lambdas/adapters/in-memory/episode-trace-store.js';
+import { InMemoryPositionLedger } from '../lambdas/adapters/in-memory/position-ledger.js';
+import { InMemoryWindowStore } from '../lambdas/adapters/in-memory/window-store.js';
+import { processStreamBatch, type StreamBatchDeps } from '../lambdas/usecases/stream-batch.js';
 
 export interface ReplayEnvelopesOptions {
   /**

@@ -1,11 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { ActionLedger } from '../lambdas/adapters/action-ledger.js';
-import type { AnomalyReader } from '../lambdas/adapters/anomaly-store.js';
-import type { ChangeStore } from '../lambdas/adapters/change-store.js';
-import type { EpisodeTraceStore } from '../lambdas/adapters/episode-trace-store.js';
-import type { Notifier } from '../lambdas/adapters/notifier.js';
+import type { ActionLedger } from '../lambdas/core/ports/action-ledger.js';
+import type { AnomalyReader } from '../lambdas/core/ports/anomaly-store.js';
+import type { ChangeStore } from '../lambdas/core/ports/change-store.js';
+import type { EpisodeTraceStore } from '../lambdas/core/ports/episode-trace-store.js';
+import type { Notifier } from '../lambdas/core/ports/notifier.js';
 import { groupReportObjects, S3ReportStore } from '../lambdas/adapters/report-store.js';
 import { createReportGenerator, type ExecutionStatusDetail } from '../lambdas/handlers/report-generator.js';
 import type { LocalExecution } from './step-functions.js';

@@ -4,6 +4,7 @@ import { PollFailedError, pollSource, type PollResult, type SourceDeadLetter } f
 import { SOURCE_POLLER_ENV } from '../lambdas/handlers/source-poller-environment.js';
 import { LocalDeadLetterSink, type LocalQueue } from './queue.js';
 import { resourcesOfType, type CfnTemplate } from './stand-ins.js';
+import { MINUTE_MS } from '../lambdas/core/time.js';
 
 export interface SourceTally {
   polls: number;
@@ -48,7 +49,7 @@ export class LocalSourceSchedule {
   /** Runs every poll scheduled after the first call's time and up to `now`, in schedule order. */
   async advance(now: number): Promise<void> {
     for (const source of this.sources) {
-      const step = source.scheduleMinutes * 60_000;
+      const step = source.scheduleMinutes * MINUTE_MS;
       let at = this.nextRun.get(source.name) ?? Math.floor(now / step) * step + step;
       for (; at <= now; at += step) await this.poll(source, at);
       this.nextRun.set(source.name, at);

@@ -1,7 +1,8 @@
 import type { Context } from 'aws-lambda';
 import type { Anomaly } from '../lambdas/core/anomaly.js';
-import { executionName, executionNameOfHash, mitigationInput, type ExecutionStatus, type MitigationControl, type MitigationTimings } from '../lambdas/adapters/mitigation-starter.js';
-import type { WorkflowState } from '../lambdas/handlers/mitigation-steps.js';
+import { executionName, executionNameOfHash, mitigationInput } from '../lambdas/adapters/mitigation-starter.js';
+import { type ExecutionStatus, type MitigationControl, type MitigationTimings } from '../lambdas/core/ports/mitigation-starter.js';
+import type { WorkflowState } from '../lambdas/usecases/mitigation-steps.js';
 import type { MitigationTaskEvent } from '../lambdas/handlers/mitigation-workflow.js';
 import { onlyResource, type CfnTemplate } from './stand-ins.js';
 

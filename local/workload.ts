@@ -1,6 +1,7 @@
 import { partitionKeyOf, type Envelope } from '../lambdas/core/envelope.js';
 import { seededRandom } from './random.js';
 import { effectiveFactor } from './service-model.js';
+import { MINUTE_MS } from '../lambdas/core/time.js';
 
 /** One record as a producer would put it: the raw line (possibly malformed on purpose) and its partition key. */
 export interface ProducedRecord {
@@ -129,7 +130,7 @@ export function* simulateWorkload(o: WorkloadOptions): Generator<ProducedRecord>
     const day = Math.sin((2 * Math.PI * (hour - 8)) / 24);
     for (const c of o.changes ?? []) {
       if (step * o.stepSeconds !== c.minute * 60) continue;
-      const until = c.forMinutes === undefined ? {} : { until: new Date(ts + c.forMinutes * 60_000).toISOString() };
+      const until = c.forMinutes === undefined ? {} : { until: new Date(ts + c.forMinutes * MINUTE_MS).toISOString() };
       yield emit({ v: 1, type: 'change', id: `chg-${c.tenant}-${c.change}-${c.minute}`, ts, tenant: c.tenant, change: c.change, title: c.title, ...until });
     }
     for (const t of o.tenants) {

@@ -11,11 +11,12 @@
  * `replayEnvelopes`' alerts.jsonl.
  */
 import type { Anomaly } from '../../lambdas/core/anomaly.js';
-import type { DetectionSettings } from '../../lambdas/core/detect.js';
+import type { DetectionSettings } from '../../lambdas/core/score-windows.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../../lambdas/core/window-settings.js';
-import { InMemoryChangeStore } from '../../lambdas/adapters/change-store.js';
-import type { DeadLetter } from '../../lambdas/adapters/dead-letter.js';
-import { executionName, type MitigationStarter } from '../../lambdas/adapters/mitigation-starter.js';
+import { InMemoryChangeStore } from '../../lambdas/adapters/in-memory/change-store.js';
+import type { DeadLetter } from '../../lambdas/core/ports/dead-letter-sink.js';
+import { executionName } from '../../lambdas/adapters/mitigation-starter.js';
+import { type MitigationStarter } from '../../lambdas/core/ports/mitigation-starter.js';
 import { inMemoryConsumerDeps, replayBatcher, type ReplayEnvelopesResult, type TimedOperatorChange } from '../../local/replay-envelopes.js';
 
 /** What the consumer's trigger rules started: the execution input's anomaly, once per episode. */

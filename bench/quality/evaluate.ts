@@ -35,7 +35,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnomalyClass } from '../../lambdas/core/classifier.js';
 import { alertLogLine, type Decision } from '../../lambdas/core/anomaly.js';
-import type { DetectionSettings } from '../../lambdas/core/detect.js';
+import type { DetectionSettings } from '../../lambdas/core/score-windows.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
 import { DEFAULT_MITIGATION_TIMINGS } from '../../lambdas/adapters/mitigation-starter.js';
 import type { ReplayEnvelopesResult } from '../../local/replay-envelopes.js';

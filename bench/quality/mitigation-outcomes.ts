@@ -18,19 +18,20 @@
  */
 import type { Anomaly } from '../../lambdas/core/anomaly.js';
 import type { ActionLevel, AppliedAction, PlannedAction, TargetKind } from '../../lambdas/core/mitigation/actions.js';
-import type { Guardrails } from '../../lambdas/core/mitigation/guardrail-request.js';
+import type { Guardrails } from '../../lambdas/core/ports/guardrails.js';
 import { assessRegression, recoveryCriteria, type RegressionOutcome } from '../../lambdas/core/mitigation/regression.js';
 import type { Observation } from '../../lambdas/core/observations.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../../lambdas/core/window-settings.js';
-import { foldObservations, type WindowState } from '../../lambdas/core/window-state.js';
-import { InMemoryActionLedger } from '../../lambdas/adapters/action-ledger.js';
-import type { ActionTarget } from '../../lambdas/adapters/action-target.js';
-import type { ChangeStore } from '../../lambdas/adapters/change-store.js';
-import type { IncidentReader } from '../../lambdas/adapters/anomaly-store.js';
+import { foldObservations, type KeyState } from '../../lambdas/core/key-state.js';
+import { InMemoryActionLedger } from '../../lambdas/adapters/in-memory/action-ledger.js';
+import type { ActionTarget } from '../../lambdas/core/ports/action-target.js';
+import type { ChangeStore } from '../../lambdas/core/ports/change-store.js';
+import type { IncidentReader } from '../../lambdas/core/ports/anomaly-store.js';
 import { bundledGuardrails } from '../../lambdas/adapters/guardrails.js';
-import { DEFAULT_MITIGATION_TIMINGS, executionName, mitigationInput, type MitigationTimings } from '../../lambdas/adapters/mitigation-starter.js';
-import type { StoredWindow, WindowStore } from '../../lambdas/adapters/window-store.js';
-import { runMitigationOp, type MitigationDeps, type MitigationOp, type WorkflowState } from '../../lambdas/handlers/mitigation-steps.js';
+import { DEFAULT_MITIGATION_TIMINGS, executionName, mitigationInput } from '../../lambdas/adapters/mitigation-starter.js';
+import { type MitigationTimings } from '../../lambdas/core/ports/mitigation-starter.js';
+import type { StoredWindow, WindowStore } from '../../lambdas/core/ports/window-store.js';
+import { runMitigationOp, type MitigationDeps, type MitigationOp, type WorkflowState } from '../../lambdas/usecases/mitigation-steps.js';
 import type { Label } from './scenario.js';
 import { walkStateMachine, type AslDefinition } from './state-machine.js';
 
@@ -49,7 +50,7 @@ export type MitigationGroup = 'high-cost' | 'other-label' | 'no-label';
 
 /** The consumer's window state of a key at an event time. */
 export interface SeriesSource {
-  stateAt(key: string, at: number): WindowState | undefined;
+  stateAt(key: string, at: number): KeyState | undefined;
 }
 
 /**
@@ -95,7 +96,7 @@ export class KeySeries implements SeriesSource {
     return new KeySeries(byKey, settings);
   }
 
-  stateAt(key: string, at: number): WindowState | undefined {
+  stateAt(key: string, at: number): KeyState | undefined {
     const k = this.byTs.get(key);
     if (!k) return undefined;
     const from = upperBound(k.ts, at - this.lookbackMs);

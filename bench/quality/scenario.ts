@@ -22,7 +22,7 @@
  * - blip               one point, or one minute, far off                           → no page
  */
 import type { AnomalyClass } from '../../lambdas/core/classifier.js';
-import type { OperatorChange } from '../../lambdas/adapters/change-store.js';
+import type { OperatorChange } from '../../lambdas/core/ports/change-store.js';
 import { seededRandom as prng } from '../../local/random.js';
 
 export type LabelKind =

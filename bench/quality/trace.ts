@@ -13,7 +13,7 @@ import { scorePoint, type DetectorState } from '../../lambdas/core/detection/ind
 import type { Observation } from '../../lambdas/core/observations.js';
 import { signalSpec } from '../../lambdas/core/signals.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
-import { foldObservations, type WindowState } from '../../lambdas/core/window-state.js';
+import { foldObservations, type KeyState } from '../../lambdas/core/key-state.js';
 
 const [dir, key, fromIso, toIso] = process.argv.slice(2);
 if (!dir || !key || !fromIso || !toIso) {
@@ -33,7 +33,7 @@ for (const line of readFileSync(join(dir, 'scenario.jsonl'), 'utf8').split('\n')
 const from = Date.parse(fromIso);
 const to = Date.parse(toIso);
 const spec = signalSpec(signal);
-let state: WindowState | undefined;
+let state: KeyState | undefined;
 let det: DetectorState | undefined;
 const fmt = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toPrecision(4));
 console.log('minute       observed  expected        z   conf  anomalous ongoing  residual  env1[lo,hi]          episode memory[lo,hi]  quiet');

@@ -1,47 +1,17 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { Anomaly } from '../core/anomaly.js';
-
-/** Anomaly records: one per confirmed episode; the record is what makes the alert go out once. */
-export interface AnomalyStore {
-  /**
-   * Store the anomaly unless its episode is already stored; says whether the alert still has to be
-   * sent, and gives the anomaly as stored (the first decision stands when an episode is seen again).
-   */
-  open(anomaly: Anomaly): Promise<{ notify: boolean; stored: Anomaly }>;
-  markNotified(anomaly: Anomaly, at: number): Promise<void>;
-  markRecovered(episode: { id: string; start: number; key: string }, at: number): Promise<void>;
-}
-
-/** An anomaly as stored: when it was alerted and when its episode closed. */
-export type StoredAnomaly = Anomaly & { notifiedAt?: number; recoveredAt?: number };
-
-/** What the operator API and the reports read. */
-export interface AnomalyReader {
-  /** By episode key (`<tenant>#<signal>@<start minute>Z`). */
-  get(id: string): Promise<StoredAnomaly | undefined>;
-  /** Episodes that started in [from, to], oldest first. */
-  between(from: number, to: number): Promise<StoredAnomaly[]>;
-}
-
-/**
- * How wide an incident is, from the anomalies the consumer stored (the only writer of anomaly
- * records): a producer cannot make an incident look wider than the anomalies it really caused.
- */
-export interface IncidentReader {
-  /** Distinct tenants with an anomaly on one of `signals` that started in [from, to] (recovered or not: it is the same fault). */
-  tenantsWithAnomaly(signals: readonly string[], from: number, to: number): Promise<string[]>;
-}
+import type { AnomalyReader, AnomalyStore, IncidentReader, StoredAnomaly } from '../core/ports/anomaly-store.js';
+import { DAY_MS, DAY_S } from '../core/time.js';
 
 /** Shared by both stores: the filter of `tenantsWithAnomaly`. */
-function incidentTenants(anomalies: readonly Pick<StoredAnomaly, 'tenant' | 'signal' | 'start'>[], signals: readonly string[], from: number, to: number): string[] {
+export function incidentTenants(anomalies: readonly Pick<StoredAnomaly, 'tenant' | 'signal' | 'start'>[], signals: readonly string[], from: number, to: number): string[] {
   const wanted = new Set(signals);
   const tenants = new Set<string>();
   for (const a of anomalies) if (wanted.has(a.signal) && a.start >= from && a.start <= to) tenants.add(a.tenant);
   return [...tenants].sort();
 }
 
-const DAY_MS = 86_400_000;
 
 /** The episode key names its start minute and its key (everything before the last `@`). */
 function episodeRef(id: string): { start: number; key: string } | undefined {
@@ -50,7 +20,7 @@ function episodeRef(id: string): { start: number; key: string } | undefined {
   return at > 0 && Number.isFinite(start) ? { start, key: id.slice(0, at) } : undefined;
 }
 
-const KEEP_ANOMALIES_S = 400 * 24 * 3600;
+const KEEP_ANOMALIES_S = 400 * DAY_S;
 
 /** Items are grouped per day of the episode start so a time range is a few queries, never a scan. */
 export function anomalyItemKey(a: { start: number; key: string }): { pk: string; sk: string } {
@@ -148,37 +118,6 @@ export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader, Incide
       // A blip that never paged has no record to close.
       if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
     }
-  }
-}
-
-/** For replay and backtests. */
-export class InMemoryAnomalyStore implements AnomalyStore, AnomalyReader, IncidentReader {
-  readonly anomalies = new Map<string, Anomaly & { notifiedAt?: number; recoveredAt?: number }>();
-  async open(anomaly: Anomaly): Promise<{ notify: boolean; stored: Anomaly }> {
-    const existing = this.anomalies.get(anomaly.id);
-    if (existing) {
-      const { notifiedAt, recoveredAt: _r, ...stored } = existing;
-      return { notify: notifiedAt === undefined, stored };
-    }
-    this.anomalies.set(anomaly.id, { ...anomaly });
-    return { notify: true, stored: anomaly };
-  }
-  async markNotified(anomaly: Anomaly, at: number): Promise<void> {
-    const a = this.anomalies.get(anomaly.id);
-    if (a) a.notifiedAt = at;
-  }
-  async markRecovered(episode: { id: string }, at: number): Promise<void> {
-    const a = this.anomalies.get(episode.id);
-    if (a) a.recoveredAt = at;
-  }
-  async get(id: string): Promise<StoredAnomaly | undefined> {
-    return this.anomalies.get(id);
-  }
-  async between(from: number, to: number): Promise<StoredAnomaly[]> {
-    return [...this.anomalies.values()].filter((a) => a.start >= from && a.start <= to).sort((a, b) => a.start - b.start);
-  }
-  async tenantsWithAnomaly(signals: readonly string[], from: number, to: number): Promise<string[]> {
-    return incidentTenants([...this.anomalies.values()], signals, from, to);
   }
 }
 

@@ -3,57 +3,12 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { CHANGE_LOOKBACK_MS } from '../core/correlator.js';
 import type { ChangeRecord } from '../core/envelope.js';
-import { hashId } from '../core/window-state.js';
+import { hashId } from '../core/key-state.js';
 import { batchPutAll } from './dynamodb-batch.js';
+import type { ChangeStore, OperatorChange, OperatorChangeOutcome, OperatorChangeStore, StoredChange, WhitelistStore, WhitelistWindow } from '../core/ports/change-store.js';
+import { DAY_MS } from '../core/time.js';
 
-/** Change records (releases, flags, maintenance, campaigns) and campaign whitelists, per tenant, for the correlator. */
-export interface ChangeStore {
-  put(changes: readonly ChangeRecord[]): Promise<void>;
-  /** Changes of the tenant and of `*` that started in [from, to]. */
-  startedBetween(tenant: string, from: number, to: number): Promise<ChangeRecord[]>;
-  /** Whether the tenant is on the campaign whitelist at `at`. */
-  whitelisted(tenant: string, at: number): Promise<boolean>;
-}
-
-/** A campaign whitelist window: the tenant gets soft mitigation steps only inside it. */
-export interface WhitelistWindow {
-  tenant: string;
-  from: number;
-  to: number;
-  reason?: string;
-  createdAt: number;
-}
-
-/** Written by operators through the API; read by the correlator and the guardrails through `whitelisted`. */
-export interface WhitelistStore {
-  /** Idempotent: the same tenant and window overwrite the same entry. */
-  addWhitelist(entry: WhitelistWindow): Promise<void>;
-  /** Windows of the tenant that overlap [from, to]. */
-  whitelists(tenant: string, from: number, to: number): Promise<WhitelistWindow[]>;
-}
-
-/** A change as stored: operator changes (POST /v1/anomaly/changes) carry who declared them and when. */
-export type StoredChange = ChangeRecord & { createdBy?: string; createdAt?: number };
-
-/** A change window an operator declared through the API: who (the IAM principal) and when are part of it. */
-export type OperatorChange = ChangeRecord & { id: string; until: number; createdBy: string; createdAt: number };
-
-export type OperatorChangeOutcome =
-  /** Stored now. */
-  | { outcome: 'created'; stored: OperatorChange }
-  /** The id was stored before with the same content: the stored change (its original creator) is answered. */
-  | { outcome: 'replayed'; stored: OperatorChange }
-  /** The id was stored before with other content: nothing was written. */
-  | { outcome: 'conflict'; stored: OperatorChange };
-
-/** Operator change windows, idempotent by id (a marker item `chgop#<id>` holds the first request). */
-export interface OperatorChangeStore {
-  putOperatorChange(change: OperatorChange): Promise<OperatorChangeOutcome>;
-  /** Changes of the tenant and of `*` that were running at some point of [from, to] (started up to CHANGE_LOOKBACK_MS before), with their creator. */
-  affecting(tenant: string, from: number, to: number): Promise<StoredChange[]>;
-}
-
-const KEEP_CHANGES_MS = 30 * 24 * 3600_000;
+const KEEP_CHANGES_MS = 30 * DAY_MS;
 
 /** The marker that makes an operator change idempotent by its id, whatever its ts. */
 export function operatorChangeMarkerKey(id: string): { pk: string; sk: string } {
@@ -84,7 +39,7 @@ function storedChange(item: Record<string, unknown>, fields: readonly string[] =
 }
 
 /** Still running at `from` or started by `to`. */
-function runsWithin(c: ChangeRecord, from: number, to: number): boolean {
+export function runsWithin(c: ChangeRecord, from: number, to: number): boolean {
   return c.ts <= to && (c.until ?? c.ts) >= from;
 }
 
@@ -177,38 +132,3 @@ export class DynamoDbChangeStore implements ChangeStore, WhitelistStore, Operato
   }
 }
 
-/** For replay and backtests: changes seen in the replayed stream, kept in memory. */
-export class InMemoryChangeStore implements ChangeStore, WhitelistStore, OperatorChangeStore {
-  private readonly changes = new Map<string, StoredChange>();
-  private readonly operatorChanges = new Map<string, OperatorChange>();
-  private readonly whitelist: WhitelistWindow[] = [];
-
-  async put(changes: readonly ChangeRecord[]): Promise<void> {
-    for (const c of changes) this.changes.set(JSON.stringify(changeItemKey(c)), c);
-  }
-  async startedBetween(tenant: string, from: number, to: number): Promise<ChangeRecord[]> {
-    return [...this.changes.values()].filter((c) => (c.tenant === tenant || c.tenant === '*') && c.ts >= from && c.ts <= to);
-  }
-  async affecting(tenant: string, from: number, to: number): Promise<StoredChange[]> {
-    return [...this.changes.values()].filter((c) => (c.tenant === tenant || c.tenant === '*') && c.ts >= from - CHANGE_LOOKBACK_MS && runsWithin(c, from, to));
-  }
-  async putOperatorChange(change: OperatorChange): Promise<OperatorChangeOutcome> {
-    const before = this.operatorChanges.get(change.id);
-    if (before && !sameOperatorChange(before, change)) return { outcome: 'conflict', stored: before };
-    const stored = before ?? change;
-    this.operatorChanges.set(change.id, stored);
-    this.changes.set(JSON.stringify(changeItemKey(stored)), stored);
-    return { outcome: before ? 'replayed' : 'created', stored };
-  }
-  async whitelisted(tenant: string, at: number): Promise<boolean> {
-    return this.whitelist.some((w) => w.tenant === tenant && w.from <= at && at <= w.to);
-  }
-  async addWhitelist(entry: WhitelistWindow): Promise<void> {
-    const same = this.whitelist.findIndex((w) => w.tenant === entry.tenant && w.from === entry.from && w.to === entry.to);
-    if (same >= 0) this.whitelist[same] = entry;
-    else this.whitelist.push(entry);
-  }
-  async whitelists(tenant: string, from: number, to: number): Promise<WhitelistWindow[]> {
-    return this.whitelist.filter((w) => w.tenant === tenant && w.to >= from && w.from <= to);
-  }
-}

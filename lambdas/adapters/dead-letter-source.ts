@@ -2,23 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisClient, PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { DeadLetterFormatError, redriveDecision } from '../core/ingest/redrive.js';
+import type { DeadLetterMessage, DeadLetterSource } from '../core/ports/dead-letter-source.js';
 import { putRecordsReliably, type ProduceOptions } from './stream-producer.js';
-
-export interface DeadLetterMessage {
-  readonly id: string;
-  readonly body: string;
-}
-
-/** Where dead letters are read from: an SQS queue in AWS, the JSONL file of a local queue. */
-export interface DeadLetterSource {
-  readonly name: string;
-  /** The next messages not yet received in this run; empty when there are none. */
-  receive(max: number): Promise<DeadLetterMessage[]>;
-  /** Deletes messages whose record is back on the stream. */
-  remove(ids: readonly string[]): Promise<void>;
-  /** Makes the messages left in place visible again at once. */
-  release(ids: readonly string[]): Promise<void>;
-}
 
 const SQS_BATCH = 10;
 /** Long enough to put a batch on the stream; a crashed run's messages reappear after it. */

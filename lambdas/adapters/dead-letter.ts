@@ -1,48 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { InvalidRecord } from '../core/batch.js';
-
-/** What lands in the dead-letter destination for a record the consumer could not accept. */
-export interface DeadLetter {
-  reason: string;
-  shardId: string;
-  sequenceNumber: string;
-  partitionKey: string;
-  /** When the record reached the stream (absent for replayed recordings). */
-  arrivedAt?: string;
-  /** The record as text when it is UTF-8, else base64 in `dataBase64`. */
-  data?: string;
-  dataBase64?: string;
-  source: string;
-}
-
-/** Any dead letter names why it is one. */
-export interface Reasoned {
-  reason: string;
-}
-
-export interface DeadLetterSink<T extends Reasoned = DeadLetter> {
-  send(letters: readonly T[]): Promise<void>;
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-export function toDeadLetter(item: InvalidRecord, source: string): DeadLetter {
-  const { raw } = item;
-  const letter: DeadLetter = {
-    reason: item.reason,
-    shardId: raw.position.shardId,
-    sequenceNumber: raw.position.sequenceNumber,
-    partitionKey: raw.partitionKey,
-    source,
-  };
-  if (Number.isFinite(raw.arrivedAt)) letter.arrivedAt = new Date(raw.arrivedAt).toISOString();
-  try {
-    letter.data = utf8.decode(raw.data);
-  } catch {
-    letter.dataBase64 = Buffer.from(raw.data).toString('base64');
-  }
-  return letter;
-}
+import type { DeadLetter, DeadLetterSink, Reasoned } from '../core/ports/dead-letter-sink.js';
 
 const SQS_BATCH = 10;
 const SQS_MAX_BODY = 256 * 1024;

@@ -1,21 +1,13 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { TracePoint } from '../core/episode-trace.js';
+import type { EpisodeTraceStore } from '../core/ports/episode-trace-store.js';
 import { batchPutAll } from './dynamodb-batch.js';
-
-/**
- * Episode traces: per episode, its minute series as the consumer scored it. Appending a minute
- * that is already there overwrites it, so a redelivered or retried batch never duplicates a point.
- */
-export interface EpisodeTraceStore {
-  append(episodeId: string, points: readonly TracePoint[]): Promise<void>;
-  /** The episode's points, ascending by minute (empty when nothing was recorded). */
-  series(episodeId: string): Promise<TracePoint[]>;
-}
+import { DAY_S } from '../core/time.js';
 
 /** Every trace item's partition key starts with this, so a policy can scope them by leading key. */
 export const TRACE_PK_PREFIX = 'trace#';
-const KEEP_TRACES_S = 400 * 24 * 3600;
+const KEEP_TRACES_S = 400 * DAY_S;
 
 /** One item per episode minute: `trace#<episode id>` / `<minute ISO>Z` (the episode id's own format). */
 export function traceItemKey(episodeId: string, ts: number): { pk: string; sk: string } {
@@ -82,18 +74,3 @@ function fromItem(item: Record<string, unknown>): TracePoint {
   return p;
 }
 
-/** For replay, backtests and tests. */
-export class InMemoryEpisodeTraceStore implements EpisodeTraceStore {
-  /** Episode id → minute → point. */
-  readonly traces = new Map<string, Map<number, TracePoint>>();
-
-  async append(episodeId: string, points: readonly TracePoint[]): Promise<void> {
-    let trace = this.traces.get(episodeId);
-    if (!trace) this.traces.set(episodeId, (trace = new Map()));
-    for (const p of points) trace.set(Math.floor(p.ts / 60_000) * 60_000, structuredClone(p));
-  }
-
-  async series(episodeId: string): Promise<TracePoint[]> {
-    return [...(this.traces.get(episodeId)?.values() ?? [])].sort((a, b) => a.ts - b.ts).map((p) => structuredClone(p));
-  }
-}

@@ -1,5 +1,6 @@
 import { policySetTextToParts, policyToJson, preparsePolicySet, preparseSchema, statefulIsAuthorized, validate, type DetailedError, type EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
-import type { GuardrailDecision, GuardrailRequest, Guardrails } from '../core/mitigation/guardrail-request.js';
+import type { GuardrailDecision, GuardrailRequest } from '../core/mitigation/guardrail-request.js';
+import type { Guardrails } from '../core/ports/guardrails.js';
 import { GUARDRAILS_POLICY, GUARDRAILS_SCHEMA } from '../../policies/embedded.js';
 
 /**

@@ -1,18 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KILL_SWITCH_FLAG } from '../handlers/mitigation-environment.js';
+import { KILL_SWITCH_FLAG, type KillSwitchState } from '../core/ports/kill-switch.js';
 import { readFlags, setOperatorFlag } from './targets/index.js';
-
-export interface KillSwitchState {
-  paused: boolean;
-  /** Who set it and why (`operator: <reason>`), when it is set. */
-  setBy: string | null;
-  updatedAt: number | null;
-}
 
 /**
  * The global pause of automatic mitigation: the platform flag `mitigation.paused` in the flag table.
  * Planning and every escalation decide with it (guardrail `kill-switch`), and the apply task reads it
- * again before each action of an automatic execution (lambdas/handlers/mitigation-steps.ts).
+ * again before each action of an automatic execution (lambdas/usecases/mitigation-steps.ts).
  */
 export async function killSwitchState(client: DynamoDBClient, tableName: string): Promise<KillSwitchState> {
   const flag = (await readFlags(client, tableName, '*')).get(KILL_SWITCH_FLAG);

@@ -1,14 +1,5 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-
-/** Every applied or rolled-back action, and every workflow outcome, as an event on the default bus. */
-export interface MitigationEvent {
-  detailType: 'Mitigation Action Applied' | 'Mitigation Action Rolled Back' | 'Mitigation Outcome';
-  detail: Record<string, unknown>;
-}
-
-export interface MitigationEventBus {
-  publish(events: readonly MitigationEvent[]): Promise<void>;
-}
+import type { MitigationEvent, MitigationEventBus } from '../core/ports/event-bus.js';
 
 export const EVENT_SOURCE = 'anomaly-guard';
 

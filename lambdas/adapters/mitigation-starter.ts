@@ -1,20 +1,9 @@
 import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { Anomaly } from '../core/anomaly.js';
 import { episodeHash } from '../core/mitigation/keys.js';
-
-/** Seed 004 §I defaults: first regression check after 15 min, the final one at 60 min; staged rollback every 5 min. */
-export interface MitigationTimings {
-  observationSeconds: number;
-  finalCheckSeconds: number;
-  rollbackIntervalSeconds: number;
-}
+import type { ExecutionStatus, MitigationControl, MitigationTimings } from '../core/ports/mitigation-starter.js';
 
 export const DEFAULT_MITIGATION_TIMINGS: MitigationTimings = { observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300 };
-
-/** Starts the mitigation workflow for an episode, at most once: the execution name is derived from the episode. */
-export interface MitigationStarter {
-  start(anomaly: Anomaly, opts?: { automatic?: boolean; requestedPlan?: string }): Promise<{ execution: string; started: boolean }>;
-}
 
 /** Deterministic per episode, and a valid execution name. */
 export function executionName(anomaly: Pick<Anomaly, 'id'>): string {
@@ -24,16 +13,6 @@ export function executionName(anomaly: Pick<Anomaly, 'id'>): string {
 /** The execution of the episode a rollback key (`rb-<hash>…`) belongs to. */
 export function executionNameOfHash(hash: string): string {
   return `mit-${hash}`;
-}
-
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
-
-/** What the operator API needs beyond starting: is an episode being mitigated, and stopping it. */
-export interface MitigationControl extends MitigationStarter {
-  /** The episode's execution (by episode hash), if one was ever started. */
-  describe(hash: string): Promise<{ execution: string; status: ExecutionStatus } | undefined>;
-  /** Stop the episode's execution if it is running; says whether it was. */
-  stop(hash: string, cause: string): Promise<boolean>;
 }
 
 /** The execution input: the workflow's state starts as `{ input }` and grows task by task. */

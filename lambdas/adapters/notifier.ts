@@ -1,10 +1,6 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { AlertMessage } from '../core/anomaly.js';
-
-/** Where on-call alerts go: the SNS topic in AWS, the terminal and alerts.jsonl locally. */
-export interface Notifier {
-  publish(message: AlertMessage, dedupeId: string): Promise<void>;
-}
+import type { Notifier } from '../core/ports/notifier.js';
 
 export class SnsNotifier implements Notifier {
   constructor(

@@ -1,29 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { PositionLedger } from '../core/ports/position-ledger.js';
 import { batchGetAll, batchPutAll } from './dynamodb-batch.js';
-
-/**
- * Remembers, per (shard, partition key), the last sequence number whose side effect was done.
- * Lambda redelivers everything after the lowest failed record, so records without key state
- * (dead letters) need this to be sent once, not once per delivery.
- */
-export interface PositionLedger {
-  lastDone(groups: readonly string[]): Promise<Map<string, string>>;
-  markDone(done: ReadonlyMap<string, string>): Promise<void>;
-}
-
-export class InMemoryPositionLedger implements PositionLedger {
-  private readonly done = new Map<string, string>();
-  async lastDone(groups: readonly string[]): Promise<Map<string, string>> {
-    return new Map(groups.flatMap((g) => (this.done.has(g) ? [[g, this.done.get(g)!] as const] : [])));
-  }
-  async markDone(done: ReadonlyMap<string, string>): Promise<void> {
-    for (const [g, s] of done) this.done.set(g, s);
-  }
-}
+import { DAY_S } from '../core/time.js';
 
 /** Outlives the stream's longest retention (7 days) so no redelivery can miss its marker. */
-const LEDGER_TTL_S = 8 * 24 * 3600;
+const LEDGER_TTL_S = 8 * DAY_S;
 
 export class DynamoDbPositionLedger implements PositionLedger {
   private readonly doc: DynamoDBDocumentClient;

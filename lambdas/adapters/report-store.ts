@@ -1,34 +1,8 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { ReportObject, ReportStore, StoredReport } from '../core/ports/report-store.js';
+import { DAY_MS } from '../core/time.js';
 
-/** One stored report: its objects under `reports/YYYY/MM/DD/<id>/`. */
-export interface StoredReport {
-  id: string;
-  /** `YYYY-MM-DD` of the episode start or of the digest. */
-  day: string;
-  kind: 'episode' | 'daily';
-  /** File name (`report.json`, `report.md`, `report.html`, `evidence.tar.gz`) → object key. */
-  objects: Record<string, string>;
-  lastModified: number;
-}
-
-export interface ReportObject {
-  key: string;
-  body: string | Uint8Array;
-  contentType: string;
-}
-
-/** Where reports are written and found: the encrypted reports bucket (s3rver locally). */
-export interface ReportStore {
-  put(objects: readonly ReportObject[]): Promise<void>;
-  /** Reports dated in [from, to] (by their `YYYY/MM/DD` prefix), oldest first. */
-  list(from: number, to: number): Promise<StoredReport[]>;
-  read(key: string): Promise<string | undefined>;
-  /** A short-lived download link; with `downloadAs`, the object is answered as an attachment of that file name. */
-  link(key: string, expiresInSeconds: number, downloadAs?: string): Promise<string>;
-}
-
-const DAY_MS = 86_400_000;
 const KEY = /^reports\/(\d{4})\/(\d\d)\/(\d\d)\/([^/]+)\/([^/]+)$/;
 
 /** `reports/YYYY/MM/DD/` for every UTC day touching [from, to]. */

@@ -1,8 +1,6 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-
-/** Reads a secret's value by id or ARN. */
-export type SecretReader = (secretId: string) => Promise<string>;
+import type { SecretReader } from '../core/ports/secret-reader.js';
 
 /** How long a warm container keeps a secret: a rotated value is picked up within this. */
 export const SECRET_MAX_AGE_SECONDS = 300;

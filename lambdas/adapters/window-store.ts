@@ -1,42 +1,65 @@
-import type { WindowState } from '../core/window-state.js';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll } from './dynamodb-batch.js';
+import { decodeState, encodeState, type KeyState } from '../core/key-state.js';
+import type { SaveOutcome, StoredWindow, WindowStore } from '../core/ports/window-store.js';
 
-export interface StoredWindow {
-  readonly state: WindowState;
-  /** Optimistic-concurrency version; a save must name the version it read. */
-  readonly version: number;
+const WINDOW_SK = 'window';
+
+export function windowItemKey(key: string): { pk: string; sk: string } {
+  return { pk: `w#${key}`, sk: WINDOW_SK };
 }
 
-export type SaveOutcome = { saved: true; writeUnits: number } | { saved: false; conflict: true };
+/** Window state in the state table: one item per key, `ver` guards every write. */
+export class DynamoDbWindowStore implements WindowStore {
+  private readonly doc: DynamoDBDocumentClient;
 
-/** Per-key window state: one small item per key, written with a version condition. */
-export interface WindowStore {
-  loadMany(keys: readonly string[]): Promise<Map<string, StoredWindow>>;
-  load(key: string): Promise<StoredWindow | undefined>;
-  /** `expectedVersion` undefined means "create; fail if someone else already did". */
-  save(state: WindowState, expectedVersion: number | undefined): Promise<SaveOutcome>;
-}
-
-/** Keeps state in process memory: for replay and backtests, where no table is involved. */
-export class InMemoryWindowStore implements WindowStore {
-  private readonly items = new Map<string, StoredWindow>();
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client);
+  }
 
   async loadMany(keys: readonly string[]): Promise<Map<string, StoredWindow>> {
-    const found = new Map<string, StoredWindow>();
-    for (const k of keys) {
-      const item = this.items.get(k);
-      if (item) found.set(k, item);
-    }
-    return found;
+    const items = await batchGetAll(this.doc, this.tableName, keys.map(windowItemKey), { expression: 'ver, #s', names: { '#s': 'state' } });
+    return new Map(items.map((item) => {
+      const stored = fromItem(item);
+      return [stored.state.key, stored];
+    }));
   }
 
   async load(key: string): Promise<StoredWindow | undefined> {
-    return this.items.get(key);
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: windowItemKey(key), ConsistentRead: true }));
+    return out.Item ? fromItem(out.Item) : undefined;
   }
 
-  async save(state: WindowState, expectedVersion: number | undefined): Promise<SaveOutcome> {
-    const current = this.items.get(state.key);
-    if (current?.version !== expectedVersion) return { saved: false, conflict: true };
-    this.items.set(state.key, { state, version: (expectedVersion ?? 0) + 1 });
-    return { saved: true, writeUnits: 0 };
+  async save(state: KeyState, expectedVersion: number | undefined): Promise<SaveOutcome> {
+    try {
+      const out = await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...windowItemKey(state.key),
+            ver: (expectedVersion ?? 0) + 1,
+            tenant: state.tenant,
+            signal: state.signal,
+            state: encodeState(state),
+          },
+          ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(pk)' : 'ver = :v',
+          ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ':v': expectedVersion },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return { saved: true, writeUnits: out.ConsumedCapacity?.CapacityUnits ?? 0 };
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') return { saved: false, conflict: true };
+      throw e;
+    }
   }
 }
+
+function fromItem(item: Record<string, unknown>): StoredWindow {
+  return { state: decodeState(item.state as string), version: Number(item.ver) };
+}
+

@@ -44,7 +44,7 @@ export interface Anomaly {
 
 export interface AnomalyContext {
   region?: string;
-  /** The regions of the episode's records (see `episodeRegions` in window-state.ts). */
+  /** The regions of the episode's records (see `episodeRegions` in key-state.ts). */
   regions?: readonly string[];
   changes: readonly ChangeRecord[];
   /** Tenants with an anomaly on the same signal in the same batch, this one included. */
@@ -55,7 +55,15 @@ export interface AnomalyContext {
   whitelisted: boolean;
 }
 
-/** Correlate, classify and decide: turns a confirmed episode into the anomaly that is stored and alerted. */
+/**
+ * Correlate, classify and decide: turns a confirmed episode into the anomaly that is stored and alerted.
+ *
+ * @example
+ * for (const event of events) if (event.kind === 'confirmed') {
+ *   const anomaly = describeAnomaly(event, state.key, state.tenant, state.signal, { changes, whitelisted: false, tenantsAffected: 1 });
+ *   anomaly.decision; // 'alert' | 'mitigate' | 'suppressed'
+ * }
+ */
 export function describeAnomaly(event: Extract<EpisodeEvent, { kind: 'confirmed' }>, key: string, tenant: string, signal: string, ctx: AnomalyContext): Anomaly {
   const { episode, at } = event;
   const anomalyRef: { tenant: string; start: number; region?: string } = { tenant, start: episode.start };

@@ -1,5 +1,6 @@
 import { DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS, parseEnvelope, partitionKeyOf, streamChangeProblem, type ChangeRecord } from './envelope.js';
 import { toObservation, type Observation, type StreamPosition } from './observations.js';
+import { MINUTE_MS } from './time.js';
 
 /** A stream record as the consumer sees it, independent of the Lambda event shape. */
 export interface RawRecord {
@@ -36,7 +37,7 @@ export interface DecodeOptions {
  * How far past its arrival on the stream a record's event time may lie. A producer with a clock
  * far ahead would otherwise push its key's watermark forward and make every honest record late.
  */
-export const MAX_FUTURE_SKEW_MS = 15 * 60_000;
+export const MAX_FUTURE_SKEW_MS = 15 * MINUTE_MS;
 
 /**
  * How far past its arrival a record may move its key's watermark. A record up to
@@ -45,6 +46,11 @@ export const MAX_FUTURE_SKEW_MS = 15 * 60_000;
  */
 export const MAX_WATERMARK_LEAD_MS = 30_000;
 
+/**
+ * @example
+ * const { byKey, changes, invalid } = decodeBatch(event.Records.map(toRawRecord), { maxChangeWindowMs: DAY_MS });
+ * // byKey: observations per key, in stream order; changes: change records; invalid: what to dead-letter, with the reason
+ */
 export function decodeBatch(records: readonly RawRecord[], opts: DecodeOptions = {}): DecodedBatch {
   const maxChangeWindowMs = opts.maxChangeWindowMs ?? DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS;
   const byKey = new Map<string, Observation[]>();
@@ -69,8 +75,8 @@ export function decodeBatch(records: readonly RawRecord[], opts: DecodeOptions =
       }
       // Change records obey the same time bounds as observations: a far-future maintenance window is announced through the operator API.
       if (record.ts > raw.arrivedAt + MAX_FUTURE_SKEW_MS) {
-        const ahead = Math.round((record.ts - raw.arrivedAt) / 60_000);
-        invalid.push({ raw, reason: `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / 60_000} min of clock skew is accepted` });
+        const ahead = Math.round((record.ts - raw.arrivedAt) / MINUTE_MS);
+        invalid.push({ raw, reason: `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / MINUTE_MS} min of clock skew is accepted` });
         continue;
       }
     }

@@ -28,7 +28,13 @@ const ABUSE_SURGE_RATIO = 5;
 /** Usage signals a crawler drives; an ingest surge is a tenant's own traffic (seed 004 §C playbook 1). */
 const CRAWLABLE_SIGNALS = new Set(['search_qps']);
 
-/** Seed 004 §B: infra (cache/origin/DLQ) | app (release/flag/experiment, query cost) | tenant (one tenant's surge, campaigns) | abuse (bots, storms). */
+/**
+ * Seed 004 §B: infra (cache/origin/DLQ) | app (release/flag/experiment, query cost) | tenant (one tenant's surge, campaigns) | abuse (bots, storms).
+ *
+ * @example
+ * classifyAnomaly({ tenant: 'acme', signal: 'cqs_p95', observed: 0.0056, expected: 0.0037, changes: [], tenantsAffected: 1 });
+ * // → { class: 'tenant', evidence: ['surge concentrated on acme', …] }
+ */
 export function classifyAnomaly(input: ClassificationInput): Classification {
   const { signal, tenant, changes, tenantsAffected } = input;
   const spec = signalSpec(signal);

@@ -1,9 +1,10 @@
 import type { ChangeRecord } from './envelope.js';
+import { MINUTE_MS, DAY_MS } from './time.js';
 
 /** How far from an anomaly's start a change still counts as a possible cause (seed 004 §B). */
-export const CORRELATION_WINDOW_MS = 30 * 60_000;
+export const CORRELATION_WINDOW_MS = 30 * MINUTE_MS;
 /** Maintenance windows and campaigns can run for days: look that far back for their start. */
-export const CHANGE_LOOKBACK_MS = 14 * 24 * 3600_000;
+export const CHANGE_LOOKBACK_MS = 14 * DAY_MS;
 
 export interface CorrelatedChange {
   id?: string;
@@ -30,13 +31,17 @@ export interface ChangeAssessment {
 /**
  * Changes of the same tenant (or `*`) and region (when both name one) whose span, widened by
  * ±30 minutes, contains the anomaly's start; the closest first.
+ *
+ * @example
+ * const { correlated } = correlateChanges({ tenant: 'acme', start: Date.parse('2026-11-22T10:00Z') }, changes);
+ * correlated[0]?.offsetMinutes; // minutes from the closest change to the anomaly's start
  */
 export function correlateChanges(anomaly: { tenant: string; region?: string; start: number }, changes: readonly ChangeRecord[], windowMs = CORRELATION_WINDOW_MS): ChangeAssessment {
   const correlated = changes
     .filter((c) => (c.tenant === anomaly.tenant || c.tenant === '*') && (!c.region || !anomaly.region || c.region === anomaly.region))
     .filter((c) => anomaly.start >= c.ts - windowMs && anomaly.start <= (c.until ?? c.ts) + windowMs)
     .map((c): CorrelatedChange => {
-      const out: CorrelatedChange = { tenant: c.tenant, change: c.change, ts: c.ts, offsetMinutes: Math.round((anomaly.start - c.ts) / 60_000) };
+      const out: CorrelatedChange = { tenant: c.tenant, change: c.change, ts: c.ts, offsetMinutes: Math.round((anomaly.start - c.ts) / MINUTE_MS) };
       if (c.id !== undefined) out.id = c.id;
       if (c.until !== undefined) out.until = c.until;
       if (c.region !== undefined) out.region = c.region;

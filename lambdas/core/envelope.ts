@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
+import { HOUR_MS, DAY_MS } from './time.js';
 
 /** Contract 1: one UTF-8 JSON object per Kinesis record. */
 
@@ -71,7 +72,14 @@ export type ParseResult = { ok: true; record: Envelope } | { ok: false; reason: 
 
 const MAX_RECORD_BYTES = 64 * 1024;
 
-/** Decode and validate one record; the reason names every offending field. */
+/**
+ * Decode and validate one record; the reason names every offending field.
+ *
+ * @example
+ * const parsed = parseEnvelope(Buffer.from('{"v":1,"type":"metric","ts":1795341603120,"tenant":"acme","signal":"cqs_p95","value":0.0037}'));
+ * if (parsed.ok) parsed.record.type; // 'metric'
+ * else parsed.reason;           // names the offending field, e.g. "value: …"
+ */
 export function parseEnvelope(data: Uint8Array): ParseResult {
   if (data.byteLength > MAX_RECORD_BYTES) return { ok: false, reason: `record is ${data.byteLength} bytes; the limit is ${MAX_RECORD_BYTES}` };
   // Validate then decode: much faster than a fatal TextDecoder on the hot path.
@@ -140,7 +148,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 }
 
 /** How long a change record put on the stream (or mapped by a source poller) may last, by default. */
-export const DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS = 24 * 3_600_000;
+export const DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS = DAY_MS;
 
 /**
  * What any producer may announce on the stream: one tenant's change of at most `maxWindowMs`.
@@ -150,8 +158,8 @@ export const DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS = 24 * 3_600_000;
 export function streamChangeProblem(change: ChangeRecord, maxWindowMs = DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS): string | undefined {
   if (change.tenant === '*') return `tenant: a change record on the stream must name exactly one tenant (got "${change.tenant}"); platform-wide changes go through the operator API`;
   if (change.until !== undefined && change.until - change.ts > maxWindowMs) {
-    const hours = Math.round(((change.until - change.ts) / 3_600_000) * 10) / 10;
-    return `until: a change record on the stream may last at most ${maxWindowMs / 3_600_000} h (this one lasts ${hours} h); longer windows go through the operator API`;
+    const hours = Math.round(((change.until - change.ts) / HOUR_MS) * 10) / 10;
+    return `until: a change record on the stream may last at most ${maxWindowMs / HOUR_MS} h (this one lasts ${hours} h); longer windows go through the operator API`;
   }
   return undefined;
 }

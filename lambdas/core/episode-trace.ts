@@ -1,7 +1,8 @@
 import { roundSig } from './detection/numeric.js';
 import { episodeId, type EpisodeEvent, type EpisodeTracker, type MinuteScore } from './episodes.js';
 import { ENGAGEMENT_SIGNAL } from './observations.js';
-import type { MinuteBucket } from './window-state.js';
+import type { MinuteBucket } from './key-state.js';
+import { MINUTE_MS } from './time.js';
 
 /**
  * Episode traces: the minute series of one anomaly episode as the consumer scored it, so the
@@ -61,7 +62,7 @@ export interface EpisodeTraceInput {
   signal: string;
   /** The key's detection state before this batch's minutes were scored. */
   prev: { trk?: EpisodeTracker; trc?: TraceCursor } | undefined;
-  /** This batch's scored minutes of the key, ascending (what `detectWindows` returned). */
+  /** This batch's scored minutes of the key, ascending (what `scoreWindows` returned). */
   minutes: readonly MinuteScore[];
   /** This batch's episode events of the key. */
   events: readonly EpisodeEvent[];
@@ -72,11 +73,16 @@ export interface EpisodeTraceInput {
   buckets: readonly MinuteBucket[];
 }
 
-const MINUTE = 60_000;
 const VALUE_DIGITS = 5;
 const SCORE_DIGITS = 3;
 
-/** Which minutes of one key go to which episode's trace, and what the key's state keeps for the next batch. Pure. */
+/**
+ * Which minutes of one key go to which episode's trace, and what the key's state keeps for the next batch. Pure.
+ *
+ * @example
+ * const plan = planEpisodeTrace({ key: state.key, signal: state.signal, prev: {}, minutes, events, buckets: state.buckets });
+ * for (const a of plan.appends) await traces.append(a.episodeId, a.points); // plan.cursor: kept in the key state
+ */
 export function planEpisodeTrace(input: EpisodeTraceInput, settings: EpisodeTraceSettings = DEFAULT_EPISODE_TRACE_SETTINGS): EpisodeTracePlan {
   const { key, minutes } = input;
   const prevEpisode = input.prev?.trk?.episode;
@@ -108,7 +114,7 @@ export function planEpisodeTrace(input: EpisodeTraceInput, settings: EpisodeTrac
     }
     const recovered = recoveredAt.get(m.ts);
     if (recovered !== undefined) {
-      tail = { start: recovered, until: m.ts + settings.tailMinutes * MINUTE };
+      tail = { start: recovered, until: m.ts + settings.tailMinutes * MINUTE_MS };
       open = undefined;
     }
   }
@@ -124,11 +130,11 @@ export function planEpisodeTrace(input: EpisodeTraceInput, settings: EpisodeTrac
  */
 function contextBefore(input: EpisodeTraceInput, first: number, settings: EpisodeTraceSettings): TracePoint[] {
   const start = input.minutes[first]!.ts;
-  const from = start - settings.contextMinutes * MINUTE;
+  const from = start - settings.contextMinutes * MINUTE_MS;
   const points = new Map<number, TracePoint>();
   if (input.signal !== ENGAGEMENT_SIGNAL) {
     for (const b of input.buckets) {
-      const ts = b.m * MINUTE;
+      const ts = b.m * MINUTE_MS;
       if (ts >= from && ts < start && b.n > 0) points.set(ts, { ts, observed: round(b.sum / b.n) });
     }
   }

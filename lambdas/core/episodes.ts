@@ -70,6 +70,13 @@ export function episodeId(key: string, start: number): string {
 /**
  * Seed 004 §B trigger rules over scored minutes: an anomaly episode opens on the first anomalous
  * minute, pages once (when it is confirmed), and closes after `recoveryMinutes` normal minutes.
+ *
+ * @example
+ * let tracker: EpisodeTracker | undefined;
+ * for (const minute of scoredMinutes) {
+ *   const step = trackEpisode(tracker, 'acme#cqs_p95', minute, 'usage');
+ *   tracker = step.tracker; // step.events: 'confirmed' (page once) or 'recovered'
+ * }
  */
 export function trackEpisode(prev: EpisodeTracker | undefined, key: string, m: MinuteScore, category: SignalCategory, s: TriggerSettings = DEFAULT_TRIGGER_SETTINGS): { tracker: EpisodeTracker; events: EpisodeEvent[] } {
   const t: EpisodeTracker = prev ? { ...prev, cost: [...prev.cost], ...(prev.episode && { episode: { ...prev.episode, peak: { ...prev.episode.peak } } }) } : { run: 0, highRun: 0, normalRun: 0, cost: [] };

@@ -62,7 +62,14 @@ export function engagementKey(tenant: string, subject: string): string {
   return `${tenant}#${ENGAGEMENT_SIGNAL}@${subject}`;
 }
 
-/** The feature builder: metric and activity records become observations; change records do not. */
+/**
+ * The feature builder: metric and activity records become observations; change records do not.
+ *
+ * @example
+ * const parsed = parseEnvelope(data);
+ * const obs = parsed.ok ? toObservation(parsed.record, { shardId, sequenceNumber }) : undefined;
+ * obs?.key; // 'acme#cqs_p95' for a metric, 'podcast#engagement@user-42' for an activity record
+ */
 export function toObservation(record: Envelope, position?: StreamPosition): Observation | undefined {
   switch (record.type) {
     case 'metric':

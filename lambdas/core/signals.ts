@@ -29,6 +29,11 @@ export const KNOWN_SIGNALS: Readonly<Record<string, SignalSpec>> = {
 /** Unknown signals are accepted with neutral defaults: either direction may be bad. */
 export const NEUTRAL_SIGNAL: SignalSpec = { unit: '', category: 'usage', bad: 'both' };
 
+/**
+ * @example
+ * signalSpec('cqs_p95');   // { unit: 's', category: 'cost', bad: 'up', … }
+ * signalSpec('my_signal'); // NEUTRAL_SIGNAL: either direction may be bad
+ */
 export function signalSpec(signal: string): SignalSpec {
   return KNOWN_SIGNALS[signal] ?? NEUTRAL_SIGNAL;
 }

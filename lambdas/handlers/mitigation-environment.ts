@@ -9,5 +9,5 @@ export const MITIGATION_ENV = {
   platformMinTenants: 'PLATFORM_MIN_TENANTS',
 } as const;
 
-/** The global kill switch: a platform flag operators set to pause automatic mitigation. */
-export const KILL_SWITCH_FLAG = 'mitigation.paused';
+/** The global kill switch's flag (defined with the kill-switch port, re-exported for the handlers). */
+export { KILL_SWITCH_FLAG } from '../core/ports/kill-switch.js';

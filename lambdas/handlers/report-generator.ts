@@ -8,15 +8,22 @@ import { alertMessage, type AlertMessage } from '../core/anomaly.js';
 import { episodeRollbackKey } from '../core/mitigation/keys.js';
 import { episodeReportId, renderReport, summariseEpisode } from '../core/report/index.js';
 import type { EpisodeReport, EpisodeSummary, MitigationOutcome } from '../core/report/model.js';
-import { DynamoDbActionLedger, type ActionLedger } from '../adapters/action-ledger.js';
-import { DynamoDbAnomalyStore, type AnomalyReader } from '../adapters/anomaly-store.js';
-import { DynamoDbChangeStore, type ChangeStore } from '../adapters/change-store.js';
-import { DynamoDbEpisodeTraceStore, type EpisodeTraceStore } from '../adapters/episode-trace-store.js';
-import { SnsNotifier, type Notifier } from '../adapters/notifier.js';
-import { S3ReportStore, type ReportStore } from '../adapters/report-store.js';
-import type { MitigationInput, WorkflowState } from './mitigation-steps.js';
+import { DynamoDbActionLedger } from '../adapters/action-ledger.js';
+import { type ActionLedger } from '../core/ports/action-ledger.js';
+import { DynamoDbAnomalyStore } from '../adapters/anomaly-store.js';
+import { type AnomalyReader } from '../core/ports/anomaly-store.js';
+import { DynamoDbChangeStore } from '../adapters/change-store.js';
+import { type ChangeStore } from '../core/ports/change-store.js';
+import { DynamoDbEpisodeTraceStore } from '../adapters/episode-trace-store.js';
+import { type EpisodeTraceStore } from '../core/ports/episode-trace-store.js';
+import { SnsNotifier } from '../adapters/notifier.js';
+import { type Notifier } from '../core/ports/notifier.js';
+import { S3ReportStore } from '../adapters/report-store.js';
+import { type ReportStore } from '../core/ports/report-store.js';
+import type { MitigationInput, WorkflowState } from '../usecases/mitigation-steps.js';
 import { requireEnv } from './require-env.js';
 import { REPORT_ENV } from './report-environment.js';
+import { HOUR_MS, DAY_MS } from '../core/time.js';
 
 /** `Step Functions Execution Status Change` detail (EventBridge); input/output are JSON strings, absent when too large. */
 export interface ExecutionStatusDetail {
@@ -47,10 +54,9 @@ export interface ReportGeneratorDeps {
   location: (key: string) => string;
 }
 
-const DAY = 86_400_000;
 /** Change records this far around the episode are drawn on the chart. */
-const CHANGES_BEFORE_MS = 2 * 3_600_000;
-const CHANGES_AFTER_MS = 3_600_000;
+const CHANGES_BEFORE_MS = 2 * HOUR_MS;
+const CHANGES_AFTER_MS = HOUR_MS;
 
 /**
  * RCA reports (docs/architecture.md contract 3): one per mitigation execution when it ends, and a digest of the
@@ -92,8 +98,8 @@ export function createReportGenerator(deps: ReportGeneratorDeps, logger?: Logger
   }
 
   async function dailyReport(time: number): Promise<{ id: string; keys: string[] }> {
-    const from = Math.floor(time / DAY) * DAY - DAY;
-    const to = from + DAY;
+    const from = Math.floor(time / DAY_MS) * DAY_MS - DAY_MS;
+    const to = from + DAY_MS;
     const [anomalies, existing] = await Promise.all([deps.anomalies.between(from, to - 1), deps.reports.list(from, to - 1)]);
     const episodeReports = new Map(existing.filter((r) => r.kind === 'episode').map((r) => [r.id, r]));
     const episodes: EpisodeSummary[] = [];

@@ -8,18 +8,12 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { RawRecord } from '../core/batch.js';
-import { DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS } from '../core/envelope.js';
-import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings, type WindowSettings } from '../core/window-settings.js';
-import { DynamoDbAnomalyStore } from '../adapters/anomaly-store.js';
-import { DynamoDbChangeStore } from '../adapters/change-store.js';
+import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from '../usecases/stream-batch.js';
 import { SqsDeadLetterSink } from '../adapters/dead-letter.js';
-import { DynamoDbWindowStore } from '../adapters/dynamodb-window-store.js';
-import { DynamoDbEpisodeTraceStore } from '../adapters/episode-trace-store.js';
 import { DEFAULT_MITIGATION_TIMINGS, StepFunctionsMitigationStarter } from '../adapters/mitigation-starter.js';
 import { SnsNotifier } from '../adapters/notifier.js';
-import { DynamoDbPositionLedger } from '../adapters/position-ledger.js';
 import { CONSUMER_ENV } from './consumer-environment.js';
-import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from './stream-batch.js';
+import { consumerDeps } from './consumer-wiring.js';
 import { countWithDimension } from './count-with-dimension.js';
 import { requireEnv } from './require-env.js';
 
@@ -112,60 +106,22 @@ export function recordMetrics(metrics: Metrics, o: BatchOutcome): void {
   }
 }
 
-/** Window settings from the environment the construct sets; missing values fall back to the defaults. */
-export function windowSettingsFromEnv(env: NodeJS.ProcessEnv): WindowSettings {
-  const num = (name: string, fallback: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n)) throw new Error(`environment variable ${name} must be a number (got "${raw}")`);
-    return n;
-  };
-  return validateWindowSettings({
-    windowMinutes: num(CONSUMER_ENV.windowMinutes, DEFAULT_WINDOW_SETTINGS.windowMinutes),
-    slideMinutes: num(CONSUMER_ENV.slideMinutes, DEFAULT_WINDOW_SETTINGS.slideMinutes),
-    allowedLatenessMs: num(CONSUMER_ENV.allowedLatenessMs, DEFAULT_WINDOW_SETTINGS.allowedLatenessMs),
-    dedupeIds: num(CONSUMER_ENV.dedupeIds, DEFAULT_WINDOW_SETTINGS.dedupeIds),
-  });
-}
-
-/** The longest change window a producer may put on the stream, from the environment (default 24 h). */
-export function maxStreamChangeWindowMsFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env[CONSUMER_ENV.maxStreamChangeWindowHours];
-  if (raw === undefined || raw === '') return DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS;
-  const hours = Number(raw);
-  if (!Number.isFinite(hours) || hours <= 0) throw new Error(`environment variable ${CONSUMER_ENV.maxStreamChangeWindowHours} must be a positive number of hours (got "${raw}")`);
-  return hours * 3_600_000;
-}
-
 let lambdaConsumer: StreamConsumer | undefined;
 
 function lambdaWiring(): StreamConsumer {
   const tracer = new Tracer();
-  const logger = new Logger();
-  const metrics = new Metrics();
-  const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 6 }));
-  const sqs = tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 6 }));
-  const sns = tracer.captureAWSv3Client(new SNSClient({ maxAttempts: 6 }));
-  const table = requireEnv(CONSUMER_ENV.stateTable);
   const stateMachineArn = process.env[CONSUMER_ENV.mitigationStateMachineArn];
   const timings = { ...DEFAULT_MITIGATION_TIMINGS, ...JSON.parse(process.env[CONSUMER_ENV.mitigationTimings] || '{}') };
-  return createStreamConsumer(
-    {
-      windows: new DynamoDbWindowStore(dynamo, table),
-      changes: new DynamoDbChangeStore(dynamo, table),
-      anomalies: new DynamoDbAnomalyStore(dynamo, table),
-      notifier: new SnsNotifier(sns, requireEnv(CONSUMER_ENV.alertTopicArn)),
-      ...(stateMachineArn && { mitigations: new StepFunctionsMitigationStarter(tracer.captureAWSv3Client(new SFNClient({ maxAttempts: 6 })), stateMachineArn, timings) }),
-      traces: new DynamoDbEpisodeTraceStore(dynamo, table),
-      deadLetters: new SqsDeadLetterSink(sqs, requireEnv(CONSUMER_ENV.invalidRecordQueueUrl)),
-      ledger: new DynamoDbPositionLedger(dynamo, table, 'consumer'),
-      settings: windowSettingsFromEnv(process.env),
-      maxStreamChangeWindowMs: maxStreamChangeWindowMsFromEnv(process.env),
-      source: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'stream-consumer',
-    },
-    { logger, metrics },
-  );
+  const deps = consumerDeps({
+    dynamo: tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 6 })),
+    tableName: requireEnv(CONSUMER_ENV.stateTable),
+    env: process.env,
+    notifier: new SnsNotifier(tracer.captureAWSv3Client(new SNSClient({ maxAttempts: 6 })), requireEnv(CONSUMER_ENV.alertTopicArn)),
+    deadLetters: new SqsDeadLetterSink(tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 6 })), requireEnv(CONSUMER_ENV.invalidRecordQueueUrl)),
+    ...(stateMachineArn && { mitigations: new StepFunctionsMitigationStarter(tracer.captureAWSv3Client(new SFNClient({ maxAttempts: 6 })), stateMachineArn, timings) }),
+    source: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'stream-consumer',
+  });
+  return createStreamConsumer(deps, { logger: new Logger(), metrics: new Metrics() });
 }
 
 export const handler: StreamConsumer = (event, context) => {

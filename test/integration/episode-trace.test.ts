@@ -2,9 +2,10 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RawRecord } from '../../lambdas/core/batch.js';
 import { episodeId } from '../../lambdas/core/episodes.js';
-import { DynamoDbEpisodeTraceStore, type EpisodeTraceStore } from '../../lambdas/adapters/episode-trace-store.js';
-import type { WindowStore } from '../../lambdas/adapters/window-store.js';
-import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from '../../lambdas/handlers/stream-batch.js';
+import { DynamoDbEpisodeTraceStore } from '../../lambdas/adapters/episode-trace-store.js';
+import { type EpisodeTraceStore } from '../../lambdas/core/ports/episode-trace-store.js';
+import type { WindowStore } from '../../lambdas/core/ports/window-store.js';
+import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from '../../lambdas/usecases/stream-batch.js';
 import { toRawRecord } from '../../lambdas/handlers/stream-consumer.js';
 import { kinesisEvent, startHarness, type Harness } from './harness.js';
 

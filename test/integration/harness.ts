@@ -4,13 +4,13 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { synthTemplate } from '../../lib/synth.js';
 import { DynamoDbAnomalyStore } from '../../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../../lambdas/adapters/change-store.js';
-import type { DeadLetter } from '../../lambdas/adapters/dead-letter.js';
-import { DynamoDbWindowStore, windowItemKey } from '../../lambdas/adapters/dynamodb-window-store.js';
+import type { DeadLetter } from '../../lambdas/core/ports/dead-letter-sink.js';
+import { DynamoDbWindowStore, windowItemKey } from '../../lambdas/adapters/window-store.js';
 import { DynamoDbEpisodeTraceStore } from '../../lambdas/adapters/episode-trace-store.js';
 import { DynamoDbPositionLedger } from '../../lambdas/adapters/position-ledger.js';
-import type { StreamBatchDeps } from '../../lambdas/handlers/stream-batch.js';
+import type { StreamBatchDeps } from '../../lambdas/usecases/stream-batch.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
-import { decodeState, type WindowState } from '../../lambdas/core/window-state.js';
+import { decodeState, type KeyState } from '../../lambdas/core/key-state.js';
 import { LocalAlertTopic } from '../../local/notifier.js';
 import { LocalDeadLetterSink, LocalQueue } from '../../local/queue.js';
 import { createTablesFromTemplate, startStandIns, type CfnTemplate, type StandIns } from '../../local/stand-ins.js';
@@ -28,7 +28,7 @@ export interface Harness {
   deadLetters: LocalQueue<DeadLetter>;
   alerts: LocalAlertTopic;
   deps(overrides?: { dynamo?: DynamoDBClient }): StreamBatchDeps;
-  readState(key: string): Promise<{ state: WindowState; version: number } | undefined>;
+  readState(key: string): Promise<{ state: KeyState; version: number } | undefined>;
   close(): Promise<void>;
 }
 

@@ -2,15 +2,17 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Anomaly } from '../../lambdas/core/anomaly.js';
-import type { ActionTarget } from '../../lambdas/adapters/action-target.js';
-import { DynamoDbActionLedger, episodeKeyOf, type ActionLedger } from '../../lambdas/adapters/action-ledger.js';
+import type { ActionTarget } from '../../lambdas/core/ports/action-target.js';
+import { DynamoDbActionLedger } from '../../lambdas/adapters/action-ledger.js';
+import { episodeKeyOf } from '../../lambdas/core/mitigation/journal.js';
+import { type ActionLedger } from '../../lambdas/core/ports/action-ledger.js';
 import { killSwitchState, setKillSwitch } from '../../lambdas/adapters/kill-switch.js';
-import { DynamoDbWindowStore } from '../../lambdas/adapters/dynamodb-window-store.js';
+import { DynamoDbWindowStore } from '../../lambdas/adapters/window-store.js';
 import { FlagTableTarget, readFlags } from '../../lambdas/adapters/targets/index.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
-import { foldObservations } from '../../lambdas/core/window-state.js';
+import { foldObservations } from '../../lambdas/core/key-state.js';
 import { KILL_SWITCH_FLAG } from '../../lambdas/handlers/mitigation-workflow.js';
-import { rollbackByKey, runMitigationOp, type MitigationDeps, type WorkflowState } from '../../lambdas/handlers/mitigation-steps.js';
+import { rollbackByKey, runMitigationOp, type MitigationDeps, type WorkflowState } from '../../lambdas/usecases/mitigation-steps.js';
 import { localMitigation } from '../../local/mitigation.js';
 import { LocalAlertTopic } from '../../local/notifier.js';
 import { localOperatorApi } from '../../local/operator-api.js';
@@ -73,7 +75,7 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     // Same synthesized definition, with the injected dependencies.
     const sfn = new LocalStepFunctions({
       template: stackTemplate(),
-      handler: async (event, context) => (await import('../../lambdas/handlers/mitigation-steps.js')).runMitigationOp(event, { ...deps, execution: context.awsRequestId }),
+      handler: async (event, context) => (await import('../../lambdas/usecases/mitigation-steps.js')).runMitigationOp(event, { ...deps, execution: context.awsRequestId }),
       timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
     });
     return { sfn, bus: m.bus, ledger: deps.ledger, deps };
@@ -132,7 +134,7 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     await sfn.drain();
     const [x] = [...sfn.executions.values()];
     expect((await flags()).size).toBeGreaterThan(0);
-    const { rollbackByKey } = await import('../../lambdas/handlers/mitigation-steps.js');
+    const { rollbackByKey } = await import('../../lambdas/usecases/mitigation-steps.js');
     const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts });
     const first = await rollbackByKey(x!.result!.plan!.rollbackKey, { ...m.deps, now: () => NOW + 60_000 });
     expect(first.rolledBack.sort()).toEqual(x!.result!.applied.map((a) => a.rollbackKey).sort());
@@ -219,7 +221,7 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
   });
 
   it('dry run: the plan and the policy decision, with no ledger writes and no flags', async () => {
-    const { runMitigationOp } = await import('../../lambdas/handlers/mitigation-steps.js');
+    const { runMitigationOp } = await import('../../lambdas/usecases/mitigation-steps.js');
     const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts });
     const planned = await runMitigationOp({ op: 'plan', state: { input: { anomaly: anomaly(), automatic: false, observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 } } }, { ...m.deps, now: () => NOW, execution: 'dry-run' });
     expect(planned.plan).toMatchObject({ allowed: true, playbook: { id: 'search-cost' } });

@@ -7,7 +7,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDeadLetterSource, redriveDeadLetters, SqsDeadLetterSource } from '../../lambdas/adapters/dead-letter-source.js';
 import type { RawRecord } from '../../lambdas/core/batch.js';
-import { processStreamBatch } from '../../lambdas/handlers/stream-batch.js';
+import { processStreamBatch } from '../../lambdas/usecases/stream-batch.js';
 import { createStreamFromTemplate } from '../../local/stand-ins.js';
 import { kinesisEvent, metric, stackTemplate, startHarness, type Harness } from './harness.js';
 import { injectPartialFailures, readStream } from './kinesis-faults.js';

@@ -3,10 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InMemoryChangeStore } from '../../lambdas/adapters/change-store.js';
+import { InMemoryChangeStore } from '../../lambdas/adapters/in-memory/change-store.js';
 import { parseSourceConfigs, type UsageSourceConfig } from '../../lambdas/core/ingest/source-config.js';
 import type { RawRecord } from '../../lambdas/core/batch.js';
-import { processStreamBatch } from '../../lambdas/handlers/stream-batch.js';
+import { processStreamBatch } from '../../lambdas/usecases/stream-batch.js';
 import { PollFailedError, pollSource, type SourceDeadLetter, type SourcePollerDeps } from '../../lambdas/handlers/source-poller.js';
 import { LocalDeadLetterSink, LocalQueue } from '../../local/queue.js';
 import { inMemoryConsumerDeps } from '../../local/replay-envelopes.js';

@@ -5,7 +5,7 @@ import { createStreamFromTemplate, localDynamoClient, localKinesisClient } from 
 import { putRecordsReliably } from '../../lambdas/adapters/stream-producer.js';
 import { readStream } from './kinesis-faults.js';
 import { createStreamConsumer, toRawRecord } from '../../lambdas/handlers/stream-consumer.js';
-import { processStreamBatch, type BatchOutcome } from '../../lambdas/handlers/stream-batch.js';
+import { processStreamBatch, type BatchOutcome } from '../../lambdas/usecases/stream-batch.js';
 import { kinesisEvent, metric, stackTemplate, startHarness, type Harness } from './harness.js';
 
 const context = { functionName: 'test', awsRequestId: 'r' } as unknown as Context;

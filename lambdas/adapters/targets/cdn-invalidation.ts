@@ -1,6 +1,6 @@
 import { CreateInvalidationCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import type { AppliedAction, PlannedAction, PlaybookStep } from '../../core/mitigation/actions.js';
-import type { ActionTarget } from '../action-target.js';
+import type { ActionTarget } from '../../core/ports/action-target.js';
 import { InvalidStepError, ResourceNotAllowedError } from './errors.js';
 import { isRecord } from './layers.js';
 

@@ -1,5 +1,5 @@
 import type { AppliedAction, PlannedAction, TargetKind } from '../../core/mitigation/actions.js';
-import type { ActionTarget } from '../action-target.js';
+import type { ActionTarget } from '../../core/ports/action-target.js';
 import { ConcurrentUpdateError } from './errors.js';
 import { appliedFrom, effectiveValue, observe, pushLayer, removeLayer, replace, sameSlotValue, withTargetRef, type Compose, type RollbackOutcome, type SlotState, type SlotValue } from './layers.js';
 import { conflictBackoff, MAX_CONFLICT_RETRIES, type SlotKey, type SlotStore, type StoredSlot } from './slot-store.js';
@@ -127,7 +127,3 @@ export abstract class ControlTarget<R extends ResolvedResource, C> implements Ac
   }
 }
 
-/** The allow-list check every adapter makes before any I/O. */
-export function requireAllowed<T extends string>(allowed: readonly T[], value: string): value is T {
-  return (allowed as readonly string[]).includes(value);
-}

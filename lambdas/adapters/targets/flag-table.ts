@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { actedVia, type AppliedAction, type PlannedAction, type PlaybookStep } from '../../core/mitigation/actions.js';
-import type { ActionTarget } from '../action-target.js';
+import type { ActionTarget } from '../../core/ports/action-target.js';
 import { ConcurrentUpdateError } from './errors.js';
 import { appliedFrom, observe, pushLayer, removeLayer, replace, type RollbackOutcome, type SlotValue } from './layers.js';
 import { conflictBackoff, DynamoDbSlotStore, MAX_CONFLICT_RETRIES, type SlotKey, type SlotStore, type StoredSlot } from './slot-store.js';

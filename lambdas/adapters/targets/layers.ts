@@ -57,8 +57,6 @@ export type Compose = (below: SlotValue, layer: PlaybookStep['value']) => SlotVa
 
 export const replace: Compose = (_below, layer) => layer;
 
-export const mergeObjects: Compose = (below, layer) => ({ ...(isRecord(below) ? below : {}), ...(layer as Record<string, unknown>) });
-
 /** Rolled-back keys remembered per slot. */
 export const MAX_DONE = 20;
 

@@ -108,28 +108,6 @@ export class DynamoDbSlotStore implements SlotStore {
   }
 }
 
-/** Same semantics in memory: for unit tests and runs without a table. */
-export class InMemorySlotStore implements SlotStore {
-  readonly items = new Map<string, Record<string, unknown>>();
-
-  async get(key: SlotKey): Promise<StoredSlot | undefined> {
-    const item = this.items.get(id(key));
-    return item ? storedFromItem(structuredClone(item)) : undefined;
-  }
-
-  async put(key: SlotKey, write: SlotWrite, expectedVersion: number | undefined, compose?: Compose): Promise<number | undefined> {
-    const current = this.items.get(id(key));
-    if (expectedVersion === undefined ? current !== undefined : current === undefined || Number(current.version ?? 0) !== expectedVersion) return undefined;
-    const version = (expectedVersion ?? 0) + 1;
-    this.items.set(id(key), structuredClone(JSON.parse(JSON.stringify(slotItem(key, write, version, compose))) as Record<string, unknown>));
-    return version;
-  }
-}
-
-function id(key: SlotKey): string {
-  return `${key.pk}\u0000${key.sk}`;
-}
-
 /** Jittered exponential backoff between optimistic-concurrency retries. */
 export function conflictBackoff(attempt: number): Promise<void> {
   const ms = Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random() / 2);

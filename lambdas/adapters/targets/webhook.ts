@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AppliedAction, PlannedAction } from '../../core/mitigation/actions.js';
-import type { ActionTarget } from '../action-target.js';
+import type { ActionTarget } from '../../core/ports/action-target.js';
 
 export interface WebhookConfig {
   /** https:// (plain http only to a loopback host, for local runs and tests). */

@@ -3,6 +3,7 @@ import type { ChangeRecord } from '../envelope.js';
 import type { AppliedAction } from '../mitigation/actions.js';
 import { episodeRollbackKey } from '../mitigation/keys.js';
 import { signalSpec } from '../signals.js';
+import { MINUTE_MS } from '../time.js';
 
 /** A ledger line as the API reads it (structurally the action ledger's entry). */
 export interface ActionEvent {
@@ -85,7 +86,7 @@ export function estimateRangeSavings(anomalies: readonly AnomalyRecord[], action
   for (const an of anomalies) {
     const from = firstAction.get(an.id);
     if (from === undefined || signalSpec(an.signal).category !== 'cost') continue;
-    const minutes = Math.max(0, Math.round(((an.recoveredAt ?? rangeEnd) - from) / 60_000));
+    const minutes = Math.max(0, Math.round(((an.recoveredAt ?? rangeEnd) - from) / MINUTE_MS));
     const excess = Math.max(0, an.observed - an.expected);
     episodes.push({ id: an.id, amount: round2(excess * minutes), minutes });
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CHANGE_LOOKBACK_MS } from '../correlator.js';
 import { CHANGE_KINDS, eventTime, NAME, nameField } from '../envelope.js';
+import { MINUTE_MS, HOUR_MS, DAY_MS } from '../time.js';
 
 /** Request bodies and query strings of the operator API (docs/architecture.md contract 2): one source for the gateway models, the handlers and the OpenAPI document. */
 
@@ -8,8 +9,8 @@ import { CHANGE_KINDS, eventTime, NAME, nameField } from '../envelope.js';
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_SIGNALS_PER_SCORE = 100;
 /** The longest range the report and timeline accept. */
-export const MAX_RANGE_MS = 31 * 24 * 3600_000;
-export const MAX_WHITELIST_MS = 31 * 24 * 3600_000;
+export const MAX_RANGE_MS = 31 * DAY_MS;
+export const MAX_WHITELIST_MS = 31 * DAY_MS;
 /**
  * The longest change window an operator may declare: the consumer looks for changes that started
  * at most this long before an anomaly (CHANGE_LOOKBACK_MS, 14 days), so a longer window would
@@ -97,7 +98,7 @@ export const ChangeRequest = z
     title: z.string().max(512).optional(),
   })
   .refine((c) => c.until > c.ts, { message: 'must be after ts', path: ['until'] })
-  .refine((c) => c.until - c.ts <= MAX_CHANGE_WINDOW_MS, { message: `the window (ts..until) must be at most ${MAX_CHANGE_WINDOW_MS / 86_400_000} days`, path: ['until'] });
+  .refine((c) => c.until - c.ts <= MAX_CHANGE_WINDOW_MS, { message: `the window (ts..until) must be at most ${MAX_CHANGE_WINDOW_MS / DAY_MS} days`, path: ['until'] });
 
 export type ChangeRequest = z.output<typeof ChangeRequest>;
 export type ScoreRequest = z.output<typeof ScoreRequest>;
@@ -107,7 +108,7 @@ export type ReportQuery = z.output<typeof ReportQuery>;
 export type TimelineQuery = z.output<typeof TimelineQuery>;
 export type WhitelistRequest = z.output<typeof WhitelistRequest>;
 
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const UNIT_MS = { m: MINUTE_MS, h: HOUR_MS, d: DAY_MS } as const;
 
 /** `24h` → 86 400 000. Only called on strings the schema accepted. */
 export function rangeMs(range: string): number {
@@ -120,5 +121,3 @@ export function rangeMs(range: string): number {
 export function episodeStart(key: string): number {
   return Date.parse(key.slice(key.lastIndexOf('@') + 1));
 }
-
-export const TENANT_NAME = NAME;

@@ -1,6 +1,6 @@
 import { classifyAnomaly, type AnomalyClass } from '../classifier.js';
 import { CHANGE_LOOKBACK_MS, correlateChanges, CORRELATION_WINDOW_MS, type CorrelatedChange } from '../correlator.js';
-import type { KeyDetection } from '../detect.js';
+import type { KeyDetection } from '../score-windows.js';
 import { scorePoint, type DetectorSettings } from '../detection/index.js';
 import type { ChangeRecord } from '../envelope.js';
 import { metricKey } from '../observations.js';
@@ -30,6 +30,10 @@ export const SCORE_METHOD = 'each value is scored by the key\'s stored streaming
  * Score values against the stored per-key detectors without changing them (a what-if: the new
  * detector state is discarded). Cause candidates use the same classifier as the consumer, with the
  * other values of the request as the cross-tenant and cross-signal context.
+ *
+ * @example
+ * const result = scoreSignals(request, storedDetectors, changesByTenant);
+ * result.scores[0]; // score, expected band and whether the value is anomalous, without changing any state
  */
 export function scoreSignals(request: ScoreRequest, stored: ReadonlyMap<string, KeyDetection | undefined>, changesByTenant: ReadonlyMap<string, readonly ChangeRecord[]>, detector?: Partial<DetectorSettings>): SignalScore[] {
   const scored = request.signals.map((s) => {

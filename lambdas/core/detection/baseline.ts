@@ -9,6 +9,7 @@
 import { stepWeight } from './numeric.js';
 import type { DetectorSettings } from './settings.js';
 import { dayOfWeekPosition, hourOfDayPosition, learnProfile, profileAt, type SlotPosition } from './seasonal-profile.js';
+import { HOUR_MS, DAY_MS } from '../time.js';
 
 export interface Baseline {
   /** Fast level of the deseasonalised series (what the seasonal models forecast from). */
@@ -40,7 +41,6 @@ export interface Forecast {
   readonly weekOffset: number;
 }
 
-const DAY_MS = 86_400_000;
 
 /** `inUse`: the model used for the previous point. */
 export function forecast(b: Baseline, inUse: 0 | 1 | 2, ts: number, k: number, historyMs: number, s: DetectorSettings): Forecast {
@@ -68,7 +68,6 @@ function chooseModel(err: readonly [number, number, number], inUse: 0 | 1 | 2, h
   return best !== current && (err[best] as number) < (1 - s.seasonMargin) * (err[current] as number) ? best : current;
 }
 
-const HOUR_MS = 3_600_000;
 /** Significant digits kept for seasonal slots. */
 const PROFILE_DIGITS = 4;
 

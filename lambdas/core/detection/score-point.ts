@@ -17,6 +17,7 @@ import { stepFrom } from './spacing.js';
 import { readStuck } from './stuck.js';
 import { emptyState, initialState, type DetectorState } from './state.js';
 import { fromUnits, renormalise, toUnits } from './units.js';
+import { HOUR_MS, DAY_MS } from '../time.js';
 
 export interface SeriesPoint {
   /** Event time, epoch ms. */
@@ -59,9 +60,15 @@ const RESIDUAL_DIGITS = 3;
 /** Significant digits of the remembered level range (a coarse "has the series been here" check). */
 const LEVEL_RANGE_DIGITS = 4;
 const Z_LIMIT = 1e9;
-const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
 
+/**
+ * @example
+ * let state: DetectorState | undefined;
+ * for (const point of series) {
+ *   const score = scorePoint(state, point, 'up'); // point: { ts, value }
+ *   state = score.state;                          // score.anomalous, score.expected, score.band …
+ * }
+ */
 export function scorePoint(
   prev: DetectorState | undefined,
   point: SeriesPoint,

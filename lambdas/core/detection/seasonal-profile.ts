@@ -4,11 +4,10 @@
  * weighted, so the profile is continuous without needing per-minute slots.
  */
 import { roundSig } from './numeric.js';
+import { HOUR_MS, DAY_MS } from '../time.js';
 
 export const DAY_SLOTS = 24;
 export const WEEK_SLOTS = 7;
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 /** 1970-01-05 was a Monday: weeks are counted from it, so slot 0 is Monday. */
 const EPOCH_WEEKDAY_OFFSET_MS = 4 * DAY_MS;
 

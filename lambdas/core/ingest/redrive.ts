@@ -12,6 +12,10 @@ export class DeadLetterFormatError extends Error {
   override readonly name = 'DeadLetterFormatError';
 }
 
+/**
+ * @example
+ * const decision = redriveDecision(message.body); // put the record back on the stream, or leave the letter in place (with why)
+ */
 export function redriveDecision(body: string): RedriveDecision {
   let letter: unknown;
   try {

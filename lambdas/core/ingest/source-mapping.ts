@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { search } from '@aws-lambda-powertools/jmespath';
 import { parseEnvelope, partitionKeyOf, streamChangeProblem, type Envelope } from '../envelope.js';
 import type { MappingRule, UsageSourceConfig } from './source-config.js';
+import { MINUTE_MS } from '../time.js';
 
 /** The event-time range one poll asks the source for: [from, to) in epoch ms. */
 export interface PollWindow {
@@ -35,8 +36,8 @@ export interface MappedResponse {
  * Consecutive runs therefore poll consecutive, non-overlapping windows.
  */
 export function pollWindow(scheduledAt: number, source: Pick<UsageSourceConfig, 'scheduleMinutes' | 'lagMinutes'>): PollWindow {
-  const step = source.scheduleMinutes * 60_000;
-  const to = Math.round(scheduledAt / step) * step - source.lagMinutes * 60_000;
+  const step = source.scheduleMinutes * MINUTE_MS;
+  const to = Math.round(scheduledAt / step) * step - source.lagMinutes * MINUTE_MS;
   return { from: to - step, to };
 }
 
@@ -76,6 +77,10 @@ export function nextPageUrl(source: Pick<UsageSourceConfig, 'pagination'>, body:
 /**
  * Turn one response body into envelope records with every mapping rule. Items that do not make a valid
  * envelope are rejected with the consumer's own validation reason, so nothing is dropped silently.
+ *
+ * @example
+ * const { records, rejected } = mapResponse(source, await response.json());
+ * // records: envelopes to put on the stream; rejected: items with the consumer's validation reason
  */
 export function mapResponse(source: Pick<UsageSourceConfig, 'name' | 'mapping'>, body: unknown): MappedResponse {
   const records: MappedRecord[] = [];

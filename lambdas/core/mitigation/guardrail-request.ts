@@ -3,6 +3,7 @@ import { CORRELATION_WINDOW_MS, correlateChanges, type CorrelatedChange } from '
 import type { ChangeRecord } from '../envelope.js';
 import type { ActionLevel, FlagScope, PlannedAction, PlaybookStep, TargetKind } from './actions.js';
 import { controlKey } from './keys.js';
+import type { Guardrails } from '../ports/guardrails.js';
 
 /**
  * What the guardrail policies (policies/guardrails.cedar) are asked, and what they answer.
@@ -68,11 +69,6 @@ export interface GuardrailDecision {
   policies: string[];
   /** Evaluation errors; any error means the request was denied. */
   errors: string[];
-}
-
-/** Evaluates requests against the guardrail policies (implemented by the Cedar adapter). */
-export interface Guardrails {
-  evaluate(request: GuardrailRequest): GuardrailDecision;
 }
 
 /** What the caller knows at decision time that the anomaly record does not. */
@@ -151,30 +147,6 @@ export function applyRequest(anomaly: Pick<Anomaly, 'tenant' | 'region' | 'regio
 }
 
 /**
- * The request to roll back one action (the rollback API, the staged rollback). The policies never
- * block a rollback; asking anyway keeps every change behind one decision point and in the audit.
- */
-export function rollbackRequest(action: Pick<PlannedAction, 'tenant' | 'region' | 'step'>, env: GuardrailEnvironment): GuardrailRequest {
-  const ref: { tenant: string; start: number; region?: string; correlatedChanges: [] } = { tenant: action.tenant, start: env.now, correlatedChanges: [] };
-  if (action.region !== undefined) ref.region = action.region;
-  return {
-    principal: env.principal,
-    action: 'rollback',
-    resource: { tenant: action.tenant, target: guardrailTarget(action.step, action.tenant, env.deploymentRegion) },
-    context: {
-      level: action.step.level,
-      automatic: env.automatic,
-      ...regionContext(action.region !== undefined ? [action.region] : [], env.deploymentRegion),
-      tenantsAffected: Math.max(1, env.tenantsAffected ?? 1),
-      platformMinTenants: env.platformMinTenants ?? DEFAULT_PLATFORM_MIN_TENANTS,
-      releaseWithin30m: releaseWithin30m(ref, env.now, env.recentChanges),
-      whitelistedCampaign: env.whitelisted === true,
-      killSwitch: env.killSwitch === true,
-    },
-  };
-}
-
-/**
  * The guardrail decisions a plan needs: one per stage, and (when given) one per step, since a stage
  * may have some steps allowed and others not (a platform-wide step for a one-tenant anomaly).
  * Without `step` every step of an allowed stage counts as allowed (unit tests of the plan's shape).
@@ -185,7 +157,13 @@ export interface StageDecisions {
   step?: (step: PlaybookStep) => GuardrailDecision;
 }
 
-/** Evaluate both stages of a plan for `anomaly`, and each step on demand (the evaluator is injected; this stays pure). */
+/**
+ * Evaluate both stages of a plan for `anomaly`, and each step on demand (the evaluator is injected; this stays pure).
+ *
+ * @example
+ * const decisions = decideStages(anomaly, env, bundledGuardrails());
+ * decisions.soft.allowed; // and .reasons / .policies naming the Cedar policies that decided
+ */
 export function decideStages(anomaly: Parameters<typeof applyRequest>[0], env: GuardrailEnvironment, guardrails: Guardrails): StageDecisions {
   return {
     soft: guardrails.evaluate(applyRequest(anomaly, 'soft', env)),

@@ -1,4 +1,4 @@
-import { hashId } from '../window-state.js';
+import { hashId } from '../key-state.js';
 import type { PlaybookStep } from './actions.js';
 
 /**

@@ -6,6 +6,7 @@ import { controlKey, episodeRollbackKey, planId, rollbackKey } from './keys.js';
 import { isBaselineLimit, resolveLimit, type DerivedLimit } from './limits.js';
 import { PLAYBOOKS, playbookById, selectPlaybook, type PlaybookSelection } from './playbooks.js';
 import type { RegressionAssessment } from './regression.js';
+import { MINUTE_MS } from '../time.js';
 
 /** Stages in the order they run: soft first, hard only after soft did not recover the signal. */
 export const STAGE_ORDER: readonly ActionLevel[] = ['soft', 'hard'];
@@ -49,7 +50,7 @@ export interface SkippedStep {
  * How far apart two tenants' anomalies may start and still count as one incident (a platform-wide
  * fault shows on every tenant within a few minutes).
  */
-export const INCIDENT_WINDOW_MS = 15 * 60_000;
+export const INCIDENT_WINDOW_MS = 15 * MINUTE_MS;
 
 /**
  * The signals whose anomalies on other tenants make this one part of a wider incident: the
@@ -164,6 +165,11 @@ function stepOrder(a: PlannedAction): number {
 /**
  * Plan the mitigation of one anomaly episode. Pure: the guardrail decisions and the time are given.
  * Throws `UnknownPlaybookError` for an unknown `requestedPlan`.
+ *
+ * @example
+ * const env = { now, principal: { type: 'Workflow', id: execution }, automatic: true, killSwitch: false, whitelisted: false, recentChanges: [], tenantsAffected: 1 } as const;
+ * const plan = planMitigation(anomaly, { guardrails: decideStages(anomaly, env, guardrails), now });
+ * plan.stages[0]?.actions; // the soft stage's actions, each with its rollback key
  */
 export function planMitigation(anomaly: PlannableAnomaly, opts: PlanOptions): MitigationPlan {
   const { playbook, selectedBy } = opts.requestedPlan !== undefined ? { playbook: playbookById(opts.requestedPlan), selectedBy: 'requested' as const } : selectPlaybook(anomaly.class, anomaly.signal);

@@ -104,6 +104,9 @@ export type PlaybookSelection = 'requested' | 'signal+class' | 'signal' | 'class
  * The playbook for an anomaly: one that names both its signal and class, else one that names its
  * signal (the signal says what is burning, e.g. a crawl on `search_qps` classified `abuse`), else
  * the class default.
+ *
+ * @example
+ * const { playbook, selectedBy } = selectPlaybook('abuse', 'search_qps'); // a crawl: the signal's playbook wins over the class default
  */
 export function selectPlaybook(cls: AnomalyClass, signal: string): { playbook: Playbook; selectedBy: PlaybookSelection } {
   const bySignal = PLAYBOOKS.filter((p) => p.signals?.includes(signal));

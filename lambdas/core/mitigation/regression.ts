@@ -1,4 +1,5 @@
 import { signalSpec, type BadDirection } from '../signals.js';
+import { MINUTE_MS } from '../time.js';
 
 /**
  * The regression check after an observation period (seed 004 §I: 15 and 60 min after mitigation).
@@ -69,6 +70,11 @@ export interface RegressionAssessment {
  * Decide whether a mitigated signal recovered. The baseline keeps learning during a long incident
  * and drifts toward the anomalous level, so the expected value and band used are the stricter of
  * the two snapshots': a drifting baseline never declares recovery on its own.
+ *
+ * @example
+ * const before = { ts: anomaly.detectedAt, observed: anomaly.observed, expected: anomaly.expected };
+ * const verdict = assessRegression(before, { ts: now, observed: latest, expected: anomaly.expected }, recoveryCriteria(anomaly.signal));
+ * verdict.recovered; // true when enough of the excess is gone
  */
 export function assessRegression(before: SignalSnapshot, after: SignalSnapshot, criteria: Pick<RecoveryCriteria, 'bad'> & Partial<RecoveryCriteria>): RegressionAssessment {
   const c: RecoveryCriteria = { ...DEFAULT_RECOVERY, ...criteria };
@@ -95,7 +101,7 @@ export function assessRegression(before: SignalSnapshot, after: SignalSnapshot, 
 
   const elapsedMs = after.ts - before.ts;
   const parts = [
-    `${fmt(before.observed)} → ${fmt(after.observed)} in ${Math.round(elapsedMs / 60_000)} min`,
+    `${fmt(before.observed)} → ${fmt(after.observed)} in ${Math.round(elapsedMs / MINUTE_MS)} min`,
     `${Math.abs(Math.round(improvement * 100))}% ${improvement >= 0 ? 'better' : 'worse'}`,
     `${Math.round(excessRemoved * 100)}% of the excess over ${fmt(expected)} gone`,
     inBand ? 'back in band' : `outside the band edge ${fmt(edge)}`,

@@ -1,7 +1,8 @@
 import type { AppliedAction } from './actions.js';
+import { MINUTE_MS } from '../time.js';
 
 /** Time between two steps of a staged rollback (one action per interval, seed 004 §C "단계적 원복"). */
-export const ROLLBACK_STEP_INTERVAL_MS = 5 * 60_000;
+export const ROLLBACK_STEP_INTERVAL_MS = 5 * MINUTE_MS;
 
 export interface RollbackStep {
   /** 0-based position in the rollback. */
@@ -23,6 +24,10 @@ export interface RollbackPlan {
  * order and each restores the value the other found), one step per interval. `intervalMs: 0` is the
  * emergency rollback after a failure: everything at once, same order.
  * An action recorded twice (a retried apply) is undone once, at its latest position.
+ *
+ * @example
+ * const { steps } = planRollback(state.applied, { intervalMs: 0 });
+ * for (const { action } of steps) await targetFor(action.step.target).rollback(action, now); // newest first
  */
 export function planRollback(applied: readonly AppliedAction[], opts: { intervalMs?: number } = {}): RollbackPlan {
   const interval = opts.intervalMs ?? ROLLBACK_STEP_INTERVAL_MS;

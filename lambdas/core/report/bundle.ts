@@ -7,6 +7,13 @@ import { renderMarkdown } from './markdown.js';
 import type { EpisodeReportInput, Report, ReportInput } from './model.js';
 import { tarGz, type ArchiveFile } from './tar.js';
 
+/**
+ * The report (episode RCA or daily digest) of one input. Pure: the same input gives the same report.
+ *
+ * @example
+ * const report = buildReport({ kind: 'episode', anomaly, series, changes, ledger, generatedAt });
+ * renderJson(report); // report.json, byte-identical for the same input
+ */
 export function buildReport(input: ReportInput): Report {
   return input.kind === 'episode' ? buildEpisodeReport(input) : buildDailyReport(input);
 }

@@ -1,4 +1,5 @@
-import { MINUTE_MS, clock, num } from './format.js';
+import { MINUTE_MS } from '../time.js';
+import { clock, num } from './format.js';
 import type { DailyReport, EpisodeReport } from './model.js';
 
 /** Inline SVG only: the report must open from an e-mail attachment or an air-gapped laptop. */

@@ -24,7 +24,12 @@ export function summariseEpisode(r: EpisodeReport): EpisodeSummary {
   return summary;
 }
 
-/** The daily digest (report.json of `daily-YYYY-MM-DD`): the day's episodes, outcomes and savings. */
+/**
+ * The daily digest (report.json of `daily-YYYY-MM-DD`): the day's episodes, outcomes and savings.
+ *
+ * @example
+ * const digest = buildDailyReport({ kind: 'daily', day: '2026-11-22', episodes: reports.map(summariseEpisode), generatedAt });
+ */
 export function buildDailyReport(input: DailyReportInput): DailyReport {
   const { from, to } = input.range;
   const inRange = input.episodes.filter((s) => s.anomaly.start >= from && s.anomaly.start < to);

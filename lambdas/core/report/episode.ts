@@ -3,7 +3,8 @@ import { describeChange } from '../classifier.js';
 import { controlKey } from '../mitigation/keys.js';
 import { signalSpec } from '../signals.js';
 import { STABLE_MINUTES, badSign, estimateSavings, spanMean, stabilisedAt, type SavingsArgs } from './figures.js';
-import { MINUTE_MS, clock, iso, minuteOf, plural, round, value, withUnit } from './format.js';
+import { MINUTE_MS } from '../time.js';
+import { clock, iso, minuteOf, plural, round, value, withUnit } from './format.js';
 import { episodeReportId } from './keys.js';
 import type { ActionLedgerRecord, EpisodeReport, EpisodeReportInput, ReportAction, ReportChange, ReportChangeInput, TimelineEvent, TimelineKind } from './model.js';
 import { downsample, normaliseSeries } from './series.js';
@@ -17,7 +18,13 @@ export const TRIGGER_WORDS: Readonly<Record<Anomaly['trigger'], string>> = {
   sustained: 'sustained anomaly below the automatic-mitigation confidence',
 };
 
-/** The RCA report of one episode (report.json). Pure: the same input gives the same report. */
+/**
+ * The RCA report of one episode (report.json). Pure: the same input gives the same report.
+ *
+ * @example
+ * const report = buildEpisodeReport(input); // input: the stored anomaly, its minute series, changes and action ledger
+ * report.outcome;
+ */
 export function buildEpisodeReport(input: EpisodeReportInput): EpisodeReport {
   const a = input.anomaly;
   const spec = signalSpec(a.signal);

@@ -1,6 +1,7 @@
 import { episodeHash } from '../mitigation/keys.js';
 import { dayOf } from './format.js';
 import type { Report } from './model.js';
+import { DAY_MS } from '../time.js';
 
 /**
  * `rca-<episode hash>-<tenant>-<signal>`: the same hash as the episode's rollback key
@@ -13,7 +14,7 @@ export function episodeReportId(episodeId: string, tenant: string, signal: strin
 
 /** `daily-YYYY-MM-DD` for a UTC day; any other range is `digest-<from>-<to>` (minutes, UTC). */
 export function dailyReportId(range: { from: number; to: number }): string {
-  if (range.from % 86_400_000 === 0 && range.to - range.from === 86_400_000) return `daily-${dayOf(range.from)}`;
+  if (range.from % DAY_MS === 0 && range.to - range.from === DAY_MS) return `daily-${dayOf(range.from)}`;
   return `digest-${compact(range.from)}-${compact(range.to)}`;
 }
 

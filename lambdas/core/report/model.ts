@@ -1,24 +1,16 @@
 import type { Anomaly, Decision, Severity } from '../anomaly.js';
 import type { AnomalyClass } from '../classifier.js';
 import type { ChangeRecord } from '../envelope.js';
-import type { ActionLevel, AppliedAction, PlaybookStep, TargetKind } from '../mitigation/actions.js';
+import type { ActionLevel, PlaybookStep, TargetKind } from '../mitigation/actions.js';
 import type { MitigationPlan } from '../mitigation/plan.js';
+import type { LedgerEntry } from '../ports/action-ledger.js';
 import type { BadDirection, SignalCategory } from '../signals.js';
 
 /** How a mitigation execution ended (the workflow's `outcome`); absent while it runs or when none ran. */
 export type MitigationOutcome = 'recovered' | 'handed-off' | 'blocked' | 'failed';
 
-/**
- * One line of the action ledger. Structurally the adapter's `LedgerEntry`
- * (lambdas/adapters/action-ledger.ts), restated here so the core does not import an adapter.
- */
-export interface ActionLedgerRecord {
-  event: 'applied' | 'rolled-back' | 'rollback-skipped';
-  at: number;
-  action: AppliedAction;
-  execution?: string;
-  note?: string;
-}
+/** One line of the action ledger (the ledger port's entry). */
+export type ActionLedgerRecord = LedgerEntry;
 
 /** One minute of the anomaly's signal, as the consumer scored it (a `MinuteScore` fits). */
 export interface SeriesPoint {

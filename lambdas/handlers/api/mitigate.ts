@@ -3,8 +3,8 @@ import { DynamoDbAnomalyStore } from '../../adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../../adapters/change-store.js';
 import { bundledGuardrails } from '../../adapters/guardrails.js';
 import { StepFunctionsMitigationStarter } from '../../adapters/mitigation-starter.js';
-import { configuredKinds, handedOffKinds, parseActionTargetsConfig, readFlags, unconfiguredSteps } from '../../adapters/targets/index.js';
-import { KILL_SWITCH_FLAG } from '../mitigation-environment.js';
+import { configuredKinds, handedOffKinds, parseActionTargetsConfig, unconfiguredSteps } from '../../adapters/targets/index.js';
+import { killSwitchState } from '../../adapters/kill-switch.js';
 import { apiWiring, lazyHandler, requireEnv, timingsFromEnv } from './aws.js';
 import { API_ENV } from './environment.js';
 import { createMitigateHandler } from './operator-api.js';
@@ -25,7 +25,7 @@ export const handler = lazyHandler(() => {
       planning: {
         guardrails: bundledGuardrails(),
         changes: new DynamoDbChangeStore(dynamo, table),
-        killSwitch: async () => (await readFlags(dynamo, table, '*')).get(KILL_SWITCH_FLAG)?.value === true,
+        killSwitch: async () => (await killSwitchState(dynamo, table)).paused,
         now: Date.now,
         anomalies,
         platformMinTenants: planning.platformMinTenants ?? 3,

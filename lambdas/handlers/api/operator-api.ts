@@ -4,7 +4,7 @@ import { ApiError } from '../../core/api/errors.js';
 import { routeById, type RouteId } from '../../core/api/routes.js';
 import { correlationSpan, SCORE_METHOD, scoreSignals } from '../../core/api/score.js';
 import { rangeMs, type ChangeRequest, type MitigateRequest, type ReportQuery, type RollbackRequest, type ScoreRequest, type TimelineQuery, type WhitelistRequest } from '../../core/api/schemas.js';
-import type { KeyDetection } from '../../core/detect.js';
+import type { KeyDetection } from '../../core/score-windows.js';
 import { scorePoint } from '../../core/detection/index.js';
 import type { ChangeRecord } from '../../core/envelope.js';
 import { ENGAGEMENT_SIGNAL, metricKey } from '../../core/observations.js';
@@ -13,16 +13,18 @@ import { controlKey, episodeHash, episodeRollbackKey } from '../../core/mitigati
 import { playbookById, PLAYBOOKS, UnknownPlaybookError } from '../../core/mitigation/playbooks.js';
 import { planRollback } from '../../core/mitigation/rollback.js';
 import { KNOWN_SIGNALS, signalSpec } from '../../core/signals.js';
-import { episodeKeyOf, outstandingActions, type ActionLedger } from '../../adapters/action-ledger.js';
-import type { AnomalyReader, StoredAnomaly } from '../../adapters/anomaly-store.js';
-import type { ChangeStore, OperatorChange, OperatorChangeStore, WhitelistStore } from '../../adapters/change-store.js';
-import type { MitigationControl, MitigationTimings } from '../../adapters/mitigation-starter.js';
-import type { EpisodeTraceStore } from '../../adapters/episode-trace-store.js';
-import type { ReportStore } from '../../adapters/report-store.js';
-import type { RollbackRequester } from '../../adapters/rollback-requester.js';
-import type { WindowStore } from '../../adapters/window-store.js';
-import { planStep, type PlanDeps } from '../mitigation-steps.js';
+import { episodeKeyOf, outstandingActions } from '../../core/mitigation/journal.js';
+import { type ActionLedger } from '../../core/ports/action-ledger.js';
+import type { AnomalyReader, StoredAnomaly } from '../../core/ports/anomaly-store.js';
+import type { ChangeStore, OperatorChange, OperatorChangeStore, WhitelistStore } from '../../core/ports/change-store.js';
+import type { MitigationControl, MitigationTimings } from '../../core/ports/mitigation-starter.js';
+import type { EpisodeTraceStore } from '../../core/ports/episode-trace-store.js';
+import type { ReportStore } from '../../core/ports/report-store.js';
+import type { RollbackRequester } from '../../core/ports/rollback-requester.js';
+import type { WindowStore } from '../../core/ports/window-store.js';
+import { planStep, type PlanDeps } from '../../usecases/mitigation-steps.js';
 import { apiHandler, callerOf, type ApiHandler } from './http.js';
+import { MINUTE_MS } from '../../core/time.js';
 
 export interface ScoreDeps {
   windows: Pick<WindowStore, 'loadMany'>;
@@ -276,7 +278,7 @@ export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiH
       ]);
       const series = [...stored.values()]
         .map(({ state }) => {
-          const points = state.buckets.filter((b) => b.n > 0 && b.m * 60_000 >= from).map((b) => ({ ts: b.m * 60_000, observed: b.sum / b.n }));
+          const points = state.buckets.filter((b) => b.n > 0 && b.m * MINUTE_MS >= from).map((b) => ({ ts: b.m * MINUTE_MS, observed: b.sum / b.n }));
           const last = points.at(-1);
           // The band the detector expects now: what the next point would be scored against.
           const now = last && state.det ? scorePoint(state.det, { ts: last.ts, value: last.observed }, signalSpec(state.signal).bad) : undefined;

@@ -1,5 +1,5 @@
 import { DynamoDbChangeStore } from '../../adapters/change-store.js';
-import { DynamoDbWindowStore } from '../../adapters/dynamodb-window-store.js';
+import { DynamoDbWindowStore } from '../../adapters/window-store.js';
 import { apiWiring, lazyHandler } from './aws.js';
 import { createScoreHandler } from './operator-api.js';
 

@@ -1,7 +1,7 @@
 import { DynamoDbActionLedger } from '../../adapters/action-ledger.js';
 import { DynamoDbAnomalyStore } from '../../adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../../adapters/change-store.js';
-import { DynamoDbWindowStore } from '../../adapters/dynamodb-window-store.js';
+import { DynamoDbWindowStore } from '../../adapters/window-store.js';
 import { DynamoDbEpisodeTraceStore } from '../../adapters/episode-trace-store.js';
 import { apiWiring, lazyHandler } from './aws.js';
 import { createTimelineHandler } from './operator-api.js';

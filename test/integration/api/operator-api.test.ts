@@ -3,11 +3,11 @@ import { DynamoDbEpisodeTraceStore } from '../../../lambdas/adapters/episode-tra
 import type { Anomaly } from '../../../lambdas/core/anomaly.js';
 import { scorePoint, type DetectorState } from '../../../lambdas/core/detection/index.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../../lambdas/core/window-settings.js';
-import { foldObservations } from '../../../lambdas/core/window-state.js';
+import { foldObservations } from '../../../lambdas/core/key-state.js';
 import { DynamoDbActionLedger } from '../../../lambdas/adapters/action-ledger.js';
 import { DynamoDbAnomalyStore } from '../../../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../../../lambdas/adapters/change-store.js';
-import { DynamoDbWindowStore } from '../../../lambdas/adapters/dynamodb-window-store.js';
+import { DynamoDbWindowStore } from '../../../lambdas/adapters/window-store.js';
 import { readFlags } from '../../../lambdas/adapters/targets/index.js';
 import type { RouteId } from '../../../lambdas/core/api/routes.js';
 import type { ApiHandler } from '../../../lambdas/handlers/api/http.js';

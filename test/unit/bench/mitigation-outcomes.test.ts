@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Anomaly } from '../../../lambdas/core/anomaly.js';
 import type { Observation } from '../../../lambdas/core/observations.js';
-import { InMemoryChangeStore } from '../../../lambdas/adapters/change-store.js';
+import { InMemoryChangeStore } from '../../../lambdas/adapters/in-memory/change-store.js';
 import { DEFAULT_MITIGATION_TIMINGS } from '../../../lambdas/adapters/mitigation-starter.js';
 import { CONSUMER_DELAY_MS, KeySeries, latestMinute, replayMitigation, summarizeOutcomes, triggerTime, type MitigationOutcome, type ReplayEnvironment } from '../../../bench/quality/mitigation-outcomes.js';
 import type { Label } from '../../../bench/quality/scenario.js';

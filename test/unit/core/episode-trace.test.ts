@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planEpisodeTrace, type TraceCursor, type TracePoint } from '../../../lambdas/core/episode-trace.js';
 import { episodeId, trackEpisode, type EpisodeEvent, type EpisodeTracker, type MinuteScore } from '../../../lambdas/core/episodes.js';
-import type { MinuteBucket } from '../../../lambdas/core/window-state.js';
+import type { MinuteBucket } from '../../../lambdas/core/key-state.js';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-11-22T10:00:00Z');

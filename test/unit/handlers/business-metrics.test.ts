@@ -2,8 +2,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Anomaly } from '../../../lambdas/core/anomaly.js';
 import { recordStepMetrics } from '../../../lambdas/handlers/mitigation-workflow.js';
-import type { WorkflowState } from '../../../lambdas/handlers/mitigation-steps.js';
-import type { BatchOutcome } from '../../../lambdas/handlers/stream-batch.js';
+import type { WorkflowState } from '../../../lambdas/usecases/mitigation-steps.js';
+import type { BatchOutcome } from '../../../lambdas/usecases/stream-batch.js';
 import { recordMetrics } from '../../../lambdas/handlers/stream-consumer.js';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../../lib/operations-dashboard.js';
 

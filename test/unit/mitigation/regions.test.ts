@@ -10,7 +10,7 @@ import { decideStages } from '../../../lambdas/core/mitigation/guardrail-request
 import { planMitigation } from '../../../lambdas/core/mitigation/plan.js';
 import type { Observation } from '../../../lambdas/core/observations.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../../lambdas/core/window-settings.js';
-import { MAX_TRACKED_REGIONS, UNTRACKED_REGION, decodeState, encodeState, episodeRegions, foldObservations } from '../../../lambdas/core/window-state.js';
+import { MAX_TRACKED_REGIONS, UNTRACKED_REGION, decodeState, encodeState, episodeRegions, foldObservations } from '../../../lambdas/core/key-state.js';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-11-22T10:00:00Z');

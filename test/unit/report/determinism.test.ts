@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LedgerEntry } from '../../../lambdas/adapters/action-ledger.js';
+import type { LedgerEntry } from '../../../lambdas/core/ports/action-ledger.js';
 import { buildReport, reportObjectKeys, renderReport, type ActionLedgerRecord, type RenderedReport } from '../../../lambdas/core/report/index.js';
 import { at, seedInput, seedLedger, seedPlan } from './fixtures.js';
 

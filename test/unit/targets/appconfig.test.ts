@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AppConfigTarget, type AppConfigConfig } from '../../../lambdas/adapters/targets/appconfig.js';
-import { InMemorySlotStore } from '../../../lambdas/adapters/targets/slot-store.js';
+import { InMemorySlotStore } from '../../../lambdas/adapters/in-memory/slot-store.js';
 import { action, FakeAppConfig, mutations } from './fakes.js';
 
 const T = Date.parse('2026-11-22T10:05:00Z');

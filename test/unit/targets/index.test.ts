@@ -13,7 +13,7 @@ import {
   WebhookTarget,
   type ActionTargetsConfig,
 } from '../../../lambdas/adapters/targets/index.js';
-import { InMemorySlotStore } from '../../../lambdas/adapters/targets/slot-store.js';
+import { InMemorySlotStore } from '../../../lambdas/adapters/in-memory/slot-store.js';
 import { action, FakeWaf } from './fakes.js';
 
 const T = Date.parse('2026-11-22T10:05:00Z');

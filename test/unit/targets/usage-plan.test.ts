@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { InMemorySlotStore } from '../../../lambdas/adapters/targets/slot-store.js';
+import { InMemorySlotStore } from '../../../lambdas/adapters/in-memory/slot-store.js';
 import { UsagePlanTarget, type UsagePlanConfig } from '../../../lambdas/adapters/targets/usage-plan.js';
 import { action, FakeApiGateway, mutations } from './fakes.js';
 

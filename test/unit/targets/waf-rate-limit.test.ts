@@ -1,6 +1,6 @@
 import type { WebACL } from '@aws-sdk/client-wafv2';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { InMemorySlotStore } from '../../../lambdas/adapters/targets/slot-store.js';
+import { InMemorySlotStore } from '../../../lambdas/adapters/in-memory/slot-store.js';
 import { WAF_LOCK_RETRIES, WafRateLimitTarget, type WafRateLimitConfig } from '../../../lambdas/adapters/targets/waf-rate-limit.js';
 import { action, FakeWaf, mutations } from './fakes.js';
 

@@ -1,16 +1,12 @@
 import { alertMessage, type AlertMessage, type Anomaly } from '../core/anomaly.js';
 import type { ActionLevel, AppliedAction } from '../core/mitigation/actions.js';
-import { decideStages, type GuardrailEnvironment, type Guardrails } from '../core/mitigation/guardrail-request.js';
+import { decideStages, type GuardrailEnvironment } from '../core/mitigation/guardrail-request.js';
 import { incidentSignals, INCIDENT_WINDOW_MS, nextStage, planMitigation, redecideStage, type MitigationPlan, type StageTransition } from '../core/mitigation/plan.js';
-import type { IncidentReader } from '../adapters/anomaly-store.js';
 import { assessRegression, recoveryCriteria, type SignalSnapshot } from '../core/mitigation/regression.js';
 import { planRollback } from '../core/mitigation/rollback.js';
-import type { ActionTarget } from '../adapters/action-target.js';
-import { episodeKeyOf, outstandingActions, type ActionLedger } from '../adapters/action-ledger.js';
-import type { ChangeStore } from '../adapters/change-store.js';
-import type { MitigationEventBus } from '../adapters/mitigation-events.js';
-import type { Notifier } from '../adapters/notifier.js';
-import type { WindowStore } from '../adapters/window-store.js';
+import type { ActionLedger, ActionTarget, ChangeStore, Guardrails, IncidentReader, KillSwitch, MitigationEventBus, Notifier, WindowStore } from '../core/ports/index.js';
+import { episodeKeyOf, outstandingActions } from '../core/mitigation/journal.js';
+import { MINUTE_MS } from '../core/time.js';
 
 /** What a mitigation execution starts from (the consumer or the API puts it in the execution input). */
 export interface MitigationInput {
@@ -54,7 +50,7 @@ export interface MitigationDeps {
   windows: WindowStore;
   changes: ChangeStore;
   /** Global pause of automatic mitigation (the kill switch). */
-  killSwitch: () => Promise<boolean>;
+  killSwitch: KillSwitch;
   /** The region label this deployment acts in, in the producers' vocabulary. */
   deploymentRegion?: string;
   /**
@@ -78,7 +74,7 @@ export type MitigationOp = 'plan' | 'apply' | 'check' | 'rollback-one' | 'rollba
 async function environment(state: WorkflowState, deps: PlanDeps): Promise<GuardrailEnvironment> {
   const { anomaly, automatic } = state.input;
   const now = deps.now();
-  const [killSwitch, whitelisted, recentChanges] = await Promise.all([deps.killSwitch(), deps.changes.whitelisted(anomaly.tenant, now), deps.changes.startedBetween(anomaly.tenant, anomaly.start - 30 * 60_000, now)]);
+  const [killSwitch, whitelisted, recentChanges] = await Promise.all([deps.killSwitch(), deps.changes.whitelisted(anomaly.tenant, now), deps.changes.startedBetween(anomaly.tenant, anomaly.start - 30 * MINUTE_MS, now)]);
   const env: GuardrailEnvironment = { now, principal: { type: automatic ? 'Workflow' : 'Operator', id: deps.execution }, automatic, killSwitch, whitelisted, recentChanges, tenantsAffected: await tenantsAffected(state, deps, now) };
   if (deps.deploymentRegion !== undefined) env.deploymentRegion = deps.deploymentRegion;
   if (deps.platformMinTenants !== undefined) env.platformMinTenants = deps.platformMinTenants;
@@ -173,7 +169,7 @@ export async function checkStep(state: WorkflowState, deps: MitigationDeps): Pro
   const before = state.before ?? { ts: anomaly.detectedAt, observed: anomaly.observed, expected: anomaly.expected };
   const stored = await deps.windows.load(anomaly.key);
   const last = stored?.state.buckets.at(-1);
-  const after: SignalSnapshot = last ? { ts: last.m * 60_000, observed: last.sum / last.n, expected: anomaly.expected, band: anomaly.band } : before;
+  const after: SignalSnapshot = last ? { ts: last.m * MINUTE_MS, observed: last.sum / last.n, expected: anomaly.expected, band: anomaly.band } : before;
   const regression = assessRegression(before, after, recoveryCriteria(anomaly.signal));
   const current = state.stage ?? 'soft';
   const nextLevel = current === 'soft' ? 'hard' : undefined;
@@ -320,7 +316,13 @@ function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n)}…` : s;
 }
 
-/** The single task Lambda: the state machine passes `{ op, state }`. */
+/**
+ * The single task Lambda: the state machine passes `{ op, state }`.
+ *
+ * @example
+ * const planned = await runMitigationOp({ op: 'plan', state: { input } }, deps);
+ * const applied = await runMitigationOp({ op: 'apply', state: planned }, deps); // what the state machine's task does per state
+ */
 export async function runMitigationOp(event: { op: MitigationOp; state: Partial<WorkflowState> & Pick<WorkflowState, 'input'>; outcome?: WorkflowState['outcome'] }, deps: MitigationDeps): Promise<WorkflowState> {
   const state: WorkflowState = { ...event.state, applied: event.state.applied ?? [], checks: event.state.checks ?? 0, rolledBack: event.state.rolledBack ?? [] };
   switch (event.op) {

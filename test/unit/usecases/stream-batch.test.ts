@@ -1,20 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { InMemoryAnomalyStore } from '../../../lambdas/adapters/anomaly-store.js';
-import { InMemoryChangeStore } from '../../../lambdas/adapters/change-store.js';
-import type { DeadLetter, DeadLetterSink } from '../../../lambdas/adapters/dead-letter.js';
-import type { Notifier } from '../../../lambdas/adapters/notifier.js';
-import { InMemoryPositionLedger } from '../../../lambdas/adapters/position-ledger.js';
-import { InMemoryWindowStore, type SaveOutcome, type StoredWindow, type WindowStore } from '../../../lambdas/adapters/window-store.js';
-import type { MitigationStarter } from '../../../lambdas/adapters/mitigation-starter.js';
+import { InMemoryAnomalyStore } from '../../../lambdas/adapters/in-memory/anomaly-store.js';
+import { InMemoryChangeStore } from '../../../lambdas/adapters/in-memory/change-store.js';
+import type { DeadLetter, DeadLetterSink } from '../../../lambdas/core/ports/dead-letter-sink.js';
+import type { Notifier } from '../../../lambdas/core/ports/notifier.js';
+import { InMemoryPositionLedger } from '../../../lambdas/adapters/in-memory/position-ledger.js';
+import { InMemoryWindowStore } from '../../../lambdas/adapters/in-memory/window-store.js';
+import { type SaveOutcome, type StoredWindow, type WindowStore } from '../../../lambdas/core/ports/window-store.js';
+import type { MitigationStarter } from '../../../lambdas/core/ports/mitigation-starter.js';
 import type { Anomaly } from '../../../lambdas/core/anomaly.js';
-import type { WindowState } from '../../../lambdas/core/window-state.js';
+import type { KeyState } from '../../../lambdas/core/key-state.js';
 import type { RawRecord } from '../../../lambdas/core/batch.js';
 import type { AlertMessage } from '../../../lambdas/core/anomaly.js';
 import type { ChangeRecord } from '../../../lambdas/core/envelope.js';
-import { encodeState } from '../../../lambdas/core/window-state.js';
+import { encodeState } from '../../../lambdas/core/key-state.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../../lambdas/core/window-settings.js';
-import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from '../../../lambdas/handlers/stream-batch.js';
-import { ARRIVED_AT, MINUTE, T0, raw, rng } from './fixtures.js';
+import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from '../../../lambdas/usecases/stream-batch.js';
+import { ARRIVED_AT, MINUTE, T0, raw, rng } from '../core/fixtures.js';
 
 /** The in-memory change store, remembering each put so a test can see what was written again. */
 class RecordingChangeStore extends InMemoryChangeStore {
@@ -244,7 +245,7 @@ describe('processStreamBatch', () => {
     const windows: WindowStore = {
       loadMany: (keys) => inner.loadMany(keys),
       load: (key) => inner.load(key),
-      async save(state: WindowState, version: number | undefined): Promise<SaveOutcome> {
+      async save(state: KeyState, version: number | undefined): Promise<SaveOutcome> {
         if (armed && state.key === KEY) {
           armed = false;
           const o = await processStreamBatch(otherRecords, other);

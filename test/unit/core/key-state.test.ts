@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { engagementKey, engagementWeight, type Observation } from '../../../lambdas/core/observations.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../../../lambdas/core/window-settings.js';
-import { compareSequence, decodeState, encodeState, foldObservations, type FoldResult, type WindowResult, type WindowState } from '../../../lambdas/core/window-state.js';
+import { compareSequence, decodeState, encodeState, foldObservations, type FoldResult, type WindowResult, type KeyState } from '../../../lambdas/core/key-state.js';
 import { deepFreeze, M0, MINUTE, T0, ob, pos, rng } from './fixtures.js';
 
 const D = DEFAULT_WINDOW_SETTINGS;
 
 /** Fold several batches in turn, as successive invocations would, collecting every emitted window. */
-function foldAll(batches: readonly (readonly Observation[])[], settings: WindowSettings = D, start?: WindowState): { state: WindowState; windows: WindowResult[]; results: FoldResult[] } {
+function foldAll(batches: readonly (readonly Observation[])[], settings: WindowSettings = D, start?: KeyState): { state: KeyState; windows: WindowResult[]; results: FoldResult[] } {
   let state = start;
   const windows: WindowResult[] = [];
   const results: FoldResult[] = [];
@@ -131,7 +131,7 @@ describe('foldObservations — when windows are emitted', () => {
   });
 
   it('keeps the bucket list bounded over a long steady stream', () => {
-    let state: WindowState | undefined;
+    let state: KeyState | undefined;
     let most = 0;
     for (let k = 0; k < 2_000; k++) {
       state = foldObservations(state, [ob(T0 + k * MINUTE + 7_000, k % 13), ob(T0 + k * MINUTE + 40_000, 1)], D).state;
@@ -284,7 +284,7 @@ describe('foldObservations — batch boundaries do not matter', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const all = messyStream(seed, 300);
       const once = foldObservations(undefined, all, D);
-      let state: WindowState | undefined;
+      let state: KeyState | undefined;
       const windows: WindowResult[] = [];
       for (let i = 0; i < all.length; i += 37) {
         const r = foldObservations(state, all.slice(i, i + 37), D);
@@ -327,7 +327,7 @@ describe('state size (one DynamoDB item per key, target ≤ 4 KB)', () => {
   function largestState(make: (i: number, r: () => number) => Omit<Observation, 'ts' | 'id' | 'position'>, count = 100_000): { bytes: number; buckets: number } {
     const r = rng(11);
     const seqs = [0, 0, 0];
-    let state: WindowState | undefined;
+    let state: KeyState | undefined;
     let bytes = 0;
     let buckets = 0;
     for (let start = 0; start < count; start += 500) {

@@ -1,4 +1,4 @@
-import type { AppliedAction, PlannedAction, TargetKind } from '../core/mitigation/actions.js';
+import type { AppliedAction, PlannedAction, TargetKind } from '../mitigation/actions.js';
 
 /**
  * One place actions land (the flag table, AppConfig, a usage plan, CloudFront, WAF, a webhook).

@@ -1,9 +1,9 @@
-import type { KeyDetection } from './detect.js';
+import type { KeyDetection } from './score-windows.js';
 import type { EpisodeEvent } from './episodes.js';
 import { countedAction, type Observation } from './observations.js';
 import type { WindowSettings } from './window-settings.js';
+import { MINUTE_MS } from './time.js';
 
-const MINUTE = 60_000;
 /** Shards a key remembers positions for; more than one only around a reshard. */
 const MAX_TRACKED_SHARDS = 4;
 
@@ -22,7 +22,7 @@ export interface MinuteBucket {
 }
 
 /** Everything the consumer keeps per key between invocations; one small DynamoDB item. */
-export interface WindowState extends KeyDetection {
+export interface KeyState extends KeyDetection {
   key: string;
   tenant: string;
   signal: string;
@@ -85,7 +85,7 @@ export interface FoldStats {
 }
 
 export interface FoldResult {
-  state: WindowState;
+  state: KeyState;
   windows: WindowResult[];
   stats: FoldStats;
   /** False when nothing in the batch changed the state (no write needed). */
@@ -97,8 +97,12 @@ export interface FoldResult {
  * Pure and deterministic: the same state and observations always give the same result,
  * and observations already folded (same shard position) or resent (same id, same open minute)
  * change nothing. A resent record whose minute has closed is counted late, never folded twice.
+ *
+ * @example
+ * const { state, windows, stats, changed } = foldObservations(stored?.state, observations, DEFAULT_WINDOW_SETTINGS);
+ * if (changed) await windowStore.save(state, stored?.version); // windows: the 10-minute windows that closed
  */
-export function foldObservations(prev: WindowState | undefined, observations: readonly Observation[], settings: WindowSettings): FoldResult {
+export function foldObservations(prev: KeyState | undefined, observations: readonly Observation[], settings: WindowSettings): FoldResult {
   const stats: FoldStats = { folded: 0, late: 0, duplicate: 0, redelivered: 0 };
   const windows: WindowResult[] = [];
   const first = observations[0];
@@ -106,7 +110,7 @@ export function foldObservations(prev: WindowState | undefined, observations: re
     if (!prev) throw new Error('foldObservations needs a state or at least one observation');
     return { state: prev, windows, stats, changed: false };
   }
-  const state: WindowState = prev ? cloneState(prev) : newState(first, settings);
+  const state: KeyState = prev ? cloneState(prev) : newState(first, settings);
   delete state.fx;
   let changed = false;
   // Ids are remembered per open minute (a resend carries the same ts, so it lands in the same
@@ -126,7 +130,7 @@ export function foldObservations(prev: WindowState | undefined, observations: re
       rememberPosition(state, ob.position.shardId, ob.position.sequenceNumber);
       changed = true;
     }
-    const minute = Math.floor(ob.ts / MINUTE);
+    const minute = Math.floor(ob.ts / MINUTE_MS);
     if (minute <= state.closedThrough) {
       stats.late++;
       continue;
@@ -177,7 +181,7 @@ function watermarkTsOf(ob: Observation): number {
 }
 
 /** Ids remembered for the minutes still open (closed minutes take no more records, so their ids are dropped). */
-function countOpenIds(state: WindowState, seen: ReadonlyMap<number, ReadonlySet<number>>): number {
+function countOpenIds(state: KeyState, seen: ReadonlyMap<number, ReadonlySet<number>>): number {
   let n = 0;
   for (const b of state.buckets) {
     if (b.m <= state.closedThrough) continue;
@@ -222,8 +226,8 @@ function encodeMinuteIds(ids: ReadonlySet<number>): string {
   return s;
 }
 
-function newState(first: Observation, settings: WindowSettings): WindowState {
-  const s: WindowState = {
+function newState(first: Observation, settings: WindowSettings): KeyState {
+  const s: KeyState = {
     key: first.key,
     tenant: first.tenant,
     signal: first.signal,
@@ -238,10 +242,10 @@ function newState(first: Observation, settings: WindowSettings): WindowState {
 
 /** The last minute that is complete once events up to `maxTs` (less the lateness) have been seen. */
 function watermarkMinute(maxTs: number, settings: WindowSettings): number {
-  return Math.floor((maxTs - settings.allowedLatenessMs) / MINUTE) - 1;
+  return Math.floor((maxTs - settings.allowedLatenessMs) / MINUTE_MS) - 1;
 }
 
-function addToBucket(state: WindowState, minute: number, ob: Observation): void {
+function addToBucket(state: KeyState, minute: number, ob: Observation): void {
   const { buckets } = state;
   let i = buckets.length - 1;
   while (i >= 0 && buckets[i]!.m > minute) i--;
@@ -262,7 +266,7 @@ function addToBucket(state: WindowState, minute: number, ob: Observation): void 
 }
 
 /** Emit every window whose last minute the watermark has passed, then drop buckets no window needs. */
-function closeMinutes(state: WindowState, settings: WindowSettings, out: WindowResult[]): void {
+function closeMinutes(state: KeyState, settings: WindowSettings, out: WindowResult[]): void {
   const closeTo = watermarkMinute(state.maxTs, settings);
   if (closeTo <= state.closedThrough) return;
   const w = settings.windowMinutes;
@@ -283,7 +287,7 @@ function closeMinutes(state: WindowState, settings: WindowSettings, out: WindowR
   state.buckets = firstKept < 0 ? [] : state.buckets.slice(firstKept);
 }
 
-function windowEndingAt(state: WindowState, lastMinute: number, windowMinutes: number): WindowResult {
+function windowEndingAt(state: KeyState, lastMinute: number, windowMinutes: number): WindowResult {
   const firstMinute = lastMinute - windowMinutes + 1;
   let n = 0;
   let sum = 0;
@@ -310,8 +314,8 @@ function windowEndingAt(state: WindowState, lastMinute: number, windowMinutes: n
     key: state.key,
     tenant: state.tenant,
     signal: state.signal,
-    start: firstMinute * MINUTE,
-    end: (lastMinute + 1) * MINUTE,
+    start: firstMinute * MINUTE_MS,
+    end: (lastMinute + 1) * MINUTE_MS,
     n,
     sum,
     mean: n ? sum / n : 0,
@@ -326,7 +330,7 @@ function windowEndingAt(state: WindowState, lastMinute: number, windowMinutes: n
   return result;
 }
 
-function rememberPosition(state: WindowState, shardId: string, seq: string): void {
+function rememberPosition(state: KeyState, shardId: string, seq: string): void {
   if (!(shardId in state.pos)) {
     const shards = Object.keys(state.pos);
     if (shards.length >= MAX_TRACKED_SHARDS) delete state.pos[shards[0]!];
@@ -374,7 +378,7 @@ export const MAX_TRACKED_REGIONS = 8;
 /** Stands for regions an episode touched that `rg` no longer holds: never the deployment's, so it counts as cross-region. */
 export const UNTRACKED_REGION = '*';
 
-function noteRegion(state: WindowState, region: string, minute: number): void {
+function noteRegion(state: KeyState, region: string, minute: number): void {
   const rg = (state.rg ??= {});
   if ((rg[region] ?? -Infinity) < minute) rg[region] = minute;
   const names = Object.keys(rg);
@@ -389,8 +393,8 @@ function noteRegion(state: WindowState, region: string, minute: number): void {
  * for a state written before `rg` existed its last `region`. A region dropped from `rg` during the
  * episode shows as UNTRACKED_REGION. Empty: no record named a region.
  */
-export function episodeRegions(state: Pick<WindowState, 'region' | 'rg' | 'rgx'>, sinceMs: number): string[] {
-  const since = Math.floor(sinceMs / MINUTE);
+export function episodeRegions(state: Pick<KeyState, 'region' | 'rg' | 'rgx'>, sinceMs: number): string[] {
+  const since = Math.floor(sinceMs / MINUTE_MS);
   if (!state.rg) return state.region !== undefined ? [state.region] : [];
   const regions = Object.entries(state.rg)
     .filter(([, m]) => m >= since)
@@ -400,7 +404,7 @@ export function episodeRegions(state: Pick<WindowState, 'region' | 'rg' | 'rgx'>
   return regions;
 }
 
-function cloneState(s: WindowState): WindowState {
+function cloneState(s: KeyState): KeyState {
   return {
     ...s,
     ...(s.rg && { rg: { ...s.rg } }),
@@ -410,12 +414,12 @@ function cloneState(s: WindowState): WindowState {
 }
 
 /** Serialised form stored in the state item; numbers rounded so the item stays small. */
-export function encodeState(s: WindowState): string {
+export function encodeState(s: KeyState): string {
   return JSON.stringify(s, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : v));
 }
 
-export function decodeState(text: string): WindowState {
-  const s = JSON.parse(text) as WindowState & { ids?: unknown };
+export function decodeState(text: string): KeyState {
+  const s = JSON.parse(text) as KeyState & { ids?: unknown };
   // Items written before ids were kept per open minute held a ring of the last 64.
   delete s.ids;
   return s;

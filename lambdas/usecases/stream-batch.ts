@@ -1,20 +1,15 @@
 import { alertMessage, describeAnomaly, type Anomaly } from '../core/anomaly.js';
 import { decodeBatch, type RawRecord } from '../core/batch.js';
 import { CHANGE_LOOKBACK_MS, CORRELATION_WINDOW_MS } from '../core/correlator.js';
-import { detectWindows, type DetectionSettings } from '../core/detect.js';
+import { scoreWindows, type DetectionSettings } from '../core/score-windows.js';
 import { planEpisodeTrace, type TraceAppend } from '../core/episode-trace.js';
 import type { EpisodeEvent } from '../core/episodes.js';
 import type { Observation, StreamPosition } from '../core/observations.js';
-import { compareSequence, episodeRegions, foldObservations, type FoldResult, type WindowResult } from '../core/window-state.js';
+import { compareSequence, episodeRegions, foldObservations, type FoldResult, type WindowResult } from '../core/key-state.js';
 import type { WindowSettings } from '../core/window-settings.js';
-import type { AnomalyStore } from '../adapters/anomaly-store.js';
-import type { ChangeStore } from '../adapters/change-store.js';
-import { toDeadLetter, type DeadLetterSink } from '../adapters/dead-letter.js';
-import type { EpisodeTraceStore } from '../adapters/episode-trace-store.js';
-import type { MitigationStarter } from '../adapters/mitigation-starter.js';
-import type { Notifier } from '../adapters/notifier.js';
-import type { PositionLedger } from '../adapters/position-ledger.js';
-import type { StoredWindow, WindowStore } from '../adapters/window-store.js';
+import { toDeadLetter } from '../core/dead-letter.js';
+import type { AnomalyStore, ChangeStore, DeadLetterSink, EpisodeTraceStore, MitigationStarter, Notifier, PositionLedger, StoredWindow, WindowStore } from '../core/ports/index.js';
+import { forEachLimit } from '../core/concurrency.js';
 
 export interface StreamBatchDeps {
   readonly windows: WindowStore;
@@ -74,7 +69,16 @@ export interface BatchOutcome {
 const DEFAULT_CONFLICT_RETRIES = 5;
 const DEFAULT_SAVE_CONCURRENCY = 16;
 
-/** The consumer's whole job for one batch: decode, dead-letter, store changes, fold, detect, alert and save each key once. */
+/**
+ * The consumer's whole job for one batch: decode, dead-letter, store changes, fold, detect, alert and save each key once.
+ *
+ * @example
+ * const outcome = await processStreamBatch(records, {
+ *   windows: new InMemoryWindowStore(), changes: new InMemoryChangeStore(), anomalies: new InMemoryAnomalyStore(),
+ *   notifier, deadLetters, ledger: new InMemoryPositionLedger(), settings: DEFAULT_WINDOW_SETTINGS, source: 'replay',
+ * });
+ * outcome.failed; // positions to report as batchItemFailures (Lambda redelivers them)
+ */
 export async function processStreamBatch(records: readonly RawRecord[], deps: StreamBatchDeps): Promise<BatchOutcome> {
   const outcome: BatchOutcome = {
     received: records.length,
@@ -164,7 +168,7 @@ function foldAndDetect(current: StoredWindow | undefined, observations: readonly
   if (!folded.windows.length) return { folded, events: [], traces: [] };
   const { state } = folded;
   const prev = { ...(state.trk && { trk: state.trk }), ...(state.trc && { trc: state.trc }) };
-  const detected = detectWindows(state, state, folded.windows, deps.detection);
+  const detected = scoreWindows(state, state, folded.windows, deps.detection);
   Object.assign(state, detected.detection);
   const plan = planEpisodeTrace({
     key: state.key,
@@ -319,10 +323,3 @@ async function appendTraces(appends: readonly TraceAppend[], store: EpisodeTrace
   return appends.reduce((n, a) => n + a.points.length, 0);
 }
 
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}

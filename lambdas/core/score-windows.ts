@@ -3,9 +3,10 @@ import { DEFAULT_TRIGGER_SETTINGS, trackEpisode, type EpisodeEvent, type Episode
 import type { TraceCursor } from './episode-trace.js';
 import { ENGAGEMENT_SIGNAL } from './observations.js';
 import { signalSpec } from './signals.js';
-import type { WindowResult, WindowState } from './window-state.js';
+import type { WindowResult, KeyState } from './key-state.js';
+import { MINUTE_MS } from './time.js';
 
-/** Per-key detection state, kept in the window state item next to the buckets. */
+/** Per-key detection state, kept in the key state item (KeyState) next to the buckets. */
 export interface KeyDetection {
   det?: DetectorState;
   trk?: EpisodeTracker;
@@ -24,14 +25,18 @@ export interface DetectionResult {
   events: EpisodeEvent[];
 }
 
-const MINUTE = 60_000;
 
 /**
  * Score every emitted window of one key and run the trigger rules over the scored minutes.
  * Metric keys are scored on the window's last minute; engagement keys on the whole 10-minute
  * window (seed 000: low engagement over the running window is the anomaly).
+ *
+ * @example
+ * const folded = foldObservations(prev, observations, settings);
+ * const { detection, minutes, events } = scoreWindows(folded.state, folded.state, folded.windows);
+ * Object.assign(folded.state, detection); // events: episodes confirmed or recovered in these minutes
  */
-export function detectWindows(prev: KeyDetection | undefined, state: Pick<WindowState, 'key' | 'signal'>, windows: readonly WindowResult[], settings: DetectionSettings = {}): DetectionResult {
+export function scoreWindows(prev: KeyDetection | undefined, state: Pick<KeyState, 'key' | 'signal'>, windows: readonly WindowResult[], settings: DetectionSettings = {}): DetectionResult {
   const spec = signalSpec(state.signal);
   let det = prev?.det;
   let trk = prev?.trk;
@@ -40,7 +45,7 @@ export function detectWindows(prev: KeyDetection | undefined, state: Pick<Window
   for (const w of windows) {
     const value = state.signal === ENGAGEMENT_SIGNAL ? (w.n ? w.mean : undefined) : w.lastMinute?.mean;
     if (value === undefined) continue;
-    const ts = w.end - MINUTE;
+    const ts = w.end - MINUTE_MS;
     const scored = scorePoint(det, { ts, value }, spec.bad, settings.detector);
     det = scored.state;
     // `anomalous` marks where an anomaly starts (and new extremes); `ongoing` keeps it up while the
