@@ -54,7 +54,8 @@ function core(event: KinesisStreamEvent, states?: Map<string, KeyState>): number
     const r = foldObservations(states?.get(key), observations, DEFAULT_WINDOW_SETTINGS);
     windows += r.windows.length;
   }
-  if (batch.invalid.length) throw new Error(`benchmark batch has ${batch.invalid.length} invalid records: ${batch.invalid[0]!.reason}`);
+  if (batch.invalid.length)
+    throw new Error(`benchmark batch has ${batch.invalid.length} invalid records: ${batch.invalid[0]!.reason}`);
   return windows;
 }
 
@@ -72,7 +73,8 @@ export function benchConsumerCore(options: CoreBenchOptions = DEFAULT_CORE_BENCH
 
   // State as the previous delivery left it, so the warm-state fold skips nothing and emits windows.
   const warm = new Map<string, KeyState>();
-  for (const [key, obs] of decodeBatch(previous.Records.map(toRawRecord)).byKey) warm.set(key, foldObservations(undefined, obs, DEFAULT_WINDOW_SETTINGS).state);
+  for (const [key, obs] of decodeBatch(previous.Records.map(toRawRecord)).byKey)
+    warm.set(key, foldObservations(undefined, obs, DEFAULT_WINDOW_SETTINGS).state);
 
   // Pre-computed inputs for the per-stage timings.
   const raws: RawRecord[] = event.Records.map(toRawRecord);
@@ -88,7 +90,13 @@ export function benchConsumerCore(options: CoreBenchOptions = DEFAULT_CORE_BENCH
   const bareMs: number[] = [];
   const coreMs: number[] = [];
   const warmMs: number[] = [];
-  const stages = { base64: [] as number[], utf8AndJsonParse: [] as number[], zodValidate: [] as number[], group: [] as number[], fold: [] as number[] };
+  const stages = {
+    base64: [] as number[],
+    utf8AndJsonParse: [] as number[],
+    zodValidate: [] as number[],
+    group: [] as number[],
+    fold: [] as number[],
+  };
   let windowsPerBatch = 0;
   for (let i = 0; i < options.rounds; i++) {
     bareMs.push(time(() => bare(event)));
@@ -97,9 +105,11 @@ export function benchConsumerCore(options: CoreBenchOptions = DEFAULT_CORE_BENCH
     stages.base64.push(time(() => event.Records.map(toRawRecord)));
     stages.utf8AndJsonParse.push(time(() => raws.map((r) => JSON.parse(utf8.decode(r.data)) as unknown)));
     stages.zodValidate.push(time(() => parsedJson.map((j) => Envelope.safeParse(j))));
-    stages.fold.push(time(() => {
-      for (const [key, obs] of byKey) foldObservations(undefined, obs, DEFAULT_WINDOW_SETTINGS).state.key === key;
-    }));
+    stages.fold.push(
+      time(() => {
+        for (const [key, obs] of byKey) foldObservations(undefined, obs, DEFAULT_WINDOW_SETTINGS).state.key === key;
+      }),
+    );
   }
   // What is left of the core once the measured stages are taken out: toObservation, grouping, bookkeeping.
   const stagesMs = {
@@ -110,7 +120,10 @@ export function benchConsumerCore(options: CoreBenchOptions = DEFAULT_CORE_BENCH
     fold: median(stages.fold),
   };
   const coreMedian = median(coreMs);
-  stagesMs.group = Math.max(0, coreMedian - stagesMs.base64 - stagesMs.utf8AndJsonParse - stagesMs.zodValidate - stagesMs.fold);
+  stagesMs.group = Math.max(
+    0,
+    coreMedian - stagesMs.base64 - stagesMs.utf8AndJsonParse - stagesMs.zodValidate - stagesMs.fold,
+  );
   const bareMedian = median(bareMs);
   const warmMedian = median(warmMs);
   return {

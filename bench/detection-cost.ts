@@ -29,11 +29,14 @@ export interface DetectionCostResult {
 
 function bare(event: KinesisStreamEvent): number {
   let sink = 0;
-  for (const r of event.Records) sink += (JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8')) as { v: number }).v;
+  for (const r of event.Records)
+    sink += (JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8')) as { v: number }).v;
   return sink;
 }
 
-export async function benchDetectionCost(opts: { warmupBatches?: number; rounds?: number; devSet?: string } = {}): Promise<DetectionCostResult> {
+export async function benchDetectionCost(
+  opts: { warmupBatches?: number; rounds?: number; devSet?: string } = {},
+): Promise<DetectionCostResult> {
   const workload = new ShardWorkload(DEFAULT_WORKLOAD);
   const deps = inMemoryConsumerDeps({ source: 'bench' });
   const folds = new Map<string, KeyState>();
@@ -52,7 +55,8 @@ export async function benchDetectionCost(opts: { warmupBatches?: number; rounds?
     bare(event);
     bareMs.push(performance.now() - t);
     t = performance.now();
-    for (const [key, obs] of decodeBatch(event.Records.map(toRawRecord)).byKey) folds.set(key, foldObservations(folds.get(key), obs, DEFAULT_WINDOW_SETTINGS).state);
+    for (const [key, obs] of decodeBatch(event.Records.map(toRawRecord)).byKey)
+      folds.set(key, foldObservations(folds.get(key), obs, DEFAULT_WINDOW_SETTINGS).state);
     foldMs.push(performance.now() - t);
     t = performance.now();
     const outcome = await processStreamBatch(event.Records.map(toRawRecord), deps);

@@ -14,7 +14,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DetectorSettings } from '../lambdas/core/detection/index.js';
-import { formatFigures, generateSuite, scoreSeries, summarise, writeResults, writeSuite, type SeriesResult } from './quality/families.js';
+import {
+  formatFigures,
+  generateSuite,
+  scoreSeries,
+  summarise,
+  writeResults,
+  writeSuite,
+  type SeriesResult,
+} from './quality/families.js';
 
 export interface FamiliesBench {
   readonly results: readonly SeriesResult[];
@@ -26,7 +34,9 @@ export interface FamiliesBench {
 
 const NABSCORE = new URL('../../shared/tools/nabscore.py', import.meta.url).pathname;
 
-export async function benchDetectionFamilies(o: { seeds?: number; seed0?: number; out?: string; settings?: Partial<DetectorSettings>; nab?: boolean } = {}): Promise<FamiliesBench> {
+export async function benchDetectionFamilies(
+  o: { seeds?: number; seed0?: number; out?: string; settings?: Partial<DetectorSettings>; nab?: boolean } = {},
+): Promise<FamiliesBench> {
   const suite = generateSuite({ seeds: o.seeds ?? 3, seed0: o.seed0 ?? 1 });
   const started = performance.now();
   const results = suite.map((s) => scoreSeries(s, o.settings, 'both', true));
@@ -39,7 +49,10 @@ export async function benchDetectionFamilies(o: { seeds?: number; seed0?: number
     try {
       const { data, labels } = await writeSuite(dir, suite);
       await writeResults(join(dir, 'results'), results);
-      const run = (extra: string[]) => execFileSync('python3', [NABSCORE, join(dir, 'results'), '--labels', labels, '--data', data, ...extra], { encoding: 'utf8' });
+      const run = (extra: string[]) =>
+        execFileSync('python3', [NABSCORE, join(dir, 'results'), '--labels', labels, '--data', data, ...extra], {
+          encoding: 'utf8',
+        });
       const std = run([]);
       const fixed = run(['--column', 'alert', '--threshold', '0.5']);
       const pick = (t: string) => Number(/standard\s+(-?[\d.]+)/.exec(t)?.[1] ?? Number.NaN);
@@ -53,16 +66,38 @@ export async function benchDetectionFamilies(o: { seeds?: number; seed0?: number
 
 export function formatFamilies(b: FamiliesBench): string {
   const out: string[] = [];
-  out.push(formatFigures('family', summarise(b.results, (r) => r.series.family)));
+  out.push(
+    formatFigures(
+      'family',
+      summarise(b.results, (r) => r.series.family),
+    ),
+  );
   out.push('');
-  out.push(formatFigures('shape', summarise(b.results, (r) => r.series.shape)));
+  out.push(
+    formatFigures(
+      'shape',
+      summarise(b.results, (r) => r.series.shape),
+    ),
+  );
   out.push('');
-  out.push(formatFigures('all', summarise(b.results, () => 'all')));
+  out.push(
+    formatFigures(
+      'all',
+      summarise(b.results, () => 'all'),
+    ),
+  );
   const kinds: Record<string, number> = {};
   for (const r of b.results) for (const [k, v] of Object.entries(r.kinds)) kinds[k] = (kinds[k] ?? 0) + v;
-  out.push(`alerts by kind: ${Object.entries(kinds).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  out.push(`${b.results.length} series, ${b.points.toLocaleString('en-US')} points in ${Math.round(b.ms)} ms (${Math.round(b.points / (b.ms / 1000)).toLocaleString('en-US')} points/s); max state ${b.maxStateBytes} B`);
-  if (b.nab) out.push(`NAB standard (optimised threshold) ${b.nab.standard.toFixed(1)}, fixed 0.5 ${b.nab.fixed.toFixed(1)}`);
+  out.push(
+    `alerts by kind: ${Object.entries(kinds)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
+  out.push(
+    `${b.results.length} series, ${b.points.toLocaleString('en-US')} points in ${Math.round(b.ms)} ms (${Math.round(b.points / (b.ms / 1000)).toLocaleString('en-US')} points/s); max state ${b.maxStateBytes} B`,
+  );
+  if (b.nab)
+    out.push(`NAB standard (optimised threshold) ${b.nab.standard.toFixed(1)}, fixed 0.5 ${b.nab.fixed.toFixed(1)}`);
   return out.join('\n');
 }
 
@@ -81,7 +116,18 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (args.includes('--json')) {
     const fam = Object.fromEntries(summarise(b.results, (r) => r.series.family));
     const shape = Object.fromEntries(summarise(b.results, (r) => r.series.shape));
-    console.log(JSON.stringify({ family: fam, shape, nab: b.nab && { standard: b.nab.standard, fixed: b.nab.fixed }, maxStateBytes: b.maxStateBytes }, null, 1));
+    console.log(
+      JSON.stringify(
+        {
+          family: fam,
+          shape,
+          nab: b.nab && { standard: b.nab.standard, fixed: b.nab.fixed },
+          maxStateBytes: b.maxStateBytes,
+        },
+        null,
+        1,
+      ),
+    );
   } else {
     console.log(formatFamilies(b));
     if (args.includes('--nab') && b.nab) console.log(b.nab.text);

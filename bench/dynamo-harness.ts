@@ -12,7 +12,13 @@ const dynalite = require('dynalite') as (opts: object) => Server;
 const dynaliteDb = require('dynalite/db') as { itemSize(item: Record<string, AttributeValue>): number };
 
 /** Operations that write; everything else is a read or control-plane call. */
-export const WRITE_OPERATIONS = ['PutItem', 'BatchWriteItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems'] as const;
+export const WRITE_OPERATIONS = [
+  'PutItem',
+  'BatchWriteItem',
+  'UpdateItem',
+  'DeleteItem',
+  'TransactWriteItems',
+] as const;
 
 export interface RequestCounters {
   /** Requests per DynamoDB operation as the adapters send them (a re-send of unprocessed items counts; SDK-internal retries do not). */
@@ -56,7 +62,12 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
       if (op) {
         counters.requests[op] = (counters.requests[op] ?? 0) + 1;
         if ((WRITE_OPERATIONS as readonly string[]).includes(op)) {
-          const text = typeof request.body === 'string' ? request.body : request.body instanceof Uint8Array ? utf8.decode(request.body) : undefined;
+          const text =
+            typeof request.body === 'string'
+              ? request.body
+              : request.body instanceof Uint8Array
+                ? utf8.decode(request.body)
+                : undefined;
           if (op === 'BatchWriteItem' && text !== undefined) {
             const body = JSON.parse(text) as { RequestItems: Record<string, unknown[]> };
             counters.itemsWritten += Object.values(body.RequestItems).reduce((t, l) => t + l.length, 0);
@@ -77,7 +88,11 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
       counters = emptyCounters();
     },
     async createStateTable(prefix) {
-      const tables = await createTablesFromTemplate(client, synthTemplate({}, { bundle: false, nag: false }) as CfnTemplate, prefix);
+      const tables = await createTablesFromTemplate(
+        client,
+        synthTemplate({}, { bundle: false, nag: false }) as CfnTemplate,
+        prefix,
+      );
       return [...tables.values()][0]!;
     },
     async itemSizes(table, prefix) {

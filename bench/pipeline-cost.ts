@@ -36,18 +36,37 @@ const SIGNALS: readonly [string, number][] = [
  * full size, as in a long-running deployment), then `seconds` at `eventsPerSecond`, round-robin over
  * tenants × signals, values within ±2 % of the base. `measured: false` gives the warm-up alone.
  */
-export function steadyScenario(o: { eventsPerSecond: number; keys: number; seconds: number; warmupMinutes: number }, measured = true): string[] {
+export function steadyScenario(
+  o: { eventsPerSecond: number; keys: number; seconds: number; warmupMinutes: number },
+  measured = true,
+): string[] {
   const r = seededRandom(11);
-  const keys = TENANTS.flatMap((tenant) => SIGNALS.map(([signal, base]) => ({ tenant, signal, base }))).slice(0, o.keys);
+  const keys = TENANTS.flatMap((tenant) => SIGNALS.map(([signal, base]) => ({ tenant, signal, base }))).slice(
+    0,
+    o.keys,
+  );
   const lines: string[] = [];
   const line = (i: number, ts: number) => {
     const k = keys[i % keys.length]!;
-    lines.push(JSON.stringify({ v: 1, type: 'metric', id: `s-${i}`, ts, tenant: k.tenant, signal: k.signal, value: Number((k.base * (1 + (r() - 0.5) * 0.04)).toPrecision(6)), region: 'kr' }));
+    lines.push(
+      JSON.stringify({
+        v: 1,
+        type: 'metric',
+        id: `s-${i}`,
+        ts,
+        tenant: k.tenant,
+        signal: k.signal,
+        value: Number((k.base * (1 + (r() - 0.5) * 0.04)).toPrecision(6)),
+        region: 'kr',
+      }),
+    );
   };
   const warmup = o.warmupMinutes * 6 * keys.length;
   for (let i = 0; i < warmup; i++) line(i, START_TS + Math.floor(i / keys.length) * 10_000);
   const from = START_TS + o.warmupMinutes * 60_000;
-  if (measured) for (let i = 0; i < o.eventsPerSecond * o.seconds; i++) line(warmup + i, from + Math.floor((i * 1000) / o.eventsPerSecond));
+  if (measured)
+    for (let i = 0; i < o.eventsPerSecond * o.seconds; i++)
+      line(warmup + i, from + Math.floor((i * 1000) / o.eventsPerSecond));
   return lines;
 }
 
@@ -67,7 +86,16 @@ export interface PipelineCost {
 }
 
 async function run(scenario: string, out: string, context?: Record<string, unknown>): Promise<LocalSummary> {
-  const summary = await runLocal({ scenario, once: true, out, port: 0, minutes: 240, chunk: 500, log: () => {}, ...(context && { context }) });
+  const summary = await runLocal({
+    scenario,
+    once: true,
+    out,
+    port: 0,
+    minutes: 240,
+    chunk: 500,
+    log: () => {},
+    ...(context && { context }),
+  });
   if (!summary.ok) throw new Error(`local run of ${scenario} failed: ${summary.problems.join('; ')}`);
   return summary;
 }
@@ -75,8 +103,18 @@ async function run(scenario: string, out: string, context?: Record<string, unkno
 /** `a − b`, line by line: what the measured part of a run used beyond its warm-up. */
 function minus(a: LocalSummary['usage'], b: LocalSummary['usage']): LocalSummary['usage'] {
   const diff = <T extends Record<string, number>>(x: Record<string, T>, y: Record<string, T>) =>
-    Object.fromEntries(Object.entries(x).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([f, n]) => [f, n - (y[k]?.[f] ?? 0)])) as T]));
-  return { lambda: diff(a.lambda, b.lambda), dynamodb: diff(a.dynamodb, b.dynamodb), snsPublishes: a.snsPublishes - b.snsPublishes, stateTransitions: a.stateTransitions - b.stateTransitions };
+    Object.fromEntries(
+      Object.entries(x).map(([k, v]) => [
+        k,
+        Object.fromEntries(Object.entries(v).map(([f, n]) => [f, n - (y[k]?.[f] ?? 0)])) as T,
+      ]),
+    );
+  return {
+    lambda: diff(a.lambda, b.lambda),
+    dynamodb: diff(a.dynamodb, b.dynamodb),
+    snsPublishes: a.snsPublishes - b.snsPublishes,
+    stateTransitions: a.stateTransitions - b.stateTransitions,
+  };
 }
 
 export async function benchPipelineCost(): Promise<PipelineCost> {
@@ -108,7 +146,13 @@ export async function benchPipelineCost(): Promise<PipelineCost> {
     return {
       steady,
       kinesis: kinesisPerMillion(STEADY.eventsPerSecond, 1),
-      demo: { summary: demo, executions, perEpisode: Object.fromEntries(Object.entries(episodeBill).map(([k, v]) => [k, v / Math.max(1, executions)])) as unknown as UsageBill },
+      demo: {
+        summary: demo,
+        executions,
+        perEpisode: Object.fromEntries(
+          Object.entries(episodeBill).map(([k, v]) => [k, v / Math.max(1, executions)]),
+        ) as unknown as UsageBill,
+      },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

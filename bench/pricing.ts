@@ -41,7 +41,14 @@ export function costPerMillionEvents(c: BatchCostInput): CostPerMillion {
   const dynamoReads = invocations * c.rcuPerBatch * PRICES.dynamoRru;
   const lambdaRequests = invocations * PRICES.lambdaRequest;
   const lambdaDuration = invocations * (c.durationMsPerBatch / 1000) * LAMBDA_MEMORY_GB * PRICES.lambdaGbSecond;
-  return { invocations, dynamoWrites, dynamoReads, lambdaRequests, lambdaDuration, total: dynamoWrites + dynamoReads + lambdaRequests + lambdaDuration };
+  return {
+    invocations,
+    dynamoWrites,
+    dynamoReads,
+    lambdaRequests,
+    lambdaDuration,
+    total: dynamoWrites + dynamoReads + lambdaRequests + lambdaDuration,
+  };
 }
 
 /** Prices of the dimensions the whole pipeline uses besides DynamoDB and Lambda (us-east-1 list). */
@@ -95,5 +102,8 @@ export function perMillion(bill: UsageBill, events: number): UsageBill {
 /** Kinesis at a steady rate on provisioned shards (1 MB/s or 1,000 records/s each), per million events. */
 export function kinesisPerMillion(eventsPerSecond: number, shards: number): { shardHours: number; putUnits: number } {
   const millionPerHour = (eventsPerSecond * 3600) / 1e6;
-  return { shardHours: (shards * PIPELINE_PRICES.kinesisShardHour) / millionPerHour, putUnits: 1e6 * PIPELINE_PRICES.kinesisPutUnit };
+  return {
+    shardHours: (shards * PIPELINE_PRICES.kinesisShardHour) / millionPerHour,
+    putUnits: 1e6 * PIPELINE_PRICES.kinesisPutUnit,
+  };
 }

@@ -25,7 +25,10 @@ for (let i = 0; i < 5; i++) run();
 
 const session = new Session();
 session.connect();
-const post = <T>(method: string, params?: object) => new Promise<T>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res as T))));
+const post = <T>(method: string, params?: object) =>
+  new Promise<T>((resolve, reject) =>
+    session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res as T))),
+  );
 await post('Profiler.enable');
 await post('Profiler.setSamplingInterval', { interval: 100 });
 await post('Profiler.start');
@@ -42,7 +45,9 @@ const byFile = new Map<string, number>();
 for (const node of profile.nodes) {
   const us = selfUs.get(node.id) ?? 0;
   const { functionName, url, lineNumber } = node.callFrame;
-  const file = url.replace(/^.*node_modules\/((?:@[^/]+\/)?[^/]+).*$/, '$1').replace(/^.*\/(lambdas|bench)\//, '$1/') || `(${functionName || 'native'})`;
+  const file =
+    url.replace(/^.*node_modules\/((?:@[^/]+\/)?[^/]+).*$/, '$1').replace(/^.*\/(lambdas|bench)\//, '$1/') ||
+    `(${functionName || 'native'})`;
   const fn = `${functionName || '(anonymous)'}  ${file}${url.includes('node_modules') ? `:${lineNumber + 1}` : ''}`;
   byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
   byFile.set(file, (byFile.get(file) ?? 0) + us);
@@ -52,10 +57,17 @@ const top = (m: Map<string, number>, n: number) =>
   [...m]
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
-    .map(([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000 / ROUNDS).toFixed(2).padStart(6)} ms/batch  ${k}`)
+    .map(
+      ([k, us]) =>
+        `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000 / ROUNDS).toFixed(2).padStart(6)} ms/batch  ${k}`,
+    )
     .join('\n');
-console.log(`${ROUNDS} batches of ${event.Records.length} records: ${(elapsed / ROUNDS).toFixed(1)} ms/batch (profiled)\n`);
-console.log('self time by function (inlined callees such as JSON.parse, Date.parse, Number#toString count towards their caller):');
+console.log(
+  `${ROUNDS} batches of ${event.Records.length} records: ${(elapsed / ROUNDS).toFixed(1)} ms/batch (profiled)\n`,
+);
+console.log(
+  'self time by function (inlined callees such as JSON.parse, Date.parse, Number#toString count towards their caller):',
+);
 console.log(top(byFunction, 20));
 console.log('\nself time by file / package:');
 console.log(top(byFile, 10));

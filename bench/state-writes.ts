@@ -61,7 +61,15 @@ export interface ScenarioResult {
   spanMs: number;
   batches: BatchMeasurement[];
   /** Averages over the ordinary (non-redelivery, non-mixed) batches. */
-  steady: { writeRequests: number; itemsWritten: number; distinctKeys: number; stateWcu: number; allWcu: number; rcu: number; durationMs: number };
+  steady: {
+    writeRequests: number;
+    itemsWritten: number;
+    distinctKeys: number;
+    stateWcu: number;
+    allWcu: number;
+    rcu: number;
+    durationMs: number;
+  };
   stateItemBytes: { mean: number; max: number; count: number };
 }
 
@@ -72,7 +80,12 @@ export interface StateWritesResult {
 
 const WRITE_OPS: readonly string[] = WRITE_OPERATIONS;
 
-async function measureBatch(dynamo: LocalDynamo, deps: StreamBatchDeps, event: KinesisStreamEvent, label: string): Promise<BatchMeasurement> {
+async function measureBatch(
+  dynamo: LocalDynamo,
+  deps: StreamBatchDeps,
+  event: KinesisStreamEvent,
+  label: string,
+): Promise<BatchMeasurement> {
   dynamo.reset();
   const t = performance.now();
   const outcome = await processStreamBatch(event.Records.map(toRawRecord), deps);
@@ -81,7 +94,8 @@ async function measureBatch(dynamo: LocalDynamo, deps: StreamBatchDeps, event: K
   const writeRequests = Object.entries(c.requests).reduce((n, [op, k]) => n + (WRITE_OPS.includes(op) ? k : 0), 0);
   const allWcu = Object.entries(c.capacity).reduce((n, [op, k]) => n + (WRITE_OPS.includes(op) ? k : 0), 0);
   const rcu = Object.entries(c.capacity).reduce((n, [op, k]) => n + (WRITE_OPS.includes(op) ? 0 : k), 0);
-  if (outcome.failed.length) throw new Error(`${label}: ${outcome.failed.length} records failed: ${outcome.failed[0]!.error}`);
+  if (outcome.failed.length)
+    throw new Error(`${label}: ${outcome.failed.length} records failed: ${outcome.failed[0]!.error}`);
   return {
     label,
     records: outcome.received,
@@ -114,7 +128,11 @@ interface ScenarioOptions {
   readonly warmupBatches: number;
 }
 
-async function runScenario(dynamo: LocalDynamo, tablePrefix: string, options: ScenarioOptions): Promise<ScenarioResult> {
+async function runScenario(
+  dynamo: LocalDynamo,
+  tablePrefix: string,
+  options: ScenarioOptions,
+): Promise<ScenarioResult> {
   const { workload, batches: ordinaryBatches, extras, warmupBatches } = options;
   const table = await dynamo.createStateTable(tablePrefix);
   const deps: StreamBatchDeps = {
@@ -129,23 +147,60 @@ async function runScenario(dynamo: LocalDynamo, tablePrefix: string, options: Sc
   };
   const shard = new ShardWorkload(workload);
   for (let i = 0; i < warmupBatches; i++) {
-    const warm = await processStreamBatch(shard.nextEvent([], { records: DEFAULT_WORKLOAD.records, spanMs: DEFAULT_WORKLOAD.spanMs, jitterMs: DEFAULT_WORKLOAD.jitterMs }).Records.map(toRawRecord), deps);
+    const warm = await processStreamBatch(
+      shard
+        .nextEvent([], {
+          records: DEFAULT_WORKLOAD.records,
+          spanMs: DEFAULT_WORKLOAD.spanMs,
+          jitterMs: DEFAULT_WORKLOAD.jitterMs,
+        })
+        .Records.map(toRawRecord),
+      deps,
+    );
     if (warm.failed.length) throw new Error(`warm-up failed: ${warm.failed[0]!.error}`);
   }
   const batches: BatchMeasurement[] = [];
   let last: KinesisStreamEvent | undefined;
   for (let i = 0; i < ordinaryBatches; i++) {
     last = shard.nextEvent();
-    batches.push(await measureBatch(dynamo, deps, last, i === 0 ? (warmupBatches ? 'first after warm-up' : 'first (empty table)') : `follow-up ${i}`));
+    batches.push(
+      await measureBatch(
+        dynamo,
+        deps,
+        last,
+        i === 0 ? (warmupBatches ? 'first after warm-up' : 'first (empty table)') : `follow-up ${i}`,
+      ),
+    );
   }
   const ordinary = [...batches];
   if (extras && last) {
     batches.push(await measureBatch(dynamo, deps, last, 'redelivery of the last'));
     // 20 change records and 20 invalid records (10 partition keys) mixed into an ordinary batch.
     const at = shard.nextStart;
-    const changes = Array.from({ length: 20 }, (_, i) => JSON.stringify({ v: 1, type: 'change', id: `rel-${i}`, ts: at, tenant: `tenant-${String(i % 10).padStart(2, '0')}`, change: 'release', until: at + 1_800_000 }));
-    const invalid = Array.from({ length: 20 }, (_, i) => JSON.stringify({ v: 1, type: 'metric', ts: at, tenant: `tenant-${String(i % 10).padStart(2, '0')}`, signal: 'search_qps', value: 'high' }));
-    batches.push(await measureBatch(dynamo, deps, shard.nextEvent([...changes, ...invalid]), '+20 changes +20 invalid'));
+    const changes = Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify({
+        v: 1,
+        type: 'change',
+        id: `rel-${i}`,
+        ts: at,
+        tenant: `tenant-${String(i % 10).padStart(2, '0')}`,
+        change: 'release',
+        until: at + 1_800_000,
+      }),
+    );
+    const invalid = Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify({
+        v: 1,
+        type: 'metric',
+        ts: at,
+        tenant: `tenant-${String(i % 10).padStart(2, '0')}`,
+        signal: 'search_qps',
+        value: 'high',
+      }),
+    );
+    batches.push(
+      await measureBatch(dynamo, deps, shard.nextEvent([...changes, ...invalid]), '+20 changes +20 invalid'),
+    );
   }
   const sizes = await dynamo.itemSizes(table, 'w#');
   // Skip the first batch for the steady state only when there are enough batches to average.
@@ -172,7 +227,12 @@ export async function benchStateWrites(): Promise<StateWritesResult> {
   const dynamo = await startLocalDynamo();
   try {
     // The same 10k-record / 100-key delivery as the core benchmark, then follow-ups.
-    const primary = await runScenario(dynamo, 'bench-primary-', { workload: DEFAULT_WORKLOAD, batches: 5, extras: true, warmupBatches: 0 });
+    const primary = await runScenario(dynamo, 'bench-primary-', {
+      workload: DEFAULT_WORKLOAD,
+      batches: 5,
+      extras: true,
+      warmupBatches: 0,
+    });
     // Batches at 1,000 events/s (each covers batchSize ms of event time) after a warm-up that closes
     // windows, so the items carry detection state as they do in steady operation.
     const bySize: ScenarioResult[] = [];
@@ -182,7 +242,14 @@ export async function benchStateWrites(): Promise<StateWritesResult> {
       [100, 40],
     ] as const) {
       const workload = { ...DEFAULT_WORKLOAD, records, spanMs: records, jitterMs: Math.min(2_000, records), seed: 7 };
-      bySize.push(await runScenario(dynamo, `bench-size-${records}-`, { workload, batches: count, extras: false, warmupBatches: 4 }));
+      bySize.push(
+        await runScenario(dynamo, `bench-size-${records}-`, {
+          workload,
+          batches: count,
+          extras: false,
+          warmupBatches: 4,
+        }),
+      );
     }
     return { primary, bySize };
   } finally {

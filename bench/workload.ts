@@ -7,7 +7,18 @@ export const START_TS = Date.UTC(2026, 10, 22, 10, 0, 0);
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/anomaly-guard-ingest';
 
 /** 10 signals × tenants: keys are `tenant-NN#signal`. */
-const SIGNALS = ['ingest_rpm', 'search_qps', 'notify_rpm', 'webhook_rps', 'cir_p95', 'cqs_p95', 'cin_p95', 'cache_hit_ratio', 'edge_p95_ms', 'origin_p95_ms'] as const;
+const SIGNALS = [
+  'ingest_rpm',
+  'search_qps',
+  'notify_rpm',
+  'webhook_rps',
+  'cir_p95',
+  'cqs_p95',
+  'cin_p95',
+  'cache_hit_ratio',
+  'edge_p95_ms',
+  'origin_p95_ms',
+] as const;
 const BASE: Record<(typeof SIGNALS)[number], number> = {
   ingest_rpm: 12_000,
   search_qps: 850,
@@ -34,8 +45,13 @@ export interface WorkloadOptions {
   readonly seed: number;
 }
 
-export const DEFAULT_WORKLOAD: WorkloadOptions = { records: 10_000, keys: 100, spanMs: 3 * 60_000, jitterMs: 20_000, seed: 1 };
-
+export const DEFAULT_WORKLOAD: WorkloadOptions = {
+  records: 10_000,
+  keys: 100,
+  spanMs: 3 * 60_000,
+  jitterMs: 20_000,
+  seed: 1,
+};
 
 /** A Kinesis-looking 56-digit sequence number, increasing with n. */
 export function sequenceNumber(n: number): string {
@@ -64,7 +80,10 @@ export class ShardWorkload {
    * The next delivery, continuing event time and sequence numbers; `extra` adds the given envelopes
    * (text) at random positions; `override` changes size or span for this delivery only.
    */
-  nextEvent(extra: readonly string[] = [], override: Partial<Pick<WorkloadOptions, 'records' | 'spanMs' | 'jitterMs'>> = {}): KinesisStreamEvent {
+  nextEvent(
+    extra: readonly string[] = [],
+    override: Partial<Pick<WorkloadOptions, 'records' | 'spanMs' | 'jitterMs'>> = {},
+  ): KinesisStreamEvent {
     const { records, spanMs, jitterMs } = { ...this.options, ...override };
     const { keys } = this.options;
     const tenants = keys / 10;

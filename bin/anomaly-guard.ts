@@ -24,12 +24,19 @@ const positiveInt = (name: string) => (v: string) => {
 
 program
   .command('local')
-  .description('run the whole pipeline on embedded stand-ins of the AWS services with a simulated multi-tenant workload')
+  .description(
+    'run the whole pipeline on embedded stand-ins of the AWS services with a simulated multi-tenant workload',
+  )
   .option('--scenario <name|file.jsonl>', 'built-in scenario name or a JSONL file of envelopes', 'default')
   .option('--once', 'run the scenario to its end, write the summary and exit', false)
   .option('--out <dir>', 'where summary.json, alerts.jsonl, dead letters and reports go', '.anomaly-guard/local')
   .option('--port <n>', 'port for the local API and dashboard', positiveInt('--port'), 8787)
-  .option('--minutes <n>', 'simulated minutes of the built-in scenario (its incidents start at minute 80, 120, 160, 200 and 215)', positiveInt('--minutes'), 240)
+  .option(
+    '--minutes <n>',
+    'simulated minutes of the built-in scenario (its incidents start at minute 80, 120, 160, 200 and 215)',
+    positiveInt('--minutes'),
+    240,
+  )
   .action(async (o: { scenario: string; once: boolean; out: string; port: number; minutes: number }) => {
     const { runLocal } = await import('../local/runtime.js');
     const summary = await runLocal({ ...o, chunk: 500, log: (l) => console.log(l) });
@@ -44,9 +51,13 @@ program
   .option('--endpoint <url>', 'Kinesis endpoint (for the local stand-in); default: AWS from the environment')
   .action(async (o: { input: string; stream: string; endpoint?: string }) => {
     const { entries, skipped } = readEnvelopeLines(o.input);
-    const kinesis = o.endpoint ? localKinesisClient(o.endpoint) : new KinesisClient({ requestHandler: new NodeHttpHandler() });
+    const kinesis = o.endpoint
+      ? localKinesisClient(o.endpoint)
+      : new KinesisClient({ requestHandler: new NodeHttpHandler() });
     const result = await putRecordsReliably(kinesis, o.stream, entries);
-    console.log(`put ${result.sent} of ${entries.length} records on ${o.stream} in ${result.attempts} PutRecords calls${skipped ? ` (${skipped} blank lines skipped)` : ''}`);
+    console.log(
+      `put ${result.sent} of ${entries.length} records on ${o.stream} in ${result.attempts} PutRecords calls${skipped ? ` (${skipped} blank lines skipped)` : ''}`,
+    );
     for (const f of result.failed.slice(0, 10)) console.error(`failed: ${f.errorCode} ${f.errorMessage}`);
     process.exitCode = result.failed.length ? 1 : 0;
   });
@@ -61,8 +72,17 @@ program
   .requiredOption('--out <dir>', 'where results go')
   .option('--format <envelope|csv>', 'input format', 'envelope')
   .action(async (o: { input: string; out: string; format: string }) => {
-    if (o.format !== 'envelope' && o.format !== 'csv') throw new InvalidArgumentError(`--format must be envelope or csv (got ${o.format})`);
-    const bar = new SingleBar({ format: ' {bar} {percentage}% | {value}/{total} {unit} | {duration_formatted}', stream: process.stderr, noTTYOutput: false, hideCursor: true }, Presets.shades_classic);
+    if (o.format !== 'envelope' && o.format !== 'csv')
+      throw new InvalidArgumentError(`--format must be envelope or csv (got ${o.format})`);
+    const bar = new SingleBar(
+      {
+        format: ' {bar} {percentage}% | {value}/{total} {unit} | {duration_formatted}',
+        stream: process.stderr,
+        noTTYOutput: false,
+        hideCursor: true,
+      },
+      Presets.shades_classic,
+    );
     if (o.format === 'csv') {
       const { replayCsv } = await import('../local/replay-csv.js');
       let started = false;
@@ -76,13 +96,21 @@ program
         },
       });
       bar.stop();
-      console.log(`replayed ${r.rows} rows from ${r.files} files in ${(r.ms / 1000).toFixed(2)} s (${Math.round(r.rows / (r.ms / 1000))} rows/s); ${r.alerts} alerting rows; results in ${o.out}`);
+      console.log(
+        `replayed ${r.rows} rows from ${r.files} files in ${(r.ms / 1000).toFixed(2)} s (${Math.round(r.rows / (r.ms / 1000))} rows/s); ${r.alerts} alerting rows; results in ${o.out}`,
+      );
       return;
     }
     const { replayEnvelopes } = await import('../local/replay-envelopes.js');
-    const r = await replayEnvelopes({ input: o.input, out: o.out, onProgress: (n) => process.stderr.isTTY && process.stderr.write(`\r ${n} records`) });
+    const r = await replayEnvelopes({
+      input: o.input,
+      out: o.out,
+      onProgress: (n) => process.stderr.isTTY && process.stderr.write(`\r ${n} records`),
+    });
     if (process.stderr.isTTY) process.stderr.write('\n');
-    console.log(`replayed ${r.records} records over ${r.keys} keys in ${(r.ms / 1000).toFixed(2)} s: ${r.processed} processed, ${r.deadLettered} dead-lettered, ${r.anomalies} anomaly episodes (${r.alerts} would page); alerts in ${o.out}/alerts.jsonl`);
+    console.log(
+      `replayed ${r.records} records over ${r.keys} keys in ${(r.ms / 1000).toFixed(2)} s: ${r.processed} processed, ${r.deadLettered} dead-lettered, ${r.anomalies} anomaly episodes (${r.alerts} would page); alerts in ${o.out}/alerts.jsonl`,
+    );
     if (r.deadLettered) console.log(`dead-lettered records with reasons: ${o.out}/dead-letters.jsonl`);
   });
 
@@ -106,32 +134,60 @@ program
 
 program
   .command('redrive')
-  .description('put the records of a dead-letter queue back on the stream (messages are deleted only once their record is on it)')
+  .description(
+    'put the records of a dead-letter queue back on the stream (messages are deleted only once their record is on it)',
+  )
   .option('--queue-url <url>', 'the SQS dead-letter queue (stack outputs InvalidRecordQueueUrl, SourceFailureQueueUrl)')
   .option('--local-file <file.jsonl>', "a local run's queue file instead, e.g. .anomaly-guard/local/dead-letters.jsonl")
   .requiredOption('--stream <name>', 'Kinesis stream name (stack output StreamName)')
   .option('--endpoint <url>', 'Kinesis endpoint (for the local stand-in); default: AWS from the environment')
   .option('--max <n>', 'read at most this many messages', positiveInt('--max'))
   .option('--dry-run', 'show what is there and what would be put; put and delete nothing', false)
-  .action(async (o: { queueUrl?: string; localFile?: string; stream: string; endpoint?: string; max?: number; dryRun: boolean }) => {
-    if (!o.queueUrl === !o.localFile) throw new InvalidArgumentError('give exactly one of --queue-url and --local-file');
-    const { FileDeadLetterSource, SqsDeadLetterSource, redriveDeadLetters } = await import('../lambdas/adapters/dead-letter-source.js');
-    const { SQSClient } = await import('@aws-sdk/client-sqs');
-    const source = o.queueUrl ? new SqsDeadLetterSource(new SQSClient({ requestHandler: new NodeHttpHandler() }), o.queueUrl) : new FileDeadLetterSource(o.localFile!);
-    const kinesis = o.endpoint ? localKinesisClient(o.endpoint) : new KinesisClient({ requestHandler: new NodeHttpHandler() });
-    const r = await redriveDeadLetters(source, kinesis, o.stream, { dryRun: o.dryRun, ...(o.max !== undefined && { max: o.max }) });
-    console.log(`${source.name}: ${r.read} messages read; ${r.redriven} records ${o.dryRun ? 'would be put back on' : 'put back on'} ${o.stream}`);
-    for (const [reason, n] of r.byReason) console.log(`  ${n} × ${reason}`);
-    const left = new Map<string, { n: number; nextStep: string }>();
-    for (const l of r.left) left.set(l.what, { n: (left.get(l.what)?.n ?? 0) + 1, nextStep: l.nextStep });
-    for (const [what, l] of left) console.log(`left in place: ${l.n} × ${what}\n  next step: ${l.nextStep}`);
-    for (const f of r.failed.slice(0, 10)) console.error(`not redriven (message ${f.id} stays): ${f.error}`);
-    process.exitCode = r.failed.length ? 1 : 0;
-  });
+  .action(
+    async (o: {
+      queueUrl?: string;
+      localFile?: string;
+      stream: string;
+      endpoint?: string;
+      max?: number;
+      dryRun: boolean;
+    }) => {
+      if (!o.queueUrl === !o.localFile)
+        throw new InvalidArgumentError('give exactly one of --queue-url and --local-file');
+      const { FileDeadLetterSource, SqsDeadLetterSource, redriveDeadLetters } = await import(
+        '../lambdas/adapters/dead-letter-source.js'
+      );
+      const { SQSClient } = await import('@aws-sdk/client-sqs');
+      const source = o.queueUrl
+        ? new SqsDeadLetterSource(new SQSClient({ requestHandler: new NodeHttpHandler() }), o.queueUrl)
+        : new FileDeadLetterSource(o.localFile!);
+      const kinesis = o.endpoint
+        ? localKinesisClient(o.endpoint)
+        : new KinesisClient({ requestHandler: new NodeHttpHandler() });
+      const r = await redriveDeadLetters(source, kinesis, o.stream, {
+        dryRun: o.dryRun,
+        ...(o.max !== undefined && { max: o.max }),
+      });
+      console.log(
+        `${source.name}: ${r.read} messages read; ${r.redriven} records ${o.dryRun ? 'would be put back on' : 'put back on'} ${o.stream}`,
+      );
+      for (const [reason, n] of r.byReason) console.log(`  ${n} × ${reason}`);
+      const left = new Map<string, { n: number; nextStep: string }>();
+      for (const l of r.left) left.set(l.what, { n: (left.get(l.what)?.n ?? 0) + 1, nextStep: l.nextStep });
+      for (const [what, l] of left) console.log(`left in place: ${l.n} × ${what}\n  next step: ${l.nextStep}`);
+      for (const f of r.failed.slice(0, 10)) console.error(`not redriven (message ${f.id} stays): ${f.error}`);
+      process.exitCode = r.failed.length ? 1 : 0;
+    },
+  );
 
-const mitigationControl = program.command('mitigation').description('the global kill switch of automatic mitigation (the platform flag mitigation.paused)');
+const mitigationControl = program
+  .command('mitigation')
+  .description('the global kill switch of automatic mitigation (the platform flag mitigation.paused)');
 for (const [name, description] of [
-  ['pause', 'pause automatic mitigation: executions stop before their next action and hand off; alerts, operator actions and rollbacks go on'],
+  [
+    'pause',
+    'pause automatic mitigation: executions stop before their next action and hand off; alerts, operator actions and rollbacks go on',
+  ],
   ['resume', 'resume automatic mitigation'],
   ['status', 'show whether automatic mitigation is paused, by whom and since when'],
 ] as const) {
@@ -140,15 +196,25 @@ for (const [name, description] of [
     .description(description)
     .requiredOption('--table <name>', 'the state table (stack output StateTableName)')
     .option('--endpoint <url>', 'DynamoDB endpoint (for the local stand-in); default: AWS from the environment')
-    .option('--reason <text>', 'why (stored with the flag)', `${name} from the CLI by ${process.env.USER ?? 'an operator'}`)
+    .option(
+      '--reason <text>',
+      'why (stored with the flag)',
+      `${name} from the CLI by ${process.env.USER ?? 'an operator'}`,
+    )
     .action(async (o: { table: string; endpoint?: string; reason: string }) => {
       const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
       const { localDynamoClient } = await import('../local/stand-ins.js');
       const { killSwitchState, setKillSwitch } = await import('../lambdas/adapters/kill-switch.js');
-      const dynamo = o.endpoint ? localDynamoClient(o.endpoint) : new DynamoDBClient({ requestHandler: new NodeHttpHandler() });
+      const dynamo = o.endpoint
+        ? localDynamoClient(o.endpoint)
+        : new DynamoDBClient({ requestHandler: new NodeHttpHandler() });
       if (name !== 'status') await setKillSwitch(dynamo, o.table, name === 'pause', o.reason, Date.now());
       const s = await killSwitchState(dynamo, o.table);
-      console.log(s.paused ? `automatic mitigation is PAUSED (${s.setBy ?? 'unknown'}, since ${new Date(s.updatedAt ?? 0).toISOString()})` : 'automatic mitigation is active');
+      console.log(
+        s.paused
+          ? `automatic mitigation is PAUSED (${s.setBy ?? 'unknown'}, since ${new Date(s.updatedAt ?? 0).toISOString()})`
+          : 'automatic mitigation is active',
+      );
     });
 }
 
@@ -173,11 +239,13 @@ function readEnvelopeLines(file: string) {
       try {
         const o = JSON.parse(line) as Record<string, unknown>;
         pk = o.type === 'activity' ? o.key : o.tenant;
-        if (o && typeof o === 'object' && !Array.isArray(o) && o.id === undefined) data = withDerivedId(line, occurrences);
+        if (o && typeof o === 'object' && !Array.isArray(o) && o.id === undefined)
+          data = withDerivedId(line, occurrences);
       } catch {
         throw new Error(`${file}:${i + 1}: not JSON; fix the line or remove it`);
       }
-      if (typeof pk !== 'string' || !pk) throw new Error(`${file}:${i + 1}: no ${'tenant'} (or activity key) to partition by`);
+      if (typeof pk !== 'string' || !pk)
+        throw new Error(`${file}:${i + 1}: no ${'tenant'} (or activity key) to partition by`);
       return [{ Data: Buffer.from(data), PartitionKey: pk }];
     });
   return { entries, skipped };

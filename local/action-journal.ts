@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbActionLedger } from '../lambdas/adapters/action-ledger.js';
-import { type JournalEntry } from '../lambdas/core/ports/action-ledger.js';
+import type { JournalEntry } from '../lambdas/core/ports/action-ledger.js';
 
 /**
  * Writes every episode's action journal (intent, applied, rolled back) to `file` as JSON lines,
@@ -13,7 +13,13 @@ export async function writeActionJournal(dynamo: DynamoDBClient, tableName: stri
   let start: Record<string, never> | undefined;
   do {
     const out = await dynamo.send(
-      new ScanCommand({ TableName: tableName, ProjectionExpression: 'pk', FilterExpression: 'begins_with(pk, :p)', ExpressionAttributeValues: { ':p': { S: 'ledger#' } }, ExclusiveStartKey: start }),
+      new ScanCommand({
+        TableName: tableName,
+        ProjectionExpression: 'pk',
+        FilterExpression: 'begins_with(pk, :p)',
+        ExpressionAttributeValues: { ':p': { S: 'ledger#' } },
+        ExclusiveStartKey: start,
+      }),
     );
     for (const item of out.Items ?? []) episodes.add(item.pk!.S!.slice('ledger#'.length));
     start = out.LastEvaluatedKey as typeof start;
@@ -21,7 +27,8 @@ export async function writeActionJournal(dynamo: DynamoDBClient, tableName: stri
   const ledger = new DynamoDbActionLedger(dynamo, tableName);
   const lines: string[] = [];
   for (const episode of [...episodes].sort()) {
-    for (const entry of await ledger.journal(episode)) lines.push(JSON.stringify({ episode, ...entry } satisfies JournalEntry & { episode: string }));
+    for (const entry of await ledger.journal(episode))
+      lines.push(JSON.stringify({ episode, ...entry } satisfies JournalEntry & { episode: string }));
   }
   writeFileSync(file, lines.length ? `${lines.join('\n')}\n` : '');
   return lines.length;

@@ -20,17 +20,26 @@ export interface TemplateRoute {
  * chain, and the route from the Lambda its integration invokes.
  */
 export function routesFromTemplate(template: CfnTemplate): TemplateRoute[] {
-  const resources = new Map(resourcesOfType(template, 'AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties as { PathPart: string; ParentId: unknown }]));
+  const resources = new Map(
+    resourcesOfType(template, 'AWS::ApiGateway::Resource').map(([id, r]) => [
+      id,
+      r.Properties as { PathPart: string; ParentId: unknown },
+    ]),
+  );
   const pathOf = (ref: unknown): string => {
     const id = (ref as { Ref?: string }).Ref;
     const r = id === undefined ? undefined : resources.get(id);
     return r ? `${pathOf(r.ParentId)}/${r.PathPart}` : '';
   };
-  const routeOfFunction = new Map(Object.entries(API_FUNCTION_LOGICAL_IDS).map(([route, fn]) => [fn, route as RouteId]));
+  const routeOfFunction = new Map(
+    Object.entries(API_FUNCTION_LOGICAL_IDS).map(([route, fn]) => [fn, route as RouteId]),
+  );
   const routes: TemplateRoute[] = [];
   for (const [, m] of resourcesOfType(template, 'AWS::ApiGateway::Method')) {
     const p = m.Properties as { HttpMethod: string; ResourceId: unknown; Integration?: { Uri?: unknown } };
-    const fn = getAttTargets(p.Integration?.Uri).map((id) => routeOfFunction.get(id)).find((r) => r !== undefined);
+    const fn = getAttTargets(p.Integration?.Uri)
+      .map((id) => routeOfFunction.get(id))
+      .find((r) => r !== undefined);
     if (fn) routes.push({ method: p.HttpMethod, path: pathOf(p.ResourceId) || '/', route: fn });
   }
   return routes;
@@ -56,7 +65,9 @@ export interface ApiServerOptions {
 /** The operator API on 127.0.0.1 over plain HTTP: each request becomes the proxy event API Gateway would send the route's Lambda. */
 export function serveApi(opts: ApiServerOptions): Promise<Server> {
   const server = createServer((req, res) => {
-    handle(req, res, opts).catch((e: unknown) => send(res, 500, errorBody('InternalError', `local server error: ${(e as Error).message}`)));
+    handle(req, res, opts).catch((e: unknown) =>
+      send(res, 500, errorBody('InternalError', `local server error: ${(e as Error).message}`)),
+    );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -69,11 +80,22 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ApiServer
   const extra = opts.extra?.[url.pathname];
   if (extra && req.method === 'GET') return send(res, 200, extra());
   const page = opts.pages?.[url.pathname];
-  if (page && req.method === 'GET') return void res.writeHead(200, { 'content-type': page.type, 'cache-control': 'no-store', 'content-security-policy': PAGE_CSP }).end(page.body);
+  if (page && req.method === 'GET')
+    return void res
+      .writeHead(200, { 'content-type': page.type, 'cache-control': 'no-store', 'content-security-policy': PAGE_CSP })
+      .end(page.body);
   const onPath = opts.routes.filter((r) => r.path === url.pathname);
   const route = onPath.find((r) => r.method === req.method);
   if (!route) {
-    if (onPath.length) return send(res, 405, errorBody('MethodNotAllowed', `${req.method} is not allowed on ${url.pathname}; use ${onPath.map((r) => r.method).join(', ')}`));
+    if (onPath.length)
+      return send(
+        res,
+        405,
+        errorBody(
+          'MethodNotAllowed',
+          `${req.method} is not allowed on ${url.pathname}; use ${onPath.map((r) => r.method).join(', ')}`,
+        ),
+      );
     return send(res, 404, errorBody('NotFound', `no route for ${req.method} ${url.pathname}`));
   }
   const body = await readBody(req);
@@ -84,14 +106,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ApiServer
     isBase64Encoded: false,
     headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
     queryStringParameters: query,
-    requestContext: { requestId: randomUUID(), identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', caller: 'local', userArn: null } },
+    requestContext: {
+      requestId: randomUUID(),
+      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', caller: 'local', userArn: null },
+    },
   };
   const out: APIGatewayProxyResult = await opts.handlers[route.route](event);
   res.writeHead(out.statusCode, (out.headers ?? {}) as Record<string, string>).end(out.body);
 }
 
 /** The page talks only to this server and opens report links (local s3rver or S3): nothing else loads. */
-const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
+const PAGE_CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
 
 /** The body, or undefined when it exceeds the limit (the rest is drained, not kept). */
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

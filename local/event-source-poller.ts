@@ -1,4 +1,10 @@
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient, type _Record } from '@aws-sdk/client-kinesis';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  type KinesisClient,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { compareSequence } from '../lambdas/core/key-state.js';
 import type { CfnTemplate } from './stand-ins.js';
@@ -30,7 +36,13 @@ export function eventSourceSettingsFromTemplate(template: CfnTemplate): EventSou
 /** What Lambda sends to the on-failure destination: where the batch was, never its data. */
 export interface StreamFailureNotice {
   requestContext: { condition: 'RetryAttemptsExhausted'; approximateInvokeCount: number; functionArn: string };
-  KinesisBatchInfo: { shardId: string; startSequenceNumber: string; endSequenceNumber: string; batchSize: number; streamArn: string };
+  KinesisBatchInfo: {
+    shardId: string;
+    startSequenceNumber: string;
+    endSequenceNumber: string;
+    batchSize: number;
+    streamArn: string;
+  };
   errorMessage?: string;
 }
 
@@ -93,7 +105,8 @@ export class EventSourcePoller {
             pending.push(...records);
           }
         }
-        const due = pending.length >= settings.batchSize || (pending.length > 0 && Date.now() - firstPendingAt >= windowMs);
+        const due =
+          pending.length >= settings.batchSize || (pending.length > 0 && Date.now() - firstPendingAt >= windowMs);
         if (!due) {
           await sleep(pollMs);
           continue;
@@ -113,7 +126,9 @@ export class EventSourcePoller {
         }
         if (done.kind !== 'ok' && settings.maxRetryAttempts >= 0 && attempts > settings.maxRetryAttempts) {
           const failedBatch = pending.slice(0, limit);
-          this.opts.onFailure(this.notice(shardId, failedBatch, attempts, done.kind === 'error' ? done.message : 'batch item failures'));
+          this.opts.onFailure(
+            this.notice(shardId, failedBatch, attempts, done.kind === 'error' ? done.message : 'batch item failures'),
+          );
           pending = pending.slice(failedBatch.length);
           attempts = 0;
           limit = settings.batchSize;
@@ -126,10 +141,18 @@ export class EventSourcePoller {
     }
   }
 
-  private async deliver(shardId: string, batch: _Record[], attempt: number): Promise<{ kind: 'ok' } | { kind: 'partial'; resumeAt: number } | { kind: 'error'; message: string }> {
+  private async deliver(
+    shardId: string,
+    batch: _Record[],
+    attempt: number,
+  ): Promise<{ kind: 'ok' } | { kind: 'partial'; resumeAt: number } | { kind: 'error'; message: string }> {
     this.invocations++;
     const event: KinesisStreamEvent = { Records: batch.map((r) => this.toEventRecord(shardId, r)) };
-    const context = { functionName: this.opts.functionName, awsRequestId: `local-${this.invocations}`, attempt } as unknown as Context;
+    const context = {
+      functionName: this.opts.functionName,
+      awsRequestId: `local-${this.invocations}`,
+      attempt,
+    } as unknown as Context;
     let response: KinesisStreamBatchResponse | void;
     try {
       response = await this.opts.handler(event, context);
@@ -140,7 +163,8 @@ export class EventSourcePoller {
     if (!failures.length) return { kind: 'ok' };
     // Lambda resumes from the lowest reported sequence number; an unknown identifier fails the whole batch.
     const seqs = failures.map((f) => f.itemIdentifier);
-    if (seqs.some((s) => !s || !batch.some((r) => r.SequenceNumber === s))) return { kind: 'error', message: 'batchItemFailures named an unknown sequence number' };
+    if (seqs.some((s) => !s || !batch.some((r) => r.SequenceNumber === s)))
+      return { kind: 'error', message: 'batchItemFailures named an unknown sequence number' };
     const lowest = seqs.reduce((a, b) => (compareSequence(a, b) <= 0 ? a : b));
     return { kind: 'partial', resumeAt: batch.findIndex((r) => r.SequenceNumber === lowest) };
   }
@@ -171,7 +195,11 @@ export class EventSourcePoller {
 
   private notice(shardId: string, batch: _Record[], attempts: number, errorMessage: string): StreamFailureNotice {
     return {
-      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: attempts, functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${this.opts.functionName}` },
+      requestContext: {
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: attempts,
+        functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${this.opts.functionName}`,
+      },
       KinesisBatchInfo: {
         shardId,
         startSequenceNumber: batch[0]?.SequenceNumber ?? '',
@@ -196,15 +224,24 @@ export class ShardReader {
     private iterator: string | undefined,
   ) {}
 
-  static async open(kinesis: KinesisClient, streamName: string, shardId: string, position: 'TRIM_HORIZON' | 'LATEST'): Promise<ShardReader> {
-    const out = await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: position }));
+  static async open(
+    kinesis: KinesisClient,
+    streamName: string,
+    shardId: string,
+    position: 'TRIM_HORIZON' | 'LATEST',
+  ): Promise<ShardReader> {
+    const out = await kinesis.send(
+      new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: position }),
+    );
     return new ShardReader(kinesis, out.ShardIterator);
   }
 
   /** The next records (at most `limit`, at most 10,000 per GetRecords); none once a closed shard is read to its end. */
   async read(limit = 10_000): Promise<_Record[]> {
     if (!this.iterator) return [];
-    const out = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: Math.min(10_000, limit) }));
+    const out = await this.kinesis.send(
+      new GetRecordsCommand({ ShardIterator: this.iterator, Limit: Math.min(10_000, limit) }),
+    );
     this.iterator = out.NextShardIterator;
     return out.Records ?? [];
   }

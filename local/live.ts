@@ -31,7 +31,9 @@ export async function runLive(sys: LocalSystem, opts: LiveOptions, reportCount: 
     server = await serveOperatorApi(sys, opts.port, liveSummary);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const routes = routesFromTemplate(sys.template);
-    opts.log(`serving the operator API on ${url} (${routes.map((r) => `${r.method} ${r.path}`).join(', ')}; status: /v1/local/summary); streaming live workload, Ctrl-C to stop`);
+    opts.log(
+      `serving the operator API on ${url} (${routes.map((r) => `${r.method} ${r.path}`).join(', ')}; status: /v1/local/summary); streaming live workload, Ctrl-C to stop`,
+    );
     opts.log(`dashboard: ${url}/`);
     opts.onServing?.(url);
     const live = setInterval(() => opts.log(sys.progress()), 5000);
@@ -50,9 +52,25 @@ export async function runLive(sys: LocalSystem, opts: LiveOptions, reportCount: 
 function serveOperatorApi(sys: LocalSystem, port: number, summary: () => LocalSummary): Promise<Server> {
   const { standIns, tableName, mitigation, reports } = sys;
   const routes = routesFromTemplate(sys.template);
-  const handlers = localOperatorApi({ dynamo: standIns.dynamo, tableName, stepFunctions: mitigation.stepFunctions, mitigationDeps: mitigation.deps, targets: mitigation.targets, reports: reports.store });
-  const dashboard = { type: 'text/html; charset=utf-8', body: readFileSync(new URL('./dashboard/index.html', import.meta.url), 'utf8') };
-  return serveApi({ port, routes, handlers, extra: { '/v1/local/summary': () => summary() }, pages: { '/': dashboard } });
+  const handlers = localOperatorApi({
+    dynamo: standIns.dynamo,
+    tableName,
+    stepFunctions: mitigation.stepFunctions,
+    mitigationDeps: mitigation.deps,
+    targets: mitigation.targets,
+    reports: reports.store,
+  });
+  const dashboard = {
+    type: 'text/html; charset=utf-8',
+    body: readFileSync(new URL('./dashboard/index.html', import.meta.url), 'utf8'),
+  };
+  return serveApi({
+    port,
+    routes,
+    handlers,
+    extra: { '/v1/local/summary': () => summary() },
+    pages: { '/': dashboard },
+  });
 }
 
 /** Resolves on Ctrl-C or when `signal` aborts. */
@@ -68,7 +86,11 @@ function untilStopped(signal: AbortSignal | undefined): Promise<void> {
 
 /** One simulated minute per real second, so windows close and slide visibly, until `stop` resolves. */
 async function streamLiveWorkload(sys: LocalSystem, stop: Promise<void>): Promise<void> {
-  const stream = simulateWorkload({ ...defaultWorkload(sys.simTs + MINUTE_MS, Number.POSITIVE_INFINITY), seed: 7, flags: sys.services.flagsOf });
+  const stream = simulateWorkload({
+    ...defaultWorkload(sys.simTs + MINUTE_MS, Number.POSITIVE_INFINITY),
+    seed: 7,
+    flags: sys.services.flagsOf,
+  });
   let stopped = false;
   void stop.then(() => (stopped = true));
   while (!stopped) {

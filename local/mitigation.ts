@@ -17,7 +17,11 @@ import { LocalStepFunctions, type LocalExecution, type LocalStepFunctionsOptions
 import type { UsageMeter } from './usage-meter.js';
 
 /** The demo's timings: minutes become seconds, read by the workflow from its input as in AWS. */
-export const LOCAL_MITIGATION_TIMINGS: MitigationTimings = { observationSeconds: 3, finalCheckSeconds: 3, rollbackIntervalSeconds: 1 };
+export const LOCAL_MITIGATION_TIMINGS: MitigationTimings = {
+  observationSeconds: 3,
+  finalCheckSeconds: 3,
+  rollbackIntervalSeconds: 1,
+};
 
 /** The local stand-in for the default EventBridge bus: keeps the events in order. */
 export class LocalEventBus implements MitigationEventBus {
@@ -48,11 +52,19 @@ export interface LocalMitigationOptions {
 }
 
 /** The mitigation workflow on the local stand-ins: the synthesized state machine, the same task handler, the flag table as the default target. */
-export function localMitigation(o: LocalMitigationOptions): { stepFunctions: LocalStepFunctions; bus: LocalEventBus; deps: Omit<MitigationDeps, 'execution'>; targets: ActionTargets } {
+export function localMitigation(o: LocalMitigationOptions): {
+  stepFunctions: LocalStepFunctions;
+  bus: LocalEventBus;
+  deps: Omit<MitigationDeps, 'execution'>;
+  targets: ActionTargets;
+} {
   const now = o.now ?? Date.now;
   const bus = new LocalEventBus(now);
   // Locally there are no AWS controls to change: every step lands in the flag table the simulated services read.
-  const targets = createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo: o.dynamo, tableName: o.tableName });
+  const targets = createActionTargets(
+    { unconfiguredTargets: 'flag-table' },
+    { dynamo: o.dynamo, tableName: o.tableName },
+  );
   const anomalies = new DynamoDbAnomalyStore(o.dynamo, o.tableName);
   const deps: Omit<MitigationDeps, 'execution'> = {
     guardrails: bundledGuardrails(),
@@ -69,8 +81,17 @@ export function localMitigation(o: LocalMitigationOptions): { stepFunctions: Loc
     now,
     ...(o.deploymentRegion !== undefined && { deploymentRegion: o.deploymentRegion }),
   };
-  const task: LocalStepFunctionsOptions['handler'] = createMitigationHandler((context) => ({ ...deps, execution: context.awsRequestId }));
+  const task: LocalStepFunctionsOptions['handler'] = createMitigationHandler((context) => ({
+    ...deps,
+    execution: context.awsRequestId,
+  }));
   const handler = o.meter ? o.meter.timed('mitigation', task) : task;
-  const stepFunctions = new LocalStepFunctions({ template: o.template, handler, timings: o.timings ?? LOCAL_MITIGATION_TIMINGS, now, ...(o.onTransition && { onTransition: o.onTransition }) });
+  const stepFunctions = new LocalStepFunctions({
+    template: o.template,
+    handler,
+    timings: o.timings ?? LOCAL_MITIGATION_TIMINGS,
+    now,
+    ...(o.onTransition && { onTransition: o.onTransition }),
+  });
   return { stepFunctions, bus, deps, targets };
 }

@@ -39,7 +39,8 @@ class LocalRollbackRequester implements RollbackRequester {
 export function localOperatorApi(o: LocalOperatorApiOptions): Record<RouteId, ApiHandler> {
   const changes = new DynamoDbChangeStore(o.dynamo, o.tableName);
   const now = o.now ?? Date.now;
-  const { guardrails, killSwitch, deploymentRegion, anomalies, platformMinTenants, unavailableTargets } = o.mitigationDeps;
+  const { guardrails, killSwitch, deploymentRegion, anomalies, platformMinTenants, unavailableTargets } =
+    o.mitigationDeps;
   return createOperatorApi({
     windows: new DynamoDbWindowStore(o.dynamo, o.tableName),
     changes,
@@ -50,8 +51,19 @@ export function localOperatorApi(o: LocalOperatorApiOptions): Record<RouteId, Ap
     traces: new DynamoDbEpisodeTraceStore(o.dynamo, o.tableName),
     mitigations: o.stepFunctions,
     rollbacks: new LocalRollbackRequester(o.mitigationDeps),
-    planning: { guardrails, changes, killSwitch, now, ...(deploymentRegion !== undefined && { deploymentRegion }), ...(anomalies && { anomalies }), ...(platformMinTenants !== undefined && { platformMinTenants }), ...(unavailableTargets && { unavailableTargets }) },
-    ...(o.targets && { unconfiguredTargets: (steps: Parameters<ActionTargets['unavailable']>[0]) => o.targets!.unavailable(steps) }),
+    planning: {
+      guardrails,
+      changes,
+      killSwitch,
+      now,
+      ...(deploymentRegion !== undefined && { deploymentRegion }),
+      ...(anomalies && { anomalies }),
+      ...(platformMinTenants !== undefined && { platformMinTenants }),
+      ...(unavailableTargets && { unavailableTargets }),
+    },
+    ...(o.targets && {
+      unconfiguredTargets: (steps: Parameters<ActionTargets['unavailable']>[0]) => o.targets!.unavailable(steps),
+    }),
     timings: o.stepFunctions.timings,
     ...(o.reports && { reports: o.reports }),
     now,

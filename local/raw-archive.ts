@@ -27,10 +27,14 @@ export function archiveSettingsFromTemplate(template: CfnTemplate): ArchiveDeliv
   const s3 = stream.Properties?.ExtendedS3DestinationConfiguration;
   if (!s3) throw new Error(`${id} has no extended S3 destination`);
   const bucketLogicalId = s3.BucketARN?.['Fn::GetAtt']?.[0];
-  if (typeof bucketLogicalId !== 'string') throw new Error(`${id}: the destination bucket is not a bucket of the template`);
+  if (typeof bucketLogicalId !== 'string')
+    throw new Error(`${id}: the destination bucket is not a bucket of the template`);
   const compression = s3.CompressionFormat ?? 'UNCOMPRESSED';
-  if (compression !== 'GZIP' && compression !== 'UNCOMPRESSED') throw new Error(`${id}: compression ${compression} has no local stand-in`);
-  const processors = (s3.ProcessingConfiguration?.Enabled === false ? [] : (s3.ProcessingConfiguration?.Processors ?? [])) as { Type: string }[];
+  if (compression !== 'GZIP' && compression !== 'UNCOMPRESSED')
+    throw new Error(`${id}: compression ${compression} has no local stand-in`);
+  const processors = (
+    s3.ProcessingConfiguration?.Enabled === false ? [] : (s3.ProcessingConfiguration?.Processors ?? [])
+  ) as { Type: string }[];
   const unknown = processors.filter((p) => p.Type !== 'AppendDelimiterToRecord');
   if (unknown.length) throw new Error(`${id}: processor ${unknown[0]!.Type} has no local stand-in`);
   return {
@@ -51,7 +55,14 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 /** Expands Firehose's `!{timestamp:<pattern>}` (Java DateTimeFormatter letters, UTC) and `!{firehose:random-string}`. */
 export function expandPrefix(prefix: string, at: number): string {
   const d = new Date(at);
-  const fields: Record<string, string> = { yyyy: String(d.getUTCFullYear()), MM: pad(d.getUTCMonth() + 1), dd: pad(d.getUTCDate()), HH: pad(d.getUTCHours()), mm: pad(d.getUTCMinutes()), ss: pad(d.getUTCSeconds()) };
+  const fields: Record<string, string> = {
+    yyyy: String(d.getUTCFullYear()),
+    MM: pad(d.getUTCMonth() + 1),
+    dd: pad(d.getUTCDate()),
+    HH: pad(d.getUTCHours()),
+    mm: pad(d.getUTCMinutes()),
+    ss: pad(d.getUTCSeconds()),
+  };
   return prefix.replace(/!\{([^:}]+):([^}]*)\}/g, (whole, namespace: string, expr: string) => {
     if (namespace === 'timestamp') return expr.replace(/yyyy|MM|dd|HH|mm|ss/g, (f) => fields[f]!);
     if (namespace === 'firehose' && expr === 'random-string') return randomUUID().slice(0, 11);
@@ -62,7 +73,16 @@ export function expandPrefix(prefix: string, at: number): string {
 /** Firehose's object name: `<prefix><stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>[.gz]`, all from the oldest record's arrival (UTC). */
 export function archiveObjectKey(settings: ArchiveDeliverySettings, firstArrival: number): string {
   const d = new Date(firstArrival);
-  const stamp = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()].map((n, i) => (i ? pad(n) : String(n))).join('-');
+  const stamp = [
+    d.getUTCFullYear(),
+    d.getUTCMonth() + 1,
+    d.getUTCDate(),
+    d.getUTCHours(),
+    d.getUTCMinutes(),
+    d.getUTCSeconds(),
+  ]
+    .map((n, i) => (i ? pad(n) : String(n)))
+    .join('-');
   return `${expandPrefix(settings.prefix, firstArrival)}${settings.deliveryStreamName}-1-${stamp}-${randomUUID()}${settings.compression === 'GZIP' ? '.gz' : ''}`;
 }
 
@@ -116,7 +136,9 @@ export class LocalRawArchive {
 
   async start(): Promise<void> {
     const shards = await shardIds(this.opts.kinesis, this.opts.streamName);
-    const readers = await Promise.all(shards.map((id) => ShardReader.open(this.opts.kinesis, this.opts.streamName, id, 'TRIM_HORIZON')));
+    const readers = await Promise.all(
+      shards.map((id) => ShardReader.open(this.opts.kinesis, this.opts.streamName, id, 'TRIM_HORIZON')),
+    );
     this.running = true;
     this.loops = readers.map((r) => this.read(r));
   }
@@ -138,7 +160,9 @@ export class LocalRawArchive {
     let copied = 0;
     let token: string | undefined;
     do {
-      const page = await this.opts.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.opts.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
       for (const { Key } of page.Contents ?? []) {
         const out = await this.opts.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
         const file = join(dir, Key!);
@@ -194,7 +218,13 @@ export class LocalRawArchive {
     this.bufferedBytes = 0;
     this.writes = this.writes.then(async () => {
       try {
-        await this.opts.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: this.settings.compression === 'GZIP' ? gzipSync(body) : body }));
+        await this.opts.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: this.settings.compression === 'GZIP' ? gzipSync(body) : body,
+          }),
+        );
         this.records += records.length;
         this.objects++;
       } catch (e) {

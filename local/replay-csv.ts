@@ -7,7 +7,12 @@
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { resolveSettings, scorePoint, type DetectorSettings, type DetectorState } from '../lambdas/core/detection/index.js';
+import {
+  resolveSettings,
+  scorePoint,
+  type DetectorSettings,
+  type DetectorState,
+} from '../lambdas/core/detection/index.js';
 import { signalSpec, type BadDirection } from '../lambdas/core/signals.js';
 
 export interface ReplayCsvOptions {
@@ -73,7 +78,7 @@ export function replaySeries(
 ): { csv: string; rows: number; alerts: number } {
   const lines = text.split('\n');
   const header = splitCells(stripCr(lines[0] ?? '')).map((h) => unquote(h).toLowerCase());
-  const ti = header.indexOf('timestamp') >= 0 ? header.indexOf('timestamp') : 0;
+  const ti = Math.max(header.indexOf('timestamp'), 0);
   const vi = header.indexOf('value') >= 0 ? header.indexOf('value') : ti === 0 ? 1 : 0;
   const tsText: string[] = [];
   const valueText: string[] = [];
@@ -125,7 +130,8 @@ export function replaySeries(
   }
   const parts = new Array<string>(n + 1);
   parts[0] = RESULT_HEADER;
-  for (let i = 0; i < n; i++) parts[i + 1] = `${tsText[i]},${valueText[i]},${formatScore(score[i] as number)},${alert[i]}`;
+  for (let i = 0; i < n; i++)
+    parts[i + 1] = `${tsText[i]},${valueText[i]},${formatScore(score[i] as number)},${alert[i]}`;
   return { csv: parts.join('\n') + '\n', rows: n, alerts };
 }
 

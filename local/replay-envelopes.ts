@@ -10,7 +10,7 @@ import type { DetectionSettings } from '../lambdas/core/score-windows.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../lambdas/core/window-settings.js';
 import { InMemoryAnomalyStore } from '../lambdas/adapters/in-memory/anomaly-store.js';
 import { InMemoryChangeStore } from '../lambdas/adapters/in-memory/change-store.js';
-import { type OperatorChange, type OperatorChangeStore } from '../lambdas/core/ports/change-store.js';
+import type { OperatorChange, OperatorChangeStore } from '../lambdas/core/ports/change-store.js';
 import type { DeadLetter } from '../lambdas/core/ports/dead-letter-sink.js';
 import { InMemoryEpisodeTraceStore } from '../lambdas/adapters/in-memory/episode-trace-store.js';
 import { InMemoryPositionLedger } from '../lambdas/adapters/in-memory/position-ledger.js';
@@ -85,9 +85,22 @@ const CHANGE_TYPE = /"type":"change"/;
  */
 export function replayBatcher(
   deps: StreamBatchDeps,
-  opts: { batchSize?: number; onProgress?: (records: number) => void; operatorChanges?: readonly TimedOperatorChange[]; operatorStore?: Pick<OperatorChangeStore, 'putOperatorChange'> } = {},
+  opts: {
+    batchSize?: number;
+    onProgress?: (records: number) => void;
+    operatorChanges?: readonly TimedOperatorChange[];
+    operatorStore?: Pick<OperatorChangeStore, 'putOperatorChange'>;
+  } = {},
 ) {
-  const result: ReplayEnvelopesResult = { records: 0, processed: 0, deadLettered: 0, anomalies: 0, alerts: 0, keys: 0, ms: 0 };
+  const result: ReplayEnvelopesResult = {
+    records: 0,
+    processed: 0,
+    deadLettered: 0,
+    anomalies: 0,
+    alerts: 0,
+    keys: 0,
+    ms: 0,
+  };
   const keys = new Set<string>();
   const alertLines: string[] = [];
   let batch: RawRecord[] = [];
@@ -97,13 +110,15 @@ export function replayBatcher(
     while (pending.length && pending[0]!.at <= t) {
       const { change } = pending.shift()!;
       const out = await opts.operatorStore!.putOperatorChange(change);
-      if (out.outcome === 'conflict') throw new Error(`replay: operator change ${change.id} conflicts with one stored before`);
+      if (out.outcome === 'conflict')
+        throw new Error(`replay: operator change ${change.id} conflicts with one stored before`);
     }
   };
   const flush = async () => {
     if (!batch.length) return;
     const outcome = await processStreamBatch(batch, deps);
-    if (outcome.failed.length) throw new Error(`replay could not fold ${outcome.failed.length} records: ${outcome.failed[0]!.error}`);
+    if (outcome.failed.length)
+      throw new Error(`replay could not fold ${outcome.failed.length} records: ${outcome.failed[0]!.error}`);
     result.processed += outcome.processed;
     result.deadLettered += outcome.deadLettered;
     result.alerts += outcome.alerts;
@@ -126,7 +141,12 @@ export function replayBatcher(
       }
       result.records++;
       // Recorded data has no arrival time: the clock-skew guard cannot apply.
-      batch.push({ data: Buffer.from(line), partitionKey: 'replay', arrivedAt: Number.POSITIVE_INFINITY, position: { shardId: REPLAY_SHARD, sequenceNumber: String(result.records) } });
+      batch.push({
+        data: Buffer.from(line),
+        partitionKey: 'replay',
+        arrivedAt: Number.POSITIVE_INFINITY,
+        position: { shardId: REPLAY_SHARD, sequenceNumber: String(result.records) },
+      });
       if (batch.length >= (opts.batchSize ?? 1000)) await flush();
     },
     async end(): Promise<ReplayEnvelopesResult> {
@@ -163,7 +183,10 @@ export async function replayEnvelopes(opts: ReplayEnvelopesOptions): Promise<Rep
   });
   for (const file of await inputFiles(opts.input)) {
     try {
-      for await (const line of createInterface({ input: await openRecords(file), crlfDelay: Number.POSITIVE_INFINITY })) {
+      for await (const line of createInterface({
+        input: await openRecords(file),
+        crlfDelay: Number.POSITIVE_INFINITY,
+      })) {
         for (const record of splitRecords(line)) await replay.push(record);
       }
     } catch (e) {

@@ -78,7 +78,9 @@ export function localReports(o: LocalReportsOptions) {
     async copyTo(dir: string): Promise<number> {
       // A local run holds a few dozen objects: one listing page.
       const listed = await o.s3.send(new ListObjectsV2Command({ Bucket: o.bucket, Prefix: 'reports/' }));
-      const reports = groupReportObjects((listed.Contents ?? []).map((c) => ({ key: c.Key!, lastModified: c.LastModified?.getTime() ?? 0 })));
+      const reports = groupReportObjects(
+        (listed.Contents ?? []).map((c) => ({ key: c.Key!, lastModified: c.LastModified?.getTime() ?? 0 })),
+      );
       for (const r of reports) {
         for (const key of Object.values(r.objects)) {
           const out = await o.s3.send(new GetObjectCommand({ Bucket: o.bucket, Key: key }));

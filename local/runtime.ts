@@ -50,7 +50,11 @@ export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {
 }
 
 /** Put the scenario on the stream, let everything settle, write the outputs and the summary. */
-async function runScenario(sys: LocalSystem, opts: LocalOptions, out: string): Promise<{ summary: LocalSummary; reportCount: number }> {
+async function runScenario(
+  sys: LocalSystem,
+  opts: LocalOptions,
+  out: string,
+): Promise<{ summary: LocalSummary; reportCount: number }> {
   const progress = setInterval(() => opts.log(sys.progress()), 1000);
   try {
     const paced = opts.scenario === 'default';
@@ -66,7 +70,13 @@ async function runScenario(sys: LocalSystem, opts: LocalOptions, out: string): P
     const reportCount = await sys.reports.copyTo(join(out, 'reports'));
     await sys.archiveAll();
     await writeActionJournal(sys.standIns.dynamo, sys.tableName, join(out, 'actions.jsonl'));
-    writeFileSync(join(out, 'events.jsonl'), sys.mitigation.bus.events.peekAll().map((e) => `${JSON.stringify(e)}\n`).join(''));
+    writeFileSync(
+      join(out, 'events.jsonl'),
+      sys.mitigation.bus.events
+        .peekAll()
+        .map((e) => `${JSON.stringify(e)}\n`)
+        .join(''),
+    );
     clearInterval(progress);
     const summary = sys.summary({ drained, reportCount, settled: true });
     writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

@@ -6,14 +6,20 @@ import { defaultWorkload, simulateWorkload, type ProducedRecord, type WorkloadOp
  * The records of a run's scenario: the built-in simulated workload (`default`, `minutes` long), or a
  * JSONL file of envelopes sent verbatim (a line that does not parse is sent too, to be dead-lettered).
  */
-export function* scenarioRecords(scenario: string, minutes: number, flags: WorkloadOptions['flags']): Generator<ProducedRecord> {
+export function* scenarioRecords(
+  scenario: string,
+  minutes: number,
+  flags: WorkloadOptions['flags'],
+): Generator<ProducedRecord> {
   if (scenario === 'default') {
     // Event time starts a day back so the live demo, one simulated minute per second, stays in the past.
     const start = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - DAY_MS;
     yield* simulateWorkload({ ...defaultWorkload(start, minutes), ...(flags && { flags }) });
     return;
   }
-  const lines = readFileSync(scenario, 'utf8').split('\n').filter((l) => l.trim());
+  const lines = readFileSync(scenario, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
   for (const line of lines) {
     let partitionKey = 'unparseable';
     let ts = 0;

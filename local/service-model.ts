@@ -5,12 +5,27 @@
  * closes the loop locally: the simulator reads the flag table, it is not told the outcome.
  */
 const RELIEF: Readonly<Record<string, Readonly<Record<string, number>>>> = {
-  cqs_p95: { 'search.cache.ttl_seconds': 0.45, 'search.rows.max': 0.3, 'search.facet.limit.max': 0.2, 'search.queries.saved_only': 0.6, 'search.queries.block_expensive': 0.5 },
-  search_qps: { 'search.queries.block_expensive': 0.5, 'search.queries.saved_only': 0.6, 'search.cache.ttl_seconds': 0.2 },
+  cqs_p95: {
+    'search.cache.ttl_seconds': 0.45,
+    'search.rows.max': 0.3,
+    'search.facet.limit.max': 0.2,
+    'search.queries.saved_only': 0.6,
+    'search.queries.block_expensive': 0.5,
+  },
+  search_qps: {
+    'search.queries.block_expensive': 0.5,
+    'search.queries.saved_only': 0.6,
+    'search.cache.ttl_seconds': 0.2,
+  },
   ingest_rpm: { 'ingest.sampling.low_priority_keep': 0.5, 'ingest.fields.mode': 0.1, 'cache.force': 0.1 },
   edge_p95_ms: { 'cdn.cache_key.normalise': 0.6, 'origin.failover': 0.6 },
   cache_hit_ratio: { 'cdn.cache_key.normalise': 0.6 },
-  notify_rpm: { 'notify.dedupe.window_minutes': 0.45, 'notify.channels.priority': 0.3, 'notify.non_critical.mode': 0.5, 'notify.rate.max_per_minute': 0.7 },
+  notify_rpm: {
+    'notify.dedupe.window_minutes': 0.45,
+    'notify.channels.priority': 0.3,
+    'notify.non_critical.mode': 0.5,
+    'notify.rate.max_per_minute': 0.7,
+  },
 };
 
 /** The share of an incident's excess on `signal` that the set flags remove, in [0, 1). */

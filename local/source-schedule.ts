@@ -1,6 +1,11 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { parseSourceConfigs, type UsageSourceConfig } from '../lambdas/core/ingest/source-config.js';
-import { PollFailedError, pollSource, type PollResult, type SourceDeadLetter } from '../lambdas/handlers/source-poller.js';
+import {
+  PollFailedError,
+  pollSource,
+  type PollResult,
+  type SourceDeadLetter,
+} from '../lambdas/handlers/source-poller.js';
 import { SOURCE_POLLER_ENV } from '../lambdas/handlers/source-poller-environment.js';
 import { LocalDeadLetterSink, type LocalQueue } from './queue.js';
 import { resourcesOfType, type CfnTemplate } from './stand-ins.js';

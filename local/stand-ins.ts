@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -31,11 +36,18 @@ export interface StandIns {
 export async function startStandIns(): Promise<StandIns> {
   const kServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
   const dServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const listen = (s: Server) => new Promise<string>((resolve) => s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)));
+  const listen = (s: Server) =>
+    new Promise<string>((resolve) =>
+      s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)),
+    );
   // s3rver keeps objects as files: a throwaway directory per run.
   const s3Dir = mkdtempSync(join(tmpdir(), 'anomaly-guard-s3-'));
   const s3Server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3Dir });
-  const [kinesisEndpoint, dynamoEndpoint, s3Address] = await Promise.all([listen(kServer), listen(dServer), s3Server.run()]);
+  const [kinesisEndpoint, dynamoEndpoint, s3Address] = await Promise.all([
+    listen(kServer),
+    listen(dServer),
+    s3Server.run(),
+  ]);
   const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
   const kinesis = localKinesisClient(kinesisEndpoint);
   const dynamo = localDynamoClient(dynamoEndpoint);
@@ -51,7 +63,10 @@ export async function startStandIns(): Promise<StandIns> {
       kinesis.destroy();
       dynamo.destroy();
       s3.destroy();
-      await Promise.all([...[kServer, dServer].map((s) => new Promise<void>((r) => s.close(() => r()))), s3Server.close()]);
+      await Promise.all([
+        ...[kServer, dServer].map((s) => new Promise<void>((r) => s.close(() => r()))),
+        s3Server.close(),
+      ]);
       rmSync(s3Dir, { recursive: true, force: true });
     },
   };
@@ -59,18 +74,36 @@ export async function startStandIns(): Promise<StandIns> {
 
 /** The SDK's Kinesis client defaults to HTTP/2, which the stand-in does not speak. */
 export function localKinesisClient(endpoint: string): KinesisClient {
-  return new KinesisClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler() });
+  return new KinesisClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    requestHandler: new NodeHttpHandler(),
+  });
 }
 
 export function localDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler() });
+  return new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    requestHandler: new NodeHttpHandler(),
+  });
 }
 
 /** s3rver serves path-style URLs only and accepts its own fixed key pair. */
 export function localS3Client(endpoint: string): S3Client {
-  return new S3Client({ endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, forcePathStyle: true, requestHandler: new NodeHttpHandler() });
+  return new S3Client({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    forcePathStyle: true,
+    requestHandler: new NodeHttpHandler(),
+  });
 }
 
+// A synthesized template's properties are whatever CloudFormation takes: probed field by field, not typed.
+// biome-ignore lint/suspicious/noExplicitAny: untyped CloudFormation JSON
 type CfnResource = { Type: string; Properties?: Record<string, any> };
 export type CfnTemplate = { Resources: Record<string, CfnResource>; Outputs?: Record<string, unknown> };
 
@@ -80,7 +113,8 @@ export function resourcesOfType(template: CfnTemplate, type: string): [string, C
 
 export function onlyResource(template: CfnTemplate, type: string): [string, CfnResource] {
   const found = resourcesOfType(template, type);
-  if (found.length !== 1) throw new Error(`expected exactly one ${type} in the synthesized template, found ${found.length}`);
+  if (found.length !== 1)
+    throw new Error(`expected exactly one ${type} in the synthesized template, found ${found.length}`);
   return found[0]!;
 }
 
@@ -88,7 +122,12 @@ export function onlyResource(template: CfnTemplate, type: string): [string, CfnR
 const ON_DEMAND_LOCAL_SHARDS = 2;
 
 /** Create the stream the template declares, under `name`, and wait until it is ACTIVE. */
-export async function createStreamFromTemplate(kinesis: KinesisClient, template: CfnTemplate, name: string, shardOverride?: number): Promise<number> {
+export async function createStreamFromTemplate(
+  kinesis: KinesisClient,
+  template: CfnTemplate,
+  name: string,
+  shardOverride?: number,
+): Promise<number> {
   const [, stream] = onlyResource(template, 'AWS::Kinesis::Stream');
   const onDemand = stream.Properties?.StreamModeDetails?.StreamMode === 'ON_DEMAND';
   const shards = shardOverride ?? (onDemand ? ON_DEMAND_LOCAL_SHARDS : Number(stream.Properties?.ShardCount ?? 1));
@@ -102,7 +141,11 @@ export async function createStreamFromTemplate(kinesis: KinesisClient, template:
 }
 
 /** Create every DynamoDB table of the template with its key schema and indexes, named `${prefix}${logicalId}`. */
-export async function createTablesFromTemplate(dynamo: DynamoDBClient, template: CfnTemplate, prefix: string): Promise<Map<string, string>> {
+export async function createTablesFromTemplate(
+  dynamo: DynamoDBClient,
+  template: CfnTemplate,
+  prefix: string,
+): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   for (const [logicalId, table] of resourcesOfType(template, 'AWS::DynamoDB::Table')) {
     const p = table.Properties ?? {};
@@ -113,7 +156,13 @@ export async function createTablesFromTemplate(dynamo: DynamoDBClient, template:
       AttributeDefinitions: p.AttributeDefinitions,
       BillingMode: 'PAY_PER_REQUEST',
     };
-    if (p.GlobalSecondaryIndexes) input.GlobalSecondaryIndexes = p.GlobalSecondaryIndexes.map((g: any) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection }));
+    if (p.GlobalSecondaryIndexes)
+      // biome-ignore lint/suspicious/noExplicitAny: untyped CloudFormation JSON
+      input.GlobalSecondaryIndexes = p.GlobalSecondaryIndexes.map((g: any) => ({
+        IndexName: g.IndexName,
+        KeySchema: g.KeySchema,
+        Projection: g.Projection,
+      }));
     await dynamo.send(new CreateTableCommand(input));
     for (let i = 0; ; i++) {
       const d = await dynamo.send(new DescribeTableCommand({ TableName: name }));
@@ -127,7 +176,11 @@ export async function createTablesFromTemplate(dynamo: DynamoDBClient, template:
 }
 
 /** Create every S3 bucket of the template, named `${prefix}${logicalId}` in lowercase. */
-export async function createBucketsFromTemplate(s3: S3Client, template: CfnTemplate, prefix: string): Promise<Map<string, string>> {
+export async function createBucketsFromTemplate(
+  s3: S3Client,
+  template: CfnTemplate,
+  prefix: string,
+): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   for (const [logicalId] of resourcesOfType(template, 'AWS::S3::Bucket')) {
     const name = `${prefix}${logicalId}`.toLowerCase().slice(0, 63);

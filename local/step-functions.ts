@@ -1,13 +1,19 @@
 import type { Context } from 'aws-lambda';
 import type { Anomaly } from '../lambdas/core/anomaly.js';
 import { executionName, executionNameOfHash, mitigationInput } from '../lambdas/adapters/mitigation-starter.js';
-import { type ExecutionStatus, type MitigationControl, type MitigationTimings } from '../lambdas/core/ports/mitigation-starter.js';
+import type {
+  ExecutionStatus,
+  MitigationControl,
+  MitigationTimings,
+} from '../lambdas/core/ports/mitigation-starter.js';
 import type { WorkflowState } from '../lambdas/usecases/mitigation-steps.js';
 import type { MitigationTaskEvent } from '../lambdas/handlers/mitigation-workflow.js';
 import { onlyResource, type CfnTemplate } from './stand-ins.js';
 
 // aws-local-stepfunctions needs Promise.withResolvers, which Node 20 lacks (Node 22 has it).
-const P = Promise as unknown as { withResolvers?: <T>() => { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } };
+const P = Promise as unknown as {
+  withResolvers?: <T>() => { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void };
+};
 P.withResolvers ??= <T>() => {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
@@ -31,7 +37,13 @@ export function definitionFromTemplate(template: CfnTemplate): Definition {
   const text =
     typeof def === 'string'
       ? def
-      : def['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : `arn:aws:lambda:us-east-1:000000000000:function:${Object.values(part as Record<string, unknown[]>)[0]?.[0] ?? 'local'}`)).join(def['Fn::Join'][0]);
+      : def['Fn::Join'][1]
+          .map((part) =>
+            typeof part === 'string'
+              ? part
+              : `arn:aws:lambda:us-east-1:000000000000:function:${Object.values(part as Record<string, unknown[]>)[0]?.[0] ?? 'local'}`,
+          )
+          .join(def['Fn::Join'][0]);
   return JSON.parse(text) as Definition;
 }
 
@@ -80,10 +92,21 @@ export class LocalStepFunctions implements MitigationControl {
     this.definition = definitionFromTemplate(opts.template);
   }
 
-  async start(anomaly: Anomaly, o: { automatic?: boolean; requestedPlan?: string } = {}): Promise<{ execution: string; started: boolean }> {
+  async start(
+    anomaly: Anomaly,
+    o: { automatic?: boolean; requestedPlan?: string } = {},
+  ): Promise<{ execution: string; started: boolean }> {
     const name = executionName(anomaly);
     if (this.executions.has(name)) return { execution: name, started: false };
-    const execution: LocalExecution = { name, anomaly, input: mitigationInput(anomaly, this.opts.timings, o), status: 'RUNNING', startedAt: this.now(), path: [], transitions: 0 };
+    const execution: LocalExecution = {
+      name,
+      anomaly,
+      input: mitigationInput(anomaly, this.opts.timings, o),
+      status: 'RUNNING',
+      startedAt: this.now(),
+      path: [],
+      transitions: 0,
+    };
     this.executions.set(name, execution);
     const run = this.run(execution, execution.input).finally(() => this.running.delete(run));
     this.running.add(run);
@@ -112,14 +135,19 @@ export class LocalStepFunctions implements MitigationControl {
 
   private async run(execution: LocalExecution, input: unknown): Promise<void> {
     const { StateMachine } = await import('aws-local-stepfunctions');
-    const machine = new StateMachine(this.definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    const machine = new StateMachine(this.definition as never, {
+      validationOptions: { checkArn: false, checkPaths: false },
+    });
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [stateName, state] of Object.entries(this.definition.States)) {
       if (state.Type !== 'Task') continue;
       handlers[stateName] = async (taskInput) => {
         execution.path.push(stateName);
         this.opts.onTransition?.(execution, stateName);
-        const context = { functionName: 'mitigation-workflow', awsRequestId: `${execution.name}:${execution.path.length}` } as unknown as Context;
+        const context = {
+          functionName: 'mitigation-workflow',
+          awsRequestId: `${execution.name}:${execution.path.length}`,
+        } as unknown as Context;
         // Stopping an execution does not stop a task invocation already under way (in AWS neither):
         // drain() waits for it to finish what it does, e.g. undo an action applied after a halt.
         const invocation = this.opts.handler(taskInput as MitigationTaskEvent, context);
@@ -133,10 +161,13 @@ export class LocalStepFunctions implements MitigationControl {
       };
     }
     try {
-      const { result, eventLogs, abort } = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never } });
+      const { result, eventLogs, abort } = machine.run(input as never, {
+        overrides: { taskResourceLocalHandlers: handlers as never },
+      });
       this.aborts.set(execution.name, abort);
       const counted = (async () => {
-        for await (const event of eventLogs) if ((event as { type: string }).type === 'StateEntered') execution.transitions++;
+        for await (const event of eventLogs)
+          if ((event as { type: string }).type === 'StateEntered') execution.transitions++;
       })();
       execution.result = (await result) as unknown as WorkflowState;
       await counted;

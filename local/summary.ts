@@ -5,7 +5,15 @@ import type { RuntimeUsage } from './usage-meter.js';
 import type { SourceTally } from './source-schedule.js';
 
 export interface LocalSummary {
-  records: { sent: number; processed: number; deadLettered: number; late: number; duplicate: number; redelivered: number; lost: number };
+  records: {
+    sent: number;
+    processed: number;
+    deadLettered: number;
+    late: number;
+    duplicate: number;
+    redelivered: number;
+    lost: number;
+  };
   anomalies: number;
   alerts: number;
   mitigations: { started: number; succeeded: number; rolledBack: number };
@@ -31,14 +39,59 @@ export interface LocalSummary {
 }
 
 /** The consumer's outcomes summed over the run. */
-export type Totals = Omit<BatchOutcome, 'windows' | 'failed' | 'anomalies'> & { windows: number; failed: number; anomalies: number; keySet: Set<string>; firstAlertAt?: number; firstMitigationEndedAt?: number };
+export type Totals = Omit<BatchOutcome, 'windows' | 'failed' | 'anomalies'> & {
+  windows: number;
+  failed: number;
+  anomalies: number;
+  keySet: Set<string>;
+  firstAlertAt?: number;
+  firstMitigationEndedAt?: number;
+};
 
 export function newTotals(): Totals {
-  return { received: 0, processed: 0, deadLettered: 0, late: 0, duplicate: 0, redelivered: 0, changes: 0, keys: 0, stateWrites: 0, writeUnits: 0, conflicts: 0, traceWrites: 0, windows: 0, failed: 0, anomalies: 0, alerts: 0, mitigationsStarted: 0, blips: 0, recovered: 0, keySet: new Set() };
+  return {
+    received: 0,
+    processed: 0,
+    deadLettered: 0,
+    late: 0,
+    duplicate: 0,
+    redelivered: 0,
+    changes: 0,
+    keys: 0,
+    stateWrites: 0,
+    writeUnits: 0,
+    conflicts: 0,
+    traceWrites: 0,
+    windows: 0,
+    failed: 0,
+    anomalies: 0,
+    alerts: 0,
+    mitigationsStarted: 0,
+    blips: 0,
+    recovered: 0,
+    keySet: new Set(),
+  };
 }
 
 export function addOutcome(t: Totals, o: BatchOutcome): void {
-  for (const k of ['received', 'processed', 'deadLettered', 'late', 'duplicate', 'redelivered', 'changes', 'stateWrites', 'writeUnits', 'conflicts', 'traceWrites', 'alerts', 'mitigationsStarted', 'blips', 'recovered'] as const) t[k] += o[k];
+  for (const k of [
+    'received',
+    'processed',
+    'deadLettered',
+    'late',
+    'duplicate',
+    'redelivered',
+    'changes',
+    'stateWrites',
+    'writeUnits',
+    'conflicts',
+    'traceWrites',
+    'alerts',
+    'mitigationsStarted',
+    'blips',
+    'recovered',
+  ] as const)
+    t[k] += o[k];
   t.anomalies += o.anomalies.length;
   t.windows += o.windows.length;
   t.failed += o.failed.length;
@@ -65,21 +118,48 @@ export interface SummaryInput {
 }
 
 export function summarise(input: SummaryInput): LocalSummary {
-  const { totals: t, sent, deadLettered, consumerFailures, invocations, started, drained, workflows, reports, archive, sources, usage } = input;
+  const {
+    totals: t,
+    sent,
+    deadLettered,
+    consumerFailures,
+    invocations,
+    started,
+    drained,
+    workflows,
+    reports,
+    archive,
+    sources,
+    usage,
+  } = input;
   const executions = [...workflows.executions.values()];
   const lost = Math.max(0, sent - t.processed - deadLettered);
   const problems: string[] = [];
   if (!drained) problems.push(`timed out waiting for the consumer: ${lost} records unaccounted for`);
-  if (consumerFailures) problems.push(`${consumerFailures} batches exhausted their retries (see consumer-failures.jsonl)`);
+  if (consumerFailures)
+    problems.push(`${consumerFailures} batches exhausted their retries (see consumer-failures.jsonl)`);
   if (lost && drained) problems.push(`${lost} records were lost`);
   const failedRuns = executions.filter((x) => x.status === 'FAILED');
-  if (archive.settled && archive.records !== sent) problems.push(`the raw archive holds ${archive.records} of ${sent} records sent`);
-  if (sources.failedPolls) problems.push(`${sources.failedPolls} source poll(s) failed (windows in source-failures.jsonl)`);
+  if (archive.settled && archive.records !== sent)
+    problems.push(`the raw archive holds ${archive.records} of ${sent} records sent`);
+  if (sources.failedPolls)
+    problems.push(`${sources.failedPolls} source poll(s) failed (windows in source-failures.jsonl)`);
   if (sources.putFailed) problems.push(`${sources.putFailed} polled record(s) could not be put on the stream`);
   if (reports.errors.length) problems.push(`${reports.errors.length} report(s) failed: ${reports.errors.join('; ')}`);
-  if (failedRuns.length) problems.push(`${failedRuns.length} mitigation execution(s) failed: ${failedRuns.map((x) => `${x.name}: ${x.error ?? ''}`).join('; ')}`);
+  if (failedRuns.length)
+    problems.push(
+      `${failedRuns.length} mitigation execution(s) failed: ${failedRuns.map((x) => `${x.name}: ${x.error ?? ''}`).join('; ')}`,
+    );
   return {
-    records: { sent, processed: t.processed, deadLettered, late: t.late, duplicate: t.duplicate, redelivered: t.redelivered, lost },
+    records: {
+      sent,
+      processed: t.processed,
+      deadLettered,
+      late: t.late,
+      duplicate: t.duplicate,
+      redelivered: t.redelivered,
+      lost,
+    },
     anomalies: t.anomalies,
     alerts: t.alerts,
     mitigations: {
@@ -112,11 +192,28 @@ export function progressLine(simTs: number, sent: number, t: Totals, deadLettere
 
 export function printSummary(s: LocalSummary, out: string, log: (l: string) => void): void {
   log('');
-  log(`records: sent ${s.records.sent}, processed ${s.records.processed}, dead-lettered ${s.records.deadLettered} (reasons in ${join(out, 'dead-letters.jsonl')}), late ${s.records.late}, duplicates dropped ${s.records.duplicate}`);
-  log(`windows emitted ${s.windows} over ${s.keys} keys; ${s.stateWrites} state writes (${s.writeUnits} WCU) in ${s.invocations} consumer invocations`);
-  log(`anomalies ${s.anomalies} (alerts ${s.alerts}, see ${join(out, 'alerts.jsonl')}); mitigations started ${s.mitigations.started}, succeeded ${s.mitigations.succeeded}, actions rolled back ${s.mitigations.rolledBack}; reports ${s.reports}`);
-  log(`raw archive: ${s.archive.records} records in ${s.archive.objects} gzip object${s.archive.objects === 1 ? '' : 's'}, copied to ${join(out, 'archive', 'raw')}/; replay them: npm run cli -- replay --input ${join(out, 'archive')} --out <dir>`);
-  log(`source poller: ${s.sources.polls} polls of the local vendor API, ${s.sources.put} records put, ${s.sources.deadLettered} dead-lettered with the reason (${join(out, 'source-failures.jsonl')})`);
-  if (s.firstAlertMs !== null) log(`first alert ${(s.firstAlertMs / 1000).toFixed(1)} s after start${s.firstMitigationEndedMs === null ? '' : `, first mitigation ended ${(s.firstMitigationEndedMs / 1000).toFixed(1)} s after start`}`);
-  log(s.ok ? `ok in ${(s.durationMs / 1000).toFixed(1)} s; summary in ${join(out, 'summary.json')}` : `FAILED: ${s.problems.join('; ')}`);
+  log(
+    `records: sent ${s.records.sent}, processed ${s.records.processed}, dead-lettered ${s.records.deadLettered} (reasons in ${join(out, 'dead-letters.jsonl')}), late ${s.records.late}, duplicates dropped ${s.records.duplicate}`,
+  );
+  log(
+    `windows emitted ${s.windows} over ${s.keys} keys; ${s.stateWrites} state writes (${s.writeUnits} WCU) in ${s.invocations} consumer invocations`,
+  );
+  log(
+    `anomalies ${s.anomalies} (alerts ${s.alerts}, see ${join(out, 'alerts.jsonl')}); mitigations started ${s.mitigations.started}, succeeded ${s.mitigations.succeeded}, actions rolled back ${s.mitigations.rolledBack}; reports ${s.reports}`,
+  );
+  log(
+    `raw archive: ${s.archive.records} records in ${s.archive.objects} gzip object${s.archive.objects === 1 ? '' : 's'}, copied to ${join(out, 'archive', 'raw')}/; replay them: npm run cli -- replay --input ${join(out, 'archive')} --out <dir>`,
+  );
+  log(
+    `source poller: ${s.sources.polls} polls of the local vendor API, ${s.sources.put} records put, ${s.sources.deadLettered} dead-lettered with the reason (${join(out, 'source-failures.jsonl')})`,
+  );
+  if (s.firstAlertMs !== null)
+    log(
+      `first alert ${(s.firstAlertMs / 1000).toFixed(1)} s after start${s.firstMitigationEndedMs === null ? '' : `, first mitigation ended ${(s.firstMitigationEndedMs / 1000).toFixed(1)} s after start`}`,
+    );
+  log(
+    s.ok
+      ? `ok in ${(s.durationMs / 1000).toFixed(1)} s; summary in ${join(out, 'summary.json')}`
+      : `FAILED: ${s.problems.join('; ')}`,
+  );
 }

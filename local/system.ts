@@ -25,8 +25,15 @@ import { LocalRawArchive } from './raw-archive.js';
 import { localReports } from './reports.js';
 import { reliefFrom } from './service-model.js';
 import { LocalSourceSchedule } from './source-schedule.js';
-import { createBucketsFromTemplate, createStreamFromTemplate, createTablesFromTemplate, resourcesOfType, startStandIns, type CfnTemplate } from './stand-ins.js';
-import { addOutcome, newTotals, progressLine, summarise, type LocalSummary, type Totals } from './summary.js';
+import {
+  createBucketsFromTemplate,
+  createStreamFromTemplate,
+  createTablesFromTemplate,
+  resourcesOfType,
+  startStandIns,
+  type CfnTemplate,
+} from './stand-ins.js';
+import { addOutcome, newTotals, progressLine, summarise, type LocalSummary, } from './summary.js';
 import { UsageMeter } from './usage-meter.js';
 import { startLocalUsageSource } from './usage-source.js';
 import { defaultWorkload, type ProducedRecord } from './workload.js';
@@ -72,8 +79,12 @@ class SimulatedServices {
       const before = this.flagsOf(tenant);
       if (now.size === before.size && [...now].every((f) => before.has(f))) continue;
       this.flags.set(tenant, now);
-      const relief = ['cqs_p95', 'ingest_rpm', 'search_qps', 'edge_p95_ms', 'notify_rpm'].map((s) => [s, reliefFrom(s, now)] as const).filter(([, r]) => r > 0);
-      this.log(`simulator: ${tenant}'s services now read ${now.size ? [...now].join(', ') : 'no mitigation flags'}${relief.length ? ` → incident excess cut by ${relief.map(([s, r]) => `${Math.round(r * 100)} % on ${s}`).join(', ')}` : ''}`);
+      const relief = ['cqs_p95', 'ingest_rpm', 'search_qps', 'edge_p95_ms', 'notify_rpm']
+        .map((s) => [s, reliefFrom(s, now)] as const)
+        .filter(([, r]) => r > 0);
+      this.log(
+        `simulator: ${tenant}'s services now read ${now.size ? [...now].join(', ') : 'no mitigation flags'}${relief.length ? ` → incident excess cut by ${relief.map(([s, r]) => `${Math.round(r * 100)} % on ${s}`).join(', ')}` : ''}`,
+      );
     }
   }
 }
@@ -92,7 +103,10 @@ export async function startLocalSystem(opts: SystemOptions) {
   // sources in cdk.json, which point at real vendors and secrets that do not exist here.
   const usageSource = await startLocalUsageSource();
   opts.log('synthesizing the CDK app (template drives the local resources)…');
-  const template = synthTemplate({ anomalyGuard: { ...opts.context, sources: [usageSource.config] } }, { bundle: false, nag: false }) as CfnTemplate;
+  const template = synthTemplate(
+    { anomalyGuard: { ...opts.context, sources: [usageSource.config] } },
+    { bundle: false, nag: false },
+  ) as CfnTemplate;
   const standIns = await startStandIns();
   const meter = new UsageMeter();
   meter.watch(standIns.dynamo);
@@ -101,10 +115,15 @@ export async function startLocalSystem(opts: SystemOptions) {
   const buckets = await createBucketsFromTemplate(standIns.s3, template, TABLE_PREFIX);
   const consumerEnv = consumerEnvironment(template);
   const tableName = tables.get(consumerEnv[CONSUMER_ENV.stateTable] ?? '') ?? [...tables.values()][0]!;
-  opts.log(`stand-ins up: kinesis ${standIns.kinesisEndpoint} (${shards} shards), dynamodb ${standIns.dynamoEndpoint} (table ${tableName})`);
+  opts.log(
+    `stand-ins up: kinesis ${standIns.kinesisEndpoint} (${shards} shards), dynamodb ${standIns.dynamoEndpoint} (table ${tableName})`,
+  );
 
   const deadLetters = new LocalQueue<DeadLetter>('InvalidRecordQueue', join(out, 'dead-letters.jsonl'));
-  const consumerFailures = new LocalQueue<StreamFailureNotice>('ConsumerFailureQueue', join(out, 'consumer-failures.jsonl'));
+  const consumerFailures = new LocalQueue<StreamFailureNotice>(
+    'ConsumerFailureQueue',
+    join(out, 'consumer-failures.jsonl'),
+  );
   const sourceFailures = new LocalQueue<SourceDeadLetter>('SourceFailureQueue', join(out, 'source-failures.jsonl'));
   const totals = newTotals();
   const alertTopic = new LocalAlertTopic(opts.log);
@@ -139,7 +158,9 @@ export async function startLocalSystem(opts: SystemOptions) {
     onTransition: (x, state) => {
       if (state === 'SUCCEEDED' || state === 'FAILED' || state === 'ABORTED') {
         totals.firstMitigationEndedAt ??= Date.now();
-        opts.log(`mitigation ${x.name} (${x.anomaly.tenant} ${x.anomaly.signal}) ${state === 'SUCCEEDED' ? x.result?.outcome ?? 'done' : `${state.toLowerCase()}: ${x.error ?? ''}`}`);
+        opts.log(
+          `mitigation ${x.name} (${x.anomaly.tenant} ${x.anomaly.signal}) ${state === 'SUCCEEDED' ? (x.result?.outcome ?? 'done') : `${state.toLowerCase()}: ${x.error ?? ''}`}`,
+        );
         // The EventBridge rule on the state machine's status changes.
         reports.executionEnded(x);
       } else opts.log(`mitigation ${x.name}: ${state}`);
@@ -197,7 +218,10 @@ export async function startLocalSystem(opts: SystemOptions) {
   });
   // A recorded scenario is replayed verbatim; the vendor source runs beside the built-in workload.
   const polling = opts.scenario === 'default';
-  if (polling) opts.log(`source pollers on the local schedule: ${schedule.sourceNames.join(', ')} (vendor API ${new URL(usageSource.config.url).origin})`);
+  if (polling)
+    opts.log(
+      `source pollers on the local schedule: ${schedule.sourceNames.join(', ')} (vendor API ${new URL(usageSource.config.url).origin})`,
+    );
   await Promise.all([poller.start(), archive.start()]);
 
   let sent = 0;
@@ -220,10 +244,19 @@ export async function startLocalSystem(opts: SystemOptions) {
     },
     /** PutRecords the way producers do; the vendor source is polled up to the new event time. */
     async put(records: ProducedRecord[]): Promise<void> {
-      arrivals.put(records.map((r) => r.ts), Date.now());
-      const entries: PutRecordsRequestEntry[] = records.map((r) => ({ Data: Buffer.from(r.line), PartitionKey: r.partitionKey }));
+      arrivals.put(
+        records.map((r) => r.ts),
+        Date.now(),
+      );
+      const entries: PutRecordsRequestEntry[] = records.map((r) => ({
+        Data: Buffer.from(r.line),
+        PartitionKey: r.partitionKey,
+      }));
       const res = await putRecordsReliably(standIns.kinesis, STREAM_NAME, entries);
-      if (res.failed.length) throw new Error(`${res.failed.length} records could not be put on the local stream: ${res.failed[0]!.errorCode}`);
+      if (res.failed.length)
+        throw new Error(
+          `${res.failed.length} records could not be put on the local stream: ${res.failed[0]!.errorCode}`,
+        );
       sent += res.sent;
       simTs = records.at(-1)?.ts ?? simTs;
       if (polling) {
@@ -269,7 +302,10 @@ export async function startLocalSystem(opts: SystemOptions) {
         // `settled`: flushed after the last record was sent, so every record must be in an object by now.
         archive: { records: archive.records, objects: archive.objects, settled: at.settled },
         sources: { ...schedule.tally, deadLettered: sourceFailures.length },
-        usage: meter.usage({ snsPublishes: alertTopic.published.length, stateTransitions: executions().reduce((n, x) => n + x.transitions, 0) }),
+        usage: meter.usage({
+          snsPublishes: alertTopic.published.length,
+          stateTransitions: executions().reduce((n, x) => n + x.transitions, 0),
+        }),
       });
     },
     async close(): Promise<void> {
@@ -295,7 +331,9 @@ function requireBucket(buckets: Map<string, string>): string {
 }
 
 function consumerEnvironment(template: CfnTemplate): NodeJS.ProcessEnv {
-  const fn = resourcesOfType(template, 'AWS::Lambda::Function').find(([, r]) => r.Properties?.Environment?.Variables?.[CONSUMER_ENV.invalidRecordQueueUrl]);
+  const fn = resourcesOfType(template, 'AWS::Lambda::Function').find(
+    ([, r]) => r.Properties?.Environment?.Variables?.[CONSUMER_ENV.invalidRecordQueueUrl],
+  );
   if (!fn) throw new Error('the synthesized template has no stream-consumer function');
   const vars = fn[1].Properties!.Environment.Variables as Record<string, unknown>;
   // References (Ref/GetAtt) become the logical id they point at, which the local names are derived from.

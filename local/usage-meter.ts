@@ -12,27 +12,46 @@ export interface RuntimeUsage {
   stateTransitions: number;
 }
 
-const DATA_OPERATIONS = new Set(['PutItem', 'BatchWriteItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
+const DATA_OPERATIONS = new Set([
+  'PutItem',
+  'BatchWriteItem',
+  'UpdateItem',
+  'DeleteItem',
+  'TransactWriteItems',
+  'GetItem',
+  'BatchGetItem',
+  'Query',
+  'Scan',
+  'TransactGetItems',
+]);
 const WRITE_OPERATIONS = new Set(['PutItem', 'BatchWriteItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems']);
 
 type Consumed = { CapacityUnits?: number } | { CapacityUnits?: number }[] | undefined;
 
 /** Capacity units in a response's ConsumedCapacity (one object, or one per table for batch calls). */
 export function capacityUnits(consumed: Consumed): number {
-  return (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((t, c) => t + (c.CapacityUnits ?? 0), 0);
+  return (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce(
+    (t, c) => t + (c.CapacityUnits ?? 0),
+    0,
+  );
 }
 
 /**
  * Asks DynamoDB for the consumed capacity of every data-plane call and hands it to `record`. This
  * only adds a field to the response; the adapters see what they asked for.
  */
-export function meterConsumedCapacity(client: DynamoDBClient, record: (operation: string, units: number) => void): void {
+export function meterConsumedCapacity(
+  client: DynamoDBClient,
+  record: (operation: string, units: number) => void,
+): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const op = String(context.commandName ?? '').replace(/Command$/, '');
       if (!DATA_OPERATIONS.has(op)) return next(args);
       const input = args.input as Record<string, unknown>;
-      const result = await next(input.ReturnConsumedCapacity ? args : { ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } });
+      const result = await next(
+        input.ReturnConsumedCapacity ? args : { ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } },
+      );
       record(op, capacityUnits((result.output as { ConsumedCapacity?: Consumed }).ConsumedCapacity));
       return result;
     },
@@ -73,7 +92,8 @@ export class UsageMeter {
   }
 
   usage(o: { snsPublishes: number; stateTransitions: number }): RuntimeUsage {
-    const round = <T extends Record<string, number>>(v: T) => Object.fromEntries(Object.entries(v).map(([k, x]) => [k, Math.round(x * 10) / 10])) as T;
+    const round = <T extends Record<string, number>>(v: T) =>
+      Object.fromEntries(Object.entries(v).map(([k, x]) => [k, Math.round(x * 10) / 10])) as T;
     return {
       lambda: Object.fromEntries([...this.lambda].map(([k, v]) => [k, round(v)])),
       dynamodb: Object.fromEntries([...this.dynamo].map(([k, v]) => [k, round(v)])),

@@ -40,17 +40,30 @@ export async function startLocalUsageSource(): Promise<LocalUsageSource> {
       res.end(JSON.stringify(body));
     };
     const auth = Buffer.from(req.headers.authorization ?? '');
-    if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) return send(401, { error: 'invalid or missing bearer token' });
+    if (auth.length !== expected.length || !timingSafeEqual(auth, expected))
+      return send(401, { error: 'invalid or missing bearer token' });
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method !== 'GET' || url.pathname !== '/v1/costs') return send(404, { error: 'not found' });
     const from = Number(url.searchParams.get('from'));
     const to = Number(url.searchParams.get('to'));
     const offset = Number(url.searchParams.get('cursor') ?? 0);
-    if (!Number.isInteger(from) || !Number.isInteger(to) || to <= from || to - from > 86_400 || !Number.isInteger(offset) || offset < 0) return send(400, { error: 'from and to must be epoch seconds with from < to, at most a day apart' });
+    if (
+      !Number.isInteger(from) ||
+      !Number.isInteger(to) ||
+      to <= from ||
+      to - from > 86_400 ||
+      !Number.isInteger(offset) ||
+      offset < 0
+    )
+      return send(400, { error: 'from and to must be epoch seconds with from < to, at most a day apart' });
     const items = lineItems(from, to);
     const page = items.slice(offset, offset + PAGE_SIZE);
     const rest = offset + PAGE_SIZE < items.length;
-    send(200, { period: { start: from, end: to }, items: page, next: rest ? `/v1/costs?from=${from}&to=${to}&cursor=${offset + PAGE_SIZE}` : null });
+    send(200, {
+      period: { start: from, end: to },
+      items: page,
+      next: rest ? `/v1/costs?from=${from}&to=${to}&cursor=${offset + PAGE_SIZE}` : null,
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
@@ -62,7 +75,19 @@ export async function startLocalUsageSource(): Promise<LocalUsageSource> {
       timeoutSeconds: 5,
       auth: { secret: LOCAL_SOURCE_SECRET, scheme: 'bearer' },
       pagination: { next: 'next' },
-      mapping: [{ records: 'items', type: 'metric', fields: { tenant: 'customer', signal: "join('_', [service, 'cost_usd'])", value: 'amount', ts: 'period_start', region: 'region' } }],
+      mapping: [
+        {
+          records: 'items',
+          type: 'metric',
+          fields: {
+            tenant: 'customer',
+            signal: "join('_', [service, 'cost_usd'])",
+            value: 'amount',
+            ts: 'period_start',
+            region: 'region',
+          },
+        },
+      ],
     },
   ]);
   return {
@@ -91,7 +116,14 @@ function lineItems(from: number, to: number): LineItem[] {
     for (const c of CUSTOMERS) {
       const amount = c.usdPerMinute * (1 + 0.03 * (random() - 0.5));
       const unpriced = minute % 60 === UNPRICED_MINUTE && c.customer === 'globex';
-      items.push({ customer: c.customer, service: 'cdn', region: c.region, period_start: minute * 60, amount: unpriced ? 'n/a' : amount.toFixed(4), currency: 'USD' });
+      items.push({
+        customer: c.customer,
+        service: 'cdn',
+        region: c.region,
+        period_start: minute * 60,
+        amount: unpriced ? 'n/a' : amount.toFixed(4),
+        currency: 'USD',
+      });
     }
   }
   return items;

@@ -91,7 +91,13 @@ export function defaultWorkload(startTs: number, minutes: number): WorkloadOptio
     incidents: [
       // Seed 004's worked example: a KR search-cost spike of about +51 %.
       { tenant: 'acme', signal: 'cqs_p95', fromMinute: 80, toMinute: 110, factor: 1.51 },
-      ...['acme', 'globex', 'initech'].map((tenant) => ({ tenant, signal: 'edge_p95_ms', fromMinute: 120, toMinute: 150, factor: 1.9 })),
+      ...['acme', 'globex', 'initech'].map((tenant) => ({
+        tenant,
+        signal: 'edge_p95_ms',
+        fromMinute: 120,
+        toMinute: 150,
+        factor: 1.9,
+      })),
       { tenant: 'initech', signal: 'notify_rpm', fromMinute: 160, toMinute: 190, factor: 4 },
       { tenant: 'globex', signal: 'ingest_rpm', fromMinute: 200, toMinute: 230, factor: 3.2 },
       // Expected: the campaign announced below; the tenant gets soft steps only.
@@ -107,9 +113,7 @@ export function defaultWorkload(startTs: number, minutes: number): WorkloadOptio
   };
 }
 
-
 const NO_FLAGS: ReadonlySet<string> = new Set();
-
 
 const ACTIONS = ['listen', 'listen', 'listen', 'listen', 'pause', 'seek', 'exit'] as const;
 
@@ -131,22 +135,51 @@ export function* simulateWorkload(o: WorkloadOptions): Generator<ProducedRecord>
     for (const c of o.changes ?? []) {
       if (step * o.stepSeconds !== c.minute * 60) continue;
       const until = c.forMinutes === undefined ? {} : { until: new Date(ts + c.forMinutes * MINUTE_MS).toISOString() };
-      yield emit({ v: 1, type: 'change', id: `chg-${c.tenant}-${c.change}-${c.minute}`, ts, tenant: c.tenant, change: c.change, title: c.title, ...until });
+      yield emit({
+        v: 1,
+        type: 'change',
+        id: `chg-${c.tenant}-${c.change}-${c.minute}`,
+        ts,
+        tenant: c.tenant,
+        change: c.change,
+        title: c.title,
+        ...until,
+      });
     }
     for (const t of o.tenants) {
       for (const s of o.signals) {
-        const incident = o.incidents.find((i) => i.tenant === t.tenant && i.signal === s.signal && minute >= i.fromMinute && minute < i.toMinute);
+        const incident = o.incidents.find(
+          (i) => i.tenant === t.tenant && i.signal === s.signal && minute >= i.fromMinute && minute < i.toMinute,
+        );
         const scale = s.signal.endsWith('_ratio') || s.signal.endsWith('_ms') || s.signal.startsWith('c') ? 1 : t.scale;
         const factor = incident ? effectiveFactor(incident.factor, s.signal, o.flags?.(t.tenant) ?? NO_FLAGS) : 1;
         let value = s.base * scale * (1 + s.diurnal * day) * (1 + s.noise * gauss()) * factor;
         if (s.signal.endsWith('_ratio')) value = Math.min(1, value);
-        yield emit({ v: 1, type: 'metric', id: `m-${t.tenant}-${s.signal}-${step}`, ts, tenant: t.tenant, signal: s.signal, value: round(value), region: t.region });
+        yield emit({
+          v: 1,
+          type: 'metric',
+          id: `m-${t.tenant}-${s.signal}-${step}`,
+          ts,
+          tenant: t.tenant,
+          signal: s.signal,
+          value: round(value),
+          region: t.region,
+        });
       }
     }
     for (let u = 0; u < o.listeners; u++) {
       if (rnd() > o.stepSeconds / 30) continue;
       const action = ACTIONS[Math.floor(rnd() * ACTIONS.length)]!;
-      yield emit({ v: 1, type: 'activity', id: `a-${u}-${step}`, ts: ts + Math.floor(rnd() * o.stepSeconds * 1000), key: `listener-${u}`, tenant: 'podcast', action, attrs: { episode: `e-${u % 4}` } });
+      yield emit({
+        v: 1,
+        type: 'activity',
+        id: `a-${u}-${step}`,
+        ts: ts + Math.floor(rnd() * o.stepSeconds * 1000),
+        key: `listener-${u}`,
+        tenant: 'podcast',
+        action,
+        attrs: { episode: `e-${u % 4}` },
+      });
     }
   }
 }
@@ -154,7 +187,12 @@ export function* simulateWorkload(o: WorkloadOptions): Generator<ProducedRecord>
 function malformed(record: Envelope, rnd: () => number, ts: number): ProducedRecord {
   const json = JSON.stringify(record);
   const kind = Math.floor(rnd() * 3);
-  const line = kind === 0 ? json.slice(0, Math.floor(json.length / 2)) : kind === 1 ? json.replace(/"ts":[^,]+/, '"ts":"yesterday"') : json.replace(/"v":1/, '"v":2');
+  const line =
+    kind === 0
+      ? json.slice(0, Math.floor(json.length / 2))
+      : kind === 1
+        ? json.replace(/"ts":[^,]+/, '"ts":"yesterday"')
+        : json.replace(/"v":1/, '"v":2');
   return { ts, line, partitionKey: partitionKeyOf(record) };
 }
 

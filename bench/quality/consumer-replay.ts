@@ -16,8 +16,13 @@ import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../../lambdas/core
 import { InMemoryChangeStore } from '../../lambdas/adapters/in-memory/change-store.js';
 import type { DeadLetter } from '../../lambdas/core/ports/dead-letter-sink.js';
 import { executionName } from '../../lambdas/adapters/mitigation-starter.js';
-import { type MitigationStarter } from '../../lambdas/core/ports/mitigation-starter.js';
-import { inMemoryConsumerDeps, replayBatcher, type ReplayEnvelopesResult, type TimedOperatorChange } from '../../local/replay-envelopes.js';
+import type { MitigationStarter } from '../../lambdas/core/ports/mitigation-starter.js';
+import {
+  inMemoryConsumerDeps,
+  replayBatcher,
+  type ReplayEnvelopesResult,
+  type TimedOperatorChange,
+} from '../../local/replay-envelopes.js';
 
 /** What the consumer's trigger rules started: the execution input's anomaly, once per episode. */
 export interface StartedMitigation {

@@ -40,8 +40,23 @@ import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
 import { DEFAULT_MITIGATION_TIMINGS } from '../../lambdas/adapters/mitigation-starter.js';
 import type { ReplayEnvelopesResult } from '../../local/replay-envelopes.js';
 import { replayLines } from './consumer-replay.js';
-import { CONSUMER_DELAY_MS, formatMitigationOutcomes, KeySeries, replayMitigations, summarizeOutcomes, type MitigationCase, type MitigationOutcomeSummary } from './mitigation-outcomes.js';
-import { DEFAULT_SCENARIO, generateScenario, type Label, type LabelKind, type Scenario, type ScenarioOptions } from './scenario.js';
+import {
+  CONSUMER_DELAY_MS,
+  formatMitigationOutcomes,
+  KeySeries,
+  replayMitigations,
+  summarizeOutcomes,
+  type MitigationCase,
+  type MitigationOutcomeSummary,
+} from './mitigation-outcomes.js';
+import {
+  DEFAULT_SCENARIO,
+  generateScenario,
+  type Label,
+  type LabelKind,
+  type Scenario,
+  type ScenarioOptions,
+} from './scenario.js';
 import { synthesizedMitigationDefinition, type AslDefinition } from './state-machine.js';
 
 const MIN = 60_000;
@@ -149,8 +164,26 @@ export interface QualityResult {
   coldStartAlerts: AlertLine[];
 }
 
-const REAL: ReadonlySet<LabelKind> = new Set(['ingest_surge', 'search_cost', 'notify_storm', 'origin_bottleneck', 'release_spike', 'campaign', 'maintenance']);
-const KIND_ORDER: readonly LabelKind[] = ['ingest_surge', 'search_cost', 'notify_storm', 'origin_bottleneck', 'release_spike', 'campaign', 'maintenance', 'benign_release', 'blip'];
+const REAL: ReadonlySet<LabelKind> = new Set([
+  'ingest_surge',
+  'search_cost',
+  'notify_storm',
+  'origin_bottleneck',
+  'release_spike',
+  'campaign',
+  'maintenance',
+]);
+const KIND_ORDER: readonly LabelKind[] = [
+  'ingest_surge',
+  'search_cost',
+  'notify_storm',
+  'origin_bottleneck',
+  'release_spike',
+  'campaign',
+  'maintenance',
+  'benign_release',
+  'blip',
+];
 
 const isPage = (a: AlertLine) => a.decision === 'alert' || a.decision === 'mitigate';
 const startMs = (a: AlertLine) => Date.parse(a.start);
@@ -208,7 +241,8 @@ export function scoreAlerts(alerts: readonly AlertLine[], labels: readonly Label
     if (l) byLabel.set(l.id, [...(byLabel.get(l.id) ?? []), a]);
     if (isPage(a)) {
       if (!l) falsePages.push({ alert: a, cause: 'noise' });
-      else if (l.kind === 'blip' || l.kind === 'benign_release' || l.kind === 'maintenance') falsePages.push({ alert: a, cause: l.kind, label: l });
+      else if (l.kind === 'blip' || l.kind === 'benign_release' || l.kind === 'maintenance')
+        falsePages.push({ alert: a, cause: l.kind, label: l });
       else truePages++;
     }
     if (a.decision === 'mitigate') {
@@ -217,7 +251,12 @@ export function scoreAlerts(alerts: readonly AlertLine[], labels: readonly Label
         // necessary
       } else if (l.kind === 'campaign' && a.class === 'tenant') {
         // soft-only by the campaign: acceptable
-      } else unnecessary.push({ alert: a, why: `${l.kind} expects ${l.expectedDecision}${l.kind === 'campaign' ? ` (class ${a.class}, not tenant)` : ''}`, label: l });
+      } else
+        unnecessary.push({
+          alert: a,
+          why: `${l.kind} expects ${l.expectedDecision}${l.kind === 'campaign' ? ` (class ${a.class}, not tenant)` : ''}`,
+          label: l,
+        });
     }
   }
 
@@ -232,7 +271,13 @@ export function scoreAlerts(alerts: readonly AlertLine[], labels: readonly Label
       mitigated: pages.some((p) => p.decision === 'mitigate'),
       suppressed: matched.some((p) => p.decision === 'suppressed'),
       extraPages: pages.length - new Set(pages.map((p) => `${p.tenant}#${p.signal}`)).size,
-      repeat: labels.some((e) => e.start < label.start && e.kind !== 'benign_release' && e.tenants.some((t) => label.tenants.includes(t)) && e.signals.includes(label.primary)),
+      repeat: labels.some(
+        (e) =>
+          e.start < label.start &&
+          e.kind !== 'benign_release' &&
+          e.tenants.some((t) => label.tenants.includes(t)) &&
+          e.signals.includes(label.primary),
+      ),
     };
     const judged = pages.find((p) => p.signal === label.primary) ?? pages[0];
     if (judged) {
@@ -275,7 +320,9 @@ export function scoreAlerts(alerts: readonly AlertLine[], labels: readonly Label
   for (const f of falsePages) causes[f.cause]++;
   const judgedAll = outcomes.filter((o) => o.label.highCost && o.classOk !== undefined);
   const latency = percentiles(highDetected.map((o) => o.latencyMs!));
-  const mitigateLatency = percentiles(high.flatMap((o) => (o.mitigateLatencyMs === undefined ? [] : [o.mitigateLatencyMs])));
+  const mitigateLatency = percentiles(
+    high.flatMap((o) => (o.mitigateLatencyMs === undefined ? [] : [o.mitigateLatencyMs])),
+  );
   const precision = pages ? truePages / pages : 1;
   const recall = high.length ? highDetected.length / high.length : 1;
   const share = mitigations ? unnecessary.length / mitigations : 0;
@@ -316,7 +363,10 @@ export function scoreAlerts(alerts: readonly AlertLine[], labels: readonly Label
     classAccuracy: judgedAll.length ? judgedAll.filter((o) => o.classOk).length / judgedAll.length : 1,
     latency,
     mitigateLatency,
-    coldStart: { pages: coldStartAlerts.filter(isPage).length, mitigations: coldStartAlerts.filter((a) => a.decision === 'mitigate').length },
+    coldStart: {
+      pages: coldStartAlerts.filter(isPage).length,
+      mitigations: coldStartAlerts.filter((a) => a.decision === 'mitigate').length,
+    },
     slo: {
       precision: precision >= SLO.precision,
       recall: recall >= SLO.recall,
@@ -353,7 +403,10 @@ export interface ScenarioMitigation {
 }
 
 export interface ScenarioQuality extends QualityResult {
-  scenario: Pick<Scenario, 'evalFrom' | 'endTs' | 'counts' | 'keys' | 'labels'> & { options: ScenarioOptions; records: number };
+  scenario: Pick<Scenario, 'evalFrom' | 'endTs' | 'counts' | 'keys' | 'labels'> & {
+    options: ScenarioOptions;
+    records: number;
+  };
   replay: ReplayEnvelopesResult;
   generateMs: number;
   /** The alert lines the replay wrote (alerts.jsonl), in order. */
@@ -370,20 +423,38 @@ export async function runScenarioQuality(opts: ScenarioQualityOptions = {}): Pro
   const t0 = performance.now();
   const sc = generateScenario(opts.scenario);
   const generateMs = performance.now() - t0;
-  const replayed = await replayLines(sc.lines, { settings: DEFAULT_WINDOW_SETTINGS, operatorChanges: sc.operatorChanges, ...(opts.detection && { detection: opts.detection }) });
+  const replayed = await replayLines(sc.lines, {
+    settings: DEFAULT_WINDOW_SETTINGS,
+    operatorChanges: sc.operatorChanges,
+    ...(opts.detection && { detection: opts.detection }),
+  });
   if (opts.dir) {
     await mkdir(opts.dir, { recursive: true });
     await writeFile(join(opts.dir, 'scenario.jsonl'), `${sc.lines.join('\n')}\n`);
     await writeFile(join(opts.dir, 'operator-changes.json'), `${JSON.stringify(sc.operatorChanges, null, 1)}\n`);
     await writeFile(join(opts.dir, 'labels.json'), `${JSON.stringify(sc.labels, null, 1)}\n`);
-    await writeFile(join(opts.dir, 'alerts.jsonl'), replayed.alertLines.length ? `${replayed.alertLines.join('\n')}\n` : '');
-    await writeFile(join(opts.dir, 'dead-letters.jsonl'), replayed.deadLetters.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    await writeFile(
+      join(opts.dir, 'alerts.jsonl'),
+      replayed.alertLines.length ? `${replayed.alertLines.join('\n')}\n` : '',
+    );
+    await writeFile(
+      join(opts.dir, 'dead-letters.jsonl'),
+      replayed.deadLetters.map((l) => `${JSON.stringify(l)}\n`).join(''),
+    );
   }
   const alerts = replayed.alertLines.map((l) => JSON.parse(l) as AlertLine);
   const result = scoreAlerts(alerts, sc.labels, sc.evalFrom);
   const out: ScenarioQuality = {
     ...result,
-    scenario: { options: sc.options, evalFrom: sc.evalFrom, endTs: sc.endTs, counts: sc.counts, keys: sc.keys, labels: sc.labels, records: sc.lines.length },
+    scenario: {
+      options: sc.options,
+      evalFrom: sc.evalFrom,
+      endTs: sc.endTs,
+      counts: sc.counts,
+      keys: sc.keys,
+      labels: sc.labels,
+      records: sc.lines.length,
+    },
     replay: replayed.result,
     generateMs,
     alertLines: replayed.alertLines,
@@ -400,9 +471,25 @@ export async function runScenarioQuality(opts: ScenarioQualityOptions = {}): Pro
     });
     const series = KeySeries.fromLines(sc.lines, new Set(cases.map((c) => c.anomaly.key)), DEFAULT_WINDOW_SETTINGS);
     // Every anomaly the consumer stored (its alert lines), so the Plan task counts an incident's tenants as in production.
-    const stored = replayed.alertLines.map((l) => JSON.parse(l) as AlertLine).map((a) => ({ tenant: a.tenant, signal: a.signal, start: Date.parse(a.start) }));
-    const anomalies = { tenantsWithAnomaly: async (signals: readonly string[], from: number, to: number) => [...new Set(stored.filter((a) => signals.includes(a.signal) && a.start >= from && a.start <= to).map((a) => a.tenant))].sort() };
-    const env = { definition, series, changes: replayed.changes, timings: DEFAULT_MITIGATION_TIMINGS, settings: DEFAULT_WINDOW_SETTINGS, anomalies };
+    const stored = replayed.alertLines
+      .map((l) => JSON.parse(l) as AlertLine)
+      .map((a) => ({ tenant: a.tenant, signal: a.signal, start: Date.parse(a.start) }));
+    const anomalies = {
+      tenantsWithAnomaly: async (signals: readonly string[], from: number, to: number) =>
+        [
+          ...new Set(
+            stored.filter((a) => signals.includes(a.signal) && a.start >= from && a.start <= to).map((a) => a.tenant),
+          ),
+        ].sort(),
+    };
+    const env = {
+      definition,
+      series,
+      changes: replayed.changes,
+      timings: DEFAULT_MITIGATION_TIMINGS,
+      settings: DEFAULT_WINDOW_SETTINGS,
+      anomalies,
+    };
     const consumerDelayMs = mo.consumerDelayMs ?? CONSUMER_DELAY_MS;
     const outcomes = await replayMitigations(cases, { ...env, consumerDelayMs });
     const late = summarizeOutcomes(await replayMitigations(cases, { ...env, consumerDelayMs: LATE_CHECK_DELAY_MS }));
@@ -423,7 +510,8 @@ export async function runScenarioQuality(opts: ScenarioQualityOptions = {}): Pro
 function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (r: readonly string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -448,7 +536,10 @@ function labelSummary(l: Label): string {
 }
 
 /** The printed section: scenario, definitions, per-kind table, headline vs SLO, failure cases. */
-export function formatQuality(q: QualityResult & Partial<Pick<ScenarioQuality, 'scenario' | 'replay' | 'generateMs'>>, opts: { definitions?: boolean; maxExamples?: number } = {}): string {
+export function formatQuality(
+  q: QualityResult & Partial<Pick<ScenarioQuality, 'scenario' | 'replay' | 'generateMs'>>,
+  opts: { definitions?: boolean; maxExamples?: number } = {},
+): string {
   const n = q.numbers;
   const out: string[] = [];
   const maxEx = opts.maxExamples ?? 6;
@@ -461,7 +552,10 @@ export function formatQuality(q: QualityResult & Partial<Pick<ScenarioQuality, '
         `labels from ${iso(s.evalFrom)} on (learning ${s.options.learnDays} days)`,
     );
   }
-  if (q.replay) out.push(`   replay: ${q.replay.records.toLocaleString('en-US')} records in ${(q.replay.ms / 1000).toFixed(1)} s (${Math.round(q.replay.records / (q.replay.ms / 1000)).toLocaleString('en-US')} records/s), ${q.replay.anomalies} alert lines, ${q.replay.deadLettered} dead-lettered; generation ${((q.generateMs ?? 0) / 1000).toFixed(1)} s`);
+  if (q.replay)
+    out.push(
+      `   replay: ${q.replay.records.toLocaleString('en-US')} records in ${(q.replay.ms / 1000).toFixed(1)} s (${Math.round(q.replay.records / (q.replay.ms / 1000)).toLocaleString('en-US')} records/s), ${q.replay.anomalies} alert lines, ${q.replay.deadLettered} dead-lettered; generation ${((q.generateMs ?? 0) / 1000).toFixed(1)} s`,
+    );
   if (opts.definitions !== false) {
     out.push(
       '   definitions: page = alert line with decision alert|mitigate; an alert matches a label on tenant + signal with episode start in [start − 5 min, end];',
@@ -474,25 +568,85 @@ export function formatQuality(q: QualityResult & Partial<Pick<ScenarioQuality, '
   out.push(
     table(
       ['kind', 'n', 'paged', 'mitigate', 'suppressed', 'class ok', 'extra pages', 'latency p50', 'latency p95'],
-      q.perKind.map((r) => [r.kind, r.n, r.paged, r.mitigated, r.suppressed, r.classJudged ? `${r.classOk}/${r.classJudged}` : '-', r.extraPages, minutes(r.latencyP50Ms), minutes(r.latencyP95Ms)]),
+      q.perKind.map((r) => [
+        r.kind,
+        r.n,
+        r.paged,
+        r.mitigated,
+        r.suppressed,
+        r.classJudged ? `${r.classOk}/${r.classJudged}` : '-',
+        r.extraPages,
+        minutes(r.latencyP50Ms),
+        minutes(r.latencyP95Ms),
+      ]),
     ),
   );
   out.push(
     table(
       ['measure', 'value', 'seed target', ''],
       [
-        ['precision (pages)', `${ratio(n.precision)} (${n.truePages}/${n.pages})`, `≥ ${SLO.precision}`, mark(n.slo.precision)],
-        ['recall (high-cost incidents)', `${ratio(n.recall)} (${n.highCostDetected}/${n.highCost})`, `≥ ${SLO.recall}`, mark(n.slo.recall)],
-        ['  first incident on its keys / repeat', `${n.recallFirst.detected}/${n.recallFirst.n} / ${n.recallRepeat.detected}/${n.recallRepeat.n}`, '', ''],
+        [
+          'precision (pages)',
+          `${ratio(n.precision)} (${n.truePages}/${n.pages})`,
+          `≥ ${SLO.precision}`,
+          mark(n.slo.precision),
+        ],
+        [
+          'recall (high-cost incidents)',
+          `${ratio(n.recall)} (${n.highCostDetected}/${n.highCost})`,
+          `≥ ${SLO.recall}`,
+          mark(n.slo.recall),
+        ],
+        [
+          '  first incident on its keys / repeat',
+          `${n.recallFirst.detected}/${n.recallFirst.n} / ${n.recallRepeat.detected}/${n.recallRepeat.n}`,
+          '',
+          '',
+        ],
         ['high-cost incidents mitigated', `${n.highCostMitigated}/${n.highCost}`, '', ''],
-        ['unnecessary mitigations', `${pctOf(n.unnecessaryMitigationShare)} (${n.unnecessaryMitigations}/${n.mitigations})`, `< ${SLO.unnecessaryMitigationShare * 100}%`, mark(n.slo.unnecessary)],
-        ['detection latency p50 / p95 / max', `${minutes(n.latency.p50)} / ${minutes(n.latency.p95)} / ${minutes(n.latency.max)}`, `p95 ≤ ${SLO.latencyP95Ms / MIN}:00`, mark(n.slo.latency)],
-        ['mitigation trigger latency p50 / p95', `${minutes(n.mitigateLatency.p50)} / ${minutes(n.mitigateLatency.p95)} (${n.mitigateLatency.n} incidents)`, '', ''],
-        ['false pages by cause', `noise ${n.falsePagesByCause.noise}, blip ${n.falsePagesByCause.blip}, benign release ${n.falsePagesByCause.benign_release}, maintenance ${n.falsePagesByCause.maintenance}`, '', ''],
+        [
+          'unnecessary mitigations',
+          `${pctOf(n.unnecessaryMitigationShare)} (${n.unnecessaryMitigations}/${n.mitigations})`,
+          `< ${SLO.unnecessaryMitigationShare * 100}%`,
+          mark(n.slo.unnecessary),
+        ],
+        [
+          'detection latency p50 / p95 / max',
+          `${minutes(n.latency.p50)} / ${minutes(n.latency.p95)} / ${minutes(n.latency.max)}`,
+          `p95 ≤ ${SLO.latencyP95Ms / MIN}:00`,
+          mark(n.slo.latency),
+        ],
+        [
+          'mitigation trigger latency p50 / p95',
+          `${minutes(n.mitigateLatency.p50)} / ${minutes(n.mitigateLatency.p95)} (${n.mitigateLatency.n} incidents)`,
+          '',
+          '',
+        ],
+        [
+          'false pages by cause',
+          `noise ${n.falsePagesByCause.noise}, blip ${n.falsePagesByCause.blip}, benign release ${n.falsePagesByCause.benign_release}, maintenance ${n.falsePagesByCause.maintenance}`,
+          '',
+          '',
+        ],
         ['class accuracy (high-cost)', ratio(n.classAccuracy), '', ''],
-        ['maintenance anomalies', `${n.maintenance.n}: paged ${n.maintenance.paged}, suppressed ${n.maintenance.suppressed}, not detected ${n.maintenance.notDetected}`, 'no page', n.maintenance.paged === 0 ? 'MET' : 'NOT MET'],
-        ['release-coincident spikes', `${n.releaseSpikes.n}: paged ${n.releaseSpikes.detected}, decided alert ${n.releaseSpikes.decidedAlert}, mitigated ${n.releaseSpikes.mitigated}`, 'alert', n.releaseSpikes.mitigated === 0 && n.releaseSpikes.decidedAlert === n.releaseSpikes.n ? 'MET' : 'NOT MET'],
-        ['campaign surges', `${n.campaigns.n}: paged ${n.campaigns.paged}, class tenant ${n.campaigns.classTenant}, mitigate ${n.campaigns.mitigated}`, 'tenant, soft', n.campaigns.paged === n.campaigns.classTenant ? 'MET' : 'NOT MET'],
+        [
+          'maintenance anomalies',
+          `${n.maintenance.n}: paged ${n.maintenance.paged}, suppressed ${n.maintenance.suppressed}, not detected ${n.maintenance.notDetected}`,
+          'no page',
+          n.maintenance.paged === 0 ? 'MET' : 'NOT MET',
+        ],
+        [
+          'release-coincident spikes',
+          `${n.releaseSpikes.n}: paged ${n.releaseSpikes.detected}, decided alert ${n.releaseSpikes.decidedAlert}, mitigated ${n.releaseSpikes.mitigated}`,
+          'alert',
+          n.releaseSpikes.mitigated === 0 && n.releaseSpikes.decidedAlert === n.releaseSpikes.n ? 'MET' : 'NOT MET',
+        ],
+        [
+          'campaign surges',
+          `${n.campaigns.n}: paged ${n.campaigns.paged}, class tenant ${n.campaigns.classTenant}, mitigate ${n.campaigns.mitigated}`,
+          'tenant, soft',
+          n.campaigns.paged === n.campaigns.classTenant ? 'MET' : 'NOT MET',
+        ],
         ['cold start (not in the above)', `${n.coldStart.pages} pages, ${n.coldStart.mitigations} mitigations`, '', ''],
       ],
     ),
@@ -500,18 +654,30 @@ export function formatQuality(q: QualityResult & Partial<Pick<ScenarioQuality, '
   const failures: string[] = [];
   for (const o of q.outcomes) {
     const l = o.label;
-    if (l.highCost && !o.detected) failures.push(`missed${o.repeat ? ' (repeat)' : ''}   ${labelSummary(l)}${o.alerts.length ? `; alert lines: ${o.alerts.map(alertSummary).join(' | ')}` : ''}`);
-    else if (l.highCost && !o.mitigated) failures.push(`no mitigate ${labelSummary(l)}: ${o.pages.map(alertSummary).join(' | ')}`);
-    if (o.classOk === false) failures.push(`class    ${labelSummary(l)}: expected ${l.expectedClass}, got ${o.class} — ${alertSummary(o.pages.find((p) => p.signal === l.primary) ?? o.pages[0]!)}`);
-    if (l.kind === 'release_spike' && (!o.detected || o.mitigated)) failures.push(`release  ${labelSummary(l)}: ${o.detected ? o.pages.map(alertSummary).join(' | ') : 'not paged'}`);
+    if (l.highCost && !o.detected)
+      failures.push(
+        `missed${o.repeat ? ' (repeat)' : ''}   ${labelSummary(l)}${o.alerts.length ? `; alert lines: ${o.alerts.map(alertSummary).join(' | ')}` : ''}`,
+      );
+    else if (l.highCost && !o.mitigated)
+      failures.push(`no mitigate ${labelSummary(l)}: ${o.pages.map(alertSummary).join(' | ')}`);
+    if (o.classOk === false)
+      failures.push(
+        `class    ${labelSummary(l)}: expected ${l.expectedClass}, got ${o.class} — ${alertSummary(o.pages.find((p) => p.signal === l.primary) ?? o.pages[0]!)}`,
+      );
+    if (l.kind === 'release_spike' && (!o.detected || o.mitigated))
+      failures.push(`release  ${labelSummary(l)}: ${o.detected ? o.pages.map(alertSummary).join(' | ') : 'not paged'}`);
   }
-  for (const f of q.falsePages) failures.push(`false page (${f.cause}) ${alertSummary(f.alert)}${f.label ? ` ← ${labelSummary(f.label)}` : ''}`);
+  for (const f of q.falsePages)
+    failures.push(`false page (${f.cause}) ${alertSummary(f.alert)}${f.label ? ` ← ${labelSummary(f.label)}` : ''}`);
   for (const u of q.unnecessaryMitigations) failures.push(`unnecessary mitigate (${u.why}) ${alertSummary(u.alert)}`);
   if (failures.length) {
     out.push(`   failure cases (${failures.length}${failures.length > maxEx * 4 ? `, first ${maxEx * 4}` : ''}):`);
     for (const f of failures.slice(0, maxEx * 4)) out.push(`   - ${f}`);
   } else out.push('   no failure cases');
-  if (q.coldStartAlerts.length) out.push(`   cold-start alerts (${q.coldStartAlerts.length}): ${q.coldStartAlerts.slice(0, 3).map(alertSummary).join(' | ')}`);
+  if (q.coldStartAlerts.length)
+    out.push(
+      `   cold-start alerts (${q.coldStartAlerts.length}): ${q.coldStartAlerts.slice(0, 3).map(alertSummary).join(' | ')}`,
+    );
   return out.join('\n');
 }
 
@@ -519,7 +685,12 @@ export function formatQuality(q: QualityResult & Partial<Pick<ScenarioQuality, '
 export function formatScenarioMitigation(m: ScenarioMitigation, opts: { examples?: number } = {}): string {
   const c = m.lateCheck.counts;
   return [
-    formatMitigationOutcomes(m.summary, { timings: DEFAULT_MITIGATION_TIMINGS, coldStart: m.coldStart, consumerDelayMs: m.consumerDelayMs, ...(opts.examples !== undefined && { examples: opts.examples }) }),
+    formatMitigationOutcomes(m.summary, {
+      timings: DEFAULT_MITIGATION_TIMINGS,
+      coldStart: m.coldStart,
+      consumerDelayMs: m.consumerDelayMs,
+      ...(opts.examples !== undefined && { examples: opts.examples }),
+    }),
     `   check timing: with every execution started ${m.lateCheck.consumerDelayMs / 1000} s later instead (each check ${m.lateCheck.consumerDelayMs / 1000} s into a minute, whose bucket then holds the records so far), ` +
       `recovered ${c.recovered}, escalated then recovered ${c['escalated-recovered']}, handed off ${c['handed-off']}, blocked ${c.blocked}`,
   ].join('\n');
@@ -527,7 +698,9 @@ export function formatScenarioMitigation(m: ScenarioMitigation, opts: { examples
 
 /** `npm run bench` section: the full-size scenario, printed. */
 export async function printQualitySection(log: (line: string) => void = console.log): Promise<ScenarioQuality> {
-  log(`\n5. Detection quality and mitigation outcomes: seed-004 scenario suite (the consumer's batch path over generated envelopes, event time; bench/quality)`);
+  log(
+    `\n5. Detection quality and mitigation outcomes: seed-004 scenario suite (the consumer's batch path over generated envelopes, event time; bench/quality)`,
+  );
   const q = await runScenarioQuality({ scenario: DEFAULT_SCENARIO });
   log(formatQuality(q));
   if (q.mitigation) log(formatScenarioMitigation(q.mitigation, { examples: 8 }));

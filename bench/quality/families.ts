@@ -125,7 +125,7 @@ interface Base {
 }
 
 function makeBase(shape: Shape, r: Rng, n: number, spacingMin: number): Base {
-  const L = Math.pow(10, r.between(-1, 4));
+  const L = 10 ** r.between(-1, 4);
   const tMin = (i: number) => i * spacingMin;
   const daily = (i: number, periodMin: number, phaseMin: number) => {
     const x = (2 * Math.PI * (tMin(i) + phaseMin)) / periodMin;
@@ -220,7 +220,10 @@ function makeBase(shape: Shape, r: Rng, n: number, spacingMin: number): Base {
       const jumpRate = r.between(0.001, 0.005);
       return {
         clean: () => L,
-        observe: (c, nk) => c + (r.u() < 0.2 * nk ? q * r.pick([-1, 1]) : 0) + (r.u() < jumpRate ? L * r.between(0.05, 0.3) * r.pick([-1, 1]) : 0),
+        observe: (c, nk) =>
+          c +
+          (r.u() < 0.2 * nk ? q * r.pick([-1, 1]) : 0) +
+          (r.u() < jumpRate ? L * r.between(0.05, 0.3) * r.pick([-1, 1]) : 0),
         min: 0,
         max: Infinity,
         quantum: q,
@@ -238,7 +241,12 @@ function spreadOf(xs: readonly number[], to: number): { noise: number; range: nu
   d.sort((x, y) => x - y);
   const mad = (d[d.length >> 1] as number) / 0.6745 / Math.SQRT2;
   const median = q(0.5);
-  return { noise: mad, range: q(0.99) - q(0.01), median, maxDev: Math.max(median - (a[0] as number), (a[a.length - 1] as number) - median) };
+  return {
+    noise: mad,
+    range: q(0.99) - q(0.01),
+    median,
+    maxDev: Math.max(median - (a[0] as number), (a[a.length - 1] as number) - median),
+  };
 }
 
 /** One labelled series. */
@@ -258,7 +266,12 @@ export function generateSeries(shape: Shape, family: Family, seed: number): Suit
   const sp = spreadOf(plain, onset);
   const noise = Math.max(sp.noise, sp.range / 20, 1e-9);
   const range = Math.max(sp.range, 4 * noise);
-  const sign = family === 'shift_down' || family === 'dip' ? -1 : family === 'shift_up' || family === 'spike' ? 1 : r.pick([-1, 1]);
+  const sign =
+    family === 'shift_down' || family === 'dip'
+      ? -1
+      : family === 'shift_up' || family === 'spike'
+        ? 1
+        : r.pick([-1, 1]);
 
   // Family parameters.
   const holdPts = Math.max(6, Math.round((r.between(2, 12) * 60) / spacingMin)); // stuck / variance: 2–12 h
@@ -298,7 +311,8 @@ export function generateSeries(shape: Shape, family: Family, seed: number): Suit
         case 'density':
           // gradual: the burst / activity rate climbs over a few hours, then stays up
           burstK = 1 + (densityK - 1) * Math.min(1, (k + 1) / Math.max(3, holdPts / 2));
-          if (shape !== 'bursty' && shape !== 'sparse' && r.u() < 0.03 * Math.min(1, k / Math.max(3, holdPts / 2))) add = sign * spikeSize * r.between(0.5, 1);
+          if (shape !== 'bursty' && shape !== 'sparse' && r.u() < 0.03 * Math.min(1, k / Math.max(3, holdPts / 2)))
+            add = sign * spikeSize * r.between(0.5, 1);
           break;
         case 'season_break':
           if (k < perDay) season = r.between(-0.1, 0.2) + 0; // a missing day of the rhythm
@@ -318,18 +332,29 @@ export function generateSeries(shape: Shape, family: Family, seed: number): Suit
     if (family === 'repeat') {
       for (const o of onsets) {
         if (repeatKind === 'spike' && i >= o && i < o + 2) v = base.clean(i, 1, 1440, 0) + sign * spikeSize;
-        if (repeatKind === 'shift' && i >= o && i < o + Math.max(3, Math.round(120 / spacingMin))) v += sign * shiftSize;
+        if (repeatKind === 'shift' && i >= o && i < o + Math.max(3, Math.round(120 / spacingMin)))
+          v += sign * shiftSize;
       }
     }
     if (family === 'stuck' && after && i - onset < holdPts) {
       if (i === onset) stuckAt = values[i - 1] as number;
       v = stuckAt;
     }
-    if (base.quantum > 0 && !(family === 'stuck' && after && i - onset < holdPts)) v = Math.round(v / base.quantum) * base.quantum;
+    if (base.quantum > 0 && !(family === 'stuck' && after && i - onset < holdPts))
+      v = Math.round(v / base.quantum) * base.quantum;
     values[i] = roundTo(Math.min(base.max, Math.max(base.min, v)));
   }
   const ts = Array.from({ length: n }, (_, i) => T0 + i * spacingMin * MIN);
-  return { name: `${shape}/${family}_${seed}_${spacingMin}m.csv`, shape, family, spacingMin, ts, values, onsets, windows: nabWindows(n, onsets) };
+  return {
+    name: `${shape}/${family}_${seed}_${spacingMin}m.csv`,
+    shape,
+    family,
+    spacingMin,
+    ts,
+    values,
+    onsets,
+    windows: nabWindows(n, onsets),
+  };
 }
 
 function roundTo(x: number): number {
@@ -376,7 +401,10 @@ export function generateSuite(o: SuiteOptions = {}): SuiteSeries[] {
 const iso = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 19);
 
 /** Writes `data/<shape>/<file>.csv` and `windows.json` (NAB format) under `dir`. */
-export async function writeSuite(dir: string, suite: readonly SuiteSeries[]): Promise<{ data: string; labels: string }> {
+export async function writeSuite(
+  dir: string,
+  suite: readonly SuiteSeries[],
+): Promise<{ data: string; labels: string }> {
   const data = join(dir, 'data');
   const labels: Record<string, string[][]> = {};
   for (const s of suite) {
@@ -385,7 +413,10 @@ export async function writeSuite(dir: string, suite: readonly SuiteSeries[]): Pr
     const lines = ['timestamp,value'];
     for (let i = 0; i < s.values.length; i++) lines.push(`${iso(s.ts[i] as number)},${s.values[i]}`);
     await writeFile(file, lines.join('\n') + '\n');
-    labels[s.name] = s.windows.map(([a, b]) => [`${iso(s.ts[a] as number)}.000000`, `${iso(s.ts[b] as number)}.000000`]);
+    labels[s.name] = s.windows.map(([a, b]) => [
+      `${iso(s.ts[a] as number)}.000000`,
+      `${iso(s.ts[b] as number)}.000000`,
+    ]);
   }
   const labelsFile = join(dir, 'windows.json');
   await writeFile(labelsFile, JSON.stringify(labels, null, 1));
@@ -409,7 +440,12 @@ export interface SeriesResult {
 }
 
 /** Replays one series through the detector ('both' directions, as for NAB files). */
-export function scoreSeries(s: SuiteSeries, settings?: Partial<DetectorSettings>, direction: BadDirection = 'both', measureState = false): SeriesResult {
+export function scoreSeries(
+  s: SuiteSeries,
+  settings?: Partial<DetectorSettings>,
+  direction: BadDirection = 'both',
+  measureState = false,
+): SeriesResult {
   const n = s.values.length;
   const scores = new Float64Array(n);
   const alerts = new Uint8Array(n);
@@ -425,7 +461,8 @@ export function scoreSeries(s: SuiteSeries, settings?: Partial<DetectorSettings>
       const k = (r as { kind?: string }).kind ?? 'alert';
       kinds[k] = (kinds[k] ?? 0) + 1;
     }
-    if (measureState && (i % 97 === 0 || i === n - 1)) maxStateBytes = Math.max(maxStateBytes, JSON.stringify(state).length);
+    if (measureState && (i % 97 === 0 || i === n - 1))
+      maxStateBytes = Math.max(maxStateBytes, JSON.stringify(state).length);
   }
   const probation = Math.floor(0.15 * n);
   let found = 0;
@@ -452,7 +489,10 @@ export interface GroupFigures {
   readonly faPerDay: number;
 }
 
-export function summarise(results: readonly SeriesResult[], by: (r: SeriesResult) => string): Map<string, GroupFigures> {
+export function summarise(
+  results: readonly SeriesResult[],
+  by: (r: SeriesResult) => string,
+): Map<string, GroupFigures> {
   const acc = new Map<string, { series: number; windows: number; found: number; falseAlerts: number; days: number }>();
   for (const r of results) {
     const k = by(r);
@@ -465,7 +505,12 @@ export function summarise(results: readonly SeriesResult[], by: (r: SeriesResult
     acc.set(k, a);
   }
   const out = new Map<string, GroupFigures>();
-  for (const [k, a] of acc) out.set(k, { ...a, recall: a.windows ? a.found / a.windows : Number.NaN, faPerDay: a.days ? a.falseAlerts / a.days : 0 });
+  for (const [k, a] of acc)
+    out.set(k, {
+      ...a,
+      recall: a.windows ? a.found / a.windows : Number.NaN,
+      faPerDay: a.days ? a.falseAlerts / a.days : 0,
+    });
   return out;
 }
 
@@ -479,13 +524,21 @@ export async function writeResults(dir: string, results: readonly SeriesResult[]
     const lines = [CSV_HEADER];
     for (let i = 0; i < r.scores.length; i++) {
       const sc = r.scores[i] as number;
-      lines.push(`${iso(r.series.ts[i] as number)},${r.series.values[i]},${sc === 0 ? '0' : sc.toFixed(6)},${r.alerts[i]}`);
+      lines.push(
+        `${iso(r.series.ts[i] as number)},${r.series.values[i]},${sc === 0 ? '0' : sc.toFixed(6)},${r.alerts[i]}`,
+      );
     }
     await writeFile(file, lines.join('\n') + '\n');
   }
 }
 
 export function formatFigures(title: string, groups: Map<string, GroupFigures>): string {
-  const rows = [...groups.entries()].map(([k, g]) => `${k.padEnd(14)} ${String(g.series).padStart(4)} ${`${g.found}/${g.windows}`.padStart(8)} ${(Number.isNaN(g.recall) ? '   -' : g.recall.toFixed(2)).padStart(6)} ${String(g.falseAlerts).padStart(5)} ${g.faPerDay.toFixed(3).padStart(7)}`);
-  return [`${title.padEnd(14)} ${'n'.padStart(4)} ${'found'.padStart(8)} ${'recall'.padStart(6)} ${'FA'.padStart(5)} ${'FA/day'.padStart(7)}`, ...rows].join('\n');
+  const rows = [...groups.entries()].map(
+    ([k, g]) =>
+      `${k.padEnd(14)} ${String(g.series).padStart(4)} ${`${g.found}/${g.windows}`.padStart(8)} ${(Number.isNaN(g.recall) ? '   -' : g.recall.toFixed(2)).padStart(6)} ${String(g.falseAlerts).padStart(5)} ${g.faPerDay.toFixed(3).padStart(7)}`,
+  );
+  return [
+    `${title.padEnd(14)} ${'n'.padStart(4)} ${'found'.padStart(8)} ${'recall'.padStart(6)} ${'FA'.padStart(5)} ${'FA/day'.padStart(7)}`,
+    ...rows,
+  ].join('\n');
 }

@@ -19,7 +19,11 @@
 import type { Anomaly } from '../../lambdas/core/anomaly.js';
 import type { ActionLevel, AppliedAction, PlannedAction, TargetKind } from '../../lambdas/core/mitigation/actions.js';
 import type { Guardrails } from '../../lambdas/core/ports/guardrails.js';
-import { assessRegression, recoveryCriteria, type RegressionOutcome } from '../../lambdas/core/mitigation/regression.js';
+import {
+  assessRegression,
+  recoveryCriteria,
+  type RegressionOutcome,
+} from '../../lambdas/core/mitigation/regression.js';
 import type { Observation } from '../../lambdas/core/observations.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../../lambdas/core/window-settings.js';
 import { foldObservations, type KeyState } from '../../lambdas/core/key-state.js';
@@ -28,10 +32,19 @@ import type { ActionTarget } from '../../lambdas/core/ports/action-target.js';
 import type { ChangeStore } from '../../lambdas/core/ports/change-store.js';
 import type { IncidentReader } from '../../lambdas/core/ports/anomaly-store.js';
 import { bundledGuardrails } from '../../lambdas/adapters/guardrails.js';
-import { DEFAULT_MITIGATION_TIMINGS, executionName, mitigationInput } from '../../lambdas/adapters/mitigation-starter.js';
-import { type MitigationTimings } from '../../lambdas/core/ports/mitigation-starter.js';
+import {
+  DEFAULT_MITIGATION_TIMINGS,
+  executionName,
+  mitigationInput,
+} from '../../lambdas/adapters/mitigation-starter.js';
+import type { MitigationTimings } from '../../lambdas/core/ports/mitigation-starter.js';
 import type { StoredWindow, WindowStore } from '../../lambdas/core/ports/window-store.js';
-import { runMitigationOp, type MitigationDeps, type MitigationOp, type WorkflowState } from '../../lambdas/usecases/mitigation-steps.js';
+import {
+  runMitigationOp,
+  type MitigationDeps,
+  type MitigationOp,
+  type WorkflowState,
+} from '../../lambdas/usecases/mitigation-steps.js';
 import type { Label } from './scenario.js';
 import { walkStateMachine, type AslDefinition } from './state-machine.js';
 
@@ -41,7 +54,13 @@ const MIN = 60_000;
 export const PRICE_PER_TRANSITION = 0.025 / 1000;
 
 export type MitigationOutcomeKind = 'recovered' | 'escalated-recovered' | 'handed-off' | 'blocked' | 'failed';
-export const OUTCOME_ORDER: readonly MitigationOutcomeKind[] = ['recovered', 'escalated-recovered', 'handed-off', 'blocked', 'failed'];
+export const OUTCOME_ORDER: readonly MitigationOutcomeKind[] = [
+  'recovered',
+  'escalated-recovered',
+  'handed-off',
+  'blocked',
+  'failed',
+];
 
 /** What the mitigated episode was, judged against the scenario labels. */
 export type MitigationGroup = 'high-cost' | 'other-label' | 'no-label';
@@ -78,7 +97,11 @@ export class KeySeries implements SeriesSource {
    * consumer's `toObservation` makes them. The generator writes only valid metric records for these
    * keys, so the schema pass is skipped (the replay dead-letters none; the e2e test asserts it).
    */
-  static fromLines(lines: readonly string[], keys: ReadonlySet<string>, settings: WindowSettings = DEFAULT_WINDOW_SETTINGS): KeySeries {
+  static fromLines(
+    lines: readonly string[],
+    keys: ReadonlySet<string>,
+    settings: WindowSettings = DEFAULT_WINDOW_SETTINGS,
+  ): KeySeries {
     const byKey = new Map<string, Observation[]>();
     const wanted = new Map([...keys].map((k) => [`"tenant":"${k.split('#')[0]}","signal":"${k.split('#')[1]}"`, k]));
     const re = /"tenant":"[^"]*","signal":"[^"]*"/;
@@ -86,9 +109,26 @@ export class KeySeries implements SeriesSource {
       const m = re.exec(line);
       const key = m && wanted.get(m[0]);
       if (!key) return;
-      const r = JSON.parse(line) as { type: string; id?: string; ts: string; tenant: string; signal: string; value: number; region?: string };
+      const r = JSON.parse(line) as {
+        type: string;
+        id?: string;
+        ts: string;
+        tenant: string;
+        signal: string;
+        value: number;
+        region?: string;
+      };
       if (r.type !== 'metric') return;
-      const ob: Observation = { key, tenant: r.tenant, signal: r.signal, ts: Date.parse(r.ts), value: r.value, position: { shardId: 'series', sequenceNumber: String(i + 1) }, ...(r.id !== undefined && { id: r.id }), ...(r.region !== undefined && { region: r.region }) };
+      const ob: Observation = {
+        key,
+        tenant: r.tenant,
+        signal: r.signal,
+        ts: Date.parse(r.ts),
+        value: r.value,
+        position: { shardId: 'series', sequenceNumber: String(i + 1) },
+        ...(r.id !== undefined && { id: r.id }),
+        ...(r.region !== undefined && { region: r.region }),
+      };
       const list = byKey.get(key) ?? [];
       list.push(ob);
       byKey.set(key, list);
@@ -103,7 +143,10 @@ export class KeySeries implements SeriesSource {
     const to = upperBound(k.ts, at);
     if (to <= from) return undefined;
     // Fold in stream order, as the consumer received them.
-    const obs = k.obs.slice(from, to).sort((a, b) => a.seq - b.seq).map((o) => o.ob);
+    const obs = k.obs
+      .slice(from, to)
+      .sort((a, b) => a.seq - b.seq)
+      .map((o) => o.ob);
     return foldObservations(undefined, obs, this.settings).state;
   }
 }
@@ -121,7 +164,11 @@ function upperBound(xs: readonly number[], x: number): number {
 }
 
 /** What the Check task would read as "after" at `at`: the newest minute bucket's mean. */
-export function latestMinute(series: SeriesSource, key: string, at: number): { ts: number; observed: number; n: number } | undefined {
+export function latestMinute(
+  series: SeriesSource,
+  key: string,
+  at: number,
+): { ts: number; observed: number; n: number } | undefined {
   const last = series.stateAt(key, at)?.buckets.at(-1);
   return last ? { ts: last.m * MIN, observed: last.sum / last.n, n: last.n } : undefined;
 }
@@ -139,7 +186,11 @@ export const CONSUMER_DELAY_MS = 5_000;
  * Event time at which the consumer starts the execution: the confirming minute has closed once a
  * record stamped 1 min + the allowed lateness after its start is folded, a batch later.
  */
-export function triggerTime(anomaly: Pick<Anomaly, 'detectedAt'>, settings: WindowSettings = DEFAULT_WINDOW_SETTINGS, delayMs = CONSUMER_DELAY_MS): number {
+export function triggerTime(
+  anomaly: Pick<Anomaly, 'detectedAt'>,
+  settings: WindowSettings = DEFAULT_WINDOW_SETTINGS,
+  delayMs = CONSUMER_DELAY_MS,
+): number {
   return anomaly.detectedAt + MIN + settings.allowedLatenessMs + delayMs;
 }
 
@@ -173,7 +224,10 @@ export interface CheckRecord {
 
 export interface MitigationOutcome {
   execution: string;
-  anomaly: Pick<Anomaly, 'id' | 'tenant' | 'signal' | 'class' | 'start' | 'detectedAt' | 'observed' | 'expected' | 'band' | 'softOnly'>;
+  anomaly: Pick<
+    Anomaly,
+    'id' | 'tenant' | 'signal' | 'class' | 'start' | 'detectedAt' | 'observed' | 'expected' | 'band' | 'softOnly'
+  >;
   playbook?: string;
   label?: Pick<Label, 'id' | 'kind' | 'start' | 'end' | 'highCost'>;
   group: MitigationGroup;
@@ -289,11 +343,29 @@ export async function replayMitigation(c: MitigationCase, env: ReplayEnvironment
         const a = c.anomaly;
         const before = state.before ?? { ts: a.detectedAt, observed: a.observed, expected: a.expected };
         const criteria = recoveryCriteria(a.signal);
-        const r = assessRegression(before, read ? { ts: read.ts, observed: read.observed, expected: a.expected, band: a.band } : before, criteria);
+        const r = assessRegression(
+          before,
+          read ? { ts: read.ts, observed: read.observed, expected: a.expected, band: a.band } : before,
+          criteria,
+        );
         const relative = r.improvement >= criteria.minImprovement && r.excessRemoved >= criteria.minExcessRemoved;
-        const rec: CheckRecord = { at: now, stage: state.stage ?? 'soft', transition: out.transition!, reason: out.reason ?? '', regression: r.outcome, inBand: r.inBand, targetOnly: r.outcome === 'recovered' && !r.inBand && !relative };
+        const rec: CheckRecord = {
+          at: now,
+          stage: state.stage ?? 'soft',
+          transition: out.transition!,
+          reason: out.reason ?? '',
+          regression: r.outcome,
+          inBand: r.inBand,
+          targetOnly: r.outcome === 'recovered' && !r.inBand && !relative,
+        };
         if (r.targetMet !== undefined) rec.targetMet = r.targetMet;
-        if (read) Object.assign(rec, { observed: read.observed, minuteTs: read.ts, points: read.n, partial: read.ts + MIN > now });
+        if (read)
+          Object.assign(rec, {
+            observed: read.observed,
+            minuteTs: read.ts,
+            points: read.n,
+            partial: read.ts + MIN > now,
+          });
         checks.push(rec);
         summary.push(`Check: ${out.transition}`);
         break;
@@ -315,7 +387,9 @@ export async function replayMitigation(c: MitigationCase, env: ReplayEnvironment
     }
     return out;
   };
-  const input = mitigationInput(c.anomaly, env.timings ?? DEFAULT_MITIGATION_TIMINGS, { automatic: true }) as WorkflowState;
+  const input = mitigationInput(c.anomaly, env.timings ?? DEFAULT_MITIGATION_TIMINGS, {
+    automatic: true,
+  }) as WorkflowState;
   const walked = await walkStateMachine<WorkflowState>(env.definition, input, task, clock);
   const final = walked.state;
   const escalated = stages.some((s) => s.level === 'hard');
@@ -332,7 +406,18 @@ export async function replayMitigation(c: MitigationCase, env: ReplayEnvironment
   const a = c.anomaly;
   const result: MitigationOutcome = {
     execution,
-    anomaly: { id: a.id, tenant: a.tenant, signal: a.signal, class: a.class, start: a.start, detectedAt: a.detectedAt, observed: a.observed, expected: a.expected, band: a.band, softOnly: a.softOnly },
+    anomaly: {
+      id: a.id,
+      tenant: a.tenant,
+      signal: a.signal,
+      class: a.class,
+      start: a.start,
+      detectedAt: a.detectedAt,
+      observed: a.observed,
+      expected: a.expected,
+      band: a.band,
+      softOnly: a.softOnly,
+    },
     group: groupOf(c.label),
     outcome,
     startedAt,
@@ -345,16 +430,31 @@ export async function replayMitigation(c: MitigationCase, env: ReplayEnvironment
     pathSummary: summary.join(' → '),
   };
   if (final.plan) result.playbook = final.plan.playbook.id;
-  if (c.label) result.label = { id: c.label.id, kind: c.label.kind, start: c.label.start, end: c.label.end, highCost: c.label.highCost };
+  if (c.label)
+    result.label = {
+      id: c.label.id,
+      kind: c.label.kind,
+      start: c.label.start,
+      end: c.label.end,
+      highCost: c.label.highCost,
+    };
   const recovery = checks.find((k) => k.transition === 'rollback');
   if (recovery) result.recoveryDecisionAt = recovery.at;
   if (lastRollbackAt !== undefined) result.lastRollbackAt = lastRollbackAt;
-  const reason = outcome === 'blocked' ? final.plan?.reasons.join('; ') : outcome === 'failed' ? `${final.error?.Error ?? 'error'}: ${final.error?.Cause ?? ''}` : final.reason;
+  const reason =
+    outcome === 'blocked'
+      ? final.plan?.reasons.join('; ')
+      : outcome === 'failed'
+        ? `${final.error?.Error ?? 'error'}: ${final.error?.Cause ?? ''}`
+        : final.reason;
   if (reason) result.reason = reason;
   return result;
 }
 
-export async function replayMitigations(cases: readonly MitigationCase[], env: ReplayEnvironment): Promise<MitigationOutcome[]> {
+export async function replayMitigations(
+  cases: readonly MitigationCase[],
+  env: ReplayEnvironment,
+): Promise<MitigationOutcome[]> {
   const out: MitigationOutcome[] = [];
   for (const c of cases) out.push(await replayMitigation(c, env));
   return out;
@@ -412,7 +512,10 @@ export interface MitigationOutcomeSummary extends OutcomeCounts {
 function counts(os: readonly MitigationOutcome[]): OutcomeCounts {
   const c = Object.fromEntries(OUTCOME_ORDER.map((k) => [k, 0])) as Record<MitigationOutcomeKind, number>;
   for (const o of os) c[o.outcome]++;
-  const shares = Object.fromEntries(OUTCOME_ORDER.map((k) => [k, os.length ? c[k] / os.length : 0])) as Record<MitigationOutcomeKind, number>;
+  const shares = Object.fromEntries(OUTCOME_ORDER.map((k) => [k, os.length ? c[k] / os.length : 0])) as Record<
+    MitigationOutcomeKind,
+    number
+  >;
   return { n: os.length, counts: c, shares };
 }
 
@@ -428,34 +531,62 @@ function median(values: readonly number[]): { n: number; p50?: number; max?: num
 }
 
 export function summarizeOutcomes(outcomes: readonly MitigationOutcome[]): MitigationOutcomeSummary {
-  const byGroup = Object.fromEntries((['high-cost', 'other-label', 'no-label'] as const).map((g) => [g, counts(outcomes.filter((o) => o.group === g))])) as Record<MitigationGroup, OutcomeCounts>;
+  const byGroup = Object.fromEntries(
+    (['high-cost', 'other-label', 'no-label'] as const).map((g) => [g, counts(outcomes.filter((o) => o.group === g))]),
+  ) as Record<MitigationGroup, OutcomeCounts>;
   const recovered = outcomes.filter((o) => o.recoveryDecisionAt !== undefined);
   const rows = new Map<string, PathRow>();
   for (const o of outcomes) {
     const key = `${o.outcome}|${o.pathSummary}`;
-    const row = rows.get(key) ?? { outcome: o.outcome, path: o.pathSummary, n: 0, transitions: o.transitions, costUsd: o.transitions * PRICE_PER_TRANSITION };
+    const row = rows.get(key) ?? {
+      outcome: o.outcome,
+      path: o.pathSummary,
+      n: 0,
+      transitions: o.transitions,
+      costUsd: o.transitions * PRICE_PER_TRANSITION,
+    };
     row.n++;
     rows.set(key, row);
   }
-  const paths = [...rows.values()].sort((a, b) => OUTCOME_ORDER.indexOf(a.outcome) - OUTCOME_ORDER.indexOf(b.outcome) || b.n - a.n || a.transitions - b.transitions);
+  const paths = [...rows.values()].sort(
+    (a, b) =>
+      OUTCOME_ORDER.indexOf(a.outcome) - OUTCOME_ORDER.indexOf(b.outcome) || b.n - a.n || a.transitions - b.transitions,
+  );
   const total = outcomes.reduce((s, o) => s + o.transitions, 0);
   const labelled = outcomes.filter((o) => o.label);
-  const endedBy = (o: MitigationOutcome, at: number | undefined) => at !== undefined && o.label !== undefined && o.label.end <= at;
+  const endedBy = (o: MitigationOutcome, at: number | undefined) =>
+    at !== undefined && o.label !== undefined && o.label.end <= at;
   const endedByFirst = labelled.filter((o) => endedBy(o, o.checks[0]?.at));
   const allChecks = outcomes.flatMap((o) => o.checks);
   const partial = allChecks.filter((k) => k.partial);
   const byIncident = new Map<string, MitigationOutcome[]>();
   for (const o of labelled) byIncident.set(o.label!.id, [...(byIncident.get(o.label!.id) ?? []), o]);
-  const worst = [...byIncident.values()].map((os) => (os.some((o) => o.outcome === 'handed-off' || o.outcome === 'failed') ? 'handed-off' : os.some((o) => o.outcome === 'blocked') ? 'blocked' : os.some((o) => o.outcome === 'escalated-recovered') ? 'escalated-recovered' : 'recovered'));
+  const worst = [...byIncident.values()].map((os) =>
+    os.some((o) => o.outcome === 'handed-off' || o.outcome === 'failed')
+      ? 'handed-off'
+      : os.some((o) => o.outcome === 'blocked')
+        ? 'blocked'
+        : os.some((o) => o.outcome === 'escalated-recovered')
+          ? 'escalated-recovered'
+          : 'recovered',
+  );
   return {
     ...counts(outcomes),
     byGroup,
     toRecoveryDecisionMs: median(recovered.map((o) => o.recoveryDecisionAt! - o.startedAt)),
-    toLastRollbackMs: median(recovered.flatMap((o) => (o.lastRollbackAt === undefined ? [] : [o.lastRollbackAt - o.startedAt]))),
+    toLastRollbackMs: median(
+      recovered.flatMap((o) => (o.lastRollbackAt === undefined ? [] : [o.lastRollbackAt - o.startedAt])),
+    ),
     toHandOffMs: median(outcomes.filter((o) => o.outcome === 'handed-off').map((o) => o.endedAt - o.startedAt)),
     paths,
     transitions: { total, mean: outcomes.length ? total / outcomes.length : 0, costUsd: total * PRICE_PER_TRANSITION },
-    checks: { n: allChecks.length, partial: partial.length, partialMeanPoints: partial.length ? partial.reduce((a, k) => a + (k.points ?? 0), 0) / partial.length : 0, noData: allChecks.filter((k) => k.observed === undefined).length, recoveredByTargetOnly: allChecks.filter((k) => k.transition === 'rollback' && k.targetOnly).length },
+    checks: {
+      n: allChecks.length,
+      partial: partial.length,
+      partialMeanPoints: partial.length ? partial.reduce((a, k) => a + (k.points ?? 0), 0) / partial.length : 0,
+      noData: allChecks.filter((k) => k.observed === undefined).length,
+      recoveredByTargetOnly: allChecks.filter((k) => k.transition === 'rollback' && k.targetOnly).length,
+    },
     incidents: {
       n: worst.length,
       allRecovered: worst.filter((w) => w === 'recovered').length,
@@ -464,8 +595,11 @@ export function summarizeOutcomes(outcomes: readonly MitigationOutcome[]): Mitig
       blocked: worst.filter((w) => w === 'blocked').length,
     },
     openLoop: {
-      recoveredWhileIncidentRunning: labelled.filter((o) => o.recoveryDecisionAt !== undefined && !endedBy(o, o.recoveryDecisionAt)).length,
-      handedOffAfterIncidentEnded: labelled.filter((o) => o.outcome === 'handed-off' && endedBy(o, o.checks.at(-1)?.at)).length,
+      recoveredWhileIncidentRunning: labelled.filter(
+        (o) => o.recoveryDecisionAt !== undefined && !endedBy(o, o.recoveryDecisionAt),
+      ).length,
+      handedOffAfterIncidentEnded: labelled.filter((o) => o.outcome === 'handed-off' && endedBy(o, o.checks.at(-1)?.at))
+        .length,
       endedByFirstCheck: endedByFirst.length,
       endedByFirstCheckRecovered: endedByFirst.filter((o) => o.checks[0]?.transition === 'rollback').length,
       labelled: labelled.length,
@@ -482,16 +616,29 @@ const mmss = (ms: number | undefined) => {
   return `${ms < 0 ? '-' : ''}${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 };
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const LABEL: Record<MitigationOutcomeKind, string> = { recovered: 'recovered', 'escalated-recovered': 'escalated, then recovered', 'handed-off': 'handed off', blocked: 'blocked', failed: 'failed' };
+const LABEL: Record<MitigationOutcomeKind, string> = {
+  recovered: 'recovered',
+  'escalated-recovered': 'escalated, then recovered',
+  'handed-off': 'handed off',
+  blocked: 'blocked',
+  failed: 'failed',
+};
 
 function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]) => r.map((c, i) => (i === 0 || i === r.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (i === 0 || i === r.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
-export function formatMitigationOutcomes(s: MitigationOutcomeSummary, opts: { timings?: MitigationTimings; coldStart?: number; consumerDelayMs?: number; examples?: number } = {}): string {
+export function formatMitigationOutcomes(
+  s: MitigationOutcomeSummary,
+  opts: { timings?: MitigationTimings; coldStart?: number; consumerDelayMs?: number; examples?: number } = {},
+): string {
   const t = opts.timings ?? DEFAULT_MITIGATION_TIMINGS;
   const delay = opts.consumerDelayMs ?? CONSUMER_DELAY_MS;
   const out: string[] = [];
@@ -500,7 +647,7 @@ export function formatMitigationOutcomes(s: MitigationOutcomeSummary, opts: { ti
     `   state machine with the workflow's task code (plan/apply/check/rollback/notify), the Cedar guardrails and the stored change records;`,
     `   started at detectedAt + 1 min + allowed lateness + ${delay / 1000} s (delivery + batching window); checks ${t.observationSeconds} s after each Apply, the final one ${t.finalCheckSeconds} s after an`,
     `   "improving" check; staged rollback one action per ${t.rollbackIntervalSeconds} s; tasks take no time;`,
-    '   the Check task reads the key\'s newest minute bucket as the consumer holds it then (folded from the scenario\'s records).',
+    "   the Check task reads the key's newest minute bucket as the consumer holds it then (folded from the scenario's records).",
     '   OPEN LOOP: the simulated services do not react to the applied flags (incidents end after their generated duration), so "recovered"',
     '   means the regression check found the signal back inside its recovery criteria at the check time, not that the mitigation fixed it.',
   );
@@ -511,14 +658,34 @@ export function formatMitigationOutcomes(s: MitigationOutcomeSummary, opts: { ti
     ['  matching no incident (false)', s.byGroup['no-label']],
   ];
   const kinds = OUTCOME_ORDER.filter((k) => k !== 'failed' || s.counts.failed > 0);
-  out.push(table(['executions', 'n', ...kinds.map((k) => LABEL[k])], groups.map(([name, g]) => [name, g.n, ...kinds.map((k) => (g.n ? `${g.counts[k]} (${pct(g.shares[k])})` : '-'))])));
+  out.push(
+    table(
+      ['executions', 'n', ...kinds.map((k) => LABEL[k])],
+      groups.map(([name, g]) => [name, g.n, ...kinds.map((k) => (g.n ? `${g.counts[k]} (${pct(g.shares[k])})` : '-'))]),
+    ),
+  );
   out.push(
     table(
       ['time from trigger (event time)', 'p50', 'max', 'n'],
       [
-        ['to the recovery decision (check found it recovered)', mmss(s.toRecoveryDecisionMs.p50), mmss(s.toRecoveryDecisionMs.max), s.toRecoveryDecisionMs.n],
-        ['to the last action rolled back (staged rollback)', mmss(s.toLastRollbackMs.p50), mmss(s.toLastRollbackMs.max), s.toLastRollbackMs.n],
-        ['to the hand-off (actions stay, on-call takes over)', mmss(s.toHandOffMs.p50), mmss(s.toHandOffMs.max), s.toHandOffMs.n],
+        [
+          'to the recovery decision (check found it recovered)',
+          mmss(s.toRecoveryDecisionMs.p50),
+          mmss(s.toRecoveryDecisionMs.max),
+          s.toRecoveryDecisionMs.n,
+        ],
+        [
+          'to the last action rolled back (staged rollback)',
+          mmss(s.toLastRollbackMs.p50),
+          mmss(s.toLastRollbackMs.max),
+          s.toLastRollbackMs.n,
+        ],
+        [
+          'to the hand-off (actions stay, on-call takes over)',
+          mmss(s.toHandOffMs.p50),
+          mmss(s.toHandOffMs.max),
+          s.toHandOffMs.n,
+        ],
       ],
     ),
   );
@@ -529,8 +696,12 @@ export function formatMitigationOutcomes(s: MitigationOutcomeSummary, opts: { ti
     ),
   );
   const inc = s.incidents;
-  out.push(`   per labelled incident (${inc.n}; an incident can start several executions, one per mitigated key): all recovered ${inc.allRecovered}, escalated then recovered ${inc.escalatedThenRecovered}, handed off ${inc.handedOff}, blocked ${inc.blocked}`);
-  out.push(`   state transitions: ${s.transitions.total} in all, ${s.transitions.mean.toFixed(1)} per execution ($${s.transitions.costUsd.toFixed(5)} at $0.025 per 1,000)`);
+  out.push(
+    `   per labelled incident (${inc.n}; an incident can start several executions, one per mitigated key): all recovered ${inc.allRecovered}, escalated then recovered ${inc.escalatedThenRecovered}, handed off ${inc.handedOff}, blocked ${inc.blocked}`,
+  );
+  out.push(
+    `   state transitions: ${s.transitions.total} in all, ${s.transitions.mean.toFixed(1)} per execution ($${s.transitions.costUsd.toFixed(5)} at $0.025 per 1,000)`,
+  );
   const ol = s.openLoop;
   out.push(
     `   regression checks: ${s.checks.n}; ${s.checks.partial} read a minute still filling (${s.checks.partialMeanPoints.toFixed(1)} records on average), ${s.checks.noData} found no recent data; ` +
@@ -544,8 +715,12 @@ export function formatMitigationOutcomes(s: MitigationOutcomeSummary, opts: { ti
   if (ex > 0) {
     const notable = s.outcomes.filter((o) => o.outcome !== 'recovered').slice(0, ex);
     for (const o of notable) {
-      const labelInfo = o.label ? `${o.label.id} ${o.label.kind} ends ${mmss(o.label.end - o.startedAt)} after trigger` : 'no label';
-      out.push(`   - ${LABEL[o.outcome]} ${o.anomaly.tenant}#${o.anomaly.signal} (${o.playbook ?? '-'}; ${labelInfo}): ${o.checks.map((k) => `+${mmss(k.at - o.startedAt)} ${k.stage} ${k.transition}`).join(', ')}${o.reason ? ` — ${o.reason}` : ''}`);
+      const labelInfo = o.label
+        ? `${o.label.id} ${o.label.kind} ends ${mmss(o.label.end - o.startedAt)} after trigger`
+        : 'no label';
+      out.push(
+        `   - ${LABEL[o.outcome]} ${o.anomaly.tenant}#${o.anomaly.signal} (${o.playbook ?? '-'}; ${labelInfo}): ${o.checks.map((k) => `+${mmss(k.at - o.startedAt)} ${k.stage} ${k.transition}`).join(', ')}${o.reason ? ` — ${o.reason}` : ''}`,
+      );
     }
   }
   return out.join('\n');

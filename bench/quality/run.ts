@@ -22,7 +22,13 @@ const out = value('out');
 const started = performance.now();
 const q = await runScenarioQuality({ scenario, mitigation: !flag('no-mitigation'), ...(out && { dir: out }) });
 if (flag('json')) {
-  const m = q.mitigation && { ...q.mitigation.summary, outcomes: undefined, coldStart: q.mitigation.coldStart, consumerDelayMs: q.mitigation.consumerDelayMs, lateCheck: q.mitigation.lateCheck };
+  const m = q.mitigation && {
+    ...q.mitigation.summary,
+    outcomes: undefined,
+    coldStart: q.mitigation.coldStart,
+    consumerDelayMs: q.mitigation.consumerDelayMs,
+    lateCheck: q.mitigation.lateCheck,
+  };
   console.log(JSON.stringify({ numbers: q.numbers, perKind: q.perKind, ...(m && { mitigation: m }) }, null, 2));
 } else {
   console.log(formatQuality(q, { maxExamples: 25 }));

@@ -106,12 +106,42 @@ export interface ScenarioOptions {
 }
 
 export const FULL_TENANTS: TenantSpec[] = [
-  { tenant: 'acme', region: 'kr', tz: 9, signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'cache_hit_ratio', 'origin_p95_ms', 'notify_rpm'] },
-  { tenant: 'globex', region: 'us', tz: -5, signals: ['ingest_rpm', 'notify_rpm', 'webhook_rps', 'cache_hit_ratio', 'origin_p95_ms', 'edge_p95_ms'] },
-  { tenant: 'initech', region: 'eu', tz: 1, signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'cache_hit_ratio', 'origin_p95_ms', 'dlq_growth'] },
-  { tenant: 'umbrella', region: 'kr', tz: 9, signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'notify_rpm', 'dlq_growth'] },
-  { tenant: 'hooli', region: 'eu', tz: 1, signals: ['ingest_rpm', 'notify_rpm', 'cache_hit_ratio', 'origin_p95_ms', 'edge_p95_ms'] },
-  { tenant: 'stark', region: 'us', tz: -8, signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'notify_rpm', 'cache_hit_ratio', 'origin_p95_ms'] },
+  {
+    tenant: 'acme',
+    region: 'kr',
+    tz: 9,
+    signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'cache_hit_ratio', 'origin_p95_ms', 'notify_rpm'],
+  },
+  {
+    tenant: 'globex',
+    region: 'us',
+    tz: -5,
+    signals: ['ingest_rpm', 'notify_rpm', 'webhook_rps', 'cache_hit_ratio', 'origin_p95_ms', 'edge_p95_ms'],
+  },
+  {
+    tenant: 'initech',
+    region: 'eu',
+    tz: 1,
+    signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'cache_hit_ratio', 'origin_p95_ms', 'dlq_growth'],
+  },
+  {
+    tenant: 'umbrella',
+    region: 'kr',
+    tz: 9,
+    signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'notify_rpm', 'dlq_growth'],
+  },
+  {
+    tenant: 'hooli',
+    region: 'eu',
+    tz: 1,
+    signals: ['ingest_rpm', 'notify_rpm', 'cache_hit_ratio', 'origin_p95_ms', 'edge_p95_ms'],
+  },
+  {
+    tenant: 'stark',
+    region: 'us',
+    tz: -8,
+    signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'notify_rpm', 'cache_hit_ratio', 'origin_p95_ms'],
+  },
 ];
 
 export const DEFAULT_SCENARIO: ScenarioOptions = {
@@ -145,9 +175,24 @@ export const SMALL_SCENARIO: ScenarioOptions = {
   seed: 11,
   days: 2.6,
   tenants: [
-    { tenant: 'acme', region: 'kr', tz: 9, signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'cache_hit_ratio', 'origin_p95_ms', 'notify_rpm'] },
-    { tenant: 'globex', region: 'us', tz: -5, signals: ['ingest_rpm', 'notify_rpm', 'cache_hit_ratio', 'origin_p95_ms'] },
-    { tenant: 'initech', region: 'eu', tz: 1, signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'cache_hit_ratio', 'origin_p95_ms'] },
+    {
+      tenant: 'acme',
+      region: 'kr',
+      tz: 9,
+      signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'cache_hit_ratio', 'origin_p95_ms', 'notify_rpm'],
+    },
+    {
+      tenant: 'globex',
+      region: 'us',
+      tz: -5,
+      signals: ['ingest_rpm', 'notify_rpm', 'cache_hit_ratio', 'origin_p95_ms'],
+    },
+    {
+      tenant: 'initech',
+      region: 'eu',
+      tz: 1,
+      signals: ['ingest_rpm', 'search_qps', 'cqs_p95', 'cache_hit_ratio', 'origin_p95_ms'],
+    },
   ],
   stepSeconds: [20, 30],
   counts: {
@@ -293,7 +338,10 @@ interface TenantLoad {
 function load(t: TenantLoad, ts: number, startTs: number): number {
   const localMs = ts + t.tz * HOUR;
   const h = (((localMs % DAY) + DAY) % DAY) / HOUR;
-  const day = 1 + t.amp * Math.cos((2 * Math.PI * (h - t.peak)) / 24) + 0.3 * t.amp * Math.cos((4 * Math.PI * (h - t.peak + 1)) / 24);
+  const day =
+    1 +
+    t.amp * Math.cos((2 * Math.PI * (h - t.peak)) / 24) +
+    0.3 * t.amp * Math.cos((4 * Math.PI * (h - t.peak + 1)) / 24);
   return day * weekendFactor(t, localMs) * (1 + t.growth * ((ts - startTs) / DAY));
 }
 
@@ -376,7 +424,11 @@ interface ChangeOut {
 
 /** Builds the scenario deterministically from `options.seed`. */
 export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenario {
-  const o: ScenarioOptions = { ...DEFAULT_SCENARIO, ...partial, counts: { ...DEFAULT_SCENARIO.counts, ...partial.counts } };
+  const o: ScenarioOptions = {
+    ...DEFAULT_SCENARIO,
+    ...partial,
+    counts: { ...DEFAULT_SCENARIO.counts, ...partial.counts },
+  };
   const r = new Rand(prng(o.seed));
   const endTs = o.startTs + Math.round(o.days * DAY);
   const evalFrom = o.startTs + Math.round(o.learnDays * DAY);
@@ -385,7 +437,13 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
 
   const tenantLoad = new Map<string, TenantLoad>();
   for (const t of o.tenants) {
-    tenantLoad.set(t.tenant, { tz: t.tz, amp: r.uniform(0.3, 0.5), peak: r.uniform(13, 16), weekend: r.uniform(0.55, 0.85), growth: r.uniform(-0.02, 0.06) });
+    tenantLoad.set(t.tenant, {
+      tz: t.tz,
+      amp: r.uniform(0.3, 0.5),
+      peak: r.uniform(13, 16),
+      weekend: r.uniform(0.55, 0.85),
+      growth: r.uniform(-0.02, 0.06),
+    });
   }
 
   const effects = new Map<string, Effect[]>();
@@ -411,12 +469,17 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   const minuteAligned = (ts: number) => Math.floor(ts / MIN) * MIN + r.int(0, 59) * 1000;
 
   /** A random start for something lasting `span` on `tenants`, clear of other injections by `margin`. */
-  const place = (tenants: readonly string[], span: number, margin: number, businessHours = false): number | undefined => {
+  const place = (
+    tenants: readonly string[],
+    span: number,
+    margin: number,
+    businessHours = false,
+  ): number | undefined => {
     for (let attempt = 0; attempt < 400; attempt++) {
       let from = minuteAligned(r.uniform(evalFrom, lastStart - span));
       if (businessHours && attempt < 200) {
         const tz = tenantLoad.get(tenants[0]!)!.tz;
-        const h = (((from + tz * HOUR) % DAY) + DAY) % DAY / HOUR;
+        const h = ((((from + tz * HOUR) % DAY) + DAY) % DAY) / HOUR;
         if (h < 9 || h > 18) continue;
       }
       if (from < evalFrom) from = evalFrom;
@@ -427,16 +490,44 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     }
     return undefined;
   };
-  const change = (kind: string, tenant: string, ts: number, until: number | undefined, region: string | undefined, title: string, publishAt: number): string => {
+  const change = (
+    kind: string,
+    tenant: string,
+    ts: number,
+    until: number | undefined,
+    region: string | undefined,
+    title: string,
+    publishAt: number,
+  ): string => {
     const id = nextId(kind === 'release' ? 'rel' : kind === 'maintenance' ? 'mw' : kind === 'campaign' ? 'cmp' : kind);
-    const record: Record<string, unknown> = { v: 1, type: 'change', id, ts: new Date(ts).toISOString(), tenant, change: kind };
+    const record: Record<string, unknown> = {
+      v: 1,
+      type: 'change',
+      id,
+      ts: new Date(ts).toISOString(),
+      tenant,
+      change: kind,
+    };
     if (until !== undefined) record.until = new Date(until).toISOString();
     if (region !== undefined) record.region = region;
     record.title = title;
     if (tenant === '*') {
       // A producer may announce only its own tenant on the stream: platform-wide windows are declared by an operator.
-      if (until === undefined) throw new Error(`platform-wide ${kind} ${id} needs an end: the operator route takes windows`);
-      const declared: OperatorChange = { v: 1, type: 'change', id, ts, tenant, change: kind as OperatorChange['change'], until, ...(region !== undefined && { region }), title, createdBy: SCENARIO_OPERATOR, createdAt: publishAt };
+      if (until === undefined)
+        throw new Error(`platform-wide ${kind} ${id} needs an end: the operator route takes windows`);
+      const declared: OperatorChange = {
+        v: 1,
+        type: 'change',
+        id,
+        ts,
+        tenant,
+        change: kind as OperatorChange['change'],
+        until,
+        ...(region !== undefined && { region }),
+        title,
+        createdBy: SCENARIO_OPERATOR,
+        createdAt: publishAt,
+      };
       operatorChanges.push({ at: publishAt, change: declared });
     } else changes.push({ publishAt, record });
     return id;
@@ -450,7 +541,11 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     const n = Math.min(pool.length, r.int(2, 4));
     const tenants = pool.slice(0, n);
     const dur = r.int(15, 40) * MIN;
-    const from = place(tenants.map((t) => t.tenant), dur, MARGIN);
+    const from = place(
+      tenants.map((t) => t.tenant),
+      dur,
+      MARGIN,
+    );
     if (from === undefined) continue;
     const rampUp = r.int(0, 2) * MIN;
     const missX = r.uniform(2.5, 5);
@@ -459,11 +554,32 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     for (const t of tenants) {
       // Not every tenant is hit equally hard.
       const k = r.uniform(0.7, 1);
-      addEffect(t.tenant, 'cache_hit_ratio', { from, to: from + dur, rampUp, rampDown: 3 * MIN, factor: 1 + (missX - 1) * k, wobble: 0.08 });
-      addEffect(t.tenant, 'origin_p95_ms', { from, to: from + dur, rampUp, rampDown: 3 * MIN, factor: 1 + (originX - 1) * k, wobble: 0.1 });
+      addEffect(t.tenant, 'cache_hit_ratio', {
+        from,
+        to: from + dur,
+        rampUp,
+        rampDown: 3 * MIN,
+        factor: 1 + (missX - 1) * k,
+        wobble: 0.08,
+      });
+      addEffect(t.tenant, 'origin_p95_ms', {
+        from,
+        to: from + dur,
+        rampUp,
+        rampDown: 3 * MIN,
+        factor: 1 + (originX - 1) * k,
+        wobble: 0.1,
+      });
       signals.add('cache_hit_ratio').add('origin_p95_ms');
       if (has(t, 'edge_p95_ms')) {
-        addEffect(t.tenant, 'edge_p95_ms', { from, to: from + dur, rampUp, rampDown: 3 * MIN, factor: 1 + (originX - 1) * 0.5 * k, wobble: 0.08 });
+        addEffect(t.tenant, 'edge_p95_ms', {
+          from,
+          to: from + dur,
+          rampUp,
+          rampDown: 3 * MIN,
+          factor: 1 + (originX - 1) * 0.5 * k,
+          wobble: 0.08,
+        });
         signals.add('edge_p95_ms');
       }
     }
@@ -488,10 +604,22 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     const anchor = r.pick(o.tenants);
     const inWindow = wide ? o.tenants.filter((t) => t.region === anchor.region) : [anchor];
     const span = r.int(40, 90) * MIN;
-    const from = place(inWindow.map((t) => t.tenant), span, MARGIN);
+    const from = place(
+      inWindow.map((t) => t.tenant),
+      span,
+      MARGIN,
+    );
     if (from === undefined) continue;
     const until = from + span;
-    const id = change('maintenance', wide ? '*' : anchor.tenant, from, until, anchor.region, wide ? `${anchor.region} storage migration` : `${anchor.tenant} reindex`, from - 10 * MIN);
+    const id = change(
+      'maintenance',
+      wide ? '*' : anchor.tenant,
+      from,
+      until,
+      anchor.region,
+      wide ? `${anchor.region} storage migration` : `${anchor.tenant} reindex`,
+      from - 10 * MIN,
+    );
     const aFrom = from + r.int(3, 10) * MIN;
     const aTo = Math.min(until - 5 * MIN, aFrom + r.int(15, 35) * MIN);
     const hit = wide ? inWindow.slice(0, Math.max(1, r.int(1, inWindow.length))) : inWindow;
@@ -500,16 +628,44 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     for (const t of hit) {
       if (has(t, 'origin_p95_ms') && has(t, 'cache_hit_ratio')) {
         // Caches flushed by the maintenance: misses and origin latency up.
-        addEffect(t.tenant, 'cache_hit_ratio', { from: aFrom, to: aTo, rampUp: MIN, rampDown: 5 * MIN, factor: r.uniform(3, 5), wobble: 0.08 });
-        addEffect(t.tenant, 'origin_p95_ms', { from: aFrom, to: aTo, rampUp: MIN, rampDown: 5 * MIN, factor: r.uniform(1.8, 2.6), wobble: 0.1 });
+        addEffect(t.tenant, 'cache_hit_ratio', {
+          from: aFrom,
+          to: aTo,
+          rampUp: MIN,
+          rampDown: 5 * MIN,
+          factor: r.uniform(3, 5),
+          wobble: 0.08,
+        });
+        addEffect(t.tenant, 'origin_p95_ms', {
+          from: aFrom,
+          to: aTo,
+          rampUp: MIN,
+          rampDown: 5 * MIN,
+          factor: r.uniform(1.8, 2.6),
+          wobble: 0.1,
+        });
         signals.add('cache_hit_ratio').add('origin_p95_ms');
         what.push(`${t.tenant} cache flush`);
       } else if (has(t, 'dlq_growth')) {
-        addEffect(t.tenant, 'dlq_growth', { from: aFrom, to: aTo, rampUp: 0, rampDown: 2 * MIN, factor: r.uniform(8, 15), wobble: 0.2 });
+        addEffect(t.tenant, 'dlq_growth', {
+          from: aFrom,
+          to: aTo,
+          rampUp: 0,
+          rampDown: 2 * MIN,
+          factor: r.uniform(8, 15),
+          wobble: 0.2,
+        });
         signals.add('dlq_growth');
         what.push(`${t.tenant} DLQ backlog`);
       } else {
-        addEffect(t.tenant, 'ingest_rpm', { from: aFrom, to: aTo, rampUp: MIN, rampDown: 2 * MIN, factor: r.uniform(3, 5), wobble: 0.1 });
+        addEffect(t.tenant, 'ingest_rpm', {
+          from: aFrom,
+          to: aTo,
+          rampUp: MIN,
+          rampDown: 2 * MIN,
+          factor: r.uniform(3, 5),
+          wobble: 0.1,
+        });
         signals.add('ingest_rpm');
         what.push(`${t.tenant} backfill`);
       }
@@ -541,7 +697,14 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     addEffect(t.tenant, 'ingest_rpm', { from, to: from + span, rampUp, rampDown: 30 * MIN, factor: x, wobble: 0.05 });
     const signals = ['ingest_rpm'];
     if (has(t, 'search_qps')) {
-      addEffect(t.tenant, 'search_qps', { from, to: from + span, rampUp, rampDown: 30 * MIN, factor: 1 + (x - 1) * 0.5, wobble: 0.05 });
+      addEffect(t.tenant, 'search_qps', {
+        from,
+        to: from + span,
+        rampUp,
+        rampDown: 30 * MIN,
+        factor: 1 + (x - 1) * 0.5,
+        wobble: 0.05,
+      });
       signals.push('search_qps');
     }
     labels.push({
@@ -571,7 +734,14 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     const id = change('release', t.tenant, rel, undefined, t.region, `search ${r.int(2, 4)}.${r.int(0, 9)}`, rel);
     const from = rel + lag;
     const x = r.uniform(1.4, 1.8);
-    addEffect(t.tenant, 'cqs_p95', { from, to: from + dur, rampUp: r.int(0, 2) * MIN, rampDown: 2 * MIN, factor: x, wobble: 0.05 });
+    addEffect(t.tenant, 'cqs_p95', {
+      from,
+      to: from + dur,
+      rampUp: r.int(0, 2) * MIN,
+      rampDown: 2 * MIN,
+      factor: x,
+      wobble: 0.05,
+    });
     labels.push({
       id: nextId('relspike'),
       kind: 'release_spike',
@@ -593,7 +763,12 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
       // Search cost surges: mostly in KR, like seed §4; elsewhere too.
       const kr = tenantsWith('cqs_p95').filter((t) => t.region === 'kr');
       const search = kr.length && r.chance(0.6) ? kr : tenantsWith('cqs_p95');
-      const candidates = kind === 'ingest_surge' ? tenantsWith('ingest_rpm') : kind === 'notify_storm' ? tenantsWith('notify_rpm') : search;
+      const candidates =
+        kind === 'ingest_surge'
+          ? tenantsWith('ingest_rpm')
+          : kind === 'notify_storm'
+            ? tenantsWith('notify_rpm')
+            : search;
       if (!candidates.length) return;
       const t = r.pick(candidates);
       const dur = (kind === 'notify_storm' ? r.int(15, 45) : r.int(20, 60)) * MIN;
@@ -604,16 +779,54 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
       if (kind === 'ingest_surge') {
         const x = r.uniform(3, 8);
         addEffect(t.tenant, 'ingest_rpm', { from, to: from + dur, rampUp, rampDown, factor: x, wobble: 0.08 });
-        labels.push({ id: nextId('ingest'), kind, tenants: [t.tenant], signals: ['ingest_rpm'], primary: 'ingest_rpm', start: from, end: from + dur, highCost: true, expectedDecision: 'mitigate', expectedClass: 'tenant', detail: `ingest_rpm ×${x.toFixed(1)} for ${mins(dur)} min` });
+        labels.push({
+          id: nextId('ingest'),
+          kind,
+          tenants: [t.tenant],
+          signals: ['ingest_rpm'],
+          primary: 'ingest_rpm',
+          start: from,
+          end: from + dur,
+          highCost: true,
+          expectedDecision: 'mitigate',
+          expectedClass: 'tenant',
+          detail: `ingest_rpm ×${x.toFixed(1)} for ${mins(dur)} min`,
+        });
       } else if (kind === 'notify_storm') {
         const x = r.uniform(5, 20);
-        addEffect(t.tenant, 'notify_rpm', { from, to: from + dur, rampUp: Math.min(rampUp, MIN), rampDown, factor: x, wobble: 0.15 });
+        addEffect(t.tenant, 'notify_rpm', {
+          from,
+          to: from + dur,
+          rampUp: Math.min(rampUp, MIN),
+          rampDown,
+          factor: x,
+          wobble: 0.15,
+        });
         const signals = ['notify_rpm'];
         if (has(t, 'webhook_rps') && r.chance(0.5)) {
-          addEffect(t.tenant, 'webhook_rps', { from, to: from + dur, rampUp: Math.min(rampUp, MIN), rampDown, factor: r.uniform(2, 4), wobble: 0.15 });
+          addEffect(t.tenant, 'webhook_rps', {
+            from,
+            to: from + dur,
+            rampUp: Math.min(rampUp, MIN),
+            rampDown,
+            factor: r.uniform(2, 4),
+            wobble: 0.15,
+          });
           signals.push('webhook_rps');
         }
-        labels.push({ id: nextId('storm'), kind, tenants: [t.tenant], signals, primary: 'notify_rpm', start: from, end: from + dur, highCost: true, expectedDecision: 'mitigate', expectedClass: 'abuse', detail: `notify_rpm ×${x.toFixed(1)} for ${mins(dur)} min` });
+        labels.push({
+          id: nextId('storm'),
+          kind,
+          tenants: [t.tenant],
+          signals,
+          primary: 'notify_rpm',
+          start: from,
+          end: from + dur,
+          highCost: true,
+          expectedDecision: 'mitigate',
+          expectedClass: 'abuse',
+          detail: `notify_rpm ×${x.toFixed(1)} for ${mins(dur)} min`,
+        });
       } else {
         // Seed §4: cache keys explode, queries get expensive, more of them reach the backend.
         const x = r.uniform(1.3, 1.8);
@@ -628,7 +841,19 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
           signals.push('cache_hit_ratio');
           extra = `, miss ratio ×${mx.toFixed(1)}`;
         }
-        labels.push({ id: nextId('search'), kind, tenants: [t.tenant], signals, primary: 'cqs_p95', start: from, end: from + dur, highCost: true, expectedDecision: 'mitigate', expectedClass: 'app', detail: `cqs_p95 ${pct(x)}, search_qps ${pct(qx)}${extra} for ${mins(dur)} min` });
+        labels.push({
+          id: nextId('search'),
+          kind,
+          tenants: [t.tenant],
+          signals,
+          primary: 'cqs_p95',
+          start: from,
+          end: from + dur,
+          highCost: true,
+          expectedDecision: 'mitigate',
+          expectedClass: 'app',
+          detail: `cqs_p95 ${pct(x)}, search_qps ${pct(qx)}${extra} for ${mins(dur)} min`,
+        });
       }
     }
   };
@@ -642,8 +867,28 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     const ts = place([t.tenant], span, 40 * MIN, true);
     if (ts === undefined) continue;
     const kind = r.chance(0.8) ? 'release' : r.pick(['flag', 'experiment']);
-    const id = change(kind, t.tenant, ts, undefined, t.region, `${r.pick(['api', 'web', 'search', 'ingest', 'notify'])} ${r.int(1, 9)}.${r.int(0, 30)}`, ts);
-    labels.push({ id: nextId('benign'), kind: 'benign_release', tenants: [t.tenant], signals: [...t.signals], primary: t.signals[0]!, start: ts, end: ts + span, highCost: false, expectedDecision: 'none', changeId: id, detail: `${kind} ${id} with no effect` });
+    const id = change(
+      kind,
+      t.tenant,
+      ts,
+      undefined,
+      t.region,
+      `${r.pick(['api', 'web', 'search', 'ingest', 'notify'])} ${r.int(1, 9)}.${r.int(0, 30)}`,
+      ts,
+    );
+    labels.push({
+      id: nextId('benign'),
+      kind: 'benign_release',
+      tenants: [t.tenant],
+      signals: [...t.signals],
+      primary: t.signals[0]!,
+      start: ts,
+      end: ts + span,
+      highCost: false,
+      expectedDecision: 'none',
+      changeId: id,
+      detail: `${kind} ${id} with no effect`,
+    });
   }
 
   // Blips: need the sampling grid, so keys are laid out first.
@@ -651,7 +896,14 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   for (const t of o.tenants) {
     for (const s of t.signals) {
       const step = r.pick(o.stepSeconds);
-      keys.push({ tenant: t.tenant, signal: s, region: t.region, stepSeconds: step, points: 0, t0: o.startTs + r.int(0, step - 1) * 1000 });
+      keys.push({
+        tenant: t.tenant,
+        signal: s,
+        region: t.region,
+        stepSeconds: step,
+        points: 0,
+        t0: o.startTs + r.int(0, step - 1) * 1000,
+      });
     }
   }
   // Blips go round the signals (every signal gets its share), on a random key of each.
@@ -685,7 +937,9 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
       end: wholeMinute ? to : from + MIN,
       highCost: false,
       expectedDecision: 'none',
-      detail: wholeMinute ? `one minute of ${k.signal} ${down ? `miss ratio ×${x.toFixed(1)}` : `×${x.toFixed(1)}`}` : `one point of ${k.signal} ${down ? `miss ratio ×${x.toFixed(1)}` : `×${x.toFixed(1)}`}`,
+      detail: wholeMinute
+        ? `one minute of ${k.signal} ${down ? `miss ratio ×${x.toFixed(1)}` : `×${x.toFixed(1)}`}`
+        : `one point of ${k.signal} ${down ? `miss ratio ×${x.toFixed(1)}` : `×${x.toFixed(1)}`}`,
     });
   }
 
@@ -745,7 +999,16 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
       // Producers stamp on their own clock: a second or two of jitter.
       const stamp = ts + r.int(0, 1500);
       const id = `m-${k.tenant}-${k.signal}-${n}`;
-      const line = JSON.stringify({ v: 1, type: 'metric', id, ts: new Date(stamp).toISOString(), tenant: k.tenant, signal: k.signal, value: Number(value.toPrecision(5)), region: k.region });
+      const line = JSON.stringify({
+        v: 1,
+        type: 'metric',
+        id,
+        ts: new Date(stamp).toISOString(),
+        tenant: k.tenant,
+        signal: k.signal,
+        value: Number(value.toPrecision(5)),
+        region: k.region,
+      });
       let at = stamp + r.int(100, 3000);
       if (r.chance(o.lateRate)) {
         at += r.int(20, 90) * 1000;
@@ -772,7 +1035,14 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     keys: keys.map(({ t0: _t0, ...k }) => k),
     evalFrom,
     endTs,
-    counts: { metrics: out.length - changes.length, changes: changes.length, operatorChanges: operatorChanges.length, late, retries, missing },
+    counts: {
+      metrics: out.length - changes.length,
+      changes: changes.length,
+      operatorChanges: operatorChanges.length,
+      late,
+      retries,
+      missing,
+    },
   };
 }
 

@@ -44,7 +44,9 @@ export interface AslDefinition {
 
 /** The state machine definition as `cdk synth` produces it today (in-process synth, no bundling, no nag). */
 export function synthesizedMitigationDefinition(): AslDefinition {
-  return definitionFromTemplate(synthTemplate({}, { bundle: false, nag: false }) as CfnTemplate) as unknown as AslDefinition;
+  return definitionFromTemplate(
+    synthTemplate({}, { bundle: false, nag: false }) as CfnTemplate,
+  ) as unknown as AslDefinition;
 }
 
 export interface WalkResult<S> {
@@ -82,7 +84,15 @@ function write<S>(data: S, path: string, value: unknown): S {
 }
 
 function matches(rule: AslChoice, data: unknown): boolean {
-  const known = ['Variable', 'Next', 'BooleanEquals', 'StringEquals', 'NumericGreaterThan', 'NumericEquals', 'IsPresent'];
+  const known = [
+    'Variable',
+    'Next',
+    'BooleanEquals',
+    'StringEquals',
+    'NumericGreaterThan',
+    'NumericEquals',
+    'IsPresent',
+  ];
   const unknown = Object.keys(rule).filter((k) => !known.includes(k));
   if (unknown.length || !rule.Variable) throw new Error(`unsupported Choice rule ${JSON.stringify(rule)}`);
   const v = read(data, rule.Variable);
@@ -99,12 +109,19 @@ function matches(rule: AslChoice, data: unknown): boolean {
  * `outcome`, ...; `state.$: "$"` is the whole execution data) and returns the new data (the task
  * Lambda's payload replaces the state, as `payloadResponseOnly` does).
  */
-export async function walkStateMachine<S>(definition: AslDefinition, input: S, task: (params: Record<string, unknown>, state: S, stateName: string) => Promise<S>, clock: WalkClock, maxTransitions = 500): Promise<WalkResult<S>> {
+export async function walkStateMachine<S>(
+  definition: AslDefinition,
+  input: S,
+  task: (params: Record<string, unknown>, state: S, stateName: string) => Promise<S>,
+  clock: WalkClock,
+  maxTransitions = 500,
+): Promise<WalkResult<S>> {
   let data = input;
   let name = definition.StartAt;
   const path: string[] = [];
   for (;;) {
-    if (path.length >= maxTransitions) throw new Error(`more than ${maxTransitions} transitions: ${path.slice(-10).join(' → ')}`);
+    if (path.length >= maxTransitions)
+      throw new Error(`more than ${maxTransitions} transitions: ${path.slice(-10).join(' → ')}`);
     const s = definition.States[name];
     if (!s) throw new Error(`state ${name} is not in the definition`);
     path.push(name);
@@ -134,7 +151,8 @@ export async function walkStateMachine<S>(definition: AslDefinition, input: S, t
         break;
       case 'Wait': {
         const seconds = s.Seconds ?? (s.SecondsPath ? read(data, s.SecondsPath) : undefined);
-        if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) throw new Error(`Wait ${name}: no seconds (${String(seconds)})`);
+        if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)
+          throw new Error(`Wait ${name}: no seconds (${String(seconds)})`);
         clock.advance(seconds * 1000);
         next = s.Next;
         break;

@@ -1,5 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import { episodeKeyOf, oldestFirst, withoutIntents } from '../core/mitigation/journal.js';
 import type { ActionLedger, JournalEntry, LedgerEntry } from '../core/ports/action-ledger.js';
 import { DAY_S } from '../core/time.js';
@@ -29,7 +35,12 @@ export class DynamoDbActionLedger implements ActionLedger {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: `ledger#${episodeKeyOf(entry.action.rollbackKey)}`, sk, ...entry, expiresAt: Math.floor(entry.at / 1000) + KEEP_LEDGER_S },
+        Item: {
+          pk: `ledger#${episodeKeyOf(entry.action.rollbackKey)}`,
+          sk,
+          ...entry,
+          expiresAt: Math.floor(entry.at / 1000) + KEEP_LEDGER_S,
+        },
       }),
     );
   }
@@ -43,22 +54,53 @@ export class DynamoDbActionLedger implements ActionLedger {
     let start: Record<string, unknown> | undefined;
     do {
       const out: QueryCommandOutput = await this.doc.send(
-        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `ledger#${episodeRollbackKey}` }, ExclusiveStartKey: start, ConsistentRead: true }),
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `ledger#${episodeRollbackKey}` },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
       );
       // sk 'halt': a marker written by an earlier version into the ledger partition.
-      for (const i of out.Items ?? []) if (i.sk !== HALT_SK) items.push({ event: i.event, at: i.at, action: i.action, execution: i.execution, note: i.note } as JournalEntry);
+      for (const i of out.Items ?? [])
+        if (i.sk !== HALT_SK)
+          items.push({
+            event: i.event,
+            at: i.at,
+            action: i.action,
+            execution: i.execution,
+            note: i.note,
+          } as JournalEntry);
       start = out.LastEvaluatedKey;
     } while (start);
     return oldestFirst(items);
   }
 
   async halt(episodeRollbackKey: string, by: string, at: number): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: `${HALT_PK_PREFIX}${episodeRollbackKey}`, sk: HALT_SK, by, at, expiresAt: Math.floor(at / 1000) + KEEP_LEDGER_S } }));
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: `${HALT_PK_PREFIX}${episodeRollbackKey}`,
+          sk: HALT_SK,
+          by,
+          at,
+          expiresAt: Math.floor(at / 1000) + KEEP_LEDGER_S,
+        },
+      }),
+    );
   }
 
   async halted(episodeRollbackKey: string): Promise<boolean> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: `${HALT_PK_PREFIX}${episodeRollbackKey}`, sk: HALT_SK }, ConsistentRead: true, ProjectionExpression: 'pk' }));
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: `${HALT_PK_PREFIX}${episodeRollbackKey}`, sk: HALT_SK },
+        ConsistentRead: true,
+        ProjectionExpression: 'pk',
+      }),
+    );
     return out.Item !== undefined;
   }
 }
-

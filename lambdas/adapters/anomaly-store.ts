@@ -1,17 +1,28 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import type { Anomaly } from '../core/anomaly.js';
 import type { AnomalyReader, AnomalyStore, IncidentReader, StoredAnomaly } from '../core/ports/anomaly-store.js';
 import { DAY_MS, DAY_S } from '../core/time.js';
 
 /** Shared by both stores: the filter of `tenantsWithAnomaly`. */
-export function incidentTenants(anomalies: readonly Pick<StoredAnomaly, 'tenant' | 'signal' | 'start'>[], signals: readonly string[], from: number, to: number): string[] {
+export function incidentTenants(
+  anomalies: readonly Pick<StoredAnomaly, 'tenant' | 'signal' | 'start'>[],
+  signals: readonly string[],
+  from: number,
+  to: number,
+): string[] {
   const wanted = new Set(signals);
   const tenants = new Set<string>();
   for (const a of anomalies) if (wanted.has(a.signal) && a.start >= from && a.start <= to) tenants.add(a.tenant);
   return [...tenants].sort();
 }
-
 
 /** The episode key names its start minute and its key (everything before the last `@`). */
 function episodeRef(id: string): { start: number; key: string } | undefined {
@@ -49,7 +60,8 @@ export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader, Incide
       );
       return { notify: true, stored: anomaly };
     } catch (e) {
-      if (!(e instanceof ConditionalCheckFailedException) && (e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      if (!(e instanceof ConditionalCheckFailedException) && (e as Error).name !== 'ConditionalCheckFailedException')
+        throw e;
       const existing = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
       if (!existing.Item) return { notify: true, stored: anomaly };
       const { notifiedAt, recoveredAt: _r, ...stored } = stripKeys(existing.Item);
@@ -66,17 +78,25 @@ export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader, Incide
 
   async between(from: number, to: number): Promise<StoredAnomaly[]> {
     const days: string[] = [];
-    for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS) days.push(new Date(d).toISOString().slice(0, 10));
-    const lists = await Promise.all(days.map((day) => this.queryDay(day, new Date(from).toISOString(), `${new Date(to).toISOString()}#\uffff`)));
+    for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS)
+      days.push(new Date(d).toISOString().slice(0, 10));
+    const lists = await Promise.all(
+      days.map((day) => this.queryDay(day, new Date(from).toISOString(), `${new Date(to).toISOString()}#\uffff`)),
+    );
     return lists.flat().sort((a, b) => a.start - b.start);
   }
 
   async tenantsWithAnomaly(signals: readonly string[], from: number, to: number): Promise<string[]> {
     if (!signals.length || to < from) return [];
     const days: string[] = [];
-    for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS) days.push(new Date(d).toISOString().slice(0, 10));
+    for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS)
+      days.push(new Date(d).toISOString().slice(0, 10));
     // Only the three attributes the count needs: a few minutes of anomalies, a few hundred bytes each.
-    const lists = await Promise.all(days.map((day) => this.queryDay(day, new Date(from).toISOString(), `${new Date(to).toISOString()}#\uffff`, '#t, #g, #s')));
+    const lists = await Promise.all(
+      days.map((day) =>
+        this.queryDay(day, new Date(from).toISOString(), `${new Date(to).toISOString()}#\uffff`, '#t, #g, #s'),
+      ),
+    );
     return incidentTenants(lists.flat(), signals, from, to);
   }
 
@@ -90,7 +110,10 @@ export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader, Incide
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: { ':pk': `anom#${day}`, ':from': fromSk, ':to': toSk },
           ExclusiveStartKey: start,
-          ...(projection !== undefined && { ProjectionExpression: projection, ExpressionAttributeNames: { '#t': 'tenant', '#g': 'signal', '#s': 'start' } }),
+          ...(projection !== undefined && {
+            ProjectionExpression: projection,
+            ExpressionAttributeNames: { '#t': 'tenant', '#g': 'signal', '#s': 'start' },
+          }),
         }),
       );
       for (const i of out.Items ?? []) items.push(stripKeys(i));
@@ -100,7 +123,14 @@ export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader, Incide
   }
 
   async markNotified(anomaly: Anomaly, at: number): Promise<void> {
-    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: anomalyItemKey(anomaly), UpdateExpression: 'SET notifiedAt = :t', ExpressionAttributeValues: { ':t': at } }));
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: anomalyItemKey(anomaly),
+        UpdateExpression: 'SET notifiedAt = :t',
+        ExpressionAttributeValues: { ':t': at },
+      }),
+    );
   }
 
   async markRecovered(episode: { id: string; start: number; key: string }, at: number): Promise<void> {

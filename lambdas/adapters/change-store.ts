@@ -1,11 +1,25 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import { CHANGE_LOOKBACK_MS } from '../core/correlator.js';
 import type { ChangeRecord } from '../core/envelope.js';
 import { hashId } from '../core/key-state.js';
 import { batchPutAll } from './dynamodb-batch.js';
-import type { ChangeStore, OperatorChange, OperatorChangeOutcome, OperatorChangeStore, StoredChange, WhitelistStore, WhitelistWindow } from '../core/ports/change-store.js';
+import type {
+  ChangeStore,
+  OperatorChange,
+  OperatorChangeOutcome,
+  OperatorChangeStore,
+  StoredChange,
+  WhitelistStore,
+  WhitelistWindow,
+} from '../core/ports/change-store.js';
 import { DAY_MS } from '../core/time.js';
 
 const KEEP_CHANGES_MS = 30 * DAY_MS;
@@ -56,13 +70,22 @@ export class DynamoDbChangeStore implements ChangeStore, WhitelistStore, Operato
   async put(changes: readonly ChangeRecord[]): Promise<void> {
     const unique = new Map(changes.map((c) => [JSON.stringify(changeItemKey(c)), c]));
     const expiresAt = (c: ChangeRecord) => Math.floor(((c.until ?? c.ts) + KEEP_CHANGES_MS) / 1000);
-    await batchPutAll(this.doc, this.tableName, [...unique.values()].map((c) => ({ ...changeItemKey(c), ...c, expiresAt: expiresAt(c) })));
+    await batchPutAll(
+      this.doc,
+      this.tableName,
+      [...unique.values()].map((c) => ({ ...changeItemKey(c), ...c, expiresAt: expiresAt(c) })),
+    );
   }
 
   async startedBetween(tenant: string, from: number, to: number): Promise<ChangeRecord[]> {
     const tenants = tenant === '*' ? ['*'] : [tenant, '*'];
     const lists = await Promise.all(
-      tenants.map((t) => this.queryAll(`chg#${t}`, 'sk BETWEEN :from AND :to', { ':from': new Date(from).toISOString(), ':to': `${new Date(to).toISOString()}#\uffff` })),
+      tenants.map((t) =>
+        this.queryAll(`chg#${t}`, 'sk BETWEEN :from AND :to', {
+          ':from': new Date(from).toISOString(),
+          ':to': `${new Date(to).toISOString()}#\uffff`,
+        }),
+      ),
     );
     return lists.flat().map((item) => storedChange(item, CHANGE_FIELDS) as ChangeRecord);
   }
@@ -70,9 +93,17 @@ export class DynamoDbChangeStore implements ChangeStore, WhitelistStore, Operato
   async affecting(tenant: string, from: number, to: number): Promise<StoredChange[]> {
     const tenants = tenant === '*' ? ['*'] : [tenant, '*'];
     const lists = await Promise.all(
-      tenants.map((t) => this.queryAll(`chg#${t}`, 'sk BETWEEN :from AND :to', { ':from': new Date(from - CHANGE_LOOKBACK_MS).toISOString(), ':to': `${new Date(to).toISOString()}#\uffff` })),
+      tenants.map((t) =>
+        this.queryAll(`chg#${t}`, 'sk BETWEEN :from AND :to', {
+          ':from': new Date(from - CHANGE_LOOKBACK_MS).toISOString(),
+          ':to': `${new Date(to).toISOString()}#\uffff`,
+        }),
+      ),
     );
-    return lists.flat().map((item) => storedChange(item)).filter((c) => runsWithin(c, from, to));
+    return lists
+      .flat()
+      .map((item) => storedChange(item))
+      .filter((c) => runsWithin(c, from, to));
   }
 
   /**
@@ -85,18 +116,27 @@ export class DynamoDbChangeStore implements ChangeStore, WhitelistStore, Operato
     let result: OperatorChangeOutcome = { outcome: 'created', stored: change };
     try {
       await this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: { ...operatorChangeMarkerKey(change.id), ...change, expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' }),
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...operatorChangeMarkerKey(change.id), ...change, expiresAt },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
       );
     } catch (e) {
-      if (!(e instanceof ConditionalCheckFailedException) && (e as Error).name !== 'ConditionalCheckFailedException') throw e;
-      const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: operatorChangeMarkerKey(change.id), ConsistentRead: true }));
+      if (!(e instanceof ConditionalCheckFailedException) && (e as Error).name !== 'ConditionalCheckFailedException')
+        throw e;
+      const out = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: operatorChangeMarkerKey(change.id), ConsistentRead: true }),
+      );
       if (!out.Item) throw new Error(`operator change ${change.id}: its marker exists but could not be read`);
       const stored = storedChange(out.Item) as OperatorChange;
       if (!sameOperatorChange(stored, change)) return { outcome: 'conflict', stored };
       result = { outcome: 'replayed', stored };
     }
     const { stored } = result;
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...changeItemKey(stored), ...stored, expiresAt } }));
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...changeItemKey(stored), ...stored, expiresAt } }),
+    );
     return result;
   }
 
@@ -107,7 +147,11 @@ export class DynamoDbChangeStore implements ChangeStore, WhitelistStore, Operato
   }
 
   async addWhitelist(entry: WhitelistWindow): Promise<void> {
-    const item = { ...whitelistItemKey(entry.tenant, entry.from, entry.to), ...entry, expiresAt: Math.floor((entry.to + KEEP_CHANGES_MS) / 1000) };
+    const item = {
+      ...whitelistItemKey(entry.tenant, entry.from, entry.to),
+      ...entry,
+      expiresAt: Math.floor((entry.to + KEEP_CHANGES_MS) / 1000),
+    };
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
 
@@ -115,15 +159,30 @@ export class DynamoDbChangeStore implements ChangeStore, WhitelistStore, Operato
     const items = await this.queryAll(`wl#${tenant}`, 'sk <= :to', { ':to': `${new Date(to).toISOString()}#\uffff` });
     return items
       .filter((i) => Number(i.to) >= from)
-      .map((i) => ({ tenant, from: Number(i.from), to: Number(i.to), createdAt: Number(i.createdAt ?? i.from), ...(typeof i.reason === 'string' && { reason: i.reason }) }));
+      .map((i) => ({
+        tenant,
+        from: Number(i.from),
+        to: Number(i.to),
+        createdAt: Number(i.createdAt ?? i.from),
+        ...(typeof i.reason === 'string' && { reason: i.reason }),
+      }));
   }
 
-  private async queryAll(pk: string, skCondition: string, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+  private async queryAll(
+    pk: string,
+    skCondition: string,
+    values: Record<string, unknown>,
+  ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const out: QueryCommandOutput = await this.doc.send(
-        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: `pk = :pk AND ${skCondition}`, ExpressionAttributeValues: { ':pk': pk, ...values }, ExclusiveStartKey: start }),
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: `pk = :pk AND ${skCondition}`,
+          ExpressionAttributeValues: { ':pk': pk, ...values },
+          ExclusiveStartKey: start,
+        }),
       );
       items.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
@@ -131,4 +190,3 @@ export class DynamoDbChangeStore implements ChangeStore, WhitelistStore, Operato
     return items;
   }
 }
-

@@ -1,5 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { KinesisClient, PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { DeadLetterFormatError, redriveDecision } from '../core/ingest/redrive.js';
 import type { DeadLetterMessage, DeadLetterSource } from '../core/ports/dead-letter-source.js';
@@ -22,7 +27,14 @@ export class SqsDeadLetterSource implements DeadLetterSource {
   }
 
   async receive(max: number): Promise<DeadLetterMessage[]> {
-    const out = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: Math.min(SQS_BATCH, max), WaitTimeSeconds: 1, VisibilityTimeout: VISIBILITY_SECONDS }));
+    const out = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.queueUrl,
+        MaxNumberOfMessages: Math.min(SQS_BATCH, max),
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: VISIBILITY_SECONDS,
+      }),
+    );
     return (out.Messages ?? []).map((m) => {
       this.receipts.set(m.MessageId!, m.ReceiptHandle!);
       return { id: m.MessageId!, body: m.Body ?? '' };
@@ -30,21 +42,46 @@ export class SqsDeadLetterSource implements DeadLetterSource {
   }
 
   async remove(ids: readonly string[]): Promise<void> {
-    await this.batch(ids, (entries) => new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }), 'delete');
+    await this.batch(
+      ids,
+      (entries) => new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }),
+      'delete',
+    );
   }
 
   async release(ids: readonly string[]): Promise<void> {
-    await this.batch(ids, (entries) => new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.queueUrl, Entries: entries.map((e) => ({ ...e, VisibilityTimeout: 0 })) }), 'release');
+    await this.batch(
+      ids,
+      (entries) =>
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: entries.map((e) => ({ ...e, VisibilityTimeout: 0 })),
+        }),
+      'release',
+    );
   }
 
-  private async batch(ids: readonly string[], command: (entries: { Id: string; ReceiptHandle: string }[]) => DeleteMessageBatchCommand | ChangeMessageVisibilityBatchCommand, what: string): Promise<void> {
+  private async batch(
+    ids: readonly string[],
+    command: (
+      entries: { Id: string; ReceiptHandle: string }[],
+    ) => DeleteMessageBatchCommand | ChangeMessageVisibilityBatchCommand,
+    what: string,
+  ): Promise<void> {
     const failed: string[] = [];
     for (let i = 0; i < ids.length; i += SQS_BATCH) {
-      const entries = ids.slice(i, i + SQS_BATCH).map((id, j) => ({ Id: String(j), ReceiptHandle: this.receipts.get(id)! }));
-      const out = (await this.sqs.send(command(entries) as never)) as { Failed?: { Id?: string; Message?: string; Code?: string }[] };
+      const entries = ids
+        .slice(i, i + SQS_BATCH)
+        .map((id, j) => ({ Id: String(j), ReceiptHandle: this.receipts.get(id)! }));
+      const out = (await this.sqs.send(command(entries) as never)) as {
+        Failed?: { Id?: string; Message?: string; Code?: string }[];
+      };
       for (const f of out.Failed ?? []) failed.push(`${ids[i + Number(f.Id)]}: ${f.Message ?? f.Code}`);
     }
-    if (failed.length) throw new Error(`could not ${what} ${failed.length} message(s) in ${this.queueUrl}: ${failed.slice(0, 3).join('; ')}`);
+    if (failed.length)
+      throw new Error(
+        `could not ${what} ${failed.length} message(s) in ${this.queueUrl}: ${failed.slice(0, 3).join('; ')}`,
+      );
   }
 }
 
@@ -55,7 +92,9 @@ export class FileDeadLetterSource implements DeadLetterSource {
   private next = 0;
 
   constructor(private readonly file: string) {
-    this.lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    this.lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
   }
 
   get name(): string {
@@ -93,7 +132,12 @@ export interface RedriveResult {
  * record is on the stream; the consumer's per-id dedupe makes a repeated redrive harmless. With
  * `dryRun` nothing is put or deleted.
  */
-export async function redriveDeadLetters(source: DeadLetterSource, kinesis: KinesisClient, streamName: string, o: { dryRun?: boolean; max?: number; produce?: ProduceOptions } = {}): Promise<RedriveResult> {
+export async function redriveDeadLetters(
+  source: DeadLetterSource,
+  kinesis: KinesisClient,
+  streamName: string,
+  o: { dryRun?: boolean; max?: number; produce?: ProduceOptions } = {},
+): Promise<RedriveResult> {
   const max = o.max ?? Number.POSITIVE_INFINITY;
   const result: RedriveResult = { read: 0, redriven: 0, left: [], failed: [], byReason: new Map() };
   const keep: string[] = [];
@@ -123,13 +167,21 @@ export async function redriveDeadLetters(source: DeadLetterSource, kinesis: Kine
         keep.push(...records.map((r) => r.id));
         result.redriven += records.length;
       } else if (records.length) {
-        const put = await putRecordsReliably(kinesis, streamName, records.map((r) => r.entry), o.produce);
+        const put = await putRecordsReliably(
+          kinesis,
+          streamName,
+          records.map((r) => r.entry),
+          o.produce,
+        );
         const failedEntries = new Map(put.failed.map((f) => [f.entry, f]));
         const landed = records.filter((r) => !failedEntries.has(r.entry));
         for (const r of records) {
           const f = failedEntries.get(r.entry);
           if (!f) continue;
-          result.failed.push({ id: r.id, error: `PutRecords failed after retries: ${f.errorCode ?? ''} ${f.errorMessage ?? ''}`.trim() });
+          result.failed.push({
+            id: r.id,
+            error: `PutRecords failed after retries: ${f.errorCode ?? ''} ${f.errorMessage ?? ''}`.trim(),
+          });
           keep.push(r.id);
         }
         await source.remove(landed.map((r) => r.id));

@@ -57,7 +57,12 @@ export class DynamoDbEpisodeTraceStore implements EpisodeTraceStore {
     let from: Record<string, unknown> | undefined;
     do {
       const out: QueryCommandOutput = await this.doc.send(
-        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${TRACE_PK_PREFIX}${episodeId}` }, ExclusiveStartKey: from }),
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `${TRACE_PK_PREFIX}${episodeId}` },
+          ExclusiveStartKey: from,
+        }),
       );
       for (const item of out.Items ?? []) points.push(fromItem(item));
       from = out.LastEvaluatedKey;
@@ -73,4 +78,3 @@ function fromItem(item: Record<string, unknown>): TracePoint {
   if (typeof item.score === 'number') p.score = item.score;
   return p;
 }
-

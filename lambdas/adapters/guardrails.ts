@@ -1,4 +1,13 @@
-import { policySetTextToParts, policyToJson, preparsePolicySet, preparseSchema, statefulIsAuthorized, validate, type DetailedError, type EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
+import {
+  policySetTextToParts,
+  policyToJson,
+  preparsePolicySet,
+  preparseSchema,
+  statefulIsAuthorized,
+  validate,
+  type DetailedError,
+  type EntityJson,
+} from '@cedar-policy/cedar-wasm/nodejs';
 import type { GuardrailDecision, GuardrailRequest } from '../core/mitigation/guardrail-request.js';
 import type { Guardrails } from '../core/ports/guardrails.js';
 import { GUARDRAILS_POLICY, GUARDRAILS_SCHEMA } from '../../policies/embedded.js';
@@ -46,12 +55,24 @@ export class CedarGuardrails implements Guardrails {
     const { policies, reasons } = splitById(source.policies);
     this.policies = policies;
     this.reasonOf = reasons;
-    const answer = validate({ schema: source.schema, policies: { staticPolicies: policies }, validationSettings: { mode: 'strict' } });
-    if (answer.type === 'failure') throw new GuardrailPolicyError('guardrail policies or schema do not parse', answer.errors.map(describeError));
-    const problems = [...answer.validationErrors, ...answer.validationWarnings].map((e) => `${e.policyId}: ${describeError(e.error)}`);
-    if (problems.length) throw new GuardrailPolicyError('guardrail policies do not validate against the schema', problems);
-    for (const parsed of [preparseSchema(this.cacheName, source.schema), preparsePolicySet(this.cacheName, { staticPolicies: policies })]) {
-      if (parsed.type === 'failure') throw new GuardrailPolicyError('guardrail policies or schema do not parse', parsed.errors.map(describeError));
+    const answer = validate({
+      schema: source.schema,
+      policies: { staticPolicies: policies },
+      validationSettings: { mode: 'strict' },
+    });
+    if (answer.type === 'failure')
+      throw new GuardrailPolicyError('guardrail policies or schema do not parse', answer.errors.map(describeError));
+    const problems = [...answer.validationErrors, ...answer.validationWarnings].map(
+      (e) => `${e.policyId}: ${describeError(e.error)}`,
+    );
+    if (problems.length)
+      throw new GuardrailPolicyError('guardrail policies do not validate against the schema', problems);
+    for (const parsed of [
+      preparseSchema(this.cacheName, source.schema),
+      preparsePolicySet(this.cacheName, { staticPolicies: policies }),
+    ]) {
+      if (parsed.type === 'failure')
+        throw new GuardrailPolicyError('guardrail policies or schema do not parse', parsed.errors.map(describeError));
     }
   }
 
@@ -79,13 +100,21 @@ export class CedarGuardrails implements Guardrails {
       entities,
     });
     if (answer.type === 'failure') {
-      return { allowed: false, reasons: [`invalid request, denied: ${answer.errors.map((e) => e.message).join('; ')}`], policies: [], errors: answer.errors.map(describeError) };
+      return {
+        allowed: false,
+        reasons: [`invalid request, denied: ${answer.errors.map((e) => e.message).join('; ')}`],
+        policies: [],
+        errors: answer.errors.map(describeError),
+      };
     }
     const { decision, diagnostics } = answer.response;
     const errors = diagnostics.errors.map((e) => `${e.policyId}: ${describeError(e.error)}`);
     const policies = [...diagnostics.reason].sort();
     const reasons = policies.map((id) => `${id}: ${this.reasonOf[id] ?? id}`);
-    if (!policies.length && decision === 'deny') reasons.push(`default-deny: no policy permits ${request.action}${request.action === 'apply' ? ` at level "${request.context.level}"` : ''}`);
+    if (!policies.length && decision === 'deny')
+      reasons.push(
+        `default-deny: no policy permits ${request.action}${request.action === 'apply' ? ` at level "${request.context.level}"` : ''}`,
+      );
     // An erroring policy is skipped by Cedar; a guardrail that could not be evaluated must not let an action through.
     return { allowed: decision === 'allow' && errors.length === 0, reasons, policies, errors };
   }
@@ -94,19 +123,28 @@ export class CedarGuardrails implements Guardrails {
 /** Split a policy set into policies keyed by their `@id` annotation (Cedar itself numbers them policy0, policy1, ...). */
 function splitById(text: string): { policies: Record<string, string>; reasons: Record<string, string> } {
   const parts = policySetTextToParts(text);
-  if (parts.type === 'failure') throw new GuardrailPolicyError('guardrail policies do not parse', parts.errors.map(describeError));
-  if (parts.policy_templates.length) throw new GuardrailPolicyError('guardrail policies must be static', [`${parts.policy_templates.length} template(s) found`]);
-  if (!parts.policies.length) throw new GuardrailPolicyError('guardrail policies are empty', ['no policy found: everything would be denied']);
+  if (parts.type === 'failure')
+    throw new GuardrailPolicyError('guardrail policies do not parse', parts.errors.map(describeError));
+  if (parts.policy_templates.length)
+    throw new GuardrailPolicyError('guardrail policies must be static', [
+      `${parts.policy_templates.length} template(s) found`,
+    ]);
+  if (!parts.policies.length)
+    throw new GuardrailPolicyError('guardrail policies are empty', ['no policy found: everything would be denied']);
   const policies: Record<string, string> = {};
   const reasons: Record<string, string> = {};
   for (const policy of parts.policies) {
     const json = policyToJson(policy);
-    if (json.type === 'failure') throw new GuardrailPolicyError('guardrail policy does not parse', json.errors.map(describeError));
-    const id = json.json.annotations?.['id'];
-    if (!id) throw new GuardrailPolicyError('every guardrail policy needs an @id("...") annotation', [policy.split('\n').find((l) => /^\s*(permit|forbid)/.test(l)) ?? policy]);
+    if (json.type === 'failure')
+      throw new GuardrailPolicyError('guardrail policy does not parse', json.errors.map(describeError));
+    const id = json.json.annotations?.id;
+    if (!id)
+      throw new GuardrailPolicyError('every guardrail policy needs an @id("...") annotation', [
+        policy.split('\n').find((l) => /^\s*(permit|forbid)/.test(l)) ?? policy,
+      ]);
     if (id in policies) throw new GuardrailPolicyError('duplicate guardrail policy @id', [id]);
     policies[id] = policy;
-    reasons[id] = json.json.annotations?.['reason'] ?? id;
+    reasons[id] = json.json.annotations?.reason ?? id;
   }
   return { policies, reasons };
 }

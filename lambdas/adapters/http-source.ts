@@ -34,7 +34,11 @@ export class SourceFetchError extends Error {
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 export const DEFAULT_MAX_PAGE_BYTES = 10 * 1024 * 1024;
 
-export async function fetchSourcePage(url: string, headers: Readonly<Record<string, string>>, opts: HttpSourceOptions): Promise<SourcePage> {
+export async function fetchSourcePage(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  opts: HttpSourceOptions,
+): Promise<SourcePage> {
   const doFetch = opts.fetch ?? fetch;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const base = opts.baseDelayMs ?? 500;
@@ -47,17 +51,38 @@ export async function fetchSourcePage(url: string, headers: Readonly<Record<stri
     const cutOff = new AbortController();
     try {
       // Redirects are not followed: the credential header must only ever go to the configured origin.
-      const res = await doFetch(url, { method: 'GET', headers: { accept: 'application/json', ...headers }, redirect: 'manual', signal: AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), cutOff.signal]) });
+      const res = await doFetch(url, {
+        method: 'GET',
+        headers: { accept: 'application/json', ...headers },
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), cutOff.signal]),
+      });
       const text = await readLimited(res, maxBytes, attempt, cutOff);
       if (res.status >= 200 && res.status < 300) {
         try {
           return { status: res.status, body: text.trim() ? JSON.parse(text) : null, attempts: attempt };
         } catch (e) {
-          throw new SourceFetchError(`${where} answered ${res.status} with a body that is not JSON: ${(e as Error).message}`, attempt, res.status, text);
+          throw new SourceFetchError(
+            `${where} answered ${res.status} with a body that is not JSON: ${(e as Error).message}`,
+            attempt,
+            res.status,
+            text,
+          );
         }
       }
-      if (res.status >= 300 && res.status < 400) throw new SourceFetchError(`${where} redirected (${res.status}) to ${res.headers.get('location') ?? 'nowhere'}; set the source url to the final location`, attempt, res.status, text);
-      failure = new SourceFetchError(`${where} answered HTTP ${res.status}${attempt > 1 ? ` after ${attempt} attempts` : ''}`, attempt, res.status, text);
+      if (res.status >= 300 && res.status < 400)
+        throw new SourceFetchError(
+          `${where} redirected (${res.status}) to ${res.headers.get('location') ?? 'nowhere'}; set the source url to the final location`,
+          attempt,
+          res.status,
+          text,
+        );
+      failure = new SourceFetchError(
+        `${where} answered HTTP ${res.status}${attempt > 1 ? ` after ${attempt} attempts` : ''}`,
+        attempt,
+        res.status,
+        text,
+      );
       if (!RETRYABLE_STATUS.has(res.status)) throw failure;
       retryAfterMs = retryAfter(res.headers.get('retry-after'));
     } catch (e) {
@@ -65,10 +90,19 @@ export async function fetchSourcePage(url: string, headers: Readonly<Record<stri
       const err = e as Error;
       const timedOut = err.name === 'TimeoutError' || err.name === 'AbortError';
       const cause = (err.cause as Error | undefined)?.message;
-      failure = new SourceFetchError(`${where} ${timedOut ? `did not answer within ${opts.timeoutMs} ms` : `could not be reached: ${cause ?? err.message}`}${attempt > 1 ? ` (${attempt} attempts)` : ''}`, attempt);
+      failure = new SourceFetchError(
+        `${where} ${timedOut ? `did not answer within ${opts.timeoutMs} ms` : `could not be reached: ${cause ?? err.message}`}${attempt > 1 ? ` (${attempt} attempts)` : ''}`,
+        attempt,
+      );
     }
     if (attempt >= opts.maxAttempts) throw failure;
-    if (retryAfterMs !== undefined && retryAfterMs > (opts.maxRetryAfterMs ?? 30_000)) throw new SourceFetchError(`${failure.message}; it asked to retry after ${Math.round(retryAfterMs / 1000)} s`, attempt, failure.status, failure.body);
+    if (retryAfterMs !== undefined && retryAfterMs > (opts.maxRetryAfterMs ?? 30_000))
+      throw new SourceFetchError(
+        `${failure.message}; it asked to retry after ${Math.round(retryAfterMs / 1000)} s`,
+        attempt,
+        failure.status,
+        failure.body,
+      );
     // Full jitter, so sources polled by several deployments are not retried in lockstep.
     await sleep(retryAfterMs ?? Math.round(Math.random() * base * 2 ** (attempt - 1)));
   }
@@ -79,7 +113,12 @@ export async function fetchSourcePage(url: string, headers: Readonly<Record<stri
  * content-length (chunked) is cut off, and its connection closed, as soon as it passes the limit.
  */
 async function readLimited(res: Response, maxBytes: number, attempt: number, cutOff: AbortController): Promise<string> {
-  const tooLarge = (size: string) => new SourceFetchError(`the response is ${size}; the limit is ${maxBytes} bytes per page (maxBytes)`, attempt, res.status);
+  const tooLarge = (size: string) =>
+    new SourceFetchError(
+      `the response is ${size}; the limit is ${maxBytes} bytes per page (maxBytes)`,
+      attempt,
+      res.status,
+    );
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) {
     cutOff.abort();

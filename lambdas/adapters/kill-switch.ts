@@ -12,6 +12,12 @@ export async function killSwitchState(client: DynamoDBClient, tableName: string)
   return { paused: flag?.value === true, setBy: flag?.setBy ?? null, updatedAt: flag ? flag.updatedAt : null };
 }
 
-export async function setKillSwitch(client: DynamoDBClient, tableName: string, paused: boolean, reason: string, now: number): Promise<void> {
+export async function setKillSwitch(
+  client: DynamoDBClient,
+  tableName: string,
+  paused: boolean,
+  reason: string,
+  now: number,
+): Promise<void> {
   await setOperatorFlag(client, tableName, '*', KILL_SWITCH_FLAG, paused ? true : null, `operator: ${reason}`, now);
 }

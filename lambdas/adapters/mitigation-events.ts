@@ -13,10 +13,18 @@ export class EventBridgeMitigationEvents implements MitigationEventBus {
     for (let i = 0; i < events.length; i += 10) {
       const out = await this.client.send(
         new PutEventsCommand({
-          Entries: events.slice(i, i + 10).map((e) => ({ Source: EVENT_SOURCE, DetailType: e.detailType, Detail: JSON.stringify(e.detail), EventBusName: this.busName })),
+          Entries: events.slice(i, i + 10).map((e) => ({
+            Source: EVENT_SOURCE,
+            DetailType: e.detailType,
+            Detail: JSON.stringify(e.detail),
+            EventBusName: this.busName,
+          })),
         }),
       );
-      if (out.FailedEntryCount) throw new Error(`EventBridge rejected ${out.FailedEntryCount} event(s): ${out.Entries?.find((x) => x.ErrorCode)?.ErrorMessage ?? ''}`);
+      if (out.FailedEntryCount)
+        throw new Error(
+          `EventBridge rejected ${out.FailedEntryCount} event(s): ${out.Entries?.find((x) => x.ErrorCode)?.ErrorMessage ?? ''}`,
+        );
     }
   }
 }

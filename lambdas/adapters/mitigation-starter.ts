@@ -1,9 +1,20 @@
-import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import type { Anomaly } from '../core/anomaly.js';
 import { episodeHash } from '../core/mitigation/keys.js';
 import type { ExecutionStatus, MitigationControl, MitigationTimings } from '../core/ports/mitigation-starter.js';
 
-export const DEFAULT_MITIGATION_TIMINGS: MitigationTimings = { observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300 };
+export const DEFAULT_MITIGATION_TIMINGS: MitigationTimings = {
+  observationSeconds: 900,
+  finalCheckSeconds: 2700,
+  rollbackIntervalSeconds: 300,
+};
 
 /** Deterministic per episode, and a valid execution name. */
 export function executionName(anomaly: Pick<Anomaly, 'id'>): string {
@@ -16,8 +27,19 @@ export function executionNameOfHash(hash: string): string {
 }
 
 /** The execution input: the workflow's state starts as `{ input }` and grows task by task. */
-export function mitigationInput(anomaly: Anomaly, timings: MitigationTimings, opts: { automatic?: boolean; requestedPlan?: string } = {}) {
-  return { input: { anomaly, automatic: opts.automatic ?? true, ...(opts.requestedPlan !== undefined && { requestedPlan: opts.requestedPlan }), ...timings } };
+export function mitigationInput(
+  anomaly: Anomaly,
+  timings: MitigationTimings,
+  opts: { automatic?: boolean; requestedPlan?: string } = {},
+) {
+  return {
+    input: {
+      anomaly,
+      automatic: opts.automatic ?? true,
+      ...(opts.requestedPlan !== undefined && { requestedPlan: opts.requestedPlan }),
+      ...timings,
+    },
+  };
 }
 
 export class StepFunctionsMitigationStarter implements MitigationControl {
@@ -27,15 +49,25 @@ export class StepFunctionsMitigationStarter implements MitigationControl {
     private readonly timings: MitigationTimings = DEFAULT_MITIGATION_TIMINGS,
   ) {}
 
-  async start(anomaly: Anomaly, opts: { automatic?: boolean; requestedPlan?: string } = {}): Promise<{ execution: string; started: boolean }> {
+  async start(
+    anomaly: Anomaly,
+    opts: { automatic?: boolean; requestedPlan?: string } = {},
+  ): Promise<{ execution: string; started: boolean }> {
     const name = executionName(anomaly);
     const execution = this.executionArn(episodeHash(anomaly.id));
     try {
-      const out = await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(mitigationInput(anomaly, this.timings, opts)) }));
+      const out = await this.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name,
+          input: JSON.stringify(mitigationInput(anomaly, this.timings, opts)),
+        }),
+      );
       return { execution: out.executionArn ?? execution, started: true };
     } catch (e) {
       // A retried start of the same episode: the execution already runs (or ran).
-      if (e instanceof ExecutionAlreadyExists || (e as Error).name === 'ExecutionAlreadyExists') return { execution, started: false };
+      if (e instanceof ExecutionAlreadyExists || (e as Error).name === 'ExecutionAlreadyExists')
+        return { execution, started: false };
       throw e;
     }
   }
@@ -54,7 +86,13 @@ export class StepFunctionsMitigationStarter implements MitigationControl {
   async stop(hash: string, cause: string): Promise<boolean> {
     const current = await this.describe(hash);
     if (current?.status !== 'RUNNING') return false;
-    await this.sfn.send(new StopExecutionCommand({ executionArn: current.execution, error: 'OperatorRollback', cause: cause.slice(0, 32_000) }));
+    await this.sfn.send(
+      new StopExecutionCommand({
+        executionArn: current.execution,
+        error: 'OperatorRollback',
+        cause: cause.slice(0, 32_000),
+      }),
+    );
     return true;
   }
 

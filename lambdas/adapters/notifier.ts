@@ -14,7 +14,9 @@ export class SnsNotifier implements Notifier {
         TopicArn: this.topicArn,
         Subject: message.subject,
         Message: message.body,
-        MessageAttributes: Object.fromEntries(Object.entries(message.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
+        MessageAttributes: Object.fromEntries(
+          Object.entries(message.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+        ),
       }),
     );
   }

@@ -23,12 +23,20 @@ export class DynamoDbPositionLedger implements PositionLedger {
   }
 
   async lastDone(groups: readonly string[]): Promise<Map<string, string>> {
-    const items = await batchGetAll(this.doc, this.tableName, groups.map((g) => this.key(g)));
+    const items = await batchGetAll(
+      this.doc,
+      this.tableName,
+      groups.map((g) => this.key(g)),
+    );
     return new Map(items.map((item) => [item.group as string, item.seq as string]));
   }
 
   async markDone(done: ReadonlyMap<string, string>): Promise<void> {
     const expiresAt = Math.floor(this.now() / 1000) + LEDGER_TTL_S;
-    await batchPutAll(this.doc, this.tableName, [...done].map(([group, seq]) => ({ ...this.key(group), group, seq, expiresAt })));
+    await batchPutAll(
+      this.doc,
+      this.tableName,
+      [...done].map(([group, seq]) => ({ ...this.key(group), group, seq, expiresAt })),
+    );
   }
 }

@@ -15,14 +15,27 @@ export interface ProduceResult {
 }
 
 const PUT_RECORDS_MAX_ENTRIES = 500;
-const NOT_RETRYABLE = new Set(['ResourceNotFoundException', 'ValidationException', 'InvalidArgumentException', 'AccessDeniedException', 'KMSAccessDeniedException', 'KMSDisabledException', 'KMSNotFoundException']);
+const NOT_RETRYABLE = new Set([
+  'ResourceNotFoundException',
+  'ValidationException',
+  'InvalidArgumentException',
+  'AccessDeniedException',
+  'KMSAccessDeniedException',
+  'KMSDisabledException',
+  'KMSNotFoundException',
+]);
 const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
 
 /**
  * PutRecords in request-sized chunks, retrying only the entries Kinesis reports as failed
  * (throttled or internal errors), with exponential backoff. Entries that succeeded are never re-sent.
  */
-export async function putRecordsReliably(kinesis: KinesisClient, streamName: string, entries: readonly PutRecordsRequestEntry[], opts: ProduceOptions = {}): Promise<ProduceResult> {
+export async function putRecordsReliably(
+  kinesis: KinesisClient,
+  streamName: string,
+  entries: readonly PutRecordsRequestEntry[],
+  opts: ProduceOptions = {},
+): Promise<ProduceResult> {
   const maxAttempts = opts.maxAttempts ?? 6;
   const baseDelay = opts.baseDelayMs ?? 50;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));

@@ -22,15 +22,22 @@ export class DynamoDbWindowStore implements WindowStore {
   }
 
   async loadMany(keys: readonly string[]): Promise<Map<string, StoredWindow>> {
-    const items = await batchGetAll(this.doc, this.tableName, keys.map(windowItemKey), { expression: 'ver, #s', names: { '#s': 'state' } });
-    return new Map(items.map((item) => {
-      const stored = fromItem(item);
-      return [stored.state.key, stored];
-    }));
+    const items = await batchGetAll(this.doc, this.tableName, keys.map(windowItemKey), {
+      expression: 'ver, #s',
+      names: { '#s': 'state' },
+    });
+    return new Map(
+      items.map((item) => {
+        const stored = fromItem(item);
+        return [stored.state.key, stored];
+      }),
+    );
   }
 
   async load(key: string): Promise<StoredWindow | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: windowItemKey(key), ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: windowItemKey(key), ConsistentRead: true }),
+    );
     return out.Item ? fromItem(out.Item) : undefined;
   }
 
@@ -53,7 +60,8 @@ export class DynamoDbWindowStore implements WindowStore {
       );
       return { saved: true, writeUnits: out.ConsumedCapacity?.CapacityUnits ?? 0 };
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') return { saved: false, conflict: true };
+      if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException')
+        return { saved: false, conflict: true };
       throw e;
     }
   }
@@ -62,4 +70,3 @@ export class DynamoDbWindowStore implements WindowStore {
 function fromItem(item: Record<string, unknown>): StoredWindow {
   return { state: decodeState(item.state as string), version: Number(item.ver) };
 }
-

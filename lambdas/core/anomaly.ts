@@ -64,14 +64,28 @@ export interface AnomalyContext {
  *   anomaly.decision; // 'alert' | 'mitigate' | 'suppressed'
  * }
  */
-export function describeAnomaly(event: Extract<EpisodeEvent, { kind: 'confirmed' }>, key: string, tenant: string, signal: string, ctx: AnomalyContext): Anomaly {
+export function describeAnomaly(
+  event: Extract<EpisodeEvent, { kind: 'confirmed' }>,
+  key: string,
+  tenant: string,
+  signal: string,
+  ctx: AnomalyContext,
+): Anomaly {
   const { episode, at } = event;
   const anomalyRef: { tenant: string; start: number; region?: string } = { tenant, start: episode.start };
   if (ctx.region !== undefined) anomalyRef.region = ctx.region;
   const changes = correlateChanges(anomalyRef, ctx.changes);
   const observed = episode.peak.observed;
   const expected = episode.peak.expected;
-  const { class: cls, evidence } = classifyAnomaly({ tenant, signal, observed, expected, changes, tenantsAffected: ctx.tenantsAffected, concurrentSignals: ctx.concurrentSignals ?? [] });
+  const { class: cls, evidence } = classifyAnomaly({
+    tenant,
+    signal,
+    observed,
+    expected,
+    changes,
+    tenantsAffected: ctx.tenantsAffected,
+    concurrentSignals: ctx.concurrentSignals ?? [],
+  });
   const softOnly = ctx.whitelisted || changes.campaign !== undefined;
   let decision: Decision;
   let recommendation: string;
@@ -80,10 +94,16 @@ export function describeAnomaly(event: Extract<EpisodeEvent, { kind: 'confirmed'
     recommendation = `inside maintenance window${changes.maintenance.id ? ` ${changes.maintenance.id}` : ''}: no page, no action`;
   } else if (changes.appChange) {
     decision = 'alert';
-    recommendation = `roll back ${changes.appChange.change} ${changes.appChange.id ?? ''}${changes.appChange.title ? ` "${changes.appChange.title}"` : ''}; no automatic action while a change is this close`.replace(/\s+/g, ' ');
+    recommendation =
+      `roll back ${changes.appChange.change} ${changes.appChange.id ?? ''}${changes.appChange.title ? ` "${changes.appChange.title}"` : ''}; no automatic action while a change is this close`.replace(
+        /\s+/g,
+        ' ',
+      );
   } else if (event.mitigate && signalSpec(signal).category !== 'engagement') {
     decision = 'mitigate';
-    recommendation = softOnly ? 'start the playbook, soft steps only (whitelisted tenant)' : 'start the playbook for this class, soft steps first';
+    recommendation = softOnly
+      ? 'start the playbook, soft steps only (whitelisted tenant)'
+      : 'start the playbook for this class, soft steps first';
   } else {
     decision = 'alert';
     recommendation = 'investigate: sustained anomaly below the automatic-mitigation confidence';
@@ -157,7 +177,11 @@ export function alertMessage(a: Anomaly, links: { report?: string } = {}): Alert
     trigger: a.trigger,
     costExcess: a.costExcess,
     evidence: a.evidence,
-    correlatedChanges: a.correlatedChanges.map((c) => ({ ...c, ts: new Date(c.ts).toISOString(), until: c.until === undefined ? undefined : new Date(c.until).toISOString() })),
+    correlatedChanges: a.correlatedChanges.map((c) => ({
+      ...c,
+      ts: new Date(c.ts).toISOString(),
+      until: c.until === undefined ? undefined : new Date(c.until).toISOString(),
+    })),
     plannedAction: a.recommendation,
     softOnly: a.softOnly,
     rollbackKey: null,
@@ -165,7 +189,11 @@ export function alertMessage(a: Anomaly, links: { report?: string } = {}): Alert
   };
   // SNS subjects: ASCII, no line breaks, at most 100 characters.
   const safeSubject = subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
-  return { subject: safeSubject, body: JSON.stringify(body), attributes: { severity: a.severity, class: a.class, tenant: a.tenant, signal: a.signal, decision: a.decision } };
+  return {
+    subject: safeSubject,
+    body: JSON.stringify(body),
+    attributes: { severity: a.severity, class: a.class, tenant: a.tenant, signal: a.signal, decision: a.decision },
+  };
 }
 
 function round(v: number, digits: number): number {

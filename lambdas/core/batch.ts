@@ -1,4 +1,10 @@
-import { DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS, parseEnvelope, partitionKeyOf, streamChangeProblem, type ChangeRecord } from './envelope.js';
+import {
+  DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS,
+  parseEnvelope,
+  partitionKeyOf,
+  streamChangeProblem,
+  type ChangeRecord,
+} from './envelope.js';
 import { toObservation, type Observation, type StreamPosition } from './observations.js';
 import { MINUTE_MS } from './time.js';
 
@@ -70,13 +76,19 @@ export function decodeBatch(records: readonly RawRecord[], opts: DecodeOptions =
       const expected = partitionKeyOf(record);
       if (raw.partitionKey !== expected) {
         const field = record.type === 'activity' ? 'key' : 'tenant';
-        invalid.push({ raw, reason: `partitionKey: "${raw.partitionKey}" does not match the record's ${field} "${expected}" (${record.type} records are partitioned by ${field})` });
+        invalid.push({
+          raw,
+          reason: `partitionKey: "${raw.partitionKey}" does not match the record's ${field} "${expected}" (${record.type} records are partitioned by ${field})`,
+        });
         continue;
       }
       // Change records obey the same time bounds as observations: a far-future maintenance window is announced through the operator API.
       if (record.ts > raw.arrivedAt + MAX_FUTURE_SKEW_MS) {
         const ahead = Math.round((record.ts - raw.arrivedAt) / MINUTE_MS);
-        invalid.push({ raw, reason: `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / MINUTE_MS} min of clock skew is accepted` });
+        invalid.push({
+          raw,
+          reason: `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / MINUTE_MS} min of clock skew is accepted`,
+        });
         continue;
       }
     }

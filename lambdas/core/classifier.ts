@@ -39,19 +39,35 @@ export function classifyAnomaly(input: ClassificationInput): Classification {
   const { signal, tenant, changes, tenantsAffected } = input;
   const spec = signalSpec(signal);
   const ratio = input.expected > 0 ? input.observed / input.expected : Number.POSITIVE_INFINITY;
-  const evidence = [`${signal} ${describeChange(input.observed, input.expected)} (expected ${fmt(input.expected)}, observed ${fmt(input.observed)})`];
+  const evidence = [
+    `${signal} ${describeChange(input.observed, input.expected)} (expected ${fmt(input.expected)}, observed ${fmt(input.observed)})`,
+  ];
   const spread = tenantsAffected > 1 ? `${tenantsAffected} tenants affected at once` : `only ${tenant} affected`;
   evidence.push(spread);
 
-  if (changes.appChange) return { class: 'app', evidence: [...evidence, `${describeCorrelated(changes.appChange)}: recommend rolling it back`] };
-  if (INFRA_SIGNALS.has(signal)) return { class: 'infra', evidence: [...evidence, `${signal} is an infrastructure signal (${spec.category})`] };
-  if (STORM_SIGNALS.has(signal)) return { class: 'abuse', evidence: [...evidence, `${signal} surge: notification/webhook storm`] };
-  if (changes.campaign) return { class: 'tenant', evidence: [...evidence, `${describeCorrelated(changes.campaign)}: surge expected`] };
+  if (changes.appChange)
+    return {
+      class: 'app',
+      evidence: [...evidence, `${describeCorrelated(changes.appChange)}: recommend rolling it back`],
+    };
+  if (INFRA_SIGNALS.has(signal))
+    return { class: 'infra', evidence: [...evidence, `${signal} is an infrastructure signal (${spec.category})`] };
+  if (STORM_SIGNALS.has(signal))
+    return { class: 'abuse', evidence: [...evidence, `${signal} surge: notification/webhook storm`] };
+  if (changes.campaign)
+    return { class: 'tenant', evidence: [...evidence, `${describeCorrelated(changes.campaign)}: surge expected`] };
   const costAlongside = (input.concurrentSignals ?? []).filter((s) => signalSpec(s).category === 'cost');
-  if (spec.category === 'usage' && costAlongside.length) return { class: 'app', evidence: [...evidence, `${costAlongside.join(', ')} rising at the same time: query cost surge`] };
-  if (CRAWLABLE_SIGNALS.has(signal) && ratio >= ABUSE_SURGE_RATIO) return { class: 'abuse', evidence: [...evidence, `${fmt(ratio)}× the baseline: bot or crawl traffic pattern`] };
-  if (spec.category === 'cost') return { class: 'app', evidence: [...evidence, 'query cost rose without a matching change: expensive queries'] };
-  if (spec.category === 'engagement') return { class: 'app', evidence: [...evidence, 'listener engagement dropped over the window'] };
+  if (spec.category === 'usage' && costAlongside.length)
+    return {
+      class: 'app',
+      evidence: [...evidence, `${costAlongside.join(', ')} rising at the same time: query cost surge`],
+    };
+  if (CRAWLABLE_SIGNALS.has(signal) && ratio >= ABUSE_SURGE_RATIO)
+    return { class: 'abuse', evidence: [...evidence, `${fmt(ratio)}× the baseline: bot or crawl traffic pattern`] };
+  if (spec.category === 'cost')
+    return { class: 'app', evidence: [...evidence, 'query cost rose without a matching change: expensive queries'] };
+  if (spec.category === 'engagement')
+    return { class: 'app', evidence: [...evidence, 'listener engagement dropped over the window'] };
   if (tenantsAffected > 1) return { class: 'infra', evidence: [...evidence, 'platform-wide: not one tenant'] };
   return { class: 'tenant', evidence: [...evidence, `surge concentrated on ${tenant}`] };
 }
@@ -63,7 +79,10 @@ export function describeChange(observed: number, expected: number): string {
 }
 
 function describeCorrelated(c: CorrelatedChange): string {
-  const when = c.offsetMinutes >= 0 ? `${c.offsetMinutes} min before the anomaly` : `${-c.offsetMinutes} min after the anomaly started`;
+  const when =
+    c.offsetMinutes >= 0
+      ? `${c.offsetMinutes} min before the anomaly`
+      : `${-c.offsetMinutes} min after the anomaly started`;
   return `${c.change} ${c.id ?? ''}${c.title ? ` "${c.title}"` : ''} ${when}`.replace(/\s+/g, ' ');
 }
 

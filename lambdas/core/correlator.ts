@@ -36,12 +36,25 @@ export interface ChangeAssessment {
  * const { correlated } = correlateChanges({ tenant: 'acme', start: Date.parse('2026-11-22T10:00Z') }, changes);
  * correlated[0]?.offsetMinutes; // minutes from the closest change to the anomaly's start
  */
-export function correlateChanges(anomaly: { tenant: string; region?: string; start: number }, changes: readonly ChangeRecord[], windowMs = CORRELATION_WINDOW_MS): ChangeAssessment {
+export function correlateChanges(
+  anomaly: { tenant: string; region?: string; start: number },
+  changes: readonly ChangeRecord[],
+  windowMs = CORRELATION_WINDOW_MS,
+): ChangeAssessment {
   const correlated = changes
-    .filter((c) => (c.tenant === anomaly.tenant || c.tenant === '*') && (!c.region || !anomaly.region || c.region === anomaly.region))
+    .filter(
+      (c) =>
+        (c.tenant === anomaly.tenant || c.tenant === '*') &&
+        (!c.region || !anomaly.region || c.region === anomaly.region),
+    )
     .filter((c) => anomaly.start >= c.ts - windowMs && anomaly.start <= (c.until ?? c.ts) + windowMs)
     .map((c): CorrelatedChange => {
-      const out: CorrelatedChange = { tenant: c.tenant, change: c.change, ts: c.ts, offsetMinutes: Math.round((anomaly.start - c.ts) / MINUTE_MS) };
+      const out: CorrelatedChange = {
+        tenant: c.tenant,
+        change: c.change,
+        ts: c.ts,
+        offsetMinutes: Math.round((anomaly.start - c.ts) / MINUTE_MS),
+      };
       if (c.id !== undefined) out.id = c.id;
       if (c.until !== undefined) out.until = c.until;
       if (c.region !== undefined) out.region = c.region;
@@ -51,7 +64,9 @@ export function correlateChanges(anomaly: { tenant: string; region?: string; sta
     .sort((a, b) => Math.abs(a.offsetMinutes) - Math.abs(b.offsetMinutes) || b.ts - a.ts);
   const assessment: ChangeAssessment = { correlated };
   // Maintenance suppresses only while it is actually running (its span, not the ±30 min margin).
-  const maintenance = correlated.find((c) => c.change === 'maintenance' && anomaly.start >= c.ts && anomaly.start <= (c.until ?? c.ts + windowMs));
+  const maintenance = correlated.find(
+    (c) => c.change === 'maintenance' && anomaly.start >= c.ts && anomaly.start <= (c.until ?? c.ts + windowMs),
+  );
   if (maintenance) assessment.maintenance = maintenance;
   const appChange = correlated.find((c) => c.change === 'release' || c.change === 'flag' || c.change === 'experiment');
   if (appChange) assessment.appChange = appChange;

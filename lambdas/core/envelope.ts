@@ -5,11 +5,15 @@ import { HOUR_MS, DAY_MS } from './time.js';
 /** Contract 1: one UTF-8 JSON object per Kinesis record. */
 
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-export const nameField = () => z.string().regex(NAME, "must be 1-64 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit");
+export const nameField = () =>
+  z
+    .string()
+    .regex(NAME, "must be 1-64 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit");
 
 /** ISO-8601 with a zone, or epoch milliseconds, as epoch ms; undefined when it is neither. */
 export function eventTimeMs(v: unknown): number | undefined {
-  const ms = typeof v === 'number' ? v : typeof v === 'string' && /[zZ]|[+-]\d\d:?\d\d$/.test(v) ? Date.parse(v) : Number.NaN;
+  const ms =
+    typeof v === 'number' ? v : typeof v === 'string' && /[zZ]|[+-]\d\d:?\d\d$/.test(v) ? Date.parse(v) : Number.NaN;
   // 2000-01-01 .. 2200-01-01 catches seconds-instead-of-ms and garbage alike.
   return Number.isFinite(ms) && ms >= 946_684_800_000 && ms <= 7_258_118_400_000 ? Math.trunc(ms) : undefined;
 }
@@ -42,7 +46,11 @@ export const MetricRecord = z.object({
 export const ActivityRecord = z.object({
   ...common,
   type: z.literal('activity'),
-  key: z.string().min(1).max(128).regex(/^[^#\s]+$/, "key must not contain '#' or whitespace"),
+  key: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[^#\s]+$/, "key must not contain '#' or whitespace"),
   tenant: nameField(),
   action: nameField(),
   attrs: z.record(z.string(), z.unknown()).optional(),
@@ -81,7 +89,8 @@ const MAX_RECORD_BYTES = 64 * 1024;
  * else parsed.reason;           // names the offending field, e.g. "value: …"
  */
 export function parseEnvelope(data: Uint8Array): ParseResult {
-  if (data.byteLength > MAX_RECORD_BYTES) return { ok: false, reason: `record is ${data.byteLength} bytes; the limit is ${MAX_RECORD_BYTES}` };
+  if (data.byteLength > MAX_RECORD_BYTES)
+    return { ok: false, reason: `record is ${data.byteLength} bytes; the limit is ${MAX_RECORD_BYTES}` };
   // Validate then decode: much faster than a fatal TextDecoder on the hot path.
   if (!isUtf8(data)) return { ok: false, reason: 'record is not valid UTF-8' };
   const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
@@ -142,9 +151,7 @@ export function plainMetric(json: unknown): MetricRecord | undefined {
 }
 
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues
-    .map((i) => `${i.path.length ? i.path.join('.') : 'record'}: ${i.message}`)
-    .join('; ');
+  return issues.map((i) => `${i.path.length ? i.path.join('.') : 'record'}: ${i.message}`).join('; ');
 }
 
 /** How long a change record put on the stream (or mapped by a source poller) may last, by default. */
@@ -155,8 +162,12 @@ export const DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS = DAY_MS;
  * Platform-wide (`*`) or longer windows mute alerting far beyond the producer's own tenant, so they
  * come only through the IAM-authorised operator route. Returns the problem, naming the field.
  */
-export function streamChangeProblem(change: ChangeRecord, maxWindowMs = DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS): string | undefined {
-  if (change.tenant === '*') return `tenant: a change record on the stream must name exactly one tenant (got "${change.tenant}"); platform-wide changes go through the operator API`;
+export function streamChangeProblem(
+  change: ChangeRecord,
+  maxWindowMs = DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS,
+): string | undefined {
+  if (change.tenant === '*')
+    return `tenant: a change record on the stream must name exactly one tenant (got "${change.tenant}"); platform-wide changes go through the operator API`;
   if (change.until !== undefined && change.until - change.ts > maxWindowMs) {
     const hours = Math.round(((change.until - change.ts) / HOUR_MS) * 10) / 10;
     return `until: a change record on the stream may last at most ${maxWindowMs / HOUR_MS} h (this one lasts ${hours} h); longer windows go through the operator API`;

@@ -43,7 +43,10 @@ export interface EpisodeTraceSettings {
   contextMinutes: number;
 }
 
-export const DEFAULT_EPISODE_TRACE_SETTINGS: EpisodeTraceSettings = Object.freeze({ tailMinutes: 45, contextMinutes: 15 });
+export const DEFAULT_EPISODE_TRACE_SETTINGS: EpisodeTraceSettings = Object.freeze({
+  tailMinutes: 45,
+  contextMinutes: 15,
+});
 
 /** Points to add to one episode's trace, ascending by minute, one per minute. */
 export interface TraceAppend {
@@ -83,7 +86,10 @@ const SCORE_DIGITS = 3;
  * const plan = planEpisodeTrace({ key: state.key, signal: state.signal, prev: {}, minutes, events, buckets: state.buckets });
  * for (const a of plan.appends) await traces.append(a.episodeId, a.points); // plan.cursor: kept in the key state
  */
-export function planEpisodeTrace(input: EpisodeTraceInput, settings: EpisodeTraceSettings = DEFAULT_EPISODE_TRACE_SETTINGS): EpisodeTracePlan {
+export function planEpisodeTrace(
+  input: EpisodeTraceInput,
+  settings: EpisodeTraceSettings = DEFAULT_EPISODE_TRACE_SETTINGS,
+): EpisodeTracePlan {
   const { key, minutes } = input;
   const prevEpisode = input.prev?.trk?.episode;
   let open: number | undefined = prevEpisode && Number.isFinite(prevEpisode.start) ? prevEpisode.start : undefined;
@@ -119,7 +125,10 @@ export function planEpisodeTrace(input: EpisodeTraceInput, settings: EpisodeTrac
     }
   }
 
-  const appends: TraceAppend[] = [...traces].map(([start, points]) => ({ episodeId: episodeId(key, start), points: [...points.values()].sort((a, b) => a.ts - b.ts) }));
+  const appends: TraceAppend[] = [...traces].map(([start, points]) => ({
+    episodeId: episodeId(key, start),
+    points: [...points.values()].sort((a, b) => a.ts - b.ts),
+  }));
   return tail ? { cursor: tail, appends } : { appends };
 }
 
@@ -149,7 +158,8 @@ function contextBefore(input: EpisodeTraceInput, first: number, settings: Episod
 export function tracePoint(m: MinuteScore): TracePoint {
   const p: TracePoint = { ts: m.ts, observed: round(m.observed) };
   if (Number.isFinite(m.expected)) p.expected = round(m.expected);
-  if (m.band && Number.isFinite(m.band.lo) && Number.isFinite(m.band.hi)) p.band = { lo: round(m.band.lo), hi: round(m.band.hi) };
+  if (m.band && Number.isFinite(m.band.lo) && Number.isFinite(m.band.hi))
+    p.band = { lo: round(m.band.lo), hi: round(m.band.hi) };
   if (Number.isFinite(m.score)) p.score = roundSig(m.score, SCORE_DIGITS);
   return p;
 }
@@ -160,5 +170,7 @@ function round(x: number): number {
 
 /** A stored cursor, or undefined when it is missing (older state items) or malformed: not tracing. */
 function validCursor(c: TraceCursor | undefined): TraceCursor | undefined {
-  return c && typeof c === 'object' && Number.isFinite(c.start) && Number.isFinite(c.until) ? { start: c.start, until: c.until } : undefined;
+  return c && typeof c === 'object' && Number.isFinite(c.start) && Number.isFinite(c.until)
+    ? { start: c.start, until: c.until }
+    : undefined;
 }

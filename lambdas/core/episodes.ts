@@ -60,7 +60,14 @@ export interface EpisodeTracker {
 }
 
 export type EpisodeEvent =
-  | { kind: 'confirmed'; episode: Episode; mitigate: boolean; trigger: 'high-confidence' | 'cost' | 'sustained'; costExcess?: number; at: MinuteScore }
+  | {
+      kind: 'confirmed';
+      episode: Episode;
+      mitigate: boolean;
+      trigger: 'high-confidence' | 'cost' | 'sustained';
+      costExcess?: number;
+      at: MinuteScore;
+    }
   | { kind: 'recovered'; episode: Episode; at: number };
 
 export function episodeId(key: string, start: number): string {
@@ -78,8 +85,20 @@ export function episodeId(key: string, start: number): string {
  *   tracker = step.tracker; // step.events: 'confirmed' (page once) or 'recovered'
  * }
  */
-export function trackEpisode(prev: EpisodeTracker | undefined, key: string, m: MinuteScore, category: SignalCategory, s: TriggerSettings = DEFAULT_TRIGGER_SETTINGS): { tracker: EpisodeTracker; events: EpisodeEvent[] } {
-  const t: EpisodeTracker = prev ? { ...prev, cost: [...prev.cost], ...(prev.episode && { episode: { ...prev.episode, peak: { ...prev.episode.peak } } }) } : { run: 0, highRun: 0, normalRun: 0, cost: [] };
+export function trackEpisode(
+  prev: EpisodeTracker | undefined,
+  key: string,
+  m: MinuteScore,
+  category: SignalCategory,
+  s: TriggerSettings = DEFAULT_TRIGGER_SETTINGS,
+): { tracker: EpisodeTracker; events: EpisodeEvent[] } {
+  const t: EpisodeTracker = prev
+    ? {
+        ...prev,
+        cost: [...prev.cost],
+        ...(prev.episode && { episode: { ...prev.episode, peak: { ...prev.episode.peak } } }),
+      }
+    : { run: 0, highRun: 0, normalRun: 0, cost: [] };
   const events: EpisodeEvent[] = [];
   if (category === 'cost') {
     t.cost.push([m.observed, m.expected]);
@@ -88,7 +107,13 @@ export function trackEpisode(prev: EpisodeTracker | undefined, key: string, m: M
   if (m.anomalous) {
     t.run++;
     t.normalRun = 0;
-    t.episode ??= { id: episodeId(key, m.ts), start: m.ts, minutes: 0, peakScore: 0, peak: { ts: m.ts, observed: m.observed, expected: m.expected } };
+    t.episode ??= {
+      id: episodeId(key, m.ts),
+      start: m.ts,
+      minutes: 0,
+      peakScore: 0,
+      peak: { ts: m.ts, observed: m.observed, expected: m.expected },
+    };
     const ep = t.episode;
     // The detector's confidence spikes where an anomaly starts and may fade while it persists out of
     // band; an episode that opened with high confidence keeps it for as long as it lasts.
@@ -114,7 +139,8 @@ export function trackEpisode(prev: EpisodeTracker | undefined, key: string, m: M
       events.push(ev);
     };
     if (t.highRun >= s.highConfidenceMinutes) fire('high-confidence', true);
-    else if (m.anomalous && ep.minutes >= s.costMinMinutes && excess !== undefined && excess >= s.costExcess) fire('cost', true);
+    else if (m.anomalous && ep.minutes >= s.costMinMinutes && excess !== undefined && excess >= s.costExcess)
+      fire('cost', true);
     else if (ep.minutes >= s.confirmMinutes) fire('sustained', false);
   }
   if (ep && t.normalRun >= s.recoveryMinutes) {

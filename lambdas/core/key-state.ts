@@ -102,7 +102,11 @@ export interface FoldResult {
  * const { state, windows, stats, changed } = foldObservations(stored?.state, observations, DEFAULT_WINDOW_SETTINGS);
  * if (changed) await windowStore.save(state, stored?.version); // windows: the 10-minute windows that closed
  */
-export function foldObservations(prev: KeyState | undefined, observations: readonly Observation[], settings: WindowSettings): FoldResult {
+export function foldObservations(
+  prev: KeyState | undefined,
+  observations: readonly Observation[],
+  settings: WindowSettings,
+): FoldResult {
   const stats: FoldStats = { folded: 0, late: 0, duplicate: 0, redelivered: 0 };
   const windows: WindowResult[] = [];
   const first = observations[0];
@@ -415,7 +419,9 @@ function cloneState(s: KeyState): KeyState {
 
 /** Serialised form stored in the state item; numbers rounded so the item stays small. */
 export function encodeState(s: KeyState): string {
-  return JSON.stringify(s, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : v));
+  return JSON.stringify(s, (_k, v: unknown) =>
+    typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : v,
+  );
 }
 
 export function decodeState(text: string): KeyState {

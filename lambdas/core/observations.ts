@@ -82,7 +82,16 @@ export function toObservation(record: Envelope, position?: StreamPosition): Obse
 }
 
 function fromMetric(r: MetricRecord, position?: StreamPosition): Observation {
-  return { key: metricKey(r.tenant, r.signal), tenant: r.tenant, signal: r.signal, ts: r.ts, value: r.value, id: r.id, region: r.region, position };
+  return {
+    key: metricKey(r.tenant, r.signal),
+    tenant: r.tenant,
+    signal: r.signal,
+    ts: r.ts,
+    value: r.value,
+    id: r.id,
+    region: r.region,
+    position,
+  };
 }
 
 function fromActivity(r: ActivityRecord, position?: StreamPosition): Observation {

@@ -1,5 +1,12 @@
 import { scorePoint, type DetectorSettings, type DetectorState } from './detection/index.js';
-import { DEFAULT_TRIGGER_SETTINGS, trackEpisode, type EpisodeEvent, type EpisodeTracker, type MinuteScore, type TriggerSettings } from './episodes.js';
+import {
+  DEFAULT_TRIGGER_SETTINGS,
+  trackEpisode,
+  type EpisodeEvent,
+  type EpisodeTracker,
+  type MinuteScore,
+  type TriggerSettings,
+} from './episodes.js';
 import type { TraceCursor } from './episode-trace.js';
 import { ENGAGEMENT_SIGNAL } from './observations.js';
 import { signalSpec } from './signals.js';
@@ -25,7 +32,6 @@ export interface DetectionResult {
   events: EpisodeEvent[];
 }
 
-
 /**
  * Score every emitted window of one key and run the trigger rules over the scored minutes.
  * Metric keys are scored on the window's last minute; engagement keys on the whole 10-minute
@@ -36,7 +42,12 @@ export interface DetectionResult {
  * const { detection, minutes, events } = scoreWindows(folded.state, folded.state, folded.windows);
  * Object.assign(folded.state, detection); // events: episodes confirmed or recovered in these minutes
  */
-export function scoreWindows(prev: KeyDetection | undefined, state: Pick<KeyState, 'key' | 'signal'>, windows: readonly WindowResult[], settings: DetectionSettings = {}): DetectionResult {
+export function scoreWindows(
+  prev: KeyDetection | undefined,
+  state: Pick<KeyState, 'key' | 'signal'>,
+  windows: readonly WindowResult[],
+  settings: DetectionSettings = {},
+): DetectionResult {
   const spec = signalSpec(state.signal);
   let det = prev?.det;
   let trk = prev?.trk;
@@ -51,7 +62,14 @@ export function scoreWindows(prev: KeyDetection | undefined, state: Pick<KeyStat
     // `anomalous` marks where an anomaly starts (and new extremes); `ongoing` keeps it up while the
     // series stays out of band, which is what the consecutive-minute trigger counts.
     const anomalous = (scored.anomalous || scored.ongoing) && !scored.warmingUp;
-    const minute: MinuteScore = { ts, observed: value, expected: scored.expected, band: scored.band, score: scored.score, anomalous };
+    const minute: MinuteScore = {
+      ts,
+      observed: value,
+      expected: scored.expected,
+      band: scored.band,
+      score: scored.score,
+      anomalous,
+    };
     minutes.push(minute);
     const tracked = trackEpisode(trk, state.key, minute, spec.category, settings.triggers ?? DEFAULT_TRIGGER_SETTINGS);
     trk = tracked.tracker;

@@ -28,12 +28,17 @@ export const DEFAULT_WINDOW_SETTINGS: WindowSettings = {
  */
 export function validateWindowSettings(s: WindowSettings): WindowSettings {
   const problems: string[] = [];
-  if (!Number.isInteger(s.windowMinutes) || s.windowMinutes < 1 || s.windowMinutes > 60) problems.push('windowMinutes must be an integer in 1..60');
-  if (!Number.isInteger(s.slideMinutes) || s.slideMinutes < 1 || s.slideMinutes > s.windowMinutes) problems.push('slideMinutes must be an integer in 1..windowMinutes');
-  if (!Number.isFinite(s.allowedLatenessMs) || s.allowedLatenessMs < 0 || s.allowedLatenessMs > 30 * MINUTE_MS) problems.push('allowedLatenessMs must be in 0..1800000');
-  if (!Number.isInteger(s.dedupeIds) || s.dedupeIds < 0 || s.dedupeIds > 128) problems.push('dedupeIds must be an integer in 0..128');
+  if (!Number.isInteger(s.windowMinutes) || s.windowMinutes < 1 || s.windowMinutes > 60)
+    problems.push('windowMinutes must be an integer in 1..60');
+  if (!Number.isInteger(s.slideMinutes) || s.slideMinutes < 1 || s.slideMinutes > s.windowMinutes)
+    problems.push('slideMinutes must be an integer in 1..windowMinutes');
+  if (!Number.isFinite(s.allowedLatenessMs) || s.allowedLatenessMs < 0 || s.allowedLatenessMs > 30 * MINUTE_MS)
+    problems.push('allowedLatenessMs must be in 0..1800000');
+  if (!Number.isInteger(s.dedupeIds) || s.dedupeIds < 0 || s.dedupeIds > 128)
+    problems.push('dedupeIds must be an integer in 0..128');
   // Every open minute is a bucket in the state item; this keeps the item within its 4 KB budget.
-  if (s.windowMinutes + Math.ceil(s.allowedLatenessMs / MINUTE_MS) > 30) problems.push('windowMinutes plus the allowed lateness in minutes must not exceed 30');
+  if (s.windowMinutes + Math.ceil(s.allowedLatenessMs / MINUTE_MS) > 30)
+    problems.push('windowMinutes plus the allowed lateness in minutes must not exceed 30');
   if (problems.length) throw new Error(`invalid window settings: ${problems.join('; ')}`);
   return s;
 }

@@ -78,6 +78,9 @@ export function maxStreamChangeWindowMsFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env[CONSUMER_ENV.maxStreamChangeWindowHours];
   if (raw === undefined || raw === '') return DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS;
   const hours = Number(raw);
-  if (!Number.isFinite(hours) || hours <= 0) throw new Error(`environment variable ${CONSUMER_ENV.maxStreamChangeWindowHours} must be a positive number of hours (got "${raw}")`);
+  if (!Number.isFinite(hours) || hours <= 0)
+    throw new Error(
+      `environment variable ${CONSUMER_ENV.maxStreamChangeWindowHours} must be a positive number of hours (got "${raw}")`,
+    );
   return hours * HOUR_MS;
 }

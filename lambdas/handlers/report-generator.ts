@@ -9,17 +9,17 @@ import { episodeRollbackKey } from '../core/mitigation/keys.js';
 import { episodeReportId, renderReport, summariseEpisode } from '../core/report/index.js';
 import type { EpisodeReport, EpisodeSummary, MitigationOutcome } from '../core/report/model.js';
 import { DynamoDbActionLedger } from '../adapters/action-ledger.js';
-import { type ActionLedger } from '../core/ports/action-ledger.js';
+import type { ActionLedger } from '../core/ports/action-ledger.js';
 import { DynamoDbAnomalyStore } from '../adapters/anomaly-store.js';
-import { type AnomalyReader } from '../core/ports/anomaly-store.js';
+import type { AnomalyReader } from '../core/ports/anomaly-store.js';
 import { DynamoDbChangeStore } from '../adapters/change-store.js';
-import { type ChangeStore } from '../core/ports/change-store.js';
+import type { ChangeStore } from '../core/ports/change-store.js';
 import { DynamoDbEpisodeTraceStore } from '../adapters/episode-trace-store.js';
-import { type EpisodeTraceStore } from '../core/ports/episode-trace-store.js';
+import type { EpisodeTraceStore } from '../core/ports/episode-trace-store.js';
 import { SnsNotifier } from '../adapters/notifier.js';
-import { type Notifier } from '../core/ports/notifier.js';
+import type { Notifier } from '../core/ports/notifier.js';
 import { S3ReportStore } from '../adapters/report-store.js';
-import { type ReportStore } from '../core/ports/report-store.js';
+import type { ReportStore } from '../core/ports/report-store.js';
 import type { MitigationInput, WorkflowState } from '../usecases/mitigation-steps.js';
 import { requireEnv } from './require-env.js';
 import { REPORT_ENV } from './report-environment.js';
@@ -67,7 +67,8 @@ const CHANGES_AFTER_MS = HOUR_MS;
 export function createReportGenerator(deps: ReportGeneratorDeps, logger?: Logger) {
   async function episodeReport(detail: ExecutionStatusDetail): Promise<{ id: string; keys: string[] }> {
     let { input, output } = detail;
-    if (!input || (detail.status === 'SUCCEEDED' && !output)) ({ input, output } = await deps.executions.describe(detail.executionArn));
+    if (!input || (detail.status === 'SUCCEEDED' && !output))
+      ({ input, output } = await deps.executions.describe(detail.executionArn));
     if (!input) throw new Error(`execution ${detail.executionArn} has no input to report on`);
     const { anomaly } = (JSON.parse(input) as { input: MitigationInput }).input;
     const state = output ? (JSON.parse(output) as WorkflowState) : undefined;
@@ -78,7 +79,8 @@ export function createReportGenerator(deps: ReportGeneratorDeps, logger?: Logger
       deps.traces.series(anomaly.id),
       deps.changes.startedBetween(anomaly.tenant, anomaly.start - CHANGES_BEFORE_MS, stoppedAt + CHANGES_AFTER_MS),
     ]);
-    const outcome: MitigationOutcome | undefined = detail.status === 'SUCCEEDED' ? state?.outcome : detail.status === 'ABORTED' ? undefined : 'failed';
+    const outcome: MitigationOutcome | undefined =
+      detail.status === 'SUCCEEDED' ? state?.outcome : detail.status === 'ABORTED' ? undefined : 'failed';
     const rendered = renderReport({
       kind: 'episode',
       generatedAt: stoppedAt,
@@ -92,7 +94,10 @@ export function createReportGenerator(deps: ReportGeneratorDeps, logger?: Logger
       ...(stored?.notifiedAt !== undefined && { alertedAt: stored.notifiedAt }),
     });
     await deps.reports.put(rendered.objects);
-    await deps.notifier.publish(episodeMessage(anomaly, rendered.report as EpisodeReport, deps.location(rendered.keys.html)), `${rendered.report.id}#report`);
+    await deps.notifier.publish(
+      episodeMessage(anomaly, rendered.report as EpisodeReport, deps.location(rendered.keys.html)),
+      `${rendered.report.id}#report`,
+    );
     logger?.info('episode report written', { report: rendered.report.id, execution: detail.name, outcome });
     return { id: rendered.report.id, keys: rendered.objects.map((o) => o.key) };
   }
@@ -100,7 +105,10 @@ export function createReportGenerator(deps: ReportGeneratorDeps, logger?: Logger
   async function dailyReport(time: number): Promise<{ id: string; keys: string[] }> {
     const from = Math.floor(time / DAY_MS) * DAY_MS - DAY_MS;
     const to = from + DAY_MS;
-    const [anomalies, existing] = await Promise.all([deps.anomalies.between(from, to - 1), deps.reports.list(from, to - 1)]);
+    const [anomalies, existing] = await Promise.all([
+      deps.anomalies.between(from, to - 1),
+      deps.reports.list(from, to - 1),
+    ]);
     const episodeReports = new Map(existing.filter((r) => r.kind === 'episode').map((r) => [r.id, r]));
     const episodes: EpisodeSummary[] = [];
     for (const a of anomalies) {
@@ -111,7 +119,10 @@ export function createReportGenerator(deps: ReportGeneratorDeps, logger?: Logger
     const rendered = renderReport({ kind: 'daily', generatedAt: to, range: { from, to }, episodes });
     await deps.reports.put(rendered.objects);
     const day = new Date(from).toISOString().slice(0, 10);
-    await deps.notifier.publish(dailyMessage(day, episodes, deps.location(rendered.keys.html)), `${rendered.report.id}#report`);
+    await deps.notifier.publish(
+      dailyMessage(day, episodes, deps.location(rendered.keys.html)),
+      `${rendered.report.id}#report`,
+    );
     logger?.info('daily report written', { report: rendered.report.id, episodes: episodes.length });
     return { id: rendered.report.id, keys: rendered.objects.map((o) => o.key) };
   }
@@ -119,7 +130,8 @@ export function createReportGenerator(deps: ReportGeneratorDeps, logger?: Logger
   return async (event: ReportEvent): Promise<{ id: string; keys: string[] }> => {
     if (event['detail-type'] === 'Scheduled Event') return dailyReport(Date.parse(event.time));
     if (event['detail-type'] === 'Step Functions Execution Status Change') {
-      if (event.detail.status === 'RUNNING') throw new Error('report requested for a running execution (the rule should match ended executions only)');
+      if (event.detail.status === 'RUNNING')
+        throw new Error('report requested for a running execution (the rule should match ended executions only)');
       return episodeReport(event.detail);
     }
     throw new Error(`unexpected event: ${JSON.stringify(event).slice(0, 200)}`);
@@ -130,8 +142,19 @@ function episodeMessage(anomaly: MitigationInput['anomaly'], report: EpisodeRepo
   const base = alertMessage(anomaly, { report: link });
   const words = report.outcome ?? report.execution?.status?.toLowerCase() ?? 'ended';
   return {
-    subject: `[${anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} RCA report: ${words}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
-    body: JSON.stringify({ ...JSON.parse(base.body), report: { id: report.id, outcome: report.outcome, link, stabilisedMinutes: report.stabilisation.minutes, costEffectPercent: report.costEffect?.percent ?? null } }),
+    subject: `[${anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} RCA report: ${words}`
+      .replace(/[^\x20-\x7e]/g, '?')
+      .slice(0, 100),
+    body: JSON.stringify({
+      ...JSON.parse(base.body),
+      report: {
+        id: report.id,
+        outcome: report.outcome,
+        link,
+        stabilisedMinutes: report.stabilisation.minutes,
+        costEffectPercent: report.costEffect?.percent ?? null,
+      },
+    }),
     attributes: { ...base.attributes, decision: 'report' },
   };
 }
@@ -163,7 +186,10 @@ function lambdaWiring() {
       executions: {
         async describe(executionArn) {
           const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-          return { ...(out.input !== undefined && { input: out.input }), ...(out.output !== undefined && { output: out.output }) };
+          return {
+            ...(out.input !== undefined && { input: out.input }),
+            ...(out.output !== undefined && { output: out.output }),
+          };
         },
       },
       reports: new S3ReportStore(tracer.captureAWSv3Client(new S3Client({})), bucket),

@@ -7,9 +7,17 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { authHeaders } from '../core/ingest/source-auth.js';
 import { parseSourceConfigs, type UsageSourceConfig } from '../core/ingest/source-config.js';
-import { mapResponse, nextPageUrl, pollWindow, sourceUrl, type MappedRecord, type PollWindow, type RejectedItem } from '../core/ingest/source-mapping.js';
+import {
+  mapResponse,
+  nextPageUrl,
+  pollWindow,
+  sourceUrl,
+  type MappedRecord,
+  type PollWindow,
+  type RejectedItem,
+} from '../core/ingest/source-mapping.js';
 import { SqsDeadLetterSink } from '../adapters/dead-letter.js';
-import { type DeadLetterSink } from '../core/ports/dead-letter-sink.js';
+import type { DeadLetterSink } from '../core/ports/dead-letter-sink.js';
 import { fetchSourcePage, redactedUrl, SourceFetchError } from '../adapters/http-source.js';
 import { cachedSecretReader } from '../adapters/secret-reader.js';
 import { putRecordsReliably, type ProduceOptions } from '../adapters/stream-producer.js';
@@ -74,7 +82,10 @@ const MAX_LETTER_BYTES = 250 * 1024;
 export class PollFailedError extends Error {
   override readonly name = 'PollFailedError';
   /** What the run did before it failed: records fetched before the failure were still put. */
-  constructor(message: string, readonly result: PollResult) {
+  constructor(
+    message: string,
+    readonly result: PollResult,
+  ) {
     super(message);
   }
 }
@@ -85,21 +96,49 @@ export class PollFailedError extends Error {
  * not be fetched, mapped or put, with the reason. Throws after dead-lettering a fetch failure, so
  * the run counts as failed (the Errors metric and its alarm).
  */
-export async function pollSource(event: PollEvent, deps: SourcePollerDeps, remainingMs: () => number = () => Number.POSITIVE_INFINITY): Promise<PollResult> {
+export async function pollSource(
+  event: PollEvent,
+  deps: SourcePollerDeps,
+  remainingMs: () => number = () => Number.POSITIVE_INFINITY,
+): Promise<PollResult> {
   const { source } = deps;
   const window = windowOf(event, deps);
   const windowIso = { from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString() };
-  const result: PollResult = { source: source.name, window: windowIso, pages: 0, attempts: 0, mapped: 0, put: 0, rejected: 0, putFailed: 0 };
+  const result: PollResult = {
+    source: source.name,
+    window: windowIso,
+    pages: 0,
+    attempts: 0,
+    mapped: 0,
+    put: 0,
+    rejected: 0,
+    putFailed: 0,
+  };
   const letters: SourceDeadLetter[] = [];
-  const letter = (l: Omit<SourceDeadLetter, 'source' | 'window'>) => letters.push(fitLetter({ ...l, source: source.name, window: windowIso }));
+  const letter = (l: Omit<SourceDeadLetter, 'source' | 'window'>) =>
+    letters.push(fitLetter({ ...l, source: source.name, window: windowIso }));
   const records: MappedRecord[] = [];
   let url: string | undefined = sourceUrl(source.url, window);
   try {
     const headers = { ...source.headers, ...(source.auth && authHeaders(source.auth, await secretOf(source, deps))) };
     while (url) {
-      if (result.pages >= source.maxPages) throw new SourceFetchError(`stopped after maxPages (${source.maxPages}) pages; the rest of the window was not fetched`, 0);
-      if (result.pages > 0 && remainingMs() < RESERVED_MS) throw new SourceFetchError(`ran out of invocation time after ${result.pages} pages; the rest of the window was not fetched`, 0);
-      const page = await fetchSourcePage(url, headers, { timeoutMs: source.timeoutSeconds * 1000, maxAttempts: source.maxAttempts, ...(deps.fetch && { fetch: deps.fetch }), ...(deps.sleep && { sleep: deps.sleep }), ...(deps.maxPageBytes !== undefined && { maxBytes: deps.maxPageBytes }) });
+      if (result.pages >= source.maxPages)
+        throw new SourceFetchError(
+          `stopped after maxPages (${source.maxPages}) pages; the rest of the window was not fetched`,
+          0,
+        );
+      if (result.pages > 0 && remainingMs() < RESERVED_MS)
+        throw new SourceFetchError(
+          `ran out of invocation time after ${result.pages} pages; the rest of the window was not fetched`,
+          0,
+        );
+      const page = await fetchSourcePage(url, headers, {
+        timeoutMs: source.timeoutSeconds * 1000,
+        maxAttempts: source.maxAttempts,
+        ...(deps.fetch && { fetch: deps.fetch }),
+        ...(deps.sleep && { sleep: deps.sleep }),
+        ...(deps.maxPageBytes !== undefined && { maxBytes: deps.maxPageBytes }),
+      });
       result.pages++;
       result.attempts += page.attempts;
       const mapped = mapResponse(source, page.body);
@@ -111,18 +150,39 @@ export async function pollSource(event: PollEvent, deps: SourcePollerDeps, remai
     const err = e as Error;
     result.fetchError = err.message;
     const body = e instanceof SourceFetchError ? e.body : undefined;
-    letter({ kind: 'fetch', reason: `fetch failed: ${err.message}`, ...(url && { url: redactedUrl(url) }), ...(body !== undefined && { item: body }) });
+    letter({
+      kind: 'fetch',
+      reason: `fetch failed: ${err.message}`,
+      ...(url && { url: redactedUrl(url) }),
+      ...(body !== undefined && { item: body }),
+    });
   }
   result.mapped = records.length;
-  const produced = await putRecordsReliably(deps.kinesis, deps.streamName, records.map((r) => ({ Data: Buffer.from(r.line), PartitionKey: r.partitionKey })), deps.produce);
+  const produced = await putRecordsReliably(
+    deps.kinesis,
+    deps.streamName,
+    records.map((r) => ({ Data: Buffer.from(r.line), PartitionKey: r.partitionKey })),
+    deps.produce,
+  );
   result.put = produced.sent;
-  for (const f of produced.failed) letter({ kind: 'put', reason: `PutRecords failed after retries: ${f.errorCode} ${f.errorMessage}`.trim(), data: Buffer.from(f.entry.Data!).toString('utf8'), partitionKey: f.entry.PartitionKey!, errorCode: f.errorCode });
+  for (const f of produced.failed)
+    letter({
+      kind: 'put',
+      reason: `PutRecords failed after retries: ${f.errorCode} ${f.errorMessage}`.trim(),
+      data: Buffer.from(f.entry.Data!).toString('utf8'),
+      partitionKey: f.entry.PartitionKey!,
+      errorCode: f.errorCode,
+    });
   result.putFailed = produced.failed.length;
   result.rejected = letters.filter((l) => l.kind === 'mapping').length;
   // A failed send throws: the invocation fails and its event (the window) goes to the on-failure destination.
   if (letters.length) await deps.deadLetters.send(letters);
   report(result, deps);
-  if (result.fetchError) throw new PollFailedError(`${source.name}: ${result.fetchError} (window ${windowIso.from}..${windowIso.to} dead-lettered for a re-poll)`, result);
+  if (result.fetchError)
+    throw new PollFailedError(
+      `${source.name}: ${result.fetchError} (window ${windowIso.from}..${windowIso.to} dead-lettered for a re-poll)`,
+      result,
+    );
   return result;
 }
 
@@ -130,7 +190,10 @@ function windowOf(event: PollEvent, deps: SourcePollerDeps): PollWindow {
   if (event.window) {
     const from = Date.parse(event.window.from);
     const to = Date.parse(event.window.to);
-    if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) throw new Error(`backfill window must be {from, to} ISO-8601 times with from < to (got ${JSON.stringify(event.window)})`);
+    if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from)
+      throw new Error(
+        `backfill window must be {from, to} ISO-8601 times with from < to (got ${JSON.stringify(event.window)})`,
+      );
     return { from, to };
   }
   const at = event.time ? Date.parse(event.time) : (deps.now ?? Date.now)();
@@ -155,7 +218,13 @@ function fitLetter(l: SourceDeadLetter): SourceDeadLetter {
   if (Buffer.byteLength(JSON.stringify(l)) <= MAX_LETTER_BYTES) return l;
   const text = typeof l.item === 'string' ? l.item : JSON.stringify(l.item ?? l.data);
   const { item: _item, data: _data, ...rest } = l;
-  return { ...rest, item: Buffer.from(text).subarray(0, MAX_LETTER_BYTES - 4096).toString('utf8'), truncated: true };
+  return {
+    ...rest,
+    item: Buffer.from(text)
+      .subarray(0, MAX_LETTER_BYTES - 4096)
+      .toString('utf8'),
+    truncated: true,
+  };
 }
 
 function report(r: PollResult, deps: SourcePollerDeps): void {
@@ -180,7 +249,10 @@ function lambdaWiring(): SourcePollerDeps {
     source: source!,
     kinesis: tracer.captureAWSv3Client(new KinesisClient({ maxAttempts: 4 })),
     streamName: requireEnv(SOURCE_POLLER_ENV.streamName),
-    deadLetters: new SqsDeadLetterSink<SourceDeadLetter>(tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 6 })), requireEnv(SOURCE_POLLER_ENV.failureQueueUrl)),
+    deadLetters: new SqsDeadLetterSink<SourceDeadLetter>(
+      tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 6 })),
+      requireEnv(SOURCE_POLLER_ENV.failureQueueUrl),
+    ),
     // Cached across warm invocations; a rotated secret is picked up within the cache's age.
     readSecret: cachedSecretReader(tracer.captureAWSv3Client(new SecretsManagerClient({ maxAttempts: 4 }))),
     logger: new Logger(),

@@ -33,8 +33,19 @@ export function createStreamConsumer(deps: StreamBatchDeps, observers: ConsumerO
   return async (event, context) => {
     const outcome = await processStreamBatch(event.Records.map(toRawRecord), deps);
     if (metrics) recordMetrics(metrics, outcome);
-    for (const a of outcome.anomalies) logger?.info('anomaly', { anomaly: a.id, class: a.class, decision: a.decision, score: a.score, change: a.change });
-    if (outcome.failed.length) logger?.warn('records will be redelivered', { failed: outcome.failed.length, firstError: outcome.failed[0]?.error });
+    for (const a of outcome.anomalies)
+      logger?.info('anomaly', {
+        anomaly: a.id,
+        class: a.class,
+        decision: a.decision,
+        score: a.score,
+        change: a.change,
+      });
+    if (outcome.failed.length)
+      logger?.warn('records will be redelivered', {
+        failed: outcome.failed.length,
+        firstError: outcome.failed[0]?.error,
+      });
     logger?.info('batch folded', summarise(outcome));
     await observers.onOutcome?.(outcome);
     const failed = new Map(outcome.failed.map((f) => [f.position.sequenceNumber, f.error]));
@@ -116,9 +127,21 @@ function lambdaWiring(): StreamConsumer {
     dynamo: tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 6 })),
     tableName: requireEnv(CONSUMER_ENV.stateTable),
     env: process.env,
-    notifier: new SnsNotifier(tracer.captureAWSv3Client(new SNSClient({ maxAttempts: 6 })), requireEnv(CONSUMER_ENV.alertTopicArn)),
-    deadLetters: new SqsDeadLetterSink(tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 6 })), requireEnv(CONSUMER_ENV.invalidRecordQueueUrl)),
-    ...(stateMachineArn && { mitigations: new StepFunctionsMitigationStarter(tracer.captureAWSv3Client(new SFNClient({ maxAttempts: 6 })), stateMachineArn, timings) }),
+    notifier: new SnsNotifier(
+      tracer.captureAWSv3Client(new SNSClient({ maxAttempts: 6 })),
+      requireEnv(CONSUMER_ENV.alertTopicArn),
+    ),
+    deadLetters: new SqsDeadLetterSink(
+      tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 6 })),
+      requireEnv(CONSUMER_ENV.invalidRecordQueueUrl),
+    ),
+    ...(stateMachineArn && {
+      mitigations: new StepFunctionsMitigationStarter(
+        tracer.captureAWSv3Client(new SFNClient({ maxAttempts: 6 })),
+        stateMachineArn,
+        timings,
+      ),
+    }),
     source: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'stream-consumer',
   });
   return createStreamConsumer(deps, { logger: new Logger(), metrics: new Metrics() });

@@ -1,10 +1,28 @@
 import { alertMessage, type AlertMessage, type Anomaly } from '../core/anomaly.js';
 import type { ActionLevel, AppliedAction } from '../core/mitigation/actions.js';
 import { decideStages, type GuardrailEnvironment } from '../core/mitigation/guardrail-request.js';
-import { incidentSignals, INCIDENT_WINDOW_MS, nextStage, planMitigation, redecideStage, type MitigationPlan, type StageTransition } from '../core/mitigation/plan.js';
+import {
+  incidentSignals,
+  INCIDENT_WINDOW_MS,
+  nextStage,
+  planMitigation,
+  redecideStage,
+  type MitigationPlan,
+  type StageTransition,
+} from '../core/mitigation/plan.js';
 import { assessRegression, recoveryCriteria, type SignalSnapshot } from '../core/mitigation/regression.js';
 import { planRollback } from '../core/mitigation/rollback.js';
-import type { ActionLedger, ActionTarget, ChangeStore, Guardrails, IncidentReader, KillSwitch, MitigationEventBus, Notifier, WindowStore } from '../core/ports/index.js';
+import type {
+  ActionLedger,
+  ActionTarget,
+  ChangeStore,
+  Guardrails,
+  IncidentReader,
+  KillSwitch,
+  MitigationEventBus,
+  Notifier,
+  WindowStore,
+} from '../core/ports/index.js';
 import { episodeKeyOf, outstandingActions } from '../core/mitigation/journal.js';
 import { MINUTE_MS } from '../core/time.js';
 
@@ -67,15 +85,38 @@ export interface MitigationDeps {
 }
 
 /** What planning needs: a dry run through the API plans with exactly this. */
-export type PlanDeps = Pick<MitigationDeps, 'guardrails' | 'changes' | 'killSwitch' | 'deploymentRegion' | 'anomalies' | 'platformMinTenants' | 'unavailableTargets' | 'now' | 'execution'>;
+export type PlanDeps = Pick<
+  MitigationDeps,
+  | 'guardrails'
+  | 'changes'
+  | 'killSwitch'
+  | 'deploymentRegion'
+  | 'anomalies'
+  | 'platformMinTenants'
+  | 'unavailableTargets'
+  | 'now'
+  | 'execution'
+>;
 
 export type MitigationOp = 'plan' | 'apply' | 'check' | 'rollback-one' | 'rollback-all' | 'notify';
 
 async function environment(state: WorkflowState, deps: PlanDeps): Promise<GuardrailEnvironment> {
   const { anomaly, automatic } = state.input;
   const now = deps.now();
-  const [killSwitch, whitelisted, recentChanges] = await Promise.all([deps.killSwitch(), deps.changes.whitelisted(anomaly.tenant, now), deps.changes.startedBetween(anomaly.tenant, anomaly.start - 30 * MINUTE_MS, now)]);
-  const env: GuardrailEnvironment = { now, principal: { type: automatic ? 'Workflow' : 'Operator', id: deps.execution }, automatic, killSwitch, whitelisted, recentChanges, tenantsAffected: await tenantsAffected(state, deps, now) };
+  const [killSwitch, whitelisted, recentChanges] = await Promise.all([
+    deps.killSwitch(),
+    deps.changes.whitelisted(anomaly.tenant, now),
+    deps.changes.startedBetween(anomaly.tenant, anomaly.start - 30 * MINUTE_MS, now),
+  ]);
+  const env: GuardrailEnvironment = {
+    now,
+    principal: { type: automatic ? 'Workflow' : 'Operator', id: deps.execution },
+    automatic,
+    killSwitch,
+    whitelisted,
+    recentChanges,
+    tenantsAffected: await tenantsAffected(state, deps, now),
+  };
   if (deps.deploymentRegion !== undefined) env.deploymentRegion = deps.deploymentRegion;
   if (deps.platformMinTenants !== undefined) env.platformMinTenants = deps.platformMinTenants;
   return env;
@@ -90,7 +131,11 @@ async function environment(state: WorkflowState, deps: PlanDeps): Promise<Guardr
 async function tenantsAffected(state: WorkflowState, deps: PlanDeps, now: number): Promise<number> {
   const { anomaly, requestedPlan } = state.input;
   if (!deps.anomalies) return 1;
-  const tenants = await deps.anomalies.tenantsWithAnomaly(incidentSignals(anomaly, requestedPlan), anomaly.start - INCIDENT_WINDOW_MS, Math.min(now, anomaly.start + INCIDENT_WINDOW_MS));
+  const tenants = await deps.anomalies.tenantsWithAnomaly(
+    incidentSignals(anomaly, requestedPlan),
+    anomaly.start - INCIDENT_WINDOW_MS,
+    Math.min(now, anomaly.start + INCIDENT_WINDOW_MS),
+  );
   return new Set([...tenants, anomaly.tenant]).size;
 }
 
@@ -98,11 +143,19 @@ async function tenantsAffected(state: WorkflowState, deps: PlanDeps, now: number
 export async function planStep(state: WorkflowState, deps: PlanDeps): Promise<WorkflowState> {
   const { anomaly, requestedPlan } = state.input;
   const env = await environment(state, deps);
-  const opts: Parameters<typeof planMitigation>[1] = { guardrails: decideStages(anomaly, env, deps.guardrails), now: env.now };
+  const opts: Parameters<typeof planMitigation>[1] = {
+    guardrails: decideStages(anomaly, env, deps.guardrails),
+    now: env.now,
+  };
   if (requestedPlan !== undefined) opts.requestedPlan = requestedPlan;
   if (deps.unavailableTargets) opts.unavailableTargets = deps.unavailableTargets;
   const plan = planMitigation(anomaly, opts);
-  return { ...state, plan, nextStage: 'soft', before: { ts: anomaly.detectedAt, observed: anomaly.observed, expected: anomaly.expected, band: anomaly.band } };
+  return {
+    ...state,
+    plan,
+    nextStage: 'soft',
+    before: { ts: anomaly.detectedAt, observed: anomaly.observed, expected: anomaly.expected, band: anomaly.band },
+  };
 }
 
 /**
@@ -132,11 +185,18 @@ export async function applyStep(state: WorkflowState, deps: MitigationDeps): Pro
     // The plan's kill-switch decision is as old as the plan: read it again before every change (it pauses automatic apply only).
     if (state.input.automatic && (await deps.killSwitch())) {
       const done = applied.length - state.applied.length;
-      throw new MitigationPaused(`the kill switch (mitigation.paused) was turned on during the ${level} stage: ${done} of its ${stage.actions.length} action(s) applied, nothing more is; what is applied stays (roll back with ${plan.rollbackKey})`);
+      throw new MitigationPaused(
+        `the kill switch (mitigation.paused) was turned on during the ${level} stage: ${done} of its ${stage.actions.length} action(s) applied, nothing more is; what is applied stays (roll back with ${plan.rollbackKey})`,
+      );
     }
     // Write-ahead: a crash, timeout or throttled put after the target call still leaves a record that rollbacks undo.
     const intentAt = deps.now();
-    await deps.ledger.record({ event: 'intent', at: intentAt, action: { ...action, previous: null, appliedAt: intentAt }, execution: deps.execution });
+    await deps.ledger.record({
+      event: 'intent',
+      at: intentAt,
+      action: { ...action, previous: null, appliedAt: intentAt },
+      execution: deps.execution,
+    });
     const done = await deps.targetFor(action.step.target).apply(action, deps.now());
     applied.push(done);
     await deps.ledger.record({ event: 'applied', at: deps.now(), action: done, execution: deps.execution });
@@ -150,14 +210,41 @@ export async function applyStep(state: WorkflowState, deps: MitigationDeps): Pro
 }
 
 /** On-call sees every stage applied, with each action's rollback key (the outcome message covers the rollbacks). */
-function stageMessage(anomaly: Anomaly, plan: MitigationPlan, level: ActionLevel, actions: readonly AppliedAction[]): AlertMessage {
+function stageMessage(
+  anomaly: Anomaly,
+  plan: MitigationPlan,
+  level: ActionLevel,
+  actions: readonly AppliedAction[],
+): AlertMessage {
   const base = alertMessage(anomaly);
   // Name the control that acted (a flag the service must read is not a throttled usage plan), and what was left to an operator.
   const handedOff = plan.stages.find((s) => s.level === level)?.handedOff ?? [];
   const detail = `${level} stage of ${plan.playbook.id} applied: ${actions.map((a) => `${a.step.title} — ${a.actedVia?.description ?? a.step.target} (${a.rollbackKey})`).join('; ')}${handedOff.length ? `; handed off to an operator: ${handedOff.map((h) => `${h.title} (${h.reason})`).join('; ')}` : ''}`;
   return {
-    subject: `[${anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} mitigation ${level} stage applied`.slice(0, 100),
-    body: JSON.stringify({ ...JSON.parse(base.body), rollbackKey: plan.rollbackKey, mitigation: { outcome: `${level}-applied`, detail, plan: plan.id, playbook: plan.playbook.id, rollbackKey: plan.rollbackKey, applied: actions.map((a) => ({ rollbackKey: a.rollbackKey, step: a.step.id, flag: a.step.flag, value: a.step.value, previous: a.previous, actedVia: a.actedVia ?? null })), handedOff: handedOffDetail(handedOff) } }),
+    subject: `[${anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} mitigation ${level} stage applied`.slice(
+      0,
+      100,
+    ),
+    body: JSON.stringify({
+      ...JSON.parse(base.body),
+      rollbackKey: plan.rollbackKey,
+      mitigation: {
+        outcome: `${level}-applied`,
+        detail,
+        plan: plan.id,
+        playbook: plan.playbook.id,
+        rollbackKey: plan.rollbackKey,
+        applied: actions.map((a) => ({
+          rollbackKey: a.rollbackKey,
+          step: a.step.id,
+          flag: a.step.flag,
+          value: a.step.value,
+          previous: a.previous,
+          actedVia: a.actedVia ?? null,
+        })),
+        handedOff: handedOffDetail(handedOff),
+      },
+    }),
     attributes: { ...base.attributes, decision: `mitigation-${level}-applied` },
   };
 }
@@ -169,7 +256,9 @@ export async function checkStep(state: WorkflowState, deps: MitigationDeps): Pro
   const before = state.before ?? { ts: anomaly.detectedAt, observed: anomaly.observed, expected: anomaly.expected };
   const stored = await deps.windows.load(anomaly.key);
   const last = stored?.state.buckets.at(-1);
-  const after: SignalSnapshot = last ? { ts: last.m * MINUTE_MS, observed: last.sum / last.n, expected: anomaly.expected, band: anomaly.band } : before;
+  const after: SignalSnapshot = last
+    ? { ts: last.m * MINUTE_MS, observed: last.sum / last.n, expected: anomaly.expected, band: anomaly.band }
+    : before;
   const regression = assessRegression(before, after, recoveryCriteria(anomaly.signal));
   const current = state.stage ?? 'soft';
   const nextLevel = current === 'soft' ? 'hard' : undefined;
@@ -183,9 +272,16 @@ export async function checkStep(state: WorkflowState, deps: MitigationDeps): Pro
     opts.decision = decisions[nextLevel];
   }
   const transition = nextStage(checked, current, regression, opts);
-  const next: WorkflowState = { ...state, plan: checked, checks: state.checks + 1, transition: transition.kind, reason: transition.reason };
+  const next: WorkflowState = {
+    ...state,
+    plan: checked,
+    checks: state.checks + 1,
+    transition: transition.kind,
+    reason: transition.reason,
+  };
   if (transition.kind === 'escalate') next.nextStage = transition.stage.level;
-  if (transition.kind === 'rollback') next.remaining = planRollback(state.applied, { intervalMs: 0 }).steps.map((s) => s.action);
+  if (transition.kind === 'rollback')
+    next.remaining = planRollback(state.applied, { intervalMs: 0 }).steps.map((s) => s.action);
   next.remainingCount = next.remaining?.length ?? 0;
   return next;
 }
@@ -196,10 +292,16 @@ export async function checkStep(state: WorkflowState, deps: MitigationDeps): Pro
  * actions it had already applied, and an action whose `applied` entry never got written (timeout,
  * throttled put, failed confirmation) is still there as an `intent`.
  */
-export async function rollbackStep(state: WorkflowState, deps: MitigationDeps, all: boolean, onlyGiven = false): Promise<WorkflowState> {
+export async function rollbackStep(
+  state: WorkflowState,
+  deps: MitigationDeps,
+  all: boolean,
+  onlyGiven = false,
+): Promise<WorkflowState> {
   const fromLedger = all && state.plan && !onlyGiven ? await stillApplied(state, deps) : undefined;
   const candidates = fromLedger?.actions ?? state.applied;
-  const queue = (!all && !onlyGiven && state.remaining) || planRollback(candidates, { intervalMs: 0 }).steps.map((s) => s.action);
+  const queue =
+    (!all && !onlyGiven && state.remaining) || planRollback(candidates, { intervalMs: 0 }).steps.map((s) => s.action);
   const now = deps.now();
   const take = all || onlyGiven ? queue : queue.slice(0, 1);
   const rolledBack = [...state.rolledBack];
@@ -207,15 +309,24 @@ export async function rollbackStep(state: WorkflowState, deps: MitigationDeps, a
   for (const action of take) {
     await deps.targetFor(action.step.target).rollback(action, now);
     rolledBack.push(action.rollbackKey);
-    await deps.ledger.record({ event: 'rolled-back', at: now, action, execution: deps.execution, ...(!confirmed.has(action.rollbackKey) && { note: INTENT_ONLY_NOTE }) });
-    await deps.events.publish([{ detailType: 'Mitigation Action Rolled Back', detail: actionDetail(action, state.plan) }]);
+    await deps.ledger.record({
+      event: 'rolled-back',
+      at: now,
+      action,
+      execution: deps.execution,
+      ...(!confirmed.has(action.rollbackKey) && { note: INTENT_ONLY_NOTE }),
+    });
+    await deps.events.publish([
+      { detailType: 'Mitigation Action Rolled Back', detail: actionDetail(action, state.plan) },
+    ]);
   }
   const remaining = queue.slice(take.length);
   return { ...state, remaining, remainingCount: remaining.length, rolledBack };
 }
 
 /** Said on the rollback of an action known only by its intent: whether its apply landed is unknown. */
-const INTENT_ONLY_NOTE = 'rolled back from its intent or ledger entry (the apply may not have landed; the target undoes only a value it set)';
+const INTENT_ONLY_NOTE =
+  'rolled back from its intent or ledger entry (the apply may not have landed; the target undoes only a value it set)';
 
 async function stillApplied(state: WorkflowState, deps: MitigationDeps) {
   return outstanding(deps.ledger, state.plan!.rollbackKey, state.applied);
@@ -225,9 +336,16 @@ async function stillApplied(state: WorkflowState, deps: MitigationDeps) {
  * Actions of an episode the journal shows started or applied and not rolled back since, and which
  * of them an `applied` entry (or the execution's own list) confirms.
  */
-async function outstanding(ledger: MitigationDeps['ledger'], episodeKey: string, known: readonly AppliedAction[] = []): Promise<{ actions: AppliedAction[]; confirmed: Set<string> }> {
+async function outstanding(
+  ledger: MitigationDeps['ledger'],
+  episodeKey: string,
+  known: readonly AppliedAction[] = [],
+): Promise<{ actions: AppliedAction[]; confirmed: Set<string> }> {
   const journal = await ledger.journal(episodeKey);
-  const confirmed = new Set([...known.map((a) => a.rollbackKey), ...journal.filter((e) => e.event === 'applied').map((e) => e.action.rollbackKey)]);
+  const confirmed = new Set([
+    ...known.map((a) => a.rollbackKey),
+    ...journal.filter((e) => e.event === 'applied').map((e) => e.action.rollbackKey),
+  ]);
   return { actions: outstandingActions(journal, known), confirmed };
 }
 
@@ -236,7 +354,10 @@ async function outstanding(ledger: MitigationDeps['ledger'], episodeKey: string,
  * action's key. Newest first; what is already rolled back is skipped, so a second call does nothing.
  * Actions known only by their intent are rolled back too (harmless if their apply never landed).
  */
-export async function rollbackByKey(key: string, deps: Omit<MitigationDeps, 'execution'> & { execution?: string }): Promise<{ rolledBack: string[] }> {
+export async function rollbackByKey(
+  key: string,
+  deps: Omit<MitigationDeps, 'execution'> & { execution?: string },
+): Promise<{ rolledBack: string[] }> {
   const episodeKey = episodeKeyOf(key);
   const { actions: all, confirmed } = await outstanding(deps.ledger, episodeKey);
   const actions = all.filter((a) => key === episodeKey || a.rollbackKey === key);
@@ -244,7 +365,13 @@ export async function rollbackByKey(key: string, deps: Omit<MitigationDeps, 'exe
   const rolledBack: string[] = [];
   for (const { action } of planRollback(actions, { intervalMs: 0 }).steps) {
     await deps.targetFor(action.step.target).rollback(action, now);
-    await deps.ledger.record({ event: 'rolled-back', at: now, action, ...(deps.execution !== undefined && { execution: deps.execution }), ...(!confirmed.has(action.rollbackKey) && { note: INTENT_ONLY_NOTE }) });
+    await deps.ledger.record({
+      event: 'rolled-back',
+      at: now,
+      action,
+      ...(deps.execution !== undefined && { execution: deps.execution }),
+      ...(!confirmed.has(action.rollbackKey) && { note: INTENT_ONLY_NOTE }),
+    });
     await deps.events.publish([{ detailType: 'Mitigation Action Rolled Back', detail: actionDetail(action) }]);
     rolledBack.push(action.rollbackKey);
   }
@@ -252,7 +379,11 @@ export async function rollbackByKey(key: string, deps: Omit<MitigationDeps, 'exe
 }
 
 /** Tell on-call how the execution ended (SNS) and publish the outcome (EventBridge). */
-export async function notifyStep(state: WorkflowState, deps: MitigationDeps, outcome: NonNullable<WorkflowState['outcome']>): Promise<WorkflowState> {
+export async function notifyStep(
+  state: WorkflowState,
+  deps: MitigationDeps,
+  outcome: NonNullable<WorkflowState['outcome']>,
+): Promise<WorkflowState> {
   // Paused by the kill switch in Apply (caught by name): the state is Apply's input, so the ledger says what the stage applied.
   if (state.error?.Error === 'MitigationPaused' && state.plan) {
     const inPlace = (await outstanding(deps.ledger, state.plan.rollbackKey, state.applied)).actions;
@@ -267,20 +398,60 @@ export async function notifyStep(state: WorkflowState, deps: MitigationDeps, out
     failed: `mitigation failed (${state.error?.Error ?? 'error'}: ${truncate(state.error?.Cause ?? '', 300)}); everything applied was rolled back`,
   };
   const message: AlertMessage = {
-    subject: `[${outcome === 'failed' || outcome === 'handed-off' ? 'SEV1' : anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} mitigation ${outcome}`.slice(0, 100),
+    subject:
+      `[${outcome === 'failed' || outcome === 'handed-off' ? 'SEV1' : anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} mitigation ${outcome}`.slice(
+        0,
+        100,
+      ),
     body: JSON.stringify({
       ...JSON.parse(base.body),
-      mitigation: { outcome, detail: words[outcome], plan: state.plan?.id, playbook: state.plan?.playbook.id, rollbackKey: state.plan?.rollbackKey ?? null, applied: state.applied.map((a) => a.rollbackKey), actedVia: Object.fromEntries(state.applied.map((a) => [a.rollbackKey, a.actedVia?.description ?? null])), handedOff: handedOffDetail(state.plan?.handedOff ?? []), rolledBack: state.rolledBack },
+      mitigation: {
+        outcome,
+        detail: words[outcome],
+        plan: state.plan?.id,
+        playbook: state.plan?.playbook.id,
+        rollbackKey: state.plan?.rollbackKey ?? null,
+        applied: state.applied.map((a) => a.rollbackKey),
+        actedVia: Object.fromEntries(state.applied.map((a) => [a.rollbackKey, a.actedVia?.description ?? null])),
+        handedOff: handedOffDetail(state.plan?.handedOff ?? []),
+        rolledBack: state.rolledBack,
+      },
     }),
     attributes: { ...base.attributes, decision: `mitigation-${outcome}` },
   };
   await deps.notifier.publish(message, `${state.plan?.id ?? anomaly.id}#${outcome}`);
-  await deps.events.publish([{ detailType: 'Mitigation Outcome', detail: { outcome, anomalyKey: anomaly.id, tenant: anomaly.tenant, signal: anomaly.signal, plan: state.plan?.id, rollbackKey: state.plan?.rollbackKey, detail: words[outcome] } }]);
+  await deps.events.publish([
+    {
+      detailType: 'Mitigation Outcome',
+      detail: {
+        outcome,
+        anomalyKey: anomaly.id,
+        tenant: anomaly.tenant,
+        signal: anomaly.signal,
+        plan: state.plan?.id,
+        rollbackKey: state.plan?.rollbackKey,
+        detail: words[outcome],
+      },
+    },
+  ]);
   return { ...state, outcome };
 }
 
 function actionDetail(a: AppliedAction, plan?: MitigationPlan): Record<string, unknown> {
-  return { rollbackKey: a.rollbackKey, episode: a.episodeId, tenant: a.tenant, region: a.region, step: a.step.id, level: a.step.level, target: a.step.target, actedVia: a.actedVia, flag: a.step.flag, value: a.step.value, previous: a.previous, plan: plan?.id };
+  return {
+    rollbackKey: a.rollbackKey,
+    episode: a.episodeId,
+    tenant: a.tenant,
+    region: a.region,
+    step: a.step.id,
+    level: a.step.level,
+    target: a.step.target,
+    actedVia: a.actedVia,
+    flag: a.step.flag,
+    value: a.step.value,
+    previous: a.previous,
+    plan: plan?.id,
+  };
 }
 
 /** Blocked: the stage's denial, or (stage allowed) every soft step handed off to an operator, said as such. */
@@ -292,7 +463,9 @@ function blockedWords(plan: MitigationPlan | undefined): string {
   return `mitigation blocked by policy: ${plan?.reasons.join('; ') ?? ''}`;
 }
 
-function handedOffDetail(steps: readonly NonNullable<WorkflowState['plan']>['handedOff'][number][]): { step: string; level: string; control: string; cause: string; reason: string }[] {
+function handedOffDetail(
+  steps: readonly NonNullable<WorkflowState['plan']>['handedOff'][number][],
+): { step: string; level: string; control: string; cause: string; reason: string }[] {
   return steps.map((h) => ({ step: h.stepId, level: h.level, control: h.control, cause: h.cause, reason: h.reason }));
 }
 
@@ -323,8 +496,20 @@ function truncate(s: string, n: number): string {
  * const planned = await runMitigationOp({ op: 'plan', state: { input } }, deps);
  * const applied = await runMitigationOp({ op: 'apply', state: planned }, deps); // what the state machine's task does per state
  */
-export async function runMitigationOp(event: { op: MitigationOp; state: Partial<WorkflowState> & Pick<WorkflowState, 'input'>; outcome?: WorkflowState['outcome'] }, deps: MitigationDeps): Promise<WorkflowState> {
-  const state: WorkflowState = { ...event.state, applied: event.state.applied ?? [], checks: event.state.checks ?? 0, rolledBack: event.state.rolledBack ?? [] };
+export async function runMitigationOp(
+  event: {
+    op: MitigationOp;
+    state: Partial<WorkflowState> & Pick<WorkflowState, 'input'>;
+    outcome?: WorkflowState['outcome'];
+  },
+  deps: MitigationDeps,
+): Promise<WorkflowState> {
+  const state: WorkflowState = {
+    ...event.state,
+    applied: event.state.applied ?? [],
+    checks: event.state.checks ?? 0,
+    rolledBack: event.state.rolledBack ?? [],
+  };
   switch (event.op) {
     case 'plan':
       return planStep(state, deps);

@@ -5,10 +5,26 @@ import { scoreWindows, type DetectionSettings } from '../core/score-windows.js';
 import { planEpisodeTrace, type TraceAppend } from '../core/episode-trace.js';
 import type { EpisodeEvent } from '../core/episodes.js';
 import type { Observation, StreamPosition } from '../core/observations.js';
-import { compareSequence, episodeRegions, foldObservations, type FoldResult, type WindowResult } from '../core/key-state.js';
+import {
+  compareSequence,
+  episodeRegions,
+  foldObservations,
+  type FoldResult,
+  type WindowResult,
+} from '../core/key-state.js';
 import type { WindowSettings } from '../core/window-settings.js';
 import { toDeadLetter } from '../core/dead-letter.js';
-import type { AnomalyStore, ChangeStore, DeadLetterSink, EpisodeTraceStore, MitigationStarter, Notifier, PositionLedger, StoredWindow, WindowStore } from '../core/ports/index.js';
+import type {
+  AnomalyStore,
+  ChangeStore,
+  DeadLetterSink,
+  EpisodeTraceStore,
+  MitigationStarter,
+  Notifier,
+  PositionLedger,
+  StoredWindow,
+  WindowStore,
+} from '../core/ports/index.js';
 import { forEachLimit } from '../core/concurrency.js';
 
 export interface StreamBatchDeps {
@@ -101,28 +117,43 @@ export async function processStreamBatch(records: readonly RawRecord[], deps: St
     recovered: 0,
     failed: [],
   };
-  const batch = decodeBatch(records, deps.maxStreamChangeWindowMs !== undefined ? { maxChangeWindowMs: deps.maxStreamChangeWindowMs } : {});
+  const batch = decodeBatch(
+    records,
+    deps.maxStreamChangeWindowMs !== undefined ? { maxChangeWindowMs: deps.maxStreamChangeWindowMs } : {},
+  );
   const fail = (positions: readonly StreamPosition[], error: unknown) => {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     for (const position of positions) outcome.failed.push({ position, error: message });
   };
 
   // Changes first: an anomaly in this batch may be explained by a release in the same batch.
-  const storeChanges = oncePerPosition('chg', batch.changes, deps.ledger, (fresh) => deps.changes.put(fresh.map((c) => c.change))).then(
+  const storeChanges = oncePerPosition('chg', batch.changes, deps.ledger, (fresh) =>
+    deps.changes.put(fresh.map((c) => c.change)),
+  ).then(
     (stored) => {
       outcome.changes += stored.done;
       outcome.processed += stored.done;
       outcome.redelivered += stored.skipped;
     },
-    (e) => fail(batch.changes.map((c) => c.raw.position), e),
+    (e) =>
+      fail(
+        batch.changes.map((c) => c.raw.position),
+        e,
+      ),
   );
   await Promise.all([
-    oncePerPosition('dl', batch.invalid, deps.ledger, (fresh) => deps.deadLetters.send(fresh.map((i) => toDeadLetter(i, deps.source)))).then(
+    oncePerPosition('dl', batch.invalid, deps.ledger, (fresh) =>
+      deps.deadLetters.send(fresh.map((i) => toDeadLetter(i, deps.source))),
+    ).then(
       (sent) => {
         outcome.deadLettered += sent.done;
         outcome.redelivered += sent.skipped;
       },
-      (e) => fail(batch.invalid.map((i) => i.raw.position), e),
+      (e) =>
+        fail(
+          batch.invalid.map((i) => i.raw.position),
+          e,
+        ),
     ),
     storeChanges.then(() => foldDetectAndSaveKeys(batch.byKey, deps, outcome, fail)),
   ]);
@@ -163,7 +194,11 @@ interface KeyResult {
   traces: TraceAppend[];
 }
 
-function foldAndDetect(current: StoredWindow | undefined, observations: readonly Observation[], deps: StreamBatchDeps): KeyResult {
+function foldAndDetect(
+  current: StoredWindow | undefined,
+  observations: readonly Observation[],
+  deps: StreamBatchDeps,
+): KeyResult {
   const folded = foldObservations(current?.state, observations, deps.settings);
   if (!folded.windows.length) return { folded, events: [], traces: [] };
   const { state } = folded;
@@ -215,7 +250,8 @@ async function foldDetectAndSaveKeys(
         // The state we read may carry side effects its writer saved but did not get to do (it
         // failed after the save): repeat them before this save drops them. Each is idempotent per
         // episode, so repeating what did happen changes nothing.
-        if (current?.state.fx?.length) await applyEpisodeEvents(current.state.fx, current.state, openEpisodes, deps, outcome);
+        if (current?.state.fx?.length)
+          await applyEpisodeEvents(current.state.fx, current.state, openEpisodes, deps, outcome);
         // Trace points are written before the save: a redelivery skips what the saved state has
         // folded, so points written after it could never be written again if that failed. Appends
         // overwrite per minute, so writing them again (retry, conflict, redelivery) changes nothing.
@@ -226,7 +262,8 @@ async function foldDetectAndSaveKeys(
           if (!saved.saved) {
             // Nothing has been announced for this fold yet: the re-fold decides afresh.
             outcome.conflicts++;
-            if (attempt >= retries) throw new Error(`state for ${key} kept changing under us (${attempt + 1} conflicts)`);
+            if (attempt >= retries)
+              throw new Error(`state for ${key} kept changing under us (${attempt + 1} conflicts)`);
             current = await deps.windows.load(key);
             result = foldAndDetect(current, observations, deps);
             continue;
@@ -271,7 +308,13 @@ function openEpisodesOf(results: Map<string, KeyResult>): OpenEpisodes {
   return open;
 }
 
-async function applyEpisodeEvents(events: readonly EpisodeEvent[], state: FoldResult['state'], open: OpenEpisodes, deps: StreamBatchDeps, outcome: BatchOutcome): Promise<void> {
+async function applyEpisodeEvents(
+  events: readonly EpisodeEvent[],
+  state: FoldResult['state'],
+  open: OpenEpisodes,
+  deps: StreamBatchDeps,
+  outcome: BatchOutcome,
+): Promise<void> {
   for (const event of events) {
     if (event.kind === 'recovered') {
       if (event.episode.confirmedAt === undefined) {
@@ -279,7 +322,10 @@ async function applyEpisodeEvents(events: readonly EpisodeEvent[], state: FoldRe
         continue;
       }
       outcome.recovered++;
-      await deps.anomalies.markRecovered({ id: event.episode.id, start: event.episode.start, key: state.key }, event.at);
+      await deps.anomalies.markRecovered(
+        { id: event.episode.id, start: event.episode.start, key: state.key },
+        event.at,
+      );
       continue;
     }
     const start = event.episode.start;
@@ -322,4 +368,3 @@ async function appendTraces(appends: readonly TraceAppend[], store: EpisodeTrace
   await Promise.all(appends.map((a) => store.append(a.episodeId, a.points)));
   return appends.reduce((n, a) => n + a.points.length, 0);
 }
-

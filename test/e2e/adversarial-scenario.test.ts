@@ -27,7 +27,15 @@ describe('an adversarial scenario (`local --once --scenario test/fixtures/advers
 
   it('dead-letters the mute attempt and still pages, counts no honest record late, keeps a single tenant’s spike off platform steps, and ledgers every action first', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ag-adversarial-'));
-    const summary = await runLocal({ scenario: FIXTURE, once: true, out, port: 0, minutes: 0, chunk: 500, log: () => {} });
+    const summary = await runLocal({
+      scenario: FIXTURE,
+      once: true,
+      out,
+      port: 0,
+      minutes: 0,
+      chunk: 500,
+      log: () => {},
+    });
     expect(summary.ok, summary.problems.join('; ')).toBe(true);
     expect(summary.records.lost).toBe(0);
 
@@ -39,8 +47,11 @@ describe('an adversarial scenario (`local --once --scenario test/fixtures/advers
     expect(byId.get('mute-acme-2d')).toMatch(/^until: .*24 h/);
 
     // Incidents after the mute attempt still page: acme at minute 85, globex at 165.
-    const alerts = jsonLines<{ tenant: string; signal: string; decision: string; start: string; regions?: string[] }>(join(out, 'alerts.jsonl'));
-    const paged = (tenant: string, signal: string) => alerts.find((a) => a.tenant === tenant && a.signal === signal && a.decision !== 'suppressed');
+    const alerts = jsonLines<{ tenant: string; signal: string; decision: string; start: string; regions?: string[] }>(
+      join(out, 'alerts.jsonl'),
+    );
+    const paged = (tenant: string, signal: string) =>
+      alerts.find((a) => a.tenant === tenant && a.signal === signal && a.decision !== 'suppressed');
     expect(paged('acme', 'cqs_p95'), JSON.stringify(alerts)).toBeDefined();
     expect(paged('hooli', 'edge_p95_ms')).toBeDefined();
     // globex's traffic comes from two regions: the anomaly carries both, whichever record came last.
@@ -57,7 +68,9 @@ describe('an adversarial scenario (`local --once --scenario test/fixtures/advers
     expect(hooli.filter((e) => e.action.step.scope === 'platform' || e.action.step.undo === 'none')).toEqual([]);
 
     // Every action the workflow announced as applied was in the ledger as an intent before, and as applied.
-    const events = jsonLines<{ detailType: string; detail: { rollbackKey: string }; time: number }>(join(out, 'events.jsonl'));
+    const events = jsonLines<{ detailType: string; detail: { rollbackKey: string }; time: number }>(
+      join(out, 'events.jsonl'),
+    );
     const applied = events.filter((e) => e.detailType === 'Mitigation Action Applied');
     expect(applied.length).toBeGreaterThan(0);
     for (const e of applied) {
@@ -69,6 +82,8 @@ describe('an adversarial scenario (`local --once --scenario test/fixtures/advers
       expect(intent!.at).toBeLessThanOrEqual(done!.at);
     }
     // …and nothing is in the ledger as applied that was not announced.
-    expect(new Set(journal.filter((j) => j.event === 'applied').map((j) => j.action.rollbackKey))).toEqual(new Set(applied.map((e) => e.detail.rollbackKey)));
+    expect(new Set(journal.filter((j) => j.event === 'applied').map((j) => j.action.rollbackKey))).toEqual(
+      new Set(applied.map((e) => e.detail.rollbackKey)),
+    );
   }, 240_000);
 });

@@ -10,7 +10,10 @@ const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
 
 describe('the operator dashboard in a real browser', () => {
   it('shows the timeline with an episode, runs a dry run, downloads a report, and leaves a screenshot', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium, as .ci/run does) or set CHROMIUM_PATH`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium, as .ci/run does) or set CHROMIUM_PATH`,
+      );
     const runtime = await startLiveRuntime('ag-dashboard-');
     const { base, lines, out } = runtime;
     let browser: Browser | undefined;
@@ -18,7 +21,16 @@ describe('the operator dashboard in a real browser', () => {
       expect(lines).toContain(`dashboard: ${base}/`);
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       });
       const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
       const page = await context.newPage();
@@ -33,16 +45,23 @@ describe('the operator dashboard in a real browser', () => {
       const episode = await page.locator('[data-testid=episode]').first().getAttribute('data-episode');
       const [tenant, signal] = [await page.locator('#tenant').inputValue(), await page.locator('#signal').inputValue()];
       expect(episode).toContain(`${tenant}#${signal}@`);
-      expect(await page.locator("[data-testid=observed]").count()).toBeGreaterThan(0);
+      expect(await page.locator('[data-testid=observed]').count()).toBeGreaterThan(0);
       expect(await page.locator('[data-testid=band], [data-testid=band-now]').count()).toBeGreaterThan(0);
       expect(await page.locator('[data-testid=summary]').textContent()).toMatch(/records [\d,]+ sent/);
       expect(await page.locator('[data-testid=cost-card]').textContent()).toMatch(/forecast.*actual/s);
 
       // Dry run: the plan and the policy decision, nothing started.
       await page.locator(`tr[data-episode="${episode}"] [data-testid=dry-run]`).click();
-      await expect.poll(() => page.locator('[data-testid=result]').textContent(), { timeout: 10_000 }).toContain('HTTP 200');
+      await expect
+        .poll(() => page.locator('[data-testid=result]').textContent(), { timeout: 10_000 })
+        .toContain('HTTP 200');
       const result = (await page.locator('[data-testid=result]').textContent())!;
-      const answer = JSON.parse(result.slice(result.indexOf('\n') + 1)) as { dryRun: boolean; key: string; decision: { allowed: boolean; reasons: string[] }; plan: { stages: unknown[] } };
+      const answer = JSON.parse(result.slice(result.indexOf('\n') + 1)) as {
+        dryRun: boolean;
+        key: string;
+        decision: { allowed: boolean; reasons: string[] };
+        plan: { stages: unknown[] };
+      };
       expect(answer).toMatchObject({ dryRun: true, key: episode, decision: { allowed: expect.any(Boolean) } });
       expect(answer.plan.stages.length).toBeGreaterThan(0);
 

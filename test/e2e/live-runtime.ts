@@ -20,13 +20,26 @@ export async function startLiveRuntime(prefix: string): Promise<LiveRuntime> {
   const lines: string[] = [];
   let resolveUrl!: (u: string) => void;
   const served = new Promise<string>((r) => (resolveUrl = r));
-  const running = runLocal({ scenario: 'default', once: false, out, port: 0, minutes: 120, chunk: 500, log: (l) => lines.push(l), signal: abort.signal, onServing: resolveUrl });
+  const running = runLocal({
+    scenario: 'default',
+    once: false,
+    out,
+    port: 0,
+    minutes: 120,
+    chunk: 500,
+    log: (l) => lines.push(l),
+    signal: abort.signal,
+    onServing: resolveUrl,
+  });
   const stop = async () => {
     abort.abort();
     await running;
   };
   try {
-    const base = await Promise.race([served, running.then(() => Promise.reject(new Error(`runLocal ended before serving:\n${lines.join('\n')}`)))]);
+    const base = await Promise.race([
+      served,
+      running.then(() => Promise.reject(new Error(`runLocal ended before serving:\n${lines.join('\n')}`))),
+    ]);
     return { base, lines, out, stop };
   } catch (e) {
     await stop();

@@ -7,7 +7,7 @@ import { replayEnvelopes } from '../../local/replay-envelopes.js';
 const T0 = Date.parse('2026-11-20T00:00:00Z');
 
 function prng(seed: number) {
-  return () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  return () => (seed = (seed * 16807) % 2147483647) / 2147483647;
 }
 
 function write(lines: unknown[]): { dir: string; file: string } {
@@ -31,7 +31,17 @@ describe('replay of envelope recordings', () => {
     for (let t = 0; t < 8 * 3600_000; t += 20_000) {
       const collapsed = t >= 6 * 3600_000 && t < 6 * 3600_000 + 40 * 60_000;
       const r = rnd();
-      const action = collapsed ? (r < 0.5 ? 'exit' : r < 0.9 ? 'pause' : 'listen') : r < 0.85 ? 'listen' : r < 0.95 ? 'pause' : 'seek';
+      const action = collapsed
+        ? r < 0.5
+          ? 'exit'
+          : r < 0.9
+            ? 'pause'
+            : 'listen'
+        : r < 0.85
+          ? 'listen'
+          : r < 0.95
+            ? 'pause'
+            : 'seek';
       lines.push({ v: 1, type: 'activity', id: `a-${t}`, ts: T0 + t, key: 'user-42', tenant: 'podcast', action });
     }
     const { dir, file } = write(lines);
@@ -39,7 +49,12 @@ describe('replay of envelope recordings', () => {
     expect(result).toMatchObject({ records: lines.length, processed: lines.length, deadLettered: 0 });
     const alerts = alertsOf(dir);
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]).toMatchObject({ tenant: 'podcast', signal: 'engagement', key: expect.stringMatching(/^podcast#engagement@user-42@/), decision: 'alert' });
+    expect(alerts[0]).toMatchObject({
+      tenant: 'podcast',
+      signal: 'engagement',
+      key: expect.stringMatching(/^podcast#engagement@user-42@/),
+      decision: 'alert',
+    });
     const start = Date.parse(alerts[0]!.start as string);
     expect(start).toBeGreaterThanOrEqual(T0 + 6 * 3600_000);
     expect(Date.parse(alerts[0]!.detectedAt as string) - (T0 + 6 * 3600_000)).toBeLessThanOrEqual(15 * 60_000);
@@ -55,11 +70,36 @@ describe('replay of envelope recordings', () => {
     for (let t = 0; t < 8 * 3600_000; t += 10_000) {
       for (const tenant of ['acme', 'globex']) {
         const spike = spikes.some((s) => s.tenant === tenant && t >= s.from && t < s.from + 20 * 60_000) ? 1.6 : 1;
-        lines.push({ v: 1, type: 'metric', ts: T0 + t, tenant, signal: 'cqs_p95', region: 'kr', value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * spike });
+        lines.push({
+          v: 1,
+          type: 'metric',
+          ts: T0 + t,
+          tenant,
+          signal: 'cqs_p95',
+          region: 'kr',
+          value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * spike,
+        });
       }
     }
-    lines.push({ v: 1, type: 'change', id: 'rel-381', ts: T0 + 4 * 3600_000 - 8 * 60_000, tenant: 'acme', change: 'release', region: 'kr', title: 'search 2.3' });
-    lines.push({ v: 1, type: 'change', id: 'mnt-1', ts: T0 + 6 * 3600_000 - 60_000, until: T0 + 7 * 3600_000, tenant: 'globex', change: 'maintenance' });
+    lines.push({
+      v: 1,
+      type: 'change',
+      id: 'rel-381',
+      ts: T0 + 4 * 3600_000 - 8 * 60_000,
+      tenant: 'acme',
+      change: 'release',
+      region: 'kr',
+      title: 'search 2.3',
+    });
+    lines.push({
+      v: 1,
+      type: 'change',
+      id: 'mnt-1',
+      ts: T0 + 6 * 3600_000 - 60_000,
+      until: T0 + 7 * 3600_000,
+      tenant: 'globex',
+      change: 'maintenance',
+    });
     // Producers announce a change when it happens: it sits in the stream at its own time.
     lines.sort((a, b) => (a as { ts: number }).ts - (b as { ts: number }).ts);
     const { dir, file } = write(lines);

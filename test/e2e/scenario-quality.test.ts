@@ -14,7 +14,16 @@ import { RECOVERY_TARGETS } from '../../lambdas/core/mitigation/regression.js';
 import { DEFAULT_MITIGATION_TIMINGS } from '../../lambdas/adapters/mitigation-starter.js';
 import { replayEnvelopes } from '../../local/replay-envelopes.js';
 import { replayLines } from '../../bench/quality/consumer-replay.js';
-import { alertSummary, formatQuality, formatScenarioMitigation, runScenarioQuality, scoreAlerts, SLO, type AlertLine, type ScenarioQuality } from '../../bench/quality/evaluate.js';
+import {
+  alertSummary,
+  formatQuality,
+  formatScenarioMitigation,
+  runScenarioQuality,
+  scoreAlerts,
+  SLO,
+  type AlertLine,
+  type ScenarioQuality,
+} from '../../bench/quality/evaluate.js';
 import { OUTCOME_ORDER, type MitigationOutcome } from '../../bench/quality/mitigation-outcomes.js';
 import { DEFAULT_SCENARIO, generateScenario, SMALL_SCENARIO, type Label } from '../../bench/quality/scenario.js';
 
@@ -42,15 +51,47 @@ describe('scenario scoring definitions', () => {
   });
   const alert = (over: Partial<AlertLine> & { at: number }): AlertLine => {
     const { at, ...rest } = over;
-    return { key: 'k', tenant: 'acme', signal: 'ingest_rpm', class: 'tenant', start: new Date(at).toISOString(), detectedAt: new Date(at + 2 * MIN).toISOString(), score: 0.9, decision: 'mitigate', ...rest };
+    return {
+      key: 'k',
+      tenant: 'acme',
+      signal: 'ingest_rpm',
+      class: 'tenant',
+      start: new Date(at).toISOString(),
+      detectedAt: new Date(at + 2 * MIN).toISOString(),
+      score: 0.9,
+      decision: 'mitigate',
+      ...rest,
+    };
   };
 
   it('matches on tenant + signal + start window, and counts false pages, unnecessary mitigations and latency as documented', () => {
     const labels = [
       label({ id: 'surge' }),
-      label({ id: 'blip', kind: 'blip', highCost: false, expectedDecision: 'none', start: t0 + 200 * MIN, end: t0 + 201 * MIN }),
-      label({ id: 'mw', kind: 'maintenance', highCost: false, expectedDecision: 'suppressed', signals: ['origin_p95_ms'], start: t0 + 300 * MIN, end: t0 + 320 * MIN }),
-      label({ id: 'cmp', kind: 'campaign', highCost: false, expectedDecision: 'soft', start: t0 + 400 * MIN, end: t0 + 500 * MIN }),
+      label({
+        id: 'blip',
+        kind: 'blip',
+        highCost: false,
+        expectedDecision: 'none',
+        start: t0 + 200 * MIN,
+        end: t0 + 201 * MIN,
+      }),
+      label({
+        id: 'mw',
+        kind: 'maintenance',
+        highCost: false,
+        expectedDecision: 'suppressed',
+        signals: ['origin_p95_ms'],
+        start: t0 + 300 * MIN,
+        end: t0 + 320 * MIN,
+      }),
+      label({
+        id: 'cmp',
+        kind: 'campaign',
+        highCost: false,
+        expectedDecision: 'soft',
+        start: t0 + 400 * MIN,
+        end: t0 + 500 * MIN,
+      }),
       label({ id: 'missed', tenants: ['globex'], start: t0 + 600 * MIN, end: t0 + 630 * MIN }),
     ];
     const alerts = [
@@ -82,7 +123,9 @@ describe('seed-004 scenario suite (full size, fixed seed)', () => {
   beforeAll(async () => {
     q = await fullSuite();
     // The table is the useful part of a failure: print it once.
-    console.log(`seed-004 scenario suite:\n${formatQuality(q, { definitions: false })}${q.mitigation ? `\n${formatScenarioMitigation(q.mitigation)}` : ''}`);
+    console.log(
+      `seed-004 scenario suite:\n${formatQuality(q, { definitions: false })}${q.mitigation ? `\n${formatScenarioMitigation(q.mitigation)}` : ''}`,
+    );
   }, 240_000);
 
   it('is deterministic and holds every kind of injection, all after the learning period', () => {
@@ -91,7 +134,18 @@ describe('seed-004 scenario suite (full size, fixed seed)', () => {
     expect(digest(again.lines)).toBe(digest(generateScenario(SMALL_SCENARIO).lines));
     expect(q.scenario.labels).toEqual(generateScenario(DEFAULT_SCENARIO).labels);
     const kinds = new Set(q.scenario.labels.map((l) => l.kind));
-    for (const k of ['ingest_surge', 'search_cost', 'notify_storm', 'origin_bottleneck', 'release_spike', 'campaign', 'maintenance', 'benign_release', 'blip'] as const) expect(kinds, k).toContain(k);
+    for (const k of [
+      'ingest_surge',
+      'search_cost',
+      'notify_storm',
+      'origin_bottleneck',
+      'release_spike',
+      'campaign',
+      'maintenance',
+      'benign_release',
+      'blip',
+    ] as const)
+      expect(kinds, k).toContain(k);
     expect(q.scenario.labels.every((l) => l.start >= q.scenario.evalFrom)).toBe(true);
     // Platform-wide maintenance is declared through the operator route: the stream would dead-letter tenant "*".
     expect(q.scenario.counts.operatorChanges).toBeGreaterThan(0);
@@ -108,7 +162,10 @@ describe('seed-004 scenario suite (full size, fixed seed)', () => {
   });
 
   it(`keeps unnecessary automatic mitigations under ${SLO.unnecessaryMitigationShare * 100} %`, () => {
-    expect(q.numbers.unnecessaryMitigationShare, q.unnecessaryMitigations.map((u) => `${u.why}: ${alertSummary(u.alert)}`).join('\n')).toBeLessThan(SLO.unnecessaryMitigationShare);
+    expect(
+      q.numbers.unnecessaryMitigationShare,
+      q.unnecessaryMitigations.map((u) => `${u.why}: ${alertSummary(u.alert)}`).join('\n'),
+    ).toBeLessThan(SLO.unnecessaryMitigationShare);
   });
 
   it('never pages for an anomaly inside a maintenance window', () => {
@@ -121,9 +178,18 @@ describe('seed-004 scenario suite (full size, fixed seed)', () => {
     const spikes = q.outcomes.filter((o) => o.label.kind === 'release_spike');
     expect(spikes.length).toBeGreaterThan(0);
     // Detection of these spikes counts in recall like any other; what this pins is the decision.
-    expect(spikes.filter((o) => o.detected).length / spikes.length, spikes.filter((o) => !o.detected).map((o) => `${o.label.detail}: not paged`).join('\n')).toBeGreaterThanOrEqual(0.8);
+    expect(
+      spikes.filter((o) => o.detected).length / spikes.length,
+      spikes
+        .filter((o) => !o.detected)
+        .map((o) => `${o.label.detail}: not paged`)
+        .join('\n'),
+    ).toBeGreaterThanOrEqual(0.8);
     for (const o of spikes) {
-      expect(o.pages.map((p) => p.decision), o.pages.map(alertSummary).join('\n')).not.toContain('mitigate');
+      expect(
+        o.pages.map((p) => p.decision),
+        o.pages.map(alertSummary).join('\n'),
+      ).not.toContain('mitigate');
     }
   });
 
@@ -142,7 +208,11 @@ describe('scenario replay path', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ag-parity-'));
     try {
       await writeFile(join(dir, 'in.jsonl'), `${sc.lines.join('\n')}\n`);
-      const reference = await replayEnvelopes({ input: join(dir, 'in.jsonl'), out: dir, operatorChanges: sc.operatorChanges });
+      const reference = await replayEnvelopes({
+        input: join(dir, 'in.jsonl'),
+        out: dir,
+        operatorChanges: sc.operatorChanges,
+      });
       const ours = await replayLines(sc.lines, { operatorChanges: sc.operatorChanges });
       expect(ours.alertLines.length).toBeGreaterThan(0);
       expect(`${ours.alertLines.join('\n')}\n`).toBe(await readFile(join(dir, 'alerts.jsonl'), 'utf8'));
@@ -168,7 +238,8 @@ describe('scenario replay path', () => {
 describe('seed-004 scenario suite: mitigation outcomes (open loop)', () => {
   let q: ScenarioQuality;
   const outcomes = () => q.mitigation!.summary.outcomes;
-  const show = (o: MitigationOutcome) => `${o.execution} ${o.anomaly.tenant}#${o.anomaly.signal} ${o.outcome}: ${o.pathSummary}; ${o.checks.map((c) => `+${(c.at - o.startedAt) / 60_000} min ${c.transition} (${c.reason})`).join(' | ')}`;
+  const show = (o: MitigationOutcome) =>
+    `${o.execution} ${o.anomaly.tenant}#${o.anomaly.signal} ${o.outcome}: ${o.pathSummary}; ${o.checks.map((c) => `+${(c.at - o.startedAt) / 60_000} min ${c.transition} (${c.reason})`).join(' | ')}`;
   const { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } = DEFAULT_MITIGATION_TIMINGS;
 
   beforeAll(async () => {
@@ -186,18 +257,34 @@ describe('seed-004 scenario suite: mitigation outcomes (open loop)', () => {
     expect(s.byGroup['high-cost'].n + s.byGroup['other-label'].n + s.byGroup['no-label'].n).toBe(s.n);
     expect(Object.values(q.mitigation!.lateCheck.counts).reduce((a, b) => a + b, 0)).toBe(s.n);
     // The replay reads the signal as the Check task did: recomputing the assessment from that reading gives the same decision.
-    for (const o of outcomes()) for (const c of o.checks) expect(c.regression === 'recovered', show(o)).toBe(c.transition === 'rollback');
+    for (const o of outcomes())
+      for (const c of o.checks) expect(c.regression === 'recovered', show(o)).toBe(c.transition === 'rollback');
     // No task fails: every execution reaches a Succeed state.
-    expect(s.counts.failed, outcomes().filter((o) => o.outcome === 'failed').map(show).join('\n')).toBe(0);
+    expect(
+      s.counts.failed,
+      outcomes()
+        .filter((o) => o.outcome === 'failed')
+        .map(show)
+        .join('\n'),
+    ).toBe(0);
   });
 
   it('checks only on the workflow schedule, and rolls back one action per interval after a recovery', () => {
-    const allowed = new Set([observationSeconds, 2 * observationSeconds, observationSeconds + finalCheckSeconds, 2 * observationSeconds + finalCheckSeconds].map((x) => x * 1000));
+    const allowed = new Set(
+      [
+        observationSeconds,
+        2 * observationSeconds,
+        observationSeconds + finalCheckSeconds,
+        2 * observationSeconds + finalCheckSeconds,
+      ].map((x) => x * 1000),
+    );
     for (const o of outcomes()) {
       for (const c of o.checks) expect(allowed, show(o)).toContain(c.at - o.startedAt);
       if (o.recoveryDecisionAt !== undefined) {
         expect(o.rollbackSteps, show(o)).toBeGreaterThan(0);
-        expect(o.lastRollbackAt! - o.recoveryDecisionAt, show(o)).toBe((o.rollbackSteps - 1) * rollbackIntervalSeconds * 1000);
+        expect(o.lastRollbackAt! - o.recoveryDecisionAt, show(o)).toBe(
+          (o.rollbackSteps - 1) * rollbackIntervalSeconds * 1000,
+        );
       } else expect(o.rollbackSteps, show(o)).toBe(0);
     }
   });
@@ -206,11 +293,14 @@ describe('seed-004 scenario suite: mitigation outcomes (open loop)', () => {
     for (const o of outcomes()) {
       const applies = o.stages.length;
       const extraChecks = o.checks.length - applies;
-      const tail = o.outcome === 'blocked' ? 2 : o.recoveryDecisionAt !== undefined ? 3 * Math.max(1, o.rollbackSteps) + 1 : 2;
+      const tail =
+        o.outcome === 'blocked' ? 2 : o.recoveryDecisionAt !== undefined ? 3 * Math.max(1, o.rollbackSteps) + 1 : 2;
       expect(o.transitions, show(o)).toBe(2 + 4 * applies + 3 * extraChecks + tail);
     }
     // The README's figure: a recovered three-step mitigation (one stage, one check) takes 16.
-    const threeStep = outcomes().filter((o) => o.outcome === 'recovered' && o.checks.length === 1 && o.rollbackSteps === 3);
+    const threeStep = outcomes().filter(
+      (o) => o.outcome === 'recovered' && o.checks.length === 1 && o.rollbackSteps === 3,
+    );
     expect(threeStep.length).toBeGreaterThan(0);
     for (const o of threeStep) expect(o.transitions).toBe(16);
   });
@@ -221,12 +311,15 @@ describe('seed-004 scenario suite: mitigation outcomes (open loop)', () => {
     const overByFirst = labelled.filter((o) => o.label!.end <= o.checks[0]!.at);
     expect(overByFirst.length).toBeGreaterThan(0);
     for (const o of overByFirst) expect(o.checks[0]!.transition, show(o)).toBe('rollback');
-    for (const o of labelled.filter((x) => x.outcome === 'handed-off')) expect(o.label!.end, show(o)).toBeGreaterThan(o.checks.at(-1)!.at);
+    for (const o of labelled.filter((x) => x.outcome === 'handed-off'))
+      expect(o.label!.end, show(o)).toBeGreaterThan(o.checks.at(-1)!.at);
   });
 
   it('hands off an incident still running (past its ramp-down) at the last check, unless an absolute recovery target is met; no hard step for a soft-only anomaly', () => {
     // High-cost ramp-downs are at most 6 min: an incident more than that from its end at the last check is still at full strength.
-    const running = outcomes().filter((x) => x.label?.highCost && x.checks.length && x.label.end - x.checks.at(-1)!.at > 6 * 60_000);
+    const running = outcomes().filter(
+      (x) => x.label?.highCost && x.checks.length && x.label.end - x.checks.at(-1)!.at > 6 * 60_000,
+    );
     expect(running.length).toBeGreaterThan(0);
     for (const o of running) {
       if (o.outcome === 'handed-off') continue;
@@ -234,9 +327,13 @@ describe('seed-004 scenario suite: mitigation outcomes (open loop)', () => {
       expect(RECOVERY_TARGETS[o.anomaly.signal], show(o)).toBeDefined();
       expect(o.checks.at(-1)!.targetOnly, show(o)).toBe(true);
     }
-    for (const o of outcomes().filter((x) => x.anomaly.softOnly)) expect(o.stages.map((st) => st.level), show(o)).toEqual(['soft']);
+    for (const o of outcomes().filter((x) => x.anomaly.softOnly))
+      expect(
+        o.stages.map((st) => st.level),
+        show(o),
+      ).toEqual(['soft']);
     // Blocked executions are platform-wide playbooks for a narrower incident, never a tenant's own playbook.
-    for (const o of outcomes().filter((x) => x.outcome === 'blocked')) expect(o.playbook, show(o)).toBe('origin-bottleneck');
+    for (const o of outcomes().filter((x) => x.outcome === 'blocked'))
+      expect(o.playbook, show(o)).toBe('origin-bottleneck');
   });
 });
-

@@ -3,8 +3,19 @@ import { LOGICAL_IDS } from '../../lib/anomaly-guard-stack.js';
 import { API_FUNCTION_LOGICAL_IDS } from '../../lib/operator-api.js';
 import { synthTemplate } from '../../lib/synth.js';
 
-interface Statement { Effect: 'Allow' | 'Deny'; Action?: string | string[]; NotAction?: unknown; Resource?: unknown; NotResource?: unknown; Principal?: unknown }
-interface Found { resource: string; kind: string; statement: Statement }
+interface Statement {
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: unknown;
+  Resource?: unknown;
+  NotResource?: unknown;
+  Principal?: unknown;
+}
+interface Found {
+  resource: string;
+  kind: string;
+  statement: Statement;
+}
 
 /** Every policy document in the template: identity policies, role inline policies and resource policies. */
 function policyStatements(template: Record<string, any>): Found[] {
@@ -37,7 +48,8 @@ function policyStatements(template: Record<string, any>): Found[] {
 }
 
 const actionsOf = (s: Statement) => (s.Action === undefined ? [] : Array.isArray(s.Action) ? s.Action : [s.Action]);
-const resourcesOf = (s: Statement) => (s.Resource === undefined ? [] : Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
+const resourcesOf = (s: Statement) =>
+  s.Resource === undefined ? [] : Array.isArray(s.Resource) ? s.Resource : [s.Resource];
 
 /**
  * Explicitly allowed wildcard grants. Only the CDK default key policy: `kms:*` for the account root
@@ -83,7 +95,10 @@ describe('IAM least privilege', () => {
       expect(statement.NotAction, `${resource}: NotAction grants everything else`).toBeUndefined();
       return actionsOf(statement)
         .filter((a) => a === '*' || a.endsWith(':*'))
-        .filter((action) => !ALLOWED_WILDCARD_ACTIONS.some((x) => x.resource === resource && x.kind === kind && x.action === action))
+        .filter(
+          (action) =>
+            !ALLOWED_WILDCARD_ACTIONS.some((x) => x.resource === resource && x.kind === kind && x.action === action),
+        )
         .map((action) => `${resource} (${kind}): ${action}`);
     });
     expect(offenders).toEqual([]);
@@ -96,52 +111,81 @@ describe('IAM least privilege', () => {
     expect(wildcards).toEqual([]);
   });
 
-  it('scopes every identity statement to resources, except X-Ray (and the state machine\'s log delivery)', () => {
+  it("scopes every identity statement to resources, except X-Ray (and the state machine's log delivery)", () => {
     const stateMachineRole = template.Resources[LOGICAL_IDS.mitigationStateMachine].Properties.RoleArn['Fn::GetAtt'][0];
     const unscoped = statements
       .filter((s) => s.kind === 'identity' && s.statement.Effect === 'Allow')
       .filter((s) => resourcesOf(s.statement).some((r) => r === '*'))
       .flatMap((s) => {
         const roles = JSON.stringify(template.Resources[s.resource]?.Properties?.Roles ?? []);
-        const allowed = roles.includes(`"${stateMachineRole}"`) ? new Set([...ALLOWED_STAR_RESOURCE_ACTIONS, ...STATE_MACHINE_STAR_RESOURCE_ACTIONS]) : ALLOWED_STAR_RESOURCE_ACTIONS;
+        const allowed = roles.includes(`"${stateMachineRole}"`)
+          ? new Set([...ALLOWED_STAR_RESOURCE_ACTIONS, ...STATE_MACHINE_STAR_RESOURCE_ACTIONS])
+          : ALLOWED_STAR_RESOURCE_ACTIONS;
         return actionsOf(s.statement).filter((a) => !allowed.has(a));
       });
     expect(unscoped).toEqual([]);
   });
 
   it('gives the consumer and the mitigation steps exactly the item-level DynamoDB actions, only on the state table', () => {
-    const dynamo = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')));
-    const pipeline = [roleOfFunction(LOGICAL_IDS.consumerFunction), roleOfFunction(LOGICAL_IDS.mitigationFunction)].map(policyOfRole);
+    const dynamo = statements.filter(
+      (s) => s.kind === 'identity' && actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')),
+    );
+    const pipeline = [roleOfFunction(LOGICAL_IDS.consumerFunction), roleOfFunction(LOGICAL_IDS.mitigationFunction)].map(
+      policyOfRole,
+    );
     const apiPolicies = Object.values(API_FUNCTION_LOGICAL_IDS).map((id) => policyOfRole(roleOfFunction(id)));
     const reportGenerator = policyOfRole(roleOfFunction(LOGICAL_IDS.reportGenerator));
     // The operator API roles' and the report generator's narrower (read-only) grants are checked in
     // operator-api.test.ts and reports.test.ts.
-    expect([...new Set(dynamo.map((d) => d.resource))].sort()).toEqual([...pipeline, ...apiPolicies, reportGenerator].sort());
+    expect([...new Set(dynamo.map((d) => d.resource))].sort()).toEqual(
+      [...pipeline, ...apiPolicies, reportGenerator].sort(),
+    );
     for (const d of dynamo) {
       expect(d.statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.stateTable, 'Arn'] });
       if (!pipeline.includes(d.resource)) continue;
-      expect(actionsOf(d.statement).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+      expect(actionsOf(d.statement).sort()).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ]);
     }
   });
 
   it('lets the consumer send only to the invalid-record queue, publish only to the alert topic and start only the mitigation workflow', () => {
     const identity = statements.filter((s) => s.kind === 'identity').map((s) => s.statement);
-    const sendInvalid = identity.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.invalidRecordQueue, 'Arn'] }));
+    const sendInvalid = identity.filter(
+      (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.invalidRecordQueue, 'Arn'] }),
+    );
     expect(sendInvalid.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
     const publish = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).includes('sns:Publish'));
     // The consumer (alerts), the mitigation steps (outcomes) and the report generator (report links).
-    expect(publish.map((s) => s.resource).sort()).toEqual([LOGICAL_IDS.consumerFunction, LOGICAL_IDS.mitigationFunction, LOGICAL_IDS.reportGenerator].map((fn) => policyOfRole(roleOfFunction(fn))).sort());
+    expect(publish.map((s) => s.resource).sort()).toEqual(
+      [LOGICAL_IDS.consumerFunction, LOGICAL_IDS.mitigationFunction, LOGICAL_IDS.reportGenerator]
+        .map((fn) => policyOfRole(roleOfFunction(fn)))
+        .sort(),
+    );
     for (const s of publish) expect(s.statement.Resource).toEqual({ Ref: LOGICAL_IDS.alertTopic });
     const start = statements.filter((s) => actionsOf(s.statement).includes('states:StartExecution'));
     // The consumer (automatic mitigation) and the operator API's mitigate route, nothing else.
     expect(start.map((s) => [s.resource, s.statement.Resource])).toEqual(
-      [LOGICAL_IDS.consumerFunction, API_FUNCTION_LOGICAL_IDS.mitigate].map((fn) => [policyOfRole(roleOfFunction(fn)), { Ref: LOGICAL_IDS.mitigationStateMachine }]),
+      [LOGICAL_IDS.consumerFunction, API_FUNCTION_LOGICAL_IDS.mitigate].map((fn) => [
+        policyOfRole(roleOfFunction(fn)),
+        { Ref: LOGICAL_IDS.mitigationStateMachine },
+      ]),
     );
   });
 
   it('lets only the report generator write report objects, and only it and the API report route read or list them', () => {
     // The raw archive's delivery role is checked on its own below.
-    const s3 = statements.filter((s) => s.kind === 'identity' && s.resource !== archivePolicy() && actionsOf(s.statement).some((a) => a.startsWith('s3:')));
+    const s3 = statements.filter(
+      (s) =>
+        s.kind === 'identity' &&
+        s.resource !== archivePolicy() &&
+        actionsOf(s.statement).some((a) => a.startsWith('s3:')),
+    );
     const generator = policyOfRole(roleOfFunction(LOGICAL_IDS.reportGenerator));
     const reportRoute = policyOfRole(roleOfFunction(API_FUNCTION_LOGICAL_IDS.report));
     expect([...new Set(s3.map((s) => s.resource))].sort()).toEqual([generator, reportRoute].sort());
@@ -150,10 +194,15 @@ describe('IAM least privilege', () => {
       for (const action of actionsOf(statement)) {
         if (action === 's3:ListBucket') {
           expect(statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.reportsBucket, 'Arn'] });
-          expect((statement as { Condition?: unknown }).Condition).toEqual({ StringLike: { 's3:prefix': ['reports/*'] } });
+          expect((statement as { Condition?: unknown }).Condition).toEqual({
+            StringLike: { 's3:prefix': ['reports/*'] },
+          });
         } else {
           expect(statement.Resource, action).toEqual(reportObjects);
-          expect(resource === generator ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'], `${resource} ${action}`).toContain(action);
+          expect(
+            resource === generator ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'],
+            `${resource} ${action}`,
+          ).toContain(action);
         }
       }
     }
@@ -161,13 +210,23 @@ describe('IAM least privilege', () => {
 
   it('lets only the Firehose delivery role touch the raw archive: writes under raw/ and raw-errors/, no reads, lists or deletes', () => {
     const bucket = JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.rawArchiveBucket, 'Arn'] });
-    const touching = statements.filter((s) => s.kind === 'identity' && JSON.stringify(s.statement.Resource ?? null).includes(bucket));
+    const touching = statements.filter(
+      (s) => s.kind === 'identity' && JSON.stringify(s.statement.Resource ?? null).includes(bucket),
+    );
     expect([...new Set(touching.map((s) => s.resource))]).toEqual([archivePolicy()]);
-    expect(touching.flatMap((s) => actionsOf(s.statement)).sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:PutObject']);
+    expect(touching.flatMap((s) => actionsOf(s.statement)).sort()).toEqual([
+      's3:AbortMultipartUpload',
+      's3:GetBucketLocation',
+      's3:PutObject',
+    ]);
     // And it reads only the ingest stream (the consumer's event source is the stream's other reader).
-    const archiveActions = statements.filter((s) => s.resource === archivePolicy()).flatMap((s) => actionsOf(s.statement).map((a) => `${a} ${JSON.stringify(s.statement.Resource)}`));
+    const archiveActions = statements
+      .filter((s) => s.resource === archivePolicy())
+      .flatMap((s) => actionsOf(s.statement).map((a) => `${a} ${JSON.stringify(s.statement.Resource)}`));
     expect(archiveActions.filter((a) => a.startsWith('kinesis:'))).toEqual(
-      ['kinesis:DescribeStream', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'].map((a) => `${a} ${JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.stream, 'Arn'] })}`),
+      ['kinesis:DescribeStream', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'].map(
+        (a) => `${a} ${JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.stream, 'Arn'] })}`,
+      ),
     );
   });
 
@@ -179,7 +238,11 @@ describe('IAM least privilege', () => {
   });
 
   function archivePolicy(): string {
-    return policyOfRole(template.Resources[LOGICAL_IDS.rawArchiveDeliveryStream].Properties.ExtendedS3DestinationConfiguration.RoleARN['Fn::GetAtt'][0]);
+    return policyOfRole(
+      template.Resources[LOGICAL_IDS.rawArchiveDeliveryStream].Properties.ExtendedS3DestinationConfiguration.RoleARN[
+        'Fn::GetAtt'
+      ][0],
+    );
   }
 
   function roleOfFunction(functionId: string): string {
@@ -187,7 +250,10 @@ describe('IAM least privilege', () => {
   }
 
   function policyOfRole(roleId: string): string {
-    const found = Object.entries<any>(template.Resources).find(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]));
+    const found = Object.entries<any>(template.Resources).find(
+      ([, r]) =>
+        r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
+    );
     if (!found) throw new Error(`no policy for role ${roleId}`);
     return found[0];
   }

@@ -14,7 +14,9 @@ const EXPECTED_ACKNOWLEDGEMENTS = [
   'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::<MitigationStepsFunction.Arn>:*]',
   // mitigate (DescribeExecution), rollback (DescribeExecution, StopExecution) and the report generator
   // (DescribeExecution): executions of the one state machine.
-  ...Array<string>(3).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<MitigationStateMachine.Name>:*]'),
+  ...Array<string>(3).fill(
+    'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<MitigationStateMachine.Name>:*]',
+  ),
   // Report objects under reports/ of the one reports bucket: the generator (put, get) and the API report route (get, to presign links).
   ...Array<string>(2).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::<ReportsBucket.Arn>/reports/*]'),
   // Firehose names the archive objects at delivery time: writes under raw/ and raw-errors/ of the archive bucket.
@@ -46,7 +48,10 @@ describe('cdk-nag AwsSolutions', () => {
   it('stays clean with every action target enabled (their wildcards are acknowledged one by one)', () => {
     const actionTargets = {
       appConfig: { applicationId: 'a1', environmentId: 'e1', configurationProfileId: 'p1', deploymentStrategyId: 's1' },
-      webhook: { url: 'https://hooks.example.com/x', secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:hook' },
+      webhook: {
+        url: 'https://hooks.example.com/x',
+        secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:hook',
+      },
       usagePlans: { usagePlanIds: ['u'] },
       cloudFront: { distributionIds: ['E1'] },
       waf: { webAclName: 'n', webAclId: 'i', scope: 'REGIONAL', ruleNames: ['r'] },
@@ -54,7 +59,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => synthTemplate({ anomalyGuard: { mitigation: { actionTargets } } })).not.toThrow();
   });
 
-  it('stays clean with removalPolicy destroy (the buckets\' auto-delete-objects custom resource) and without the API', () => {
+  it("stays clean with removalPolicy destroy (the buckets' auto-delete-objects custom resource) and without the API", () => {
     expect(() => synthTemplate({ anomalyGuard: { removalPolicy: 'destroy', api: { enabled: false } } })).not.toThrow();
   });
 

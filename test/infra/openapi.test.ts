@@ -37,7 +37,11 @@ describe('OpenAPI document', () => {
       .map((m) => `${String(m.Properties.HttpMethod).toUpperCase()} ${pathOf(m.Properties.ResourceId)}`)
       .sort();
     const described = Object.entries<Record<string, unknown>>(doc.paths)
-      .flatMap(([path, item]) => Object.keys(item).filter((k) => HTTP_METHODS.includes(k)).map((m) => `${m.toUpperCase()} ${path}`))
+      .flatMap(([path, item]) =>
+        Object.keys(item)
+          .filter((k) => HTTP_METHODS.includes(k))
+          .map((m) => `${m.toUpperCase()} ${path}`),
+      )
       .sort();
     expect(described).toEqual(deployed);
     expect(described).toHaveLength(API_ROUTES.length);
@@ -46,22 +50,33 @@ describe('OpenAPI document', () => {
   it('requires SigV4 on every operation', () => {
     expect(doc.openapi).toBe('3.0.3');
     expect(doc.security).toEqual([{ sigv4: [] }]);
-    expect(doc.components.securitySchemes.sigv4).toEqual({ type: 'apiKey', name: 'Authorization', in: 'header', 'x-amazon-apigateway-authtype': 'awsSigv4' });
-    for (const item of Object.values<any>(doc.paths)) for (const op of Object.values<any>(item)) expect(op.security).toBeUndefined();
+    expect(doc.components.securitySchemes.sigv4).toEqual({
+      type: 'apiKey',
+      name: 'Authorization',
+      in: 'header',
+      'x-amazon-apigateway-authtype': 'awsSigv4',
+    });
+    for (const item of Object.values<any>(doc.paths))
+      for (const op of Object.values<any>(item)) expect(op.security).toBeUndefined();
   });
 
-  it('takes bodies and query parameters from the routes\' zod schemas', () => {
+  it("takes bodies and query parameters from the routes' zod schemas", () => {
     for (const route of API_ROUTES) {
       const op = doc.paths[route.path][route.method.toLowerCase()];
       expect(op.operationId).toBe(route.id);
-      const schema = toOpenApiSchema(route.input.schema) as { properties: Record<string, unknown>; required?: string[] };
+      const schema = toOpenApiSchema(route.input.schema) as {
+        properties: Record<string, unknown>;
+        required?: string[];
+      };
       if (route.input.in === 'body') {
         const ref = op.requestBody.content['application/json'].schema.$ref as string;
         expect(doc.components.schemas[ref.replace('#/components/schemas/', '')]).toEqual(schema);
         expect(op.parameters).toBeUndefined();
       } else {
         expect(op.requestBody).toBeUndefined();
-        expect(op.parameters.map((p: any) => [p.name, p.in, p.required])).toEqual(Object.keys(schema.properties).map((n) => [n, 'query', (schema.required ?? []).includes(n)]));
+        expect(op.parameters.map((p: any) => [p.name, p.in, p.required])).toEqual(
+          Object.keys(schema.properties).map((n) => [n, 'query', (schema.required ?? []).includes(n)]),
+        );
       }
     }
     const timeline = doc.paths['/v1/anomaly/timeline'].get.parameters;
@@ -72,11 +87,14 @@ describe('OpenAPI document', () => {
   it("lists each route's own responses and the shared 400/403/413/429, errors in the ErrorBody shape", () => {
     for (const route of API_ROUTES) {
       const responses = doc.paths[route.path][route.method.toLowerCase()].responses;
-      expect(Object.keys(responses).sort()).toEqual([...new Set([...Object.keys(route.responses), '400', '403', '413', '429'])].sort());
+      expect(Object.keys(responses).sort()).toEqual(
+        [...new Set([...Object.keys(route.responses), '400', '403', '413', '429'])].sort(),
+      );
       for (const [code, r] of Object.entries<any>(responses)) {
         const resolved = r.$ref ? doc.components.responses[r.$ref.replace('#/components/responses/', '')] : r;
         expect(resolved.description, `${route.id} ${code}`).toBeTruthy();
-        if (Number(code) >= 400) expect(resolved.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+        if (Number(code) >= 400)
+          expect(resolved.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
       }
     }
     const error = doc.components.schemas.Error;
@@ -87,6 +105,8 @@ describe('OpenAPI document', () => {
 
   it('adds the server only when given', () => {
     expect(doc.servers).toBeUndefined();
-    expect((openApiDocument(undefined, { serverUrl: 'https://x.execute-api.eu-west-1.amazonaws.com/prod' }) as any).servers).toEqual([{ url: 'https://x.execute-api.eu-west-1.amazonaws.com/prod' }]);
+    expect(
+      (openApiDocument(undefined, { serverUrl: 'https://x.execute-api.eu-west-1.amazonaws.com/prod' }) as any).servers,
+    ).toEqual([{ url: 'https://x.execute-api.eu-west-1.amazonaws.com/prod' }]);
   });
 });

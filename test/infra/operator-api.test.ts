@@ -9,7 +9,12 @@ import { API_FUNCTION_LOGICAL_IDS, gatewayModelSchema, OPERATOR_API_STAGE } from
 import { synthTemplate } from '../../lib/synth.js';
 
 type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string[] }>;
-interface Statement { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown }
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
 
 const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 const ofType = (resources: Resources, type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -24,7 +29,9 @@ function methodPath(resources: Resources, method: { Properties: { ResourceId: { 
     parts.unshift(r.Properties.PathPart);
     ref = r.Properties.ParentId;
   }
-  expect(ref, 'the path ends at the RestApi root').toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.operatorApi, 'RootResourceId'] });
+  expect(ref, 'the path ends at the RestApi root').toEqual({
+    'Fn::GetAtt': [LOGICAL_IDS.operatorApi, 'RootResourceId'],
+  });
   return `/${parts.join('/')}`;
 }
 
@@ -47,16 +54,23 @@ describe('OperatorApi (cdk.json context)', () => {
   });
   const policyOf = (functionId: string): Statement[] => {
     const roleId = json.Resources[functionId]!.Properties.Role['Fn::GetAtt'][0];
-    const policies = ofType(json.Resources, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]));
+    const policies = ofType(json.Resources, 'AWS::IAM::Policy').filter(
+      ([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
+    );
     expect(policies, `${functionId}: one policy on its role`).toHaveLength(1);
     expect(json.Resources[roleId]!.Properties.Policies ?? [], `${functionId}: no inline policies`).toEqual([]);
-    expect(json.Resources[roleId]!.Properties.ManagedPolicyArns ?? [], `${functionId}: no managed policies`).toEqual([]);
+    expect(json.Resources[roleId]!.Properties.ManagedPolicyArns ?? [], `${functionId}: no managed policies`).toEqual(
+      [],
+    );
     return policies[0]![1].Properties.PolicyDocument.Statement;
   };
 
   it('is one regional REST API with the pinned logical id', () => {
     template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
-    expect(json.Resources[LOGICAL_IDS.operatorApi]).toMatchObject({ Type: 'AWS::ApiGateway::RestApi', Properties: { EndpointConfiguration: { Types: ['REGIONAL'] } } });
+    expect(json.Resources[LOGICAL_IDS.operatorApi]).toMatchObject({
+      Type: 'AWS::ApiGateway::RestApi',
+      Properties: { EndpointConfiguration: { Types: ['REGIONAL'] } },
+    });
   });
 
   it('has exactly one method per route, each IAM-authorized and proxied to its own pinned function', () => {
@@ -65,19 +79,29 @@ describe('OperatorApi (cdk.json context)', () => {
     for (const { id, method, route } of found) {
       expect(method.AuthorizationType, id).toBe('AWS_IAM');
       expect(method.Integration.Type, id).toBe('AWS_PROXY');
-      expect(JSON.stringify(method.Integration.Uri), id).toContain(JSON.stringify(arnOf(API_FUNCTION_LOGICAL_IDS[route.id])));
+      expect(JSON.stringify(method.Integration.Uri), id).toContain(
+        JSON.stringify(arnOf(API_FUNCTION_LOGICAL_IDS[route.id])),
+      );
     }
   });
 
-  it.each(API_ROUTES.map((r) => [r.id, r] as const))('runs %s on nodejs22.x arm64, 256 MB, traced, within the gateway timeout', (id) => {
-    const fn = json.Resources[API_FUNCTION_LOGICAL_IDS[id]]!;
-    expect(fn.Type).toBe('AWS::Lambda::Function');
-    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 256, TracingConfig: { Mode: 'Active' } });
-    expect(fn.Properties.Timeout).toBeGreaterThanOrEqual(10);
-    expect(fn.Properties.Timeout).toBeLessThan(29);
-    const logGroup = json.Resources[fn.Properties.LoggingConfig.LogGroup.Ref]!;
-    expect(logGroup.Properties.RetentionInDays).toBe(30);
-  });
+  it.each(API_ROUTES.map((r) => [r.id, r] as const))(
+    'runs %s on nodejs22.x arm64, 256 MB, traced, within the gateway timeout',
+    (id) => {
+      const fn = json.Resources[API_FUNCTION_LOGICAL_IDS[id]]!;
+      expect(fn.Type).toBe('AWS::Lambda::Function');
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        MemorySize: 256,
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect(fn.Properties.Timeout).toBeGreaterThanOrEqual(10);
+      expect(fn.Properties.Timeout).toBeLessThan(29);
+      const logGroup = json.Resources[fn.Properties.LoggingConfig.LogGroup.Ref]!;
+      expect(logGroup.Properties.RetentionInDays).toBe(30);
+    },
+  );
 
   it('validates each body route at the gateway against a draft-4 model of its zod schema', () => {
     for (const { id, method, route } of methods(json.Resources).filter((m) => m.route.input.in === 'body')) {
@@ -100,7 +124,10 @@ describe('OperatorApi (cdk.json context)', () => {
       expect(method.RequestModels).toBeUndefined();
     }
     const params = (id: RouteId) => query.find((q) => q.route.id === id)!.method.RequestParameters;
-    expect(params('timeline')).toEqual({ 'method.request.querystring.tenant': true, 'method.request.querystring.range': false });
+    expect(params('timeline')).toEqual({
+      'method.request.querystring.tenant': true,
+      'method.request.querystring.range': false,
+    });
     expect(params('report')).toEqual({ 'method.request.querystring.range': false });
   });
 
@@ -108,14 +135,44 @@ describe('OperatorApi (cdk.json context)', () => {
     const stages = ofType(json.Resources, 'AWS::ApiGateway::Stage');
     expect(stages).toHaveLength(1);
     const stage = stages[0]![1].Properties;
-    expect(stage).toMatchObject({ StageName: OPERATOR_API_STAGE, RestApiId: { Ref: LOGICAL_IDS.operatorApi }, TracingEnabled: true });
+    expect(stage).toMatchObject({
+      StageName: OPERATOR_API_STAGE,
+      RestApiId: { Ref: LOGICAL_IDS.operatorApi },
+      TracingEnabled: true,
+    });
     expect(stage.MethodSettings).toEqual([
-      { HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, LoggingLevel: 'ERROR', MetricsEnabled: true, DataTraceEnabled: false },
+      {
+        HttpMethod: '*',
+        ResourcePath: '/*',
+        ThrottlingRateLimit: 50,
+        ThrottlingBurstLimit: 100,
+        LoggingLevel: 'ERROR',
+        MetricsEnabled: true,
+        DataTraceEnabled: false,
+      },
     ]);
     const logGroupId = stage.AccessLogSetting.DestinationArn['Fn::GetAtt'][0];
-    expect(json.Resources[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
-    const sample = JSON.parse((stage.AccessLogSetting.Format as string).replace(/\$context\.[A-Za-z.]+/g, 'x')) as Record<string, string>;
-    for (const field of ['requestId', 'ip', 'caller', 'user', 'requestTime', 'httpMethod', 'resourcePath', 'status', 'protocol', 'responseLength', 'integrationError', 'integrationLatency']) {
+    expect(json.Resources[logGroupId]).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { RetentionInDays: 30 },
+    });
+    const sample = JSON.parse(
+      (stage.AccessLogSetting.Format as string).replace(/\$context\.[A-Za-z.]+/g, 'x'),
+    ) as Record<string, string>;
+    for (const field of [
+      'requestId',
+      'ip',
+      'caller',
+      'user',
+      'requestTime',
+      'httpMethod',
+      'resourcePath',
+      'status',
+      'protocol',
+      'responseLength',
+      'integrationError',
+      'integrationLatency',
+    ]) {
       expect(sample[field], field).toBe('x');
     }
   });
@@ -125,9 +182,13 @@ describe('OperatorApi (cdk.json context)', () => {
     expect(accounts).toHaveLength(1);
     const [accountId, account] = accounts[0]!;
     const role = json.Resources[account.Properties.CloudWatchRoleArn['Fn::GetAtt'][0]]! as any;
-    expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ Service: 'apigateway.amazonaws.com' });
+    expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({
+      Service: 'apigateway.amazonaws.com',
+    });
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    expect(role.Properties.Policies[0].PolicyDocument.Statement.flatMap((s: Statement) => list(s.Action)).sort()).toEqual([
+    expect(
+      role.Properties.Policies[0].PolicyDocument.Statement.flatMap((s: Statement) => list(s.Action)).sort(),
+    ).toEqual([
       'logs:CreateLogGroup',
       'logs:CreateLogStream',
       'logs:DescribeLogGroups',
@@ -155,18 +216,40 @@ describe('OperatorApi (cdk.json context)', () => {
     const acls = ofType(json.Resources, 'AWS::WAFv2::WebACL');
     expect(acls).toHaveLength(1);
     const [aclId, acl] = acls[0]!;
-    expect(acl.Properties).toMatchObject({ Scope: 'REGIONAL', DefaultAction: { Allow: {} }, VisibilityConfig: { CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true } });
-    expect(acl.Properties.AssociationConfig).toEqual({ RequestBody: { API_GATEWAY: { DefaultSizeInspectionLimit: 'KB_64' } } });
+    expect(acl.Properties).toMatchObject({
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      VisibilityConfig: { CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true },
+    });
+    expect(acl.Properties.AssociationConfig).toEqual({
+      RequestBody: { API_GATEWAY: { DefaultSizeInspectionLimit: 'KB_64' } },
+    });
     const rules = acl.Properties.Rules as any[];
-    for (const r of rules) expect(r.VisibilityConfig, r.Name).toMatchObject({ CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true });
+    for (const r of rules)
+      expect(r.VisibilityConfig, r.Name).toMatchObject({
+        CloudWatchMetricsEnabled: true,
+        SampledRequestsEnabled: true,
+      });
     const rate = rules.find((r) => r.Statement.RateBasedStatement);
-    expect(rate.Statement.RateBasedStatement).toEqual({ AggregateKeyType: 'IP', EvaluationWindowSec: 300, Limit: 1000 });
+    expect(rate.Statement.RateBasedStatement).toEqual({
+      AggregateKeyType: 'IP',
+      EvaluationWindowSec: 300,
+      Limit: 1000,
+    });
     expect(rate.Action.Block.CustomResponse.ResponseCode).toBe(429);
     const size = rules.find((r) => r.Statement.SizeConstraintStatement);
-    expect(size.Statement.SizeConstraintStatement).toMatchObject({ ComparisonOperator: 'GT', Size: 65_536, FieldToMatch: { Body: { OversizeHandling: 'MATCH' } } });
+    expect(size.Statement.SizeConstraintStatement).toMatchObject({
+      ComparisonOperator: 'GT',
+      Size: 65_536,
+      FieldToMatch: { Body: { OversizeHandling: 'MATCH' } },
+    });
     expect(size.Action.Block.CustomResponse.ResponseCode).toBe(413);
     const common = rules.find((r) => r.Statement.ManagedRuleGroupStatement);
-    expect(common.Statement.ManagedRuleGroupStatement).toMatchObject({ VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet', RuleActionOverrides: [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }] });
+    expect(common.Statement.ManagedRuleGroupStatement).toMatchObject({
+      VendorName: 'AWS',
+      Name: 'AWSManagedRulesCommonRuleSet',
+      RuleActionOverrides: [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }],
+    });
     // WAF's own block responses use the error shape too.
     for (const body of Object.values<any>(acl.Properties.CustomResponseBodies)) {
       expect(body.ContentType).toBe('APPLICATION_JSON');
@@ -178,14 +261,19 @@ describe('OperatorApi (cdk.json context)', () => {
     const stageId = ofType(json.Resources, 'AWS::ApiGateway::Stage')[0]![0];
     const association = associations[0]![1].Properties;
     expect(association.WebACLArn).toEqual(arnOf(aclId));
-    expect(JSON.stringify(association.ResourceArn)).toContain(`/restapis/",{"Ref":"${LOGICAL_IDS.operatorApi}"},"/stages/",{"Ref":"${stageId}"}`);
+    expect(JSON.stringify(association.ResourceArn)).toContain(
+      `/restapis/",{"Ref":"${LOGICAL_IDS.operatorApi}"},"/stages/",{"Ref":"${stageId}"}`,
+    );
 
     const logging = ofType(json.Resources, 'AWS::WAFv2::LoggingConfiguration');
     expect(logging).toHaveLength(1);
-    expect(logging[0]![1].Properties).toMatchObject({ ResourceArn: arnOf(aclId), RedactedFields: [{ SingleHeader: { Name: 'authorization' } }] });
+    expect(logging[0]![1].Properties).toMatchObject({
+      ResourceArn: arnOf(aclId),
+      RedactedFields: [{ SingleHeader: { Name: 'authorization' } }],
+    });
   });
 
-  it('answers every gateway-side error in the handlers\' shape, as application/json', () => {
+  it("answers every gateway-side error in the handlers' shape, as application/json", () => {
     const responses = ofType(json.Resources, 'AWS::ApiGateway::GatewayResponse').map(([, r]) => r.Properties);
     const byType = new Map(responses.map((r) => [r.ResponseType as string, r]));
     const expected: Record<string, [string | undefined, string]> = {
@@ -210,17 +298,37 @@ describe('OperatorApi (cdk.json context)', () => {
     }
     for (const r of responses) {
       expect(r.RestApiId).toEqual({ Ref: LOGICAL_IDS.operatorApi });
-      expect(r.ResponseParameters, r.ResponseType).toEqual({ 'gatewayresponse.header.Content-Type': "'application/json'" });
+      expect(r.ResponseParameters, r.ResponseType).toEqual({
+        'gatewayresponse.header.Content-Type': "'application/json'",
+      });
       expect(Object.keys(r.ResponseTemplates)).toEqual(['application/json']);
       expectErrorShape(JSON.parse(substitute(r.ResponseTemplates['application/json'])));
     }
     // Validation failures say what is wrong (e.g. which field or parameter).
-    for (const type of ['BAD_REQUEST_BODY', 'BAD_REQUEST_PARAMETERS']) expect(byType.get(type).ResponseTemplates['application/json']).toContain('"message":"$context.error.validationErrorString"');
+    for (const type of ['BAD_REQUEST_BODY', 'BAD_REQUEST_PARAMETERS'])
+      expect(byType.get(type).ResponseTemplates['application/json']).toContain(
+        '"message":"$context.error.validationErrorString"',
+      );
   });
 
   describe('least-privilege roles, route by route', () => {
     const tableRead = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
-    const executions = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::GetAtt': [LOGICAL_IDS.mitigationStateMachine, 'Name'] }, ':*']] };
+    const executions = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':states:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':execution:',
+          { 'Fn::GetAtt': [LOGICAL_IDS.mitigationStateMachine, 'Name'] },
+          ':*',
+        ],
+      ],
+    };
     const table = arnOf(LOGICAL_IDS.stateTable);
     const reportsBucket = arnOf(LOGICAL_IDS.reportsBucket);
     const reportObjects = { 'Fn::Join': ['', [reportsBucket, '/reports/*']] };
@@ -234,11 +342,25 @@ describe('OperatorApi (cdk.json context)', () => {
         { action: 's3:GetObject', resource: reportObjects },
       ],
       timeline: tableRead.map((action) => ({ action, resource: table })),
-      whitelist: [{ action: 'dynamodb:PutItem', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['wl#*'] } } }],
+      whitelist: [
+        {
+          action: 'dynamodb:PutItem',
+          resource: table,
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['wl#*'] } },
+        },
+      ],
       // Change items (one tenant's or every tenant's) and the idempotency markers it reads back; no queries, nothing else.
       changes: [
-        { action: 'dynamodb:PutItem', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['chg#*', 'chgop#*'] } } },
-        { action: 'dynamodb:GetItem', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['chgop#*'] } } },
+        {
+          action: 'dynamodb:PutItem',
+          resource: table,
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['chg#*', 'chgop#*'] } },
+        },
+        {
+          action: 'dynamodb:GetItem',
+          resource: table,
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['chgop#*'] } },
+        },
       ],
       mitigate: [
         ...tableRead.map((action) => ({ action, resource: table })),
@@ -247,11 +369,19 @@ describe('OperatorApi (cdk.json context)', () => {
       ],
       rollback: [
         // Reads the ledger only; writes only the halt marker (its own partition), never a ledger entry.
-        { action: 'dynamodb:Query', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ledger#rb-*'] } } },
+        {
+          action: 'dynamodb:Query',
+          resource: table,
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ledger#rb-*'] } },
+        },
         { action: 'states:DescribeExecution', resource: executions },
         { action: 'states:StopExecution', resource: executions },
         { action: 'lambda:InvokeFunction', resource: arnOf(LOGICAL_IDS.mitigationFunction) },
-        { action: 'dynamodb:PutItem', resource: table, condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['halt#rb-*'] } } },
+        {
+          action: 'dynamodb:PutItem',
+          resource: table,
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['halt#rb-*'] } },
+        },
       ],
     };
 
@@ -260,26 +390,49 @@ describe('OperatorApi (cdk.json context)', () => {
       const logGroup = json.Resources[fnId]!.Properties.LoggingConfig.LogGroup.Ref;
       const grants = policyOf(fnId).flatMap((s) => {
         expect(s.Effect).toBe('Allow');
-        return list(s.Action).flatMap((action) => list(s.Resource).map((resource) => ({ action, resource, ...(s.Condition !== undefined && { condition: s.Condition }) })));
+        return list(s.Action).flatMap((action) =>
+          list(s.Resource).map((resource) => ({
+            action,
+            resource,
+            ...(s.Condition !== undefined && { condition: s.Condition }),
+          })),
+        );
       });
       for (const g of grants) expect(g.action, 'no wildcard actions').not.toContain('*');
-      const own = grants.filter((g) => !g.action.startsWith('xray:') && !(g.action.startsWith('logs:') && JSON.stringify(g.resource) === JSON.stringify(arnOf(logGroup))));
+      const own = grants.filter(
+        (g) =>
+          !g.action.startsWith('xray:') &&
+          !(g.action.startsWith('logs:') && JSON.stringify(g.resource) === JSON.stringify(arnOf(logGroup))),
+      );
       const key = (g: { action: string; resource: unknown }) => `${g.action} ${JSON.stringify(g.resource)}`;
-      expect(own.sort((a, b) => key(a).localeCompare(key(b)))).toEqual([...EXPECTED[id]].sort((a, b) => key(a).localeCompare(key(b))));
+      expect(own.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
+        [...EXPECTED[id]].sort((a, b) => key(a).localeCompare(key(b))),
+      );
       // Only X-Ray (no resource-level permissions) may use "*"; logs only on the function's own group.
-      for (const g of grants.filter((x) => x.resource === '*')) expect(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']).toContain(g.action);
+      for (const g of grants.filter((x) => x.resource === '*'))
+        expect(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']).toContain(g.action);
       for (const g of grants.filter((x) => x.action.startsWith('logs:'))) expect(g.resource).toEqual(arnOf(logGroup));
     });
 
     it('the rollback function can write the halt marker but no action-ledger item (no forged `applied` entries)', () => {
       // Would any Allow statement let the role PutItem this partition key into the state table?
-      const like = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
+      const like = (pattern: string, value: string) =>
+        new RegExp(
+          `^${pattern
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.')}$`,
+        ).test(value);
       const mayPut = (pk: string) =>
         policyOf(API_FUNCTION_LOGICAL_IDS.rollback).some((st) => {
           const actionOk = list(st.Action).some((a) => ['dynamodb:PutItem', 'dynamodb:*', '*'].includes(a));
           const resourceOk = list(st.Resource).some((r) => r === '*' || JSON.stringify(r) === JSON.stringify(table));
-          const keys = (st.Condition as { 'ForAllValues:StringLike'?: { 'dynamodb:LeadingKeys'?: string[] } } | undefined)?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
-          return st.Effect === 'Allow' && actionOk && resourceOk && (keys === undefined || keys.some((k) => like(k, pk)));
+          const keys = (
+            st.Condition as { 'ForAllValues:StringLike'?: { 'dynamodb:LeadingKeys'?: string[] } } | undefined
+          )?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+          return (
+            st.Effect === 'Allow' && actionOk && resourceOk && (keys === undefined || keys.some((k) => like(k, pk)))
+          );
         });
       expect(mayPut('halt#rb-1l3k9x0a2bc')).toBe(true);
       expect(mayPut('ledger#rb-1l3k9x0a2bc')).toBe(false);
@@ -289,22 +442,42 @@ describe('OperatorApi (cdk.json context)', () => {
 
   it('gives each function only the environment it needs', () => {
     const env = (id: RouteId) => json.Resources[API_FUNCTION_LOGICAL_IDS[id]]!.Properties.Environment.Variables;
-    const common = { [API_ENV.stateTable]: { Ref: LOGICAL_IDS.stateTable }, POWERTOOLS_SERVICE_NAME: 'anomaly-guard', POWERTOOLS_METRICS_NAMESPACE: 'AnomalyGuard', NODE_OPTIONS: '--enable-source-maps' };
+    const common = {
+      [API_ENV.stateTable]: { Ref: LOGICAL_IDS.stateTable },
+      POWERTOOLS_SERVICE_NAME: 'anomaly-guard',
+      POWERTOOLS_METRICS_NAMESPACE: 'AnomalyGuard',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
     for (const id of ['score', 'timeline', 'whitelist', 'changes'] as const) expect(env(id), id).toEqual(common);
     expect(env('report')).toEqual({ ...common, [REPORT_LINKS_ENV.reportsBucket]: { Ref: LOGICAL_IDS.reportsBucket } });
     expect(env('mitigate')).toEqual({
       ...common,
       [API_ENV.stateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine },
-      [API_ENV.mitigationTimings]: JSON.stringify({ observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300 }),
+      [API_ENV.mitigationTimings]: JSON.stringify({
+        observationSeconds: 900,
+        finalCheckSeconds: 2700,
+        rollbackIntervalSeconds: 300,
+      }),
       // A dry run plans as the workflow does: same blast-radius minimum, same view of unconfigured targets.
-      [API_ENV.mitigationPlanning]: JSON.stringify({ platformMinTenants: 3, actionTargets: { unconfiguredTargets: 'flag-table' } }),
+      [API_ENV.mitigationPlanning]: JSON.stringify({
+        platformMinTenants: 3,
+        actionTargets: { unconfiguredTargets: 'flag-table' },
+      }),
     });
-    expect(env('rollback')).toEqual({ ...common, [API_ENV.stateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine }, [API_ENV.mitigationFunction]: { Ref: LOGICAL_IDS.mitigationFunction } });
+    expect(env('rollback')).toEqual({
+      ...common,
+      [API_ENV.stateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine },
+      [API_ENV.mitigationFunction]: { Ref: LOGICAL_IDS.mitigationFunction },
+    });
   });
 
   it('outputs the API URL and the execute-api ARN to grant operators', () => {
-    expect(JSON.stringify(json.Outputs[OUTPUT_IDS.operatorApiUrl].Value)).toContain(`{"Ref":"${LOGICAL_IDS.operatorApi}"},".execute-api."`);
-    expect(JSON.stringify(json.Outputs[OUTPUT_IDS.operatorApiExecuteArn].Value)).toContain(`{"Ref":"${LOGICAL_IDS.operatorApi}"},"/${OPERATOR_API_STAGE}/*/*"`);
+    expect(JSON.stringify(json.Outputs[OUTPUT_IDS.operatorApiUrl].Value)).toContain(
+      `{"Ref":"${LOGICAL_IDS.operatorApi}"},".execute-api."`,
+    );
+    expect(JSON.stringify(json.Outputs[OUTPUT_IDS.operatorApiExecuteArn].Value)).toContain(
+      `{"Ref":"${LOGICAL_IDS.operatorApi}"},"/${OPERATOR_API_STAGE}/*/*"`,
+    );
   });
 });
 
@@ -313,7 +486,16 @@ describe('OperatorApi (overridden context)', () => {
     const json = synthTemplate(
       {
         anomalyGuard: {
-          api: { throttlingRateLimit: 5, throttlingBurstLimit: 10, usagePlanRateLimit: 2, usagePlanBurstLimit: 4, usagePlanQuotaLimit: 500, usagePlanQuotaPeriod: 'WEEK', wafRateLimit: 200, cloudWatchRole: false },
+          api: {
+            throttlingRateLimit: 5,
+            throttlingBurstLimit: 10,
+            usagePlanRateLimit: 2,
+            usagePlanBurstLimit: 4,
+            usagePlanQuotaLimit: 500,
+            usagePlanQuotaPeriod: 'WEEK',
+            wafRateLimit: 200,
+            cloudWatchRole: false,
+          },
           mitigation: { deploymentRegion: 'kr', observationSeconds: 60 },
           logRetentionDays: 7,
         },
@@ -324,9 +506,14 @@ describe('OperatorApi (overridden context)', () => {
     expect(stage.Properties.MethodSettings[0]).toMatchObject({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 });
     expect(stage.DependsOn ?? []).toEqual([]);
     expect(ofType(json.Resources, 'AWS::ApiGateway::Account')).toEqual([]);
-    expect(ofType(json.Resources, 'AWS::ApiGateway::UsagePlan')[0]![1].Properties).toMatchObject({ Throttle: { RateLimit: 2, BurstLimit: 4 }, Quota: { Limit: 500, Period: 'WEEK' } });
+    expect(ofType(json.Resources, 'AWS::ApiGateway::UsagePlan')[0]![1].Properties).toMatchObject({
+      Throttle: { RateLimit: 2, BurstLimit: 4 },
+      Quota: { Limit: 500, Period: 'WEEK' },
+    });
     const acl = ofType(json.Resources, 'AWS::WAFv2::WebACL')[0]![1];
-    expect(acl.Properties.Rules.find((r: any) => r.Statement.RateBasedStatement).Statement.RateBasedStatement.Limit).toBe(200);
+    expect(
+      acl.Properties.Rules.find((r: any) => r.Statement.RateBasedStatement).Statement.RateBasedStatement.Limit,
+    ).toBe(200);
     const mitigate = json.Resources[API_FUNCTION_LOGICAL_IDS.mitigate]!.Properties.Environment.Variables;
     expect(mitigate[API_ENV.deploymentRegion]).toBe('kr');
     expect(JSON.parse(mitigate[API_ENV.mitigationTimings]).observationSeconds).toBe(60);
@@ -334,7 +521,10 @@ describe('OperatorApi (overridden context)', () => {
   });
 
   it('leaves the API out entirely when api.enabled is false', () => {
-    const json = synthTemplate({ anomalyGuard: { api: { enabled: false } } }, { nag: false }) as { Resources: Resources; Outputs: Record<string, unknown> };
+    const json = synthTemplate({ anomalyGuard: { api: { enabled: false } } }, { nag: false }) as {
+      Resources: Resources;
+      Outputs: Record<string, unknown>;
+    };
     expect(Object.values(json.Resources).filter((r) => /^AWS::(ApiGateway|WAFv2)::/.test(r.Type))).toEqual([]);
     for (const id of Object.values(API_FUNCTION_LOGICAL_IDS)) expect(json.Resources[id]).toBeUndefined();
     expect(json.Outputs[OUTPUT_IDS.operatorApiUrl]).toBeUndefined();
@@ -366,7 +556,9 @@ describe('resolveConfig: api', () => {
 
 /** Replace the gateway's `$context` variables the way API Gateway would (messageString is already quoted). */
 function substitute(template: string): string {
-  return template.replace(/\$context\.error\.messageString/g, '"Forbidden"').replace(/\$context\.[A-Za-z.]+/g, 'sample');
+  return template
+    .replace(/\$context\.error\.messageString/g, '"Forbidden"')
+    .replace(/\$context\.[A-Za-z.]+/g, 'sample');
 }
 
 function expectErrorShape(body: any): void {

@@ -3,7 +3,13 @@ import { LOGICAL_IDS, OUTPUT_IDS } from '../../lib/anomaly-guard-stack.js';
 import { synthTemplate } from '../../lib/synth.js';
 
 type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string[]; DeletionPolicy?: string }>;
-interface Statement { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown; Principal?: unknown }
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+  Principal?: unknown;
+}
 
 const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 const objectsOf = (bucketId: string, suffix: string) => ({ 'Fn::Join': ['', [arnOf(bucketId), suffix]] });
@@ -44,8 +50,15 @@ describe('Raw archive (cdk.json context)', () => {
     const logging = s3Config().CloudWatchLoggingOptions;
     expect(logging.Enabled).toBe(true);
     const group = json.Resources[logging.LogGroupName.Ref]!;
-    expect(group).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Retain' });
-    expect(json.Resources[logging.LogStreamName.Ref]).toMatchObject({ Type: 'AWS::Logs::LogStream', Properties: { LogGroupName: { Ref: logging.LogGroupName.Ref } } });
+    expect(group).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { RetentionInDays: 30 },
+      DeletionPolicy: 'Retain',
+    });
+    expect(json.Resources[logging.LogStreamName.Ref]).toMatchObject({
+      Type: 'AWS::Logs::LogStream',
+      Properties: { LogGroupName: { Ref: logging.LogGroupName.Ref } },
+    });
   });
 
   it('keeps the archive in a private, SSE-S3, TLS-only bucket with ACLs disabled, retained, access-logged', () => {
@@ -53,19 +66,43 @@ describe('Raw archive (cdk.json context)', () => {
     expect(bucket.Type).toBe('AWS::S3::Bucket');
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.Properties).toMatchObject({
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-      LoggingConfiguration: { DestinationBucketName: { Ref: LOGICAL_IDS.reportsAccessLogBucket }, LogFilePrefix: 'raw-archive-bucket/' },
+      LoggingConfiguration: {
+        DestinationBucketName: { Ref: LOGICAL_IDS.reportsAccessLogBucket },
+        LogFilePrefix: 'raw-archive-bucket/',
+      },
     });
     expect(bucket.Properties.VersioningConfiguration).toBeUndefined();
-    const policies = ofType(json.Resources, 'AWS::S3::BucketPolicy').filter(([, p]) => p.Properties.Bucket.Ref === LOGICAL_IDS.rawArchiveBucket);
+    const policies = ofType(json.Resources, 'AWS::S3::BucketPolicy').filter(
+      ([, p]) => p.Properties.Bucket.Ref === LOGICAL_IDS.rawArchiveBucket,
+    );
     expect(policies).toHaveLength(1);
     const statements = policies[0]![1].Properties.PolicyDocument.Statement as Statement[];
     const everything = [arnOf(LOGICAL_IDS.rawArchiveBucket), objectsOf(LOGICAL_IDS.rawArchiveBucket, '/*')];
     expect(statements).toEqual([
-      { Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } }, Resource: everything },
-      { Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } }, Resource: everything },
+      {
+        Effect: 'Deny',
+        Action: 's3:*',
+        Principal: { AWS: '*' },
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        Resource: everything,
+      },
+      {
+        Effect: 'Deny',
+        Action: 's3:*',
+        Principal: { AWS: '*' },
+        Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } },
+        Resource: everything,
+      },
     ]);
   });
 
@@ -88,11 +125,18 @@ describe('Raw archive (cdk.json context)', () => {
     expect(delivery().Properties.KinesisStreamSourceConfiguration.RoleARN).toEqual(arnOf(roleId));
     const role = json.Resources[roleId]!;
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'firehose.amazonaws.com' }, Condition: { StringEquals: { 'sts:ExternalId': { Ref: 'AWS::AccountId' } } } },
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'firehose.amazonaws.com' },
+        Condition: { StringEquals: { 'sts:ExternalId': { Ref: 'AWS::AccountId' } } },
+      },
     ]);
     expect(role.Properties.Policies ?? [], 'no inline policies').toEqual([]);
     expect(role.Properties.ManagedPolicyArns ?? [], 'no managed policies').toEqual([]);
-    const policies = ofType(json.Resources, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]));
+    const policies = ofType(json.Resources, 'AWS::IAM::Policy').filter(
+      ([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
+    );
     expect(policies).toHaveLength(1);
     const [policyId, policy] = policies[0]!;
     // Created before the delivery stream: Firehose checks the role when the stream is created.
@@ -100,14 +144,20 @@ describe('Raw archive (cdk.json context)', () => {
     const grants = (policy.Properties.PolicyDocument.Statement as Statement[]).flatMap((s) => {
       expect(s.Effect).toBe('Allow');
       expect(s.Condition).toBeUndefined();
-      return list(s.Action).flatMap((action) => list(s.Resource).map((resource) => `${action} ${JSON.stringify(resource)}`));
+      return list(s.Action).flatMap((action) =>
+        list(s.Resource).map((resource) => `${action} ${JSON.stringify(resource)}`),
+      );
     });
     const stream = arnOf(LOGICAL_IDS.stream);
     const bucket = LOGICAL_IDS.rawArchiveBucket;
     const logGroup = arnOf(s3Config().CloudWatchLoggingOptions.LogGroupName.Ref);
     const expected = [
-      ...['kinesis:DescribeStream', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:ListShards'].map((a) => `${a} ${JSON.stringify(stream)}`),
-      ...['s3:PutObject', 's3:AbortMultipartUpload'].flatMap((a) => ['/raw/*', '/raw-errors/*'].map((p) => `${a} ${JSON.stringify(objectsOf(bucket, p))}`)),
+      ...['kinesis:DescribeStream', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:ListShards'].map(
+        (a) => `${a} ${JSON.stringify(stream)}`,
+      ),
+      ...['s3:PutObject', 's3:AbortMultipartUpload'].flatMap((a) =>
+        ['/raw/*', '/raw-errors/*'].map((p) => `${a} ${JSON.stringify(objectsOf(bucket, p))}`),
+      ),
       `s3:GetBucketLocation ${JSON.stringify(arnOf(bucket))}`,
       `logs:PutLogEvents ${JSON.stringify(logGroup)}`,
     ];
@@ -126,7 +176,17 @@ describe('Raw archive (cdk.json context)', () => {
 describe('Raw archive (overridden context)', () => {
   it('follows the archive config: buffering interval and size, IA transition, retention, log retention', () => {
     const json = synthTemplate(
-      { anomalyGuard: { archive: { bufferingIntervalSeconds: 60, bufferingSizeMiB: 5, infrequentAccessAfterDays: 90, retentionDays: 730 }, logRetentionDays: 14 } },
+      {
+        anomalyGuard: {
+          archive: {
+            bufferingIntervalSeconds: 60,
+            bufferingSizeMiB: 5,
+            infrequentAccessAfterDays: 90,
+            retentionDays: 730,
+          },
+          logRetentionDays: 14,
+        },
+      },
       { nag: false },
     ) as { Resources: Resources };
     const s3 = json.Resources[LOGICAL_IDS.rawArchiveDeliveryStream]!.Properties.ExtendedS3DestinationConfiguration;
@@ -139,15 +199,23 @@ describe('Raw archive (overridden context)', () => {
   });
 
   it('with removalPolicy destroy, deletes the bucket (emptied first) and the log group', () => {
-    const json = synthTemplate({ anomalyGuard: { removalPolicy: 'destroy' } }, { nag: false }) as { Resources: Resources };
+    const json = synthTemplate({ anomalyGuard: { removalPolicy: 'destroy' } }, { nag: false }) as {
+      Resources: Resources;
+    };
     expect(json.Resources[LOGICAL_IDS.rawArchiveBucket]!.DeletionPolicy).toBe('Delete');
-    const autoDelete = ofType(json.Resources, 'Custom::S3AutoDeleteObjects').filter(([, r]) => r.Properties.BucketName.Ref === LOGICAL_IDS.rawArchiveBucket);
+    const autoDelete = ofType(json.Resources, 'Custom::S3AutoDeleteObjects').filter(
+      ([, r]) => r.Properties.BucketName.Ref === LOGICAL_IDS.rawArchiveBucket,
+    );
     expect(autoDelete).toHaveLength(1);
-    const logGroup = json.Resources[LOGICAL_IDS.rawArchiveDeliveryStream]!.Properties.ExtendedS3DestinationConfiguration.CloudWatchLoggingOptions.LogGroupName.Ref;
+    const logGroup =
+      json.Resources[LOGICAL_IDS.rawArchiveDeliveryStream]!.Properties.ExtendedS3DestinationConfiguration
+        .CloudWatchLoggingOptions.LogGroupName.Ref;
     expect(json.Resources[logGroup]!.DeletionPolicy).toBe('Delete');
   });
 
   it('stops the synth on an out-of-range buffering size, naming the field', () => {
-    expect(() => synthTemplate({ anomalyGuard: { archive: { bufferingSizeMiB: 256 } } }, { nag: false })).toThrow('archive.bufferingSizeMiB');
+    expect(() => synthTemplate({ anomalyGuard: { archive: { bufferingSizeMiB: 256 } } }, { nag: false })).toThrow(
+      'archive.bufferingSizeMiB',
+    );
   });
 });

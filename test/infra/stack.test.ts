@@ -64,7 +64,12 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
     });
   });
 
-  it.each([LOGICAL_IDS.invalidRecordQueue, LOGICAL_IDS.consumerFailureQueue, LOGICAL_IDS.rollbackFailureQueue, LOGICAL_IDS.reportFailureQueue])('%s is encrypted, keeps 14 days and denies non-TLS access', (queueId) => {
+  it.each([
+    LOGICAL_IDS.invalidRecordQueue,
+    LOGICAL_IDS.consumerFailureQueue,
+    LOGICAL_IDS.rollbackFailureQueue,
+    LOGICAL_IDS.reportFailureQueue,
+  ])('%s is encrypted, keeps 14 days and denies non-TLS access', (queueId) => {
     const queue = json.Resources[queueId];
     expect(queue.Type).toBe('AWS::SQS::Queue');
     expect(queue.Properties.SqsManagedSseEnabled === true || queue.Properties.KmsMasterKeyId !== undefined).toBe(true);
@@ -73,7 +78,11 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
       Queues: [{ Ref: queueId }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } }, Resource: arnOf(queueId) }),
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: arnOf(queueId),
+          }),
         ]),
       },
     });
@@ -84,7 +93,11 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: LOGICAL_IDS.alertTopic }],
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
@@ -98,7 +111,10 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
     expect(fn.MemorySize).toBe(512);
     expect(fn.Timeout).toBe(60);
     const logGroupRef = fn.LoggingConfig.LogGroup.Ref as string;
-    expect(json.Resources[logGroupRef]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    expect(json.Resources[logGroupRef]).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { RetentionInDays: 30 },
+    });
     expect(fn.Environment.Variables).toEqual({
       [CONSUMER_ENV.stateTable]: { Ref: LOGICAL_IDS.stateTable },
       [CONSUMER_ENV.invalidRecordQueueUrl]: { Ref: LOGICAL_IDS.invalidRecordQueue },
@@ -109,7 +125,11 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
       [CONSUMER_ENV.dedupeIds]: '64',
       [CONSUMER_ENV.maxStreamChangeWindowHours]: '24',
       [CONSUMER_ENV.mitigationStateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine },
-      [CONSUMER_ENV.mitigationTimings]: JSON.stringify({ observationSeconds: 900, finalCheckSeconds: 2700, rollbackIntervalSeconds: 300 }),
+      [CONSUMER_ENV.mitigationTimings]: JSON.stringify({
+        observationSeconds: 900,
+        finalCheckSeconds: 2700,
+        rollbackIntervalSeconds: 300,
+      }),
       POWERTOOLS_SERVICE_NAME: 'anomaly-guard',
       POWERTOOLS_METRICS_NAMESPACE: 'AnomalyGuard',
       NODE_OPTIONS: '--enable-source-maps',
@@ -135,7 +155,15 @@ describe('AnomalyGuardStack (overridden context)', () => {
       {
         anomalyGuard: {
           stream: { mode: 'on-demand', retentionHours: 48 },
-          consumer: { batchSize: 250, maxBatchingWindowSeconds: 30, parallelizationFactor: 4, maxRetryAttempts: 2, maxRecordAgeSeconds: 600, memorySizeMb: 1024, timeoutSeconds: 120 },
+          consumer: {
+            batchSize: 250,
+            maxBatchingWindowSeconds: 30,
+            parallelizationFactor: 4,
+            maxRetryAttempts: 2,
+            maxRecordAgeSeconds: 600,
+            memorySizeMb: 1024,
+            timeoutSeconds: 120,
+          },
           window: { windowMinutes: 15, slideMinutes: 5, allowedLatenessMs: 60_000, dedupeIds: 8 },
           logRetentionDays: 7,
           alertEmails: ['oncall@example.com'],
@@ -152,13 +180,26 @@ describe('AnomalyGuardStack (overridden context)', () => {
     expect(json.Resources[LOGICAL_IDS.stateTable].DeletionPolicy).toBe('Delete');
     expect(json.Resources[LOGICAL_IDS.stateTable].Properties.DeletionProtectionEnabled).toBe(false);
     expect(json.Resources[LOGICAL_IDS.consumerEventSourceMapping].Properties).toMatchObject({
-      BatchSize: 250, MaximumBatchingWindowInSeconds: 30, ParallelizationFactor: 4, MaximumRetryAttempts: 2, MaximumRecordAgeInSeconds: 600,
+      BatchSize: 250,
+      MaximumBatchingWindowInSeconds: 30,
+      ParallelizationFactor: 4,
+      MaximumRetryAttempts: 2,
+      MaximumRecordAgeInSeconds: 600,
     });
     const fn = json.Resources[LOGICAL_IDS.consumerFunction].Properties;
     expect(fn).toMatchObject({ MemorySize: 1024, Timeout: 120 });
-    expect(fn.Environment.Variables).toMatchObject({ WINDOW_MINUTES: '15', SLIDE_MINUTES: '5', ALLOWED_LATENESS_MS: '60000', DEDUPE_IDS: '8' });
+    expect(fn.Environment.Variables).toMatchObject({
+      WINDOW_MINUTES: '15',
+      SLIDE_MINUTES: '5',
+      ALLOWED_LATENESS_MS: '60000',
+      DEDUPE_IDS: '8',
+    });
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
-    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: LOGICAL_IDS.alertTopic } });
+    t.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      TopicArn: { Ref: LOGICAL_IDS.alertTopic },
+    });
   });
 });
 
@@ -179,32 +220,54 @@ describe('mitigation workflow', () => {
   it('reads its waits from the execution input and rolls back everything when a step fails', () => {
     const def = definitionFromTemplate(json as never);
     expect(def.States.Observe).toMatchObject({ Type: 'Wait', SecondsPath: '$.input.observationSeconds' });
-    expect(def.States['Wait between rollback steps']).toMatchObject({ Type: 'Wait', SecondsPath: '$.input.rollbackIntervalSeconds' });
+    expect(def.States['Wait between rollback steps']).toMatchObject({
+      Type: 'Wait',
+      SecondsPath: '$.input.rollbackIntervalSeconds',
+    });
     const rollBackEverything = { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Roll back everything' };
     for (const name of ['Plan', 'Check regression', 'Roll back one step']) {
-      expect((def.States[name] as { Catch?: { ErrorEquals: string[]; Next: string }[] }).Catch).toEqual([rollBackEverything]);
+      expect((def.States[name] as { Catch?: { ErrorEquals: string[]; Next: string }[] }).Catch).toEqual([
+        rollBackEverything,
+      ]);
     }
     // The kill switch turned on mid-stage hands off with the actions in place; its catcher comes before the catch-all.
-    expect((def.States.Apply as { Catch?: unknown[] }).Catch).toEqual([{ ErrorEquals: ['MitigationPaused'], ResultPath: '$.error', Next: 'Notify hand-off' }, rollBackEverything]);
+    expect((def.States.Apply as { Catch?: unknown[] }).Catch).toEqual([
+      { ErrorEquals: ['MitigationPaused'], ResultPath: '$.error', Next: 'Notify hand-off' },
+      rollBackEverything,
+    ]);
     // Every task retries transient Lambda errors with backoff and has a Catch.
-    const tasks = Object.entries(def.States).filter(([, st]) => st.Type === 'Task') as [string, { Retry?: { BackoffRate?: number; MaxAttempts?: number }[]; Catch?: unknown[] }][];
+    const tasks = Object.entries(def.States).filter(([, st]) => st.Type === 'Task') as [
+      string,
+      { Retry?: { BackoffRate?: number; MaxAttempts?: number }[]; Catch?: unknown[] },
+    ][];
     expect(tasks.length).toBe(9);
     for (const [name, st] of tasks) {
       expect(st.Retry?.[0], name).toMatchObject({ BackoffRate: 2, MaxAttempts: 6 });
       expect(st.Catch?.length, name).toBe(name === 'Apply' ? 2 : 1);
     }
-    expect(Object.entries(def.States).filter(([, s]) => s.Type === 'Task').every(([, s]) => s.Resource?.endsWith(':function:MitigationStepsFunction'))).toBe(true);
+    expect(
+      Object.entries(def.States)
+        .filter(([, s]) => s.Type === 'Task')
+        .every(([, s]) => s.Resource?.endsWith(':function:MitigationStepsFunction')),
+    ).toBe(true);
   });
 
   it('runs the steps on nodejs22.x with the state table, topic and bus it needs', () => {
     const fn = json.Resources[LOGICAL_IDS.mitigationFunction].Properties;
     expect(fn).toMatchObject({ Runtime: 'nodejs22.x', TracingConfig: { Mode: 'Active' } });
-    expect(fn.Environment.Variables).toMatchObject({ STATE_TABLE_NAME: { Ref: LOGICAL_IDS.stateTable }, ALERT_TOPIC_ARN: { Ref: LOGICAL_IDS.alertTopic }, EVENT_BUS_NAME: 'default' });
+    expect(fn.Environment.Variables).toMatchObject({
+      STATE_TABLE_NAME: { Ref: LOGICAL_IDS.stateTable },
+      ALERT_TOPIC_ARN: { Ref: LOGICAL_IDS.alertTopic },
+      EVENT_BUS_NAME: 'default',
+    });
     expect(JSON.parse(fn.Environment.Variables.ACTION_TARGETS)).toEqual({ unconfiguredTargets: 'flag-table' });
   });
 
   it('sends operator rollbacks that still fail after two retries to an encrypted dead-letter queue', () => {
-    const configs = Object.values(json.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig' && r.Properties.FunctionName.Ref === LOGICAL_IDS.mitigationFunction);
+    const configs = Object.values(json.Resources as Record<string, any>).filter(
+      (r) =>
+        r.Type === 'AWS::Lambda::EventInvokeConfig' && r.Properties.FunctionName.Ref === LOGICAL_IDS.mitigationFunction,
+    );
     expect(configs).toHaveLength(1);
     expect(configs[0].Properties).toMatchObject({
       FunctionName: { Ref: LOGICAL_IDS.mitigationFunction },
@@ -227,7 +290,8 @@ describe('action targets IAM', () => {
       Object.values<any>(t.Resources)
         .filter((r) => r.Type === 'AWS::IAM::Policy')
         .flatMap((r) => r.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
-    const actions = (t: Record<string, any>) => statementsOf(t).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    const actions = (t: Record<string, any>) =>
+      statementsOf(t).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
     const none = synthTemplate({}, { nag: false });
     expect(actions(none).filter((a) => /^(appconfig|apigateway|cloudfront|wafv2|secretsmanager):/.test(a))).toEqual([]);
 
@@ -245,14 +309,24 @@ describe('action targets IAM', () => {
       },
       { nag: false },
     );
-    const byAction = (action: string) => statementsOf(configured).filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action));
+    const byAction = (action: string) =>
+      statementsOf(configured).filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action));
     expect(JSON.stringify(byAction('apigateway:PATCH').map((s) => s.Resource))).toMatch(/\/usageplans\/up1/);
-    expect(JSON.stringify(byAction('cloudfront:CreateInvalidation').map((s) => s.Resource))).toMatch(/distribution\/E123/);
-    expect(JSON.stringify(byAction('wafv2:UpdateWebACL').map((s) => s.Resource))).toMatch(/regional\/webacl\/edge\/abc/);
+    expect(JSON.stringify(byAction('cloudfront:CreateInvalidation').map((s) => s.Resource))).toMatch(
+      /distribution\/E123/,
+    );
+    expect(JSON.stringify(byAction('wafv2:UpdateWebACL').map((s) => s.Resource))).toMatch(
+      /regional\/webacl\/edge\/abc/,
+    );
     expect(actions(configured).filter((a) => a.startsWith('appconfig:'))).toEqual([]);
   });
 
   it('rejects an invalid target configuration at synth, naming the field', () => {
-    expect(() => synthTemplate({ anomalyGuard: { mitigation: { actionTargets: { cloudFront: { distributionIds: [] } } } } }, { nag: false })).toThrow(/mitigation\.actionTargets: .*cloudFront\.distributionIds/);
+    expect(() =>
+      synthTemplate(
+        { anomalyGuard: { mitigation: { actionTargets: { cloudFront: { distributionIds: [] } } } } },
+        { nag: false },
+      ),
+    ).toThrow(/mitigation\.actionTargets: .*cloudFront\.distributionIds/);
   });
 });

@@ -10,11 +10,20 @@ const T0 = Date.parse('2026-11-22T06:00:00Z');
 /** Three hours of acme cqs_p95 every 10 s with ±2 % noise, +60 % for 20 minutes from minute 150. */
 function series() {
   let seed = 7;
-  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   return Array.from({ length: 180 * 6 }, (_, i) => {
     const minute = Math.floor(i / 6);
     const spike = minute >= 150 && minute < 170 ? 1.6 : 1;
-    return { v: 1, type: 'metric', id: `m-${i}`, ts: T0 + i * 10_000, tenant: 'acme', signal: 'cqs_p95', region: 'kr', value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * spike };
+    return {
+      v: 1,
+      type: 'metric',
+      id: `m-${i}`,
+      ts: T0 + i * 10_000,
+      tenant: 'acme',
+      signal: 'cqs_p95',
+      region: 'kr',
+      value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * spike,
+    };
   });
 }
 
@@ -73,7 +82,14 @@ describe('alerts through the consumer on the stand-ins', () => {
         const response = await consumer(event, context).catch(() => undefined);
         if (response && !response.batchItemFailures.length) break;
         retried++;
-        if (response) event = { Records: event.Records.slice(event.Records.findIndex((r) => r.kinesis.sequenceNumber === response.batchItemFailures[0]!.itemIdentifier)) };
+        if (response)
+          event = {
+            Records: event.Records.slice(
+              event.Records.findIndex(
+                (r) => r.kinesis.sequenceNumber === response.batchItemFailures[0]!.itemIdentifier,
+              ),
+            ),
+          };
       }
     }
     expect(retried).toBe(1);

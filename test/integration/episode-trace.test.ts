@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RawRecord } from '../../lambdas/core/batch.js';
 import { episodeId } from '../../lambdas/core/episodes.js';
 import { DynamoDbEpisodeTraceStore } from '../../lambdas/adapters/episode-trace-store.js';
-import { type EpisodeTraceStore } from '../../lambdas/core/ports/episode-trace-store.js';
+import type { EpisodeTraceStore } from '../../lambdas/core/ports/episode-trace-store.js';
 import type { WindowStore } from '../../lambdas/core/ports/window-store.js';
 import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from '../../lambdas/usecases/stream-batch.js';
 import { toRawRecord } from '../../lambdas/handlers/stream-consumer.js';
@@ -19,14 +19,32 @@ const CALM = 'globex#cqs_p95';
 /** Four hours of two keys every 10 s with ±2 % noise; acme is +60 % for 20 minutes from minute 150. */
 function series(): Record<string, unknown>[] {
   let seed = 7;
-  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   return Array.from({ length: 240 * 6 }, (_, i) => {
     const minute = Math.floor(i / 6);
     const spike = minute >= SPIKE_FROM && minute < SPIKE_TO ? 1.6 : 1;
     const ts = T0 + i * 10_000;
     return [
-      { v: 1, type: 'metric', id: `a-${i}`, ts, tenant: 'acme', signal: 'cqs_p95', region: 'kr', value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * spike },
-      { v: 1, type: 'metric', id: `g-${i}`, ts, tenant: 'globex', signal: 'cqs_p95', region: 'kr', value: 0.004 * (1 + 0.02 * (rnd() * 2 - 1)) },
+      {
+        v: 1,
+        type: 'metric',
+        id: `a-${i}`,
+        ts,
+        tenant: 'acme',
+        signal: 'cqs_p95',
+        region: 'kr',
+        value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * spike,
+      },
+      {
+        v: 1,
+        type: 'metric',
+        id: `g-${i}`,
+        ts,
+        tenant: 'globex',
+        signal: 'cqs_p95',
+        region: 'kr',
+        value: 0.004 * (1 + 0.02 * (rnd() * 2 - 1)),
+      },
     ];
   }).flat();
 }
@@ -54,7 +72,13 @@ async function deliver(records: RawRecord[], deps: StreamBatchDeps, outcomes: Ba
 
 async function traceItems(h: Harness): Promise<Record<string, unknown>[]> {
   const doc = DynamoDBDocumentClient.from(h.standIns.dynamo);
-  const out = await doc.send(new ScanCommand({ TableName: h.table, FilterExpression: 'begins_with(pk, :p)', ExpressionAttributeValues: { ':p': 'trace#' } }));
+  const out = await doc.send(
+    new ScanCommand({
+      TableName: h.table,
+      FilterExpression: 'begins_with(pk, :p)',
+      ExpressionAttributeValues: { ':p': 'trace#' },
+    }),
+  );
   return out.Items ?? [];
 }
 
@@ -98,7 +122,11 @@ describe('episode traces through the consumer on dynalite', () => {
     // Pre-start context from the held buckets: observed only.
     const context = series.filter((p) => p.ts < anomaly.start);
     expect(context.length).toBeGreaterThanOrEqual(5);
-    expect(context.every((p) => p.expected === undefined && p.band === undefined && p.observed > 0.002 && p.observed < 0.003)).toBe(true);
+    expect(
+      context.every(
+        (p) => p.expected === undefined && p.band === undefined && p.observed > 0.002 && p.observed < 0.003,
+      ),
+    ).toBe(true);
     // Every scored minute from the first one, through the spike, the recovery and 45 minutes after it.
     const scored = series.filter((p) => p.ts >= anomaly.start);
     expect(scored.every((p) => p.expected !== undefined && p.band !== undefined && p.score !== undefined)).toBe(true);
@@ -165,7 +193,10 @@ describe('episode traces through the consumer on dynalite', () => {
       const flaky: StreamBatchDeps = {
         ...base,
         windows,
-        traces: { append: async (id, p) => (await traces.append(id, p), void (appendedSinceSave = true)), series: traces.series },
+        traces: {
+          append: async (id, p) => (await traces.append(id, p), void (appendedSinceSave = true)),
+          series: traces.series,
+        },
       };
       let retries = 0;
       for (const records of all) retries += await deliver(records, flaky, []);

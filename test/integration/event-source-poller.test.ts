@@ -1,7 +1,12 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { putRecordsReliably } from '../../lambdas/adapters/stream-producer.js';
-import { EventSourcePoller, eventSourceSettingsFromTemplate, type EventSourceSettings, type StreamFailureNotice } from '../../local/event-source-poller.js';
+import {
+  EventSourcePoller,
+  eventSourceSettingsFromTemplate,
+  type EventSourceSettings,
+  type StreamFailureNotice,
+} from '../../local/event-source-poller.js';
 import { createStreamFromTemplate, startStandIns, type StandIns } from '../../local/stand-ins.js';
 import { stackTemplate } from './harness.js';
 
@@ -19,11 +24,29 @@ describe('local event source poller (Lambda delivery semantics on kinesalite)', 
     await s.close();
   });
 
-  async function run(n: number, handler: (e: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>, over: Partial<EventSourceSettings> = {}, until: () => boolean) {
+  async function run(
+    n: number,
+    handler: (e: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>,
+    over: Partial<EventSourceSettings> = {},
+    until: () => boolean,
+  ) {
     const failures: StreamFailureNotice[] = [];
-    const entries = Array.from({ length: n }, (_, i) => ({ Data: Buffer.from(JSON.stringify({ i })), PartitionKey: `k${i % 3}` }));
+    const entries = Array.from({ length: n }, (_, i) => ({
+      Data: Buffer.from(JSON.stringify({ i })),
+      PartitionKey: `k${i % 3}`,
+    }));
     expect((await putRecordsReliably(s.kinesis, STREAM, entries)).sent).toBe(n);
-    const poller = new EventSourcePoller({ kinesis: s.kinesis, streamName: STREAM, streamArn: 'arn:test', functionName: 'f', handler, settings: { ...settings, ...over }, batchingWindowMs: 0, pollIntervalMs: 5, onFailure: (x) => failures.push(x) });
+    const poller = new EventSourcePoller({
+      kinesis: s.kinesis,
+      streamName: STREAM,
+      streamArn: 'arn:test',
+      functionName: 'f',
+      handler,
+      settings: { ...settings, ...over },
+      batchingWindowMs: 0,
+      pollIntervalMs: 5,
+      onFailure: (x) => failures.push(x),
+    });
     await poller.start();
     const deadline = Date.now() + 20_000;
     while (!until() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -31,7 +54,8 @@ describe('local event source poller (Lambda delivery semantics on kinesalite)', 
     return failures;
   }
 
-  const index = (r: KinesisStreamEvent['Records'][number]) => (JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString()) as { i: number }).i;
+  const index = (r: KinesisStreamEvent['Records'][number]) =>
+    (JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString()) as { i: number }).i;
 
   it('takes its settings from the synthesized event source mapping', () => {
     const t = eventSourceSettingsFromTemplate(stackTemplate());

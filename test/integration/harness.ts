@@ -71,18 +71,37 @@ export async function startHarness(): Promise<Harness> {
 const BASE_TS = Date.parse('2026-11-22T10:00:00Z');
 
 export function metric(i: number, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return { v: 1, type: 'metric', id: `m-${i}`, ts: BASE_TS + i * 5_000, tenant: 'acme', signal: 'cqs_p95', value: 1 + (i % 7), region: 'kr', ...over };
+  return {
+    v: 1,
+    type: 'metric',
+    id: `m-${i}`,
+    ts: BASE_TS + i * 5_000,
+    tenant: 'acme',
+    signal: 'cqs_p95',
+    value: 1 + (i % 7),
+    region: 'kr',
+    ...over,
+  };
 }
 
 let seq = 10_000_000;
 /** A Kinesis event as Lambda delivers it, with increasing sequence numbers on one shard. */
-export function kinesisEvent(records: (Record<string, unknown> | string)[], shardId = 'shardId-000000000000'): KinesisStreamEvent {
+export function kinesisEvent(
+  records: (Record<string, unknown> | string)[],
+  shardId = 'shardId-000000000000',
+): KinesisStreamEvent {
   return {
     Records: records.map((r): KinesisStreamRecord => {
       const sequenceNumber = String(++seq);
       const line = typeof r === 'string' ? r : JSON.stringify(r);
       return {
-        kinesis: { kinesisSchemaVersion: '1.0', partitionKey: typeof r === 'string' ? 'raw' : String(r.tenant ?? r.key), sequenceNumber, data: Buffer.from(line).toString('base64'), approximateArrivalTimestamp: BASE_TS / 1000 + 3600 },
+        kinesis: {
+          kinesisSchemaVersion: '1.0',
+          partitionKey: typeof r === 'string' ? 'raw' : String(r.tenant ?? r.key),
+          sequenceNumber,
+          data: Buffer.from(line).toString('base64'),
+          approximateArrivalTimestamp: BASE_TS / 1000 + 3600,
+        },
         eventSource: 'aws:kinesis',
         eventVersion: '1.0',
         eventID: `${shardId}:${sequenceNumber}`,

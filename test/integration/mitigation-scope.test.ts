@@ -22,7 +22,17 @@ const NOW = T0 + 6 * MIN;
 
 /** One tenant's origin-latency anomaly (the unit tests' builder, on an infra signal). */
 function anomaly(tenant: string, over: Partial<Anomaly> = {}): Anomaly {
-  return baseAnomaly({ tenant, signal: 'edge_p95_ms', regions: ['kr'], class: 'infra', expected: 180, observed: 420, band: { lo: 150, hi: 220 }, change: '+133%', ...over });
+  return baseAnomaly({
+    tenant,
+    signal: 'edge_p95_ms',
+    regions: ['kr'],
+    class: 'infra',
+    expected: 180,
+    observed: 420,
+    band: { lo: 150, hi: 220 },
+    change: '+133%',
+    ...over,
+  });
 }
 
 let h: Harness;
@@ -61,10 +71,21 @@ describe('incident width from the anomaly store (dynalite)', () => {
 
 describe("one tenant's edge latency vs. an origin incident on every tenant (synthesized workflow, flag table on dynalite)", () => {
   function workflow() {
-    const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts, deploymentRegion: 'kr', timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 }, now: () => NOW });
+    const m = localMitigation({
+      template: stackTemplate(),
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      notifier: alerts,
+      deploymentRegion: 'kr',
+      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+      now: () => NOW,
+    });
     return m;
   }
-  const alertBodies = () => alerts.published.peekAll().map((a) => ({ subject: a.subject, body: JSON.parse(a.body) as { mitigation?: Record<string, unknown> } }));
+  const alertBodies = () =>
+    alerts.published
+      .peekAll()
+      .map((a) => ({ subject: a.subject, body: JSON.parse(a.body) as { mitigation?: Record<string, unknown> } }));
 
   it('a single tenant: no CDN invalidation, cache-key change, failover or challenge is applied; the plan and the alert say they were handed off, and why', async () => {
     const a = anomaly('acme');
@@ -75,13 +96,26 @@ describe("one tenant's edge latency vs. an origin incident on every tenant (synt
     const [x] = [...stepFunctions.executions.values()];
     expect(x!.result!.outcome).toBe('blocked');
     expect(x!.result!.applied).toEqual([]);
-    expect(x!.result!.plan!.handedOff.map((s) => s.stepId)).toEqual(['origin-bottleneck/cache-key-normalise', 'origin-bottleneck/cdn-invalidate', 'origin-bottleneck/read-only-failover', 'origin-bottleneck/challenge']);
+    expect(x!.result!.plan!.handedOff.map((s) => s.stepId)).toEqual([
+      'origin-bottleneck/cache-key-normalise',
+      'origin-bottleneck/cdn-invalidate',
+      'origin-bottleneck/read-only-failover',
+      'origin-bottleneck/challenge',
+    ]);
     expect((await readFlags(h.standIns.dynamo, h.table, '*')).size).toBe(0);
     expect((await readFlags(h.standIns.dynamo, h.table, 'acme')).size).toBe(0);
     const outcome = alertBodies().at(-1)!;
     expect(outcome.subject).toMatch(/mitigation blocked/);
-    expect(outcome.body.mitigation!.detail).toMatch(/^nothing applied automatically: 2 step\(s\) handed off to an operator: Normalise CDN cache keys .*platform-step-needs-multi-tenant-incident.*; Invalidate the fragmented cache entries \(irreversible-step-needs-multi-tenant-incident/);
-    expect(outcome.body.mitigation!.handedOff).toContainEqual({ step: 'origin-bottleneck/cdn-invalidate', level: 'soft', control: 'platform/cdn-invalidation:@distribution', cause: 'guardrail', reason: expect.stringContaining('irreversible-step-needs-multi-tenant-incident') });
+    expect(outcome.body.mitigation!.detail).toMatch(
+      /^nothing applied automatically: 2 step\(s\) handed off to an operator: Normalise CDN cache keys .*platform-step-needs-multi-tenant-incident.*; Invalidate the fragmented cache entries \(irreversible-step-needs-multi-tenant-incident/,
+    );
+    expect(outcome.body.mitigation!.handedOff).toContainEqual({
+      step: 'origin-bottleneck/cdn-invalidate',
+      level: 'soft',
+      control: 'platform/cdn-invalidation:@distribution',
+      cause: 'guardrail',
+      reason: expect.stringContaining('irreversible-step-needs-multi-tenant-incident'),
+    });
   });
 
   it('three tenants with stored anomalies: the soft stage is applied under flags#*, every tenant reads it, and each action names what acted', async () => {
@@ -93,14 +127,25 @@ describe("one tenant's edge latency vs. an origin incident on every tenant (synt
     await stepFunctions.drain();
     const [x] = [...stepFunctions.executions.values()];
     const soft = x!.result!.applied.filter((s) => s.step.level === 'soft');
-    expect(soft.map((s) => s.step.id)).toEqual(['origin-bottleneck/cache-key-normalise', 'origin-bottleneck/cdn-invalidate']);
-    expect(soft.map((s) => s.actedVia?.description)).toEqual(['flag written for the service to read', 'flag written for the service to read (cdn-invalidation is not configured: no cdn-invalidation control was changed)']);
+    expect(soft.map((s) => s.step.id)).toEqual([
+      'origin-bottleneck/cache-key-normalise',
+      'origin-bottleneck/cdn-invalidate',
+    ]);
+    expect(soft.map((s) => s.actedVia?.description)).toEqual([
+      'flag written for the service to read',
+      'flag written for the service to read (cdn-invalidation is not configured: no cdn-invalidation control was changed)',
+    ]);
     // The ledger keeps it too.
     const entries = await new DynamoDbActionLedger(h.standIns.dynamo, h.table).entries(x!.result!.plan!.rollbackKey);
-    expect(entries.find((e) => e.event === 'applied' && e.action.step.id === 'origin-bottleneck/cdn-invalidate')!.action.actedVia).toMatchObject({ control: 'flag', fallbackFor: 'cdn-invalidation' });
+    expect(
+      entries.find((e) => e.event === 'applied' && e.action.step.id === 'origin-bottleneck/cdn-invalidate')!.action
+        .actedVia,
+    ).toMatchObject({ control: 'flag', fallbackFor: 'cdn-invalidation' });
     // The stage alert names the control, not just the intended target.
     const stage = alertBodies().find((b) => b.subject.includes('soft stage applied'))!;
-    expect(stage.body.mitigation!.detail).toContain('Invalidate the fragmented cache entries — flag written for the service to read (cdn-invalidation is not configured: no cdn-invalidation control was changed)');
+    expect(stage.body.mitigation!.detail).toContain(
+      'Invalidate the fragmented cache entries — flag written for the service to read (cdn-invalidation is not configured: no cdn-invalidation control was changed)',
+    );
     // Applied as the platform's flag, which a tenant that had no anomaly reads too.
     expect(x!.result!.applied[0]!.targetRef).toBe('flags#*/cdn.cache_key.normalise');
     expect(x!.result!.outcome).not.toBe('blocked');
@@ -109,20 +154,56 @@ describe("one tenant's edge latency vs. an origin incident on every tenant (synt
 
 describe('dry run (local operator API): the steps whose target is not configured', () => {
   async function dryRun(key: string) {
-    const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts, now: () => NOW });
-    const api: Record<string, ApiHandler> = localOperatorApi({ dynamo: h.standIns.dynamo, tableName: h.table, stepFunctions: m.stepFunctions, mitigationDeps: m.deps, targets: m.targets, now: () => NOW });
-    const res = await api.mitigate!({ body: JSON.stringify({ key, dry_run: true }), isBase64Encoded: false, headers: { 'content-type': 'application/json' }, queryStringParameters: null });
+    const m = localMitigation({
+      template: stackTemplate(),
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      notifier: alerts,
+      now: () => NOW,
+    });
+    const api: Record<string, ApiHandler> = localOperatorApi({
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      stepFunctions: m.stepFunctions,
+      mitigationDeps: m.deps,
+      targets: m.targets,
+      now: () => NOW,
+    });
+    const res = await api.mitigate!({
+      body: JSON.stringify({ key, dry_run: true }),
+      isBase64Encoded: false,
+      headers: { 'content-type': 'application/json' },
+      queryStringParameters: null,
+    });
     return { status: res.statusCode, body: JSON.parse(res.body) };
   }
 
   it('lists each step whose control is not configured and that it would only be written as a flag', async () => {
-    const a = anomaly('acme', { signal: 'ingest_rpm', class: 'tenant', expected: 6000, observed: 30000, band: { lo: 5000, hi: 7000 } });
+    const a = anomaly('acme', {
+      signal: 'ingest_rpm',
+      class: 'tenant',
+      expected: 6000,
+      observed: 30000,
+      band: { lo: 5000, hi: 7000 },
+    });
     await store().open(a);
     const res = await dryRun(a.id);
     expect(res.status).toBe(200);
     expect(res.body.unconfiguredTargets).toEqual([
-      { step: 'ingest-surge/burst-credit', target: 'usage-plan', control: 'tenant/acme/usage-plan:@tenant', handling: 'flag-table', reason: expect.stringContaining('actionTargets.usagePlans') },
-      { step: 'ingest-surge/rate-limit', target: 'usage-plan', control: 'tenant/acme/usage-plan:@tenant', handling: 'flag-table', reason: expect.stringContaining('actionTargets.usagePlans') },
+      {
+        step: 'ingest-surge/burst-credit',
+        target: 'usage-plan',
+        control: 'tenant/acme/usage-plan:@tenant',
+        handling: 'flag-table',
+        reason: expect.stringContaining('actionTargets.usagePlans'),
+      },
+      {
+        step: 'ingest-surge/rate-limit',
+        target: 'usage-plan',
+        control: 'tenant/acme/usage-plan:@tenant',
+        handling: 'flag-table',
+        reason: expect.stringContaining('actionTargets.usagePlans'),
+      },
     ]);
     expect(await readTenantFlags(h.standIns.dynamo, h.table, 'acme')).toEqual(new Map());
   });
@@ -132,6 +213,11 @@ describe('dry run (local operator API): the steps whose target is not configured
     await store().open(a);
     const res = await dryRun(a.id);
     expect(res.body.decision.allowed).toBe(false);
-    expect(res.body.handedOff.map((s: { step: string }) => s.step)).toEqual(['origin-bottleneck/cache-key-normalise', 'origin-bottleneck/cdn-invalidate', 'origin-bottleneck/read-only-failover', 'origin-bottleneck/challenge']);
+    expect(res.body.handedOff.map((s: { step: string }) => s.step)).toEqual([
+      'origin-bottleneck/cache-key-normalise',
+      'origin-bottleneck/cdn-invalidate',
+      'origin-bottleneck/read-only-failover',
+      'origin-bottleneck/challenge',
+    ]);
   });
 });

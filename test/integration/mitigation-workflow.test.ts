@@ -5,14 +5,19 @@ import type { Anomaly } from '../../lambdas/core/anomaly.js';
 import type { ActionTarget } from '../../lambdas/core/ports/action-target.js';
 import { DynamoDbActionLedger } from '../../lambdas/adapters/action-ledger.js';
 import { episodeKeyOf } from '../../lambdas/core/mitigation/journal.js';
-import { type ActionLedger } from '../../lambdas/core/ports/action-ledger.js';
+import type { ActionLedger } from '../../lambdas/core/ports/action-ledger.js';
 import { killSwitchState, setKillSwitch } from '../../lambdas/adapters/kill-switch.js';
 import { DynamoDbWindowStore } from '../../lambdas/adapters/window-store.js';
 import { FlagTableTarget, readFlags } from '../../lambdas/adapters/targets/index.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
 import { foldObservations } from '../../lambdas/core/key-state.js';
 import { KILL_SWITCH_FLAG } from '../../lambdas/handlers/mitigation-workflow.js';
-import { rollbackByKey, runMitigationOp, type MitigationDeps, type WorkflowState } from '../../lambdas/usecases/mitigation-steps.js';
+import {
+  rollbackByKey,
+  runMitigationOp,
+  type MitigationDeps,
+  type WorkflowState,
+} from '../../lambdas/usecases/mitigation-steps.js';
 import { localMitigation } from '../../local/mitigation.js';
 import { LocalAlertTopic } from '../../local/notifier.js';
 import { localOperatorApi } from '../../local/operator-api.js';
@@ -63,19 +68,43 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
   /** Put the signal's latest minute at `value` in the key's window state (what the regression check reads). */
   async function signalNow(value: number) {
     const ts = NOW - 60_000;
-    const folded = foldObservations(undefined, [0, 1, 2].map((i) => ({ key: 'acme#cqs_p95', tenant: 'acme', signal: 'cqs_p95', ts: ts + i * 1000, value })), DEFAULT_WINDOW_SETTINGS);
+    const folded = foldObservations(
+      undefined,
+      [0, 1, 2].map((i) => ({ key: 'acme#cqs_p95', tenant: 'acme', signal: 'cqs_p95', ts: ts + i * 1000, value })),
+      DEFAULT_WINDOW_SETTINGS,
+    );
     const store = new DynamoDbWindowStore(h.standIns.dynamo, h.table);
     const current = await store.load('acme#cqs_p95');
     await store.save({ ...folded.state }, current?.version);
   }
 
-  function workflow(over: { targetFor?: (kind: Parameters<ActionTarget['apply']>[0]['step']['target']) => ActionTarget; killSwitch?: () => Promise<boolean> } = {}) {
-    const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts, timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 } });
-    const deps = { ...m.deps, now: () => NOW, ...(over.targetFor && { targetFor: over.targetFor }), ...(over.killSwitch && { killSwitch: over.killSwitch }) };
+  function workflow(
+    over: {
+      targetFor?: (kind: Parameters<ActionTarget['apply']>[0]['step']['target']) => ActionTarget;
+      killSwitch?: () => Promise<boolean>;
+    } = {},
+  ) {
+    const m = localMitigation({
+      template: stackTemplate(),
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      notifier: alerts,
+      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+    });
+    const deps = {
+      ...m.deps,
+      now: () => NOW,
+      ...(over.targetFor && { targetFor: over.targetFor }),
+      ...(over.killSwitch && { killSwitch: over.killSwitch }),
+    };
     // Same synthesized definition, with the injected dependencies.
     const sfn = new LocalStepFunctions({
       template: stackTemplate(),
-      handler: async (event, context) => (await import('../../lambdas/usecases/mitigation-steps.js')).runMitigationOp(event, { ...deps, execution: context.awsRequestId }),
+      handler: async (event, context) =>
+        (await import('../../lambdas/usecases/mitigation-steps.js')).runMitigationOp(event, {
+          ...deps,
+          execution: context.awsRequestId,
+        }),
       timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
     });
     return { sfn, bus: m.bus, ledger: deps.ledger, deps };
@@ -95,15 +124,38 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     const applied = x!.result!.applied.map((a) => a.step.id);
     expect(applied).toEqual(['search-cost/cache-ttl', 'search-cost/rows-limit', 'search-cost/facet-limit']);
     expect(x!.result!.applied.every((a) => a.step.level === 'soft')).toBe(true);
-    expect(x!.path).toEqual(['Plan', 'Apply', 'Check regression', 'Roll back one step', 'Roll back one step', 'Roll back one step', 'Notify recovered']);
+    expect(x!.path).toEqual([
+      'Plan',
+      'Apply',
+      'Check regression',
+      'Roll back one step',
+      'Roll back one step',
+      'Roll back one step',
+      'Notify recovered',
+    ]);
     expect(x!.result!.rolledBack).toEqual([...x!.result!.applied].reverse().map((a) => a.rollbackKey));
     expect((await flags()).size).toBe(0);
     const entries = await ledger.entries(episodeKeyOf(x!.result!.applied[0]!.rollbackKey));
-    for (const a of x!.result!.applied) expect(entries.filter((e) => e.action.rollbackKey === a.rollbackKey).map((e) => e.event).sort()).toEqual(['applied', 'rolled-back']);
-    expect(bus.events.peekAll().map((e) => e.detailType)).toEqual([...Array(3).fill('Mitigation Action Applied'), ...Array(3).fill('Mitigation Action Rolled Back'), 'Mitigation Outcome']);
-    expect(alerts.published.peekAll().map((m) => m.subject)).toEqual(['[SEV1] acme cqs_p95 mitigation soft stage applied', '[SEV1] acme cqs_p95 mitigation recovered']);
+    for (const a of x!.result!.applied)
+      expect(
+        entries
+          .filter((e) => e.action.rollbackKey === a.rollbackKey)
+          .map((e) => e.event)
+          .sort(),
+      ).toEqual(['applied', 'rolled-back']);
+    expect(bus.events.peekAll().map((e) => e.detailType)).toEqual([
+      ...Array(3).fill('Mitigation Action Applied'),
+      ...Array(3).fill('Mitigation Action Rolled Back'),
+      'Mitigation Outcome',
+    ]);
+    expect(alerts.published.peekAll().map((m) => m.subject)).toEqual([
+      '[SEV1] acme cqs_p95 mitigation soft stage applied',
+      '[SEV1] acme cqs_p95 mitigation recovered',
+    ]);
     const stage = JSON.parse(alerts.published.peekAll()[0]!.body);
-    expect(stage.mitigation.applied.map((a: { rollbackKey: string }) => a.rollbackKey)).toEqual(x!.result!.applied.map((a) => a.rollbackKey));
+    expect(stage.mitigation.applied.map((a: { rollbackKey: string }) => a.rollbackKey)).toEqual(
+      x!.result!.applied.map((a) => a.rollbackKey),
+    );
     // Step Functions Standard bills per state transition.
     expect(x!.transitions).toBeGreaterThanOrEqual(x!.path.length);
   });
@@ -135,11 +187,18 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     const [x] = [...sfn.executions.values()];
     expect((await flags()).size).toBeGreaterThan(0);
     const { rollbackByKey } = await import('../../lambdas/usecases/mitigation-steps.js');
-    const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts });
+    const m = localMitigation({
+      template: stackTemplate(),
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      notifier: alerts,
+    });
     const first = await rollbackByKey(x!.result!.plan!.rollbackKey, { ...m.deps, now: () => NOW + 60_000 });
     expect(first.rolledBack.sort()).toEqual(x!.result!.applied.map((a) => a.rollbackKey).sort());
     expect((await flags()).size).toBe(0);
-    expect(await rollbackByKey(x!.result!.plan!.rollbackKey, { ...m.deps, now: () => NOW + 120_000 })).toEqual({ rolledBack: [] });
+    expect(await rollbackByKey(x!.result!.plan!.rollbackKey, { ...m.deps, now: () => NOW + 120_000 })).toEqual({
+      rolledBack: [],
+    });
   });
 
   it('a whitelisted campaign tenant gets soft steps only', async () => {
@@ -155,7 +214,13 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
 
   it('a release within 30 minutes blocks automatic mitigation: nothing is applied, on-call is told why', async () => {
     const { sfn } = workflow();
-    await sfn.start(anomaly({ correlatedChanges: [{ id: 'rel-381', tenant: 'acme', change: 'release', ts: T0 - 8 * 60_000, offsetMinutes: 8 }] }));
+    await sfn.start(
+      anomaly({
+        correlatedChanges: [
+          { id: 'rel-381', tenant: 'acme', change: 'release', ts: T0 - 8 * 60_000, offsetMinutes: 8 },
+        ],
+      }),
+    );
     await sfn.drain();
     const [x] = [...sfn.executions.values()];
     expect(x!.result!.outcome).toBe('blocked');
@@ -165,8 +230,24 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
   });
 
   it('the kill switch stops automatic mitigation before any action is applied', async () => {
-    await new FlagTableTarget(new (await import('../../lambdas/adapters/targets/slot-store.js')).DynamoDbSlotStore(h.standIns.dynamo, h.table)).apply(
-      { rollbackKey: 'rb-operator-pause', episodeId: 'operator', tenant: '*', step: { id: 'ops/pause', title: 'pause', level: 'soft', target: 'flag', flag: KILL_SWITCH_FLAG, value: true, undo: 'restore-previous', scope: 'platform' } },
+    await new FlagTableTarget(
+      new (await import('../../lambdas/adapters/targets/slot-store.js')).DynamoDbSlotStore(h.standIns.dynamo, h.table),
+    ).apply(
+      {
+        rollbackKey: 'rb-operator-pause',
+        episodeId: 'operator',
+        tenant: '*',
+        step: {
+          id: 'ops/pause',
+          title: 'pause',
+          level: 'soft',
+          target: 'flag',
+          flag: KILL_SWITCH_FLAG,
+          value: true,
+          undo: 'restore-previous',
+          scope: 'platform',
+        },
+      },
       NOW,
     );
     expect((await readFlags(h.standIns.dynamo, h.table, '*')).get(KILL_SWITCH_FLAG)?.value).toBe(true);
@@ -180,9 +261,28 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
   });
 
   it('`mitigation pause` from the CLI blocks executions before any action; `resume` lets the next one act', async () => {
-    const cli = (...args: string[]) => promisify(execFile)('npx', ['tsx', 'bin/anomaly-guard.ts', 'mitigation', ...args, '--table', h.table, '--endpoint', h.standIns.dynamoEndpoint], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
-    expect((await cli('pause', '--reason', 'INC-42 bad playbook')).stdout).toMatch(/automatic mitigation is PAUSED \(operator: INC-42 bad playbook, since 20\d\d-/);
-    expect(await killSwitchState(h.standIns.dynamo, h.table)).toMatchObject({ paused: true, setBy: 'operator: INC-42 bad playbook' });
+    const cli = (...args: string[]) =>
+      promisify(execFile)(
+        'npx',
+        [
+          'tsx',
+          'bin/anomaly-guard.ts',
+          'mitigation',
+          ...args,
+          '--table',
+          h.table,
+          '--endpoint',
+          h.standIns.dynamoEndpoint,
+        ],
+        { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+      );
+    expect((await cli('pause', '--reason', 'INC-42 bad playbook')).stdout).toMatch(
+      /automatic mitigation is PAUSED \(operator: INC-42 bad playbook, since 20\d\d-/,
+    );
+    expect(await killSwitchState(h.standIns.dynamo, h.table)).toMatchObject({
+      paused: true,
+      setBy: 'operator: INC-42 bad playbook',
+    });
     await signalNow(0.0025);
     const paused = workflow();
     await paused.sfn.start(anomaly());
@@ -204,11 +304,21 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
 
   it('a failure in the second action rolls back the first, then fails and notifies', async () => {
     await signalNow(0.0039);
-    const base = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts }).deps.targetFor;
+    const base = localMitigation({
+      template: stackTemplate(),
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      notifier: alerts,
+    }).deps.targetFor;
     let applies = 0;
     const failing = (kind: Parameters<typeof base>[0]): ActionTarget => {
       const t = base(kind);
-      return { kind: t.kind, rollback: (a, n) => t.rollback(a, n), apply: async (a, n) => (++applies === 2 ? Promise.reject(new Error('injected: target unavailable')) : t.apply(a, n)) };
+      return {
+        kind: t.kind,
+        rollback: (a, n) => t.rollback(a, n),
+        apply: async (a, n) =>
+          ++applies === 2 ? Promise.reject(new Error('injected: target unavailable')) : t.apply(a, n),
+      };
     };
     const { sfn } = workflow({ targetFor: failing });
     await sfn.start(anomaly());
@@ -222,10 +332,32 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
 
   it('dry run: the plan and the policy decision, with no ledger writes and no flags', async () => {
     const { runMitigationOp } = await import('../../lambdas/usecases/mitigation-steps.js');
-    const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts });
-    const planned = await runMitigationOp({ op: 'plan', state: { input: { anomaly: anomaly(), automatic: false, observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 } } }, { ...m.deps, now: () => NOW, execution: 'dry-run' });
+    const m = localMitigation({
+      template: stackTemplate(),
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      notifier: alerts,
+    });
+    const planned = await runMitigationOp(
+      {
+        op: 'plan',
+        state: {
+          input: {
+            anomaly: anomaly(),
+            automatic: false,
+            observationSeconds: 0,
+            finalCheckSeconds: 0,
+            rollbackIntervalSeconds: 0,
+          },
+        },
+      },
+      { ...m.deps, now: () => NOW, execution: 'dry-run' },
+    );
     expect(planned.plan).toMatchObject({ allowed: true, playbook: { id: 'search-cost' } });
-    expect(planned.plan!.stages.map((st) => [st.level, st.allowed])).toEqual([['soft', true], ['hard', true]]);
+    expect(planned.plan!.stages.map((st) => [st.level, st.allowed])).toEqual([
+      ['soft', true],
+      ['hard', true],
+    ]);
     expect(await m.deps.ledger.entries(planned.plan!.rollbackKey)).toEqual([]);
     expect((await flags()).size).toBe(0);
     expect(alerts.published.length).toBe(0);
@@ -246,18 +378,41 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     const ROWS = 'search.rows.max';
     /** An operator's own value on the control the second soft action (rows ≤ 200) changes: what every rollback must bring back. */
     const operatorValue = async () => {
-      const step = { id: 'ops/rows-default', title: 'rows default', level: 'soft' as const, target: 'flag' as const, flag: ROWS, value: 1000, undo: 'restore-previous' as const };
-      await new FlagTableTarget(h.standIns.dynamo, h.table).apply({ rollbackKey: OWNER, episodeId: 'operator', tenant: 'acme', step }, NOW - 3_600_000);
+      const step = {
+        id: 'ops/rows-default',
+        title: 'rows default',
+        level: 'soft' as const,
+        target: 'flag' as const,
+        flag: ROWS,
+        value: 1000,
+        undo: 'restore-previous' as const,
+      };
+      await new FlagTableTarget(h.standIns.dynamo, h.table).apply(
+        { rollbackKey: OWNER, episodeId: 'operator', tenant: 'acme', step },
+        NOW - 3_600_000,
+      );
     };
     const OWNER = 'rb-operator-search-defaults';
     const rowsFlag = async () => (await flags()).get(ROWS);
 
-    type Fault = 'target changes the control, then fails (converge)' | 'the `applied` put is throttled' | 'the task times out after the target call';
-    const FAULTS: Fault[] = ['target changes the control, then fails (converge)', 'the `applied` put is throttled', 'the task times out after the target call'];
+    type Fault =
+      | 'target changes the control, then fails (converge)'
+      | 'the `applied` put is throttled'
+      | 'the task times out after the target call';
+    const FAULTS: Fault[] = [
+      'target changes the control, then fails (converge)',
+      'the `applied` put is throttled',
+      'the task times out after the target call',
+    ];
 
     /** The real flag-table target and the real ledger on dynalite, with one fault at the second action (rows-limit). */
     function faulty(fault: Fault): MitigationDeps {
-      const base = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts }).deps;
+      const base = localMitigation({
+        template: stackTemplate(),
+        dynamo: h.standIns.dynamo,
+        tableName: h.table,
+        notifier: alerts,
+      }).deps;
       const real = new DynamoDbActionLedger(h.standIns.dynamo, h.table);
       const isRows = (key: string) => key.endsWith('rows-limit');
       const ledger: ActionLedger = {
@@ -267,7 +422,10 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
         halted: (k) => real.halted(k),
         record: async (e) => {
           if (e.event === 'applied' && isRows(e.action.rollbackKey)) {
-            if (fault === 'the `applied` put is throttled') throw Object.assign(new Error('injected: Rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException' });
+            if (fault === 'the `applied` put is throttled')
+              throw Object.assign(new Error('injected: Rate of requests exceeds the allowed throughput'), {
+                name: 'ThrottlingException',
+              });
             if (fault === 'the task times out after the target call') return new Promise<void>(() => {});
           }
           return real.record(e);
@@ -281,7 +439,8 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
           rollback: (a, n) => t.rollback(a, n),
           apply: async (a, n) => {
             const done = await t.apply(a, n);
-            if (isRows(a.rollbackKey)) throw new Error('injected: ConcurrentUpdateError: the stored value kept moving while writing it');
+            if (isRows(a.rollbackKey))
+              throw new Error('injected: ConcurrentUpdateError: the stored value kept moving while writing it');
             return done;
           },
         };
@@ -291,11 +450,21 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
 
     /** Plan, then Apply until the fault; returns the state Apply started from (what the Catch hands to rollback-all). */
     async function applyUntilFault(deps: MitigationDeps): Promise<WorkflowState> {
-      const input = { anomaly: anomaly(), automatic: true, observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 };
+      const input = {
+        anomaly: anomaly(),
+        automatic: true,
+        observationSeconds: 0,
+        finalCheckSeconds: 0,
+        rollbackIntervalSeconds: 0,
+      };
       const planned = await runMitigationOp({ op: 'plan', state: { input } }, deps);
       // A Lambda killed at its timeout: the task's promise never settles; Step Functions reports States.Timeout.
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error('Task timed out'), { name: 'States.Timeout' })), 1500));
-      await expect(Promise.race([runMitigationOp({ op: 'apply', state: planned }, deps), timeout])).rejects.toThrow(/injected|timed out/);
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(Object.assign(new Error('Task timed out'), { name: 'States.Timeout' })), 1500),
+      );
+      await expect(Promise.race([runMitigationOp({ op: 'apply', state: planned }, deps), timeout])).rejects.toThrow(
+        /injected|timed out/,
+      );
       expect((await rowsFlag())?.value, 'the fault struck after the control changed').toBe(200);
       return planned;
     }
@@ -316,8 +485,19 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
       await operatorValue();
       const deps = faulty(fault);
       const planned = await applyUntilFault(deps);
-      const after = await runMitigationOp({ op: 'rollback-all', state: { ...planned, error: { Error: 'MitigationFailed', Cause: fault } } as WorkflowState }, deps);
-      expect(after.rolledBack.sort()).toEqual(planned.plan!.stages[0]!.actions.slice(0, 2).map((a) => a.rollbackKey).sort());
+      const after = await runMitigationOp(
+        {
+          op: 'rollback-all',
+          state: { ...planned, error: { Error: 'MitigationFailed', Cause: fault } } as WorkflowState,
+        },
+        deps,
+      );
+      expect(after.rolledBack.sort()).toEqual(
+        planned
+          .plan!.stages[0]!.actions.slice(0, 2)
+          .map((a) => a.rollbackKey)
+          .sort(),
+      );
       await expectUndone(deps, planned);
     });
 
@@ -335,11 +515,22 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     it('rolling back an action whose apply never happened leaves the control alone, and a late apply is then a no-op', async () => {
       await operatorValue();
       const deps = faulty('the `applied` put is throttled');
-      const input = { anomaly: anomaly(), automatic: true, observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 };
+      const input = {
+        anomaly: anomaly(),
+        automatic: true,
+        observationSeconds: 0,
+        finalCheckSeconds: 0,
+        rollbackIntervalSeconds: 0,
+      };
       const planned = await runMitigationOp({ op: 'plan', state: { input } }, deps);
       const rows = planned.plan!.stages[0]!.actions.find((a) => a.rollbackKey.endsWith('rows-limit'))!;
       // The intent landed, the target call did not (the task died in between).
-      await deps.ledger.record({ event: 'intent', at: NOW, action: { ...rows, previous: null, appliedAt: NOW }, execution: 'exec-1' });
+      await deps.ledger.record({
+        event: 'intent',
+        at: NOW,
+        action: { ...rows, previous: null, appliedAt: NOW },
+        execution: 'exec-1',
+      });
       expect(await rollbackByKey(rows.rollbackKey, deps)).toEqual({ rolledBack: [rows.rollbackKey] });
       expect(await rowsFlag()).toMatchObject({ value: 1000, setBy: OWNER });
       // A retry of the crashed apply arriving after the rollback must not re-apply it.
@@ -365,7 +556,12 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
   describe('the kill switch is read again before every action', () => {
     /** The flag-table target, flipping the real kill switch right after the first action lands. */
     function flipAfterFirst() {
-      const base = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts }).deps.targetFor;
+      const base = localMitigation({
+        template: stackTemplate(),
+        dynamo: h.standIns.dynamo,
+        tableName: h.table,
+        notifier: alerts,
+      }).deps.targetFor;
       let applies = 0;
       return (kind: Parameters<typeof base>[0]): ActionTarget => {
         const t = base(kind);
@@ -429,14 +625,30 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
           return false;
         },
       });
-      const api = localOperatorApi({ dynamo: h.standIns.dynamo, tableName: h.table, stepFunctions: sfn, mitigationDeps: deps });
+      const api = localOperatorApi({
+        dynamo: h.standIns.dynamo,
+        tableName: h.table,
+        stepFunctions: sfn,
+        mitigationDeps: deps,
+      });
       await sfn.start(anomaly());
       await inApply;
       const rbKey = `rb-${episodeHash(anomaly().id)}`;
       expect(await ledger.journal(rbKey)).toEqual([]);
-      const res = await api.rollback({ body: JSON.stringify({ key: rbKey }), isBase64Encoded: false, headers: { 'content-type': 'application/json' }, queryStringParameters: null });
+      const res = await api.rollback({
+        body: JSON.stringify({ key: rbKey }),
+        isBase64Encoded: false,
+        headers: { 'content-type': 'application/json' },
+        queryStringParameters: null,
+      });
       expect(res.statusCode).toBe(202);
-      expect(JSON.parse(res.body)).toMatchObject({ key: rbKey, status: 'nothing-applied', outstanding: [], halted: true, stoppedExecution: true });
+      expect(JSON.parse(res.body)).toMatchObject({
+        key: rbKey,
+        status: 'nothing-applied',
+        outstanding: [],
+        halted: true,
+        stoppedExecution: true,
+      });
       release();
       await sfn.drain();
       expect([...sfn.executions.values()][0]!.status).toBe('ABORTED');
@@ -448,8 +660,18 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
 
     it('404 for an episode key nobody knows, and no halt marker is left for it', async () => {
       const { sfn, ledger, deps } = workflow();
-      const api = localOperatorApi({ dynamo: h.standIns.dynamo, tableName: h.table, stepFunctions: sfn, mitigationDeps: deps });
-      const res = await api.rollback({ body: JSON.stringify({ key: 'rb-0000abcd' }), isBase64Encoded: false, headers: { 'content-type': 'application/json' }, queryStringParameters: null });
+      const api = localOperatorApi({
+        dynamo: h.standIns.dynamo,
+        tableName: h.table,
+        stepFunctions: sfn,
+        mitigationDeps: deps,
+      });
+      const res = await api.rollback({
+        body: JSON.stringify({ key: 'rb-0000abcd' }),
+        isBase64Encoded: false,
+        headers: { 'content-type': 'application/json' },
+        queryStringParameters: null,
+      });
       expect(res.statusCode).toBe(404);
       expect(await ledger.halted('rb-0000abcd')).toBe(false);
     });

@@ -4,7 +4,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOGICAL_IDS } from '../../lib/anomaly-guard-stack.js';
 import { putRecordsReliably } from '../../lambdas/adapters/stream-producer.js';
 import { archiveSettingsFromTemplate, expandPrefix, LocalRawArchive } from '../../local/raw-archive.js';
-import { createBucketsFromTemplate, createStreamFromTemplate, startStandIns, type StandIns } from '../../local/stand-ins.js';
+import {
+  createBucketsFromTemplate,
+  createStreamFromTemplate,
+  startStandIns,
+  type StandIns,
+} from '../../local/stand-ins.js';
 import { metric, stackTemplate } from './harness.js';
 
 const STREAM = 'archive-test';
@@ -31,7 +36,9 @@ describe('local raw archive (Firehose on kinesalite → s3rver, settings from th
       bufferingSizeBytes: 64 * 1024 * 1024,
       appendDelimiter: true,
     });
-    expect(expandPrefix('raw/!{timestamp:yyyy/MM/dd/HH}/', Date.parse('2026-12-05T07:59:59.999Z'))).toBe('raw/2026/12/05/07/');
+    expect(expandPrefix('raw/!{timestamp:yyyy/MM/dd/HH}/', Date.parse('2026-12-05T07:59:59.999Z'))).toBe(
+      'raw/2026/12/05/07/',
+    );
   });
 
   async function archived(archive: LocalRawArchive) {
@@ -39,7 +46,11 @@ describe('local raw archive (Firehose on kinesalite → s3rver, settings from th
     const keys = (listed.Contents ?? []).map((c) => c.Key!).sort();
     const lines: string[] = [];
     for (const key of keys) {
-      const body = Buffer.from(await (await s.s3.send(new GetObjectCommand({ Bucket: archive.bucket, Key: key }))).Body!.transformToByteArray());
+      const body = Buffer.from(
+        await (
+          await s.s3.send(new GetObjectCommand({ Bucket: archive.bucket, Key: key }))
+        ).Body!.transformToByteArray(),
+      );
       expect(body.subarray(0, 2), `${key} is gzip`).toEqual(Buffer.from([0x1f, 0x8b]));
       const text = gunzipSync(body).toString('utf8');
       expect(text.endsWith('\n'), `${key} ends with a newline`).toBe(true);
@@ -62,7 +73,14 @@ describe('local raw archive (Firehose on kinesalite → s3rver, settings from th
 
   it('archives every record exactly once, one line each, in gzip objects named the Firehose way under the arrival hour', async () => {
     const before = Date.now();
-    const archive = new LocalRawArchive({ kinesis: s.kinesis, s3: s.s3, streamName: STREAM, template: stackTemplate(), buckets, pollIntervalMs: 5 });
+    const archive = new LocalRawArchive({
+      kinesis: s.kinesis,
+      s3: s.s3,
+      streamName: STREAM,
+      template: stackTemplate(),
+      buckets,
+      pollIntervalMs: 5,
+    });
     await archive.start();
     const sent = [...(await put(300)), ...(await put(200, 300))];
     await until(() => archive.received >= sent.length);
@@ -75,12 +93,22 @@ describe('local raw archive (Firehose on kinesalite → s3rver, settings from th
     expect(archive.objects).toBe(1);
     expect(keys).toHaveLength(1);
     const hours = [before, Date.now()].map((t) => new Date(t).toISOString().slice(0, 13).replace(/[-T]/g, '/'));
-    const name = new RegExp(`^raw/(${hours.join('|')})/${LOGICAL_IDS.rawArchiveDeliveryStream}-1-\\d{4}-\\d\\d-\\d\\d-\\d\\d-\\d\\d-\\d\\d-[0-9a-f-]{36}\\.gz$`);
+    const name = new RegExp(
+      `^raw/(${hours.join('|')})/${LOGICAL_IDS.rawArchiveDeliveryStream}-1-\\d{4}-\\d\\d-\\d\\d-\\d\\d-\\d\\d-\\d\\d-[0-9a-f-]{36}\\.gz$`,
+    );
     expect(keys[0]).toMatch(name);
   }, 30_000);
 
   it('writes a new object whenever the buffer reaches its size limit, still losing and repeating nothing', async () => {
-    const archive = new LocalRawArchive({ kinesis: s.kinesis, s3: s.s3, streamName: STREAM, template: stackTemplate(), buckets, bufferingSizeBytes: 4096, pollIntervalMs: 5 });
+    const archive = new LocalRawArchive({
+      kinesis: s.kinesis,
+      s3: s.s3,
+      streamName: STREAM,
+      template: stackTemplate(),
+      buckets,
+      bufferingSizeBytes: 4096,
+      pollIntervalMs: 5,
+    });
     await archive.start();
     const sent = await put(400);
     await until(() => archive.received >= sent.length);
@@ -95,7 +123,15 @@ describe('local raw archive (Firehose on kinesalite → s3rver, settings from th
   }, 30_000);
 
   it('writes what it buffered once the buffering interval has passed, without a flush', async () => {
-    const archive = new LocalRawArchive({ kinesis: s.kinesis, s3: s.s3, streamName: STREAM, template: stackTemplate(), buckets, bufferingIntervalMs: 100, pollIntervalMs: 5 });
+    const archive = new LocalRawArchive({
+      kinesis: s.kinesis,
+      s3: s.s3,
+      streamName: STREAM,
+      template: stackTemplate(),
+      buckets,
+      bufferingIntervalMs: 100,
+      pollIntervalMs: 5,
+    });
     await archive.start();
     const sent = await put(20);
     await until(() => archive.records >= sent.length);

@@ -17,9 +17,26 @@ const KEY = 'acme#cqs_p95@2026-11-22T10:00Z';
 
 function anomaly(): Anomaly {
   return {
-    id: KEY, key: 'acme#cqs_p95', tenant: 'acme', signal: 'cqs_p95', region: 'kr', class: 'app', severity: 'SEV2', start: T0, detectedAt: T0 + 3 * 60_000,
-    score: 0.97, expected: 0.0025, observed: 0.00378, band: { lo: 0.002, hi: 0.003 }, change: '+51%', trigger: 'high-confidence', evidence: ['cqs_p95 +51% over its expected value'],
-    correlatedChanges: [], decision: 'mitigate', recommendation: 'start the playbook for this class, soft steps first', softOnly: false,
+    id: KEY,
+    key: 'acme#cqs_p95',
+    tenant: 'acme',
+    signal: 'cqs_p95',
+    region: 'kr',
+    class: 'app',
+    severity: 'SEV2',
+    start: T0,
+    detectedAt: T0 + 3 * 60_000,
+    score: 0.97,
+    expected: 0.0025,
+    observed: 0.00378,
+    band: { lo: 0.002, hi: 0.003 },
+    change: '+51%',
+    trigger: 'high-confidence',
+    evidence: ['cqs_p95 +51% over its expected value'],
+    correlatedChanges: [],
+    decision: 'mitigate',
+    recommendation: 'start the playbook for this class, soft steps first',
+    softOnly: false,
   };
 }
 
@@ -61,15 +78,39 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
   async function objects(): Promise<Map<string, string>> {
     const listed = await h.standIns.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     const out = new Map<string, string>();
-    for (const o of listed.Contents ?? []) out.set(o.Key!, Buffer.from(await (await h.standIns.s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToByteArray()).toString('latin1'));
+    for (const o of listed.Contents ?? [])
+      out.set(
+        o.Key!,
+        Buffer.from(
+          await (
+            await h.standIns.s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))
+          ).Body!.transformToByteArray(),
+        ).toString('latin1'),
+      );
     return out;
   }
 
   /** A real execution of the synthesized workflow for the anomaly, as the status-change event reports it. */
   async function endedExecution() {
     await new DynamoDbAnomalyStore(h.standIns.dynamo, h.table).open(anomaly());
-    await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([{ v: 1, type: 'change', id: 'rel-381', ts: T0 - 45 * 60_000, tenant: 'acme', change: 'release', title: 'search ranking 3.8' }]);
-    const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: alerts, timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 } });
+    await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([
+      {
+        v: 1,
+        type: 'change',
+        id: 'rel-381',
+        ts: T0 - 45 * 60_000,
+        tenant: 'acme',
+        change: 'release',
+        title: 'search ranking 3.8',
+      },
+    ]);
+    const m = localMitigation({
+      template: stackTemplate(),
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      notifier: alerts,
+      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+    });
     await m.stepFunctions.start(anomaly());
     await m.stepFunctions.drain();
     return [...m.stepFunctions.executions.values()][0]!;
@@ -77,13 +118,25 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
 
   it('writes report.json, report.md, report.html and the evidence bundle under reports/YYYY/MM/DD/<id>/ and tells on-call', async () => {
     const x = await endedExecution();
-    const out = await generator()({ 'detail-type': 'Step Functions Execution Status Change', detail: statusChangeDetail(x) });
+    const out = await generator()({
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: statusChangeDetail(x),
+    });
     expect(out.id).toMatch(/^rca-/);
     const stored = await objects();
     const prefix = `reports/2026/11/22/${out.id}/`;
-    expect([...stored.keys()].sort()).toEqual([`${prefix}evidence.tar.gz`, `${prefix}report.html`, `${prefix}report.json`, `${prefix}report.md`]);
+    expect([...stored.keys()].sort()).toEqual([
+      `${prefix}evidence.tar.gz`,
+      `${prefix}report.html`,
+      `${prefix}report.json`,
+      `${prefix}report.md`,
+    ]);
     const json = JSON.parse(stored.get(`${prefix}report.json`)!);
-    expect(json).toMatchObject({ kind: 'episode', episode: { id: KEY, tenant: 'acme', signal: 'cqs_p95' }, execution: { name: x.name, status: 'SUCCEEDED' } });
+    expect(json).toMatchObject({
+      kind: 'episode',
+      episode: { id: KEY, tenant: 'acme', signal: 'cqs_p95' },
+      execution: { name: x.name, status: 'SUCCEEDED' },
+    });
     expect(json.actions.length).toBeGreaterThan(0);
     expect(json.actions[0].rollbackKey).toMatch(/^rb-/);
     expect(json.policy.reasons.length).toBeGreaterThan(0);
@@ -121,15 +174,24 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
     expect(open.headers.get('content-disposition')).toBeNull();
   });
 
-  it('the daily digest lists the day\'s episodes and links their reports', async () => {
+  it("the daily digest lists the day's episodes and links their reports", async () => {
     const x = await endedExecution();
-    const episode = await generator()({ 'detail-type': 'Step Functions Execution Status Change', detail: statusChangeDetail(x) });
+    const episode = await generator()({
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: statusChangeDetail(x),
+    });
     const daily = await generator()({ 'detail-type': 'Scheduled Event', time: '2026-11-23T00:15:00Z' });
     expect(daily.id).toBe('daily-2026-11-22');
     const stored = await objects();
     const md = stored.get('reports/2026/11/22/daily-2026-11-22/report.md')!;
     expect(md).toContain('acme');
     expect(stored.get('reports/2026/11/22/daily-2026-11-22/report.html')).toContain(episode.id);
-    expect(alerts.published.peekAll().some((m) => m.attributes.decision === 'daily-report' && m.subject.includes('2026-11-22: 1 anomalies, 1 mitigated'))).toBe(true);
+    expect(
+      alerts.published
+        .peekAll()
+        .some(
+          (m) => m.attributes.decision === 'daily-report' && m.subject.includes('2026-11-22: 1 anomalies, 1 mitigated'),
+        ),
+    ).toBe(true);
   });
 });

@@ -7,7 +7,12 @@ import { InMemoryChangeStore } from '../../lambdas/adapters/in-memory/change-sto
 import { parseSourceConfigs, type UsageSourceConfig } from '../../lambdas/core/ingest/source-config.js';
 import type { RawRecord } from '../../lambdas/core/batch.js';
 import { processStreamBatch } from '../../lambdas/usecases/stream-batch.js';
-import { PollFailedError, pollSource, type SourceDeadLetter, type SourcePollerDeps } from '../../lambdas/handlers/source-poller.js';
+import {
+  PollFailedError,
+  pollSource,
+  type SourceDeadLetter,
+  type SourcePollerDeps,
+} from '../../lambdas/handlers/source-poller.js';
 import { LocalDeadLetterSink, LocalQueue } from '../../local/queue.js';
 import { inMemoryConsumerDeps } from '../../local/replay-envelopes.js';
 import { createStreamFromTemplate, localKinesisClient, startStandIns, type StandIns } from '../../local/stand-ins.js';
@@ -18,7 +23,13 @@ const STREAM = 'poller-test';
 const TOKEN = 'tok-3f9a';
 const page1 = readFileSync(join(import.meta.dirname, '../fixtures/sources/billing-export-costs.json'), 'utf8');
 /** The fixture's second page: one more tenant, and no next link. */
-const page2 = JSON.stringify({ items: [{ customer: 'initech', service: 'search', region: 'kr', period_end: 1796465100, amount: '0.75', currency: 'USD' }], releases: [], next: null });
+const page2 = JSON.stringify({
+  items: [
+    { customer: 'initech', service: 'search', region: 'kr', period_end: 1796465100, amount: '0.75', currency: 'USD' },
+  ],
+  releases: [],
+  next: null,
+});
 /** Valid records the two pages map to (the fixture's two bad items are rejected). */
 const VALID = 4;
 
@@ -34,9 +45,13 @@ class BillingApi {
   }
   async start() {
     this.server = createServer((req, res) => {
-      this.requests.push({ url: req.url!, ...(req.headers.authorization && { authorization: req.headers.authorization }) });
+      this.requests.push({
+        url: req.url!,
+        ...(req.headers.authorization && { authorization: req.headers.authorization }),
+      });
       if (this.route) return this.route(req, res);
-      if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid token"}');
+      if (req.headers.authorization !== `Bearer ${TOKEN}`)
+        return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid token"}');
       const body = req.url!.includes('cursor=') ? page2 : page1;
       res.writeHead(200, { 'content-type': 'application/json' }).end(body);
     });
@@ -70,8 +85,22 @@ describe('source poller: fetch, map and put on kinesalite', () => {
         auth: { secret: 'billing-token', scheme: 'bearer' },
         pagination: { next: 'next' },
         mapping: [
-          { records: 'items', type: 'metric', fields: { tenant: 'customer', signal: "join('_', [service, 'cost_usd'])", value: 'amount', ts: 'period_end', region: 'region' } },
-          { records: 'releases', type: 'change', fields: { tenant: 'tenant', change: "'release'", ts: 'at', title: 'version' } },
+          {
+            records: 'items',
+            type: 'metric',
+            fields: {
+              tenant: 'customer',
+              signal: "join('_', [service, 'cost_usd'])",
+              value: 'amount',
+              ts: 'period_end',
+              region: 'region',
+            },
+          },
+          {
+            records: 'releases',
+            type: 'change',
+            fields: { tenant: 'tenant', change: "'release'", ts: 'at', title: 'version' },
+          },
         ],
       },
     ]) as [UsageSourceConfig];
@@ -83,23 +112,48 @@ describe('source poller: fetch, map and put on kinesalite', () => {
     kinesis: s.kinesis,
     streamName: STREAM,
     deadLetters: new LocalDeadLetterSink(letters),
-    readSecret: async (id) => (id === 'billing-token' ? JSON.stringify({ token: TOKEN }) : Promise.reject(new Error('no such secret'))),
+    readSecret: async (id) =>
+      id === 'billing-token' ? JSON.stringify({ token: TOKEN }) : Promise.reject(new Error('no such secret')),
     sleep: async () => {},
     produce: { baseDelayMs: 1 },
     ...over,
   });
 
-  const onStream = async () => (await readStream(s.kinesis, STREAM)).map((r) => JSON.parse(Buffer.from(r.Data!).toString()) as { id: string; tenant: string });
+  const onStream = async () =>
+    (await readStream(s.kinesis, STREAM)).map(
+      (r) => JSON.parse(Buffer.from(r.Data!).toString()) as { id: string; tenant: string },
+    );
 
   it('polls the scheduled window with the secret, follows the pages, puts every valid record and dead-letters the rest with the reason', async () => {
     const result = await pollSource({ time: scheduled }, deps());
-    expect(result).toMatchObject({ source: 'billing', window: { from: '2026-12-05T10:00:00.000Z', to: '2026-12-05T10:05:00.000Z' }, pages: 2, mapped: VALID, put: VALID, rejected: 2, putFailed: 0 });
-    expect(api.requests[0]).toEqual({ url: '/v1/costs?from=1796464800&to=1796465100', authorization: `Bearer ${TOKEN}` });
+    expect(result).toMatchObject({
+      source: 'billing',
+      window: { from: '2026-12-05T10:00:00.000Z', to: '2026-12-05T10:05:00.000Z' },
+      pages: 2,
+      mapped: VALID,
+      put: VALID,
+      rejected: 2,
+      putFailed: 0,
+    });
+    expect(api.requests[0]).toEqual({
+      url: '/v1/costs?from=1796464800&to=1796465100',
+      authorization: `Bearer ${TOKEN}`,
+    });
     expect(api.requests[1]!.url).toBe('/v1/costs?cursor=Y3Vyc29yOjI');
     expect((await onStream()).map((r) => r.tenant).sort()).toEqual(['acme', 'acme', 'globex', 'initech']);
     expect(letters.peekAll()).toEqual([
-      expect.objectContaining({ kind: 'mapping', source: 'billing', reason: expect.stringMatching(/tenant/), item: expect.objectContaining({ customer: '' }), window: result.window }),
-      expect.objectContaining({ kind: 'mapping', reason: expect.stringMatching(/value/), item: expect.objectContaining({ customer: 'umbrella' }) }),
+      expect.objectContaining({
+        kind: 'mapping',
+        source: 'billing',
+        reason: expect.stringMatching(/tenant/),
+        item: expect.objectContaining({ customer: '' }),
+        window: result.window,
+      }),
+      expect.objectContaining({
+        kind: 'mapping',
+        reason: expect.stringMatching(/value/),
+        item: expect.objectContaining({ customer: 'umbrella' }),
+      }),
     ]);
   });
 
@@ -116,10 +170,20 @@ describe('source poller: fetch, map and put on kinesalite', () => {
   it('dead-letters the records Kinesis kept refusing, with the line and the error, and loses nothing', async () => {
     const kinesis = localKinesisClient(s.kinesisEndpoint);
     injectPartialFailures(kinesis, { failCall: () => true, rejects: (_, data) => data.includes('globex') });
-    const result = await pollSource({ time: scheduled }, deps({ kinesis, produce: { baseDelayMs: 1, maxAttempts: 3 } }));
+    const result = await pollSource(
+      { time: scheduled },
+      deps({ kinesis, produce: { baseDelayMs: 1, maxAttempts: 3 } }),
+    );
     expect(result).toMatchObject({ mapped: VALID, put: VALID - 1, putFailed: 1 });
     const put = letters.peekAll().filter((l) => l.kind === 'put');
-    expect(put).toEqual([expect.objectContaining({ errorCode: 'ProvisionedThroughputExceededException', partitionKey: 'globex', data: expect.stringContaining('"tenant":"globex"'), reason: expect.stringMatching(/after retries/) })]);
+    expect(put).toEqual([
+      expect.objectContaining({
+        errorCode: 'ProvisionedThroughputExceededException',
+        partitionKey: 'globex',
+        data: expect.stringContaining('"tenant":"globex"'),
+        reason: expect.stringMatching(/after retries/),
+      }),
+    ]);
     expect((await onStream()).some((r) => r.tenant === 'globex')).toBe(false);
   });
 
@@ -128,7 +192,12 @@ describe('source poller: fetch, map and put on kinesalite', () => {
     await pollSource({ window: { from: '2026-12-05T10:00:00Z', to: '2026-12-05T10:05:00Z' } }, deps());
     const raw = await readStream(s.kinesis, STREAM);
     expect(raw).toHaveLength(2 * VALID);
-    const batch: RawRecord[] = raw.map((r, i) => ({ data: r.Data!, partitionKey: r.PartitionKey!, arrivedAt: Number.POSITIVE_INFINITY, position: { shardId: 'shardId-000000000000', sequenceNumber: String(1000 + i) } }));
+    const batch: RawRecord[] = raw.map((r, i) => ({
+      data: r.Data!,
+      partitionKey: r.PartitionKey!,
+      arrivedAt: Number.POSITIVE_INFINITY,
+      position: { shardId: 'shardId-000000000000', sequenceNumber: String(1000 + i) },
+    }));
     const changes = new InMemoryChangeStore();
     const outcome = await processStreamBatch(batch, inMemoryConsumerDeps({ changes }));
     // Three metrics are dropped as duplicates; the release is an upsert keyed by its id, stored once.
@@ -151,10 +220,17 @@ describe('source poller: fetch, map and put on kinesalite', () => {
   it('a wrong credential is not retried: the window is dead-lettered with the answer and the run fails', async () => {
     const run = pollSource({ time: scheduled }, deps({ readSecret: async () => 'wrong' }));
     await expect(run).rejects.toThrow(PollFailedError);
-    await expect(run).rejects.toThrow(/billing: .*answered HTTP 401.*window 2026-12-05T10:00:00.000Z..2026-12-05T10:05:00.000Z dead-lettered/);
+    await expect(run).rejects.toThrow(
+      /billing: .*answered HTTP 401.*window 2026-12-05T10:00:00.000Z..2026-12-05T10:05:00.000Z dead-lettered/,
+    );
     expect(api.requests).toHaveLength(1);
     expect(letters.peekAll()).toEqual([
-      expect.objectContaining({ kind: 'fetch', url: `${api.base}/v1/costs`, item: '{"error":"invalid token"}', window: { from: '2026-12-05T10:00:00.000Z', to: '2026-12-05T10:05:00.000Z' } }),
+      expect.objectContaining({
+        kind: 'fetch',
+        url: `${api.base}/v1/costs`,
+        item: '{"error":"invalid token"}',
+        window: { from: '2026-12-05T10:00:00.000Z', to: '2026-12-05T10:05:00.000Z' },
+      }),
     ]);
     expect(await onStream()).toEqual([]);
   });
@@ -173,7 +249,13 @@ describe('source poller: fetch, map and put on kinesalite', () => {
   it('a response that is not JSON is dead-lettered whole, with the reason', async () => {
     api.route = (_req, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>');
     await expect(pollSource({ time: scheduled }, deps())).rejects.toThrow(/not JSON/);
-    expect(letters.peekAll()).toEqual([expect.objectContaining({ kind: 'fetch', reason: expect.stringMatching(/not JSON/), item: '<html>maintenance</html>' })]);
+    expect(letters.peekAll()).toEqual([
+      expect.objectContaining({
+        kind: 'fetch',
+        reason: expect.stringMatching(/not JSON/),
+        item: '<html>maintenance</html>',
+      }),
+    ]);
   });
 
   it('a chunked body without content-length is cut off as soon as it passes the page limit: the reason names the limit', async () => {
@@ -203,28 +285,51 @@ describe('source poller: fetch, map and put on kinesalite', () => {
       });
     };
     // A generous timeout: only the size limit may stop the read.
-    const error = await pollSource({ time: scheduled }, deps({ maxPageBytes: LIMIT, source: { ...source, timeoutSeconds: 60 } })).catch((e: unknown) => e);
+    const error = await pollSource(
+      { time: scheduled },
+      deps({ maxPageBytes: LIMIT, source: { ...source, timeoutSeconds: 60 } }),
+    ).catch((e: unknown) => e);
     // The poller closed the connection long before the server got its whole body out.
     expect(await closedEarly).toBe(true);
     expect(written).toBeLessThan(TOTAL / 2);
     expect(error).toBeInstanceOf(PollFailedError);
     expect((error as Error).message).toMatch(new RegExp(`the limit is ${LIMIT} bytes per page`));
     expect(api.requests).toHaveLength(1);
-    expect(letters.peekAll()).toEqual([expect.objectContaining({ kind: 'fetch', reason: expect.stringMatching(new RegExp(`fetch failed: the response is more than ${LIMIT} bytes .*the limit is ${LIMIT} bytes per page`)), url: `${api.base}/v1/costs` })]);
+    expect(letters.peekAll()).toEqual([
+      expect.objectContaining({
+        kind: 'fetch',
+        reason: expect.stringMatching(
+          new RegExp(`fetch failed: the response is more than ${LIMIT} bytes .*the limit is ${LIMIT} bytes per page`),
+        ),
+        url: `${api.base}/v1/costs`,
+      }),
+    ]);
     expect(await onStream()).toEqual([]);
   });
 
   it('a declared content-length over the limit is refused before the body is read', async () => {
-    api.route = (_req, res) => void res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(200_000) }).end(' '.repeat(200_000));
-    await expect(pollSource({ time: scheduled }, deps({ maxPageBytes: 100_000 }))).rejects.toThrow(/the response is 200000 bytes; the limit is 100000 bytes per page/);
+    api.route = (_req, res) =>
+      void res
+        .writeHead(200, { 'content-type': 'application/json', 'content-length': String(200_000) })
+        .end(' '.repeat(200_000));
+    await expect(pollSource({ time: scheduled }, deps({ maxPageBytes: 100_000 }))).rejects.toThrow(
+      /the response is 200000 bytes; the limit is 100000 bytes per page/,
+    );
   });
 
   it('a secret that cannot be read fails the run before any request, naming the secret', async () => {
-    await expect(pollSource({ time: scheduled }, deps({ readSecret: async () => Promise.reject(new Error('AccessDeniedException')) }))).rejects.toThrow(/could not read secret billing-token: AccessDeniedException/);
+    await expect(
+      pollSource(
+        { time: scheduled },
+        deps({ readSecret: async () => Promise.reject(new Error('AccessDeniedException')) }),
+      ),
+    ).rejects.toThrow(/could not read secret billing-token: AccessDeniedException/);
     expect(api.requests).toEqual([]);
   });
 
   it('rejects a backfill window that is not one', async () => {
-    await expect(pollSource({ window: { from: '2026-12-05T10:05:00Z', to: '2026-12-05T10:00:00Z' } }, deps())).rejects.toThrow(/from < to/);
+    await expect(
+      pollSource({ window: { from: '2026-12-05T10:05:00Z', to: '2026-12-05T10:00:00Z' } }, deps()),
+    ).rejects.toThrow(/from < to/);
   });
 });

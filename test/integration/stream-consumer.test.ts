@@ -29,7 +29,14 @@ describe('stream consumer on kinesalite + dynalite', () => {
     const [outcome] = outcomes;
     expect(outcome).toMatchObject({ received: 40, processed: 40, keys: 1, stateWrites: 1 });
     expect(outcome!.windows).toHaveLength(1);
-    expect(outcome!.windows[0]).toMatchObject({ key: KEY, start: Date.parse('2026-11-22T09:51:00Z'), end: Date.parse('2026-11-22T10:01:00Z'), n: 12, activeMinutes: 1, region: 'kr' });
+    expect(outcome!.windows[0]).toMatchObject({
+      key: KEY,
+      start: Date.parse('2026-11-22T09:51:00Z'),
+      end: Date.parse('2026-11-22T10:01:00Z'),
+      n: 12,
+      activeMinutes: 1,
+      region: 'kr',
+    });
     const stored = await h.readState(KEY);
     expect(stored?.version).toBe(1);
     expect(stored!.state.buckets.map((b) => b.n)).toEqual([12, 12, 12, 4]);
@@ -49,7 +56,13 @@ describe('stream consumer on kinesalite + dynalite', () => {
 
   it('dead-letters poison records with the reason, folds the valid ones, and the counts add up', async () => {
     const farFuture = Date.parse('2026-11-22T10:00:00Z') + 3 * 3600_000;
-    const poison = ['{"v":1,"type":"metric"', JSON.stringify(metric(100, { value: 'high' })), JSON.stringify(metric(101, { tenant: 'a#b' })), '\u00ff\u00fe', metric(102, { ts: farFuture })];
+    const poison = [
+      '{"v":1,"type":"metric"',
+      JSON.stringify(metric(100, { value: 'high' })),
+      JSON.stringify(metric(101, { tenant: 'a#b' })),
+      '\u00ff\u00fe',
+      metric(102, { ts: farFuture }),
+    ];
     const valid = Array.from({ length: 20 }, (_, i) => metric(i));
     const event = kinesisEvent([...valid.slice(0, 10), ...poison, ...valid.slice(10)]);
     const outcome = await processStreamBatch(event.Records.map(toRawRecord), h.deps());
@@ -76,9 +89,22 @@ describe('stream consumer on kinesalite + dynalite', () => {
   });
 
   it('two concurrent invocations on the same key lose no update', async () => {
-    const a = kinesisEvent(Array.from({ length: 30 }, (_, i) => metric(i, { id: `a-${i}`, ts: Date.parse('2026-11-22T10:00:00Z') + i * 1000 })), 'shardId-a');
-    const b = kinesisEvent(Array.from({ length: 30 }, (_, i) => metric(i, { id: `b-${i}`, ts: Date.parse('2026-11-22T10:00:00Z') + i * 1000 + 500 })), 'shardId-b');
-    const [ra, rb] = await Promise.all([processStreamBatch(a.Records.map(toRawRecord), h.deps()), processStreamBatch(b.Records.map(toRawRecord), h.deps())]);
+    const a = kinesisEvent(
+      Array.from({ length: 30 }, (_, i) =>
+        metric(i, { id: `a-${i}`, ts: Date.parse('2026-11-22T10:00:00Z') + i * 1000 }),
+      ),
+      'shardId-a',
+    );
+    const b = kinesisEvent(
+      Array.from({ length: 30 }, (_, i) =>
+        metric(i, { id: `b-${i}`, ts: Date.parse('2026-11-22T10:00:00Z') + i * 1000 + 500 }),
+      ),
+      'shardId-b',
+    );
+    const [ra, rb] = await Promise.all([
+      processStreamBatch(a.Records.map(toRawRecord), h.deps()),
+      processStreamBatch(b.Records.map(toRawRecord), h.deps()),
+    ]);
     expect(ra.failed).toEqual([]);
     expect(rb.failed).toEqual([]);
     // Both read 'no item' before either wrote: exactly one create loses, re-reads and re-folds.
@@ -102,7 +128,10 @@ describe('stream consumer on kinesalite + dynalite', () => {
       },
       { step: 'finalizeRequest', name: 'injectThrottle' },
     );
-    const outcome = await processStreamBatch(kinesisEvent(Array.from({ length: 10 }, (_, i) => metric(i))).Records.map(toRawRecord), h.deps({ dynamo }));
+    const outcome = await processStreamBatch(
+      kinesisEvent(Array.from({ length: 10 }, (_, i) => metric(i))).Records.map(toRawRecord),
+      h.deps({ dynamo }),
+    );
     expect(throttled).toBe(2);
     expect(outcome.failed).toEqual([]);
     expect(outcome.processed).toBe(10);
@@ -115,7 +144,8 @@ describe('stream consumer on kinesalite + dynalite', () => {
       (next, ctx) => async (args) => {
         const raw = (args.input as { Item?: { pk?: string | { S?: string } } }).Item?.pk;
         const pk = (typeof raw === 'string' ? raw : raw?.S) ?? '';
-        if (ctx.commandName === 'PutItemCommand' && pk.startsWith('w#acme')) throw new ProvisionedThroughputExceededException({ message: 'injected throttle', $metadata: {} });
+        if (ctx.commandName === 'PutItemCommand' && pk.startsWith('w#acme'))
+          throw new ProvisionedThroughputExceededException({ message: 'injected throttle', $metadata: {} });
         return next(args);
       },
       { step: 'initialize', name: 'throttleAcme' },
@@ -139,7 +169,9 @@ describe('stream consumer on kinesalite + dynalite', () => {
     expect(await count('globex#cqs_p95')).toBe(5);
 
     // When every record fails, the invocation fails as a whole, so Lambda retries (and bisects) the batch.
-    await expect(broken(kinesisEvent(Array.from({ length: 3 }, (_, i) => metric(200 + i))), context)).rejects.toThrow(/All records failed/);
+    await expect(broken(kinesisEvent(Array.from({ length: 3 }, (_, i) => metric(200 + i))), context)).rejects.toThrow(
+      /All records failed/,
+    );
   });
 
   it('a 500-record producer chunk on one key, resent whole after an ambiguous failure, is folded once (issue 18.11)', async () => {
@@ -150,14 +182,20 @@ describe('stream consumer on kinesalite + dynalite', () => {
     kinesis.middlewareStack.add(
       (next, ctx) => async (args) => {
         const out = await next(args);
-        if (ctx.commandName === 'PutRecordsCommand' && ++calls === 1) throw Object.assign(new Error('socket timed out after the request was sent'), { name: 'TimeoutError' });
+        if (ctx.commandName === 'PutRecordsCommand' && ++calls === 1)
+          throw Object.assign(new Error('socket timed out after the request was sent'), { name: 'TimeoutError' });
         return out;
       },
       { step: 'initialize', name: 'ambiguousFailure' },
     );
     const start = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
     const records = Array.from({ length: 500 }, (_, i) => metric(i, { ts: start + i * 5_000, value: 1 }));
-    const produced = await putRecordsReliably(kinesis, 'resend', records.map((r) => ({ Data: Buffer.from(JSON.stringify(r)), PartitionKey: 'acme' })), { baseDelayMs: 1 });
+    const produced = await putRecordsReliably(
+      kinesis,
+      'resend',
+      records.map((r) => ({ Data: Buffer.from(JSON.stringify(r)), PartitionKey: 'acme' })),
+      { baseDelayMs: 1 },
+    );
     expect(produced).toMatchObject({ sent: 500, failed: [], attempts: 2 });
     const landed = await readStream(h.standIns.kinesis, 'resend');
     expect(landed).toHaveLength(1000);
@@ -165,7 +203,12 @@ describe('stream consumer on kinesalite + dynalite', () => {
     const totals = { processed: 0, late: 0, duplicate: 0, deadLettered: 0 };
     const windows: BatchOutcome['windows'] = [];
     for (let i = 0; i < landed.length; i += 100) {
-      const batch = landed.slice(i, i + 100).map((r) => ({ data: r.Data!, partitionKey: r.PartitionKey!, arrivedAt: r.ApproximateArrivalTimestamp!.getTime(), position: { shardId: 'shardId-000000000000', sequenceNumber: r.SequenceNumber! } }));
+      const batch = landed.slice(i, i + 100).map((r) => ({
+        data: r.Data!,
+        partitionKey: r.PartitionKey!,
+        arrivedAt: r.ApproximateArrivalTimestamp!.getTime(),
+        position: { shardId: 'shardId-000000000000', sequenceNumber: r.SequenceNumber! },
+      }));
       const o = await processStreamBatch(batch, h.deps());
       expect(o.failed).toEqual([]);
       for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += o[k];

@@ -43,13 +43,25 @@ describe('producer (PutRecords with partial-failure retry) on kinesalite', () =>
       (next, ctx) => async (args) => {
         if (ctx.commandName !== 'PutRecordsCommand') return next(args);
         const n = (args.input as PutRecordsCommandInput).Records!.length;
-        return { response: {}, output: { $metadata: {}, FailedRecordCount: n, Records: Array.from({ length: n }, () => ({ ErrorCode: 'InternalFailure', ErrorMessage: 'injected' })) } };
+        return {
+          response: {},
+          output: {
+            $metadata: {},
+            FailedRecordCount: n,
+            Records: Array.from({ length: n }, () => ({ ErrorCode: 'InternalFailure', ErrorMessage: 'injected' })),
+          },
+        };
       },
       { step: 'initialize', name: 'alwaysFail' },
     );
-    const result = await putRecordsReliably(kinesis, STREAM, [{ Data: Buffer.from('x'), PartitionKey: 'p' }], { maxAttempts: 3, baseDelayMs: 1 });
+    const result = await putRecordsReliably(kinesis, STREAM, [{ Data: Buffer.from('x'), PartitionKey: 'p' }], {
+      maxAttempts: 3,
+      baseDelayMs: 1,
+    });
     expect(result.sent).toBe(0);
-    expect(result.failed).toEqual([{ entry: expect.anything(), errorCode: 'InternalFailure', errorMessage: 'injected' }]);
+    expect(result.failed).toEqual([
+      { entry: expect.anything(), errorCode: 'InternalFailure', errorMessage: 'injected' },
+    ]);
     expect(result.attempts).toBe(3);
   });
 
@@ -63,7 +75,11 @@ describe('producer (PutRecords with partial-failure retry) on kinesalite', () =>
       '{"v":1,"type":"change","ts":"2026-11-22T09:40:00Z","tenant":"acme","change":"release"}',
     ];
     writeFileSync(file, lines.join('\n'));
-    const { stdout } = await promisify(execFile)('npx', ['tsx', 'bin/anomaly-guard.ts', 'produce', '--input', file, '--stream', STREAM, '--endpoint', s.kinesisEndpoint], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      ['tsx', 'bin/anomaly-guard.ts', 'produce', '--input', file, '--stream', STREAM, '--endpoint', s.kinesisEndpoint],
+      { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+    );
     expect(stdout).toMatch(/put 3 of 3 records on producer-test/);
     // Each record without an id gets one derived from its line, the line otherwise unchanged, so a
     // resent chunk (or a second run of the file) is deduplicated by the consumer.
@@ -72,7 +88,17 @@ describe('producer (PutRecords with partial-failure retry) on kinesalite', () =>
     expect(stripped.sort()).toEqual(lines.filter(Boolean).sort());
     const ids = landed.map((l) => (JSON.parse(l) as { id: string }).id);
     expect(new Set(ids).size).toBe(3);
-    await promisify(execFile)('npx', ['tsx', 'bin/anomaly-guard.ts', 'produce', '--input', file, '--stream', STREAM, '--endpoint', s.kinesisEndpoint]);
+    await promisify(execFile)('npx', [
+      'tsx',
+      'bin/anomaly-guard.ts',
+      'produce',
+      '--input',
+      file,
+      '--stream',
+      STREAM,
+      '--endpoint',
+      s.kinesisEndpoint,
+    ]);
     const both = (await readAll(s)).map((l) => (JSON.parse(l) as { id: string }).id);
     expect(both.sort()).toEqual([...ids, ...ids].sort());
   });
@@ -81,7 +107,17 @@ describe('producer (PutRecords with partial-failure retry) on kinesalite', () =>
     const dir = mkdtempSync(join(tmpdir(), 'ag-produce-'));
     const file = join(dir, 'bad.jsonl');
     writeFileSync(file, '{"v":1,"type":"metric","tenant":"acme"}\n{oops\n');
-    const run = promisify(execFile)('npx', ['tsx', 'bin/anomaly-guard.ts', 'produce', '--input', file, '--stream', STREAM, '--endpoint', s.kinesisEndpoint]);
+    const run = promisify(execFile)('npx', [
+      'tsx',
+      'bin/anomaly-guard.ts',
+      'produce',
+      '--input',
+      file,
+      '--stream',
+      STREAM,
+      '--endpoint',
+      s.kinesisEndpoint,
+    ]);
     await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/bad\.jsonl:2: not JSON/) });
     expect(await readAll(s)).toEqual([]);
   });
@@ -91,7 +127,12 @@ describe('producer against a stream that does not exist', () => {
   it('fails at once with the error instead of retrying', async () => {
     const s = await startStandIns();
     try {
-      const result = await putRecordsReliably(s.kinesis, 'no-such-stream', [{ Data: Buffer.from('x'), PartitionKey: 'p' }], { maxAttempts: 5, baseDelayMs: 1 });
+      const result = await putRecordsReliably(
+        s.kinesis,
+        'no-such-stream',
+        [{ Data: Buffer.from('x'), PartitionKey: 'p' }],
+        { maxAttempts: 5, baseDelayMs: 1 },
+      );
       expect(result.attempts).toBe(1);
       expect(result.failed[0]).toMatchObject({ errorCode: 'ResourceNotFoundException' });
     } finally {

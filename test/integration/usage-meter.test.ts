@@ -13,13 +13,23 @@ describe('UsageMeter on dynalite: what each function spends', () => {
   it('counts invocations and attributes DynamoDB capacity to the handler that spent it, even across awaits', async () => {
     const meter = new UsageMeter();
     meter.watch(h.standIns.dynamo);
-    const put = (pk: string, bytes: number) => h.standIns.dynamo.send(new PutItemCommand({ TableName: h.table, Item: { pk: { S: pk }, sk: { S: 'x' }, blob: { S: 'a'.repeat(bytes) } } }));
+    const put = (pk: string, bytes: number) =>
+      h.standIns.dynamo.send(
+        new PutItemCommand({
+          TableName: h.table,
+          Item: { pk: { S: pk }, sk: { S: 'x' }, blob: { S: 'a'.repeat(bytes) } },
+        }),
+      );
     const consumer = meter.timed('consumer', async (n: number) => {
       await new Promise((r) => setTimeout(r, 5));
       await put(`k${n}`, 2_500);
       return n;
     });
-    const reports = meter.timed('reports', async () => h.standIns.dynamo.send(new GetItemCommand({ TableName: h.table, Key: { pk: { S: 'k1' }, sk: { S: 'x' } }, ConsistentRead: true })));
+    const reports = meter.timed('reports', async () =>
+      h.standIns.dynamo.send(
+        new GetItemCommand({ TableName: h.table, Key: { pk: { S: 'k1' }, sk: { S: 'x' } }, ConsistentRead: true }),
+      ),
+    );
     expect(await Promise.all([consumer(1), consumer(2), reports()])).toHaveLength(3);
     await h.standIns.dynamo.send(new GetItemCommand({ TableName: h.table, Key: { pk: { S: 'k2' }, sk: { S: 'x' } } }));
     const u = meter.usage({ snsPublishes: 2, stateTransitions: 5 });

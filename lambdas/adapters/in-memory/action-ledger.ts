@@ -12,7 +12,12 @@ export class InMemoryActionLedger implements ActionLedger {
     return this.halts.has(episodeRollbackKey);
   }
   async record(entry: JournalEntry): Promise<void> {
-    const same = this.all.findIndex((e) => e.event === entry.event && e.action.rollbackKey === entry.action.rollbackKey && e.action.appliedAt === entry.action.appliedAt);
+    const same = this.all.findIndex(
+      (e) =>
+        e.event === entry.event &&
+        e.action.rollbackKey === entry.action.rollbackKey &&
+        e.action.appliedAt === entry.action.appliedAt,
+    );
     if (same >= 0) this.all[same] = entry;
     else this.all.push(entry);
   }

@@ -26,7 +26,9 @@ export class InMemoryAnomalyStore implements AnomalyStore, AnomalyReader, Incide
     return this.anomalies.get(id);
   }
   async between(from: number, to: number): Promise<StoredAnomaly[]> {
-    return [...this.anomalies.values()].filter((a) => a.start >= from && a.start <= to).sort((a, b) => a.start - b.start);
+    return [...this.anomalies.values()]
+      .filter((a) => a.start >= from && a.start <= to)
+      .sort((a, b) => a.start - b.start);
   }
   async tenantsWithAnomaly(signals: readonly string[], from: number, to: number): Promise<string[]> {
     return incidentTenants([...this.anomalies.values()], signals, from, to);

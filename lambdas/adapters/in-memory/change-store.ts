@@ -1,6 +1,14 @@
 import { CHANGE_LOOKBACK_MS } from '../../core/correlator.js';
 import type { ChangeRecord } from '../../core/envelope.js';
-import type { ChangeStore, OperatorChange, OperatorChangeOutcome, OperatorChangeStore, StoredChange, WhitelistStore, WhitelistWindow } from '../../core/ports/change-store.js';
+import type {
+  ChangeStore,
+  OperatorChange,
+  OperatorChangeOutcome,
+  OperatorChangeStore,
+  StoredChange,
+  WhitelistStore,
+  WhitelistWindow,
+} from '../../core/ports/change-store.js';
 import { changeItemKey, runsWithin, sameOperatorChange } from '../change-store.js';
 
 /** For replay and backtests: changes seen in the replayed stream, kept in memory. */
@@ -13,10 +21,14 @@ export class InMemoryChangeStore implements ChangeStore, WhitelistStore, Operato
     for (const c of changes) this.changes.set(JSON.stringify(changeItemKey(c)), c);
   }
   async startedBetween(tenant: string, from: number, to: number): Promise<ChangeRecord[]> {
-    return [...this.changes.values()].filter((c) => (c.tenant === tenant || c.tenant === '*') && c.ts >= from && c.ts <= to);
+    return [...this.changes.values()].filter(
+      (c) => (c.tenant === tenant || c.tenant === '*') && c.ts >= from && c.ts <= to,
+    );
   }
   async affecting(tenant: string, from: number, to: number): Promise<StoredChange[]> {
-    return [...this.changes.values()].filter((c) => (c.tenant === tenant || c.tenant === '*') && c.ts >= from - CHANGE_LOOKBACK_MS && runsWithin(c, from, to));
+    return [...this.changes.values()].filter(
+      (c) => (c.tenant === tenant || c.tenant === '*') && c.ts >= from - CHANGE_LOOKBACK_MS && runsWithin(c, from, to),
+    );
   }
   async putOperatorChange(change: OperatorChange): Promise<OperatorChangeOutcome> {
     const before = this.operatorChanges.get(change.id);
@@ -30,7 +42,9 @@ export class InMemoryChangeStore implements ChangeStore, WhitelistStore, Operato
     return this.whitelist.some((w) => w.tenant === tenant && w.from <= at && at <= w.to);
   }
   async addWhitelist(entry: WhitelistWindow): Promise<void> {
-    const same = this.whitelist.findIndex((w) => w.tenant === entry.tenant && w.from === entry.from && w.to === entry.to);
+    const same = this.whitelist.findIndex(
+      (w) => w.tenant === entry.tenant && w.from === entry.from && w.to === entry.to,
+    );
     if (same >= 0) this.whitelist[same] = entry;
     else this.whitelist.push(entry);
   }

@@ -1,5 +1,12 @@
 import type { Compose } from '../targets/layers.js';
-import { slotItem, storedFromItem, type SlotKey, type SlotStore, type SlotWrite, type StoredSlot } from '../targets/slot-store.js';
+import {
+  slotItem,
+  storedFromItem,
+  type SlotKey,
+  type SlotStore,
+  type SlotWrite,
+  type StoredSlot,
+} from '../targets/slot-store.js';
 
 /** Same semantics in memory: for unit tests and runs without a table. */
 export class InMemorySlotStore implements SlotStore {
@@ -10,11 +17,24 @@ export class InMemorySlotStore implements SlotStore {
     return item ? storedFromItem(structuredClone(item)) : undefined;
   }
 
-  async put(key: SlotKey, write: SlotWrite, expectedVersion: number | undefined, compose?: Compose): Promise<number | undefined> {
+  async put(
+    key: SlotKey,
+    write: SlotWrite,
+    expectedVersion: number | undefined,
+    compose?: Compose,
+  ): Promise<number | undefined> {
     const current = this.items.get(id(key));
-    if (expectedVersion === undefined ? current !== undefined : current === undefined || Number(current.version ?? 0) !== expectedVersion) return undefined;
+    if (
+      expectedVersion === undefined
+        ? current !== undefined
+        : current === undefined || Number(current.version ?? 0) !== expectedVersion
+    )
+      return undefined;
     const version = (expectedVersion ?? 0) + 1;
-    this.items.set(id(key), structuredClone(JSON.parse(JSON.stringify(slotItem(key, write, version, compose))) as Record<string, unknown>));
+    this.items.set(
+      id(key),
+      structuredClone(JSON.parse(JSON.stringify(slotItem(key, write, version, compose))) as Record<string, unknown>),
+    );
     return version;
   }
 }

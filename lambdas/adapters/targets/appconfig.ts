@@ -72,34 +72,71 @@ export class AppConfigTarget extends ControlTarget<FlagResource, DeployedContent
   protected resolve(action: PlannedAction): FlagResource {
     const { step } = action;
     const [flagKey, attribute, ...rest] = step.flag.split('.');
-    if (!flagKey || rest.length || attribute === '') throw new InvalidStepError(this.kind, step.id, `flag '${step.flag}' must be <flag key> or <flag key>.<attribute>`);
-    if (attribute === undefined && typeof step.value !== 'boolean') throw new InvalidStepError(this.kind, step.id, `flag '${flagKey}' takes a boolean (enabled), got ${JSON.stringify(step.value)}; use '${flagKey}.<attribute>' for an attribute`);
-    if (attribute !== undefined && !['string', 'number', 'boolean'].includes(typeof step.value)) throw new InvalidStepError(this.kind, step.id, `attribute '${step.flag}' takes a string, number or boolean, got ${JSON.stringify(step.value)}`);
+    if (!flagKey || rest.length || attribute === '')
+      throw new InvalidStepError(
+        this.kind,
+        step.id,
+        `flag '${step.flag}' must be <flag key> or <flag key>.<attribute>`,
+      );
+    if (attribute === undefined && typeof step.value !== 'boolean')
+      throw new InvalidStepError(
+        this.kind,
+        step.id,
+        `flag '${flagKey}' takes a boolean (enabled), got ${JSON.stringify(step.value)}; use '${flagKey}.<attribute>' for an attribute`,
+      );
+    if (attribute !== undefined && !['string', 'number', 'boolean'].includes(typeof step.value))
+      throw new InvalidStepError(
+        this.kind,
+        step.id,
+        `attribute '${step.flag}' takes a string, number or boolean, got ${JSON.stringify(step.value)}`,
+      );
     const c = this.config;
-    return { slot: `${c.applicationId}/${c.environmentId}/${c.configurationProfileId}/${step.flag}`, flagKey, ...(attribute !== undefined && { attribute }) };
+    return {
+      slot: `${c.applicationId}/${c.environmentId}/${c.configurationProfileId}/${step.flag}`,
+      flagKey,
+      ...(attribute !== undefined && { attribute }),
+    };
   }
 
   protected async read(resource: FlagResource): Promise<LiveRead<DeployedContent>> {
     const content = await this.deployedContent();
     const definition = content.doc.flags[resource.flagKey];
-    if (!definition) throw new InvalidStepError(this.kind, resource.slot, `flag '${resource.flagKey}' is not defined in configuration profile ${this.config.configurationProfileId}`);
+    if (!definition)
+      throw new InvalidStepError(
+        this.kind,
+        resource.slot,
+        `flag '${resource.flagKey}' is not defined in configuration profile ${this.config.configurationProfileId}`,
+      );
     if (resource.attribute !== undefined && !isRecord(definition.attributes?.[resource.attribute])) {
-      throw new InvalidStepError(this.kind, resource.slot, `flag '${resource.flagKey}' defines no attribute '${resource.attribute}'`);
+      throw new InvalidStepError(
+        this.kind,
+        resource.slot,
+        `flag '${resource.flagKey}' defines no attribute '${resource.attribute}'`,
+      );
     }
     const values = content.doc.values?.[resource.flagKey];
     const value = values?.[resource.attribute ?? 'enabled'];
     return { value: value === undefined ? null : (value as SlotValue), context: content };
   }
 
-  protected async write(resource: FlagResource, value: SlotValue, live: DeployedContent, action: PlannedAction): Promise<string | undefined> {
+  protected async write(
+    resource: FlagResource,
+    value: SlotValue,
+    live: DeployedContent,
+    action: PlannedAction,
+  ): Promise<string | undefined> {
     const c = this.config;
     const doc = withValue(live.doc, resource, value);
     if (canonical(doc) === canonical(live.doc)) return undefined;
     if (live.busy) {
       // Checked before creating a version, so waiting for a busy environment leaves no orphan versions.
-      throw new DeploymentInProgressError(`appconfig: environment ${c.environmentId} is busy with deployment #${live.busy.DeploymentNumber} (${live.busy.State}); retry when it completes`);
+      throw new DeploymentInProgressError(
+        `appconfig: environment ${c.environmentId} is busy with deployment #${live.busy.DeploymentNumber} (${live.busy.State}); retry when it completes`,
+      );
     }
-    const description = ascii(`anomaly-guard ${action.rollbackKey}: ${resource.flagKey}${resource.attribute ? `.${resource.attribute}` : ''} = ${JSON.stringify(value)}`);
+    const description = ascii(
+      `anomaly-guard ${action.rollbackKey}: ${resource.flagKey}${resource.attribute ? `.${resource.attribute}` : ''} = ${JSON.stringify(value)}`,
+    );
     const created = await this.client.send(
       new CreateHostedConfigurationVersionCommand({
         ApplicationId: c.applicationId,
@@ -124,7 +161,9 @@ export class AppConfigTarget extends ControlTarget<FlagResource, DeployedContent
       return `deployment/${deployment.DeploymentNumber}`;
     } catch (e) {
       if (e instanceof ConflictException || (e as Error).name === 'ConflictException') {
-        throw new DeploymentInProgressError(`appconfig: environment ${c.environmentId} did not take the deployment of version ${created.VersionNumber} (${(e as Error).message}); retry`);
+        throw new DeploymentInProgressError(
+          `appconfig: environment ${c.environmentId} did not take the deployment of version ${created.VersionNumber} (${(e as Error).message}); retry`,
+        );
       }
       throw e;
     }
@@ -138,7 +177,14 @@ export class AppConfigTarget extends ControlTarget<FlagResource, DeployedContent
     let served: DeploymentSummary | undefined;
     let token: string | undefined;
     for (let page = 0; page < 10 && !served; page++) {
-      const out = await this.client.send(new ListDeploymentsCommand({ ApplicationId: c.applicationId, EnvironmentId: c.environmentId, MaxResults: 50, NextToken: token }));
+      const out = await this.client.send(
+        new ListDeploymentsCommand({
+          ApplicationId: c.applicationId,
+          EnvironmentId: c.environmentId,
+          MaxResults: 50,
+          NextToken: token,
+        }),
+      );
       for (const d of out.Items ?? []) {
         latestDeploymentNumber ??= d.DeploymentNumber;
         if (!busy && d.State && IN_PROGRESS_STATES.has(d.State)) busy = d;
@@ -151,17 +197,38 @@ export class AppConfigTarget extends ControlTarget<FlagResource, DeployedContent
       if (!token) break;
     }
     const version = served ? Number(served.ConfigurationVersion) : await this.latestHostedVersion();
-    if (version !== undefined && !Number.isInteger(version)) throw new Error(`appconfig: deployment #${served?.DeploymentNumber} serves configuration version '${served?.ConfigurationVersion}', not a hosted version number`);
-    if (version === undefined) throw new Error(`appconfig: configuration profile ${c.configurationProfileId} has no hosted configuration version`);
-    const out = await this.client.send(new GetHostedConfigurationVersionCommand({ ApplicationId: c.applicationId, ConfigurationProfileId: c.configurationProfileId, VersionNumber: version }));
+    if (version !== undefined && !Number.isInteger(version))
+      throw new Error(
+        `appconfig: deployment #${served?.DeploymentNumber} serves configuration version '${served?.ConfigurationVersion}', not a hosted version number`,
+      );
+    if (version === undefined)
+      throw new Error(
+        `appconfig: configuration profile ${c.configurationProfileId} has no hosted configuration version`,
+      );
+    const out = await this.client.send(
+      new GetHostedConfigurationVersionCommand({
+        ApplicationId: c.applicationId,
+        ConfigurationProfileId: c.configurationProfileId,
+        VersionNumber: version,
+      }),
+    );
     let doc: unknown;
     try {
       doc = JSON.parse(new TextDecoder().decode(out.Content ?? new Uint8Array()));
     } catch {
       throw new Error(`appconfig: version ${version} of profile ${c.configurationProfileId} is not JSON`);
     }
-    if (!isRecord(doc) || !isRecord(doc.flags)) throw new Error(`appconfig: version ${version} of profile ${c.configurationProfileId} is not a feature-flag document (no "flags")`);
-    return { doc: doc as FeatureFlagsDocument, contentType: out.ContentType ?? 'application/json', version, latestDeploymentNumber, busy };
+    if (!isRecord(doc) || !isRecord(doc.flags))
+      throw new Error(
+        `appconfig: version ${version} of profile ${c.configurationProfileId} is not a feature-flag document (no "flags")`,
+      );
+    return {
+      doc: doc as FeatureFlagsDocument,
+      contentType: out.ContentType ?? 'application/json',
+      version,
+      latestDeploymentNumber,
+      busy,
+    };
   }
 
   private async latestHostedVersion(): Promise<number | undefined> {
@@ -169,8 +236,17 @@ export class AppConfigTarget extends ControlTarget<FlagResource, DeployedContent
     let latest: number | undefined;
     let token: string | undefined;
     do {
-      const out = await this.client.send(new ListHostedConfigurationVersionsCommand({ ApplicationId: c.applicationId, ConfigurationProfileId: c.configurationProfileId, MaxResults: 50, NextToken: token }));
-      for (const v of out.Items ?? []) if (v.VersionNumber !== undefined && (latest === undefined || v.VersionNumber > latest)) latest = v.VersionNumber;
+      const out = await this.client.send(
+        new ListHostedConfigurationVersionsCommand({
+          ApplicationId: c.applicationId,
+          ConfigurationProfileId: c.configurationProfileId,
+          MaxResults: 50,
+          NextToken: token,
+        }),
+      );
+      for (const v of out.Items ?? [])
+        if (v.VersionNumber !== undefined && (latest === undefined || v.VersionNumber > latest))
+          latest = v.VersionNumber;
       token = out.NextToken;
     } while (token);
     return latest;
@@ -178,7 +254,11 @@ export class AppConfigTarget extends ControlTarget<FlagResource, DeployedContent
 }
 
 /** A copy of the document with one flag value set (null: removed). */
-export function withValue(doc: FeatureFlagsDocument, resource: { flagKey: string; attribute?: string }, value: SlotValue): FeatureFlagsDocument {
+export function withValue(
+  doc: FeatureFlagsDocument,
+  resource: { flagKey: string; attribute?: string },
+  value: SlotValue,
+): FeatureFlagsDocument {
   const next = structuredClone(doc);
   const values = (next.values ??= {});
   const entry = { ...(values[resource.flagKey] ?? {}) };

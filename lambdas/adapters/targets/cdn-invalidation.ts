@@ -31,8 +31,19 @@ export class CdnInvalidationTarget implements ActionTarget {
 
   async apply(action: PlannedAction, now: number): Promise<AppliedAction> {
     const { step } = action;
-    if (!this.config.distributionIds.includes(step.flag)) throw new ResourceNotAllowedError(this.kind, step.flag, this.config.distributionIds, 'cloudFront.distributionIds');
-    if (step.undo !== 'none') throw new InvalidStepError(this.kind, step.id, `an invalidation cannot be undone: the step's undo must be 'none', got '${step.undo}'`);
+    if (!this.config.distributionIds.includes(step.flag))
+      throw new ResourceNotAllowedError(
+        this.kind,
+        step.flag,
+        this.config.distributionIds,
+        'cloudFront.distributionIds',
+      );
+    if (step.undo !== 'none')
+      throw new InvalidStepError(
+        this.kind,
+        step.id,
+        `an invalidation cannot be undone: the step's undo must be 'none', got '${step.undo}'`,
+      );
     const paths = invalidationPaths(step);
     const out = await this.client.send(
       new CreateInvalidationCommand({
@@ -41,7 +52,11 @@ export class CdnInvalidationTarget implements ActionTarget {
       }),
     );
     const created = out.Invalidation?.CreateTime;
-    const applied: AppliedAction = { ...action, previous: null, appliedAt: created instanceof Date ? created.getTime() : now };
+    const applied: AppliedAction = {
+      ...action,
+      previous: null,
+      appliedAt: created instanceof Date ? created.getTime() : now,
+    };
     if (out.Invalidation?.Id) applied.targetRef = out.Invalidation.Id;
     return applied;
   }
@@ -51,11 +66,25 @@ export class CdnInvalidationTarget implements ActionTarget {
 }
 
 function invalidationPaths(step: PlaybookStep): string[] {
-  const raw = typeof step.value === 'string' ? [step.value] : isRecord(step.value) && Array.isArray(step.value.paths) ? step.value.paths : undefined;
-  if (!raw || !raw.length || raw.some((p) => typeof p !== 'string' || !p.startsWith('/'))) {
-    throw new InvalidStepError('cdn-invalidation', step.id, `value must be a path starting with '/' or {paths: ['/...']}, got ${JSON.stringify(step.value)}`);
+  const raw =
+    typeof step.value === 'string'
+      ? [step.value]
+      : isRecord(step.value) && Array.isArray(step.value.paths)
+        ? step.value.paths
+        : undefined;
+  if (!raw?.length || raw.some((p) => typeof p !== 'string' || !p.startsWith('/'))) {
+    throw new InvalidStepError(
+      'cdn-invalidation',
+      step.id,
+      `value must be a path starting with '/' or {paths: ['/...']}, got ${JSON.stringify(step.value)}`,
+    );
   }
   const paths = [...new Set(raw as string[])];
-  if (paths.length > MAX_INVALIDATION_PATHS) throw new InvalidStepError('cdn-invalidation', step.id, `${paths.length} paths: CloudFront takes at most ${MAX_INVALIDATION_PATHS} per invalidation`);
+  if (paths.length > MAX_INVALIDATION_PATHS)
+    throw new InvalidStepError(
+      'cdn-invalidation',
+      step.id,
+      `${paths.length} paths: CloudFront takes at most ${MAX_INVALIDATION_PATHS} per invalidation`,
+    );
   return paths;
 }

@@ -1,7 +1,20 @@
 import type { AppliedAction, PlannedAction, TargetKind } from '../../core/mitigation/actions.js';
 import type { ActionTarget } from '../../core/ports/action-target.js';
 import { ConcurrentUpdateError } from './errors.js';
-import { appliedFrom, effectiveValue, observe, pushLayer, removeLayer, replace, sameSlotValue, withTargetRef, type Compose, type RollbackOutcome, type SlotState, type SlotValue } from './layers.js';
+import {
+  appliedFrom,
+  effectiveValue,
+  observe,
+  pushLayer,
+  removeLayer,
+  replace,
+  sameSlotValue,
+  withTargetRef,
+  type Compose,
+  type RollbackOutcome,
+  type SlotState,
+  type SlotValue,
+} from './layers.js';
 import { conflictBackoff, MAX_CONFLICT_RETRIES, type SlotKey, type SlotStore, type StoredSlot } from './slot-store.js';
 
 /** The live value of an AWS control, and whatever the write needs from that read (lock token, content). */
@@ -42,7 +55,12 @@ export abstract class ControlTarget<R extends ResolvedResource, C> implements Ac
   protected abstract resolve(action: PlannedAction): R;
   protected abstract read(resource: R): Promise<LiveRead<C>>;
   /** Set the live control to `value`; returns a target reference (deployment number, ...) if any. */
-  protected abstract write(resource: R, value: SlotValue, context: C, action: PlannedAction): Promise<string | undefined>;
+  protected abstract write(
+    resource: R,
+    value: SlotValue,
+    context: C,
+    action: PlannedAction,
+  ): Promise<string | undefined>;
 
   protected slotKey(resource: R): SlotKey {
     return { pk: `ctl#${this.kind}`, sk: resource.slot };
@@ -59,7 +77,12 @@ export abstract class ControlTarget<R extends ResolvedResource, C> implements Ac
       const mustWrite = !sameSlotValue(live.value, target);
       let version = stored?.version;
       if (pushed.changed || state !== stored?.state || mustWrite !== (stored?.pending ?? false)) {
-        version = await this.slots.put(key, { state: pushed.state, pending: mustWrite, now, attributes: { kind: this.kind } }, stored?.version, this.compose);
+        version = await this.slots.put(
+          key,
+          { state: pushed.state, pending: mustWrite, now, attributes: { kind: this.kind } },
+          stored?.version,
+          this.compose,
+        );
         if (version === undefined) {
           await conflictBackoff(attempt);
           continue;
@@ -67,7 +90,12 @@ export abstract class ControlTarget<R extends ResolvedResource, C> implements Ac
       }
       if (!mustWrite) return appliedFrom(action, pushed.layer);
       const ref = await this.converge(resource, key, pushed.state, version!, target, live.context, action, now);
-      return appliedFrom(action, pushed.layer.targetRef === undefined && pushed.changed && ref !== undefined ? { ...pushed.layer, targetRef: ref } : pushed.layer);
+      return appliedFrom(
+        action,
+        pushed.layer.targetRef === undefined && pushed.changed && ref !== undefined
+          ? { ...pushed.layer, targetRef: ref }
+          : pushed.layer,
+      );
     }
     throw new ConcurrentUpdateError(`${this.kind} ${key.sk}: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`);
   }
@@ -88,7 +116,12 @@ export abstract class ControlTarget<R extends ResolvedResource, C> implements Ac
       const mustWrite = !sameSlotValue(live.value, target);
       let version = stored?.version;
       if (removed.changed || state !== stored?.state || mustWrite !== (stored?.pending ?? false)) {
-        version = await this.slots.put(key, { state: removed.state, pending: mustWrite, now, attributes: { kind: this.kind } }, stored?.version, this.compose);
+        version = await this.slots.put(
+          key,
+          { state: removed.state, pending: mustWrite, now, attributes: { kind: this.kind } },
+          stored?.version,
+          this.compose,
+        );
         if (version === undefined) {
           await conflictBackoff(attempt);
           continue;
@@ -107,12 +140,35 @@ export abstract class ControlTarget<R extends ResolvedResource, C> implements Ac
   }
 
   /** Steps 3–4: write the target, confirm; if the stack moved meanwhile, chase its value. */
-  private async converge(resource: R, key: SlotKey, state: SlotState, version: number, target: SlotValue, context: C, action: PlannedAction, now: number): Promise<string | undefined> {
+  private async converge(
+    resource: R,
+    key: SlotKey,
+    state: SlotState,
+    version: number,
+    target: SlotValue,
+    context: C,
+    action: PlannedAction,
+    now: number,
+  ): Promise<string | undefined> {
     let firstRef: string | undefined;
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       const ref = await this.write(resource, target, context, action);
       firstRef ??= ref;
-      const confirmed = await this.slots.put(key, { state: withTargetRef(state, action.rollbackKey, state.layers.find((l) => l.key === action.rollbackKey)?.targetRef ?? ref), pending: false, now, attributes: { kind: this.kind } }, version, this.compose);
+      const confirmed = await this.slots.put(
+        key,
+        {
+          state: withTargetRef(
+            state,
+            action.rollbackKey,
+            state.layers.find((l) => l.key === action.rollbackKey)?.targetRef ?? ref,
+          ),
+          pending: false,
+          now,
+          attributes: { kind: this.kind },
+        },
+        version,
+        this.compose,
+      );
       if (confirmed !== undefined) return firstRef;
       const [stored, live] = await Promise.all([this.slots.get(key), this.read(resource)]);
       if (!stored) return firstRef;
@@ -126,4 +182,3 @@ export abstract class ControlTarget<R extends ResolvedResource, C> implements Ac
     throw new ConcurrentUpdateError(`${this.kind} ${key.sk}: the stored value kept moving while writing it`);
   }
 }
-

@@ -15,7 +15,9 @@ export class ResourceNotAllowedError extends Error {
     readonly allowed: readonly string[],
     configPath: string,
   ) {
-    super(`${kind}: '${resource}' is not among the configured resources (${configPath}: ${allowed.length ? allowed.map((a) => `'${a}'`).join(', ') : 'none'}); the adapter only touches what the configuration names`);
+    super(
+      `${kind}: '${resource}' is not among the configured resources (${configPath}: ${allowed.length ? allowed.map((a) => `'${a}'`).join(', ') : 'none'}); the adapter only touches what the configuration names`,
+    );
   }
 }
 

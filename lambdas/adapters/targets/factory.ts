@@ -36,17 +36,35 @@ export interface ActionTargetClients {
 export function createActionTargets(config: ActionTargetsConfig, clients: ActionTargetClients): ActionTargets {
   const slots = clients.slots ?? new DynamoDbSlotStore(clients.dynamo, clients.tableName);
   const targets: [TargetKind, ActionTarget][] = [['flag', new FlagTableTarget(slots)]];
-  if (config.appConfig) targets.push(['appconfig', new AppConfigTarget(clients.appConfig ?? new AppConfigClient({}), config.appConfig, slots)]);
-  if (config.usagePlans) targets.push(['usage-plan', new UsagePlanTarget(clients.apiGateway ?? new APIGatewayClient({}), config.usagePlans, slots)]);
+  if (config.appConfig)
+    targets.push([
+      'appconfig',
+      new AppConfigTarget(clients.appConfig ?? new AppConfigClient({}), config.appConfig, slots),
+    ]);
+  if (config.usagePlans)
+    targets.push([
+      'usage-plan',
+      new UsagePlanTarget(clients.apiGateway ?? new APIGatewayClient({}), config.usagePlans, slots),
+    ]);
   // CloudFront's API lives in us-east-1, as does WAF for CloudFront-scoped web ACLs.
-  if (config.cloudFront) targets.push(['cdn-invalidation', new CdnInvalidationTarget(clients.cloudFront ?? new CloudFrontClient({ region: 'us-east-1' }), config.cloudFront)]);
+  if (config.cloudFront)
+    targets.push([
+      'cdn-invalidation',
+      new CdnInvalidationTarget(clients.cloudFront ?? new CloudFrontClient({ region: 'us-east-1' }), config.cloudFront),
+    ]);
   if (config.waf) {
     const waf = clients.wafv2 ?? new WAFV2Client(config.waf.scope === 'CLOUDFRONT' ? { region: 'us-east-1' } : {});
     targets.push(['waf-rate-limit', new WafRateLimitTarget(waf, config.waf, slots)]);
   }
   if (config.webhook) {
-    if (clients.webhookSecret === undefined) throw new Error(`webhook enabled but no secret given: resolve ${config.webhook.secretArn} and pass it as webhookSecret`);
-    targets.push(['webhook', new WebhookTarget(config.webhook, { ...clients.webhookOptions, secret: clients.webhookSecret })]);
+    if (clients.webhookSecret === undefined)
+      throw new Error(
+        `webhook enabled but no secret given: resolve ${config.webhook.secretArn} and pass it as webhookSecret`,
+      );
+    targets.push([
+      'webhook',
+      new WebhookTarget(config.webhook, { ...clients.webhookOptions, secret: clients.webhookSecret }),
+    ]);
   }
   return new ActionTargets(targets, config.unconfiguredTargets ?? 'error');
 }

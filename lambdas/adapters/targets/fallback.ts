@@ -1,4 +1,10 @@
-import { actedVia, type AppliedAction, type PlannedAction, type PlaybookStep, type TargetKind } from '../../core/mitigation/actions.js';
+import {
+  actedVia,
+  type AppliedAction,
+  type PlannedAction,
+  type PlaybookStep,
+  type TargetKind,
+} from '../../core/mitigation/actions.js';
 import type { ActionTarget } from '../../core/ports/action-target.js';
 import type { FlagTableTarget } from './flag-table.js';
 

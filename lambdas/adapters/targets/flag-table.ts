@@ -3,8 +3,23 @@ import { DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput, UpdateCo
 import { actedVia, type AppliedAction, type PlannedAction, type PlaybookStep } from '../../core/mitigation/actions.js';
 import type { ActionTarget } from '../../core/ports/action-target.js';
 import { ConcurrentUpdateError } from './errors.js';
-import { appliedFrom, observe, pushLayer, removeLayer, replace, type RollbackOutcome, type SlotValue } from './layers.js';
-import { conflictBackoff, DynamoDbSlotStore, MAX_CONFLICT_RETRIES, type SlotKey, type SlotStore, type StoredSlot } from './slot-store.js';
+import {
+  appliedFrom,
+  observe,
+  pushLayer,
+  removeLayer,
+  replace,
+  type RollbackOutcome,
+  type SlotValue,
+} from './layers.js';
+import {
+  conflictBackoff,
+  DynamoDbSlotStore,
+  MAX_CONFLICT_RETRIES,
+  type SlotKey,
+  type SlotStore,
+  type StoredSlot,
+} from './slot-store.js';
 
 /**
  * The built-in flag table: flags live in the state table, one item per (scope, flag), all flags of
@@ -42,7 +57,10 @@ export class FlagTableTarget implements ActionTarget {
   constructor(store: SlotStore);
   constructor(client: DynamoDBClient, tableName: string);
   constructor(storeOrClient: SlotStore | DynamoDBClient, tableName?: string) {
-    this.store = tableName === undefined ? (storeOrClient as SlotStore) : new DynamoDbSlotStore(storeOrClient as DynamoDBClient, tableName);
+    this.store =
+      tableName === undefined
+        ? (storeOrClient as SlotStore)
+        : new DynamoDbSlotStore(storeOrClient as DynamoDBClient, tableName);
   }
 
   /**
@@ -62,12 +80,24 @@ export class FlagTableTarget implements ActionTarget {
       const pushed = pushLayer(state, action, now);
       if (!pushed.changed && stored && state === stored.state) return appliedFrom(action, pushed.layer);
       const targetRef = `${key.pk}/${key.sk}`;
-      const next = pushed.changed ? { ...pushed.state, layers: pushed.state.layers.map((l) => (l.key === action.rollbackKey ? { ...l, targetRef } : l)) } : pushed.state;
-      const version = await this.store.put(key, { state: next, pending: false, now, attributes: attributes(action, flagName) }, stored?.version);
-      if (version !== undefined) return appliedFrom(action, pushed.changed ? { ...pushed.layer, targetRef } : pushed.layer);
+      const next = pushed.changed
+        ? {
+            ...pushed.state,
+            layers: pushed.state.layers.map((l) => (l.key === action.rollbackKey ? { ...l, targetRef } : l)),
+          }
+        : pushed.state;
+      const version = await this.store.put(
+        key,
+        { state: next, pending: false, now, attributes: attributes(action, flagName) },
+        stored?.version,
+      );
+      if (version !== undefined)
+        return appliedFrom(action, pushed.changed ? { ...pushed.layer, targetRef } : pushed.layer);
       await conflictBackoff(attempt);
     }
-    throw new ConcurrentUpdateError(`flag ${key.pk}/${key.sk}: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`);
+    throw new ConcurrentUpdateError(
+      `flag ${key.pk}/${key.sk}: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`,
+    );
   }
 
   async rollback(applied: AppliedAction, now: number): Promise<void> {
@@ -75,7 +105,11 @@ export class FlagTableTarget implements ActionTarget {
   }
 
   /** Roll back and say what happened (see RollbackOutcome): for the action ledger and the report. */
-  async rollbackWithOutcome(applied: AppliedAction, now: number, flagName: string = applied.step.flag): Promise<RollbackOutcome> {
+  async rollbackWithOutcome(
+    applied: AppliedAction,
+    now: number,
+    flagName: string = applied.step.flag,
+  ): Promise<RollbackOutcome> {
     if (applied.step.undo === 'none') return 'nothing-to-undo';
     const key = flagItemKey(flagScopeOf(applied), flagName);
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
@@ -83,11 +117,17 @@ export class FlagTableTarget implements ActionTarget {
       const { state } = observeItem(stored, now);
       const removed = removeLayer(state, applied, now);
       if (!removed.changed && stored && state === stored.state) return removed.outcome;
-      const version = await this.store.put(key, { state: removed.state, pending: false, now, attributes: attributes(applied, flagName) }, stored?.version);
+      const version = await this.store.put(
+        key,
+        { state: removed.state, pending: false, now, attributes: attributes(applied, flagName) },
+        stored?.version,
+      );
       if (version !== undefined) return removed.outcome;
       await conflictBackoff(attempt);
     }
-    throw new ConcurrentUpdateError(`flag ${key.pk}/${key.sk}: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`);
+    throw new ConcurrentUpdateError(
+      `flag ${key.pk}/${key.sk}: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`,
+    );
   }
 }
 
@@ -112,7 +152,11 @@ export interface FlagView {
  * consistent (half the read cost; a flag change reaches readers within about a second).
  * Services should cache the result for a few seconds rather than read per request.
  */
-export async function readFlags(client: DynamoDBClient | DynamoDBDocumentClient, tableName: string, scope: string): Promise<Map<string, FlagView>> {
+export async function readFlags(
+  client: DynamoDBClient | DynamoDBDocumentClient,
+  tableName: string,
+  scope: string,
+): Promise<Map<string, FlagView>> {
   const doc = client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client);
   const flags = new Map<string, FlagView>();
   let start: Record<string, unknown> | undefined;
@@ -130,7 +174,11 @@ export async function readFlags(client: DynamoDBClient | DynamoDBDocumentClient,
     for (const item of out.Items ?? []) {
       const value = item.value as SlotValue | undefined;
       if (value === null || value === undefined) continue;
-      flags.set(String(item.sk), { value, setBy: (item.setBy ?? null) as string | null, updatedAt: Number(item.updatedAt ?? 0) });
+      flags.set(String(item.sk), {
+        value,
+        setBy: (item.setBy ?? null) as string | null,
+        updatedAt: Number(item.updatedAt ?? 0),
+      });
     }
     start = out.LastEvaluatedKey;
   } while (start);
@@ -138,7 +186,11 @@ export async function readFlags(client: DynamoDBClient | DynamoDBDocumentClient,
 }
 
 /** A tenant's effective flags: the global (`*`) ones overridden by the tenant's own (two Queries). */
-export async function readTenantFlags(client: DynamoDBClient | DynamoDBDocumentClient, tableName: string, tenant: string): Promise<Map<string, FlagView>> {
+export async function readTenantFlags(
+  client: DynamoDBClient | DynamoDBDocumentClient,
+  tableName: string,
+  tenant: string,
+): Promise<Map<string, FlagView>> {
   if (tenant === '*') return readFlags(client, tableName, '*');
   const [global, own] = await Promise.all([readFlags(client, tableName, '*'), readFlags(client, tableName, tenant)]);
   return new Map([...global, ...own]);
@@ -149,7 +201,15 @@ export async function readTenantFlags(client: DynamoDBClient | DynamoDBDocumentC
  * item, as the module comment describes, so it wins over actions and their rollbacks leave it alone.
  * `null` unsets it.
  */
-export async function setOperatorFlag(client: DynamoDBClient | DynamoDBDocumentClient, tableName: string, scope: string, flag: string, value: PlaybookStep['value'] | null, setBy: string, now: number): Promise<void> {
+export async function setOperatorFlag(
+  client: DynamoDBClient | DynamoDBDocumentClient,
+  tableName: string,
+  scope: string,
+  flag: string,
+  value: PlaybookStep['value'] | null,
+  setBy: string,
+  now: number,
+): Promise<void> {
   const doc = client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client);
   await doc.send(
     new UpdateCommand({

@@ -82,26 +82,51 @@ export interface Observed {
  * Reconcile the stored layers with the live value. `liveSetBy` is compared only when the live side
  * records an owner (the flag table does; AWS controls do not).
  */
-export function observe(stored: SlotState | undefined, live: SlotValue, now: number, compose: Compose = replace, liveSetBy?: string | null): Observed {
+export function observe(
+  stored: SlotState | undefined,
+  live: SlotValue,
+  now: number,
+  compose: Compose = replace,
+  liveSetBy?: string | null,
+): Observed {
   if (!stored) return { state: emptySlot(live, liveSetBy ?? null), overridden: false };
   const sameValue = sameSlotValue(effectiveValue(stored, compose), live);
   const sameOwner = liveSetBy === undefined || liveSetBy === owner(stored);
   if (sameValue && sameOwner) return { state: stored, overridden: false };
   // The displaced layers are remembered so that a late retry of their apply does not re-apply them.
   const displaced = stored.layers.map((l): RolledBackLayer => ({ ...l, rolledBackAt: now, displaced: true }));
-  return { state: { base: live, baseSetBy: liveSetBy ?? 'external', layers: [], done: [...stored.done, ...displaced].slice(-MAX_DONE) }, overridden: stored.layers.length > 0 };
+  return {
+    state: {
+      base: live,
+      baseSetBy: liveSetBy ?? 'external',
+      layers: [],
+      done: [...stored.done, ...displaced].slice(-MAX_DONE),
+    },
+    overridden: stored.layers.length > 0,
+  };
 }
 
 export type ApplyResult =
   | { changed: true; state: SlotState; layer: Layer }
   | { changed: false; state: SlotState; layer: Layer; rolledBack: boolean };
 
-export function pushLayer(state: SlotState, action: PlannedAction, now: number, compose: Compose = replace): ApplyResult {
+export function pushLayer(
+  state: SlotState,
+  action: PlannedAction,
+  now: number,
+  compose: Compose = replace,
+): ApplyResult {
   const existing = state.layers.find((l) => l.key === action.rollbackKey);
   if (existing) return { changed: false, state, layer: existing, rolledBack: false };
   const done = state.done.find((l) => l.key === action.rollbackKey);
   if (done) return { changed: false, state, layer: stripDone(done), rolledBack: true };
-  const layer: Layer = { key: action.rollbackKey, episodeId: action.episodeId, value: action.step.value, previous: effectiveValue(state, compose), appliedAt: now };
+  const layer: Layer = {
+    key: action.rollbackKey,
+    episodeId: action.episodeId,
+    value: action.step.value,
+    previous: effectiveValue(state, compose),
+    appliedAt: now,
+  };
   return { changed: true, state: { ...state, layers: [...state.layers, layer] }, layer };
 }
 
@@ -123,23 +148,42 @@ export interface RemoveResult {
   outcome: RollbackOutcome;
 }
 
-export function removeLayer(state: SlotState, applied: AppliedAction, now: number, compose: Compose = replace): RemoveResult {
+export function removeLayer(
+  state: SlotState,
+  applied: AppliedAction,
+  now: number,
+  compose: Compose = replace,
+): RemoveResult {
   const key = applied.rollbackKey;
   const doneIndex = state.done.findIndex((l) => l.key === key);
   if (doneIndex >= 0) {
     const entry = state.done[doneIndex]!;
     if (!entry.displaced) return { changed: false, state, outcome: 'already-rolled-back' };
     const { displaced: _, ...rolledBack } = entry;
-    return { changed: true, state: { ...state, done: state.done.map((l, i) => (i === doneIndex ? { ...rolledBack, rolledBackAt: now } : l)) }, outcome: 'not-owned' };
+    return {
+      changed: true,
+      state: { ...state, done: state.done.map((l, i) => (i === doneIndex ? { ...rolledBack, rolledBackAt: now } : l)) },
+      outcome: 'not-owned',
+    };
   }
   const index = state.layers.findIndex((l) => l.key === key);
-  const layer: Layer = index >= 0 ? state.layers[index]! : { key, episodeId: applied.episodeId, value: applied.step.value, previous: applied.previous, appliedAt: applied.appliedAt };
+  const layer: Layer =
+    index >= 0
+      ? state.layers[index]!
+      : {
+          key,
+          episodeId: applied.episodeId,
+          value: applied.step.value,
+          previous: applied.previous,
+          appliedAt: applied.appliedAt,
+        };
   const done = [...state.done, { ...layer, rolledBackAt: now }].slice(-MAX_DONE);
   if (index < 0) return { changed: true, state: { ...state, done }, outcome: 'not-owned' };
   const layers = state.layers.filter((_, i) => i !== index);
   const next = { ...state, layers, done };
   // With merged values (throttles) a buried layer can still show through; with replaced ones it cannot.
-  const visible = index === state.layers.length - 1 || !sameSlotValue(effectiveValue(state, compose), effectiveValue(next, compose));
+  const visible =
+    index === state.layers.length - 1 || !sameSlotValue(effectiveValue(state, compose), effectiveValue(next, compose));
   return { changed: true, state: next, outcome: visible ? 'restored' : 'superseded' };
 }
 

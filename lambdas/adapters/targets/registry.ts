@@ -1,6 +1,12 @@
 import type { PlaybookStep, TargetKind } from '../../core/mitigation/actions.js';
 import type { ActionTarget } from '../../core/ports/action-target.js';
-import { handedOffKinds, notEnabled, unconfiguredHandling, unconfiguredSteps, type UnconfiguredStep } from './config.js';
+import {
+  handedOffKinds,
+  notEnabled,
+  unconfiguredHandling,
+  unconfiguredSteps,
+  type UnconfiguredStep,
+} from './config.js';
 import { FlagFallbackTarget, NamingTarget } from './fallback.js';
 import type { FlagTableTarget } from './flag-table.js';
 import type { UnconfiguredTargets } from './schema.js';
@@ -18,7 +24,8 @@ export class ActionTargets extends Map<TargetKind, ActionTarget> {
   readonly targetFor = (kind: TargetKind): ActionTarget => {
     const target = this.get(kind);
     if (target) return kind === 'flag' ? target : new NamingTarget(target);
-    if (kind !== 'flag' && unconfiguredHandling(this.unconfigured, kind) === 'flag-table') return new FlagFallbackTarget(kind, this.get('flag') as FlagTableTarget);
+    if (kind !== 'flag' && unconfiguredHandling(this.unconfigured, kind) === 'flag-table')
+      return new FlagFallbackTarget(kind, this.get('flag') as FlagTableTarget);
     throw notEnabled(kind);
   };
 

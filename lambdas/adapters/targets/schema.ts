@@ -21,18 +21,30 @@ const handling = z.enum(['error', 'flag-table']);
  */
 export const actionTargetsConfigSchema = z
   .object({
-    appConfig: z.object({ applicationId: id, environmentId: id, configurationProfileId: id, deploymentStrategyId: id }).strict().optional(),
+    appConfig: z
+      .object({ applicationId: id, environmentId: id, configurationProfileId: id, deploymentStrategyId: id })
+      .strict()
+      .optional(),
     usagePlans: z
       .object({ usagePlanIds: ids, tenantPlans: z.record(z.string(), id).optional() })
       .strict()
-      .refine((u) => Object.values(u.tenantPlans ?? {}).every((p) => u.usagePlanIds.includes(p)), { message: 'every tenantPlans value must be one of usagePlanIds' })
+      .refine((u) => Object.values(u.tenantPlans ?? {}).every((p) => u.usagePlanIds.includes(p)), {
+        message: 'every tenantPlans value must be one of usagePlanIds',
+      })
       .optional(),
     cloudFront: z.object({ distributionIds: ids }).strict().optional(),
-    waf: z.object({ webAclName: id, webAclId: id, scope: z.enum(['REGIONAL', 'CLOUDFRONT']), ruleNames: ids }).strict().optional(),
+    waf: z
+      .object({ webAclName: id, webAclId: id, scope: z.enum(['REGIONAL', 'CLOUDFRONT']), ruleNames: ids })
+      .strict()
+      .optional(),
     webhook: z
       .object({
-        url: z.string().refine((u) => URL.canParse(u) && new URL(u).protocol === 'https:', { message: 'must be an https:// URL' }),
-        secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN'),
+        url: z
+          .string()
+          .refine((u) => URL.canParse(u) && new URL(u).protocol === 'https:', { message: 'must be an https:// URL' }),
+        secretArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN'),
         timeoutMs: z.number().int().min(100).max(30_000).optional(),
         maxAttempts: z.number().int().min(1).max(10).optional(),
       })
@@ -42,7 +54,13 @@ export const actionTargetsConfigSchema = z
       .union([
         handling,
         z
-          .object({ appconfig: handling.optional(), 'usage-plan': handling.optional(), 'cdn-invalidation': handling.optional(), 'waf-rate-limit': handling.optional(), webhook: handling.optional() })
+          .object({
+            appconfig: handling.optional(),
+            'usage-plan': handling.optional(),
+            'cdn-invalidation': handling.optional(),
+            'waf-rate-limit': handling.optional(),
+            webhook: handling.optional(),
+          })
           .strict(),
       ])
       .optional(),
@@ -64,7 +82,9 @@ export type UnconfiguredHandling = z.infer<typeof handling>;
 export function parseActionTargetsConfig(raw: unknown): ActionTargetsConfig {
   const parsed = actionTargetsConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    throw new Error(`invalid action targets configuration: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `invalid action targets configuration: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }

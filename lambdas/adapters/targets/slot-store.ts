@@ -1,6 +1,14 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { effectiveValue, owner, type Compose, type Layer, type RolledBackLayer, type SlotState, type SlotValue } from './layers.js';
+import {
+  effectiveValue,
+  owner,
+  type Compose,
+  type Layer,
+  type RolledBackLayer,
+  type SlotState,
+  type SlotValue,
+} from './layers.js';
 
 /** Where one slot's layered state lives in the state table. */
 export interface SlotKey {
@@ -34,7 +42,12 @@ export interface SlotWrite {
  */
 export interface SlotStore {
   get(key: SlotKey): Promise<StoredSlot | undefined>;
-  put(key: SlotKey, write: SlotWrite, expectedVersion: number | undefined, compose?: Compose): Promise<number | undefined>;
+  put(
+    key: SlotKey,
+    write: SlotWrite,
+    expectedVersion: number | undefined,
+    compose?: Compose,
+  ): Promise<number | undefined>;
 }
 
 /** The item as stored: the brief's `value, setBy, previous, updatedAt, version` plus the layer stack. */
@@ -87,7 +100,12 @@ export class DynamoDbSlotStore implements SlotStore {
     return out.Item ? storedFromItem(out.Item) : undefined;
   }
 
-  async put(key: SlotKey, write: SlotWrite, expectedVersion: number | undefined, compose?: Compose): Promise<number | undefined> {
+  async put(
+    key: SlotKey,
+    write: SlotWrite,
+    expectedVersion: number | undefined,
+    compose?: Compose,
+  ): Promise<number | undefined> {
     const version = (expectedVersion ?? 0) + 1;
     try {
       await this.doc.send(
@@ -95,14 +113,20 @@ export class DynamoDbSlotStore implements SlotStore {
           TableName: this.tableName,
           Item: slotItem(key, write, version, compose),
           // Version 0 is also an item no action wrote yet (an operator's direct write from an earlier release has no version).
-          ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(pk)' : expectedVersion === 0 ? '(#v = :v OR attribute_not_exists(#v))' : '#v = :v',
+          ConditionExpression:
+            expectedVersion === undefined
+              ? 'attribute_not_exists(pk)'
+              : expectedVersion === 0
+                ? '(#v = :v OR attribute_not_exists(#v))'
+                : '#v = :v',
           ExpressionAttributeNames: expectedVersion === undefined ? undefined : { '#v': 'version' },
           ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ':v': expectedVersion },
         }),
       );
       return version;
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') return undefined;
+      if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException')
+        return undefined;
       throw e;
     }
   }

@@ -1,4 +1,10 @@
-import { GetUsagePlanCommand, UpdateUsagePlanCommand, type APIGatewayClient, type PatchOperation, type ThrottleSettings } from '@aws-sdk/client-api-gateway';
+import {
+  GetUsagePlanCommand,
+  UpdateUsagePlanCommand,
+  type APIGatewayClient,
+  type PatchOperation,
+  type ThrottleSettings,
+} from '@aws-sdk/client-api-gateway';
 import type { PlannedAction, PlaybookStep } from '../../core/mitigation/actions.js';
 import { ControlTarget, type LiveRead, type ResolvedResource } from './control-target.js';
 import { InvalidStepError, ResourceNotAllowedError } from './errors.js';
@@ -39,7 +45,8 @@ interface PlanResource extends ResolvedResource {
  */
 export class UsagePlanTarget extends ControlTarget<PlanResource, Throttle | null> {
   readonly kind = 'usage-plan' as const;
-  protected override compose: Compose = (below, layer) => ({ ...(isRecord(below) ? below : {}), ...toThrottle(layer) }) as SlotValue;
+  protected override compose: Compose = (below, layer) =>
+    ({ ...(isRecord(below) ? below : {}), ...toThrottle(layer) }) as SlotValue;
 
   constructor(
     private readonly client: APIGatewayClient,
@@ -56,16 +63,33 @@ export class UsagePlanTarget extends ControlTarget<PlanResource, Throttle | null
     let usagePlanId = head;
     if (head === '@tenant') {
       const planned = this.config.tenantPlans?.[action.tenant];
-      if (!planned) throw new ResourceNotAllowedError(this.kind, `@tenant (tenant '${action.tenant}')`, Object.keys(this.config.tenantPlans ?? {}), 'usagePlans.tenantPlans');
+      if (!planned)
+        throw new ResourceNotAllowedError(
+          this.kind,
+          `@tenant (tenant '${action.tenant}')`,
+          Object.keys(this.config.tenantPlans ?? {}),
+          'usagePlans.tenantPlans',
+        );
       usagePlanId = planned;
     }
-    if (!this.config.usagePlanIds.includes(usagePlanId)) throw new ResourceNotAllowedError(this.kind, usagePlanId, this.config.usagePlanIds, 'usagePlans.usagePlanIds');
+    if (!this.config.usagePlanIds.includes(usagePlanId))
+      throw new ResourceNotAllowedError(this.kind, usagePlanId, this.config.usagePlanIds, 'usagePlans.usagePlanIds');
     const throttle = toThrottle(step.value);
-    if (!throttle) throw new InvalidStepError(this.kind, step.id, `value must be a rate limit (number) or {rateLimit?, burstLimit?} with non-negative numbers, got ${JSON.stringify(step.value)}`);
+    if (!throttle)
+      throw new InvalidStepError(
+        this.kind,
+        step.id,
+        `value must be a rate limit (number) or {rateLimit?, burstLimit?} with non-negative numbers, got ${JSON.stringify(step.value)}`,
+      );
     if (slash < 0) return { slot: usagePlanId, usagePlanId };
     const rest = step.flag.slice(slash + 1);
     const m = /^([^/:]+:[^/]+)(\/.*)?\/([A-Z]+|\*)$/.exec(rest);
-    if (!m) throw new InvalidStepError(this.kind, step.id, `flag '${step.flag}' must be <usagePlanId> or <usagePlanId>/<apiId>:<stage>/<resource path>/<METHOD>`);
+    if (!m)
+      throw new InvalidStepError(
+        this.kind,
+        step.id,
+        `flag '${step.flag}' must be <usagePlanId> or <usagePlanId>/<apiId>:<stage>/<resource path>/<METHOD>`,
+      );
     const methodKey = `${m[2] ?? '/'}/${m[3]}`;
     return { slot: `${usagePlanId}/${m[1]}${methodKey}`, usagePlanId, stage: { apiStage: m[1]!, methodKey } };
   }
@@ -75,7 +99,10 @@ export class UsagePlanTarget extends ControlTarget<PlanResource, Throttle | null
     let settings: ThrottleSettings | undefined;
     if (resource.stage) {
       const stage = plan.apiStages?.find((s) => `${s.apiId}:${s.stage}` === resource.stage!.apiStage);
-      if (!stage) throw new Error(`usage-plan: API stage ${resource.stage.apiStage} is not in usage plan ${resource.usagePlanId}`);
+      if (!stage)
+        throw new Error(
+          `usage-plan: API stage ${resource.stage.apiStage} is not in usage plan ${resource.usagePlanId}`,
+        );
       settings = stage.throttle?.[resource.stage.methodKey];
     } else {
       settings = plan.throttle;
@@ -85,25 +112,32 @@ export class UsagePlanTarget extends ControlTarget<PlanResource, Throttle | null
   }
 
   protected async write(resource: PlanResource, value: SlotValue, live: Throttle | null): Promise<string | undefined> {
-    const prefix = resource.stage ? `/apiStages/${resource.stage.apiStage}/throttle/${resource.stage.methodKey}` : '/throttle';
+    const prefix = resource.stage
+      ? `/apiStages/${resource.stage.apiStage}/throttle/${resource.stage.methodKey}`
+      : '/throttle';
     const target = value === null ? null : toThrottle(value as PlaybookStep['value']);
     const ops: PatchOperation[] = [];
     if (!target || (target.rateLimit === undefined && target.burstLimit === undefined)) {
       if (live) ops.push({ op: 'remove', path: prefix });
     } else {
       for (const k of ['rateLimit', 'burstLimit'] as const) {
-        if (target[k] !== undefined && target[k] !== live?.[k]) ops.push({ op: 'replace', path: `${prefix}/${k}`, value: String(target[k]) });
+        if (target[k] !== undefined && target[k] !== live?.[k])
+          ops.push({ op: 'replace', path: `${prefix}/${k}`, value: String(target[k]) });
         else if (target[k] === undefined && live?.[k] !== undefined) ops.push({ op: 'remove', path: `${prefix}/${k}` });
       }
     }
-    if (ops.length) await this.client.send(new UpdateUsagePlanCommand({ usagePlanId: resource.usagePlanId, patchOperations: ops }));
+    if (ops.length)
+      await this.client.send(new UpdateUsagePlanCommand({ usagePlanId: resource.usagePlanId, patchOperations: ops }));
     return undefined;
   }
 }
 
 function fromSettings(s: ThrottleSettings | undefined): Throttle | null {
   if (!s || (s.rateLimit === undefined && s.burstLimit === undefined)) return null;
-  return { ...(s.rateLimit !== undefined && { rateLimit: s.rateLimit }), ...(s.burstLimit !== undefined && { burstLimit: s.burstLimit }) };
+  return {
+    ...(s.rateLimit !== undefined && { rateLimit: s.rateLimit }),
+    ...(s.burstLimit !== undefined && { burstLimit: s.burstLimit }),
+  };
 }
 
 /** A step value as a throttle, or undefined when it is not one. */
@@ -112,6 +146,15 @@ function toThrottle(v: PlaybookStep['value']): Throttle | undefined {
   if (typeof v === 'number') return ok(v) ? { rateLimit: v } : undefined;
   if (!isRecord(v)) return undefined;
   const keys = Object.keys(v);
-  if (!keys.length || keys.some((k) => k !== 'rateLimit' && k !== 'burstLimit') || !ok(v.rateLimit) || !ok(v.burstLimit)) return undefined;
-  return { ...(v.rateLimit !== undefined && { rateLimit: v.rateLimit as number }), ...(v.burstLimit !== undefined && { burstLimit: v.burstLimit as number }) };
+  if (
+    !keys.length ||
+    keys.some((k) => k !== 'rateLimit' && k !== 'burstLimit') ||
+    !ok(v.rateLimit) ||
+    !ok(v.burstLimit)
+  )
+    return undefined;
+  return {
+    ...(v.rateLimit !== undefined && { rateLimit: v.rateLimit as number }),
+    ...(v.burstLimit !== undefined && { burstLimit: v.burstLimit as number }),
+  };
 }

@@ -88,7 +88,8 @@ export class WebhookTarget implements ActionTarget {
   ) {
     const url = new URL(config.url);
     const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new Error(`webhook.url must be https:// (got ${url.protocol}//${url.host})`);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
+      throw new Error(`webhook.url must be https:// (got ${url.protocol}//${url.host})`);
     this.fetch = options.fetch ?? globalThis.fetch;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.clock = options.clock ?? Date.now;
@@ -130,7 +131,8 @@ export class WebhookTarget implements ActionTarget {
         });
         const text = (await res.text().catch(() => '')).slice(0, 300);
         if (res.status >= 200 && res.status < 300) return;
-        if (res.status < 500 && res.status !== 408 && res.status !== 429) throw new WebhookRejectedError(res.status, text);
+        if (res.status < 500 && res.status !== 408 && res.status !== 429)
+          throw new WebhookRejectedError(res.status, text);
         last = `HTTP ${res.status}`;
         const ra = Number(res.headers.get('retry-after'));
         if (Number.isFinite(ra) && ra > 0) retryAfterMs = Math.min(ra * 1000, 30_000);
@@ -140,7 +142,9 @@ export class WebhookTarget implements ActionTarget {
       }
       if (attempt < maxAttempts) await this.sleep(retryAfterMs ?? backoffMs(attempt, this.options.baseDelayMs ?? 250));
     }
-    throw new WebhookDeliveryError(`webhook ${evt.type} ${evt.id} not delivered after ${maxAttempts} attempts (last: ${last})`);
+    throw new WebhookDeliveryError(
+      `webhook ${evt.type} ${evt.id} not delivered after ${maxAttempts} attempts (last: ${last})`,
+    );
   }
 }
 
@@ -174,7 +178,13 @@ export function signatureHeader(secret: string, timestampSeconds: number, body: 
  * For receivers (and tests): the signature is valid for this raw body and the timestamp is within
  * `toleranceSeconds` of `nowMs`.
  */
-export function verifyWebhookSignature(secret: string, header: string | undefined | null, rawBody: string, nowMs: number, toleranceSeconds = 300): boolean {
+export function verifyWebhookSignature(
+  secret: string,
+  header: string | undefined | null,
+  rawBody: string,
+  nowMs: number,
+  toleranceSeconds = 300,
+): boolean {
   if (!header) return false;
   const parts = new Map(header.split(',').map((p) => p.trim().split('=', 2) as [string, string]));
   const t = Number(parts.get('t'));

@@ -72,16 +72,21 @@ export function summariseActions(entries: readonly ActionEvent[]): ActionSummary
 }
 
 export const SAVINGS_METHOD =
-  'for each mitigated episode of a cost signal: the excess at detection (observed − expected, per minute) times the minutes from the first applied action to the episode\'s recovery (or the end of the range while it is still open)';
+  "for each mitigated episode of a cost signal: the excess at detection (observed − expected, per minute) times the minutes from the first applied action to the episode's recovery (or the end of the range while it is still open)";
 
 /**
  * The cost the mitigations kept from accruing, estimated from what is stored: the anomaly's
  * excess at detection and how long actions were in effect. Deliberately simple and stated with
  * its assumptions; the per-episode report integrates the whole minute series instead.
  */
-export function estimateRangeSavings(anomalies: readonly AnomalyRecord[], actions: readonly ActionSummary[], rangeEnd: number): SavingsEstimate {
+export function estimateRangeSavings(
+  anomalies: readonly AnomalyRecord[],
+  actions: readonly ActionSummary[],
+  rangeEnd: number,
+): SavingsEstimate {
   const firstAction = new Map<string, number>();
-  for (const a of actions) firstAction.set(a.episode, Math.min(firstAction.get(a.episode) ?? Number.POSITIVE_INFINITY, a.appliedAt));
+  for (const a of actions)
+    firstAction.set(a.episode, Math.min(firstAction.get(a.episode) ?? Number.POSITIVE_INFINITY, a.appliedAt));
   const episodes: SavingsEstimate['episodes'] = [];
   for (const an of anomalies) {
     const from = firstAction.get(an.id);
@@ -104,7 +109,12 @@ export function estimateRangeSavings(anomalies: readonly AnomalyRecord[], action
 }
 
 /** The range's cost episodes in $/min at detection: what the detector forecast (expected) and what was billed (observed). */
-export function costAtDetection(anomalies: readonly AnomalyRecord[]): { episodes: number; forecastPerMinute: number; actualPerMinute: number; unit: 'USD' } {
+export function costAtDetection(anomalies: readonly AnomalyRecord[]): {
+  episodes: number;
+  forecastPerMinute: number;
+  actualPerMinute: number;
+  unit: 'USD';
+} {
   const cost = anomalies.filter((a) => signalSpec(a.signal).category === 'cost');
   return {
     episodes: cost.length,

@@ -5,7 +5,16 @@ export interface ErrorBody {
   error: { code: string; message: string; details: Record<string, unknown> };
 }
 
-export type ErrorCode = 'InvalidRequest' | 'MalformedJson' | 'PolicyDenied' | 'PayloadTooLarge' | 'UnsupportedMediaType' | 'NotFound' | 'Conflict' | 'MethodNotAllowed' | 'InternalError';
+export type ErrorCode =
+  | 'InvalidRequest'
+  | 'MalformedJson'
+  | 'PolicyDenied'
+  | 'PayloadTooLarge'
+  | 'UnsupportedMediaType'
+  | 'NotFound'
+  | 'Conflict'
+  | 'MethodNotAllowed'
+  | 'InternalError';
 
 /** An outcome the caller caused or should know about; anything else is a 500. */
 export class ApiError extends Error {
@@ -26,7 +35,10 @@ export class ApiError extends Error {
 
 /** `signals[0].value`, the way a caller writes the path into their request. */
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  );
 }
 
 /** A 400 that names every offending field. */
@@ -34,7 +46,10 @@ export function invalidRequest(issues: readonly z.core.$ZodIssue[], where: 'body
   const fields = issues.map((i) => {
     const path = fieldPath(i.path);
     const unknown = i.code === 'unrecognized_keys' ? i.keys.map((k) => (path ? `${path}.${k}` : k)) : [];
-    return { field: unknown.length ? unknown.join(', ') : path || where, message: unknown.length ? 'unknown field' : i.message };
+    return {
+      field: unknown.length ? unknown.join(', ') : path || where,
+      message: unknown.length ? 'unknown field' : i.message,
+    };
   });
   return new ApiError(400, 'InvalidRequest', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { fields });
 }

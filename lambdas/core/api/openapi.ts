@@ -21,10 +21,20 @@ const errorContent = { 'application/json': { schema: ERROR_REF } };
 
 /** Answers every route can give besides its own (gateway validation, IAM, WAF, throttling). */
 const SHARED_RESPONSES: Readonly<Record<string, { name: string; description: string }>> = {
-  400: { name: 'InvalidRequest', description: 'Invalid input: `error.message` and `error.details.fields` name each offending field; malformed JSON is a 400 too' },
-  403: { name: 'Forbidden', description: 'Not signed, bad or expired signature, no execute-api:Invoke permission, or blocked by the web ACL' },
+  400: {
+    name: 'InvalidRequest',
+    description:
+      'Invalid input: `error.message` and `error.details.fields` name each offending field; malformed JSON is a 400 too',
+  },
+  403: {
+    name: 'Forbidden',
+    description: 'Not signed, bad or expired signature, no execute-api:Invoke permission, or blocked by the web ACL',
+  },
   413: { name: 'PayloadTooLarge', description: `The body is larger than ${MAX_BODY_BYTES} bytes` },
-  429: { name: 'Throttled', description: 'Stage throttle, usage-plan quota or the per-IP rate limit was exceeded; retry with backoff' },
+  429: {
+    name: 'Throttled',
+    description: 'Stage throttle, usage-plan quota or the per-IP rate limit was exceeded; retry with backoff',
+  },
 };
 
 /** Pure: the same routes always give the same document (docs/openapi.json is checked against it). */
@@ -36,10 +46,18 @@ export function openApiDocument(routes: readonly ApiRoute[] = API_ROUTES, opts: 
     if (route.input.in === 'body') {
       const name = `${pascal(route.id)}Request`;
       schemas[name] = toOpenApiSchema(route.input.schema);
-      operation.requestBody = { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } } };
+      operation.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } },
+      };
     } else {
       const json = toOpenApiSchema(route.input.schema) as { properties?: Record<string, Json>; required?: string[] };
-      operation.parameters = Object.entries(json.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: (json.required ?? []).includes(name), schema }));
+      operation.parameters = Object.entries(json.properties ?? {}).map(([name, schema]) => ({
+        name,
+        in: 'query',
+        required: (json.required ?? []).includes(name),
+        schema,
+      }));
     }
     const responses: Record<string, unknown> = {};
     const codes = [...new Set([...Object.keys(route.responses), ...Object.keys(SHARED_RESPONSES)])].sort();
@@ -47,7 +65,11 @@ export function openApiDocument(routes: readonly ApiRoute[] = API_ROUTES, opts: 
       const shared = SHARED_RESPONSES[code];
       const own = route.responses[Number(code)];
       // A route's own meaning of a shared code (e.g. mitigate's 403: denied by the guardrails) comes first.
-      if (own !== undefined) responses[code] = { description: shared ? `${own}. Also: ${shared.description}` : own, content: Number(code) >= 400 ? errorContent : { 'application/json': { schema: { type: 'object' } } } };
+      if (own !== undefined)
+        responses[code] = {
+          description: shared ? `${own}. Also: ${shared.description}` : own,
+          content: Number(code) >= 400 ? errorContent : { 'application/json': { schema: { type: 'object' } } },
+        };
       else if (shared) responses[code] = { $ref: `#/components/responses/${shared.name}` };
     }
     operation.responses = responses;
@@ -69,7 +91,9 @@ export function openApiDocument(routes: readonly ApiRoute[] = API_ROUTES, opts: 
         sigv4: { type: 'apiKey', name: 'Authorization', in: 'header', 'x-amazon-apigateway-authtype': 'awsSigv4' },
       },
       schemas,
-      responses: Object.fromEntries(Object.values(SHARED_RESPONSES).map((r) => [r.name, { description: r.description, content: errorContent }])),
+      responses: Object.fromEntries(
+        Object.values(SHARED_RESPONSES).map((r) => [r.name, { description: r.description, content: errorContent }]),
+      ),
     },
   };
 }
@@ -91,9 +115,22 @@ function errorSchema(): Json {
         required: ['code', 'message', 'details'],
         additionalProperties: false,
         properties: {
-          code: { type: 'string', description: 'Machine-readable: InvalidRequest, MalformedJson, PayloadTooLarge, NotFound, Conflict, AccessDenied, Throttled, ...', example: 'InvalidRequest' },
-          message: { type: 'string', description: 'What went wrong; for invalid input, each field and why', example: 'signals[0].value: must be a finite number' },
-          details: { type: 'object', additionalProperties: true, description: 'Structured context, e.g. `fields: [{field, message}]` or the gateway `requestId`' },
+          code: {
+            type: 'string',
+            description:
+              'Machine-readable: InvalidRequest, MalformedJson, PayloadTooLarge, NotFound, Conflict, AccessDenied, Throttled, ...',
+            example: 'InvalidRequest',
+          },
+          message: {
+            type: 'string',
+            description: 'What went wrong; for invalid input, each field and why',
+            example: 'signals[0].value: must be a finite number',
+          },
+          details: {
+            type: 'object',
+            additionalProperties: true,
+            description: 'Structured context, e.g. `fields: [{field, message}]` or the gateway `requestId`',
+          },
         },
       },
     },

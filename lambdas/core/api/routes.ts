@@ -1,5 +1,13 @@
 import type { z } from 'zod';
-import { ChangeRequest, MitigateRequest, ReportQuery, RollbackRequest, ScoreRequest, TimelineQuery, WhitelistRequest } from './schemas.js';
+import {
+  ChangeRequest,
+  MitigateRequest,
+  ReportQuery,
+  RollbackRequest,
+  ScoreRequest,
+  TimelineQuery,
+  WhitelistRequest,
+} from './schemas.js';
 
 export type RouteId = 'score' | 'mitigate' | 'rollback' | 'report' | 'whitelist' | 'timeline' | 'changes';
 
@@ -22,7 +30,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'POST',
     path: '/v1/anomaly/score',
     input: { in: 'body', schema: ScoreRequest },
-    responses: { 200: 'Scores against the stored baselines, the expected band, cause candidates and correlated changes' },
+    responses: {
+      200: 'Scores against the stored baselines, the expected band, cause candidates and correlated changes',
+    },
     summary: 'Score signal values against the stored baselines without changing any state',
   },
   {
@@ -30,7 +40,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'POST',
     path: '/v1/anomaly/mitigate',
     input: { in: 'body', schema: MitigateRequest },
-    responses: { 200: 'Dry run: the plan and the policy decision; nothing changed', 202: 'Mitigation execution started, with its rollback key', 403: 'The guardrails deny every stage of the plan (reasons in details)', 404: 'No anomaly with this key', 409: 'The episode already has a mitigation execution' },
+    responses: {
+      200: 'Dry run: the plan and the policy decision; nothing changed',
+      202: 'Mitigation execution started, with its rollback key',
+      403: 'The guardrails deny every stage of the plan (reasons in details)',
+      404: 'No anomaly with this key',
+      409: 'The episode already has a mitigation execution',
+    },
     summary: 'Start the mitigation playbook for an anomaly episode, or plan it (dry_run)',
   },
   {

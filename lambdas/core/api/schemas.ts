@@ -19,7 +19,8 @@ export const MAX_WHITELIST_MS = 31 * DAY_MS;
 export const MAX_CHANGE_WINDOW_MS = CHANGE_LOOKBACK_MS;
 
 /** Episode keys: `<tenant>#<signal>@<start minute>Z`, as in alerts and the anomaly records. */
-export const EPISODE_KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}#[A-Za-z0-9][A-Za-z0-9._:-]{0,63}(@[^#\s]{1,128})?@\d{4}-\d\d-\d\dT\d\d:\d\dZ$/;
+export const EPISODE_KEY =
+  /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}#[A-Za-z0-9][A-Za-z0-9._:-]{0,63}(@[^#\s]{1,128})?@\d{4}-\d\d-\d\dT\d\d:\d\dZ$/;
 /** Rollback keys: an episode's (`rb-<hash>`) or one action's (`rb-<hash>-<step>`). */
 export const ROLLBACK_KEY = /^rb-[0-9a-z]{4,32}(-[A-Za-z0-9._-]{1,64})?$/;
 
@@ -50,7 +51,12 @@ export const ScoreRequest = z.strictObject({
 export const MitigateRequest = z.strictObject({
   key: z.string().max(300).regex(EPISODE_KEY, 'must be an episode key such as acme#cqs_p95@2026-11-23T10:15Z'),
   /** A playbook id instead of the one the class selects. */
-  plan: z.string().min(1).max(64).regex(/^[a-z0-9-]+$/, 'must be a playbook id (lowercase letters, digits, -)').optional(),
+  plan: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z0-9-]+$/, 'must be a playbook id (lowercase letters, digits, -)')
+    .optional(),
   dry_run: z.boolean().optional(),
 });
 
@@ -60,7 +66,11 @@ export const RollbackRequest = z.strictObject({
 
 /** `90m`, `24h`, `7d`. */
 const RANGE = /^([1-9]\d{0,3})([mhd])$/;
-const range = () => z.string().regex(RANGE, 'must be a duration such as 90m, 24h or 7d').refine((r) => !RANGE.test(r) || rangeMs(r) <= MAX_RANGE_MS, 'must be at most 31d');
+const range = () =>
+  z
+    .string()
+    .regex(RANGE, 'must be a duration such as 90m, 24h or 7d')
+    .refine((r) => !RANGE.test(r) || rangeMs(r) <= MAX_RANGE_MS, 'must be at most 31d');
 
 export const ReportQuery = z.strictObject({ range: range().default('24h') });
 
@@ -91,14 +101,22 @@ export const ChangeRequest = z
     /** Idempotency key: the same id with the same content is stored once; with other content it is a 409. */
     id: z.string().min(1).max(128),
     ts: eventTime,
-    tenant: z.string().regex(TENANT_OR_ALL, "must be '*' (every tenant) or a tenant name: 1-64 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit"),
+    tenant: z
+      .string()
+      .regex(
+        TENANT_OR_ALL,
+        "must be '*' (every tenant) or a tenant name: 1-64 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit",
+      ),
     change: z.enum(CHANGE_KINDS),
     until: eventTime,
     region: nameField().optional(),
     title: z.string().max(512).optional(),
   })
   .refine((c) => c.until > c.ts, { message: 'must be after ts', path: ['until'] })
-  .refine((c) => c.until - c.ts <= MAX_CHANGE_WINDOW_MS, { message: `the window (ts..until) must be at most ${MAX_CHANGE_WINDOW_MS / DAY_MS} days`, path: ['until'] });
+  .refine((c) => c.until - c.ts <= MAX_CHANGE_WINDOW_MS, {
+    message: `the window (ts..until) must be at most ${MAX_CHANGE_WINDOW_MS / DAY_MS} days`,
+    path: ['until'],
+  });
 
 export type ChangeRequest = z.output<typeof ChangeRequest>;
 export type ScoreRequest = z.output<typeof ScoreRequest>;

@@ -24,7 +24,8 @@ export interface SignalScore {
 }
 
 /** Where the band comes from, for readers of the response. */
-export const SCORE_METHOD = 'each value is scored by the key\'s stored streaming detector (the state the consumer keeps), as if it were the next minute; the stored state is not changed';
+export const SCORE_METHOD =
+  "each value is scored by the key's stored streaming detector (the state the consumer keeps), as if it were the next minute; the stored state is not changed";
 
 /**
  * Score values against the stored per-key detectors without changing them (a what-if: the new
@@ -35,7 +36,12 @@ export const SCORE_METHOD = 'each value is scored by the key\'s stored streaming
  * const result = scoreSignals(request, storedDetectors, changesByTenant);
  * result.scores[0]; // score, expected band and whether the value is anomalous, without changing any state
  */
-export function scoreSignals(request: ScoreRequest, stored: ReadonlyMap<string, KeyDetection | undefined>, changesByTenant: ReadonlyMap<string, readonly ChangeRecord[]>, detector?: Partial<DetectorSettings>): SignalScore[] {
+export function scoreSignals(
+  request: ScoreRequest,
+  stored: ReadonlyMap<string, KeyDetection | undefined>,
+  changesByTenant: ReadonlyMap<string, readonly ChangeRecord[]>,
+  detector?: Partial<DetectorSettings>,
+): SignalScore[] {
   const scored = request.signals.map((s) => {
     const spec = signalSpec(s.signal);
     const det = stored.get(metricKey(s.tenant, s.signal))?.det;
@@ -63,9 +69,21 @@ export function scoreSignals(request: ScoreRequest, stored: ReadonlyMap<string, 
     };
     if (anomalous && point) {
       const sameSignal = new Set(scored.filter((o) => o.anomalous && o.s.signal === s.signal).map((o) => o.s.tenant));
-      const concurrentSignals = scored.filter((o) => o.anomalous && o.s.tenant === s.tenant && o.s.signal !== s.signal).map((o) => o.s.signal);
+      const concurrentSignals = scored
+        .filter((o) => o.anomalous && o.s.tenant === s.tenant && o.s.signal !== s.signal)
+        .map((o) => o.s.signal);
       const tenantsAffected = Math.max(sameSignal.size, request.context?.tenantsAffected ?? 1);
-      result.causeCandidates.push(classifyAnomaly({ tenant: s.tenant, signal: s.signal, observed: s.value, expected: point.expected, changes, tenantsAffected, concurrentSignals }));
+      result.causeCandidates.push(
+        classifyAnomaly({
+          tenant: s.tenant,
+          signal: s.signal,
+          observed: s.value,
+          expected: point.expected,
+          changes,
+          tenantsAffected,
+          concurrentSignals,
+        }),
+      );
     }
     return result;
   });

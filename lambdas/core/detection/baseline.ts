@@ -8,7 +8,13 @@
  */
 import { stepWeight } from './numeric.js';
 import type { DetectorSettings } from './settings.js';
-import { dayOfWeekPosition, hourOfDayPosition, learnProfile, profileAt, type SlotPosition } from './seasonal-profile.js';
+import {
+  dayOfWeekPosition,
+  hourOfDayPosition,
+  learnProfile,
+  profileAt,
+  type SlotPosition,
+} from './seasonal-profile.js';
 import { HOUR_MS, DAY_MS } from '../time.js';
 
 export interface Baseline {
@@ -41,9 +47,15 @@ export interface Forecast {
   readonly weekOffset: number;
 }
 
-
 /** `inUse`: the model used for the previous point. */
-export function forecast(b: Baseline, inUse: 0 | 1 | 2, ts: number, k: number, historyMs: number, s: DetectorSettings): Forecast {
+export function forecast(
+  b: Baseline,
+  inUse: 0 | 1 | 2,
+  ts: number,
+  k: number,
+  historyMs: number,
+  s: DetectorSettings,
+): Forecast {
   const trendStep = s.trendBeta > 0 ? b.trend * k : 0;
   const prior = b.level + trendStep;
   const flatPrior = b.flat + trendStep;
@@ -53,14 +65,29 @@ export function forecast(b: Baseline, inUse: 0 | 1 | 2, ts: number, k: number, h
   const weekOffset = profileAt(b.week, weekPos);
   const model = chooseModel(b.err, inUse, historyMs, s);
   const expected = model === 0 ? flatPrior : model === 1 ? prior + dayOffset : prior + dayOffset + weekOffset;
-  return { expected, prior, flatPrior, model, ref: model === 0 ? flatPrior : prior, dayPos, weekPos, dayOffset, weekOffset };
+  return {
+    expected,
+    prior,
+    flatPrior,
+    model,
+    ref: model === 0 ? flatPrior : prior,
+    dayPos,
+    weekPos,
+    dayOffset,
+    weekOffset,
+  };
 }
 
 /**
  * The model in use changes only when another eligible one has cut the smoothed error by
  * `seasonMargin` against it (hysteresis: errors close to each other do not flap the model).
  */
-function chooseModel(err: readonly [number, number, number], inUse: 0 | 1 | 2, historyMs: number, s: DetectorSettings): 0 | 1 | 2 {
+function chooseModel(
+  err: readonly [number, number, number],
+  inUse: 0 | 1 | 2,
+  historyMs: number,
+  s: DetectorSettings,
+): 0 | 1 | 2 {
   const eligible = historyMs >= s.weekMinDays * DAY_MS ? 2 : historyMs >= s.dayMinDays * DAY_MS ? 1 : 0;
   const current = Math.min(inUse, eligible) as 0 | 1 | 2;
   let best = current;

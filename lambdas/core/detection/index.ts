@@ -3,6 +3,11 @@
  * Pure: feed each new point of a series with the state returned for the previous one.
  */
 export { scorePoint, type PointScore, type SeriesPoint } from './score-point.js';
-export { DEFAULT_DETECTOR_SETTINGS, resolveSettings, validateDetectorSettings, type DetectorSettings } from './settings.js';
+export {
+  DEFAULT_DETECTOR_SETTINGS,
+  resolveSettings,
+  validateDetectorSettings,
+  type DetectorSettings,
+} from './settings.js';
 export { emptyState, initialState, type DetectorState } from './state.js';
 export { parseDetectorState } from './state-schema.js';

@@ -37,7 +37,12 @@ function tailMedian(recent: readonly number[], latest: number, m: number): numbe
  * Residual seen at each horizon for this point: `residual` itself, or the median of it and the
  * last `m - 1` recent residuals, each taken minus `bias` (the latest is passed already net of it).
  */
-export function horizonResiduals(recent: readonly number[], residual: number, horizons: readonly number[], bias = 0): number[] {
+export function horizonResiduals(
+  recent: readonly number[],
+  residual: number,
+  horizons: readonly number[],
+  bias = 0,
+): number[] {
   return horizons.map((m) => (m <= 1 ? residual : tailMedian(recent, residual + bias, m) - bias));
 }
 
@@ -45,7 +50,13 @@ export function horizonResiduals(recent: readonly number[], residual: number, ho
  * Novelty of `atHorizon` (each shifted by `offset`) against the envelope, over horizons `from`
  * and up; envelopes narrower than `minWidth` count as that wide.
  */
-export function readNovelty(env: Envelope, atHorizon: readonly number[], minWidth: number, offset = 0, from = 0): NoveltyReading {
+export function readNovelty(
+  env: Envelope,
+  atHorizon: readonly number[],
+  minWidth: number,
+  offset = 0,
+  from = 0,
+): NoveltyReading {
   let up = 0;
   let down = 0;
   for (let h = from; h < atHorizon.length; h++) {

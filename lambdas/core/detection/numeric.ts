@@ -22,7 +22,7 @@ export function roundSig(x: number, digits: number): number {
 }
 
 export function clamp(x: number, lo: number, hi: number): number {
-  return x < lo ? lo : x > hi ? hi : x;
+  return x < lo ? lo : Math.min(x, hi);
 }
 
 /** `x` when finite, `fallback` otherwise (NaN / ±Infinity never leave the detector). */

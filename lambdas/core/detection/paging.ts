@@ -48,7 +48,8 @@ export function decide(p: PagingInput, s: DetectorSettings): PagingDecision {
     confidence = evidence / (evidence + s.noveltyScale);
   }
   // Right after an episode, only a clearly stronger anomaly pages again.
-  const refractory = p.run === 0 && p.quiet < (p.refractoryPoints ?? s.refractoryPoints) && confidence < s.refractoryBypass;
+  const refractory =
+    p.run === 0 && p.quiet < (p.refractoryPoints ?? s.refractoryPoints) && confidence < s.refractoryBypass;
   if (refractory) confidence *= 0.5;
   confidence = clamp(finiteOr(confidence, 0), 0, 1);
   const anomalous = !p.warmingUp && !refractory && confidence >= s.minConfidence && (p.outOfBand || !s.requireRule);

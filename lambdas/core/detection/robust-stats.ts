@@ -35,7 +35,12 @@ export function spreadOf(values: readonly number[]): Spread {
   for (let i = 0; i < n; i++) sorted[i] = values[i] as number;
   sorted.sort();
   const median = sortedQuantile(sorted, 0.5, n);
-  return { median, q1: sortedQuantile(sorted, 0.25, n), q3: sortedQuantile(sorted, 0.75, n), mad: medianDeviation(sorted, n, median) };
+  return {
+    median,
+    q1: sortedQuantile(sorted, 0.25, n),
+    q3: sortedQuantile(sorted, 0.75, n),
+    mad: medianDeviation(sorted, n, median),
+  };
 }
 
 /**
@@ -53,7 +58,7 @@ function medianDeviation(sorted: Float64Array, n: number, median: number): numbe
   for (let k = 0; k <= lo + 1 && k < n; k++) {
     const dl = l >= 0 ? median - (sorted[l] as number) : Number.POSITIVE_INFINITY;
     const dr = r < n ? (sorted[r] as number) - median : Number.POSITIVE_INFINITY;
-    const d = dl < dr ? dl : dr;
+    const d = Math.min(dl, dr);
     if (dl < dr) l--;
     else r++;
     if (k === lo) {

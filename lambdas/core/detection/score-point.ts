@@ -81,7 +81,16 @@ export function scorePoint(
   if (!prev || prev.n === 0) {
     const state = initialState(ts, point.value, s.stateDigits);
     const v = fromUnits(state.flat, state.exp);
-    return { state, score: 0, anomalous: false, ongoing: false, expected: v, band: { lo: v, hi: v }, z: 0, warmingUp: true };
+    return {
+      state,
+      score: 0,
+      anomalous: false,
+      ongoing: false,
+      expected: v,
+      band: { lo: v, hi: v },
+      z: 0,
+      warmingUp: true,
+    };
   }
   // From here on, values are in the series' units of 10^exp (see units.ts).
   const value = toUnits(point.value, prev.exp);
@@ -93,7 +102,10 @@ export function scorePoint(
 
   // Against recent residuals: the seed's z / IQR-fence rule. A floor on every scale keeps
   // constant series finite, and any change in them detectable.
-  const floor = Math.max(toUnits(s.scaleFloorAbs, prev.exp), s.scaleFloorRel * Math.max(prev.mag, Math.abs(prev.level)));
+  const floor = Math.max(
+    toUnits(s.scaleFloorAbs, prev.exp),
+    s.scaleFloorRel * Math.max(prev.mag, Math.abs(prev.level)),
+  );
   const judged = judgeResidual(prev.res, residual, floor, direction, s.zThreshold, s.iqrK);
 
   // Against the series' history: novelty at each horizon, minus what is only a recovery.
@@ -127,7 +139,10 @@ export function scorePoint(
   // (young series break run-length records easily); it opens an episode, which stays open while
   // the value stays stuck, and does not page again inside it.
   const perDay = step.typicalMs > 0 ? DAY_MS / step.typicalMs : 0;
-  const maturityPoints = s.maturityMaxDays > 0 && perDay > 0 ? Math.min(s.maturityPoints, Math.ceil(s.maturityMaxDays * perDay)) : s.maturityPoints;
+  const maturityPoints =
+    s.maturityMaxDays > 0 && perDay > 0
+      ? Math.min(s.maturityPoints, Math.ceil(s.maturityMaxDays * perDay))
+      : s.maturityPoints;
   const maturity = maturityPoints > 0 ? Math.min(1, prev.n / maturityPoints) : 1;
   let kind: AlertKind = 'band';
   const stuckOn = stuckSide && stuck.ratio * maturity >= 1;
@@ -148,11 +163,20 @@ export function scorePoint(
   const warmingUp = prev.n < s.warmupPoints || prev.res.length < MIN_RESIDUALS;
   // The refractory period is a time for the people paged: at most refractoryMaxHours.
   const refractoryPoints =
-    s.refractoryMaxHours > 0 && step.typicalMs > 0 ? Math.min(s.refractoryPoints, Math.ceil((s.refractoryMaxHours * HOUR_MS) / step.typicalMs)) : s.refractoryPoints;
+    s.refractoryMaxHours > 0 && step.typicalMs > 0
+      ? Math.min(s.refractoryPoints, Math.ceil((s.refractoryMaxHours * HOUR_MS) / step.typicalMs))
+      : s.refractoryPoints;
   // Learn. Outliers are clipped (Huber) before they move the baseline — not before the spread
   // or the history, which must see what really happened.
   const clip = s.huberK * judged.scale;
-  const b = learn(prev, f, s.huberK > 0 ? f.expected + clamp(residual, -clip, clip) : value, step.k, Math.min(step.k, 4) * step.typicalMs, s);
+  const b = learn(
+    prev,
+    f,
+    s.huberK > 0 ? f.expected + clamp(residual, -clip, clip) : value,
+    step.k,
+    Math.min(step.k, 4) * step.typicalMs,
+    s,
+  );
   const gap = levelNow(b) - b.base;
   // After a gap of several intervals the fast level is little more than one point's value: the gap
   // is not read again until the level has had 1/levelAlpha points to settle (`sg` counts down).
@@ -171,7 +195,20 @@ export function scorePoint(
     if (e > novelty) [novelty, kind] = [e, 'shift'];
   }
 
-  const decision = decide({ novelty, outOfBand: judged.outOfBand, stillOn: stuckOn, history: prev.n, warmingUp, quiet: prev.quiet, run: prev.run, refractoryPoints, maturityPoints }, s);
+  const decision = decide(
+    {
+      novelty,
+      outOfBand: judged.outOfBand,
+      stillOn: stuckOn,
+      history: prev.n,
+      warmingUp,
+      quiet: prev.quiet,
+      run: prev.run,
+      refractoryPoints,
+      maturityPoints,
+    },
+    s,
+  );
   const res = prev.res.slice(Math.max(0, prev.res.length - s.residualWindow + 1));
   res.push(roundSig(residual, RESIDUAL_DIGITS));
   // Regime change: an episode that closes with the baseline settled on a new level — away from
@@ -181,9 +218,17 @@ export function scorePoint(
   // so its memory goes at once instead of a day later. The level range (remembered like the
   // envelope) keeps series that move between known levels (on/off, business hours) from
   // forgetting, and so from paging on every switch.
-  const newLevel = prev.lv.length !== 4 || b.flat > Math.max(prev.lv[0] as number, prev.lv[2] as number) || b.flat < Math.min(prev.lv[1] as number, prev.lv[3] as number);
+  const newLevel =
+    prev.lv.length !== 4 ||
+    b.flat > Math.max(prev.lv[0] as number, prev.lv[2] as number) ||
+    b.flat < Math.min(prev.lv[1] as number, prev.lv[3] as number);
   const settled =
-    prev.run > 0 && decision.run === 0 && prev.hold > 0 && envReady && newLevel && beyondSustained(env, (f.model === 0 ? b.flat : b.level) - anchor);
+    prev.run > 0 &&
+    decision.run === 0 &&
+    prev.hold > 0 &&
+    envReady &&
+    newLevel &&
+    beyondSustained(env, (f.model === 0 ? b.flat : b.level) - anchor);
   const history = remember({ env, envSince: prev.envSince, epi: settled ? [] : epi }, atHorizon, ts, {
     learns: prev.n >= s.envelopeStart,
     inEpisode: s.episodeMemoryPoints > 0 && decision.ongoing && envReady,
@@ -193,7 +238,8 @@ export function scorePoint(
     digits: RESIDUAL_DIGITS,
   });
   const inEpisode = s.episodeMemoryPoints > 0 && decision.ongoing && envReady;
-  const shiftLearns = shiftOn && prev.n >= s.envelopeStart && ts - prev.first >= s.shiftStartDays * DAY_MS && !inEpisode;
+  const shiftLearns =
+    shiftOn && prev.n >= s.envelopeStart && ts - prev.first >= s.shiftStartDays * DAY_MS && !inEpisode;
   const sh = !shiftLearns
     ? prev.sh
     : prev.sh.length !== 4
@@ -203,12 +249,28 @@ export function scorePoint(
           gap,
           // after an alert (within the refractory period) the gap the incident leaves is learned at
           // once: it is known, and must not hold the confidence up while the base level catches up
-          decision.quiet < refractoryPoints || !shiftScored ? 1 : stepWeight(1, (Math.min(step.k, 4) * step.typicalMs) / (s.shiftLearnDays * DAY_MS)),
+          decision.quiet < refractoryPoints || !shiftScored
+            ? 1
+            : stepWeight(1, (Math.min(step.k, 4) * step.typicalMs) / (s.shiftLearnDays * DAY_MS)),
           history.rotated === true,
         );
-  const she = !shiftOn || settled ? [] : inEpisode ? widenEpisode(prev.she, [gap], RESIDUAL_DIGITS) : history.epi.length === 0 ? [] : prev.she;
-  const lv = levelRange(prev.lv, roundSig(b.flat, LEVEL_RANGE_DIGITS), prev.n >= s.envelopeStart && !(s.episodeMemoryPoints > 0 && decision.ongoing), history.rotated === true);
-  const runs = history.rotated ? readStuck({ last: prev.last, run: prev.sr, longest: prev.sl, changes: prev.sc }, rounded, true).memory : stuck.memory;
+  const she =
+    !shiftOn || settled
+      ? []
+      : inEpisode
+        ? widenEpisode(prev.she, [gap], RESIDUAL_DIGITS)
+        : history.epi.length === 0
+          ? []
+          : prev.she;
+  const lv = levelRange(
+    prev.lv,
+    roundSig(b.flat, LEVEL_RANGE_DIGITS),
+    prev.n >= s.envelopeStart && !(s.episodeMemoryPoints > 0 && decision.ongoing),
+    history.rotated === true,
+  );
+  const runs = history.rotated
+    ? readStuck({ last: prev.last, run: prev.sr, longest: prev.sl, changes: prev.sc }, rounded, true).memory
+    : stuck.memory;
   const hold = nextHold(prev.hold, envReady && excursionStarts(seen, atHorizon, floor), s.anchorPoints);
   const state = renormalise(
     {
@@ -254,7 +316,10 @@ export function scorePoint(
     anomalous: decision.anomalous,
     ongoing: decision.ongoing,
     expected: output(f.expected, value, prev.exp),
-    band: { lo: output(f.expected + judged.bandLo, value, prev.exp), hi: output(f.expected + judged.bandHi, value, prev.exp) },
+    band: {
+      lo: output(f.expected + judged.bandLo, value, prev.exp),
+      hi: output(f.expected + judged.bandHi, value, prev.exp),
+    },
     z: clamp(judged.z, -Z_LIMIT, Z_LIMIT),
     warmingUp,
     ...(decision.confidence > 0 && { kind }),
@@ -310,5 +375,14 @@ function output(x: number, fallback: number, exp: number): number {
 function unscored(prev: DetectorState | undefined): PointScore {
   const state = prev ?? emptyState();
   const expected = fromUnits(state.m === 0 ? state.flat : state.level, state.exp);
-  return { state, score: 0, anomalous: false, ongoing: false, expected, band: { lo: expected, hi: expected }, z: 0, warmingUp: state.n < 2 };
+  return {
+    state,
+    score: 0,
+    anomalous: false,
+    ongoing: false,
+    expected,
+    band: { lo: expected, hi: expected },
+    z: 0,
+    warmingUp: state.n < 2,
+  };
 }

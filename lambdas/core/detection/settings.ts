@@ -223,7 +223,12 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('stateDigits', 3, 15, true);
   if (typeof s.requireRule !== 'boolean') problems.push('requireRule must be a boolean');
   const h = s.horizons as unknown;
-  if (!Array.isArray(h) || h.length < 1 || h.length > 4 || !h.every((m) => Number.isInteger(m) && m >= 1 && m <= s.residualWindow))
+  if (
+    !Array.isArray(h) ||
+    h.length < 1 ||
+    h.length > 4 ||
+    !h.every((m) => Number.isInteger(m) && m >= 1 && m <= s.residualWindow)
+  )
     problems.push('horizons must be 1..4 integers in 1..residualWindow');
   if (problems.length) throw new Error(`invalid detector settings: ${problems.join('; ')}`);
   return s;

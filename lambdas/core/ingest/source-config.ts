@@ -65,17 +65,38 @@ export interface MappingRule {
   readonly fields: Readonly<Record<string, string>>;
 }
 
-export const SOURCE_DEFAULTS = { scheduleMinutes: 5, lagMinutes: 0, timeoutSeconds: 10, maxAttempts: 3, maxPages: 20 } as const;
+export const SOURCE_DEFAULTS = {
+  scheduleMinutes: 5,
+  lagMinutes: 0,
+  timeoutSeconds: 10,
+  maxAttempts: 3,
+  maxPages: 20,
+} as const;
 
 const REQUIRED_FIELDS: Record<MappingRule['type'], readonly string[]> = {
   metric: ['tenant', 'signal', 'value', 'ts'],
   change: ['tenant', 'change', 'ts'],
   activity: ['key', 'tenant', 'action', 'ts'],
 };
-const ENVELOPE_FIELDS = new Set(['id', 'ts', 'region', 'tenant', 'signal', 'value', 'dims', 'key', 'action', 'attrs', 'change', 'until', 'title']);
+const ENVELOPE_FIELDS = new Set([
+  'id',
+  'ts',
+  'region',
+  'tenant',
+  'signal',
+  'value',
+  'dims',
+  'key',
+  'action',
+  'attrs',
+  'change',
+  'until',
+  'title',
+]);
 const SOURCE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-const SECRET = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}|[A-Za-z0-9/_+=.@-]{1,512})$/;
+const SECRET =
+  /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}|[A-Za-z0-9/_+=.@-]{1,512})$/;
 
 /**
  * Fill in defaults and reject what would fail at run time, naming the source and the field. Throws
@@ -94,7 +115,8 @@ export function parseSourceConfigs(raw: unknown): UsageSourceConfig[] {
       return undefined;
     }
     const c = { ...SOURCE_DEFAULTS, headers: {}, ...s } as Record<string, unknown>;
-    if (typeof c.name !== 'string' || !SOURCE_NAME.test(c.name)) problem(`name must be 1-32 lower-case letters, digits or '-' (got ${JSON.stringify(c.name)})`);
+    if (typeof c.name !== 'string' || !SOURCE_NAME.test(c.name))
+      problem(`name must be 1-32 lower-case letters, digits or '-' (got ${JSON.stringify(c.name)})`);
     else if (names.has(c.name)) problem('name is used by another source');
     else names.add(c.name);
     checkUrl(c.url, problem);
@@ -103,15 +125,21 @@ export function parseSourceConfigs(raw: unknown): UsageSourceConfig[] {
     intIn(c.timeoutSeconds, 1, 60, 'timeoutSeconds', problem);
     intIn(c.maxAttempts, 1, 10, 'maxAttempts', problem);
     intIn(c.maxPages, 1, 1000, 'maxPages', problem);
-    if (!isObject(c.headers) || Object.entries(c.headers).some(([k, v]) => !HEADER_NAME.test(k) || typeof v !== 'string')) problem('headers must map header names to strings');
-    else if (Object.keys(c.headers).some((k) => k.toLowerCase() === 'authorization')) problem('headers must not carry Authorization: put the credential in a Secrets Manager secret and set auth');
+    if (
+      !isObject(c.headers) ||
+      Object.entries(c.headers).some(([k, v]) => !HEADER_NAME.test(k) || typeof v !== 'string')
+    )
+      problem('headers must map header names to strings');
+    else if (Object.keys(c.headers).some((k) => k.toLowerCase() === 'authorization'))
+      problem('headers must not carry Authorization: put the credential in a Secrets Manager secret and set auth');
     if (c.auth !== undefined) checkAuth(c.auth, problem);
     if (c.pagination !== undefined) {
       const p = c.pagination;
       if (!isObject(p)) problem('pagination must be an object');
       else {
         checkExpression(p.next, 'pagination.next', problem);
-        if (p.param !== undefined && (typeof p.param !== 'string' || !p.param)) problem('pagination.param must be a query parameter name');
+        if (p.param !== undefined && (typeof p.param !== 'string' || !p.param))
+          problem('pagination.param must be a query parameter name');
       }
     }
     if (!Array.isArray(c.mapping) || !c.mapping.length) problem('mapping must be a non-empty list of rules');
@@ -132,27 +160,50 @@ function checkUrl(url: unknown, problem: (m: string) => void): void {
   }
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
   // Credentials travel with every request: plain HTTP only to a local test source.
-  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) problem('url must be https (http only for 127.0.0.1/localhost)');
-  if (parsed.username || parsed.password) problem('url must not embed credentials: use auth with a Secrets Manager secret');
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback))
+    problem('url must be https (http only for 127.0.0.1/localhost)');
+  if (parsed.username || parsed.password)
+    problem('url must not embed credentials: use auth with a Secrets Manager secret');
   const unknown = [...url.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => m[1]!).filter((p) => !WINDOW_PLACEHOLDERS.has(p));
-  if (unknown.length) problem(`url has unknown placeholders ${unknown.map((p) => `{${p}}`).join(', ')} (known: ${[...WINDOW_PLACEHOLDERS].map((p) => `{${p}}`).join(', ')})`);
+  if (unknown.length)
+    problem(
+      `url has unknown placeholders ${unknown.map((p) => `{${p}}`).join(', ')} (known: ${[...WINDOW_PLACEHOLDERS].map((p) => `{${p}}`).join(', ')})`,
+    );
 }
 
-export const WINDOW_PLACEHOLDERS = new Set(['windowStart', 'windowEnd', 'windowStartEpoch', 'windowEndEpoch', 'windowStartMs', 'windowEndMs']);
+export const WINDOW_PLACEHOLDERS = new Set([
+  'windowStart',
+  'windowEnd',
+  'windowStartEpoch',
+  'windowEndEpoch',
+  'windowStartMs',
+  'windowEndMs',
+]);
 
 function checkAuth(auth: unknown, problem: (m: string) => void): void {
   if (!isObject(auth)) return problem('auth must be an object');
-  if (typeof auth.secret !== 'string' || !SECRET.test(auth.secret)) problem('auth.secret must be a Secrets Manager secret name, or its complete ARN (with the six-character suffix, as the console shows it)');
-  if (!['bearer', 'header', 'basic'].includes(auth.scheme as string)) problem(`auth.scheme must be "bearer", "header" or "basic" (got ${JSON.stringify(auth.scheme)})`);
-  if (auth.kmsKeyArn !== undefined && (typeof auth.kmsKeyArn !== 'string' || !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(auth.kmsKeyArn))) problem('auth.kmsKeyArn must be a KMS key ARN');
-  if (auth.scheme === 'header' && (typeof auth.header !== 'string' || !HEADER_NAME.test(auth.header))) problem('auth.header must name the header that carries the token');
+  if (typeof auth.secret !== 'string' || !SECRET.test(auth.secret))
+    problem(
+      'auth.secret must be a Secrets Manager secret name, or its complete ARN (with the six-character suffix, as the console shows it)',
+    );
+  if (!['bearer', 'header', 'basic'].includes(auth.scheme as string))
+    problem(`auth.scheme must be "bearer", "header" or "basic" (got ${JSON.stringify(auth.scheme)})`);
+  if (
+    auth.kmsKeyArn !== undefined &&
+    (typeof auth.kmsKeyArn !== 'string' ||
+      !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(auth.kmsKeyArn))
+  )
+    problem('auth.kmsKeyArn must be a KMS key ARN');
+  if (auth.scheme === 'header' && (typeof auth.header !== 'string' || !HEADER_NAME.test(auth.header)))
+    problem('auth.header must name the header that carries the token');
 }
 
 function checkRule(rule: unknown, where: string, problem: (m: string) => void): void {
   if (!isObject(rule)) return problem(`${where} must be an object`);
   checkExpression(rule.records, `${where}.records`, problem);
   const type = rule.type as MappingRule['type'];
-  if (!(type in REQUIRED_FIELDS)) return problem(`${where}.type must be "metric", "change" or "activity" (got ${JSON.stringify(rule.type)})`);
+  if (!(type in REQUIRED_FIELDS))
+    return problem(`${where}.type must be "metric", "change" or "activity" (got ${JSON.stringify(rule.type)})`);
   if (!isObject(rule.fields)) return problem(`${where}.fields must map envelope fields to expressions`);
   const fields = rule.fields;
   const missing = REQUIRED_FIELDS[type].filter((f) => fields[f] === undefined);
@@ -169,12 +220,14 @@ function checkExpression(expr: unknown, where: string, problem: (m: string) => v
     search(expr, {});
   } catch (e) {
     // Only syntax errors: evaluating on an empty document can also raise type errors that real data would not.
-    if (/parse|lexer|incomplete|empty|unknown function|arity/i.test(`${(e as Error).name} ${(e as Error).message}`)) problem(`${where} is not valid JMESPath: ${(e as Error).message}`);
+    if (/parse|lexer|incomplete|empty|unknown function|arity/i.test(`${(e as Error).name} ${(e as Error).message}`))
+      problem(`${where} is not valid JMESPath: ${(e as Error).message}`);
   }
 }
 
 function intIn(v: unknown, lo: number, hi: number, name: string, problem: (m: string) => void): void {
-  if (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi) problem(`${name} must be an integer in ${lo}..${hi} (got ${JSON.stringify(v)})`);
+  if (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi)
+    problem(`${name} must be an integer in ${lo}..${hi} (got ${JSON.stringify(v)})`);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -35,7 +35,10 @@ export interface MappedResponse {
  * few seconds of jitter either way land in the same window), shifted back by the source's lag.
  * Consecutive runs therefore poll consecutive, non-overlapping windows.
  */
-export function pollWindow(scheduledAt: number, source: Pick<UsageSourceConfig, 'scheduleMinutes' | 'lagMinutes'>): PollWindow {
+export function pollWindow(
+  scheduledAt: number,
+  source: Pick<UsageSourceConfig, 'scheduleMinutes' | 'lagMinutes'>,
+): PollWindow {
   const step = source.scheduleMinutes * MINUTE_MS;
   const to = Math.round(scheduledAt / step) * step - source.lagMinutes * MINUTE_MS;
   return { from: to - step, to };
@@ -58,19 +61,25 @@ export function sourceUrl(url: string, window: PollWindow): string {
  * The next page's URL, or undefined when the response says there is none. A `next` URL on another
  * origin is refused: the request would carry the source's credential there.
  */
-export function nextPageUrl(source: Pick<UsageSourceConfig, 'pagination'>, body: unknown, currentUrl: string): string | undefined {
+export function nextPageUrl(
+  source: Pick<UsageSourceConfig, 'pagination'>,
+  body: unknown,
+  currentUrl: string,
+): string | undefined {
   const p = source.pagination;
   if (!p) return undefined;
   const next = search(p.next, body as never);
   if (next === null || next === undefined || next === '' || next === false) return undefined;
-  if (typeof next !== 'string' && typeof next !== 'number') throw new Error(`pagination.next gave ${typeof next}, not a URL or cursor`);
+  if (typeof next !== 'string' && typeof next !== 'number')
+    throw new Error(`pagination.next gave ${typeof next}, not a URL or cursor`);
   const current = new URL(currentUrl);
   if (p.param) {
     current.searchParams.set(p.param, String(next));
     return current.toString();
   }
   const url = new URL(String(next), current);
-  if (url.origin !== current.origin) throw new Error(`pagination.next points to another origin (${url.origin}); refusing to send the credential there`);
+  if (url.origin !== current.origin)
+    throw new Error(`pagination.next points to another origin (${url.origin}); refusing to send the credential there`);
   return url.toString();
 }
 
@@ -94,7 +103,11 @@ export function mapResponse(source: Pick<UsageSourceConfig, 'name' | 'mapping'>,
       return;
     }
     if (selected === null || selected === undefined) {
-      rejected.push({ reason: `mapping[${index}].records (${rule.records}) selected nothing: the response does not have the expected shape`, rule: index, item: body });
+      rejected.push({
+        reason: `mapping[${index}].records (${rule.records}) selected nothing: the response does not have the expected shape`,
+        rule: index,
+        item: body,
+      });
       return;
     }
     for (const item of Array.isArray(selected) ? selected : [selected]) {
@@ -138,7 +151,13 @@ const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
  * strings for amounts.
  */
 function normalise(field: string, value: unknown): unknown {
-  if ((field === 'ts' || field === 'until') && typeof value === 'number' && value >= EPOCH_SECONDS.min && value <= EPOCH_SECONDS.max) return Math.round(value * 1000);
+  if (
+    (field === 'ts' || field === 'until') &&
+    typeof value === 'number' &&
+    value >= EPOCH_SECONDS.min &&
+    value <= EPOCH_SECONDS.max
+  )
+    return Math.round(value * 1000);
   if (field === 'value' && typeof value === 'string' && DECIMAL.test(value.trim())) return Number(value);
   return value;
 }
@@ -148,7 +167,17 @@ function normalise(field: string, value: unknown): unknown {
  * amount is dropped by the consumer's id dedupe instead of counted twice.
  */
 function derivedId(sourceName: string, f: Record<string, unknown>): string {
-  const identity = [f.type, f.tenant, f.signal, f.key, f.action, f.change, f.ts, f.region, f.dims === undefined ? undefined : sortedEntries(f.dims)];
+  const identity = [
+    f.type,
+    f.tenant,
+    f.signal,
+    f.key,
+    f.action,
+    f.change,
+    f.ts,
+    f.region,
+    f.dims === undefined ? undefined : sortedEntries(f.dims),
+  ];
   return `${sourceName}:${createHash('sha256').update(JSON.stringify(identity)).digest('base64url').slice(0, 22)}`;
 }
 

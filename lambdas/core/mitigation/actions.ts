@@ -122,6 +122,11 @@ export const CONTROL_DESCRIPTIONS: Readonly<Record<TargetKind, string>> = {
 
 /** How a step really acted: its own control, or the flag table standing in for an unconfigured one. */
 export function actedVia(target: TargetKind, fallbackFor?: TargetKind): ActedVia {
-  if (fallbackFor === undefined || fallbackFor === target) return { control: target, description: CONTROL_DESCRIPTIONS[target] };
-  return { control: target, fallbackFor, description: `${CONTROL_DESCRIPTIONS[target]} (${fallbackFor} is not configured: no ${fallbackFor} control was changed)` };
+  if (fallbackFor === undefined || fallbackFor === target)
+    return { control: target, description: CONTROL_DESCRIPTIONS[target] };
+  return {
+    control: target,
+    fallbackFor,
+    description: `${CONTROL_DESCRIPTIONS[target]} (${fallbackFor} is not configured: no ${fallbackFor} control was changed)`,
+  };
 }

@@ -1,7 +1,7 @@
 import { regionsOf, type Anomaly } from '../anomaly.js';
 import { CORRELATION_WINDOW_MS, correlateChanges, type CorrelatedChange } from '../correlator.js';
 import type { ChangeRecord } from '../envelope.js';
-import type { ActionLevel, FlagScope, PlannedAction, PlaybookStep, TargetKind } from './actions.js';
+import type { ActionLevel, FlagScope, PlaybookStep, TargetKind } from './actions.js';
 import { controlKey } from './keys.js';
 import type { Guardrails } from '../ports/guardrails.js';
 
@@ -99,14 +99,32 @@ export const DEFAULT_PLATFORM_MIN_TENANTS = 3;
 const GLOBAL_TARGETS: ReadonlySet<TargetKind> = new Set(['cdn-invalidation']);
 
 /** The policies' view of the control a step changes, for a tenant, in a deployment. */
-export function guardrailTarget(step: Pick<PlaybookStep, 'target' | 'flag' | 'scope' | 'undo'>, tenant: string, deploymentRegion: string | undefined): GuardrailTarget {
+export function guardrailTarget(
+  step: Pick<PlaybookStep, 'target' | 'flag' | 'scope' | 'undo'>,
+  tenant: string,
+  deploymentRegion: string | undefined,
+): GuardrailTarget {
   const regionBound = deploymentRegion !== undefined && !GLOBAL_TARGETS.has(step.target);
-  return { kind: step.target, flag: controlKey(step, tenant), scope: step.scope ?? 'tenant', reversible: step.undo !== 'none', regionBound, regions: regionBound ? [deploymentRegion] : [] };
+  return {
+    kind: step.target,
+    flag: controlKey(step, tenant),
+    scope: step.scope ?? 'tenant',
+    reversible: step.undo !== 'none',
+    regionBound,
+    regions: regionBound ? [deploymentRegion] : [],
+  };
 }
 
 /** Region facts of the context: any region other than the deployment's is cross-region; none known is unknown. */
-function regionContext(regions: readonly string[], deploymentRegion: string | undefined): Pick<GuardrailContext, 'crossRegion' | 'regionKnown' | 'anomalyRegions'> {
-  return { crossRegion: deploymentRegion !== undefined && regions.some((r) => r !== deploymentRegion), regionKnown: regions.length > 0, anomalyRegions: [...regions] };
+function regionContext(
+  regions: readonly string[],
+  deploymentRegion: string | undefined,
+): Pick<GuardrailContext, 'crossRegion' | 'regionKnown' | 'anomalyRegions'> {
+  return {
+    crossRegion: deploymentRegion !== undefined && regions.some((r) => r !== deploymentRegion),
+    regionKnown: regions.length > 0,
+    anomalyRegions: [...regions],
+  };
 }
 
 const APP_CHANGES = new Set<CorrelatedChange['change']>(['release', 'flag', 'experiment']);
@@ -116,9 +134,15 @@ const APP_CHANGES = new Set<CorrelatedChange['change']>(['release', 'flag', 'exp
  * Flags and experiments count too: the correlator treats all three as an application change whose
  * rollback is preferred (seed 004 §D `prefer_release_root_cause`).
  */
-export function releaseWithin30m(anomaly: Pick<Anomaly, 'tenant' | 'region' | 'start' | 'correlatedChanges'>, now: number, recentChanges: readonly ChangeRecord[] = []): boolean {
-  const near = (c: { ts: number; until?: number }, t: number) => t >= c.ts - CORRELATION_WINDOW_MS && t <= (c.until ?? c.ts) + CORRELATION_WINDOW_MS;
-  if (anomaly.correlatedChanges.some((c) => APP_CHANGES.has(c.change) && (near(c, anomaly.start) || near(c, now)))) return true;
+export function releaseWithin30m(
+  anomaly: Pick<Anomaly, 'tenant' | 'region' | 'start' | 'correlatedChanges'>,
+  now: number,
+  recentChanges: readonly ChangeRecord[] = [],
+): boolean {
+  const near = (c: { ts: number; until?: number }, t: number) =>
+    t >= c.ts - CORRELATION_WINDOW_MS && t <= (c.until ?? c.ts) + CORRELATION_WINDOW_MS;
+  if (anomaly.correlatedChanges.some((c) => APP_CHANGES.has(c.change) && (near(c, anomaly.start) || near(c, now))))
+    return true;
   const ref: { tenant: string; start: number; region?: string } = { tenant: anomaly.tenant, start: now };
   if (anomaly.region !== undefined) ref.region = anomaly.region;
   return correlateChanges(ref, recentChanges).appChange !== undefined;
@@ -128,11 +152,18 @@ export function releaseWithin30m(anomaly: Pick<Anomaly, 'tenant' | 'region' | 's
  * The request to apply the `level` stage of a plan for `anomaly`, or with `step` one step of it (the
  * resource is then the step's control, with its scope, reversibility and regions).
  */
-export function applyRequest(anomaly: Pick<Anomaly, 'tenant' | 'region' | 'regions' | 'start' | 'correlatedChanges' | 'softOnly'>, level: ActionLevel, env: GuardrailEnvironment, step?: Pick<PlaybookStep, 'target' | 'flag' | 'scope' | 'undo'>): GuardrailRequest {
+export function applyRequest(
+  anomaly: Pick<Anomaly, 'tenant' | 'region' | 'regions' | 'start' | 'correlatedChanges' | 'softOnly'>,
+  level: ActionLevel,
+  env: GuardrailEnvironment,
+  step?: Pick<PlaybookStep, 'target' | 'flag' | 'scope' | 'undo'>,
+): GuardrailRequest {
   return {
     principal: env.principal,
     action: 'apply',
-    resource: step ? { tenant: anomaly.tenant, target: guardrailTarget(step, anomaly.tenant, env.deploymentRegion) } : { tenant: anomaly.tenant },
+    resource: step
+      ? { tenant: anomaly.tenant, target: guardrailTarget(step, anomaly.tenant, env.deploymentRegion) }
+      : { tenant: anomaly.tenant },
     context: {
       level,
       automatic: env.automatic,
@@ -164,7 +195,11 @@ export interface StageDecisions {
  * const decisions = decideStages(anomaly, env, bundledGuardrails());
  * decisions.soft.allowed; // and .reasons / .policies naming the Cedar policies that decided
  */
-export function decideStages(anomaly: Parameters<typeof applyRequest>[0], env: GuardrailEnvironment, guardrails: Guardrails): StageDecisions {
+export function decideStages(
+  anomaly: Parameters<typeof applyRequest>[0],
+  env: GuardrailEnvironment,
+  guardrails: Guardrails,
+): StageDecisions {
   return {
     soft: guardrails.evaluate(applyRequest(anomaly, 'soft', env)),
     hard: guardrails.evaluate(applyRequest(anomaly, 'hard', env)),

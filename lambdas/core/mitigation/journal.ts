@@ -2,7 +2,12 @@ import type { AppliedAction } from './actions.js';
 import type { JournalEntry, LedgerEntry } from '../ports/action-ledger.js';
 
 /** Same `at`: intent before applied before rolled-back (a fixed clock, or one millisecond). */
-const EVENT_ORDER: Record<JournalEntry['event'], number> = { intent: 0, applied: 1, 'rolled-back': 2, 'rollback-skipped': 3 };
+const EVENT_ORDER: Record<JournalEntry['event'], number> = {
+  intent: 0,
+  applied: 1,
+  'rolled-back': 2,
+  'rollback-skipped': 3,
+};
 
 export function oldestFirst<E extends JournalEntry>(entries: E[]): E[] {
   return entries.sort((a, b) => a.at - b.at || EVENT_ORDER[a.event] - EVENT_ORDER[b.event]);
@@ -17,7 +22,10 @@ export function withoutIntents(entries: JournalEntry[]): LedgerEntry[] {
  * must undo, or verify (the targets' rollback of a change that never landed leaves the control
  * alone). `known` (the execution's own list) is included unless the journal shows it rolled back.
  */
-export function outstandingActions(journal: readonly JournalEntry[], known: readonly AppliedAction[] = []): AppliedAction[] {
+export function outstandingActions(
+  journal: readonly JournalEntry[],
+  known: readonly AppliedAction[] = [],
+): AppliedAction[] {
   const byKey = new Map(known.map((a) => [a.rollbackKey, a]));
   for (const entry of oldestFirst([...journal])) {
     const key = entry.action.rollbackKey;

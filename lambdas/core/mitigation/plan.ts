@@ -60,7 +60,11 @@ export const INCIDENT_WINDOW_MS = 15 * MINUTE_MS;
 export function incidentSignals(anomaly: Pick<Anomaly, 'signal' | 'class'>, requestedPlan?: string): string[] {
   let signals: readonly string[] = [];
   try {
-    signals = (requestedPlan !== undefined ? playbookById(requestedPlan) : selectPlaybook(anomaly.class, anomaly.signal).playbook).signals ?? [];
+    signals =
+      (requestedPlan !== undefined
+        ? playbookById(requestedPlan)
+        : selectPlaybook(anomaly.class, anomaly.signal).playbook
+      ).signals ?? [];
   } catch {
     // planMitigation reports the unknown playbook; the count needs no more than the own signal
   }
@@ -121,18 +125,37 @@ type PlannableAnomaly = Pick<Anomaly, 'id' | 'key' | 'tenant' | 'region' | 'sign
  * configured, or a step its own guardrail decision denies. A step denied only for what denies the
  * whole stage stays in `actions` (the stage is not allowed anyway, and a later re-check may allow it).
  */
-function partition(level: ActionLevel, planned: readonly PlannedAction[], stageDecision: GuardrailDecision, opts: Pick<PlanOptions, 'guardrails' | 'unavailableTargets'>): Pick<PlanStage, 'actions' | 'handedOff'> {
+function partition(
+  level: ActionLevel,
+  planned: readonly PlannedAction[],
+  stageDecision: GuardrailDecision,
+  opts: Pick<PlanOptions, 'guardrails' | 'unavailableTargets'>,
+): Pick<PlanStage, 'actions' | 'handedOff'> {
   const actions: PlannedAction[] = [];
   const handedOff: HandedOffStep[] = [];
   for (const action of planned) {
-    const base = { stepId: action.step.id, level, title: action.step.title, control: controlKey(action.step, action.tenant), action };
+    const base = {
+      stepId: action.step.id,
+      level,
+      title: action.step.title,
+      control: controlKey(action.step, action.tenant),
+      action,
+    };
     const missing = opts.unavailableTargets?.[action.step.target];
     if (missing !== undefined) {
-      handedOff.push({ ...base, cause: 'target-not-configured', reason: `target ${action.step.target} is not configured: ${missing}`, policies: [] });
+      handedOff.push({
+        ...base,
+        cause: 'target-not-configured',
+        reason: `target ${action.step.target} is not configured: ${missing}`,
+        policies: [],
+      });
       continue;
     }
     const d = opts.guardrails.step?.(action.step);
-    const ownDenial = d !== undefined && !d.allowed && (stageDecision.allowed || d.policies.some((p) => !stageDecision.policies.includes(p)));
+    const ownDenial =
+      d !== undefined &&
+      !d.allowed &&
+      (stageDecision.allowed || d.policies.some((p) => !stageDecision.policies.includes(p)));
     if (ownDenial) handedOff.push({ ...base, cause: 'guardrail', reason: d.reasons.join('; '), policies: d.policies });
     else actions.push(action);
   }
@@ -143,12 +166,22 @@ function partition(level: ActionLevel, planned: readonly PlannedAction[], stageD
  * The stage re-decided with fresh guardrail decisions (before escalating: more tenants may show the
  * incident by now, or the kill switch went on). Steps handed off for a missing target stay so.
  */
-export function redecideStage(plan: MitigationPlan, level: ActionLevel, guardrails: StageDecisions, unavailableTargets?: PlanOptions['unavailableTargets']): MitigationPlan {
+export function redecideStage(
+  plan: MitigationPlan,
+  level: ActionLevel,
+  guardrails: StageDecisions,
+  unavailableTargets?: PlanOptions['unavailableTargets'],
+): MitigationPlan {
   const stages = plan.stages.map((s) => {
     if (s.level !== level) return s;
     const decision = guardrails[level];
     const planned = [...s.actions, ...s.handedOff.map((h) => h.action)].sort((a, b) => stepOrder(a) - stepOrder(b));
-    return { ...s, ...partition(level, planned, decision, { guardrails, ...(unavailableTargets && { unavailableTargets }) }), allowed: decision.allowed, decision };
+    return {
+      ...s,
+      ...partition(level, planned, decision, { guardrails, ...(unavailableTargets && { unavailableTargets }) }),
+      allowed: decision.allowed,
+      decision,
+    };
   });
   return { ...plan, stages, handedOff: stages.flatMap((s) => s.handedOff) };
 }
@@ -172,7 +205,10 @@ function stepOrder(a: PlannedAction): number {
  * plan.stages[0]?.actions; // the soft stage's actions, each with its rollback key
  */
 export function planMitigation(anomaly: PlannableAnomaly, opts: PlanOptions): MitigationPlan {
-  const { playbook, selectedBy } = opts.requestedPlan !== undefined ? { playbook: playbookById(opts.requestedPlan), selectedBy: 'requested' as const } : selectPlaybook(anomaly.class, anomaly.signal);
+  const { playbook, selectedBy } =
+    opts.requestedPlan !== undefined
+      ? { playbook: playbookById(opts.requestedPlan), selectedBy: 'requested' as const }
+      : selectPlaybook(anomaly.class, anomaly.signal);
   const skipped: SkippedStep[] = [];
   const limits: DerivedLimit[] = [];
   const stages = STAGE_ORDER.map((level): PlanStage => {
@@ -202,7 +238,10 @@ export function planMitigation(anomaly: PlannableAnomaly, opts: PlanOptions): Mi
     rollbackKey: episodeRollbackKey(anomaly.id),
     stages,
     allowed: stages[0]!.allowed && stages[0]!.actions.length > 0,
-    reasons: [...stages.flatMap((s) => s.decision.reasons.map((r) => `${s.level}: ${r}`)), ...handedOff.map((h) => `${h.level}: ${h.stepId} handed off to an operator: ${h.reason}`)],
+    reasons: [
+      ...stages.flatMap((s) => s.decision.reasons.map((r) => `${s.level}: ${r}`)),
+      ...handedOff.map((h) => `${h.level}: ${h.stepId} handed off to an operator: ${h.reason}`),
+    ],
     skipped,
     handedOff,
     limits,
@@ -211,7 +250,11 @@ export function planMitigation(anomaly: PlannableAnomaly, opts: PlanOptions): Mi
   return plan;
 }
 
-function planStep(step: PlaybookStep, anomaly: PlannableAnomaly, baselines: Readonly<Record<string, number>>): { action: PlannedAction; limit?: DerivedLimit } | { skip: string } {
+function planStep(
+  step: PlaybookStep,
+  anomaly: PlannableAnomaly,
+  baselines: Readonly<Record<string, number>>,
+): { action: PlannedAction; limit?: DerivedLimit } | { skip: string } {
   let limit: DerivedLimit | undefined;
   if (isBaselineLimit(step.value)) {
     const expected = step.value.signal === anomaly.signal ? anomaly.expected : baselines[step.value.signal];
@@ -248,17 +291,37 @@ export interface NextStageOptions {
 }
 
 /** Seed 004 §I: soft before hard, escalate only when not recovered and only where the policy allows. */
-export function nextStage(plan: MitigationPlan, currentStage: ActionLevel, regression: RegressionAssessment, opts: NextStageOptions = {}): StageTransition {
+export function nextStage(
+  plan: MitigationPlan,
+  currentStage: ActionLevel,
+  regression: RegressionAssessment,
+  opts: NextStageOptions = {},
+): StageTransition {
   const summary = regression.summary;
   if (regression.outcome === 'recovered') return { kind: 'rollback', reason: `recovered: ${summary}` };
   if (regression.outcome === 'improving' && !opts.final) return { kind: 'observe', reason: `improving: ${summary}` };
-  if (regression.outcome === 'improving') return { kind: 'hand-off', reason: `still not recovered at the last check, though improving: ${summary}` };
+  if (regression.outcome === 'improving')
+    return { kind: 'hand-off', reason: `still not recovered at the last check, though improving: ${summary}` };
   const index = plan.stages.findIndex((s) => s.level === currentStage);
   const next = index < 0 ? undefined : plan.stages[index + 1];
-  if (!next) return { kind: 'hand-off', reason: `not recovered after the ${currentStage} stage, the last one: ${summary}` };
-  if (!next.actions.length && next.handedOff.length) return { kind: 'hand-off', reason: `not recovered; the ${next.level} stage's steps are for an operator (${next.handedOff.map((h) => `${h.stepId}: ${h.reason}`).join('; ')}): ${summary}` };
-  if (!next.actions.length) return { kind: 'hand-off', reason: `not recovered; the ${next.level} stage has no applicable steps: ${summary}` };
+  if (!next)
+    return { kind: 'hand-off', reason: `not recovered after the ${currentStage} stage, the last one: ${summary}` };
+  if (!next.actions.length && next.handedOff.length)
+    return {
+      kind: 'hand-off',
+      reason: `not recovered; the ${next.level} stage's steps are for an operator (${next.handedOff.map((h) => `${h.stepId}: ${h.reason}`).join('; ')}): ${summary}`,
+    };
+  if (!next.actions.length)
+    return { kind: 'hand-off', reason: `not recovered; the ${next.level} stage has no applicable steps: ${summary}` };
   const decision = opts.decision ?? next.decision;
-  if (!decision.allowed) return { kind: 'hand-off', reason: `not recovered; the ${next.level} stage is not allowed (${decision.reasons.join('; ')}): ${summary}` };
-  return { kind: 'escalate', stage: { ...next, allowed: true, decision }, reason: `not recovered after the ${currentStage} stage: ${summary}` };
+  if (!decision.allowed)
+    return {
+      kind: 'hand-off',
+      reason: `not recovered; the ${next.level} stage is not allowed (${decision.reasons.join('; ')}): ${summary}`,
+    };
+  return {
+    kind: 'escalate',
+    stage: { ...next, allowed: true, decision },
+    reason: `not recovered after the ${currentStage} stage: ${summary}`,
+  };
 }

@@ -35,7 +35,11 @@ export interface RecoveryCriteria {
 /** Seed §F absolute targets. */
 export const RECOVERY_TARGETS: Readonly<Record<string, number>> = { edge_p95_ms: 300 };
 
-export const DEFAULT_RECOVERY: Omit<RecoveryCriteria, 'bad'> = { minImprovement: 0.2, minExcessRemoved: 0.5, noise: 0.05 };
+export const DEFAULT_RECOVERY: Omit<RecoveryCriteria, 'bad'> = {
+  minImprovement: 0.2,
+  minExcessRemoved: 0.5,
+  noise: 0.05,
+};
 
 /** The criteria for a known signal: its bad direction, the defaults, and its seed target if any. */
 export function recoveryCriteria(signal: string, over: Partial<RecoveryCriteria> = {}): RecoveryCriteria {
@@ -76,7 +80,11 @@ export interface RegressionAssessment {
  * const verdict = assessRegression(before, { ts: now, observed: latest, expected: anomaly.expected }, recoveryCriteria(anomaly.signal));
  * verdict.recovered; // true when enough of the excess is gone
  */
-export function assessRegression(before: SignalSnapshot, after: SignalSnapshot, criteria: Pick<RecoveryCriteria, 'bad'> & Partial<RecoveryCriteria>): RegressionAssessment {
+export function assessRegression(
+  before: SignalSnapshot,
+  after: SignalSnapshot,
+  criteria: Pick<RecoveryCriteria, 'bad'> & Partial<RecoveryCriteria>,
+): RegressionAssessment {
   const c: RecoveryCriteria = { ...DEFAULT_RECOVERY, ...criteria };
   const direction: 'up' | 'down' = c.bad === 'both' ? (before.observed >= before.expected ? 'up' : 'down') : c.bad;
   const sign = direction === 'up' ? 1 : -1;
@@ -87,15 +95,20 @@ export function assessRegression(before: SignalSnapshot, after: SignalSnapshot, 
   const improvement = scale > 0 ? (sign * (before.observed - after.observed)) / scale : 0;
   const excessBefore = sign * (before.observed - expected);
   const excessAfter = Math.max(0, sign * (after.observed - expected));
-  const excessRemoved = excessBefore > 0 ? Math.min(1, (excessBefore - excessAfter) / excessBefore) : excessAfter === 0 ? 1 : 0;
+  const excessRemoved =
+    excessBefore > 0 ? Math.min(1, (excessBefore - excessAfter) / excessBefore) : excessAfter === 0 ? 1 : 0;
 
-  const badEdges = [before.band, after.band].filter((b): b is { lo: number; hi: number } => b !== undefined).map((b) => (direction === 'up' ? b.hi : b.lo));
+  const badEdges = [before.band, after.band]
+    .filter((b): b is { lo: number; hi: number } => b !== undefined)
+    .map((b) => (direction === 'up' ? b.hi : b.lo));
   const edge = badEdges.length ? badEdges.reduce(stricter) : expected;
   const inBand = direction === 'up' ? after.observed <= edge : after.observed >= edge;
-  const targetMet = c.target === undefined ? undefined : direction === 'up' ? after.observed <= c.target : after.observed >= c.target;
+  const targetMet =
+    c.target === undefined ? undefined : direction === 'up' ? after.observed <= c.target : after.observed >= c.target;
 
   let outcome: RegressionOutcome;
-  if (inBand || targetMet === true || (improvement >= c.minImprovement && excessRemoved >= c.minExcessRemoved)) outcome = 'recovered';
+  if (inBand || targetMet === true || (improvement >= c.minImprovement && excessRemoved >= c.minExcessRemoved))
+    outcome = 'recovered';
   else if (improvement >= c.noise) outcome = 'improving';
   else outcome = 'not-recovered';
 
@@ -106,8 +119,19 @@ export function assessRegression(before: SignalSnapshot, after: SignalSnapshot, 
     `${Math.round(excessRemoved * 100)}% of the excess over ${fmt(expected)} gone`,
     inBand ? 'back in band' : `outside the band edge ${fmt(edge)}`,
   ];
-  if (targetMet !== undefined) parts.push(`target ${direction === 'up' ? '≤' : '≥'} ${fmt(c.target!)} ${targetMet ? 'met' : 'not met'}`);
-  const assessment: RegressionAssessment = { outcome, direction, before, after, improvement, excessRemoved, inBand, elapsedMs, summary: parts.join(', ') };
+  if (targetMet !== undefined)
+    parts.push(`target ${direction === 'up' ? '≤' : '≥'} ${fmt(c.target!)} ${targetMet ? 'met' : 'not met'}`);
+  const assessment: RegressionAssessment = {
+    outcome,
+    direction,
+    before,
+    after,
+    improvement,
+    excessRemoved,
+    inBand,
+    elapsedMs,
+    summary: parts.join(', '),
+  };
   if (targetMet !== undefined) assessment.targetMet = targetMet;
   return assessment;
 }

@@ -9,7 +9,10 @@ export interface MitigationTimings {
 
 /** Starts the mitigation workflow for an episode, at most once: the execution name is derived from the episode. */
 export interface MitigationStarter {
-  start(anomaly: Anomaly, opts?: { automatic?: boolean; requestedPlan?: string }): Promise<{ execution: string; started: boolean }>;
+  start(
+    anomaly: Anomaly,
+    opts?: { automatic?: boolean; requestedPlan?: string },
+  ): Promise<{ execution: string; started: boolean }>;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';

@@ -36,11 +36,25 @@ export function evidenceFiles(input: ReportInput, report: Report = buildReport(i
   ];
   if (input.kind === 'episode') {
     files.push({ name: 'window-data.json', content: json(windowData(input)) });
-    const changes = [...(input.changes ?? [])].sort((a, b) => a.ts - b.ts || (a.id ?? '').localeCompare(b.id ?? '') || a.change.localeCompare(b.change) || a.tenant.localeCompare(b.tenant));
-    files.push({ name: 'changes.json', content: json({ correlatedAtDetection: input.anomaly.correlatedChanges, records: changes }) });
-    files.push({ name: 'ledger.json', content: json({ rollbackKey: input.plan?.rollbackKey ?? null, entries: sortLedger(input.ledger ?? []) }) });
+    const changes = [...(input.changes ?? [])].sort(
+      (a, b) =>
+        a.ts - b.ts ||
+        (a.id ?? '').localeCompare(b.id ?? '') ||
+        a.change.localeCompare(b.change) ||
+        a.tenant.localeCompare(b.tenant),
+    );
+    files.push({
+      name: 'changes.json',
+      content: json({ correlatedAtDetection: input.anomaly.correlatedChanges, records: changes }),
+    });
+    files.push({
+      name: 'ledger.json',
+      content: json({ rollbackKey: input.plan?.rollbackKey ?? null, entries: sortLedger(input.ledger ?? []) }),
+    });
   } else {
-    const episodes = [...input.episodes].sort((a, b) => a.anomaly.start - b.anomaly.start || a.anomaly.id.localeCompare(b.anomaly.id));
+    const episodes = [...input.episodes].sort(
+      (a, b) => a.anomaly.start - b.anomaly.start || a.anomaly.id.localeCompare(b.anomaly.id),
+    );
     files.push({ name: 'episodes.json', content: json(episodes) });
   }
   return files;
@@ -48,8 +62,18 @@ export function evidenceFiles(input: ReportInput, report: Report = buildReport(i
 
 function windowData(input: EpisodeReportInput) {
   const a = input.anomaly;
-  const points = [...input.series].sort((x, y) => x.ts - y.ts || x.observed - y.observed).map((p) => ({ at: Number.isFinite(p.ts) ? iso(p.ts) : null, ...p }));
-  return { episode: a.id, tenant: a.tenant, signal: a.signal, region: a.region ?? null, expectedAtDetection: a.expected, bandAtDetection: a.band, points };
+  const points = [...input.series]
+    .sort((x, y) => x.ts - y.ts || x.observed - y.observed)
+    .map((p) => ({ at: Number.isFinite(p.ts) ? iso(p.ts) : null, ...p }));
+  return {
+    episode: a.id,
+    tenant: a.tenant,
+    signal: a.signal,
+    region: a.region ?? null,
+    expectedAtDetection: a.expected,
+    bandAtDetection: a.band,
+    points,
+  };
 }
 
 function json(v: unknown): string {

@@ -5,7 +5,12 @@ import type { DailyReport, EpisodeReport } from './model.js';
 /** Inline SVG only: the report must open from an e-mail attachment or an air-gapped laptop. */
 
 export function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 const W = 760;
@@ -15,7 +20,14 @@ const M = { left: 60, right: 14, top: 50, bottom: 30 };
 const GAP_MS = 5 * MINUTE_MS;
 
 type MarkerKind = 'change' | 'start' | 'detected' | 'applied' | 'rolled-back' | 'stabilised';
-const COLOURS: Readonly<Record<MarkerKind, string>> = { change: '#7b3fa0', start: '#b00020', detected: '#b00020', applied: '#1b7f3b', 'rolled-back': '#666666', stabilised: '#1565c0' };
+const COLOURS: Readonly<Record<MarkerKind, string>> = {
+  change: '#7b3fa0',
+  start: '#b00020',
+  detected: '#b00020',
+  applied: '#1b7f3b',
+  'rolled-back': '#666666',
+  stabilised: '#1565c0',
+};
 
 interface Marker {
   ts: number;
@@ -33,7 +45,8 @@ export function episodeChart(r: EpisodeReport): string {
   const markers = episodeMarkers(r);
   const times = pts.length ? [pts[0]!.t, pts[pts.length - 1]!.t + MINUTE_MS] : markers.map((m) => m.ts);
   const title = `${e.tenant} ${e.signal}: observed against the expected band`;
-  if (!times.length) return `<svg class="chart" viewBox="0 0 ${W} 60" width="${W}" height="60" role="img"><title>${esc(title)}</title><text x="10" y="35" font-size="13">No data for the chart.</text></svg>`;
+  if (!times.length)
+    return `<svg class="chart" viewBox="0 0 ${W} 60" width="${W}" height="60" role="img"><title>${esc(title)}</title><text x="10" y="35" font-size="13">No data for the chart.</text></svg>`;
   const t0 = Math.min(...times);
   const t1 = Math.max(...times, t0 + MINUTE_MS);
   const values = pts.flatMap((p) => [p.observed, p.lo, p.hi]).filter(Number.isFinite);
@@ -46,22 +59,45 @@ export function episodeChart(r: EpisodeReport): string {
   const y = (v: number) => H - M.bottom - ((v - lo) / (hi - lo)) * (H - M.top - M.bottom);
 
   const parts: string[] = [];
-  parts.push(`<svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}" font-family="system-ui, sans-serif">`, `<title>${esc(title)}</title>`);
-  parts.push(`<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="#fafafa" stroke="#dddddd"/>`);
+  parts.push(
+    `<svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}" font-family="system-ui, sans-serif">`,
+    `<title>${esc(title)}</title>`,
+  );
+  parts.push(
+    `<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="#fafafa" stroke="#dddddd"/>`,
+  );
   for (let i = 0; i <= 4; i++) {
     const v = lo + ((hi - lo) * i) / 4;
-    parts.push(`<text class="tick" x="${M.left - 4}" y="${f1(y(v) + 3)}" font-size="10" text-anchor="end" fill="#555555">${esc(num(v))}</text>`);
+    parts.push(
+      `<text class="tick" x="${M.left - 4}" y="${f1(y(v) + 3)}" font-size="10" text-anchor="end" fill="#555555">${esc(num(v))}</text>`,
+    );
   }
   for (let i = 0; i <= 5; i++) {
     const t = t0 + ((t1 - t0) * i) / 5;
-    parts.push(`<text class="tick" x="${f1(x(t))}" y="${H - M.bottom + 14}" font-size="10" text-anchor="middle" fill="#555555">${esc(clock(Math.round(t / MINUTE_MS) * MINUTE_MS, e.start).replace(' UTC', ''))}</text>`);
+    parts.push(
+      `<text class="tick" x="${f1(x(t))}" y="${H - M.bottom + 14}" font-size="10" text-anchor="middle" fill="#555555">${esc(clock(Math.round(t / MINUTE_MS) * MINUTE_MS, e.start).replace(' UTC', ''))}</text>`,
+    );
   }
   if (pts.length) {
     const upper = pts.map((p) => `${f1(x(p.t))},${f1(y(p.hi))}`);
     const lower = pts.map((p) => `${f1(x(p.t))},${f1(y(p.lo))}`).reverse();
-    parts.push(`<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="#90caf9" fill-opacity="0.35" stroke="none"/>`);
-    parts.push(`<path class="expected" d="${line(pts.map((p) => ({ t: p.t, v: p.expected })), x, y)}" fill="none" stroke="#1565c0" stroke-width="1" stroke-dasharray="4 3"/>`);
-    parts.push(`<path class="observed" d="${line(pts.map((p) => ({ t: p.t, v: p.observed })), x, y)}" fill="none" stroke="#d32f2f" stroke-width="1.6"/>`);
+    parts.push(
+      `<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="#90caf9" fill-opacity="0.35" stroke="none"/>`,
+    );
+    parts.push(
+      `<path class="expected" d="${line(
+        pts.map((p) => ({ t: p.t, v: p.expected })),
+        x,
+        y,
+      )}" fill="none" stroke="#1565c0" stroke-width="1" stroke-dasharray="4 3"/>`,
+    );
+    parts.push(
+      `<path class="observed" d="${line(
+        pts.map((p) => ({ t: p.t, v: p.observed })),
+        x,
+        y,
+      )}" fill="none" stroke="#d32f2f" stroke-width="1.6"/>`,
+    );
   }
   parts.push('<g class="markers">');
   const rows: number[] = [];
@@ -99,15 +135,50 @@ function shortStep(stepId: string): string {
 
 function episodeMarkers(r: EpisodeReport): Marker[] {
   const out: Marker[] = [];
-  for (const c of r.changes) out.push({ ts: Date.parse(c.at), kind: 'change', label: c.id ?? c.change, title: `${c.change}${c.id ? ` ${c.id}` : ''}${c.title ? ` "${c.title}"` : ''} at ${clock(c.at)}` });
-  out.push({ ts: Date.parse(r.episode.start), kind: 'start', label: 'start', title: `anomaly start ${clock(r.episode.start)}` });
-  out.push({ ts: Date.parse(r.episode.detectedAt), kind: 'detected', label: 'detected', title: `detected ${clock(r.episode.detectedAt)}` });
+  for (const c of r.changes)
+    out.push({
+      ts: Date.parse(c.at),
+      kind: 'change',
+      label: c.id ?? c.change,
+      title: `${c.change}${c.id ? ` ${c.id}` : ''}${c.title ? ` "${c.title}"` : ''} at ${clock(c.at)}`,
+    });
+  out.push({
+    ts: Date.parse(r.episode.start),
+    kind: 'start',
+    label: 'start',
+    title: `anomaly start ${clock(r.episode.start)}`,
+  });
+  out.push({
+    ts: Date.parse(r.episode.detectedAt),
+    kind: 'detected',
+    label: 'detected',
+    title: `detected ${clock(r.episode.detectedAt)}`,
+  });
   for (const a of r.actions) {
-    out.push({ ts: Date.parse(a.appliedAt), kind: 'applied', label: shortStep(a.stepId), title: `applied ${a.title} (${a.rollbackKey}) at ${clock(a.appliedAt, undefined, true)}` });
-    if (a.rolledBackAt !== undefined) out.push({ ts: Date.parse(a.rolledBackAt), kind: 'rolled-back', label: `undo ${shortStep(a.stepId)}`, title: `rolled back ${a.title} (${a.rollbackKey}) at ${clock(a.rolledBackAt, undefined, true)}` });
+    out.push({
+      ts: Date.parse(a.appliedAt),
+      kind: 'applied',
+      label: shortStep(a.stepId),
+      title: `applied ${a.title} (${a.rollbackKey}) at ${clock(a.appliedAt, undefined, true)}`,
+    });
+    if (a.rolledBackAt !== undefined)
+      out.push({
+        ts: Date.parse(a.rolledBackAt),
+        kind: 'rolled-back',
+        label: `undo ${shortStep(a.stepId)}`,
+        title: `rolled back ${a.title} (${a.rollbackKey}) at ${clock(a.rolledBackAt, undefined, true)}`,
+      });
   }
-  if (r.stabilisation.stabilisedAt !== null) out.push({ ts: Date.parse(r.stabilisation.stabilisedAt), kind: 'stabilised', label: 'stable', title: r.stabilisation.description });
-  return mergeSameMinute(out.sort((a, b) => a.ts - b.ts || a.kind.localeCompare(b.kind) || a.label.localeCompare(b.label)));
+  if (r.stabilisation.stabilisedAt !== null)
+    out.push({
+      ts: Date.parse(r.stabilisation.stabilisedAt),
+      kind: 'stabilised',
+      label: 'stable',
+      title: r.stabilisation.description,
+    });
+  return mergeSameMinute(
+    out.sort((a, b) => a.ts - b.ts || a.kind.localeCompare(b.kind) || a.label.localeCompare(b.label)),
+  );
 }
 
 /** A stage applies its steps within seconds: one marker per kind and minute keeps the labels legible. */
@@ -139,14 +210,21 @@ export function dailyChart(r: DailyReport): string {
   const to = Math.max(Date.parse(r.range.to), from + MINUTE_MS);
   const x = (t: number) => M.left + ((t - from) / (to - from)) * (W - M.left - M.right);
   const colour: Record<string, string> = { SEV1: '#b00020', SEV2: '#e65100', SEV3: '#f9a825', SEV4: '#9e9e9e' };
-  const parts = [`<svg class="chart day" viewBox="0 0 ${W} ${h}" width="${W}" height="${h}" role="img" aria-label="episodes over the range" font-family="system-ui, sans-serif">`, `<title>Episodes from ${esc(r.range.from)} to ${esc(r.range.to)}</title>`];
+  const parts = [
+    `<svg class="chart day" viewBox="0 0 ${W} ${h}" width="${W}" height="${h}" role="img" aria-label="episodes over the range" font-family="system-ui, sans-serif">`,
+    `<title>Episodes from ${esc(r.range.from)} to ${esc(r.range.to)}</title>`,
+  ];
   parts.push(`<line x1="${M.left}" y1="30" x2="${W - M.right}" y2="30" stroke="#bbbbbb"/>`);
   for (let i = 0; i <= 4; i++) {
     const t = from + ((to - from) * i) / 4;
-    parts.push(`<text class="tick" x="${f1(x(t))}" y="55" font-size="10" text-anchor="middle" fill="#555555">${esc(clock(Math.round(t / MINUTE_MS) * MINUTE_MS, r.range.from).replace(' UTC', ''))}</text>`);
+    parts.push(
+      `<text class="tick" x="${f1(x(t))}" y="55" font-size="10" text-anchor="middle" fill="#555555">${esc(clock(Math.round(t / MINUTE_MS) * MINUTE_MS, r.range.from).replace(' UTC', ''))}</text>`,
+    );
   }
   for (const e of r.episodes) {
-    parts.push(`<circle class="episode" cx="${f1(x(Date.parse(e.start)))}" cy="30" r="6" fill="${colour[e.severity] ?? '#9e9e9e'}" fill-opacity="0.8"><title>${esc(`${e.severity} ${e.tenant} ${e.signal} ${e.change} (${e.class}) at ${clock(e.start)}`)}</title></circle>`);
+    parts.push(
+      `<circle class="episode" cx="${f1(x(Date.parse(e.start)))}" cy="30" r="6" fill="${colour[e.severity] ?? '#9e9e9e'}" fill-opacity="0.8"><title>${esc(`${e.severity} ${e.tenant} ${e.signal} ${e.change} (${e.class}) at ${clock(e.start)}`)}</title></circle>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('\n');

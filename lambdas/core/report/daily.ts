@@ -6,7 +6,18 @@ import type { DailyEpisodeRow, DailyReport, DailyReportInput, EpisodeReport, Epi
 export function summariseEpisode(r: EpisodeReport): EpisodeSummary {
   const e = r.episode;
   const summary: EpisodeSummary = {
-    anomaly: { id: e.id, tenant: e.tenant, signal: e.signal, class: r.classification.class, severity: e.severity, decision: e.decision, start: Date.parse(e.start), change: e.change, observed: r.figures.before.observed, expected: r.figures.before.expected },
+    anomaly: {
+      id: e.id,
+      tenant: e.tenant,
+      signal: e.signal,
+      class: r.classification.class,
+      severity: e.severity,
+      decision: e.decision,
+      start: Date.parse(e.start),
+      change: e.change,
+      observed: r.figures.before.observed,
+      expected: r.figures.before.expected,
+    },
     reportId: r.id,
     actions: r.actions.length,
     stabilisedMinutes: r.stabilisation.minutes,
@@ -61,7 +72,8 @@ export function buildDailyReport(input: DailyReportInput): DailyReport {
       usd: Number(usdRows.reduce((s, r) => s + r.savings!.amount!, 0).toPrecision(6)),
       estimated,
       notEstimated: rows.length - estimated,
-      method: 'Sum of the episodes’ USD estimates (cost signals); each episode report states its method and assumptions. Non-cost signals have no dollar figure.',
+      method:
+        'Sum of the episodes’ USD estimates (cost signals); each episode report states its method and assumptions. Non-cost signals have no dollar figure.',
     },
     episodes: rows,
   };

@@ -6,11 +6,31 @@ import { STABLE_MINUTES, badSign, estimateSavings, spanMean, stabilisedAt, type 
 import { MINUTE_MS } from '../time.js';
 import { clock, iso, minuteOf, plural, round, value, withUnit } from './format.js';
 import { episodeReportId } from './keys.js';
-import type { ActionLedgerRecord, EpisodeReport, EpisodeReportInput, ReportAction, ReportChange, ReportChangeInput, TimelineEvent, TimelineKind } from './model.js';
+import type {
+  ActionLedgerRecord,
+  EpisodeReport,
+  EpisodeReportInput,
+  ReportAction,
+  ReportChange,
+  ReportChangeInput,
+  TimelineEvent,
+  TimelineKind,
+} from './model.js';
 import { downsample, normaliseSeries } from './series.js';
 
 /** Same-time events read in the order they happen. */
-const KIND_ORDER: readonly TimelineKind[] = ['change', 'anomaly-start', 'detected', 'alert', 'planned', 'applied', 'stabilised', 'rolled-back', 'rollback-skipped', 'outcome'];
+const KIND_ORDER: readonly TimelineKind[] = [
+  'change',
+  'anomaly-start',
+  'detected',
+  'alert',
+  'planned',
+  'applied',
+  'stabilised',
+  'rolled-back',
+  'rollback-skipped',
+  'outcome',
+];
 
 export const TRIGGER_WORDS: Readonly<Record<Anomaly['trigger'], string>> = {
   'high-confidence': 'high-confidence anomaly for 3 consecutive minutes',
@@ -55,7 +75,16 @@ export function buildEpisodeReport(input: EpisodeReportInput): EpisodeReport {
         }
       : null;
 
-  const savingsArgs: SavingsArgs = { points, signal: a.signal, unit: spec.unit, cost, sign: badSign(spec.bad, a), start, end: episodeEnd, stabilised: settledAt !== null };
+  const savingsArgs: SavingsArgs = {
+    points,
+    signal: a.signal,
+    unit: spec.unit,
+    cost,
+    sign: badSign(spec.bad, a),
+    start,
+    end: episodeEnd,
+    stabilised: settledAt !== null,
+  };
   if (firstActionMinute !== undefined) savingsArgs.firstAction = firstActionMinute;
 
   const changes = reportChanges([...(input.changes ?? []), ...a.correlatedChanges], a.start);
@@ -97,14 +126,24 @@ export function buildEpisodeReport(input: EpisodeReportInput): EpisodeReport {
           stages: plan.stages.map((s) => ({
             level: s.level,
             allowed: s.allowed,
-            steps: s.actions.map((x) => ({ stepId: x.step.id, title: x.step.title, rollbackKey: x.rollbackKey, control: controlKey(x.step, x.tenant) })),
+            steps: s.actions.map((x) => ({
+              stepId: x.step.id,
+              title: x.step.title,
+              rollbackKey: x.rollbackKey,
+              control: controlKey(x.step, x.tenant),
+            })),
           })),
           skipped: plan.skipped.map((s) => ({ ...s })),
         }
       : null,
     actions,
     figures: {
-      before: { observed: a.observed, expected: a.expected, band: { ...a.band }, changePercent: a.expected === 0 ? null : round(((a.observed - a.expected) / Math.abs(a.expected)) * 100, 1) },
+      before: {
+        observed: a.observed,
+        expected: a.expected,
+        band: { ...a.band },
+        changePercent: a.expected === 0 ? null : round(((a.observed - a.expected) / Math.abs(a.expected)) * 100, 1),
+      },
       afterAction,
       settled,
     },
@@ -122,7 +161,13 @@ export function buildEpisodeReport(input: EpisodeReportInput): EpisodeReport {
     costEffect,
     savings: estimateSavings(savingsArgs),
     timeline: [],
-    series: downsample(points).map((p) => ({ ts: iso(p.ts), observed: p.observed, expected: p.expected, lo: p.lo, hi: p.hi })),
+    series: downsample(points).map((p) => ({
+      ts: iso(p.ts),
+      observed: p.observed,
+      expected: p.expected,
+      lo: p.lo,
+      hi: p.hi,
+    })),
   };
   if (a.region !== undefined) report.episode.region = a.region;
   if (plan) report.episode.rollbackKey = plan.rollbackKey;
@@ -168,12 +213,17 @@ function ledgerActions(ledger: readonly ActionLedgerRecord[], tenant: string): R
     if (e.event === 'rolled-back') row.rolledBackAt = iso(e.at);
     if (e.event === 'rollback-skipped') row.rollbackSkipped = e.note ?? 'nothing to undo';
   }
-  return [...rows.values()].sort((x, y) => x.appliedAt.localeCompare(y.appliedAt) || x.rollbackKey.localeCompare(y.rollbackKey));
+  return [...rows.values()].sort(
+    (x, y) => x.appliedAt.localeCompare(y.appliedAt) || x.rollbackKey.localeCompare(y.rollbackKey),
+  );
 }
 
 export function sortLedger(ledger: readonly ActionLedgerRecord[]): ActionLedgerRecord[] {
   const order = { applied: 0, 'rolled-back': 1, 'rollback-skipped': 2 } as const;
-  return [...ledger].sort((x, y) => x.at - y.at || order[x.event] - order[y.event] || x.action.rollbackKey.localeCompare(y.action.rollbackKey));
+  return [...ledger].sort(
+    (x, y) =>
+      x.at - y.at || order[x.event] - order[y.event] || x.action.rollbackKey.localeCompare(y.action.rollbackKey),
+  );
 }
 
 /** Changes given for the window plus those correlated at detection, each once, oldest first. */
@@ -182,19 +232,28 @@ export function reportChanges(changes: readonly ReportChangeInput[], anomalyStar
   for (const c of changes) {
     const key = `${c.tenant}|${c.change}|${c.ts}|${c.id ?? ''}`;
     if (seen.has(key)) continue;
-    const out: ReportChange = { tenant: c.tenant, change: c.change, at: iso(c.ts), offsetMinutes: Math.round((anomalyStart - c.ts) / MINUTE_MS) };
+    const out: ReportChange = {
+      tenant: c.tenant,
+      change: c.change,
+      at: iso(c.ts),
+      offsetMinutes: Math.round((anomalyStart - c.ts) / MINUTE_MS),
+    };
     if (c.id !== undefined) out.id = c.id;
     if (c.title !== undefined) out.title = c.title;
     if (c.region !== undefined) out.region = c.region;
     if (c.until !== undefined) out.until = iso(c.until);
     seen.set(key, out);
   }
-  return [...seen.values()].sort((x, y) => x.at.localeCompare(y.at) || (x.id ?? '').localeCompare(y.id ?? '') || x.change.localeCompare(y.change));
+  return [...seen.values()].sort(
+    (x, y) => x.at.localeCompare(y.at) || (x.id ?? '').localeCompare(y.id ?? '') || x.change.localeCompare(y.change),
+  );
 }
 
 /** `release rel-381 "search 2.3"` */
 export function changeLabel(c: Pick<ReportChange, 'change' | 'id' | 'title'>): string {
-  return [c.change, c.id, c.title === undefined ? undefined : `"${c.title}"`].filter((x) => x !== undefined && x !== '').join(' ');
+  return [c.change, c.id, c.title === undefined ? undefined : `"${c.title}"`]
+    .filter((x) => x !== undefined && x !== '')
+    .join(' ');
 }
 
 function timeline(input: EpisodeReportInput, r: EpisodeReport, settledAt: number | null): TimelineEvent[] {
@@ -202,28 +261,75 @@ function timeline(input: EpisodeReportInput, r: EpisodeReport, settledAt: number
   const events: { ts: number; kind: TimelineKind; text: string; rollbackKey?: string }[] = [];
   for (const c of r.changes) {
     const until = c.until === undefined ? '' : ` (until ${clock(c.until, c.at)})`;
-    events.push({ ts: Date.parse(c.at), kind: 'change', text: `change: ${changeLabel(c)}${c.tenant === '*' ? ' (all tenants)' : ''}${until}` });
+    events.push({
+      ts: Date.parse(c.at),
+      kind: 'change',
+      text: `change: ${changeLabel(c)}${c.tenant === '*' ? ' (all tenants)' : ''}${until}`,
+    });
   }
   const dir = a.observed >= a.expected ? 'above' : 'below';
-  events.push({ ts: a.start, kind: 'anomaly-start', text: `anomaly starts: ${a.signal} leaves its expected band (${dir} it)` });
-  events.push({ ts: a.detectedAt, kind: 'detected', text: `detected: ${r.episode.change} (observed ${withUnit(a.observed, r.episode.unit)}, expected ${withUnit(a.expected, r.episode.unit)}), ${TRIGGER_WORDS[a.trigger]}; classified ${a.class}` });
-  if (a.decision !== 'suppressed') events.push({ ts: input.alertedAt ?? a.detectedAt, kind: 'alert', text: `alert published (${a.severity}, decision: ${a.decision})` });
+  events.push({
+    ts: a.start,
+    kind: 'anomaly-start',
+    text: `anomaly starts: ${a.signal} leaves its expected band (${dir} it)`,
+  });
+  events.push({
+    ts: a.detectedAt,
+    kind: 'detected',
+    text: `detected: ${r.episode.change} (observed ${withUnit(a.observed, r.episode.unit)}, expected ${withUnit(a.expected, r.episode.unit)}), ${TRIGGER_WORDS[a.trigger]}; classified ${a.class}`,
+  });
+  if (a.decision !== 'suppressed')
+    events.push({
+      ts: input.alertedAt ?? a.detectedAt,
+      kind: 'alert',
+      text: `alert published (${a.severity}, decision: ${a.decision})`,
+    });
   if (r.policy && input.plan) {
     const p = r.policy;
-    events.push({ ts: input.plan.createdAt, kind: 'planned', text: `plan ${p.planId}: playbook ${p.playbook.id} (${p.playbook.title}); ${p.allowed ? 'automatic mitigation allowed' : 'automatic mitigation not allowed by policy'}` });
+    events.push({
+      ts: input.plan.createdAt,
+      kind: 'planned',
+      text: `plan ${p.planId}: playbook ${p.playbook.id} (${p.playbook.title}); ${p.allowed ? 'automatic mitigation allowed' : 'automatic mitigation not allowed by policy'}`,
+    });
   }
   for (const e of sortLedger(input.ledger ?? [])) {
     const step = e.action.step;
     const control = controlKey(step, e.action.tenant || a.tenant);
-    if (e.event === 'applied') events.push({ ts: e.action.appliedAt, kind: 'applied', text: `applied ${step.level} step "${step.title}": ${control} = ${value(step.value)} (was ${value(e.action.previous)})`, rollbackKey: e.action.rollbackKey });
-    else if (e.event === 'rolled-back') events.push({ ts: e.at, kind: 'rolled-back', text: `rolled back "${step.title}": ${control} restored to ${value(e.action.previous)}`, rollbackKey: e.action.rollbackKey });
-    else events.push({ ts: e.at, kind: 'rollback-skipped', text: `rollback of "${step.title}" skipped: ${e.note ?? 'nothing to undo'}`, rollbackKey: e.action.rollbackKey });
+    if (e.event === 'applied')
+      events.push({
+        ts: e.action.appliedAt,
+        kind: 'applied',
+        text: `applied ${step.level} step "${step.title}": ${control} = ${value(step.value)} (was ${value(e.action.previous)})`,
+        rollbackKey: e.action.rollbackKey,
+      });
+    else if (e.event === 'rolled-back')
+      events.push({
+        ts: e.at,
+        kind: 'rolled-back',
+        text: `rolled back "${step.title}": ${control} restored to ${value(e.action.previous)}`,
+        rollbackKey: e.action.rollbackKey,
+      });
+    else
+      events.push({
+        ts: e.at,
+        kind: 'rollback-skipped',
+        text: `rollback of "${step.title}" skipped: ${e.note ?? 'nothing to undo'}`,
+        rollbackKey: e.action.rollbackKey,
+      });
   }
-  if (settledAt !== null) events.push({ ts: settledAt, kind: 'stabilised', text: `stabilised: ${a.signal} back inside its expected band to stay (${r.stabilisation.minutes} min after ${r.stabilisation.from === 'first-action' ? 'the first action' : 'detection'})` });
+  if (settledAt !== null)
+    events.push({
+      ts: settledAt,
+      kind: 'stabilised',
+      text: `stabilised: ${a.signal} back inside its expected band to stay (${r.stabilisation.minutes} min after ${r.stabilisation.from === 'first-action' ? 'the first action' : 'detection'})`,
+    });
   const outcomeAt = input.execution?.stoppedAt ?? lastLedgerAt(input.ledger) ?? input.plan?.createdAt;
-  if (input.outcome && outcomeAt !== undefined) events.push({ ts: outcomeAt, kind: 'outcome', text: `mitigation ended: ${input.outcome}: ${outcomeDetail(r)}` });
+  if (input.outcome && outcomeAt !== undefined)
+    events.push({ ts: outcomeAt, kind: 'outcome', text: `mitigation ended: ${input.outcome}: ${outcomeDetail(r)}` });
   return events
-    .sort((x, y) => x.ts - y.ts || KIND_ORDER.indexOf(x.kind) - KIND_ORDER.indexOf(y.kind) || x.text.localeCompare(y.text))
+    .sort(
+      (x, y) => x.ts - y.ts || KIND_ORDER.indexOf(x.kind) - KIND_ORDER.indexOf(y.kind) || x.text.localeCompare(y.text),
+    )
     .map((e) => {
       const out: TimelineEvent = { at: iso(e.ts), kind: e.kind, text: e.text };
       if (e.rollbackKey !== undefined) out.rollbackKey = e.rollbackKey;

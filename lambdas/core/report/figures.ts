@@ -18,7 +18,12 @@ export function badSign(bad: BadDirection, peak: { observed: number; expected: n
  * The first minute at or after `from` from which every later minute is in band, provided that
  * is at least `minMinutes` of data; null when the signal has not (yet) settled.
  */
-export function stabilisedAt(points: readonly MinutePoint[], from: number, bad: BadDirection, minMinutes = STABLE_MINUTES): number | null {
+export function stabilisedAt(
+  points: readonly MinutePoint[],
+  from: number,
+  bad: BadDirection,
+  minMinutes = STABLE_MINUTES,
+): number | null {
   let first = -1;
   for (let i = points.length - 1; i >= 0 && points[i]!.ts >= from; i--) {
     if (!inBand(points[i]!, bad)) break;
@@ -31,7 +36,12 @@ export function stabilisedAt(points: readonly MinutePoint[], from: number, bad: 
 export function spanMean(points: readonly MinutePoint[], from: number, to: number): SpanMean | null {
   const span = points.filter((p) => p.ts >= from && p.ts < to);
   if (!span.length) return null;
-  return { mean: Number((span.reduce((s, p) => s + p.observed, 0) / span.length).toPrecision(6)), from: iso(from), to: iso(to), minutes: span.length };
+  return {
+    mean: Number((span.reduce((s, p) => s + p.observed, 0) / span.length).toPrecision(6)),
+    from: iso(from),
+    to: iso(to),
+    minutes: span.length,
+  };
 }
 
 export interface SavingsArgs {
@@ -64,11 +74,26 @@ export function estimateSavings(a: SavingsArgs): SavingsEstimate {
   const assumptions = baseAssumptions(a, weighted, span);
   const diff = a.sign > 0 ? 'observed − expected' : 'expected − observed';
   const method = `Excess = ${weighted ? `(${diff}) × volume` : diff} per minute, summed over the episode (${span}). Avoided = the mean excess per minute before the first action, projected over the minutes after it, minus the excess actually seen in them.`;
-  if (!episode.length) return { estimated: false, reason: 'no data for the episode’s minutes', episodeExcess: null, method, assumptions };
-  if (a.firstAction === undefined) return { estimated: false, reason: 'no action was applied: nothing to compare against', episodeExcess, method, assumptions };
+  if (!episode.length)
+    return { estimated: false, reason: 'no data for the episode’s minutes', episodeExcess: null, method, assumptions };
+  if (a.firstAction === undefined)
+    return {
+      estimated: false,
+      reason: 'no action was applied: nothing to compare against',
+      episodeExcess,
+      method,
+      assumptions,
+    };
   const before = episode.filter((p) => p.ts < a.firstAction!);
   const after = episode.filter((p) => p.ts >= a.firstAction!);
-  if (!before.length) return { estimated: false, reason: 'no anomalous minute with data before the first action: no pre-action rate', episodeExcess, method, assumptions };
+  if (!before.length)
+    return {
+      estimated: false,
+      reason: 'no anomalous minute with data before the first action: no pre-action rate',
+      episodeExcess,
+      method,
+      assumptions,
+    };
   const rate = before.reduce((s, p) => s + excess(p), 0) / before.length;
   const projectedExcess = rate * after.length;
   const actualExcess = after.reduce((s, p) => s + excess(p), 0);
@@ -82,7 +107,13 @@ export function estimateSavings(a: SavingsArgs): SavingsEstimate {
     episodeExcess: round6(episodeExcess),
     projectedExcess: round6(projectedExcess),
     actualExcess: round6(actualExcess),
-    window: { from: iso(a.start), firstAction: iso(a.firstAction), to: iso(a.end), minutesBefore: before.length, minutesAfter: after.length },
+    window: {
+      from: iso(a.start),
+      firstAction: iso(a.firstAction),
+      to: iso(a.end),
+      minutesBefore: before.length,
+      minutesAfter: after.length,
+    },
     weighted,
     method: fullMethod,
     assumptions,
@@ -102,13 +133,21 @@ function baseAssumptions(a: SavingsArgs, weighted: boolean, span: string): strin
     'The baseline is the detector’s expected value for each minute (the anomaly’s where a minute has none); the detector adapts toward a long anomaly, which if anything understates the excess.',
     'Minutes without data are left out on both sides; minutes on the good side of the baseline count as negative excess.',
   ];
-  if (a.cost && weighted) out.push(`Each minute’s ${a.signal} excess is multiplied by that minute’s volume: a p95 per-unit cost times the volume overstates what the typical unit cost.`);
-  else if (a.cost) out.push(`${a.signal} is a per-unit cost (${a.unit}): each minute’s excess counts as one unit’s worth of spend. Supply per-minute volume in the series to scale it to total dollars.`);
-  else out.push(`${a.signal} is not a cost signal: the saving is stated as the share of the projected excess avoided, not in dollars.`);
+  if (a.cost && weighted)
+    out.push(
+      `Each minute’s ${a.signal} excess is multiplied by that minute’s volume: a p95 per-unit cost times the volume overstates what the typical unit cost.`,
+    );
+  else if (a.cost)
+    out.push(
+      `${a.signal} is a per-unit cost (${a.unit}): each minute’s excess counts as one unit’s worth of spend. Supply per-minute volume in the series to scale it to total dollars.`,
+    );
+  else
+    out.push(
+      `${a.signal} is not a cost signal: the saving is stated as the share of the projected excess avoided, not in dollars.`,
+    );
   return out;
 }
 
 function round6(v: number): number {
   return Number(v.toPrecision(6));
 }
-

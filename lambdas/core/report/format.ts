@@ -1,7 +1,6 @@
 import { MINUTE_MS } from '../time.js';
 /** Formatting shared by the renderers. Everything here is a pure function of its arguments. */
 
-
 export function iso(ts: number): string {
   return new Date(ts).toISOString();
 }

@@ -8,7 +8,10 @@ import type { DailyReport, EpisodeReport, Report, SavingsEstimate } from './mode
  * fonts or images), and a CSP that forbids fetching anything should one slip in.
  */
 export function renderHtml(report: Report): string {
-  const title = report.kind === 'episode' ? `${report.episode.tenant} ${report.episode.signal} ${report.episode.change} (${report.classification.class}) — RCA` : `Anomaly digest ${report.day}`;
+  const title =
+    report.kind === 'episode'
+      ? `${report.episode.tenant} ${report.episode.signal} ${report.episode.change} (${report.classification.class}) — RCA`
+      : `Anomaly digest ${report.day}`;
   const body = report.kind === 'episode' ? episodeBody(report) : dailyBody(report);
   return [
     '<!DOCTYPE html>',
@@ -53,7 +56,8 @@ function episodeBody(r: EpisodeReport): string[] {
   const b = r.figures.before;
   const out: string[] = [];
   const since = r.stabilisation.from === 'first-action' ? 'the first action' : 'detection';
-  const headline = r.stabilisation.minutes !== null ? `stabilised ${r.stabilisation.minutes} min after ${since}` : 'not stabilised';
+  const headline =
+    r.stabilisation.minutes !== null ? `stabilised ${r.stabilisation.minutes} min after ${since}` : 'not stabilised';
   out.push(`<h1>${esc(`${e.tenant} ${e.signal} ${e.change}`)} (${esc(r.classification.class)}): ${esc(headline)}</h1>`);
   out.push(
     `<p class="meta"><span class="sev">${esc(e.severity)}</span> tenant ${codeEl(e.tenant)} · signal ${codeEl(e.signal)} (${esc([e.unit, e.category].filter(Boolean).join(', '))})${e.region !== undefined ? ` · region ${codeEl(e.region)}` : ''} · episode ${codeEl(e.id)} · report ${codeEl(r.id)} · generated ${esc(clock(r.generatedAt))}</p>`,
@@ -68,15 +72,28 @@ function episodeBody(r: EpisodeReport): string[] {
   out.push(`<figure>${episodeChart(r)}<figcaption class="legend">${legend()}</figcaption></figure>`);
 
   out.push(`<h2>Classification: ${esc(r.classification.class)}</h2>`);
-  out.push(r.classification.evidence.length ? list(r.classification.evidence.map(esc)) : '<p>No evidence was recorded with the anomaly.</p>');
+  out.push(
+    r.classification.evidence.length
+      ? list(r.classification.evidence.map(esc))
+      : '<p>No evidence was recorded with the anomaly.</p>',
+  );
 
   out.push('<h2>Changes</h2>');
-  out.push(r.correlatedChanges.length ? `<p>Correlated at detection (within ±30 min of the start): ${esc(r.correlatedChanges.map(changeLabel).join('; '))}.</p>` : '<p>No change record was correlated at detection (none within ±30 min of the start).</p>');
+  out.push(
+    r.correlatedChanges.length
+      ? `<p>Correlated at detection (within ±30 min of the start): ${esc(r.correlatedChanges.map(changeLabel).join('; '))}.</p>`
+      : '<p>No change record was correlated at detection (none within ±30 min of the start).</p>',
+  );
   if (r.changes.length) {
     out.push(
       list(
         r.changes.map((c) => {
-          const when = c.offsetMinutes === 0 ? 'at the start of the anomaly' : c.offsetMinutes > 0 ? `${c.offsetMinutes} min before the anomaly started` : `${-c.offsetMinutes} min after the anomaly started`;
+          const when =
+            c.offsetMinutes === 0
+              ? 'at the start of the anomaly'
+              : c.offsetMinutes > 0
+                ? `${c.offsetMinutes} min before the anomaly started`
+                : `${-c.offsetMinutes} min after the anomaly started`;
           return esc(`${clock(c.at, e.start)} ${changeLabel(c)}${c.tenant === '*' ? ' (all tenants)' : ''}: ${when}`);
         }),
       ),
@@ -86,58 +103,110 @@ function episodeBody(r: EpisodeReport): string[] {
   out.push('<h2>Policy decisions</h2>');
   if (r.policy) {
     const p = r.policy;
-    out.push(`<p>Playbook ${codeEl(p.playbook.id)} (${esc(p.playbook.title)}), chosen by ${esc(p.selectedBy)}; plan ${codeEl(p.planId)}. Automatic mitigation: <strong>${p.allowed ? 'allowed' : 'not allowed'}</strong>.</p>`);
+    out.push(
+      `<p>Playbook ${codeEl(p.playbook.id)} (${esc(p.playbook.title)}), chosen by ${esc(p.selectedBy)}; plan ${codeEl(p.planId)}. Automatic mitigation: <strong>${p.allowed ? 'allowed' : 'not allowed'}</strong>.</p>`,
+    );
     if (p.reasons.length) out.push(list(p.reasons.map(esc)));
-    out.push(list(p.stages.map((s) => `${esc(s.level)} stage (${s.allowed ? 'allowed' : 'not allowed'}): ${s.steps.length ? s.steps.map((x) => codeEl(x.stepId)).join(', ') : 'no applicable steps'}`)));
-    if (p.skipped.length) out.push(`<p>Left out of the plan:</p>${list(p.skipped.map((s) => `${codeEl(s.stepId)}: ${esc(s.reason)}`))}`);
+    out.push(
+      list(
+        p.stages.map(
+          (s) =>
+            `${esc(s.level)} stage (${s.allowed ? 'allowed' : 'not allowed'}): ${s.steps.length ? s.steps.map((x) => codeEl(x.stepId)).join(', ') : 'no applicable steps'}`,
+        ),
+      ),
+    );
+    if (p.skipped.length)
+      out.push(`<p>Left out of the plan:</p>${list(p.skipped.map((s) => `${codeEl(s.stepId)}: ${esc(s.reason)}`))}`);
   } else out.push(`<p>No mitigation was planned. Recommendation: ${esc(e.recommendation)}.</p>`);
 
   out.push('<h2>Actions</h2>');
   if (r.actions.length) {
-    if (e.rollbackKey !== undefined) out.push(`<p>Episode rollback key ${codeEl(e.rollbackKey)} undoes everything below.</p>`);
-    out.push('<table class="actions"><thead><tr><th>applied</th><th>level</th><th>step</th><th>control</th><th>set to</th><th>was</th><th>rollback key</th><th>rolled back</th></tr></thead><tbody>');
+    if (e.rollbackKey !== undefined)
+      out.push(`<p>Episode rollback key ${codeEl(e.rollbackKey)} undoes everything below.</p>`);
+    out.push(
+      '<table class="actions"><thead><tr><th>applied</th><th>level</th><th>step</th><th>control</th><th>set to</th><th>was</th><th>rollback key</th><th>rolled back</th></tr></thead><tbody>',
+    );
     for (const x of r.actions) {
-      const back = x.rolledBackAt !== undefined ? esc(clock(x.rolledBackAt, e.start, true)) : x.rollbackSkipped !== undefined ? `skipped: ${esc(x.rollbackSkipped)}` : 'still applied';
-      out.push(`<tr><td>${esc(clock(x.appliedAt, e.start, true))}</td><td>${esc(x.level)}</td><td>${esc(x.title)}</td><td>${codeEl(x.control)}${x.actedVia ? ` (${esc(x.actedVia)})` : ''}</td><td>${codeEl(value(x.value))}</td><td>${codeEl(value(x.previous))}</td><td>${codeEl(x.rollbackKey)}</td><td>${back}</td></tr>`);
+      const back =
+        x.rolledBackAt !== undefined
+          ? esc(clock(x.rolledBackAt, e.start, true))
+          : x.rollbackSkipped !== undefined
+            ? `skipped: ${esc(x.rollbackSkipped)}`
+            : 'still applied';
+      out.push(
+        `<tr><td>${esc(clock(x.appliedAt, e.start, true))}</td><td>${esc(x.level)}</td><td>${esc(x.title)}</td><td>${codeEl(x.control)}${x.actedVia ? ` (${esc(x.actedVia)})` : ''}</td><td>${codeEl(value(x.value))}</td><td>${codeEl(value(x.previous))}</td><td>${codeEl(x.rollbackKey)}</td><td>${back}</td></tr>`,
+      );
     }
     out.push('</tbody></table>');
-  } else out.push(`<p>${r.policy && !r.policy.allowed ? 'Nothing was applied: the guardrails did not allow automatic mitigation.' : 'Nothing was applied.'}</p>`);
+  } else
+    out.push(
+      `<p>${r.policy && !r.policy.allowed ? 'Nothing was applied: the guardrails did not allow automatic mitigation.' : 'Nothing was applied.'}</p>`,
+    );
 
   out.push('<h2>Recovery</h2>');
   out.push(`<p>${esc(r.stabilisation.description)}.</p>`);
   const after: string[] = [];
   if (r.figures.afterAction) after.push(`mean after the first action ${unit(r.figures.afterAction.mean)}`);
-  if (r.figures.settled) after.push(`settled at ${unit(r.figures.settled.mean)} (expected ${unit(b.expected)} at detection)`);
+  if (r.figures.settled)
+    after.push(`settled at ${unit(r.figures.settled.mean)} (expected ${unit(b.expected)} at detection)`);
   if (after.length) out.push(`<p>${esc(`Peak ${unit(b.observed)}; ${after.join('; ')}.`)}</p>`);
-  out.push(`<p>Outcome: ${r.outcome ? `<strong>${esc(r.outcome)}</strong>: ${esc(outcomeDetail(r))}` : 'none recorded'}.${r.execution ? ` Execution ${codeEl(r.execution.name)}${r.execution.status ? `: ${esc(r.execution.status)}` : ''}.` : ''}</p>`);
+  out.push(
+    `<p>Outcome: ${r.outcome ? `<strong>${esc(r.outcome)}</strong>: ${esc(outcomeDetail(r))}` : 'none recorded'}.${r.execution ? ` Execution ${codeEl(r.execution.name)}${r.execution.status ? `: ${esc(r.execution.status)}` : ''}.` : ''}</p>`,
+  );
 
   const costish = e.category === 'cost';
   out.push(`<h2>${costish ? 'Cost effect and savings' : 'Effect and excess avoided'}</h2>`);
   if (r.costEffect) {
     const cls = r.costEffect.percent * (e.badDirection === 'down' ? -1 : 1) <= 0 ? 'good' : 'bad';
-    out.push(`<p>${costish ? 'Cost effect' : 'Effect'}: <span class="figure ${cls}">${esc(pct(r.costEffect.percent))}</span>: ${esc(r.costEffect.description)}.</p>`);
-  } else out.push(`<p>No before/after comparison: ${r.actions.length ? 'no minute data on both sides of the first action' : 'no action was applied'}.</p>`);
+    out.push(
+      `<p>${costish ? 'Cost effect' : 'Effect'}: <span class="figure ${cls}">${esc(pct(r.costEffect.percent))}</span>: ${esc(r.costEffect.description)}.</p>`,
+    );
+  } else
+    out.push(
+      `<p>No before/after comparison: ${r.actions.length ? 'no minute data on both sides of the first action' : 'no action was applied'}.</p>`,
+    );
   out.push(...savingsHtml(r.savings));
 
-  out.push('<h2>Timeline</h2>', '<table class="timeline"><thead><tr><th>time (UTC)</th><th>event</th><th>rollback key</th></tr></thead><tbody>');
-  for (const t of r.timeline) out.push(`<tr class="${esc(t.kind)}"><td>${esc(clock(t.at, e.start, true).replace(' UTC', ''))}</td><td>${esc(t.text)}</td><td>${t.rollbackKey !== undefined ? codeEl(t.rollbackKey) : ''}</td></tr>`);
+  out.push(
+    '<h2>Timeline</h2>',
+    '<table class="timeline"><thead><tr><th>time (UTC)</th><th>event</th><th>rollback key</th></tr></thead><tbody>',
+  );
+  for (const t of r.timeline)
+    out.push(
+      `<tr class="${esc(t.kind)}"><td>${esc(clock(t.at, e.start, true).replace(' UTC', ''))}</td><td>${esc(t.text)}</td><td>${t.rollbackKey !== undefined ? codeEl(t.rollbackKey) : ''}</td></tr>`,
+    );
   out.push('</tbody></table>');
   return out;
 }
 
 function legend(): string {
-  const item = (colour: string, label: string) => `<span><i class="swatch" style="background:${colour}"></i>${label}</span>`;
-  return [item('#d32f2f', 'observed'), item('#1565c0', 'expected (band shaded)'), item('#7b3fa0', 'change'), item('#b00020', 'start / detected'), item('#1b7f3b', 'action applied'), item('#666666', 'rolled back'), item('#1565c0', 'stabilised')].join('');
+  const item = (colour: string, label: string) =>
+    `<span><i class="swatch" style="background:${colour}"></i>${label}</span>`;
+  return [
+    item('#d32f2f', 'observed'),
+    item('#1565c0', 'expected (band shaded)'),
+    item('#7b3fa0', 'change'),
+    item('#b00020', 'start / detected'),
+    item('#1b7f3b', 'action applied'),
+    item('#666666', 'rolled back'),
+    item('#1565c0', 'stabilised'),
+  ].join('');
 }
 
 function savingsHtml(s: SavingsEstimate): string[] {
   const out: string[] = [];
-  if (!s.estimated) out.push(`<p>Savings: not estimated (${esc(s.reason)}).${s.episodeExcess !== null ? ` Excess over the episode: ${esc(num(s.episodeExcess))}.` : ''}</p>`);
+  if (!s.estimated)
+    out.push(
+      `<p>Savings: not estimated (${esc(s.reason)}).${s.episodeExcess !== null ? ` Excess over the episode: ${esc(num(s.episodeExcess))}.` : ''}</p>`,
+    );
   else if (s.basis === 'cost' && s.amount !== undefined)
     out.push(
       `<p>Estimated savings: <span class="figure good">${esc(usd(s.amount))}</span> avoided${s.percent === null ? '' : ` (${esc(num(s.percent))}% of the projected excess)`}. ${esc(`Excess spent over the episode: ${usd(s.episodeExcess)}, of which ${usd(s.actualExcess)} after the first action, against ${usd(s.projectedExcess)} had the pre-action rate continued.`)}</p>`,
     );
-  else out.push(`<p>Excess avoided: <span class="figure good">${s.percent === null ? 'n/a' : esc(`${num(s.percent)}%`)}</span> of the projected excess (projected ${esc(num(s.projectedExcess))}, actual ${esc(num(s.actualExcess))}).</p>`);
+  else
+    out.push(
+      `<p>Excess avoided: <span class="figure good">${s.percent === null ? 'n/a' : esc(`${num(s.percent)}%`)}</span> of the projected excess (projected ${esc(num(s.projectedExcess))}, actual ${esc(num(s.actualExcess))}).</p>`,
+    );
   out.push(`<p>Method: ${esc(s.method)}</p>`, `<p>Assumptions:</p>${list(s.assumptions.map(esc))}`);
   return out;
 }
@@ -145,20 +214,46 @@ function savingsHtml(s: SavingsEstimate): string[] {
 function dailyBody(r: DailyReport): string[] {
   const t = r.totals;
   const out: string[] = [];
-  out.push(`<h1>Anomaly digest ${esc(r.day)}: ${esc(plural(t.episodes, 'episode'))}, ${t.byDecision['mitigate'] ?? 0} mitigated, ${t.byOutcome['recovered'] ?? 0} recovered automatically</h1>`);
-  out.push(`<p class="meta">Range ${esc(r.range.from)} – ${esc(r.range.to)} · report ${codeEl(r.id)} · generated ${esc(clock(r.generatedAt))}</p>`);
+  out.push(
+    `<h1>Anomaly digest ${esc(r.day)}: ${esc(plural(t.episodes, 'episode'))}, ${t.byDecision.mitigate ?? 0} mitigated, ${t.byOutcome.recovered ?? 0} recovered automatically</h1>`,
+  );
+  out.push(
+    `<p class="meta">Range ${esc(r.range.from)} – ${esc(r.range.to)} · report ${codeEl(r.id)} · generated ${esc(clock(r.generatedAt))}</p>`,
+  );
   if (!t.episodes) {
     out.push('<p>No anomaly episode started in this range.</p>');
     return out;
   }
-  const counts = (rec: Record<string, number>) => esc(Object.entries(rec).map(([k, v]) => `${k} ${v}`).join(', '));
+  const counts = (rec: Record<string, number>) =>
+    esc(
+      Object.entries(rec)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    );
   out.push('<h2>Summary</h2>');
-  out.push(list([`severity: ${counts(t.bySeverity)}`, `class: ${counts(t.byClass)}`, `decision: ${counts(t.byDecision)}`, `mitigation outcome: ${counts(t.byOutcome)}`, `estimated savings: <strong>${esc(usd(r.savings.usd))}</strong> (${r.savings.estimated} of ${t.episodes} episodes estimated)`]));
+  out.push(
+    list([
+      `severity: ${counts(t.bySeverity)}`,
+      `class: ${counts(t.byClass)}`,
+      `decision: ${counts(t.byDecision)}`,
+      `mitigation outcome: ${counts(t.byOutcome)}`,
+      `estimated savings: <strong>${esc(usd(r.savings.usd))}</strong> (${r.savings.estimated} of ${t.episodes} episodes estimated)`,
+    ]),
+  );
   out.push(`<p>Method: ${esc(r.savings.method)}</p>`);
   out.push(`<figure>${dailyChart(r)}</figure>`);
-  out.push('<h2>Episodes</h2>', '<table class="episodes"><thead><tr><th>start</th><th>tenant</th><th>signal</th><th>change</th><th>class</th><th>severity</th><th>decision</th><th>outcome</th><th>stabilised</th><th>effect</th><th>savings</th><th>report</th></tr></thead><tbody>');
+  out.push(
+    '<h2>Episodes</h2>',
+    '<table class="episodes"><thead><tr><th>start</th><th>tenant</th><th>signal</th><th>change</th><th>class</th><th>severity</th><th>decision</th><th>outcome</th><th>stabilised</th><th>effect</th><th>savings</th><th>report</th></tr></thead><tbody>',
+  );
   for (const e of r.episodes) {
-    const savings = !e.savings ? 'n/a' : e.savings.amount !== undefined ? usd(e.savings.amount) : e.savings.percent === null ? 'n/a' : `${num(e.savings.percent)}% of excess`;
+    const savings = !e.savings
+      ? 'n/a'
+      : e.savings.amount !== undefined
+        ? usd(e.savings.amount)
+        : e.savings.percent === null
+          ? 'n/a'
+          : `${num(e.savings.percent)}% of excess`;
     out.push(
       `<tr><td>${esc(clock(e.start, r.day))}</td><td>${codeEl(e.tenant)}</td><td>${codeEl(e.signal)}</td><td>${esc(e.change)}</td><td>${esc(e.class)}</td><td>${esc(e.severity)}</td><td>${esc(e.decision)}</td><td>${esc(e.outcome ?? '-')}</td><td>${e.stabilisedMinutes === null ? '-' : esc(`${e.stabilisedMinutes} min`)}</td><td>${esc(pct(e.costEffectPercent))}</td><td>${esc(savings)}</td><td>${e.reportPrefix !== undefined ? `<a href="${esc(relativeFromDigest(e.reportPrefix))}report.html">${esc(e.reportId ?? 'report')}</a>` : '-'}</td></tr>`,
     );

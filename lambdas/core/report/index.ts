@@ -1,4 +1,11 @@
-export { buildReport, evidenceFiles, renderJson, renderReport, type RenderedReport, type ReportObject } from './bundle.js';
+export {
+  buildReport,
+  evidenceFiles,
+  renderJson,
+  renderReport,
+  type RenderedReport,
+  type ReportObject,
+} from './bundle.js';
 export { buildDailyReport, summariseEpisode } from './daily.js';
 export { buildEpisodeReport } from './episode.js';
 export { STABLE_MINUTES, estimateSavings, stabilisedAt } from './figures.js';

@@ -44,5 +44,11 @@ export function reportObjectKeys(report: Report): ReportObjectKeys {
 /** The same keys from a date (`YYYY-MM-DD`) and an id, e.g. to link an episode from the digest. */
 export function objectKeysFor(day: string, id: string): ReportObjectKeys {
   const prefix = `reports/${day.replaceAll('-', '/')}/${id}/`;
-  return { prefix, json: `${prefix}report.json`, markdown: `${prefix}report.md`, html: `${prefix}report.html`, bundle: `${prefix}evidence.tar.gz` };
+  return {
+    prefix,
+    json: `${prefix}report.json`,
+    markdown: `${prefix}report.md`,
+    html: `${prefix}report.html`,
+    bundle: `${prefix}evidence.tar.gz`,
+  };
 }

@@ -30,7 +30,10 @@ function episodeMarkdown(r: EpisodeReport): string[] {
   const unit = (v: number) => withUnit(v, e.unit);
   const b = r.figures.before;
   const out: string[] = [];
-  const headline = r.stabilisation.minutes !== null ? `stabilised ${r.stabilisation.minutes} min after ${r.stabilisation.from === 'first-action' ? 'the first action' : 'detection'}` : 'not stabilised';
+  const headline =
+    r.stabilisation.minutes !== null
+      ? `stabilised ${r.stabilisation.minutes} min after ${r.stabilisation.from === 'first-action' ? 'the first action' : 'detection'}`
+      : 'not stabilised';
   out.push(`# ${text(e.tenant)} ${text(e.signal)} ${text(e.change)} (${r.classification.class}): ${headline}`, '');
   out.push(
     `**${e.severity}** · tenant ${code(e.tenant)} · signal ${code(e.signal)} (${[e.unit, e.category].filter(Boolean).join(', ')}) · ${e.region !== undefined ? `region ${code(e.region)} · ` : ''}${e.start.slice(0, 10)}  `,
@@ -48,68 +51,131 @@ function episodeMarkdown(r: EpisodeReport): string[] {
   );
 
   out.push(`## Classification: ${r.classification.class}`, '');
-  if (r.classification.evidence.length) out.push('Why:', '', ...r.classification.evidence.map((x) => `- ${text(x)}`), '');
+  if (r.classification.evidence.length)
+    out.push('Why:', '', ...r.classification.evidence.map((x) => `- ${text(x)}`), '');
   else out.push('No evidence was recorded with the anomaly.', '');
 
   out.push('## Changes', '');
-  if (r.correlatedChanges.length) out.push(`Correlated at detection (within ±30 min of the start): ${r.correlatedChanges.map((c) => text(changeLabel(c))).join('; ')}.`, '');
+  if (r.correlatedChanges.length)
+    out.push(
+      `Correlated at detection (within ±30 min of the start): ${r.correlatedChanges.map((c) => text(changeLabel(c))).join('; ')}.`,
+      '',
+    );
   else out.push('No change record was correlated at detection (none within ±30 min of the start).', '');
-  if (r.changes.length) out.push('In the window:', '', ...r.changes.map((c) => `- ${clock(c.at, e.start)} ${text(changeLabel(c))}${c.tenant === '*' ? ' (all tenants)' : ''}: ${offsetWords(c)}`), '');
+  if (r.changes.length)
+    out.push(
+      'In the window:',
+      '',
+      ...r.changes.map(
+        (c) =>
+          `- ${clock(c.at, e.start)} ${text(changeLabel(c))}${c.tenant === '*' ? ' (all tenants)' : ''}: ${offsetWords(c)}`,
+      ),
+      '',
+    );
 
   out.push('## Policy decisions', '');
   if (r.policy) {
     const p = r.policy;
-    out.push(`Playbook ${code(p.playbook.id)} (${text(p.playbook.title)}), chosen by ${p.selectedBy}; plan ${code(p.planId)}. Automatic mitigation: **${p.allowed ? 'allowed' : 'not allowed'}**.`, '');
+    out.push(
+      `Playbook ${code(p.playbook.id)} (${text(p.playbook.title)}), chosen by ${p.selectedBy}; plan ${code(p.planId)}. Automatic mitigation: **${p.allowed ? 'allowed' : 'not allowed'}**.`,
+      '',
+    );
     if (p.reasons.length) out.push(...p.reasons.map((x) => `- ${text(x)}`), '');
     if (p.stages.length) out.push('Planned stages:', '');
-    for (const s of p.stages) out.push(`- ${s.level} stage (${s.allowed ? 'allowed' : 'not allowed'}): ${s.steps.length ? s.steps.map((x) => code(x.stepId)).join(', ') : 'no applicable steps'}`);
+    for (const s of p.stages)
+      out.push(
+        `- ${s.level} stage (${s.allowed ? 'allowed' : 'not allowed'}): ${s.steps.length ? s.steps.map((x) => code(x.stepId)).join(', ') : 'no applicable steps'}`,
+      );
     if (p.stages.length) out.push('');
-    if (p.skipped.length) out.push('Left out of the plan:', '', ...p.skipped.map((s) => `- ${code(s.stepId)}: ${text(s.reason)}`), '');
+    if (p.skipped.length)
+      out.push('Left out of the plan:', '', ...p.skipped.map((s) => `- ${code(s.stepId)}: ${text(s.reason)}`), '');
   } else out.push(`No mitigation was planned. Recommendation: ${text(e.recommendation)}.`, '');
 
   out.push('## Actions', '');
   if (r.actions.length) {
-    if (e.rollbackKey !== undefined) out.push(`Episode rollback key ${code(e.rollbackKey)} undoes everything below.`, '');
-    out.push('| applied | level | step | control | set to | was | rollback key | rolled back |', '|---|---|---|---|---|---|---|---|');
+    if (e.rollbackKey !== undefined)
+      out.push(`Episode rollback key ${code(e.rollbackKey)} undoes everything below.`, '');
+    out.push(
+      '| applied | level | step | control | set to | was | rollback key | rolled back |',
+      '|---|---|---|---|---|---|---|---|',
+    );
     for (const x of r.actions) {
-      const back = x.rolledBackAt !== undefined ? clock(x.rolledBackAt, e.start, true) : x.rollbackSkipped !== undefined ? `skipped: ${text(x.rollbackSkipped)}` : 'still applied';
-      out.push(`| ${clock(x.appliedAt, e.start, true)} | ${x.level} | ${text(x.title)} | ${code(x.control)}${x.actedVia ? ` (${text(x.actedVia)})` : ''} | ${code(value(x.value))} | ${code(value(x.previous))} | ${code(x.rollbackKey)} | ${back} |`);
+      const back =
+        x.rolledBackAt !== undefined
+          ? clock(x.rolledBackAt, e.start, true)
+          : x.rollbackSkipped !== undefined
+            ? `skipped: ${text(x.rollbackSkipped)}`
+            : 'still applied';
+      out.push(
+        `| ${clock(x.appliedAt, e.start, true)} | ${x.level} | ${text(x.title)} | ${code(x.control)}${x.actedVia ? ` (${text(x.actedVia)})` : ''} | ${code(value(x.value))} | ${code(value(x.previous))} | ${code(x.rollbackKey)} | ${back} |`,
+      );
     }
     out.push('');
-  } else out.push(r.policy && !r.policy.allowed ? 'Nothing was applied: the guardrails did not allow automatic mitigation.' : 'Nothing was applied.', '');
+  } else
+    out.push(
+      r.policy && !r.policy.allowed
+        ? 'Nothing was applied: the guardrails did not allow automatic mitigation.'
+        : 'Nothing was applied.',
+      '',
+    );
 
   out.push('## Recovery', '');
   out.push(`${text(r.stabilisation.description)}.`, '');
   const after: string[] = [];
   if (r.figures.afterAction) after.push(`mean after the first action ${unit(r.figures.afterAction.mean)}`);
-  if (r.figures.settled) after.push(`settled at ${unit(r.figures.settled.mean)} (expected ${unit(b.expected)} at detection)`);
+  if (r.figures.settled)
+    after.push(`settled at ${unit(r.figures.settled.mean)} (expected ${unit(b.expected)} at detection)`);
   if (after.length) out.push(`Peak ${unit(b.observed)}; ${after.join('; ')}.`, '');
-  out.push(`Outcome: ${r.outcome ? `**${r.outcome}**: ${text(outcomeDetail(r))}` : 'none recorded'}.${r.execution ? ` Execution ${code(r.execution.name)}${r.execution.status ? `: ${text(r.execution.status)}` : ''}.` : ''}`, '');
+  out.push(
+    `Outcome: ${r.outcome ? `**${r.outcome}**: ${text(outcomeDetail(r))}` : 'none recorded'}.${r.execution ? ` Execution ${code(r.execution.name)}${r.execution.status ? `: ${text(r.execution.status)}` : ''}.` : ''}`,
+    '',
+  );
 
   out.push(`## ${e.category === 'cost' ? 'Cost effect and savings' : 'Effect and excess avoided'}`, '');
-  if (r.costEffect) out.push(`${e.category === 'cost' ? 'Cost effect' : 'Effect'}: **${pct(r.costEffect.percent)}**: ${text(r.costEffect.description)}.`, '');
-  else out.push(`No before/after comparison: ${r.actions.length ? 'no minute data on both sides of the first action' : 'no action was applied'}.`, '');
+  if (r.costEffect)
+    out.push(
+      `${e.category === 'cost' ? 'Cost effect' : 'Effect'}: **${pct(r.costEffect.percent)}**: ${text(r.costEffect.description)}.`,
+      '',
+    );
+  else
+    out.push(
+      `No before/after comparison: ${r.actions.length ? 'no minute data on both sides of the first action' : 'no action was applied'}.`,
+      '',
+    );
   out.push(...savingsMarkdown(r.savings));
 
   out.push('## Timeline', '', '| time (UTC) | event | rollback key |', '|---|---|---|');
-  for (const t of r.timeline) out.push(`| ${clock(t.at, e.start, true).replace(' UTC', '')} | ${text(t.text)} | ${t.rollbackKey !== undefined ? code(t.rollbackKey) : ''} |`);
+  for (const t of r.timeline)
+    out.push(
+      `| ${clock(t.at, e.start, true).replace(' UTC', '')} | ${text(t.text)} | ${t.rollbackKey !== undefined ? code(t.rollbackKey) : ''} |`,
+    );
   return out;
 }
 
 function offsetWords(c: ReportChange): string {
   if (c.offsetMinutes === 0) return 'at the start of the anomaly';
-  return c.offsetMinutes > 0 ? `${c.offsetMinutes} min before the anomaly started` : `${-c.offsetMinutes} min after the anomaly started`;
+  return c.offsetMinutes > 0
+    ? `${c.offsetMinutes} min before the anomaly started`
+    : `${-c.offsetMinutes} min after the anomaly started`;
 }
 
 function savingsMarkdown(s: SavingsEstimate): string[] {
   const out: string[] = [];
-  if (!s.estimated) out.push(`Savings: not estimated (${text(s.reason)}).${s.episodeExcess !== null ? ` Excess over the episode: ${num(s.episodeExcess)}.` : ''}`, '');
+  if (!s.estimated)
+    out.push(
+      `Savings: not estimated (${text(s.reason)}).${s.episodeExcess !== null ? ` Excess over the episode: ${num(s.episodeExcess)}.` : ''}`,
+      '',
+    );
   else if (s.basis === 'cost' && s.amount !== undefined)
     out.push(
       `Estimated savings: **${usd(s.amount)}** avoided${s.percent === null ? '' : ` (${num(s.percent)}% of the projected excess)`}. Excess spent over the episode: ${usd(s.episodeExcess)}, of which ${usd(s.actualExcess)} after the first action, against ${usd(s.projectedExcess)} had the pre-action rate continued.`,
       '',
     );
-  else out.push(`Excess avoided: **${s.percent === null ? 'n/a' : `${num(s.percent)}%`}** of the projected excess (projected ${num(s.projectedExcess)}, actual ${num(s.actualExcess)}).`, '');
+  else
+    out.push(
+      `Excess avoided: **${s.percent === null ? 'n/a' : `${num(s.percent)}%`}** of the projected excess (projected ${num(s.projectedExcess)}, actual ${num(s.actualExcess)}).`,
+      '',
+    );
   out.push(`Method: ${text(s.method)}`, '', 'Assumptions:', '', ...s.assumptions.map((x) => `- ${text(x)}`), '');
   return out;
 }
@@ -117,21 +183,48 @@ function savingsMarkdown(s: SavingsEstimate): string[] {
 function dailyMarkdown(r: DailyReport): string[] {
   const t = r.totals;
   const out: string[] = [];
-  const mitigated = t.byDecision['mitigate'] ?? 0;
-  const recovered = t.byOutcome['recovered'] ?? 0;
-  out.push(`# Anomaly digest ${r.day}: ${plural(t.episodes, 'episode')}, ${mitigated} mitigated, ${recovered} recovered automatically`, '');
+  const mitigated = t.byDecision.mitigate ?? 0;
+  const recovered = t.byOutcome.recovered ?? 0;
+  out.push(
+    `# Anomaly digest ${r.day}: ${plural(t.episodes, 'episode')}, ${mitigated} mitigated, ${recovered} recovered automatically`,
+    '',
+  );
   out.push(`Range ${r.range.from} – ${r.range.to} · report ${code(r.id)} · generated ${clock(r.generatedAt)}`, '');
   if (!t.episodes) {
     out.push('No anomaly episode started in this range.');
     return out;
   }
   out.push('## Summary', '');
-  const list = (rec: Record<string, number>) => Object.entries(rec).map(([k, v]) => `${k} ${v}`).join(', ');
-  out.push(`- severity: ${list(t.bySeverity)}`, `- class: ${list(t.byClass)}`, `- decision: ${list(t.byDecision)}`, `- mitigation outcome: ${list(t.byOutcome)}`);
-  out.push(`- estimated savings: **${usd(r.savings.usd)}** (${r.savings.estimated} of ${t.episodes} episodes estimated)`, '', `Method: ${text(r.savings.method)}`, '');
-  out.push('## Episodes', '', '| start | tenant | signal | change | class | severity | decision | outcome | stabilised | effect | savings | report |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const list = (rec: Record<string, number>) =>
+    Object.entries(rec)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+  out.push(
+    `- severity: ${list(t.bySeverity)}`,
+    `- class: ${list(t.byClass)}`,
+    `- decision: ${list(t.byDecision)}`,
+    `- mitigation outcome: ${list(t.byOutcome)}`,
+  );
+  out.push(
+    `- estimated savings: **${usd(r.savings.usd)}** (${r.savings.estimated} of ${t.episodes} episodes estimated)`,
+    '',
+    `Method: ${text(r.savings.method)}`,
+    '',
+  );
+  out.push(
+    '## Episodes',
+    '',
+    '| start | tenant | signal | change | class | severity | decision | outcome | stabilised | effect | savings | report |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  );
   for (const e of r.episodes) {
-    const savings = !e.savings ? 'n/a' : e.savings.amount !== undefined ? usd(e.savings.amount) : e.savings.percent === null ? 'n/a' : `${num(e.savings.percent)}% of excess`;
+    const savings = !e.savings
+      ? 'n/a'
+      : e.savings.amount !== undefined
+        ? usd(e.savings.amount)
+        : e.savings.percent === null
+          ? 'n/a'
+          : `${num(e.savings.percent)}% of excess`;
     out.push(
       `| ${clock(e.start, r.day)} | ${code(e.tenant)} | ${code(e.signal)} | ${text(e.change)} | ${e.class} | ${e.severity} | ${e.decision} | ${e.outcome ?? '-'} | ${e.stabilisedMinutes === null ? '-' : `${e.stabilisedMinutes} min`} | ${pct(e.costEffectPercent)} | ${savings} | ${e.reportPrefix !== undefined ? code(`${e.reportPrefix}report.md`) : '-'} |`,
     );

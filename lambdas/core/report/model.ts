@@ -32,7 +32,8 @@ export interface SeriesPoint {
 }
 
 /** A change record as the report needs it: a `ChangeRecord` or a `CorrelatedChange` both fit. */
-export type ReportChangeInput = Pick<ChangeRecord, 'tenant' | 'change' | 'ts'> & Partial<Pick<ChangeRecord, 'id' | 'until' | 'region' | 'title'>>;
+export type ReportChangeInput = Pick<ChangeRecord, 'tenant' | 'change' | 'ts'> &
+  Partial<Pick<ChangeRecord, 'id' | 'until' | 'region' | 'title'>>;
 
 export interface ExecutionInfo {
   /** The Step Functions execution name (the plan id). */
@@ -62,7 +63,8 @@ export interface EpisodeReportInput {
 
 /** One episode in a daily digest: what `summariseEpisode` takes from an episode report. */
 export interface EpisodeSummary {
-  anomaly: Pick<Anomaly, 'id' | 'tenant' | 'signal' | 'class' | 'severity' | 'decision' | 'start' | 'change'> & Partial<Pick<Anomaly, 'region' | 'observed' | 'expected'>>;
+  anomaly: Pick<Anomaly, 'id' | 'tenant' | 'signal' | 'class' | 'severity' | 'decision' | 'start' | 'change'> &
+    Partial<Pick<Anomaly, 'region' | 'observed' | 'expected'>>;
   outcome?: MitigationOutcome;
   /** The episode report's id, for its link. */
   reportId?: string;
@@ -116,7 +118,17 @@ export interface ReportAction {
   execution?: string;
 }
 
-export type TimelineKind = 'change' | 'anomaly-start' | 'detected' | 'alert' | 'planned' | 'applied' | 'rolled-back' | 'rollback-skipped' | 'stabilised' | 'outcome';
+export type TimelineKind =
+  | 'change'
+  | 'anomaly-start'
+  | 'detected'
+  | 'alert'
+  | 'planned'
+  | 'applied'
+  | 'rolled-back'
+  | 'rollback-skipped'
+  | 'stabilised'
+  | 'outcome';
 
 export interface TimelineEvent {
   at: IsoTime;
@@ -197,7 +209,11 @@ export interface EpisodeReport {
     selectedBy: MitigationPlan['selectedBy'];
     allowed: boolean;
     reasons: string[];
-    stages: { level: ActionLevel; allowed: boolean; steps: { stepId: string; title: string; rollbackKey: string; control: string }[] }[];
+    stages: {
+      level: ActionLevel;
+      allowed: boolean;
+      steps: { stepId: string; title: string; rollbackKey: string; control: string }[];
+    }[];
     skipped: { stepId: string; reason: string }[];
   } | null;
   /** Oldest applied first. */

@@ -18,7 +18,10 @@ export const MAX_CHART_POINTS = 720;
  * Sorted by time, one point per timestamp (the last given wins), non-finite values dropped; the
  * anomaly's expected value and band stand in where a point has none.
  */
-export function normaliseSeries(series: readonly SeriesPoint[], fallback: { expected: number; band: { lo: number; hi: number } }): MinutePoint[] {
+export function normaliseSeries(
+  series: readonly SeriesPoint[],
+  fallback: { expected: number; band: { lo: number; hi: number } },
+): MinutePoint[] {
   const byTs = new Map<number, SeriesPoint>();
   for (const p of series) if (Number.isFinite(p.ts) && Number.isFinite(p.observed)) byTs.set(p.ts, p);
   return [...byTs.values()]

@@ -24,7 +24,10 @@ export function ustar(files: readonly ArchiveFile[], mtime: number): Buffer {
   const parts: Buffer[] = [];
   const seconds = Math.max(0, Math.floor(mtime / 1000));
   for (const f of files) {
-    const data = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : Buffer.from(f.content.buffer, f.content.byteOffset, f.content.byteLength);
+    const data =
+      typeof f.content === 'string'
+        ? Buffer.from(f.content, 'utf8')
+        : Buffer.from(f.content.buffer, f.content.byteOffset, f.content.byteLength);
     parts.push(header(f.name, data.length, seconds));
     parts.push(data);
     const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
@@ -74,7 +77,8 @@ function octal(h: Buffer, offset: number, length: number, v: number): void {
 
 /** ustar names: up to 100 bytes, or a prefix of up to 155 bytes split at a `/`. */
 function splitName(name: string): { prefix: string; base: string } {
-  if (!name || name.startsWith('/') || name.split('/').includes('..')) throw new ArchiveNameError(`unsafe archive name: ${JSON.stringify(name)}`);
+  if (!name || name.startsWith('/') || name.split('/').includes('..'))
+    throw new ArchiveNameError(`unsafe archive name: ${JSON.stringify(name)}`);
   if (Buffer.byteLength(name) <= 100) return { prefix: '', base: name };
   for (let i = name.indexOf('/'); i >= 0; i = name.indexOf('/', i + 1)) {
     const prefix = name.slice(0, i);

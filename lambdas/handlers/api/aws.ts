@@ -3,7 +3,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { DEFAULT_MITIGATION_TIMINGS } from '../../adapters/mitigation-starter.js';
-import { type MitigationTimings } from '../../core/ports/mitigation-starter.js';
+import type { MitigationTimings } from '../../core/ports/mitigation-starter.js';
 import { requireEnv } from '../require-env.js';
 import { API_ENV } from './environment.js';
 import type { ApiEvent, ApiHandler } from './http.js';
@@ -20,7 +20,9 @@ export function apiWiring() {
 
 export function timingsFromEnv(): MitigationTimings {
   const raw = process.env[API_ENV.mitigationTimings];
-  return raw ? { ...DEFAULT_MITIGATION_TIMINGS, ...(JSON.parse(raw) as Partial<MitigationTimings>) } : DEFAULT_MITIGATION_TIMINGS;
+  return raw
+    ? { ...DEFAULT_MITIGATION_TIMINGS, ...(JSON.parse(raw) as Partial<MitigationTimings>) }
+    : DEFAULT_MITIGATION_TIMINGS;
 }
 
 /** Wire on the first request (cold start), not at import: tests import the modules without AWS. */

@@ -6,7 +6,10 @@ import { MAX_BODY_BYTES } from '../../core/api/schemas.js';
 
 /** What the API handlers read from an API Gateway proxy event (the local server builds the same). */
 export type ApiEvent = Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 'queryStringParameters' | 'headers'> & {
-  requestContext?: { requestId?: string; identity?: { userArn?: string | null; caller?: string | null; sourceIp?: string } };
+  requestContext?: {
+    requestId?: string;
+    identity?: { userArn?: string | null; caller?: string | null; sourceIp?: string };
+  };
 };
 
 export interface ApiResponse {
@@ -26,7 +29,11 @@ export function callerOf(event: ApiEvent): string {
  * Parse and validate the route's input, run it, and answer in the contract's shape. Bad input is
  * always a 4xx naming the problem; only a fault of ours is a 500, and it is logged.
  */
-export function apiHandler<I>(route: ApiRoute, run: (input: I, event: ApiEvent) => Promise<ApiResponse>, logger?: Logger): ApiHandler {
+export function apiHandler<I>(
+  route: ApiRoute,
+  run: (input: I, event: ApiEvent) => Promise<ApiResponse>,
+  logger?: Logger,
+): ApiHandler {
   return async (event) => {
     try {
       const input = route.input.in === 'body' ? parseBody(event) : (event.queryStringParameters ?? {});
@@ -41,7 +48,13 @@ export function apiHandler<I>(route: ApiRoute, run: (input: I, event: ApiEvent) 
       }
       const requestId = event.requestContext?.requestId ?? 'local';
       logger?.error('request failed', { route: route.id, requestId, error: e as Error });
-      const body: ErrorBody = { error: { code: 'InternalError', message: `internal error; quote request id ${requestId}`, details: { requestId } } };
+      const body: ErrorBody = {
+        error: {
+          code: 'InternalError',
+          message: `internal error; quote request id ${requestId}`,
+          details: { requestId },
+        },
+      };
       return json(500, body);
     }
   };
@@ -50,13 +63,25 @@ export function apiHandler<I>(route: ApiRoute, run: (input: I, event: ApiEvent) 
 function parseBody(event: ApiEvent): unknown {
   const contentType = header(event, 'content-type');
   if (contentType && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType.trim())) {
-    throw new ApiError(415, 'UnsupportedMediaType', `content-type must be application/json (got ${contentType.slice(0, 100)})`, { contentType: contentType.slice(0, 100) });
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `content-type must be application/json (got ${contentType.slice(0, 100)})`,
+      { contentType: contentType.slice(0, 100) },
+    );
   }
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.byteLength > MAX_BODY_BYTES) throw new ApiError(413, 'PayloadTooLarge', `body is ${bytes.byteLength} bytes; the limit is ${MAX_BODY_BYTES}`, { bytes: bytes.byteLength, limit: MAX_BODY_BYTES });
+  if (bytes.byteLength > MAX_BODY_BYTES)
+    throw new ApiError(413, 'PayloadTooLarge', `body is ${bytes.byteLength} bytes; the limit is ${MAX_BODY_BYTES}`, {
+      bytes: bytes.byteLength,
+      limit: MAX_BODY_BYTES,
+    });
   const text = bytes.toString('utf8');
-  if (!text.trim()) throw new ApiError(400, 'InvalidRequest', 'body: a JSON object is required', { fields: [{ field: 'body', message: 'required' }] });
+  if (!text.trim())
+    throw new ApiError(400, 'InvalidRequest', 'body: a JSON object is required', {
+      fields: [{ field: 'body', message: 'required' }],
+    });
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
@@ -70,5 +95,9 @@ function header(event: ApiEvent, name: string): string | undefined {
 }
 
 function json(statusCode: number, body: unknown): APIGatewayProxyResult {
-  return { statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(body) };
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: JSON.stringify(body),
+  };
 }

@@ -1,9 +1,26 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { anomalyListing, changeBadges, changeEffect, costAtDetection, estimateRangeSavings, summariseActions, type ActionSummary } from '../../core/api/activity.js';
+import {
+  anomalyListing,
+  changeBadges,
+  changeEffect,
+  costAtDetection,
+  estimateRangeSavings,
+  summariseActions,
+  type ActionSummary,
+} from '../../core/api/activity.js';
 import { ApiError } from '../../core/api/errors.js';
 import { routeById, type RouteId } from '../../core/api/routes.js';
 import { correlationSpan, SCORE_METHOD, scoreSignals } from '../../core/api/score.js';
-import { rangeMs, type ChangeRequest, type MitigateRequest, type ReportQuery, type RollbackRequest, type ScoreRequest, type TimelineQuery, type WhitelistRequest } from '../../core/api/schemas.js';
+import {
+  rangeMs,
+  type ChangeRequest,
+  type MitigateRequest,
+  type ReportQuery,
+  type RollbackRequest,
+  type ScoreRequest,
+  type TimelineQuery,
+  type WhitelistRequest,
+} from '../../core/api/schemas.js';
 import type { KeyDetection } from '../../core/score-windows.js';
 import { scorePoint } from '../../core/detection/index.js';
 import type { ChangeRecord } from '../../core/envelope.js';
@@ -14,9 +31,14 @@ import { playbookById, PLAYBOOKS, UnknownPlaybookError } from '../../core/mitiga
 import { planRollback } from '../../core/mitigation/rollback.js';
 import { KNOWN_SIGNALS, signalSpec } from '../../core/signals.js';
 import { episodeKeyOf, outstandingActions } from '../../core/mitigation/journal.js';
-import { type ActionLedger } from '../../core/ports/action-ledger.js';
+import type { ActionLedger } from '../../core/ports/action-ledger.js';
 import type { AnomalyReader, StoredAnomaly } from '../../core/ports/anomaly-store.js';
-import type { ChangeStore, OperatorChange, OperatorChangeStore, WhitelistStore } from '../../core/ports/change-store.js';
+import type {
+  ChangeStore,
+  OperatorChange,
+  OperatorChangeStore,
+  WhitelistStore,
+} from '../../core/ports/change-store.js';
 import type { MitigationControl, MitigationTimings } from '../../core/ports/mitigation-starter.js';
 import type { EpisodeTraceStore } from '../../core/ports/episode-trace-store.js';
 import type { ReportStore } from '../../core/ports/report-store.js';
@@ -40,7 +62,9 @@ export interface MitigateDeps {
    * The plan's steps whose target this deployment has not configured, and what happens to them
    * (`flag-table`: written as a flag for the service to read; `hand-off`): the dry run lists them.
    */
-  unconfiguredTargets?: (steps: readonly PlaybookStep[]) => readonly { step: PlaybookStep; handling: 'flag-table' | 'hand-off'; error: Error }[];
+  unconfiguredTargets?: (
+    steps: readonly PlaybookStep[],
+  ) => readonly { step: PlaybookStep; handling: 'flag-table' | 'hand-off'; error: Error }[];
 }
 
 export interface RollbackDeps {
@@ -70,7 +94,9 @@ export interface WhitelistDeps {
 export interface TimelineDeps extends ReportDeps {
   windows: Pick<WindowStore, 'loadMany'>;
   /** `affecting`: the tenant's and platform-wide (`*`) changes running in the range, with who declared them. */
-  changes: Pick<ChangeStore, 'startedBetween'> & Pick<WhitelistStore, 'whitelists'> & Pick<OperatorChangeStore, 'affecting'>;
+  changes: Pick<ChangeStore, 'startedBetween'> &
+    Pick<WhitelistStore, 'whitelists'> &
+    Pick<OperatorChangeStore, 'affecting'>;
   /** The minutes around each episode as the detector scored them (observed vs expected band); without it the timeline has only the current band. */
   traces?: Pick<EpisodeTraceStore, 'series'>;
 }
@@ -92,7 +118,10 @@ export function createScoreHandler(deps: ScoreDeps, logger?: Logger): ApiHandler
       const keys = [...new Set(req.signals.map((s) => metricKey(s.tenant, s.signal)))];
       const span = correlationSpan(req);
       const tenants = [...new Set(req.signals.map((s) => s.tenant))];
-      const [stored, changeLists] = await Promise.all([deps.windows.loadMany(keys), Promise.all(tenants.map((t) => deps.changes.startedBetween(t, span.from, span.to)))]);
+      const [stored, changeLists] = await Promise.all([
+        deps.windows.loadMany(keys),
+        Promise.all(tenants.map((t) => deps.changes.startedBetween(t, span.from, span.to))),
+      ]);
       const detections = new Map<string, KeyDetection>([...stored].map(([k, w]) => [k, w.state]));
       const changes = new Map<string, ChangeRecord[]>(tenants.map((t, i) => [t, changeLists[i]!]));
       return { status: 200, body: { results: scoreSignals(req, detections, changes), method: SCORE_METHOD } };
@@ -106,24 +135,79 @@ export function createMitigateHandler(deps: MitigateDeps, logger?: Logger): ApiH
     routeById('mitigate'),
     async (req, event) => {
       const anomaly = await deps.anomalies.get(req.key);
-      if (!anomaly) throw new ApiError(404, 'NotFound', `no anomaly with key ${req.key} (keys are in the alerts and in GET /v1/anomaly/report)`, { key: req.key });
+      if (!anomaly)
+        throw new ApiError(
+          404,
+          'NotFound',
+          `no anomaly with key ${req.key} (keys are in the alerts and in GET /v1/anomaly/report)`,
+          { key: req.key },
+        );
       if (req.plan !== undefined) requirePlaybook(req.plan);
       const hash = episodeHash(anomaly.id);
-      const input = { anomaly, automatic: false, ...deps.timings, ...(req.plan !== undefined && { requestedPlan: req.plan }) };
-      const planned = await planStep({ input, applied: [], checks: 0, rolledBack: [] }, { ...deps.planning, execution: `api:${callerOf(event)}` });
+      const input = {
+        anomaly,
+        automatic: false,
+        ...deps.timings,
+        ...(req.plan !== undefined && { requestedPlan: req.plan }),
+      };
+      const planned = await planStep(
+        { input, applied: [], checks: 0, rolledBack: [] },
+        { ...deps.planning, execution: `api:${callerOf(event)}` },
+      );
       const plan = planned.plan!;
       const decision = { allowed: plan.allowed, reasons: plan.reasons };
       if (req.dry_run) {
         const steps = plan.stages.flatMap((s) => [...s.actions, ...s.handedOff.map((h) => h.action)]);
-        const unconfigured = (deps.unconfiguredTargets?.(steps.map((a) => a.step)) ?? []).map((u) => ({ step: u.step.id, target: u.step.target, control: controlKey(u.step, anomaly.tenant), handling: u.handling, reason: u.error.message }));
-        return { status: 200, body: { dryRun: true, key: anomaly.id, plan, decision, rollbackKey: plan.rollbackKey, handedOff: plan.handedOff.map((h) => ({ step: h.stepId, level: h.level, control: h.control, cause: h.cause, reason: h.reason })), unconfiguredTargets: unconfigured } };
+        const unconfigured = (deps.unconfiguredTargets?.(steps.map((a) => a.step)) ?? []).map((u) => ({
+          step: u.step.id,
+          target: u.step.target,
+          control: controlKey(u.step, anomaly.tenant),
+          handling: u.handling,
+          reason: u.error.message,
+        }));
+        return {
+          status: 200,
+          body: {
+            dryRun: true,
+            key: anomaly.id,
+            plan,
+            decision,
+            rollbackKey: plan.rollbackKey,
+            handedOff: plan.handedOff.map((h) => ({
+              step: h.stepId,
+              level: h.level,
+              control: h.control,
+              cause: h.cause,
+              reason: h.reason,
+            })),
+            unconfiguredTargets: unconfigured,
+          },
+        };
       }
       const existing = await deps.mitigations.describe(hash);
       if (existing) throw alreadyMitigating(anomaly.id, existing);
-      if (!plan.allowed) throw new ApiError(403, 'PolicyDenied', `the guardrails deny mitigating ${anomaly.id}: ${plan.reasons.join('; ')}`, { key: anomaly.id, decision });
-      const started = await deps.mitigations.start(anomaly, { automatic: false, ...(req.plan !== undefined && { requestedPlan: req.plan }) });
+      if (!plan.allowed)
+        throw new ApiError(
+          403,
+          'PolicyDenied',
+          `the guardrails deny mitigating ${anomaly.id}: ${plan.reasons.join('; ')}`,
+          { key: anomaly.id, decision },
+        );
+      const started = await deps.mitigations.start(anomaly, {
+        automatic: false,
+        ...(req.plan !== undefined && { requestedPlan: req.plan }),
+      });
       if (!started.started) throw alreadyMitigating(anomaly.id, { execution: started.execution, status: 'RUNNING' });
-      return { status: 202, body: { key: anomaly.id, execution: started.execution, rollbackKey: plan.rollbackKey, plan: { id: plan.id, playbook: plan.playbook }, decision } };
+      return {
+        status: 202,
+        body: {
+          key: anomaly.id,
+          execution: started.execution,
+          rollbackKey: plan.rollbackKey,
+          plan: { id: plan.id, playbook: plan.playbook },
+          decision,
+        },
+      };
     },
     logger,
   );
@@ -135,13 +219,24 @@ function requirePlaybook(id: string): void {
   } catch (e) {
     if (!(e instanceof UnknownPlaybookError)) throw e;
     const known = PLAYBOOKS.map((p) => p.id);
-    throw new ApiError(400, 'InvalidRequest', `plan: unknown playbook ${id}; known: ${known.join(', ')}`, { fields: [{ field: 'plan', message: 'unknown playbook' }], known });
+    throw new ApiError(400, 'InvalidRequest', `plan: unknown playbook ${id}; known: ${known.join(', ')}`, {
+      fields: [{ field: 'plan', message: 'unknown playbook' }],
+      known,
+    });
   }
 }
 
 function alreadyMitigating(key: string, existing: { execution: string; status: string }): ApiError {
-  const words = existing.status === 'RUNNING' ? 'is being mitigated' : `was already mitigated (execution ${existing.status.toLowerCase()})`;
-  return new ApiError(409, 'Conflict', `${key} ${words}; roll back with its rollback key, or wait for the execution to end`, { key, ...existing });
+  const words =
+    existing.status === 'RUNNING'
+      ? 'is being mitigated'
+      : `was already mitigated (execution ${existing.status.toLowerCase()})`;
+  return new ApiError(
+    409,
+    'Conflict',
+    `${key} ${words}; roll back with its rollback key, or wait for the execution to end`,
+    { key, ...existing },
+  );
 }
 
 export function createRollbackHandler(deps: RollbackDeps, logger?: Logger): ApiHandler {
@@ -157,18 +252,30 @@ export function createRollbackHandler(deps: RollbackDeps, logger?: Logger): ApiH
         const hash = episodeKey.slice('rb-'.length);
         // Known: it has an execution, or something in its journal. A key nobody knows gets 404 and
         // no halt marker (which would block a later mitigation of that episode).
-        const known = (await deps.mitigations.describe(hash)) !== undefined || (await deps.ledger.journal(episodeKey)).length > 0;
-        if (!known) throw new ApiError(404, 'NotFound', `nothing is known under ${req.key}: no mitigation execution and no action`, { key: req.key });
+        const known =
+          (await deps.mitigations.describe(hash)) !== undefined || (await deps.ledger.journal(episodeKey)).length > 0;
+        if (!known)
+          throw new ApiError(
+            404,
+            'NotFound',
+            `nothing is known under ${req.key}: no mitigation execution and no action`,
+            { key: req.key },
+          );
         // Halt before reading what to undo: an execution that has started but recorded nothing yet is
         // stopped, and its apply task sees the halt before its next action and undoes its own.
         await deps.ledger.halt(episodeKey, caller, deps.now());
         halted = true;
         stoppedExecution = await deps.mitigations.stop(hash, `rollback ${req.key} requested by ${caller}`);
       }
-      const journal = (await deps.ledger.journal(episodeKey)).filter((e) => wholeEpisode || e.action.rollbackKey === req.key);
-      if (!wholeEpisode && !journal.length) throw new ApiError(404, 'NotFound', `no action was ever applied under ${req.key}`, { key: req.key });
+      const journal = (await deps.ledger.journal(episodeKey)).filter(
+        (e) => wholeEpisode || e.action.rollbackKey === req.key,
+      );
+      if (!wholeEpisode && !journal.length)
+        throw new ApiError(404, 'NotFound', `no action was ever applied under ${req.key}`, { key: req.key });
       // Intents count: an apply that crashed before recording `applied` may have changed the control.
-      const outstanding = planRollback(outstandingActions(journal), { intervalMs: 0 }).steps.map((s) => s.action.rollbackKey);
+      const outstanding = planRollback(outstandingActions(journal), { intervalMs: 0 }).steps.map(
+        (s) => s.action.rollbackKey,
+      );
       if (outstanding.length) await deps.rollbacks.request(req.key, caller);
       const status = outstanding.length ? 'accepted' : journal.length ? 'already-rolled-back' : 'nothing-applied';
       return { status: 202, body: { key: req.key, status, outstanding, halted, stoppedExecution } };
@@ -183,7 +290,10 @@ export function createReportHandler(deps: ReportDeps, logger?: Logger): ApiHandl
     async (q) => {
       const to = deps.now();
       const from = to - rangeMs(q.range);
-      const [anomalies, reports] = await Promise.all([deps.anomalies.between(from, to), reportLinks(deps.reports, from, to, to)]);
+      const [anomalies, reports] = await Promise.all([
+        deps.anomalies.between(from, to),
+        reportLinks(deps.reports, from, to, to),
+      ]);
       const actions = await actionsOf(anomalies, deps.ledger);
       const byClass: Record<string, number> = {};
       for (const a of anomalies) byClass[a.class] = (byClass[a.class] ?? 0) + 1;
@@ -191,7 +301,13 @@ export function createReportHandler(deps: ReportDeps, logger?: Logger): ApiHandl
         status: 200,
         body: {
           range: { from, to, label: q.range },
-          totals: { anomalies: anomalies.length, byClass, mitigated: new Set(actions.map((a) => a.episode)).size, actionsApplied: actions.length, actionsInEffect: actions.filter((a) => a.inEffect).length },
+          totals: {
+            anomalies: anomalies.length,
+            byClass,
+            mitigated: new Set(actions.map((a) => a.episode)).size,
+            actionsApplied: actions.length,
+            actionsInEffect: actions.filter((a) => a.inEffect).length,
+          },
           anomalies: anomalies.map((a) => anomalyListing(a, actions)),
           actions,
           savings: estimateRangeSavings(anomalies, actions, to),
@@ -209,10 +325,27 @@ export function createWhitelistHandler(deps: WhitelistDeps, logger?: Logger): Ap
     routeById('whitelist'),
     async (req, event) => {
       const now = deps.now();
-      if (req.window.to <= now) throw new ApiError(400, 'InvalidRequest', 'window.to: the window has already ended', { fields: [{ field: 'window.to', message: 'in the past' }] });
-      const entry = { tenant: req.tenant, from: req.window.from, to: req.window.to, createdAt: now, reason: req.reason ?? `whitelisted by ${callerOf(event)}` };
+      if (req.window.to <= now)
+        throw new ApiError(400, 'InvalidRequest', 'window.to: the window has already ended', {
+          fields: [{ field: 'window.to', message: 'in the past' }],
+        });
+      const entry = {
+        tenant: req.tenant,
+        from: req.window.from,
+        to: req.window.to,
+        createdAt: now,
+        reason: req.reason ?? `whitelisted by ${callerOf(event)}`,
+      };
       await deps.whitelist.addWhitelist(entry);
-      return { status: 201, body: { tenant: entry.tenant, window: { from: iso(entry.from), to: iso(entry.to) }, reason: entry.reason, effect: 'automatic mitigation for this tenant is limited to soft steps inside the window' } };
+      return {
+        status: 201,
+        body: {
+          tenant: entry.tenant,
+          window: { from: iso(entry.from), to: iso(entry.to) },
+          reason: entry.reason,
+          effect: 'automatic mitigation for this tenant is limited to soft steps inside the window',
+        },
+      };
     },
     logger,
   );
@@ -233,7 +366,10 @@ export function createChangesHandler(deps: ChangesDeps, logger?: Logger): ApiHan
     routeById('changes'),
     async (req, event) => {
       const now = deps.now();
-      if (req.until <= now) throw new ApiError(400, 'InvalidRequest', 'until: the window has already ended', { fields: [{ field: 'until', message: 'in the past' }] });
+      if (req.until <= now)
+        throw new ApiError(400, 'InvalidRequest', 'until: the window has already ended', {
+          fields: [{ field: 'until', message: 'in the past' }],
+        });
       const change: OperatorChange = {
         v: 1,
         type: 'change',
@@ -248,14 +384,32 @@ export function createChangesHandler(deps: ChangesDeps, logger?: Logger): ApiHan
         createdAt: now,
       };
       const out = await deps.operatorChanges.putOperatorChange(change);
-      const audit = { id: change.id, tenant: change.tenant, change: change.change, from: iso(change.ts), until: iso(change.until), region: change.region, requestedBy: change.createdBy, requestId: event.requestContext?.requestId, outcome: out.outcome };
+      const audit = {
+        id: change.id,
+        tenant: change.tenant,
+        change: change.change,
+        from: iso(change.ts),
+        until: iso(change.until),
+        region: change.region,
+        requestedBy: change.createdBy,
+        requestId: event.requestContext?.requestId,
+        outcome: out.outcome,
+      };
       if (out.outcome === 'conflict') {
         logger?.warn('change window refused: id already used', { ...audit, storedBy: out.stored.createdBy });
-        throw new ApiError(409, 'Conflict', `id ${change.id} is already used by another change (${out.stored.change} of ${out.stored.tenant} from ${iso(out.stored.ts)}); use a new id`, { id: change.id, stored: changeBadges([out.stored])[0] });
+        throw new ApiError(
+          409,
+          'Conflict',
+          `id ${change.id} is already used by another change (${out.stored.change} of ${out.stored.tenant} from ${iso(out.stored.ts)}); use a new id`,
+          { id: change.id, stored: changeBadges([out.stored])[0] },
+        );
       }
       logger?.info(out.outcome === 'created' ? 'change window declared' : 'change window already declared', audit);
       const [stored] = changeBadges([out.stored]);
-      return { status: out.outcome === 'created' ? 201 : 200, body: { change: stored, created: out.outcome === 'created', effect: changeEffect(out.stored) } };
+      return {
+        status: out.outcome === 'created' ? 201 : 200,
+        body: { change: stored, created: out.outcome === 'created', effect: changeEffect(out.stored) },
+      };
     },
     logger,
   );
@@ -268,7 +422,12 @@ export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiH
       const to = deps.now();
       const from = to - rangeMs(q.range);
       const anomalies = (await deps.anomalies.between(from, to)).filter((a) => a.tenant === q.tenant);
-      const signals = [...new Set([...Object.keys(KNOWN_SIGNALS).filter((s) => s !== ENGAGEMENT_SIGNAL), ...anomalies.map((a) => a.signal)])];
+      const signals = [
+        ...new Set([
+          ...Object.keys(KNOWN_SIGNALS).filter((s) => s !== ENGAGEMENT_SIGNAL),
+          ...anomalies.map((a) => a.signal),
+        ]),
+      ];
       const [actions, stored, changes, whitelists, traced] = await Promise.all([
         actionsOf(anomalies, deps.ledger),
         deps.windows.loadMany(signals.map((s) => metricKey(q.tenant, s))),
@@ -278,13 +437,25 @@ export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiH
       ]);
       const series = [...stored.values()]
         .map(({ state }) => {
-          const points = state.buckets.filter((b) => b.n > 0 && b.m * MINUTE_MS >= from).map((b) => ({ ts: b.m * MINUTE_MS, observed: b.sum / b.n }));
+          const points = state.buckets
+            .filter((b) => b.n > 0 && b.m * MINUTE_MS >= from)
+            .map((b) => ({ ts: b.m * MINUTE_MS, observed: b.sum / b.n }));
           const last = points.at(-1);
           // The band the detector expects now: what the next point would be scored against.
-          const now = last && state.det ? scorePoint(state.det, { ts: last.ts, value: last.observed }, signalSpec(state.signal).bad) : undefined;
+          const now =
+            last && state.det
+              ? scorePoint(state.det, { ts: last.ts, value: last.observed }, signalSpec(state.signal).bad)
+              : undefined;
           // The window keeps only the minutes its detector still needs; the traces keep each episode's.
           const trace = (traced.get(state.signal) ?? []).filter((b) => b.ts >= from);
-          return { key: state.key, signal: state.signal, unit: signalSpec(state.signal).unit, points, trace, expected: now ? { ts: last!.ts, value: now.expected, band: now.band } : null };
+          return {
+            key: state.key,
+            signal: state.signal,
+            unit: signalSpec(state.signal).unit,
+            points,
+            trace,
+            expected: now ? { ts: last!.ts, value: now.expected, band: now.band } : null,
+          };
         })
         .filter((s) => s.points.length)
         .sort((a, b) => a.signal.localeCompare(b.signal));
@@ -308,20 +479,33 @@ export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiH
 type TracedMinute = { ts: number; observed: number; expected: number | null; lo: number | null; hi: number | null };
 
 /** Per signal, every traced episode minute as the detector scored it, ascending (a later episode's minute wins). */
-async function tracesOf(anomalies: readonly StoredAnomaly[], traces: TimelineDeps['traces']): Promise<Map<string, TracedMinute[]>> {
+async function tracesOf(
+  anomalies: readonly StoredAnomaly[],
+  traces: TimelineDeps['traces'],
+): Promise<Map<string, TracedMinute[]>> {
   if (!traces) return new Map();
   const episodes = [...anomalies].sort((a, b) => a.start - b.start).slice(-MAX_TRACED_EPISODES);
   const series = await fewAtATime(episodes, (a) => traces.series(a.id));
   const bySignal = new Map<string, Map<number, TracedMinute>>();
   episodes.forEach((a, i) => {
     const minutes = bySignal.get(a.signal) ?? new Map<number, TracedMinute>();
-    for (const p of series[i]!) minutes.set(p.ts, { ts: p.ts, observed: p.observed, expected: p.expected ?? null, lo: p.band?.lo ?? null, hi: p.band?.hi ?? null });
+    for (const p of series[i]!)
+      minutes.set(p.ts, {
+        ts: p.ts,
+        observed: p.observed,
+        expected: p.expected ?? null,
+        lo: p.band?.lo ?? null,
+        hi: p.band?.hi ?? null,
+      });
     bySignal.set(a.signal, minutes);
   });
   return new Map([...bySignal].map(([signal, m]) => [signal, [...m.values()].sort((a, b) => a.ts - b.ts)]));
 }
 
-async function actionsOf(anomalies: readonly StoredAnomaly[], ledger: Pick<ActionLedger, 'entries'>): Promise<ActionSummary[]> {
+async function actionsOf(
+  anomalies: readonly StoredAnomaly[],
+  ledger: Pick<ActionLedger, 'entries'>,
+): Promise<ActionSummary[]> {
   const lists = await fewAtATime(anomalies, (a) => ledger.entries(episodeRollbackKey(a.id)));
   return summariseActions(lists.flat());
 }
@@ -331,7 +515,13 @@ async function reportLinks(store: ReportDeps['reports'], from: number, to: numbe
   const expiresAt = new Date(now + REPORT_LINK_SECONDS * 1000).toISOString();
   const reports = await store.list(from, to);
   const linksOf = async (objects: Record<string, string>, downloadAs?: (file: string) => string) =>
-    Object.fromEntries(await Promise.all(Object.entries(objects).map(async ([file, key]) => [file, await store.link(key, REPORT_LINK_SECONDS, downloadAs?.(file))] as const)));
+    Object.fromEntries(
+      await Promise.all(
+        Object.entries(objects).map(
+          async ([file, key]) => [file, await store.link(key, REPORT_LINK_SECONDS, downloadAs?.(file))] as const,
+        ),
+      ),
+    );
   return Promise.all(
     reports.map(async (r) => ({
       id: r.id,
@@ -349,7 +539,13 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export type OperatorApiDeps = ScoreDeps & MitigateDeps & RollbackDeps & ReportDeps & WhitelistDeps & TimelineDeps & ChangesDeps;
+export type OperatorApiDeps = ScoreDeps &
+  MitigateDeps &
+  RollbackDeps &
+  ReportDeps &
+  WhitelistDeps &
+  TimelineDeps &
+  ChangesDeps;
 
 /** Every route over one set of adapters: what the local runtime serves. */
 export function createOperatorApi(deps: OperatorApiDeps, logger?: Logger): Record<RouteId, ApiHandler> {

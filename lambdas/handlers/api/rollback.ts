@@ -12,8 +12,14 @@ export const handler = lazyHandler(() => {
   return createRollbackHandler(
     {
       ledger: new DynamoDbActionLedger(dynamo, table),
-      mitigations: new StepFunctionsMitigationStarter(tracer.captureAWSv3Client(new SFNClient({})), requireEnv(API_ENV.stateMachineArn)),
-      rollbacks: new LambdaRollbackRequester(tracer.captureAWSv3Client(new LambdaClient({})), requireEnv(API_ENV.mitigationFunction)),
+      mitigations: new StepFunctionsMitigationStarter(
+        tracer.captureAWSv3Client(new SFNClient({})),
+        requireEnv(API_ENV.stateMachineArn),
+      ),
+      rollbacks: new LambdaRollbackRequester(
+        tracer.captureAWSv3Client(new LambdaClient({})),
+        requireEnv(API_ENV.mitigationFunction),
+      ),
       now: Date.now,
     },
     logger,

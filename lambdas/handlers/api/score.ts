@@ -5,5 +5,8 @@ import { createScoreHandler } from './operator-api.js';
 
 export const handler = lazyHandler(() => {
   const { dynamo, table, logger } = apiWiring();
-  return createScoreHandler({ windows: new DynamoDbWindowStore(dynamo, table), changes: new DynamoDbChangeStore(dynamo, table) }, logger);
+  return createScoreHandler(
+    { windows: new DynamoDbWindowStore(dynamo, table), changes: new DynamoDbChangeStore(dynamo, table) },
+    logger,
+  );
 });

@@ -9,7 +9,14 @@ import { createTimelineHandler } from './operator-api.js';
 export const handler = lazyHandler(() => {
   const { dynamo, table, logger } = apiWiring();
   return createTimelineHandler(
-    { anomalies: new DynamoDbAnomalyStore(dynamo, table), ledger: new DynamoDbActionLedger(dynamo, table), windows: new DynamoDbWindowStore(dynamo, table), changes: new DynamoDbChangeStore(dynamo, table), traces: new DynamoDbEpisodeTraceStore(dynamo, table), now: Date.now },
+    {
+      anomalies: new DynamoDbAnomalyStore(dynamo, table),
+      ledger: new DynamoDbActionLedger(dynamo, table),
+      windows: new DynamoDbWindowStore(dynamo, table),
+      changes: new DynamoDbChangeStore(dynamo, table),
+      traces: new DynamoDbEpisodeTraceStore(dynamo, table),
+      now: Date.now,
+    },
     logger,
   );
 });

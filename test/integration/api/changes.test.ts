@@ -26,7 +26,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 function series() {
   let seed = 11;
-  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   const tenants = [
     { tenant: 'initech', region: 'us', spike: [110, 130] },
     { tenant: 'globex', region: 'kr', spike: [150, 170] },
@@ -57,15 +57,24 @@ function event(route: RouteId, input: unknown, caller: string | null = ONCALL): 
     isBase64Encoded: false,
     headers: { 'content-type': 'application/json' },
     queryStringParameters: query ? (input as Record<string, string>) : null,
-    requestContext: { requestId: 'req-1', identity: { userArn: caller, caller: caller ? 'AIDAEXAMPLE' : null, sourceIp: '10.0.0.1' } },
+    requestContext: {
+      requestId: 'req-1',
+      identity: { userArn: caller, caller: caller ? 'AIDAEXAMPLE' : null, sourceIp: '10.0.0.1' },
+    },
   };
 }
 
 /** What the handlers log, as a Powertools Logger would receive it. */
 function captureLogger() {
   const lines: { level: string; message: string; attrs: Record<string, unknown> }[] = [];
-  const at = (level: string) => (message: string, attrs: Record<string, unknown> = {}) => void lines.push({ level, message, attrs });
-  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') } as unknown as Logger };
+  const at =
+    (level: string) =>
+    (message: string, attrs: Record<string, unknown> = {}) =>
+      void lines.push({ level, message, attrs });
+  return {
+    lines,
+    logger: { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') } as unknown as Logger,
+  };
 }
 
 describe('POST /v1/anomaly/changes over the local stand-ins', () => {
@@ -80,21 +89,54 @@ describe('POST /v1/anomaly/changes over the local stand-ins', () => {
   beforeEach(async () => {
     h = await startHarness();
     clock = T0;
-    const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: new LocalAlertTopic(() => {}), timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 } });
-    api = localOperatorApi({ dynamo: h.standIns.dynamo, tableName: h.table, stepFunctions: m.stepFunctions, mitigationDeps: m.deps, now: () => clock });
+    const m = localMitigation({
+      template: stackTemplate(),
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      notifier: new LocalAlertTopic(() => {}),
+      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+    });
+    api = localOperatorApi({
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      stepFunctions: m.stepFunctions,
+      mitigationDeps: m.deps,
+      now: () => clock,
+    });
   });
   afterEach(() => h.close());
 
   it('a platform-wide maintenance window declared through the route suppresses paging for another tenant, and the timeline lists it with its creator', async () => {
-    const window = { id: 'mw-origin-42', ts: iso(T0 + 145 * MIN), tenant: '*', change: 'maintenance', until: iso(T0 + 175 * MIN), region: 'kr', title: 'origin migration' };
+    const window = {
+      id: 'mw-origin-42',
+      ts: iso(T0 + 145 * MIN),
+      tenant: '*',
+      change: 'maintenance',
+      until: iso(T0 + 175 * MIN),
+      region: 'kr',
+      title: 'origin migration',
+    };
     const created = await call('changes', window);
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ created: true, change: { id: 'mw-origin-42', tenant: '*', change: 'maintenance', ts: T0 + 145 * MIN, until: T0 + 175 * MIN, region: 'kr', createdBy: ONCALL, createdAt: T0 } });
+    expect(created.body).toMatchObject({
+      created: true,
+      change: {
+        id: 'mw-origin-42',
+        tenant: '*',
+        change: 'maintenance',
+        ts: T0 + 145 * MIN,
+        until: T0 + 175 * MIN,
+        region: 'kr',
+        createdBy: ONCALL,
+        createdAt: T0,
+      },
+    });
     expect(created.body.effect).toMatch(/every tenant in region kr .*suppressed/);
 
     // The consumer reads the window through the same change store: globex (kr) is inside it, initech (us) is not.
     const consumer = createStreamConsumer(h.deps());
-    for (const records of batches(series(), 240)) expect((await consumer(kinesisEvent(records), context)).batchItemFailures).toEqual([]);
+    for (const records of batches(series(), 240))
+      expect((await consumer(kinesisEvent(records), context)).batchItemFailures).toEqual([]);
 
     const paged = h.alerts.published.peekAll().map((a) => JSON.parse(a.body) as { tenant: string });
     expect(paged.map((a) => a.tenant)).toEqual(['initech']);
@@ -103,22 +145,60 @@ describe('POST /v1/anomaly/changes over the local stand-ins', () => {
     expect(globex.length).toBeGreaterThan(0);
     for (const a of globex) {
       expect(a.decision).toBe('suppressed');
-      expect(a.correlatedChanges).toEqual([expect.objectContaining({ id: 'mw-origin-42', tenant: '*', change: 'maintenance' })]);
+      expect(a.correlatedChanges).toEqual([
+        expect.objectContaining({ id: 'mw-origin-42', tenant: '*', change: 'maintenance' }),
+      ]);
     }
 
     clock = T0 + 180 * MIN;
     const timeline = await call('timeline', { tenant: 'globex', range: '24h' });
     expect(timeline.status).toBe(200);
-    expect(timeline.body.changes).toEqual([{ ts: T0 + 145 * MIN, until: T0 + 175 * MIN, tenant: '*', change: 'maintenance', id: 'mw-origin-42', title: 'origin migration', region: 'kr', createdBy: ONCALL, createdAt: T0 }]);
-    expect(timeline.body.anomalies.map((a: { decision: string }) => a.decision)).toEqual(globex.map(() => 'suppressed'));
+    expect(timeline.body.changes).toEqual([
+      {
+        ts: T0 + 145 * MIN,
+        until: T0 + 175 * MIN,
+        tenant: '*',
+        change: 'maintenance',
+        id: 'mw-origin-42',
+        title: 'origin migration',
+        region: 'kr',
+        createdBy: ONCALL,
+        createdAt: T0,
+      },
+    ]);
+    expect(timeline.body.anomalies.map((a: { decision: string }) => a.decision)).toEqual(
+      globex.map(() => 'suppressed'),
+    );
   }, 120_000);
 
   it('the timeline lists a window that started before the range and is still running, and stream changes with no creator', async () => {
     clock = T0;
-    expect((await call('changes', { id: 'freeze-1', ts: iso(T0 - 3 * 86_400_000), tenant: 'acme', change: 'campaign', until: iso(T0 + 86_400_000) })).status).toBe(201);
-    await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([{ v: 1, type: 'change', id: 'rel-9', ts: T0 - 10 * MIN, tenant: 'acme', change: 'release' }]);
+    expect(
+      (
+        await call('changes', {
+          id: 'freeze-1',
+          ts: iso(T0 - 3 * 86_400_000),
+          tenant: 'acme',
+          change: 'campaign',
+          until: iso(T0 + 86_400_000),
+        })
+      ).status,
+    ).toBe(201);
+    await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([
+      { v: 1, type: 'change', id: 'rel-9', ts: T0 - 10 * MIN, tenant: 'acme', change: 'release' },
+    ]);
     // Ended before the range: not listed.
-    await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([{ v: 1, type: 'change', id: 'rel-old', ts: T0 - 5 * 3_600_000, until: T0 - 4 * 3_600_000, tenant: '*', change: 'maintenance' }]);
+    await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([
+      {
+        v: 1,
+        type: 'change',
+        id: 'rel-old',
+        ts: T0 - 5 * 3_600_000,
+        until: T0 - 4 * 3_600_000,
+        tenant: '*',
+        change: 'maintenance',
+      },
+    ]);
     const res = await call('timeline', { tenant: 'acme', range: '1h' });
     expect(res.body.changes.map((c: { id: string; createdBy: string | null }) => [c.id, c.createdBy])).toEqual([
       ['freeze-1', ONCALL],
@@ -130,7 +210,15 @@ describe('POST /v1/anomaly/changes over the local stand-ins', () => {
     const store = new DynamoDbChangeStore(h.standIns.dynamo, h.table);
     const { lines, logger } = captureLogger();
     const handler = createChangesHandler({ operatorChanges: store, now: () => T0 }, logger);
-    const body = { v: 1, type: 'change', id: 'mw-7', ts: T0 + MIN, tenant: '*', change: 'maintenance', until: iso(T0 + 2 * 3_600_000) };
+    const body = {
+      v: 1,
+      type: 'change',
+      id: 'mw-7',
+      ts: T0 + MIN,
+      tenant: '*',
+      change: 'maintenance',
+      until: iso(T0 + 2 * 3_600_000),
+    };
     const send = async (b: unknown, caller: string) => {
       const res = await handler(event('changes', b, caller));
       return { status: res.statusCode, body: JSON.parse(res.body) };
@@ -142,21 +230,33 @@ describe('POST /v1/anomaly/changes over the local stand-ins', () => {
     expect(again.body).toMatchObject({ created: false, change: { id: 'mw-7', createdBy: ONCALL } });
     const other = await send({ ...body, tenant: 'acme' }, 'arn:aws:iam::123456789012:user/other');
     expect(other.status).toBe(409);
-    expect(other.body.error).toMatchObject({ code: 'Conflict', details: { id: 'mw-7', stored: expect.objectContaining({ tenant: '*', createdBy: ONCALL }) } });
+    expect(other.body.error).toMatchObject({
+      code: 'Conflict',
+      details: { id: 'mw-7', stored: expect.objectContaining({ tenant: '*', createdBy: ONCALL }) },
+    });
     expect(other.body.error.message).toContain('mw-7');
     // A different ts under the same id is a different change too (the item key includes ts).
     expect((await send({ ...body, ts: T0 + 2 * MIN }, ONCALL)).status).toBe(409);
 
     const stored = await store.affecting('*', T0, T0 + 3_600_000);
     expect(stored).toEqual([expect.objectContaining({ id: 'mw-7', tenant: '*', createdBy: ONCALL, createdAt: T0 })]);
-    expect(await store.startedBetween('acme', T0, T0 + 3_600_000)).toEqual([expect.objectContaining({ id: 'mw-7', tenant: '*' })]);
+    expect(await store.startedBetween('acme', T0, T0 + 3_600_000)).toEqual([
+      expect.objectContaining({ id: 'mw-7', tenant: '*' }),
+    ]);
     expect(lines.map((l) => [l.level, l.message, l.attrs.requestedBy, l.attrs.outcome])).toEqual([
       ['info', 'change window declared', ONCALL, 'created'],
       ['info', 'change window already declared', 'arn:aws:iam::123456789012:user/other', 'replayed'],
       ['warn', 'change window refused: id already used', 'arn:aws:iam::123456789012:user/other', 'conflict'],
       ['warn', 'change window refused: id already used', ONCALL, 'conflict'],
     ]);
-    expect(lines[0]!.attrs).toMatchObject({ id: 'mw-7', tenant: '*', change: 'maintenance', from: iso(T0 + MIN), until: iso(T0 + 2 * 3_600_000), requestId: 'req-1' });
+    expect(lines[0]!.attrs).toMatchObject({
+      id: 'mw-7',
+      tenant: '*',
+      change: 'maintenance',
+      from: iso(T0 + MIN),
+      until: iso(T0 + 2 * 3_600_000),
+      requestId: 'req-1',
+    });
   });
 
   it('rejects invalid windows with a 400 naming the field, and stores nothing', async () => {

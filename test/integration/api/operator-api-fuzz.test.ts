@@ -10,20 +10,70 @@ import { stackTemplate, startHarness, type Harness } from '../harness.js';
 const NOW = Date.now();
 
 /** Values that look like what the routes want, so the fuzzing reaches past the first check. */
-const name = fc.oneof(fc.constantFrom('acme', 'beta', 'cqs_p95', 'search_qps', '', ' ', 'a#b', 'x'.repeat(65), '../etc'), fc.string({ maxLength: 70 }));
-const time = fc.oneof(fc.integer({ min: NOW - 40 * 86_400_000, max: NOW + 40 * 86_400_000 }), fc.constantFrom('2026-11-22T10:00:00Z', 'yesterday', '', 1e20, -1, 0), fc.double(), fc.string());
+const name = fc.oneof(
+  fc.constantFrom('acme', 'beta', 'cqs_p95', 'search_qps', '', ' ', 'a#b', 'x'.repeat(65), '../etc'),
+  fc.string({ maxLength: 70 }),
+);
+const time = fc.oneof(
+  fc.integer({ min: NOW - 40 * 86_400_000, max: NOW + 40 * 86_400_000 }),
+  fc.constantFrom('2026-11-22T10:00:00Z', 'yesterday', '', 1e20, -1, 0),
+  fc.double(),
+  fc.string(),
+);
 const anyValue = fc.oneof(fc.jsonValue(), fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0, 1e308));
-const signal = fc.record({ tenant: name, signal: name, value: fc.oneof(fc.double(), anyValue), ts: time }, { requiredKeys: [] });
-const episodeKey = fc.oneof(fc.constantFrom('acme#cqs_p95@2026-11-22T10:00Z', 'acme#engagement@u1@2026-11-22T10:00Z', 'acme#cqs_p95@2026-13-45T99:99Z'), fc.string({ maxLength: 320 }));
-const rollbackKey = fc.oneof(fc.constantFrom('rb-0000abcd', 'rb-1l3k9x0a2bc-search-cost.rows-limit', 'rb-', 'rb-ZZZ'), fc.string({ maxLength: 120 }));
+const signal = fc.record(
+  { tenant: name, signal: name, value: fc.oneof(fc.double(), anyValue), ts: time },
+  { requiredKeys: [] },
+);
+const episodeKey = fc.oneof(
+  fc.constantFrom(
+    'acme#cqs_p95@2026-11-22T10:00Z',
+    'acme#engagement@u1@2026-11-22T10:00Z',
+    'acme#cqs_p95@2026-13-45T99:99Z',
+  ),
+  fc.string({ maxLength: 320 }),
+);
+const rollbackKey = fc.oneof(
+  fc.constantFrom('rb-0000abcd', 'rb-1l3k9x0a2bc-search-cost.rows-limit', 'rb-', 'rb-ZZZ'),
+  fc.string({ maxLength: 120 }),
+);
 
 const shaped: Record<RouteId, fc.Arbitrary<unknown>> = {
-  score: fc.record({ signals: fc.oneof(fc.array(signal, { maxLength: 120 }), anyValue), context: fc.oneof(fc.record({ region: name, tenantsAffected: fc.oneof(fc.integer(), fc.double()) }, { requiredKeys: [] }), anyValue) }, { requiredKeys: [] }),
-  mitigate: fc.record({ key: fc.oneof(episodeKey, anyValue), plan: fc.oneof(fc.constantFrom('search-cost', 'nope', 'INGEST'), anyValue), dry_run: fc.oneof(fc.boolean(), anyValue) }, { requiredKeys: [] }),
+  score: fc.record(
+    {
+      signals: fc.oneof(fc.array(signal, { maxLength: 120 }), anyValue),
+      context: fc.oneof(
+        fc.record({ region: name, tenantsAffected: fc.oneof(fc.integer(), fc.double()) }, { requiredKeys: [] }),
+        anyValue,
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+  mitigate: fc.record(
+    {
+      key: fc.oneof(episodeKey, anyValue),
+      plan: fc.oneof(fc.constantFrom('search-cost', 'nope', 'INGEST'), anyValue),
+      dry_run: fc.oneof(fc.boolean(), anyValue),
+    },
+    { requiredKeys: [] },
+  ),
   rollback: fc.record({ key: fc.oneof(rollbackKey, anyValue) }, { requiredKeys: [] }),
-  report: fc.record({ range: fc.oneof(fc.constantFrom('24h', '7d', '31d', '32d', '0m', '9999d', '1h'), fc.string({ maxLength: 10 })) }, { requiredKeys: [] }),
-  whitelist: fc.record({ tenant: name, window: fc.oneof(fc.record({ from: time, to: time }, { requiredKeys: [] }), anyValue), reason: fc.oneof(fc.string({ maxLength: 300 }), anyValue) }, { requiredKeys: [] }),
-  timeline: fc.record({ tenant: name, range: fc.oneof(fc.constantFrom('24h', '90m', '40d'), fc.string({ maxLength: 10 })) }, { requiredKeys: [] }),
+  report: fc.record(
+    { range: fc.oneof(fc.constantFrom('24h', '7d', '31d', '32d', '0m', '9999d', '1h'), fc.string({ maxLength: 10 })) },
+    { requiredKeys: [] },
+  ),
+  whitelist: fc.record(
+    {
+      tenant: name,
+      window: fc.oneof(fc.record({ from: time, to: time }, { requiredKeys: [] }), anyValue),
+      reason: fc.oneof(fc.string({ maxLength: 300 }), anyValue),
+    },
+    { requiredKeys: [] },
+  ),
+  timeline: fc.record(
+    { tenant: name, range: fc.oneof(fc.constantFrom('24h', '90m', '40d'), fc.string({ maxLength: 10 })) },
+    { requiredKeys: [] },
+  ),
   changes: fc.record(
     {
       v: fc.oneof(fc.constant(1), anyValue),
@@ -44,11 +94,24 @@ const tenant = fc.constantFrom('acme', 'beta', 'gamma');
 const validTime = fc.integer({ min: NOW - 86_400_000, max: NOW + 60_000 });
 /** Valid input with random values: the fuzzing must also reach the handlers' own logic. */
 const valid: Record<RouteId, fc.Arbitrary<unknown>> = {
-  score: fc.record({ signals: fc.array(fc.record({ tenant, signal: fc.constantFrom('cqs_p95', 'search_qps', 'cache_hit_ratio', 'custom'), value: fc.double({ noNaN: true, noDefaultInfinity: true }), ts: validTime }), { minLength: 1, maxLength: 20 }) }),
+  score: fc.record({
+    signals: fc.array(
+      fc.record({
+        tenant,
+        signal: fc.constantFrom('cqs_p95', 'search_qps', 'cache_hit_ratio', 'custom'),
+        value: fc.double({ noNaN: true, noDefaultInfinity: true }),
+        ts: validTime,
+      }),
+      { minLength: 1, maxLength: 20 },
+    ),
+  }),
   mitigate: fc.record({ key: fc.constantFrom('acme#cqs_p95@2026-11-22T10:00Z'), dry_run: fc.boolean() }),
   rollback: fc.record({ key: fc.constantFrom('rb-0000abcd', 'rb-0000abcd-step') }),
   report: fc.record({ range: fc.constantFrom('24h', '7d', '90m') }),
-  whitelist: fc.record({ tenant, window: fc.record({ from: validTime, to: fc.integer({ min: NOW + 60_000, max: NOW + 86_400_000 }) }) }),
+  whitelist: fc.record({
+    tenant,
+    window: fc.record({ from: validTime, to: fc.integer({ min: NOW + 60_000, max: NOW + 86_400_000 }) }),
+  }),
   timeline: fc.record({ tenant, range: fc.constantFrom('24h', '90m') }),
   // A few ids over random windows: repeats reach the idempotent replay (200) and the conflict (409).
   changes: fc.record({
@@ -76,7 +139,13 @@ function query(route: RouteId): fc.Arbitrary<Record<string, string> | null> {
   return fc.oneof(
     fc.constant(null),
     fc.dictionary(fc.string({ maxLength: 12 }), fc.string({ maxLength: 40 }), { maxKeys: 4 }),
-    fc.oneof(shaped[route], valid[route]).map((v) => (typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : null)),
+    fc
+      .oneof(shaped[route], valid[route])
+      .map((v) =>
+        typeof v === 'object' && v !== null
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]))
+          : null,
+      ),
   );
 }
 
@@ -85,8 +154,19 @@ describe('operator API fuzzing: random and malformed input never gets a 5xx', ()
   let api: Record<RouteId, ApiHandler>;
   beforeAll(async () => {
     h = await startHarness();
-    const m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: new LocalAlertTopic(() => {}), timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 } });
-    api = localOperatorApi({ dynamo: h.standIns.dynamo, tableName: h.table, stepFunctions: m.stepFunctions, mitigationDeps: m.deps });
+    const m = localMitigation({
+      template: stackTemplate(),
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      notifier: new LocalAlertTopic(() => {}),
+      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+    });
+    api = localOperatorApi({
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      stepFunctions: m.stepFunctions,
+      mitigationDeps: m.deps,
+    });
   });
   afterAll(() => h.close());
 
@@ -94,22 +174,26 @@ describe('operator API fuzzing: random and malformed input never gets a 5xx', ()
     it(`${route.method} ${route.path}`, async () => {
       const statuses = new Map<number, number>();
       await fc.assert(
-        fc.asyncProperty(route.input.in === 'body' ? body(route.id) : query(route.id), fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-8', undefined), async (input, contentType) => {
-          const res = await api[route.id]({
-            body: route.input.in === 'body' ? (input as string | null) : null,
-            isBase64Encoded: false,
-            headers: contentType ? { 'content-type': contentType } : {},
-            queryStringParameters: route.input.in === 'query' ? (input as Record<string, string> | null) : null,
-          });
-          statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-          expect(res.statusCode, res.body).toBeLessThan(500);
-          const parsed = JSON.parse(res.body);
-          if (res.statusCode >= 400) {
-            expect(parsed.error.code).toMatch(/^[A-Za-z]+$/);
-            expect(parsed.error.message.length).toBeGreaterThan(0);
-            expect(typeof parsed.error.details).toBe('object');
-          }
-        }),
+        fc.asyncProperty(
+          route.input.in === 'body' ? body(route.id) : query(route.id),
+          fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-8', undefined),
+          async (input, contentType) => {
+            const res = await api[route.id]({
+              body: route.input.in === 'body' ? (input as string | null) : null,
+              isBase64Encoded: false,
+              headers: contentType ? { 'content-type': contentType } : {},
+              queryStringParameters: route.input.in === 'query' ? (input as Record<string, string> | null) : null,
+            });
+            statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+            expect(res.statusCode, res.body).toBeLessThan(500);
+            const parsed = JSON.parse(res.body);
+            if (res.statusCode >= 400) {
+              expect(parsed.error.code).toMatch(/^[A-Za-z]+$/);
+              expect(parsed.error.message.length).toBeGreaterThan(0);
+              expect(typeof parsed.error.details).toBe('object');
+            }
+          },
+        ),
         { numRuns: 300, seed: 20261123 },
       );
       // The generators reach past validation, not only the 400 path.

@@ -48,7 +48,11 @@ function anomaly(over: Partial<Anomaly> = {}): Anomaly {
   };
 }
 
-type Call = (route: RouteId, input?: unknown, opts?: { raw?: string; headers?: Record<string, string> }) => Promise<{ status: number; body: any }>;
+type Call = (
+  route: RouteId,
+  input?: unknown,
+  opts?: { raw?: string; headers?: Record<string, string> },
+) => Promise<{ status: number; body: any }>;
 
 describe('operator API handlers over the local stand-ins', () => {
   let h: Harness;
@@ -56,9 +60,24 @@ describe('operator API handlers over the local stand-ins', () => {
   let m: ReturnType<typeof localMitigation>;
   let call: Call;
 
-  function wire(timings = { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 }, deploymentRegion?: string) {
-    m = localMitigation({ template: stackTemplate(), dynamo: h.standIns.dynamo, tableName: h.table, notifier: new LocalAlertTopic(() => {}), timings, ...(deploymentRegion && { deploymentRegion }) });
-    api = localOperatorApi({ dynamo: h.standIns.dynamo, tableName: h.table, stepFunctions: m.stepFunctions, mitigationDeps: m.deps });
+  function wire(
+    timings = { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+    deploymentRegion?: string,
+  ) {
+    m = localMitigation({
+      template: stackTemplate(),
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      notifier: new LocalAlertTopic(() => {}),
+      timings,
+      ...(deploymentRegion && { deploymentRegion }),
+    });
+    api = localOperatorApi({
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      stepFunctions: m.stepFunctions,
+      mitigationDeps: m.deps,
+    });
   }
 
   beforeEach(async () => {
@@ -67,7 +86,7 @@ describe('operator API handlers over the local stand-ins', () => {
     call = async (route, input, opts = {}) => {
       const query = route === 'report' || route === 'timeline';
       const res = await api[route]({
-        body: query ? null : opts.raw ?? (input === undefined ? null : JSON.stringify(input)),
+        body: query ? null : (opts.raw ?? (input === undefined ? null : JSON.stringify(input))),
         isBase64Encoded: false,
         headers: opts.headers ?? { 'content-type': 'application/json' },
         queryStringParameters: query ? ((input as Record<string, string>) ?? null) : null,
@@ -83,8 +102,13 @@ describe('operator API handlers over the local stand-ins', () => {
   /** A window state whose detector has learned a steady ~100 (what the consumer would have stored). */
   async function trainedBaseline(tenant = 'acme', signal = 'search_qps') {
     let det: DetectorState | undefined;
-    for (let i = 0; i < 600; i++) det = scorePoint(det, { ts: T0 - (600 - i) * 60_000, value: 100 + ((i * 7) % 5) - 2 }, 'up').state;
-    const folded = foldObservations(undefined, [{ key: `${tenant}#${signal}`, tenant, signal, ts: T0 - 60_000, value: 100 }], DEFAULT_WINDOW_SETTINGS);
+    for (let i = 0; i < 600; i++)
+      det = scorePoint(det, { ts: T0 - (600 - i) * 60_000, value: 100 + ((i * 7) % 5) - 2 }, 'up').state;
+    const folded = foldObservations(
+      undefined,
+      [{ key: `${tenant}#${signal}`, tenant, signal, ts: T0 - 60_000, value: 100 }],
+      DEFAULT_WINDOW_SETTINGS,
+    );
     await new DynamoDbWindowStore(h.standIns.dynamo, h.table).save({ ...folded.state, det: det! }, undefined);
   }
 
@@ -93,7 +117,12 @@ describe('operator API handlers over the local stand-ins', () => {
       await trainedBaseline();
       const store = new DynamoDbWindowStore(h.standIns.dynamo, h.table);
       const before = await store.load('acme#search_qps');
-      const res = await call('score', { signals: [{ tenant: 'acme', signal: 'search_qps', value: 100, ts: T0 }, { tenant: 'acme', signal: 'search_qps', value: 400, ts: T0 + 60_000 }] });
+      const res = await call('score', {
+        signals: [
+          { tenant: 'acme', signal: 'search_qps', value: 100, ts: T0 },
+          { tenant: 'acme', signal: 'search_qps', value: 400, ts: T0 + 60_000 },
+        ],
+      });
       expect(res.status).toBe(200);
       const [normal, spike] = res.body.results;
       expect(normal).toMatchObject({ baseline: 'stored', anomalous: false });
@@ -109,16 +138,36 @@ describe('operator API handlers over the local stand-ins', () => {
 
     it('names the correlated change and classifies a spike after a release as app', async () => {
       await trainedBaseline();
-      await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([{ v: 1, type: 'change', id: 'rel-7', ts: T0 - 10 * 60_000, tenant: 'acme', change: 'release', title: 'search 2.3' }]);
+      await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([
+        {
+          v: 1,
+          type: 'change',
+          id: 'rel-7',
+          ts: T0 - 10 * 60_000,
+          tenant: 'acme',
+          change: 'release',
+          title: 'search 2.3',
+        },
+      ]);
       const res = await call('score', { signals: [{ tenant: 'acme', signal: 'search_qps', value: 250, ts: T0 }] });
-      expect(res.body.results[0].correlatedChanges).toEqual([expect.objectContaining({ id: 'rel-7', change: 'release', offsetMinutes: 10 })]);
+      expect(res.body.results[0].correlatedChanges).toEqual([
+        expect.objectContaining({ id: 'rel-7', change: 'release', offsetMinutes: 10 }),
+      ]);
       expect(res.body.results[0].causeCandidates[0].class).toBe('app');
     });
 
     it('says there is no baseline for a key the consumer has never seen', async () => {
-      const res = await call('score', { signals: [{ tenant: 'newco', signal: 'cqs_p95', value: 3, ts: new Date(T0).toISOString() }] });
+      const res = await call('score', {
+        signals: [{ tenant: 'newco', signal: 'cqs_p95', value: 3, ts: new Date(T0).toISOString() }],
+      });
       expect(res.status).toBe(200);
-      expect(res.body.results[0]).toMatchObject({ baseline: 'none', anomalous: false, score: 0, expected: null, band: null });
+      expect(res.body.results[0]).toMatchObject({
+        baseline: 'none',
+        anomalous: false,
+        score: 0,
+        expected: null,
+        band: null,
+      });
     });
 
     it('rejects bad input with 400 naming the field', async () => {
@@ -127,7 +176,10 @@ describe('operator API handlers over the local stand-ins', () => {
       expect(res.body.error).toMatchObject({ code: 'InvalidRequest' });
       expect(res.body.error.message).toContain('signals[0].value');
       expect(res.body.error.details.fields[0].field).toBe('signals[0].value');
-      const extra = await call('score', { signals: [{ tenant: 'acme', signal: 'x', value: 1, ts: T0 }], colour: 'red' });
+      const extra = await call('score', {
+        signals: [{ tenant: 'acme', signal: 'x', value: 1, ts: T0 }],
+        colour: 'red',
+      });
       expect(extra.status).toBe(400);
       expect(extra.body.error.message).toContain('colour: unknown field');
       expect((await call('score', { signals: [] })).body.error.message).toContain('signals');
@@ -189,7 +241,10 @@ describe('operator API handlers over the local stand-ins', () => {
 
     it('a whitelisted campaign tenant gets soft steps only', async () => {
       await anomalies().open(anomaly());
-      const wl = await call('whitelist', { tenant: 'acme', window: { from: NOW - 3_600_000, to: new Date(NOW + 86_400_000).toISOString() } });
+      const wl = await call('whitelist', {
+        tenant: 'acme',
+        window: { from: NOW - 3_600_000, to: new Date(NOW + 86_400_000).toISOString() },
+      });
       expect(wl.status).toBe(201);
       const res = await call('mitigate', { key: KEY, dry_run: true });
       const hard = res.body.plan.stages.find((s: { level: string }) => s.level === 'hard');
@@ -208,9 +263,13 @@ describe('operator API handlers over the local stand-ins', () => {
       expect(first.status).toBe(202);
       const inEffect = first.body.outstanding as string[];
       const entries = await ledger().entries(key);
-      for (const k of inEffect) expect(entries.some((e) => e.event === 'rolled-back' && e.action.rollbackKey === k)).toBe(true);
+      for (const k of inEffect)
+        expect(entries.some((e) => e.event === 'rolled-back' && e.action.rollbackKey === k)).toBe(true);
       const flags = await readFlags(h.standIns.dynamo, h.table, 'acme');
-      for (const e of entries.filter((x) => x.event === 'applied' && x.action.step.target === 'flag' && (x.action.step.scope ?? 'tenant') === 'tenant')) {
+      for (const e of entries.filter(
+        (x) =>
+          x.event === 'applied' && x.action.step.target === 'flag' && (x.action.step.scope ?? 'tenant') === 'tenant',
+      )) {
         expect(flags.get(e.action.step.flag)?.value ?? null).toEqual(e.action.previous);
       }
       const second = await call('rollback', { key });
@@ -225,7 +284,8 @@ describe('operator API handlers over the local stand-ins', () => {
       const started = await call('mitigate', { key: KEY });
       const key = started.body.rollbackKey as string;
       // Wait until the soft stage is applied and the execution waits for its regression check.
-      for (let i = 0; i < 100 && !(await ledger().entries(key)).length; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && !(await ledger().entries(key)).length; i++)
+        await new Promise((r) => setTimeout(r, 20));
       const res = await call('rollback', { key });
       expect(res.status).toBe(202);
       expect(res.body.stoppedExecution).toBe(true);
@@ -235,7 +295,8 @@ describe('operator API handlers over the local stand-ins', () => {
       const entries = await ledger().entries(key);
       // Every applied action is rolled back (an action the route found only as an intent may carry two rolled-back lines).
       const rolledBack = new Set(entries.filter((e) => e.event === 'rolled-back').map((e) => e.action.rollbackKey));
-      for (const e of entries.filter((x) => x.event === 'applied')) expect(rolledBack.has(e.action.rollbackKey), e.action.rollbackKey).toBe(true);
+      for (const e of entries.filter((x) => x.event === 'applied'))
+        expect(rolledBack.has(e.action.rollbackKey), e.action.rollbackKey).toBe(true);
       expect((await readFlags(h.standIns.dynamo, h.table, 'acme')).size).toBe(0);
     });
 
@@ -251,11 +312,27 @@ describe('operator API handlers over the local stand-ins', () => {
     it('lists anomalies, actions and a savings estimate with its method', async () => {
       await anomalies().open(anomaly());
       const beta = `beta#search_qps@${minuteIso(T0 + 5 * 60_000)}`;
-      await anomalies().open(anomaly({ id: beta, key: 'beta#search_qps', tenant: 'beta', signal: 'search_qps', start: T0 + 5 * 60_000, class: 'abuse', decision: 'alert' }));
-      await anomalies().open(anomaly({ id: `acme#cqs_p95@${minuteIso(T0 - 2 * 86_400_000)}`, start: T0 - 2 * 86_400_000 }));
+      await anomalies().open(
+        anomaly({
+          id: beta,
+          key: 'beta#search_qps',
+          tenant: 'beta',
+          signal: 'search_qps',
+          start: T0 + 5 * 60_000,
+          class: 'abuse',
+          decision: 'alert',
+        }),
+      );
+      await anomalies().open(
+        anomaly({ id: `acme#cqs_p95@${minuteIso(T0 - 2 * 86_400_000)}`, start: T0 - 2 * 86_400_000 }),
+      );
       // The soft stage applied 10 minutes after the start, still in effect.
       const planned = (await call('mitigate', { key: KEY, dry_run: true })).body.plan.stages[0].actions[0];
-      await ledger().record({ event: 'applied', at: T0 + 10 * 60_000, action: { ...planned, previous: null, appliedAt: T0 + 10 * 60_000 } });
+      await ledger().record({
+        event: 'applied',
+        at: T0 + 10 * 60_000,
+        action: { ...planned, previous: null, appliedAt: T0 + 10 * 60_000 },
+      });
       const res = await call('report', { range: '24h' });
       expect(res.status).toBe(200);
       expect(res.body.anomalies.map((a: { id: string }) => a.id)).toEqual([KEY, beta]);
@@ -284,17 +361,35 @@ describe('operator API handlers over the local stand-ins', () => {
         expect(res.status).toBe(400);
         expect(res.body.error.details.fields[0].field).toBe('range');
       }
-      expect((await call('report', { range: '24h', tenant: 'x' })).body.error.message).toContain('tenant: unknown field');
+      expect((await call('report', { range: '24h', tenant: 'x' })).body.error.message).toContain(
+        'tenant: unknown field',
+      );
     });
 
-    it('timeline: one tenant\'s signals, anomalies, changes, whitelists and actions', async () => {
+    it("timeline: one tenant's signals, anomalies, changes, whitelists and actions", async () => {
       const windows = new DynamoDbWindowStore(h.standIns.dynamo, h.table);
-      const folded = foldObservations(undefined, [0, 1, 2, 3].map((i) => ({ key: 'acme#cqs_p95', tenant: 'acme', signal: 'cqs_p95', ts: NOW - (4 - i) * 60_000, value: 3 + i })), DEFAULT_WINDOW_SETTINGS);
+      const folded = foldObservations(
+        undefined,
+        [0, 1, 2, 3].map((i) => ({
+          key: 'acme#cqs_p95',
+          tenant: 'acme',
+          signal: 'cqs_p95',
+          ts: NOW - (4 - i) * 60_000,
+          value: 3 + i,
+        })),
+        DEFAULT_WINDOW_SETTINGS,
+      );
       await windows.save(folded.state, undefined);
       await anomalies().open(anomaly());
       await anomalies().open(anomaly({ id: `beta#cqs_p95@${minuteIso(T0)}`, key: 'beta#cqs_p95', tenant: 'beta' }));
-      await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([{ v: 1, type: 'change', id: 'rel-9', ts: T0 - 5 * 60_000, tenant: 'acme', change: 'release' }]);
-      await call('whitelist', { tenant: 'acme', window: { from: NOW - 60_000, to: NOW + 3_600_000 }, reason: 'black friday' });
+      await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([
+        { v: 1, type: 'change', id: 'rel-9', ts: T0 - 5 * 60_000, tenant: 'acme', change: 'release' },
+      ]);
+      await call('whitelist', {
+        tenant: 'acme',
+        window: { from: NOW - 60_000, to: NOW + 3_600_000 },
+        reason: 'black friday',
+      });
       const res = await call('timeline', { tenant: 'acme', range: '1h' });
       expect(res.status).toBe(200);
       expect(res.body.signals).toHaveLength(1);
@@ -346,7 +441,10 @@ describe('operator API handlers over the local stand-ins', () => {
         expect(res.status, JSON.stringify(window)).toBe(400);
         expect(res.body.error.details.fields[0].field).toBe(field);
       }
-      expect((await call('whitelist', { tenant: 'a b', window: { from: NOW, to: NOW + 1000 } })).body.error.details.fields[0].field).toBe('tenant');
+      expect(
+        (await call('whitelist', { tenant: 'a b', window: { from: NOW, to: NOW + 1000 } })).body.error.details.fields[0]
+          .field,
+      ).toBe('tenant');
     });
   });
 

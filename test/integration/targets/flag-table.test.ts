@@ -1,7 +1,13 @@
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppliedAction, PlannedAction, PlaybookStep } from '../../../lambdas/core/mitigation/actions.js';
-import { FlagTableTarget, flagItemKey, readFlags, readTenantFlags, setOperatorFlag } from '../../../lambdas/adapters/targets/flag-table.js';
+import {
+  FlagTableTarget,
+  flagItemKey,
+  readFlags,
+  readTenantFlags,
+  setOperatorFlag,
+} from '../../../lambdas/adapters/targets/flag-table.js';
 import { createActionTargets } from '../../../lambdas/adapters/targets/index.js';
 import { DynamoDbSlotStore } from '../../../lambdas/adapters/targets/slot-store.js';
 import { UsagePlanTarget } from '../../../lambdas/adapters/targets/usage-plan.js';
@@ -32,12 +38,25 @@ function tenant() {
   return `t${++n}`;
 }
 
-function act(tenantId: string, key: string, value: PlaybookStep['value'], flag = 'search.rows.max', undo: PlaybookStep['undo'] = 'restore-previous'): PlannedAction {
-  return { rollbackKey: key, episodeId: key.split('/')[0]!, tenant: tenantId, region: 'kr', step: { id: `search-cost/${flag}`, title: flag, level: 'soft', target: 'flag', flag, value, undo } };
+function act(
+  tenantId: string,
+  key: string,
+  value: PlaybookStep['value'],
+  flag = 'search.rows.max',
+  undo: PlaybookStep['undo'] = 'restore-previous',
+): PlannedAction {
+  return {
+    rollbackKey: key,
+    episodeId: key.split('/')[0]!,
+    tenant: tenantId,
+    region: 'kr',
+    step: { id: `search-cost/${flag}`, title: flag, level: 'soft', target: 'flag', flag, value, undo },
+  };
 }
 
 async function item(tenantId: string, flag = 'search.rows.max') {
-  return (await doc.send(new GetCommand({ TableName: table, Key: flagItemKey(tenantId, flag), ConsistentRead: true }))).Item;
+  return (await doc.send(new GetCommand({ TableName: table, Key: flagItemKey(tenantId, flag), ConsistentRead: true })))
+    .Item;
 }
 
 async function flagValue(tenantId: string, flag = 'search.rows.max') {
@@ -64,10 +83,29 @@ describe('flag table on dynalite, table created from the synthesized template', 
     const applied = await flags.apply(a, T);
     await flags.apply(act(t, 'ep1/facet', 50, 'search.facet.limit'), T);
 
-    expect(applied).toEqual({ ...a, previous: null, appliedAt: T, targetRef: `flags#${t}/search.rows.max`, actedVia: { control: 'flag', description: 'flag written for the service to read' } });
-    expect(await item(t)).toMatchObject({ pk: `flags#${t}`, sk: 'search.rows.max', value: 200, setBy: 'ep1/rows', previous: null, updatedAt: T, version: 1, tenant: t, region: 'kr' });
+    expect(applied).toEqual({
+      ...a,
+      previous: null,
+      appliedAt: T,
+      targetRef: `flags#${t}/search.rows.max`,
+      actedVia: { control: 'flag', description: 'flag written for the service to read' },
+    });
+    expect(await item(t)).toMatchObject({
+      pk: `flags#${t}`,
+      sk: 'search.rows.max',
+      value: 200,
+      setBy: 'ep1/rows',
+      previous: null,
+      updatedAt: T,
+      version: 1,
+      tenant: t,
+      region: 'kr',
+    });
     const read = await readFlags(standIns.dynamo, table, t);
-    expect(Object.fromEntries([...read].map(([k, v]) => [k, v.value]))).toEqual({ 'search.rows.max': 200, 'search.facet.limit': 50 });
+    expect(Object.fromEntries([...read].map(([k, v]) => [k, v.value]))).toEqual({
+      'search.rows.max': 200,
+      'search.facet.limit': 50,
+    });
     expect(read.get('search.rows.max')!.setBy).toBe('ep1/rows');
     expect((await readFlags(standIns.dynamo, table, tenant())).size).toBe(0);
   });
@@ -114,7 +152,9 @@ describe('flag table on dynalite, table created from the synthesized template', 
   it('two different actions racing on one flag both land, stack, and unwind to the original', async () => {
     const t = tenant();
     await operatorSets(t, 1000);
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => flags.apply(act(t, `ep${i}/rows`, 100 + i), T + i)));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => flags.apply(act(t, `ep${i}/rows`, 100 + i), T + i)),
+    );
     const it = await item(t);
     expect(it!.layers).toHaveLength(6);
     // Each saw the value of the one applied just before it: one of them saw the operator's 1000.
@@ -197,7 +237,10 @@ describe('flag table on dynalite, table created from the synthesized template', 
 
   it('object values round-trip, and tenant flags override global ones', async () => {
     const t = tenant();
-    await flags.apply({ ...act('*', `glob-${t}/ttl`, { ttlSeconds: 60, keys: ['q', 'page'] }, `cache.policy.${t}`) }, T);
+    await flags.apply(
+      { ...act('*', `glob-${t}/ttl`, { ttlSeconds: 60, keys: ['q', 'page'] }, `cache.policy.${t}`) },
+      T,
+    );
     await flags.apply({ ...act(t, 'ep1/ttl', { ttlSeconds: 90, keys: ['q'] }, `cache.policy.${t}`) }, T);
     await flags.apply({ ...act('*', `glob-${t}/dedupe`, 30, `notify.dedupe.${t}`) }, T);
     const read = await readTenantFlags(standIns.dynamo, table, t);
@@ -207,26 +250,42 @@ describe('flag table on dynalite, table created from the synthesized template', 
 
   it('a step whose adapter is not enabled: an error by default, the flag table when configured so', async () => {
     const t = tenant();
-    const waf: PlannedAction = { ...act(t, 'ep1/waf', 100, 'search-per-ip'), step: { ...act(t, 'ep1/waf', 100, 'search-per-ip').step, target: 'waf-rate-limit' } };
+    const waf: PlannedAction = {
+      ...act(t, 'ep1/waf', 100, 'search-per-ip'),
+      step: { ...act(t, 'ep1/waf', 100, 'search-per-ip').step, target: 'waf-rate-limit' },
+    };
     const strict = createActionTargets({}, { dynamo: standIns.dynamo, tableName: table });
-    expect(() => strict.targetFor('waf-rate-limit')).toThrow(/action target 'waf-rate-limit' is not enabled: configure actionTargets\.waf = \{webAclName, webAclId, scope, ruleNames/);
+    expect(() => strict.targetFor('waf-rate-limit')).toThrow(
+      /action target 'waf-rate-limit' is not enabled: configure actionTargets\.waf = \{webAclName, webAclId, scope, ruleNames/,
+    );
 
-    const lenient = createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo: standIns.dynamo, tableName: table });
+    const lenient = createActionTargets(
+      { unconfiguredTargets: 'flag-table' },
+      { dynamo: standIns.dynamo, tableName: table },
+    );
     const target = lenient.targetFor('waf-rate-limit');
     const applied: AppliedAction = await target.apply(waf, T);
     expect(await flagValue(t, 'waf-rate-limit:search-per-ip')).toBe(100);
     expect(applied.targetRef).toBe(`flags#${t}/waf-rate-limit:search-per-ip`);
     // What acted is said: a flag for the service to read, not a WAF rule.
-    expect(applied.actedVia).toEqual({ control: 'flag', fallbackFor: 'waf-rate-limit', description: 'flag written for the service to read (waf-rate-limit is not configured: no waf-rate-limit control was changed)' });
+    expect(applied.actedVia).toEqual({
+      control: 'flag',
+      fallbackFor: 'waf-rate-limit',
+      description:
+        'flag written for the service to read (waf-rate-limit is not configured: no waf-rate-limit control was changed)',
+    });
     await target.rollback(applied, T + 1);
     expect(await flagValue(t, 'waf-rate-limit:search-per-ip')).toBeUndefined();
   });
 
-  it('a platform-scoped step is written under the platform key flags#*, where every tenant\'s readers see it, and rolled back there', async () => {
+  it("a platform-scoped step is written under the platform key flags#*, where every tenant's readers see it, and rolled back there", async () => {
     const t = tenant();
     const other = tenant();
     const flag = `origin.failover.${t}`;
-    const failover: PlannedAction = { ...act(t, `ep-${t}/failover`, 'read-only', flag), step: { ...act(t, `ep-${t}/failover`, 'read-only', flag).step, scope: 'platform', level: 'hard' } };
+    const failover: PlannedAction = {
+      ...act(t, `ep-${t}/failover`, 'read-only', flag),
+      step: { ...act(t, `ep-${t}/failover`, 'read-only', flag).step, scope: 'platform', level: 'hard' },
+    };
     const applied = await flags.apply(failover, T);
     expect(applied.targetRef).toBe(`flags#*/${flag}`);
     expect(applied.actedVia).toEqual({ control: 'flag', description: 'flag written for the service to read' });
@@ -242,8 +301,14 @@ describe('flag table on dynalite, table created from the synthesized template', 
     const t = tenant();
     const rule = `challenge-${t}`;
     const base = act(t, `ep-${t}/challenge`, 300, rule);
-    const challenge: PlannedAction = { ...base, step: { ...base.step, target: 'waf-rate-limit', scope: 'platform', level: 'hard' } };
-    const target = createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo: standIns.dynamo, tableName: table }).targetFor('waf-rate-limit');
+    const challenge: PlannedAction = {
+      ...base,
+      step: { ...base.step, target: 'waf-rate-limit', scope: 'platform', level: 'hard' },
+    };
+    const target = createActionTargets(
+      { unconfiguredTargets: 'flag-table' },
+      { dynamo: standIns.dynamo, tableName: table },
+    ).targetFor('waf-rate-limit');
     const applied = await target.apply(challenge, T);
     expect(applied.targetRef).toBe(`flags#*/waf-rate-limit:${rule}`);
     expect(await flagValue(t, `waf-rate-limit:${rule}`)).toBeUndefined();
@@ -254,17 +319,31 @@ describe('flag table on dynalite, table created from the synthesized template', 
 
 describe('AWS control layer stacks in the same table', () => {
   it('usage-plan throttles applied concurrently by several episodes are all recorded and unwind to the original', async () => {
-    const apigw = new FakeApiGateway([{ id: 'plan-acme', name: 'acme', throttle: { rateLimit: 100, burstLimit: 200 } }]);
-    const target = new UsagePlanTarget(apigw.client, { usagePlanIds: ['plan-acme'] }, new DynamoDbSlotStore(standIns.dynamo, table));
-    const steps = [10, 20, 30, 40].map((rate, i) => action({ target: 'usage-plan', flag: 'plan-acme', value: rate }, { rollbackKey: `ep${i}/throttle` }));
+    const apigw = new FakeApiGateway([
+      { id: 'plan-acme', name: 'acme', throttle: { rateLimit: 100, burstLimit: 200 } },
+    ]);
+    const target = new UsagePlanTarget(
+      apigw.client,
+      { usagePlanIds: ['plan-acme'] },
+      new DynamoDbSlotStore(standIns.dynamo, table),
+    );
+    const steps = [10, 20, 30, 40].map((rate, i) =>
+      action({ target: 'usage-plan', flag: 'plan-acme', value: rate }, { rollbackKey: `ep${i}/throttle` }),
+    );
     const applied = await Promise.all(steps.map((a, i) => target.apply(a, T + i)));
 
-    const stored = (await doc.send(new GetCommand({ TableName: table, Key: { pk: 'ctl#usage-plan', sk: 'plan-acme' }, ConsistentRead: true }))).Item!;
+    const stored = (
+      await doc.send(
+        new GetCommand({ TableName: table, Key: { pk: 'ctl#usage-plan', sk: 'plan-acme' }, ConsistentRead: true }),
+      )
+    ).Item!;
     expect((stored.layers as unknown[]).length).toBe(4);
     expect(stored.pending).toBe(false);
     expect(stored.base).toEqual({ rateLimit: 100, burstLimit: 200 });
     expect(apigw.plans.get('plan-acme')!.throttle).toEqual(stored.value);
-    expect(applied.filter((a) => JSON.stringify(a.previous) === JSON.stringify({ rateLimit: 100, burstLimit: 200 }))).toHaveLength(1);
+    expect(
+      applied.filter((a) => JSON.stringify(a.previous) === JSON.stringify({ rateLimit: 100, burstLimit: 200 })),
+    ).toHaveLength(1);
 
     // A retried apply is answered from the table: same result, no request that changes the plan.
     apigw.calls.length = 0;

@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PlannedAction } from '../../../lambdas/core/mitigation/actions.js';
-import { signatureHeader, verifyWebhookSignature, WebhookTarget, type WebhookEvent } from '../../../lambdas/adapters/targets/webhook.js';
+import {
+  signatureHeader,
+  verifyWebhookSignature,
+  WebhookTarget,
+  type WebhookEvent,
+} from '../../../lambdas/adapters/targets/webhook.js';
 import { actionTargetsFromEnvironment } from '../../../lambdas/handlers/mitigation-workflow.js';
 
 const SECRET = 'whsec_test_8f2c1d';
@@ -29,9 +34,19 @@ class Receiver {
       req.setEncoding('utf8');
       req.on('data', (c) => (body += c));
       req.on('end', () => {
-        this.received.push({ headers: req.headers, body, verified: verifyWebhookSignature(SECRET, req.headers['x-anomaly-guard-signature'] as string, body, Date.now()) });
+        this.received.push({
+          headers: req.headers,
+          body,
+          verified: verifyWebhookSignature(
+            SECRET,
+            req.headers['x-anomaly-guard-signature'] as string,
+            body,
+            Date.now(),
+          ),
+        });
         const { status, delayMs } = this.script(this.received.length);
-        const reply = () => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: status < 300 }));
+        const reply = () =>
+          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: status < 300 }));
         if (delayMs) setTimeout(reply, delayMs);
         else reply();
       });
@@ -51,19 +66,35 @@ const planned: PlannedAction = {
   episodeId: 'acme#cqs_p95@2026-11-22T10:00Z',
   tenant: 'acme',
   region: 'kr',
-  step: { id: 'search-cost/rows-limit', title: 'rows ≤ 200', level: 'soft', target: 'webhook', flag: 'search.rows.max', value: 200, undo: 'restore-previous' },
+  step: {
+    id: 'search-cost/rows-limit',
+    title: 'rows ≤ 200',
+    level: 'soft',
+    target: 'webhook',
+    flag: 'search.rows.max',
+    value: 200,
+    undo: 'restore-previous',
+  },
 };
 
 describe('signed webhook target against a local HTTP receiver', () => {
   let receiver: Receiver;
   let delays: number[];
   const target = (over: { maxAttempts?: number; timeoutMs?: number; secret?: string } = {}) =>
-    new WebhookTarget({ url: receiver.url, secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hook', maxAttempts: over.maxAttempts ?? 4, timeoutMs: over.timeoutMs ?? 2000 }, {
-      secret: over.secret ?? SECRET,
-      sleep: async (ms) => {
-        delays.push(ms);
+    new WebhookTarget(
+      {
+        url: receiver.url,
+        secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hook',
+        maxAttempts: over.maxAttempts ?? 4,
+        timeoutMs: over.timeoutMs ?? 2000,
       },
-    });
+      {
+        secret: over.secret ?? SECRET,
+        sleep: async (ms) => {
+          delays.push(ms);
+        },
+      },
+    );
 
   beforeEach(async () => {
     receiver = new Receiver();
@@ -83,7 +114,16 @@ describe('signed webhook target against a local HTTP receiver', () => {
     expect(req!.headers['x-anomaly-guard-event']).toBe('anomaly-guard.action.applied');
     expect(req!.headers['x-anomaly-guard-signature']).toMatch(/^t=\d{10},v1=[0-9a-f]{64}$/);
     const evt = JSON.parse(req!.body) as WebhookEvent;
-    expect(evt).toEqual({ type: 'anomaly-guard.action.applied', id: planned.rollbackKey, rollbackKey: planned.rollbackKey, episodeId: planned.episodeId, tenant: 'acme', region: 'kr', step: planned.step, at: T });
+    expect(evt).toEqual({
+      type: 'anomaly-guard.action.applied',
+      id: planned.rollbackKey,
+      rollbackKey: planned.rollbackKey,
+      episodeId: planned.episodeId,
+      tenant: 'acme',
+      region: 'kr',
+      step: planned.step,
+      at: T,
+    });
   });
 
   it('a tampered body, a wrong secret or a stale timestamp fails verification', async () => {
@@ -95,7 +135,9 @@ describe('signed webhook target against a local HTTP receiver', () => {
     expect(verifyWebhookSignature(SECRET, sig, tampered, Date.now())).toBe(false);
     expect(verifyWebhookSignature('another-secret', sig, body, Date.now())).toBe(false);
     expect(verifyWebhookSignature(SECRET, sig, body, Date.now() + 10 * 60_000)).toBe(false);
-    expect(verifyWebhookSignature(SECRET, signatureHeader(SECRET, Math.floor(Date.now() / 1000), body), body, Date.now())).toBe(true);
+    expect(
+      verifyWebhookSignature(SECRET, signatureHeader(SECRET, Math.floor(Date.now() / 1000), body), body, Date.now()),
+    ).toBe(true);
 
     await target({ secret: 'rotated-but-receiver-not-told' }).apply(planned, T);
     expect(receiver.received[1]!.verified).toBe(false);
@@ -121,7 +163,10 @@ describe('signed webhook target against a local HTTP receiver', () => {
 
   it('gives up after maxAttempts of 5xx with a retryable error', async () => {
     receiver.script = () => ({ status: 502 });
-    await expect(target({ maxAttempts: 3 }).apply(planned, T)).rejects.toMatchObject({ name: 'WebhookDeliveryError', message: expect.stringContaining('after 3 attempts (last: HTTP 502)') });
+    await expect(target({ maxAttempts: 3 }).apply(planned, T)).rejects.toMatchObject({
+      name: 'WebhookDeliveryError',
+      message: expect.stringContaining('after 3 attempts (last: HTTP 502)'),
+    });
     expect(receiver.received).toHaveLength(3);
   });
 
@@ -140,7 +185,11 @@ describe('signed webhook target against a local HTTP receiver', () => {
     expect(rb.verified).toBe(true);
     expect(rb.headers['idempotency-key']).toBe(`${planned.rollbackKey}:rollback`);
     expect(rb.headers['x-anomaly-guard-event']).toBe('anomaly-guard.action.rolled-back');
-    expect(JSON.parse(rb.body)).toMatchObject({ type: 'anomaly-guard.action.rolled-back', rollbackKey: planned.rollbackKey, at: T + 900_000 });
+    expect(JSON.parse(rb.body)).toMatchObject({
+      type: 'anomaly-guard.action.rolled-back',
+      rollbackKey: planned.rollbackKey,
+      at: T + 900_000,
+    });
 
     await t.rollback({ ...applied, step: { ...applied.step, undo: 'none' } }, T + 900_001);
     expect(receiver.received).toHaveLength(2);
@@ -148,14 +197,17 @@ describe('signed webhook target against a local HTTP receiver', () => {
 
   it('asks for the secret at every delivery: a failed read fails that delivery only, a rotated key signs the next', async () => {
     const keys = [new Error('Secrets Manager throttled'), SECRET, SECRET, 'whsec_rotated'];
-    const t = new WebhookTarget({ url: receiver.url, secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hook' }, {
-      secret: async () => {
-        const k = keys.shift()!;
-        if (k instanceof Error) throw k;
-        return k;
+    const t = new WebhookTarget(
+      { url: receiver.url, secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hook' },
+      {
+        secret: async () => {
+          const k = keys.shift()!;
+          if (k instanceof Error) throw k;
+          return k;
+        },
+        sleep: async () => {},
       },
-      sleep: async () => {},
-    });
+    );
     await expect(t.apply(planned, T)).rejects.toThrow('Secrets Manager throttled');
     expect(receiver.received).toHaveLength(0);
     await t.apply(planned, T);
@@ -163,18 +215,35 @@ describe('signed webhook target against a local HTTP receiver', () => {
     await t.apply(planned, T);
     expect(receiver.received.map((r) => r.verified)).toEqual([true, true, false]);
     const last = receiver.received[2]!;
-    expect(verifyWebhookSignature('whsec_rotated', last.headers['x-anomaly-guard-signature'] as string, last.body, Date.now())).toBe(true);
+    expect(
+      verifyWebhookSignature(
+        'whsec_rotated',
+        last.headers['x-anomaly-guard-signature'] as string,
+        last.body,
+        Date.now(),
+      ),
+    ).toBe(true);
   });
 
   it("the workflow Lambda's wiring: an enabled webhook signs with the secret its config names, read through the secret reader", async () => {
     const arn = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hook-AbCdEf';
     // The flag table is not touched by webhook steps.
-    const unusedDynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const unusedDynamo = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
     const asked: string[] = [];
-    const raw = JSON.stringify({ webhook: { url: 'https://hooks.example.com/anomaly-guard', secretArn: arn, maxAttempts: 1 } });
+    const raw = JSON.stringify({
+      webhook: { url: 'https://hooks.example.com/anomaly-guard', secretArn: arn, maxAttempts: 1 },
+    });
     // The deployed config must be https; the requests are routed to the loopback receiver.
     const webhookOptions = { fetch: ((_url: string, init: RequestInit) => fetch(receiver.url, init)) as typeof fetch };
-    const targets = actionTargetsFromEnvironment(raw, { dynamo: unusedDynamo, tableName: 'unused', webhookOptions }, async (id) => (asked.push(id), SECRET));
+    const targets = actionTargetsFromEnvironment(
+      raw,
+      { dynamo: unusedDynamo, tableName: 'unused', webhookOptions },
+      async (id) => (asked.push(id), SECRET),
+    );
     const applied = await targets.targetFor('webhook').apply(planned, T);
     await targets.targetFor('webhook').rollback(applied, T + 60_000);
     expect(asked).toEqual([arn, arn]);
@@ -183,7 +252,9 @@ describe('signed webhook target against a local HTTP receiver', () => {
       ['anomaly-guard.action.rolled-back', true],
     ]);
     // Without a webhook in the config nothing reads a secret, and webhook steps are refused by name.
-    const none = actionTargetsFromEnvironment(undefined, { dynamo: unusedDynamo, tableName: 'unused' }, async () => expect.unreachable('no secret read'));
+    const none = actionTargetsFromEnvironment(undefined, { dynamo: unusedDynamo, tableName: 'unused' }, async () =>
+      expect.unreachable('no secret read'),
+    );
     expect(() => none.targetFor('webhook')).toThrow(/actionTargets\.webhook/);
   });
 
@@ -196,6 +267,8 @@ describe('signed webhook target against a local HTTP receiver', () => {
   });
 
   it('refuses a plain-http URL that is not loopback', () => {
-    expect(() => new WebhookTarget({ url: 'http://hooks.example.com/x', secretArn: 'arn' }, { secret: SECRET })).toThrow(/must be https/);
+    expect(
+      () => new WebhookTarget({ url: 'http://hooks.example.com/x', secretArn: 'arn' }, { secret: SECRET }),
+    ).toThrow(/must be https/);
   });
 });

@@ -8,9 +8,22 @@ import type { Anomaly } from '../../../lambdas/core/anomaly.js';
 import type { Observation } from '../../../lambdas/core/observations.js';
 import { InMemoryChangeStore } from '../../../lambdas/adapters/in-memory/change-store.js';
 import { DEFAULT_MITIGATION_TIMINGS } from '../../../lambdas/adapters/mitigation-starter.js';
-import { CONSUMER_DELAY_MS, KeySeries, latestMinute, replayMitigation, summarizeOutcomes, triggerTime, type MitigationOutcome, type ReplayEnvironment } from '../../../bench/quality/mitigation-outcomes.js';
+import {
+  CONSUMER_DELAY_MS,
+  KeySeries,
+  latestMinute,
+  replayMitigation,
+  summarizeOutcomes,
+  triggerTime,
+  type MitigationOutcome,
+  type ReplayEnvironment,
+} from '../../../bench/quality/mitigation-outcomes.js';
 import type { Label } from '../../../bench/quality/scenario.js';
-import { synthesizedMitigationDefinition, walkStateMachine, type AslDefinition } from '../../../bench/quality/state-machine.js';
+import {
+  synthesizedMitigationDefinition,
+  walkStateMachine,
+  type AslDefinition,
+} from '../../../bench/quality/state-machine.js';
 import { anomaly as baseAnomaly, MINUTE, T0 } from '../mitigation/fixtures.js';
 
 const KEY = 'acme#ingest_rpm';
@@ -22,21 +35,49 @@ const { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } = DEFAU
 function series(valueAt: (t: number) => number, signal = 'ingest_rpm'): KeySeries {
   const obs: Observation[] = [];
   const key = `acme#${signal}`;
-  for (let t = T0 - 2 * 60 * MINUTE, i = 0; t < T0 + 4 * 60 * MINUTE; t += 20_000, i++) obs.push({ key, tenant: 'acme', signal, ts: t, value: valueAt(t), id: `m-${i}` });
+  for (let t = T0 - 2 * 60 * MINUTE, i = 0; t < T0 + 4 * 60 * MINUTE; t += 20_000, i++)
+    obs.push({ key, tenant: 'acme', signal, ts: t, value: valueAt(t), id: `m-${i}` });
   return new KeySeries(new Map([[key, obs]]));
 }
 const surgeUntil = (end: number) => (t: number) => (t >= T0 && t < end ? SURGE : BASE);
 
 function surge(over: Partial<Anomaly> = {}): Anomaly {
-  return baseAnomaly({ signal: 'ingest_rpm', class: 'tenant', start: T0, detectedAt: T0 + 2 * MINUTE, expected: BASE, observed: SURGE, band: { lo: 850, hi: 1200 }, change: '+400%', ...over });
+  return baseAnomaly({
+    signal: 'ingest_rpm',
+    class: 'tenant',
+    start: T0,
+    detectedAt: T0 + 2 * MINUTE,
+    expected: BASE,
+    observed: SURGE,
+    band: { lo: 850, hi: 1200 },
+    change: '+400%',
+    ...over,
+  });
 }
 
 function label(end: number, over: Partial<Label> = {}): Label {
-  return { id: 'ingest-01', kind: 'ingest_surge', tenants: ['acme'], signals: ['ingest_rpm'], primary: 'ingest_rpm', start: T0, end, highCost: true, expectedDecision: 'mitigate', expectedClass: 'tenant', detail: '', ...over };
+  return {
+    id: 'ingest-01',
+    kind: 'ingest_surge',
+    tenants: ['acme'],
+    signals: ['ingest_rpm'],
+    primary: 'ingest_rpm',
+    start: T0,
+    end,
+    highCost: true,
+    expectedDecision: 'mitigate',
+    expectedClass: 'tenant',
+    detail: '',
+    ...over,
+  };
 }
 
 let definition: AslDefinition;
-const env = (s: KeySeries, changes = new InMemoryChangeStore()): ReplayEnvironment => ({ definition, series: s, changes });
+const env = (s: KeySeries, changes = new InMemoryChangeStore()): ReplayEnvironment => ({
+  definition,
+  series: s,
+  changes,
+});
 
 beforeAll(() => {
   definition = synthesizedMitigationDefinition();
@@ -51,7 +92,10 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
   });
 
   it('an incident over before the first check recovers there: staged rollback of the 3 soft steps, 16 transitions (the README figure)', async () => {
-    const o = await replayMitigation({ anomaly: surge(), label: label(T0 + 12 * MINUTE) }, env(series(surgeUntil(T0 + 12 * MINUTE))));
+    const o = await replayMitigation(
+      { anomaly: surge(), label: label(T0 + 12 * MINUTE) },
+      env(series(surgeUntil(T0 + 12 * MINUTE))),
+    );
     expect(o.outcome).toBe('recovered');
     expect(o.playbook).toBe('ingest-surge');
     expect(o.stages).toEqual([{ level: 'soft', at: started, actions: 3 }]);
@@ -61,7 +105,24 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
     // Newest first, one per interval: the last one two intervals after the first.
     expect(o.lastRollbackAt).toBe(firstCheck + 2 * rollbackIntervalSeconds * 1000);
     expect(o.transitions).toBe(16);
-    expect(o.path).toEqual(['Plan', 'Allowed?', 'Apply', 'Observe', 'Check regression', 'Recovered?', 'Roll back one step', 'More to roll back?', 'Wait between rollback steps', 'Roll back one step', 'More to roll back?', 'Wait between rollback steps', 'Roll back one step', 'More to roll back?', 'Notify recovered', 'Recovered']);
+    expect(o.path).toEqual([
+      'Plan',
+      'Allowed?',
+      'Apply',
+      'Observe',
+      'Check regression',
+      'Recovered?',
+      'Roll back one step',
+      'More to roll back?',
+      'Wait between rollback steps',
+      'Roll back one step',
+      'More to roll back?',
+      'Wait between rollback steps',
+      'Roll back one step',
+      'More to roll back?',
+      'Notify recovered',
+      'Recovered',
+    ]);
   });
 
   it('an incident longer than the observation + final check period is handed off with the actions in place', async () => {
@@ -70,7 +131,10 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
     const o = await replayMitigation({ anomaly: surge(), label: label(end) }, env(series(surgeUntil(end))));
     expect(o.outcome).toBe('handed-off');
     // Not recovered after soft → hard stage (allowed) → not recovered after the last stage → on-call.
-    expect(o.stages.map((s) => [s.level, s.actions])).toEqual([['soft', 3], ['hard', 2]]);
+    expect(o.stages.map((s) => [s.level, s.actions])).toEqual([
+      ['soft', 3],
+      ['hard', 2],
+    ]);
     expect(o.checks.map((c) => c.transition)).toEqual(['escalate', 'hand-off']);
     expect(o.reason).toMatch(/not recovered after the hard stage/);
     expect(o.rollbackSteps).toBe(0);
@@ -126,10 +190,20 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
 
   it('edge p95 below its absolute target (300 ms) counts as recovered at the first check even while the incident runs', async () => {
     const end = T0 + 3 * 60 * MINUTE;
-    const edge = surge({ signal: 'edge_p95_ms', class: 'infra', expected: 100, observed: 160, band: { lo: 85, hi: 118 }, change: '+60%' });
+    const edge = surge({
+      signal: 'edge_p95_ms',
+      class: 'infra',
+      expected: 100,
+      observed: 160,
+      band: { lo: 85, hi: 118 },
+      change: '+60%',
+    });
     // An origin bottleneck on three tenants: its platform-wide soft steps pass the blast-radius guardrail.
     const anomalies = { tenantsWithAnomaly: async () => ['acme', 'globex', 'initech'] };
-    const o = await replayMitigation({ anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) }, { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies });
+    const o = await replayMitigation(
+      { anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) },
+      { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies },
+    );
     expect(o.playbook).toBe('origin-bottleneck');
     expect(o.outcome).toBe('recovered');
     expect(o.checks).toHaveLength(1);
@@ -142,16 +216,28 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
 
   it('the same origin bottleneck on one tenant only is blocked: its platform-wide steps are handed to an operator', async () => {
     const end = T0 + 3 * 60 * MINUTE;
-    const edge = surge({ signal: 'edge_p95_ms', class: 'infra', expected: 100, observed: 160, band: { lo: 85, hi: 118 }, change: '+60%' });
+    const edge = surge({
+      signal: 'edge_p95_ms',
+      class: 'infra',
+      expected: 100,
+      observed: 160,
+      band: { lo: 85, hi: 118 },
+      change: '+60%',
+    });
     const anomalies = { tenantsWithAnomaly: async () => ['acme'] };
-    const o = await replayMitigation({ anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) }, { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies });
+    const o = await replayMitigation(
+      { anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) },
+      { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies },
+    );
     expect(o.outcome).toBe('blocked');
     expect(o.stages).toEqual([]);
   });
 
   it('a release within 30 min blocks the automatic mitigation before anything is applied', async () => {
     const changes = new InMemoryChangeStore();
-    await changes.put([{ v: 1, type: 'change', id: 'rel-1', ts: T0 - 10 * MINUTE, tenant: 'acme', change: 'release' } as never]);
+    await changes.put([
+      { v: 1, type: 'change', id: 'rel-1', ts: T0 - 10 * MINUTE, tenant: 'acme', change: 'release' } as never,
+    ]);
     const o = await replayMitigation({ anomaly: surge() }, env(series(surgeUntil(T0 + 12 * MINUTE)), changes));
     expect(o.outcome).toBe('blocked');
     expect(o.stages).toEqual([]);
@@ -180,7 +266,10 @@ describe('summary', () => {
       await replayMitigation({ anomaly: surge(), label: label(short, { id: 'a' }) }, env(series(surgeUntil(short)))),
       await replayMitigation({ anomaly: surge(), label: label(long, { id: 'b' }) }, env(series(surgeUntil(long)))),
       await replayMitigation({ anomaly: surge(), label: label(short, { id: 'b' }) }, env(series(surgeUntil(short)))),
-      await replayMitigation({ anomaly: surge({ softOnly: true }), label: label(long, { id: 'c', kind: 'campaign', highCost: false }) }, env(series(surgeUntil(long)))),
+      await replayMitigation(
+        { anomaly: surge({ softOnly: true }), label: label(long, { id: 'c', kind: 'campaign', highCost: false }) },
+        env(series(surgeUntil(long))),
+      ),
     ];
     const s = summarizeOutcomes(outcomes);
     expect(s.n).toBe(4);
@@ -200,8 +289,23 @@ describe('summary', () => {
 describe('state machine walker', () => {
   it('refuses what it cannot walk faithfully', async () => {
     const clock = { now: () => 0, advance: () => {} };
-    const def: AslDefinition = { StartAt: 'C', States: { C: { Type: 'Choice', Choices: [{ Variable: '$.x', StringMatches: 'a*', Next: 'E' } as never], Default: 'E' }, E: { Type: 'Succeed' } } };
-    await expect(walkStateMachine(def, { x: 'a' }, async (_, s) => s, clock)).rejects.toThrow(/unsupported Choice rule/);
-    await expect(walkStateMachine({ StartAt: 'M', States: { M: { Type: 'Map', Next: 'E' }, E: { Type: 'Succeed' } } }, {}, async (_, s) => s, clock)).rejects.toThrow(/unsupported state type Map/);
+    const def: AslDefinition = {
+      StartAt: 'C',
+      States: {
+        C: { Type: 'Choice', Choices: [{ Variable: '$.x', StringMatches: 'a*', Next: 'E' } as never], Default: 'E' },
+        E: { Type: 'Succeed' },
+      },
+    };
+    await expect(walkStateMachine(def, { x: 'a' }, async (_, s) => s, clock)).rejects.toThrow(
+      /unsupported Choice rule/,
+    );
+    await expect(
+      walkStateMachine(
+        { StartAt: 'M', States: { M: { Type: 'Map', Next: 'E' }, E: { Type: 'Succeed' } } },
+        {},
+        async (_, s) => s,
+        clock,
+      ),
+    ).rejects.toThrow(/unsupported state type Map/);
   });
 });

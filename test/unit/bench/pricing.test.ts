@@ -4,13 +4,21 @@ import { billOf, kinesisPerMillion, perMillion, PIPELINE_PRICES, PRICES } from '
 
 describe('pricing the metered usage', () => {
   const usage = {
-    lambda: { consumer: { invocations: 60, ms: 7_200 }, mitigation: { invocations: 40, ms: 800 }, reports: { invocations: 8, ms: 400 } },
-    dynamodb: { consumer: { wru: 19_200, rru: 6_000 }, mitigation: { wru: 60, rru: 64 }, other: { wru: 0, rru: 1_000 } },
+    lambda: {
+      consumer: { invocations: 60, ms: 7_200 },
+      mitigation: { invocations: 40, ms: 800 },
+      reports: { invocations: 8, ms: 400 },
+    },
+    dynamodb: {
+      consumer: { wru: 19_200, rru: 6_000 },
+      mitigation: { wru: 60, rru: 64 },
+      other: { wru: 0, rru: 1_000 },
+    },
     snsPublishes: 30,
     stateTransitions: 100,
   };
 
-  it('bills only the functions asked for, at list prices, and leaves the simulator\'s reads out', () => {
+  it("bills only the functions asked for, at list prices, and leaves the simulator's reads out", () => {
     const b = billOf(usage, ['consumer']);
     expect(b.dynamoWrites).toBeCloseTo(19_200 * 0.625e-6, 12);
     expect(b.dynamoReads).toBeCloseTo(6_000 * 0.125e-6, 12);
@@ -19,7 +27,10 @@ describe('pricing the metered usage', () => {
     expect(b.lambdaDuration).toBeCloseTo(3.6 * PRICES.lambdaGbSecond, 12);
     expect(b.sns).toBeCloseTo(30 * 0.5e-6, 12);
     expect(b.stepFunctions).toBeCloseTo(100 * 0.025e-3, 12);
-    expect(b.total).toBeCloseTo(b.dynamoWrites + b.dynamoReads + b.lambdaRequests + b.lambdaDuration + b.sns + b.stepFunctions, 12);
+    expect(b.total).toBeCloseTo(
+      b.dynamoWrites + b.dynamoReads + b.lambdaRequests + b.lambdaDuration + b.sns + b.stepFunctions,
+      12,
+    );
     expect(billOf(usage, ['consumer', 'mitigation']).dynamoReads).toBeCloseTo(6_064 * 0.125e-6, 12);
   });
 
@@ -27,7 +38,10 @@ describe('pricing the metered usage', () => {
     const m = perMillion(billOf(usage, ['consumer']), 60_000);
     expect(m.dynamoWrites).toBeCloseTo((19_200 / 60_000) * 1e6 * 0.625e-6, 9);
     // One shard for an hour carries 3.6 M events at 1,000/s.
-    expect(kinesisPerMillion(1_000, 1)).toEqual({ shardHours: PIPELINE_PRICES.kinesisShardHour / 3.6, putUnits: 0.014 });
+    expect(kinesisPerMillion(1_000, 1)).toEqual({
+      shardHours: PIPELINE_PRICES.kinesisShardHour / 3.6,
+      putUnits: 0.014,
+    });
     expect(kinesisPerMillion(500, 2).shardHours).toBeCloseTo((4 * 0.015) / 3.6, 12);
   });
 

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { decodeBatch, MAX_FUTURE_SKEW_MS, MAX_WATERMARK_LEAD_MS } from '../../../lambdas/core/batch.js';
 import { DESIGN_ACTIVITY, DESIGN_CHANGE, DESIGN_METRIC, SHARD, T0, raw, utf8 } from './fixtures.js';
 
-const metric = (tenant: string, signal: string, ts: number, value: number) => ({ v: 1, type: 'metric', ts, tenant, signal, value });
+const metric = (tenant: string, signal: string, ts: number, value: number) => ({
+  v: 1,
+  type: 'metric',
+  ts,
+  tenant,
+  signal,
+  value,
+});
 
 describe('decodeBatch', () => {
   it('groups observations by key and keeps each key in stream order', () => {
@@ -17,7 +24,11 @@ describe('decodeBatch', () => {
     const { byKey, changes, invalid } = decodeBatch(records);
     expect([...byKey.keys()].sort()).toEqual(['acme#cqs_p95', 'acme#search_qps', 'beta#search_qps']);
     expect(byKey.get('acme#search_qps')!.map((o) => o.value)).toEqual([1, 2, 3]);
-    expect(byKey.get('acme#search_qps')!.map((o) => o.position)).toEqual([records[0]!.position, records[2]!.position, records[4]!.position]);
+    expect(byKey.get('acme#search_qps')!.map((o) => o.position)).toEqual([
+      records[0]!.position,
+      records[2]!.position,
+      records[4]!.position,
+    ]);
     expect(byKey.get('beta#search_qps')!.map((o) => o.value)).toEqual([10, 20]);
     expect(changes).toEqual([]);
     expect(invalid).toEqual([]);
@@ -35,7 +46,10 @@ describe('decodeBatch', () => {
     const { byKey, changes, invalid } = decodeBatch(records);
     expect([...byKey.keys()].sort()).toEqual(['acme#cqs_p95', 'podcast#engagement@user-42']);
     expect(changes).toHaveLength(1);
-    expect(changes[0]).toMatchObject({ change: { type: 'change', id: 'rel-381', change: 'release' }, raw: { position: records[1]!.position } });
+    expect(changes[0]).toMatchObject({
+      change: { type: 'change', id: 'rel-381', change: 'release' },
+      raw: { position: records[1]!.position },
+    });
     expect(invalid.map((i) => i.raw)).toEqual([records[2], records[4], records[5]]);
     expect(invalid[0]!.reason).toMatch(/not JSON/);
     expect(invalid[1]!.reason).toMatch(/^value: /);
@@ -44,7 +58,11 @@ describe('decodeBatch', () => {
 
   it('accounts for every record exactly once', () => {
     const records = Array.from({ length: 50 }, (_, i) =>
-      i % 7 === 0 ? raw(utf8('{'), i) : i % 5 === 0 ? raw(DESIGN_CHANGE, i) : raw(metric(`t${i % 3}`, 'ingest_rpm', T0 + i, i), i, `t${i % 3}`),
+      i % 7 === 0
+        ? raw(utf8('{'), i)
+        : i % 5 === 0
+          ? raw(DESIGN_CHANGE, i)
+          : raw(metric(`t${i % 3}`, 'ingest_rpm', T0 + i, i), i, `t${i % 3}`),
     );
     const { byKey, changes, invalid } = decodeBatch(records);
     const observed = [...byKey.values()].reduce((n, l) => n + l.length, 0);
@@ -52,7 +70,7 @@ describe('decodeBatch', () => {
     expect(invalid).toHaveLength(8);
   });
 
-  it('rejects an event time too far ahead of the record\'s arrival (producer clock skew), naming ts', () => {
+  it("rejects an event time too far ahead of the record's arrival (producer clock skew), naming ts", () => {
     const arrived = T0;
     const records = [
       raw(metric('acme', 'search_qps', arrived + MAX_FUTURE_SKEW_MS, 1), 1, 'acme', SHARD, arrived),
@@ -68,7 +86,16 @@ describe('decodeBatch', () => {
 
   describe('change records from producers (issue 18.6): one tenant, at most 24 h, same time bounds', () => {
     const HOUR = 3_600_000;
-    const chg = (over: Record<string, unknown>) => ({ v: 1, type: 'change', id: 'mnt-1', ts: T0, until: T0 + HOUR, tenant: 'acme', change: 'maintenance', ...over });
+    const chg = (over: Record<string, unknown>) => ({
+      v: 1,
+      type: 'change',
+      id: 'mnt-1',
+      ts: T0,
+      until: T0 + HOUR,
+      tenant: 'acme',
+      change: 'maintenance',
+      ...over,
+    });
 
     it('dead-letters a platform-wide ("*") maintenance window that would mute every tenant, naming tenant', () => {
       const record = raw(chg({ tenant: '*', until: '2199-01-01T00:00:00Z' }), 1, '*', SHARD, T0);
@@ -87,7 +114,9 @@ describe('decodeBatch', () => {
       expect(invalid.map((i) => i.raw)).toEqual([longer]);
       expect(invalid[0]!.reason).toMatch(/^until: .*at most 24 h/);
       // A shorter limit from the configuration (changes.maxStreamWindowHours).
-      const tight = decodeBatch([raw(chg({ until: T0 + 3 * HOUR }), 3, 'acme', SHARD, T0)], { maxChangeWindowMs: 2 * HOUR });
+      const tight = decodeBatch([raw(chg({ until: T0 + 3 * HOUR }), 3, 'acme', SHARD, T0)], {
+        maxChangeWindowMs: 2 * HOUR,
+      });
       expect(tight.invalid[0]!.reason).toMatch(/^until: .*at most 2 h/);
     });
 
@@ -115,12 +144,14 @@ describe('decodeBatch', () => {
     expect(byKey.get('podcast#engagement@user-42')).toHaveLength(1);
     expect(changes).toHaveLength(1);
     expect(invalid.map((i) => i.raw)).toEqual([records[1], records[3], records[5]]);
-    expect(invalid[0]!.reason).toBe('partitionKey: "globex" does not match the record\'s tenant "acme" (metric records are partitioned by tenant)');
+    expect(invalid[0]!.reason).toBe(
+      'partitionKey: "globex" does not match the record\'s tenant "acme" (metric records are partitioned by tenant)',
+    );
     expect(invalid[1]!.reason).toMatch(/^partitionKey: "podcast" does not match the record's key "user-42"/);
     expect(invalid[2]!.reason).toMatch(/^partitionKey: "x" .* tenant "acme"/);
   });
 
-  it('holds a fast-clock record\'s watermark time to its arrival plus MAX_WATERMARK_LEAD_MS, keeping its own minute', () => {
+  it("holds a fast-clock record's watermark time to its arrival plus MAX_WATERMARK_LEAD_MS, keeping its own minute", () => {
     const ahead = raw(metric('acme', 'search_qps', T0 + 14 * 60_000, 1), 1, 'acme', SHARD, T0);
     const honest = raw(metric('acme', 'search_qps', T0 - 5_000, 2), 2, 'acme', SHARD, T0);
     const [fast, ok] = decodeBatch([ahead, honest]).byKey.get('acme#search_qps')!;

@@ -7,10 +7,23 @@ const base = { tenant: 'acme', observed: 151, expected: 100, changes: none, tena
 
 describe('classifyAnomaly', () => {
   it('a correlated release makes it an app anomaly with a rollback recommendation in the evidence', () => {
-    const release = { tenant: 'acme', change: 'release' as const, ts: 0, id: 'rel-381', title: 'search 2.3', offsetMinutes: 8 };
-    const c = classifyAnomaly({ ...base, signal: 'search_qps', changes: { correlated: [release], appChange: release } });
+    const release = {
+      tenant: 'acme',
+      change: 'release' as const,
+      ts: 0,
+      id: 'rel-381',
+      title: 'search 2.3',
+      offsetMinutes: 8,
+    };
+    const c = classifyAnomaly({
+      ...base,
+      signal: 'search_qps',
+      changes: { correlated: [release], appChange: release },
+    });
     expect(c.class).toBe('app');
-    expect(c.evidence.join(' ')).toMatch(/release rel-381 "search 2.3" 8 min before the anomaly: recommend rolling it back/);
+    expect(c.evidence.join(' ')).toMatch(
+      /release rel-381 "search 2.3" 8 min before the anomaly: recommend rolling it back/,
+    );
   });
 
   it.each([
@@ -26,7 +39,7 @@ describe('classifyAnomaly', () => {
     expect(classifyAnomaly({ ...base, signal }).class).toBe(cls);
   });
 
-  it('a query surge many times the baseline looks like a crawler; an ingest surge is the tenant\'s own', () => {
+  it("a query surge many times the baseline looks like a crawler; an ingest surge is the tenant's own", () => {
     expect(classifyAnomaly({ ...base, signal: 'search_qps', observed: 800 }).class).toBe('abuse');
     expect(classifyAnomaly({ ...base, signal: 'ingest_rpm', observed: 800 }).class).toBe('tenant');
   });
@@ -45,7 +58,10 @@ describe('classifyAnomaly', () => {
 
   it('a campaign explains a tenant surge', () => {
     const campaign = { tenant: 'acme', change: 'campaign' as const, ts: 0, offsetMinutes: 3 };
-    expect(classifyAnomaly({ ...base, signal: 'ingest_rpm', observed: 900, changes: { correlated: [campaign], campaign } }).class).toBe('tenant');
+    expect(
+      classifyAnomaly({ ...base, signal: 'ingest_rpm', observed: 900, changes: { correlated: [campaign], campaign } })
+        .class,
+    ).toBe('tenant');
   });
 
   it('describes the change as a signed percentage', () => {

@@ -4,7 +4,8 @@ import type { ChangeRecord } from '../../../lambdas/core/envelope.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const min = (m: number) => T0 + m * 60_000;
-const change = (over: Partial<ChangeRecord>): ChangeRecord => ({ v: 1, type: 'change', tenant: 'acme', change: 'release', ts: min(-10), ...over }) as ChangeRecord;
+const change = (over: Partial<ChangeRecord>): ChangeRecord =>
+  ({ v: 1, type: 'change', tenant: 'acme', change: 'release', ts: min(-10), ...over }) as ChangeRecord;
 
 describe('correlateChanges', () => {
   const anomaly = { tenant: 'acme', region: 'kr', start: T0 };
@@ -29,12 +30,19 @@ describe('correlateChanges', () => {
   });
 
   it('ignores changes in another region, but not changes without one', () => {
-    const r = correlateChanges(anomaly, [change({ id: 'us', region: 'us' }), change({ id: 'kr', region: 'kr' }), change({ id: 'any' })]);
+    const r = correlateChanges(anomaly, [
+      change({ id: 'us', region: 'us' }),
+      change({ id: 'kr', region: 'kr' }),
+      change({ id: 'any' }),
+    ]);
     expect(r.correlated.map((c) => c.id).sort()).toEqual(['any', 'kr']);
   });
 
   it('maintenance suppresses only while it runs; campaigns and releases are told apart', () => {
-    const during = correlateChanges(anomaly, [change({ id: 'm', change: 'maintenance', ts: min(-10), until: min(20) }), change({ id: 'c', change: 'campaign' })]);
+    const during = correlateChanges(anomaly, [
+      change({ id: 'm', change: 'maintenance', ts: min(-10), until: min(20) }),
+      change({ id: 'c', change: 'campaign' }),
+    ]);
     expect(during.maintenance?.id).toBe('m');
     expect(during.campaign?.id).toBe('c');
     expect(during.appChange).toBeUndefined();

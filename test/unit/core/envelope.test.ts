@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Envelope, parseEnvelope, partitionKeyOf, plainMetric, type ParseResult } from '../../../lambdas/core/envelope.js';
+import {
+  Envelope,
+  parseEnvelope,
+  partitionKeyOf,
+  plainMetric,
+  type ParseResult,
+} from '../../../lambdas/core/envelope.js';
 import { DESIGN_ACTIVITY, DESIGN_CHANGE, DESIGN_METRIC, json, utf8 } from './fixtures.js';
 
 const metric = JSON.parse(DESIGN_METRIC) as Record<string, unknown>;
@@ -19,17 +25,42 @@ function rejected(r: ParseResult): string {
 describe('parseEnvelope — the contract examples', () => {
   it('parses the metric example and normalises its ISO ts to epoch ms', () => {
     const r = accepted(parseEnvelope(utf8(DESIGN_METRIC)));
-    expect(r).toMatchObject({ type: 'metric', id: 'm-8f2c', ts: 1795341603120, tenant: 'acme', signal: 'cqs_p95', value: 0.0037, region: 'kr', dims: { service: 'search' } });
+    expect(r).toMatchObject({
+      type: 'metric',
+      id: 'm-8f2c',
+      ts: 1795341603120,
+      tenant: 'acme',
+      signal: 'cqs_p95',
+      value: 0.0037,
+      region: 'kr',
+      dims: { service: 'search' },
+    });
   });
 
   it('parses the activity example with an epoch-ms ts unchanged', () => {
     const r = accepted(parseEnvelope(utf8(DESIGN_ACTIVITY)));
-    expect(r).toMatchObject({ type: 'activity', id: 'a-1', ts: 1795341603120, key: 'user-42', tenant: 'podcast', action: 'pause' });
+    expect(r).toMatchObject({
+      type: 'activity',
+      id: 'a-1',
+      ts: 1795341603120,
+      key: 'user-42',
+      tenant: 'podcast',
+      action: 'pause',
+    });
   });
 
   it('parses the change example with ts and until both as epoch ms', () => {
     const r = accepted(parseEnvelope(utf8(DESIGN_CHANGE)));
-    expect(r).toMatchObject({ type: 'change', id: 'rel-381', tenant: 'acme', change: 'release', ts: Date.UTC(2026, 10, 22, 9, 40), until: Date.UTC(2026, 10, 22, 10, 10), region: 'kr', title: 'search 2.3' });
+    expect(r).toMatchObject({
+      type: 'change',
+      id: 'rel-381',
+      tenant: 'acme',
+      change: 'release',
+      ts: Date.UTC(2026, 10, 22, 9, 40),
+      until: Date.UTC(2026, 10, 22, 10, 10),
+      region: 'kr',
+      title: 'search 2.3',
+    });
   });
 
   it('gives the same epoch ms for the same instant written with a different zone offset', () => {
@@ -58,13 +89,16 @@ describe('parseEnvelope — invalid records give a reason naming the field', () 
     expect(rejected(parseEnvelope(json({ ...metric, tenant: 'acme#evil' })))).toMatch(/^tenant: /);
   });
 
-  it.each(['1e999', '-1e999', '1.7976931348623159e308'])('rejects a metric whose raw JSON value %s overflows to a non-finite number, naming value', (v) => {
-    // JSON.parse turns these into ±Infinity: they must never be folded.
-    const line = DESIGN_METRIC.replace('"value":0.0037', `"value":${v}`);
-    expect(line).toContain(`"value":${v}`);
-    expect(rejected(parseEnvelope(utf8(line)))).toMatch(/^value: /);
-    expect(plainMetric(JSON.parse(line))).toBeUndefined();
-  });
+  it.each(['1e999', '-1e999', '1.7976931348623159e308'])(
+    'rejects a metric whose raw JSON value %s overflows to a non-finite number, naming value',
+    (v) => {
+      // JSON.parse turns these into ±Infinity: they must never be folded.
+      const line = DESIGN_METRIC.replace('"value":0.0037', `"value":${v}`);
+      expect(line).toContain(`"value":${v}`);
+      expect(rejected(parseEnvelope(utf8(line)))).toMatch(/^value: /);
+      expect(plainMetric(JSON.parse(line))).toBeUndefined();
+    },
+  );
 
   it('rejects a value given as a string', () => {
     expect(rejected(parseEnvelope(json({ ...metric, value: '0.0037' })))).toMatch(/^value: .*number/);
@@ -121,9 +155,41 @@ describe('parseEnvelope — invalid records give a reason naming the field', () 
 });
 
 describe('plainMetric (the fast path) agrees with the schema', () => {
-  const valid = { v: 1, type: 'metric', id: 'm-1', ts: '2026-11-22T10:00:03.120Z', tenant: 'acme', signal: 'cqs_p95', value: 0.0037, region: 'kr', dims: { service: 'search' } };
+  const valid = {
+    v: 1,
+    type: 'metric',
+    id: 'm-1',
+    ts: '2026-11-22T10:00:03.120Z',
+    tenant: 'acme',
+    signal: 'cqs_p95',
+    value: 0.0037,
+    region: 'kr',
+    dims: { service: 'search' },
+  };
   const junk = fc.oneof(
-    fc.constantFrom(undefined, null, '', 'a#b', ' x', 'x'.repeat(65), 'x'.repeat(129), 2, '1', 'activity', 'soon', '2026-11-22T10:00:03', '2026-11-22T10:00:03+09:00', Number.NaN, Number.POSITIVE_INFINITY, 1_000, 8e12, [], {}, { a: 1 }, { a: 'x'.repeat(257) }),
+    fc.constantFrom(
+      undefined,
+      null,
+      '',
+      'a#b',
+      ' x',
+      'x'.repeat(65),
+      'x'.repeat(129),
+      2,
+      '1',
+      'activity',
+      'soon',
+      '2026-11-22T10:00:03',
+      '2026-11-22T10:00:03+09:00',
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      1_000,
+      8e12,
+      [],
+      {},
+      { a: 1 },
+      { a: 'x'.repeat(257) },
+    ),
     fc.string({ maxLength: 6 }),
     fc.double(),
     fc.integer(),
@@ -165,19 +231,36 @@ describe('plainMetric (the fast path) agrees with the schema', () => {
 
   it('agrees with the schema on every value, non-finite ones included', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.double(), fc.constantFrom(Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 1e308, -0)), (value) => {
-        const o = { ...valid, value };
-        const fast = plainMetric(o);
-        const slow = Envelope.safeParse(o);
-        expect(fast !== undefined).toBe(slow.success);
-        expect(fast !== undefined).toBe(Number.isFinite(value));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.double(),
+          fc.constantFrom(Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 1e308, -0),
+        ),
+        (value) => {
+          const o = { ...valid, value };
+          const fast = plainMetric(o);
+          const slow = Envelope.safeParse(o);
+          expect(fast !== undefined).toBe(slow.success);
+          expect(fast !== undefined).toBe(Number.isFinite(value));
+        },
+      ),
       { numRuns: 2000, seed: 13 },
     );
   });
 
   it('takes the common metric record', () => {
-    expect(plainMetric({ v: 1, type: 'metric', id: 'm-1', ts: '2026-11-22T10:00:03.120Z', tenant: 'acme', signal: 'cqs_p95', value: 0.0037, region: 'kr' })).toEqual({
+    expect(
+      plainMetric({
+        v: 1,
+        type: 'metric',
+        id: 'm-1',
+        ts: '2026-11-22T10:00:03.120Z',
+        tenant: 'acme',
+        signal: 'cqs_p95',
+        value: 0.0037,
+        region: 'kr',
+      }),
+    ).toEqual({
       v: 1,
       type: 'metric',
       id: 'm-1',

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { planEpisodeTrace, type TraceCursor, type TracePoint } from '../../../lambdas/core/episode-trace.js';
-import { episodeId, trackEpisode, type EpisodeEvent, type EpisodeTracker, type MinuteScore } from '../../../lambdas/core/episodes.js';
+import {
+  episodeId,
+  trackEpisode,
+  type EpisodeEvent,
+  type EpisodeTracker,
+  type MinuteScore,
+} from '../../../lambdas/core/episodes.js';
 import type { MinuteBucket } from '../../../lambdas/core/key-state.js';
 
 const MINUTE = 60_000;
@@ -10,7 +16,14 @@ const at = (i: number) => T0 + i * MINUTE;
 
 function minute(i: number, anomalous: boolean): MinuteScore {
   return anomalous
-    ? { ts: at(i), observed: 180.123456, expected: 100.0004, band: { lo: 90.00001, hi: 110.00001 }, score: 0.951234, anomalous }
+    ? {
+        ts: at(i),
+        observed: 180.123456,
+        expected: 100.0004,
+        band: { lo: 90.00001, hi: 110.00001 },
+        score: 0.951234,
+        anomalous,
+      }
     : { ts: at(i), observed: 100.5, expected: 100, band: { lo: 90, hi: 110 }, score: 0.1, anomalous };
 }
 
@@ -50,7 +63,8 @@ function run(flags: boolean[], batch = 1, signal = 'search_qps') {
 
 const normal = (n: number) => Array<boolean>(n).fill(false);
 const anomalous = (n: number) => Array<boolean>(n).fill(true);
-const minutesOf = (t: Map<number, TracePoint> | undefined) => [...(t?.keys() ?? [])].sort((a, b) => a - b).map((ts) => (ts - T0) / MINUTE);
+const minutesOf = (t: Map<number, TracePoint> | undefined) =>
+  [...(t?.keys() ?? [])].sort((a, b) => a - b).map((ts) => (ts - T0) / MINUTE);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('episode traces', () => {
@@ -70,7 +84,14 @@ describe('episode traces', () => {
     for (const i of range(21, 29)) expect(trace.get(at(i))).toEqual({ ts: at(i), observed: 99 });
     expect(trace.has(at(20))).toBe(false);
     // During the episode: the scored minute, rounded.
-    for (const i of range(30, 39)) expect(trace.get(at(i))).toEqual({ ts: at(i), observed: 180.12, expected: 100, band: { lo: 90, hi: 110 }, score: 0.951 });
+    for (const i of range(30, 39))
+      expect(trace.get(at(i))).toEqual({
+        ts: at(i),
+        observed: 180.12,
+        expected: 100,
+        band: { lo: 90, hi: 110 },
+        score: 0.951,
+      });
   });
 
   it('goes on for 45 minutes after the episode closes, then stops and forgets the cursor', () => {
@@ -101,7 +122,13 @@ describe('episode traces', () => {
   it('in a batch that spans the opening, earlier scored minutes are context with their band', () => {
     const { traces } = run([...normal(30), ...anomalous(10), ...normal(10)], 50);
     const trace = traces.get(episodeId(KEY, at(30)))!;
-    expect(trace.get(at(29))).toEqual({ ts: at(29), observed: 100.5, expected: 100, band: { lo: 90, hi: 110 }, score: 0.1 });
+    expect(trace.get(at(29))).toEqual({
+      ts: at(29),
+      observed: 100.5,
+      expected: 100,
+      band: { lo: 90, hi: 110 },
+      score: 0.1,
+    });
     expect(minutesOf(trace)[0]).toBe(15);
   });
 
@@ -125,12 +152,33 @@ describe('episode traces', () => {
   it('continues an episode open in a state saved before traces existed (no cursor field), without context', () => {
     const trk = trackEpisode(undefined, KEY, minute(0, true), 'usage').tracker;
     const minutes = [minute(1, true), minute(2, false)];
-    const plan = planEpisodeTrace({ key: KEY, signal: 'search_qps', prev: { trk }, minutes, events: [], buckets: bucketsBefore(1) });
-    expect(plan).toEqual({ appends: [{ episodeId: episodeId(KEY, at(0)), points: [expect.objectContaining({ ts: at(1) }), expect.objectContaining({ ts: at(2) })] }] });
+    const plan = planEpisodeTrace({
+      key: KEY,
+      signal: 'search_qps',
+      prev: { trk },
+      minutes,
+      events: [],
+      buckets: bucketsBefore(1),
+    });
+    expect(plan).toEqual({
+      appends: [
+        {
+          episodeId: episodeId(KEY, at(0)),
+          points: [expect.objectContaining({ ts: at(1) }), expect.objectContaining({ ts: at(2) })],
+        },
+      ],
+    });
   });
 
   it('treats a malformed cursor as not tracing', () => {
-    const plan = planEpisodeTrace({ key: KEY, signal: 'search_qps', prev: { trc: { start: 'x', until: null } as unknown as TraceCursor }, minutes: [minute(0, false)], events: [], buckets: [] });
+    const plan = planEpisodeTrace({
+      key: KEY,
+      signal: 'search_qps',
+      prev: { trc: { start: 'x', until: null } as unknown as TraceCursor },
+      minutes: [minute(0, false)],
+      events: [],
+      buckets: [],
+    });
     expect(plan).toEqual({ appends: [] });
   });
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { trackEpisode, type EpisodeEvent, type EpisodeTracker, type MinuteScore } from '../../../lambdas/core/episodes.js';
+import {
+  trackEpisode,
+  type EpisodeEvent,
+  type EpisodeTracker,
+  type MinuteScore,
+} from '../../../lambdas/core/episodes.js';
 import type { SignalCategory } from '../../../lambdas/core/signals.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
@@ -26,12 +31,31 @@ describe('trigger rules and episodes', () => {
     const { events } = run([normal, high, high, high, high, high, normal, normal, normal, normal, normal]);
     const confirmed = events.filter((e) => e.kind === 'confirmed');
     expect(confirmed).toHaveLength(1);
-    expect(confirmed[0]).toMatchObject({ minute: 3, mitigate: true, trigger: 'high-confidence', episode: { start: T0 + 60_000 } });
+    expect(confirmed[0]).toMatchObject({
+      minute: 3,
+      mitigate: true,
+      trigger: 'high-confidence',
+      episode: { start: T0 + 60_000 },
+    });
     expect(events.filter((e) => e.kind === 'recovered').map((e) => e.minute)).toEqual([10]);
   });
 
   it('one- and two-minute blips never page, and close as blips', () => {
-    const { events } = run([high, high, normal, normal, normal, normal, normal, high, normal, normal, normal, normal, normal]);
+    const { events } = run([
+      high,
+      high,
+      normal,
+      normal,
+      normal,
+      normal,
+      normal,
+      high,
+      normal,
+      normal,
+      normal,
+      normal,
+      normal,
+    ]);
     expect(events.filter((e) => e.kind === 'confirmed')).toEqual([]);
     const recovered = events.filter((e) => e.kind === 'recovered');
     expect(recovered).toHaveLength(2);
@@ -50,15 +74,39 @@ describe('trigger rules and episodes', () => {
   });
 
   it('cost: cumulative +15 % over the last 5 minutes triggers mitigation before 3 high-confidence minutes', () => {
-    const cost = (observed: number, anomalous = false): [number, boolean, number, number] => [anomalous ? 0.7 : 0.1, anomalous, observed, 100];
+    const cost = (observed: number, anomalous = false): [number, boolean, number, number] => [
+      anomalous ? 0.7 : 0.1,
+      anomalous,
+      observed,
+      100,
+    ];
     const { events } = run([cost(104), cost(105), cost(103), cost(190, true), cost(185, true)], 'cost');
     expect(events).toMatchObject([{ kind: 'confirmed', mitigate: true, trigger: 'cost', minute: 4 }]);
     expect((events[0] as { costExcess: number }).costExcess).toBeCloseTo(687 / 500 - 1, 6);
   });
 
   it('a one-minute cost blip does not trigger, however expensive', () => {
-    const cost = (observed: number, anomalous = false): [number, boolean, number, number] => [anomalous ? 0.99 : 0.1, anomalous, observed, 100];
-    const { events } = run([cost(100), cost(100), cost(100), cost(100), cost(400, true), cost(100), cost(100), cost(100), cost(100), cost(100)], 'cost');
+    const cost = (observed: number, anomalous = false): [number, boolean, number, number] => [
+      anomalous ? 0.99 : 0.1,
+      anomalous,
+      observed,
+      100,
+    ];
+    const { events } = run(
+      [
+        cost(100),
+        cost(100),
+        cost(100),
+        cost(100),
+        cost(400, true),
+        cost(100),
+        cost(100),
+        cost(100),
+        cost(100),
+        cost(100),
+      ],
+      'cost',
+    );
     expect(events.filter((e) => e.kind === 'confirmed')).toEqual([]);
   });
 
@@ -74,7 +122,11 @@ describe('trigger rules and episodes', () => {
   });
 
   it('quotes the most anomalous minute of the episode', () => {
-    const { tracker } = run([[0.9, true, 150, 100], [0.99, true, 180, 100], [0.85, true, 140, 100]]);
+    const { tracker } = run([
+      [0.9, true, 150, 100],
+      [0.99, true, 180, 100],
+      [0.85, true, 140, 100],
+    ]);
     expect(tracker!.episode!.peak).toEqual({ ts: T0 + 60_000, observed: 180, expected: 100 });
   });
 });

@@ -2,13 +2,25 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { engagementKey, engagementWeight, type Observation } from '../../../lambdas/core/observations.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../../../lambdas/core/window-settings.js';
-import { compareSequence, decodeState, encodeState, foldObservations, type FoldResult, type WindowResult, type KeyState } from '../../../lambdas/core/key-state.js';
+import {
+  compareSequence,
+  decodeState,
+  encodeState,
+  foldObservations,
+  type FoldResult,
+  type WindowResult,
+  type KeyState,
+} from '../../../lambdas/core/key-state.js';
 import { deepFreeze, M0, MINUTE, T0, ob, pos, rng } from './fixtures.js';
 
 const D = DEFAULT_WINDOW_SETTINGS;
 
 /** Fold several batches in turn, as successive invocations would, collecting every emitted window. */
-function foldAll(batches: readonly (readonly Observation[])[], settings: WindowSettings = D, start?: KeyState): { state: KeyState; windows: WindowResult[]; results: FoldResult[] } {
+function foldAll(
+  batches: readonly (readonly Observation[])[],
+  settings: WindowSettings = D,
+  start?: KeyState,
+): { state: KeyState; windows: WindowResult[]; results: FoldResult[] } {
   let state = start;
   const windows: WindowResult[] = [];
   const results: FoldResult[] = [];
@@ -40,7 +52,14 @@ function expectedWindow(all: readonly Observation[], last: number, windowMinutes
     min: Math.min(...values),
     max: Math.max(...values),
     activeMinutes: new Set(inWin.map((o) => Math.floor(o.ts / MINUTE))).size,
-    lastMinute: inLast.length ? { n: inLast.length, mean: lastValues.reduce((a, b) => a + b, 0) / inLast.length, min: Math.min(...lastValues), max: Math.max(...lastValues) } : undefined,
+    lastMinute: inLast.length
+      ? {
+          n: inLast.length,
+          mean: lastValues.reduce((a, b) => a + b, 0) / inLast.length,
+          min: Math.min(...lastValues),
+          max: Math.max(...lastValues),
+        }
+      : undefined,
   };
 }
 
@@ -68,7 +87,17 @@ describe('foldObservations — when windows are emitted', () => {
     expect(b.windows).toEqual([]);
     const c = foldObservations(b.state, [ob(T0 + 180_000, 3)], D);
     expect(c.windows).toHaveLength(1);
-    expect(c.windows[0]).toMatchObject({ key: 'acme#cqs_p95', start: T0 - 9 * MINUTE, end: T0 + MINUTE, n: 1, sum: 1, mean: 1, min: 1, max: 1, lastMinute: { n: 1, mean: 1, min: 1, max: 1 } });
+    expect(c.windows[0]).toMatchObject({
+      key: 'acme#cqs_p95',
+      start: T0 - 9 * MINUTE,
+      end: T0 + MINUTE,
+      n: 1,
+      sum: 1,
+      mean: 1,
+      min: 1,
+      max: 1,
+      lastMinute: { n: 1, mean: 1, min: 1, max: 1 },
+    });
   });
 
   it('honours a different allowed lateness', () => {
@@ -92,13 +121,29 @@ describe('foldObservations — when windows are emitted', () => {
     expect(windows.map((w) => w.end)).toEqual(lasts.map((m) => (m + 1) * MINUTE));
     for (const [i, w] of windows.entries()) {
       const e = expectedWindow(all, lasts[i]!, 10);
-      expect(w).toMatchObject({ start: e.start, end: e.end, n: e.n, sum: e.sum, min: e.min, max: e.max, activeMinutes: e.activeMinutes });
+      expect(w).toMatchObject({
+        start: e.start,
+        end: e.end,
+        n: e.n,
+        sum: e.sum,
+        min: e.min,
+        max: e.max,
+        activeMinutes: e.activeMinutes,
+      });
       expect(w.mean).toBeCloseTo(e.mean, 12);
       expect(w.lastMinute).toEqual(e.lastMinute);
     }
     // Spot-check one by hand: the window of minutes 3..12 holds values 3..12 and 7..25.
     const w12 = windows.find((w) => w.end === T0 + 13 * MINUTE)!;
-    expect(w12).toMatchObject({ start: T0 + 3 * MINUTE, n: 20, sum: 75 + 160, min: 3, max: 25, activeMinutes: 10, lastMinute: { n: 2, mean: 18.5, min: 12, max: 25 } });
+    expect(w12).toMatchObject({
+      start: T0 + 3 * MINUTE,
+      n: 20,
+      sum: 75 + 160,
+      min: 3,
+      max: 25,
+      activeMinutes: 10,
+      lastMinute: { n: 2, mean: 18.5, min: 12, max: 25 },
+    });
     // A window whose last minute had no data says so.
     expect(windows.at(-1)!.lastMinute).toBeUndefined();
   });
@@ -108,7 +153,10 @@ describe('foldObservations — when windows are emitted', () => {
     const all: Observation[] = [];
     for (let k = 0; k < 30; k++) all.push(ob(T0 + k * MINUTE + 1_000, k));
     all.push(ob(T0 + 60 * MINUTE, 0));
-    const { windows } = foldAll(all.map((o) => [o]), s);
+    const { windows } = foldAll(
+      all.map((o) => [o]),
+      s,
+    );
     expect(windows.length).toBeGreaterThan(0);
     for (const w of windows) expect(w.end % (5 * MINUTE)).toBe(0);
     // Data in minutes 0..29 (and 60): windows with data end at T0+5min .. T0+35min (T0+40min holds minutes 30..39: none).
@@ -178,10 +226,18 @@ describe('foldObservations — late and out-of-order records', () => {
 
 describe('foldObservations — duplicates and redelivery', () => {
   it('drops a record whose id was already folded, within a batch and across batches, and counts it', () => {
-    const a = foldObservations(undefined, [ob(T0, 1, { id: 'x', position: pos(1) }), ob(T0 + 1_000, 5, { id: 'x', position: pos(2) })], D);
+    const a = foldObservations(
+      undefined,
+      [ob(T0, 1, { id: 'x', position: pos(1) }), ob(T0 + 1_000, 5, { id: 'x', position: pos(2) })],
+      D,
+    );
     expect(a.stats).toMatchObject({ folded: 1, duplicate: 1 });
     expect(a.state.buckets).toEqual([{ m: M0, n: 1, sum: 1, min: 1, max: 1, i: expect.stringMatching(/^[\w-]{6}$/) }]);
-    const b = foldObservations(a.state, [ob(T0 + 2_000, 7, { id: 'x', position: pos(3) }), ob(T0 + 3_000, 2, { id: 'y', position: pos(4) })], D);
+    const b = foldObservations(
+      a.state,
+      [ob(T0 + 2_000, 7, { id: 'x', position: pos(3) }), ob(T0 + 3_000, 2, { id: 'y', position: pos(4) })],
+      D,
+    );
     expect(b.stats).toMatchObject({ folded: 1, duplicate: 1 });
     expect(b.state.buckets).toEqual([{ m: M0, n: 2, sum: 3, min: 1, max: 2, i: expect.stringMatching(/^[\w-]{12}$/) }]);
   });
@@ -200,7 +256,11 @@ describe('foldObservations — duplicates and redelivery', () => {
 
   it('treats an older sequence number as redelivered even if its content differs', () => {
     const first = foldObservations(undefined, [ob(T0, 1, { position: pos(10) })], D);
-    const r = foldObservations(first.state, [ob(T0 + 1, 99, { position: pos(9) }), ob(T0 + 2, 98, { position: pos(10) })], D);
+    const r = foldObservations(
+      first.state,
+      [ob(T0 + 1, 99, { position: pos(9) }), ob(T0 + 2, 98, { position: pos(10) })],
+      D,
+    );
     expect(r.changed).toBe(false);
     expect(r.stats.redelivered).toBe(2);
     expect(r.state.buckets).toEqual(first.state.buckets);
@@ -224,7 +284,12 @@ describe('foldObservations — duplicates and redelivery', () => {
 
   it('folding the same batch twice on the resulting state gives JSON-identical state', () => {
     const r = rng(7);
-    const batch = Array.from({ length: 300 }, (_, i) => ob(T0 + i * 2_000 + Math.floor((r() - 0.5) * 200_000), r() * 100, { id: `i-${i % 250}`, position: pos(i + 1, `shardId-00000000000${i % 3}`) }));
+    const batch = Array.from({ length: 300 }, (_, i) =>
+      ob(T0 + i * 2_000 + Math.floor((r() - 0.5) * 200_000), r() * 100, {
+        id: `i-${i % 250}`,
+        position: pos(i + 1, `shardId-00000000000${i % 3}`),
+      }),
+    );
     const once = foldObservations(undefined, batch, D);
     const twice = foldObservations(once.state, batch, D);
     expect(JSON.stringify(twice.state)).toBe(JSON.stringify(once.state));
@@ -251,13 +316,15 @@ function messyStream(seed: number, length: number): Observation[] {
 /** Numbers equal to 1e-9 relative, everything else exactly. */
 function expectAlmostEqual(actual: unknown, expected: unknown, path = '$'): void {
   if (typeof expected === 'number' && typeof actual === 'number') {
-    if (Math.abs(actual - expected) > 1e-9 * Math.max(1, Math.abs(expected))) expect.fail(`${path}: ${actual} ≠ ${expected}`);
+    if (Math.abs(actual - expected) > 1e-9 * Math.max(1, Math.abs(expected)))
+      expect.fail(`${path}: ${actual} ≠ ${expected}`);
     return;
   }
   if (expected && typeof expected === 'object') {
     expect(actual, path).toBeTypeOf('object');
     expect(Object.keys(actual as object).sort(), path).toEqual(Object.keys(expected).sort());
-    for (const [k, v] of Object.entries(expected)) expectAlmostEqual((actual as Record<string, unknown>)[k], v, `${path}.${k}`);
+    for (const [k, v] of Object.entries(expected))
+      expectAlmostEqual((actual as Record<string, unknown>)[k], v, `${path}.${k}`);
     return;
   }
   expect(actual, path).toEqual(expected);
@@ -266,16 +333,31 @@ function expectAlmostEqual(actual: unknown, expected: unknown, path = '$'): void
 describe('foldObservations — batch boundaries do not matter', () => {
   it('splitting a batch into two or three folds gives the same state and windows as one fold', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1_000 }), fc.integer({ min: 1, max: 299 }), fc.integer({ min: 1, max: 299 }), (seed, c1, c2) => {
-        const all = messyStream(seed, 300);
-        const [a, b] = c1 <= c2 ? [c1, c2] : [c2, c1];
-        const once = foldObservations(undefined, all, D);
-        const split = foldAll(a === b ? [all.slice(0, a), all.slice(a)] : [all.slice(0, a), all.slice(a, b), all.slice(b)]);
-        expect(JSON.stringify(split.state)).toBe(JSON.stringify(once.state));
-        expect(split.windows).toEqual(once.windows);
-        const stats = split.results.reduce((t, r) => ({ folded: t.folded + r.stats.folded, late: t.late + r.stats.late, duplicate: t.duplicate + r.stats.duplicate, redelivered: t.redelivered + r.stats.redelivered }), { folded: 0, late: 0, duplicate: 0, redelivered: 0 });
-        expect(stats).toEqual(once.stats);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1_000 }),
+        fc.integer({ min: 1, max: 299 }),
+        fc.integer({ min: 1, max: 299 }),
+        (seed, c1, c2) => {
+          const all = messyStream(seed, 300);
+          const [a, b] = c1 <= c2 ? [c1, c2] : [c2, c1];
+          const once = foldObservations(undefined, all, D);
+          const split = foldAll(
+            a === b ? [all.slice(0, a), all.slice(a)] : [all.slice(0, a), all.slice(a, b), all.slice(b)],
+          );
+          expect(JSON.stringify(split.state)).toBe(JSON.stringify(once.state));
+          expect(split.windows).toEqual(once.windows);
+          const stats = split.results.reduce(
+            (t, r) => ({
+              folded: t.folded + r.stats.folded,
+              late: t.late + r.stats.late,
+              duplicate: t.duplicate + r.stats.duplicate,
+              redelivered: t.redelivered + r.stats.redelivered,
+            }),
+            { folded: 0, late: 0, duplicate: 0, redelivered: 0 },
+          );
+          expect(stats).toEqual(once.stats);
+        },
+      ),
       { numRuns: 60, seed: 42 },
     );
   });
@@ -302,7 +384,10 @@ describe('foldObservations — purity', () => {
     const start = foldObservations(undefined, [ob(T0, 1, { id: 'a', position: pos(1) })], D).state;
     const prev = deepFreeze(structuredClone(start));
     const snapshot = JSON.stringify(prev);
-    const batch = deepFreeze([ob(T0 + 2_000, 3, { id: 'b', position: pos(2) }), ob(T0 + 10 * MINUTE, 4, { id: 'c', position: pos(3, 'shardId-000000000009') })]);
+    const batch = deepFreeze([
+      ob(T0 + 2_000, 3, { id: 'b', position: pos(2) }),
+      ob(T0 + 10 * MINUTE, 4, { id: 'c', position: pos(3, 'shardId-000000000009') }),
+    ]);
     const r = foldObservations(prev, batch, D);
     expect(JSON.stringify(prev)).toBe(snapshot);
     expect(r.state.buckets[0]).toMatchObject({ m: M0, n: 2, sum: 4 });
@@ -310,7 +395,16 @@ describe('foldObservations — purity', () => {
   });
 
   it('does not mutate action counts of the input state of an engagement key', () => {
-    const act = (ts: number, action: string, n: number): Observation => ({ key: engagementKey('podcast', 'user-42'), tenant: 'podcast', signal: 'engagement', subject: 'user-42', ts, value: engagementWeight(action), action, position: pos(n) });
+    const act = (ts: number, action: string, n: number): Observation => ({
+      key: engagementKey('podcast', 'user-42'),
+      tenant: 'podcast',
+      signal: 'engagement',
+      subject: 'user-42',
+      ts,
+      value: engagementWeight(action),
+      action,
+      position: pos(n),
+    });
     const start = foldObservations(undefined, [act(T0, 'listen', 1), act(T0 + 1_000, 'pause', 2)], D).state;
     const prev = deepFreeze(structuredClone(start));
     const r = foldObservations(prev, [act(T0 + 2_000, 'pause', 3), act(T0 + 3_000, 'exit', 4)], D);
@@ -324,7 +418,10 @@ describe('state size (one DynamoDB item per key, target ≤ 4 KB)', () => {
   const SHARDS = ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002'];
 
   /** 100k observations over ~200 minutes, jitter up to 2.4 min back, unique ids, 3 shards, 56-digit sequence numbers. */
-  function largestState(make: (i: number, r: () => number) => Omit<Observation, 'ts' | 'id' | 'position'>, count = 100_000): { bytes: number; buckets: number } {
+  function largestState(
+    make: (i: number, r: () => number) => Omit<Observation, 'ts' | 'id' | 'position'>,
+    count = 100_000,
+  ): { bytes: number; buckets: number } {
     const r = rng(11);
     const seqs = [0, 0, 0];
     let state: KeyState | undefined;
@@ -346,7 +443,10 @@ describe('state size (one DynamoDB item per key, target ≤ 4 KB)', () => {
           region: o.region,
           ts: T0 + i * 120 + Math.floor((r() - 0.8) * 180_000),
           id: `evt-${i}-${Math.floor(r() * 1e9)}`,
-          position: { shardId: SHARDS[shard]!, sequenceNumber: `49590338271490256608559692538361571095921575989${String(seqs[shard]).padStart(9, '0')}` },
+          position: {
+            shardId: SHARDS[shard]!,
+            sequenceNumber: `49590338271490256608559692538361571095921575989${String(seqs[shard]).padStart(9, '0')}`,
+          },
         });
       }
       state = foldObservations(state, batch, D).state;
@@ -357,7 +457,13 @@ describe('state size (one DynamoDB item per key, target ≤ 4 KB)', () => {
   }
 
   it('stays ≤ 4 KB for a metric key after 100k observations with ids from 3 shards', () => {
-    const { bytes, buckets } = largestState((_i, r) => ({ key: 'acme#cost_per_tb_scanned', tenant: 'acme', signal: 'cost_per_tb_scanned', value: r() * 1000, region: 'ap-northeast-2' }));
+    const { bytes, buckets } = largestState((_i, r) => ({
+      key: 'acme#cost_per_tb_scanned',
+      tenant: 'acme',
+      signal: 'cost_per_tb_scanned',
+      value: r() * 1000,
+      region: 'ap-northeast-2',
+    }));
     expect(buckets).toBeLessThanOrEqual(13);
     expect(bytes).toBeLessThanOrEqual(LIMIT);
   });
@@ -368,7 +474,15 @@ describe('state size (one DynamoDB item per key, target ≤ 4 KB)', () => {
     const subject = 'u'.repeat(128);
     const { bytes } = largestState((_i, r) => {
       const action = actions[Math.floor(r() * actions.length)]!;
-      return { key: engagementKey(tenant, subject), tenant, signal: 'engagement', subject, value: engagementWeight(action), action, region: 'ap-northeast-2' };
+      return {
+        key: engagementKey(tenant, subject),
+        tenant,
+        signal: 'engagement',
+        subject,
+        value: engagementWeight(action),
+        action,
+        region: 'ap-northeast-2',
+      };
     }, 20_000);
     expect(bytes).toBeLessThanOrEqual(LIMIT);
   });
@@ -378,7 +492,14 @@ describe('state size (one DynamoDB item per key, target ≤ 4 KB)', () => {
   it('stays ≤ 4 KB for an engagement key whose producer sends many distinct action names', () => {
     const { bytes } = largestState((i) => {
       const action = `custom_action_${i % 40}`;
-      return { key: engagementKey('podcast', 'user-42'), tenant: 'podcast', signal: 'engagement', subject: 'user-42', value: engagementWeight(action), action };
+      return {
+        key: engagementKey('podcast', 'user-42'),
+        tenant: 'podcast',
+        signal: 'engagement',
+        subject: 'user-42',
+        value: engagementWeight(action),
+        action,
+      };
     }, 10_000);
     expect(bytes).toBeLessThanOrEqual(LIMIT);
   });
@@ -389,8 +510,18 @@ describe('compareSequence', () => {
     expect(compareSequence('9', '10')).toBeLessThan(0);
     expect(compareSequence('10', '9')).toBeGreaterThan(0);
     expect(compareSequence('100', '100')).toBe(0);
-    expect(compareSequence('49590338271490256608559692538361571095921575989136588898', '4959033827149025660855969253836157109592157598913658889')).toBeGreaterThan(0);
-    expect(compareSequence('49590338271490256608559692538361571095921575989136588898', '49590338271490256608559692538361571095921575989136588899')).toBeLessThan(0);
+    expect(
+      compareSequence(
+        '49590338271490256608559692538361571095921575989136588898',
+        '4959033827149025660855969253836157109592157598913658889',
+      ),
+    ).toBeGreaterThan(0);
+    expect(
+      compareSequence(
+        '49590338271490256608559692538361571095921575989136588898',
+        '49590338271490256608559692538361571095921575989136588899',
+      ),
+    ).toBeLessThan(0);
     const sorted = ['2', '10', '9', '1000', '999', '11', '1'].sort(compareSequence);
     expect(sorted).toEqual(['1', '2', '9', '10', '11', '999', '1000']);
   });

@@ -12,7 +12,16 @@ function parsed(bytes: Uint8Array): Envelope {
 describe('toObservation (the feature builder)', () => {
   it('turns a metric into an observation keyed tenant#signal with its value, id, region and position', () => {
     const o = toObservation(parsed(utf8(DESIGN_METRIC)), pos(7));
-    expect(o).toMatchObject({ key: 'acme#cqs_p95', tenant: 'acme', signal: 'cqs_p95', ts: 1795341603120, value: 0.0037, id: 'm-8f2c', region: 'kr', position: pos(7) });
+    expect(o).toMatchObject({
+      key: 'acme#cqs_p95',
+      tenant: 'acme',
+      signal: 'cqs_p95',
+      ts: 1795341603120,
+      value: 0.0037,
+      id: 'm-8f2c',
+      region: 'kr',
+      position: pos(7),
+    });
     expect(o?.subject).toBeUndefined();
   });
 
@@ -26,7 +35,14 @@ describe('toObservation (the feature builder)', () => {
 
   it('turns an activity into an engagement observation keyed by tenant and activity key', () => {
     const o = toObservation(parsed(utf8(DESIGN_ACTIVITY)));
-    expect(o).toMatchObject({ key: engagementKey('podcast', 'user-42'), tenant: 'podcast', signal: 'engagement', subject: 'user-42', action: 'pause', ts: 1795341603120 });
+    expect(o).toMatchObject({
+      key: engagementKey('podcast', 'user-42'),
+      tenant: 'podcast',
+      signal: 'engagement',
+      subject: 'user-42',
+      action: 'pause',
+      ts: 1795341603120,
+    });
     expect(o?.key).toBe('podcast#engagement@user-42');
     expect(o?.value).toBe(engagementWeight('pause'));
   });

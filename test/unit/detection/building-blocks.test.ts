@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { roundSig } from '../../../lambdas/core/detection/numeric.js';
 import { spreadOf } from '../../../lambdas/core/detection/robust-stats.js';
-import { dayOfWeekPosition, hourOfDayPosition, learnProfile, profileAt } from '../../../lambdas/core/detection/seasonal-profile.js';
+import {
+  dayOfWeekPosition,
+  hourOfDayPosition,
+  learnProfile,
+  profileAt,
+} from '../../../lambdas/core/detection/seasonal-profile.js';
 import { stepFrom } from '../../../lambdas/core/detection/spacing.js';
 import { decadeOf, fromUnits, toUnits } from '../../../lambdas/core/detection/units.js';
 import { scorePoint, type DetectorState } from '../../../lambdas/core/detection/index.js';
@@ -28,7 +33,15 @@ describe('spreadOf', () => {
       return a[lo]! + (h - lo) * (a[Math.min(lo + 1, a.length - 1)]! - a[lo]!);
     };
     const m = q(s, 0.5);
-    return { median: m, q1: q(s, 0.25), q3: q(s, 0.75), mad: q(s.map((x) => Math.abs(x - m)).sort((a, b) => a - b), 0.5) };
+    return {
+      median: m,
+      q1: q(s, 0.25),
+      q3: q(s, 0.75),
+      mad: q(
+        s.map((x) => Math.abs(x - m)).sort((a, b) => a - b),
+        0.5,
+      ),
+    };
   };
 
   it('matches a sort-based reference, ties and even sizes included', () => {

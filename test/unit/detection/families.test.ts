@@ -5,7 +5,16 @@
  * shape, fails here rather than on data nobody has labelled.
  */
 import { describe, expect, it } from 'vitest';
-import { FAMILIES, generateSeries, generateSuite, scoreSeries, summarise, type Family, type SeriesResult, type Shape } from '../../../bench/quality/families.js';
+import {
+  FAMILIES,
+  generateSeries,
+  generateSuite,
+  scoreSeries,
+  summarise,
+  type Family,
+  type SeriesResult,
+  type Shape,
+} from '../../../bench/quality/families.js';
 
 // Windows found / false alarms per day at the paging threshold, seed 1 (measured values in the comments).
 const FLOORS: Record<Family, { found: number; faPerDay: number }> = {
@@ -22,7 +31,14 @@ const FLOORS: Record<Family, { found: number; faPerDay: number }> = {
   period_change: { found: 1, faPerDay: 0.06 }, // 2/2, 0.023
   repeat: { found: 6, faPerDay: 0.12 }, // 7/12, 0.091
 };
-const SHAPE_FA: Record<Shape, number> = { diurnal: 0.04, bursty: 0.13, walk: 0.14, sparse: 0.19, steps: 0.14, constant: 0.12 }; // 0.021 0.102 0.114 0.157 0.114 0.089
+const SHAPE_FA: Record<Shape, number> = {
+  diurnal: 0.04,
+  bursty: 0.13,
+  walk: 0.14,
+  sparse: 0.19,
+  steps: 0.14,
+  constant: 0.12,
+}; // 0.021 0.102 0.114 0.157 0.114 0.089
 
 describe('anomaly-family suite', () => {
   const results: SeriesResult[] = generateSuite({ seeds: 1 }).map((s) => scoreSeries(s, undefined, 'both', true));

@@ -56,7 +56,10 @@ describe('regime changes', () => {
 
   it('an incident that returns to the old level is still remembered (no page for its repeat the same day)', () => {
     const burst = (i: number) => (i >= 2500 && i < 2505) || (i >= 2900 && i < 2905);
-    const { results } = replay(noisy(4000, 73, (i, v) => (burst(i) ? v + 50 : v)), 'up');
+    const { results } = replay(
+      noisy(4000, 73, (i, v) => (burst(i) ? v + 50 : v)),
+      'up',
+    );
     expect(alertsIn(results, 2500, 2505).length).toBeGreaterThan(0);
     expect(alertsIn(results, 2900, 2905)).toEqual([]);
   });

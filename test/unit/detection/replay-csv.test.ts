@@ -13,11 +13,16 @@ function isoish(ms: number): string {
 }
 
 function csvOf(values: readonly number[], start = T0): string {
-  return ['timestamp,value', ...values.map((v, i) => `${isoish(start + i * FIVE_MIN)},${v.toFixed(3)}`)].join('\n') + '\n';
+  return (
+    ['timestamp,value', ...values.map((v, i) => `${isoish(start + i * FIVE_MIN)},${v.toFixed(3)}`)].join('\n') + '\n'
+  );
 }
 
 function rowsOf(text: string): string[][] {
-  return text.trim().split('\n').map((l) => l.split(','));
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
 }
 
 describe('replayCsv', () => {
@@ -64,7 +69,12 @@ describe('replayCsv', () => {
     }
     const a = rowsOf(await readFile(join(out, 'realAWS/a.csv'), 'utf8')).slice(1);
     expect(a[2600]![3]).toBe('1');
-    expect(summary.alerts).toBe(a.filter((r) => r[3] === '1').length + rowsOf(await readFile(join(out, 'realAWS/nested/b.csv'), 'utf8')).slice(1).filter((r) => r[3] === '1').length);
+    expect(summary.alerts).toBe(
+      a.filter((r) => r[3] === '1').length +
+        rowsOf(await readFile(join(out, 'realAWS/nested/b.csv'), 'utf8'))
+          .slice(1)
+          .filter((r) => r[3] === '1').length,
+    );
   });
 
   it('replays a single file too, and is deterministic', async () => {
@@ -77,7 +87,9 @@ describe('replayCsv', () => {
   });
 
   it('rejects invalid settings before writing anything', async () => {
-    await expect(replayCsv({ input: join(dir, 'in'), out: join(dir, 'bad'), settings: { zThreshold: -1 } })).rejects.toThrow(/zThreshold/);
+    await expect(
+      replayCsv({ input: join(dir, 'in'), out: join(dir, 'bad'), settings: { zThreshold: -1 } }),
+    ).rejects.toThrow(/zThreshold/);
   });
 });
 

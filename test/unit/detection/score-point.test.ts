@@ -76,8 +76,12 @@ describe('scorePoint: direction', () => {
   });
 
   it("'both' alerts on either step", () => {
-    expect(alertsIn(replay(noisy(3000, 17, step(+30)), 'both').results, STEP_AT, STEP_AT + 3).length).toBeGreaterThan(0);
-    expect(alertsIn(replay(noisy(3000, 17, step(-30)), 'both').results, STEP_AT, STEP_AT + 3).length).toBeGreaterThan(0);
+    expect(alertsIn(replay(noisy(3000, 17, step(+30)), 'both').results, STEP_AT, STEP_AT + 3).length).toBeGreaterThan(
+      0,
+    );
+    expect(alertsIn(replay(noisy(3000, 17, step(-30)), 'both').results, STEP_AT, STEP_AT + 3).length).toBeGreaterThan(
+      0,
+    );
   });
 
   it('rarely pages on plain noise after warm-up', () => {
@@ -189,7 +193,9 @@ describe('scorePoint: weekly seasonality', () => {
     expect(lastWeek.filter((r) => r.anomalous)).toEqual([]);
     // Half an hour into Saturday the level alone would still expect ~100: the weekly profile
     // already expects the weekend.
-    const saturday = lastWeek.find((r) => weekend(r.i) && new Date(r.ts).getUTCHours() === 0 && new Date(r.ts).getUTCMinutes() === 30)!;
+    const saturday = lastWeek.find(
+      (r) => weekend(r.i) && new Date(r.ts).getUTCHours() === 0 && new Date(r.ts).getUTCMinutes() === 30,
+    )!;
     expect(saturday.expected).toBeLessThan(80);
   });
 });

@@ -1,6 +1,11 @@
 /** Deterministic synthetic series for detector tests. */
 import type { BadDirection } from '../../../lambdas/core/signals.js';
-import { scorePoint, type DetectorSettings, type DetectorState, type PointScore } from '../../../lambdas/core/detection/index.js';
+import {
+  scorePoint,
+  type DetectorSettings,
+  type DetectorState,
+  type PointScore,
+} from '../../../lambdas/core/detection/index.js';
 import { seededRandom as rng } from '../../../local/random.js';
 
 export const MINUTE = 60_000;

@@ -7,7 +7,10 @@ import type { BatchOutcome } from '../../../lambdas/usecases/stream-batch.js';
 import { recordMetrics } from '../../../lambdas/handlers/stream-consumer.js';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../../lib/operations-dashboard.js';
 
-interface Emf { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] }; [k: string]: unknown }
+interface Emf {
+  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+  [k: string]: unknown;
+}
 
 /** The EMF documents Powertools writes to stdout, which CloudWatch turns into metrics. */
 function captureEmf(run: (m: Metrics) => void): Emf[] {
@@ -21,22 +24,62 @@ function captureEmf(run: (m: Metrics) => void): Emf[] {
   } finally {
     spy.mockRestore();
   }
-  return out.flatMap((s) => s.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Emf);
+  return out
+    .flatMap((s) => s.split('\n'))
+    .filter((l) => l.includes('"_aws"'))
+    .map((l) => JSON.parse(l) as Emf);
 }
 
-const dimensionSets = (docs: Emf[]) => docs.flatMap((d) => d._aws.CloudWatchMetrics.flatMap((m) => m.Dimensions.map((ds) => [...ds].sort().join('+'))));
+const dimensionSets = (docs: Emf[]) =>
+  docs.flatMap((d) => d._aws.CloudWatchMetrics.flatMap((m) => m.Dimensions.map((ds) => [...ds].sort().join('+'))));
 const anomaly = (cls: Anomaly['class'], decision: Anomaly['decision']) => ({ class: cls, decision }) as Anomaly;
 
 afterEach(() => vi.restoreAllMocks());
 
 describe('business metrics (EMF, bounded dimensions)', () => {
   it('counts anomalies and alerts per class; suppressed anomalies are not alerts; no tenant or key dimension', () => {
-    const outcome = { received: 10, processed: 9, deadLettered: 1, late: 0, duplicate: 0, redelivered: 0, failed: [], changes: 0, windows: [], anomalies: [anomaly('tenant', 'mitigate'), anomaly('tenant', 'suppressed'), anomaly('infra', 'alert')], alerts: 2, mitigationsStarted: 1, blips: 0, recovered: 0, stateWrites: 3, conflicts: 0, traceWrites: 0, writeUnits: 9, keys: 3 } as unknown as BatchOutcome;
+    const outcome = {
+      received: 10,
+      processed: 9,
+      deadLettered: 1,
+      late: 0,
+      duplicate: 0,
+      redelivered: 0,
+      failed: [],
+      changes: 0,
+      windows: [],
+      anomalies: [anomaly('tenant', 'mitigate'), anomaly('tenant', 'suppressed'), anomaly('infra', 'alert')],
+      alerts: 2,
+      mitigationsStarted: 1,
+      blips: 0,
+      recovered: 0,
+      stateWrites: 3,
+      conflicts: 0,
+      traceWrites: 0,
+      writeUnits: 9,
+      keys: 3,
+    } as unknown as BatchOutcome;
     const docs = captureEmf((m) => recordMetrics(m, outcome));
-    const byClass = docs.filter((d) => 'class' in d).map((d) => [d.class, 'AnomaliesByClass' in d ? 'anomalies' : 'alerts', d.AnomaliesByClass ?? d.AlertsByClass]);
-    expect(byClass).toEqual([['tenant', 'anomalies', 2], ['tenant', 'alerts', 1], ['infra', 'anomalies', 1], ['infra', 'alerts', 1]]);
+    const byClass = docs
+      .filter((d) => 'class' in d)
+      .map((d) => [d.class, 'AnomaliesByClass' in d ? 'anomalies' : 'alerts', d.AnomaliesByClass ?? d.AlertsByClass]);
+    expect(byClass).toEqual([
+      ['tenant', 'anomalies', 2],
+      ['tenant', 'alerts', 1],
+      ['infra', 'anomalies', 1],
+      ['infra', 'alerts', 1],
+    ]);
     const main = docs.find((d) => 'RecordsReceived' in d)!;
-    expect(main).toMatchObject({ RecordsReceived: 10, RecordsProcessed: 9, RecordsDeadLettered: 1, AnomaliesConfirmed: 3, AlertsPublished: 2, MitigationsStarted: 1, StateWriteUnits: 9, service: METRICS_SERVICE });
+    expect(main).toMatchObject({
+      RecordsReceived: 10,
+      RecordsProcessed: 9,
+      RecordsDeadLettered: 1,
+      AnomaliesConfirmed: 3,
+      AlertsPublished: 2,
+      MitigationsStarted: 1,
+      StateWriteUnits: 9,
+      service: METRICS_SERVICE,
+    });
     expect(new Set(dimensionSets(docs))).toEqual(new Set(['service', 'class+service']));
     expect(docs.every((d) => d._aws.CloudWatchMetrics.every((m) => m.Namespace === METRICS_NAMESPACE))).toBe(true);
   });

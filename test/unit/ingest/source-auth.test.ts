@@ -9,12 +9,18 @@ describe('source credentials from the secret value', () => {
   });
 
   it('basic takes JSON {username, password}', () => {
-    expect(authHeaders({ secret: 's', scheme: 'basic' }, '{"username":"AC01","password":"pw"}')).toEqual({ authorization: `Basic ${Buffer.from('AC01:pw').toString('base64')}` });
+    expect(authHeaders({ secret: 's', scheme: 'basic' }, '{"username":"AC01","password":"pw"}')).toEqual({
+      authorization: `Basic ${Buffer.from('AC01:pw').toString('base64')}`,
+    });
   });
 
   it('names the secret when its value has the wrong shape', () => {
-    expect(() => authHeaders({ secret: 'twilio', scheme: 'basic' }, 'just-a-token')).toThrow(/secret twilio must be JSON \{"username","password"\}/);
-    expect(() => authHeaders({ secret: 'billing', scheme: 'bearer' }, '{"apiKey":"x"}')).toThrow(/secret billing must be the token, or JSON \{"token"\}/);
+    expect(() => authHeaders({ secret: 'twilio', scheme: 'basic' }, 'just-a-token')).toThrow(
+      /secret twilio must be JSON \{"username","password"\}/,
+    );
+    expect(() => authHeaders({ secret: 'billing', scheme: 'bearer' }, '{"apiKey":"x"}')).toThrow(
+      /secret billing must be the token, or JSON \{"token"\}/,
+    );
     expect(() => authHeaders({ secret: 'billing', scheme: 'bearer' }, '   ')).toThrow(/secret billing/);
   });
 });

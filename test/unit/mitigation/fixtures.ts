@@ -36,7 +36,24 @@ export function anomaly(over: Partial<Anomaly> = {}): Anomaly {
   };
 }
 
-export const ALLOW: GuardrailDecision = { allowed: true, reasons: ['permit-soft-apply: soft steps may be applied'], policies: ['permit-soft-apply'], errors: [] };
-export const DENY_HARD: GuardrailDecision = { allowed: false, reasons: ['campaign-soft-only: whitelisted campaign tenant: soft steps only'], policies: ['campaign-soft-only'], errors: [] };
+export const ALLOW: GuardrailDecision = {
+  allowed: true,
+  reasons: ['permit-soft-apply: soft steps may be applied'],
+  policies: ['permit-soft-apply'],
+  errors: [],
+};
+export const DENY_HARD: GuardrailDecision = {
+  allowed: false,
+  reasons: ['campaign-soft-only: whitelisted campaign tenant: soft steps only'],
+  policies: ['campaign-soft-only'],
+  errors: [],
+};
 
-export const BOTH_ALLOWED: StageDecisions = { soft: ALLOW, hard: { ...ALLOW, reasons: ['permit-hard-apply: hard steps may be applied where no guardrail forbids them'], policies: ['permit-hard-apply'] } };
+export const BOTH_ALLOWED: StageDecisions = {
+  soft: ALLOW,
+  hard: {
+    ...ALLOW,
+    reasons: ['permit-hard-apply: hard steps may be applied where no guardrail forbids them'],
+    policies: ['permit-hard-apply'],
+  },
+};

@@ -1,15 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import type { ResolvedLimit } from '../../../lambdas/core/mitigation/actions.js';
-import { applyRequest, decideStages, releaseWithin30m, type GuardrailEnvironment, type GuardrailRequest } from '../../../lambdas/core/mitigation/guardrail-request.js';
+import {
+  applyRequest,
+  decideStages,
+  releaseWithin30m,
+  type GuardrailEnvironment,
+  type GuardrailRequest,
+} from '../../../lambdas/core/mitigation/guardrail-request.js';
 import { controlKey, episodeRollbackKey, rollbackKey } from '../../../lambdas/core/mitigation/keys.js';
-import { incidentSignals, nextStage, planMitigation, redecideStage, type MitigationPlan } from '../../../lambdas/core/mitigation/plan.js';
+import {
+  incidentSignals,
+  nextStage,
+  planMitigation,
+  redecideStage,
+  type MitigationPlan,
+} from '../../../lambdas/core/mitigation/plan.js';
 import { ORIGIN_BOTTLENECK, SEARCH_COST, UnknownPlaybookError } from '../../../lambdas/core/mitigation/playbooks.js';
 import { assessRegression, type SignalSnapshot } from '../../../lambdas/core/mitigation/regression.js';
 import { ALLOW, BOTH_ALLOWED, DENY_HARD, MINUTE, T0, anomaly } from './fixtures.js';
 
 const NOW = T0 + 4 * MINUTE;
-const plan = (over: Parameters<typeof anomaly>[0] = {}, opts: Partial<Parameters<typeof planMitigation>[1]> = {}): MitigationPlan => planMitigation(anomaly(over), { guardrails: BOTH_ALLOWED, now: NOW, ...opts });
-const stepIds = (p: MitigationPlan, level: 'soft' | 'hard') => p.stages.find((s) => s.level === level)!.actions.map((a) => a.step.id);
+const plan = (
+  over: Parameters<typeof anomaly>[0] = {},
+  opts: Partial<Parameters<typeof planMitigation>[1]> = {},
+): MitigationPlan => planMitigation(anomaly(over), { guardrails: BOTH_ALLOWED, now: NOW, ...opts });
+const stepIds = (p: MitigationPlan, level: 'soft' | 'hard') =>
+  p.stages.find((s) => s.level === level)!.actions.map((a) => a.step.id);
 
 describe('planMitigation: the playbook for the anomaly', () => {
   it.each([
@@ -31,25 +47,49 @@ describe('planMitigation: the playbook for the anomaly', () => {
     expect(stepIds(p, 'soft')).toEqual(['search-cost/cache-ttl', 'search-cost/rows-limit', 'search-cost/facet-limit']);
     expect(stepIds(p, 'hard')).toEqual(['search-cost/saved-queries-only', 'search-cost/block-expensive']);
     for (const stage of p.stages) for (const a of stage.actions) expect(a.step.level).toBe(stage.level);
-    expect(p).toMatchObject({ episodeId: 'acme#cqs_p95@2026-11-22T10:00Z', anomalyKey: 'acme#cqs_p95', tenant: 'acme', region: 'kr', signal: 'cqs_p95', createdAt: NOW, allowed: true, skipped: [] });
+    expect(p).toMatchObject({
+      episodeId: 'acme#cqs_p95@2026-11-22T10:00Z',
+      anomalyKey: 'acme#cqs_p95',
+      tenant: 'acme',
+      region: 'kr',
+      signal: 'cqs_p95',
+      createdAt: NOW,
+      allowed: true,
+      skipped: [],
+    });
   });
 
   it('planned actions carry the episode, tenant, region and a copy of the step (the tenant comes from the action)', () => {
     const p = plan();
     const rows = p.stages[0]!.actions[1]!;
-    expect(rows).toEqual({ rollbackKey: rollbackKey(p.episodeId, 'search-cost/rows-limit'), episodeId: p.episodeId, tenant: 'acme', region: 'kr', step: SEARCH_COST.steps[1] });
+    expect(rows).toEqual({
+      rollbackKey: rollbackKey(p.episodeId, 'search-cost/rows-limit'),
+      episodeId: p.episodeId,
+      tenant: 'acme',
+      region: 'kr',
+      step: SEARCH_COST.steps[1],
+    });
     expect(rows.step).not.toBe(SEARCH_COST.steps[1]);
     const origin = plan({ class: 'infra', signal: 'origin_p95_ms', expected: 120, observed: 800 });
-    expect(origin.stages[0]!.actions.map((a) => [a.step.scope, a.step.flag])).toEqual([['platform', 'cdn.cache_key.normalise'], ['platform', '@distribution']]);
+    expect(origin.stages[0]!.actions.map((a) => [a.step.scope, a.step.flag])).toEqual([
+      ['platform', 'cdn.cache_key.normalise'],
+      ['platform', '@distribution'],
+    ]);
     expect(plan({ region: undefined }).stages[0]!.actions[0]).not.toHaveProperty('region');
   });
 
   it('control keys: tenant/<tenant>/<name> unless platform-scoped; <kind>:<flag> for AWS controls', () => {
     expect(controlKey({ target: 'flag', flag: 'search.rows.max' }, 'acme')).toBe('tenant/acme/search.rows.max');
-    expect(controlKey({ target: 'flag', flag: 'search.rows.max', scope: 'tenant' }, 'beta')).toBe('tenant/beta/search.rows.max');
-    expect(controlKey({ target: 'flag', flag: 'origin.failover', scope: 'platform' }, 'acme')).toBe('platform/origin.failover');
+    expect(controlKey({ target: 'flag', flag: 'search.rows.max', scope: 'tenant' }, 'beta')).toBe(
+      'tenant/beta/search.rows.max',
+    );
+    expect(controlKey({ target: 'flag', flag: 'origin.failover', scope: 'platform' }, 'acme')).toBe(
+      'platform/origin.failover',
+    );
     expect(controlKey({ target: 'usage-plan', flag: '@tenant' }, 'acme')).toBe('tenant/acme/usage-plan:@tenant');
-    expect(controlKey({ target: 'waf-rate-limit', flag: 'anomaly-guard-challenge', scope: 'platform' }, 'acme')).toBe('platform/waf-rate-limit:anomaly-guard-challenge');
+    expect(controlKey({ target: 'waf-rate-limit', flag: 'anomaly-guard-challenge', scope: 'platform' }, 'acme')).toBe(
+      'platform/waf-rate-limit:anomaly-guard-challenge',
+    );
   });
 });
 
@@ -80,7 +120,8 @@ describe('planMitigation: deterministic ids and rollback keys', () => {
     expect(rollbackKey(p.episodeId, 'search-cost/rows-limit')).toBe(`${p.rollbackKey}-search-cost.rows-limit`);
     // A Step Functions execution name: 1-80 of letters, digits, - and _.
     expect(p.id).toMatch(/^plan-[0-9a-z]+-search-cost$/);
-    for (const id of ['ingest-surge', 'notification-storm', 'origin-bottleneck']) expect(plan({}, { requestedPlan: id }).id).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+    for (const id of ['ingest-surge', 'notification-storm', 'origin-bottleneck'])
+      expect(plan({}, { requestedPlan: id }).id).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
   });
 });
 
@@ -102,11 +143,19 @@ describe('planMitigation: requested playbook, guardrails, limits', () => {
     expect(p.stages.map((s) => s.allowed)).toEqual([true, false]);
     expect(p.stages[1]!.decision).toBe(DENY_HARD);
     expect(p.stages[1]!.actions).toHaveLength(2);
-    expect(p.reasons).toEqual(['soft: permit-soft-apply: soft steps may be applied', 'hard: campaign-soft-only: whitelisted campaign tenant: soft steps only']);
+    expect(p.reasons).toEqual([
+      'soft: permit-soft-apply: soft steps may be applied',
+      'hard: campaign-soft-only: whitelisted campaign tenant: soft steps only',
+    ]);
   });
 
   it('a denied soft stage makes the whole plan not allowed (a dry run shows why)', () => {
-    const deny = { allowed: false, reasons: ['kill-switch: automatic mitigation is paused (kill switch)'], policies: ['kill-switch'], errors: [] };
+    const deny = {
+      allowed: false,
+      reasons: ['kill-switch: automatic mitigation is paused (kill switch)'],
+      policies: ['kill-switch'],
+      errors: [],
+    };
     const p = plan({}, { guardrails: { soft: deny, hard: deny } });
     expect(p.allowed).toBe(false);
     expect(p.reasons).toContain('soft: kill-switch: automatic mitigation is paused (kill switch)');
@@ -117,10 +166,29 @@ describe('planMitigation: requested playbook, guardrails, limits', () => {
     const burst = p.stages[0]!.actions[0]!;
     expect(burst.step).toMatchObject({ id: 'ingest-surge/burst-credit', target: 'usage-plan', flag: '@tenant' });
     expect(burst.step.value).toEqual<ResolvedLimit>({ rateLimit: 300, burstLimit: 300 });
-    expect(p.stages[1]!.actions.find((a) => a.step.id === 'ingest-surge/rate-limit')!.step.value).toEqual({ rateLimit: 150, burstLimit: 200 });
+    expect(p.stages[1]!.actions.find((a) => a.step.id === 'ingest-surge/rate-limit')!.step.value).toEqual({
+      rateLimit: 150,
+      burstLimit: 200,
+    });
     expect(p.limits).toEqual([
-      { stepId: 'ingest-surge/burst-credit', signal: 'ingest_rpm', expected: 6000, timesBaseline: 3, burstTimesBaseline: 3, per: 'second', limit: { rateLimit: 300, burstLimit: 300 } },
-      { stepId: 'ingest-surge/rate-limit', signal: 'ingest_rpm', expected: 6000, timesBaseline: 1.5, burstTimesBaseline: 2, per: 'second', limit: { rateLimit: 150, burstLimit: 200 } },
+      {
+        stepId: 'ingest-surge/burst-credit',
+        signal: 'ingest_rpm',
+        expected: 6000,
+        timesBaseline: 3,
+        burstTimesBaseline: 3,
+        per: 'second',
+        limit: { rateLimit: 300, burstLimit: 300 },
+      },
+      {
+        stepId: 'ingest-surge/rate-limit',
+        signal: 'ingest_rpm',
+        expected: 6000,
+        timesBaseline: 1.5,
+        burstTimesBaseline: 2,
+        per: 'second',
+        limit: { rateLimit: 150, burstLimit: 200 },
+      },
     ]);
   });
 
@@ -130,14 +198,18 @@ describe('planMitigation: requested playbook, guardrails, limits', () => {
     expect(stepIds(p, 'hard')).toEqual(['notification-storm/digest', 'notification-storm/notify-rate-limit']);
     expect(p.stages[1]!.actions[1]!.step.value).toEqual({ rateLimit: 240, burstLimit: 240 });
     expect(p.limits.map((l) => [l.stepId, l.per])).toEqual([['notification-storm/notify-rate-limit', 'minute']]);
-    expect(p.skipped).toEqual([{ stepId: 'notification-storm/webhook-rate-limit', reason: expect.stringMatching(/no baseline for webhook_rps/) }]);
+    expect(p.skipped).toEqual([
+      { stepId: 'notification-storm/webhook-rate-limit', reason: expect.stringMatching(/no baseline for webhook_rps/) },
+    ]);
     const withBaseline = plan(storm, { baselines: { webhook_rps: 10 } });
     expect(withBaseline.skipped).toEqual([]);
     expect(withBaseline.stages[1]!.actions[2]!.step.value).toEqual({ rateLimit: 20, burstLimit: 20 });
   });
 
   it('a zero baseline or a non-rate signal never yields a limit', () => {
-    expect(plan({ class: 'tenant', signal: 'ingest_rpm', expected: 0, observed: 500 }).skipped.map((s) => s.reason)).toEqual([expect.stringMatching(/would block all traffic/), expect.stringMatching(/would block all traffic/)]);
+    expect(
+      plan({ class: 'tenant', signal: 'ingest_rpm', expected: 0, observed: 500 }).skipped.map((s) => s.reason),
+    ).toEqual([expect.stringMatching(/would block all traffic/), expect.stringMatching(/would block all traffic/)]);
     const cost = plan({ class: 'app', signal: 'cir_p95', expected: 0.002, observed: 0.01 });
     expect(cost.playbook.id).toBe('ingest-surge');
     expect(cost.skipped.map((s) => s.stepId)).toEqual(['ingest-surge/burst-credit', 'ingest-surge/rate-limit']);
@@ -147,13 +219,21 @@ describe('planMitigation: requested playbook, guardrails, limits', () => {
 
 describe('nextStage (seed 004 §I)', () => {
   const before: SignalSnapshot = { ts: NOW, observed: 0.0056, expected: 0.0037, band: { lo: 0.003, hi: 0.0044 } };
-  const at = (observed: number): SignalSnapshot => ({ ts: NOW + 15 * MINUTE, observed, expected: 0.0037, band: { lo: 0.003, hi: 0.0044 } });
+  const at = (observed: number): SignalSnapshot => ({
+    ts: NOW + 15 * MINUTE,
+    observed,
+    expected: 0.0037,
+    band: { lo: 0.003, hi: 0.0044 },
+  });
   const recovered = assessRegression(before, at(0.0039), { bad: 'up' });
   const improving = assessRegression(before, at(0.0051), { bad: 'up' });
   const stuck = assessRegression(before, at(0.0057), { bad: 'up' });
 
   it('recovered → staged rollback', () => {
-    expect(nextStage(plan(), 'soft', recovered)).toMatchObject({ kind: 'rollback', reason: expect.stringMatching(/^recovered: /) });
+    expect(nextStage(plan(), 'soft', recovered)).toMatchObject({
+      kind: 'rollback',
+      reason: expect.stringMatching(/^recovered: /),
+    });
     expect(nextStage(plan(), 'hard', recovered).kind).toBe('rollback');
   });
 
@@ -175,9 +255,19 @@ describe('nextStage (seed 004 §I)', () => {
   });
 
   it('a fresh decision at escalation time wins over the one made at planning', () => {
-    const paused = { allowed: false, reasons: ['kill-switch: automatic mitigation is paused (kill switch)'], policies: ['kill-switch'], errors: [] };
-    expect(nextStage(plan(), 'soft', stuck, { decision: paused })).toMatchObject({ kind: 'hand-off', reason: expect.stringContaining('kill-switch') });
-    const next = nextStage(plan({}, { guardrails: { soft: ALLOW, hard: DENY_HARD } }), 'soft', stuck, { decision: ALLOW });
+    const paused = {
+      allowed: false,
+      reasons: ['kill-switch: automatic mitigation is paused (kill switch)'],
+      policies: ['kill-switch'],
+      errors: [],
+    };
+    expect(nextStage(plan(), 'soft', stuck, { decision: paused })).toMatchObject({
+      kind: 'hand-off',
+      reason: expect.stringContaining('kill-switch'),
+    });
+    const next = nextStage(plan({}, { guardrails: { soft: ALLOW, hard: DENY_HARD } }), 'soft', stuck, {
+      decision: ALLOW,
+    });
     expect(next).toMatchObject({ kind: 'escalate', stage: { allowed: true, decision: ALLOW } });
   });
 
@@ -185,20 +275,45 @@ describe('nextStage (seed 004 §I)', () => {
     expect(nextStage(plan(), 'hard', stuck).kind).toBe('hand-off');
     const noHard = plan();
     noHard.stages[1]!.actions = [];
-    expect(nextStage(noHard, 'soft', stuck)).toMatchObject({ kind: 'hand-off', reason: expect.stringContaining('no applicable steps') });
+    expect(nextStage(noHard, 'soft', stuck)).toMatchObject({
+      kind: 'hand-off',
+      reason: expect.stringContaining('no applicable steps'),
+    });
   });
 });
 
 describe('guardrail requests', () => {
-  const env: GuardrailEnvironment = { now: NOW, principal: { type: 'Workflow', id: 'mitigation' }, automatic: true, deploymentRegion: 'kr' };
-  const release = { tenant: 'acme', change: 'release' as const, ts: T0 - 10 * MINUTE, offsetMinutes: 10, id: 'rel-381' };
+  const env: GuardrailEnvironment = {
+    now: NOW,
+    principal: { type: 'Workflow', id: 'mitigation' },
+    automatic: true,
+    deploymentRegion: 'kr',
+  };
+  const release = {
+    tenant: 'acme',
+    change: 'release' as const,
+    ts: T0 - 10 * MINUTE,
+    offsetMinutes: 10,
+    id: 'rel-381',
+  };
 
   it('builds the context from the anomaly and the environment', () => {
     expect(applyRequest(anomaly(), 'hard', env)).toEqual<GuardrailRequest>({
       principal: { type: 'Workflow', id: 'mitigation' },
       action: 'apply',
       resource: { tenant: 'acme' },
-      context: { level: 'hard', automatic: true, crossRegion: false, regionKnown: true, anomalyRegions: ['kr'], tenantsAffected: 1, platformMinTenants: 3, releaseWithin30m: false, whitelistedCampaign: false, killSwitch: false },
+      context: {
+        level: 'hard',
+        automatic: true,
+        crossRegion: false,
+        regionKnown: true,
+        anomalyRegions: ['kr'],
+        tenantsAffected: 1,
+        platformMinTenants: 3,
+        releaseWithin30m: false,
+        whitelistedCampaign: false,
+        killSwitch: false,
+      },
     });
   });
 
@@ -207,18 +322,46 @@ describe('guardrail requests', () => {
     const failover = ORIGIN_BOTTLENECK.steps.find((s) => s.id === 'origin-bottleneck/read-only-failover')!;
     const rows = SEARCH_COST.steps[0]!;
     const r = applyRequest(anomaly(), 'soft', { ...env, tenantsAffected: 2, platformMinTenants: 4 }, invalidate);
-    expect(r.resource.target).toEqual({ kind: 'cdn-invalidation', flag: 'platform/cdn-invalidation:@distribution', scope: 'platform', reversible: false, regionBound: false, regions: [] });
+    expect(r.resource.target).toEqual({
+      kind: 'cdn-invalidation',
+      flag: 'platform/cdn-invalidation:@distribution',
+      scope: 'platform',
+      reversible: false,
+      regionBound: false,
+      regions: [],
+    });
     expect(r.context).toMatchObject({ tenantsAffected: 2, platformMinTenants: 4 });
-    expect(applyRequest(anomaly(), 'hard', env, failover).resource.target).toMatchObject({ scope: 'platform', reversible: true, regionBound: true, regions: ['kr'] });
-    expect(applyRequest(anomaly(), 'soft', { ...env, deploymentRegion: undefined }, rows).resource.target).toEqual({ kind: 'flag', flag: 'tenant/acme/search.cache.ttl_seconds', scope: 'tenant', reversible: true, regionBound: false, regions: [] });
+    expect(applyRequest(anomaly(), 'hard', env, failover).resource.target).toMatchObject({
+      scope: 'platform',
+      reversible: true,
+      regionBound: true,
+      regions: ['kr'],
+    });
+    expect(applyRequest(anomaly(), 'soft', { ...env, deploymentRegion: undefined }, rows).resource.target).toEqual({
+      kind: 'flag',
+      flag: 'tenant/acme/search.cache.ttl_seconds',
+      scope: 'tenant',
+      reversible: true,
+      regionBound: false,
+      regions: [],
+    });
   });
 
   it('cross-region: any region of the anomaly is not the deployment\'s; no known region is unknown, not "here"', () => {
     expect(applyRequest(anomaly({ region: 'us' }), 'soft', env).context.crossRegion).toBe(true);
-    expect(applyRequest(anomaly({ region: 'us' }), 'soft', { ...env, deploymentRegion: undefined }).context.crossRegion).toBe(false);
-    expect(applyRequest(anomaly({ region: undefined }), 'soft', env).context).toMatchObject({ crossRegion: false, regionKnown: false, anomalyRegions: [] });
+    expect(
+      applyRequest(anomaly({ region: 'us' }), 'soft', { ...env, deploymentRegion: undefined }).context.crossRegion,
+    ).toBe(false);
+    expect(applyRequest(anomaly({ region: undefined }), 'soft', env).context).toMatchObject({
+      crossRegion: false,
+      regionKnown: false,
+      anomalyRegions: [],
+    });
     // The regions of the episode decide, not the last record's `region`.
-    expect(applyRequest(anomaly({ region: 'kr', regions: ['kr', 'us'] }), 'soft', env).context).toMatchObject({ crossRegion: true, anomalyRegions: ['kr', 'us'] });
+    expect(applyRequest(anomaly({ region: 'kr', regions: ['kr', 'us'] }), 'soft', env).context).toMatchObject({
+      crossRegion: true,
+      anomalyRegions: ['kr', 'us'],
+    });
     expect(applyRequest(anomaly({ region: 'us', regions: ['kr'] }), 'soft', env).context.crossRegion).toBe(false);
   });
 
@@ -233,7 +376,13 @@ describe('guardrail requests', () => {
     expect(releaseWithin30m(anomaly({ correlatedChanges: [{ ...release, change: 'experiment' }] }), NOW)).toBe(true);
     expect(releaseWithin30m(anomaly({ correlatedChanges: [{ ...release, change: 'campaign' }] }), NOW)).toBe(false);
     expect(releaseWithin30m(anomaly(), NOW)).toBe(false);
-    const deployedNow = { v: 1 as const, type: 'change' as const, tenant: 'acme', change: 'release' as const, ts: NOW - 5 * MINUTE };
+    const deployedNow = {
+      v: 1 as const,
+      type: 'change' as const,
+      tenant: 'acme',
+      change: 'release' as const,
+      ts: NOW - 5 * MINUTE,
+    };
     expect(releaseWithin30m(anomaly(), NOW, [deployedNow])).toBe(true);
     expect(releaseWithin30m(anomaly(), NOW, [{ ...deployedNow, tenant: 'beta' }])).toBe(false);
     expect(releaseWithin30m(anomaly(), NOW, [{ ...deployedNow, ts: NOW - 45 * MINUTE }])).toBe(false);
@@ -242,7 +391,12 @@ describe('guardrail requests', () => {
 
   it('decideStages asks once per stage, and per step on demand', () => {
     const seen: string[] = [];
-    const decisions = decideStages(anomaly(), env, { evaluate: (r) => (seen.push(`${r.context.level}${r.resource.target ? ` ${r.resource.target.flag}` : ''}`), r.context.level === 'soft' ? ALLOW : DENY_HARD) });
+    const decisions = decideStages(anomaly(), env, {
+      evaluate: (r) => (
+        seen.push(`${r.context.level}${r.resource.target ? ` ${r.resource.target.flag}` : ''}`),
+        r.context.level === 'soft' ? ALLOW : DENY_HARD
+      ),
+    });
     expect(seen).toEqual(['soft', 'hard']);
     expect({ soft: decisions.soft, hard: decisions.hard }).toEqual({ soft: ALLOW, hard: DENY_HARD });
     expect(decisions.step!(SEARCH_COST.steps[0]!)).toEqual(ALLOW);
@@ -252,8 +406,16 @@ describe('guardrail requests', () => {
 
 describe('per-step decisions: steps handed off to an operator', () => {
   const origin = anomaly({ class: 'infra', signal: 'edge_p95_ms', expected: 120, observed: 900 });
-  const platformDenied = { allowed: false, reasons: ['platform-step-needs-multi-tenant-incident: …'], policies: ['platform-step-needs-multi-tenant-incident'], errors: [] };
-  const denyPlatform = { ...BOTH_ALLOWED, step: (s: { scope?: string }) => (s.scope === 'platform' ? platformDenied : ALLOW) };
+  const platformDenied = {
+    allowed: false,
+    reasons: ['platform-step-needs-multi-tenant-incident: …'],
+    policies: ['platform-step-needs-multi-tenant-incident'],
+    errors: [],
+  };
+  const denyPlatform = {
+    ...BOTH_ALLOWED,
+    step: (s: { scope?: string }) => (s.scope === 'platform' ? platformDenied : ALLOW),
+  };
 
   it('a step its own guardrail denies is listed as handed off with the reason, not applied; the soft stage then has nothing to apply', () => {
     const p = planMitigation(origin, { guardrails: denyPlatform, now: NOW });
@@ -265,34 +427,60 @@ describe('per-step decisions: steps handed off to an operator', () => {
       ['origin-bottleneck/challenge', 'guardrail', 'platform/waf-rate-limit:anomaly-guard-challenge'],
     ]);
     expect(p.allowed).toBe(false);
-    expect(p.reasons).toContain('soft: origin-bottleneck/cdn-invalidate handed off to an operator: platform-step-needs-multi-tenant-incident: …');
+    expect(p.reasons).toContain(
+      'soft: origin-bottleneck/cdn-invalidate handed off to an operator: platform-step-needs-multi-tenant-incident: …',
+    );
   });
 
   it('tenant-scoped steps of the same plan are unaffected', () => {
     const p = planMitigation(anomaly(), { guardrails: denyPlatform, now: NOW });
     expect(p.handedOff).toEqual([]);
-    expect(p.stages[0]!.actions.map((a) => a.step.id)).toEqual(SEARCH_COST.steps.filter((s) => s.level === 'soft').map((s) => s.id));
+    expect(p.stages[0]!.actions.map((a) => a.step.id)).toEqual(
+      SEARCH_COST.steps.filter((s) => s.level === 'soft').map((s) => s.id),
+    );
   });
 
   it('a target the deployment does not configure (unconfiguredTargets: error) is handed off at planning, the rest of the stage stays', () => {
     const ingest = anomaly({ class: 'tenant', signal: 'ingest_rpm', expected: 6000, observed: 30000 });
-    const p = planMitigation(ingest, { guardrails: BOTH_ALLOWED, now: NOW, unavailableTargets: { 'usage-plan': 'configure actionTargets.usagePlans' } });
+    const p = planMitigation(ingest, {
+      guardrails: BOTH_ALLOWED,
+      now: NOW,
+      unavailableTargets: { 'usage-plan': 'configure actionTargets.usagePlans' },
+    });
     expect(p.stages[0]!.actions.map((a) => a.step.id)).toEqual(['ingest-surge/sampling', 'ingest-surge/trim-fields']);
-    expect(p.stages[0]!.handedOff).toMatchObject([{ stepId: 'ingest-surge/burst-credit', cause: 'target-not-configured', reason: 'target usage-plan is not configured: configure actionTargets.usagePlans' }]);
+    expect(p.stages[0]!.handedOff).toMatchObject([
+      {
+        stepId: 'ingest-surge/burst-credit',
+        cause: 'target-not-configured',
+        reason: 'target usage-plan is not configured: configure actionTargets.usagePlans',
+      },
+    ]);
     expect(p.allowed).toBe(true);
   });
 
   it('before escalating, the stage is re-decided: a wider incident by now lets the platform steps through, in playbook order', () => {
     const p = planMitigation(origin, { guardrails: denyPlatform, now: NOW });
     const wider = redecideStage(p, 'hard', { ...BOTH_ALLOWED, step: () => ALLOW });
-    expect(wider.stages[1]!.actions.map((a) => a.step.id)).toEqual(['origin-bottleneck/read-only-failover', 'origin-bottleneck/challenge']);
+    expect(wider.stages[1]!.actions.map((a) => a.step.id)).toEqual([
+      'origin-bottleneck/read-only-failover',
+      'origin-bottleneck/challenge',
+    ]);
     expect(wider.stages[0]!.handedOff).toHaveLength(2);
-    const stuck = assessRegression({ ts: T0, observed: 900, expected: 120 }, { ts: T0 + 15 * MINUTE, observed: 900, expected: 120 }, { bad: 'up' });
-    expect(nextStage(p, 'soft', stuck)).toMatchObject({ kind: 'hand-off', reason: expect.stringContaining("the hard stage's steps are for an operator (origin-bottleneck/read-only-failover: platform-step-needs-multi-tenant-incident") });
+    const stuck = assessRegression(
+      { ts: T0, observed: 900, expected: 120 },
+      { ts: T0 + 15 * MINUTE, observed: 900, expected: 120 },
+      { bad: 'up' },
+    );
+    expect(nextStage(p, 'soft', stuck)).toMatchObject({
+      kind: 'hand-off',
+      reason: expect.stringContaining(
+        "the hard stage's steps are for an operator (origin-bottleneck/read-only-failover: platform-step-needs-multi-tenant-incident",
+      ),
+    });
     expect(nextStage(wider, 'soft', stuck).kind).toBe('escalate');
   });
 
-  it('the incident counts anomalies on the playbook\'s signals: an origin bottleneck shows on edge and origin latency alike', () => {
+  it("the incident counts anomalies on the playbook's signals: an origin bottleneck shows on edge and origin latency alike", () => {
     expect(incidentSignals(origin)).toEqual(['cache_hit_ratio', 'edge_p95_ms', 'origin_p95_ms']);
     expect(incidentSignals(origin, 'no-such-playbook')).toEqual(['edge_p95_ms']);
   });

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { AnomalyClass } from '../../../lambdas/core/classifier.js';
 import type { PlaybookStep } from '../../../lambdas/core/mitigation/actions.js';
 import { isBaselineLimit } from '../../../lambdas/core/mitigation/limits.js';
-import { DEFAULT_PLAYBOOK_BY_CLASS, PLAYBOOKS, UnknownPlaybookError, playbookById, selectPlaybook } from '../../../lambdas/core/mitigation/playbooks.js';
+import {
+  DEFAULT_PLAYBOOK_BY_CLASS,
+  PLAYBOOKS,
+  UnknownPlaybookError,
+  playbookById,
+  selectPlaybook,
+} from '../../../lambdas/core/mitigation/playbooks.js';
 import { KNOWN_SIGNALS } from '../../../lambdas/core/signals.js';
 
 const allSteps = PLAYBOOKS.flatMap((p) => p.steps.map((s) => ({ playbook: p.id, step: s })));
@@ -14,7 +20,12 @@ const step = (id: string): PlaybookStep => {
 
 describe('playbook data (seed 004 §C)', () => {
   it('has the four seed playbooks', () => {
-    expect(PLAYBOOKS.map((p) => p.id)).toEqual(['ingest-surge', 'search-cost', 'notification-storm', 'origin-bottleneck']);
+    expect(PLAYBOOKS.map((p) => p.id)).toEqual([
+      'ingest-surge',
+      'search-cost',
+      'notification-storm',
+      'origin-bottleneck',
+    ]);
   });
 
   it('playbook ids and step ids are unique, and every step id is prefixed by its playbook id', () => {
@@ -42,7 +53,9 @@ describe('playbook data (seed 004 §C)', () => {
   it('every step has a title, a flag name within its scope (no tenant in it) and a value', () => {
     for (const { step: s } of allSteps) {
       expect(s.title.length).toBeGreaterThan(5);
-      expect(s.flag, s.id).toMatch(s.target === 'flag' ? /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/ : /^(@[a-z]+|[a-z][a-z0-9-]*)$/);
+      expect(s.flag, s.id).toMatch(
+        s.target === 'flag' ? /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/ : /^(@[a-z]+|[a-z][a-z0-9-]*)$/,
+      );
       expect(s.value).not.toBeUndefined();
     }
   });
@@ -50,8 +63,13 @@ describe('playbook data (seed 004 §C)', () => {
   it('AWS-control steps use the values their targets take (lambdas/adapters/targets)', () => {
     for (const { step: s } of allSteps) {
       if (s.target === 'usage-plan') expect(s.flag, s.id).toBe('@tenant');
-      if (s.target === 'waf-rate-limit') expect(Number.isInteger(s.value) && (s.value as number) >= 10, s.id).toBe(true);
-      if (s.target === 'cdn-invalidation') expect((s.value as { paths: string[] }).paths.every((p) => p.startsWith('/')), s.id).toBe(true);
+      if (s.target === 'waf-rate-limit')
+        expect(Number.isInteger(s.value) && (s.value as number) >= 10, s.id).toBe(true);
+      if (s.target === 'cdn-invalidation')
+        expect(
+          (s.value as { paths: string[] }).paths.every((p) => p.startsWith('/')),
+          s.id,
+        ).toBe(true);
     }
   });
 
@@ -82,14 +100,20 @@ describe('playbook data (seed 004 §C)', () => {
     expect(step('search-cost/block-expensive')).toMatchObject({ level: 'hard', value: true });
     expect(step('notification-storm/dedupe-window')).toMatchObject({ level: 'soft', value: 30 });
     expect(step('notification-storm/channel-priority').value).toMatchObject({ order: ['slack', 'email'] });
-    expect(step('origin-bottleneck/cdn-invalidate')).toMatchObject({ level: 'soft', target: 'cdn-invalidation', undo: 'none' });
+    expect(step('origin-bottleneck/cdn-invalidate')).toMatchObject({
+      level: 'soft',
+      target: 'cdn-invalidation',
+      undo: 'none',
+    });
     expect(step('origin-bottleneck/read-only-failover')).toMatchObject({ level: 'hard', value: 'read-only' });
     expect(step('origin-bottleneck/challenge')).toMatchObject({ level: 'hard', target: 'waf-rate-limit', value: 300 });
     expect(step('ingest-surge/rate-limit')).toMatchObject({ level: 'hard', target: 'usage-plan' });
   });
 
   it('the origin playbook acts on the shared platform; the others on the tenant', () => {
-    for (const p of PLAYBOOKS) for (const s of p.steps) expect(s.scope ?? 'tenant', s.id).toBe(p.id === 'origin-bottleneck' ? 'platform' : 'tenant');
+    for (const p of PLAYBOOKS)
+      for (const s of p.steps)
+        expect(s.scope ?? 'tenant', s.id).toBe(p.id === 'origin-bottleneck' ? 'platform' : 'tenant');
   });
 });
 
@@ -116,6 +140,8 @@ describe('selectPlaybook', () => {
 
   it('an unknown playbook id is a clear error', () => {
     expect(() => playbookById('nope')).toThrow(UnknownPlaybookError);
-    expect(() => playbookById('nope')).toThrow(/unknown playbook "nope"; known: ingest-surge, search-cost, notification-storm, origin-bottleneck/);
+    expect(() => playbookById('nope')).toThrow(
+      /unknown playbook "nope"; known: ingest-surge, search-cost, notification-storm, origin-bottleneck/,
+    );
   });
 });

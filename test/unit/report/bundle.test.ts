@@ -3,7 +3,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ArchiveNameError, evidenceFiles, renderReport, tarGz, ustar, type ArchiveFile } from '../../../lambdas/core/report/index.js';
+import {
+  ArchiveNameError,
+  evidenceFiles,
+  renderReport,
+  tarGz,
+  ustar,
+  type ArchiveFile,
+} from '../../../lambdas/core/report/index.js';
 import { seedInput } from './fixtures.js';
 
 const dirs: string[] = [];
@@ -22,8 +29,13 @@ function extract(archive: Buffer, gz = true): { dir: string; names: string[]; ve
   const out = join(dir, 'out');
   execFileSync('mkdir', [out]);
   const flags = gz ? 'z' : '';
-  const names = execFileSync('tar', [`-t${flags}f`, file], { encoding: 'utf8' }).trim().split('\n');
-  const verbose = execFileSync('tar', [`--full-time`, `-tv${flags}f`, file], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+  const names = execFileSync('tar', [`-t${flags}f`, file], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
+  const verbose = execFileSync('tar', [`--full-time`, `-tv${flags}f`, file], {
+    encoding: 'utf8',
+    env: { ...process.env, TZ: 'UTC' },
+  });
   execFileSync('tar', [`-x${flags}f`, file, '-C', out]);
   return { dir: out, names, verbose };
 }
@@ -32,7 +44,14 @@ describe('evidence.tar.gz', () => {
   it('holds the report in three forms plus the window data, change records and action ledger; tar extracts it intact', () => {
     const input = seedInput();
     const files = evidenceFiles(input);
-    expect(files.map((f) => f.name)).toEqual(['report.json', 'report.md', 'report.html', 'window-data.json', 'changes.json', 'ledger.json']);
+    expect(files.map((f) => f.name)).toEqual([
+      'report.json',
+      'report.md',
+      'report.html',
+      'window-data.json',
+      'changes.json',
+      'ledger.json',
+    ]);
     const { dir, names, verbose } = extract(tarGz(files, input.generatedAt));
     expect(names).toEqual(files.map((f) => f.name));
     for (const f of files) expect(readFileSync(join(dir, f.name), 'utf8')).toBe(f.content);
@@ -41,7 +60,9 @@ describe('evidence.tar.gz', () => {
     const windowData = JSON.parse(readFileSync(join(dir, 'window-data.json'), 'utf8'));
     expect(windowData.points).toHaveLength(input.series.length);
     expect(JSON.parse(readFileSync(join(dir, 'ledger.json'), 'utf8')).entries).toHaveLength(6);
-    expect(JSON.parse(readFileSync(join(dir, 'changes.json'), 'utf8')).records.map((c: { id: string }) => c.id)).toEqual(['rel-381', 'rel-390']);
+    expect(
+      JSON.parse(readFileSync(join(dir, 'changes.json'), 'utf8')).records.map((c: { id: string }) => c.id),
+    ).toEqual(['rel-381', 'rel-390']);
   });
 
   it('the archive object is the same bytes as packing the evidence files', () => {
@@ -72,6 +93,7 @@ describe('evidence.tar.gz', () => {
   });
 
   it('refuses names that would escape the extraction directory or cannot be stored', () => {
-    for (const name of ['../etc/passwd', '/abs', 'a/../../b', '', 'x'.repeat(101)]) expect(() => ustar([{ name, content: '' }], 0)).toThrow(ArchiveNameError);
+    for (const name of ['../etc/passwd', '/abs', 'a/../../b', '', 'x'.repeat(101)])
+      expect(() => ustar([{ name, content: '' }], 0)).toThrow(ArchiveNameError);
   });
 });

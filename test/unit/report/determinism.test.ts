@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../../lambdas/core/ports/action-ledger.js';
-import { buildReport, reportObjectKeys, renderReport, type ActionLedgerRecord, type RenderedReport } from '../../../lambdas/core/report/index.js';
+import {
+  buildReport,
+  reportObjectKeys,
+  renderReport,
+  type ActionLedgerRecord,
+  type RenderedReport,
+} from '../../../lambdas/core/report/index.js';
 import { at, seedInput, seedLedger, seedPlan } from './fixtures.js';
 
 const bodies = (r: RenderedReport) => r.objects.map((o) => [o.key, Buffer.from(o.body).toString('base64')]);
@@ -10,12 +16,21 @@ describe('same input, same bytes, same keys (regenerating a report overwrites it
     const a = renderReport(seedInput());
     const b = renderReport(seedInput());
     expect(bodies(b)).toEqual(bodies(a));
-    expect(a.objects.map((o) => o.key.split('/').pop())).toEqual(['report.json', 'report.md', 'report.html', 'evidence.tar.gz']);
+    expect(a.objects.map((o) => o.key.split('/').pop())).toEqual([
+      'report.json',
+      'report.md',
+      'report.html',
+      'evidence.tar.gz',
+    ]);
   });
 
   it('the order the adapters return series, ledger and changes in does not matter', () => {
     const input = seedInput();
-    const shuffled = seedInput({ series: [...input.series].reverse(), ledger: [...input.ledger!].reverse(), changes: [...input.changes!].reverse() });
+    const shuffled = seedInput({
+      series: [...input.series].reverse(),
+      ledger: [...input.ledger!].reverse(),
+      changes: [...input.changes!].reverse(),
+    });
     expect(bodies(renderReport(shuffled))).toEqual(bodies(renderReport(input)));
   });
 

@@ -4,13 +4,24 @@ import { InMemorySlotStore } from '../../../lambdas/adapters/in-memory/slot-stor
 import { action, FakeAppConfig, mutations } from './fakes.js';
 
 const T = Date.parse('2026-11-22T10:05:00Z');
-const CONFIG: AppConfigConfig = { applicationId: 'app1abc', environmentId: 'env1abc', configurationProfileId: 'prof1ab', deploymentStrategyId: 'strat01' };
+const CONFIG: AppConfigConfig = {
+  applicationId: 'app1abc',
+  environmentId: 'env1abc',
+  configurationProfileId: 'prof1ab',
+  deploymentStrategyId: 'strat01',
+};
 
 const FLAGS = {
   version: '1',
   flags: {
     'saved-queries-only': { name: 'Saved queries only' },
-    'search-limits': { name: 'Search limits', attributes: { rows: { constraints: { type: 'number', maximum: 1000 } }, facetLimit: { constraints: { type: 'number' } } } },
+    'search-limits': {
+      name: 'Search limits',
+      attributes: {
+        rows: { constraints: { type: 'number', maximum: 1000 } },
+        facetLimit: { constraints: { type: 'number' } },
+      },
+    },
     'dark-mode': { name: 'Dark mode' },
   },
   values: {
@@ -35,10 +46,20 @@ describe('AppConfig feature-flag target', () => {
     const applied = await target.apply(a, T);
 
     expect(applied).toEqual({ ...a, previous: false, appliedAt: T, targetRef: 'deployment/2' });
-    expect(appconfig.calls.map((c) => c.command)).toEqual(['ListDeployments', 'GetHostedConfigurationVersion', 'CreateHostedConfigurationVersion', 'StartDeployment']);
+    expect(appconfig.calls.map((c) => c.command)).toEqual([
+      'ListDeployments',
+      'GetHostedConfigurationVersion',
+      'CreateHostedConfigurationVersion',
+      'StartDeployment',
+    ]);
     const [create, deploy] = mutations(appconfig.calls);
     expect(create!.command).toBe('CreateHostedConfigurationVersion');
-    expect(create!.input).toMatchObject({ ApplicationId: 'app1abc', ConfigurationProfileId: 'prof1ab', ContentType: 'application/json', Description: 'anomaly-guard ep1/saved-only: saved-queries-only = true' });
+    expect(create!.input).toMatchObject({
+      ApplicationId: 'app1abc',
+      ConfigurationProfileId: 'prof1ab',
+      ContentType: 'application/json',
+      Description: 'anomaly-guard ep1/saved-only: saved-queries-only = true',
+    });
     const content = JSON.parse(new TextDecoder().decode(create!.input.Content));
     expect(content).toEqual({ ...FLAGS, values: { ...FLAGS.values, 'saved-queries-only': { enabled: true } } });
     expect(deploy!.input).toEqual({
@@ -51,7 +72,11 @@ describe('AppConfig feature-flag target', () => {
       LatestDeploymentNumber: 1,
     });
     expect(appconfig.served().values['saved-queries-only']).toEqual({ enabled: true });
-    expect(appconfig.calls.find((c) => c.command === 'GetHostedConfigurationVersion')!.input).toEqual({ ApplicationId: 'app1abc', ConfigurationProfileId: 'prof1ab', VersionNumber: 1 });
+    expect(appconfig.calls.find((c) => c.command === 'GetHostedConfigurationVersion')!.input).toEqual({
+      ApplicationId: 'app1abc',
+      ConfigurationProfileId: 'prof1ab',
+      VersionNumber: 1,
+    });
   });
 
   it('a second apply creates no version and starts no deployment', async () => {
@@ -71,7 +96,12 @@ describe('AppConfig feature-flag target', () => {
     await target.rollback(applied, T + 900_000);
     expect(appconfig.served().values['search-limits']).toEqual({ enabled: true, rows: 1000 });
     expect(appconfig.served().values['dark-mode']).toEqual({ enabled: true });
-    expect(mutations(appconfig.calls).map((c) => c.command)).toEqual(['CreateHostedConfigurationVersion', 'StartDeployment', 'CreateHostedConfigurationVersion', 'StartDeployment']);
+    expect(mutations(appconfig.calls).map((c) => c.command)).toEqual([
+      'CreateHostedConfigurationVersion',
+      'StartDeployment',
+      'CreateHostedConfigurationVersion',
+      'StartDeployment',
+    ]);
 
     appconfig.calls.length = 0;
     await target.rollback(applied, T + 960_000);
@@ -86,31 +116,57 @@ describe('AppConfig feature-flag target', () => {
   });
 
   it('an environment busy with another deployment: no orphan version, a retryable error, and the retry completes', async () => {
-    appconfig.deployments.push({ DeploymentNumber: 2, ConfigurationProfileId: 'other01', ConfigurationVersion: '7', State: 'BAKING' });
+    appconfig.deployments.push({
+      DeploymentNumber: 2,
+      ConfigurationProfileId: 'other01',
+      ConfigurationVersion: '7',
+      State: 'BAKING',
+    });
     const a = action(step('saved-queries-only', true));
-    await expect(target.apply(a, T)).rejects.toMatchObject({ name: 'DeploymentInProgressError', message: expect.stringContaining('busy with deployment #2 (BAKING)') });
+    await expect(target.apply(a, T)).rejects.toMatchObject({
+      name: 'DeploymentInProgressError',
+      message: expect.stringContaining('busy with deployment #2 (BAKING)'),
+    });
     expect(mutations(appconfig.calls)).toEqual([]);
 
     appconfig.finishDeployments();
     const applied = await target.apply(a, T + 60_000);
     expect(appconfig.served().values['saved-queries-only']).toEqual({ enabled: true });
     expect(applied.appliedAt).toBe(T);
-    expect(mutations(appconfig.calls).find((c) => c.command === 'StartDeployment')!.input.LatestDeploymentNumber).toBe(2);
+    expect(mutations(appconfig.calls).find((c) => c.command === 'StartDeployment')!.input.LatestDeploymentNumber).toBe(
+      2,
+    );
   });
 
   it('rejects flags the profile does not define and values of the wrong type, without creating anything', async () => {
-    await expect(target.apply(action(step('no-such-flag', true)), T)).rejects.toMatchObject({ name: 'InvalidStepError', message: expect.stringContaining("'no-such-flag' is not defined") });
-    await expect(target.apply(action(step('search-limits.pageSize', 10)), T)).rejects.toMatchObject({ name: 'InvalidStepError', message: expect.stringContaining("no attribute 'pageSize'") });
-    await expect(target.apply(action(step('saved-queries-only', 'yes')), T)).rejects.toMatchObject({ name: 'InvalidStepError' });
+    await expect(target.apply(action(step('no-such-flag', true)), T)).rejects.toMatchObject({
+      name: 'InvalidStepError',
+      message: expect.stringContaining("'no-such-flag' is not defined"),
+    });
+    await expect(target.apply(action(step('search-limits.pageSize', 10)), T)).rejects.toMatchObject({
+      name: 'InvalidStepError',
+      message: expect.stringContaining("no attribute 'pageSize'"),
+    });
+    await expect(target.apply(action(step('saved-queries-only', 'yes')), T)).rejects.toMatchObject({
+      name: 'InvalidStepError',
+    });
     expect(mutations(appconfig.calls)).toEqual([]);
   });
 
   it('a flag someone changed and deployed by hand after the action is left alone by the rollback', async () => {
     const applied = await target.apply(action(step('saved-queries-only', true)), T);
     // An operator deploys a version of their own that turns the flag off again (and changes something else).
-    const manual = { ...FLAGS, values: { ...FLAGS.values, 'saved-queries-only': { enabled: false }, 'dark-mode': { enabled: false } } };
+    const manual = {
+      ...FLAGS,
+      values: { ...FLAGS.values, 'saved-queries-only': { enabled: false }, 'dark-mode': { enabled: false } },
+    };
     appconfig.versions.set(9, { content: JSON.stringify(manual), contentType: 'application/json' });
-    appconfig.deployments.push({ DeploymentNumber: 3, ConfigurationProfileId: 'prof1ab', ConfigurationVersion: '9', State: 'COMPLETE' });
+    appconfig.deployments.push({
+      DeploymentNumber: 3,
+      ConfigurationProfileId: 'prof1ab',
+      ConfigurationVersion: '9',
+      State: 'COMPLETE',
+    });
     appconfig.calls.length = 0;
     await expect(target.rollbackWithOutcome(applied, T + 900_000)).resolves.toBe('not-owned');
     expect(mutations(appconfig.calls)).toEqual([]);

@@ -4,7 +4,12 @@ import { action, FakeCloudFront } from './fakes.js';
 
 const T = Date.parse('2026-11-22T10:05:00Z');
 
-const step = (value: unknown, flag = 'E2QWRUHAPOMQZL') => ({ target: 'cdn-invalidation' as const, flag, value: value as string, undo: 'none' as const });
+const step = (value: unknown, flag = 'E2QWRUHAPOMQZL') => ({
+  target: 'cdn-invalidation' as const,
+  flag,
+  value: value as string,
+  undo: 'none' as const,
+});
 
 describe('CloudFront invalidation target', () => {
   let clock: number;
@@ -17,12 +22,20 @@ describe('CloudFront invalidation target', () => {
   });
 
   it('creates one invalidation with the rollback key as CallerReference', async () => {
-    const a = action(step({ paths: ['/search/*', '/api/v1/search*', '/search/*'] }), { rollbackKey: 'ep1/cdn-normalise' });
+    const a = action(step({ paths: ['/search/*', '/api/v1/search*', '/search/*'] }), {
+      rollbackKey: 'ep1/cdn-normalise',
+    });
     const applied = await target.apply(a, T);
     expect(cf.calls).toEqual([
       {
         command: 'CreateInvalidation',
-        input: { DistributionId: 'E2QWRUHAPOMQZL', InvalidationBatch: { CallerReference: 'ep1/cdn-normalise', Paths: { Quantity: 2, Items: ['/search/*', '/api/v1/search*'] } } },
+        input: {
+          DistributionId: 'E2QWRUHAPOMQZL',
+          InvalidationBatch: {
+            CallerReference: 'ep1/cdn-normalise',
+            Paths: { Quantity: 2, Items: ['/search/*', '/api/v1/search*'] },
+          },
+        },
       },
     ]);
     expect(applied).toEqual({ ...a, previous: null, appliedAt: T, targetRef: 'I1ABCDEF' });
@@ -46,8 +59,14 @@ describe('CloudFront invalidation target', () => {
   });
 
   it('rejects distributions outside the configuration, steps that claim to be undoable, and bad paths', async () => {
-    await expect(target.apply(action(step('/x', 'EOTHERDIST')), T)).rejects.toMatchObject({ name: 'ResourceNotAllowedError', message: expect.stringContaining('cloudFront.distributionIds') });
-    await expect(target.apply(action({ ...step('/x'), undo: 'restore-previous' }), T)).rejects.toMatchObject({ name: 'InvalidStepError', message: expect.stringContaining("undo must be 'none'") });
+    await expect(target.apply(action(step('/x', 'EOTHERDIST')), T)).rejects.toMatchObject({
+      name: 'ResourceNotAllowedError',
+      message: expect.stringContaining('cloudFront.distributionIds'),
+    });
+    await expect(target.apply(action({ ...step('/x'), undo: 'restore-previous' }), T)).rejects.toMatchObject({
+      name: 'InvalidStepError',
+      message: expect.stringContaining("undo must be 'none'"),
+    });
     await expect(target.apply(action(step('search/*')), T)).rejects.toMatchObject({ name: 'InvalidStepError' });
     await expect(target.apply(action(step({ paths: [] })), T)).rejects.toMatchObject({ name: 'InvalidStepError' });
     expect(cf.calls).toEqual([]);

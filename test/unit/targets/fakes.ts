@@ -33,11 +33,20 @@ function intercept<C extends Client>(client: C, calls: Call[], answer: (command:
 
 const clientConfig = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
 
-export const MUTATING = new Set(['UpdateWebACL', 'UpdateUsagePlan', 'CreateHostedConfigurationVersion', 'StartDeployment', 'CreateInvalidation']);
+export const MUTATING = new Set([
+  'UpdateWebACL',
+  'UpdateUsagePlan',
+  'CreateHostedConfigurationVersion',
+  'StartDeployment',
+  'CreateInvalidation',
+]);
 export const mutations = (calls: Call[]) => calls.filter((c) => MUTATING.has(c.command));
 
 let seq = 0;
-export function action(step: Partial<PlaybookStep> & Pick<PlaybookStep, 'target' | 'flag' | 'value'>, over: Partial<PlannedAction> = {}): PlannedAction {
+export function action(
+  step: Partial<PlaybookStep> & Pick<PlaybookStep, 'target' | 'flag' | 'value'>,
+  over: Partial<PlannedAction> = {},
+): PlannedAction {
   const id = step.id ?? `step-${++seq}`;
   return {
     rollbackKey: over.rollbackKey ?? `rb-${id}`,
@@ -83,7 +92,8 @@ export class FakeWaf {
       await hook();
     }
     if (command === 'GetWebACL') {
-      if (input.Name !== this.webAcl.Name || input.Id !== this.webAcl.Id) throw new Error(`no web ACL ${input.Name}/${input.Id}`);
+      if (input.Name !== this.webAcl.Name || input.Id !== this.webAcl.Id)
+        throw new Error(`no web ACL ${input.Name}/${input.Id}`);
       return { WebACL: structuredClone(this.webAcl), LockToken: this.lockToken };
     }
     if (command === 'UpdateWebACL') {
@@ -92,7 +102,11 @@ export class FakeWaf {
           this.conflicts--;
           this.lockToken = `lock-${++this.tokens}`;
         }
-        throw new WAFOptimisticLockException({ message: 'AWS WAF couldn’t save your changes because someone changed the resource after you started to edit it.', $metadata: {} });
+        throw new WAFOptimisticLockException({
+          message:
+            'AWS WAF couldn’t save your changes because someone changed the resource after you started to edit it.',
+          $metadata: {},
+        });
       }
       const { LockToken: _t, Scope: _s, ...rest } = input;
       this.webAcl = { ...structuredClone(rest), ARN: this.webAcl.ARN, Capacity: this.webAcl.Capacity };
@@ -112,7 +126,9 @@ export class FakeApiGateway {
 
   constructor(plans: UsagePlan[]) {
     for (const p of plans) this.plans.set(p.id!, structuredClone(p));
-    this.client = intercept(new APIGatewayClient(clientConfig), this.calls, (command, input) => this.answer(command, input));
+    this.client = intercept(new APIGatewayClient(clientConfig), this.calls, (command, input) =>
+      this.answer(command, input),
+    );
   }
 
   private answer(command: string, input: any): unknown {
@@ -173,13 +189,22 @@ export class FakeAppConfig {
     initial: unknown,
   ) {
     this.versions.set(1, { content: JSON.stringify(initial), contentType: 'application/json' });
-    this.deployments.push({ DeploymentNumber: 1, ConfigurationProfileId: profile, ConfigurationVersion: '1', State: 'COMPLETE' });
-    this.client = intercept(new AppConfigClient(clientConfig), this.calls, (command, input) => this.answer(command, input));
+    this.deployments.push({
+      DeploymentNumber: 1,
+      ConfigurationProfileId: profile,
+      ConfigurationVersion: '1',
+      State: 'COMPLETE',
+    });
+    this.client = intercept(new AppConfigClient(clientConfig), this.calls, (command, input) =>
+      this.answer(command, input),
+    );
   }
 
   /** The document the environment serves now. */
   served(): any {
-    const d = [...this.deployments].reverse().find((x) => x.ConfigurationProfileId === this.profile && x.State !== 'ROLLED_BACK');
+    const d = [...this.deployments]
+      .reverse()
+      .find((x) => x.ConfigurationProfileId === this.profile && x.State !== 'ROLLED_BACK');
     return JSON.parse(this.versions.get(Number(d!.ConfigurationVersion))!.content);
   }
 
@@ -197,7 +222,11 @@ export class FakeAppConfig {
       case 'GetHostedConfigurationVersion': {
         const v = this.versions.get(input.VersionNumber);
         if (!v) throw new Error(`no version ${input.VersionNumber}`);
-        return { VersionNumber: input.VersionNumber, Content: new TextEncoder().encode(v.content), ContentType: v.contentType };
+        return {
+          VersionNumber: input.VersionNumber,
+          Content: new TextEncoder().encode(v.content),
+          ContentType: v.contentType,
+        };
       }
       case 'CreateHostedConfigurationVersion': {
         const n = Math.max(...this.versions.keys()) + 1;
@@ -205,12 +234,22 @@ export class FakeAppConfig {
         return { VersionNumber: n };
       }
       case 'StartDeployment': {
-        const busy = this.deployments.find((d) => ['DEPLOYING', 'BAKING', 'VALIDATING', 'ROLLING_BACK'].includes(d.State));
+        const busy = this.deployments.find((d) =>
+          ['DEPLOYING', 'BAKING', 'VALIDATING', 'ROLLING_BACK'].includes(d.State),
+        );
         const latest = this.deployments.at(-1)!.DeploymentNumber;
         if (busy || (input.LatestDeploymentNumber !== undefined && input.LatestDeploymentNumber !== latest)) {
-          throw new ConflictException({ message: 'Deployment is already in progress or not from the latest state', $metadata: {} });
+          throw new ConflictException({
+            message: 'Deployment is already in progress or not from the latest state',
+            $metadata: {},
+          });
         }
-        const d = { DeploymentNumber: latest + 1, ConfigurationProfileId: input.ConfigurationProfileId, ConfigurationVersion: input.ConfigurationVersion, State: this.newDeploymentState };
+        const d = {
+          DeploymentNumber: latest + 1,
+          ConfigurationProfileId: input.ConfigurationProfileId,
+          ConfigurationVersion: input.ConfigurationVersion,
+          State: this.newDeploymentState,
+        };
         this.deployments.push(d);
         return { ...d };
       }
@@ -230,7 +269,9 @@ export class FakeCloudFront {
   private n = 0;
 
   constructor(private readonly clock: () => number) {
-    this.client = intercept(new CloudFrontClient(clientConfig), this.calls, (command, input) => this.answer(command, input));
+    this.client = intercept(new CloudFrontClient(clientConfig), this.calls, (command, input) =>
+      this.answer(command, input),
+    );
   }
 
   private answer(command: string, input: any): unknown {
@@ -239,10 +280,23 @@ export class FakeCloudFront {
     const key = `${input.DistributionId}/${batch.CallerReference}`;
     const existing = this.invalidations.get(key);
     if (existing && JSON.stringify(existing.paths) !== JSON.stringify(batch.Paths.Items)) {
-      throw new CloudFrontServiceException({ name: 'InvalidationBatchAlreadyExists', $fault: 'client', message: 'same CallerReference, different batch', $metadata: {} });
+      throw new CloudFrontServiceException({
+        name: 'InvalidationBatchAlreadyExists',
+        $fault: 'client',
+        message: 'same CallerReference, different batch',
+        $metadata: {},
+      });
     }
     const inv = existing ?? { Id: `I${++this.n}ABCDEF`, CreateTime: new Date(this.clock()), paths: batch.Paths.Items };
     this.invalidations.set(key, inv);
-    return { Location: `https://cloudfront.amazonaws.com/2020-05-31/distribution/${input.DistributionId}/invalidation/${inv.Id}`, Invalidation: { Id: inv.Id, Status: 'InProgress', CreateTime: inv.CreateTime, InvalidationBatch: structuredClone(batch) } };
+    return {
+      Location: `https://cloudfront.amazonaws.com/2020-05-31/distribution/${input.DistributionId}/invalidation/${inv.Id}`,
+      Invalidation: {
+        Id: inv.Id,
+        Status: 'InProgress',
+        CreateTime: inv.CreateTime,
+        InvalidationBatch: structuredClone(batch),
+      },
+    };
   }
 }

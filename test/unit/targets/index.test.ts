@@ -17,17 +17,37 @@ import { InMemorySlotStore } from '../../../lambdas/adapters/in-memory/slot-stor
 import { action, FakeWaf } from './fakes.js';
 
 const T = Date.parse('2026-11-22T10:05:00Z');
-const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+const dynamo = new DynamoDBClient({
+  region: 'us-east-1',
+  endpoint: 'http://127.0.0.1:9',
+  credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+});
 
 const FULL: ActionTargetsConfig = {
-  appConfig: { applicationId: 'app1abc', environmentId: 'env1abc', configurationProfileId: 'prof1ab', deploymentStrategyId: 'strat01' },
+  appConfig: {
+    applicationId: 'app1abc',
+    environmentId: 'env1abc',
+    configurationProfileId: 'prof1ab',
+    deploymentStrategyId: 'strat01',
+  },
   usagePlans: { usagePlanIds: ['plan-acme'], tenantPlans: { acme: 'plan-acme' } },
   cloudFront: { distributionIds: ['E2QWRUHAPOMQZL'] },
   waf: { webAclName: 'edge-acl', webAclId: 'acl-id', scope: 'CLOUDFRONT', ruleNames: ['per-ip'] },
-  webhook: { url: 'https://hooks.example.com/anomaly-guard', secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:anomaly-guard/webhook-AbCdEf' },
+  webhook: {
+    url: 'https://hooks.example.com/anomaly-guard',
+    secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:anomaly-guard/webhook-AbCdEf',
+  },
 };
 
-const step = (target: TargetKind, id = target): PlaybookStep => ({ id, title: id, level: 'soft', target, flag: 'x', value: 1, undo: 'restore-previous' });
+const step = (target: TargetKind, id = target): PlaybookStep => ({
+  id,
+  title: id,
+  level: 'soft',
+  target,
+  flag: 'x',
+  value: 1,
+  undo: 'restore-previous',
+});
 
 describe('createActionTargets', () => {
   it('creates only the flag table when nothing else is configured, and names the missing configuration', () => {
@@ -35,7 +55,10 @@ describe('createActionTargets', () => {
     expect([...targets.keys()]).toEqual(['flag']);
     expect(targets.targetFor('flag')).toBeInstanceOf(FlagTableTarget);
     const expected: [TargetKind, RegExp][] = [
-      ['appconfig', /actionTargets\.appConfig = \{applicationId, environmentId, configurationProfileId, deploymentStrategyId\}/],
+      [
+        'appconfig',
+        /actionTargets\.appConfig = \{applicationId, environmentId, configurationProfileId, deploymentStrategyId\}/,
+      ],
       ['usage-plan', /actionTargets\.usagePlans = \{usagePlanIds/],
       ['cdn-invalidation', /actionTargets\.cloudFront = \{distributionIds/],
       ['waf-rate-limit', /actionTargets\.waf = \{webAclName, webAclId, scope, ruleNames/],
@@ -49,7 +72,14 @@ describe('createActionTargets', () => {
 
   it('creates every configured adapter, each under its kind', () => {
     const targets = createActionTargets(FULL, { dynamo, tableName: 'state', webhookSecret: 's3cret' });
-    const classes: Record<TargetKind, unknown> = { flag: FlagTableTarget, appconfig: AppConfigTarget, 'usage-plan': UsagePlanTarget, 'cdn-invalidation': CdnInvalidationTarget, 'waf-rate-limit': WafRateLimitTarget, webhook: WebhookTarget };
+    const classes: Record<TargetKind, unknown> = {
+      flag: FlagTableTarget,
+      appconfig: AppConfigTarget,
+      'usage-plan': UsagePlanTarget,
+      'cdn-invalidation': CdnInvalidationTarget,
+      'waf-rate-limit': WafRateLimitTarget,
+      webhook: WebhookTarget,
+    };
     expect(new Set(targets.keys())).toEqual(new Set(Object.keys(classes)));
     for (const [kind, cls] of Object.entries(classes)) {
       expect(targets.get(kind as TargetKind)).toBeInstanceOf(cls);
@@ -59,13 +89,16 @@ describe('createActionTargets', () => {
 
   it('default clients for CloudFront and a CLOUDFRONT-scoped web ACL are in us-east-1', async () => {
     const targets = createActionTargets({ cloudFront: FULL.cloudFront, waf: FULL.waf }, { dynamo, tableName: 'state' });
-    const region = (t: unknown) => (t as { client: { config: { region: () => Promise<string> } } }).client.config.region();
+    const region = (t: unknown) =>
+      (t as { client: { config: { region: () => Promise<string> } } }).client.config.region();
     await expect(region(targets.get('waf-rate-limit'))).resolves.toBe('us-east-1');
     await expect(region(targets.get('cdn-invalidation'))).resolves.toBe('us-east-1');
   });
 
   it('refuses to enable the webhook without its secret', () => {
-    expect(() => createActionTargets({ webhook: FULL.webhook }, { dynamo, tableName: 'state' })).toThrow(/webhook enabled but no secret given: resolve arn:aws:secretsmanager/);
+    expect(() => createActionTargets({ webhook: FULL.webhook }, { dynamo, tableName: 'state' })).toThrow(
+      /webhook enabled but no secret given: resolve arn:aws:secretsmanager/,
+    );
   });
 
   it('lists the playbook steps whose target is not enabled (for dry runs), and what happens to them: handed off, or written to the flag table', () => {
@@ -76,7 +109,11 @@ describe('createActionTargets', () => {
       ['webhook', 'webhook', 'hand-off'],
     ]);
     // Before, the flag-table fallback listed nothing, so a dry run never said a WAF step would only be a flag.
-    expect(createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo, tableName: 'state' }).unavailable(steps).map((u) => [u.step.id, u.handling])).toEqual([
+    expect(
+      createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo, tableName: 'state' })
+        .unavailable(steps)
+        .map((u) => [u.step.id, u.handling]),
+    ).toEqual([
       ['usage-plan', 'flag-table'],
       ['waf-rate-limit', 'flag-table'],
       ['webhook', 'flag-table'],
@@ -84,14 +121,25 @@ describe('createActionTargets', () => {
   });
 
   it('unconfiguredTargets per kind: flag-table for some, hand-off for the others; planning hands those off', () => {
-    const config = parseActionTargetsConfig({ unconfiguredTargets: { 'usage-plan': 'flag-table', 'waf-rate-limit': 'error' } });
+    const config = parseActionTargetsConfig({
+      unconfiguredTargets: { 'usage-plan': 'flag-table', 'waf-rate-limit': 'error' },
+    });
     const targets = createActionTargets(config, { dynamo, tableName: 'state' });
     expect(targets.targetFor('usage-plan')).toBeInstanceOf(FlagFallbackTarget);
     expect(() => targets.targetFor('waf-rate-limit')).toThrow(/actionTargets\.waf/);
     expect(() => targets.targetFor('webhook')).toThrow(/actionTargets\.webhook/);
-    expect(Object.keys(targets.handedOffKinds()).sort()).toEqual(['appconfig', 'cdn-invalidation', 'waf-rate-limit', 'webhook']);
-    expect(createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo, tableName: 'state' }).handedOffKinds()).toEqual({});
-    expect(() => parseActionTargetsConfig({ unconfiguredTargets: { waf: 'flag-table' } })).toThrow(/unconfiguredTargets/);
+    expect(Object.keys(targets.handedOffKinds()).sort()).toEqual([
+      'appconfig',
+      'cdn-invalidation',
+      'waf-rate-limit',
+      'webhook',
+    ]);
+    expect(
+      createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo, tableName: 'state' }).handedOffKinds(),
+    ).toEqual({});
+    expect(() => parseActionTargetsConfig({ unconfiguredTargets: { waf: 'flag-table' } })).toThrow(
+      /unconfiguredTargets/,
+    );
   });
 
   it('routes a step to its adapter: a WAF step through targetFor changes the rule, not a flag', async () => {
@@ -101,7 +149,15 @@ describe('createActionTargets', () => {
       ARN: 'arn:aws:wafv2:us-east-1:111122223333:global/webacl/edge-acl/acl-id',
       DefaultAction: { Allow: {} },
       VisibilityConfig: { SampledRequestsEnabled: false, CloudWatchMetricsEnabled: false, MetricName: 'm' },
-      Rules: [{ Name: 'per-ip', Priority: 0, Action: { Block: {} }, VisibilityConfig: { SampledRequestsEnabled: false, CloudWatchMetricsEnabled: false, MetricName: 'r' }, Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } } }],
+      Rules: [
+        {
+          Name: 'per-ip',
+          Priority: 0,
+          Action: { Block: {} },
+          VisibilityConfig: { SampledRequestsEnabled: false, CloudWatchMetricsEnabled: false, MetricName: 'r' },
+          Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } },
+        },
+      ],
     });
     const slots = new InMemorySlotStore();
     const targets = createActionTargets({ waf: FULL.waf }, { dynamo, tableName: 'state', wafv2: waf.client, slots });
@@ -123,9 +179,15 @@ describe('parseActionTargetsConfig', () => {
   });
 
   it.each([
-    [{ usagePlans: { usagePlanIds: ['a'], tenantPlans: { acme: 'b' } } }, /usagePlans: every tenantPlans value must be one of usagePlanIds/],
+    [
+      { usagePlans: { usagePlanIds: ['a'], tenantPlans: { acme: 'b' } } },
+      /usagePlans: every tenantPlans value must be one of usagePlanIds/,
+    ],
     [{ webhook: { ...FULL.webhook!, url: 'http://hooks.example.com/x' } }, /webhook\.url: must be an https:\/\/ URL/],
-    [{ webhook: { ...FULL.webhook!, secretArn: 'my-secret' } }, /webhook\.secretArn: must be a Secrets Manager secret ARN/],
+    [
+      { webhook: { ...FULL.webhook!, secretArn: 'my-secret' } },
+      /webhook\.secretArn: must be a Secrets Manager secret ARN/,
+    ],
     [{ waf: { ...FULL.waf!, scope: 'GLOBAL' } }, /waf\.scope/],
     [{ waf: { ...FULL.waf!, ruleNames: [] } }, /waf\.ruleNames/],
     [{ cloudfront: { distributionIds: ['E1'] } }, /cloudfront/],

@@ -1,7 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AppliedAction, PlannedAction } from '../../../lambdas/core/mitigation/actions.js';
-import { appliedFrom, effectiveValue, emptySlot, MAX_DONE, observe, owner, pushLayer, removeLayer, type SlotState } from '../../../lambdas/adapters/targets/layers.js';
+import {
+  appliedFrom,
+  effectiveValue,
+  emptySlot,
+  MAX_DONE,
+  observe,
+  owner,
+  pushLayer,
+  removeLayer,
+  type SlotState,
+} from '../../../lambdas/adapters/targets/layers.js';
 
 const act = (key: string, value: number): PlannedAction => ({
   rollbackKey: key,
@@ -14,7 +24,11 @@ describe('layered slot (the rule every target follows for stacked actions)', () 
   it('any interleaving of applies, repeated applies and rollbacks: the value is the newest active action’s, and the base once all are rolled back', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 8 }).chain((n) => fc.tuple(fc.constant(n), fc.array(fc.nat({ max: 3 * n - 1 }), { minLength: 1, maxLength: 40 }))),
+        fc
+          .integer({ min: 1, max: 8 })
+          .chain((n) =>
+            fc.tuple(fc.constant(n), fc.array(fc.nat({ max: 3 * n - 1 }), { minLength: 1, maxLength: 40 })),
+          ),
         fc.integer(),
         ([n, ops], base) => {
           let state: SlotState = emptySlot(base, 'operator');
@@ -30,7 +44,8 @@ describe('layered slot (the rule every target follows for stacked actions)', () 
               const r = pushLayer(state, act(`k${i}`, 100 + i), now);
               state = r.state;
               expect(r.changed).toBe(!wasActive && !rolledBack.has(i)); // applied once, never re-applied after rollback
-              if (applied.has(i)) expect(appliedFrom(act(`k${i}`, 100 + i), r.layer)).toEqual(applied.get(i)); // same answer every time
+              if (applied.has(i))
+                expect(appliedFrom(act(`k${i}`, 100 + i), r.layer)).toEqual(applied.get(i)); // same answer every time
               else applied.set(i, appliedFrom(act(`k${i}`, 100 + i), r.layer));
               if (r.changed) active.push(i);
             } else if (applied.has(i)) {
@@ -45,7 +60,8 @@ describe('layered slot (the rule every target follows for stacked actions)', () 
           for (const a of applied.values()) state = removeLayer(state, a, ++now).state;
           expect(effectiveValue(state)).toBe(base);
           // Nothing rolled back comes back on a late apply retry (within the remembered window).
-          if (applied.size <= MAX_DONE) for (const [i] of applied) expect(pushLayer(state, act(`k${i}`, 100 + i), ++now).changed).toBe(false);
+          if (applied.size <= MAX_DONE)
+            for (const [i] of applied) expect(pushLayer(state, act(`k${i}`, 100 + i), ++now).changed).toBe(false);
         },
       ),
       { numRuns: 300 },
@@ -65,7 +81,9 @@ describe('layered slot (the rule every target follows for stacked actions)', () 
     // A late retry of the displaced apply does not put it back; a second rollback is a no-op.
     expect(pushLayer(r.state, act('k1', 200), 4).changed).toBe(false);
     expect(pushLayer(seen.state, act('k1', 200), 4).changed).toBe(false);
-    expect(removeLayer(r.state, { ...act('k1', 200), previous: 1000, appliedAt: 1 }, 5).outcome).toBe('already-rolled-back');
+    expect(removeLayer(r.state, { ...act('k1', 200), previous: 1000, appliedAt: 1 }, 5).outcome).toBe(
+      'already-rolled-back',
+    );
   });
 
   it('an unchanged live value keeps the stored state as is (no write needed)', () => {

@@ -13,7 +13,12 @@ describe('API Gateway usage-plan throttle target', () => {
   let target: UsagePlanTarget;
   beforeEach(() => {
     apigw = new FakeApiGateway([
-      { id: 'plan-acme', name: 'acme', throttle: { rateLimit: 100, burstLimit: 200 }, apiStages: [{ apiId: 'api1', stage: 'prod', throttle: { '/search/GET': { rateLimit: 50, burstLimit: 100 } } }] },
+      {
+        id: 'plan-acme',
+        name: 'acme',
+        throttle: { rateLimit: 100, burstLimit: 200 },
+        apiStages: [{ apiId: 'api1', stage: 'prod', throttle: { '/search/GET': { rateLimit: 50, burstLimit: 100 } } }],
+      },
       { id: 'plan-free', name: 'free', apiStages: [{ apiId: 'api1', stage: 'prod' }] },
       { id: 'plan-internal', name: 'internal', throttle: { rateLimit: 1000, burstLimit: 2000 } },
     ]);
@@ -26,7 +31,13 @@ describe('API Gateway usage-plan throttle target', () => {
     expect(applied).toEqual({ ...a, previous: { rateLimit: 100, burstLimit: 200 }, appliedAt: T });
     expect(apigw.calls).toEqual([
       { command: 'GetUsagePlan', input: { usagePlanId: 'plan-acme' } },
-      { command: 'UpdateUsagePlan', input: { usagePlanId: 'plan-acme', patchOperations: [{ op: 'replace', path: '/throttle/rateLimit', value: '20' }] } },
+      {
+        command: 'UpdateUsagePlan',
+        input: {
+          usagePlanId: 'plan-acme',
+          patchOperations: [{ op: 'replace', path: '/throttle/rateLimit', value: '20' }],
+        },
+      },
     ]);
     expect(apigw.plans.get('plan-acme')!.throttle).toEqual({ rateLimit: 20, burstLimit: 200 });
   });
@@ -65,30 +76,51 @@ describe('API Gateway usage-plan throttle target', () => {
   it('method-level throttle in one API stage of the plan', async () => {
     const applied = await target.apply(action(step('plan-acme/api1:prod/search/GET', { rateLimit: 5 })), T);
     expect(applied.previous).toEqual({ rateLimit: 50, burstLimit: 100 });
-    expect(mutations(apigw.calls)[0]!.input.patchOperations).toEqual([{ op: 'replace', path: '/apiStages/api1:prod/throttle//search/GET/rateLimit', value: '5' }]);
-    expect(apigw.plans.get('plan-acme')!.apiStages![0]!.throttle!['/search/GET']).toEqual({ rateLimit: 5, burstLimit: 100 });
+    expect(mutations(apigw.calls)[0]!.input.patchOperations).toEqual([
+      { op: 'replace', path: '/apiStages/api1:prod/throttle//search/GET/rateLimit', value: '5' },
+    ]);
+    expect(apigw.plans.get('plan-acme')!.apiStages![0]!.throttle!['/search/GET']).toEqual({
+      rateLimit: 5,
+      burstLimit: 100,
+    });
     await target.rollback(applied, T + 1);
-    expect(apigw.plans.get('plan-acme')!.apiStages![0]!.throttle!['/search/GET']).toEqual({ rateLimit: 50, burstLimit: 100 });
+    expect(apigw.plans.get('plan-acme')!.apiStages![0]!.throttle!['/search/GET']).toEqual({
+      rateLimit: 50,
+      burstLimit: 100,
+    });
   });
 
   it('@tenant resolves to the tenant’s configured plan', async () => {
     await target.apply(action(step('@tenant', 30), { tenant: 'acme' }), T);
     expect(mutations(apigw.calls)[0]!.input.usagePlanId).toBe('plan-acme');
-    await expect(target.apply(action(step('@tenant', 30), { tenant: 'globex' }), T)).rejects.toMatchObject({ name: 'ResourceNotAllowedError', message: expect.stringContaining("tenant 'globex'") });
+    await expect(target.apply(action(step('@tenant', 30), { tenant: 'globex' }), T)).rejects.toMatchObject({
+      name: 'ResourceNotAllowedError',
+      message: expect.stringContaining("tenant 'globex'"),
+    });
   });
 
   it('rejects plans outside the configuration and malformed values, before any request', async () => {
     apigw.calls.length = 0;
-    await expect(target.apply(action(step('plan-internal', 1)), T)).rejects.toMatchObject({ name: 'ResourceNotAllowedError', message: expect.stringContaining('usagePlans.usagePlanIds') });
+    await expect(target.apply(action(step('plan-internal', 1)), T)).rejects.toMatchObject({
+      name: 'ResourceNotAllowedError',
+      message: expect.stringContaining('usagePlans.usagePlanIds'),
+    });
     await expect(target.apply(action(step('plan-acme', -1)), T)).rejects.toMatchObject({ name: 'InvalidStepError' });
-    await expect(target.apply(action(step('plan-acme', { rateLimit: 1, quota: 5 })), T)).rejects.toMatchObject({ name: 'InvalidStepError' });
-    await expect(target.apply(action(step('plan-acme/not-a-stage', 1)), T)).rejects.toMatchObject({ name: 'InvalidStepError' });
+    await expect(target.apply(action(step('plan-acme', { rateLimit: 1, quota: 5 })), T)).rejects.toMatchObject({
+      name: 'InvalidStepError',
+    });
+    await expect(target.apply(action(step('plan-acme/not-a-stage', 1)), T)).rejects.toMatchObject({
+      name: 'InvalidStepError',
+    });
     expect(apigw.calls).toEqual([]);
   });
 
   it('stacked throttles merge: a burst-only step on top of a rate step keeps the rate', async () => {
     const rate = await target.apply(action(step('plan-acme', 10), { rollbackKey: 'ep1/rate' }), T);
-    const burst = await target.apply(action(step('plan-acme', { burstLimit: 15 }), { rollbackKey: 'ep1/burst' }), T + 1);
+    const burst = await target.apply(
+      action(step('plan-acme', { burstLimit: 15 }), { rollbackKey: 'ep1/burst' }),
+      T + 1,
+    );
     expect(apigw.plans.get('plan-acme')!.throttle).toEqual({ rateLimit: 10, burstLimit: 15 });
     expect(burst.previous).toEqual({ rateLimit: 10, burstLimit: 200 });
     await expect(target.rollbackWithOutcome(rate, T + 2)).resolves.toBe('restored'); // a buried layer's rate shows through the merge

@@ -1,7 +1,11 @@
 import type { WebACL } from '@aws-sdk/client-wafv2';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InMemorySlotStore } from '../../../lambdas/adapters/in-memory/slot-store.js';
-import { WAF_LOCK_RETRIES, WafRateLimitTarget, type WafRateLimitConfig } from '../../../lambdas/adapters/targets/waf-rate-limit.js';
+import {
+  WAF_LOCK_RETRIES,
+  WafRateLimitTarget,
+  type WafRateLimitConfig,
+} from '../../../lambdas/adapters/targets/waf-rate-limit.js';
 import { action, FakeWaf, mutations } from './fakes.js';
 
 const T = Date.parse('2026-11-22T10:05:00Z');
@@ -33,16 +37,32 @@ const ACL: WebACL = {
         RateBasedStatement: {
           Limit: 1000,
           AggregateKeyType: 'IP',
-          ScopeDownStatement: { ByteMatchStatement: { SearchString: new TextEncoder().encode('/search'), FieldToMatch: { UriPath: {} }, PositionalConstraint: 'STARTS_WITH', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+          ScopeDownStatement: {
+            ByteMatchStatement: {
+              SearchString: new TextEncoder().encode('/search'),
+              FieldToMatch: { UriPath: {} },
+              PositionalConstraint: 'STARTS_WITH',
+              TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+            },
+          },
         },
       },
     },
   ],
 };
 
-const CONFIG: WafRateLimitConfig = { webAclName: 'edge-acl', webAclId: ACL.Id!, scope: 'REGIONAL', ruleNames: ['per-ip', 'search-per-ip'] };
+const CONFIG: WafRateLimitConfig = {
+  webAclName: 'edge-acl',
+  webAclId: ACL.Id!,
+  scope: 'REGIONAL',
+  ruleNames: ['per-ip', 'search-per-ip'],
+};
 
-const step = (value: unknown, flag = 'search-per-ip') => ({ target: 'waf-rate-limit' as const, flag, value: value as number });
+const step = (value: unknown, flag = 'search-per-ip') => ({
+  target: 'waf-rate-limit' as const,
+  flag,
+  value: value as number,
+});
 
 describe('WAFv2 rate-based rule limit target', () => {
   let waf: FakeWaf;
@@ -105,7 +125,14 @@ describe('WAFv2 rate-based rule limit target', () => {
   it('retries on WAFOptimisticLockException with a fresh read and lock token', async () => {
     waf.conflicts = 2;
     await target.apply(action(step(300)), T);
-    expect(waf.calls.map((c) => c.command)).toEqual(['GetWebACL', 'UpdateWebACL', 'GetWebACL', 'UpdateWebACL', 'GetWebACL', 'UpdateWebACL']);
+    expect(waf.calls.map((c) => c.command)).toEqual([
+      'GetWebACL',
+      'UpdateWebACL',
+      'GetWebACL',
+      'UpdateWebACL',
+      'GetWebACL',
+      'UpdateWebACL',
+    ]);
     const tokens = waf.calls.filter((c) => c.command === 'UpdateWebACL').map((c) => c.input.LockToken);
     expect(new Set(tokens).size).toBe(3);
     expect(waf.limit('search-per-ip')).toBe(300);
@@ -124,7 +151,10 @@ describe('WAFv2 rate-based rule limit target', () => {
   });
 
   it('rejects rules that are not configured, and non-integer limits, before any request', async () => {
-    await expect(target.apply(action(step(100, 'admin-per-ip')), T)).rejects.toMatchObject({ name: 'ResourceNotAllowedError', message: expect.stringContaining("'admin-per-ip' is not among the configured resources (waf.ruleNames") });
+    await expect(target.apply(action(step(100, 'admin-per-ip')), T)).rejects.toMatchObject({
+      name: 'ResourceNotAllowedError',
+      message: expect.stringContaining("'admin-per-ip' is not among the configured resources (waf.ruleNames"),
+    });
     await expect(target.apply(action(step(12.5)), T)).rejects.toMatchObject({ name: 'InvalidStepError' });
     await expect(target.apply(action(step('100')), T)).rejects.toMatchObject({ name: 'InvalidStepError' });
     expect(waf.calls).toEqual([]);
@@ -163,12 +193,18 @@ describe('WAFv2 rate-based rule limit target', () => {
     expect(a.previous).toBe(1000);
     expect(waf.limit('search-per-ip')).toBe(100);
     const stored = await slots.get({ pk: 'ctl#waf-rate-limit', sk: `REGIONAL/edge-acl/${ACL.Id}/search-per-ip` });
-    expect(stored!.state.layers.map((l) => [l.key, l.value])).toEqual([['k-a', 500], ['k-b', 100]]);
+    expect(stored!.state.layers.map((l) => [l.key, l.value])).toEqual([
+      ['k-a', 500],
+      ['k-b', 100],
+    ]);
     expect(stored!.pending).toBe(false);
   });
 
   it('two applies racing on one rule both land, and the live limit ends at the stacked value', async () => {
-    const [a, b] = await Promise.all([target.apply(action(step(500), { rollbackKey: 'k-a' }), T), target.apply(action(step(100), { rollbackKey: 'k-b' }), T)]);
+    const [a, b] = await Promise.all([
+      target.apply(action(step(500), { rollbackKey: 'k-a' }), T),
+      target.apply(action(step(100), { rollbackKey: 'k-b' }), T),
+    ]);
     const stored = await slots.get({ pk: 'ctl#waf-rate-limit', sk: `REGIONAL/edge-acl/${ACL.Id}/search-per-ip` });
     expect(stored!.state.layers.map((l) => l.key).sort()).toEqual(['k-a', 'k-b']);
     expect(stored!.pending).toBe(false);

@@ -5,7 +5,7 @@ import type { DeadLetter, DeadLetterSink } from '../../../lambdas/core/ports/dea
 import type { Notifier } from '../../../lambdas/core/ports/notifier.js';
 import { InMemoryPositionLedger } from '../../../lambdas/adapters/in-memory/position-ledger.js';
 import { InMemoryWindowStore } from '../../../lambdas/adapters/in-memory/window-store.js';
-import { type SaveOutcome, type StoredWindow, type WindowStore } from '../../../lambdas/core/ports/window-store.js';
+import type { SaveOutcome, StoredWindow, WindowStore } from '../../../lambdas/core/ports/window-store.js';
 import type { MitigationStarter } from '../../../lambdas/core/ports/mitigation-starter.js';
 import type { Anomaly } from '../../../lambdas/core/anomaly.js';
 import type { KeyState } from '../../../lambdas/core/key-state.js';
@@ -61,12 +61,41 @@ function harness(deadLetters: DeadLetterSink = new RecordingDeadLetterSink()) {
   return deps;
 }
 
-const metric = (tenant: string, signal: string, ts: number, value: number | string, id?: string) => ({ v: 1, type: 'metric', ts, tenant, signal, value, ...(id && { id }) });
-const activity = (key: string, ts: number, action: string) => ({ v: 1, type: 'activity', ts, key, tenant: 'podcast', action });
-const change = (id: string, ts: number) => ({ v: 1, type: 'change', id, ts, tenant: 'acme', change: 'release', until: ts + 30 * MINUTE });
+const metric = (tenant: string, signal: string, ts: number, value: number | string, id?: string) => ({
+  v: 1,
+  type: 'metric',
+  ts,
+  tenant,
+  signal,
+  value,
+  ...(id && { id }),
+});
+const activity = (key: string, ts: number, action: string) => ({
+  v: 1,
+  type: 'activity',
+  ts,
+  key,
+  tenant: 'podcast',
+  action,
+});
+const change = (id: string, ts: number) => ({
+  v: 1,
+  type: 'change',
+  id,
+  ts,
+  tenant: 'acme',
+  change: 'release',
+  until: ts + 30 * MINUTE,
+});
 
 /** One shard's batch: 23 valid observation records (incl. 1 late, 1 duplicate id), 3 invalid, and optionally 2 changes. */
-function buildBatch(withChanges: boolean): { records: RawRecord[]; valid: number; invalid: number; observations: number; changes: number } {
+function buildBatch(withChanges: boolean): {
+  records: RawRecord[];
+  valid: number;
+  invalid: number;
+  observations: number;
+  changes: number;
+} {
   const records: RawRecord[] = [];
   let n = 0;
   const add = (data: object | string, pk: string) => records.push(raw(data, ++n, pk));
@@ -104,11 +133,27 @@ describe('processStreamBatch', () => {
     expect(o.processed).toBe(valid);
     expect(o.deadLettered).toBe(invalid);
     expectCountsAddUp(o);
-    expect(o).toMatchObject({ late: 1, duplicate: 1, redelivered: 0, changes: 2, keys: 4, stateWrites: 4, conflicts: 0 });
+    expect(o).toMatchObject({
+      late: 1,
+      duplicate: 1,
+      redelivered: 0,
+      changes: 2,
+      keys: 4,
+      stateWrites: 4,
+      conflicts: 0,
+    });
     // The dead letters carry the payload and a reason naming the problem.
     const sink = deps.deadLetters as RecordingDeadLetterSink;
-    expect(sink.sent.map((l) => l.reason)).toEqual([expect.stringMatching(/not JSON/), expect.stringMatching(/^value: /), expect.stringMatching(/^key: /)]);
-    expect(sink.sent[1]).toMatchObject({ partitionKey: 'beta', source: 'unit-test', data: expect.stringContaining('"lots"') });
+    expect(sink.sent.map((l) => l.reason)).toEqual([
+      expect.stringMatching(/not JSON/),
+      expect.stringMatching(/^value: /),
+      expect.stringMatching(/^key: /),
+    ]);
+    expect(sink.sent[1]).toMatchObject({
+      partitionKey: 'beta',
+      source: 'unit-test',
+      data: expect.stringContaining('"lots"'),
+    });
     expect(deps.changes.puts.flat().map((c) => c.id)).toEqual(['rel-1', 'rel-2']);
     // The state holds what was folded: 10 distinct minutes for acme, the late one and the retry left out.
     const acme = await deps.windows.load('acme#search_qps');
@@ -146,7 +191,16 @@ describe('processStreamBatch', () => {
     expect(first.failed).toEqual([]);
     const before = await snapshot(deps, KEYS);
     const second = await processStreamBatch(records, deps);
-    expect(second).toMatchObject({ processed: 0, deadLettered: 0, redelivered: records.length, late: 0, duplicate: 0, stateWrites: 0, writeUnits: 0, failed: [] });
+    expect(second).toMatchObject({
+      processed: 0,
+      deadLettered: 0,
+      redelivered: records.length,
+      late: 0,
+      duplicate: 0,
+      stateWrites: 0,
+      writeUnits: 0,
+      failed: [],
+    });
     expect(observations).toBeLessThan(records.length);
     expect(second.windows).toEqual([]);
     expect(await snapshot(deps, KEYS)).toBe(before);
@@ -168,7 +222,9 @@ describe('processStreamBatch', () => {
   it('emits windows once, across batches, as event time advances', async () => {
     const deps = harness();
     const mk = (from: number, to: number, seq0: number) =>
-      Array.from({ length: to - from }, (_, i) => raw(metric('acme', 'ingest_rpm', T0 + (from + i) * MINUTE, from + i), seq0 + i));
+      Array.from({ length: to - from }, (_, i) =>
+        raw(metric('acme', 'ingest_rpm', T0 + (from + i) * MINUTE, from + i), seq0 + i),
+      );
     const a = await processStreamBatch(mk(0, 5, 1), deps);
     const b = await processStreamBatch(mk(5, 20, 100), deps);
     const ends = [...a.windows, ...b.windows].map((w) => (w.end - T0) / MINUTE);
@@ -177,7 +233,7 @@ describe('processStreamBatch', () => {
     expect(new Set(ends).size).toBe(ends.length);
   });
 
-  it('keeps a metric key\'s stored item (windows + detection state) ≤ 4 KB over 12 hours of data with ids from 3 shards', async () => {
+  it("keeps a metric key's stored item (windows + detection state) ≤ 4 KB over 12 hours of data with ids from 3 shards", async () => {
     const deps = harness();
     const r = rng(3);
     let n = 0;
@@ -188,7 +244,24 @@ describe('processStreamBatch', () => {
         const ts = T0 + batch * 10 * MINUTE + i * 30_000;
         const value = Math.round((800 + 200 * Math.sin(ts / 3.6e6) + r() * 100) * 1e6) / 1e6;
         n++;
-        records.push(raw({ v: 1, type: 'metric', id: `evt-${n}-${Math.floor(r() * 1e9)}`, ts, tenant: 'tenant-with-a-long-name', signal: 'cost_per_tb_scanned', value, region: 'ap-northeast-2' }, n, 'tenant-with-a-long-name', `shardId-00000000000${n % 3}`, ts + 1_000));
+        records.push(
+          raw(
+            {
+              v: 1,
+              type: 'metric',
+              id: `evt-${n}-${Math.floor(r() * 1e9)}`,
+              ts,
+              tenant: 'tenant-with-a-long-name',
+              signal: 'cost_per_tb_scanned',
+              value,
+              region: 'ap-northeast-2',
+            },
+            n,
+            'tenant-with-a-long-name',
+            `shardId-00000000000${n % 3}`,
+            ts + 1_000,
+          ),
+        );
       }
       const o = await processStreamBatch(records, deps);
       expect(o.failed).toEqual([]);
@@ -202,7 +275,9 @@ describe('processStreamBatch', () => {
     const deps = harness();
     const arrival = T0 + 3 * MINUTE;
     // Honest traffic up to its arrival, then one producer 14 minutes ahead (inside the 15-minute skew bound).
-    const first = Array.from({ length: 6 }, (_, i) => raw(metric('acme', 'ingest_rpm', T0 + i * 30_000, 100, `h-${i}`), i + 1, 'acme', undefined, arrival));
+    const first = Array.from({ length: 6 }, (_, i) =>
+      raw(metric('acme', 'ingest_rpm', T0 + i * 30_000, 100, `h-${i}`), i + 1, 'acme', undefined, arrival),
+    );
     first.push(raw(metric('acme', 'ingest_rpm', arrival + 14 * MINUTE, 100, 'fast'), 7, 'acme', undefined, arrival));
     const a = await processStreamBatch(first, deps);
     expect(a).toMatchObject({ late: 0, deadLettered: 0, failed: [] });
@@ -228,7 +303,16 @@ describe('processStreamBatch', () => {
     // Three hours of acme cqs_p95 every 10 s with ±2 % noise, +60 % from minute 150.
     const series = Array.from({ length: 170 * 6 }, (_, i) => {
       const minute = Math.floor(i / 6);
-      return { v: 1, type: 'metric', id: `m-${i}`, ts: T + i * 10_000, tenant: 'acme', signal: 'cqs_p95', region: 'kr', value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * (minute >= 150 ? 1.6 : 1) };
+      return {
+        v: 1,
+        type: 'metric',
+        id: `m-${i}`,
+        ts: T + i * 10_000,
+        tenant: 'acme',
+        signal: 'cqs_p95',
+        region: 'kr',
+        value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * (minute >= 150 ? 1.6 : 1),
+      };
     });
     const records = series.map((r, i) => raw(r, i + 1, 'acme', undefined, r.ts + 1_000));
     const inner = new InMemoryWindowStore();
@@ -239,8 +323,40 @@ describe('processStreamBatch', () => {
     let armed = false;
     const other = { ...base, windows: inner, mitigations };
     const otherRecords = [
-      ...[5, 15, 25, 35, 45].map((s, i) => raw({ v: 1, type: 'metric', id: `b-${i}`, ts: T + 149 * MINUTE + s * 1000, tenant: 'acme', signal: 'cqs_p95', region: 'kr', value: 0.0025 * 2.5 }, i + 1, 'acme', 'shardId-000000000001', T + 153 * MINUTE)),
-      raw({ v: 1, type: 'metric', id: 'b-9', ts: T + 152 * MINUTE, tenant: 'acme', signal: 'cqs_p95', region: 'kr', value: 0.0025 * 1.6 }, 9, 'acme', 'shardId-000000000001', T + 153 * MINUTE),
+      ...[5, 15, 25, 35, 45].map((s, i) =>
+        raw(
+          {
+            v: 1,
+            type: 'metric',
+            id: `b-${i}`,
+            ts: T + 149 * MINUTE + s * 1000,
+            tenant: 'acme',
+            signal: 'cqs_p95',
+            region: 'kr',
+            value: 0.0025 * 2.5,
+          },
+          i + 1,
+          'acme',
+          'shardId-000000000001',
+          T + 153 * MINUTE,
+        ),
+      ),
+      raw(
+        {
+          v: 1,
+          type: 'metric',
+          id: 'b-9',
+          ts: T + 152 * MINUTE,
+          tenant: 'acme',
+          signal: 'cqs_p95',
+          region: 'kr',
+          value: 0.0025 * 1.6,
+        },
+        9,
+        'acme',
+        'shardId-000000000001',
+        T + 153 * MINUTE,
+      ),
     ];
     const windows: WindowStore = {
       loadMany: (keys) => inner.loadMany(keys),
@@ -256,7 +372,8 @@ describe('processStreamBatch', () => {
     };
     const deps = { ...base, windows, mitigations };
     const before = records.filter((r) => JSON.parse(Buffer.from(r.data).toString()).ts < T + 149 * MINUTE);
-    for (let i = 0; i < before.length; i += 120) expect((await processStreamBatch(before.slice(i, i + 120), deps)).failed).toEqual([]);
+    for (let i = 0; i < before.length; i += 120)
+      expect((await processStreamBatch(before.slice(i, i + 120), deps)).failed).toEqual([]);
     expect(base.notifier.published).toHaveLength(0);
     armed = true;
     const o = await processStreamBatch(records.slice(before.length), deps);
