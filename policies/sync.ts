@@ -4,7 +4,7 @@
  * be in the bundle).
  *
  *   npx tsx policies/sync.ts          rewrite policies/embedded.ts
- *   npx tsx policies/sync.ts --check  exit 1 if it is out of date (test/unit/mitigation checks this too)
+ *   npx tsx policies/sync.ts --check  exit 1 if it is out of date (test/unit/core/mitigation checks this too)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

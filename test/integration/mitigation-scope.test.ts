@@ -13,7 +13,7 @@ import type { ApiHandler } from '../../lambdas/handlers/api/http.js';
 import { localMitigation } from '../../local/mitigation.js';
 import { LocalAlertTopic } from '../../local/notifier.js';
 import { localOperatorApi } from '../../local/operator-api.js';
-import { anomaly as baseAnomaly } from '../unit/mitigation/fixtures.js';
+import { anomaly as baseAnomaly } from '../unit/core/mitigation/fixtures.js';
 import { stackTemplate, startHarness, type Harness } from './harness.js';
 
 const MIN = 60_000;

@@ -11,7 +11,7 @@ import {
 import { createActionTargets } from '../../../lambdas/adapters/targets/index.js';
 import { DynamoDbSlotStore } from '../../../lambdas/adapters/targets/slot-store.js';
 import { UsagePlanTarget } from '../../../lambdas/adapters/targets/usage-plan.js';
-import { action, FakeApiGateway } from '../../unit/targets/fakes.js';
+import { action, FakeApiGateway } from '../../unit/adapters/targets/fakes.js';
 import { createTablesFromTemplate, startStandIns, type StandIns } from '../../../local/stand-ins.js';
 import { stackTemplate } from '../harness.js';
 

@@ -24,7 +24,7 @@ import {
   walkStateMachine,
   type AslDefinition,
 } from '../../../bench/quality/state-machine.js';
-import { anomaly as baseAnomaly, MINUTE, T0 } from '../mitigation/fixtures.js';
+import { anomaly as baseAnomaly, MINUTE, T0 } from '../core/mitigation/fixtures.js';
 
 const KEY = 'acme#ingest_rpm';
 const BASE = 1000;

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { roundSig } from '../../../../lambdas/core/detection/numeric.js';
+import { spreadOf } from '../../../../lambdas/core/detection/robust-stats.js';
+import {
+  dayOfWeekPosition,
+  hourOfDayPosition,
+  learnProfile,
+  profileAt,
+} from '../../../../lambdas/core/detection/seasonal-profile.js';
+import { stepFrom } from '../../../../lambdas/core/detection/spacing.js';
+import { decadeOf, fromUnits, toUnits } from '../../../../lambdas/core/detection/units.js';
+import { scorePoint, type DetectorState } from '../../../../lambdas/core/detection/index.js';
+import { gaussian, MINUTE, rng, T0 } from './synthetic.js';
+
+describe('roundSig', () => {
+  it('keeps significant digits and prints short', () => {
+    expect(roundSig(0.1 + 0.2, 4)).toBe(0.3);
+    expect(roundSig(123456.789, 4)).toBe(123500);
+    expect(roundSig(-0.000123456, 3)).toBe(-0.000123);
+    expect(roundSig(9.87654321e30, 4)).toBe(9.877e30);
+    expect(roundSig(1.23456e-30, 3)).toBe(1.23e-30);
+    expect(roundSig(Number.NaN, 4)).toBe(0);
+    expect(JSON.stringify(roundSig(1 / 3, 6))).toBe('0.333333');
+  });
+});
+
+describe('spreadOf', () => {
+  const reference = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b);
+    const q = (a: number[], p: number) => {
+      const h = (a.length - 1) * p;
+      const lo = Math.floor(h);
+      return a[lo]! + (h - lo) * (a[Math.min(lo + 1, a.length - 1)]! - a[lo]!);
+    };
+    const m = q(s, 0.5);
+    return {
+      median: m,
+      q1: q(s, 0.25),
+      q3: q(s, 0.75),
+      mad: q(
+        s.map((x) => Math.abs(x - m)).sort((a, b) => a - b),
+        0.5,
+      ),
+    };
+  };
+
+  it('matches a sort-based reference, ties and even sizes included', () => {
+    const r = rng(5);
+    for (let t = 0; t < 2000; t++) {
+      const n = 1 + (t % 50);
+      const v = Array.from({ length: n }, () => Math.round((r() - 0.3) * 8) * (r() < 0.1 ? 50 : 1));
+      const got = spreadOf(v);
+      const want = reference(v);
+      expect(got.median).toBe(want.median);
+      expect(got.q1).toBe(want.q1);
+      expect(got.q3).toBe(want.q3);
+      expect(got.mad).toBeCloseTo(want.mad, 12);
+    }
+  });
+
+  it('is all zeros for an empty or constant sample', () => {
+    expect(spreadOf([])).toEqual({ median: 0, q1: 0, q3: 0, mad: 0 });
+    expect(spreadOf([3, 3, 3]).mad).toBe(0);
+  });
+});
+
+describe('seasonal profile', () => {
+  it('places a time between the two nearest slot centres (UTC)', () => {
+    expect(hourOfDayPosition(Date.UTC(2024, 0, 1, 14, 30))).toEqual({ i0: 14, i1: 15, f: 0 });
+    expect(hourOfDayPosition(Date.UTC(2024, 0, 1, 15, 0))).toEqual({ i0: 14, i1: 15, f: 0.5 });
+    expect(hourOfDayPosition(Date.UTC(2024, 0, 1, 0, 0))).toEqual({ i0: 23, i1: 0, f: 0.5 });
+    // Days of the week are whole slots (weekday / weekend changes are steps), Monday first.
+    expect(dayOfWeekPosition(Date.UTC(2024, 0, 1, 0, 0))).toEqual({ i0: 0, i1: 0, f: 0 }); // a Monday
+    expect(dayOfWeekPosition(Date.UTC(2024, 0, 1, 23, 59)).i0).toBe(0);
+    expect(dayOfWeekPosition(Date.UTC(2024, 0, 6, 12)).i0).toBe(5);
+    expect(dayOfWeekPosition(Date.UTC(2024, 0, 7, 23, 59)).i0).toBe(6);
+    expect(dayOfWeekPosition(Date.UTC(2024, 0, 8, 0, 0)).i0).toBe(0);
+  });
+
+  it('learns toward the error and stays centred on zero', () => {
+    let profile: number[] = new Array(24).fill(0);
+    let level = 0;
+    for (let k = 0; k < 500; k++) {
+      const p = hourOfDayPosition(Date.UTC(2024, 0, 1, 14, 30));
+      const learned = learnProfile(profile, p, 10 - profileAt(profile, p), 0.2, 6);
+      profile = learned.profile;
+      level += learned.shift;
+    }
+    const mean = profile.reduce((a, b) => a + b, 0) / 24;
+    expect(Math.abs(mean)).toBeLessThan(0.2);
+    expect(profile[14]! + level).toBeCloseTo(10, 0);
+  });
+});
+
+describe('spacing', () => {
+  it('learns the typical interval and counts gaps in intervals, within limits', () => {
+    expect(stepFrom(0, 60_000)).toEqual({ k: 1, typicalMs: 60_000 });
+    expect(stepFrom(60_000, 0).k).toBe(1); // duplicate timestamp
+    expect(stepFrom(60_000, -5_000).k).toBe(1); // out of order
+    expect(stepFrom(60_000, 600_000).k).toBe(10);
+    expect(stepFrom(60_000, 1e12).k).toBe(288);
+    expect(stepFrom(60_000, 1e12).typicalMs).toBeLessThanOrEqual(60_000 * 1.2); // one gap does not redefine "typical"
+  });
+});
+
+describe('units', () => {
+  it('round-trips and picks the decade', () => {
+    expect(decadeOf(0)).toBe(0);
+    expect(decadeOf(5.4e14)).toBe(14);
+    expect(decadeOf(-0.0032)).toBe(-3);
+    expect(fromUnits(toUnits(123.456, 2), 2)).toBeCloseTo(123.456, 10);
+  });
+
+  it('gives the same decisions at any scale and keeps stored numbers short', () => {
+    const g = gaussian(rng(77));
+    const base = Array.from({ length: 2600 }, (_, i) => 100 + 2 * g() + (i === 2500 ? 50 : 0));
+    const runAt = (scale: number) => {
+      let state: DetectorState | undefined;
+      const alerts: number[] = [];
+      base.forEach((v, i) => {
+        const r = scorePoint(state, { ts: T0 + i * MINUTE, value: v * scale }, 'up');
+        state = r.state;
+        if (r.anomalous) alerts.push(i);
+        if (i === 2500) expect(r.expected / scale).toBeCloseTo(100, 0);
+      });
+      return { alerts, state: state! };
+    };
+    const unit = runAt(1);
+    for (const scale of [1e-9, 1e15, 1e19]) {
+      const scaled = runAt(scale);
+      expect(scaled.alerts).toEqual(unit.alerts);
+      const longest = Math.max(...(JSON.stringify(scaled.state).match(/-?[\d.e+-]+/g) ?? []).map((x) => x.length));
+      expect(longest).toBeLessThanOrEqual(13); // epoch-ms timestamps are the longest numbers
+    }
+    expect(unit.alerts).toContain(2500);
+  });
+
+  it('follows a series that changes decades (state numbers stay short)', () => {
+    const g = gaussian(rng(79));
+    let state: DetectorState | undefined;
+    for (let i = 0; i < 600; i++) {
+      const value = (i < 300 ? 1 : 1e18) * (5 + g());
+      state = scorePoint(state, { ts: T0 + i * MINUTE, value }, 'both').state;
+    }
+    expect(state!.exp).toBeGreaterThanOrEqual(15);
+    const longest = Math.max(...(JSON.stringify(state).match(/-?[\d.e+-]+/g) ?? []).map((x) => x.length));
+    expect(longest).toBeLessThanOrEqual(13);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * The labelled anomaly-family suite (bench/quality/families.ts): base shapes × injected anomaly
+ * families, one seed each (the bench runs three). Floors are set a little under what the detector
+ * achieves (docs/detection.md), so a change that loses a family, or pages more often on any base
+ * shape, fails here rather than on data nobody has labelled.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  FAMILIES,
+  generateSeries,
+  generateSuite,
+  scoreSeries,
+  summarise,
+  type Family,
+  type SeriesResult,
+  type Shape,
+} from '../../../../bench/quality/families.js';
+
+// Windows found / false alarms per day at the paging threshold, seed 1 (measured values in the comments).
+const FLOORS: Record<Family, { found: number; faPerDay: number }> = {
+  none: { found: 0, faPerDay: 0.13 }, // 0.099
+  shift_up: { found: 4, faPerDay: 0.16 }, // 5/6, 0.127
+  shift_down: { found: 5, faPerDay: 0.13 }, // 6/6, 0.097
+  spike: { found: 4, faPerDay: 0.11 }, // 5/6, 0.079
+  dip: { found: 2, faPerDay: 0.12 }, // 3/5, 0.086
+  variance: { found: 2, faPerDay: 0.17 }, // 3/6, 0.138
+  density: { found: 2, faPerDay: 0.11 }, // 3/6, 0.081
+  stuck: { found: 3, faPerDay: 0.07 }, // 4/4, 0.045
+  drift: { found: 2, faPerDay: 0.15 }, // 3/6, 0.117
+  season_break: { found: 1, faPerDay: 0.08 }, // 1/2, 0.042
+  period_change: { found: 1, faPerDay: 0.06 }, // 2/2, 0.023
+  repeat: { found: 6, faPerDay: 0.12 }, // 7/12, 0.091
+};
+const SHAPE_FA: Record<Shape, number> = {
+  diurnal: 0.04,
+  bursty: 0.13,
+  walk: 0.14,
+  sparse: 0.19,
+  steps: 0.14,
+  constant: 0.12,
+}; // 0.021 0.102 0.114 0.157 0.114 0.089
+
+describe('anomaly-family suite', () => {
+  const results: SeriesResult[] = generateSuite({ seeds: 1 }).map((s) => scoreSeries(s, undefined, 'both', true));
+  const byFamily = summarise(results, (r) => r.series.family);
+  const byShape = summarise(results, (r) => r.series.shape);
+
+  it('is deterministic and NAB-labelled (windows around each onset, after the probation)', () => {
+    const a = generateSeries('diurnal', 'shift_down', 1);
+    const b = generateSeries('diurnal', 'shift_down', 1);
+    expect(a.values).toEqual(b.values);
+    expect(a.windows).toHaveLength(1);
+    const [from, to] = a.windows[0]!;
+    expect(from).toBeLessThanOrEqual(a.onsets[0]!);
+    expect(to).toBeGreaterThan(a.onsets[0]!);
+    expect(from).toBeGreaterThan(0.15 * a.values.length);
+    expect(generateSeries('walk', 'repeat', 2).windows).toHaveLength(2);
+  });
+
+  it.each(FAMILIES.map((f) => [f]))('%s: windows found and false alarms per day stay above their floors', (family) => {
+    const g = byFamily.get(family)!;
+    const floor = FLOORS[family];
+    expect(g.found).toBeGreaterThanOrEqual(floor.found);
+    expect(g.faPerDay).toBeLessThanOrEqual(floor.faPerDay);
+  });
+
+  it('no base shape pages too often, and every one has windows found', () => {
+    for (const [shape, g] of byShape) {
+      expect(g.faPerDay, shape).toBeLessThanOrEqual(SHAPE_FA[shape as Shape]);
+      expect(g.found, shape).toBeGreaterThan(0);
+    }
+  });
+
+  it('explains every page (band / shift / stuck), and shift pages catch what the residuals absorb', () => {
+    const kinds = new Set(results.flatMap((r) => Object.keys(r.kinds)));
+    for (const k of kinds) expect(['band', 'shift', 'stuck']).toContain(k);
+    expect(kinds.has('shift')).toBe(true);
+  });
+
+  it('keeps the detector state under 2 KB on every series', () => {
+    expect(Math.max(...results.map((r) => r.maxStateBytes))).toBeLessThanOrEqual(2000);
+  });
+});

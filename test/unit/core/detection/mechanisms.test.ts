@@ -1,0 +1,118 @@
+/**
+ * The mechanisms added on top of residual novelty: stuck values, regime changes forgetting the
+ * incident that caused them, the flat model / first seasonal take-over, the model hysteresis and
+ * the time-bounded refractory period.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DETECTOR_SETTINGS } from '../../../../lambdas/core/detection/index.js';
+import { alertsIn, gaussian, MINUTE, noisy, replay, rng, T0 } from './synthetic.js';
+
+describe('stuck values', () => {
+  it('a noisy gauge that freezes pages once, stays ongoing while frozen, and closes when it moves again', () => {
+    const from = 3000;
+    const values = noisy(4000, 11);
+    for (let i = from; i < from + 40; i++) values[i] = values[from - 1]!;
+    const { results } = replay(values, 'both');
+    const pages = alertsIn(results, from - 1, from + 60);
+    expect(pages.length).toBe(1);
+    expect(pages[0]!).toBeGreaterThan(from);
+    expect(pages[0]!).toBeLessThan(from + 12);
+    for (let i = pages[0]!; i < from + 40; i++) expect(results[i]!.ongoing).toBe(true);
+    expect(results.slice(from + 45, from + 100).some((r) => r.ongoing)).toBe(false);
+    expect(alertsIn(results, 1500, from)).toEqual([]);
+  });
+
+  it('never calls a series stuck that has always been constant, nor normal repeats of a counter', () => {
+    const constant = replay(new Array<number>(4000).fill(42), 'both').results;
+    expect(alertsIn(constant, 0)).toEqual([]);
+    // Small counts repeat all the time (runs of equal values are part of the series).
+    const r = rng(5);
+    const counts = Array.from({ length: 6000 }, () => {
+      let k = 0;
+      for (let p = Math.exp(-1.5), s = p, u = r(); u > s && k < 50; ) s += p *= 1.5 / ++k;
+      return k;
+    });
+    expect(alertsIn(replay(counts, 'both').results, 2000).length).toBeLessThanOrEqual(2);
+  });
+
+  it("a stuck value only counts in the bad direction: frozen low pages on 'down', not on 'up'", () => {
+    const values = noisy(4000, 9);
+    for (let i = 3000; i < 3060; i++) values[i] = 97; // frozen below the mean of 100
+    expect(alertsIn(replay(values, 'down').results, 3000, 3060).length).toBe(1);
+    expect(alertsIn(replay(values, 'up').results, 3000, 3060)).toEqual([]);
+  });
+});
+
+describe('regime changes', () => {
+  it('a level shift that persists is a regime change: a later spike on the new level still pages', () => {
+    // +20 (10 sd) shift at 2500 that overshoots by +50 at onset, then a +14 (7 sd) spike on the new
+    // level 600 points later: far smaller than what the incident reached, so the incident's memory
+    // would hide it for a day (1440 points) if the shift were not recognised as a new regime.
+    const values = noisy(4000, 19, (i, v) => (i >= 2500 ? v + 20 : v) + (i === 2500 ? 50 : 0) + (i === 3100 ? 14 : 0));
+    const { results } = replay(values, 'up');
+    expect(alertsIn(results, 2500, 2503).length).toBeGreaterThan(0);
+    expect(alertsIn(results, 2503)).toEqual([3100]);
+  });
+
+  it('an incident that returns to the old level is still remembered (no page for its repeat the same day)', () => {
+    const burst = (i: number) => (i >= 2500 && i < 2505) || (i >= 2900 && i < 2905);
+    const { results } = replay(
+      noisy(4000, 73, (i, v) => (burst(i) ? v + 50 : v)),
+      'up',
+    );
+    expect(alertsIn(results, 2500, 2505).length).toBeGreaterThan(0);
+    expect(alertsIn(results, 2900, 2905)).toEqual([]);
+  });
+});
+
+describe('seasonal take-over and model hysteresis', () => {
+  const FIVE_MIN = 5 * MINUTE;
+  const daily5 = (days: number, seed: number, edit: (i: number, v: number) => number = (_, v) => v) => {
+    const g = gaussian(rng(seed));
+    return Array.from({ length: days * 288 }, (_, i) => {
+      const hour = (i % 288) / 12;
+      return edit(i, 100 + 40 * Math.sin(((hour - 6) / 24) * 2 * Math.PI) + 2 * g());
+    });
+  };
+  const times5 = (n: number) => Array.from({ length: n }, (_, i) => T0 + i * FIVE_MIN);
+
+  it('at 5-minute spacing, a night-time surge of half the daily swing pages once the daily profile is used', () => {
+    // Before the profile takes over, a 5-minute EWMA misses the daily swing by a third of its
+    // amplitude; those misses must not be what later points are compared with.
+    const at = 10 * 288 + 2 * 12; // 02:00 on day 11
+    const values = daily5(12, 3, (i, v) => (i >= at && i < at + 12 ? v + 20 : v));
+    const { results, state } = replay(values, 'up', undefined, times5(values.length));
+    expect(state!.m).toBe(1);
+    expect(state!.seasoned).toBe(1);
+    const first = alertsIn(results, at)[0];
+    expect(first).toBeDefined();
+    expect(first!).toBeLessThan(at + 3);
+    expect(alertsIn(results, 4 * 288, at)).toEqual([]);
+  });
+
+  it('a non-seasonal series keeps the flat model through an incident', () => {
+    const values = noisy(6000, 29, (i, v) => (i >= 3000 && i < 3100 ? v + 25 : v));
+    const times = Array.from({ length: values.length }, (_, i) => T0 + i * 5 * MINUTE); // 3 weeks at 5 minutes
+    const models = new Set(replay(values, 'both', undefined, times).results.map((r) => r.state.m));
+    expect([...models]).toEqual([0]);
+  });
+});
+
+describe('refractory period in time', () => {
+  // A spike, then 48 points later a dip (a different incident: the spike's memory does not hide it).
+  const incidents = (spacingMs: number, settings?: { refractoryMaxHours: number }) => {
+    const values = noisy(1600, 37, (i, v) => (i === 1200 ? v + 40 : i === 1248 ? v - 10 : v));
+    const times = Array.from({ length: values.length }, (_, i) => T0 + i * spacingMs);
+    return replay(values, 'both', settings, times).results;
+  };
+
+  it('on hourly data a second incident two days later pages (17 hours, not 200 points)', () => {
+    expect(alertsIn(incidents(3_600_000), 1100)).toEqual([1200, 1248]);
+    expect(alertsIn(incidents(3_600_000, { refractoryMaxHours: 0 }), 1100)).toEqual([1200]);
+  });
+
+  it('on minute data the refractory period is still 200 points', () => {
+    expect(DEFAULT_DETECTOR_SETTINGS.refractoryPoints).toBe(200);
+    expect(alertsIn(incidents(MINUTE), 1100)).toEqual([1200]);
+  });
+});
