@@ -33,7 +33,7 @@ import {
   startStandIns,
   type CfnTemplate,
 } from './stand-ins.js';
-import { addOutcome, newTotals, progressLine, summarise, type LocalSummary, } from './summary.js';
+import { addOutcome, newTotals, progressLine, summarise, type LocalSummary } from './summary.js';
 import { UsageMeter } from './usage-meter.js';
 import { startLocalUsageSource } from './usage-source.js';
 import { defaultWorkload, type ProducedRecord } from './workload.js';
