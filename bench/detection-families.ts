@@ -94,7 +94,8 @@ export function formatFamilies(b: FamiliesBench): string {
       .join(' ')}`,
   );
   out.push(
-    `${b.results.length} series, ${b.points.toLocaleString('en-US')} points in ${Math.round(b.ms)} ms (${Math.round(b.points / (b.ms / 1000)).toLocaleString('en-US')} points/s); max state ${b.maxStateBytes} B`,
+    `${b.results.length} series, ${b.points.toLocaleString('en-US')} points in ${Math.round(b.ms)} ms (` +
+      `${Math.round(b.points / (b.ms / 1000)).toLocaleString('en-US')} points/s); max state ${b.maxStateBytes} B`,
   );
   if (b.nab)
     out.push(`NAB standard (optimised threshold) ${b.nab.standard.toFixed(1)}, fixed 0.5 ${b.nab.fixed.toFixed(1)}`);

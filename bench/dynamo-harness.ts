@@ -21,7 +21,10 @@ export const WRITE_OPERATIONS = [
 ] as const;
 
 export interface RequestCounters {
-  /** Requests per DynamoDB operation as the adapters send them (a re-send of unprocessed items counts; SDK-internal retries do not). */
+  /**
+   * Requests per DynamoDB operation as the adapters send them (a re-send of unprocessed items counts; SDK-internal
+   * retries do not).
+   */
   requests: Record<string, number>;
   /** Items carried by write requests (a BatchWriteItem carries up to 25). */
   itemsWritten: number;

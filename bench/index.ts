@@ -34,7 +34,8 @@ console.log(`anomaly-guard bench — node ${process.version}, ${process.platform
 // 1. Consumer core ---------------------------------------------------------------------------
 const core = benchConsumerCore();
 console.log(
-  `1. Consumer core throughput, one core (${n0(core.records)} metric records over ${core.keys} keys, base64 as Kinesis delivers; median of 20 rounds after 5 warm-up)`,
+  `1. Consumer core throughput, one core (${n0(core.records)} metric records over ${core.keys} keys, base64 as ` +
+    `Kinesis delivers; median of 20 rounds after 5 warm-up)`,
 );
 console.log(
   table(
@@ -57,7 +58,9 @@ console.log(
   ),
 );
 console.log(
-  `   target ratio ≥ ${CORE_RATIO_TARGET}: ${core.ratio >= CORE_RATIO_TARGET ? 'MET' : 'NOT MET — profile with `npx tsx bench/profile-core.ts`'} (${n2(core.ratio)}); windows emitted per warm batch: ${core.windowsPerBatch}`,
+  `   target ratio ≥ ${CORE_RATIO_TARGET}: ` +
+    `${core.ratio >= CORE_RATIO_TARGET ? 'MET' : 'NOT MET — profile with `npx tsx bench/profile-core.ts`'} (` +
+    `${n2(core.ratio)}); windows emitted per warm batch: ${core.windowsPerBatch}`,
 );
 console.log('   (detection, which processStreamBatch runs on emitted windows, is not part of this figure)');
 const s = core.stagesMs;
@@ -77,7 +80,8 @@ console.log(
 
 // 2. State writes ----------------------------------------------------------------------------
 console.log(
-  '\n2. State writes: processStreamBatch with DynamoDbWindowStore / DynamoDbChangeStore / DynamoDbAnomalyStore / DynamoDbPositionLedger on in-process dynalite',
+  '\n2. State writes: processStreamBatch with DynamoDbWindowStore / DynamoDbChangeStore / DynamoDbAnomalyStore / ' +
+    'DynamoDbPositionLedger on in-process dynalite',
 );
 const writes = await benchStateWrites();
 const p = writes.primary;
@@ -122,19 +126,24 @@ const requestsByOp = (ops: Record<string, number>) =>
     .join(' ');
 for (const b of p.batches)
   console.log(
-    `   ${b.label}: ${requestsByOp(b.requests)}; processed=${b.processed} redelivered=${b.redelivered} deadLettered=${b.deadLettered} alerts=${b.alerts}`,
+    `   ${b.label}: ${requestsByOp(b.requests)}; processed=${b.processed} redelivered=${b.redelivered} ` +
+      `deadLettered=${b.deadLettered} alerts=${b.alerts}`,
   );
 const ordinary = p.batches.filter((b) => b.label.startsWith('first') || b.label.startsWith('follow-up'));
 const writesOk = ordinary.every((b) => b.writeRequests <= b.distinctKeys);
 console.log(
-  `   target writes per batch ≤ distinct keys: ${writesOk ? 'MET' : 'NOT MET'} (steady ${n1(p.steady.writeRequests)} write requests for ${n1(p.steady.distinctKeys)} keys)`,
+  `   target writes per batch ≤ distinct keys: ${writesOk ? 'MET' : 'NOT MET'} (steady ` +
+    `${n1(p.steady.writeRequests)} write requests for ${n1(p.steady.distinctKeys)} keys)`,
 );
 console.log(
-  `   state item size (DynamoDB item size: names + values): mean ${n0(p.stateItemBytes.mean)} B, max ${n0(p.stateItemBytes.max)} B over ${p.stateItemBytes.count} keys → ${Math.ceil(p.stateItemBytes.mean / 1024)} WCU per state write`,
+  `   state item size (DynamoDB item size: names + values): mean ${n0(p.stateItemBytes.mean)} B, max ` +
+    `${n0(p.stateItemBytes.max)} B over ${p.stateItemBytes.count} keys → ${Math.ceil(p.stateItemBytes.mean / 1024)} ` +
+    `WCU per state write`,
 );
 
 console.log(
-  '\n   Batch size vs writes (1,000 events/s, so a batch of N covers N ms of event time; 100 keys; after 4 warm-up batches; means):',
+  '\n   Batch size vs writes (1,000 events/s, so a batch of N covers N ms of event time; 100 keys; after 4 warm-up ' +
+    'batches; means):',
 );
 console.log(
   table(
@@ -165,16 +174,20 @@ console.log(
 
 // 3. Cost -------------------------------------------------------------------------------------
 console.log(
-  `\n3. Cost per million events (us-east-1 list prices: $${PRICES.dynamoWru * 1e6}/M WRU, $${PRICES.lambdaRequest * 1e6}/M Lambda requests + $${PRICES.lambdaGbSecond}/GB-s at ${LAMBDA_MEMORY_GB * 1024} MB;`,
+  `\n3. Cost per million events (us-east-1 list prices: $${PRICES.dynamoWru * 1e6}/M WRU, $` +
+    `${PRICES.lambdaRequest * 1e6}/M Lambda requests + $${PRICES.lambdaGbSecond}/GB-s at ${LAMBDA_MEMORY_GB * 1024} ` +
+    `MB;`,
 );
 console.log(
-  `   reads at $${PRICES.dynamoRru * 1e6}/M RRU are not in docs/architecture.md's list and are shown apart). Lambda duration = measured ms per batch including the`,
+  `   reads at $${PRICES.dynamoRru * 1e6}/M RRU are not in docs/architecture.md's list and are shown apart). ` +
+    `Lambda duration = measured ms per batch including the`,
 );
 console.log(
   '   in-process dynalite sharing the CPU (an over-estimate of the compute, an under-estimate of network waits).',
 );
 console.log(
-  "   Assumption: one shard's events arrive as Lambda batches of the given size (10,000 needs a batching window ≥ 10 s at 1,000 events/s).",
+  "   Assumption: one shard's events arrive as Lambda batches of the given size (10,000 needs a batching window ≥ " +
+    '10 s at 1,000 events/s).',
 );
 const rows = writes.bySize.map((r) => {
   const c = costPerMillionEvents({
@@ -230,13 +243,17 @@ console.log(
   const { PIPELINE_PRICES } = await import('./pricing.js');
   const pc = await benchPipelineCost();
   console.log(
-    `\n3b. The whole pipeline metered in the local runtime (npm start's code on the stand-ins; DynamoDB capacity as dynalite reports it, per function):`,
+    `\n3b. The whole pipeline metered in the local runtime (npm start's code on the stand-ins; DynamoDB capacity ` +
+      `as dynalite reports it, per function):`,
   );
   console.log(
-    `   ${n0(STEADY.eventsPerSecond)} events/s over ${STEADY.keys} keys for ${STEADY.seconds} s after ${STEADY.warmupMinutes} min of warm-up (full windows; the warm-up's own usage subtracted),`,
+    `   ${n0(STEADY.eventsPerSecond)} events/s over ${STEADY.keys} keys for ${STEADY.seconds} s after ` +
+      `${STEADY.warmupMinutes} min of warm-up (full windows; the warm-up's own usage subtracted),`,
   );
   console.log(
-    `   + SNS $${PIPELINE_PRICES.snsPublish * 1e6}/M publishes, Step Functions $${PIPELINE_PRICES.stateTransition * 1000}/1,000 transitions, Kinesis $${PIPELINE_PRICES.kinesisShardHour}/shard-hour (1 shard) + $${PIPELINE_PRICES.kinesisPutUnit * 1e6}/M PUT units`,
+    `   + SNS $${PIPELINE_PRICES.snsPublish * 1e6}/M publishes, Step Functions $` +
+      `${PIPELINE_PRICES.stateTransition * 1000}/1,000 transitions, Kinesis $${PIPELINE_PRICES.kinesisShardHour}` +
+      `/shard-hour (1 shard) + $${PIPELINE_PRICES.kinesisPutUnit * 1e6}/M PUT units`,
   );
   const k = pc.kinesis.shardHours + pc.kinesis.putUnits;
   const rows = pc.steady.map((x) => {
@@ -290,10 +307,13 @@ console.log(
   const e = pc.demo.perEpisode;
   const d = pc.demo.summary;
   console.log(
-    `   per mitigated episode (default demo: ${pc.demo.executions} executions, ${d.usage.stateTransitions} state transitions, ${d.usage.snsPublishes} SNS publishes, ${d.reports} reports):`,
+    `   per mitigated episode (default demo: ${pc.demo.executions} executions, ${d.usage.stateTransitions} state ` +
+      `transitions, ${d.usage.snsPublishes} SNS publishes, ${d.reports} reports):`,
   );
   console.log(
-    `   Step Functions ${usd(e.stepFunctions)} + mitigation/report Lambdas ${usd(e.lambdaRequests + e.lambdaDuration)} + their DynamoDB ${usd(e.dynamoWrites + e.dynamoReads)} + SNS ${usd(e.sns)} = ${usd(e.total)}; 10 episodes a day ≈ $${n2(e.total * 300)}/month`,
+    `   Step Functions ${usd(e.stepFunctions)} + mitigation/report Lambdas ` +
+      `${usd(e.lambdaRequests + e.lambdaDuration)} + their DynamoDB ${usd(e.dynamoWrites + e.dynamoReads)} + SNS ` +
+      `${usd(e.sns)} = ${usd(e.total)}; 10 episodes a day ≈ $${n2(e.total * 300)}/month`,
   );
 }
 
@@ -304,7 +324,8 @@ console.log(
   const { existsSync } = await import('node:fs');
   const d = await benchDetectionCost({ devSet: existsSync(devSet) ? devSet : undefined });
   console.log(
-    '\n4. Detection cost: processStreamBatch in memory (decode, fold, detect, trigger rules) after the detectors are warm',
+    '\n4. Detection cost: processStreamBatch in memory (decode, fold, detect, trigger rules) after the detectors ' +
+      'are warm',
   );
   console.log(
     table(
@@ -327,11 +348,13 @@ console.log(
     ),
   );
   console.log(
-    `   detection cost per record = ${n2(d.detectionCostRatio)} × the bare decode of a record (${d.windowsPerBatch} windows scored per ${n0(d.records)}-record batch)`,
+    `   detection cost per record = ${n2(d.detectionCostRatio)} × the bare decode of a record (${d.windowsPerBatch}` +
+      ` windows scored per ${n0(d.records)}-record batch)`,
   );
   if (d.devSet)
     console.log(
-      `   CSV replay on the dev set: ${n0(d.devSet.rows)} points in ${n0(d.devSet.ms)} ms = ${n0(d.devSet.pointsPerSec)} points/s (${d.devSet.files} files)`,
+      `   CSV replay on the dev set: ${n0(d.devSet.rows)} points in ${n0(d.devSet.ms)} ms = ` +
+        `${n0(d.devSet.pointsPerSec)} points/s (${d.devSet.files} files)`,
     );
 }
 
@@ -339,7 +362,8 @@ console.log(
 {
   const { benchDetectionFamilies, formatFamilies } = await import('./detection-families.js');
   console.log(
-    '\n4b. Detection on the anomaly-family suite (generated, seeded; base shapes × injected families; recall and false alarms/day at the paging threshold, NAB score when nabscore.py is there)',
+    '\n4b. Detection on the anomaly-family suite (generated, seeded; base shapes × injected families; recall and ' +
+      'false alarms/day at the paging threshold, NAB score when nabscore.py is there)',
   );
   console.log(formatFamilies(await benchDetectionFamilies({ seeds: 3 })));
 }

@@ -78,7 +78,10 @@ export interface MeteredUsage {
   stateTransitions: number;
 }
 
-/** What `usage` costs at list prices, counting only the functions in `functions` (DynamoDB by the function that spent it). */
+/**
+ * What `usage` costs at list prices, counting only the functions in `functions` (DynamoDB by the function that spent
+ * it).
+ */
 export function billOf(usage: MeteredUsage, functions: readonly string[]): UsageBill {
   const pick = <T>(m: Readonly<Record<string, T>>) => functions.map((f) => m[f]).filter((x): x is T => x !== undefined);
   const lambda = pick(usage.lambda);

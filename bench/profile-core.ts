@@ -59,7 +59,8 @@ const top = (m: Map<string, number>, n: number) =>
     .slice(0, n)
     .map(
       ([k, us]) =>
-        `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000 / ROUNDS).toFixed(2).padStart(6)} ms/batch  ${k}`,
+        `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000 / ROUNDS).toFixed(2).padStart(6)} ms/batch  ` +
+        `${k}`,
     )
     .join('\n');
 console.log(

@@ -1,4 +1,7 @@
-/** Synthetic Kinesis deliveries for the benchmarks: metric envelopes as producers send them, base64 as Lambda receives them. */
+/**
+ * Synthetic Kinesis deliveries for the benchmarks: metric envelopes as producers send them, base64 as Lambda receives
+ * them.
+ */
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { seededRandom as rng } from '../local/random.js';
 

@@ -8,7 +8,10 @@ import { Construct } from 'constructs';
 /**
  * Props of {@link AlertTopic}.
  * @example
- * const alerts = new AlertTopic(this, 'Alerts', { emails: ['oncall@example.com'], removalPolicy: RemovalPolicy.DESTROY });
+ * const alerts = new AlertTopic(this, 'Alerts', {
+ *   emails: ['oncall@example.com'],
+ *   removalPolicy: RemovalPolicy.DESTROY,
+ * });
  * alerts.grantPublish(myFunction);
  */
 export interface AlertTopicProps {

@@ -98,7 +98,10 @@ export class AnomalyGuard extends Construct {
   readonly stream: Stream;
   /** Per-key window state, anomaly records, change records, whitelists, the action ledger and the flag table. */
   readonly table: Table;
-  /** Anomaly alerts and mitigation outcomes (KMS-encrypted): subscribe on-call here, with filter policies on `severity`, `class`, `tenant`, `signal`, `decision`. */
+  /**
+   * Anomaly alerts and mitigation outcomes (KMS-encrypted): subscribe on-call here, with filter policies on `severity`,
+   * `class`, `tenant`, `signal`, `decision`.
+   */
   readonly alertTopic: Topic;
   /** Where the health alarms go: the ops topic, or `alertTopic` with `operations.notify: 'alert-topic'`. */
   readonly healthAlarmTopic: Topic;
@@ -138,7 +141,8 @@ export class AnomalyGuard extends Construct {
     const stack = Stack.of(this);
     if (stacksWithAGuard.has(stack))
       throw new Error(
-        `stack ${stack.node.path} already holds an AnomalyGuard: its resources have fixed logical ids (LOGICAL_IDS), so use one per stack`,
+        `stack ${stack.node.path} already holds an AnomalyGuard: its resources have fixed logical ids ` +
+          `(LOGICAL_IDS), so use one per stack`,
       );
     stacksWithAGuard.add(stack);
     const config = resolveConfig(props);

@@ -123,7 +123,9 @@ const consumerSchema = group({
   timeoutSeconds: intIn(1, 900).default(60),
 });
 
-/** Loosely typed here: `validateWindowSettings` (lambdas/core/window-settings.ts) owns the limits, shared with replay. */
+/**
+ * Loosely typed here: `validateWindowSettings` (lambdas/core/window-settings.ts) owns the limits, shared with replay.
+ */
 const windowNumber = () => z.number({ error: (iss: Issue) => `must be a number (got ${shown(iss.input)})` });
 const windowSchema = group({
   /**

@@ -66,9 +66,11 @@ export class DeadLetterQueues extends Construct {
         name: 'ConsumerFailureQueue',
         queue: this.consumerFailureQueue,
         meaning:
-          'batches the consumer gave up on after its retries (shard and sequence range only, no data): those records were not processed.',
+          'batches the consumer gave up on after its retries (shard and sequence range only, no data): those ' +
+          'records were not processed.',
         firstStep:
-          'check the ConsumerErrors alarm and logs; re-read the range from the raw archive and replay it (docs/runbook.md).',
+          'check the ConsumerErrors alarm and logs; re-read the range from the raw archive and replay it ' +
+          '(docs/runbook.md).',
       },
       {
         name: 'RollbackFailureQueue',
@@ -104,7 +106,8 @@ export class DeadLetterQueues extends Construct {
     Validations.of(queue.node.defaultChild as CfnResource).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue is itself a dead-letter destination (terminal sink for poison records, failed batch metadata or failed asynchronous invocations); a DLQ of a DLQ would only move the same messages.',
+        'This queue is itself a dead-letter destination (terminal sink for poison records, failed batch metadata ' +
+        'or failed asynchronous invocations); a DLQ of a DLQ would only move the same messages.',
     });
     return queue;
   }

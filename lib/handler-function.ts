@@ -54,7 +54,10 @@ function packageFile(file: string): { readonly relative: string } | { readonly a
  * });
  */
 export interface HandlerFunctionProps {
-  /** Path of the handler module from the package root ({@link PACKAGE_ROOT}), e.g. `lambdas/handlers/stream-consumer.ts`. */
+  /**
+   * Path of the handler module from the package root ({@link PACKAGE_ROOT}), e.g.
+   * `lambdas/handlers/stream-consumer.ts`.
+   */
   readonly entry: string;
   readonly description: string;
   readonly environment: Record<string, string>;
@@ -124,7 +127,9 @@ export class HandlerFunction extends Construct {
         mainFields: ['module', 'main'],
         // CommonJS dependencies in an ESM bundle still call require() and read __dirname.
         banner:
-          "import { createRequire } from 'module'; import { fileURLToPath as __agFileUrl } from 'url'; import { dirname as __agDirname } from 'path'; const require = createRequire(import.meta.url); const __filename = __agFileUrl(import.meta.url); const __dirname = __agDirname(__filename);",
+          "import { createRequire } from 'module'; import { fileURLToPath as __agFileUrl } from 'url'; import { " +
+          "dirname as __agDirname } from 'path'; const require = createRequire(import.meta.url); const __filename " +
+          '= __agFileUrl(import.meta.url); const __dirname = __agDirname(__filename);',
         // Bundle the AWS SDK too: the handler runs on exactly the client versions pinned in
         // package-lock.json (the ones the tests ran against), not on whatever the runtime ships.
         bundleAwsSDK: true,
@@ -136,17 +141,21 @@ export class HandlerFunction extends Construct {
     Validations.of(this.function.node.defaultChild as CfnResource).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'nodejs22.x is pinned on purpose: a Lambda-supported LTS runtime the design fixes, and the same handler code must run on the Node 20 local runtime; moving to nodejs24.x is a deliberate, tested change.',
+        'nodejs22.x is pinned on purpose: a Lambda-supported LTS runtime the design fixes, and the same handler ' +
+        'code must run on the Node 20 local runtime; moving to nodejs24.x is a deliberate, tested change.',
     });
   }
 
-  /** X-Ray's two write actions support no resource-level permissions; acknowledge exactly that on this role's policy. */
+  /**
+   * X-Ray's two write actions support no resource-level permissions; acknowledge exactly that on this role's policy.
+   */
   acknowledgeXRayWildcard(): void {
     const rolePolicy = this.role.node.findChild('DefaultPolicy').node.defaultChild as CfnResource;
     Validations.of(rolePolicy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'Only xray:PutTraceSegments/PutTelemetryRecords (added by Tracing.ACTIVE) use Resource "*": X-Ray supports no resource-level permissions for these actions.',
+        'Only xray:PutTraceSegments/PutTelemetryRecords (added by Tracing.ACTIVE) use Resource "*": X-Ray supports ' +
+        'no resource-level permissions for these actions.',
     });
   }
 }

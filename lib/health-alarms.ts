@@ -82,17 +82,26 @@ export class HealthAlarms extends Construct {
     alarm('ConsumerIteratorAge', props.consumer.metric('IteratorAge', { statistic: 'Maximum', period: oneMinute }), {
       threshold: settings.iteratorAgeAlarmSeconds * 1000,
       evaluationPeriods: 5,
-      description: `The stream consumer is more than ${settings.iteratorAgeAlarmSeconds} s behind the stream for 5 minutes: detection is late and, past the stream's retention, records will be lost. First: check the ConsumerErrors alarm and the consumer's logs; if it is only load, raise consumer.parallelizationFactor or the shard count (docs/runbook.md "Falling behind").`,
+      description:
+        `The stream consumer is more than ${settings.iteratorAgeAlarmSeconds} s behind the stream for 5 minutes: ` +
+        `detection is late and, past the stream's retention, records will be lost. First: check the ` +
+        `ConsumerErrors alarm and the consumer's logs; if it is only load, raise consumer.parallelizationFactor ` +
+        `or the shard count (docs/runbook.md "Falling behind").`,
     });
     alarm('ConsumerErrors', props.consumer.metricErrors({ statistic: 'Sum', period: fiveMinutes }), {
       threshold: 1,
       description:
-        'The stream consumer failed invocations in the last 5 minutes: its batches are retried (and bisected) and, after consumer.maxRetryAttempts, sent to the consumer failure queue. First: read the error in the consumer log group (Logs Insights: filter level = "ERROR"); a DynamoDB or SNS outage resolves itself, a code error needs a rollback (docs/runbook.md).',
+        'The stream consumer failed invocations in the last 5 minutes: its batches are retried (and bisected) and, ' +
+        'after consumer.maxRetryAttempts, sent to the consumer failure queue. First: read the error in the ' +
+        'consumer log group (Logs Insights: filter level = "ERROR"); a DynamoDB or SNS outage resolves itself, a ' +
+        'code error needs a rollback (docs/runbook.md).',
     });
     alarm('ConsumerThrottles', props.consumer.metricThrottles({ statistic: 'Sum', period: fiveMinutes }), {
       threshold: 1,
       description:
-        'Invocations of the stream consumer were throttled: the account or function concurrency limit is reached, so the stream backs up. First: check the account concurrency (Lambda console, ConcurrentExecutions) and whether another function is consuming it.',
+        'Invocations of the stream consumer were throttled: the account or function concurrency limit is reached, ' +
+        'so the stream backs up. First: check the account concurrency (Lambda console, ConcurrentExecutions) and ' +
+        'whether another function is consuming it.',
     });
     for (const q of props.deadLetterQueues) {
       alarm(
@@ -107,7 +116,9 @@ export class HealthAlarms extends Construct {
     alarm('MitigationExecutionsFailed', props.stateMachine.metricFailed({ statistic: 'Sum', period: fiveMinutes }), {
       threshold: 1,
       description:
-        'A mitigation execution failed: actions it applied may still be in place. First: open the execution in the Step Functions console, find the rollback keys in its history or the failure notice, and roll back what it applied (npm run cli -- or POST /v1/anomaly/rollback); then fix the cause.',
+        'A mitigation execution failed: actions it applied may still be in place. First: open the execution in the ' +
+        'Step Functions console, find the rollback keys in its history or the failure notice, and roll back what ' +
+        'it applied (npm run cli -- or POST /v1/anomaly/rollback); then fix the cause.',
     });
     alarm(
       'MitigationExecutionsTimedOut',
@@ -115,18 +126,25 @@ export class HealthAlarms extends Construct {
       {
         threshold: 1,
         description:
-          'A mitigation execution timed out: its observation or rollback never finished, so applied actions may still be in place. First: roll back its actions by key (POST /v1/anomaly/rollback) and check the mitigation steps function logs.',
+          'A mitigation execution timed out: its observation or rollback never finished, so applied actions may ' +
+          'still be in place. First: roll back its actions by key (POST /v1/anomaly/rollback) and check the ' +
+          'mitigation steps function logs.',
       },
     );
     alarm('ReportGeneratorErrors', props.reportGenerator.metricErrors({ statistic: 'Sum', period: fiveMinutes }), {
       threshold: 1,
       description:
-        'Root-cause report generation failed: the invocation is retried twice, then its event lands in the report failure queue. First: read the error in the report generator logs; when fixed, re-send the queued events (docs/runbook.md "Redrive").',
+        'Root-cause report generation failed: the invocation is retried twice, then its event lands in the report ' +
+        'failure queue. First: read the error in the report generator logs; when fixed, re-send the queued events ' +
+        '(docs/runbook.md "Redrive").',
     });
     for (const [name, fn] of props.pollers ?? []) {
       alarm(`SourcePoller${pascalCase(name)}Errors`, fn.metricErrors({ statistic: 'Sum', period: fiveMinutes }), {
         threshold: 1,
-        description: `The ${name} source poller failed a run: a window was not (fully) fetched and is in the source failure queue with the reason. First: read the reason (credential rotated? API down? mapping changed?), fix it, then backfill the window by invoking the poller with {"window":{"from","to"}}.`,
+        description:
+          `The ${name} source poller failed a run: a window was not (fully) fetched and is in the source failure ` +
+          `queue with the reason. First: read the reason (credential rotated? API down? mapping changed?), fix ` +
+          `it, then backfill the window by invoking the poller with {"window":{"from","to"}}.`,
       });
     }
     if (props.api) {
@@ -140,13 +158,20 @@ export class HealthAlarms extends Construct {
         });
       alarm('OperatorApi5xx', apiMetric('5XXError', 'Sum', fiveMinutes), {
         threshold: settings.api5xxAlarmCount,
-        description: `The operator API returned ${settings.api5xxAlarmCount} or more 5xx responses in 5 minutes: operators cannot score, mitigate or roll back reliably. First: read the failing route's function logs (API access log has the request id); use the CLI or the Step Functions console for urgent rollbacks meanwhile.`,
+        description:
+          `The operator API returned ${settings.api5xxAlarmCount} or more 5xx responses in 5 minutes: operators ` +
+          `cannot score, mitigate or roll back reliably. First: read the failing route's function logs (API ` +
+          `access log has the request id); use the CLI or the Step Functions console for urgent rollbacks ` +
+          `meanwhile.`,
       });
       alarm('OperatorApiLatencyP99', apiMetric('Latency', 'p99', fiveMinutes), {
         threshold: settings.apiLatencyP99AlarmMs,
         evaluationPeriods: 3,
         comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        description: `The operator API's p99 latency has been above ${settings.apiLatencyP99AlarmMs} ms for 15 minutes. First: check which route is slow (IntegrationLatency per method, function Duration) and whether DynamoDB is throttling.`,
+        description:
+          `The operator API's p99 latency has been above ${settings.apiLatencyP99AlarmMs} ms for 15 minutes. ` +
+          `First: check which route is slow (IntegrationLatency per method, function Duration) and whether ` +
+          `DynamoDB is throttling.`,
       });
     }
   }

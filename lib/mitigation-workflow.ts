@@ -38,16 +38,24 @@ export const MITIGATION_STATES = {
 export interface MitigationWorkflowProps {
   readonly stateTable: StateTable;
   readonly alertTopic: AlertTopic;
-  /** The region label this deployment acts in, in the producers' `region` vocabulary; actions elsewhere are cross-region. */
+  /**
+   * The region label this deployment acts in, in the producers' `region` vocabulary; actions elsewhere are
+   * cross-region.
+   */
   readonly deploymentRegion?: string;
-  /** Which action targets are enabled (see lambdas/adapters/targets); steps for others go to the flag table unless `unconfiguredTargets` says 'error'. */
+  /**
+   * Which action targets are enabled (see lambdas/adapters/targets); steps for others go to the flag table unless
+   * `unconfiguredTargets` says 'error'.
+   */
   readonly actionTargets?: Record<string, unknown>;
   /** The smallest incident, in tenants, a platform-wide or irreversible step answers automatically. @default 3 */
   readonly platformMinTenants?: number;
   /** @default 30 */
   readonly logRetentionDays?: number;
   readonly removalPolicy?: RemovalPolicy;
-  /** Where asynchronous invocations of the task Lambda (operator rollbacks from the API) land after their retries fail. */
+  /**
+   * Where asynchronous invocations of the task Lambda (operator rollbacks from the API) land after their retries fail.
+   */
   readonly asyncFailureQueue?: IQueue;
 }
 
@@ -203,12 +211,15 @@ export class MitigationWorkflow extends Construct {
         {
           id: 'AwsSolutions-IAM5[Resource::*]',
           reason:
-            'Step Functions execution logging uses CloudWatch Logs vended log delivery (logs:*LogDelivery, DescribeLogGroups/ResourcePolicies, PutResourcePolicy) and X-Ray, whose APIs support no resource-level permissions.',
+            'Step Functions execution logging uses CloudWatch Logs vended log delivery (logs:*LogDelivery, ' +
+            'DescribeLogGroups/ResourcePolicies, PutResourcePolicy) and X-Ray, whose APIs support no ' +
+            'resource-level permissions.',
         },
         {
           id: 'AwsSolutions-IAM5[Resource::<MitigationStepsFunction.Arn>:*]',
           reason:
-            'lambda:InvokeFunction on the one task function and its versions (CDK grants the :* qualifier so a published version can be invoked); no other function.',
+            'lambda:InvokeFunction on the one task function and its versions (CDK grants the :* qualifier so a ' +
+            'published version can be invoked); no other function.',
         },
       );
     }
@@ -259,14 +270,16 @@ function grantActionTargets(
       {
         resource: nagName(`${app}/environment/${appConfig.environmentId}/deployment/*`),
         reason:
-          'Deployment numbers of the one configured AppConfig environment are assigned by AppConfig at StartDeployment; no other environment or application.',
+          'Deployment numbers of the one configured AppConfig environment are assigned by AppConfig at ' +
+          'StartDeployment; no other environment or application.',
       },
       {
         resource: nagName(
           `${app}/configurationprofile/${appConfig.configurationProfileId}/hostedconfigurationversion/*`,
         ),
         reason:
-          'Hosted configuration version numbers of the one configured profile are assigned by AppConfig when the flag change is written; no other profile.',
+          'Hosted configuration version numbers of the one configured profile are assigned by AppConfig when the ' +
+          'flag change is written; no other profile.',
       },
     );
   }
@@ -294,7 +307,8 @@ function grantActionTargets(
     wildcards.push({
       resource: secret,
       reason:
-        'The "-??????" suffix matches only the random 6-character suffix Secrets Manager appends to the one configured webhook secret.',
+        'The "-??????" suffix matches only the random 6-character suffix Secrets Manager appends to the one ' +
+        'configured webhook secret.',
     });
   }
   return wildcards;

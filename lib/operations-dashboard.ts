@@ -94,7 +94,8 @@ export class OperationsDashboard extends Construct {
     this.dashboard.addWidgets(
       new TextWidget({
         markdown:
-          "## anomaly-guard: records in → processed → windows → anomalies → alerts → mitigations\nEvery alarm's description says what it means and what to do first; docs/runbook.md has the procedures.",
+          "## anomaly-guard: records in → processed → windows → anomalies → alerts → mitigations\nEvery alarm's " +
+          'description says what it means and what to do first; docs/runbook.md has the procedures.',
         width: 24,
         height: 2,
       }),
@@ -153,7 +154,10 @@ export class OperationsDashboard extends Construct {
     );
     const costPerMillion = new MathExpression({
       // $ per million records received: the consumer's state writes plus its Lambda requests and GB-seconds.
-      expression: `IF(recs > 0, (wru * ${DASHBOARD_PRICES.dynamoDbPerMillionWriteUnits} + inv * ${DASHBOARD_PRICES.lambdaPerMillionRequests} + dur / 1000 * ${props.consumerMemoryMb / 1024} * ${Number((DASHBOARD_PRICES.lambdaPerGbSecond * 1e6).toFixed(4))}) / recs, 0)`,
+      expression:
+        `IF(recs > 0, (wru * ${DASHBOARD_PRICES.dynamoDbPerMillionWriteUnits} + inv * ` +
+        `${DASHBOARD_PRICES.lambdaPerMillionRequests} + dur / 1000 * ${props.consumerMemoryMb / 1024} * ` +
+        `${Number((DASHBOARD_PRICES.lambdaPerGbSecond * 1e6).toFixed(4))}) / recs, 0)`,
       usingMetrics: {
         wru: custom('StateWriteUnits', 'write units'),
         recs: custom('RecordsReceived', 'records'),

@@ -48,7 +48,8 @@ export const RAW_ARCHIVE_OBJECT_PATTERNS = [`${RAW_ARCHIVE_PREFIX}*`, 'raw-error
 /**
  * Props of {@link RawArchive}.
  * @example
- * new RawArchive(this, 'RawArchive', { stream: ingest.stream, accessLogBucket: reports.accessLogBucket, settings: { retentionDays: 90 } });
+ * new RawArchive(this, 'RawArchive', { stream: ingest.stream, accessLogBucket: reports.accessLogBucket, settings: {
+ * retentionDays: 90 } });
  */
 export interface RawArchiveProps {
   /** The ingest stream: every record producers put on it is archived. */
@@ -59,7 +60,10 @@ export interface RawArchiveProps {
   readonly settings?: Partial<ArchiveConfig>;
   /** @default 30 */
   readonly logRetentionDays?: number;
-  /** Applies to the bucket and the delivery log group; with DESTROY the bucket is emptied first. @default RemovalPolicy.RETAIN */
+  /**
+   * Applies to the bucket and the delivery log group; with DESTROY the bucket is emptied first. @default
+   * RemovalPolicy.RETAIN
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -159,7 +163,8 @@ export class RawArchive extends Construct {
     Validations.of(cfn).acknowledge({
       id: 'AwsSolutions-KDF1',
       reason:
-        'Firehose server-side encryption cannot be enabled on a delivery stream whose source is a Kinesis stream: the records are encrypted in the source stream (KMS) and at rest in the archive bucket (SSE-S3).',
+        'Firehose server-side encryption cannot be enabled on a delivery stream whose source is a Kinesis stream: ' +
+        'the records are encrypted in the source stream (KMS) and at rest in the archive bucket (SSE-S3).',
     });
     // The L2 always adds a mapping of Firehose's CIDR blocks, read only by `connections` (security groups of
     // VPC destinations). An S3 destination never reads it, and the template validator warns about the
@@ -172,7 +177,8 @@ export class RawArchive extends Construct {
       ...objectArns.map((arn) => ({
         id: `AwsSolutions-IAM5[Resource::${nagArn(stack, arn)}]`,
         reason:
-          'Firehose names each archive object at delivery time (<prefix>/<stream>-1-<date>-<uuid>.gz); the wildcard covers only the raw/ or raw-errors/ prefix of the one archive bucket, for writes only.',
+          'Firehose names each archive object at delivery time (<prefix>/<stream>-1-<date>-<uuid>.gz); the ' +
+          'wildcard covers only the raw/ or raw-errors/ prefix of the one archive bucket, for writes only.',
       })),
     );
   }

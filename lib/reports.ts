@@ -42,7 +42,8 @@ export const REPORTED_EXECUTION_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 
 export const REPORT_TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const;
 
 export const REPORT_OBJECTS_ACK_REASON =
-  'Report object keys are reports/YYYY/MM/DD/<report id>/<file>, chosen per report at generation time; the wildcard covers only the reports/ prefix of the one reports bucket.';
+  'Report object keys are reports/YYYY/MM/DD/<report id>/<file>, chosen per report at generation time; the ' +
+  'wildcard covers only the reports/ prefix of the one reports bucket.';
 
 /** EventBridge delivery of a report event: retries of the Lambda Invoke call, then the dead-letter queue. */
 export const REPORT_RULE_DELIVERY = { retryAttempts: 4, maxEventAgeHours: 2 } as const;
@@ -127,7 +128,8 @@ export class Reports extends Construct {
     Validations.of(this.accessLogBucket.node.defaultChild as CfnResource).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
-        'This is the access-log bucket of the reports bucket: logging its own accesses into itself would log every log delivery, and a further log bucket would only move the question one bucket on.',
+        'This is the access-log bucket of the reports bucket: logging its own accesses into itself would log every ' +
+        'log delivery, and a further log bucket would only move the question one bucket on.',
     });
 
     this.bucket = new Bucket(this, 'Bucket', {
@@ -148,7 +150,8 @@ export class Reports extends Construct {
     this.generator = new HandlerFunction(this, 'Generator', {
       entry: REPORT_GENERATOR_ENTRY,
       description:
-        'anomaly-guard: root-cause report per ended mitigation execution, and the daily digest (json, md, html, evidence bundle to S3)',
+        'anomaly-guard: root-cause report per ended mitigation execution, and the daily digest (json, md, html, ' +
+        'evidence bundle to S3)',
       memorySizeMb: settings.memorySizeMb,
       timeoutSeconds: settings.timeoutSeconds,
       logRetentionDays: props.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays,
@@ -228,14 +231,18 @@ export class Reports extends Construct {
       {
         id: `AwsSolutions-IAM5[Resource::${nagArn(stack, executions)}]`,
         reason:
-          'states:DescribeExecution on execution ARNs, whose names are chosen per episode at start time; the wildcard covers only executions of the one mitigation state machine.',
+          'states:DescribeExecution on execution ARNs, whose names are chosen per episode at start time; the ' +
+          'wildcard covers only executions of the one mitigation state machine.',
       },
       { id: `AwsSolutions-IAM5[Resource::${reportObjectsNagName(this.bucket)}]`, reason: REPORT_OBJECTS_ACK_REASON },
     );
   }
 }
 
-/** `s3:ListBucket` limited to the `reports/` prefix, and `s3:GetObject` on report objects: enough to list reports and presign download links. */
+/**
+ * `s3:ListBucket` limited to the `reports/` prefix, and `s3:GetObject` on report objects: enough to list reports and
+ * presign download links.
+ */
 export function grantReadReports(grantee: IGrantable, bucket: IBucket): void {
   grantListReports(grantee, bucket);
   Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [bucket.arnForObjects(REPORT_OBJECTS)] });

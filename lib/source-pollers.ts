@@ -53,7 +53,9 @@ export class SourcePollers extends Construct {
       const cid = pascalCase(source.name);
       const handler = new HandlerFunction(this, `${cid}Poller`, {
         entry: SOURCE_POLLER_ENTRY,
-        description: `anomaly-guard: polls ${source.name} every ${source.scheduleMinutes} min and puts its usage records on the stream`,
+        description:
+          `anomaly-guard: polls ${source.name} every ${source.scheduleMinutes} min and puts its usage records on ` +
+          `the stream`,
         memorySizeMb: 256,
         timeoutSeconds: SOURCE_POLLER_TIMEOUT_SECONDS,
         logRetentionDays: props.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays,

@@ -38,7 +38,8 @@ export class StateTable extends Construct {
   constructor(scope: Construct, id: string, props: StateTableProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    // Plain AWS::DynamoDB::Table (not TableV2): the local runtime reads KeySchema/AttributeDefinitions from the template.
+    // Plain AWS::DynamoDB::Table (not TableV2): the local runtime reads KeySchema/AttributeDefinitions from the
+    // template.
     this.table = new Table(this, 'Table', {
       partitionKey: { name: STATE_TABLE_SCHEMA.partitionKey, type: AttributeType.STRING },
       sortKey: { name: STATE_TABLE_SCHEMA.sortKey, type: AttributeType.STRING },

@@ -62,7 +62,10 @@ export interface ApiServerOptions {
   pages?: Readonly<Record<string, { type: string; body: string }>>;
 }
 
-/** The operator API on 127.0.0.1 over plain HTTP: each request becomes the proxy event API Gateway would send the route's Lambda. */
+/**
+ * The operator API on 127.0.0.1 over plain HTTP: each request becomes the proxy event API Gateway would send the
+ * route's Lambda.
+ */
 export function serveApi(opts: ApiServerOptions): Promise<Server> {
   const server = createServer((req, res) => {
     handle(req, res, opts).catch((e: unknown) =>
@@ -117,7 +120,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ApiServer
 
 /** The page talks only to this server and opens report links (local s3rver or S3): nothing else loads. */
 const PAGE_CSP =
-  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' " +
+  "data:; base-uri 'none'; form-action 'none'";
 
 /** The body, or undefined when it exceeds the limit (the rest is drained, not kept). */
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

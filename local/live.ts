@@ -32,7 +32,8 @@ export async function runLive(sys: LocalSystem, opts: LiveOptions, reportCount: 
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const routes = routesFromTemplate(sys.template);
     opts.log(
-      `serving the operator API on ${url} (${routes.map((r) => `${r.method} ${r.path}`).join(', ')}; status: /v1/local/summary); streaming live workload, Ctrl-C to stop`,
+      `serving the operator API on ${url} (${routes.map((r) => `${r.method} ${r.path}`).join(', ')}; status: ` +
+        `/v1/local/summary); streaming live workload, Ctrl-C to stop`,
     );
     opts.log(`dashboard: ${url}/`);
     opts.onServing?.(url);

@@ -51,7 +51,10 @@ export interface LocalMitigationOptions {
   now?: () => number;
 }
 
-/** The mitigation workflow on the local stand-ins: the synthesized state machine, the same task handler, the flag table as the default target. */
+/**
+ * The mitigation workflow on the local stand-ins: the synthesized state machine, the same task handler, the flag table
+ * as the default target.
+ */
 export function localMitigation(o: LocalMitigationOptions): {
   stepFunctions: LocalStepFunctions;
   bus: LocalEventBus;

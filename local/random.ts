@@ -1,4 +1,7 @@
-/** Seeded pseudo-random numbers in [0, 1) (mulberry32): simulated workloads and randomised tests repeat exactly on every machine. */
+/**
+ * Seeded pseudo-random numbers in [0, 1) (mulberry32): simulated workloads and randomised tests repeat exactly on every
+ * machine.
+ */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

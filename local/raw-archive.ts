@@ -52,7 +52,9 @@ export function archiveSettingsFromTemplate(template: CfnTemplate): ArchiveDeliv
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
-/** Expands Firehose's `!{timestamp:<pattern>}` (Java DateTimeFormatter letters, UTC) and `!{firehose:random-string}`. */
+/**
+ * Expands Firehose's `!{timestamp:<pattern>}` (Java DateTimeFormatter letters, UTC) and `!{firehose:random-string}`.
+ */
 export function expandPrefix(prefix: string, at: number): string {
   const d = new Date(at);
   const fields: Record<string, string> = {
@@ -70,7 +72,10 @@ export function expandPrefix(prefix: string, at: number): string {
   });
 }
 
-/** Firehose's object name: `<prefix><stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>[.gz]`, all from the oldest record's arrival (UTC). */
+/**
+ * Firehose's object name: `<prefix><stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>[.gz]`, all from the oldest record's
+ * arrival (UTC).
+ */
 export function archiveObjectKey(settings: ArchiveDeliverySettings, firstArrival: number): string {
   const d = new Date(firstArrival);
   const stamp = [
@@ -83,7 +88,10 @@ export function archiveObjectKey(settings: ArchiveDeliverySettings, firstArrival
   ]
     .map((n, i) => (i ? pad(n) : String(n)))
     .join('-');
-  return `${expandPrefix(settings.prefix, firstArrival)}${settings.deliveryStreamName}-1-${stamp}-${randomUUID()}${settings.compression === 'GZIP' ? '.gz' : ''}`;
+  return (
+    `${expandPrefix(settings.prefix, firstArrival)}${settings.deliveryStreamName}-1-${stamp}-${randomUUID()}` +
+    `${settings.compression === 'GZIP' ? '.gz' : ''}`
+  );
 }
 
 export interface LocalRawArchiveOptions {

@@ -34,7 +34,8 @@ export interface LocalOptions {
  * stream a live workload until stopped.
  *
  * @example
- * const summary = await runLocal({ scenario: 'default', once: true, out: 'out', port: 0, minutes: 90, chunk: 500, log: console.log });
+ * const summary = await runLocal({ scenario: 'default', once: true, out: 'out', port: 0, minutes: 90, chunk: 500, log:
+ * console.log });
  * if (!summary.ok) console.error(summary.problems);
  */
 export async function runLocal(opts: LocalOptions): Promise<LocalSummary> {

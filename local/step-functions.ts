@@ -41,7 +41,8 @@ export function definitionFromTemplate(template: CfnTemplate): Definition {
           .map((part) =>
             typeof part === 'string'
               ? part
-              : `arn:aws:lambda:us-east-1:000000000000:function:${Object.values(part as Record<string, unknown[]>)[0]?.[0] ?? 'local'}`,
+              : `arn:aws:lambda:us-east-1:000000000000:function:` +
+                `${Object.values(part as Record<string, unknown[]>)[0]?.[0] ?? 'local'}`,
           )
           .join(def['Fn::Join'][0]);
   return JSON.parse(text) as Definition;

@@ -117,7 +117,10 @@ const NO_FLAGS: ReadonlySet<string> = new Set();
 
 const ACTIONS = ['listen', 'listen', 'listen', 'listen', 'pause', 'seek', 'exit'] as const;
 
-/** Records in event-time order: metrics for every tenant and signal each step, listener activity, and a few malformed records. */
+/**
+ * Records in event-time order: metrics for every tenant and signal each step, listener activity, and a few malformed
+ * records.
+ */
 export function* simulateWorkload(o: WorkloadOptions): Generator<ProducedRecord> {
   const rnd = seededRandom(o.seed);
   const gauss = () => Math.sqrt(-2 * Math.log(rnd() || 1e-12)) * Math.cos(2 * Math.PI * rnd());

@@ -113,7 +113,9 @@ function makeRng(seed: number): Rng {
  * change scales the noise, a seasonality break edits the season).
  */
 interface Base {
-  /** Level + season at index i (no noise), with `season` scaling the seasonal part and `period` its length (minutes). */
+  /**
+   * Level + season at index i (no noise), with `season` scaling the seasonal part and `period` its length (minutes).
+   */
   clean(i: number, season: number, periodMin: number, phaseMin: number): number;
   /** One noisy observation around `clean`, with the noise scaled by `noiseK` and burst rate by `burstK`. */
   observe(clean: number, noiseK: number, burstK: number): number;
@@ -535,10 +537,13 @@ export async function writeResults(dir: string, results: readonly SeriesResult[]
 export function formatFigures(title: string, groups: Map<string, GroupFigures>): string {
   const rows = [...groups.entries()].map(
     ([k, g]) =>
-      `${k.padEnd(14)} ${String(g.series).padStart(4)} ${`${g.found}/${g.windows}`.padStart(8)} ${(Number.isNaN(g.recall) ? '   -' : g.recall.toFixed(2)).padStart(6)} ${String(g.falseAlerts).padStart(5)} ${g.faPerDay.toFixed(3).padStart(7)}`,
+      `${k.padEnd(14)} ${String(g.series).padStart(4)} ${`${g.found}/${g.windows}`.padStart(8)} ` +
+      `${(Number.isNaN(g.recall) ? '   -' : g.recall.toFixed(2)).padStart(6)} ${String(g.falseAlerts).padStart(5)} ` +
+      `${g.faPerDay.toFixed(3).padStart(7)}`,
   );
   return [
-    `${title.padEnd(14)} ${'n'.padStart(4)} ${'found'.padStart(8)} ${'recall'.padStart(6)} ${'FA'.padStart(5)} ${'FA/day'.padStart(7)}`,
+    `${title.padEnd(14)} ${'n'.padStart(4)} ${'found'.padStart(8)} ${'recall'.padStart(6)} ${'FA'.padStart(5)} ` +
+      `${'FA/day'.padStart(7)}`,
     ...rows,
   ].join('\n');
 }

@@ -204,7 +204,10 @@ export interface MitigationCase {
 
 export interface CheckRecord {
   at: number;
-  /** The minute bucket the Check task read (undefined: the key had no recent data; the check compares the anomaly with itself). */
+  /**
+   * The minute bucket the Check task read (undefined: the key had no recent data; the check compares the anomaly with
+   * itself).
+   */
   observed?: number;
   /** Start of that minute, and how many records it held. */
   minuteTs?: number;
@@ -264,7 +267,10 @@ export interface ReplayEnvironment {
   /** Kill switch state (off in the scenario). */
   killSwitch?: boolean;
   deploymentRegion?: string;
-  /** The anomalies the consumer stored (every decision): how many tenants an incident spans, as the Plan task counts them. */
+  /**
+   * The anomalies the consumer stored (every decision): how many tenants an incident spans, as the Plan task counts
+   * them.
+   */
   anomalies?: IncidentReader;
 }
 
@@ -643,13 +649,20 @@ export function formatMitigationOutcomes(
   const delay = opts.consumerDelayMs ?? CONSUMER_DELAY_MS;
   const out: string[] = [];
   out.push(
-    `   Mitigation outcomes: every execution the consumer started (${s.n}${opts.coldStart ? `; ${opts.coldStart} cold-start ones not counted` : ''}) replayed in event time through the synthesized`,
-    `   state machine with the workflow's task code (plan/apply/check/rollback/notify), the Cedar guardrails and the stored change records;`,
-    `   started at detectedAt + 1 min + allowed lateness + ${delay / 1000} s (delivery + batching window); checks ${t.observationSeconds} s after each Apply, the final one ${t.finalCheckSeconds} s after an`,
+    `   Mitigation outcomes: every execution the consumer started (${s.n}` +
+      `${opts.coldStart ? `; ${opts.coldStart} cold-start ones not counted` : ''}) replayed in event time through ` +
+      `the synthesized`,
+    `   state machine with the workflow's task code (plan/apply/check/rollback/notify), the Cedar guardrails and ` +
+      `the stored change records;`,
+    `   started at detectedAt + 1 min + allowed lateness + ${delay / 1000} s (delivery + batching window); checks ` +
+      `${t.observationSeconds} s after each Apply, the final one ${t.finalCheckSeconds} s after an`,
     `   "improving" check; staged rollback one action per ${t.rollbackIntervalSeconds} s; tasks take no time;`,
-    "   the Check task reads the key's newest minute bucket as the consumer holds it then (folded from the scenario's records).",
-    '   OPEN LOOP: the simulated services do not react to the applied flags (incidents end after their generated duration), so "recovered"',
-    '   means the regression check found the signal back inside its recovery criteria at the check time, not that the mitigation fixed it.',
+    "   the Check task reads the key's newest minute bucket as the consumer holds it then (folded from the " +
+      "scenario's records).",
+    '   OPEN LOOP: the simulated services do not react to the applied flags (incidents end after their generated ' +
+      'duration), so "recovered"',
+    '   means the regression check found the signal back inside its recovery criteria at the check time, not that ' +
+      'the mitigation fixed it.',
   );
   const groups: [string, OutcomeCounts][] = [
     ['all mitigations', s],
@@ -697,19 +710,26 @@ export function formatMitigationOutcomes(
   );
   const inc = s.incidents;
   out.push(
-    `   per labelled incident (${inc.n}; an incident can start several executions, one per mitigated key): all recovered ${inc.allRecovered}, escalated then recovered ${inc.escalatedThenRecovered}, handed off ${inc.handedOff}, blocked ${inc.blocked}`,
+    `   per labelled incident (${inc.n}; an incident can start several executions, one per mitigated key): all ` +
+      `recovered ${inc.allRecovered}, escalated then recovered ${inc.escalatedThenRecovered}, handed off ` +
+      `${inc.handedOff}, blocked ${inc.blocked}`,
   );
   out.push(
-    `   state transitions: ${s.transitions.total} in all, ${s.transitions.mean.toFixed(1)} per execution ($${s.transitions.costUsd.toFixed(5)} at $0.025 per 1,000)`,
+    `   state transitions: ${s.transitions.total} in all, ${s.transitions.mean.toFixed(1)} per execution ($` +
+      `${s.transitions.costUsd.toFixed(5)} at $0.025 per 1,000)`,
   );
   const ol = s.openLoop;
   out.push(
-    `   regression checks: ${s.checks.n}; ${s.checks.partial} read a minute still filling (${s.checks.partialMeanPoints.toFixed(1)} records on average), ${s.checks.noData} found no recent data; ` +
-      `${s.checks.recoveredByTargetOnly} recoveries decided only by an absolute target (edge p95 ≤ 300 ms), the signal still outside its band`,
+    `   regression checks: ${s.checks.n}; ${s.checks.partial} read a minute still filling (` +
+      `${s.checks.partialMeanPoints.toFixed(1)} records on average), ${s.checks.noData} found no recent data; ` +
+      `${s.checks.recoveredByTargetOnly} recoveries decided only by an absolute target (edge p95 ≤ 300 ms), the ` +
+      `signal still outside its band`,
   );
   out.push(
-    `   against the labels (${ol.labelled} labelled): ${ol.endedByFirstCheck} incidents were over by the first check (${ol.endedByFirstCheckRecovered} of them recovered there); ` +
-      `${ol.recoveredWhileIncidentRunning} recovered while the injection was still running; ${ol.handedOffAfterIncidentEnded} handed off although it had ended by the last check`,
+    `   against the labels (${ol.labelled} labelled): ${ol.endedByFirstCheck} incidents were over by the first ` +
+      `check (${ol.endedByFirstCheckRecovered} of them recovered there); ` +
+      `${ol.recoveredWhileIncidentRunning} recovered while the injection was still running; ` +
+      `${ol.handedOffAfterIncidentEnded} handed off although it had ended by the last check`,
   );
   const ex = opts.examples ?? 0;
   if (ex > 0) {
@@ -719,7 +739,9 @@ export function formatMitigationOutcomes(
         ? `${o.label.id} ${o.label.kind} ends ${mmss(o.label.end - o.startedAt)} after trigger`
         : 'no label';
       out.push(
-        `   - ${LABEL[o.outcome]} ${o.anomaly.tenant}#${o.anomaly.signal} (${o.playbook ?? '-'}; ${labelInfo}): ${o.checks.map((k) => `+${mmss(k.at - o.startedAt)} ${k.stage} ${k.transition}`).join(', ')}${o.reason ? ` — ${o.reason}` : ''}`,
+        `   - ${LABEL[o.outcome]} ${o.anomaly.tenant}#${o.anomaly.signal} (${o.playbook ?? '-'}; ${labelInfo}): ` +
+          `${o.checks.map((k) => `+${mmss(k.at - o.startedAt)} ${k.stage} ${k.transition}`).join(', ')}` +
+          `${o.reason ? ` — ${o.reason}` : ''}`,
       );
     }
   }

@@ -36,7 +36,10 @@ export type LabelKind =
   | 'benign_release'
   | 'blip';
 
-/** What the system should do with the label's anomaly: `soft` = page or soft-only mitigation are both right; `none` = must not page. */
+/**
+ * What the system should do with the label's anomaly: `soft` = page or soft-only mitigation are both right; `none` =
+ * must not page.
+ */
 export type ExpectedDecision = 'mitigate' | 'alert' | 'suppressed' | 'soft' | 'none';
 
 export interface Label {
@@ -169,7 +172,9 @@ export const DEFAULT_SCENARIO: ScenarioOptions = {
   retryRate: 0.002,
 };
 
-/** The smaller fixed-seed scenario of the e2e test: every kind at least once, 2.6 days (1.1 after learning), 3 tenants. */
+/**
+ * The smaller fixed-seed scenario of the e2e test: every kind at least once, 2.6 days (1.1 after learning), 3 tenants.
+ */
 export const SMALL_SCENARIO: ScenarioOptions = {
   ...DEFAULT_SCENARIO,
   seed: 11,
@@ -217,7 +222,9 @@ export interface KeyInfo {
   points: number;
 }
 
-/** A change window an operator declares through POST /v1/anomaly/changes (platform-wide `*`: the stream refuses those). */
+/**
+ * A change window an operator declares through POST /v1/anomaly/changes (platform-wide `*`: the stream refuses those).
+ */
 export interface ScenarioOperatorChange {
   /** When the operator declares it (event time, ms): ahead of the window, like the stream's announcements. */
   at: number;
@@ -231,7 +238,10 @@ export interface Scenario {
   options: ScenarioOptions;
   /** JSONL lines in stream (publish) order. */
   lines: string[];
-  /** Change windows declared through the operator route, by declaration time; replayed into the change store, not the stream. */
+  /**
+   * Change windows declared through the operator route, by declaration time; replayed into the change store, not the
+   * stream.
+   */
   operatorChanges: ScenarioOperatorChange[];
   labels: Label[];
   keys: KeyInfo[];
@@ -594,7 +604,9 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
       highCost: true,
       expectedDecision: 'mitigate',
       expectedClass: 'infra',
-      detail: `${tenants.length} tenants: miss ratio ×${missX.toFixed(1)}, origin p95 ×${originX.toFixed(1)}, ${mins(dur)} min`,
+      detail:
+        `${tenants.length} tenants: miss ratio ×${missX.toFixed(1)}, origin p95 ×${originX.toFixed(1)}, ` +
+        `${mins(dur)} min`,
     });
   }
 
@@ -682,7 +694,9 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
       highCost: false,
       expectedDecision: 'suppressed',
       changeId: id,
-      detail: `${wide ? `* (${anchor.region})` : anchor.tenant} window ${mins(span)} min; inside: ${what.join(', ')} for ${mins(aTo - aFrom)} min`,
+      detail:
+        `${wide ? `* (${anchor.region})` : anchor.tenant} window ${mins(span)} min; inside: ${what.join(', ')} ` +
+        `for ${mins(aTo - aFrom)} min`,
     });
   }
 

@@ -44,7 +44,8 @@ let state: KeyState | undefined;
 let det: DetectorState | undefined;
 const fmt = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toPrecision(4));
 console.log(
-  'minute       observed  expected        z   conf  anomalous ongoing  residual  env1[lo,hi]          episode memory[lo,hi]  quiet',
+  'minute       observed  expected        z   conf  anomalous ongoing  residual  env1[lo,hi]          episode ' +
+    'memory[lo,hi]  quiet',
 );
 for (let i = 0; i < obs.length; i += 500) {
   const folded = foldObservations(state, obs.slice(i, i + 500), DEFAULT_WINDOW_SETTINGS);
@@ -62,9 +63,12 @@ for (let i = 0; i < obs.length; i += 500) {
     const lo = env.length >= 4 ? Math.min(env[1]!, env[3]!) * unit : undefined;
     const epi = prev.epi.length >= 2 ? `[${fmt(prev.epi[1]! * unit)}, ${fmt(prev.epi[0]! * unit)}]` : '-';
     console.log(
-      `${new Date(ts).toISOString().slice(5, 16)}  ${fmt(w.lastMinute.mean).padStart(8)}  ${fmt(s.expected).padStart(8)}  ${s.z.toFixed(1).padStart(7)}  ${s.score.toFixed(3)}  ${(s.anomalous ? 'yes' : '').padEnd(9)} ${(s.ongoing ? 'yes' : '').padEnd(7)}  ${fmt(w.lastMinute.mean - s.expected).padStart(8)}  [${fmt(lo)}, ${fmt(hi)}]`.padEnd(
-        110,
-      ) + `${epi.padEnd(22)} ${prev.quiet}`,
+      (
+        `${new Date(ts).toISOString().slice(5, 16)}  ${fmt(w.lastMinute.mean).padStart(8)}  ` +
+        `${fmt(s.expected).padStart(8)}  ${s.z.toFixed(1).padStart(7)}  ${s.score.toFixed(3)}  ` +
+        `${(s.anomalous ? 'yes' : '').padEnd(9)} ${(s.ongoing ? 'yes' : '').padEnd(7)}  ` +
+        `${fmt(w.lastMinute.mean - s.expected).padStart(8)}  [${fmt(lo)}, ${fmt(hi)}]`
+      ).padEnd(110) + `${epi.padEnd(22)} ${prev.quiet}`,
     );
   }
 }

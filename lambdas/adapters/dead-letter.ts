@@ -26,7 +26,8 @@ export class SqsDeadLetterSink<T extends Reasoned = DeadLetter> implements DeadL
       );
       if (out.Failed?.length)
         throw new Error(
-          `dead-letter queue rejected ${out.Failed.length} message(s): ${out.Failed.map((f) => f.Message ?? f.Code).join('; ')}`,
+          `dead-letter queue rejected ${out.Failed.length} message(s): ` +
+            `${out.Failed.map((f) => f.Message ?? f.Code).join('; ')}`,
         );
     }
   }

@@ -113,14 +113,17 @@ export class CedarGuardrails implements Guardrails {
     const reasons = policies.map((id) => `${id}: ${this.reasonOf[id] ?? id}`);
     if (!policies.length && decision === 'deny')
       reasons.push(
-        `default-deny: no policy permits ${request.action}${request.action === 'apply' ? ` at level "${request.context.level}"` : ''}`,
+        `default-deny: no policy permits ${request.action}` +
+          `${request.action === 'apply' ? ` at level "${request.context.level}"` : ''}`,
       );
     // An erroring policy is skipped by Cedar; a guardrail that could not be evaluated must not let an action through.
     return { allowed: decision === 'allow' && errors.length === 0, reasons, policies, errors };
   }
 }
 
-/** Split a policy set into policies keyed by their `@id` annotation (Cedar itself numbers them policy0, policy1, ...). */
+/**
+ * Split a policy set into policies keyed by their `@id` annotation (Cedar itself numbers them policy0, policy1, ...).
+ */
 function splitById(text: string): { policies: Record<string, string>; reasons: Record<string, string> } {
   const parts = policySetTextToParts(text);
   if (parts.type === 'failure')

@@ -72,7 +72,8 @@ export async function fetchSourcePage(
       }
       if (res.status >= 300 && res.status < 400)
         throw new SourceFetchError(
-          `${where} redirected (${res.status}) to ${res.headers.get('location') ?? 'nowhere'}; set the source url to the final location`,
+          `${where} redirected (${res.status}) to ${res.headers.get('location') ?? 'nowhere'}; set the source url ` +
+            `to the final location`,
           attempt,
           res.status,
           text,
@@ -90,10 +91,10 @@ export async function fetchSourcePage(
       const err = e as Error;
       const timedOut = err.name === 'TimeoutError' || err.name === 'AbortError';
       const cause = (err.cause as Error | undefined)?.message;
-      failure = new SourceFetchError(
-        `${where} ${timedOut ? `did not answer within ${opts.timeoutMs} ms` : `could not be reached: ${cause ?? err.message}`}${attempt > 1 ? ` (${attempt} attempts)` : ''}`,
-        attempt,
-      );
+      const what = timedOut
+        ? `did not answer within ${opts.timeoutMs} ms`
+        : `could not be reached: ${cause ?? err.message}`;
+      failure = new SourceFetchError(`${where} ${what}${attempt > 1 ? ` (${attempt} attempts)` : ''}`, attempt);
     }
     if (attempt >= opts.maxAttempts) throw failure;
     if (retryAfterMs !== undefined && retryAfterMs > (opts.maxRetryAfterMs ?? 30_000))

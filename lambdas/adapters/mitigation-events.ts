@@ -23,7 +23,8 @@ export class EventBridgeMitigationEvents implements MitigationEventBus {
       );
       if (out.FailedEntryCount)
         throw new Error(
-          `EventBridge rejected ${out.FailedEntryCount} event(s): ${out.Entries?.find((x) => x.ErrorCode)?.ErrorMessage ?? ''}`,
+          `EventBridge rejected ${out.FailedEntryCount} event(s): ` +
+            `${out.Entries?.find((x) => x.ErrorCode)?.ErrorMessage ?? ''}`,
         );
     }
   }

@@ -5,7 +5,10 @@ import type { SecretReader } from '../core/ports/secret-reader.js';
 /** How long a warm container keeps a secret: a rotated value is picked up within this. */
 export const SECRET_MAX_AGE_SECONDS = 300;
 
-/** Secrets Manager through Powertools' provider, cached per id for SECRET_MAX_AGE_SECONDS; binary secrets are read as UTF-8. */
+/**
+ * Secrets Manager through Powertools' provider, cached per id for SECRET_MAX_AGE_SECONDS; binary secrets are read as
+ * UTF-8.
+ */
 export function cachedSecretReader(client: SecretsManagerClient, maxAgeSeconds = SECRET_MAX_AGE_SECONDS): SecretReader {
   const secrets = new SecretsProvider({ awsSdkV3Client: client });
   return async (secretId) => {

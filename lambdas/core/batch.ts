@@ -13,7 +13,9 @@ export interface RawRecord {
   readonly data: Uint8Array;
   readonly position: StreamPosition;
   readonly partitionKey: string;
-  /** When the record reached the stream; +Infinity for recorded data (replay), which has no stream metadata to check. */
+  /**
+   * When the record reached the stream; +Infinity for recorded data (replay), which has no stream metadata to check.
+   */
   readonly arrivedAt: number;
 }
 
@@ -55,7 +57,8 @@ export const MAX_WATERMARK_LEAD_MS = 30_000;
 /**
  * @example
  * const { byKey, changes, invalid } = decodeBatch(event.Records.map(toRawRecord), { maxChangeWindowMs: DAY_MS });
- * // byKey: observations per key, in stream order; changes: change records; invalid: what to dead-letter, with the reason
+ * // byKey: observations per key, in stream order; changes: change records;
+ * // invalid: what to dead-letter, with the reason
  */
 export function decodeBatch(records: readonly RawRecord[], opts: DecodeOptions = {}): DecodedBatch {
   const maxChangeWindowMs = opts.maxChangeWindowMs ?? DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS;
@@ -78,16 +81,21 @@ export function decodeBatch(records: readonly RawRecord[], opts: DecodeOptions =
         const field = record.type === 'activity' ? 'key' : 'tenant';
         invalid.push({
           raw,
-          reason: `partitionKey: "${raw.partitionKey}" does not match the record's ${field} "${expected}" (${record.type} records are partitioned by ${field})`,
+          reason:
+            `partitionKey: "${raw.partitionKey}" does not match the record's ${field} "${expected}" (` +
+            `${record.type} records are partitioned by ${field})`,
         });
         continue;
       }
-      // Change records obey the same time bounds as observations: a far-future maintenance window is announced through the operator API.
+      // Change records obey the same time bounds as observations: a far-future maintenance window is announced through
+      // the operator API.
       if (record.ts > raw.arrivedAt + MAX_FUTURE_SKEW_MS) {
         const ahead = Math.round((record.ts - raw.arrivedAt) / MINUTE_MS);
         invalid.push({
           raw,
-          reason: `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / MINUTE_MS} min of clock skew is accepted`,
+          reason:
+            `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / MINUTE_MS} min ` +
+            `of clock skew is accepted`,
         });
         continue;
       }

@@ -29,10 +29,18 @@ const ABUSE_SURGE_RATIO = 5;
 const CRAWLABLE_SIGNALS = new Set(['search_qps']);
 
 /**
- * Seed 004 §B: infra (cache/origin/DLQ) | app (release/flag/experiment, query cost) | tenant (one tenant's surge, campaigns) | abuse (bots, storms).
+ * Seed 004 §B: infra (cache/origin/DLQ) | app (release/flag/experiment, query cost) | tenant (one tenant's surge,
+ * campaigns) | abuse (bots, storms).
  *
  * @example
- * classifyAnomaly({ tenant: 'acme', signal: 'cqs_p95', observed: 0.0056, expected: 0.0037, changes: [], tenantsAffected: 1 });
+ * classifyAnomaly({
+ *   tenant: 'acme',
+ *   signal: 'cqs_p95',
+ *   observed: 0.0056,
+ *   expected: 0.0037,
+ *   changes: [],
+ *   tenantsAffected: 1,
+ * });
  * // → { class: 'tenant', evidence: ['surge concentrated on acme', …] }
  */
 export function classifyAnomaly(input: ClassificationInput): Classification {
@@ -40,7 +48,8 @@ export function classifyAnomaly(input: ClassificationInput): Classification {
   const spec = signalSpec(signal);
   const ratio = input.expected > 0 ? input.observed / input.expected : Number.POSITIVE_INFINITY;
   const evidence = [
-    `${signal} ${describeChange(input.observed, input.expected)} (expected ${fmt(input.expected)}, observed ${fmt(input.observed)})`,
+    `${signal} ${describeChange(input.observed, input.expected)} (expected ${fmt(input.expected)}, observed ` +
+      `${fmt(input.observed)})`,
   ];
   const spread = tenantsAffected > 1 ? `${tenantsAffected} tenants affected at once` : `only ${tenant} affected`;
   evidence.push(spread);

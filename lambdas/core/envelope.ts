@@ -84,7 +84,9 @@ const MAX_RECORD_BYTES = 64 * 1024;
  * Decode and validate one record; the reason names every offending field.
  *
  * @example
- * const parsed = parseEnvelope(Buffer.from('{"v":1,"type":"metric","ts":1795341603120,"tenant":"acme","signal":"cqs_p95","value":0.0037}'));
+ * const parsed = parseEnvelope(
+ *   Buffer.from('{"v":1,"type":"metric","ts":1795341603120,"tenant":"acme","signal":"cqs_p95","value":0.0037}'),
+ * );
  * if (parsed.ok) parsed.record.type; // 'metric'
  * else parsed.reason;           // names the offending field, e.g. "value: …"
  */
@@ -167,15 +169,23 @@ export function streamChangeProblem(
   maxWindowMs = DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS,
 ): string | undefined {
   if (change.tenant === '*')
-    return `tenant: a change record on the stream must name exactly one tenant (got "${change.tenant}"); platform-wide changes go through the operator API`;
+    return (
+      `tenant: a change record on the stream must name exactly one tenant (got "${change.tenant}"); ` +
+      `platform-wide changes go through the operator API`
+    );
   if (change.until !== undefined && change.until - change.ts > maxWindowMs) {
     const hours = Math.round(((change.until - change.ts) / HOUR_MS) * 10) / 10;
-    return `until: a change record on the stream may last at most ${maxWindowMs / HOUR_MS} h (this one lasts ${hours} h); longer windows go through the operator API`;
+    return (
+      `until: a change record on the stream may last at most ${maxWindowMs / HOUR_MS} h (this one lasts ${hours} ` +
+      `h); longer windows go through the operator API`
+    );
   }
   return undefined;
 }
 
-/** Partition key producers should use: tenant for metric/change, key for activity (keeps a key's records on one shard). */
+/**
+ * Partition key producers should use: tenant for metric/change, key for activity (keeps a key's records on one shard).
+ */
 export function partitionKeyOf(record: Envelope): string {
   return record.type === 'activity' ? record.key : record.tenant;
 }

@@ -83,7 +83,14 @@ const SCORE_DIGITS = 3;
  * Which minutes of one key go to which episode's trace, and what the key's state keeps for the next batch. Pure.
  *
  * @example
- * const plan = planEpisodeTrace({ key: state.key, signal: state.signal, prev: {}, minutes, events, buckets: state.buckets });
+ * const plan = planEpisodeTrace({
+ *   key: state.key,
+ *   signal: state.signal,
+ *   prev: {},
+ *   minutes,
+ *   events,
+ *   buckets: state.buckets,
+ * });
  * for (const a of plan.appends) await traces.append(a.episodeId, a.points); // plan.cursor: kept in the key state
  */
 export function planEpisodeTrace(

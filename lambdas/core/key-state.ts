@@ -364,7 +364,9 @@ export function idHash(id: string): number {
 
 const TWO_32 = 4294967296;
 
-/** A hash in base 36, two halves (Number#toString(36) on a 53-bit value is several times slower): ~11 bytes in the item. */
+/**
+ * A hash in base 36, two halves (Number#toString(36) on a 53-bit value is several times slower): ~11 bytes in the item.
+ */
 export function encodeIdHash(h: number): string {
   return Math.floor(h / TWO_32).toString(36) + (h % TWO_32).toString(36).padStart(7, '0');
 }
@@ -379,7 +381,10 @@ export function hashId(id: string): string {
 
 /** Regions a key remembers (a tenant's traffic rarely spans more; the state item stays small). */
 export const MAX_TRACKED_REGIONS = 8;
-/** Stands for regions an episode touched that `rg` no longer holds: never the deployment's, so it counts as cross-region. */
+/**
+ * Stands for regions an episode touched that `rg` no longer holds: never the deployment's, so it counts as
+ * cross-region.
+ */
 export const UNTRACKED_REGION = '*';
 
 function noteRegion(state: KeyState, region: string, minute: number): void {

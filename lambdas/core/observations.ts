@@ -49,7 +49,9 @@ export function engagementWeight(action: string): number {
   return ENGAGEMENT_WEIGHT[action] ?? UNKNOWN_ACTION_WEIGHT;
 }
 
-/** Producers name actions freely; the window counts only the known ones (others as `other`) so its state stays bounded. */
+/**
+ * Producers name actions freely; the window counts only the known ones (others as `other`) so its state stays bounded.
+ */
 export function countedAction(action: string): string {
   return action in ENGAGEMENT_WEIGHT ? action : 'other';
 }

@@ -24,7 +24,8 @@ export const DEFAULT_WINDOW_SETTINGS: WindowSettings = {
 
 /**
  * @example
- * const settings = validateWindowSettings({ ...DEFAULT_WINDOW_SETTINGS, windowMinutes: 5 }); // throws naming every bad field
+ * // throws naming every bad field
+ * const settings = validateWindowSettings({ ...DEFAULT_WINDOW_SETTINGS, windowMinutes: 5 });
  */
 export function validateWindowSettings(s: WindowSettings): WindowSettings {
   const problems: string[] = [];

@@ -5,7 +5,9 @@ export const MITIGATION_ENV = {
   eventBusName: 'EVENT_BUS_NAME',
   deploymentRegion: 'DEPLOYMENT_REGION',
   actionTargets: 'ACTION_TARGETS',
-  /** `mitigation.platformMinTenants`: the smallest incident (in tenants) a platform-wide or irreversible step answers. */
+  /**
+   * `mitigation.platformMinTenants`: the smallest incident (in tenants) a platform-wide or irreversible step answers.
+   */
   platformMinTenants: 'PLATFORM_MIN_TENANTS',
 } as const;
 

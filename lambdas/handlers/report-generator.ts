@@ -25,7 +25,9 @@ import { requireEnv } from './require-env.js';
 import { REPORT_ENV } from './report-environment.js';
 import { HOUR_MS, DAY_MS } from '../core/time.js';
 
-/** `Step Functions Execution Status Change` detail (EventBridge); input/output are JSON strings, absent when too large. */
+/**
+ * `Step Functions Execution Status Change` detail (EventBridge); input/output are JSON strings, absent when too large.
+ */
 export interface ExecutionStatusDetail {
   executionArn: string;
   name: string;

@@ -1,4 +1,6 @@
-/** Environment variables the source-poller Lambda reads; lib/source-pollers.ts and the local runtime set the same names. */
+/**
+ * Environment variables the source-poller Lambda reads; lib/source-pollers.ts and the local runtime set the same names.
+ */
 export const SOURCE_POLLER_ENV = {
   /** The source's configuration (UsageSourceConfig) as JSON. */
   source: 'USAGE_SOURCE',

@@ -27,7 +27,10 @@ import { SOURCE_POLLER_ENV } from './source-poller-environment.js';
 /** What the poller puts in its dead-letter queue: enough to see what went wrong and to re-poll or re-put. */
 export interface SourceDeadLetter {
   reason: string;
-  /** `fetch`: the window (or its rest) was not fetched, re-poll it; `mapping`: an item or response that is not an envelope; `put`: a mapped record Kinesis refused. */
+  /**
+   * `fetch`: the window (or its rest) was not fetched, re-poll it; `mapping`: an item or response that is not an
+   * envelope; `put`: a mapped record Kinesis refused.
+   */
   kind: 'fetch' | 'mapping' | 'put';
   source: string;
   window: { from: string; to: string };

@@ -176,17 +176,21 @@ export async function applyStep(state: WorkflowState, deps: MitigationDeps): Pro
   const applied = [...state.applied];
   const halt = async () => {
     if (!(await deps.ledger.halted(plan.rollbackKey))) return;
-    // The operator's rollback may have read the ledger before this task recorded its actions: undo them here too (twice is harmless).
+    // The operator's rollback may have read the ledger before this task recorded its actions: undo them here too (twice
+    // is harmless).
     await rollbackStep({ ...state, applied: applied.slice(state.applied.length) }, deps, false, true);
     throw new Error(`${plan.rollbackKey} was rolled back by an operator; nothing more is applied for this episode`);
   };
   for (const action of stage.actions) {
     await halt();
-    // The plan's kill-switch decision is as old as the plan: read it again before every change (it pauses automatic apply only).
+    // The plan's kill-switch decision is as old as the plan: read it again before every change (it pauses automatic
+    // apply only).
     if (state.input.automatic && (await deps.killSwitch())) {
       const done = applied.length - state.applied.length;
       throw new MitigationPaused(
-        `the kill switch (mitigation.paused) was turned on during the ${level} stage: ${done} of its ${stage.actions.length} action(s) applied, nothing more is; what is applied stays (roll back with ${plan.rollbackKey})`,
+        `the kill switch (mitigation.paused) was turned on during the ${level} stage: ${done} of its ` +
+          `${stage.actions.length} action(s) applied, nothing more is; what is applied stays (roll back with ` +
+          `${plan.rollbackKey})`,
       );
     }
     // Write-ahead: a crash, timeout or throttled put after the target call still leaves a record that rollbacks undo.
@@ -217,9 +221,16 @@ function stageMessage(
   actions: readonly AppliedAction[],
 ): AlertMessage {
   const base = alertMessage(anomaly);
-  // Name the control that acted (a flag the service must read is not a throttled usage plan), and what was left to an operator.
+  // Name the control that acted (a flag the service must read is not a throttled usage plan), and what was left to an
+  // operator.
   const handedOff = plan.stages.find((s) => s.level === level)?.handedOff ?? [];
-  const detail = `${level} stage of ${plan.playbook.id} applied: ${actions.map((a) => `${a.step.title} — ${a.actedVia?.description ?? a.step.target} (${a.rollbackKey})`).join('; ')}${handedOff.length ? `; handed off to an operator: ${handedOff.map((h) => `${h.title} (${h.reason})`).join('; ')}` : ''}`;
+  const applied = actions.map(
+    (a) => `${a.step.title} — ${a.actedVia?.description ?? a.step.target} (${a.rollbackKey})`,
+  );
+  const left = handedOff.map((h) => `${h.title} (${h.reason})`);
+  const detail =
+    `${level} stage of ${plan.playbook.id} applied: ${applied.join('; ')}` +
+    (left.length ? `; handed off to an operator: ${left.join('; ')}` : '');
   return {
     subject: `[${anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} mitigation ${level} stage applied`.slice(
       0,
@@ -384,7 +395,8 @@ export async function notifyStep(
   deps: MitigationDeps,
   outcome: NonNullable<WorkflowState['outcome']>,
 ): Promise<WorkflowState> {
-  // Paused by the kill switch in Apply (caught by name): the state is Apply's input, so the ledger says what the stage applied.
+  // Paused by the kill switch in Apply (caught by name): the state is Apply's input, so the ledger says what the stage
+  // applied.
   if (state.error?.Error === 'MitigationPaused' && state.plan) {
     const inPlace = (await outstanding(deps.ledger, state.plan.rollbackKey, state.applied)).actions;
     state = { ...state, applied: inPlace, reason: errorMessage(state.error.Cause) };
@@ -394,15 +406,18 @@ export async function notifyStep(
   const words: Record<typeof outcome, string> = {
     blocked: blockedWords(state.plan),
     recovered: `recovered; ${state.rolledBack.length} action(s) rolled back`,
-    'handed-off': `${state.error?.Error === 'MitigationPaused' ? 'automatic mitigation paused' : 'not recovered automatically'}: ${state.reason ?? ''}; actions stay in place (rollback key ${state.plan?.rollbackKey ?? '-'})`,
-    failed: `mitigation failed (${state.error?.Error ?? 'error'}: ${truncate(state.error?.Cause ?? '', 300)}); everything applied was rolled back`,
+    'handed-off':
+      `${state.error?.Error === 'MitigationPaused' ? 'automatic mitigation paused' : 'not recovered automatically'}` +
+      `: ${state.reason ?? ''}; actions stay in place (rollback key ${state.plan?.rollbackKey ?? '-'})`,
+    failed:
+      `mitigation failed (${state.error?.Error ?? 'error'}: ${truncate(state.error?.Cause ?? '', 300)}); ` +
+      `everything applied was rolled back`,
   };
   const message: AlertMessage = {
-    subject:
-      `[${outcome === 'failed' || outcome === 'handed-off' ? 'SEV1' : anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} mitigation ${outcome}`.slice(
-        0,
-        100,
-      ),
+    subject: (
+      `[${outcome === 'failed' || outcome === 'handed-off' ? 'SEV1' : anomaly.severity}] ${anomaly.tenant} ` +
+      `${anomaly.signal} mitigation ${outcome}`
+    ).slice(0, 100),
     body: JSON.stringify({
       ...JSON.parse(base.body),
       mitigation: {
@@ -458,7 +473,10 @@ function actionDetail(a: AppliedAction, plan?: MitigationPlan): Record<string, u
 function blockedWords(plan: MitigationPlan | undefined): string {
   const soft = plan?.stages[0];
   if (soft?.allowed && !soft.actions.length && soft.handedOff.length) {
-    return `nothing applied automatically: ${soft.handedOff.length} step(s) handed off to an operator: ${soft.handedOff.map((h) => `${h.title} (${h.reason})`).join('; ')}`;
+    return (
+      `nothing applied automatically: ${soft.handedOff.length} step(s) handed off to an operator: ` +
+      `${soft.handedOff.map((h) => `${h.title} (${h.reason})`).join('; ')}`
+    );
   }
   return `mitigation blocked by policy: ${plan?.reasons.join('; ') ?? ''}`;
 }
@@ -494,7 +512,8 @@ function truncate(s: string, n: number): string {
  *
  * @example
  * const planned = await runMitigationOp({ op: 'plan', state: { input } }, deps);
- * const applied = await runMitigationOp({ op: 'apply', state: planned }, deps); // what the state machine's task does per state
+ * // what the state machine's task does per state
+ * const applied = await runMitigationOp({ op: 'apply', state: planned }, deps);
  */
 export async function runMitigationOp(
   event: {

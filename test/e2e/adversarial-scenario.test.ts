@@ -25,7 +25,8 @@ describe('an adversarial scenario (`local --once --scenario test/fixtures/advers
     expect(readFileSync(FIXTURE, 'utf8')).toBe(`${adversarialScenario().join('\n')}\n`);
   });
 
-  it('dead-letters the mute attempt and still pages, counts no honest record late, keeps a single tenant’s spike off platform steps, and ledgers every action first', async () => {
+  it('dead-letters the mute attempt and still pages, counts no honest record late, keeps a single tenant’s spike ' +
+    'off platform steps, and ledgers every action first', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ag-adversarial-'));
     const summary = await runLocal({
       scenario: FIXTURE,

@@ -12,7 +12,8 @@ describe('the operator dashboard in a real browser', () => {
   it('shows the timeline with an episode, runs a dry run, downloads a report, and leaves a screenshot', async () => {
     if (!existsSync(CHROMIUM))
       throw new Error(
-        `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium, as .ci/run does) or set CHROMIUM_PATH`,
+        `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium, as .ci/run does) or ` +
+          `set CHROMIUM_PATH`,
       );
     const runtime = await startLiveRuntime('ag-dashboard-');
     const { base, lines, out } = runtime;

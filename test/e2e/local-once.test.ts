@@ -42,7 +42,8 @@ describe('local --once', () => {
     expect(lines.some((l) => l.includes('processed'))).toBe(true);
   }, 120_000);
 
-  it('polls the local vendor API on its 5-minute schedule: its cost records reach the stream, its unpriced item is dead-lettered', async () => {
+  it('polls the local vendor API on its 5-minute schedule: its cost records reach the stream, its unpriced item is ' +
+    'dead-lettered', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ag-local-'));
     const summary = await runLocal({
       scenario: 'default',
@@ -79,7 +80,8 @@ describe('local --once', () => {
     expect(summary.keys, 'acme and globex cdn_cost_usd keys').toBeGreaterThanOrEqual(17);
   }, 120_000);
 
-  it('the default demo: four incident kinds mitigated in a closed loop and rolled back, a benign release and a whitelisted campaign, reports for each', async () => {
+  it('the default demo: four incident kinds mitigated in a closed loop and rolled back, a benign release and a ' +
+    'whitelisted campaign, reports for each', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ag-local-'));
     const lines: string[] = [];
     const summary = await runLocal({

@@ -125,16 +125,19 @@ describe('replay --input <raw archive>', () => {
     expect(read(join(dir, 'from-archive', 'alerts.jsonl'))).toBe(original.alerts);
   });
 
-  it('replaying one archive object by path, and a renamed one (gzip found by its magic bytes), gives the same', async () => {
-    const [first] = archiveFiles();
-    const object = join(archiveDir, first!);
-    await replayEnvelopes({ input: object, out: join(dir, 'from-object') });
-    expect(read(join(dir, 'from-object', 'alerts.jsonl'))).toBe(original.alerts);
-    const renamed = join(dir, 'renamed.jsonl');
-    writeFileSync(renamed, readFileSync(object));
-    await replayEnvelopes({ input: renamed, out: join(dir, 'from-renamed') });
-    expect(read(join(dir, 'from-renamed', 'alerts.jsonl'))).toBe(original.alerts);
-  });
+  it(
+    'replaying one archive object by path, and a renamed ' + 'one (gzip found by its magic bytes), gives the same',
+    async () => {
+      const [first] = archiveFiles();
+      const object = join(archiveDir, first!);
+      await replayEnvelopes({ input: object, out: join(dir, 'from-object') });
+      expect(read(join(dir, 'from-object', 'alerts.jsonl'))).toBe(original.alerts);
+      const renamed = join(dir, 'renamed.jsonl');
+      writeFileSync(renamed, readFileSync(object));
+      await replayEnvelopes({ input: renamed, out: join(dir, 'from-renamed') });
+      expect(read(join(dir, 'from-renamed', 'alerts.jsonl'))).toBe(original.alerts);
+    },
+  );
 
   it('reads concatenated JSON (Firehose without the delimiter processor) the same way', async () => {
     const records = archiveFiles().flatMap((f) =>
@@ -162,7 +165,9 @@ describe('replay --input <raw archive>', () => {
 
   it('dead-letters what is not a valid record, with the reason, and replays the rest', async () => {
     const good = lines.slice(0, 3);
-    const corrupt = `${good[0]}not json at all${good[1]}\n{"v":1,"type":"metric","ts":\n{"v":1,"type":"metric","ts":"soon","tenant":"acme","signal":"cqs_p95","value":1}${good[2]}\n`;
+    const corrupt =
+      `${good[0]}not json at all${good[1]}\n{"v":1,"type":"metric","ts":\n{"v":1,"type":"metric","ts":"soon",` +
+      `"tenant":"acme","signal":"cqs_p95","value":1}${good[2]}\n`;
     mkdirSync(join(dir, 'corrupt'), { recursive: true });
     writeFileSync(join(dir, 'corrupt', 'RawArchiveDeliveryStream-1-2026-11-20-00-00-00-c'), gzipSync(corrupt));
     const r = await replayEnvelopes({ input: join(dir, 'corrupt'), out: join(dir, 'from-corrupt') });

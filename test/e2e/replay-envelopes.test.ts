@@ -60,55 +60,59 @@ describe('replay of envelope recordings', () => {
     expect(Date.parse(alerts[0]!.detectedAt as string) - (T0 + 6 * 3600_000)).toBeLessThanOrEqual(15 * 60_000);
   });
 
-  it('a release just before a cost spike: alert recommending the rollback, no automatic mitigation; maintenance suppresses', async () => {
-    const rnd = prng(11);
-    const lines: unknown[] = [];
-    const spikes = [
-      { from: 4 * 3600_000, tenant: 'acme' },
-      { from: 6 * 3600_000, tenant: 'globex' },
-    ];
-    for (let t = 0; t < 8 * 3600_000; t += 10_000) {
-      for (const tenant of ['acme', 'globex']) {
-        const spike = spikes.some((s) => s.tenant === tenant && t >= s.from && t < s.from + 20 * 60_000) ? 1.6 : 1;
-        lines.push({
-          v: 1,
-          type: 'metric',
-          ts: T0 + t,
-          tenant,
-          signal: 'cqs_p95',
-          region: 'kr',
-          value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * spike,
-        });
+  it(
+    'a release just before a cost spike: alert recommending the rollback, no automatic mitigation; maintenance ' +
+      'suppresses',
+    async () => {
+      const rnd = prng(11);
+      const lines: unknown[] = [];
+      const spikes = [
+        { from: 4 * 3600_000, tenant: 'acme' },
+        { from: 6 * 3600_000, tenant: 'globex' },
+      ];
+      for (let t = 0; t < 8 * 3600_000; t += 10_000) {
+        for (const tenant of ['acme', 'globex']) {
+          const spike = spikes.some((s) => s.tenant === tenant && t >= s.from && t < s.from + 20 * 60_000) ? 1.6 : 1;
+          lines.push({
+            v: 1,
+            type: 'metric',
+            ts: T0 + t,
+            tenant,
+            signal: 'cqs_p95',
+            region: 'kr',
+            value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * spike,
+          });
+        }
       }
-    }
-    lines.push({
-      v: 1,
-      type: 'change',
-      id: 'rel-381',
-      ts: T0 + 4 * 3600_000 - 8 * 60_000,
-      tenant: 'acme',
-      change: 'release',
-      region: 'kr',
-      title: 'search 2.3',
-    });
-    lines.push({
-      v: 1,
-      type: 'change',
-      id: 'mnt-1',
-      ts: T0 + 6 * 3600_000 - 60_000,
-      until: T0 + 7 * 3600_000,
-      tenant: 'globex',
-      change: 'maintenance',
-    });
-    // Producers announce a change when it happens: it sits in the stream at its own time.
-    lines.sort((a, b) => (a as { ts: number }).ts - (b as { ts: number }).ts);
-    const { dir, file } = write(lines);
-    await replayEnvelopes({ input: file, out: join(dir, 'out') });
-    const alerts = alertsOf(dir);
-    expect(alerts.map((a) => [a.tenant, a.decision, a.class])).toEqual([
-      ['acme', 'alert', 'app'],
-      ['globex', 'suppressed', 'app'],
-    ]);
-    expect(alerts[0]!.correlatedChanges).toEqual(['rel-381']);
-  });
+      lines.push({
+        v: 1,
+        type: 'change',
+        id: 'rel-381',
+        ts: T0 + 4 * 3600_000 - 8 * 60_000,
+        tenant: 'acme',
+        change: 'release',
+        region: 'kr',
+        title: 'search 2.3',
+      });
+      lines.push({
+        v: 1,
+        type: 'change',
+        id: 'mnt-1',
+        ts: T0 + 6 * 3600_000 - 60_000,
+        until: T0 + 7 * 3600_000,
+        tenant: 'globex',
+        change: 'maintenance',
+      });
+      // Producers announce a change when it happens: it sits in the stream at its own time.
+      lines.sort((a, b) => (a as { ts: number }).ts - (b as { ts: number }).ts);
+      const { dir, file } = write(lines);
+      await replayEnvelopes({ input: file, out: join(dir, 'out') });
+      const alerts = alertsOf(dir);
+      expect(alerts.map((a) => [a.tenant, a.decision, a.class])).toEqual([
+        ['acme', 'alert', 'app'],
+        ['globex', 'suppressed', 'app'],
+      ]);
+      expect(alerts[0]!.correlatedChanges).toEqual(['rel-381']);
+    },
+  );
 });

@@ -62,26 +62,30 @@ describe('Health alarms (seed 003: paged when the system itself is unhealthy)', 
     },
   );
 
-  it('watches the right resources: the consumer, each queue, the state machine, the report generator, the poller, the API stage', () => {
-    const a = alarms();
-    expect(a.ConsumerIteratorAge.Dimensions).toEqual([
-      { Name: 'FunctionName', Value: fnRef(LOGICAL_IDS.consumerFunction) },
-    ]);
-    expect(a.SourceFailureQueueMessages.Dimensions).toEqual([
-      { Name: 'QueueName', Value: { 'Fn::GetAtt': [LOGICAL_IDS.sourceFailureQueue, 'QueueName'] } },
-    ]);
-    expect(a.MitigationExecutionsFailed.Dimensions).toEqual([
-      { Name: 'StateMachineArn', Value: fnRef(LOGICAL_IDS.mitigationStateMachine) },
-    ]);
-    expect(a.ReportGeneratorErrors.Dimensions).toEqual([
-      { Name: 'FunctionName', Value: fnRef(LOGICAL_IDS.reportGenerator) },
-    ]);
-    expect(JSON.stringify(a.SourcePollerBillingErrors.Dimensions)).toMatch(/SourcesBillingPoller/);
-    expect(a.OperatorApi5xx.Dimensions).toEqual([
-      { Name: 'ApiName', Value: 'AnomalyGuard-operator-api' },
-      { Name: 'Stage', Value: OPERATOR_API_STAGE },
-    ]);
-  });
+  it(
+    'watches the right resources: the consumer, each queue, the state machine, the report generator, the poller, ' +
+      'the API stage',
+    () => {
+      const a = alarms();
+      expect(a.ConsumerIteratorAge.Dimensions).toEqual([
+        { Name: 'FunctionName', Value: fnRef(LOGICAL_IDS.consumerFunction) },
+      ]);
+      expect(a.SourceFailureQueueMessages.Dimensions).toEqual([
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [LOGICAL_IDS.sourceFailureQueue, 'QueueName'] } },
+      ]);
+      expect(a.MitigationExecutionsFailed.Dimensions).toEqual([
+        { Name: 'StateMachineArn', Value: fnRef(LOGICAL_IDS.mitigationStateMachine) },
+      ]);
+      expect(a.ReportGeneratorErrors.Dimensions).toEqual([
+        { Name: 'FunctionName', Value: fnRef(LOGICAL_IDS.reportGenerator) },
+      ]);
+      expect(JSON.stringify(a.SourcePollerBillingErrors.Dimensions)).toMatch(/SourcesBillingPoller/);
+      expect(a.OperatorApi5xx.Dimensions).toEqual([
+        { Name: 'ApiName', Value: 'AnomalyGuard-operator-api' },
+        { Name: 'Stage', Value: OPERATOR_API_STAGE },
+      ]);
+    },
+  );
 
   it('pages on API p99 latency above the configured ms for 15 minutes', () => {
     expect(alarms().OperatorApiLatencyP99).toMatchObject({

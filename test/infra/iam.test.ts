@@ -61,7 +61,9 @@ const ALLOWED_WILDCARD_ACTIONS = [
 ];
 /** X-Ray has no resource-level permissions; nothing else may use Resource "*" in an identity policy... */
 const ALLOWED_STAR_RESOURCE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
-/** ...except, on the state machine's role only, what execution logging (vended log delivery) and X-Ray sampling need. */
+/**
+ * ...except, on the state machine's role only, what execution logging (vended log delivery) and X-Ray sampling need.
+ */
 const STATE_MACHINE_STAR_RESOURCE_ACTIONS = new Set([
   'logs:CreateLogDelivery',
   'logs:DeleteLogDelivery',
@@ -126,109 +128,124 @@ describe('IAM least privilege', () => {
     expect(unscoped).toEqual([]);
   });
 
-  it('gives the consumer and the mitigation steps exactly the item-level DynamoDB actions, only on the state table', () => {
-    const dynamo = statements.filter(
-      (s) => s.kind === 'identity' && actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')),
-    );
-    const pipeline = [roleOfFunction(LOGICAL_IDS.consumerFunction), roleOfFunction(LOGICAL_IDS.mitigationFunction)].map(
-      policyOfRole,
-    );
-    const apiPolicies = Object.values(API_FUNCTION_LOGICAL_IDS).map((id) => policyOfRole(roleOfFunction(id)));
-    const reportGenerator = policyOfRole(roleOfFunction(LOGICAL_IDS.reportGenerator));
-    // The operator API roles' and the report generator's narrower (read-only) grants are checked in
-    // operator-api.test.ts and reports.test.ts.
-    expect([...new Set(dynamo.map((d) => d.resource))].sort()).toEqual(
-      [...pipeline, ...apiPolicies, reportGenerator].sort(),
-    );
-    for (const d of dynamo) {
-      expect(d.statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.stateTable, 'Arn'] });
-      if (!pipeline.includes(d.resource)) continue;
-      expect(actionsOf(d.statement).sort()).toEqual([
-        'dynamodb:BatchGetItem',
-        'dynamodb:BatchWriteItem',
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:Query',
-        'dynamodb:UpdateItem',
-      ]);
-    }
-  });
+  it(
+    'gives the consumer and the mitigation steps exactly ' + 'the item-level DynamoDB actions, only on the state table',
+    () => {
+      const dynamo = statements.filter(
+        (s) => s.kind === 'identity' && actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')),
+      );
+      const pipeline = [
+        roleOfFunction(LOGICAL_IDS.consumerFunction),
+        roleOfFunction(LOGICAL_IDS.mitigationFunction),
+      ].map(policyOfRole);
+      const apiPolicies = Object.values(API_FUNCTION_LOGICAL_IDS).map((id) => policyOfRole(roleOfFunction(id)));
+      const reportGenerator = policyOfRole(roleOfFunction(LOGICAL_IDS.reportGenerator));
+      // The operator API roles' and the report generator's narrower (read-only) grants are checked in
+      // operator-api.test.ts and reports.test.ts.
+      expect([...new Set(dynamo.map((d) => d.resource))].sort()).toEqual(
+        [...pipeline, ...apiPolicies, reportGenerator].sort(),
+      );
+      for (const d of dynamo) {
+        expect(d.statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.stateTable, 'Arn'] });
+        if (!pipeline.includes(d.resource)) continue;
+        expect(actionsOf(d.statement).sort()).toEqual([
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ]);
+      }
+    },
+  );
 
-  it('lets the consumer send only to the invalid-record queue, publish only to the alert topic and start only the mitigation workflow', () => {
-    const identity = statements.filter((s) => s.kind === 'identity').map((s) => s.statement);
-    const sendInvalid = identity.filter(
-      (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.invalidRecordQueue, 'Arn'] }),
-    );
-    expect(sendInvalid.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
-    const publish = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).includes('sns:Publish'));
-    // The consumer (alerts), the mitigation steps (outcomes) and the report generator (report links).
-    expect(publish.map((s) => s.resource).sort()).toEqual(
-      [LOGICAL_IDS.consumerFunction, LOGICAL_IDS.mitigationFunction, LOGICAL_IDS.reportGenerator]
-        .map((fn) => policyOfRole(roleOfFunction(fn)))
-        .sort(),
-    );
-    for (const s of publish) expect(s.statement.Resource).toEqual({ Ref: LOGICAL_IDS.alertTopic });
-    const start = statements.filter((s) => actionsOf(s.statement).includes('states:StartExecution'));
-    // The consumer (automatic mitigation) and the operator API's mitigate route, nothing else.
-    expect(start.map((s) => [s.resource, s.statement.Resource])).toEqual(
-      [LOGICAL_IDS.consumerFunction, API_FUNCTION_LOGICAL_IDS.mitigate].map((fn) => [
-        policyOfRole(roleOfFunction(fn)),
-        { Ref: LOGICAL_IDS.mitigationStateMachine },
-      ]),
-    );
-  });
+  it(
+    'lets the consumer send only to the invalid-record queue, publish only to the alert topic and start only the ' +
+      'mitigation workflow',
+    () => {
+      const identity = statements.filter((s) => s.kind === 'identity').map((s) => s.statement);
+      const sendInvalid = identity.filter(
+        (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.invalidRecordQueue, 'Arn'] }),
+      );
+      expect(sendInvalid.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
+      const publish = statements.filter((s) => s.kind === 'identity' && actionsOf(s.statement).includes('sns:Publish'));
+      // The consumer (alerts), the mitigation steps (outcomes) and the report generator (report links).
+      expect(publish.map((s) => s.resource).sort()).toEqual(
+        [LOGICAL_IDS.consumerFunction, LOGICAL_IDS.mitigationFunction, LOGICAL_IDS.reportGenerator]
+          .map((fn) => policyOfRole(roleOfFunction(fn)))
+          .sort(),
+      );
+      for (const s of publish) expect(s.statement.Resource).toEqual({ Ref: LOGICAL_IDS.alertTopic });
+      const start = statements.filter((s) => actionsOf(s.statement).includes('states:StartExecution'));
+      // The consumer (automatic mitigation) and the operator API's mitigate route, nothing else.
+      expect(start.map((s) => [s.resource, s.statement.Resource])).toEqual(
+        [LOGICAL_IDS.consumerFunction, API_FUNCTION_LOGICAL_IDS.mitigate].map((fn) => [
+          policyOfRole(roleOfFunction(fn)),
+          { Ref: LOGICAL_IDS.mitigationStateMachine },
+        ]),
+      );
+    },
+  );
 
-  it('lets only the report generator write report objects, and only it and the API report route read or list them', () => {
-    // The raw archive's delivery role is checked on its own below.
-    const s3 = statements.filter(
-      (s) =>
-        s.kind === 'identity' &&
-        s.resource !== archivePolicy() &&
-        actionsOf(s.statement).some((a) => a.startsWith('s3:')),
-    );
-    const generator = policyOfRole(roleOfFunction(LOGICAL_IDS.reportGenerator));
-    const reportRoute = policyOfRole(roleOfFunction(API_FUNCTION_LOGICAL_IDS.report));
-    expect([...new Set(s3.map((s) => s.resource))].sort()).toEqual([generator, reportRoute].sort());
-    const reportObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [LOGICAL_IDS.reportsBucket, 'Arn'] }, '/reports/*']] };
-    for (const { resource, statement } of s3) {
-      for (const action of actionsOf(statement)) {
-        if (action === 's3:ListBucket') {
-          expect(statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.reportsBucket, 'Arn'] });
-          expect((statement as { Condition?: unknown }).Condition).toEqual({
-            StringLike: { 's3:prefix': ['reports/*'] },
-          });
-        } else {
-          expect(statement.Resource, action).toEqual(reportObjects);
-          expect(
-            resource === generator ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'],
-            `${resource} ${action}`,
-          ).toContain(action);
+  it(
+    'lets only the report generator write report objects, ' + 'and only it and the API report route read or list them',
+    () => {
+      // The raw archive's delivery role is checked on its own below.
+      const s3 = statements.filter(
+        (s) =>
+          s.kind === 'identity' &&
+          s.resource !== archivePolicy() &&
+          actionsOf(s.statement).some((a) => a.startsWith('s3:')),
+      );
+      const generator = policyOfRole(roleOfFunction(LOGICAL_IDS.reportGenerator));
+      const reportRoute = policyOfRole(roleOfFunction(API_FUNCTION_LOGICAL_IDS.report));
+      expect([...new Set(s3.map((s) => s.resource))].sort()).toEqual([generator, reportRoute].sort());
+      const reportObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [LOGICAL_IDS.reportsBucket, 'Arn'] }, '/reports/*']] };
+      for (const { resource, statement } of s3) {
+        for (const action of actionsOf(statement)) {
+          if (action === 's3:ListBucket') {
+            expect(statement.Resource).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.reportsBucket, 'Arn'] });
+            expect((statement as { Condition?: unknown }).Condition).toEqual({
+              StringLike: { 's3:prefix': ['reports/*'] },
+            });
+          } else {
+            expect(statement.Resource, action).toEqual(reportObjects);
+            expect(
+              resource === generator ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'],
+              `${resource} ${action}`,
+            ).toContain(action);
+          }
         }
       }
-    }
-  });
+    },
+  );
 
-  it('lets only the Firehose delivery role touch the raw archive: writes under raw/ and raw-errors/, no reads, lists or deletes', () => {
-    const bucket = JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.rawArchiveBucket, 'Arn'] });
-    const touching = statements.filter(
-      (s) => s.kind === 'identity' && JSON.stringify(s.statement.Resource ?? null).includes(bucket),
-    );
-    expect([...new Set(touching.map((s) => s.resource))]).toEqual([archivePolicy()]);
-    expect(touching.flatMap((s) => actionsOf(s.statement)).sort()).toEqual([
-      's3:AbortMultipartUpload',
-      's3:GetBucketLocation',
-      's3:PutObject',
-    ]);
-    // And it reads only the ingest stream (the consumer's event source is the stream's other reader).
-    const archiveActions = statements
-      .filter((s) => s.resource === archivePolicy())
-      .flatMap((s) => actionsOf(s.statement).map((a) => `${a} ${JSON.stringify(s.statement.Resource)}`));
-    expect(archiveActions.filter((a) => a.startsWith('kinesis:'))).toEqual(
-      ['kinesis:DescribeStream', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'].map(
-        (a) => `${a} ${JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.stream, 'Arn'] })}`,
-      ),
-    );
-  });
+  it(
+    'lets only the Firehose delivery role touch the raw archive: writes under raw/ and raw-errors/, no reads, ' +
+      'lists or deletes',
+    () => {
+      const bucket = JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.rawArchiveBucket, 'Arn'] });
+      const touching = statements.filter(
+        (s) => s.kind === 'identity' && JSON.stringify(s.statement.Resource ?? null).includes(bucket),
+      );
+      expect([...new Set(touching.map((s) => s.resource))]).toEqual([archivePolicy()]);
+      expect(touching.flatMap((s) => actionsOf(s.statement)).sort()).toEqual([
+        's3:AbortMultipartUpload',
+        's3:GetBucketLocation',
+        's3:PutObject',
+      ]);
+      // And it reads only the ingest stream (the consumer's event source is the stream's other reader).
+      const archiveActions = statements
+        .filter((s) => s.resource === archivePolicy())
+        .flatMap((s) => actionsOf(s.statement).map((a) => `${a} ${JSON.stringify(s.statement.Resource)}`));
+      expect(archiveActions.filter((a) => a.startsWith('kinesis:'))).toEqual(
+        ['kinesis:DescribeStream', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'].map(
+          (a) => `${a} ${JSON.stringify({ 'Fn::GetAtt': [LOGICAL_IDS.stream, 'Arn'] })}`,
+        ),
+      );
+    },
+  );
 
   it('lets the mitigation steps put events only on the default bus', () => {
     const put = statements.filter((s) => actionsOf(s.statement).includes('events:PutEvents'));

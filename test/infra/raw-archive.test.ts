@@ -120,49 +120,53 @@ describe('Raw archive (cdk.json context)', () => {
     });
   });
 
-  it('gives Firehose a role of its own (this account only) that reads the one stream and writes archive objects, nothing else', () => {
-    const roleId = s3Config().RoleARN['Fn::GetAtt'][0] as string;
-    expect(delivery().Properties.KinesisStreamSourceConfiguration.RoleARN).toEqual(arnOf(roleId));
-    const role = json.Resources[roleId]!;
-    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
-      {
-        Effect: 'Allow',
-        Action: 'sts:AssumeRole',
-        Principal: { Service: 'firehose.amazonaws.com' },
-        Condition: { StringEquals: { 'sts:ExternalId': { Ref: 'AWS::AccountId' } } },
-      },
-    ]);
-    expect(role.Properties.Policies ?? [], 'no inline policies').toEqual([]);
-    expect(role.Properties.ManagedPolicyArns ?? [], 'no managed policies').toEqual([]);
-    const policies = ofType(json.Resources, 'AWS::IAM::Policy').filter(
-      ([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
-    );
-    expect(policies).toHaveLength(1);
-    const [policyId, policy] = policies[0]!;
-    // Created before the delivery stream: Firehose checks the role when the stream is created.
-    expect(delivery().DependsOn).toContain(policyId);
-    const grants = (policy.Properties.PolicyDocument.Statement as Statement[]).flatMap((s) => {
-      expect(s.Effect).toBe('Allow');
-      expect(s.Condition).toBeUndefined();
-      return list(s.Action).flatMap((action) =>
-        list(s.Resource).map((resource) => `${action} ${JSON.stringify(resource)}`),
+  it(
+    'gives Firehose a role of its own (this account only) that reads the one stream and writes archive objects, ' +
+      'nothing else',
+    () => {
+      const roleId = s3Config().RoleARN['Fn::GetAtt'][0] as string;
+      expect(delivery().Properties.KinesisStreamSourceConfiguration.RoleARN).toEqual(arnOf(roleId));
+      const role = json.Resources[roleId]!;
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Principal: { Service: 'firehose.amazonaws.com' },
+          Condition: { StringEquals: { 'sts:ExternalId': { Ref: 'AWS::AccountId' } } },
+        },
+      ]);
+      expect(role.Properties.Policies ?? [], 'no inline policies').toEqual([]);
+      expect(role.Properties.ManagedPolicyArns ?? [], 'no managed policies').toEqual([]);
+      const policies = ofType(json.Resources, 'AWS::IAM::Policy').filter(
+        ([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
       );
-    });
-    const stream = arnOf(LOGICAL_IDS.stream);
-    const bucket = LOGICAL_IDS.rawArchiveBucket;
-    const logGroup = arnOf(s3Config().CloudWatchLoggingOptions.LogGroupName.Ref);
-    const expected = [
-      ...['kinesis:DescribeStream', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:ListShards'].map(
-        (a) => `${a} ${JSON.stringify(stream)}`,
-      ),
-      ...['s3:PutObject', 's3:AbortMultipartUpload'].flatMap((a) =>
-        ['/raw/*', '/raw-errors/*'].map((p) => `${a} ${JSON.stringify(objectsOf(bucket, p))}`),
-      ),
-      `s3:GetBucketLocation ${JSON.stringify(arnOf(bucket))}`,
-      `logs:PutLogEvents ${JSON.stringify(logGroup)}`,
-    ];
-    expect(grants.sort()).toEqual(expected.sort());
-  });
+      expect(policies).toHaveLength(1);
+      const [policyId, policy] = policies[0]!;
+      // Created before the delivery stream: Firehose checks the role when the stream is created.
+      expect(delivery().DependsOn).toContain(policyId);
+      const grants = (policy.Properties.PolicyDocument.Statement as Statement[]).flatMap((s) => {
+        expect(s.Effect).toBe('Allow');
+        expect(s.Condition).toBeUndefined();
+        return list(s.Action).flatMap((action) =>
+          list(s.Resource).map((resource) => `${action} ${JSON.stringify(resource)}`),
+        );
+      });
+      const stream = arnOf(LOGICAL_IDS.stream);
+      const bucket = LOGICAL_IDS.rawArchiveBucket;
+      const logGroup = arnOf(s3Config().CloudWatchLoggingOptions.LogGroupName.Ref);
+      const expected = [
+        ...['kinesis:DescribeStream', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:ListShards'].map(
+          (a) => `${a} ${JSON.stringify(stream)}`,
+        ),
+        ...['s3:PutObject', 's3:AbortMultipartUpload'].flatMap((a) =>
+          ['/raw/*', '/raw-errors/*'].map((p) => `${a} ${JSON.stringify(objectsOf(bucket, p))}`),
+        ),
+        `s3:GetBucketLocation ${JSON.stringify(arnOf(bucket))}`,
+        `logs:PutLogEvents ${JSON.stringify(logGroup)}`,
+      ];
+      expect(grants.sort()).toEqual(expected.sort());
+    },
+  );
 
   it('leaves no unused Firehose CIDR mapping in the template', () => {
     expect(Object.keys(json.Mappings ?? {})).toEqual([]);

@@ -90,41 +90,45 @@ describe('Reports (cdk.json context)', () => {
     });
   });
 
-  it('logs server access to a separate private, encrypted, TLS-only access-log bucket that expires logs after 90 days', () => {
-    expect(json.Resources[LOGICAL_IDS.reportsBucket]!.Properties.LoggingConfiguration).toEqual({
-      DestinationBucketName: { Ref: LOGICAL_IDS.reportsAccessLogBucket },
-      LogFilePrefix: 'reports-bucket/',
-    });
-    expectLockedDown(LOGICAL_IDS.reportsAccessLogBucket);
-    const logBucket = json.Resources[LOGICAL_IDS.reportsAccessLogBucket]!.Properties;
-    expect(logBucket.LoggingConfiguration).toBeUndefined();
-    expect(logBucket.LifecycleConfiguration).toEqual({
-      Rules: [
-        {
-          Id: 'ExpireAccessLogs',
-          ExpirationInDays: 90,
-          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
-          Status: 'Enabled',
+  it(
+    'logs server access to a separate private, encrypted, TLS-only access-log bucket that expires logs after 90 ' +
+      'days',
+    () => {
+      expect(json.Resources[LOGICAL_IDS.reportsBucket]!.Properties.LoggingConfiguration).toEqual({
+        DestinationBucketName: { Ref: LOGICAL_IDS.reportsAccessLogBucket },
+        LogFilePrefix: 'reports-bucket/',
+      });
+      expectLockedDown(LOGICAL_IDS.reportsAccessLogBucket);
+      const logBucket = json.Resources[LOGICAL_IDS.reportsAccessLogBucket]!.Properties;
+      expect(logBucket.LoggingConfiguration).toBeUndefined();
+      expect(logBucket.LifecycleConfiguration).toEqual({
+        Rules: [
+          {
+            Id: 'ExpireAccessLogs',
+            ExpirationInDays: 90,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            Status: 'Enabled',
+          },
+        ],
+      });
+      // Delivered by the S3 logging service under the bucket policy (not the LogDelivery ACL), each source
+      // bucket of this account under its own prefix: the reports bucket and the raw archive.
+      const delivery = (source: string, prefix: string) => ({
+        Effect: 'Allow',
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Action: 's3:PutObject',
+        Resource: objectsOf(LOGICAL_IDS.reportsAccessLogBucket, `/${prefix}*`),
+        Condition: {
+          ArnLike: { 'aws:SourceArn': arnOf(source) },
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
         },
-      ],
-    });
-    // Delivered by the S3 logging service under the bucket policy (not the LogDelivery ACL), each source
-    // bucket of this account under its own prefix: the reports bucket and the raw archive.
-    const delivery = (source: string, prefix: string) => ({
-      Effect: 'Allow',
-      Principal: { Service: 'logging.s3.amazonaws.com' },
-      Action: 's3:PutObject',
-      Resource: objectsOf(LOGICAL_IDS.reportsAccessLogBucket, `/${prefix}*`),
-      Condition: {
-        ArnLike: { 'aws:SourceArn': arnOf(source) },
-        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-      },
-    });
-    expect(bucketPolicyOf(LOGICAL_IDS.reportsAccessLogBucket).filter((s) => s.Effect === 'Allow')).toEqual([
-      delivery(LOGICAL_IDS.reportsBucket, 'reports-bucket/'),
-      delivery(LOGICAL_IDS.rawArchiveBucket, 'raw-archive-bucket/'),
-    ]);
-  });
+      });
+      expect(bucketPolicyOf(LOGICAL_IDS.reportsAccessLogBucket).filter((s) => s.Effect === 'Allow')).toEqual([
+        delivery(LOGICAL_IDS.reportsBucket, 'reports-bucket/'),
+        delivery(LOGICAL_IDS.rawArchiveBucket, 'raw-archive-bucket/'),
+      ]);
+    },
+  );
 
   it('runs the report generator when a mitigation execution ends (any final status), on the default bus', () => {
     const rule = json.Resources[LOGICAL_IDS.reportOnExecutionEndRule]!;
@@ -192,22 +196,25 @@ describe('Reports (cdk.json context)', () => {
     );
   });
 
-  it('lets only the two report rules invoke the generator, and only the two rules send to its dead-letter queue', () => {
-    const invokers = ofType(json.Resources, 'AWS::Lambda::Permission').filter(
-      ([, p]) => JSON.stringify(p.Properties.FunctionName) === JSON.stringify(arnOf(LOGICAL_IDS.reportGenerator)),
-    );
-    expect(invokers.map(([, p]) => p.Properties.SourceArn)).toEqual(
-      expect.arrayContaining([arnOf(LOGICAL_IDS.reportOnExecutionEndRule), arnOf(LOGICAL_IDS.dailyReportRule)]),
-    );
-    expect(invokers).toHaveLength(2);
-    const queuePolicy = ofType(json.Resources, 'AWS::SQS::QueuePolicy').find(
-      ([, p]) => JSON.stringify(p.Properties.Queues) === JSON.stringify([{ Ref: LOGICAL_IDS.reportFailureQueue }]),
-    )!;
-    const allows = (queuePolicy[1].Properties.PolicyDocument.Statement as Statement[]).filter(
-      (s) => s.Effect === 'Allow',
-    );
-    expect(allows).toHaveLength(2);
-  });
+  it(
+    'lets only the two report rules invoke the generator, ' + 'and only the two rules send to its dead-letter queue',
+    () => {
+      const invokers = ofType(json.Resources, 'AWS::Lambda::Permission').filter(
+        ([, p]) => JSON.stringify(p.Properties.FunctionName) === JSON.stringify(arnOf(LOGICAL_IDS.reportGenerator)),
+      );
+      expect(invokers.map(([, p]) => p.Properties.SourceArn)).toEqual(
+        expect.arrayContaining([arnOf(LOGICAL_IDS.reportOnExecutionEndRule), arnOf(LOGICAL_IDS.dailyReportRule)]),
+      );
+      expect(invokers).toHaveLength(2);
+      const queuePolicy = ofType(json.Resources, 'AWS::SQS::QueuePolicy').find(
+        ([, p]) => JSON.stringify(p.Properties.Queues) === JSON.stringify([{ Ref: LOGICAL_IDS.reportFailureQueue }]),
+      )!;
+      const allows = (queuePolicy[1].Properties.PolicyDocument.Statement as Statement[]).filter(
+        (s) => s.Effect === 'Allow',
+      );
+      expect(allows).toHaveLength(2);
+    },
+  );
 
   it('sends generations that still fail after two Lambda retries to the encrypted report failure queue', () => {
     const configs = ofType(json.Resources, 'AWS::Lambda::EventInvokeConfig').filter(

@@ -127,18 +127,22 @@ describe('Source pollers (cdk.json context anomalyGuard.sources)', () => {
     expect(json.Outputs[OUTPUT_IDS.sourceFailureQueueUrl].Value).toEqual({ Ref: LOGICAL_IDS.sourceFailureQueue });
   });
 
-  it('does not retry a failed poll invocation (the handler retries requests itself) and sends it to the failure queue', () => {
-    const [functionId] = pollerOf('datadog-usage');
-    const configs = ofType(json.Resources, 'AWS::Lambda::EventInvokeConfig').filter(
-      ([, c]) => c.Properties.FunctionName.Ref === functionId,
-    );
-    expect(configs).toHaveLength(1);
-    expect(configs[0]![1].Properties).toMatchObject({
-      MaximumRetryAttempts: 0,
-      MaximumEventAgeInSeconds: 3600,
-      DestinationConfig: { OnFailure: { Destination: arnOf(LOGICAL_IDS.sourceFailureQueue) } },
-    });
-  });
+  it(
+    'does not retry a failed poll invocation (the handler retries requests itself) and sends it to the failure ' +
+      'queue',
+    () => {
+      const [functionId] = pollerOf('datadog-usage');
+      const configs = ofType(json.Resources, 'AWS::Lambda::EventInvokeConfig').filter(
+        ([, c]) => c.Properties.FunctionName.Ref === functionId,
+      );
+      expect(configs).toHaveLength(1);
+      expect(configs[0]![1].Properties).toMatchObject({
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: { OnFailure: { Destination: arnOf(LOGICAL_IDS.sourceFailureQueue) } },
+      });
+    },
+  );
 
   it('lets a poller put records on the stream, send to its queue and read only its own secret', () => {
     const [functionId] = pollerOf('datadog-usage');
@@ -175,24 +179,28 @@ describe('Source pollers (cdk.json context anomalyGuard.sources)', () => {
     );
   });
 
-  it('grants a secret given by its complete ARN exactly, and decrypt with its customer-managed key through Secrets Manager only', () => {
-    const statements = roleStatements(pollerOf('twilio')[0]);
-    const secretActions = actionsOn(
-      statements.filter((s) => list(s.Action).some((a) => a.startsWith('secretsmanager:'))),
-    );
-    expect(secretActions).toEqual([
-      `secretsmanager:DescribeSecret "${TWILIO_SECRET}"`,
-      `secretsmanager:GetSecretValue "${TWILIO_SECRET}"`,
-    ]);
-    const kms = statements.filter((s) => list(s.Action).includes('kms:Decrypt'));
-    expect(kms).toHaveLength(1);
-    expect(kms[0]!.Resource).toBe(KMS_KEY);
-    expect(kms[0]!.Condition).toEqual({
-      StringEquals: {
-        'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
-      },
-    });
-  });
+  it(
+    'grants a secret given by its complete ARN exactly, and decrypt with its customer-managed key through Secrets ' +
+      'Manager only',
+    () => {
+      const statements = roleStatements(pollerOf('twilio')[0]);
+      const secretActions = actionsOn(
+        statements.filter((s) => list(s.Action).some((a) => a.startsWith('secretsmanager:'))),
+      );
+      expect(secretActions).toEqual([
+        `secretsmanager:DescribeSecret "${TWILIO_SECRET}"`,
+        `secretsmanager:GetSecretValue "${TWILIO_SECRET}"`,
+      ]);
+      const kms = statements.filter((s) => list(s.Action).includes('kms:Decrypt'));
+      expect(kms).toHaveLength(1);
+      expect(kms[0]!.Resource).toBe(KMS_KEY);
+      expect(kms[0]!.Condition).toEqual({
+        StringEquals: {
+          'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+        },
+      });
+    },
+  );
 
   it('gives a source without auth no secret access at all', () => {
     const statements = roleStatements(pollerOf('public-prices')[0]);

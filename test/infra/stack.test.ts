@@ -102,39 +102,42 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
-  it('runs the consumer on nodejs22.x arm64 with active tracing, its own log group and the configured environment', () => {
-    const fn = json.Resources[LOGICAL_IDS.consumerFunction].Properties;
-    expect(fn.Runtime).toBe('nodejs22.x');
-    expect(fn.Architectures).toEqual(['arm64']);
-    expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
-    expect(fn.Handler).toBe('index.handler');
-    expect(fn.MemorySize).toBe(512);
-    expect(fn.Timeout).toBe(60);
-    const logGroupRef = fn.LoggingConfig.LogGroup.Ref as string;
-    expect(json.Resources[logGroupRef]).toMatchObject({
-      Type: 'AWS::Logs::LogGroup',
-      Properties: { RetentionInDays: 30 },
-    });
-    expect(fn.Environment.Variables).toEqual({
-      [CONSUMER_ENV.stateTable]: { Ref: LOGICAL_IDS.stateTable },
-      [CONSUMER_ENV.invalidRecordQueueUrl]: { Ref: LOGICAL_IDS.invalidRecordQueue },
-      [CONSUMER_ENV.alertTopicArn]: { Ref: LOGICAL_IDS.alertTopic },
-      [CONSUMER_ENV.windowMinutes]: '10',
-      [CONSUMER_ENV.slideMinutes]: '1',
-      [CONSUMER_ENV.allowedLatenessMs]: '120000',
-      [CONSUMER_ENV.dedupeIds]: '64',
-      [CONSUMER_ENV.maxStreamChangeWindowHours]: '24',
-      [CONSUMER_ENV.mitigationStateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine },
-      [CONSUMER_ENV.mitigationTimings]: JSON.stringify({
-        observationSeconds: 900,
-        finalCheckSeconds: 2700,
-        rollbackIntervalSeconds: 300,
-      }),
-      POWERTOOLS_SERVICE_NAME: 'anomaly-guard',
-      POWERTOOLS_METRICS_NAMESPACE: 'AnomalyGuard',
-      NODE_OPTIONS: '--enable-source-maps',
-    });
-  });
+  it(
+    'runs the consumer on nodejs22.x arm64 with active ' + 'tracing, its own log group and the configured environment',
+    () => {
+      const fn = json.Resources[LOGICAL_IDS.consumerFunction].Properties;
+      expect(fn.Runtime).toBe('nodejs22.x');
+      expect(fn.Architectures).toEqual(['arm64']);
+      expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(fn.Handler).toBe('index.handler');
+      expect(fn.MemorySize).toBe(512);
+      expect(fn.Timeout).toBe(60);
+      const logGroupRef = fn.LoggingConfig.LogGroup.Ref as string;
+      expect(json.Resources[logGroupRef]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 30 },
+      });
+      expect(fn.Environment.Variables).toEqual({
+        [CONSUMER_ENV.stateTable]: { Ref: LOGICAL_IDS.stateTable },
+        [CONSUMER_ENV.invalidRecordQueueUrl]: { Ref: LOGICAL_IDS.invalidRecordQueue },
+        [CONSUMER_ENV.alertTopicArn]: { Ref: LOGICAL_IDS.alertTopic },
+        [CONSUMER_ENV.windowMinutes]: '10',
+        [CONSUMER_ENV.slideMinutes]: '1',
+        [CONSUMER_ENV.allowedLatenessMs]: '120000',
+        [CONSUMER_ENV.dedupeIds]: '64',
+        [CONSUMER_ENV.maxStreamChangeWindowHours]: '24',
+        [CONSUMER_ENV.mitigationStateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine },
+        [CONSUMER_ENV.mitigationTimings]: JSON.stringify({
+          observationSeconds: 900,
+          finalCheckSeconds: 2700,
+          rollbackIntervalSeconds: 300,
+        }),
+        POWERTOOLS_SERVICE_NAME: 'anomaly-guard',
+        POWERTOOLS_METRICS_NAMESPACE: 'AnomalyGuard',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    },
+  );
 
   it('uses no AWS managed policies on the consumer role', () => {
     const roles = template.findResources('AWS::IAM::Role');

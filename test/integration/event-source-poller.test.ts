@@ -84,24 +84,28 @@ describe('local event source poller (Lambda delivery semantics on kinesalite)', 
     expect(delivered).toEqual([...Array.from({ length: 20 }, (_, i) => i), 13, 14, 15, 16, 17, 18, 19]);
   });
 
-  it('bisects a batch that throws, and after the retry budget sends only its coordinates to the on-failure destination', async () => {
-    const succeeded = new Set<number>();
-    let calls = 0;
-    const failures = await run(
-      8,
-      async (e) => {
-        calls++;
-        if (e.Records.some((r) => index(r) === 5)) throw new Error('poison');
-        for (const r of e.Records) succeeded.add(index(r));
-        return { batchItemFailures: [] };
-      },
-      { batchSize: 8, maxRetryAttempts: 2 },
-      () => succeeded.size === 7,
-    );
-    expect([...succeeded].sort()).toEqual([0, 1, 2, 3, 4, 6, 7]);
-    expect(failures).toHaveLength(1);
-    expect(failures[0]!.KinesisBatchInfo).toMatchObject({ batchSize: 1, shardId: 'shardId-000000000000' });
-    expect(JSON.stringify(failures[0])).not.toContain('"i"');
-    expect(calls).toBeGreaterThan(3);
-  });
+  it(
+    'bisects a batch that throws, and after the retry budget sends only its coordinates to the on-failure ' +
+      'destination',
+    async () => {
+      const succeeded = new Set<number>();
+      let calls = 0;
+      const failures = await run(
+        8,
+        async (e) => {
+          calls++;
+          if (e.Records.some((r) => index(r) === 5)) throw new Error('poison');
+          for (const r of e.Records) succeeded.add(index(r));
+          return { batchItemFailures: [] };
+        },
+        { batchSize: 8, maxRetryAttempts: 2 },
+        () => succeeded.size === 7,
+      );
+      expect([...succeeded].sort()).toEqual([0, 1, 2, 3, 4, 6, 7]);
+      expect(failures).toHaveLength(1);
+      expect(failures[0]!.KinesisBatchInfo).toMatchObject({ batchSize: 1, shardId: 'shardId-000000000000' });
+      expect(JSON.stringify(failures[0])).not.toContain('"i"');
+      expect(calls).toBeGreaterThan(3);
+    },
+  );
 });

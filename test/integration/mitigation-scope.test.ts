@@ -55,7 +55,8 @@ describe('incident width from the anomaly store (dynalite)', () => {
     await s.open(anomaly('hooli', { start: T0 - 40 * MIN })); // long before
     const over = anomaly('umbrella', { start: T0 - 10 * MIN });
     await s.open(over);
-    await s.markRecovered({ id: over.id, start: over.start, key: over.key }, T0 - 5 * MIN); // over already: still the same fault
+    // over already: still the same fault
+    await s.markRecovered({ id: over.id, start: over.start, key: over.key }, T0 - 5 * MIN);
     const signals = ['cache_hit_ratio', 'edge_p95_ms', 'origin_p95_ms'];
     expect(await s.tenantsWithAnomaly(signals, T0 - 15 * MIN, NOW)).toEqual(['acme', 'globex', 'umbrella']);
     expect(await s.tenantsWithAnomaly(signals, T0, NOW)).toEqual(['acme', 'globex']);
@@ -69,88 +70,108 @@ describe('incident width from the anomaly store (dynalite)', () => {
   });
 });
 
-describe("one tenant's edge latency vs. an origin incident on every tenant (synthesized workflow, flag table on dynalite)", () => {
-  function workflow() {
-    const m = localMitigation({
-      template: stackTemplate(),
-      dynamo: h.standIns.dynamo,
-      tableName: h.table,
-      notifier: alerts,
-      deploymentRegion: 'kr',
-      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
-      now: () => NOW,
-    });
-    return m;
-  }
-  const alertBodies = () =>
-    alerts.published
-      .peekAll()
-      .map((a) => ({ subject: a.subject, body: JSON.parse(a.body) as { mitigation?: Record<string, unknown> } }));
+describe(
+  "one tenant's edge latency vs. an origin incident on every tenant (synthesized workflow, flag table on " +
+    'dynalite)',
+  () => {
+    function workflow() {
+      const m = localMitigation({
+        template: stackTemplate(),
+        dynamo: h.standIns.dynamo,
+        tableName: h.table,
+        notifier: alerts,
+        deploymentRegion: 'kr',
+        timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+        now: () => NOW,
+      });
+      return m;
+    }
+    const alertBodies = () =>
+      alerts.published
+        .peekAll()
+        .map((a) => ({ subject: a.subject, body: JSON.parse(a.body) as { mitigation?: Record<string, unknown> } }));
 
-  it('a single tenant: no CDN invalidation, cache-key change, failover or challenge is applied; the plan and the alert say they were handed off, and why', async () => {
-    const a = anomaly('acme');
-    await store().open(a);
-    const { stepFunctions } = workflow();
-    await stepFunctions.start(a);
-    await stepFunctions.drain();
-    const [x] = [...stepFunctions.executions.values()];
-    expect(x!.result!.outcome).toBe('blocked');
-    expect(x!.result!.applied).toEqual([]);
-    expect(x!.result!.plan!.handedOff.map((s) => s.stepId)).toEqual([
-      'origin-bottleneck/cache-key-normalise',
-      'origin-bottleneck/cdn-invalidate',
-      'origin-bottleneck/read-only-failover',
-      'origin-bottleneck/challenge',
-    ]);
-    expect((await readFlags(h.standIns.dynamo, h.table, '*')).size).toBe(0);
-    expect((await readFlags(h.standIns.dynamo, h.table, 'acme')).size).toBe(0);
-    const outcome = alertBodies().at(-1)!;
-    expect(outcome.subject).toMatch(/mitigation blocked/);
-    expect(outcome.body.mitigation!.detail).toMatch(
-      /^nothing applied automatically: 2 step\(s\) handed off to an operator: Normalise CDN cache keys .*platform-step-needs-multi-tenant-incident.*; Invalidate the fragmented cache entries \(irreversible-step-needs-multi-tenant-incident/,
+    it(
+      'a single tenant: no CDN invalidation, cache-key change, failover or challenge is applied; the plan and the ' +
+        'alert say they were handed off, and why',
+      async () => {
+        const a = anomaly('acme');
+        await store().open(a);
+        const { stepFunctions } = workflow();
+        await stepFunctions.start(a);
+        await stepFunctions.drain();
+        const [x] = [...stepFunctions.executions.values()];
+        expect(x!.result!.outcome).toBe('blocked');
+        expect(x!.result!.applied).toEqual([]);
+        expect(x!.result!.plan!.handedOff.map((s) => s.stepId)).toEqual([
+          'origin-bottleneck/cache-key-normalise',
+          'origin-bottleneck/cdn-invalidate',
+          'origin-bottleneck/read-only-failover',
+          'origin-bottleneck/challenge',
+        ]);
+        expect((await readFlags(h.standIns.dynamo, h.table, '*')).size).toBe(0);
+        expect((await readFlags(h.standIns.dynamo, h.table, 'acme')).size).toBe(0);
+        const outcome = alertBodies().at(-1)!;
+        expect(outcome.subject).toMatch(/mitigation blocked/);
+        expect(outcome.body.mitigation!.detail).toMatch(
+          new RegExp(
+            String.raw`^nothing applied automatically: 2 step\(s\) handed off to an operator: ` +
+              'Normalise CDN cache keys .*platform-step-needs-multi-tenant-incident.*; ' +
+              String.raw`Invalidate the fragmented cache entries \(irreversible-step-needs-multi-tenant-incident`,
+          ),
+        );
+        expect(outcome.body.mitigation!.handedOff).toContainEqual({
+          step: 'origin-bottleneck/cdn-invalidate',
+          level: 'soft',
+          control: 'platform/cdn-invalidation:@distribution',
+          cause: 'guardrail',
+          reason: expect.stringContaining('irreversible-step-needs-multi-tenant-incident'),
+        });
+      },
     );
-    expect(outcome.body.mitigation!.handedOff).toContainEqual({
-      step: 'origin-bottleneck/cdn-invalidate',
-      level: 'soft',
-      control: 'platform/cdn-invalidation:@distribution',
-      cause: 'guardrail',
-      reason: expect.stringContaining('irreversible-step-needs-multi-tenant-incident'),
-    });
-  });
 
-  it('three tenants with stored anomalies: the soft stage is applied under flags#*, every tenant reads it, and each action names what acted', async () => {
-    for (const t of ['acme', 'globex']) await store().open(anomaly(t));
-    const a = anomaly('initech', { signal: 'origin_p95_ms', start: T0 + MIN });
-    await store().open(a);
-    const { stepFunctions } = workflow();
-    await stepFunctions.start(a);
-    await stepFunctions.drain();
-    const [x] = [...stepFunctions.executions.values()];
-    const soft = x!.result!.applied.filter((s) => s.step.level === 'soft');
-    expect(soft.map((s) => s.step.id)).toEqual([
-      'origin-bottleneck/cache-key-normalise',
-      'origin-bottleneck/cdn-invalidate',
-    ]);
-    expect(soft.map((s) => s.actedVia?.description)).toEqual([
-      'flag written for the service to read',
-      'flag written for the service to read (cdn-invalidation is not configured: no cdn-invalidation control was changed)',
-    ]);
-    // The ledger keeps it too.
-    const entries = await new DynamoDbActionLedger(h.standIns.dynamo, h.table).entries(x!.result!.plan!.rollbackKey);
-    expect(
-      entries.find((e) => e.event === 'applied' && e.action.step.id === 'origin-bottleneck/cdn-invalidate')!.action
-        .actedVia,
-    ).toMatchObject({ control: 'flag', fallbackFor: 'cdn-invalidation' });
-    // The stage alert names the control, not just the intended target.
-    const stage = alertBodies().find((b) => b.subject.includes('soft stage applied'))!;
-    expect(stage.body.mitigation!.detail).toContain(
-      'Invalidate the fragmented cache entries — flag written for the service to read (cdn-invalidation is not configured: no cdn-invalidation control was changed)',
+    it(
+      'three tenants with stored anomalies: the soft stage is applied under flags#*, every tenant reads it, and ' +
+        'each action names what acted',
+      async () => {
+        for (const t of ['acme', 'globex']) await store().open(anomaly(t));
+        const a = anomaly('initech', { signal: 'origin_p95_ms', start: T0 + MIN });
+        await store().open(a);
+        const { stepFunctions } = workflow();
+        await stepFunctions.start(a);
+        await stepFunctions.drain();
+        const [x] = [...stepFunctions.executions.values()];
+        const soft = x!.result!.applied.filter((s) => s.step.level === 'soft');
+        expect(soft.map((s) => s.step.id)).toEqual([
+          'origin-bottleneck/cache-key-normalise',
+          'origin-bottleneck/cdn-invalidate',
+        ]);
+        expect(soft.map((s) => s.actedVia?.description)).toEqual([
+          'flag written for the service to read',
+          'flag written for the service to read (cdn-invalidation is not configured: no cdn-invalidation control was ' +
+            'changed)',
+        ]);
+        // The ledger keeps it too.
+        const entries = await new DynamoDbActionLedger(h.standIns.dynamo, h.table).entries(
+          x!.result!.plan!.rollbackKey,
+        );
+        expect(
+          entries.find((e) => e.event === 'applied' && e.action.step.id === 'origin-bottleneck/cdn-invalidate')!.action
+            .actedVia,
+        ).toMatchObject({ control: 'flag', fallbackFor: 'cdn-invalidation' });
+        // The stage alert names the control, not just the intended target.
+        const stage = alertBodies().find((b) => b.subject.includes('soft stage applied'))!;
+        expect(stage.body.mitigation!.detail).toContain(
+          'Invalidate the fragmented cache entries — flag written for the service to read (cdn-invalidation is not ' +
+            'configured: no cdn-invalidation control was changed)',
+        );
+        // Applied as the platform's flag, which a tenant that had no anomaly reads too.
+        expect(x!.result!.applied[0]!.targetRef).toBe('flags#*/cdn.cache_key.normalise');
+        expect(x!.result!.outcome).not.toBe('blocked');
+      },
     );
-    // Applied as the platform's flag, which a tenant that had no anomaly reads too.
-    expect(x!.result!.applied[0]!.targetRef).toBe('flags#*/cdn.cache_key.normalise');
-    expect(x!.result!.outcome).not.toBe('blocked');
-  });
-});
+  },
+);
 
 describe('dry run (local operator API): the steps whose target is not configured', () => {
   async function dryRun(key: string) {

@@ -160,24 +160,27 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     expect(x!.transitions).toBeGreaterThanOrEqual(x!.path.length);
   });
 
-  it('not recovered: escalates to the hard stage where policy allows, then hands off with the actions in place', async () => {
-    await signalNow(0.0039);
-    const { sfn } = workflow();
-    await sfn.start(anomaly());
-    await sfn.drain();
-    const [x] = [...sfn.executions.values()];
-    expect(x!.result!.outcome).toBe('handed-off');
-    expect(x!.path).toEqual(['Plan', 'Apply', 'Check regression', 'Apply', 'Check regression', 'Notify hand-off']);
-    expect(new Set(x!.result!.applied.map((a) => a.step.level))).toEqual(new Set(['soft', 'hard']));
-    const set = await flags();
-    expect(set.get('search.rows.max')?.value).toBe(200);
-    expect(set.size).toBe(x!.result!.applied.length);
-    expect(alerts.published.peekAll().map((m) => m.subject)).toEqual([
-      '[SEV1] acme cqs_p95 mitigation soft stage applied',
-      '[SEV1] acme cqs_p95 mitigation hard stage applied',
-      '[SEV1] acme cqs_p95 mitigation handed-off',
-    ]);
-  });
+  it(
+    'not recovered: escalates to the hard stage where ' + 'policy allows, then hands off with the actions in place',
+    async () => {
+      await signalNow(0.0039);
+      const { sfn } = workflow();
+      await sfn.start(anomaly());
+      await sfn.drain();
+      const [x] = [...sfn.executions.values()];
+      expect(x!.result!.outcome).toBe('handed-off');
+      expect(x!.path).toEqual(['Plan', 'Apply', 'Check regression', 'Apply', 'Check regression', 'Notify hand-off']);
+      expect(new Set(x!.result!.applied.map((a) => a.step.level))).toEqual(new Set(['soft', 'hard']));
+      const set = await flags();
+      expect(set.get('search.rows.max')?.value).toBe(200);
+      expect(set.size).toBe(x!.result!.applied.length);
+      expect(alerts.published.peekAll().map((m) => m.subject)).toEqual([
+        '[SEV1] acme cqs_p95 mitigation soft stage applied',
+        '[SEV1] acme cqs_p95 mitigation hard stage applied',
+        '[SEV1] acme cqs_p95 mitigation handed-off',
+      ]);
+    },
+  );
 
   it('rolls back by key at any time, and a second rollback is harmless', async () => {
     await signalNow(0.0039);
@@ -260,7 +263,8 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     expect((await flags()).size).toBe(0);
   });
 
-  it('`mitigation pause` from the CLI blocks executions before any action; `resume` lets the next one act', async () => {
+  it('`mitigation pause` from the CLI blocks executions ' +
+    'before any action; `resume` lets the next one act', async () => {
     const cli = (...args: string[]) =>
       promisify(execFile)(
         'npx',
@@ -374,184 +378,202 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     expect(sfn.executions.size).toBe(1);
   });
 
-  describe('write-ahead ledger: a failure between the target call and `applied` leaves nothing applied unrecorded', () => {
-    const ROWS = 'search.rows.max';
-    /** An operator's own value on the control the second soft action (rows ≤ 200) changes: what every rollback must bring back. */
-    const operatorValue = async () => {
-      const step = {
-        id: 'ops/rows-default',
-        title: 'rows default',
-        level: 'soft' as const,
-        target: 'flag' as const,
-        flag: ROWS,
-        value: 1000,
-        undo: 'restore-previous' as const,
+  describe(
+    'write-ahead ledger: a failure between the target ' + 'call and `applied` leaves nothing applied unrecorded',
+    () => {
+      const ROWS = 'search.rows.max';
+      /**
+       * An operator's own value on the control the second soft action (rows ≤ 200) changes: what every rollback must
+       * bring back.
+       */
+      const operatorValue = async () => {
+        const step = {
+          id: 'ops/rows-default',
+          title: 'rows default',
+          level: 'soft' as const,
+          target: 'flag' as const,
+          flag: ROWS,
+          value: 1000,
+          undo: 'restore-previous' as const,
+        };
+        await new FlagTableTarget(h.standIns.dynamo, h.table).apply(
+          { rollbackKey: OWNER, episodeId: 'operator', tenant: 'acme', step },
+          NOW - 3_600_000,
+        );
       };
-      await new FlagTableTarget(h.standIns.dynamo, h.table).apply(
-        { rollbackKey: OWNER, episodeId: 'operator', tenant: 'acme', step },
-        NOW - 3_600_000,
-      );
-    };
-    const OWNER = 'rb-operator-search-defaults';
-    const rowsFlag = async () => (await flags()).get(ROWS);
+      const OWNER = 'rb-operator-search-defaults';
+      const rowsFlag = async () => (await flags()).get(ROWS);
 
-    type Fault =
-      | 'target changes the control, then fails (converge)'
-      | 'the `applied` put is throttled'
-      | 'the task times out after the target call';
-    const FAULTS: Fault[] = [
-      'target changes the control, then fails (converge)',
-      'the `applied` put is throttled',
-      'the task times out after the target call',
-    ];
+      type Fault =
+        | 'target changes the control, then fails (converge)'
+        | 'the `applied` put is throttled'
+        | 'the task times out after the target call';
+      const FAULTS: Fault[] = [
+        'target changes the control, then fails (converge)',
+        'the `applied` put is throttled',
+        'the task times out after the target call',
+      ];
 
-    /** The real flag-table target and the real ledger on dynalite, with one fault at the second action (rows-limit). */
-    function faulty(fault: Fault): MitigationDeps {
-      const base = localMitigation({
-        template: stackTemplate(),
-        dynamo: h.standIns.dynamo,
-        tableName: h.table,
-        notifier: alerts,
-      }).deps;
-      const real = new DynamoDbActionLedger(h.standIns.dynamo, h.table);
-      const isRows = (key: string) => key.endsWith('rows-limit');
-      const ledger: ActionLedger = {
-        entries: (k) => real.entries(k),
-        journal: (k) => real.journal(k),
-        halt: (k, by, at) => real.halt(k, by, at),
-        halted: (k) => real.halted(k),
-        record: async (e) => {
-          if (e.event === 'applied' && isRows(e.action.rollbackKey)) {
-            if (fault === 'the `applied` put is throttled')
-              throw Object.assign(new Error('injected: Rate of requests exceeds the allowed throughput'), {
-                name: 'ThrottlingException',
-              });
-            if (fault === 'the task times out after the target call') return new Promise<void>(() => {});
-          }
-          return real.record(e);
-        },
-      };
-      const targetFor: MitigationDeps['targetFor'] = (kind) => {
-        const t = base.targetFor(kind);
-        if (fault !== 'target changes the control, then fails (converge)') return t;
-        return {
-          kind: t.kind,
-          rollback: (a, n) => t.rollback(a, n),
-          apply: async (a, n) => {
-            const done = await t.apply(a, n);
-            if (isRows(a.rollbackKey))
-              throw new Error('injected: ConcurrentUpdateError: the stored value kept moving while writing it');
-            return done;
+      /**
+       * The real flag-table target and the real ledger on dynalite, with one fault at the second action (rows-limit).
+       */
+      function faulty(fault: Fault): MitigationDeps {
+        const base = localMitigation({
+          template: stackTemplate(),
+          dynamo: h.standIns.dynamo,
+          tableName: h.table,
+          notifier: alerts,
+        }).deps;
+        const real = new DynamoDbActionLedger(h.standIns.dynamo, h.table);
+        const isRows = (key: string) => key.endsWith('rows-limit');
+        const ledger: ActionLedger = {
+          entries: (k) => real.entries(k),
+          journal: (k) => real.journal(k),
+          halt: (k, by, at) => real.halt(k, by, at),
+          halted: (k) => real.halted(k),
+          record: async (e) => {
+            if (e.event === 'applied' && isRows(e.action.rollbackKey)) {
+              if (fault === 'the `applied` put is throttled')
+                throw Object.assign(new Error('injected: Rate of requests exceeds the allowed throughput'), {
+                  name: 'ThrottlingException',
+                });
+              if (fault === 'the task times out after the target call') return new Promise<void>(() => {});
+            }
+            return real.record(e);
           },
         };
-      };
-      return { ...base, ledger, targetFor, now: () => NOW, execution: 'exec-1' };
-    }
+        const targetFor: MitigationDeps['targetFor'] = (kind) => {
+          const t = base.targetFor(kind);
+          if (fault !== 'target changes the control, then fails (converge)') return t;
+          return {
+            kind: t.kind,
+            rollback: (a, n) => t.rollback(a, n),
+            apply: async (a, n) => {
+              const done = await t.apply(a, n);
+              if (isRows(a.rollbackKey))
+                throw new Error('injected: ConcurrentUpdateError: the stored value kept moving while writing it');
+              return done;
+            },
+          };
+        };
+        return { ...base, ledger, targetFor, now: () => NOW, execution: 'exec-1' };
+      }
 
-    /** Plan, then Apply until the fault; returns the state Apply started from (what the Catch hands to rollback-all). */
-    async function applyUntilFault(deps: MitigationDeps): Promise<WorkflowState> {
-      const input = {
-        anomaly: anomaly(),
-        automatic: true,
-        observationSeconds: 0,
-        finalCheckSeconds: 0,
-        rollbackIntervalSeconds: 0,
-      };
-      const planned = await runMitigationOp({ op: 'plan', state: { input } }, deps);
-      // A Lambda killed at its timeout: the task's promise never settles; Step Functions reports States.Timeout.
-      const timeout = new Promise<never>((_, reject) =>
-        setTimeout(() => reject(Object.assign(new Error('Task timed out'), { name: 'States.Timeout' })), 1500),
-      );
-      await expect(Promise.race([runMitigationOp({ op: 'apply', state: planned }, deps), timeout])).rejects.toThrow(
-        /injected|timed out/,
-      );
-      expect((await rowsFlag())?.value, 'the fault struck after the control changed').toBe(200);
-      return planned;
-    }
+      /**
+       * Plan, then Apply until the fault; returns the state Apply started from (what the Catch hands to rollback-all).
+       */
+      async function applyUntilFault(deps: MitigationDeps): Promise<WorkflowState> {
+        const input = {
+          anomaly: anomaly(),
+          automatic: true,
+          observationSeconds: 0,
+          finalCheckSeconds: 0,
+          rollbackIntervalSeconds: 0,
+        };
+        const planned = await runMitigationOp({ op: 'plan', state: { input } }, deps);
+        // A Lambda killed at its timeout: the task's promise never settles; Step Functions reports States.Timeout.
+        const timeout = new Promise<never>((_, reject) =>
+          setTimeout(() => reject(Object.assign(new Error('Task timed out'), { name: 'States.Timeout' })), 1500),
+        );
+        await expect(Promise.race([runMitigationOp({ op: 'apply', state: planned }, deps), timeout])).rejects.toThrow(
+          /injected|timed out/,
+        );
+        expect((await rowsFlag())?.value, 'the fault struck after the control changed').toBe(200);
+        return planned;
+      }
 
-    async function expectUndone(deps: MitigationDeps, planned: WorkflowState) {
-      expect(await rowsFlag()).toMatchObject({ value: 1000, setBy: OWNER });
-      expect((await flags()).size, 'the first action (cache TTL) is undone too').toBe(1);
-      const journal = await deps.ledger.journal(planned.plan!.rollbackKey);
-      const rows = journal.filter((e) => e.action.rollbackKey.endsWith('rows-limit')).map((e) => e.event);
-      expect(rows).toEqual(['intent', 'rolled-back']);
-      const ttl = journal.filter((e) => e.action.rollbackKey.endsWith('cache-ttl')).map((e) => e.event);
-      expect(ttl).toEqual(['intent', 'applied', 'rolled-back']);
-      // The third action was never started: no intent, nothing to undo.
-      expect(journal.some((e) => e.action.rollbackKey.endsWith('facet-limit'))).toBe(false);
-    }
+      async function expectUndone(deps: MitigationDeps, planned: WorkflowState) {
+        expect(await rowsFlag()).toMatchObject({ value: 1000, setBy: OWNER });
+        expect((await flags()).size, 'the first action (cache TTL) is undone too').toBe(1);
+        const journal = await deps.ledger.journal(planned.plan!.rollbackKey);
+        const rows = journal.filter((e) => e.action.rollbackKey.endsWith('rows-limit')).map((e) => e.event);
+        expect(rows).toEqual(['intent', 'rolled-back']);
+        const ttl = journal.filter((e) => e.action.rollbackKey.endsWith('cache-ttl')).map((e) => e.event);
+        expect(ttl).toEqual(['intent', 'applied', 'rolled-back']);
+        // The third action was never started: no intent, nothing to undo.
+        expect(journal.some((e) => e.action.rollbackKey.endsWith('facet-limit'))).toBe(false);
+      }
 
-    it.each(FAULTS)('%s: the failure path (Roll back everything) restores the control', async (fault) => {
-      await operatorValue();
-      const deps = faulty(fault);
-      const planned = await applyUntilFault(deps);
-      const after = await runMitigationOp(
-        {
-          op: 'rollback-all',
-          state: { ...planned, error: { Error: 'MitigationFailed', Cause: fault } } as WorkflowState,
-        },
-        deps,
-      );
-      expect(after.rolledBack.sort()).toEqual(
-        planned
-          .plan!.stages[0]!.actions.slice(0, 2)
-          .map((a) => a.rollbackKey)
-          .sort(),
-      );
-      await expectUndone(deps, planned);
-    });
-
-    it.each(FAULTS)('%s: rollback by the episode key (the API route) restores the control', async (fault) => {
-      await operatorValue();
-      const deps = faulty(fault);
-      const planned = await applyUntilFault(deps);
-      const done = await rollbackByKey(planned.plan!.rollbackKey, { ...deps, execution: 'api:operator' });
-      expect(done.rolledBack.length).toBe(2);
-      await expectUndone(deps, planned);
-      // Again: nothing is outstanding, nothing changes.
-      expect(await rollbackByKey(planned.plan!.rollbackKey, deps)).toEqual({ rolledBack: [] });
-    });
-
-    it('rolling back an action whose apply never happened leaves the control alone, and a late apply is then a no-op', async () => {
-      await operatorValue();
-      const deps = faulty('the `applied` put is throttled');
-      const input = {
-        anomaly: anomaly(),
-        automatic: true,
-        observationSeconds: 0,
-        finalCheckSeconds: 0,
-        rollbackIntervalSeconds: 0,
-      };
-      const planned = await runMitigationOp({ op: 'plan', state: { input } }, deps);
-      const rows = planned.plan!.stages[0]!.actions.find((a) => a.rollbackKey.endsWith('rows-limit'))!;
-      // The intent landed, the target call did not (the task died in between).
-      await deps.ledger.record({
-        event: 'intent',
-        at: NOW,
-        action: { ...rows, previous: null, appliedAt: NOW },
-        execution: 'exec-1',
+      it.each(FAULTS)('%s: the failure path (Roll back everything) restores the control', async (fault) => {
+        await operatorValue();
+        const deps = faulty(fault);
+        const planned = await applyUntilFault(deps);
+        const after = await runMitigationOp(
+          {
+            op: 'rollback-all',
+            state: { ...planned, error: { Error: 'MitigationFailed', Cause: fault } } as WorkflowState,
+          },
+          deps,
+        );
+        expect(after.rolledBack.sort()).toEqual(
+          planned
+            .plan!.stages[0]!.actions.slice(0, 2)
+            .map((a) => a.rollbackKey)
+            .sort(),
+        );
+        await expectUndone(deps, planned);
       });
-      expect(await rollbackByKey(rows.rollbackKey, deps)).toEqual({ rolledBack: [rows.rollbackKey] });
-      expect(await rowsFlag()).toMatchObject({ value: 1000, setBy: OWNER });
-      // A retry of the crashed apply arriving after the rollback must not re-apply it.
-      await deps.targetFor('flag').apply(rows, NOW + 1000);
-      expect((await rowsFlag())?.value).toBe(1000);
-    });
 
-    it('through the state machine: the target changes the control then fails → everything is rolled back, the control is as before', async () => {
-      await operatorValue();
-      await signalNow(0.0039);
-      const deps = faulty('target changes the control, then fails (converge)');
-      const { sfn } = workflow({ targetFor: deps.targetFor });
-      await sfn.start(anomaly());
-      await sfn.drain();
-      const [x] = [...sfn.executions.values()];
-      expect(x!.status).toBe('FAILED');
-      expect(x!.path).toEqual(['Plan', 'Apply', 'Roll back everything', 'Notify failed']);
-      expect(await rowsFlag()).toMatchObject({ value: 1000, setBy: OWNER });
-      expect((await flags()).size).toBe(1);
-    });
-  });
+      it.each(FAULTS)('%s: rollback by the episode key (the API route) restores the control', async (fault) => {
+        await operatorValue();
+        const deps = faulty(fault);
+        const planned = await applyUntilFault(deps);
+        const done = await rollbackByKey(planned.plan!.rollbackKey, { ...deps, execution: 'api:operator' });
+        expect(done.rolledBack.length).toBe(2);
+        await expectUndone(deps, planned);
+        // Again: nothing is outstanding, nothing changes.
+        expect(await rollbackByKey(planned.plan!.rollbackKey, deps)).toEqual({ rolledBack: [] });
+      });
+
+      it(
+        'rolling back an action whose apply never happened leaves the control alone, and a late apply is then a ' +
+          'no-op',
+        async () => {
+          await operatorValue();
+          const deps = faulty('the `applied` put is throttled');
+          const input = {
+            anomaly: anomaly(),
+            automatic: true,
+            observationSeconds: 0,
+            finalCheckSeconds: 0,
+            rollbackIntervalSeconds: 0,
+          };
+          const planned = await runMitigationOp({ op: 'plan', state: { input } }, deps);
+          const rows = planned.plan!.stages[0]!.actions.find((a) => a.rollbackKey.endsWith('rows-limit'))!;
+          // The intent landed, the target call did not (the task died in between).
+          await deps.ledger.record({
+            event: 'intent',
+            at: NOW,
+            action: { ...rows, previous: null, appliedAt: NOW },
+            execution: 'exec-1',
+          });
+          expect(await rollbackByKey(rows.rollbackKey, deps)).toEqual({ rolledBack: [rows.rollbackKey] });
+          expect(await rowsFlag()).toMatchObject({ value: 1000, setBy: OWNER });
+          // A retry of the crashed apply arriving after the rollback must not re-apply it.
+          await deps.targetFor('flag').apply(rows, NOW + 1000);
+          expect((await rowsFlag())?.value).toBe(1000);
+        },
+      );
+
+      it(
+        'through the state machine: the target changes the control then fails → everything is rolled back, the ' +
+          'control is as before',
+        async () => {
+          await operatorValue();
+          await signalNow(0.0039);
+          const deps = faulty('target changes the control, then fails (converge)');
+          const { sfn } = workflow({ targetFor: deps.targetFor });
+          await sfn.start(anomaly());
+          await sfn.drain();
+          const [x] = [...sfn.executions.values()];
+          expect(x!.status).toBe('FAILED');
+          expect(x!.path).toEqual(['Plan', 'Apply', 'Roll back everything', 'Notify failed']);
+          expect(await rowsFlag()).toMatchObject({ value: 1000, setBy: OWNER });
+          expect((await flags()).size).toBe(1);
+        },
+      );
+    },
+  );
 
   describe('the kill switch is read again before every action', () => {
     /** The flag-table target, flipping the real kill switch right after the first action lands. */
@@ -577,25 +599,29 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
       };
     }
 
-    it('switched on between two actions of a stage: the second is not applied; the run hands off with the first in place', async () => {
-      await signalNow(0.0025);
-      const { sfn, ledger, bus } = workflow({ targetFor: flipAfterFirst() });
-      await sfn.start(anomaly());
-      await sfn.drain();
-      const [x] = [...sfn.executions.values()];
-      expect(x!.status).toBe('SUCCEEDED');
-      expect(x!.path).toEqual(['Plan', 'Apply', 'Notify hand-off']);
-      expect(x!.result!.outcome).toBe('handed-off');
-      // Only the first action (cache TTL) is in place; pausing does not undo it (runbook §6).
-      expect([...(await flags()).keys()]).toEqual(['search.cache.ttl_seconds']);
-      const journal = await ledger.journal(x!.result!.plan!.rollbackKey);
-      expect(new Set(journal.map((e) => e.action.step.id))).toEqual(new Set(['search-cost/cache-ttl']));
-      expect(bus.events.peekAll().filter((e) => e.detailType === 'Mitigation Action Applied')).toHaveLength(1);
-      const notice = JSON.parse(alerts.published.peekAll().at(-1)!.body).mitigation;
-      expect(notice.outcome).toBe('handed-off');
-      expect(notice.detail).toMatch(/kill switch/);
-      expect(notice.applied).toEqual([journal[0]!.action.rollbackKey]);
-    });
+    it(
+      'switched on between two actions of a stage: the second is not applied; the run hands off with the first in ' +
+        'place',
+      async () => {
+        await signalNow(0.0025);
+        const { sfn, ledger, bus } = workflow({ targetFor: flipAfterFirst() });
+        await sfn.start(anomaly());
+        await sfn.drain();
+        const [x] = [...sfn.executions.values()];
+        expect(x!.status).toBe('SUCCEEDED');
+        expect(x!.path).toEqual(['Plan', 'Apply', 'Notify hand-off']);
+        expect(x!.result!.outcome).toBe('handed-off');
+        // Only the first action (cache TTL) is in place; pausing does not undo it (runbook §6).
+        expect([...(await flags()).keys()]).toEqual(['search.cache.ttl_seconds']);
+        const journal = await ledger.journal(x!.result!.plan!.rollbackKey);
+        expect(new Set(journal.map((e) => e.action.step.id))).toEqual(new Set(['search-cost/cache-ttl']));
+        expect(bus.events.peekAll().filter((e) => e.detailType === 'Mitigation Action Applied')).toHaveLength(1);
+        const notice = JSON.parse(alerts.published.peekAll().at(-1)!.body).mitigation;
+        expect(notice.outcome).toBe('handed-off');
+        expect(notice.detail).toMatch(/kill switch/);
+        expect(notice.applied).toEqual([journal[0]!.action.rollbackKey]);
+      },
+    );
 
     it('an operator-started execution is not paused (the kill switch pauses automatic apply only)', async () => {
       await signalNow(0.0039);
@@ -608,55 +634,60 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
   });
 
   describe('POST /v1/anomaly/rollback halts first', () => {
-    it('an execution that has started but recorded nothing is halted and stopped (202, not 404), and applies nothing that stays', async () => {
-      await signalNow(0.0025);
-      // Hold the Apply task right after its halt check, before it records anything.
-      let release!: () => void;
-      const gate = new Promise<void>((r) => (release = r));
-      let reads = 0;
-      let entered!: () => void;
-      const inApply = new Promise<void>((r) => (entered = r));
-      const { sfn, ledger, deps } = workflow({
-        killSwitch: async () => {
-          if (++reads === 2) {
-            entered();
-            await gate;
-          }
-          return false;
-        },
-      });
-      const api = localOperatorApi({
-        dynamo: h.standIns.dynamo,
-        tableName: h.table,
-        stepFunctions: sfn,
-        mitigationDeps: deps,
-      });
-      await sfn.start(anomaly());
-      await inApply;
-      const rbKey = `rb-${episodeHash(anomaly().id)}`;
-      expect(await ledger.journal(rbKey)).toEqual([]);
-      const res = await api.rollback({
-        body: JSON.stringify({ key: rbKey }),
-        isBase64Encoded: false,
-        headers: { 'content-type': 'application/json' },
-        queryStringParameters: null,
-      });
-      expect(res.statusCode).toBe(202);
-      expect(JSON.parse(res.body)).toMatchObject({
-        key: rbKey,
-        status: 'nothing-applied',
-        outstanding: [],
-        halted: true,
-        stoppedExecution: true,
-      });
-      release();
-      await sfn.drain();
-      expect([...sfn.executions.values()][0]!.status).toBe('ABORTED');
-      // The task went on (a stopped execution does not stop a running Lambda), applied one action, saw the halt and undid it.
-      expect((await flags()).size).toBe(0);
-      const journal = await ledger.journal(rbKey);
-      expect(journal.map((e) => e.event)).toEqual(['intent', 'applied', 'rolled-back']);
-    });
+    it(
+      'an execution that has started but recorded nothing is halted and stopped (202, not 404), and applies ' +
+        'nothing that stays',
+      async () => {
+        await signalNow(0.0025);
+        // Hold the Apply task right after its halt check, before it records anything.
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let reads = 0;
+        let entered!: () => void;
+        const inApply = new Promise<void>((r) => (entered = r));
+        const { sfn, ledger, deps } = workflow({
+          killSwitch: async () => {
+            if (++reads === 2) {
+              entered();
+              await gate;
+            }
+            return false;
+          },
+        });
+        const api = localOperatorApi({
+          dynamo: h.standIns.dynamo,
+          tableName: h.table,
+          stepFunctions: sfn,
+          mitigationDeps: deps,
+        });
+        await sfn.start(anomaly());
+        await inApply;
+        const rbKey = `rb-${episodeHash(anomaly().id)}`;
+        expect(await ledger.journal(rbKey)).toEqual([]);
+        const res = await api.rollback({
+          body: JSON.stringify({ key: rbKey }),
+          isBase64Encoded: false,
+          headers: { 'content-type': 'application/json' },
+          queryStringParameters: null,
+        });
+        expect(res.statusCode).toBe(202);
+        expect(JSON.parse(res.body)).toMatchObject({
+          key: rbKey,
+          status: 'nothing-applied',
+          outstanding: [],
+          halted: true,
+          stoppedExecution: true,
+        });
+        release();
+        await sfn.drain();
+        expect([...sfn.executions.values()][0]!.status).toBe('ABORTED');
+        // The task went on (a stopped execution does not stop a running Lambda), applied one action, saw the halt and
+        // undid it.
+        expect((await flags()).size).toBe(0);
+        const journal = await ledger.journal(rbKey);
+        expect(journal.map((e) => e.event)).toEqual(['intent', 'applied', 'rolled-back']);
+      },
+    );
 
     it('404 for an episode key nobody knows, and no halt marker is left for it', async () => {
       const { sfn, ledger, deps } = workflow();

@@ -26,20 +26,24 @@ describe('local raw archive (Firehose on kinesalite → s3rver, settings from th
     await s.close();
   });
 
-  it('reads what deploys: gzip, the raw/ hourly prefix, the delimiter processor, buffering hints and the archive bucket', () => {
-    expect(archiveSettingsFromTemplate(stackTemplate())).toEqual({
-      deliveryStreamName: LOGICAL_IDS.rawArchiveDeliveryStream,
-      bucketLogicalId: LOGICAL_IDS.rawArchiveBucket,
-      prefix: 'raw/!{timestamp:yyyy/MM/dd/HH}/',
-      compression: 'GZIP',
-      bufferingIntervalMs: 300_000,
-      bufferingSizeBytes: 64 * 1024 * 1024,
-      appendDelimiter: true,
-    });
-    expect(expandPrefix('raw/!{timestamp:yyyy/MM/dd/HH}/', Date.parse('2026-12-05T07:59:59.999Z'))).toBe(
-      'raw/2026/12/05/07/',
-    );
-  });
+  it(
+    'reads what deploys: gzip, the raw/ hourly prefix, the delimiter processor, buffering hints and the archive ' +
+      'bucket',
+    () => {
+      expect(archiveSettingsFromTemplate(stackTemplate())).toEqual({
+        deliveryStreamName: LOGICAL_IDS.rawArchiveDeliveryStream,
+        bucketLogicalId: LOGICAL_IDS.rawArchiveBucket,
+        prefix: 'raw/!{timestamp:yyyy/MM/dd/HH}/',
+        compression: 'GZIP',
+        bufferingIntervalMs: 300_000,
+        bufferingSizeBytes: 64 * 1024 * 1024,
+        appendDelimiter: true,
+      });
+      expect(expandPrefix('raw/!{timestamp:yyyy/MM/dd/HH}/', Date.parse('2026-12-05T07:59:59.999Z'))).toBe(
+        'raw/2026/12/05/07/',
+      );
+    },
+  );
 
   async function archived(archive: LocalRawArchive) {
     const listed = await s.s3.send(new ListObjectsV2Command({ Bucket: archive.bucket }));
@@ -71,7 +75,8 @@ describe('local raw archive (Firehose on kinesalite → s3rver, settings from th
     while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 
-  it('archives every record exactly once, one line each, in gzip objects named the Firehose way under the arrival hour', async () => {
+  it('archives every record exactly once, one line each, in gzip objects named the Firehose way under the arrival ' +
+    'hour', async () => {
     const before = Date.now();
     const archive = new LocalRawArchive({
       kinesis: s.kinesis,
@@ -94,7 +99,8 @@ describe('local raw archive (Firehose on kinesalite → s3rver, settings from th
     expect(keys).toHaveLength(1);
     const hours = [before, Date.now()].map((t) => new Date(t).toISOString().slice(0, 13).replace(/[-T]/g, '/'));
     const name = new RegExp(
-      `^raw/(${hours.join('|')})/${LOGICAL_IDS.rawArchiveDeliveryStream}-1-\\d{4}-\\d\\d-\\d\\d-\\d\\d-\\d\\d-\\d\\d-[0-9a-f-]{36}\\.gz$`,
+      `^raw/(${hours.join('|')})/${LOGICAL_IDS.rawArchiveDeliveryStream}` +
+        `-1-\\d{4}-\\d\\d-\\d\\d-\\d\\d-\\d\\d-\\d\\d-[0-9a-f-]{36}\\.gz$`,
     );
     expect(keys[0]).toMatch(name);
   }, 30_000);

@@ -41,7 +41,10 @@ describe('redrive: dead letters back onto the local stream, processed once', () 
   });
   afterEach(() => h.close());
 
-  /** What the consumer Lambda does with the records now on the stream (every record read once more from the trim horizon is a redelivery it drops). */
+  /**
+   * What the consumer Lambda does with the records now on the stream (every record read once more from the trim horizon
+   * is a redelivery it drops).
+   */
   async function consumeStream(kinesis: KinesisClient = h.standIns.kinesis) {
     const raw = (await readStream(kinesis, STREAM)).slice(seq);
     seq += raw.length;
@@ -108,7 +111,8 @@ describe('redrive: dead letters back onto the local stream, processed once', () 
     expect(readFileSync(file, 'utf8').trim().split('\n')).toEqual([all[2], all[4]]);
 
     const outcome = await consumeStream();
-    // m-3, m-4, m-5 are new; m-2 was already folded; the invalid record is still invalid and is dead-lettered again, reason and all.
+    // m-3, m-4, m-5 are new; m-2 was already folded; the invalid record is still invalid and is dead-lettered again,
+    // reason and all.
     expect(outcome).toMatchObject({ received: 5, processed: 4, duplicate: 1, deadLettered: 1 });
     expect(await folded()).toBe(6);
     expect(h.deadLetters.peekAll()).toHaveLength(2);
@@ -123,7 +127,8 @@ describe('redrive: dead letters back onto the local stream, processed once', () 
     expect(await folded()).toBe(6);
   });
 
-  it('`npm run cli -- redrive` on a local queue file: the dry run lists, the run puts, both say what stays and why', async () => {
+  it('`npm run cli -- redrive` on a local queue file: the ' +
+    'dry run lists, the run puts, both say what stays and why', async () => {
     const all = await letters();
     writeFileSync(file, `${all.join('\n')}\n`);
     const cli = (...args: string[]) =>
@@ -147,7 +152,10 @@ describe('redrive: dead letters back onto the local stream, processed once', () 
     expect(dry.stdout).toContain(`${file}: 7 messages read; 5 records would be put back on ${STREAM}`);
     expect(dry.stdout).toMatch(/4 × ProvisionedThroughputExceededException/);
     expect(dry.stdout).toMatch(
-      /left in place: 1 × window .* not fetched: HTTP 503 after 3 attempts\n {2}next step: backfill it: invoke the poller/,
+      new RegExp(
+        String.raw`left in place: 1 × window .* not fetched: HTTP 503 after 3 attempts\n {2}` +
+          'next step: backfill it: invoke the poller',
+      ),
     );
     expect(await readStream(h.standIns.kinesis, STREAM)).toHaveLength(0);
     const run = await cli();
@@ -177,43 +185,48 @@ describe('redrive: dead letters back onto the local stream, processed once', () 
     ).toEqual(['m-3', 'm-5']);
   });
 
-  it('from SQS: deletes the landed messages, makes the kept ones visible again, and fails loudly when a delete fails', async () => {
-    // No SQS stand-in exists here (docs/architecture.md, "The local runtime's stand-ins"): a fake client records the calls, and fails one delete.
-    const bodies = [
-      JSON.stringify(sourcePut(3)),
-      JSON.stringify({ reason: 'HTTP 503', kind: 'fetch', source: 'billing', window }),
-      JSON.stringify(sourcePut(4)),
-    ];
-    const calls: { name: string; input: Record<string, unknown> }[] = [];
-    let received = false;
-    const sqs = {
-      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-        calls.push({ name: command.constructor.name, input: command.input });
-        if (command.constructor.name === 'ReceiveMessageCommand') {
-          if (received) return { Messages: [] };
-          received = true;
-          return { Messages: bodies.map((Body, i) => ({ MessageId: `msg-${i}`, ReceiptHandle: `rh-${i}`, Body })) };
-        }
-        if (command.constructor.name === 'DeleteMessageBatchCommand')
-          return {
-            Successful: [{ Id: '0' }],
-            Failed: [{ Id: '1', Code: 'ReceiptHandleIsInvalid', Message: 'expired' }],
-          };
-        return { Successful: [] };
-      },
-    };
-    await expect(
-      redriveDeadLetters(new SqsDeadLetterSource(sqs as never, 'https://sqs.test/q'), h.standIns.kinesis, STREAM),
-    ).rejects.toThrow(/could not delete 1 message\(s\) in https:\/\/sqs.test\/q: msg-2: expired/);
-    expect(calls.find((c) => c.name === 'ReceiveMessageCommand')!.input).toMatchObject({ VisibilityTimeout: 300 });
-    expect(calls.find((c) => c.name === 'DeleteMessageBatchCommand')!.input.Entries).toEqual([
-      { Id: '0', ReceiptHandle: 'rh-0' },
-      { Id: '1', ReceiptHandle: 'rh-2' },
-    ]);
-    // The fetch letter is released at once, even though the run failed.
-    expect(calls.find((c) => c.name === 'ChangeMessageVisibilityBatchCommand')!.input.Entries).toEqual([
-      { Id: '0', ReceiptHandle: 'rh-1', VisibilityTimeout: 0 },
-    ]);
-    expect(await readStream(h.standIns.kinesis, STREAM)).toHaveLength(2);
-  });
+  it(
+    'from SQS: deletes the landed messages, makes the kept ones visible again, and fails loudly when a delete ' +
+      'fails',
+    async () => {
+      // No SQS stand-in exists here (docs/architecture.md, "The local runtime's stand-ins"): a fake client records the
+      // calls, and fails one delete.
+      const bodies = [
+        JSON.stringify(sourcePut(3)),
+        JSON.stringify({ reason: 'HTTP 503', kind: 'fetch', source: 'billing', window }),
+        JSON.stringify(sourcePut(4)),
+      ];
+      const calls: { name: string; input: Record<string, unknown> }[] = [];
+      let received = false;
+      const sqs = {
+        send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+          calls.push({ name: command.constructor.name, input: command.input });
+          if (command.constructor.name === 'ReceiveMessageCommand') {
+            if (received) return { Messages: [] };
+            received = true;
+            return { Messages: bodies.map((Body, i) => ({ MessageId: `msg-${i}`, ReceiptHandle: `rh-${i}`, Body })) };
+          }
+          if (command.constructor.name === 'DeleteMessageBatchCommand')
+            return {
+              Successful: [{ Id: '0' }],
+              Failed: [{ Id: '1', Code: 'ReceiptHandleIsInvalid', Message: 'expired' }],
+            };
+          return { Successful: [] };
+        },
+      };
+      await expect(
+        redriveDeadLetters(new SqsDeadLetterSource(sqs as never, 'https://sqs.test/q'), h.standIns.kinesis, STREAM),
+      ).rejects.toThrow(/could not delete 1 message\(s\) in https:\/\/sqs.test\/q: msg-2: expired/);
+      expect(calls.find((c) => c.name === 'ReceiveMessageCommand')!.input).toMatchObject({ VisibilityTimeout: 300 });
+      expect(calls.find((c) => c.name === 'DeleteMessageBatchCommand')!.input.Entries).toEqual([
+        { Id: '0', ReceiptHandle: 'rh-0' },
+        { Id: '1', ReceiptHandle: 'rh-2' },
+      ]);
+      // The fetch letter is released at once, even though the run failed.
+      expect(calls.find((c) => c.name === 'ChangeMessageVisibilityBatchCommand')!.input.Entries).toEqual([
+        { Id: '0', ReceiptHandle: 'rh-1', VisibilityTimeout: 0 },
+      ]);
+      expect(await readStream(h.standIns.kinesis, STREAM)).toHaveLength(2);
+    },
+  );
 });

@@ -116,41 +116,45 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
     return [...m.stepFunctions.executions.values()][0]!;
   }
 
-  it('writes report.json, report.md, report.html and the evidence bundle under reports/YYYY/MM/DD/<id>/ and tells on-call', async () => {
-    const x = await endedExecution();
-    const out = await generator()({
-      'detail-type': 'Step Functions Execution Status Change',
-      detail: statusChangeDetail(x),
-    });
-    expect(out.id).toMatch(/^rca-/);
-    const stored = await objects();
-    const prefix = `reports/2026/11/22/${out.id}/`;
-    expect([...stored.keys()].sort()).toEqual([
-      `${prefix}evidence.tar.gz`,
-      `${prefix}report.html`,
-      `${prefix}report.json`,
-      `${prefix}report.md`,
-    ]);
-    const json = JSON.parse(stored.get(`${prefix}report.json`)!);
-    expect(json).toMatchObject({
-      kind: 'episode',
-      episode: { id: KEY, tenant: 'acme', signal: 'cqs_p95' },
-      execution: { name: x.name, status: 'SUCCEEDED' },
-    });
-    expect(json.actions.length).toBeGreaterThan(0);
-    expect(json.actions[0].rollbackKey).toMatch(/^rb-/);
-    expect(json.policy.reasons.length).toBeGreaterThan(0);
-    expect(json.savings.method.length).toBeGreaterThan(0);
-    const md = stored.get(`${prefix}report.md`)!;
-    expect(md).toContain('+51');
-    expect(md).toContain('rel-381');
-    const html = stored.get(`${prefix}report.html`)!;
-    expect(html).toContain('<svg');
-    expect(html).not.toMatch(/(src|href)\s*=\s*["']?https?:/i);
-    const notice = alerts.published.peekAll().find((m) => m.attributes.decision === 'report')!;
-    expect(notice.subject).toContain('RCA report');
-    expect(JSON.parse(notice.body).reportLink).toBe(`s3://${bucket}/${prefix}report.html`);
-  });
+  it(
+    'writes report.json, report.md, report.html and the evidence bundle under reports/YYYY/MM/DD/<id>/ and tells ' +
+      'on-call',
+    async () => {
+      const x = await endedExecution();
+      const out = await generator()({
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: statusChangeDetail(x),
+      });
+      expect(out.id).toMatch(/^rca-/);
+      const stored = await objects();
+      const prefix = `reports/2026/11/22/${out.id}/`;
+      expect([...stored.keys()].sort()).toEqual([
+        `${prefix}evidence.tar.gz`,
+        `${prefix}report.html`,
+        `${prefix}report.json`,
+        `${prefix}report.md`,
+      ]);
+      const json = JSON.parse(stored.get(`${prefix}report.json`)!);
+      expect(json).toMatchObject({
+        kind: 'episode',
+        episode: { id: KEY, tenant: 'acme', signal: 'cqs_p95' },
+        execution: { name: x.name, status: 'SUCCEEDED' },
+      });
+      expect(json.actions.length).toBeGreaterThan(0);
+      expect(json.actions[0].rollbackKey).toMatch(/^rb-/);
+      expect(json.policy.reasons.length).toBeGreaterThan(0);
+      expect(json.savings.method.length).toBeGreaterThan(0);
+      const md = stored.get(`${prefix}report.md`)!;
+      expect(md).toContain('+51');
+      expect(md).toContain('rel-381');
+      const html = stored.get(`${prefix}report.html`)!;
+      expect(html).toContain('<svg');
+      expect(html).not.toMatch(/(src|href)\s*=\s*["']?https?:/i);
+      const notice = alerts.published.peekAll().find((m) => m.attributes.decision === 'report')!;
+      expect(notice.subject).toContain('RCA report');
+      expect(JSON.parse(notice.body).reportLink).toBe(`s3://${bucket}/${prefix}report.html`);
+    },
+  );
 
   it('is idempotent: the same execution event again rewrites the same objects byte for byte', async () => {
     const x = await endedExecution();

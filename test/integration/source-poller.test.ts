@@ -124,38 +124,42 @@ describe('source poller: fetch, map and put on kinesalite', () => {
       (r) => JSON.parse(Buffer.from(r.Data!).toString()) as { id: string; tenant: string },
     );
 
-  it('polls the scheduled window with the secret, follows the pages, puts every valid record and dead-letters the rest with the reason', async () => {
-    const result = await pollSource({ time: scheduled }, deps());
-    expect(result).toMatchObject({
-      source: 'billing',
-      window: { from: '2026-12-05T10:00:00.000Z', to: '2026-12-05T10:05:00.000Z' },
-      pages: 2,
-      mapped: VALID,
-      put: VALID,
-      rejected: 2,
-      putFailed: 0,
-    });
-    expect(api.requests[0]).toEqual({
-      url: '/v1/costs?from=1796464800&to=1796465100',
-      authorization: `Bearer ${TOKEN}`,
-    });
-    expect(api.requests[1]!.url).toBe('/v1/costs?cursor=Y3Vyc29yOjI');
-    expect((await onStream()).map((r) => r.tenant).sort()).toEqual(['acme', 'acme', 'globex', 'initech']);
-    expect(letters.peekAll()).toEqual([
-      expect.objectContaining({
-        kind: 'mapping',
+  it(
+    'polls the scheduled window with the secret, follows the pages, puts every valid record and dead-letters the ' +
+      'rest with the reason',
+    async () => {
+      const result = await pollSource({ time: scheduled }, deps());
+      expect(result).toMatchObject({
         source: 'billing',
-        reason: expect.stringMatching(/tenant/),
-        item: expect.objectContaining({ customer: '' }),
-        window: result.window,
-      }),
-      expect.objectContaining({
-        kind: 'mapping',
-        reason: expect.stringMatching(/value/),
-        item: expect.objectContaining({ customer: 'umbrella' }),
-      }),
-    ]);
-  });
+        window: { from: '2026-12-05T10:00:00.000Z', to: '2026-12-05T10:05:00.000Z' },
+        pages: 2,
+        mapped: VALID,
+        put: VALID,
+        rejected: 2,
+        putFailed: 0,
+      });
+      expect(api.requests[0]).toEqual({
+        url: '/v1/costs?from=1796464800&to=1796465100',
+        authorization: `Bearer ${TOKEN}`,
+      });
+      expect(api.requests[1]!.url).toBe('/v1/costs?cursor=Y3Vyc29yOjI');
+      expect((await onStream()).map((r) => r.tenant).sort()).toEqual(['acme', 'acme', 'globex', 'initech']);
+      expect(letters.peekAll()).toEqual([
+        expect.objectContaining({
+          kind: 'mapping',
+          source: 'billing',
+          reason: expect.stringMatching(/tenant/),
+          item: expect.objectContaining({ customer: '' }),
+          window: result.window,
+        }),
+        expect.objectContaining({
+          kind: 'mapping',
+          reason: expect.stringMatching(/value/),
+          item: expect.objectContaining({ customer: 'umbrella' }),
+        }),
+      ]);
+    },
+  );
 
   it('retries only the entries Kinesis rejected: every record lands exactly once', async () => {
     const kinesis = localKinesisClient(s.kinesisEndpoint);
@@ -258,54 +262,58 @@ describe('source poller: fetch, map and put on kinesalite', () => {
     ]);
   });
 
-  it('a chunked body without content-length is cut off as soon as it passes the page limit: the reason names the limit', async () => {
-    const LIMIT = 64 * 1024;
-    const TOTAL = 48 * 1024 * 1024;
-    const chunk = Buffer.alloc(16 * 1024, 0x20);
-    let written = 0;
-    let closedEarly!: Promise<boolean>;
-    api.route = (_req, res) => {
-      // No content-length: Node sends the body chunked, the way a streaming API (or an attacker) would.
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('[');
-      closedEarly = new Promise((resolve) => {
-        let done = false;
-        res.on('close', () => resolve(!done));
-        const pump = () => {
-          while (written < TOTAL && !res.destroyed) {
-            written += chunk.length;
-            if (!res.write(chunk)) return void res.once('drain', pump);
-          }
-          if (!res.destroyed) {
-            done = true;
-            res.end(']');
-          }
-        };
-        pump();
-      });
-    };
-    // A generous timeout: only the size limit may stop the read.
-    const error = await pollSource(
-      { time: scheduled },
-      deps({ maxPageBytes: LIMIT, source: { ...source, timeoutSeconds: 60 } }),
-    ).catch((e: unknown) => e);
-    // The poller closed the connection long before the server got its whole body out.
-    expect(await closedEarly).toBe(true);
-    expect(written).toBeLessThan(TOTAL / 2);
-    expect(error).toBeInstanceOf(PollFailedError);
-    expect((error as Error).message).toMatch(new RegExp(`the limit is ${LIMIT} bytes per page`));
-    expect(api.requests).toHaveLength(1);
-    expect(letters.peekAll()).toEqual([
-      expect.objectContaining({
-        kind: 'fetch',
-        reason: expect.stringMatching(
-          new RegExp(`fetch failed: the response is more than ${LIMIT} bytes .*the limit is ${LIMIT} bytes per page`),
-        ),
-        url: `${api.base}/v1/costs`,
-      }),
-    ]);
-    expect(await onStream()).toEqual([]);
-  });
+  it(
+    'a chunked body without content-length is cut off as soon as it passes the page limit: the reason names the ' +
+      'limit',
+    async () => {
+      const LIMIT = 64 * 1024;
+      const TOTAL = 48 * 1024 * 1024;
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      let written = 0;
+      let closedEarly!: Promise<boolean>;
+      api.route = (_req, res) => {
+        // No content-length: Node sends the body chunked, the way a streaming API (or an attacker) would.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('[');
+        closedEarly = new Promise((resolve) => {
+          let done = false;
+          res.on('close', () => resolve(!done));
+          const pump = () => {
+            while (written < TOTAL && !res.destroyed) {
+              written += chunk.length;
+              if (!res.write(chunk)) return void res.once('drain', pump);
+            }
+            if (!res.destroyed) {
+              done = true;
+              res.end(']');
+            }
+          };
+          pump();
+        });
+      };
+      // A generous timeout: only the size limit may stop the read.
+      const error = await pollSource(
+        { time: scheduled },
+        deps({ maxPageBytes: LIMIT, source: { ...source, timeoutSeconds: 60 } }),
+      ).catch((e: unknown) => e);
+      // The poller closed the connection long before the server got its whole body out.
+      expect(await closedEarly).toBe(true);
+      expect(written).toBeLessThan(TOTAL / 2);
+      expect(error).toBeInstanceOf(PollFailedError);
+      expect((error as Error).message).toMatch(new RegExp(`the limit is ${LIMIT} bytes per page`));
+      expect(api.requests).toHaveLength(1);
+      expect(letters.peekAll()).toEqual([
+        expect.objectContaining({
+          kind: 'fetch',
+          reason: expect.stringMatching(
+            new RegExp(`fetch failed: the response is more than ${LIMIT} bytes .*the limit is ${LIMIT} bytes per page`),
+          ),
+          url: `${api.base}/v1/costs`,
+        }),
+      ]);
+      expect(await onStream()).toEqual([]);
+    },
+  );
 
   it('a declared content-length over the limit is refused before the body is read', async () => {
     api.route = (_req, res) =>

@@ -23,7 +23,8 @@ describe('stream consumer on kinesalite + dynalite', () => {
   it('folds records into one state item per key and emits the windows the watermark has passed', async () => {
     const outcomes: BatchOutcome[] = [];
     const consumer = createStreamConsumer(h.deps(), { onOutcome: (o) => void outcomes.push(o) });
-    // 40 records 5 s apart: 10:00:00 .. 10:03:15. Watermark = 10:03:15 - 2 min lateness, so only minute 10:00 is complete.
+    // 40 records 5 s apart: 10:00:00 .. 10:03:15. Watermark = 10:03:15 - 2 min lateness, so only minute 10:00 is
+    // complete.
     const response = await consumer(kinesisEvent(Array.from({ length: 40 }, (_, i) => metric(i))), context);
     expect(response.batchItemFailures).toEqual([]);
     const [outcome] = outcomes;
@@ -138,91 +139,99 @@ describe('stream consumer on kinesalite + dynalite', () => {
     expect((await h.readState(KEY))!.state.buckets.reduce((n, x) => n + x.n, 0)).toBe(10);
   });
 
-  it('reports the records of a key whose write keeps failing, and a redelivery then folds every record once', async () => {
-    const dynamo = localDynamoClient(h.standIns.dynamoEndpoint);
-    dynamo.middlewareStack.add(
-      (next, ctx) => async (args) => {
-        const raw = (args.input as { Item?: { pk?: string | { S?: string } } }).Item?.pk;
-        const pk = (typeof raw === 'string' ? raw : raw?.S) ?? '';
-        if (ctx.commandName === 'PutItemCommand' && pk.startsWith('w#acme'))
-          throw new ProvisionedThroughputExceededException({ message: 'injected throttle', $metadata: {} });
-        return next(args);
-      },
-      { step: 'initialize', name: 'throttleAcme' },
-    );
-    const globex = Array.from({ length: 5 }, (_, i) => metric(50 + i, { tenant: 'globex' }));
-    const acme = Array.from({ length: 5 }, (_, i) => metric(i));
-    const event = kinesisEvent([globex[0]!, ...acme, ...globex.slice(1)]);
-    const seqs = event.Records.map((r) => r.kinesis.sequenceNumber);
+  it(
+    'reports the records of a key whose write keeps ' + 'failing, and a redelivery then folds every record once',
+    async () => {
+      const dynamo = localDynamoClient(h.standIns.dynamoEndpoint);
+      dynamo.middlewareStack.add(
+        (next, ctx) => async (args) => {
+          const raw = (args.input as { Item?: { pk?: string | { S?: string } } }).Item?.pk;
+          const pk = (typeof raw === 'string' ? raw : raw?.S) ?? '';
+          if (ctx.commandName === 'PutItemCommand' && pk.startsWith('w#acme'))
+            throw new ProvisionedThroughputExceededException({ message: 'injected throttle', $metadata: {} });
+          return next(args);
+        },
+        { step: 'initialize', name: 'throttleAcme' },
+      );
+      const globex = Array.from({ length: 5 }, (_, i) => metric(50 + i, { tenant: 'globex' }));
+      const acme = Array.from({ length: 5 }, (_, i) => metric(i));
+      const event = kinesisEvent([globex[0]!, ...acme, ...globex.slice(1)]);
+      const seqs = event.Records.map((r) => r.kinesis.sequenceNumber);
 
-    const broken = createStreamConsumer({ ...h.deps({ dynamo }), maxConflictRetries: 0 });
-    const response = await broken(event, context);
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(seqs.slice(1, 6));
-    expect(await h.readState(KEY)).toBeUndefined();
+      const broken = createStreamConsumer({ ...h.deps({ dynamo }), maxConflictRetries: 0 });
+      const response = await broken(event, context);
+      expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(seqs.slice(1, 6));
+      expect(await h.readState(KEY)).toBeUndefined();
 
-    // Lambda resumes from the lowest reported sequence number: the tail, globex records included, comes again.
-    const tail = { Records: event.Records.slice(1) };
-    const healthy = createStreamConsumer(h.deps());
-    expect((await healthy(tail, context)).batchItemFailures).toEqual([]);
-    const count = async (key: string) => (await h.readState(key))!.state.buckets.reduce((n, x) => n + x.n, 0);
-    expect(await count(KEY)).toBe(5);
-    expect(await count('globex#cqs_p95')).toBe(5);
+      // Lambda resumes from the lowest reported sequence number: the tail, globex records included, comes again.
+      const tail = { Records: event.Records.slice(1) };
+      const healthy = createStreamConsumer(h.deps());
+      expect((await healthy(tail, context)).batchItemFailures).toEqual([]);
+      const count = async (key: string) => (await h.readState(key))!.state.buckets.reduce((n, x) => n + x.n, 0);
+      expect(await count(KEY)).toBe(5);
+      expect(await count('globex#cqs_p95')).toBe(5);
 
-    // When every record fails, the invocation fails as a whole, so Lambda retries (and bisects) the batch.
-    await expect(broken(kinesisEvent(Array.from({ length: 3 }, (_, i) => metric(200 + i))), context)).rejects.toThrow(
-      /All records failed/,
-    );
-  });
+      // When every record fails, the invocation fails as a whole, so Lambda retries (and bisects) the batch.
+      await expect(broken(kinesisEvent(Array.from({ length: 3 }, (_, i) => metric(200 + i))), context)).rejects.toThrow(
+        /All records failed/,
+      );
+    },
+  );
 
-  it('a 500-record producer chunk on one key, resent whole after an ambiguous failure, is folded once (issue 18.11)', async () => {
-    await createStreamFromTemplate(h.standIns.kinesis, stackTemplate(), 'resend', 1);
-    const kinesis = localKinesisClient(h.standIns.kinesisEndpoint);
-    // The first PutRecords reaches the stream, but the client sees a timeout: produce resends the whole chunk.
-    let calls = 0;
-    kinesis.middlewareStack.add(
-      (next, ctx) => async (args) => {
-        const out = await next(args);
-        if (ctx.commandName === 'PutRecordsCommand' && ++calls === 1)
-          throw Object.assign(new Error('socket timed out after the request was sent'), { name: 'TimeoutError' });
-        return out;
-      },
-      { step: 'initialize', name: 'ambiguousFailure' },
-    );
-    const start = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
-    const records = Array.from({ length: 500 }, (_, i) => metric(i, { ts: start + i * 5_000, value: 1 }));
-    const produced = await putRecordsReliably(
-      kinesis,
-      'resend',
-      records.map((r) => ({ Data: Buffer.from(JSON.stringify(r)), PartitionKey: 'acme' })),
-      { baseDelayMs: 1 },
-    );
-    expect(produced).toMatchObject({ sent: 500, failed: [], attempts: 2 });
-    const landed = await readStream(h.standIns.kinesis, 'resend');
-    expect(landed).toHaveLength(1000);
+  it(
+    'a 500-record producer chunk on one key, resent whole ' +
+      'after an ambiguous failure, is folded once (issue 18.11)',
+    async () => {
+      await createStreamFromTemplate(h.standIns.kinesis, stackTemplate(), 'resend', 1);
+      const kinesis = localKinesisClient(h.standIns.kinesisEndpoint);
+      // The first PutRecords reaches the stream, but the client sees a timeout: produce resends the whole chunk.
+      let calls = 0;
+      kinesis.middlewareStack.add(
+        (next, ctx) => async (args) => {
+          const out = await next(args);
+          if (ctx.commandName === 'PutRecordsCommand' && ++calls === 1)
+            throw Object.assign(new Error('socket timed out after the request was sent'), { name: 'TimeoutError' });
+          return out;
+        },
+        { step: 'initialize', name: 'ambiguousFailure' },
+      );
+      const start = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+      const records = Array.from({ length: 500 }, (_, i) => metric(i, { ts: start + i * 5_000, value: 1 }));
+      const produced = await putRecordsReliably(
+        kinesis,
+        'resend',
+        records.map((r) => ({ Data: Buffer.from(JSON.stringify(r)), PartitionKey: 'acme' })),
+        { baseDelayMs: 1 },
+      );
+      expect(produced).toMatchObject({ sent: 500, failed: [], attempts: 2 });
+      const landed = await readStream(h.standIns.kinesis, 'resend');
+      expect(landed).toHaveLength(1000);
 
-    const totals = { processed: 0, late: 0, duplicate: 0, deadLettered: 0 };
-    const windows: BatchOutcome['windows'] = [];
-    for (let i = 0; i < landed.length; i += 100) {
-      const batch = landed.slice(i, i + 100).map((r) => ({
-        data: r.Data!,
-        partitionKey: r.PartitionKey!,
-        arrivedAt: r.ApproximateArrivalTimestamp!.getTime(),
-        position: { shardId: 'shardId-000000000000', sequenceNumber: r.SequenceNumber! },
-      }));
-      const o = await processStreamBatch(batch, h.deps());
-      expect(o.failed).toEqual([]);
-      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += o[k];
-      windows.push(...o.windows);
-    }
-    // Every record folded once: the 500 resent ones are dropped as duplicates (open minutes) or late (closed minutes).
-    expect(totals.deadLettered).toBe(0);
-    expect(totals.processed - totals.late - totals.duplicate).toBe(500);
-    expect(totals.duplicate).toBeGreaterThan(0);
-    // 12 records a minute, never more: full windows hold exactly 120.
-    const full = windows.filter((w) => w.activeMinutes === 10);
-    expect(full.length).toBeGreaterThan(20);
-    expect(full.every((w) => w.n === 120 && w.sum === 120)).toBe(true);
-    const stored = await h.readState(KEY);
-    expect(stored!.state.buckets.every((b) => b.n <= 12)).toBe(true);
-  });
+      const totals = { processed: 0, late: 0, duplicate: 0, deadLettered: 0 };
+      const windows: BatchOutcome['windows'] = [];
+      for (let i = 0; i < landed.length; i += 100) {
+        const batch = landed.slice(i, i + 100).map((r) => ({
+          data: r.Data!,
+          partitionKey: r.PartitionKey!,
+          arrivedAt: r.ApproximateArrivalTimestamp!.getTime(),
+          position: { shardId: 'shardId-000000000000', sequenceNumber: r.SequenceNumber! },
+        }));
+        const o = await processStreamBatch(batch, h.deps());
+        expect(o.failed).toEqual([]);
+        for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += o[k];
+        windows.push(...o.windows);
+      }
+      // Every record folded once: the 500 resent ones are dropped as duplicates (open minutes) or late (closed
+      // minutes).
+      expect(totals.deadLettered).toBe(0);
+      expect(totals.processed - totals.late - totals.duplicate).toBe(500);
+      expect(totals.duplicate).toBeGreaterThan(0);
+      // 12 records a minute, never more: full windows hold exactly 120.
+      const full = windows.filter((w) => w.activeMinutes === 10);
+      expect(full.length).toBeGreaterThan(20);
+      expect(full.every((w) => w.n === 120 && w.sum === 120)).toBe(true);
+      const stored = await h.readState(KEY);
+      expect(stored!.state.buckets.every((b) => b.n <= 12)).toBe(true);
+    },
+  );
 });

@@ -82,7 +82,8 @@ export class AppConfigTarget extends ControlTarget<FlagResource, DeployedContent
       throw new InvalidStepError(
         this.kind,
         step.id,
-        `flag '${flagKey}' takes a boolean (enabled), got ${JSON.stringify(step.value)}; use '${flagKey}.<attribute>' for an attribute`,
+        `flag '${flagKey}' takes a boolean (enabled), got ${JSON.stringify(step.value)}; use '${flagKey}` +
+          `.<attribute>' for an attribute`,
       );
     if (attribute !== undefined && !['string', 'number', 'boolean'].includes(typeof step.value))
       throw new InvalidStepError(
@@ -131,11 +132,13 @@ export class AppConfigTarget extends ControlTarget<FlagResource, DeployedContent
     if (live.busy) {
       // Checked before creating a version, so waiting for a busy environment leaves no orphan versions.
       throw new DeploymentInProgressError(
-        `appconfig: environment ${c.environmentId} is busy with deployment #${live.busy.DeploymentNumber} (${live.busy.State}); retry when it completes`,
+        `appconfig: environment ${c.environmentId} is busy with deployment #${live.busy.DeploymentNumber} (` +
+          `${live.busy.State}); retry when it completes`,
       );
     }
     const description = ascii(
-      `anomaly-guard ${action.rollbackKey}: ${resource.flagKey}${resource.attribute ? `.${resource.attribute}` : ''} = ${JSON.stringify(value)}`,
+      `anomaly-guard ${action.rollbackKey}: ${resource.flagKey}` +
+        `${resource.attribute ? `.${resource.attribute}` : ''} = ${JSON.stringify(value)}`,
     );
     const created = await this.client.send(
       new CreateHostedConfigurationVersionCommand({
@@ -162,7 +165,8 @@ export class AppConfigTarget extends ControlTarget<FlagResource, DeployedContent
     } catch (e) {
       if (e instanceof ConflictException || (e as Error).name === 'ConflictException') {
         throw new DeploymentInProgressError(
-          `appconfig: environment ${c.environmentId} did not take the deployment of version ${created.VersionNumber} (${(e as Error).message}); retry`,
+          `appconfig: environment ${c.environmentId} did not take the deployment of version ` +
+            `${created.VersionNumber} (${(e as Error).message}); retry`,
         );
       }
       throw e;
@@ -199,7 +203,8 @@ export class AppConfigTarget extends ControlTarget<FlagResource, DeployedContent
     const version = served ? Number(served.ConfigurationVersion) : await this.latestHostedVersion();
     if (version !== undefined && !Number.isInteger(version))
       throw new Error(
-        `appconfig: deployment #${served?.DeploymentNumber} serves configuration version '${served?.ConfigurationVersion}', not a hosted version number`,
+        `appconfig: deployment #${served?.DeploymentNumber} serves configuration version '` +
+          `${served?.ConfigurationVersion}', not a hosted version number`,
       );
     if (version === undefined)
       throw new Error(
@@ -220,7 +225,8 @@ export class AppConfigTarget extends ControlTarget<FlagResource, DeployedContent
     }
     if (!isRecord(doc) || !isRecord(doc.flags))
       throw new Error(
-        `appconfig: version ${version} of profile ${c.configurationProfileId} is not a feature-flag document (no "flags")`,
+        `appconfig: version ${version} of profile ${c.configurationProfileId} is not a feature-flag document (no ` +
+          `"flags")`,
       );
     return {
       doc: doc as FeatureFlagsDocument,

@@ -77,6 +77,7 @@ export function notEnabled(kind: TargetKind): TargetNotEnabledError {
   return new TargetNotEnabledError(
     kind,
     key,
-    `configure actionTargets.${key} = ${needs} (or set unconfiguredTargets: 'flag-table' to write such steps to the flag table instead)`,
+    `configure actionTargets.${key} = ${needs} (or set unconfiguredTargets: 'flag-table' to write such steps to ` +
+      `the flag table instead)`,
   );
 }

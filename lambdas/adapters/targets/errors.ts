@@ -16,7 +16,9 @@ export class ResourceNotAllowedError extends Error {
     configPath: string,
   ) {
     super(
-      `${kind}: '${resource}' is not among the configured resources (${configPath}: ${allowed.length ? allowed.map((a) => `'${a}'`).join(', ') : 'none'}); the adapter only touches what the configuration names`,
+      `${kind}: '${resource}' is not among the configured resources (${configPath}: ` +
+        `${allowed.length ? allowed.map((a) => `'${a}'`).join(', ') : 'none'}); the adapter only touches what the ` +
+        `configuration names`,
     );
   }
 }

@@ -31,8 +31,8 @@ import {
  *   done) that makes stacked actions and out-of-order rollbacks come out right (see layers.ts).
  *
  * The scope is the action's tenant, or `*` for a platform-scoped step (`step.scope: 'platform'`,
- * e.g. the origin failover): platform readers (and every tenant's `readTenantFlags`) see it there. A flag whose value is `null` is unset (the service uses its own
- * default); readers skip it.
+ * e.g. the origin failover): platform readers (and every tenant's `readTenantFlags`) see it there. A flag whose value
+ * is `null` is unset (the service uses its own default); readers skip it.
  *
  * Someone else may write a flag too (an operator, a deploy script): they set `value` and `setBy`
  * on the item. Such a write wins — the next apply stacks on top of it, and rollbacks of the actions
@@ -215,7 +215,8 @@ export async function setOperatorFlag(
     new UpdateCommand({
       TableName: tableName,
       Key: flagItemKey(scope, flag),
-      // The version moves too, so an action's conditional write that read the item before this one conflicts and re-reads.
+      // The version moves too, so an action's conditional write that read the item before this one conflicts and
+      // re-reads.
       UpdateExpression: 'SET #v = :v, setBy = :by, updatedAt = :now ADD #ver :one',
       ExpressionAttributeNames: { '#v': 'value', '#ver': 'version' },
       ExpressionAttributeValues: { ':v': value, ':by': setBy, ':now': now, ':one': 1 },

@@ -20,7 +20,9 @@ export class ActionTargets extends Map<TargetKind, ActionTarget> {
     super(entries);
   }
 
-  /** The target for a step's kind; throws TargetNotEnabledError (see unconfiguredTargets). Safe to pass around unbound. */
+  /**
+   * The target for a step's kind; throws TargetNotEnabledError (see unconfiguredTargets). Safe to pass around unbound.
+   */
   readonly targetFor = (kind: TargetKind): ActionTarget => {
     const target = this.get(kind);
     if (target) return kind === 'flag' ? target : new NamingTarget(target);
@@ -34,7 +36,10 @@ export class ActionTargets extends Map<TargetKind, ActionTarget> {
     return unconfiguredSteps(new Set(this.keys()), this.unconfigured, steps);
   }
 
-  /** Kinds whose steps are handed off rather than applied (planning's `unavailableTargets`), with the missing configuration. */
+  /**
+   * Kinds whose steps are handed off rather than applied (planning's `unavailableTargets`), with the missing
+   * configuration.
+   */
   handedOffKinds(): Partial<Record<TargetKind, string>> {
     return handedOffKinds(new Set(this.keys()), this.unconfigured);
   }

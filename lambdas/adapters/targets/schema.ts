@@ -83,7 +83,8 @@ export function parseActionTargetsConfig(raw: unknown): ActionTargetsConfig {
   const parsed = actionTargetsConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     throw new Error(
-      `invalid action targets configuration: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      `invalid action targets configuration: ` +
+        `${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
     );
   }
   return parsed.data;

@@ -112,7 +112,8 @@ export class DynamoDbSlotStore implements SlotStore {
         new PutCommand({
           TableName: this.tableName,
           Item: slotItem(key, write, version, compose),
-          // Version 0 is also an item no action wrote yet (an operator's direct write from an earlier release has no version).
+          // Version 0 is also an item no action wrote yet (an operator's direct write from an earlier release has no
+          // version).
           ConditionExpression:
             expectedVersion === undefined
               ? 'attribute_not_exists(pk)'

@@ -79,7 +79,8 @@ export class UsagePlanTarget extends ControlTarget<PlanResource, Throttle | null
       throw new InvalidStepError(
         this.kind,
         step.id,
-        `value must be a rate limit (number) or {rateLimit?, burstLimit?} with non-negative numbers, got ${JSON.stringify(step.value)}`,
+        `value must be a rate limit (number) or {rateLimit?, burstLimit?} with non-negative numbers, got ` +
+          `${JSON.stringify(step.value)}`,
       );
     if (slash < 0) return { slot: usagePlanId, usagePlanId };
     const rest = step.flag.slice(slash + 1);

@@ -90,7 +90,8 @@ export class WafRateLimitTarget extends ControlTarget<WafResource, WafContext> {
         if (!(e instanceof WAFOptimisticLockException || (e as Error).name === 'WAFOptimisticLockException')) throw e;
         if (attempt + 1 >= WAF_LOCK_RETRIES)
           throw new ConcurrentUpdateError(
-            `waf-rate-limit: web ACL ${this.config.webAclName} kept changing (lock token) over ${WAF_LOCK_RETRIES} attempts`,
+            `waf-rate-limit: web ACL ${this.config.webAclName} kept changing (lock token) over ${WAF_LOCK_RETRIES} ` +
+              `attempts`,
           );
         current = await this.getWebAcl();
       }

@@ -72,7 +72,9 @@ export function summariseActions(entries: readonly ActionEvent[]): ActionSummary
 }
 
 export const SAVINGS_METHOD =
-  "for each mitigated episode of a cost signal: the excess at detection (observed − expected, per minute) times the minutes from the first applied action to the episode's recovery (or the end of the range while it is still open)";
+  'for each mitigated episode of a cost signal: the excess at detection (observed − expected, per minute) times ' +
+  "the minutes from the first applied action to the episode's recovery (or the end of the range while it is " +
+  'still open)';
 
 /**
  * The cost the mitigations kept from accruing, estimated from what is stored: the anomaly's
@@ -108,7 +110,10 @@ export function estimateRangeSavings(
   };
 }
 
-/** The range's cost episodes in $/min at detection: what the detector forecast (expected) and what was billed (observed). */
+/**
+ * The range's cost episodes in $/min at detection: what the detector forecast (expected) and what was billed
+ * (observed).
+ */
 export function costAtDetection(anomalies: readonly AnomalyRecord[]): {
   episodes: number;
   forecastPerMinute: number;
@@ -150,7 +155,10 @@ export function anomalyListing(a: AnomalyRecord, actions: readonly ActionSummary
   };
 }
 
-/** Changes as the timeline shows them: badges at their start, with their span; `createdBy` is the operator who declared it through the API (null: it came on the stream). */
+/**
+ * Changes as the timeline shows them: badges at their start, with their span; `createdBy` is the operator who declared
+ * it through the API (null: it came on the stream).
+ */
 export function changeBadges(changes: readonly (ChangeRecord & { createdBy?: string; createdAt?: number })[]) {
   return [...changes]
     .sort((a, b) => a.ts - b.ts)
@@ -167,16 +175,25 @@ export function changeBadges(changes: readonly (ChangeRecord & { createdBy?: str
     }));
 }
 
-/** What a declared change window does to alerting and mitigation (lambdas/core/correlator.ts, policies/guardrails.cedar), in words for the API's answer. */
+/**
+ * What a declared change window does to alerting and mitigation (lambdas/core/correlator.ts,
+ * policies/guardrails.cedar), in words for the API's answer.
+ */
 export function changeEffect(c: Pick<ChangeRecord, 'tenant' | 'change' | 'region'>): string {
   const who = `${c.tenant === '*' ? 'every tenant' : c.tenant}${c.region ? ` in region ${c.region}` : ''}`;
   switch (c.change) {
     case 'maintenance':
       return `anomalies of ${who} that start while the window runs are recorded but do not page (suppressed)`;
     case 'campaign':
-      return `automatic mitigation for ${who} is limited to soft steps while the window runs (and 30 minutes either side)`;
+      return (
+        `automatic mitigation for ${who} is limited to soft steps while the window runs ` +
+        '(and 30 minutes either side)'
+      );
     default:
-      return `anomalies of ${who} that start during the change or within 30 minutes of it page with a recommendation to roll it back, and are not mitigated automatically`;
+      return (
+        `anomalies of ${who} that start during the change or within 30 minutes of it page with a ` +
+        'recommendation to roll it back, and are not mitigated automatically'
+      );
   }
 }
 

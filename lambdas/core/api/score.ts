@@ -25,7 +25,8 @@ export interface SignalScore {
 
 /** Where the band comes from, for readers of the response. */
 export const SCORE_METHOD =
-  "each value is scored by the key's stored streaming detector (the state the consumer keeps), as if it were the next minute; the stored state is not changed";
+  "each value is scored by the key's stored streaming detector (the state the consumer keeps), as if it were the " +
+  'next minute; the stored state is not changed';
 
 /**
  * Score values against the stored per-key detectors without changing them (a what-if: the new

@@ -14,7 +14,8 @@ export class DeadLetterFormatError extends Error {
 
 /**
  * @example
- * const decision = redriveDecision(message.body); // put the record back on the stream, or leave the letter in place (with why)
+ * // put the record back on the stream, or leave the letter in place (with why)
+ * const decision = redriveDecision(message.body);
  */
 export function redriveDecision(body: string): RedriveDecision {
   let letter: unknown;
@@ -30,14 +31,18 @@ export function redriveDecision(body: string): RedriveDecision {
     const b = l.KinesisBatchInfo;
     return {
       redrive: false,
-      what: `consumer batch failure (metadata only: ${String(b.shardId)} ${String(b.startSequenceNumber)}..${String(b.endSequenceNumber)})`,
+      what:
+        `consumer batch failure (metadata only: ${String(b.shardId)} ${String(b.startSequenceNumber)}..` +
+        `${String(b.endSequenceNumber)})`,
       nextStep: 'replay that range from the raw archive (docs/runbook.md, ConsumerFailureQueue)',
     };
   }
   if (isObject(l.requestContext) && 'requestPayload' in l) {
     return {
       redrive: false,
-      what: `failed invocation of ${String(l.requestContext.functionArn ?? 'a function')} (${String(l.requestContext.condition ?? 'error')})`,
+      what:
+        `failed invocation of ${String(l.requestContext.functionArn ?? 'a function')} (` +
+        `${String(l.requestContext.condition ?? 'error')})`,
       nextStep: 'fix the cause, then invoke the function again with its requestPayload',
     };
   }
@@ -49,7 +54,9 @@ export function redriveDecision(body: string): RedriveDecision {
     };
   if ((l.kind === 'fetch' || (l.kind === 'put' && l.truncated === true)) && isObject(l.window)) {
     const window = `${String(l.window.from)}..${String(l.window.to)}`;
-    const backfill = `backfill it: invoke the poller with {"window":{"from":"${String(l.window.from)}","to":"${String(l.window.to)}"}}`;
+    const backfill =
+      `backfill it: invoke the poller with {"window":{"from":"${String(l.window.from)}","to":"` +
+      `${String(l.window.to)}"}}`;
     if (l.kind === 'put')
       return {
         redrive: false,
@@ -83,7 +90,8 @@ export function redriveDecision(body: string): RedriveDecision {
     };
   }
   throw new DeadLetterFormatError(
-    `not an anomaly-guard dead letter: no record (data or dataBase64 with a partitionKey), batch metadata, invocation, event or source window in ${body.slice(0, 80)}`,
+    `not an anomaly-guard dead letter: no record (data or dataBase64 with a partitionKey), batch metadata, ` +
+      `invocation, event or source window in ${body.slice(0, 80)}`,
   );
 }
 

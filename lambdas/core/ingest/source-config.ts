@@ -95,8 +95,10 @@ const ENVELOPE_FIELDS = new Set([
 ]);
 const SOURCE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-const SECRET =
-  /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}|[A-Za-z0-9/_+=.@-]{1,512})$/;
+const SECRET = new RegExp(
+  String.raw`^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}` +
+    '|[A-Za-z0-9/_+=.@-]{1,512})$',
+);
 
 /**
  * Fill in defaults and reject what would fail at run time, naming the source and the field. Throws
@@ -167,7 +169,8 @@ function checkUrl(url: unknown, problem: (m: string) => void): void {
   const unknown = [...url.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => m[1]!).filter((p) => !WINDOW_PLACEHOLDERS.has(p));
   if (unknown.length)
     problem(
-      `url has unknown placeholders ${unknown.map((p) => `{${p}}`).join(', ')} (known: ${[...WINDOW_PLACEHOLDERS].map((p) => `{${p}}`).join(', ')})`,
+      `url has unknown placeholders ${unknown.map((p) => `{${p}}`).join(', ')} (known: ` +
+        `${[...WINDOW_PLACEHOLDERS].map((p) => `{${p}}`).join(', ')})`,
     );
 }
 
@@ -184,7 +187,8 @@ function checkAuth(auth: unknown, problem: (m: string) => void): void {
   if (!isObject(auth)) return problem('auth must be an object');
   if (typeof auth.secret !== 'string' || !SECRET.test(auth.secret))
     problem(
-      'auth.secret must be a Secrets Manager secret name, or its complete ARN (with the six-character suffix, as the console shows it)',
+      'auth.secret must be a Secrets Manager secret name, or its complete ARN (with the six-character suffix, as ' +
+        'the console shows it)',
     );
   if (!['bearer', 'header', 'basic'].includes(auth.scheme as string))
     problem(`auth.scheme must be "bearer", "header" or "basic" (got ${JSON.stringify(auth.scheme)})`);

@@ -104,7 +104,9 @@ export function mapResponse(source: Pick<UsageSourceConfig, 'name' | 'mapping'>,
     }
     if (selected === null || selected === undefined) {
       rejected.push({
-        reason: `mapping[${index}].records (${rule.records}) selected nothing: the response does not have the expected shape`,
+        reason:
+          `mapping[${index}].records (${rule.records}) selected nothing: the response does not have the expected ` +
+          `shape`,
         rule: index,
         item: body,
       });

@@ -127,6 +127,7 @@ export function actedVia(target: TargetKind, fallbackFor?: TargetKind): ActedVia
   return {
     control: target,
     fallbackFor,
-    description: `${CONTROL_DESCRIPTIONS[target]} (${fallbackFor} is not configured: no ${fallbackFor} control was changed)`,
+    description:
+      `${CONTROL_DESCRIPTIONS[target]} (${fallbackFor} is ` + `not configured: no ${fallbackFor} control was changed)`,
   };
 }

@@ -29,7 +29,10 @@ export interface GuardrailContext {
    * included, counted from the anomaly store (never from the request or the producer).
    */
   tenantsAffected: number;
-  /** `mitigation.platformMinTenants`: the smallest incident a platform-wide or irreversible step may answer automatically. */
+  /**
+   * `mitigation.platformMinTenants`: the smallest incident a platform-wide or irreversible step may answer
+   * automatically.
+   */
   platformMinTenants: number;
   /** A release, flag or experiment change within 30 min (prefer rolling it back). */
   releaseWithin30m: boolean;
@@ -47,7 +50,9 @@ export interface GuardrailTarget {
   scope: FlagScope;
   /** False for `undo: 'none'` (an invalidation): nothing can take it back. */
   reversible: boolean;
-  /** The control lives in the deployment's region (false: global, e.g. CloudFront, or the deployment names no region). */
+  /**
+   * The control lives in the deployment's region (false: global, e.g. CloudFront, or the deployment names no region).
+   */
   regionBound: boolean;
   /** The regions the control acts in: the deployment's for a region-bound control, else none. */
   regions: string[];

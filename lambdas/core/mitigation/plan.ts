@@ -200,7 +200,15 @@ function stepOrder(a: PlannedAction): number {
  * Throws `UnknownPlaybookError` for an unknown `requestedPlan`.
  *
  * @example
- * const env = { now, principal: { type: 'Workflow', id: execution }, automatic: true, killSwitch: false, whitelisted: false, recentChanges: [], tenantsAffected: 1 } as const;
+ * const env = {
+ *   now,
+ *   principal: { type: 'Workflow', id: execution },
+ *   automatic: true,
+ *   killSwitch: false,
+ *   whitelisted: false,
+ *   recentChanges: [],
+ *   tenantsAffected: 1,
+ * } as const;
  * const plan = planMitigation(anomaly, { guardrails: decideStages(anomaly, env, guardrails), now });
  * plan.stages[0]?.actions; // the soft stage's actions, each with its rollback key
  */
@@ -309,7 +317,9 @@ export function nextStage(
   if (!next.actions.length && next.handedOff.length)
     return {
       kind: 'hand-off',
-      reason: `not recovered; the ${next.level} stage's steps are for an operator (${next.handedOff.map((h) => `${h.stepId}: ${h.reason}`).join('; ')}): ${summary}`,
+      reason:
+        `not recovered; the ${next.level} stage's steps are for an operator (` +
+        `${next.handedOff.map((h) => `${h.stepId}: ${h.reason}`).join('; ')}): ${summary}`,
     };
   if (!next.actions.length)
     return { kind: 'hand-off', reason: `not recovered; the ${next.level} stage has no applicable steps: ${summary}` };

@@ -267,7 +267,8 @@ export type PlaybookSelection = 'requested' | 'signal+class' | 'signal' | 'class
  * the class default.
  *
  * @example
- * const { playbook, selectedBy } = selectPlaybook('abuse', 'search_qps'); // a crawl: the signal's playbook wins over the class default
+ * // a crawl: the signal's playbook wins over the class default
+ * const { playbook, selectedBy } = selectPlaybook('abuse', 'search_qps');
  */
 export function selectPlaybook(
   cls: AnomalyClass,

@@ -77,7 +77,11 @@ export interface RegressionAssessment {
  *
  * @example
  * const before = { ts: anomaly.detectedAt, observed: anomaly.observed, expected: anomaly.expected };
- * const verdict = assessRegression(before, { ts: now, observed: latest, expected: anomaly.expected }, recoveryCriteria(anomaly.signal));
+ * const verdict = assessRegression(
+ *   before,
+ *   { ts: now, observed: latest, expected: anomaly.expected },
+ *   recoveryCriteria(anomaly.signal),
+ * );
  * verdict.recovered; // true when enough of the excess is gone
  */
 export function assessRegression(

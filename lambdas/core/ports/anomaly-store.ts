@@ -27,6 +27,9 @@ export interface AnomalyReader {
  * records): a producer cannot make an incident look wider than the anomalies it really caused.
  */
 export interface IncidentReader {
-  /** Distinct tenants with an anomaly on one of `signals` that started in [from, to] (recovered or not: it is the same fault). */
+  /**
+   * Distinct tenants with an anomaly on one of `signals` that started in [from, to] (recovered or not: it is the same
+   * fault).
+   */
   tenantsWithAnomaly(signals: readonly string[], from: number, to: number): Promise<string[]>;
 }

@@ -43,6 +43,9 @@ export type OperatorChangeOutcome =
 /** Operator change windows, idempotent by id (a marker item `chgop#<id>` holds the first request). */
 export interface OperatorChangeStore {
   putOperatorChange(change: OperatorChange): Promise<OperatorChangeOutcome>;
-  /** Changes of the tenant and of `*` that were running at some point of [from, to] (started up to CHANGE_LOOKBACK_MS before), with their creator. */
+  /**
+   * Changes of the tenant and of `*` that were running at some point of [from, to] (started up to CHANGE_LOOKBACK_MS
+   * before), with their creator.
+   */
   affecting(tenant: string, from: number, to: number): Promise<StoredChange[]>;
 }

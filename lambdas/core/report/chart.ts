@@ -46,7 +46,10 @@ export function episodeChart(r: EpisodeReport): string {
   const times = pts.length ? [pts[0]!.t, pts[pts.length - 1]!.t + MINUTE_MS] : markers.map((m) => m.ts);
   const title = `${e.tenant} ${e.signal}: observed against the expected band`;
   if (!times.length)
-    return `<svg class="chart" viewBox="0 0 ${W} 60" width="${W}" height="60" role="img"><title>${esc(title)}</title><text x="10" y="35" font-size="13">No data for the chart.</text></svg>`;
+    return (
+      `<svg class="chart" viewBox="0 0 ${W} 60" width="${W}" height="60" role="img"><title>${esc(title)}` +
+      `</title><text x="10" y="35" font-size="13">No data for the chart.</text></svg>`
+    );
   const t0 = Math.min(...times);
   const t1 = Math.max(...times, t0 + MINUTE_MS);
   const values = pts.flatMap((p) => [p.observed, p.lo, p.hi]).filter(Number.isFinite);
@@ -60,29 +63,34 @@ export function episodeChart(r: EpisodeReport): string {
 
   const parts: string[] = [];
   parts.push(
-    `<svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}" font-family="system-ui, sans-serif">`,
+    `<svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}" ` +
+      `font-family="system-ui, sans-serif">`,
     `<title>${esc(title)}</title>`,
   );
   parts.push(
-    `<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="#fafafa" stroke="#dddddd"/>`,
+    `<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" ` +
+      `fill="#fafafa" stroke="#dddddd"/>`,
   );
   for (let i = 0; i <= 4; i++) {
     const v = lo + ((hi - lo) * i) / 4;
     parts.push(
-      `<text class="tick" x="${M.left - 4}" y="${f1(y(v) + 3)}" font-size="10" text-anchor="end" fill="#555555">${esc(num(v))}</text>`,
+      `<text class="tick" x="${M.left - 4}" y="${f1(y(v) + 3)}" font-size="10" text-anchor="end" fill="#555555">` +
+        `${esc(num(v))}</text>`,
     );
   }
   for (let i = 0; i <= 5; i++) {
     const t = t0 + ((t1 - t0) * i) / 5;
     parts.push(
-      `<text class="tick" x="${f1(x(t))}" y="${H - M.bottom + 14}" font-size="10" text-anchor="middle" fill="#555555">${esc(clock(Math.round(t / MINUTE_MS) * MINUTE_MS, e.start).replace(' UTC', ''))}</text>`,
+      `<text class="tick" x="${f1(x(t))}" y="${H - M.bottom + 14}" font-size="10" text-anchor="middle" ` +
+        `fill="#555555">${esc(clock(Math.round(t / MINUTE_MS) * MINUTE_MS, e.start).replace(' UTC', ''))}</text>`,
     );
   }
   if (pts.length) {
     const upper = pts.map((p) => `${f1(x(p.t))},${f1(y(p.hi))}`);
     const lower = pts.map((p) => `${f1(x(p.t))},${f1(y(p.lo))}`).reverse();
     parts.push(
-      `<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="#90caf9" fill-opacity="0.35" stroke="none"/>`,
+      `<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="#90caf9" fill-opacity="0.35" ` +
+        `stroke="none"/>`,
     );
     parts.push(
       `<path class="expected" d="${line(
@@ -110,8 +118,10 @@ export function episodeChart(r: EpisodeReport): string {
     const colour = COLOURS[m.kind];
     parts.push(
       `<g class="marker ${m.kind}"><title>${esc(m.title)}</title>` +
-        `<line x1="${f1(mx)}" y1="${M.top - 44 + row * 11 + 3}" x2="${f1(mx)}" y2="${H - M.bottom}" stroke="${colour}" stroke-width="1"${m.kind === 'rolled-back' ? ' stroke-dasharray="2 2"' : ''}/>` +
-        `<text x="${f1(mx + 2)}" y="${M.top - 44 + row * 11 + 8}" font-size="9" fill="${colour}">${esc(m.label)}</text></g>`,
+        `<line x1="${f1(mx)}" y1="${M.top - 44 + row * 11 + 3}" x2="${f1(mx)}" y2="${H - M.bottom}" stroke="` +
+        `${colour}" stroke-width="1"${m.kind === 'rolled-back' ? ' stroke-dasharray="2 2"' : ''}/>` +
+        `<text x="${f1(mx + 2)}" y="${M.top - 44 + row * 11 + 8}" font-size="9" fill="${colour}">${esc(m.label)}` +
+        `</text></g>`,
     );
   }
   parts.push('</g>', '</svg>');
@@ -211,19 +221,24 @@ export function dailyChart(r: DailyReport): string {
   const x = (t: number) => M.left + ((t - from) / (to - from)) * (W - M.left - M.right);
   const colour: Record<string, string> = { SEV1: '#b00020', SEV2: '#e65100', SEV3: '#f9a825', SEV4: '#9e9e9e' };
   const parts = [
-    `<svg class="chart day" viewBox="0 0 ${W} ${h}" width="${W}" height="${h}" role="img" aria-label="episodes over the range" font-family="system-ui, sans-serif">`,
+    `<svg class="chart day" viewBox="0 0 ${W} ${h}" width="${W}" height="${h}" role="img" aria-label="episodes ` +
+      `over the range" font-family="system-ui, sans-serif">`,
     `<title>Episodes from ${esc(r.range.from)} to ${esc(r.range.to)}</title>`,
   ];
   parts.push(`<line x1="${M.left}" y1="30" x2="${W - M.right}" y2="30" stroke="#bbbbbb"/>`);
   for (let i = 0; i <= 4; i++) {
     const t = from + ((to - from) * i) / 4;
     parts.push(
-      `<text class="tick" x="${f1(x(t))}" y="55" font-size="10" text-anchor="middle" fill="#555555">${esc(clock(Math.round(t / MINUTE_MS) * MINUTE_MS, r.range.from).replace(' UTC', ''))}</text>`,
+      `<text class="tick" x="${f1(x(t))}" y="55" font-size="10" text-anchor="middle" fill="#555555">` +
+        `${esc(clock(Math.round(t / MINUTE_MS) * MINUTE_MS, r.range.from).replace(' UTC', ''))}</text>`,
     );
   }
   for (const e of r.episodes) {
     parts.push(
-      `<circle class="episode" cx="${f1(x(Date.parse(e.start)))}" cy="30" r="6" fill="${colour[e.severity] ?? '#9e9e9e'}" fill-opacity="0.8"><title>${esc(`${e.severity} ${e.tenant} ${e.signal} ${e.change} (${e.class}) at ${clock(e.start)}`)}</title></circle>`,
+      `<circle class="episode" cx="${f1(x(Date.parse(e.start)))}" cy="30" r="6" fill="` +
+        `${colour[e.severity] ?? '#9e9e9e'}" fill-opacity="0.8"><title>` +
+        `${esc(`${e.severity} ${e.tenant} ${e.signal} ${e.change} (${e.class}) at ${clock(e.start)}`)}` +
+        `</title></circle>`,
     );
   }
   parts.push('</svg>');

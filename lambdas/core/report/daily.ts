@@ -39,7 +39,12 @@ export function summariseEpisode(r: EpisodeReport): EpisodeSummary {
  * The daily digest (report.json of `daily-YYYY-MM-DD`): the day's episodes, outcomes and savings.
  *
  * @example
- * const digest = buildDailyReport({ kind: 'daily', day: '2026-11-22', episodes: reports.map(summariseEpisode), generatedAt });
+ * const digest = buildDailyReport({
+ *   kind: 'daily',
+ *   day: '2026-11-22',
+ *   episodes: reports.map(summariseEpisode),
+ *   generatedAt,
+ * });
  */
 export function buildDailyReport(input: DailyReportInput): DailyReport {
   const { from, to } = input.range;
@@ -73,7 +78,8 @@ export function buildDailyReport(input: DailyReportInput): DailyReport {
       estimated,
       notEstimated: rows.length - estimated,
       method:
-        'Sum of the episodes’ USD estimates (cost signals); each episode report states its method and assumptions. Non-cost signals have no dollar figure.',
+        'Sum of the episodes’ USD estimates (cost signals); each episode report states its method and assumptions. ' +
+        'Non-cost signals have no dollar figure.',
     },
     episodes: rows,
   };

@@ -71,7 +71,11 @@ export function buildEpisodeReport(input: EpisodeReportInput): EpisodeReport {
           percent: round(((afterAction.mean - before.mean) / Math.abs(before.mean)) * 100, 1),
           before,
           after: afterAction,
-          description: `mean ${a.signal} was ${withUnit(afterAction.mean, spec.unit)} over the ${plural(afterAction.minutes, 'minute')} from the first action to ${settledAt === null ? 'the end of the data' : 'stabilising'}, against ${withUnit(before.mean, spec.unit)} over the ${plural(before.minutes, 'minute')} before it`,
+          description:
+            `mean ${a.signal} was ${withUnit(afterAction.mean, spec.unit)} over the ` +
+            `${plural(afterAction.minutes, 'minute')} from the first action to ` +
+            `${settledAt === null ? 'the end of the data' : 'stabilising'}, against ` +
+            `${withUnit(before.mean, spec.unit)} over the ${plural(before.minutes, 'minute')} before it`,
         }
       : null;
 
@@ -155,8 +159,11 @@ export function buildEpisodeReport(input: EpisodeReportInput): EpisodeReport {
       description: !points.length
         ? `no minute data for ${a.signal} was available: recovery cannot be judged`
         : settledAt === null
-          ? `${a.signal} had not stabilised by the last minute of data (${clock(dataEnd - MINUTE_MS, a.start)}): not back inside its expected band for ${plural(STABLE_MINUTES, 'minute')} in a row since ${since}`
-          : `${a.signal} stabilised ${minutes} min after ${since}: back inside its expected band from ${clock(settledAt, a.start)} and stayed there through the last minute of data (${clock(dataEnd - MINUTE_MS, a.start)})`,
+          ? `${a.signal} had not stabilised by the last minute of data (${clock(dataEnd - MINUTE_MS, a.start)}): ` +
+            `not back inside its expected band for ${plural(STABLE_MINUTES, 'minute')} in a row since ${since}`
+          : `${a.signal} stabilised ${minutes} min after ${since}: back inside its expected band from ` +
+            `${clock(settledAt, a.start)} and stayed there through the last minute of data (` +
+            `${clock(dataEnd - MINUTE_MS, a.start)})`,
     },
     costEffect,
     savings: estimateSavings(savingsArgs),
@@ -276,7 +283,9 @@ function timeline(input: EpisodeReportInput, r: EpisodeReport, settledAt: number
   events.push({
     ts: a.detectedAt,
     kind: 'detected',
-    text: `detected: ${r.episode.change} (observed ${withUnit(a.observed, r.episode.unit)}, expected ${withUnit(a.expected, r.episode.unit)}), ${TRIGGER_WORDS[a.trigger]}; classified ${a.class}`,
+    text:
+      `detected: ${r.episode.change} (observed ${withUnit(a.observed, r.episode.unit)}, expected ` +
+      `${withUnit(a.expected, r.episode.unit)}), ${TRIGGER_WORDS[a.trigger]}; classified ${a.class}`,
   });
   if (a.decision !== 'suppressed')
     events.push({
@@ -289,7 +298,9 @@ function timeline(input: EpisodeReportInput, r: EpisodeReport, settledAt: number
     events.push({
       ts: input.plan.createdAt,
       kind: 'planned',
-      text: `plan ${p.planId}: playbook ${p.playbook.id} (${p.playbook.title}); ${p.allowed ? 'automatic mitigation allowed' : 'automatic mitigation not allowed by policy'}`,
+      text:
+        `plan ${p.planId}: playbook ${p.playbook.id} (${p.playbook.title}); ` +
+        `${p.allowed ? 'automatic mitigation allowed' : 'automatic mitigation not allowed by policy'}`,
     });
   }
   for (const e of sortLedger(input.ledger ?? [])) {
@@ -299,7 +310,9 @@ function timeline(input: EpisodeReportInput, r: EpisodeReport, settledAt: number
       events.push({
         ts: e.action.appliedAt,
         kind: 'applied',
-        text: `applied ${step.level} step "${step.title}": ${control} = ${value(step.value)} (was ${value(e.action.previous)})`,
+        text:
+          `applied ${step.level} step "${step.title}": ${control} = ${value(step.value)} (was ` +
+          `${value(e.action.previous)})`,
         rollbackKey: e.action.rollbackKey,
       });
     else if (e.event === 'rolled-back')
@@ -321,7 +334,9 @@ function timeline(input: EpisodeReportInput, r: EpisodeReport, settledAt: number
     events.push({
       ts: settledAt,
       kind: 'stabilised',
-      text: `stabilised: ${a.signal} back inside its expected band to stay (${r.stabilisation.minutes} min after ${r.stabilisation.from === 'first-action' ? 'the first action' : 'detection'})`,
+      text:
+        `stabilised: ${a.signal} back inside its expected band to stay (${r.stabilisation.minutes} min after ` +
+        `${r.stabilisation.from === 'first-action' ? 'the first action' : 'detection'})`,
     });
   const outcomeAt = input.execution?.stoppedAt ?? lastLedgerAt(input.ledger) ?? input.plan?.createdAt;
   if (input.outcome && outcomeAt !== undefined)
@@ -348,7 +363,10 @@ export function outcomeDetail(r: EpisodeReport): string {
     case 'recovered':
       return `${plural(rolledBack, 'action')} rolled back in stages`;
     case 'handed-off':
-      return `not recovered automatically, handed off to on-call; actions stay in place (rollback key ${r.episode.rollbackKey ?? '-'})`;
+      return (
+        `not recovered automatically, handed off to on-call; actions stay in place (rollback key ` +
+        `${r.episode.rollbackKey ?? '-'})`
+      );
     case 'blocked':
       return 'blocked by policy, nothing applied';
     case 'failed':

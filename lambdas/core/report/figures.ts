@@ -73,7 +73,10 @@ export function estimateSavings(a: SavingsArgs): SavingsEstimate {
   const span = `${clock(a.start)}–${clock(a.end, a.start)}`;
   const assumptions = baseAssumptions(a, weighted, span);
   const diff = a.sign > 0 ? 'observed − expected' : 'expected − observed';
-  const method = `Excess = ${weighted ? `(${diff}) × volume` : diff} per minute, summed over the episode (${span}). Avoided = the mean excess per minute before the first action, projected over the minutes after it, minus the excess actually seen in them.`;
+  const method =
+    `Excess = ${weighted ? `(${diff}) × volume` : diff} per minute, summed over the episode (${span}). Avoided = ` +
+    `the mean excess per minute before the first action, projected over the minutes after it, minus the excess ` +
+    `actually seen in them.`;
   if (!episode.length)
     return { estimated: false, reason: 'no data for the episode’s minutes', episodeExcess: null, method, assumptions };
   if (a.firstAction === undefined)
@@ -99,7 +102,10 @@ export function estimateSavings(a: SavingsArgs): SavingsEstimate {
   const actualExcess = after.reduce((s, p) => s + excess(p), 0);
   const avoided = projectedExcess - actualExcess;
   const percent = projectedExcess > 0 ? round((avoided / projectedExcess) * 100, 1) : null;
-  const fullMethod = `${method} Here: ${withUnit(rate, weighted ? 'USD' : a.unit)} per minute over the ${plural(before.length, 'minute')} before ${clock(a.firstAction, a.start)}, projected over the ${plural(after.length, 'minute')} after it.`;
+  const fullMethod =
+    `${method} Here: ${withUnit(rate, weighted ? 'USD' : a.unit)} per minute over the ` +
+    `${plural(before.length, 'minute')} before ${clock(a.firstAction, a.start)}, projected over the ` +
+    `${plural(after.length, 'minute')} after it.`;
   const out: SavingsEstimate = {
     estimated: true,
     basis: a.cost ? 'cost' : 'relative',
@@ -128,22 +134,29 @@ export function estimateSavings(a: SavingsArgs): SavingsEstimate {
 function baseAssumptions(a: SavingsArgs, weighted: boolean, span: string): string[] {
   const out = [
     a.stabilised
-      ? `Without the action the excess would have gone on at its pre-action rate until the signal stabilised (${clock(a.end, a.start)}), and no longer: conservative, the spike could have lasted longer.`
-      : `The signal had not stabilised by the end of the data: the episode is counted up to ${clock(a.end, a.start)} (${span}).`,
-    'The baseline is the detector’s expected value for each minute (the anomaly’s where a minute has none); the detector adapts toward a long anomaly, which if anything understates the excess.',
-    'Minutes without data are left out on both sides; minutes on the good side of the baseline count as negative excess.',
+      ? `Without the action the excess would have gone on at its pre-action rate until the signal stabilised (` +
+        `${clock(a.end, a.start)}), and no longer: conservative, the spike could have lasted longer.`
+      : `The signal had not stabilised by the end of the data: the episode is counted up to ` +
+        `${clock(a.end, a.start)} (${span}).`,
+    'The baseline is the detector’s expected value for each minute (the anomaly’s where a minute has none); the ' +
+      'detector adapts toward a long anomaly, which if anything understates the excess.',
+    'Minutes without data are left out on both sides; minutes on the good side of the baseline count as negative ' +
+      'excess.',
   ];
   if (a.cost && weighted)
     out.push(
-      `Each minute’s ${a.signal} excess is multiplied by that minute’s volume: a p95 per-unit cost times the volume overstates what the typical unit cost.`,
+      `Each minute’s ${a.signal} excess is multiplied by that minute’s volume: a p95 per-unit cost times the ` +
+        `volume overstates what the typical unit cost.`,
     );
   else if (a.cost)
     out.push(
-      `${a.signal} is a per-unit cost (${a.unit}): each minute’s excess counts as one unit’s worth of spend. Supply per-minute volume in the series to scale it to total dollars.`,
+      `${a.signal} is a per-unit cost (${a.unit}): each minute’s excess counts as one unit’s worth of spend. ` +
+        `Supply per-minute volume in the series to scale it to total dollars.`,
     );
   else
     out.push(
-      `${a.signal} is not a cost signal: the saving is stated as the share of the projected excess avoided, not in dollars.`,
+      `${a.signal} is not a cost signal: the saving is stated as the share of the projected excess avoided, not in ` +
+        `dollars.`,
     );
   return out;
 }

@@ -10,7 +10,8 @@ import type { DailyReport, EpisodeReport, Report, SavingsEstimate } from './mode
 export function renderHtml(report: Report): string {
   const title =
     report.kind === 'episode'
-      ? `${report.episode.tenant} ${report.episode.signal} ${report.episode.change} (${report.classification.class}) — RCA`
+      ? `${report.episode.tenant} ${report.episode.signal} ${report.episode.change} (${report.classification.class}` +
+        `) — RCA`
       : `Anomaly digest ${report.day}`;
   const body = report.kind === 'episode' ? episodeBody(report) : dailyBody(report);
   return [
@@ -32,14 +33,17 @@ export function renderHtml(report: Report): string {
 }
 
 const STYLE = [
-  'body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d1d1f;max-width:980px;margin:24px auto;padding:0 16px}',
-  'h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px;border-bottom:1px solid #e0e0e0;padding-bottom:4px}',
-  '.meta{color:#555;margin:0 0 12px}.sev{display:inline-block;padding:1px 6px;border-radius:3px;background:#b00020;color:#fff;font-weight:600}',
-  'code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f3f3f3;padding:1px 3px;border-radius:3px;word-break:break-all}',
-  'table{border-collapse:collapse;width:100%;font-size:13px}th,td{border:1px solid #e0e0e0;padding:4px 6px;text-align:left;vertical-align:top}th{background:#f7f7f7}',
-  '.figure{font-size:20px;font-weight:600}.good{color:#1b7f3b}.bad{color:#b00020}',
-  'figure{margin:8px 0}figcaption{color:#555;font-size:12px}svg.chart{max-width:100%;height:auto}',
-  '.legend span{margin-right:14px}.swatch{display:inline-block;width:12px;height:3px;vertical-align:middle;margin-right:4px}',
+  'body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d1d1f;max-width:980px;',
+  'margin:24px auto;padding:0 16px}h1{font-size:22px;margin:0 0 4px}',
+  'h2{font-size:17px;margin:24px 0 8px;border-bottom:1px solid #e0e0e0;padding-bottom:4px}',
+  '.meta{color:#555;margin:0 0 12px}',
+  '.sev{display:inline-block;padding:1px 6px;border-radius:3px;background:#b00020;color:#fff;font-weight:600}',
+  'code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f3f3f3;padding:1px 3px;border-radius:3px;',
+  'word-break:break-all}table{border-collapse:collapse;width:100%;font-size:13px}',
+  'th,td{border:1px solid #e0e0e0;padding:4px 6px;text-align:left;vertical-align:top}th{background:#f7f7f7}',
+  '.figure{font-size:20px;font-weight:600}.good{color:#1b7f3b}.bad{color:#b00020}figure{margin:8px 0}',
+  'figcaption{color:#555;font-size:12px}svg.chart{max-width:100%;height:auto}.legend span{margin-right:14px}',
+  '.swatch{display:inline-block;width:12px;height:3px;vertical-align:middle;margin-right:4px}',
 ].join('');
 
 function codeEl(s: string): string {
@@ -60,15 +64,21 @@ function episodeBody(r: EpisodeReport): string[] {
     r.stabilisation.minutes !== null ? `stabilised ${r.stabilisation.minutes} min after ${since}` : 'not stabilised';
   out.push(`<h1>${esc(`${e.tenant} ${e.signal} ${e.change}`)} (${esc(r.classification.class)}): ${esc(headline)}</h1>`);
   out.push(
-    `<p class="meta"><span class="sev">${esc(e.severity)}</span> tenant ${codeEl(e.tenant)} · signal ${codeEl(e.signal)} (${esc([e.unit, e.category].filter(Boolean).join(', '))})${e.region !== undefined ? ` · region ${codeEl(e.region)}` : ''} · episode ${codeEl(e.id)} · report ${codeEl(r.id)} · generated ${esc(clock(r.generatedAt))}</p>`,
+    `<p class="meta"><span class="sev">${esc(e.severity)}</span> tenant ${codeEl(e.tenant)} · signal ` +
+      `${codeEl(e.signal)} (${esc([e.unit, e.category].filter(Boolean).join(', '))})` +
+      `${e.region !== undefined ? ` · region ${codeEl(e.region)}` : ''} · episode ${codeEl(e.id)} · report ` +
+      `${codeEl(r.id)} · generated ${esc(clock(r.generatedAt))}</p>`,
   );
 
   const moved = b.observed >= b.expected ? 'rose' : 'fell';
   const side = b.observed >= b.expected ? 'above' : 'below';
   out.push('<h2>What happened</h2>');
-  out.push(
-    `<p>${esc(`${e.tenant} ${e.signal} ${moved} ${e.change} ${side} its expected ${unit(b.expected)}, peaking at ${unit(b.observed)} (expected band ${num(b.band.lo)}–${unit(b.band.hi)}). The anomaly started at ${clock(e.start)} and was detected at ${clock(e.detectedAt, e.start)} (${TRIGGER_WORDS[e.trigger]}, score ${num(e.score)}); decision: ${e.decision}.`)}</p>`,
-  );
+  const what =
+    `${e.tenant} ${e.signal} ${moved} ${e.change} ${side} its expected ${unit(b.expected)}, peaking at ` +
+    `${unit(b.observed)} (expected band ${num(b.band.lo)}–${unit(b.band.hi)}). The anomaly started at ` +
+    `${clock(e.start)} and was detected at ${clock(e.detectedAt, e.start)} (${TRIGGER_WORDS[e.trigger]}, score ` +
+    `${num(e.score)}); decision: ${e.decision}.`;
+  out.push(`<p>${esc(what)}</p>`);
   out.push(`<figure>${episodeChart(r)}<figcaption class="legend">${legend()}</figcaption></figure>`);
 
   out.push(`<h2>Classification: ${esc(r.classification.class)}</h2>`);
@@ -81,7 +91,8 @@ function episodeBody(r: EpisodeReport): string[] {
   out.push('<h2>Changes</h2>');
   out.push(
     r.correlatedChanges.length
-      ? `<p>Correlated at detection (within ±30 min of the start): ${esc(r.correlatedChanges.map(changeLabel).join('; '))}.</p>`
+      ? `<p>Correlated at detection (within ±30 min of the start): ` +
+          `${esc(r.correlatedChanges.map(changeLabel).join('; '))}.</p>`
       : '<p>No change record was correlated at detection (none within ±30 min of the start).</p>',
   );
   if (r.changes.length) {
@@ -104,14 +115,16 @@ function episodeBody(r: EpisodeReport): string[] {
   if (r.policy) {
     const p = r.policy;
     out.push(
-      `<p>Playbook ${codeEl(p.playbook.id)} (${esc(p.playbook.title)}), chosen by ${esc(p.selectedBy)}; plan ${codeEl(p.planId)}. Automatic mitigation: <strong>${p.allowed ? 'allowed' : 'not allowed'}</strong>.</p>`,
+      `<p>Playbook ${codeEl(p.playbook.id)} (${esc(p.playbook.title)}), chosen by ${esc(p.selectedBy)}; plan ` +
+        `${codeEl(p.planId)}. Automatic mitigation: <strong>${p.allowed ? 'allowed' : 'not allowed'}</strong>.</p>`,
     );
     if (p.reasons.length) out.push(list(p.reasons.map(esc)));
     out.push(
       list(
         p.stages.map(
           (s) =>
-            `${esc(s.level)} stage (${s.allowed ? 'allowed' : 'not allowed'}): ${s.steps.length ? s.steps.map((x) => codeEl(x.stepId)).join(', ') : 'no applicable steps'}`,
+            `${esc(s.level)} stage (${s.allowed ? 'allowed' : 'not allowed'}): ` +
+            `${s.steps.length ? s.steps.map((x) => codeEl(x.stepId)).join(', ') : 'no applicable steps'}`,
         ),
       ),
     );
@@ -124,7 +137,8 @@ function episodeBody(r: EpisodeReport): string[] {
     if (e.rollbackKey !== undefined)
       out.push(`<p>Episode rollback key ${codeEl(e.rollbackKey)} undoes everything below.</p>`);
     out.push(
-      '<table class="actions"><thead><tr><th>applied</th><th>level</th><th>step</th><th>control</th><th>set to</th><th>was</th><th>rollback key</th><th>rolled back</th></tr></thead><tbody>',
+      '<table class="actions"><thead><tr><th>applied</th><th>level</th><th>step</th><th>control</th>' +
+        '<th>set to</th><th>was</th><th>rollback key</th><th>rolled back</th></tr></thead><tbody>',
     );
     for (const x of r.actions) {
       const back =
@@ -134,14 +148,19 @@ function episodeBody(r: EpisodeReport): string[] {
             ? `skipped: ${esc(x.rollbackSkipped)}`
             : 'still applied';
       out.push(
-        `<tr><td>${esc(clock(x.appliedAt, e.start, true))}</td><td>${esc(x.level)}</td><td>${esc(x.title)}</td><td>${codeEl(x.control)}${x.actedVia ? ` (${esc(x.actedVia)})` : ''}</td><td>${codeEl(value(x.value))}</td><td>${codeEl(value(x.previous))}</td><td>${codeEl(x.rollbackKey)}</td><td>${back}</td></tr>`,
+        `<tr><td>${esc(clock(x.appliedAt, e.start, true))}</td><td>${esc(x.level)}</td><td>${esc(x.title)}</td><td>` +
+          `${codeEl(x.control)}${x.actedVia ? ` (${esc(x.actedVia)})` : ''}</td><td>${codeEl(value(x.value))}` +
+          `</td><td>${codeEl(value(x.previous))}</td><td>${codeEl(x.rollbackKey)}</td><td>${back}</td></tr>`,
       );
     }
     out.push('</tbody></table>');
-  } else
-    out.push(
-      `<p>${r.policy && !r.policy.allowed ? 'Nothing was applied: the guardrails did not allow automatic mitigation.' : 'Nothing was applied.'}</p>`,
-    );
+  } else {
+    const nothing =
+      r.policy && !r.policy.allowed
+        ? 'Nothing was applied: the guardrails did not allow automatic mitigation.'
+        : 'Nothing was applied.';
+    out.push(`<p>${nothing}</p>`);
+  }
 
   out.push('<h2>Recovery</h2>');
   out.push(`<p>${esc(r.stabilisation.description)}.</p>`);
@@ -150,8 +169,12 @@ function episodeBody(r: EpisodeReport): string[] {
   if (r.figures.settled)
     after.push(`settled at ${unit(r.figures.settled.mean)} (expected ${unit(b.expected)} at detection)`);
   if (after.length) out.push(`<p>${esc(`Peak ${unit(b.observed)}; ${after.join('; ')}.`)}</p>`);
+  const execution = r.execution
+    ? ` Execution ${codeEl(r.execution.name)}${r.execution.status ? `: ${esc(r.execution.status)}` : ''}.`
+    : '';
   out.push(
-    `<p>Outcome: ${r.outcome ? `<strong>${esc(r.outcome)}</strong>: ${esc(outcomeDetail(r))}` : 'none recorded'}.${r.execution ? ` Execution ${codeEl(r.execution.name)}${r.execution.status ? `: ${esc(r.execution.status)}` : ''}.` : ''}</p>`,
+    `<p>Outcome: ${r.outcome ? `<strong>${esc(r.outcome)}</strong>: ${esc(outcomeDetail(r))}` : 'none recorded'}.` +
+      `${execution}</p>`,
   );
 
   const costish = e.category === 'cost';
@@ -159,11 +182,13 @@ function episodeBody(r: EpisodeReport): string[] {
   if (r.costEffect) {
     const cls = r.costEffect.percent * (e.badDirection === 'down' ? -1 : 1) <= 0 ? 'good' : 'bad';
     out.push(
-      `<p>${costish ? 'Cost effect' : 'Effect'}: <span class="figure ${cls}">${esc(pct(r.costEffect.percent))}</span>: ${esc(r.costEffect.description)}.</p>`,
+      `<p>${costish ? 'Cost effect' : 'Effect'}: <span class="figure ${cls}">${esc(pct(r.costEffect.percent))}` +
+        `</span>: ${esc(r.costEffect.description)}.</p>`,
     );
   } else
     out.push(
-      `<p>No before/after comparison: ${r.actions.length ? 'no minute data on both sides of the first action' : 'no action was applied'}.</p>`,
+      `<p>No before/after comparison: ` +
+        `${r.actions.length ? 'no minute data on both sides of the first action' : 'no action was applied'}.</p>`,
     );
   out.push(...savingsHtml(r.savings));
 
@@ -173,7 +198,8 @@ function episodeBody(r: EpisodeReport): string[] {
   );
   for (const t of r.timeline)
     out.push(
-      `<tr class="${esc(t.kind)}"><td>${esc(clock(t.at, e.start, true).replace(' UTC', ''))}</td><td>${esc(t.text)}</td><td>${t.rollbackKey !== undefined ? codeEl(t.rollbackKey) : ''}</td></tr>`,
+      `<tr class="${esc(t.kind)}"><td>${esc(clock(t.at, e.start, true).replace(' UTC', ''))}</td><td>${esc(t.text)}` +
+        `</td><td>${t.rollbackKey !== undefined ? codeEl(t.rollbackKey) : ''}</td></tr>`,
     );
   out.push('</tbody></table>');
   return out;
@@ -197,15 +223,23 @@ function savingsHtml(s: SavingsEstimate): string[] {
   const out: string[] = [];
   if (!s.estimated)
     out.push(
-      `<p>Savings: not estimated (${esc(s.reason)}).${s.episodeExcess !== null ? ` Excess over the episode: ${esc(num(s.episodeExcess))}.` : ''}</p>`,
+      `<p>Savings: not estimated (${esc(s.reason)}).` +
+        `${s.episodeExcess !== null ? ` Excess over the episode: ${esc(num(s.episodeExcess))}.` : ''}</p>`,
     );
-  else if (s.basis === 'cost' && s.amount !== undefined)
+  else if (s.basis === 'cost' && s.amount !== undefined) {
+    const excess =
+      `Excess spent over the episode: ${usd(s.episodeExcess)}, of which ${usd(s.actualExcess)} after the first ` +
+      `action, against ${usd(s.projectedExcess)} had the pre-action rate continued.`;
     out.push(
-      `<p>Estimated savings: <span class="figure good">${esc(usd(s.amount))}</span> avoided${s.percent === null ? '' : ` (${esc(num(s.percent))}% of the projected excess)`}. ${esc(`Excess spent over the episode: ${usd(s.episodeExcess)}, of which ${usd(s.actualExcess)} after the first action, against ${usd(s.projectedExcess)} had the pre-action rate continued.`)}</p>`,
+      `<p>Estimated savings: <span class="figure good">${esc(usd(s.amount))}</span> avoided` +
+        `${s.percent === null ? '' : ` (${esc(num(s.percent))}% of the projected excess)`}. ` +
+        `${esc(excess)}</p>`,
     );
-  else
+  } else
     out.push(
-      `<p>Excess avoided: <span class="figure good">${s.percent === null ? 'n/a' : esc(`${num(s.percent)}%`)}</span> of the projected excess (projected ${esc(num(s.projectedExcess))}, actual ${esc(num(s.actualExcess))}).</p>`,
+      `<p>Excess avoided: <span class="figure good">${s.percent === null ? 'n/a' : esc(`${num(s.percent)}%`)}` +
+        `</span> of the projected excess (projected ${esc(num(s.projectedExcess))}, actual ` +
+        `${esc(num(s.actualExcess))}).</p>`,
     );
   out.push(`<p>Method: ${esc(s.method)}</p>`, `<p>Assumptions:</p>${list(s.assumptions.map(esc))}`);
   return out;
@@ -215,10 +249,12 @@ function dailyBody(r: DailyReport): string[] {
   const t = r.totals;
   const out: string[] = [];
   out.push(
-    `<h1>Anomaly digest ${esc(r.day)}: ${esc(plural(t.episodes, 'episode'))}, ${t.byDecision.mitigate ?? 0} mitigated, ${t.byOutcome.recovered ?? 0} recovered automatically</h1>`,
+    `<h1>Anomaly digest ${esc(r.day)}: ${esc(plural(t.episodes, 'episode'))}, ${t.byDecision.mitigate ?? 0} ` +
+      `mitigated, ${t.byOutcome.recovered ?? 0} recovered automatically</h1>`,
   );
   out.push(
-    `<p class="meta">Range ${esc(r.range.from)} – ${esc(r.range.to)} · report ${codeEl(r.id)} · generated ${esc(clock(r.generatedAt))}</p>`,
+    `<p class="meta">Range ${esc(r.range.from)} – ${esc(r.range.to)} · report ${codeEl(r.id)} · generated ` +
+      `${esc(clock(r.generatedAt))}</p>`,
   );
   if (!t.episodes) {
     out.push('<p>No anomaly episode started in this range.</p>');
@@ -237,14 +273,17 @@ function dailyBody(r: DailyReport): string[] {
       `class: ${counts(t.byClass)}`,
       `decision: ${counts(t.byDecision)}`,
       `mitigation outcome: ${counts(t.byOutcome)}`,
-      `estimated savings: <strong>${esc(usd(r.savings.usd))}</strong> (${r.savings.estimated} of ${t.episodes} episodes estimated)`,
+      `estimated savings: <strong>${esc(usd(r.savings.usd))}</strong> (${r.savings.estimated} of ${t.episodes} ` +
+        `episodes estimated)`,
     ]),
   );
   out.push(`<p>Method: ${esc(r.savings.method)}</p>`);
   out.push(`<figure>${dailyChart(r)}</figure>`);
   out.push(
     '<h2>Episodes</h2>',
-    '<table class="episodes"><thead><tr><th>start</th><th>tenant</th><th>signal</th><th>change</th><th>class</th><th>severity</th><th>decision</th><th>outcome</th><th>stabilised</th><th>effect</th><th>savings</th><th>report</th></tr></thead><tbody>',
+    '<table class="episodes"><thead><tr><th>start</th><th>tenant</th><th>signal</th><th>change</th>' +
+      '<th>class</th><th>severity</th><th>decision</th><th>outcome</th><th>stabilised</th><th>effect</th>' +
+      '<th>savings</th><th>report</th></tr></thead><tbody>',
   );
   for (const e of r.episodes) {
     const savings = !e.savings
@@ -254,8 +293,16 @@ function dailyBody(r: DailyReport): string[] {
         : e.savings.percent === null
           ? 'n/a'
           : `${num(e.savings.percent)}% of excess`;
+    const link =
+      e.reportPrefix !== undefined
+        ? `<a href="${esc(relativeFromDigest(e.reportPrefix))}report.html">${esc(e.reportId ?? 'report')}</a>`
+        : '-';
     out.push(
-      `<tr><td>${esc(clock(e.start, r.day))}</td><td>${codeEl(e.tenant)}</td><td>${codeEl(e.signal)}</td><td>${esc(e.change)}</td><td>${esc(e.class)}</td><td>${esc(e.severity)}</td><td>${esc(e.decision)}</td><td>${esc(e.outcome ?? '-')}</td><td>${e.stabilisedMinutes === null ? '-' : esc(`${e.stabilisedMinutes} min`)}</td><td>${esc(pct(e.costEffectPercent))}</td><td>${esc(savings)}</td><td>${e.reportPrefix !== undefined ? `<a href="${esc(relativeFromDigest(e.reportPrefix))}report.html">${esc(e.reportId ?? 'report')}</a>` : '-'}</td></tr>`,
+      `<tr><td>${esc(clock(e.start, r.day))}</td><td>${codeEl(e.tenant)}</td><td>${codeEl(e.signal)}</td><td>` +
+        `${esc(e.change)}</td><td>${esc(e.class)}</td><td>${esc(e.severity)}</td><td>${esc(e.decision)}</td><td>` +
+        `${esc(e.outcome ?? '-')}</td><td>${e.stabilisedMinutes === null ? '-' : esc(`${e.stabilisedMinutes} min`)}` +
+        `</td><td>${esc(pct(e.costEffectPercent))}</td><td>${esc(savings)}</td><td>` +
+        `${link}</td></tr>`,
     );
   }
   out.push('</tbody></table>');

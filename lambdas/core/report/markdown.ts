@@ -32,11 +32,14 @@ function episodeMarkdown(r: EpisodeReport): string[] {
   const out: string[] = [];
   const headline =
     r.stabilisation.minutes !== null
-      ? `stabilised ${r.stabilisation.minutes} min after ${r.stabilisation.from === 'first-action' ? 'the first action' : 'detection'}`
+      ? `stabilised ${r.stabilisation.minutes} min after ` +
+        `${r.stabilisation.from === 'first-action' ? 'the first action' : 'detection'}`
       : 'not stabilised';
   out.push(`# ${text(e.tenant)} ${text(e.signal)} ${text(e.change)} (${r.classification.class}): ${headline}`, '');
   out.push(
-    `**${e.severity}** · tenant ${code(e.tenant)} · signal ${code(e.signal)} (${[e.unit, e.category].filter(Boolean).join(', ')}) · ${e.region !== undefined ? `region ${code(e.region)} · ` : ''}${e.start.slice(0, 10)}  `,
+    `**${e.severity}** · tenant ${code(e.tenant)} · signal ${code(e.signal)} (` +
+      `${[e.unit, e.category].filter(Boolean).join(', ')}) · ` +
+      `${e.region !== undefined ? `region ${code(e.region)} · ` : ''}${e.start.slice(0, 10)}  `,
     `Episode ${code(e.id)} · report ${code(r.id)} · generated ${clock(r.generatedAt)}`,
     '',
   );
@@ -45,8 +48,10 @@ function episodeMarkdown(r: EpisodeReport): string[] {
   const moved = b.observed >= b.expected ? 'rose' : 'fell';
   const side = b.observed >= b.expected ? 'above' : 'below';
   out.push(
-    `${text(e.tenant)} ${text(e.signal)} ${moved} ${text(e.change)} ${side} its expected ${unit(b.expected)}, peaking at ${unit(b.observed)} (expected band ${num(b.band.lo)}–${unit(b.band.hi)}). ` +
-      `The anomaly started at ${clock(e.start)} and was detected at ${clock(e.detectedAt, e.start)} (${TRIGGER_WORDS[e.trigger]}, score ${num(e.score)}); decision: **${e.decision}**.`,
+    `${text(e.tenant)} ${text(e.signal)} ${moved} ${text(e.change)} ${side} its expected ${unit(b.expected)}, ` +
+      `peaking at ${unit(b.observed)} (expected band ${num(b.band.lo)}–${unit(b.band.hi)}). ` +
+      `The anomaly started at ${clock(e.start)} and was detected at ${clock(e.detectedAt, e.start)} (` +
+      `${TRIGGER_WORDS[e.trigger]}, score ${num(e.score)}); decision: **${e.decision}**.`,
     '',
   );
 
@@ -58,7 +63,8 @@ function episodeMarkdown(r: EpisodeReport): string[] {
   out.push('## Changes', '');
   if (r.correlatedChanges.length)
     out.push(
-      `Correlated at detection (within ±30 min of the start): ${r.correlatedChanges.map((c) => text(changeLabel(c))).join('; ')}.`,
+      `Correlated at detection (within ±30 min of the start): ` +
+        `${r.correlatedChanges.map((c) => text(changeLabel(c))).join('; ')}.`,
       '',
     );
   else out.push('No change record was correlated at detection (none within ±30 min of the start).', '');
@@ -68,7 +74,8 @@ function episodeMarkdown(r: EpisodeReport): string[] {
       '',
       ...r.changes.map(
         (c) =>
-          `- ${clock(c.at, e.start)} ${text(changeLabel(c))}${c.tenant === '*' ? ' (all tenants)' : ''}: ${offsetWords(c)}`,
+          `- ${clock(c.at, e.start)} ${text(changeLabel(c))}${c.tenant === '*' ? ' (all tenants)' : ''}: ` +
+          `${offsetWords(c)}`,
       ),
       '',
     );
@@ -77,14 +84,16 @@ function episodeMarkdown(r: EpisodeReport): string[] {
   if (r.policy) {
     const p = r.policy;
     out.push(
-      `Playbook ${code(p.playbook.id)} (${text(p.playbook.title)}), chosen by ${p.selectedBy}; plan ${code(p.planId)}. Automatic mitigation: **${p.allowed ? 'allowed' : 'not allowed'}**.`,
+      `Playbook ${code(p.playbook.id)} (${text(p.playbook.title)}), chosen by ${p.selectedBy}; plan ` +
+        `${code(p.planId)}. Automatic mitigation: **${p.allowed ? 'allowed' : 'not allowed'}**.`,
       '',
     );
     if (p.reasons.length) out.push(...p.reasons.map((x) => `- ${text(x)}`), '');
     if (p.stages.length) out.push('Planned stages:', '');
     for (const s of p.stages)
       out.push(
-        `- ${s.level} stage (${s.allowed ? 'allowed' : 'not allowed'}): ${s.steps.length ? s.steps.map((x) => code(x.stepId)).join(', ') : 'no applicable steps'}`,
+        `- ${s.level} stage (${s.allowed ? 'allowed' : 'not allowed'}): ` +
+          `${s.steps.length ? s.steps.map((x) => code(x.stepId)).join(', ') : 'no applicable steps'}`,
       );
     if (p.stages.length) out.push('');
     if (p.skipped.length)
@@ -107,7 +116,9 @@ function episodeMarkdown(r: EpisodeReport): string[] {
             ? `skipped: ${text(x.rollbackSkipped)}`
             : 'still applied';
       out.push(
-        `| ${clock(x.appliedAt, e.start, true)} | ${x.level} | ${text(x.title)} | ${code(x.control)}${x.actedVia ? ` (${text(x.actedVia)})` : ''} | ${code(value(x.value))} | ${code(value(x.previous))} | ${code(x.rollbackKey)} | ${back} |`,
+        `| ${clock(x.appliedAt, e.start, true)} | ${x.level} | ${text(x.title)} | ${code(x.control)}` +
+          `${x.actedVia ? ` (${text(x.actedVia)})` : ''} | ${code(value(x.value))} | ${code(value(x.previous))} | ` +
+          `${code(x.rollbackKey)} | ${back} |`,
       );
     }
     out.push('');
@@ -126,20 +137,22 @@ function episodeMarkdown(r: EpisodeReport): string[] {
   if (r.figures.settled)
     after.push(`settled at ${unit(r.figures.settled.mean)} (expected ${unit(b.expected)} at detection)`);
   if (after.length) out.push(`Peak ${unit(b.observed)}; ${after.join('; ')}.`, '');
-  out.push(
-    `Outcome: ${r.outcome ? `**${r.outcome}**: ${text(outcomeDetail(r))}` : 'none recorded'}.${r.execution ? ` Execution ${code(r.execution.name)}${r.execution.status ? `: ${text(r.execution.status)}` : ''}.` : ''}`,
-    '',
-  );
+  const execution = r.execution
+    ? ` Execution ${code(r.execution.name)}${r.execution.status ? `: ${text(r.execution.status)}` : ''}.`
+    : '';
+  out.push(`Outcome: ${r.outcome ? `**${r.outcome}**: ${text(outcomeDetail(r))}` : 'none recorded'}.${execution}`, '');
 
   out.push(`## ${e.category === 'cost' ? 'Cost effect and savings' : 'Effect and excess avoided'}`, '');
   if (r.costEffect)
     out.push(
-      `${e.category === 'cost' ? 'Cost effect' : 'Effect'}: **${pct(r.costEffect.percent)}**: ${text(r.costEffect.description)}.`,
+      `${e.category === 'cost' ? 'Cost effect' : 'Effect'}: **${pct(r.costEffect.percent)}**: ` +
+        `${text(r.costEffect.description)}.`,
       '',
     );
   else
     out.push(
-      `No before/after comparison: ${r.actions.length ? 'no minute data on both sides of the first action' : 'no action was applied'}.`,
+      `No before/after comparison: ` +
+        `${r.actions.length ? 'no minute data on both sides of the first action' : 'no action was applied'}.`,
       '',
     );
   out.push(...savingsMarkdown(r.savings));
@@ -147,7 +160,8 @@ function episodeMarkdown(r: EpisodeReport): string[] {
   out.push('## Timeline', '', '| time (UTC) | event | rollback key |', '|---|---|---|');
   for (const t of r.timeline)
     out.push(
-      `| ${clock(t.at, e.start, true).replace(' UTC', '')} | ${text(t.text)} | ${t.rollbackKey !== undefined ? code(t.rollbackKey) : ''} |`,
+      `| ${clock(t.at, e.start, true).replace(' UTC', '')} | ${text(t.text)} | ` +
+        `${t.rollbackKey !== undefined ? code(t.rollbackKey) : ''} |`,
     );
   return out;
 }
@@ -163,17 +177,22 @@ function savingsMarkdown(s: SavingsEstimate): string[] {
   const out: string[] = [];
   if (!s.estimated)
     out.push(
-      `Savings: not estimated (${text(s.reason)}).${s.episodeExcess !== null ? ` Excess over the episode: ${num(s.episodeExcess)}.` : ''}`,
+      `Savings: not estimated (${text(s.reason)}).` +
+        `${s.episodeExcess !== null ? ` Excess over the episode: ${num(s.episodeExcess)}.` : ''}`,
       '',
     );
   else if (s.basis === 'cost' && s.amount !== undefined)
     out.push(
-      `Estimated savings: **${usd(s.amount)}** avoided${s.percent === null ? '' : ` (${num(s.percent)}% of the projected excess)`}. Excess spent over the episode: ${usd(s.episodeExcess)}, of which ${usd(s.actualExcess)} after the first action, against ${usd(s.projectedExcess)} had the pre-action rate continued.`,
+      `Estimated savings: **${usd(s.amount)}** avoided` +
+        `${s.percent === null ? '' : ` (${num(s.percent)}% of the projected excess)`}. Excess spent over the ` +
+        `episode: ${usd(s.episodeExcess)}, of which ${usd(s.actualExcess)} after the first action, against ` +
+        `${usd(s.projectedExcess)} had the pre-action rate continued.`,
       '',
     );
   else
     out.push(
-      `Excess avoided: **${s.percent === null ? 'n/a' : `${num(s.percent)}%`}** of the projected excess (projected ${num(s.projectedExcess)}, actual ${num(s.actualExcess)}).`,
+      `Excess avoided: **${s.percent === null ? 'n/a' : `${num(s.percent)}%`}** of the projected excess (projected ` +
+        `${num(s.projectedExcess)}, actual ${num(s.actualExcess)}).`,
       '',
     );
   out.push(`Method: ${text(s.method)}`, '', 'Assumptions:', '', ...s.assumptions.map((x) => `- ${text(x)}`), '');
@@ -186,7 +205,8 @@ function dailyMarkdown(r: DailyReport): string[] {
   const mitigated = t.byDecision.mitigate ?? 0;
   const recovered = t.byOutcome.recovered ?? 0;
   out.push(
-    `# Anomaly digest ${r.day}: ${plural(t.episodes, 'episode')}, ${mitigated} mitigated, ${recovered} recovered automatically`,
+    `# Anomaly digest ${r.day}: ${plural(t.episodes, 'episode')}, ${mitigated} mitigated, ${recovered} recovered ` +
+      `automatically`,
     '',
   );
   out.push(`Range ${r.range.from} – ${r.range.to} · report ${code(r.id)} · generated ${clock(r.generatedAt)}`, '');
@@ -214,7 +234,8 @@ function dailyMarkdown(r: DailyReport): string[] {
   out.push(
     '## Episodes',
     '',
-    '| start | tenant | signal | change | class | severity | decision | outcome | stabilised | effect | savings | report |',
+    '| start | tenant | signal | change | class | severity | decision | outcome | stabilised | effect | savings | ' +
+      'report |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const e of r.episodes) {
@@ -226,7 +247,10 @@ function dailyMarkdown(r: DailyReport): string[] {
           ? 'n/a'
           : `${num(e.savings.percent)}% of excess`;
     out.push(
-      `| ${clock(e.start, r.day)} | ${code(e.tenant)} | ${code(e.signal)} | ${text(e.change)} | ${e.class} | ${e.severity} | ${e.decision} | ${e.outcome ?? '-'} | ${e.stabilisedMinutes === null ? '-' : `${e.stabilisedMinutes} min`} | ${pct(e.costEffectPercent)} | ${savings} | ${e.reportPrefix !== undefined ? code(`${e.reportPrefix}report.md`) : '-'} |`,
+      `| ${clock(e.start, r.day)} | ${code(e.tenant)} | ${code(e.signal)} | ${text(e.change)} | ${e.class} | ` +
+        `${e.severity} | ${e.decision} | ${e.outcome ?? '-'} | ` +
+        `${e.stabilisedMinutes === null ? '-' : `${e.stabilisedMinutes} min`} | ${pct(e.costEffectPercent)} | ` +
+        `${savings} | ${e.reportPrefix !== undefined ? code(`${e.reportPrefix}report.md`) : '-'} |`,
     );
   }
   return out;

@@ -52,19 +52,22 @@ describe('AlertTopic (bare stack)', () => {
     });
   });
 
-  it('grantPublish allows sns:Publish on this topic and the two KMS actions only through SNS, no GenerateDataKey*', () => {
-    const { template, roleId, keyId, topicId } = defaults;
-    const statements = roleStatements(template, roleId!);
-    expect(grants(statements)).toEqual([
-      `kms:Decrypt ${JSON.stringify(arnOf(keyId))}`,
-      `kms:GenerateDataKey ${JSON.stringify(arnOf(keyId))}`,
-      `sns:Publish ${JSON.stringify(refOf(topicId))}`,
-    ]);
-    const kms = statements.find((s) => JSON.stringify(s.Action).includes('kms:'));
-    expect(kms!.Condition).toEqual({
-      StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['sns.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
-    });
-  });
+  it(
+    'grantPublish allows sns:Publish on this topic and the ' + 'two KMS actions only through SNS, no GenerateDataKey*',
+    () => {
+      const { template, roleId, keyId, topicId } = defaults;
+      const statements = roleStatements(template, roleId!);
+      expect(grants(statements)).toEqual([
+        `kms:Decrypt ${JSON.stringify(arnOf(keyId))}`,
+        `kms:GenerateDataKey ${JSON.stringify(arnOf(keyId))}`,
+        `sns:Publish ${JSON.stringify(refOf(topicId))}`,
+      ]);
+      const kms = statements.find((s) => JSON.stringify(s.Action).includes('kms:'));
+      expect(kms!.Condition).toEqual({
+        StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['sns.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+      });
+    },
+  );
 
   it('lets no service use the key until allowAlarmNotifications, then only CloudWatch of this account', () => {
     const keyStatements = (json: Record<string, any>, keyId: string) =>

@@ -70,23 +70,27 @@ describe('HandlerFunction (bare stack)', () => {
     expect(destroyed.json.Resources[destroyed.logGroupId].DeletionPolicy).toBe('Delete');
   });
 
-  it('runs as its own role, assumable by Lambda only, with no managed policy: writes to its log group and X-Ray only', () => {
-    const roleId = roleOfFunction(t.template, t.functionId);
-    const role = t.json.Resources[roleId].Properties;
-    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } },
-    ]);
-    expect(role.ManagedPolicyArns ?? []).toEqual([]);
-    expect(role.Policies ?? []).toEqual([]);
-    expect(grants(roleStatements(t.template, roleId))).toEqual(
-      [
-        `logs:CreateLogStream ${JSON.stringify(arnOf(t.logGroupId))}`,
-        `logs:PutLogEvents ${JSON.stringify(arnOf(t.logGroupId))}`,
-        'xray:PutTelemetryRecords "*"',
-        'xray:PutTraceSegments "*"',
-      ].sort(),
-    );
-  });
+  it(
+    'runs as its own role, assumable by Lambda only, with no managed policy: writes to its log group and X-Ray ' +
+      'only',
+    () => {
+      const roleId = roleOfFunction(t.template, t.functionId);
+      const role = t.json.Resources[roleId].Properties;
+      expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+        { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } },
+      ]);
+      expect(role.ManagedPolicyArns ?? []).toEqual([]);
+      expect(role.Policies ?? []).toEqual([]);
+      expect(grants(roleStatements(t.template, roleId))).toEqual(
+        [
+          `logs:CreateLogStream ${JSON.stringify(arnOf(t.logGroupId))}`,
+          `logs:PutLogEvents ${JSON.stringify(arnOf(t.logGroupId))}`,
+          'xray:PutTelemetryRecords "*"',
+          'xray:PutTraceSegments "*"',
+        ].sort(),
+      );
+    },
+  );
 });
 
 describe('HandlerFunction bundling (local esbuild)', () => {

@@ -70,19 +70,23 @@ describe('HealthAlarms (bare stack)', () => {
     t = synth();
   });
 
-  it('without pollers or an API: consumer (3), one per queue, state machine (2) and report generator alarms, nothing else', () => {
-    expect(Object.keys(t.alarms)).toEqual([
-      'ConsumerIteratorAge',
-      'ConsumerErrors',
-      'ConsumerThrottles',
-      'FirstQueueMessages',
-      'SecondQueueMessages',
-      'MitigationExecutionsFailed',
-      'MitigationExecutionsTimedOut',
-      'ReportGeneratorErrors',
-    ]);
-    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
-  });
+  it(
+    'without pollers or an API: consumer (3), one per queue, state machine (2) and report generator alarms, ' +
+      'nothing else',
+    () => {
+      expect(Object.keys(t.alarms)).toEqual([
+        'ConsumerIteratorAge',
+        'ConsumerErrors',
+        'ConsumerThrottles',
+        'FirstQueueMessages',
+        'SecondQueueMessages',
+        'MitigationExecutionsFailed',
+        'MitigationExecutionsTimedOut',
+        'ReportGeneratorErrors',
+      ]);
+      t.template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    },
+  );
 
   it('notifies the given topic on ALARM and OK, and treats missing data as not breaching', () => {
     for (const [name, a] of Object.entries(t.alarms)) {

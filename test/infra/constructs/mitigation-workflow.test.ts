@@ -43,20 +43,23 @@ describe('MitigationWorkflow (bare stack)', () => {
     t = synth();
   });
 
-  it('is a Standard state machine with a 6 h timeout, X-Ray, and full execution logs to its own retained log group', () => {
-    const p = t.machine.Properties;
-    expect(p.StateMachineType).toBe('STANDARD');
-    expect(p.TracingConfiguration).toEqual({ Enabled: true });
-    expect(JSON.stringify(p.DefinitionString)).toMatch(/\\"TimeoutSeconds\\":21600/);
-    const logGroupId = p.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
-    expect(p.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
-    expect(logGroupId).not.toBe(t.ids.stepsLogs);
-    expect(t.json.Resources[logGroupId]).toMatchObject({
-      Type: 'AWS::Logs::LogGroup',
-      Properties: { RetentionInDays: 30 },
-      DeletionPolicy: 'Retain',
-    });
-  });
+  it(
+    'is a Standard state machine with a 6 h timeout, X-Ray, ' + 'and full execution logs to its own retained log group',
+    () => {
+      const p = t.machine.Properties;
+      expect(p.StateMachineType).toBe('STANDARD');
+      expect(p.TracingConfiguration).toEqual({ Enabled: true });
+      expect(JSON.stringify(p.DefinitionString)).toMatch(/\\"TimeoutSeconds\\":21600/);
+      const logGroupId = p.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+      expect(p.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+      expect(logGroupId).not.toBe(t.ids.stepsLogs);
+      expect(t.json.Resources[logGroupId]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 30 },
+        DeletionPolicy: 'Retain',
+      });
+    },
+  );
 
   it('lets the state machine invoke only its task function (and its versions)', () => {
     const invoke = grants(roleStatements(t.template, t.ids.machineRole)).filter((g) => g.startsWith('lambda:'));
@@ -66,28 +69,32 @@ describe('MitigationWorkflow (bare stack)', () => {
     ]);
   });
 
-  it('gives the task function item access to the table, publish to the topic, PutEvents on the default bus, nothing for action targets by default', () => {
-    const g = grants(roleStatements(t.template, t.ids.stepsRole));
-    const table = JSON.stringify(arnOf(t.ids.table));
-    expect(g.filter((x) => x.startsWith('dynamodb:'))).toEqual(
-      [
-        'dynamodb:BatchGetItem',
-        'dynamodb:BatchWriteItem',
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:Query',
-        'dynamodb:UpdateItem',
-      ].map((a) => `${a} ${table}`),
-    );
-    expect(g.filter((x) => x.startsWith('sns:'))).toEqual([`sns:Publish ${JSON.stringify(refOf(t.ids.topic))}`]);
-    const events = g.filter((x) => x.startsWith('events:'));
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatch(/^events:PutEvents .*:event-bus\/default"\]\]\}$/);
-    expect(g.filter((x) => /^(appconfig|apigateway|cloudfront|wafv2|secretsmanager):/.test(x))).toEqual([]);
-    expect(JSON.parse(t.fn.Properties.Environment.Variables[MITIGATION_ENV.actionTargets])).toEqual({
-      unconfiguredTargets: 'flag-table',
-    });
-  });
+  it(
+    'gives the task function item access to the table, publish to the topic, PutEvents on the default bus, ' +
+      'nothing for action targets by default',
+    () => {
+      const g = grants(roleStatements(t.template, t.ids.stepsRole));
+      const table = JSON.stringify(arnOf(t.ids.table));
+      expect(g.filter((x) => x.startsWith('dynamodb:'))).toEqual(
+        [
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ].map((a) => `${a} ${table}`),
+      );
+      expect(g.filter((x) => x.startsWith('sns:'))).toEqual([`sns:Publish ${JSON.stringify(refOf(t.ids.topic))}`]);
+      const events = g.filter((x) => x.startsWith('events:'));
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatch(/^events:PutEvents .*:event-bus\/default"\]\]\}$/);
+      expect(g.filter((x) => /^(appconfig|apigateway|cloudfront|wafv2|secretsmanager):/.test(x))).toEqual([]);
+      expect(JSON.parse(t.fn.Properties.Environment.Variables[MITIGATION_ENV.actionTargets])).toEqual({
+        unconfiguredTargets: 'flag-table',
+      });
+    },
+  );
 
   it('grants an AppConfig and a webhook target exactly their configured resources', () => {
     const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook';
@@ -116,19 +123,22 @@ describe('MitigationWorkflow (bare stack)', () => {
     });
   });
 
-  it('sends failed asynchronous invocations to asyncFailureQueue after two retries, and configures none without it', () => {
-    expect(t.template.findResources('AWS::Lambda::EventInvokeConfig')).toEqual({});
-    const q = synth({}, true);
-    q.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: refOf(q.ids.function),
-      MaximumRetryAttempts: 2,
-      MaximumEventAgeInSeconds: 6 * 3600,
-      DestinationConfig: { OnFailure: { Destination: arnOf(q.ids.queue!) } },
-    });
-    expect(grants(roleStatements(q.template, q.ids.stepsRole)).filter((x) => x.startsWith('sqs:'))).toContain(
-      `sqs:SendMessage ${JSON.stringify(arnOf(q.ids.queue!))}`,
-    );
-  });
+  it(
+    'sends failed asynchronous invocations to asyncFailureQueue ' + 'after two retries, and configures none without it',
+    () => {
+      expect(t.template.findResources('AWS::Lambda::EventInvokeConfig')).toEqual({});
+      const q = synth({}, true);
+      q.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: refOf(q.ids.function),
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 6 * 3600,
+        DestinationConfig: { OnFailure: { Destination: arnOf(q.ids.queue!) } },
+      });
+      expect(grants(roleStatements(q.template, q.ids.stepsRole)).filter((x) => x.startsWith('sqs:'))).toContain(
+        `sqs:SendMessage ${JSON.stringify(arnOf(q.ids.queue!))}`,
+      );
+    },
+  );
 
   it('follows deploymentRegion, platformMinTenants, logRetentionDays and removalPolicy', () => {
     expect(t.fn.Properties.Environment.Variables).toMatchObject({

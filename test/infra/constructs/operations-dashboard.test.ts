@@ -97,18 +97,21 @@ describe('OperationsDashboard (bare stack)', () => {
     });
   });
 
-  it('graphs every given dead-letter queue under its name, and the consumer log group in a Logs Insights widget', () => {
-    const [dlq] = t.titled('Dead-letter queues');
-    expect(JSON.stringify(dlq!.properties.metrics)).toContain(`<GetAtt:${t.ids.queues[0]}.QueueName>`);
-    expect(JSON.stringify(dlq!.properties.metrics)).toContain(`<GetAtt:${t.ids.queues[1]}.QueueName>`);
-    expect(dlq!.properties.metrics!.map((m) => (m.at(-1) as { label: string }).label)).toEqual([
-      'FirstQueue',
-      'SecondQueue',
-    ]);
-    const logs = t.body.widgets.filter((w) => w.type === 'log');
-    expect(logs).toHaveLength(1);
-    expect(logs[0]!.properties.query).toContain(`SOURCE '<Ref:${t.ids.logGroup}>'`);
-  });
+  it(
+    'graphs every given dead-letter queue under its name, ' + 'and the consumer log group in a Logs Insights widget',
+    () => {
+      const [dlq] = t.titled('Dead-letter queues');
+      expect(JSON.stringify(dlq!.properties.metrics)).toContain(`<GetAtt:${t.ids.queues[0]}.QueueName>`);
+      expect(JSON.stringify(dlq!.properties.metrics)).toContain(`<GetAtt:${t.ids.queues[1]}.QueueName>`);
+      expect(dlq!.properties.metrics!.map((m) => (m.at(-1) as { label: string }).label)).toEqual([
+        'FirstQueue',
+        'SecondQueue',
+      ]);
+      const logs = t.body.widgets.filter((w) => w.type === 'log');
+      expect(logs).toHaveLength(1);
+      expect(logs[0]!.properties.query).toContain(`SOURCE '<Ref:${t.ids.logGroup}>'`);
+    },
+  );
 
   it('shows no alarm, API or source widgets unless given', () => {
     expect(t.body.widgets.filter((w) => w.type === 'alarm')).toEqual([]);

@@ -4,7 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { PRIVATE_BUCKET } from '../../../lib/private-bucket.js';
 import { arnOf, bareStack, onlyResource, refOf, type Statement } from './helpers.js';
 
-/** PRIVATE_BUCKET is a props preset (not a construct): what a plain `Bucket` built from it looks like in a bare stack. */
+/**
+ * PRIVATE_BUCKET is a props preset (not a construct): what a plain `Bucket` built from it looks like in a bare stack.
+ */
 describe('PRIVATE_BUCKET (bare stack)', () => {
   let template: Template;
   let bucketId: string;

@@ -66,29 +66,33 @@ describe('RawArchive (bare stack)', () => {
     expect(t.delivery.DependsOn).toContain(policyId);
   });
 
-  it('keeps the archive private, SSE-S3, TLS 1.2+ only, retained, and logs its access to the given bucket under raw-archive-bucket/', () => {
-    expect(t.bucket.DeletionPolicy).toBe('Retain');
-    expect(t.bucket.Properties).toMatchObject({
-      BucketEncryption: {
-        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
-      },
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
-      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-      LoggingConfiguration: { DestinationBucketName: refOf(t.ids.logs), LogFilePrefix: 'raw-archive-bucket/' },
-    });
-    const policy = Object.values<any>(t.json.Resources).find(
-      (r) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === RAW_ARCHIVE_LOGICAL_IDS.bucket,
-    );
-    expect((policy.Properties.PolicyDocument.Statement as Statement[]).map((s) => [s.Effect, s.Condition])).toEqual([
-      ['Deny', { Bool: { 'aws:SecureTransport': 'false' } }],
-      ['Deny', { NumericLessThan: { 's3:TlsVersion': 1.2 } }],
-    ]);
-  });
+  it(
+    'keeps the archive private, SSE-S3, TLS 1.2+ only, retained, and logs its access to the given bucket under ' +
+      'raw-archive-bucket/',
+    () => {
+      expect(t.bucket.DeletionPolicy).toBe('Retain');
+      expect(t.bucket.Properties).toMatchObject({
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LoggingConfiguration: { DestinationBucketName: refOf(t.ids.logs), LogFilePrefix: 'raw-archive-bucket/' },
+      });
+      const policy = Object.values<any>(t.json.Resources).find(
+        (r) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === RAW_ARCHIVE_LOGICAL_IDS.bucket,
+      );
+      expect((policy.Properties.PolicyDocument.Statement as Statement[]).map((s) => [s.Effect, s.Condition])).toEqual([
+        ['Deny', { Bool: { 'aws:SecureTransport': 'false' } }],
+        ['Deny', { NumericLessThan: { 's3:TlsVersion': 1.2 } }],
+      ]);
+    },
+  );
 
   it('reads an AWS-managed-key stream with no KMS grant, and may decrypt a customer-managed stream key', () => {
     expect(grants(roleStatements(t.template, t.ids.role)).filter((g) => g.startsWith('kms:'))).toEqual([]);

@@ -77,54 +77,62 @@ describe('SourcePollers (bare stack)', () => {
     expect(t.json.Resources[t.poller('prices').ruleId].Properties.ScheduleExpression).toBe('cron(0 0/1 * * ? *)');
   });
 
-  it('lets a poller only PutRecords on the stream (no reads, no single PutRecord), send to the failure queue and read its own secret', () => {
-    const p = t.poller('billing-api');
-    const g = grants(roleStatements(t.template, p.roleId)).filter(
-      (x) => !x.startsWith('logs:') && !x.startsWith('xray:'),
-    );
-    const secret = JSON.stringify({
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':secretsmanager:',
-          { Ref: 'AWS::Region' },
-          ':',
-          { Ref: 'AWS::AccountId' },
-          ':secret:anomaly-guard/billing-??????',
+  it(
+    'lets a poller only PutRecords on the stream (no reads, no single PutRecord), send to the failure queue and ' +
+      'read its own secret',
+    () => {
+      const p = t.poller('billing-api');
+      const g = grants(roleStatements(t.template, p.roleId)).filter(
+        (x) => !x.startsWith('logs:') && !x.startsWith('xray:'),
+      );
+      const secret = JSON.stringify({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':secretsmanager:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':secret:anomaly-guard/billing-??????',
+          ],
         ],
-      ],
-    });
-    expect(g).toEqual(
-      [
-        `kinesis:PutRecords ${JSON.stringify(arnOf(t.ids.stream))}`,
-        ...['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'].map(
-          (a) => `${a} ${JSON.stringify(arnOf(t.ids.queue))}`,
-        ),
-        `secretsmanager:GetSecretValue ${secret}`,
-        `secretsmanager:DescribeSecret ${secret}`,
-      ].sort(),
-    );
-    // The source without auth gets no secret; neither poller can read the other's.
-    expect(t.poller('prices').secret).toBeUndefined();
-    expect(
-      grants(roleStatements(t.template, t.poller('prices').roleId)).filter((x) => x.startsWith('secretsmanager:')),
-    ).toEqual([]);
-  });
-
-  it('may encrypt records for a stream with a customer-managed key (GenerateDataKey only), and needs no KMS grant otherwise', () => {
-    expect(grants(roleStatements(t.template, t.poller('prices').roleId)).filter((x) => x.startsWith('kms:'))).toEqual(
-      [],
-    );
-    const k = synth({}, true);
-    for (const name of ['billing-api', 'prices']) {
+      });
+      expect(g).toEqual(
+        [
+          `kinesis:PutRecords ${JSON.stringify(arnOf(t.ids.stream))}`,
+          ...['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'].map(
+            (a) => `${a} ${JSON.stringify(arnOf(t.ids.queue))}`,
+          ),
+          `secretsmanager:GetSecretValue ${secret}`,
+          `secretsmanager:DescribeSecret ${secret}`,
+        ].sort(),
+      );
+      // The source without auth gets no secret; neither poller can read the other's.
+      expect(t.poller('prices').secret).toBeUndefined();
       expect(
-        grants(roleStatements(k.template, k.poller(name).roleId)).filter((x) => x.startsWith('kms:')),
-        name,
-      ).toEqual([`kms:GenerateDataKey ${JSON.stringify(arnOf(k.ids.key!))}`]);
-    }
-  });
+        grants(roleStatements(t.template, t.poller('prices').roleId)).filter((x) => x.startsWith('secretsmanager:')),
+      ).toEqual([]);
+    },
+  );
+
+  it(
+    'may encrypt records for a stream with a customer-managed key (GenerateDataKey only), and needs no KMS grant ' +
+      'otherwise',
+    () => {
+      expect(grants(roleStatements(t.template, t.poller('prices').roleId)).filter((x) => x.startsWith('kms:'))).toEqual(
+        [],
+      );
+      const k = synth({}, true);
+      for (const name of ['billing-api', 'prices']) {
+        expect(
+          grants(roleStatements(k.template, k.poller(name).roleId)).filter((x) => x.startsWith('kms:')),
+          name,
+        ).toEqual([`kms:GenerateDataKey ${JSON.stringify(arnOf(k.ids.key!))}`]);
+      }
+    },
+  );
 
   it('does not retry failed invocations and sends them to the failure queue', () => {
     const p = t.poller('prices');

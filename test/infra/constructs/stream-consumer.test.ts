@@ -73,21 +73,25 @@ describe('StreamConsumer (bare stack)', () => {
     t = synth();
   });
 
-  it('reads the stream from TRIM_HORIZON with partial batch failures, bisection and the failure queue as on-failure destination', () => {
-    expect(t.mapping.Properties).toEqual({
-      EventSourceArn: arnOf(t.ids.stream),
-      FunctionName: refOf(t.ids.function),
-      StartingPosition: 'TRIM_HORIZON',
-      BatchSize: 1000,
-      MaximumBatchingWindowInSeconds: 5,
-      ParallelizationFactor: 1,
-      MaximumRetryAttempts: 5,
-      MaximumRecordAgeInSeconds: 3600,
-      BisectBatchOnFunctionError: true,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      DestinationConfig: { OnFailure: { Destination: arnOf(t.ids.failure) } },
-    });
-  });
+  it(
+    'reads the stream from TRIM_HORIZON with partial batch failures, bisection and the failure queue as ' +
+      'on-failure destination',
+    () => {
+      expect(t.mapping.Properties).toEqual({
+        EventSourceArn: arnOf(t.ids.stream),
+        FunctionName: refOf(t.ids.function),
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: 1000,
+        MaximumBatchingWindowInSeconds: 5,
+        ParallelizationFactor: 1,
+        MaximumRetryAttempts: 5,
+        MaximumRecordAgeInSeconds: 3600,
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: { OnFailure: { Destination: arnOf(t.ids.failure) } },
+      });
+    },
+  );
 
   it('follows the consumer, window and log retention props', () => {
     const custom = synth({
@@ -114,46 +118,50 @@ describe('StreamConsumer (bare stack)', () => {
     expect(custom.json.Resources[custom.ids.logGroup].Properties.RetentionInDays).toBe(7);
   });
 
-  it('grants exactly: item access on the table, send to both queues, publish via SNS, read the stream, its logs and X-Ray', () => {
-    const { ids } = t;
-    const on = (actions: string[], resource: unknown) => actions.map((a) => `${a} ${JSON.stringify(resource)}`);
-    expect(grants(roleStatements(t.template, ids.role))).toEqual(
-      [
-        ...on(
-          [
-            'dynamodb:GetItem',
-            'dynamodb:BatchGetItem',
-            'dynamodb:Query',
-            'dynamodb:PutItem',
-            'dynamodb:UpdateItem',
-            'dynamodb:BatchWriteItem',
-          ],
-          arnOf(ids.table),
-        ),
-        ...on(['sqs:SendMessage'], arnOf(ids.invalid)),
-        // The event source mapping's on-failure destination is written with the function's role.
-        ...on(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], arnOf(ids.failure)),
-        ...on(['sns:Publish'], refOf(ids.topic)),
-        ...on(['kms:GenerateDataKey', 'kms:Decrypt'], arnOf(ids.key)),
-        ...on(
-          [
-            'kinesis:DescribeStreamSummary',
-            'kinesis:GetRecords',
-            'kinesis:GetShardIterator',
-            'kinesis:ListShards',
-            'kinesis:SubscribeToShard',
-            'kinesis:DescribeStream',
-            'kinesis:ListStreams',
-            'kinesis:DescribeStreamConsumer',
-          ],
-          arnOf(ids.stream),
-        ),
-        ...on(['logs:CreateLogStream', 'logs:PutLogEvents'], arnOf(ids.logGroup)),
-        'xray:PutTelemetryRecords "*"',
-        'xray:PutTraceSegments "*"',
-      ].sort(),
-    );
-  });
+  it(
+    'grants exactly: item access on the table, send to both queues, publish via SNS, read the stream, its logs ' +
+      'and X-Ray',
+    () => {
+      const { ids } = t;
+      const on = (actions: string[], resource: unknown) => actions.map((a) => `${a} ${JSON.stringify(resource)}`);
+      expect(grants(roleStatements(t.template, ids.role))).toEqual(
+        [
+          ...on(
+            [
+              'dynamodb:GetItem',
+              'dynamodb:BatchGetItem',
+              'dynamodb:Query',
+              'dynamodb:PutItem',
+              'dynamodb:UpdateItem',
+              'dynamodb:BatchWriteItem',
+            ],
+            arnOf(ids.table),
+          ),
+          ...on(['sqs:SendMessage'], arnOf(ids.invalid)),
+          // The event source mapping's on-failure destination is written with the function's role.
+          ...on(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], arnOf(ids.failure)),
+          ...on(['sns:Publish'], refOf(ids.topic)),
+          ...on(['kms:GenerateDataKey', 'kms:Decrypt'], arnOf(ids.key)),
+          ...on(
+            [
+              'kinesis:DescribeStreamSummary',
+              'kinesis:GetRecords',
+              'kinesis:GetShardIterator',
+              'kinesis:ListShards',
+              'kinesis:SubscribeToShard',
+              'kinesis:DescribeStream',
+              'kinesis:ListStreams',
+              'kinesis:DescribeStreamConsumer',
+            ],
+            arnOf(ids.stream),
+          ),
+          ...on(['logs:CreateLogStream', 'logs:PutLogEvents'], arnOf(ids.logGroup)),
+          'xray:PutTelemetryRecords "*"',
+          'xray:PutTraceSegments "*"',
+        ].sort(),
+      );
+    },
+  );
 
   it('sets no mitigation environment and grants no states:StartExecution without a mitigation workflow', () => {
     const vars = t.fn.Properties.Environment.Variables;
@@ -162,19 +170,22 @@ describe('StreamConsumer (bare stack)', () => {
     expect(JSON.stringify(roleStatements(t.template, t.ids.role))).not.toMatch(/states:/);
   });
 
-  it('with a mitigation workflow, may start executions of that state machine only and passes its ARN and timings', () => {
-    const m = synth({}, { mitigation: true });
-    const vars = m.fn.Properties.Environment.Variables;
-    expect(vars[CONSUMER_ENV.mitigationStateMachineArn]).toEqual(refOf(m.ids.machine!));
-    expect(JSON.parse(vars[CONSUMER_ENV.mitigationTimings])).toEqual({
-      observationSeconds: 60,
-      finalCheckSeconds: 120,
-      rollbackIntervalSeconds: 30,
-    });
-    expect(grants(roleStatements(m.template, m.ids.role)).filter((g) => g.startsWith('states:'))).toEqual([
-      `states:StartExecution ${JSON.stringify(refOf(m.ids.machine!))}`,
-    ]);
-  });
+  it(
+    'with a mitigation workflow, may start executions of ' + 'that state machine only and passes its ARN and timings',
+    () => {
+      const m = synth({}, { mitigation: true });
+      const vars = m.fn.Properties.Environment.Variables;
+      expect(vars[CONSUMER_ENV.mitigationStateMachineArn]).toEqual(refOf(m.ids.machine!));
+      expect(JSON.parse(vars[CONSUMER_ENV.mitigationTimings])).toEqual({
+        observationSeconds: 60,
+        finalCheckSeconds: 120,
+        rollbackIntervalSeconds: 30,
+      });
+      expect(grants(roleStatements(m.template, m.ids.role)).filter((g) => g.startsWith('states:'))).toEqual([
+        `states:StartExecution ${JSON.stringify(refOf(m.ids.machine!))}`,
+      ]);
+    },
+  );
 
   it('can encrypt to an invalid-record queue with its own KMS key', () => {
     const k = synth({}, { kmsInvalidQueue: true });

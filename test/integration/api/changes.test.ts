@@ -106,7 +106,8 @@ describe('POST /v1/anomaly/changes over the local stand-ins', () => {
   });
   afterEach(() => h.close());
 
-  it('a platform-wide maintenance window declared through the route suppresses paging for another tenant, and the timeline lists it with its creator', async () => {
+  it('a platform-wide maintenance window declared through the route suppresses paging for another tenant, and the ' +
+    'timeline lists it with its creator', async () => {
     const window = {
       id: 'mw-origin-42',
       ts: iso(T0 + 145 * MIN),
@@ -171,93 +172,101 @@ describe('POST /v1/anomaly/changes over the local stand-ins', () => {
     );
   }, 120_000);
 
-  it('the timeline lists a window that started before the range and is still running, and stream changes with no creator', async () => {
-    clock = T0;
-    expect(
-      (
-        await call('changes', {
-          id: 'freeze-1',
-          ts: iso(T0 - 3 * 86_400_000),
-          tenant: 'acme',
-          change: 'campaign',
-          until: iso(T0 + 86_400_000),
-        })
-      ).status,
-    ).toBe(201);
-    await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([
-      { v: 1, type: 'change', id: 'rel-9', ts: T0 - 10 * MIN, tenant: 'acme', change: 'release' },
-    ]);
-    // Ended before the range: not listed.
-    await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([
-      {
+  it(
+    'the timeline lists a window that started before the range and is still running, and stream changes with no ' +
+      'creator',
+    async () => {
+      clock = T0;
+      expect(
+        (
+          await call('changes', {
+            id: 'freeze-1',
+            ts: iso(T0 - 3 * 86_400_000),
+            tenant: 'acme',
+            change: 'campaign',
+            until: iso(T0 + 86_400_000),
+          })
+        ).status,
+      ).toBe(201);
+      await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([
+        { v: 1, type: 'change', id: 'rel-9', ts: T0 - 10 * MIN, tenant: 'acme', change: 'release' },
+      ]);
+      // Ended before the range: not listed.
+      await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([
+        {
+          v: 1,
+          type: 'change',
+          id: 'rel-old',
+          ts: T0 - 5 * 3_600_000,
+          until: T0 - 4 * 3_600_000,
+          tenant: '*',
+          change: 'maintenance',
+        },
+      ]);
+      const res = await call('timeline', { tenant: 'acme', range: '1h' });
+      expect(res.body.changes.map((c: { id: string; createdBy: string | null }) => [c.id, c.createdBy])).toEqual([
+        ['freeze-1', ONCALL],
+        ['rel-9', null],
+      ]);
+    },
+  );
+
+  it(
+    'is idempotent by id: a replay answers 200 with the first creator, other content under the id is a 409; every ' +
+      'outcome is logged with the caller',
+    async () => {
+      const store = new DynamoDbChangeStore(h.standIns.dynamo, h.table);
+      const { lines, logger } = captureLogger();
+      const handler = createChangesHandler({ operatorChanges: store, now: () => T0 }, logger);
+      const body = {
         v: 1,
         type: 'change',
-        id: 'rel-old',
-        ts: T0 - 5 * 3_600_000,
-        until: T0 - 4 * 3_600_000,
+        id: 'mw-7',
+        ts: T0 + MIN,
         tenant: '*',
         change: 'maintenance',
-      },
-    ]);
-    const res = await call('timeline', { tenant: 'acme', range: '1h' });
-    expect(res.body.changes.map((c: { id: string; createdBy: string | null }) => [c.id, c.createdBy])).toEqual([
-      ['freeze-1', ONCALL],
-      ['rel-9', null],
-    ]);
-  });
+        until: iso(T0 + 2 * 3_600_000),
+      };
+      const send = async (b: unknown, caller: string) => {
+        const res = await handler(event('changes', b, caller));
+        return { status: res.statusCode, body: JSON.parse(res.body) };
+      };
+      const first = await send(body, ONCALL);
+      expect(first.status).toBe(201);
+      const again = await send({ ...body, until: T0 + 2 * 3_600_000 }, 'arn:aws:iam::123456789012:user/other');
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ created: false, change: { id: 'mw-7', createdBy: ONCALL } });
+      const other = await send({ ...body, tenant: 'acme' }, 'arn:aws:iam::123456789012:user/other');
+      expect(other.status).toBe(409);
+      expect(other.body.error).toMatchObject({
+        code: 'Conflict',
+        details: { id: 'mw-7', stored: expect.objectContaining({ tenant: '*', createdBy: ONCALL }) },
+      });
+      expect(other.body.error.message).toContain('mw-7');
+      // A different ts under the same id is a different change too (the item key includes ts).
+      expect((await send({ ...body, ts: T0 + 2 * MIN }, ONCALL)).status).toBe(409);
 
-  it('is idempotent by id: a replay answers 200 with the first creator, other content under the id is a 409; every outcome is logged with the caller', async () => {
-    const store = new DynamoDbChangeStore(h.standIns.dynamo, h.table);
-    const { lines, logger } = captureLogger();
-    const handler = createChangesHandler({ operatorChanges: store, now: () => T0 }, logger);
-    const body = {
-      v: 1,
-      type: 'change',
-      id: 'mw-7',
-      ts: T0 + MIN,
-      tenant: '*',
-      change: 'maintenance',
-      until: iso(T0 + 2 * 3_600_000),
-    };
-    const send = async (b: unknown, caller: string) => {
-      const res = await handler(event('changes', b, caller));
-      return { status: res.statusCode, body: JSON.parse(res.body) };
-    };
-    const first = await send(body, ONCALL);
-    expect(first.status).toBe(201);
-    const again = await send({ ...body, until: T0 + 2 * 3_600_000 }, 'arn:aws:iam::123456789012:user/other');
-    expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ created: false, change: { id: 'mw-7', createdBy: ONCALL } });
-    const other = await send({ ...body, tenant: 'acme' }, 'arn:aws:iam::123456789012:user/other');
-    expect(other.status).toBe(409);
-    expect(other.body.error).toMatchObject({
-      code: 'Conflict',
-      details: { id: 'mw-7', stored: expect.objectContaining({ tenant: '*', createdBy: ONCALL }) },
-    });
-    expect(other.body.error.message).toContain('mw-7');
-    // A different ts under the same id is a different change too (the item key includes ts).
-    expect((await send({ ...body, ts: T0 + 2 * MIN }, ONCALL)).status).toBe(409);
-
-    const stored = await store.affecting('*', T0, T0 + 3_600_000);
-    expect(stored).toEqual([expect.objectContaining({ id: 'mw-7', tenant: '*', createdBy: ONCALL, createdAt: T0 })]);
-    expect(await store.startedBetween('acme', T0, T0 + 3_600_000)).toEqual([
-      expect.objectContaining({ id: 'mw-7', tenant: '*' }),
-    ]);
-    expect(lines.map((l) => [l.level, l.message, l.attrs.requestedBy, l.attrs.outcome])).toEqual([
-      ['info', 'change window declared', ONCALL, 'created'],
-      ['info', 'change window already declared', 'arn:aws:iam::123456789012:user/other', 'replayed'],
-      ['warn', 'change window refused: id already used', 'arn:aws:iam::123456789012:user/other', 'conflict'],
-      ['warn', 'change window refused: id already used', ONCALL, 'conflict'],
-    ]);
-    expect(lines[0]!.attrs).toMatchObject({
-      id: 'mw-7',
-      tenant: '*',
-      change: 'maintenance',
-      from: iso(T0 + MIN),
-      until: iso(T0 + 2 * 3_600_000),
-      requestId: 'req-1',
-    });
-  });
+      const stored = await store.affecting('*', T0, T0 + 3_600_000);
+      expect(stored).toEqual([expect.objectContaining({ id: 'mw-7', tenant: '*', createdBy: ONCALL, createdAt: T0 })]);
+      expect(await store.startedBetween('acme', T0, T0 + 3_600_000)).toEqual([
+        expect.objectContaining({ id: 'mw-7', tenant: '*' }),
+      ]);
+      expect(lines.map((l) => [l.level, l.message, l.attrs.requestedBy, l.attrs.outcome])).toEqual([
+        ['info', 'change window declared', ONCALL, 'created'],
+        ['info', 'change window already declared', 'arn:aws:iam::123456789012:user/other', 'replayed'],
+        ['warn', 'change window refused: id already used', 'arn:aws:iam::123456789012:user/other', 'conflict'],
+        ['warn', 'change window refused: id already used', ONCALL, 'conflict'],
+      ]);
+      expect(lines[0]!.attrs).toMatchObject({
+        id: 'mw-7',
+        tenant: '*',
+        change: 'maintenance',
+        from: iso(T0 + MIN),
+        until: iso(T0 + 2 * 3_600_000),
+        requestId: 'req-1',
+      });
+    },
+  );
 
   it('rejects invalid windows with a 400 naming the field, and stores nothing', async () => {
     const ok = { id: 'mw-1', ts: T0, tenant: '*', change: 'maintenance', until: T0 + 3_600_000 };

@@ -293,7 +293,8 @@ describe('operator API handlers over the local stand-ins', () => {
       await m.stepFunctions.drain();
       expect([...m.stepFunctions.executions.values()][0]!.status).toBe('ABORTED');
       const entries = await ledger().entries(key);
-      // Every applied action is rolled back (an action the route found only as an intent may carry two rolled-back lines).
+      // Every applied action is rolled back (an action the route found only as an intent may carry two rolled-back
+      // lines).
       const rolledBack = new Set(entries.filter((e) => e.event === 'rolled-back').map((e) => e.action.rollbackKey));
       for (const e of entries.filter((x) => x.event === 'applied'))
         expect(rolledBack.has(e.action.rollbackKey), e.action.rollbackKey).toBe(true);
@@ -449,7 +450,8 @@ describe('operator API handlers over the local stand-ins', () => {
   });
 
   describe('malformed requests', () => {
-    it('400 for malformed JSON, 413 for an oversize body, 415 for a non-JSON content type, 400 for no body', async () => {
+    const title = '400 for malformed JSON, 413 for an oversize body, 415 for a non-JSON content type, 400 for no body';
+    it(title, async () => {
       const malformed = await call('score', undefined, { raw: '{"signals": [' });
       expect(malformed.status).toBe(400);
       expect(malformed.body.error.code).toBe('MalformedJson');

@@ -256,7 +256,10 @@ describe('flag table on dynalite, table created from the synthesized template', 
     };
     const strict = createActionTargets({}, { dynamo: standIns.dynamo, tableName: table });
     expect(() => strict.targetFor('waf-rate-limit')).toThrow(
-      /action target 'waf-rate-limit' is not enabled: configure actionTargets\.waf = \{webAclName, webAclId, scope, ruleNames/,
+      new RegExp(
+        String.raw`action target 'waf-rate-limit' is not enabled: configure actionTargets\.waf = ` +
+          String.raw`\{webAclName, webAclId, scope, ruleNames`,
+      ),
     );
 
     const lenient = createActionTargets(
@@ -272,30 +275,35 @@ describe('flag table on dynalite, table created from the synthesized template', 
       control: 'flag',
       fallbackFor: 'waf-rate-limit',
       description:
-        'flag written for the service to read (waf-rate-limit is not configured: no waf-rate-limit control was changed)',
+        'flag written for the service to read (waf-rate-limit is not configured: no waf-rate-limit control was ' +
+        'changed)',
     });
     await target.rollback(applied, T + 1);
     expect(await flagValue(t, 'waf-rate-limit:search-per-ip')).toBeUndefined();
   });
 
-  it("a platform-scoped step is written under the platform key flags#*, where every tenant's readers see it, and rolled back there", async () => {
-    const t = tenant();
-    const other = tenant();
-    const flag = `origin.failover.${t}`;
-    const failover: PlannedAction = {
-      ...act(t, `ep-${t}/failover`, 'read-only', flag),
-      step: { ...act(t, `ep-${t}/failover`, 'read-only', flag).step, scope: 'platform', level: 'hard' },
-    };
-    const applied = await flags.apply(failover, T);
-    expect(applied.targetRef).toBe(`flags#*/${flag}`);
-    expect(applied.actedVia).toEqual({ control: 'flag', description: 'flag written for the service to read' });
-    expect(await flagValue('*', flag)).toBe('read-only');
-    expect(await item(t, flag)).toBeUndefined();
-    // Another tenant's services (and the platform's) see it.
-    expect((await readTenantFlags(standIns.dynamo, table, other)).get(flag)?.value).toBe('read-only');
-    await flags.rollback(applied, T + 1);
-    expect(await flagValue('*', flag)).toBeUndefined();
-  });
+  it(
+    "a platform-scoped step is written under the platform key flags#*, where every tenant's readers see it, and " +
+      'rolled back there',
+    async () => {
+      const t = tenant();
+      const other = tenant();
+      const flag = `origin.failover.${t}`;
+      const failover: PlannedAction = {
+        ...act(t, `ep-${t}/failover`, 'read-only', flag),
+        step: { ...act(t, `ep-${t}/failover`, 'read-only', flag).step, scope: 'platform', level: 'hard' },
+      };
+      const applied = await flags.apply(failover, T);
+      expect(applied.targetRef).toBe(`flags#*/${flag}`);
+      expect(applied.actedVia).toEqual({ control: 'flag', description: 'flag written for the service to read' });
+      expect(await flagValue('*', flag)).toBe('read-only');
+      expect(await item(t, flag)).toBeUndefined();
+      // Another tenant's services (and the platform's) see it.
+      expect((await readTenantFlags(standIns.dynamo, table, other)).get(flag)?.value).toBe('read-only');
+      await flags.rollback(applied, T + 1);
+      expect(await flagValue('*', flag)).toBeUndefined();
+    },
+  );
 
   it('the fallback for an unconfigured platform control writes flags#* too', async () => {
     const t = tenant();
@@ -318,39 +326,42 @@ describe('flag table on dynalite, table created from the synthesized template', 
 });
 
 describe('AWS control layer stacks in the same table', () => {
-  it('usage-plan throttles applied concurrently by several episodes are all recorded and unwind to the original', async () => {
-    const apigw = new FakeApiGateway([
-      { id: 'plan-acme', name: 'acme', throttle: { rateLimit: 100, burstLimit: 200 } },
-    ]);
-    const target = new UsagePlanTarget(
-      apigw.client,
-      { usagePlanIds: ['plan-acme'] },
-      new DynamoDbSlotStore(standIns.dynamo, table),
-    );
-    const steps = [10, 20, 30, 40].map((rate, i) =>
-      action({ target: 'usage-plan', flag: 'plan-acme', value: rate }, { rollbackKey: `ep${i}/throttle` }),
-    );
-    const applied = await Promise.all(steps.map((a, i) => target.apply(a, T + i)));
+  it(
+    'usage-plan throttles applied concurrently by several ' + 'episodes are all recorded and unwind to the original',
+    async () => {
+      const apigw = new FakeApiGateway([
+        { id: 'plan-acme', name: 'acme', throttle: { rateLimit: 100, burstLimit: 200 } },
+      ]);
+      const target = new UsagePlanTarget(
+        apigw.client,
+        { usagePlanIds: ['plan-acme'] },
+        new DynamoDbSlotStore(standIns.dynamo, table),
+      );
+      const steps = [10, 20, 30, 40].map((rate, i) =>
+        action({ target: 'usage-plan', flag: 'plan-acme', value: rate }, { rollbackKey: `ep${i}/throttle` }),
+      );
+      const applied = await Promise.all(steps.map((a, i) => target.apply(a, T + i)));
 
-    const stored = (
-      await doc.send(
-        new GetCommand({ TableName: table, Key: { pk: 'ctl#usage-plan', sk: 'plan-acme' }, ConsistentRead: true }),
-      )
-    ).Item!;
-    expect((stored.layers as unknown[]).length).toBe(4);
-    expect(stored.pending).toBe(false);
-    expect(stored.base).toEqual({ rateLimit: 100, burstLimit: 200 });
-    expect(apigw.plans.get('plan-acme')!.throttle).toEqual(stored.value);
-    expect(
-      applied.filter((a) => JSON.stringify(a.previous) === JSON.stringify({ rateLimit: 100, burstLimit: 200 })),
-    ).toHaveLength(1);
+      const stored = (
+        await doc.send(
+          new GetCommand({ TableName: table, Key: { pk: 'ctl#usage-plan', sk: 'plan-acme' }, ConsistentRead: true }),
+        )
+      ).Item!;
+      expect((stored.layers as unknown[]).length).toBe(4);
+      expect(stored.pending).toBe(false);
+      expect(stored.base).toEqual({ rateLimit: 100, burstLimit: 200 });
+      expect(apigw.plans.get('plan-acme')!.throttle).toEqual(stored.value);
+      expect(
+        applied.filter((a) => JSON.stringify(a.previous) === JSON.stringify({ rateLimit: 100, burstLimit: 200 })),
+      ).toHaveLength(1);
 
-    // A retried apply is answered from the table: same result, no request that changes the plan.
-    apigw.calls.length = 0;
-    expect(await target.apply(steps[2]!, T + 99)).toEqual(applied[2]);
-    expect(apigw.calls.map((c) => c.command)).toEqual(['GetUsagePlan']);
+      // A retried apply is answered from the table: same result, no request that changes the plan.
+      apigw.calls.length = 0;
+      expect(await target.apply(steps[2]!, T + 99)).toEqual(applied[2]);
+      expect(apigw.calls.map((c) => c.command)).toEqual(['GetUsagePlan']);
 
-    await Promise.all(applied.map((a, i) => target.rollback(a, T + 1000 + i)));
-    expect(apigw.plans.get('plan-acme')!.throttle).toEqual({ rateLimit: 100, burstLimit: 200 });
-  });
+      await Promise.all(applied.map((a, i) => target.rollback(a, T + 1000 + i)));
+      expect(apigw.plans.get('plan-acme')!.throttle).toEqual({ rateLimit: 100, burstLimit: 200 });
+    },
+  );
 });

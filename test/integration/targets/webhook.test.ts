@@ -103,28 +103,31 @@ describe('signed webhook target against a local HTTP receiver', () => {
   });
   afterEach(() => receiver.stop());
 
-  it('POSTs the action as JSON, signed so the receiver verifies it, with the rollback key as idempotency key', async () => {
-    const applied = await target().apply(planned, T);
-    expect(applied).toEqual({ ...planned, previous: null, appliedAt: T });
-    expect(receiver.received).toHaveLength(1);
-    const [req] = receiver.received;
-    expect(req!.verified).toBe(true);
-    expect(req!.headers['content-type']).toBe('application/json');
-    expect(req!.headers['idempotency-key']).toBe(planned.rollbackKey);
-    expect(req!.headers['x-anomaly-guard-event']).toBe('anomaly-guard.action.applied');
-    expect(req!.headers['x-anomaly-guard-signature']).toMatch(/^t=\d{10},v1=[0-9a-f]{64}$/);
-    const evt = JSON.parse(req!.body) as WebhookEvent;
-    expect(evt).toEqual({
-      type: 'anomaly-guard.action.applied',
-      id: planned.rollbackKey,
-      rollbackKey: planned.rollbackKey,
-      episodeId: planned.episodeId,
-      tenant: 'acme',
-      region: 'kr',
-      step: planned.step,
-      at: T,
-    });
-  });
+  it(
+    'POSTs the action as JSON, signed so the receiver ' + 'verifies it, with the rollback key as idempotency key',
+    async () => {
+      const applied = await target().apply(planned, T);
+      expect(applied).toEqual({ ...planned, previous: null, appliedAt: T });
+      expect(receiver.received).toHaveLength(1);
+      const [req] = receiver.received;
+      expect(req!.verified).toBe(true);
+      expect(req!.headers['content-type']).toBe('application/json');
+      expect(req!.headers['idempotency-key']).toBe(planned.rollbackKey);
+      expect(req!.headers['x-anomaly-guard-event']).toBe('anomaly-guard.action.applied');
+      expect(req!.headers['x-anomaly-guard-signature']).toMatch(/^t=\d{10},v1=[0-9a-f]{64}$/);
+      const evt = JSON.parse(req!.body) as WebhookEvent;
+      expect(evt).toEqual({
+        type: 'anomaly-guard.action.applied',
+        id: planned.rollbackKey,
+        rollbackKey: planned.rollbackKey,
+        episodeId: planned.episodeId,
+        tenant: 'acme',
+        region: 'kr',
+        step: planned.step,
+        at: T,
+      });
+    },
+  );
 
   it('a tampered body, a wrong secret or a stale timestamp fails verification', async () => {
     await target().apply(planned, T);
@@ -195,68 +198,77 @@ describe('signed webhook target against a local HTTP receiver', () => {
     expect(receiver.received).toHaveLength(2);
   });
 
-  it('asks for the secret at every delivery: a failed read fails that delivery only, a rotated key signs the next', async () => {
-    const keys = [new Error('Secrets Manager throttled'), SECRET, SECRET, 'whsec_rotated'];
-    const t = new WebhookTarget(
-      { url: receiver.url, secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hook' },
-      {
-        secret: async () => {
-          const k = keys.shift()!;
-          if (k instanceof Error) throw k;
-          return k;
+  it(
+    'asks for the secret at every delivery: a failed read ' + 'fails that delivery only, a rotated key signs the next',
+    async () => {
+      const keys = [new Error('Secrets Manager throttled'), SECRET, SECRET, 'whsec_rotated'];
+      const t = new WebhookTarget(
+        { url: receiver.url, secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hook' },
+        {
+          secret: async () => {
+            const k = keys.shift()!;
+            if (k instanceof Error) throw k;
+            return k;
+          },
+          sleep: async () => {},
         },
-        sleep: async () => {},
-      },
-    );
-    await expect(t.apply(planned, T)).rejects.toThrow('Secrets Manager throttled');
-    expect(receiver.received).toHaveLength(0);
-    await t.apply(planned, T);
-    await t.apply(planned, T);
-    await t.apply(planned, T);
-    expect(receiver.received.map((r) => r.verified)).toEqual([true, true, false]);
-    const last = receiver.received[2]!;
-    expect(
-      verifyWebhookSignature(
-        'whsec_rotated',
-        last.headers['x-anomaly-guard-signature'] as string,
-        last.body,
-        Date.now(),
-      ),
-    ).toBe(true);
-  });
+      );
+      await expect(t.apply(planned, T)).rejects.toThrow('Secrets Manager throttled');
+      expect(receiver.received).toHaveLength(0);
+      await t.apply(planned, T);
+      await t.apply(planned, T);
+      await t.apply(planned, T);
+      expect(receiver.received.map((r) => r.verified)).toEqual([true, true, false]);
+      const last = receiver.received[2]!;
+      expect(
+        verifyWebhookSignature(
+          'whsec_rotated',
+          last.headers['x-anomaly-guard-signature'] as string,
+          last.body,
+          Date.now(),
+        ),
+      ).toBe(true);
+    },
+  );
 
-  it("the workflow Lambda's wiring: an enabled webhook signs with the secret its config names, read through the secret reader", async () => {
-    const arn = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hook-AbCdEf';
-    // The flag table is not touched by webhook steps.
-    const unusedDynamo = new DynamoDBClient({
-      region: 'us-east-1',
-      endpoint: 'http://127.0.0.1:9',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    });
-    const asked: string[] = [];
-    const raw = JSON.stringify({
-      webhook: { url: 'https://hooks.example.com/anomaly-guard', secretArn: arn, maxAttempts: 1 },
-    });
-    // The deployed config must be https; the requests are routed to the loopback receiver.
-    const webhookOptions = { fetch: ((_url: string, init: RequestInit) => fetch(receiver.url, init)) as typeof fetch };
-    const targets = actionTargetsFromEnvironment(
-      raw,
-      { dynamo: unusedDynamo, tableName: 'unused', webhookOptions },
-      async (id) => (asked.push(id), SECRET),
-    );
-    const applied = await targets.targetFor('webhook').apply(planned, T);
-    await targets.targetFor('webhook').rollback(applied, T + 60_000);
-    expect(asked).toEqual([arn, arn]);
-    expect(receiver.received.map((r) => [r.headers['x-anomaly-guard-event'], r.verified])).toEqual([
-      ['anomaly-guard.action.applied', true],
-      ['anomaly-guard.action.rolled-back', true],
-    ]);
-    // Without a webhook in the config nothing reads a secret, and webhook steps are refused by name.
-    const none = actionTargetsFromEnvironment(undefined, { dynamo: unusedDynamo, tableName: 'unused' }, async () =>
-      expect.unreachable('no secret read'),
-    );
-    expect(() => none.targetFor('webhook')).toThrow(/actionTargets\.webhook/);
-  });
+  it(
+    "the workflow Lambda's wiring: an enabled webhook signs with the secret its config names, read through the " +
+      'secret reader',
+    async () => {
+      const arn = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:hook-AbCdEf';
+      // The flag table is not touched by webhook steps.
+      const unusedDynamo = new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: 'http://127.0.0.1:9',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      });
+      const asked: string[] = [];
+      const raw = JSON.stringify({
+        webhook: { url: 'https://hooks.example.com/anomaly-guard', secretArn: arn, maxAttempts: 1 },
+      });
+      // The deployed config must be https; the requests are routed to the loopback receiver.
+      const webhookOptions = {
+        fetch: ((_url: string, init: RequestInit) => fetch(receiver.url, init)) as typeof fetch,
+      };
+      const targets = actionTargetsFromEnvironment(
+        raw,
+        { dynamo: unusedDynamo, tableName: 'unused', webhookOptions },
+        async (id) => (asked.push(id), SECRET),
+      );
+      const applied = await targets.targetFor('webhook').apply(planned, T);
+      await targets.targetFor('webhook').rollback(applied, T + 60_000);
+      expect(asked).toEqual([arn, arn]);
+      expect(receiver.received.map((r) => [r.headers['x-anomaly-guard-event'], r.verified])).toEqual([
+        ['anomaly-guard.action.applied', true],
+        ['anomaly-guard.action.rolled-back', true],
+      ]);
+      // Without a webhook in the config nothing reads a secret, and webhook steps are refused by name.
+      const none = actionTargetsFromEnvironment(undefined, { dynamo: unusedDynamo, tableName: 'unused' }, async () =>
+        expect.unreachable('no secret read'),
+      );
+      expect(() => none.targetFor('webhook')).toThrow(/actionTargets\.webhook/);
+    },
+  );
 
   it('a rollback key that is not ASCII still goes out (percent-encoded in the header, as is in the body)', async () => {
     const key = 'rb-검색-rows';

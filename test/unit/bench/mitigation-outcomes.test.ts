@@ -91,81 +91,96 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
     expect(started).toBe(T0 + 2 * MINUTE + MINUTE + 2 * MINUTE + CONSUMER_DELAY_MS);
   });
 
-  it('an incident over before the first check recovers there: staged rollback of the 3 soft steps, 16 transitions (the README figure)', async () => {
-    const o = await replayMitigation(
-      { anomaly: surge(), label: label(T0 + 12 * MINUTE) },
-      env(series(surgeUntil(T0 + 12 * MINUTE))),
-    );
-    expect(o.outcome).toBe('recovered');
-    expect(o.playbook).toBe('ingest-surge');
-    expect(o.stages).toEqual([{ level: 'soft', at: started, actions: 3 }]);
-    expect(o.checks.map((c) => [c.at, c.transition])).toEqual([[firstCheck, 'rollback']]);
-    expect(o.recoveryDecisionAt! - o.startedAt).toBe(15 * MINUTE);
-    expect(o.rollbackSteps).toBe(3);
-    // Newest first, one per interval: the last one two intervals after the first.
-    expect(o.lastRollbackAt).toBe(firstCheck + 2 * rollbackIntervalSeconds * 1000);
-    expect(o.transitions).toBe(16);
-    expect(o.path).toEqual([
-      'Plan',
-      'Allowed?',
-      'Apply',
-      'Observe',
-      'Check regression',
-      'Recovered?',
-      'Roll back one step',
-      'More to roll back?',
-      'Wait between rollback steps',
-      'Roll back one step',
-      'More to roll back?',
-      'Wait between rollback steps',
-      'Roll back one step',
-      'More to roll back?',
-      'Notify recovered',
-      'Recovered',
-    ]);
-  });
+  it(
+    'an incident over before the first check recovers there: staged rollback of the 3 soft steps, 16 transitions ' +
+      '(the README figure)',
+    async () => {
+      const o = await replayMitigation(
+        { anomaly: surge(), label: label(T0 + 12 * MINUTE) },
+        env(series(surgeUntil(T0 + 12 * MINUTE))),
+      );
+      expect(o.outcome).toBe('recovered');
+      expect(o.playbook).toBe('ingest-surge');
+      expect(o.stages).toEqual([{ level: 'soft', at: started, actions: 3 }]);
+      expect(o.checks.map((c) => [c.at, c.transition])).toEqual([[firstCheck, 'rollback']]);
+      expect(o.recoveryDecisionAt! - o.startedAt).toBe(15 * MINUTE);
+      expect(o.rollbackSteps).toBe(3);
+      // Newest first, one per interval: the last one two intervals after the first.
+      expect(o.lastRollbackAt).toBe(firstCheck + 2 * rollbackIntervalSeconds * 1000);
+      expect(o.transitions).toBe(16);
+      expect(o.path).toEqual([
+        'Plan',
+        'Allowed?',
+        'Apply',
+        'Observe',
+        'Check regression',
+        'Recovered?',
+        'Roll back one step',
+        'More to roll back?',
+        'Wait between rollback steps',
+        'Roll back one step',
+        'More to roll back?',
+        'Wait between rollback steps',
+        'Roll back one step',
+        'More to roll back?',
+        'Notify recovered',
+        'Recovered',
+      ]);
+    },
+  );
 
-  it('an incident longer than the observation + final check period is handed off with the actions in place', async () => {
-    const end = T0 + 3 * 60 * MINUTE;
-    expect(end - started).toBeGreaterThan((observationSeconds + finalCheckSeconds) * 1000);
-    const o = await replayMitigation({ anomaly: surge(), label: label(end) }, env(series(surgeUntil(end))));
-    expect(o.outcome).toBe('handed-off');
-    // Not recovered after soft → hard stage (allowed) → not recovered after the last stage → on-call.
-    expect(o.stages.map((s) => [s.level, s.actions])).toEqual([
-      ['soft', 3],
-      ['hard', 2],
-    ]);
-    expect(o.checks.map((c) => c.transition)).toEqual(['escalate', 'hand-off']);
-    expect(o.reason).toMatch(/not recovered after the hard stage/);
-    expect(o.rollbackSteps).toBe(0);
-    expect(o.lastRollbackAt).toBeUndefined();
-    expect(o.endedAt - o.startedAt).toBe(2 * observationSeconds * 1000);
-    expect(o.transitions).toBe(12);
-    expect(o.path.at(-1)).toBe('Handed off');
-  });
+  it(
+    'an incident longer than the observation + final ' + 'check period is handed off with the actions in place',
+    async () => {
+      const end = T0 + 3 * 60 * MINUTE;
+      expect(end - started).toBeGreaterThan((observationSeconds + finalCheckSeconds) * 1000);
+      const o = await replayMitigation({ anomaly: surge(), label: label(end) }, env(series(surgeUntil(end))));
+      expect(o.outcome).toBe('handed-off');
+      // Not recovered after soft → hard stage (allowed) → not recovered after the last stage → on-call.
+      expect(o.stages.map((s) => [s.level, s.actions])).toEqual([
+        ['soft', 3],
+        ['hard', 2],
+      ]);
+      expect(o.checks.map((c) => c.transition)).toEqual(['escalate', 'hand-off']);
+      expect(o.reason).toMatch(/not recovered after the hard stage/);
+      expect(o.rollbackSteps).toBe(0);
+      expect(o.lastRollbackAt).toBeUndefined();
+      expect(o.endedAt - o.startedAt).toBe(2 * observationSeconds * 1000);
+      expect(o.transitions).toBe(12);
+      expect(o.path.at(-1)).toBe('Handed off');
+    },
+  );
 
-  it('a soft-only (campaign) anomaly that does not recover is handed off at the first check: the guardrails forbid the hard stage', async () => {
-    const end = T0 + 3 * 60 * MINUTE;
-    const o = await replayMitigation({ anomaly: surge({ softOnly: true }) }, env(series(surgeUntil(end))));
-    expect(o.outcome).toBe('handed-off');
-    expect(o.group).toBe('no-label');
-    expect(o.stages.map((s) => s.level)).toEqual(['soft']);
-    expect(o.reason).toMatch(/campaign-soft-only/);
-    expect(o.transitions).toBe(8);
-  });
+  it(
+    'a soft-only (campaign) anomaly that does not recover is handed off at the first check: the guardrails forbid ' +
+      'the hard stage',
+    async () => {
+      const end = T0 + 3 * 60 * MINUTE;
+      const o = await replayMitigation({ anomaly: surge({ softOnly: true }) }, env(series(surgeUntil(end))));
+      expect(o.outcome).toBe('handed-off');
+      expect(o.group).toBe('no-label');
+      expect(o.stages.map((s) => s.level)).toEqual(['soft']);
+      expect(o.reason).toMatch(/campaign-soft-only/);
+      expect(o.transitions).toBe(8);
+    },
+  );
 
-  it('an incident that ends between the first check and the one after the hard stage: escalated, then recovered, all 5 actions rolled back', async () => {
-    const end = T0 + 28 * MINUTE;
-    const o = await replayMitigation({ anomaly: surge(), label: label(end) }, env(series(surgeUntil(end))));
-    expect(o.outcome).toBe('escalated-recovered');
-    expect(o.checks.map((c) => [c.at - started, c.transition])).toEqual([
-      [observationSeconds * 1000, 'escalate'],
-      [2 * observationSeconds * 1000, 'rollback'],
-    ]);
-    expect(o.rollbackSteps).toBe(5);
-    expect(o.lastRollbackAt! - o.recoveryDecisionAt!).toBe(4 * rollbackIntervalSeconds * 1000);
-    expect(o.transitions).toBe(26);
-  });
+  it(
+    'an incident that ends between the first check and the one after the hard stage: escalated, then recovered, ' +
+      'all 5 actions rolled back',
+    async () => {
+      const end = T0 + 28 * MINUTE;
+      const o = await replayMitigation({ anomaly: surge(), label: label(end) }, env(series(surgeUntil(end))));
+      expect(o.outcome).toBe('escalated-recovered');
+      expect(o.checks.map((c) => [c.at - started, c.transition])).toEqual([
+        [observationSeconds * 1000, 'escalate'],
+        [2 * observationSeconds * 1000, 'rollback'],
+      ]);
+      expect(o.rollbackSteps).toBe(5);
+      expect(o.lastRollbackAt! - o.recoveryDecisionAt!).toBe(4 * rollbackIntervalSeconds * 1000);
+      expect(o.transitions).toBe(26);
+    },
+  );
 
   it('improving at the first check: no escalation, the final check decides (recovered here)', async () => {
     // 20 % down from the peak but most of the excess still there: "improving", not recovered.
@@ -188,50 +203,57 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
     expect(o.reason).toMatch(/though improving/);
   });
 
-  it('edge p95 below its absolute target (300 ms) counts as recovered at the first check even while the incident runs', async () => {
-    const end = T0 + 3 * 60 * MINUTE;
-    const edge = surge({
-      signal: 'edge_p95_ms',
-      class: 'infra',
-      expected: 100,
-      observed: 160,
-      band: { lo: 85, hi: 118 },
-      change: '+60%',
-    });
-    // An origin bottleneck on three tenants: its platform-wide soft steps pass the blast-radius guardrail.
-    const anomalies = { tenantsWithAnomaly: async () => ['acme', 'globex', 'initech'] };
-    const o = await replayMitigation(
-      { anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) },
-      { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies },
-    );
-    expect(o.playbook).toBe('origin-bottleneck');
-    expect(o.outcome).toBe('recovered');
-    expect(o.checks).toHaveLength(1);
-    expect(o.checks[0]).toMatchObject({ transition: 'rollback', inBand: false, targetMet: true, targetOnly: true });
-    // The CDN invalidation has nothing to undo: one rollback step for two soft actions.
-    expect(o.stages).toEqual([{ level: 'soft', at: started, actions: 2 }]);
-    expect(o.rollbackSteps).toBe(1);
-    expect(o.transitions).toBe(10);
-  });
+  it(
+    'edge p95 below its absolute target (300 ms) counts as recovered at the first check even while the incident ' +
+      'runs',
+    async () => {
+      const end = T0 + 3 * 60 * MINUTE;
+      const edge = surge({
+        signal: 'edge_p95_ms',
+        class: 'infra',
+        expected: 100,
+        observed: 160,
+        band: { lo: 85, hi: 118 },
+        change: '+60%',
+      });
+      // An origin bottleneck on three tenants: its platform-wide soft steps pass the blast-radius guardrail.
+      const anomalies = { tenantsWithAnomaly: async () => ['acme', 'globex', 'initech'] };
+      const o = await replayMitigation(
+        { anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) },
+        { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies },
+      );
+      expect(o.playbook).toBe('origin-bottleneck');
+      expect(o.outcome).toBe('recovered');
+      expect(o.checks).toHaveLength(1);
+      expect(o.checks[0]).toMatchObject({ transition: 'rollback', inBand: false, targetMet: true, targetOnly: true });
+      // The CDN invalidation has nothing to undo: one rollback step for two soft actions.
+      expect(o.stages).toEqual([{ level: 'soft', at: started, actions: 2 }]);
+      expect(o.rollbackSteps).toBe(1);
+      expect(o.transitions).toBe(10);
+    },
+  );
 
-  it('the same origin bottleneck on one tenant only is blocked: its platform-wide steps are handed to an operator', async () => {
-    const end = T0 + 3 * 60 * MINUTE;
-    const edge = surge({
-      signal: 'edge_p95_ms',
-      class: 'infra',
-      expected: 100,
-      observed: 160,
-      band: { lo: 85, hi: 118 },
-      change: '+60%',
-    });
-    const anomalies = { tenantsWithAnomaly: async () => ['acme'] };
-    const o = await replayMitigation(
-      { anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) },
-      { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies },
-    );
-    expect(o.outcome).toBe('blocked');
-    expect(o.stages).toEqual([]);
-  });
+  it(
+    'the same origin bottleneck on one tenant only is ' + 'blocked: its platform-wide steps are handed to an operator',
+    async () => {
+      const end = T0 + 3 * 60 * MINUTE;
+      const edge = surge({
+        signal: 'edge_p95_ms',
+        class: 'infra',
+        expected: 100,
+        observed: 160,
+        band: { lo: 85, hi: 118 },
+        change: '+60%',
+      });
+      const anomalies = { tenantsWithAnomaly: async () => ['acme'] };
+      const o = await replayMitigation(
+        { anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) },
+        { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies },
+      );
+      expect(o.outcome).toBe('blocked');
+      expect(o.stages).toEqual([]);
+    },
+  );
 
   it('a release within 30 min blocks the automatic mitigation before anything is applied', async () => {
     const changes = new InMemoryChangeStore();

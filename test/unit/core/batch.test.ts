@@ -120,42 +120,52 @@ describe('decodeBatch', () => {
       expect(tight.invalid[0]!.reason).toMatch(/^until: .*at most 2 h/);
     });
 
-    it('applies the clock-skew bound to change records too: one announced for tomorrow is dead-lettered, naming ts', () => {
-      const tomorrow = raw(chg({ ts: T0 + 24 * HOUR, until: T0 + 25 * HOUR }), 1, 'acme', SHARD, T0);
-      const soon = raw(chg({ id: 'soon', ts: T0 + 10 * 60_000, until: T0 + HOUR }), 2, 'acme', SHARD, T0);
-      const { changes, invalid } = decodeBatch([tomorrow, soon]);
-      expect(changes.map((c) => c.change.id)).toEqual(['soon']);
-      expect(invalid.map((i) => i.raw)).toEqual([tomorrow]);
-      expect(invalid[0]!.reason).toMatch(/^ts: 1440 min after the record reached the stream/);
-    });
-  });
-
-  it('dead-letters records whose partition key breaks the shard contract (tenant for metric/change, key for activity), naming it', () => {
-    const records = [
-      raw(metric('acme', 'search_qps', T0, 1), 1, 'acme'),
-      raw(metric('acme', 'search_qps', T0, 2), 2, 'globex'),
-      raw(JSON.parse(DESIGN_ACTIVITY), 3, 'user-42'),
-      raw(JSON.parse(DESIGN_ACTIVITY), 4, 'podcast'),
-      raw(DESIGN_CHANGE, 5, 'acme'),
-      raw(DESIGN_CHANGE, 6, 'x'),
-    ];
-    const { byKey, changes, invalid } = decodeBatch(records);
-    expect(byKey.get('acme#search_qps')!.map((o) => o.value)).toEqual([1]);
-    expect(byKey.get('podcast#engagement@user-42')).toHaveLength(1);
-    expect(changes).toHaveLength(1);
-    expect(invalid.map((i) => i.raw)).toEqual([records[1], records[3], records[5]]);
-    expect(invalid[0]!.reason).toBe(
-      'partitionKey: "globex" does not match the record\'s tenant "acme" (metric records are partitioned by tenant)',
+    it(
+      'applies the clock-skew bound to change records too: ' + 'one announced for tomorrow is dead-lettered, naming ts',
+      () => {
+        const tomorrow = raw(chg({ ts: T0 + 24 * HOUR, until: T0 + 25 * HOUR }), 1, 'acme', SHARD, T0);
+        const soon = raw(chg({ id: 'soon', ts: T0 + 10 * 60_000, until: T0 + HOUR }), 2, 'acme', SHARD, T0);
+        const { changes, invalid } = decodeBatch([tomorrow, soon]);
+        expect(changes.map((c) => c.change.id)).toEqual(['soon']);
+        expect(invalid.map((i) => i.raw)).toEqual([tomorrow]);
+        expect(invalid[0]!.reason).toMatch(/^ts: 1440 min after the record reached the stream/);
+      },
     );
-    expect(invalid[1]!.reason).toMatch(/^partitionKey: "podcast" does not match the record's key "user-42"/);
-    expect(invalid[2]!.reason).toMatch(/^partitionKey: "x" .* tenant "acme"/);
   });
 
-  it("holds a fast-clock record's watermark time to its arrival plus MAX_WATERMARK_LEAD_MS, keeping its own minute", () => {
-    const ahead = raw(metric('acme', 'search_qps', T0 + 14 * 60_000, 1), 1, 'acme', SHARD, T0);
-    const honest = raw(metric('acme', 'search_qps', T0 - 5_000, 2), 2, 'acme', SHARD, T0);
-    const [fast, ok] = decodeBatch([ahead, honest]).byKey.get('acme#search_qps')!;
-    expect(fast).toMatchObject({ ts: T0 + 14 * 60_000, watermarkTs: T0 + MAX_WATERMARK_LEAD_MS });
-    expect(ok!.watermarkTs).toBeUndefined();
-  });
+  it(
+    'dead-letters records whose partition key breaks the shard contract (tenant for metric/change, key for ' +
+      'activity), naming it',
+    () => {
+      const records = [
+        raw(metric('acme', 'search_qps', T0, 1), 1, 'acme'),
+        raw(metric('acme', 'search_qps', T0, 2), 2, 'globex'),
+        raw(JSON.parse(DESIGN_ACTIVITY), 3, 'user-42'),
+        raw(JSON.parse(DESIGN_ACTIVITY), 4, 'podcast'),
+        raw(DESIGN_CHANGE, 5, 'acme'),
+        raw(DESIGN_CHANGE, 6, 'x'),
+      ];
+      const { byKey, changes, invalid } = decodeBatch(records);
+      expect(byKey.get('acme#search_qps')!.map((o) => o.value)).toEqual([1]);
+      expect(byKey.get('podcast#engagement@user-42')).toHaveLength(1);
+      expect(changes).toHaveLength(1);
+      expect(invalid.map((i) => i.raw)).toEqual([records[1], records[3], records[5]]);
+      expect(invalid[0]!.reason).toBe(
+        'partitionKey: "globex" does not match the record\'s tenant "acme" (metric records are partitioned by tenant)',
+      );
+      expect(invalid[1]!.reason).toMatch(/^partitionKey: "podcast" does not match the record's key "user-42"/);
+      expect(invalid[2]!.reason).toMatch(/^partitionKey: "x" .* tenant "acme"/);
+    },
+  );
+
+  it(
+    "holds a fast-clock record's watermark time to its " + 'arrival plus MAX_WATERMARK_LEAD_MS, keeping its own minute',
+    () => {
+      const ahead = raw(metric('acme', 'search_qps', T0 + 14 * 60_000, 1), 1, 'acme', SHARD, T0);
+      const honest = raw(metric('acme', 'search_qps', T0 - 5_000, 2), 2, 'acme', SHARD, T0);
+      const [fast, ok] = decodeBatch([ahead, honest]).byKey.get('acme#search_qps')!;
+      expect(fast).toMatchObject({ ts: T0 + 14 * 60_000, watermarkTs: T0 + MAX_WATERMARK_LEAD_MS });
+      expect(ok!.watermarkTs).toBeUndefined();
+    },
+  );
 });

@@ -32,7 +32,10 @@ function bucketsBefore(i: number): MinuteBucket[] {
   return Array.from({ length: 9 }, (_, k) => ({ m: at(i - 9 + k) / MINUTE, n: 4, sum: 396, min: 98, max: 100 }));
 }
 
-/** Runs minute flags through the episode rules in batches of `batch` minutes, as the consumer does, and collects the traces. */
+/**
+ * Runs minute flags through the episode rules in batches of `batch` minutes, as the consumer does, and collects the
+ * traces.
+ */
 function run(flags: boolean[], batch = 1, signal = 'search_qps') {
   let trk: EpisodeTracker | undefined;
   let trc: TraceCursor | undefined;
@@ -75,24 +78,28 @@ describe('episode traces', () => {
     expect(cursors.every((c) => c === undefined)).toBe(true);
   });
 
-  it('the opening includes the minutes before it that the state still holds (observed only), then every minute of the episode', () => {
-    const { traces } = run([...normal(30), ...anomalous(10), ...normal(70)]);
-    const id = episodeId(KEY, at(30));
-    const trace = traces.get(id)!;
-    expect(trace).toBeDefined();
-    // Context: the 9 held buckets before minute 30, observed = sum / n, nothing else.
-    for (const i of range(21, 29)) expect(trace.get(at(i))).toEqual({ ts: at(i), observed: 99 });
-    expect(trace.has(at(20))).toBe(false);
-    // During the episode: the scored minute, rounded.
-    for (const i of range(30, 39))
-      expect(trace.get(at(i))).toEqual({
-        ts: at(i),
-        observed: 180.12,
-        expected: 100,
-        band: { lo: 90, hi: 110 },
-        score: 0.951,
-      });
-  });
+  it(
+    'the opening includes the minutes before it that the state still holds (observed only), then every minute of ' +
+      'the episode',
+    () => {
+      const { traces } = run([...normal(30), ...anomalous(10), ...normal(70)]);
+      const id = episodeId(KEY, at(30));
+      const trace = traces.get(id)!;
+      expect(trace).toBeDefined();
+      // Context: the 9 held buckets before minute 30, observed = sum / n, nothing else.
+      for (const i of range(21, 29)) expect(trace.get(at(i))).toEqual({ ts: at(i), observed: 99 });
+      expect(trace.has(at(20))).toBe(false);
+      // During the episode: the scored minute, rounded.
+      for (const i of range(30, 39))
+        expect(trace.get(at(i))).toEqual({
+          ts: at(i),
+          observed: 180.12,
+          expected: 100,
+          band: { lo: 90, hi: 110 },
+          score: 0.951,
+        });
+    },
+  );
 
   it('goes on for 45 minutes after the episode closes, then stops and forgets the cursor', () => {
     const { traces, cursors, trc } = run([...normal(30), ...anomalous(10), ...normal(70)]);
@@ -113,7 +120,8 @@ describe('episode traces', () => {
     for (const batch of [7, 60]) {
       const other = run(flags, batch).traces;
       expect([...other.keys()]).toEqual([...one.keys()]);
-      // Scored minutes are the same; context from buckets depends on what the state holds, so compare the episode and tail.
+      // Scored minutes are the same; context from buckets depends on what the state holds, so compare the episode and
+      // tail.
       const id = [...one.keys()][0]!;
       expect(minutesOf(other.get(id)).filter((m) => m >= 30)).toEqual(range(30, 89));
     }

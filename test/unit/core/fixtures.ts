@@ -10,11 +10,14 @@ export const M0 = T0 / MINUTE;
 
 /** The three examples of docs/architecture.md "Contract 1", verbatim. */
 export const DESIGN_METRIC =
-  '{"v":1,"type":"metric","id":"m-8f2c","ts":"2026-11-22T10:00:03.120Z","tenant":"acme","signal":"cqs_p95","value":0.0037,"region":"kr","dims":{"service":"search"}}';
+  '{"v":1,"type":"metric","id":"m-8f2c","ts":"2026-11-22T10:00:03.120Z","tenant":"acme","signal":"cqs_p95","value":' +
+  '0.0037,"region":"kr","dims":{"service":"search"}}';
 export const DESIGN_ACTIVITY =
-  '{"v":1,"type":"activity","id":"a-1","ts":1795341603120,"key":"user-42","tenant":"podcast","action":"pause","attrs":{"episode":"e-9","seconds":30}}';
+  '{"v":1,"type":"activity","id":"a-1","ts":1795341603120,"key":"user-42","tenant":"podcast","action":"pause",' +
+  '"attrs":{"episode":"e-9","seconds":30}}';
 export const DESIGN_CHANGE =
-  '{"v":1,"type":"change","id":"rel-381","ts":"2026-11-22T09:40:00Z","tenant":"acme","change":"release","until":"2026-11-22T10:10:00Z","region":"kr","title":"search 2.3"}';
+  '{"v":1,"type":"change","id":"rel-381","ts":"2026-11-22T09:40:00Z","tenant":"acme","change":"release",' +
+  '"until":"2026-11-22T10:10:00Z","region":"kr","title":"search 2.3"}';
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const json = (o: unknown): Uint8Array => utf8(JSON.stringify(o));

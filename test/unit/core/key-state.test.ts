@@ -109,44 +109,48 @@ describe('foldObservations — when windows are emitted', () => {
     expect(b.windows[0]).toMatchObject({ n: 2, sum: 3 });
   });
 
-  it('slides every minute: consecutive windows with the right start/end/n/sum/mean/min/max/lastMinute, each emitted once', () => {
-    const all: Observation[] = [];
-    for (let k = 0; k < 15; k++) all.push(ob(T0 + k * MINUTE + 10_000, k), ob(T0 + k * MINUTE + 50_000, 2 * k + 1));
-    all.push(ob(T0 + 26 * MINUTE, 100)); // pushes the watermark to T0+24min: windows ending M0..M0+23 close
-    // One invocation per minute of data.
-    const batches: Observation[][] = [];
-    for (let i = 0; i < all.length; i += 2) batches.push(all.slice(i, i + 2));
-    const { windows } = foldAll(batches);
-    const lasts = Array.from({ length: 24 }, (_, i) => M0 + i);
-    expect(windows.map((w) => w.end)).toEqual(lasts.map((m) => (m + 1) * MINUTE));
-    for (const [i, w] of windows.entries()) {
-      const e = expectedWindow(all, lasts[i]!, 10);
-      expect(w).toMatchObject({
-        start: e.start,
-        end: e.end,
-        n: e.n,
-        sum: e.sum,
-        min: e.min,
-        max: e.max,
-        activeMinutes: e.activeMinutes,
+  it(
+    'slides every minute: consecutive windows with the right start/end/n/sum/mean/min/max/lastMinute, each ' +
+      'emitted once',
+    () => {
+      const all: Observation[] = [];
+      for (let k = 0; k < 15; k++) all.push(ob(T0 + k * MINUTE + 10_000, k), ob(T0 + k * MINUTE + 50_000, 2 * k + 1));
+      all.push(ob(T0 + 26 * MINUTE, 100)); // pushes the watermark to T0+24min: windows ending M0..M0+23 close
+      // One invocation per minute of data.
+      const batches: Observation[][] = [];
+      for (let i = 0; i < all.length; i += 2) batches.push(all.slice(i, i + 2));
+      const { windows } = foldAll(batches);
+      const lasts = Array.from({ length: 24 }, (_, i) => M0 + i);
+      expect(windows.map((w) => w.end)).toEqual(lasts.map((m) => (m + 1) * MINUTE));
+      for (const [i, w] of windows.entries()) {
+        const e = expectedWindow(all, lasts[i]!, 10);
+        expect(w).toMatchObject({
+          start: e.start,
+          end: e.end,
+          n: e.n,
+          sum: e.sum,
+          min: e.min,
+          max: e.max,
+          activeMinutes: e.activeMinutes,
+        });
+        expect(w.mean).toBeCloseTo(e.mean, 12);
+        expect(w.lastMinute).toEqual(e.lastMinute);
+      }
+      // Spot-check one by hand: the window of minutes 3..12 holds values 3..12 and 7..25.
+      const w12 = windows.find((w) => w.end === T0 + 13 * MINUTE)!;
+      expect(w12).toMatchObject({
+        start: T0 + 3 * MINUTE,
+        n: 20,
+        sum: 75 + 160,
+        min: 3,
+        max: 25,
+        activeMinutes: 10,
+        lastMinute: { n: 2, mean: 18.5, min: 12, max: 25 },
       });
-      expect(w.mean).toBeCloseTo(e.mean, 12);
-      expect(w.lastMinute).toEqual(e.lastMinute);
-    }
-    // Spot-check one by hand: the window of minutes 3..12 holds values 3..12 and 7..25.
-    const w12 = windows.find((w) => w.end === T0 + 13 * MINUTE)!;
-    expect(w12).toMatchObject({
-      start: T0 + 3 * MINUTE,
-      n: 20,
-      sum: 75 + 160,
-      min: 3,
-      max: 25,
-      activeMinutes: 10,
-      lastMinute: { n: 2, mean: 18.5, min: 12, max: 25 },
-    });
-    // A window whose last minute had no data says so.
-    expect(windows.at(-1)!.lastMinute).toBeUndefined();
-  });
+      // A window whose last minute had no data says so.
+      expect(windows.at(-1)!.lastMinute).toBeUndefined();
+    },
+  );
 
   it('with slideMinutes = 5 emits only windows ending on 5-minute boundaries, every 5 minutes', () => {
     const s: WindowSettings = { ...D, slideMinutes: 5 };
@@ -159,7 +163,8 @@ describe('foldObservations — when windows are emitted', () => {
     );
     expect(windows.length).toBeGreaterThan(0);
     for (const w of windows) expect(w.end % (5 * MINUTE)).toBe(0);
-    // Data in minutes 0..29 (and 60): windows with data end at T0+5min .. T0+35min (T0+40min holds minutes 30..39: none).
+    // Data in minutes 0..29 (and 60): windows with data end at T0+5min .. T0+35min (T0+40min holds minutes 30..39:
+    // none).
     expect(windows.map((w) => (w.end - T0) / MINUTE)).toEqual([5, 10, 15, 20, 25, 30, 35]);
     const w10 = windows[1]!;
     expect(w10).toMatchObject({ start: T0, n: 10, sum: 45, min: 0, max: 9 });
@@ -417,7 +422,9 @@ describe('state size (one DynamoDB item per key, target ≤ 4 KB)', () => {
   const LIMIT = 4096;
   const SHARDS = ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002'];
 
-  /** 100k observations over ~200 minutes, jitter up to 2.4 min back, unique ids, 3 shards, 56-digit sequence numbers. */
+  /**
+   * 100k observations over ~200 minutes, jitter up to 2.4 min back, unique ids, 3 shards, 56-digit sequence numbers.
+   */
   function largestState(
     make: (i: number, r: () => number) => Omit<Observation, 'ts' | 'id' | 'position'>,
     count = 100_000,

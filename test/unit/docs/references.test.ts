@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '../../..');
 const TOP = ['lambdas', 'lib', 'local', 'bench', 'test', 'docs', 'policies', 'bin', '.ci'];
-// A repository path as code and docs cite it: one of the top folders, then path characters, ending in a file or folder name.
+// A repository path as code and docs cite it: one of the top folders, then path characters, ending in a file or folder
+// name.
 const PATH = new RegExp(
   `(?<![\\w./-])(?:\\./)?((?:${TOP.map((t) => t.replace('.', '\\.')).join('|')})/[\\w./-]*[\\w])`,
   'g',

@@ -88,7 +88,9 @@ const change = (id: string, ts: number) => ({
   until: ts + 30 * MINUTE,
 });
 
-/** One shard's batch: 23 valid observation records (incl. 1 late, 1 duplicate id), 3 invalid, and optionally 2 changes. */
+/**
+ * One shard's batch: 23 valid observation records (incl. 1 late, 1 duplicate id), 3 invalid, and optionally 2 changes.
+ */
 function buildBatch(withChanges: boolean): {
   records: RawRecord[];
   valid: number;
@@ -161,51 +163,59 @@ describe('processStreamBatch', () => {
     expect(acme!.state.buckets.some((b) => b.max === 999 || b.min === 1)).toBe(false);
   });
 
-  it('when the dead-letter sink throws, reports the invalid records as failed (to be redelivered) and does not count them as dead-lettered', async () => {
-    const deps = harness(new BrokenDeadLetterSink());
-    const { records, valid, invalid } = buildBatch(false);
-    const o = await processStreamBatch(records, deps);
-    expect(o.deadLettered).toBe(0);
-    expect(o.failed).toHaveLength(invalid);
-    const invalidSeqs = [records[12], records[18], records[25]].map((r) => r!.position.sequenceNumber);
-    expect(o.failed.map((f) => f.position.sequenceNumber).sort()).toEqual(invalidSeqs.sort());
-    expect(o.failed[0]!.error).toMatch(/queue unavailable/);
-    expect(o.processed).toBe(valid);
-    expectCountsAddUp(o);
+  it(
+    'when the dead-letter sink throws, reports the invalid records as failed (to be redelivered) and does not ' +
+      'count them as dead-lettered',
+    async () => {
+      const deps = harness(new BrokenDeadLetterSink());
+      const { records, valid, invalid } = buildBatch(false);
+      const o = await processStreamBatch(records, deps);
+      expect(o.deadLettered).toBe(0);
+      expect(o.failed).toHaveLength(invalid);
+      const invalidSeqs = [records[12], records[18], records[25]].map((r) => r!.position.sequenceNumber);
+      expect(o.failed.map((f) => f.position.sequenceNumber).sort()).toEqual(invalidSeqs.sort());
+      expect(o.failed[0]!.error).toMatch(/queue unavailable/);
+      expect(o.processed).toBe(valid);
+      expectCountsAddUp(o);
 
-    // Lambda resumes from the lowest failed record; with a working sink they reach the dead-letter queue.
-    const working = new RecordingDeadLetterSink();
-    const again = { ...deps, deadLetters: working };
-    const lowest = records.findIndex((r) => r.position.sequenceNumber === invalidSeqs[0]);
-    const retry = await processStreamBatch(records.slice(lowest), again);
-    expect(retry.failed).toEqual([]);
-    expect(retry.deadLettered).toBe(invalid);
-    expect(working.sent.map((l) => l.sequenceNumber).sort()).toEqual(invalidSeqs.sort());
-    expect(retry.processed).toBe(0);
-  });
+      // Lambda resumes from the lowest failed record; with a working sink they reach the dead-letter queue.
+      const working = new RecordingDeadLetterSink();
+      const again = { ...deps, deadLetters: working };
+      const lowest = records.findIndex((r) => r.position.sequenceNumber === invalidSeqs[0]);
+      const retry = await processStreamBatch(records.slice(lowest), again);
+      expect(retry.failed).toEqual([]);
+      expect(retry.deadLettered).toBe(invalid);
+      expect(working.sent.map((l) => l.sequenceNumber).sort()).toEqual(invalidSeqs.sort());
+      expect(retry.processed).toBe(0);
+    },
+  );
 
-  it('a second delivery of the same batch changes nothing: processed=0, deadLettered=0, every record counted as redelivered, same state', async () => {
-    const deps = harness();
-    const { records, observations } = buildBatch(false);
-    const first = await processStreamBatch(records, deps);
-    expect(first.failed).toEqual([]);
-    const before = await snapshot(deps, KEYS);
-    const second = await processStreamBatch(records, deps);
-    expect(second).toMatchObject({
-      processed: 0,
-      deadLettered: 0,
-      redelivered: records.length,
-      late: 0,
-      duplicate: 0,
-      stateWrites: 0,
-      writeUnits: 0,
-      failed: [],
-    });
-    expect(observations).toBeLessThan(records.length);
-    expect(second.windows).toEqual([]);
-    expect(await snapshot(deps, KEYS)).toBe(before);
-    expect((deps.deadLetters as RecordingDeadLetterSink).sent).toHaveLength(3);
-  });
+  it(
+    'a second delivery of the same batch changes nothing: processed=0, deadLettered=0, every record counted as ' +
+      'redelivered, same state',
+    async () => {
+      const deps = harness();
+      const { records, observations } = buildBatch(false);
+      const first = await processStreamBatch(records, deps);
+      expect(first.failed).toEqual([]);
+      const before = await snapshot(deps, KEYS);
+      const second = await processStreamBatch(records, deps);
+      expect(second).toMatchObject({
+        processed: 0,
+        deadLettered: 0,
+        redelivered: records.length,
+        late: 0,
+        duplicate: 0,
+        stateWrites: 0,
+        writeUnits: 0,
+        failed: [],
+      });
+      expect(observations).toBeLessThan(records.length);
+      expect(second.windows).toEqual([]);
+      expect(await snapshot(deps, KEYS)).toBe(before);
+      expect((deps.deadLetters as RecordingDeadLetterSink).sent).toHaveLength(3);
+    },
+  );
 
   it('a second delivery of a batch with change records neither re-puts nor re-counts them', async () => {
     const deps = harness();
@@ -233,43 +243,47 @@ describe('processStreamBatch', () => {
     expect(new Set(ends).size).toBe(ends.length);
   });
 
-  it("keeps a metric key's stored item (windows + detection state) ≤ 4 KB over 12 hours of data with ids from 3 shards", async () => {
-    const deps = harness();
-    const r = rng(3);
-    let n = 0;
-    let largest = 0;
-    for (let batch = 0; batch < 12 * 6; batch++) {
-      const records: RawRecord[] = [];
-      for (let i = 0; i < 20; i++) {
-        const ts = T0 + batch * 10 * MINUTE + i * 30_000;
-        const value = Math.round((800 + 200 * Math.sin(ts / 3.6e6) + r() * 100) * 1e6) / 1e6;
-        n++;
-        records.push(
-          raw(
-            {
-              v: 1,
-              type: 'metric',
-              id: `evt-${n}-${Math.floor(r() * 1e9)}`,
-              ts,
-              tenant: 'tenant-with-a-long-name',
-              signal: 'cost_per_tb_scanned',
-              value,
-              region: 'ap-northeast-2',
-            },
-            n,
-            'tenant-with-a-long-name',
-            `shardId-00000000000${n % 3}`,
-            ts + 1_000,
-          ),
-        );
+  it(
+    "keeps a metric key's stored item (windows + detection state) ≤ 4 KB over 12 hours of data with ids from 3 " +
+      'shards',
+    async () => {
+      const deps = harness();
+      const r = rng(3);
+      let n = 0;
+      let largest = 0;
+      for (let batch = 0; batch < 12 * 6; batch++) {
+        const records: RawRecord[] = [];
+        for (let i = 0; i < 20; i++) {
+          const ts = T0 + batch * 10 * MINUTE + i * 30_000;
+          const value = Math.round((800 + 200 * Math.sin(ts / 3.6e6) + r() * 100) * 1e6) / 1e6;
+          n++;
+          records.push(
+            raw(
+              {
+                v: 1,
+                type: 'metric',
+                id: `evt-${n}-${Math.floor(r() * 1e9)}`,
+                ts,
+                tenant: 'tenant-with-a-long-name',
+                signal: 'cost_per_tb_scanned',
+                value,
+                region: 'ap-northeast-2',
+              },
+              n,
+              'tenant-with-a-long-name',
+              `shardId-00000000000${n % 3}`,
+              ts + 1_000,
+            ),
+          );
+        }
+        const o = await processStreamBatch(records, deps);
+        expect(o.failed).toEqual([]);
+        const stored = await deps.windows.load('tenant-with-a-long-name#cost_per_tb_scanned');
+        largest = Math.max(largest, Buffer.byteLength(encodeState(stored!.state)));
       }
-      const o = await processStreamBatch(records, deps);
-      expect(o.failed).toEqual([]);
-      const stored = await deps.windows.load('tenant-with-a-long-name#cost_per_tb_scanned');
-      largest = Math.max(largest, Buffer.byteLength(encodeState(stored!.state)));
-    }
-    expect(largest).toBeLessThanOrEqual(4096);
-  });
+      expect(largest).toBeLessThanOrEqual(4096);
+    },
+  );
 
   it('a record from a fast clock does not make the honest records after it late (issue 18.7)', async () => {
     const deps = harness();
@@ -295,101 +309,106 @@ describe('processStreamBatch', () => {
     expect(closedMinutes.every((n) => n === 2)).toBe(true);
   });
 
-  it('after a version conflict that moves the episode start, pages once and starts one workflow, for the episode that was saved (issue 18.8)', async () => {
-    const KEY = 'acme#cqs_p95';
-    const T = Date.UTC(2026, 10, 22, 6);
-    let seed = 7;
-    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-    // Three hours of acme cqs_p95 every 10 s with ±2 % noise, +60 % from minute 150.
-    const series = Array.from({ length: 170 * 6 }, (_, i) => {
-      const minute = Math.floor(i / 6);
-      return {
-        v: 1,
-        type: 'metric',
-        id: `m-${i}`,
-        ts: T + i * 10_000,
-        tenant: 'acme',
-        signal: 'cqs_p95',
-        region: 'kr',
-        value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * (minute >= 150 ? 1.6 : 1),
-      };
-    });
-    const records = series.map((r, i) => raw(r, i + 1, 'acme', undefined, r.ts + 1_000));
-    const inner = new InMemoryWindowStore();
-    const base = harness();
-    const mitigations = new RecordingMitigationStarter();
-    // Another invocation (a second shard after a reshard) folds spiked records of minute 149 while
-    // this one is folding minutes 149.., and saves first: this invocation's save then conflicts.
-    let armed = false;
-    const other = { ...base, windows: inner, mitigations };
-    const otherRecords = [
-      ...[5, 15, 25, 35, 45].map((s, i) =>
+  it(
+    'after a version conflict that moves the episode start, pages once and starts one workflow, for the episode ' +
+      'that was saved (issue 18.8)',
+    async () => {
+      const KEY = 'acme#cqs_p95';
+      const T = Date.UTC(2026, 10, 22, 6);
+      let seed = 7;
+      const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+      // Three hours of acme cqs_p95 every 10 s with ±2 % noise, +60 % from minute 150.
+      const series = Array.from({ length: 170 * 6 }, (_, i) => {
+        const minute = Math.floor(i / 6);
+        return {
+          v: 1,
+          type: 'metric',
+          id: `m-${i}`,
+          ts: T + i * 10_000,
+          tenant: 'acme',
+          signal: 'cqs_p95',
+          region: 'kr',
+          value: 0.0025 * (1 + 0.02 * (rnd() * 2 - 1)) * (minute >= 150 ? 1.6 : 1),
+        };
+      });
+      const records = series.map((r, i) => raw(r, i + 1, 'acme', undefined, r.ts + 1_000));
+      const inner = new InMemoryWindowStore();
+      const base = harness();
+      const mitigations = new RecordingMitigationStarter();
+      // Another invocation (a second shard after a reshard) folds spiked records of minute 149 while
+      // this one is folding minutes 149.., and saves first: this invocation's save then conflicts.
+      let armed = false;
+      const other = { ...base, windows: inner, mitigations };
+      const otherRecords = [
+        ...[5, 15, 25, 35, 45].map((s, i) =>
+          raw(
+            {
+              v: 1,
+              type: 'metric',
+              id: `b-${i}`,
+              ts: T + 149 * MINUTE + s * 1000,
+              tenant: 'acme',
+              signal: 'cqs_p95',
+              region: 'kr',
+              value: 0.0025 * 2.5,
+            },
+            i + 1,
+            'acme',
+            'shardId-000000000001',
+            T + 153 * MINUTE,
+          ),
+        ),
         raw(
           {
             v: 1,
             type: 'metric',
-            id: `b-${i}`,
-            ts: T + 149 * MINUTE + s * 1000,
+            id: 'b-9',
+            ts: T + 152 * MINUTE,
             tenant: 'acme',
             signal: 'cqs_p95',
             region: 'kr',
-            value: 0.0025 * 2.5,
+            value: 0.0025 * 1.6,
           },
-          i + 1,
+          9,
           'acme',
           'shardId-000000000001',
           T + 153 * MINUTE,
         ),
-      ),
-      raw(
-        {
-          v: 1,
-          type: 'metric',
-          id: 'b-9',
-          ts: T + 152 * MINUTE,
-          tenant: 'acme',
-          signal: 'cqs_p95',
-          region: 'kr',
-          value: 0.0025 * 1.6,
+      ];
+      const windows: WindowStore = {
+        loadMany: (keys) => inner.loadMany(keys),
+        load: (key) => inner.load(key),
+        async save(state: KeyState, version: number | undefined): Promise<SaveOutcome> {
+          if (armed && state.key === KEY) {
+            armed = false;
+            const o = await processStreamBatch(otherRecords, other);
+            expect(o).toMatchObject({ failed: [], alerts: 0, mitigationsStarted: 0 });
+          }
+          return inner.save(state, version);
         },
-        9,
-        'acme',
-        'shardId-000000000001',
-        T + 153 * MINUTE,
-      ),
-    ];
-    const windows: WindowStore = {
-      loadMany: (keys) => inner.loadMany(keys),
-      load: (key) => inner.load(key),
-      async save(state: KeyState, version: number | undefined): Promise<SaveOutcome> {
-        if (armed && state.key === KEY) {
-          armed = false;
-          const o = await processStreamBatch(otherRecords, other);
-          expect(o).toMatchObject({ failed: [], alerts: 0, mitigationsStarted: 0 });
-        }
-        return inner.save(state, version);
-      },
-    };
-    const deps = { ...base, windows, mitigations };
-    const before = records.filter((r) => JSON.parse(Buffer.from(r.data).toString()).ts < T + 149 * MINUTE);
-    for (let i = 0; i < before.length; i += 120)
-      expect((await processStreamBatch(before.slice(i, i + 120), deps)).failed).toEqual([]);
-    expect(base.notifier.published).toHaveLength(0);
-    armed = true;
-    const o = await processStreamBatch(records.slice(before.length), deps);
-    expect(o.failed).toEqual([]);
-    expect(o.conflicts).toBe(1);
-    const stored = (await inner.load(KEY)) as StoredWindow;
-    const episode = stored.state.trk?.episode;
-    expect(episode?.confirmedAt).toBeDefined();
-    // The other writer's spiked minute 149 moved the episode start one minute earlier than this invocation first folded.
-    expect(episode!.id).toBe(`${KEY}@2026-11-22T08:29Z`);
-    // Exactly one page and one workflow, both for the episode the saved state holds.
-    expect(base.notifier.published).toHaveLength(1);
-    expect(JSON.parse(base.notifier.published[0]!.body).anomalyKey).toBe(episode!.id);
-    expect(mitigations.started.map((a) => a.id)).toEqual([episode!.id]);
-    expect([...base.anomalies.anomalies.keys()]).toEqual([episode!.id]);
-  });
+      };
+      const deps = { ...base, windows, mitigations };
+      const before = records.filter((r) => JSON.parse(Buffer.from(r.data).toString()).ts < T + 149 * MINUTE);
+      for (let i = 0; i < before.length; i += 120)
+        expect((await processStreamBatch(before.slice(i, i + 120), deps)).failed).toEqual([]);
+      expect(base.notifier.published).toHaveLength(0);
+      armed = true;
+      const o = await processStreamBatch(records.slice(before.length), deps);
+      expect(o.failed).toEqual([]);
+      expect(o.conflicts).toBe(1);
+      const stored = (await inner.load(KEY)) as StoredWindow;
+      const episode = stored.state.trk?.episode;
+      expect(episode?.confirmedAt).toBeDefined();
+      // The other writer's spiked minute 149 moved the episode start one minute earlier than this invocation first
+      // folded.
+      expect(episode!.id).toBe(`${KEY}@2026-11-22T08:29Z`);
+      // Exactly one page and one workflow, both for the episode the saved state holds.
+      expect(base.notifier.published).toHaveLength(1);
+      expect(JSON.parse(base.notifier.published[0]!.body).anomalyKey).toBe(episode!.id);
+      expect(mitigations.started.map((a) => a.id)).toEqual([episode!.id]);
+      expect([...base.anomalies.anomalies.keys()]).toEqual([episode!.id]);
+    },
+  );
 });
 
 class RecordingMitigationStarter implements MitigationStarter {

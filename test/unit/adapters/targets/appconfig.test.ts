@@ -41,43 +41,47 @@ describe('AppConfig feature-flag target', () => {
     target = new AppConfigTarget(appconfig.client, CONFIG, new InMemorySlotStore());
   });
 
-  it('reads the served content, creates a version with only that flag changed and deploys it with the configured strategy', async () => {
-    const a = action(step('saved-queries-only', true), { rollbackKey: 'ep1/saved-only' });
-    const applied = await target.apply(a, T);
+  it(
+    'reads the served content, creates a version with only that flag changed and deploys it with the configured ' +
+      'strategy',
+    async () => {
+      const a = action(step('saved-queries-only', true), { rollbackKey: 'ep1/saved-only' });
+      const applied = await target.apply(a, T);
 
-    expect(applied).toEqual({ ...a, previous: false, appliedAt: T, targetRef: 'deployment/2' });
-    expect(appconfig.calls.map((c) => c.command)).toEqual([
-      'ListDeployments',
-      'GetHostedConfigurationVersion',
-      'CreateHostedConfigurationVersion',
-      'StartDeployment',
-    ]);
-    const [create, deploy] = mutations(appconfig.calls);
-    expect(create!.command).toBe('CreateHostedConfigurationVersion');
-    expect(create!.input).toMatchObject({
-      ApplicationId: 'app1abc',
-      ConfigurationProfileId: 'prof1ab',
-      ContentType: 'application/json',
-      Description: 'anomaly-guard ep1/saved-only: saved-queries-only = true',
-    });
-    const content = JSON.parse(new TextDecoder().decode(create!.input.Content));
-    expect(content).toEqual({ ...FLAGS, values: { ...FLAGS.values, 'saved-queries-only': { enabled: true } } });
-    expect(deploy!.input).toEqual({
-      ApplicationId: 'app1abc',
-      EnvironmentId: 'env1abc',
-      DeploymentStrategyId: 'strat01',
-      ConfigurationProfileId: 'prof1ab',
-      ConfigurationVersion: '2',
-      Description: 'anomaly-guard ep1/saved-only: saved-queries-only = true',
-      LatestDeploymentNumber: 1,
-    });
-    expect(appconfig.served().values['saved-queries-only']).toEqual({ enabled: true });
-    expect(appconfig.calls.find((c) => c.command === 'GetHostedConfigurationVersion')!.input).toEqual({
-      ApplicationId: 'app1abc',
-      ConfigurationProfileId: 'prof1ab',
-      VersionNumber: 1,
-    });
-  });
+      expect(applied).toEqual({ ...a, previous: false, appliedAt: T, targetRef: 'deployment/2' });
+      expect(appconfig.calls.map((c) => c.command)).toEqual([
+        'ListDeployments',
+        'GetHostedConfigurationVersion',
+        'CreateHostedConfigurationVersion',
+        'StartDeployment',
+      ]);
+      const [create, deploy] = mutations(appconfig.calls);
+      expect(create!.command).toBe('CreateHostedConfigurationVersion');
+      expect(create!.input).toMatchObject({
+        ApplicationId: 'app1abc',
+        ConfigurationProfileId: 'prof1ab',
+        ContentType: 'application/json',
+        Description: 'anomaly-guard ep1/saved-only: saved-queries-only = true',
+      });
+      const content = JSON.parse(new TextDecoder().decode(create!.input.Content));
+      expect(content).toEqual({ ...FLAGS, values: { ...FLAGS.values, 'saved-queries-only': { enabled: true } } });
+      expect(deploy!.input).toEqual({
+        ApplicationId: 'app1abc',
+        EnvironmentId: 'env1abc',
+        DeploymentStrategyId: 'strat01',
+        ConfigurationProfileId: 'prof1ab',
+        ConfigurationVersion: '2',
+        Description: 'anomaly-guard ep1/saved-only: saved-queries-only = true',
+        LatestDeploymentNumber: 1,
+      });
+      expect(appconfig.served().values['saved-queries-only']).toEqual({ enabled: true });
+      expect(appconfig.calls.find((c) => c.command === 'GetHostedConfigurationVersion')!.input).toEqual({
+        ApplicationId: 'app1abc',
+        ConfigurationProfileId: 'prof1ab',
+        VersionNumber: 1,
+      });
+    },
+  );
 
   it('a second apply creates no version and starts no deployment', async () => {
     const a = action(step('saved-queries-only', true));
@@ -115,28 +119,31 @@ describe('AppConfig feature-flag target', () => {
     expect(appconfig.served().values['search-limits']).toEqual({ enabled: true, rows: 1000 });
   });
 
-  it('an environment busy with another deployment: no orphan version, a retryable error, and the retry completes', async () => {
-    appconfig.deployments.push({
-      DeploymentNumber: 2,
-      ConfigurationProfileId: 'other01',
-      ConfigurationVersion: '7',
-      State: 'BAKING',
-    });
-    const a = action(step('saved-queries-only', true));
-    await expect(target.apply(a, T)).rejects.toMatchObject({
-      name: 'DeploymentInProgressError',
-      message: expect.stringContaining('busy with deployment #2 (BAKING)'),
-    });
-    expect(mutations(appconfig.calls)).toEqual([]);
+  it(
+    'an environment busy with another deployment: no orphan ' + 'version, a retryable error, and the retry completes',
+    async () => {
+      appconfig.deployments.push({
+        DeploymentNumber: 2,
+        ConfigurationProfileId: 'other01',
+        ConfigurationVersion: '7',
+        State: 'BAKING',
+      });
+      const a = action(step('saved-queries-only', true));
+      await expect(target.apply(a, T)).rejects.toMatchObject({
+        name: 'DeploymentInProgressError',
+        message: expect.stringContaining('busy with deployment #2 (BAKING)'),
+      });
+      expect(mutations(appconfig.calls)).toEqual([]);
 
-    appconfig.finishDeployments();
-    const applied = await target.apply(a, T + 60_000);
-    expect(appconfig.served().values['saved-queries-only']).toEqual({ enabled: true });
-    expect(applied.appliedAt).toBe(T);
-    expect(mutations(appconfig.calls).find((c) => c.command === 'StartDeployment')!.input.LatestDeploymentNumber).toBe(
-      2,
-    );
-  });
+      appconfig.finishDeployments();
+      const applied = await target.apply(a, T + 60_000);
+      expect(appconfig.served().values['saved-queries-only']).toEqual({ enabled: true });
+      expect(applied.appliedAt).toBe(T);
+      expect(
+        mutations(appconfig.calls).find((c) => c.command === 'StartDeployment')!.input.LatestDeploymentNumber,
+      ).toBe(2);
+    },
+  );
 
   it('rejects flags the profile does not define and values of the wrong type, without creating anything', async () => {
     await expect(target.apply(action(step('no-such-flag', true)), T)).rejects.toMatchObject({

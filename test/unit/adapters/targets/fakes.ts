@@ -290,7 +290,8 @@ export class FakeCloudFront {
     const inv = existing ?? { Id: `I${++this.n}ABCDEF`, CreateTime: new Date(this.clock()), paths: batch.Paths.Items };
     this.invalidations.set(key, inv);
     return {
-      Location: `https://cloudfront.amazonaws.com/2020-05-31/distribution/${input.DistributionId}/invalidation/${inv.Id}`,
+      Location:
+        `https://cloudfront.amazonaws.com/2020-05-31/distribution/` + `${input.DistributionId}/invalidation/${inv.Id}`,
       Invalidation: {
         Id: inv.Id,
         Status: 'InProgress',

@@ -101,24 +101,28 @@ describe('createActionTargets', () => {
     );
   });
 
-  it('lists the playbook steps whose target is not enabled (for dry runs), and what happens to them: handed off, or written to the flag table', () => {
-    const steps = [step('flag'), step('usage-plan'), step('waf-rate-limit'), step('webhook')];
-    const targets = createActionTargets({ usagePlans: FULL.usagePlans }, { dynamo, tableName: 'state' });
-    expect(targets.unavailable(steps).map((u) => [u.step.id, u.error.configKey, u.handling])).toEqual([
-      ['waf-rate-limit', 'waf', 'hand-off'],
-      ['webhook', 'webhook', 'hand-off'],
-    ]);
-    // Before, the flag-table fallback listed nothing, so a dry run never said a WAF step would only be a flag.
-    expect(
-      createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo, tableName: 'state' })
-        .unavailable(steps)
-        .map((u) => [u.step.id, u.handling]),
-    ).toEqual([
-      ['usage-plan', 'flag-table'],
-      ['waf-rate-limit', 'flag-table'],
-      ['webhook', 'flag-table'],
-    ]);
-  });
+  it(
+    'lists the playbook steps whose target is not enabled (for dry runs), and what happens to them: handed off, ' +
+      'or written to the flag table',
+    () => {
+      const steps = [step('flag'), step('usage-plan'), step('waf-rate-limit'), step('webhook')];
+      const targets = createActionTargets({ usagePlans: FULL.usagePlans }, { dynamo, tableName: 'state' });
+      expect(targets.unavailable(steps).map((u) => [u.step.id, u.error.configKey, u.handling])).toEqual([
+        ['waf-rate-limit', 'waf', 'hand-off'],
+        ['webhook', 'webhook', 'hand-off'],
+      ]);
+      // Before, the flag-table fallback listed nothing, so a dry run never said a WAF step would only be a flag.
+      expect(
+        createActionTargets({ unconfiguredTargets: 'flag-table' }, { dynamo, tableName: 'state' })
+          .unavailable(steps)
+          .map((u) => [u.step.id, u.handling]),
+      ).toEqual([
+        ['usage-plan', 'flag-table'],
+        ['waf-rate-limit', 'flag-table'],
+        ['webhook', 'flag-table'],
+      ]);
+    },
+  );
 
   it('unconfiguredTargets per kind: flag-table for some, hand-off for the others; planning hands those off', () => {
     const config = parseActionTargetsConfig({

@@ -123,7 +123,8 @@ describe('API Gateway usage-plan throttle target', () => {
     );
     expect(apigw.plans.get('plan-acme')!.throttle).toEqual({ rateLimit: 10, burstLimit: 15 });
     expect(burst.previous).toEqual({ rateLimit: 10, burstLimit: 200 });
-    await expect(target.rollbackWithOutcome(rate, T + 2)).resolves.toBe('restored'); // a buried layer's rate shows through the merge
+    // a buried layer's rate shows through the merge
+    await expect(target.rollbackWithOutcome(rate, T + 2)).resolves.toBe('restored');
     expect(apigw.plans.get('plan-acme')!.throttle).toEqual({ rateLimit: 100, burstLimit: 15 });
     await target.rollback(burst, T + 3);
     expect(apigw.plans.get('plan-acme')!.throttle).toEqual({ rateLimit: 100, burstLimit: 200 });

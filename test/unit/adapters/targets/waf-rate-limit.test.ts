@@ -74,31 +74,35 @@ describe('WAFv2 rate-based rule limit target', () => {
     target = new WafRateLimitTarget(waf.client, CONFIG, slots);
   });
 
-  it('reads the ACL, sends it back whole with only the rule limit changed and the lock token, and reports the old limit', async () => {
-    const a = action(step(200), { rollbackKey: 'rb-1' });
-    const applied = await target.apply(a, T);
+  it(
+    'reads the ACL, sends it back whole with only the rule limit changed and the lock token, and reports the old ' +
+      'limit',
+    async () => {
+      const a = action(step(200), { rollbackKey: 'rb-1' });
+      const applied = await target.apply(a, T);
 
-    expect(applied).toEqual({ ...a, previous: 1000, appliedAt: T });
-    expect(waf.calls.map((c) => c.command)).toEqual(['GetWebACL', 'UpdateWebACL']);
-    expect(waf.calls[0]!.input).toEqual({ Name: 'edge-acl', Scope: 'REGIONAL', Id: ACL.Id });
-    const update = waf.calls[1]!.input;
-    const expectedRules = structuredClone(ACL.Rules!);
-    expectedRules[1]!.Statement!.RateBasedStatement!.Limit = 200;
-    expect(update).toEqual({
-      Name: 'edge-acl',
-      Scope: 'REGIONAL',
-      Id: ACL.Id,
-      DefaultAction: { Allow: {} },
-      Description: 'public API',
-      Rules: expectedRules,
-      VisibilityConfig: ACL.VisibilityConfig,
-      CustomResponseBodies: ACL.CustomResponseBodies,
-      TokenDomains: ['example.com'],
-      LockToken: 'lock-1',
-    });
-    expect(waf.limit('search-per-ip')).toBe(200);
-    expect(waf.limit('per-ip')).toBe(2000);
-  });
+      expect(applied).toEqual({ ...a, previous: 1000, appliedAt: T });
+      expect(waf.calls.map((c) => c.command)).toEqual(['GetWebACL', 'UpdateWebACL']);
+      expect(waf.calls[0]!.input).toEqual({ Name: 'edge-acl', Scope: 'REGIONAL', Id: ACL.Id });
+      const update = waf.calls[1]!.input;
+      const expectedRules = structuredClone(ACL.Rules!);
+      expectedRules[1]!.Statement!.RateBasedStatement!.Limit = 200;
+      expect(update).toEqual({
+        Name: 'edge-acl',
+        Scope: 'REGIONAL',
+        Id: ACL.Id,
+        DefaultAction: { Allow: {} },
+        Description: 'public API',
+        Rules: expectedRules,
+        VisibilityConfig: ACL.VisibilityConfig,
+        CustomResponseBodies: ACL.CustomResponseBodies,
+        TokenDomains: ['example.com'],
+        LockToken: 'lock-1',
+      });
+      expect(waf.limit('search-per-ip')).toBe(200);
+      expect(waf.limit('per-ip')).toBe(2000);
+    },
+  );
 
   it('a second apply of the same action sends no update and returns the same result', async () => {
     const a = action(step(200));
@@ -169,36 +173,42 @@ describe('WAFv2 rate-based rule limit target', () => {
     expect(waf.limit('search-per-ip')).toBe(800);
   });
 
-  it('two actions on one rule: rolling back the older first keeps the newer limit, then the original comes back', async () => {
-    const older = await target.apply(action(step(500), { rollbackKey: 'ep1/limit' }), T);
-    const newer = await target.apply(action(step(100), { rollbackKey: 'ep2/limit' }), T + 60_000);
-    expect([older.previous, newer.previous]).toEqual([1000, 500]);
-    expect(waf.limit('search-per-ip')).toBe(100);
+  it(
+    'two actions on one rule: rolling back the older first ' + 'keeps the newer limit, then the original comes back',
+    async () => {
+      const older = await target.apply(action(step(500), { rollbackKey: 'ep1/limit' }), T);
+      const newer = await target.apply(action(step(100), { rollbackKey: 'ep2/limit' }), T + 60_000);
+      expect([older.previous, newer.previous]).toEqual([1000, 500]);
+      expect(waf.limit('search-per-ip')).toBe(100);
 
-    await expect(target.rollbackWithOutcome(older, T + 120_000)).resolves.toBe('superseded');
-    expect(waf.limit('search-per-ip')).toBe(100);
-    await expect(target.rollbackWithOutcome(newer, T + 180_000)).resolves.toBe('restored');
-    expect(waf.limit('search-per-ip')).toBe(1000);
-  });
+      await expect(target.rollbackWithOutcome(older, T + 120_000)).resolves.toBe('superseded');
+      expect(waf.limit('search-per-ip')).toBe(100);
+      await expect(target.rollbackWithOutcome(newer, T + 180_000)).resolves.toBe('restored');
+      expect(waf.limit('search-per-ip')).toBe(1000);
+    },
+  );
 
-  it('a push that lands late (after a newer action’s) is chased: the live limit ends at what the stack says', async () => {
-    // A's UpdateWebACL is held in flight while B applies completely; then A's update arrives.
-    let b: Promise<unknown> | undefined;
-    waf.beforeNextUpdate = async () => {
-      b = target.apply(action(step(100), { rollbackKey: 'k-b' }), T + 1);
+  it(
+    'a push that lands late (after a newer action’s) is ' + 'chased: the live limit ends at what the stack says',
+    async () => {
+      // A's UpdateWebACL is held in flight while B applies completely; then A's update arrives.
+      let b: Promise<unknown> | undefined;
+      waf.beforeNextUpdate = async () => {
+        b = target.apply(action(step(100), { rollbackKey: 'k-b' }), T + 1);
+        await b;
+      };
+      const a = await target.apply(action(step(500), { rollbackKey: 'k-a' }), T);
       await b;
-    };
-    const a = await target.apply(action(step(500), { rollbackKey: 'k-a' }), T);
-    await b;
-    expect(a.previous).toBe(1000);
-    expect(waf.limit('search-per-ip')).toBe(100);
-    const stored = await slots.get({ pk: 'ctl#waf-rate-limit', sk: `REGIONAL/edge-acl/${ACL.Id}/search-per-ip` });
-    expect(stored!.state.layers.map((l) => [l.key, l.value])).toEqual([
-      ['k-a', 500],
-      ['k-b', 100],
-    ]);
-    expect(stored!.pending).toBe(false);
-  });
+      expect(a.previous).toBe(1000);
+      expect(waf.limit('search-per-ip')).toBe(100);
+      const stored = await slots.get({ pk: 'ctl#waf-rate-limit', sk: `REGIONAL/edge-acl/${ACL.Id}/search-per-ip` });
+      expect(stored!.state.layers.map((l) => [l.key, l.value])).toEqual([
+        ['k-a', 500],
+        ['k-b', 100],
+      ]);
+      expect(stored!.pending).toBe(false);
+    },
+  );
 
   it('two applies racing on one rule both land, and the live limit ends at the stacked value', async () => {
     const [a, b] = await Promise.all([

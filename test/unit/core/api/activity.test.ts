@@ -74,7 +74,9 @@ describe('activity summaries for the report and the timeline', () => {
     expect(estimateRangeSavings([anomaly()], [], T0 + 3_600_000).amount).toBeNull();
   });
 
-  it('sums the cost episodes at detection, forecast (expected) vs actual (observed); other signals are left out', () => {
+  const title =
+    'sums the cost episodes at detection, forecast (expected) vs actual (observed); other signals are left out';
+  it(title, () => {
     const cost = costAtDetection([
       anomaly(),
       anomaly({ id: 'acme#cqs_p95@2026-11-22T12:00Z', expected: 0.5, observed: 1.25 }),

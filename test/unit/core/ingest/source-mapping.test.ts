@@ -11,7 +11,9 @@ const fixture = (name: string): unknown =>
 const [datadog, twilio, billing] = parseSourceConfigs([
   {
     name: 'datadog-hosts',
-    url: 'https://api.datadoghq.com/api/v2/usage/hourly_usage?filter[timestamp][start]={windowStart}&filter[timestamp][end]={windowEnd}&filter[product_families]=infra_hosts',
+    url:
+      'https://api.datadoghq.com/api/v2/usage/hourly_usage?filter[timestamp][start]={windowStart}' +
+      '&filter[timestamp][end]={windowEnd}&filter[product_families]=infra_hosts',
     scheduleMinutes: 60,
     auth: { secret: 'anomaly-guard/datadog', scheme: 'header', header: 'DD-API-KEY' },
     pagination: { next: 'meta.pagination.next_record_id', param: 'page[next_record_id]' },
@@ -31,7 +33,9 @@ const [datadog, twilio, billing] = parseSourceConfigs([
   },
   {
     name: 'twilio-sms',
-    url: 'https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Usage/Records/Daily.json?Category=sms',
+    url:
+      'https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Usage/Records/Daily.json' +
+      '?Category=sms',
     scheduleMinutes: 1440,
     auth: { secret: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-AbCdEf', scheme: 'basic' },
     pagination: { next: 'next_page_uri' },
@@ -101,82 +105,98 @@ describe('mapping recorded third-party responses to envelope records', () => {
     expect(records.map((r) => r.partitionKey)).toEqual(['acme', 'globex']);
   });
 
-  it("maps Twilio's daily usage records: decimal strings become numbers, dates become UTC midnight, a null price is rejected with the reason", () => {
-    const { records, rejected } = mapResponse(twilio, fixture('twilio-usage-records.json'));
-    expect(records.map((r) => [r.record.ts, (r.record as { value: number }).value])).toEqual([
-      [Date.parse('2026-12-03T00:00:00Z'), 1367.475],
-      [Date.parse('2026-12-04T00:00:00Z'), 4590.75],
-    ]);
-    expect(records[0]!.record).toMatchObject({ tenant: 'notify', signal: 'sms_cost_usd', dims: { category: 'sms' } });
-    expect(rejected).toHaveLength(1);
-    expect(rejected[0]!.reason).toMatch(/^mapping\[0\]: .*value/);
-    expect(rejected[0]!.item).toMatchObject({ start_date: '2026-12-05', price: null });
-  });
+  it(
+    "maps Twilio's daily usage records: decimal strings become numbers, dates become UTC midnight, a null price " +
+      'is rejected with the reason',
+    () => {
+      const { records, rejected } = mapResponse(twilio, fixture('twilio-usage-records.json'));
+      expect(records.map((r) => [r.record.ts, (r.record as { value: number }).value])).toEqual([
+        [Date.parse('2026-12-03T00:00:00Z'), 1367.475],
+        [Date.parse('2026-12-04T00:00:00Z'), 4590.75],
+      ]);
+      expect(records[0]!.record).toMatchObject({ tenant: 'notify', signal: 'sms_cost_usd', dims: { category: 'sms' } });
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0]!.reason).toMatch(/^mapping\[0\]: .*value/);
+      expect(rejected[0]!.item).toMatchObject({ start_date: '2026-12-05', price: null });
+    },
+  );
 
-  it('maps a billing export with two rules (costs and releases), reads epoch seconds, and rejects the items the consumer would dead-letter', () => {
-    const { records, rejected } = mapResponse(billing, fixture('billing-export-costs.json'));
-    expect(records.map((r) => r.record)).toMatchObject([
-      {
-        type: 'metric',
-        tenant: 'acme',
-        signal: 'search_cost_usd',
-        value: 12.4,
-        ts: Date.parse('2026-12-05T10:05:00Z'),
-        region: 'kr',
-      },
-      { type: 'metric', tenant: 'globex', signal: 'search_cost_usd', value: 3.05 },
-      {
-        type: 'change',
-        tenant: 'acme',
-        change: 'release',
-        title: 'search 2.4',
-        ts: Date.parse('2026-12-05T09:58:00Z'),
-      },
-    ]);
-    expect(rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/tenant/), expect.stringMatching(/value/)]);
-    expect(rejected.map((r) => (r.item as { customer: string }).customer)).toEqual(['', 'umbrella']);
-  });
-
-  it('rejects a vendor change item that would mute every tenant ("*") or last longer than 24 h, naming the field (issue 18.6)', () => {
-    const source = {
-      ...billing,
-      mapping: [
+  it(
+    'maps a billing export with two rules (costs and releases), reads epoch seconds, and rejects the items the ' +
+      'consumer would dead-letter',
+    () => {
+      const { records, rejected } = mapResponse(billing, fixture('billing-export-costs.json'));
+      expect(records.map((r) => r.record)).toMatchObject([
         {
-          records: 'windows',
-          type: 'change' as const,
-          fields: { tenant: 'tenant', change: "'maintenance'", ts: 'from', until: 'to' },
+          type: 'metric',
+          tenant: 'acme',
+          signal: 'search_cost_usd',
+          value: 12.4,
+          ts: Date.parse('2026-12-05T10:05:00Z'),
+          region: 'kr',
         },
-      ],
-    };
-    const body = {
-      windows: [
-        { tenant: '*', from: '2026-12-05T10:00:00Z', to: '2199-01-01T00:00:00Z' },
-        { tenant: 'acme', from: '2026-12-05T10:00:00Z', to: '2026-12-07T10:00:00Z' },
-        { tenant: 'acme', from: '2026-12-05T10:00:00Z', to: '2026-12-05T12:00:00Z' },
-      ],
-    };
-    const { records, rejected } = mapResponse(source, body);
-    expect(records.map((r) => r.record)).toMatchObject([
-      { type: 'change', tenant: 'acme', change: 'maintenance', until: Date.parse('2026-12-05T12:00:00Z') },
-    ]);
-    expect(rejected.map((r) => r.reason)).toEqual([
-      expect.stringMatching(/^mapping\[0\]: tenant: .*exactly one tenant/),
-      expect.stringMatching(/^mapping\[0\]: until: .*at most 24 h/),
-    ]);
-  });
+        { type: 'metric', tenant: 'globex', signal: 'search_cost_usd', value: 3.05 },
+        {
+          type: 'change',
+          tenant: 'acme',
+          change: 'release',
+          title: 'search 2.4',
+          ts: Date.parse('2026-12-05T09:58:00Z'),
+        },
+      ]);
+      expect(rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/tenant/), expect.stringMatching(/value/)]);
+      expect(rejected.map((r) => (r.item as { customer: string }).customer)).toEqual(['', 'umbrella']);
+    },
+  );
 
-  it('gives each record an id from its identity, so re-polling a window is deduplicated even when the vendor revised the amount', () => {
-    const body = fixture('billing-export-costs.json') as { items: { amount: string }[] };
-    const first = mapResponse(billing, body).records;
-    const again = mapResponse(billing, body).records;
-    body.items[0]!.amount = '13.10';
-    const revised = mapResponse(billing, body).records;
-    const ids = first.map((r) => r.record.id);
-    expect(again.map((r) => r.record.id)).toEqual(ids);
-    expect(revised.map((r) => r.record.id)).toEqual(ids);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.every((id) => id?.startsWith('billing:'))).toBe(true);
-  });
+  it(
+    'rejects a vendor change item that would mute every tenant ("*") or last longer than 24 h, naming the field ' +
+      '(issue 18.6)',
+    () => {
+      const source = {
+        ...billing,
+        mapping: [
+          {
+            records: 'windows',
+            type: 'change' as const,
+            fields: { tenant: 'tenant', change: "'maintenance'", ts: 'from', until: 'to' },
+          },
+        ],
+      };
+      const body = {
+        windows: [
+          { tenant: '*', from: '2026-12-05T10:00:00Z', to: '2199-01-01T00:00:00Z' },
+          { tenant: 'acme', from: '2026-12-05T10:00:00Z', to: '2026-12-07T10:00:00Z' },
+          { tenant: 'acme', from: '2026-12-05T10:00:00Z', to: '2026-12-05T12:00:00Z' },
+        ],
+      };
+      const { records, rejected } = mapResponse(source, body);
+      expect(records.map((r) => r.record)).toMatchObject([
+        { type: 'change', tenant: 'acme', change: 'maintenance', until: Date.parse('2026-12-05T12:00:00Z') },
+      ]);
+      expect(rejected.map((r) => r.reason)).toEqual([
+        expect.stringMatching(/^mapping\[0\]: tenant: .*exactly one tenant/),
+        expect.stringMatching(/^mapping\[0\]: until: .*at most 24 h/),
+      ]);
+    },
+  );
+
+  it(
+    'gives each record an id from its identity, so re-polling a window is deduplicated even when the vendor ' +
+      'revised the amount',
+    () => {
+      const body = fixture('billing-export-costs.json') as { items: { amount: string }[] };
+      const first = mapResponse(billing, body).records;
+      const again = mapResponse(billing, body).records;
+      body.items[0]!.amount = '13.10';
+      const revised = mapResponse(billing, body).records;
+      const ids = first.map((r) => r.record.id);
+      expect(again.map((r) => r.record.id)).toEqual(ids);
+      expect(revised.map((r) => r.record.id)).toEqual(ids);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.every((id) => id?.startsWith('billing:'))).toBe(true);
+    },
+  );
 
   it('prefixes a mapped id with the source name, so two vendors cannot collide', () => {
     const source = {
@@ -235,7 +255,8 @@ describe('polling windows and pages', () => {
     ).toBe('def456');
     expect(nextPageUrl(datadog, fixture('datadog-hourly-usage.page2.json'), url)).toBeUndefined();
     expect(nextPageUrl(twilio, fixture('twilio-usage-records.json'), twilio.url)).toBe(
-      'https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Usage/Records/Daily.json?Category=sms&PageSize=50&Page=1&PageToken=PASMS2026',
+      'https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Usage/Records/Daily.json' +
+        '?Category=sms&PageSize=50&Page=1&PageToken=PASMS2026',
     );
   });
 

@@ -417,42 +417,51 @@ describe('planning with the real guardrails', () => {
     });
     expect(byOperator.allowed).toBe(true);
     expect(byOperator.reasons).toContain(
-      'soft: operator-overrides-release-guard: operator-triggered despite a change within 30 min: the operator judged the change is not the cause',
+      'soft: operator-overrides-release-guard: operator-triggered despite a change within 30 min: the operator ' +
+        'judged the change is not the cause',
     );
   });
 
-  it("one tenant's edge latency: no CDN invalidation, failover or WAF challenge (platform-wide / irreversible); an incident on three tenants gets them", () => {
-    const edge = anomaly({ class: 'infra', signal: 'edge_p95_ms', expected: 120, observed: 900 });
-    const alone = plan(edge);
-    expect(alone.allowed).toBe(false);
-    expect(alone.stages.flatMap((s) => s.actions)).toEqual([]);
-    expect(alone.handedOff.map((h) => h.stepId)).toEqual([
-      'origin-bottleneck/cache-key-normalise',
-      'origin-bottleneck/cdn-invalidate',
-      'origin-bottleneck/read-only-failover',
-      'origin-bottleneck/challenge',
-    ]);
-    expect(alone.handedOff[1]!.policies).toEqual([
-      'irreversible-step-needs-multi-tenant-incident',
-      'platform-step-needs-multi-tenant-incident',
-    ]);
-    expect(plan(edge, { ...env, tenantsAffected: 2 }).allowed).toBe(false);
-    const wide = plan(edge, { ...env, tenantsAffected: 3 });
-    expect(wide.allowed).toBe(true);
-    expect(wide.stages.map((s) => s.actions.length)).toEqual([2, 2]);
-    expect(wide.handedOff).toEqual([]);
-    // A threshold the deployment set higher holds too.
-    expect(plan(edge, { ...env, tenantsAffected: 3, platformMinTenants: 4 }).allowed).toBe(false);
-  });
+  it(
+    "one tenant's edge latency: no CDN invalidation, failover or WAF challenge (platform-wide / irreversible); an " +
+      'incident on three tenants gets them',
+    () => {
+      const edge = anomaly({ class: 'infra', signal: 'edge_p95_ms', expected: 120, observed: 900 });
+      const alone = plan(edge);
+      expect(alone.allowed).toBe(false);
+      expect(alone.stages.flatMap((s) => s.actions)).toEqual([]);
+      expect(alone.handedOff.map((h) => h.stepId)).toEqual([
+        'origin-bottleneck/cache-key-normalise',
+        'origin-bottleneck/cdn-invalidate',
+        'origin-bottleneck/read-only-failover',
+        'origin-bottleneck/challenge',
+      ]);
+      expect(alone.handedOff[1]!.policies).toEqual([
+        'irreversible-step-needs-multi-tenant-incident',
+        'platform-step-needs-multi-tenant-incident',
+      ]);
+      expect(plan(edge, { ...env, tenantsAffected: 2 }).allowed).toBe(false);
+      const wide = plan(edge, { ...env, tenantsAffected: 3 });
+      expect(wide.allowed).toBe(true);
+      expect(wide.stages.map((s) => s.actions.length)).toEqual([2, 2]);
+      expect(wide.handedOff).toEqual([]);
+      // A threshold the deployment set higher holds too.
+      expect(plan(edge, { ...env, tenantsAffected: 3, platformMinTenants: 4 }).allowed).toBe(false);
+    },
+  );
 
-  it("an anomaly whose records named no region: no automatic change of a control in the deployment's region; an operator may", () => {
-    const unknown = anomaly({ region: undefined });
-    expect(plan(unknown).allowed).toBe(false);
-    expect(plan(unknown).handedOff[0]!.policies).toEqual(['unknown-region-not-automatic']);
-    expect(plan(unknown, { ...env, principal: OPERATOR, automatic: false }).allowed).toBe(true);
-    // A deployment bound to no region has nothing region-bound.
-    expect(plan(unknown, { ...env, deploymentRegion: undefined }).allowed).toBe(true);
-  });
+  it(
+    "an anomaly whose records named no region: no automatic change of a control in the deployment's region; an " +
+      'operator may',
+    () => {
+      const unknown = anomaly({ region: undefined });
+      expect(plan(unknown).allowed).toBe(false);
+      expect(plan(unknown).handedOff[0]!.policies).toEqual(['unknown-region-not-automatic']);
+      expect(plan(unknown, { ...env, principal: OPERATOR, automatic: false }).allowed).toBe(true);
+      // A deployment bound to no region has nothing region-bound.
+      expect(plan(unknown, { ...env, deploymentRegion: undefined }).allowed).toBe(true);
+    },
+  );
 
   it('a tenant seen in two regions is cross-region whichever record came last', () => {
     expect(plan(anomaly({ region: 'kr', regions: ['kr', 'us'] })).allowed).toBe(false);

@@ -59,24 +59,27 @@ describe('planMitigation: the playbook for the anomaly', () => {
     });
   });
 
-  it('planned actions carry the episode, tenant, region and a copy of the step (the tenant comes from the action)', () => {
-    const p = plan();
-    const rows = p.stages[0]!.actions[1]!;
-    expect(rows).toEqual({
-      rollbackKey: rollbackKey(p.episodeId, 'search-cost/rows-limit'),
-      episodeId: p.episodeId,
-      tenant: 'acme',
-      region: 'kr',
-      step: SEARCH_COST.steps[1],
-    });
-    expect(rows.step).not.toBe(SEARCH_COST.steps[1]);
-    const origin = plan({ class: 'infra', signal: 'origin_p95_ms', expected: 120, observed: 800 });
-    expect(origin.stages[0]!.actions.map((a) => [a.step.scope, a.step.flag])).toEqual([
-      ['platform', 'cdn.cache_key.normalise'],
-      ['platform', '@distribution'],
-    ]);
-    expect(plan({ region: undefined }).stages[0]!.actions[0]).not.toHaveProperty('region');
-  });
+  it(
+    'planned actions carry the episode, tenant, region and ' + 'a copy of the step (the tenant comes from the action)',
+    () => {
+      const p = plan();
+      const rows = p.stages[0]!.actions[1]!;
+      expect(rows).toEqual({
+        rollbackKey: rollbackKey(p.episodeId, 'search-cost/rows-limit'),
+        episodeId: p.episodeId,
+        tenant: 'acme',
+        region: 'kr',
+        step: SEARCH_COST.steps[1],
+      });
+      expect(rows.step).not.toBe(SEARCH_COST.steps[1]);
+      const origin = plan({ class: 'infra', signal: 'origin_p95_ms', expected: 120, observed: 800 });
+      expect(origin.stages[0]!.actions.map((a) => [a.step.scope, a.step.flag])).toEqual([
+        ['platform', 'cdn.cache_key.normalise'],
+        ['platform', '@distribution'],
+      ]);
+      expect(plan({ region: undefined }).stages[0]!.actions[0]).not.toHaveProperty('region');
+    },
+  );
 
   it('control keys: tenant/<tenant>/<name> unless platform-scoped; <kind>:<flag> for AWS controls', () => {
     expect(controlKey({ target: 'flag', flag: 'search.rows.max' }, 'acme')).toBe('tenant/acme/search.rows.max');
@@ -161,36 +164,40 @@ describe('planMitigation: requested playbook, guardrails, limits', () => {
     expect(p.reasons).toContain('soft: kill-switch: automatic mitigation is paused (kill switch)');
   });
 
-  it('rate limits derive from the baseline of the anomaly signal (records/min → requests/s), as a usage plan takes them', () => {
-    const p = plan({ class: 'tenant', signal: 'ingest_rpm', expected: 6000, observed: 30000 });
-    const burst = p.stages[0]!.actions[0]!;
-    expect(burst.step).toMatchObject({ id: 'ingest-surge/burst-credit', target: 'usage-plan', flag: '@tenant' });
-    expect(burst.step.value).toEqual<ResolvedLimit>({ rateLimit: 300, burstLimit: 300 });
-    expect(p.stages[1]!.actions.find((a) => a.step.id === 'ingest-surge/rate-limit')!.step.value).toEqual({
-      rateLimit: 150,
-      burstLimit: 200,
-    });
-    expect(p.limits).toEqual([
-      {
-        stepId: 'ingest-surge/burst-credit',
-        signal: 'ingest_rpm',
-        expected: 6000,
-        timesBaseline: 3,
-        burstTimesBaseline: 3,
-        per: 'second',
-        limit: { rateLimit: 300, burstLimit: 300 },
-      },
-      {
-        stepId: 'ingest-surge/rate-limit',
-        signal: 'ingest_rpm',
-        expected: 6000,
-        timesBaseline: 1.5,
-        burstTimesBaseline: 2,
-        per: 'second',
-        limit: { rateLimit: 150, burstLimit: 200 },
-      },
-    ]);
-  });
+  it(
+    'rate limits derive from the baseline of the anomaly signal (records/min → requests/s), as a usage plan takes ' +
+      'them',
+    () => {
+      const p = plan({ class: 'tenant', signal: 'ingest_rpm', expected: 6000, observed: 30000 });
+      const burst = p.stages[0]!.actions[0]!;
+      expect(burst.step).toMatchObject({ id: 'ingest-surge/burst-credit', target: 'usage-plan', flag: '@tenant' });
+      expect(burst.step.value).toEqual<ResolvedLimit>({ rateLimit: 300, burstLimit: 300 });
+      expect(p.stages[1]!.actions.find((a) => a.step.id === 'ingest-surge/rate-limit')!.step.value).toEqual({
+        rateLimit: 150,
+        burstLimit: 200,
+      });
+      expect(p.limits).toEqual([
+        {
+          stepId: 'ingest-surge/burst-credit',
+          signal: 'ingest_rpm',
+          expected: 6000,
+          timesBaseline: 3,
+          burstTimesBaseline: 3,
+          per: 'second',
+          limit: { rateLimit: 300, burstLimit: 300 },
+        },
+        {
+          stepId: 'ingest-surge/rate-limit',
+          signal: 'ingest_rpm',
+          expected: 6000,
+          timesBaseline: 1.5,
+          burstTimesBaseline: 2,
+          per: 'second',
+          limit: { rateLimit: 150, burstLimit: 200 },
+        },
+      ]);
+    },
+  );
 
   it('a limit on another signal needs its baseline; without one the step is skipped, with the reason', () => {
     const storm = { class: 'abuse', signal: 'notify_rpm', expected: 120, observed: 2400 } as const;
@@ -317,35 +324,39 @@ describe('guardrail requests', () => {
     });
   });
 
-  it('a step request names its control: scope, reversibility, regions; the incident size comes from the environment', () => {
-    const invalidate = ORIGIN_BOTTLENECK.steps.find((s) => s.id === 'origin-bottleneck/cdn-invalidate')!;
-    const failover = ORIGIN_BOTTLENECK.steps.find((s) => s.id === 'origin-bottleneck/read-only-failover')!;
-    const rows = SEARCH_COST.steps[0]!;
-    const r = applyRequest(anomaly(), 'soft', { ...env, tenantsAffected: 2, platformMinTenants: 4 }, invalidate);
-    expect(r.resource.target).toEqual({
-      kind: 'cdn-invalidation',
-      flag: 'platform/cdn-invalidation:@distribution',
-      scope: 'platform',
-      reversible: false,
-      regionBound: false,
-      regions: [],
-    });
-    expect(r.context).toMatchObject({ tenantsAffected: 2, platformMinTenants: 4 });
-    expect(applyRequest(anomaly(), 'hard', env, failover).resource.target).toMatchObject({
-      scope: 'platform',
-      reversible: true,
-      regionBound: true,
-      regions: ['kr'],
-    });
-    expect(applyRequest(anomaly(), 'soft', { ...env, deploymentRegion: undefined }, rows).resource.target).toEqual({
-      kind: 'flag',
-      flag: 'tenant/acme/search.cache.ttl_seconds',
-      scope: 'tenant',
-      reversible: true,
-      regionBound: false,
-      regions: [],
-    });
-  });
+  it(
+    'a step request names its control: scope, reversibility, ' +
+      'regions; the incident size comes from the environment',
+    () => {
+      const invalidate = ORIGIN_BOTTLENECK.steps.find((s) => s.id === 'origin-bottleneck/cdn-invalidate')!;
+      const failover = ORIGIN_BOTTLENECK.steps.find((s) => s.id === 'origin-bottleneck/read-only-failover')!;
+      const rows = SEARCH_COST.steps[0]!;
+      const r = applyRequest(anomaly(), 'soft', { ...env, tenantsAffected: 2, platformMinTenants: 4 }, invalidate);
+      expect(r.resource.target).toEqual({
+        kind: 'cdn-invalidation',
+        flag: 'platform/cdn-invalidation:@distribution',
+        scope: 'platform',
+        reversible: false,
+        regionBound: false,
+        regions: [],
+      });
+      expect(r.context).toMatchObject({ tenantsAffected: 2, platformMinTenants: 4 });
+      expect(applyRequest(anomaly(), 'hard', env, failover).resource.target).toMatchObject({
+        scope: 'platform',
+        reversible: true,
+        regionBound: true,
+        regions: ['kr'],
+      });
+      expect(applyRequest(anomaly(), 'soft', { ...env, deploymentRegion: undefined }, rows).resource.target).toEqual({
+        kind: 'flag',
+        flag: 'tenant/acme/search.cache.ttl_seconds',
+        scope: 'tenant',
+        reversible: true,
+        regionBound: false,
+        regions: [],
+      });
+    },
+  );
 
   it('cross-region: any region of the anomaly is not the deployment\'s; no known region is unknown, not "here"', () => {
     expect(applyRequest(anomaly({ region: 'us' }), 'soft', env).context.crossRegion).toBe(true);
@@ -417,20 +428,25 @@ describe('per-step decisions: steps handed off to an operator', () => {
     step: (s: { scope?: string }) => (s.scope === 'platform' ? platformDenied : ALLOW),
   };
 
-  it('a step its own guardrail denies is listed as handed off with the reason, not applied; the soft stage then has nothing to apply', () => {
-    const p = planMitigation(origin, { guardrails: denyPlatform, now: NOW });
-    expect(p.stages.map((s) => s.actions.length)).toEqual([0, 0]);
-    expect(p.handedOff.map((h) => [h.stepId, h.cause, h.control])).toEqual([
-      ['origin-bottleneck/cache-key-normalise', 'guardrail', 'platform/cdn.cache_key.normalise'],
-      ['origin-bottleneck/cdn-invalidate', 'guardrail', 'platform/cdn-invalidation:@distribution'],
-      ['origin-bottleneck/read-only-failover', 'guardrail', 'platform/origin.failover'],
-      ['origin-bottleneck/challenge', 'guardrail', 'platform/waf-rate-limit:anomaly-guard-challenge'],
-    ]);
-    expect(p.allowed).toBe(false);
-    expect(p.reasons).toContain(
-      'soft: origin-bottleneck/cdn-invalidate handed off to an operator: platform-step-needs-multi-tenant-incident: …',
-    );
-  });
+  it(
+    'a step its own guardrail denies is listed as handed off with the reason, not applied; the soft stage then ' +
+      'has nothing to apply',
+    () => {
+      const p = planMitigation(origin, { guardrails: denyPlatform, now: NOW });
+      expect(p.stages.map((s) => s.actions.length)).toEqual([0, 0]);
+      expect(p.handedOff.map((h) => [h.stepId, h.cause, h.control])).toEqual([
+        ['origin-bottleneck/cache-key-normalise', 'guardrail', 'platform/cdn.cache_key.normalise'],
+        ['origin-bottleneck/cdn-invalidate', 'guardrail', 'platform/cdn-invalidation:@distribution'],
+        ['origin-bottleneck/read-only-failover', 'guardrail', 'platform/origin.failover'],
+        ['origin-bottleneck/challenge', 'guardrail', 'platform/waf-rate-limit:anomaly-guard-challenge'],
+      ]);
+      expect(p.allowed).toBe(false);
+      expect(p.reasons).toContain(
+        'soft: origin-bottleneck/cdn-invalidate handed off to an operator: ' +
+          'platform-step-needs-multi-tenant-incident: …',
+      );
+    },
+  );
 
   it('tenant-scoped steps of the same plan are unaffected', () => {
     const p = planMitigation(anomaly(), { guardrails: denyPlatform, now: NOW });
@@ -440,48 +456,61 @@ describe('per-step decisions: steps handed off to an operator', () => {
     );
   });
 
-  it('a target the deployment does not configure (unconfiguredTargets: error) is handed off at planning, the rest of the stage stays', () => {
-    const ingest = anomaly({ class: 'tenant', signal: 'ingest_rpm', expected: 6000, observed: 30000 });
-    const p = planMitigation(ingest, {
-      guardrails: BOTH_ALLOWED,
-      now: NOW,
-      unavailableTargets: { 'usage-plan': 'configure actionTargets.usagePlans' },
-    });
-    expect(p.stages[0]!.actions.map((a) => a.step.id)).toEqual(['ingest-surge/sampling', 'ingest-surge/trim-fields']);
-    expect(p.stages[0]!.handedOff).toMatchObject([
-      {
-        stepId: 'ingest-surge/burst-credit',
-        cause: 'target-not-configured',
-        reason: 'target usage-plan is not configured: configure actionTargets.usagePlans',
-      },
-    ]);
-    expect(p.allowed).toBe(true);
-  });
+  it(
+    'a target the deployment does not configure (unconfiguredTargets: error) is handed off at planning, the rest ' +
+      'of the stage stays',
+    () => {
+      const ingest = anomaly({ class: 'tenant', signal: 'ingest_rpm', expected: 6000, observed: 30000 });
+      const p = planMitigation(ingest, {
+        guardrails: BOTH_ALLOWED,
+        now: NOW,
+        unavailableTargets: { 'usage-plan': 'configure actionTargets.usagePlans' },
+      });
+      expect(p.stages[0]!.actions.map((a) => a.step.id)).toEqual(['ingest-surge/sampling', 'ingest-surge/trim-fields']);
+      expect(p.stages[0]!.handedOff).toMatchObject([
+        {
+          stepId: 'ingest-surge/burst-credit',
+          cause: 'target-not-configured',
+          reason: 'target usage-plan is not configured: configure actionTargets.usagePlans',
+        },
+      ]);
+      expect(p.allowed).toBe(true);
+    },
+  );
 
-  it('before escalating, the stage is re-decided: a wider incident by now lets the platform steps through, in playbook order', () => {
-    const p = planMitigation(origin, { guardrails: denyPlatform, now: NOW });
-    const wider = redecideStage(p, 'hard', { ...BOTH_ALLOWED, step: () => ALLOW });
-    expect(wider.stages[1]!.actions.map((a) => a.step.id)).toEqual([
-      'origin-bottleneck/read-only-failover',
-      'origin-bottleneck/challenge',
-    ]);
-    expect(wider.stages[0]!.handedOff).toHaveLength(2);
-    const stuck = assessRegression(
-      { ts: T0, observed: 900, expected: 120 },
-      { ts: T0 + 15 * MINUTE, observed: 900, expected: 120 },
-      { bad: 'up' },
-    );
-    expect(nextStage(p, 'soft', stuck)).toMatchObject({
-      kind: 'hand-off',
-      reason: expect.stringContaining(
-        "the hard stage's steps are for an operator (origin-bottleneck/read-only-failover: platform-step-needs-multi-tenant-incident",
-      ),
-    });
-    expect(nextStage(wider, 'soft', stuck).kind).toBe('escalate');
-  });
+  it(
+    'before escalating, the stage is re-decided: a wider incident by now lets the platform steps through, in ' +
+      'playbook order',
+    () => {
+      const p = planMitigation(origin, { guardrails: denyPlatform, now: NOW });
+      const wider = redecideStage(p, 'hard', { ...BOTH_ALLOWED, step: () => ALLOW });
+      expect(wider.stages[1]!.actions.map((a) => a.step.id)).toEqual([
+        'origin-bottleneck/read-only-failover',
+        'origin-bottleneck/challenge',
+      ]);
+      expect(wider.stages[0]!.handedOff).toHaveLength(2);
+      const stuck = assessRegression(
+        { ts: T0, observed: 900, expected: 120 },
+        { ts: T0 + 15 * MINUTE, observed: 900, expected: 120 },
+        { bad: 'up' },
+      );
+      expect(nextStage(p, 'soft', stuck)).toMatchObject({
+        kind: 'hand-off',
+        reason: expect.stringContaining(
+          "the hard stage's steps are for an operator (origin-bottleneck/read-only-failover: " +
+            'platform-step-needs-multi-tenant-incident',
+        ),
+      });
+      expect(nextStage(wider, 'soft', stuck).kind).toBe('escalate');
+    },
+  );
 
-  it("the incident counts anomalies on the playbook's signals: an origin bottleneck shows on edge and origin latency alike", () => {
-    expect(incidentSignals(origin)).toEqual(['cache_hit_ratio', 'edge_p95_ms', 'origin_p95_ms']);
-    expect(incidentSignals(origin, 'no-such-playbook')).toEqual(['edge_p95_ms']);
-  });
+  it(
+    "the incident counts anomalies on the playbook's signals: an origin bottleneck shows on edge and origin " +
+      'latency alike',
+    () => {
+      expect(incidentSignals(origin)).toEqual(['cache_hit_ratio', 'edge_p95_ms', 'origin_p95_ms']);
+      expect(incidentSignals(origin, 'no-such-playbook')).toEqual(['edge_p95_ms']);
+    },
+  );
 });

@@ -66,52 +66,64 @@ describe('regions of an episode', () => {
     expect(episodeRegions(decodeState(encodeState(state)), T0 + 5 * MIN)).toEqual(['kr', 'us']);
   });
 
-  it('a tenant with traffic in two regions: cross-region whichever record came last (before: decided by the last one)', () => {
-    const guardrails = bundledGuardrails();
-    for (const order of [
-      ['kr', 'us'],
-      ['us', 'kr'],
-    ]) {
-      const { state } = foldObservations(undefined, [ob(5, order[0]), ob(6, order[1])], DEFAULT_WINDOW_SETTINGS);
-      const anomaly = describeAnomaly(confirmed, 'acme#cqs_p95', 'acme', 'cqs_p95', {
-        region: state.region!,
-        regions: episodeRegions(state, confirmed.episode.start),
-        changes: [],
-        tenantsAffected: 1,
-        whitelisted: false,
-      });
-      expect(anomaly.regions).toEqual(['kr', 'us']);
-      const env = {
-        now: T0 + 8 * MIN,
-        principal: { type: 'Workflow' as const, id: 'w' },
-        automatic: true,
-        deploymentRegion: 'kr',
-      };
-      const plan = planMitigation(anomaly, { guardrails: decideStages(anomaly, env, guardrails), now: env.now });
-      expect(plan.allowed, `last record from ${order[1]}`).toBe(false);
-      expect(plan.reasons[0]).toMatch(/^soft: deny-cross-region: /);
-    }
-  });
+  it(
+    'a tenant with traffic in two regions: cross-region whichever record came last (before: decided by the last ' +
+      'one)',
+    () => {
+      const guardrails = bundledGuardrails();
+      for (const order of [
+        ['kr', 'us'],
+        ['us', 'kr'],
+      ]) {
+        const { state } = foldObservations(undefined, [ob(5, order[0]), ob(6, order[1])], DEFAULT_WINDOW_SETTINGS);
+        const anomaly = describeAnomaly(confirmed, 'acme#cqs_p95', 'acme', 'cqs_p95', {
+          region: state.region!,
+          regions: episodeRegions(state, confirmed.episode.start),
+          changes: [],
+          tenantsAffected: 1,
+          whitelisted: false,
+        });
+        expect(anomaly.regions).toEqual(['kr', 'us']);
+        const env = {
+          now: T0 + 8 * MIN,
+          principal: { type: 'Workflow' as const, id: 'w' },
+          automatic: true,
+          deploymentRegion: 'kr',
+        };
+        const plan = planMitigation(anomaly, { guardrails: decideStages(anomaly, env, guardrails), now: env.now });
+        expect(plan.allowed, `last record from ${order[1]}`).toBe(false);
+        expect(plan.reasons[0]).toMatch(/^soft: deny-cross-region: /);
+      }
+    },
+  );
 
-  it("bounded: at most 8 regions in the state; an episode that lost one to the bound counts an untracked region (never the deployment's)", () => {
-    const regions = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9'];
-    const { state } = foldObservations(
-      undefined,
-      regions.map((r, i) => ob(i, r)),
-      DEFAULT_WINDOW_SETTINGS,
-    );
-    expect(Object.keys(state.rg!)).toHaveLength(MAX_TRACKED_REGIONS);
-    expect(state.rg).not.toHaveProperty('r0');
-    expect(episodeRegions(state, T0)).toEqual([...regions.slice(2), UNTRACKED_REGION]);
-    expect(episodeRegions(state, T0 + 5 * MIN)).toEqual(['r5', 'r6', 'r7', 'r8', 'r9']);
-  });
+  it(
+    'bounded: at most 8 regions in the state; an episode that lost one to the bound counts an untracked region ' +
+      "(never the deployment's)",
+    () => {
+      const regions = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9'];
+      const { state } = foldObservations(
+        undefined,
+        regions.map((r, i) => ob(i, r)),
+        DEFAULT_WINDOW_SETTINGS,
+      );
+      expect(Object.keys(state.rg!)).toHaveLength(MAX_TRACKED_REGIONS);
+      expect(state.rg).not.toHaveProperty('r0');
+      expect(episodeRegions(state, T0)).toEqual([...regions.slice(2), UNTRACKED_REGION]);
+      expect(episodeRegions(state, T0 + 5 * MIN)).toEqual(['r5', 'r6', 'r7', 'r8', 'r9']);
+    },
+  );
 
-  it('no record named a region: the anomaly has none (unknown); a state or an anomaly from before `regions` falls back to `region`', () => {
-    const { state } = foldObservations(undefined, [ob(5), ob(6)], DEFAULT_WINDOW_SETTINGS);
-    expect(episodeRegions(state, T0)).toEqual([]);
-    expect(episodeRegions({ region: 'kr' }, T0)).toEqual(['kr']);
-    expect(regionsOf({ region: 'kr' })).toEqual(['kr']);
-    expect(regionsOf({})).toEqual([]);
-    expect(regionsOf({ region: 'us', regions: ['kr', 'us'] })).toEqual(['kr', 'us']);
-  });
+  it(
+    'no record named a region: the anomaly has none (unknown); a state or an anomaly from before `regions` falls ' +
+      'back to `region`',
+    () => {
+      const { state } = foldObservations(undefined, [ob(5), ob(6)], DEFAULT_WINDOW_SETTINGS);
+      expect(episodeRegions(state, T0)).toEqual([]);
+      expect(episodeRegions({ region: 'kr' }, T0)).toEqual(['kr']);
+      expect(regionsOf({ region: 'kr' })).toEqual(['kr']);
+      expect(regionsOf({})).toEqual([]);
+      expect(regionsOf({ region: 'us', regions: ['kr', 'us'] })).toEqual(['kr', 'us']);
+    },
+  );
 });

@@ -41,29 +41,33 @@ function extract(archive: Buffer, gz = true): { dir: string; names: string[]; ve
 }
 
 describe('evidence.tar.gz', () => {
-  it('holds the report in three forms plus the window data, change records and action ledger; tar extracts it intact', () => {
-    const input = seedInput();
-    const files = evidenceFiles(input);
-    expect(files.map((f) => f.name)).toEqual([
-      'report.json',
-      'report.md',
-      'report.html',
-      'window-data.json',
-      'changes.json',
-      'ledger.json',
-    ]);
-    const { dir, names, verbose } = extract(tarGz(files, input.generatedAt));
-    expect(names).toEqual(files.map((f) => f.name));
-    for (const f of files) expect(readFileSync(join(dir, f.name), 'utf8')).toBe(f.content);
-    // Stamped with the report's generation time, not the clock: the same input gives the same archive.
-    expect(verbose).toContain('2026-11-22 10:50:30 report.json');
-    const windowData = JSON.parse(readFileSync(join(dir, 'window-data.json'), 'utf8'));
-    expect(windowData.points).toHaveLength(input.series.length);
-    expect(JSON.parse(readFileSync(join(dir, 'ledger.json'), 'utf8')).entries).toHaveLength(6);
-    expect(
-      JSON.parse(readFileSync(join(dir, 'changes.json'), 'utf8')).records.map((c: { id: string }) => c.id),
-    ).toEqual(['rel-381', 'rel-390']);
-  });
+  it(
+    'holds the report in three forms plus the window data, change records and action ledger; tar extracts it ' +
+      'intact',
+    () => {
+      const input = seedInput();
+      const files = evidenceFiles(input);
+      expect(files.map((f) => f.name)).toEqual([
+        'report.json',
+        'report.md',
+        'report.html',
+        'window-data.json',
+        'changes.json',
+        'ledger.json',
+      ]);
+      const { dir, names, verbose } = extract(tarGz(files, input.generatedAt));
+      expect(names).toEqual(files.map((f) => f.name));
+      for (const f of files) expect(readFileSync(join(dir, f.name), 'utf8')).toBe(f.content);
+      // Stamped with the report's generation time, not the clock: the same input gives the same archive.
+      expect(verbose).toContain('2026-11-22 10:50:30 report.json');
+      const windowData = JSON.parse(readFileSync(join(dir, 'window-data.json'), 'utf8'));
+      expect(windowData.points).toHaveLength(input.series.length);
+      expect(JSON.parse(readFileSync(join(dir, 'ledger.json'), 'utf8')).entries).toHaveLength(6);
+      expect(
+        JSON.parse(readFileSync(join(dir, 'changes.json'), 'utf8')).records.map((c: { id: string }) => c.id),
+      ).toEqual(['rel-381', 'rel-390']);
+    },
+  );
 
   it('the archive object is the same bytes as packing the evidence files', () => {
     const input = seedInput();

@@ -94,7 +94,8 @@ describe('the daily digest', () => {
     expect(md.split('\n')[0]).toBe('# Anomaly digest 2026-11-22: 3 episodes, 1 mitigated, 1 recovered automatically');
     expect(md).toContain('- estimated savings: **USD 335.10** (1 of 3 episodes estimated)');
     expect(md).toContain(
-      `| 10:00 UTC | \`acme\` | \`cqs_p95\` | +51% | app | SEV2 | mitigate | recovered | 27 min | −19% | USD 335.10 | \`reports/2026/11/22/${seed.id}/report.md\` |`,
+      `| 10:00 UTC | \`acme\` | \`cqs_p95\` | +51% | app | SEV2 | mitigate | recovered | 27 min | −19% | USD ` +
+        `335.10 | \`reports/2026/11/22/${seed.id}/report.md\` |`,
     );
     expect(md).toContain('| 03:10 UTC | `beta` | `search_qps` | +240% | app | SEV2 | alert | - | - | n/a | n/a | - |');
   });

@@ -43,7 +43,8 @@ describe('the seed 004 §4 worked example (KR search cost spike, stabilised in 2
     expect(md).toContain('No change record was correlated at detection');
     expect(md).toContain('09:15 UTC release rel-381 "search 2.3": 45 min before the anomaly started');
     expect(md).toContain(
-      '10:28 UTC release rel-390 "search 2.3.1: cache key includes the template parameter": 28 min after the anomaly started',
+      '10:28 UTC release rel-390 "search 2.3.1: cache key includes the template parameter": 28 min after the ' +
+        'anomaly started',
     );
   });
 
@@ -60,13 +61,16 @@ describe('the seed 004 §4 worked example (KR search cost spike, stabilised in 2
   it('lists each action with its time, control, values and rollback key, and when it was rolled back', () => {
     expect(md).toContain(`Episode rollback key \`${input.plan!.rollbackKey}\` undoes everything below.`);
     expect(md).toContain(
-      `| 10:04:05 UTC | soft | Raise the search cache TTL to 90 s | \`tenant/acme/search.cache.ttl_seconds\` | \`90\` | \`30\` | \`${keys[0]}\` | 10:44:00 UTC |`,
+      `| 10:04:05 UTC | soft | Raise the search cache TTL to 90 s | \`tenant/acme/search.cache.ttl_seconds\` | ` +
+        `\`90\` | \`30\` | \`${keys[0]}\` | 10:44:00 UTC |`,
     );
     expect(md).toContain(
-      `| 10:04:06 UTC | soft | Cap rows at 200 | \`tenant/acme/search.rows.max\` | \`200\` | \`1000\` | \`${keys[1]}\` | 10:39:00 UTC |`,
+      `| 10:04:06 UTC | soft | Cap rows at 200 | \`tenant/acme/search.rows.max\` | \`200\` | \`1000\` | \`` +
+        `${keys[1]}\` | 10:39:00 UTC |`,
     );
     expect(md).toContain(
-      `| 10:04:07 UTC | soft | Cap facet.limit at 50 | \`tenant/acme/search.facet.limit.max\` | \`50\` | \`200\` | \`${keys[2]}\` | 10:34:00 UTC |`,
+      `| 10:04:07 UTC | soft | Cap facet.limit at 50 | \`tenant/acme/search.facet.limit.max\` | \`50\` | \`200\` | ` +
+        `\`${keys[2]}\` | 10:34:00 UTC |`,
     );
     expect(report.actions.map((a) => [a.rollbackKey, a.appliedAt, a.rolledBackAt])).toEqual([
       [keys[0], '2026-11-22T10:04:05.000Z', '2026-11-22T10:44:00.000Z'],
@@ -92,7 +96,8 @@ describe('the seed 004 §4 worked example (KR search cost spike, stabilised in 2
 
   it('states the cost effect (−19 %) and the savings with their method and assumptions', () => {
     expect(md).toContain(
-      'Cost effect: **−19%**: mean cqs_p95 was 0.00444 USD over the 27 minutes from the first action to stabilising, against 0.00547 USD over the 4 minutes before it.',
+      'Cost effect: **−19%**: mean cqs_p95 was 0.00444 USD over the 27 minutes from the first action to ' +
+        'stabilising, against 0.00547 USD over the 4 minutes before it.',
     );
     expect(report.costEffect!.percent).toBe(-18.9);
     // 12,000 queries a minute: (0.005475 − 0.0037) × 12,000 = 21.3 USD a minute before the action,
@@ -308,7 +313,8 @@ describe('episodes without automatic action', () => {
     const md = renderMarkdown(r);
     expect(md).toContain('Correlated at detection (within ±30 min of the start): release rel-400 "search 2.4".');
     expect(md).toContain(
-      'No mitigation was planned. Recommendation: roll back release rel-400 "search 2.4"; no automatic action while a change is this close.',
+      'No mitigation was planned. Recommendation: roll back release rel-400 "search 2.4"; no automatic action ' +
+        'while a change is this close.',
     );
     expect(md).toContain('Nothing was applied.');
     expect(md).toContain('Savings: not estimated (no action was applied: nothing to compare against).');
