@@ -56,7 +56,8 @@ program
       : new KinesisClient({ requestHandler: new NodeHttpHandler() });
     const result = await putRecordsReliably(kinesis, o.stream, entries);
     console.log(
-      `put ${result.sent} of ${entries.length} records on ${o.stream} in ${result.attempts} PutRecords calls${skipped ? ` (${skipped} blank lines skipped)` : ''}`,
+      `put ${result.sent} of ${entries.length} records on ${o.stream} in ${result.attempts} PutRecords calls` +
+        (skipped ? ` (${skipped} blank lines skipped)` : ''),
     );
     for (const f of result.failed.slice(0, 10)) console.error(`failed: ${f.errorCode} ${f.errorMessage}`);
     process.exitCode = result.failed.length ? 1 : 0;
@@ -67,7 +68,9 @@ program
   .description("run recorded data through the consumer's detection path in event time, as fast as the machine allows")
   .requiredOption(
     '--input <file|dir>',
-    'envelopes: a JSONL file, a raw-archive object (.gz or not; newline-delimited or concatenated JSON), or a directory tree of them such as a downloaded raw/2026/12/05/ or <out>/archive/, read in key order; with --format csv a timestamp,value CSV file or directory tree',
+    'envelopes: a JSONL file, a raw-archive object (.gz or not; newline-delimited or concatenated JSON), or a ' +
+      'directory tree of them such as a downloaded raw/2026/12/05/ or <out>/archive/, read in key order; with ' +
+      '--format csv a timestamp,value CSV file or directory tree',
   )
   .requiredOption('--out <dir>', 'where results go')
   .option('--format <envelope|csv>', 'input format', 'envelope')
@@ -97,7 +100,8 @@ program
       });
       bar.stop();
       console.log(
-        `replayed ${r.rows} rows from ${r.files} files in ${(r.ms / 1000).toFixed(2)} s (${Math.round(r.rows / (r.ms / 1000))} rows/s); ${r.alerts} alerting rows; results in ${o.out}`,
+        `replayed ${r.rows} rows from ${r.files} files in ${(r.ms / 1000).toFixed(2)} s ` +
+          `(${Math.round(r.rows / (r.ms / 1000))} rows/s); ${r.alerts} alerting rows; results in ${o.out}`,
       );
       return;
     }
@@ -109,9 +113,22 @@ program
     });
     if (process.stderr.isTTY) process.stderr.write('\n');
     console.log(
-      `replayed ${r.records} records over ${r.keys} keys in ${(r.ms / 1000).toFixed(2)} s: ${r.processed} processed, ${r.deadLettered} dead-lettered, ${r.anomalies} anomaly episodes (${r.alerts} would page); alerts in ${o.out}/alerts.jsonl`,
+      `replayed ${r.records} records over ${r.keys} keys in ${(r.ms / 1000).toFixed(2)} s: ` +
+        `${r.processed} processed, ${r.deadLettered} dead-lettered, ${r.anomalies} anomaly episodes ` +
+        `(${r.alerts} would page); alerts in ${o.out}/alerts.jsonl`,
     );
     if (r.deadLettered) console.log(`dead-lettered records with reasons: ${o.out}/dead-letters.jsonl`);
+    if (r.precision) {
+      const rows = r.precision.byTenantSignal;
+      const judged = rows.reduce((n, x) => n + x.truePositive + x.falsePositive + x.expected, 0);
+      const tp = rows.reduce((n, x) => n + x.truePositive, 0);
+      const overall = judged ? (tp / judged).toFixed(3) : 'n/a';
+      console.log(
+        `precision ${overall} over ${judged} judged of ${rows.reduce((n, x) => n + x.alerts, 0)} paged episodes ` +
+          `(${r.verdicts} verdict lines, ${r.precision.unmatched.length} on episodes that did not page); ` +
+          `by tenant and signal in ${o.out}/precision.json`,
+      );
+    }
   });
 
 program
@@ -169,7 +186,8 @@ program
         ...(o.max !== undefined && { max: o.max }),
       });
       console.log(
-        `${source.name}: ${r.read} messages read; ${r.redriven} records ${o.dryRun ? 'would be put back on' : 'put back on'} ${o.stream}`,
+        `${source.name}: ${r.read} messages read; ` +
+          `${r.redriven} records ${o.dryRun ? 'would be put back on' : 'put back on'} ${o.stream}`,
       );
       for (const [reason, n] of r.byReason) console.log(`  ${n} × ${reason}`);
       const left = new Map<string, { n: number; nextStep: string }>();
@@ -186,7 +204,8 @@ const mitigationControl = program
 for (const [name, description] of [
   [
     'pause',
-    'pause automatic mitigation: executions stop before their next action and hand off; alerts, operator actions and rollbacks go on',
+    'pause automatic mitigation: executions stop before their next action and hand off; alerts, operator actions ' +
+      'and rollbacks go on',
   ],
   ['resume', 'resume automatic mitigation'],
   ['status', 'show whether automatic mitigation is paused, by whom and since when'],
@@ -212,7 +231,8 @@ for (const [name, description] of [
       const s = await killSwitchState(dynamo, o.table);
       console.log(
         s.paused
-          ? `automatic mitigation is PAUSED (${s.setBy ?? 'unknown'}, since ${new Date(s.updatedAt ?? 0).toISOString()})`
+          ? `automatic mitigation is PAUSED ` +
+              `(${s.setBy ?? 'unknown'}, since ${new Date(s.updatedAt ?? 0).toISOString()})`
           : 'automatic mitigation is active',
       );
     });

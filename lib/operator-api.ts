@@ -33,9 +33,13 @@ export const API_FUNCTION_LOGICAL_IDS: Readonly<Record<RouteId, string>> = {
   whitelist: 'ApiWhitelistFunction',
   timeline: 'ApiTimelineFunction',
   changes: 'ApiChangesFunction',
+  feedback: 'ApiFeedbackFunction',
 };
 
-/** Sizing per route: reads and scoring are quick; mitigate/rollback call Step Functions (and Cedar, Lambda); report/timeline query a range. All below the gateway's 29 s integration timeout. */
+/**
+ * Sizing per route: reads and scoring are quick; mitigate/rollback call Step Functions (and Cedar, Lambda);
+ * report/timeline query a range. All below the gateway's 29 s integration timeout.
+ */
 const ROUTE_FUNCTION: Readonly<Record<RouteId, { timeoutSeconds: number; description: string }>> = {
   score: { timeoutSeconds: 10, description: 'score signal values against the stored baselines (read-only)' },
   mitigate: { timeoutSeconds: 25, description: 'start or dry-run the mitigation workflow for an episode' },
@@ -47,12 +51,18 @@ const ROUTE_FUNCTION: Readonly<Record<RouteId, { timeoutSeconds: number; descrip
     timeoutSeconds: 10,
     description: 'declare a change window for a tenant or every tenant (audited, idempotent by id)',
   },
+  feedback: {
+    timeoutSeconds: 10,
+    description: 'store an operator verdict on an anomaly (appended, never overwritten)',
+  },
 };
 const API_FUNCTION_MEMORY_MB = 256;
 
 /** Key reads and per-tenant queries; no writes, scans or table admin. */
 export const API_TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const;
-/** The whitelist route writes only whitelist items (partition keys `wl#<tenant>`, see lambdas/adapters/change-store.ts). */
+/**
+ * The whitelist route writes only whitelist items (partition keys `wl#<tenant>`, see lambdas/adapters/change-store.ts).
+ */
 export const WHITELIST_LEADING_KEYS = ['wl#*'] as const;
 /**
  * The rollback route writes only an episode's halt marker, kept in its own partition (`halt#rb-<hash>`)
@@ -67,8 +77,18 @@ export const LEDGER_READ_LEADING_KEYS = ['ledger#rb-*'] as const;
  */
 export const CHANGE_WRITE_LEADING_KEYS = ['chg#*', 'chgop#*'] as const;
 export const CHANGE_MARKER_LEADING_KEYS = ['chgop#*'] as const;
+/**
+ * The feedback route appends verdicts to and queries only the feedback partitions (`fb#<tenant>#<signal>`,
+ * see lambdas/adapters/feedback-store.ts), and reads one anomaly record by key (`anom#<day>`, see
+ * lambdas/adapters/anomaly-store.ts): no anomaly, window or change is written.
+ */
+export const FEEDBACK_LEADING_KEYS = ['fb#*'] as const;
+export const ANOMALY_READ_LEADING_KEYS = ['anom#*'] as const;
 
-/** Gateway-generated errors in the handlers' shape (lambdas/core/api/errors.ts): `{"error":{"code","message","details"}}`. */
+/**
+ * Gateway-generated errors in the handlers' shape (lambdas/core/api/errors.ts):
+ * `{"error":{"code","message","details"}}`.
+ */
 export const GATEWAY_ERRORS: readonly {
   type: apigw.ResponseType;
   statusCode?: string;
@@ -101,10 +121,13 @@ export const GATEWAY_ERRORS: readonly {
  */
 export function gatewayErrorTemplate(code: string, validation = false): string {
   const message = validation ? '"$context.error.validationErrorString"' : '$context.error.messageString';
-  return `{"error":{"code":"${code}","message":${message},"details":{"responseType":"$context.error.responseType","requestId":"$context.requestId"}}}`;
+  const details = '{"responseType":"$context.error.responseType","requestId":"$context.requestId"}';
+  return `{"error":{"code":"${code}","message":${message},"details":${details}}}`;
 }
 
-/** One line per request in the access log group (JSON; every value a string so a missing one, `-`, stays valid JSON). */
+/**
+ * One line per request in the access log group (JSON; every value a string so a missing one, `-`, stays valid JSON).
+ */
 export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   requestId: '$context.requestId',
   extendedRequestId: '$context.extendedRequestId',
@@ -198,7 +221,8 @@ export class OperatorApi extends Construct {
     this.api = new apigw.RestApi(this, 'Api', {
       restApiName: `${stack.stackName}-operator-api`,
       description:
-        'anomaly-guard operator API: score, mitigate, rollback, report, whitelist, timeline, changes (IAM-signed)',
+        'anomaly-guard operator API: score, mitigate, rollback, report, whitelist, timeline, changes, feedback ' +
+        '(IAM-signed)',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       // The account-level logging role is managed below (own least-privilege role, or none).
       cloudWatchRole: false,
@@ -252,7 +276,8 @@ export class OperatorApi extends Construct {
       Validations.of(method.node.defaultChild as CfnResource).acknowledge({
         id: 'AwsSolutions-COG4',
         reason:
-          'IAM (SigV4) authorization is the API contract (docs/architecture.md contract 2): operators are AWS principals granted execute-api:Invoke, not Cognito users.',
+          'IAM (SigV4) authorization is the API contract (docs/architecture.md contract 2): operators are AWS ' +
+          'principals granted execute-api:Invoke, not Cognito users.',
       });
     }
     this.handlers = handlers;
@@ -324,7 +349,8 @@ export class OperatorApi extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     const executionsReason =
-      'states:DescribeExecution/StopExecution act on execution ARNs, whose names are chosen per episode at start time; the wildcard covers only executions of the one mitigation state machine.';
+      'states:DescribeExecution/StopExecution act on execution ARNs, whose names are chosen per episode at start ' +
+      'time; the wildcard covers only executions of the one mitigation state machine.';
     const allow = (id: RouteId, actions: string[], resourceArns: string[]) =>
       Grant.addToPrincipal({ grantee: this.handlers[id].role, actions, resourceArns });
 
@@ -355,6 +381,20 @@ export class OperatorApi extends Construct {
       }),
     );
     putOnly('rollback', LEDGER_HALT_LEADING_KEYS);
+    this.handlers.feedback.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:Query'],
+        resources: [tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...FEEDBACK_LEADING_KEYS] } },
+      }),
+    );
+    this.handlers.feedback.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem'],
+        resources: [tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...ANOMALY_READ_LEADING_KEYS] } },
+      }),
+    );
     allow('mitigate', ['states:StartExecution'], [props.stateMachine.stateMachineArn]);
     allow('mitigate', ['states:DescribeExecution'], [executionsArn]);
     allow('rollback', ['states:DescribeExecution', 'states:StopExecution'], [executionsArn]);
@@ -432,7 +472,9 @@ export class OperatorApi extends Construct {
     Validations.of(role.node.defaultChild as CfnResource).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagArn(stack, logGroups)}]`,
       reason:
-        "API Gateway's account-level logging role is shared by every REST API in this account and region, which log to API-Gateway-Execution-Logs_<api>/<stage> and to any access log group they name; scoped to this account and region (the AWS managed policy allows every region).",
+        "API Gateway's account-level logging role is shared by every REST API in this account and region, which " +
+        'log to API-Gateway-Execution-Logs_<api>/<stage> and to any access log group they name; scoped to this ' +
+        'account and region (the AWS managed policy allows every region).',
     });
     const account = new apigw.CfnAccount(this, 'Account', { cloudWatchRoleArn: role.roleArn });
     account.applyRemovalPolicy(RemovalPolicy.RETAIN);

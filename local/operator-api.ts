@@ -3,6 +3,7 @@ import type { RouteId } from '../lambdas/core/api/routes.js';
 import { DynamoDbActionLedger } from '../lambdas/adapters/action-ledger.js';
 import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
+import { DynamoDbFeedbackStore } from '../lambdas/adapters/feedback-store.js';
 import { DynamoDbWindowStore } from '../lambdas/adapters/window-store.js';
 import { DynamoDbEpisodeTraceStore } from '../lambdas/adapters/episode-trace-store.js';
 import type { ReportStore } from '../lambdas/core/ports/report-store.js';
@@ -47,6 +48,7 @@ export function localOperatorApi(o: LocalOperatorApiOptions): Record<RouteId, Ap
     whitelist: changes,
     operatorChanges: changes,
     anomalies: new DynamoDbAnomalyStore(o.dynamo, o.tableName),
+    feedback: new DynamoDbFeedbackStore(o.dynamo, o.tableName),
     ledger: new DynamoDbActionLedger(o.dynamo, o.tableName),
     traces: new DynamoDbEpisodeTraceStore(o.dynamo, o.tableName),
     mitigations: o.stepFunctions,

@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { alertLogLine } from '../lambdas/core/anomaly.js';
+import { alertLogLine, type Anomaly } from '../lambdas/core/anomaly.js';
+import { precisionByTenantSignal, VERDICTS, type PrecisionRow, type Verdict } from '../lambdas/core/feedback.js';
 import type { RawRecord } from '../lambdas/core/batch.js';
 import type { DetectionSettings } from '../lambdas/core/score-windows.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../lambdas/core/window-settings.js';
 import { InMemoryAnomalyStore } from '../lambdas/adapters/in-memory/anomaly-store.js';
+import { InMemoryIncidentStore } from '../lambdas/adapters/in-memory/incident-store.js';
 import { InMemoryChangeStore } from '../lambdas/adapters/in-memory/change-store.js';
 import type { OperatorChange, OperatorChangeStore } from '../lambdas/core/ports/change-store.js';
 import type { DeadLetter } from '../lambdas/core/ports/dead-letter-sink.js';
@@ -16,6 +18,7 @@ import { InMemoryEpisodeTraceStore } from '../lambdas/adapters/in-memory/episode
 import { InMemoryPositionLedger } from '../lambdas/adapters/in-memory/position-ledger.js';
 import { InMemoryWindowStore } from '../lambdas/adapters/in-memory/window-store.js';
 import { processStreamBatch, type StreamBatchDeps } from '../lambdas/usecases/stream-batch.js';
+import { z } from 'zod';
 
 export interface ReplayEnvelopesOptions {
   /**
@@ -44,7 +47,12 @@ export interface TimedOperatorChange {
 }
 
 export interface ReplayEnvelopesResult {
+  /** Records fed to the consumer (verdict lines are not records). */
   records: number;
+  /** Verdict lines read (`{"verdict","key"}`, replay-only). */
+  verdicts: number;
+  /** Precision per tenant and signal, when the input carried verdicts (also written to precision.json). */
+  precision?: { byTenantSignal: PrecisionRow[]; verdicts: number; unmatched: string[] };
   processed: number;
   deadLettered: number;
   anomalies: number;
@@ -55,12 +63,16 @@ export interface ReplayEnvelopesResult {
 
 const REPLAY_SHARD = 'shardId-replay';
 
-/** The consumer's batch path with every store in memory (replay, backtests, benchmarks); alerts go nowhere unless overridden. */
+/**
+ * The consumer's batch path with every store in memory (replay, backtests, benchmarks); alerts go
+ * nowhere unless overridden.
+ */
 export function inMemoryConsumerDeps(overrides: Partial<StreamBatchDeps> = {}): StreamBatchDeps {
   return {
     windows: new InMemoryWindowStore(),
     changes: new InMemoryChangeStore(),
     anomalies: new InMemoryAnomalyStore(),
+    incidents: new InMemoryIncidentStore(),
     notifier: { publish: async () => {} },
     deadLetters: { send: async () => {} },
     traces: new InMemoryEpisodeTraceStore(),
@@ -94,6 +106,7 @@ export function replayBatcher(
 ) {
   const result: ReplayEnvelopesResult = {
     records: 0,
+    verdicts: 0,
     processed: 0,
     deadLettered: 0,
     anomalies: 0,
@@ -103,6 +116,8 @@ export function replayBatcher(
   };
   const keys = new Set<string>();
   const alertLines: string[] = [];
+  const episodes: Pick<Anomaly, 'id' | 'tenant' | 'signal' | 'decision'>[] = [];
+  const verdicts: ReplayVerdict[] = [];
   let batch: RawRecord[] = [];
   const pending = [...(opts.operatorChanges ?? [])].sort((a, b) => a.at - b.at);
   if (pending.length && !opts.operatorStore) throw new Error('replay: operator changes need an operator change store');
@@ -122,7 +137,10 @@ export function replayBatcher(
     result.processed += outcome.processed;
     result.deadLettered += outcome.deadLettered;
     result.alerts += outcome.alerts;
-    for (const a of outcome.anomalies) alertLines.push(JSON.stringify(alertLogLine(a)));
+    for (const a of outcome.anomalies) {
+      alertLines.push(JSON.stringify(alertLogLine(a)));
+      episodes.push({ id: a.id, tenant: a.tenant, signal: a.signal, decision: a.decision });
+    }
     result.anomalies += outcome.anomalies.length;
     for (const w of outcome.windows) keys.add(w.key);
     batch = [];
@@ -131,8 +149,20 @@ export function replayBatcher(
   return {
     result,
     alertLines,
+    /** Each verdict line's anomaly key and verdict, in input order (the last one per key counts). */
+    verdicts,
+    /** Precision per tenant and signal over the episodes paged so far; undefined without verdict lines. */
+    precision() {
+      return verdicts.length ? precisionByTenantSignal(episodes, verdicts) : undefined;
+    },
     async push(line: string): Promise<void> {
       if (!line.trim()) return;
+      const verdict = verdictLine(line);
+      if (verdict) {
+        verdicts.push(verdict);
+        result.verdicts++;
+        return;
+      }
       // Change records name when their window starts, not when they were sent: observations keep the clock.
       if (pending.length && !CHANGE_TYPE.test(line)) {
         const ts = TS_FIELD.exec(line);
@@ -158,11 +188,48 @@ export function replayBatcher(
   };
 }
 
+/** A verdict line of a replay input (replay only: the stream consumer dead-letters it as a bad envelope). */
+export interface ReplayVerdict {
+  key: string;
+  verdict: Verdict;
+}
+
+const VerdictLine = z.strictObject({
+  verdict: z.enum(VERDICTS),
+  key: z.string().min(1).max(300),
+  note: z.string().max(1000).optional(),
+});
+
+/**
+ * `{"verdict":"false_positive","key":"<anomaly key>"}` (optionally with `note`): an operator's verdict
+ * on an episode the replay pages, for precision.json. A JSON object with a `verdict` and no envelope
+ * `type` is a verdict line; a malformed one stops the replay, naming the field.
+ */
+export function verdictLine(line: string): ReplayVerdict | undefined {
+  if (!line.includes('"verdict"')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  if (!('verdict' in value) || 'type' in value) return undefined;
+  const parsed = VerdictLine.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`verdict line ${line.slice(0, 200)}: ${issue.path.join('.') || 'line'}: ${issue.message}`);
+  }
+  return { key: parsed.data.key, verdict: parsed.data.verdict };
+}
+
 /**
  * Runs recorded envelopes through the consumer's own batch path (decode, fold, detect, correlate,
  * classify, decide) with in-memory state, in stream order and as fast as the machine allows.
- * Writes `alerts.jsonl` (one line per confirmed episode, suppressed ones included) and
- * `dead-letters.jsonl`.
+ * Writes `alerts.jsonl` (one line per confirmed episode, suppressed ones included),
+ * `dead-letters.jsonl` and, when the input carries verdict lines (see {@link verdictLine}),
+ * `precision.json` (`{byTenantSignal: [{tenant, signal, alerts, truePositive, falsePositive, expected,
+ * precision}], verdicts, unmatched}`).
  */
 export async function replayEnvelopes(opts: ReplayEnvelopesOptions): Promise<ReplayEnvelopesResult> {
   const started = performance.now();
@@ -197,6 +264,12 @@ export async function replayEnvelopes(opts: ReplayEnvelopesOptions): Promise<Rep
   const lines = replay.alertLines;
   await writeFile(join(opts.out, 'alerts.jsonl'), lines.length ? `${lines.join('\n')}\n` : '');
   await writeFile(join(opts.out, 'dead-letters.jsonl'), deadLetters.map((l) => `${JSON.stringify(l)}\n`).join(''));
+  // Only when the input carried verdicts: precision per tenant and signal of the episodes that paged.
+  const precision = replay.precision();
+  if (precision) {
+    result.precision = precision;
+    await writeFile(join(opts.out, 'precision.json'), `${JSON.stringify(precision, null, 2)}\n`);
+  }
   result.ms = performance.now() - started;
   return result;
 }

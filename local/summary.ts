@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { incidentOf } from '../lambdas/core/anomaly.js';
 import type { BatchOutcome } from '../lambdas/usecases/stream-batch.js';
 import type { LocalStepFunctions } from './step-functions.js';
 import type { RuntimeUsage } from './usage-meter.js';
@@ -15,12 +16,20 @@ export interface LocalSummary {
     lost: number;
   };
   anomalies: number;
+  /** Pages sent: at most one per incident. */
   alerts: number;
+  /** Incidents that paged (anomalies sharing a cause fold into one; suppressed anomalies are none). */
+  incidents: number;
+  /** Follow-ups on incidents that had paged (`decision: incident-update`). */
+  incidentUpdates: number;
   mitigations: { started: number; succeeded: number; rolledBack: number };
   reports: number;
   /** Records written to the raw archive (s3rver) and the gzip objects holding them; copied to `<out>/archive/`. */
   archive: { records: number; objects: number };
-  /** The scheduled third-party source poller against the local vendor API: polls run, records it put (counted in `records.sent`), items and records it dead-lettered. */
+  /**
+   * The scheduled third-party source poller against the local vendor API: polls run, records it put
+   * (counted in `records.sent`), items and records it dead-lettered.
+   */
   sources: SourceTally & { deadLettered: number };
   firstAlertMs: number | null;
   /** From start to the first mitigation execution that ended (recovered, handed off or blocked). */
@@ -44,6 +53,8 @@ export type Totals = Omit<BatchOutcome, 'windows' | 'failed' | 'anomalies'> & {
   failed: number;
   anomalies: number;
   keySet: Set<string>;
+  /** Incidents of the anomalies that paged or followed up. */
+  incidentSet: Set<string>;
   firstAlertAt?: number;
   firstMitigationEndedAt?: number;
 };
@@ -66,10 +77,13 @@ export function newTotals(): Totals {
     failed: 0,
     anomalies: 0,
     alerts: 0,
+    incidentUpdates: 0,
     mitigationsStarted: 0,
+    mitigationsJoined: 0,
     blips: 0,
     recovered: 0,
     keySet: new Set(),
+    incidentSet: new Set(),
   };
 }
 
@@ -87,7 +101,9 @@ export function addOutcome(t: Totals, o: BatchOutcome): void {
     'conflicts',
     'traceWrites',
     'alerts',
+    'incidentUpdates',
     'mitigationsStarted',
+    'mitigationsJoined',
     'blips',
     'recovered',
   ] as const)
@@ -96,6 +112,7 @@ export function addOutcome(t: Totals, o: BatchOutcome): void {
   t.windows += o.windows.length;
   t.failed += o.failed.length;
   for (const w of o.windows) t.keySet.add(w.key);
+  for (const a of o.anomalies) if (a.decision !== 'suppressed') t.incidentSet.add(incidentOf(a));
 }
 
 /** Everything a summary is computed from. */
@@ -148,7 +165,8 @@ export function summarise(input: SummaryInput): LocalSummary {
   if (reports.errors.length) problems.push(`${reports.errors.length} report(s) failed: ${reports.errors.join('; ')}`);
   if (failedRuns.length)
     problems.push(
-      `${failedRuns.length} mitigation execution(s) failed: ${failedRuns.map((x) => `${x.name}: ${x.error ?? ''}`).join('; ')}`,
+      `${failedRuns.length} mitigation execution(s) failed: ` +
+        failedRuns.map((x) => `${x.name}: ${x.error ?? ''}`).join('; '),
     );
   return {
     records: {
@@ -162,6 +180,8 @@ export function summarise(input: SummaryInput): LocalSummary {
     },
     anomalies: t.anomalies,
     alerts: t.alerts,
+    incidents: t.incidentSet.size,
+    incidentUpdates: t.incidentUpdates,
     mitigations: {
       started: executions.length,
       succeeded: executions.filter((x) => x.status === 'SUCCEEDED').length,
@@ -187,29 +207,44 @@ export function summarise(input: SummaryInput): LocalSummary {
 
 export function progressLine(simTs: number, sent: number, t: Totals, deadLettered: number): string {
   const sim = simTs ? new Date(simTs).toISOString().slice(0, 16).replace('T', ' ') : '-';
-  return `[event time ${sim}] sent ${sent}  processed ${t.processed}  dead-lettered ${deadLettered}  late ${t.late}  windows ${t.windows}  keys ${t.keySet.size}  anomalies ${t.anomalies}  alerts ${t.alerts}`;
+  return (
+    `[event time ${sim}] sent ${sent}  processed ${t.processed}  dead-lettered ${deadLettered}  late ${t.late}  ` +
+    `windows ${t.windows}  keys ${t.keySet.size}  anomalies ${t.anomalies}  alerts ${t.alerts}`
+  );
 }
 
 export function printSummary(s: LocalSummary, out: string, log: (l: string) => void): void {
   log('');
   log(
-    `records: sent ${s.records.sent}, processed ${s.records.processed}, dead-lettered ${s.records.deadLettered} (reasons in ${join(out, 'dead-letters.jsonl')}), late ${s.records.late}, duplicates dropped ${s.records.duplicate}`,
+    `records: sent ${s.records.sent}, processed ${s.records.processed}, dead-lettered ${s.records.deadLettered} ` +
+      `(reasons in ${join(out, 'dead-letters.jsonl')}), late ${s.records.late}, ` +
+      `duplicates dropped ${s.records.duplicate}`,
   );
   log(
-    `windows emitted ${s.windows} over ${s.keys} keys; ${s.stateWrites} state writes (${s.writeUnits} WCU) in ${s.invocations} consumer invocations`,
+    `windows emitted ${s.windows} over ${s.keys} keys; ${s.stateWrites} state writes (${s.writeUnits} WCU) ` +
+      `in ${s.invocations} consumer invocations`,
   );
   log(
-    `anomalies ${s.anomalies} (alerts ${s.alerts}, see ${join(out, 'alerts.jsonl')}); mitigations started ${s.mitigations.started}, succeeded ${s.mitigations.succeeded}, actions rolled back ${s.mitigations.rolledBack}; reports ${s.reports}`,
+    `anomalies ${s.anomalies} in ${s.incidents} incident(s) (pages ${s.alerts}, follow-ups ${s.incidentUpdates}, ` +
+      `see ${join(out, 'alerts.jsonl')}); mitigations started ${s.mitigations.started}, ` +
+      `succeeded ${s.mitigations.succeeded}, actions rolled back ${s.mitigations.rolledBack}; reports ${s.reports}`,
   );
   log(
-    `raw archive: ${s.archive.records} records in ${s.archive.objects} gzip object${s.archive.objects === 1 ? '' : 's'}, copied to ${join(out, 'archive', 'raw')}/; replay them: npm run cli -- replay --input ${join(out, 'archive')} --out <dir>`,
+    `raw archive: ${s.archive.records} records in ${s.archive.objects} ` +
+      `gzip object${s.archive.objects === 1 ? '' : 's'}, ` +
+      `copied to ${join(out, 'archive', 'raw')}/; ` +
+      `replay them: npm run cli -- replay --input ${join(out, 'archive')} --out <dir>`,
   );
   log(
-    `source poller: ${s.sources.polls} polls of the local vendor API, ${s.sources.put} records put, ${s.sources.deadLettered} dead-lettered with the reason (${join(out, 'source-failures.jsonl')})`,
+    `source poller: ${s.sources.polls} polls of the local vendor API, ${s.sources.put} records put, ` +
+      `${s.sources.deadLettered} dead-lettered with the reason (${join(out, 'source-failures.jsonl')})`,
   );
   if (s.firstAlertMs !== null)
     log(
-      `first alert ${(s.firstAlertMs / 1000).toFixed(1)} s after start${s.firstMitigationEndedMs === null ? '' : `, first mitigation ended ${(s.firstMitigationEndedMs / 1000).toFixed(1)} s after start`}`,
+      `first alert ${(s.firstAlertMs / 1000).toFixed(1)} s after start` +
+        (s.firstMitigationEndedMs === null
+          ? ''
+          : `, first mitigation ended ${(s.firstMitigationEndedMs / 1000).toFixed(1)} s after start`),
     );
   log(
     s.ok

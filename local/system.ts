@@ -83,7 +83,10 @@ class SimulatedServices {
         .map((s) => [s, reliefFrom(s, now)] as const)
         .filter(([, r]) => r > 0);
       this.log(
-        `simulator: ${tenant}'s services now read ${now.size ? [...now].join(', ') : 'no mitigation flags'}${relief.length ? ` → incident excess cut by ${relief.map(([s, r]) => `${Math.round(r * 100)} % on ${s}`).join(', ')}` : ''}`,
+        `simulator: ${tenant}'s services now read ${now.size ? [...now].join(', ') : 'no mitigation flags'}` +
+          (relief.length
+            ? ` → incident excess cut by ${relief.map(([s, r]) => `${Math.round(r * 100)} % on ${s}`).join(', ')}`
+            : ''),
       );
     }
   }
@@ -116,7 +119,8 @@ export async function startLocalSystem(opts: SystemOptions) {
   const consumerEnv = consumerEnvironment(template);
   const tableName = tables.get(consumerEnv[CONSUMER_ENV.stateTable] ?? '') ?? [...tables.values()][0]!;
   opts.log(
-    `stand-ins up: kinesis ${standIns.kinesisEndpoint} (${shards} shards), dynamodb ${standIns.dynamoEndpoint} (table ${tableName})`,
+    `stand-ins up: kinesis ${standIns.kinesisEndpoint} (${shards} shards), dynamodb ${standIns.dynamoEndpoint} ` +
+      `(table ${tableName})`,
   );
 
   const deadLetters = new LocalQueue<DeadLetter>('InvalidRecordQueue', join(out, 'dead-letters.jsonl'));
@@ -159,7 +163,8 @@ export async function startLocalSystem(opts: SystemOptions) {
       if (state === 'SUCCEEDED' || state === 'FAILED' || state === 'ABORTED') {
         totals.firstMitigationEndedAt ??= Date.now();
         opts.log(
-          `mitigation ${x.name} (${x.anomaly.tenant} ${x.anomaly.signal}) ${state === 'SUCCEEDED' ? (x.result?.outcome ?? 'done') : `${state.toLowerCase()}: ${x.error ?? ''}`}`,
+          `mitigation ${x.name} (${x.anomaly.tenant} ${x.anomaly.signal}) ` +
+            `${state === 'SUCCEEDED' ? (x.result?.outcome ?? 'done') : `${state.toLowerCase()}: ${x.error ?? ''}`}`,
         );
         // The EventBridge rule on the state machine's status changes.
         reports.executionEnded(x);
@@ -220,7 +225,8 @@ export async function startLocalSystem(opts: SystemOptions) {
   const polling = opts.scenario === 'default';
   if (polling)
     opts.log(
-      `source pollers on the local schedule: ${schedule.sourceNames.join(', ')} (vendor API ${new URL(usageSource.config.url).origin})`,
+      `source pollers on the local schedule: ${schedule.sourceNames.join(', ')} (vendor API ` +
+        `${new URL(usageSource.config.url).origin})`,
     );
   await Promise.all([poller.start(), archive.start()]);
 
@@ -282,7 +288,10 @@ export async function startLocalSystem(opts: SystemOptions) {
       await new Promise((r) => setTimeout(r, simulatedMinutes * PACED_MS_PER_SIMULATED_MINUTE));
     },
     progress: () => progressLine(simTs, sent, totals, deadLetters.length),
-    /** Waits until the archive has read every record sent, writes what it buffers, and copies its objects to `<out>/archive`. */
+    /**
+     * Waits until the archive has read every record sent, writes what it buffers, and copies its objects to
+     * `<out>/archive`.
+     */
     async archiveAll(): Promise<void> {
       await waitFor(() => archive.received >= sent, DRAIN_TIMEOUT_MS);
       await archive.flush();

@@ -57,7 +57,9 @@ export interface ReplayLinesOptions {
   settings?: WindowSettings;
   detection?: DetectionSettings;
   batchSize?: number;
-  /** Declared through the operator route (POST /v1/anomaly/changes): stored when the replay reaches `at`, not streamed. */
+  /**
+   * Declared through the operator route (POST /v1/anomaly/changes): stored when the replay reaches `at`, not streamed.
+   */
   operatorChanges?: readonly TimedOperatorChange[];
 }
 

@@ -102,7 +102,10 @@ export interface LabelOutcome {
   mitigateLatencyMs?: number;
   /** Pages beyond one per (tenant, signal). */
   extraPages: number;
-  /** An earlier injection (any kind but a benign release) touched this label's primary signal on one of its tenants: the detector has seen something like it. */
+  /**
+   * An earlier injection (any kind but a benign release) touched this label's primary signal on one of its tenants: the
+   * detector has seen something like it.
+   */
   repeat: boolean;
 }
 
@@ -138,7 +141,10 @@ export interface QualityNumbers {
   /** High-cost incidents with at least one `mitigate` decision (the playbook would have started). */
   highCostMitigated: number;
   recall: number;
-  /** Recall split: incidents on keys that saw no earlier injection vs. keys that did (blip, maintenance, earlier incident...). */
+  /**
+   * Recall split: incidents on keys that saw no earlier injection vs. keys that did (blip, maintenance, earlier
+   * incident...).
+   */
   recallFirst: { n: number; detected: number };
   recallRepeat: { n: number; detected: number };
   mitigations: number;
@@ -254,7 +260,9 @@ export function scoreAlerts(alerts: readonly AlertLine[], labels: readonly Label
       } else
         unnecessary.push({
           alert: a,
-          why: `${l.kind} expects ${l.expectedDecision}${l.kind === 'campaign' ? ` (class ${a.class}, not tenant)` : ''}`,
+          why:
+            `${l.kind} expects ${l.expectedDecision}` +
+            `${l.kind === 'campaign' ? ` (class ${a.class}, not tenant)` : ''}`,
           label: l,
         });
     }
@@ -470,7 +478,8 @@ export async function runScenarioQuality(opts: ScenarioQualityOptions = {}): Pro
       return label ? { anomaly: m.anomaly, label } : { anomaly: m.anomaly };
     });
     const series = KeySeries.fromLines(sc.lines, new Set(cases.map((c) => c.anomaly.key)), DEFAULT_WINDOW_SETTINGS);
-    // Every anomaly the consumer stored (its alert lines), so the Plan task counts an incident's tenants as in production.
+    // Every anomaly the consumer stored (its alert lines), so the Plan task counts an incident's tenants as in
+    // production.
     const stored = replayed.alertLines
       .map((l) => JSON.parse(l) as AlertLine)
       .map((a) => ({ tenant: a.tenant, signal: a.signal, start: Date.parse(a.start) }));
@@ -528,7 +537,11 @@ const mark = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
 
 /** One compact line per alert: what a reader needs to judge it. */
 export function alertSummary(a: AlertLine): string {
-  return `${a.tenant}#${a.signal} start ${a.start.slice(5, 16)} detected ${a.detectedAt.slice(11, 16)} ${a.decision} ${a.class} score ${a.score} ${a.change ?? ''}${a.correlatedChanges?.length ? ` changes [${a.correlatedChanges.join(',')}]` : ''}`;
+  return (
+    `${a.tenant}#${a.signal} start ${a.start.slice(5, 16)} detected ${a.detectedAt.slice(11, 16)} ${a.decision} ` +
+    `${a.class} score ${a.score} ${a.change ?? ''}` +
+    `${a.correlatedChanges?.length ? ` changes [${a.correlatedChanges.join(',')}]` : ''}`
+  );
 }
 
 function labelSummary(l: Label): string {
@@ -546,23 +559,37 @@ export function formatQuality(
   if (q.scenario) {
     const s = q.scenario;
     const days = (s.endTs - s.options.startTs) / 86_400_000;
+    const operatorWindows = s.counts.operatorChanges
+      ? `, + ${s.counts.operatorChanges} platform-wide windows declared through the operator route`
+      : '';
     out.push(
-      `   scenario seed ${s.options.seed}: ${s.options.tenants.length} tenants, ${s.keys.length} keys, ${days} days from ${new Date(s.options.startTs).toISOString().slice(0, 10)} (Thu), ` +
-        `${s.records.toLocaleString('en-US')} records (${s.counts.changes} change records${s.counts.operatorChanges ? `, + ${s.counts.operatorChanges} platform-wide windows declared through the operator route` : ''}, ${s.counts.missing} points missing, ${s.counts.late} late, ${s.counts.retries} retries); ` +
+      `   scenario seed ${s.options.seed}: ${s.options.tenants.length} tenants, ${s.keys.length} keys, ${days} ` +
+        `days from ${new Date(s.options.startTs).toISOString().slice(0, 10)} (Thu), ` +
+        `${s.records.toLocaleString('en-US')} records (${s.counts.changes} change records` +
+        `${operatorWindows}` +
+        `, ${s.counts.missing} points missing, ${s.counts.late} late, ${s.counts.retries} retries); ` +
         `labels from ${iso(s.evalFrom)} on (learning ${s.options.learnDays} days)`,
     );
   }
   if (q.replay)
     out.push(
-      `   replay: ${q.replay.records.toLocaleString('en-US')} records in ${(q.replay.ms / 1000).toFixed(1)} s (${Math.round(q.replay.records / (q.replay.ms / 1000)).toLocaleString('en-US')} records/s), ${q.replay.anomalies} alert lines, ${q.replay.deadLettered} dead-lettered; generation ${((q.generateMs ?? 0) / 1000).toFixed(1)} s`,
+      `   replay: ${q.replay.records.toLocaleString('en-US')} records in ${(q.replay.ms / 1000).toFixed(1)} s (` +
+        `${Math.round(q.replay.records / (q.replay.ms / 1000)).toLocaleString('en-US')} records/s), ` +
+        `${q.replay.anomalies} alert lines, ${q.replay.deadLettered} dead-lettered; generation ` +
+        `${((q.generateMs ?? 0) / 1000).toFixed(1)} s`,
     );
   if (opts.definitions !== false) {
     out.push(
-      '   definitions: page = alert line with decision alert|mitigate; an alert matches a label on tenant + signal with episode start in [start − 5 min, end];',
-      '   recall = high-cost incidents (the 4 playbook kinds) with ≥ 1 matching page; precision = pages matching a real incident that should page / all pages',
-      '   (false: noise, blip, benign release, inside maintenance); unnecessary mitigation = mitigate matching no label or a label not expecting mitigate',
-      '   (campaign + class tenant = soft-only, accepted); latency = first matching page detectedAt − incident start, event time, over detected high-cost',
-      '   incidents (the trigger can fire only when that minute closes: + 1 min + 2 min allowed lateness); cold-start alerts (learning period) excluded.',
+      '   definitions: page = alert line with decision alert|mitigate; an alert matches a label on tenant + signal ' +
+        'with episode start in [start − 5 min, end];',
+      '   recall = high-cost incidents (the 4 playbook kinds) with ≥ 1 matching page; precision = pages matching a ' +
+        'real incident that should page / all pages',
+      '   (false: noise, blip, benign release, inside maintenance); unnecessary mitigation = mitigate matching no ' +
+        'label or a label not expecting mitigate',
+      '   (campaign + class tenant = soft-only, accepted); latency = first matching page detectedAt − incident ' +
+        'start, event time, over detected high-cost',
+      '   incidents (the trigger can fire only when that minute closes: + 1 min + 2 min allowed lateness); ' +
+        'cold-start alerts (learning period) excluded.',
     );
   }
   out.push(
@@ -624,26 +651,30 @@ export function formatQuality(
         ],
         [
           'false pages by cause',
-          `noise ${n.falsePagesByCause.noise}, blip ${n.falsePagesByCause.blip}, benign release ${n.falsePagesByCause.benign_release}, maintenance ${n.falsePagesByCause.maintenance}`,
+          `noise ${n.falsePagesByCause.noise}, blip ${n.falsePagesByCause.blip}, benign release ` +
+            `${n.falsePagesByCause.benign_release}, maintenance ${n.falsePagesByCause.maintenance}`,
           '',
           '',
         ],
         ['class accuracy (high-cost)', ratio(n.classAccuracy), '', ''],
         [
           'maintenance anomalies',
-          `${n.maintenance.n}: paged ${n.maintenance.paged}, suppressed ${n.maintenance.suppressed}, not detected ${n.maintenance.notDetected}`,
+          `${n.maintenance.n}: paged ${n.maintenance.paged}, suppressed ${n.maintenance.suppressed}, not detected ` +
+            `${n.maintenance.notDetected}`,
           'no page',
           n.maintenance.paged === 0 ? 'MET' : 'NOT MET',
         ],
         [
           'release-coincident spikes',
-          `${n.releaseSpikes.n}: paged ${n.releaseSpikes.detected}, decided alert ${n.releaseSpikes.decidedAlert}, mitigated ${n.releaseSpikes.mitigated}`,
+          `${n.releaseSpikes.n}: paged ${n.releaseSpikes.detected}, decided alert ${n.releaseSpikes.decidedAlert}, ` +
+            `mitigated ${n.releaseSpikes.mitigated}`,
           'alert',
           n.releaseSpikes.mitigated === 0 && n.releaseSpikes.decidedAlert === n.releaseSpikes.n ? 'MET' : 'NOT MET',
         ],
         [
           'campaign surges',
-          `${n.campaigns.n}: paged ${n.campaigns.paged}, class tenant ${n.campaigns.classTenant}, mitigate ${n.campaigns.mitigated}`,
+          `${n.campaigns.n}: paged ${n.campaigns.paged}, class tenant ${n.campaigns.classTenant}, mitigate ` +
+            `${n.campaigns.mitigated}`,
           'tenant, soft',
           n.campaigns.paged === n.campaigns.classTenant ? 'MET' : 'NOT MET',
         ],
@@ -656,13 +687,15 @@ export function formatQuality(
     const l = o.label;
     if (l.highCost && !o.detected)
       failures.push(
-        `missed${o.repeat ? ' (repeat)' : ''}   ${labelSummary(l)}${o.alerts.length ? `; alert lines: ${o.alerts.map(alertSummary).join(' | ')}` : ''}`,
+        `missed${o.repeat ? ' (repeat)' : ''}   ${labelSummary(l)}` +
+          `${o.alerts.length ? `; alert lines: ${o.alerts.map(alertSummary).join(' | ')}` : ''}`,
       );
     else if (l.highCost && !o.mitigated)
       failures.push(`no mitigate ${labelSummary(l)}: ${o.pages.map(alertSummary).join(' | ')}`);
     if (o.classOk === false)
       failures.push(
-        `class    ${labelSummary(l)}: expected ${l.expectedClass}, got ${o.class} — ${alertSummary(o.pages.find((p) => p.signal === l.primary) ?? o.pages[0]!)}`,
+        `class    ${labelSummary(l)}: expected ${l.expectedClass}, got ${o.class} — ` +
+          `${alertSummary(o.pages.find((p) => p.signal === l.primary) ?? o.pages[0]!)}`,
       );
     if (l.kind === 'release_spike' && (!o.detected || o.mitigated))
       failures.push(`release  ${labelSummary(l)}: ${o.detected ? o.pages.map(alertSummary).join(' | ') : 'not paged'}`);
@@ -676,7 +709,8 @@ export function formatQuality(
   } else out.push('   no failure cases');
   if (q.coldStartAlerts.length)
     out.push(
-      `   cold-start alerts (${q.coldStartAlerts.length}): ${q.coldStartAlerts.slice(0, 3).map(alertSummary).join(' | ')}`,
+      `   cold-start alerts (${q.coldStartAlerts.length}): ` +
+        `${q.coldStartAlerts.slice(0, 3).map(alertSummary).join(' | ')}`,
     );
   return out.join('\n');
 }
@@ -691,15 +725,18 @@ export function formatScenarioMitigation(m: ScenarioMitigation, opts: { examples
       consumerDelayMs: m.consumerDelayMs,
       ...(opts.examples !== undefined && { examples: opts.examples }),
     }),
-    `   check timing: with every execution started ${m.lateCheck.consumerDelayMs / 1000} s later instead (each check ${m.lateCheck.consumerDelayMs / 1000} s into a minute, whose bucket then holds the records so far), ` +
-      `recovered ${c.recovered}, escalated then recovered ${c['escalated-recovered']}, handed off ${c['handed-off']}, blocked ${c.blocked}`,
+    `   check timing: with every execution started ${m.lateCheck.consumerDelayMs / 1000} s later instead (each ` +
+      `check ${m.lateCheck.consumerDelayMs / 1000} s into a minute, whose bucket then holds the records so far), ` +
+      `recovered ${c.recovered}, escalated then recovered ${c['escalated-recovered']}, handed off ` +
+      `${c['handed-off']}, blocked ${c.blocked}`,
   ].join('\n');
 }
 
 /** `npm run bench` section: the full-size scenario, printed. */
 export async function printQualitySection(log: (line: string) => void = console.log): Promise<ScenarioQuality> {
   log(
-    `\n5. Detection quality and mitigation outcomes: seed-004 scenario suite (the consumer's batch path over generated envelopes, event time; bench/quality)`,
+    `\n5. Detection quality and mitigation outcomes: seed-004 scenario suite (the consumer's batch path over ` +
+      `generated envelopes, event time; bench/quality)`,
   );
   const q = await runScenarioQuality({ scenario: DEFAULT_SCENARIO });
   log(formatQuality(q));

@@ -15,7 +15,9 @@ export class SnsNotifier implements Notifier {
         Subject: message.subject,
         Message: message.body,
         MessageAttributes: Object.fromEntries(
-          Object.entries(message.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+          Object.entries(message.attributes)
+            .filter((e): e is [string, string] => e[1] !== undefined)
+            .map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
         ),
       }),
     );

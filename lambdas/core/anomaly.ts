@@ -2,6 +2,7 @@ import { classifyAnomaly, describeChange, type AnomalyClass } from './classifier
 import { correlateChanges, type CorrelatedChange } from './correlator.js';
 import type { ChangeRecord } from './envelope.js';
 import type { EpisodeEvent } from './episodes.js';
+import { incidentIdOf, tenantList, type IncidentView } from './incidents.js';
 import { signalSpec } from './signals.js';
 
 export type Decision = 'alert' | 'mitigate' | 'suppressed';
@@ -40,6 +41,16 @@ export interface Anomaly {
   recommendation: string;
   /** Only soft mitigation steps are allowed (whitelisted campaign tenant). */
   softOnly: boolean;
+  /**
+   * The incident the anomaly belongs to (`inc-<hash>`, see incidents.ts). Absent on anomalies stored
+   * before incidents existed and on suppressed ones: use {@link incidentOf}.
+   */
+  incident?: string;
+}
+
+/** The anomaly's incident: its own (a one-member incident) when it was not grouped. */
+export function incidentOf(a: Pick<Anomaly, 'id' | 'incident'>): string {
+  return a.incident ?? incidentIdOf(a.id);
 }
 
 export interface AnomalyContext {
@@ -60,7 +71,8 @@ export interface AnomalyContext {
  *
  * @example
  * for (const event of events) if (event.kind === 'confirmed') {
- *   const anomaly = describeAnomaly(event, state.key, state.tenant, state.signal, { changes, whitelisted: false, tenantsAffected: 1 });
+ *   const ctx = { changes, whitelisted: false, tenantsAffected: 1 };
+ *   const anomaly = describeAnomaly(event, state.key, state.tenant, state.signal, ctx);
  *   anomaly.decision; // 'alert' | 'mitigate' | 'suppressed'
  * }
  */
@@ -91,14 +103,13 @@ export function describeAnomaly(
   let recommendation: string;
   if (changes.maintenance) {
     decision = 'suppressed';
-    recommendation = `inside maintenance window${changes.maintenance.id ? ` ${changes.maintenance.id}` : ''}: no page, no action`;
+    const window = changes.maintenance.id ? ` ${changes.maintenance.id}` : '';
+    recommendation = `inside maintenance window${window}: no page, no action`;
   } else if (changes.appChange) {
     decision = 'alert';
-    recommendation =
-      `roll back ${changes.appChange.change} ${changes.appChange.id ?? ''}${changes.appChange.title ? ` "${changes.appChange.title}"` : ''}; no automatic action while a change is this close`.replace(
-        /\s+/g,
-        ' ',
-      );
+    const { change, id, title } = changes.appChange;
+    const what = `${change} ${id ?? ''}${title ? ` "${title}"` : ''}`;
+    recommendation = `roll back ${what}; no automatic action while a change is this close`.replace(/\s+/g, ' ');
   } else if (event.mitigate && signalSpec(signal).category !== 'engagement') {
     decision = 'mitigate';
     recommendation = softOnly
@@ -154,7 +165,14 @@ function severityOf(decision: Decision, cls: AnomalyClass, score: number): Sever
 export interface AlertMessage {
   subject: string;
   body: string;
-  attributes: { severity: string; class: string; tenant: string; signal: string; decision: string };
+  attributes: {
+    severity: string;
+    class: string;
+    tenant: string;
+    signal: string;
+    decision: string;
+    incident?: string;
+  };
 }
 
 export function alertMessage(a: Anomaly, links: { report?: string } = {}): AlertMessage {
@@ -186,14 +204,75 @@ export function alertMessage(a: Anomaly, links: { report?: string } = {}): Alert
     softOnly: a.softOnly,
     rollbackKey: null,
     reportLink: links.report ?? null,
+    incident: incidentOf(a),
   };
   // SNS subjects: ASCII, no line breaks, at most 100 characters.
   const safeSubject = subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
   return {
     subject: safeSubject,
     body: JSON.stringify(body),
-    attributes: { severity: a.severity, class: a.class, tenant: a.tenant, signal: a.signal, decision: a.decision },
+    attributes: {
+      severity: a.severity,
+      class: a.class,
+      tenant: a.tenant,
+      signal: a.signal,
+      decision: a.decision,
+      incident: incidentOf(a),
+    },
   };
+}
+
+/**
+ * The one page of an incident (sent by the member that claimed it), naming every tenant and signal
+ * known when it is sent. An incident of one anomaly pages exactly as {@link alertMessage}.
+ *
+ * @example
+ * const page = incidentPage(anomaly, await incidents.get(anomaly.incident)); // publish once per incident
+ */
+export function incidentPage(a: Anomaly, incident: IncidentView | undefined): AlertMessage {
+  const base = alertMessage(a);
+  if (!incident || (incident.tenants.length <= 1 && incident.signals.length <= 1)) return base;
+  const tenants = `${incident.tenants.length} tenant(s) (${tenantList(incident.tenants)})`;
+  const subject = `[${a.severity}] incident ${tenants} ${incident.signals.join(',')} (${a.class})`;
+  return {
+    ...base,
+    subject: asciiSubject(subject),
+    body: JSON.stringify({ ...JSON.parse(base.body), incidentDetail: incidentBody(incident) }),
+  };
+}
+
+/**
+ * A member that joined an incident which already paged: a follow-up on the same topic with the same
+ * `incident` attribute and `decision: incident-update`, so subscribers can filter it; it pages nobody.
+ */
+export function incidentUpdate(a: Anomaly, incident: IncidentView | undefined): AlertMessage {
+  const base = alertMessage(a);
+  const id = incidentOf(a);
+  const subject = `[${a.severity}] incident ${id} update: ${a.tenant} ${a.signal} ${a.change} joined`;
+  return {
+    subject: asciiSubject(subject),
+    body: JSON.stringify({
+      ...JSON.parse(base.body),
+      ...(incident && { incidentDetail: incidentBody(incident) }),
+      memberDecision: a.decision,
+    }),
+    attributes: { ...base.attributes, decision: 'incident-update', incident: id },
+  };
+}
+
+function incidentBody(incident: IncidentView) {
+  return {
+    id: incident.id,
+    family: incident.family,
+    tenants: incident.tenants,
+    signals: incident.signals,
+    members: incident.members,
+  };
+}
+
+// SNS subjects: ASCII, no line breaks, at most 100 characters.
+function asciiSubject(subject: string): string {
+  return subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
 }
 
 function round(v: number, digits: number): number {
@@ -218,5 +297,6 @@ export function alertLogLine(a: Anomaly): Record<string, unknown> {
     evidence: a.evidence,
     correlatedChanges: a.correlatedChanges.map((c) => c.id ?? c.change),
     ...(regionsOf(a).length > 0 && { regions: regionsOf(a) }),
+    incident: incidentOf(a),
   };
 }

@@ -1,4 +1,6 @@
-/** Environment variables the stream-consumer Lambda reads; the CDK construct and the local runtime set the same names. */
+/**
+ * Environment variables the stream-consumer Lambda reads; the CDK construct and the local runtime set the same names.
+ */
 export const CONSUMER_ENV = {
   stateTable: 'STATE_TABLE_NAME',
   invalidRecordQueueUrl: 'INVALID_RECORD_QUEUE_URL',
@@ -12,4 +14,6 @@ export const CONSUMER_ENV = {
   /** Absent: `mitigate` decisions are alerted but no workflow is started. */
   mitigationStateMachineArn: 'MITIGATION_STATE_MACHINE_ARN',
   mitigationTimings: 'MITIGATION_TIMINGS',
+  /** Largest gap (minutes) between the episode starts of one incident's members (default 10). */
+  incidentWindowMinutes: 'INCIDENT_WINDOW_MINUTES',
 } as const;

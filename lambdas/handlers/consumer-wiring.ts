@@ -1,11 +1,14 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS } from '../core/envelope.js';
 import type { DeadLetterSink, EpisodeTraceStore, MitigationStarter, Notifier } from '../core/ports/index.js';
-import { HOUR_MS } from '../core/time.js';
+import { HOUR_MS, MINUTE_MS } from '../core/time.js';
+import { DEFAULT_INCIDENT_WINDOW_MS } from '../core/incidents.js';
 import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings, type WindowSettings } from '../core/window-settings.js';
 import { DynamoDbAnomalyStore } from '../adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../adapters/change-store.js';
 import { DynamoDbEpisodeTraceStore } from '../adapters/episode-trace-store.js';
+import { DynamoDbFeedbackStore } from '../adapters/feedback-store.js';
+import { DynamoDbIncidentStore } from '../adapters/incident-store.js';
 import { DynamoDbPositionLedger } from '../adapters/position-ledger.js';
 import { DynamoDbWindowStore } from '../adapters/window-store.js';
 import type { StreamBatchDeps } from '../usecases/stream-batch.js';
@@ -44,9 +47,13 @@ export function consumerDeps(w: ConsumerWiring): StreamBatchDeps {
     windows: new DynamoDbWindowStore(dynamo, tableName),
     changes: new DynamoDbChangeStore(dynamo, tableName),
     anomalies: new DynamoDbAnomalyStore(dynamo, tableName),
+    incidents: new DynamoDbIncidentStore(dynamo, tableName),
+    incidentWindowMs: incidentWindowMsFromEnv(w.env),
     notifier: w.notifier,
     ...(w.mitigations && { mitigations: w.mitigations }),
     traces: w.traces ?? new DynamoDbEpisodeTraceStore(dynamo, tableName),
+    // Read only when a key is about to page: its recent false-positive verdicts (lambdas/core/feedback.ts).
+    feedback: new DynamoDbFeedbackStore(dynamo, tableName),
     deadLetters: w.deadLetters,
     ledger: new DynamoDbPositionLedger(dynamo, tableName, 'consumer'),
     settings: windowSettingsFromEnv(w.env),
@@ -80,7 +87,21 @@ export function maxStreamChangeWindowMsFromEnv(env: NodeJS.ProcessEnv): number {
   const hours = Number(raw);
   if (!Number.isFinite(hours) || hours <= 0)
     throw new Error(
-      `environment variable ${CONSUMER_ENV.maxStreamChangeWindowHours} must be a positive number of hours (got "${raw}")`,
+      `environment variable ${CONSUMER_ENV.maxStreamChangeWindowHours} must be a positive number of hours ` +
+        `(got "${raw}")`,
     );
   return hours * HOUR_MS;
+}
+
+/** The incident window (`INCIDENT_WINDOW_MINUTES`, default 10): largest gap between members' episode starts. */
+export function incidentWindowMsFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env[CONSUMER_ENV.incidentWindowMinutes];
+  if (raw === undefined || raw === '') return DEFAULT_INCIDENT_WINDOW_MS;
+  const minutes = Number(raw);
+  if (!Number.isFinite(minutes) || minutes < 0)
+    throw new Error(
+      `environment variable ${CONSUMER_ENV.incidentWindowMinutes} must be a non-negative number of minutes ` +
+        `(got "${raw}")`,
+    );
+  return minutes * MINUTE_MS;
 }

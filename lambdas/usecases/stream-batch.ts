@@ -1,4 +1,11 @@
-import { alertMessage, describeAnomaly, type Anomaly } from '../core/anomaly.js';
+import { alertMessage, describeAnomaly, incidentPage, incidentUpdate, type Anomaly } from '../core/anomaly.js';
+import {
+  DEFAULT_INCIDENT_WINDOW_MS,
+  incidentIdOf,
+  memberOf,
+  mitigationScope,
+  signalFamily,
+} from '../core/incidents.js';
 import { decodeBatch, type RawRecord } from '../core/batch.js';
 import { CHANGE_LOOKBACK_MS, CORRELATION_WINDOW_MS } from '../core/correlator.js';
 import { scoreWindows, type DetectionSettings } from '../core/score-windows.js';
@@ -19,6 +26,7 @@ import type {
   ChangeStore,
   DeadLetterSink,
   EpisodeTraceStore,
+  IncidentStore,
   MitigationStarter,
   Notifier,
   PositionLedger,
@@ -26,6 +34,8 @@ import type {
   WindowStore,
 } from '../core/ports/index.js';
 import { forEachLimit } from '../core/concurrency.js';
+import { applyFeedback, FEEDBACK_RULE, feedbackMayHoldBack } from '../core/feedback.js';
+import type { FeedbackReader } from '../core/ports/feedback-store.js';
 
 export interface StreamBatchDeps {
   readonly windows: WindowStore;
@@ -34,7 +44,16 @@ export interface StreamBatchDeps {
   readonly notifier: Notifier;
   /** Starts the mitigation workflow for `mitigate` decisions (absent: alert only). */
   readonly mitigations?: MitigationStarter;
+  /**
+   * Groups anomalies that share a cause into incidents: one page and one mitigation per incident
+   * (absent: every anomaly is an incident of its own, paged and mitigated alone).
+   */
+  readonly incidents?: IncidentStore;
+  /** Largest gap between incident members' episode starts (default 10 min). */
+  readonly incidentWindowMs?: number;
   readonly deadLetters: DeadLetterSink;
+  /** Operator verdicts: recent false positives on a key raise the confidence it needs to page (absent: no effect). */
+  readonly feedback?: FeedbackReader;
   /** Records each episode's minute series for the reports (absent: not recorded). */
   readonly traces?: EpisodeTraceStore;
   /** Which keyless side effects (dead letters, change records) an earlier delivery already did. */
@@ -71,10 +90,14 @@ export interface BatchOutcome {
   windows: WindowResult[];
   /** Episodes confirmed in this batch (stored as anomaly records). */
   anomalies: Anomaly[];
-  /** Alerts published in this batch (at most one per episode, ever). */
+  /** Pages published in this batch (at most one per incident, ever). */
   alerts: number;
-  /** Mitigation workflows started in this batch (at most one per episode, ever). */
+  /** Follow-ups on an incident that had paged already (`decision: incident-update`; at most one per episode). */
+  incidentUpdates: number;
+  /** Mitigation workflows started in this batch (at most one per incident and scope, ever). */
   mitigationsStarted: number;
+  /** `mitigate` decisions that joined their incident's mitigation instead of starting one. */
+  mitigationsJoined: number;
   /** Episodes that ended without ever paging: one- or two-minute blips. */
   blips: number;
   recovered: number;
@@ -86,7 +109,8 @@ const DEFAULT_CONFLICT_RETRIES = 5;
 const DEFAULT_SAVE_CONCURRENCY = 16;
 
 /**
- * The consumer's whole job for one batch: decode, dead-letter, store changes, fold, detect, alert and save each key once.
+ * The consumer's whole job for one batch: decode, dead-letter, store changes, fold, detect, alert and
+ * save each key once.
  *
  * @example
  * const outcome = await processStreamBatch(records, {
@@ -112,7 +136,9 @@ export async function processStreamBatch(records: readonly RawRecord[], deps: St
     windows: [],
     anomalies: [],
     alerts: 0,
+    incidentUpdates: 0,
     mitigationsStarted: 0,
+    mitigationsJoined: 0,
     blips: 0,
     recovered: 0,
     failed: [],
@@ -343,20 +369,50 @@ async function applyEpisodeEvents(
     // Every region of the episode, not the last record's: the cross-region guardrail decides on these.
     const regions = episodeRegions(state, start);
     if (regions.length) context.regions = regions;
-    const described = describeAnomaly(event, state.key, state.tenant, state.signal, context);
-    // When the episode was stored before (a repeat), its first decision stands.
+    // Operator feedback (lambdas/core/feedback.ts): read only for an anomaly about to page below 0.95.
+    const described = await withFeedback(describeAnomaly(event, state.key, state.tenant, state.signal, context), deps);
+    // Suppressed anomalies page nobody: they neither found nor join an incident (it would never page).
+    described.incident =
+      deps.incidents && described.decision !== 'suppressed'
+        ? (
+            await deps.incidents.join(
+              { ...memberOf(described), family: signalFamily(described.signal) },
+              deps.incidentWindowMs ?? DEFAULT_INCIDENT_WINDOW_MS,
+            )
+          ).id
+        : incidentIdOf(described.id);
+    // When the episode was stored before (a repeat), its first decision (and incident) stands.
     const { notify, stored: anomaly } = await deps.anomalies.open(described);
+    const grouped = deps.incidents && anomaly.decision !== 'suppressed' ? deps.incidents : undefined;
     if (notify) {
       outcome.anomalies.push(anomaly);
       if (anomaly.decision !== 'suppressed') {
-        await deps.notifier.publish(alertMessage(anomaly), anomaly.id);
-        outcome.alerts++;
+        if (!grouped || anomaly.incident === undefined) {
+          await deps.notifier.publish(alertMessage(anomaly), anomaly.id);
+          outcome.alerts++;
+        } else if (await grouped.claim(anomaly.incident, 'page', anomaly.id)) {
+          // The incident's one page, naming every tenant and signal known now.
+          await deps.notifier.publish(incidentPage(anomaly, await grouped.get(anomaly.incident)), anomaly.id);
+          outcome.alerts++;
+        } else {
+          await deps.notifier.publish(incidentUpdate(anomaly, await grouped.get(anomaly.incident)), anomaly.id);
+          outcome.incidentUpdates++;
+        }
       }
       await deps.anomalies.markNotified(anomaly, (deps.now ?? Date.now)());
     }
     // Also when the alert went out on an earlier delivery: the start is idempotent per episode, and
-    // a start that failed then must happen now.
+    // a start that failed then must happen now. One execution per incident and scope: the claimant
+    // starts it (again on its retries); the incident's other `mitigate` members join it.
     if (anomaly.decision === 'mitigate' && deps.mitigations) {
+      if (
+        grouped &&
+        anomaly.incident !== undefined &&
+        !(await grouped.claim(anomaly.incident, `mitigation#${mitigationScope(anomaly)}`, anomaly.id))
+      ) {
+        if (notify) outcome.mitigationsJoined++;
+        continue;
+      }
       const { started } = await deps.mitigations.start(anomaly);
       if (started) outcome.mitigationsStarted++;
     }
@@ -367,4 +423,12 @@ async function appendTraces(appends: readonly TraceAppend[], store: EpisodeTrace
   if (!store || !appends.length) return 0;
   await Promise.all(appends.map((a) => store.append(a.episodeId, a.points)));
   return appends.reduce((n, a) => n + a.points.length, 0);
+}
+
+/** The paging decision with the key's recent verdicts applied; the verdicts are read only when they could matter. */
+async function withFeedback(anomaly: Anomaly, deps: StreamBatchDeps): Promise<Anomaly> {
+  if (!deps.feedback || !feedbackMayHoldBack(anomaly)) return anomaly;
+  // Verdicts carry when they were given (processing time): the window is on that clock.
+  const at = (deps.now ?? Date.now)();
+  return applyFeedback(anomaly, await deps.feedback.givenBetween(anomaly.key, at - FEEDBACK_RULE.windowMs, at), at);
 }

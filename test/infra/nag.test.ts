@@ -6,18 +6,20 @@ import { synthTemplate } from '../../lib/synth.js';
 /** Each acknowledged cdk-nag rule by resource type, and nothing else. A new one must be reviewed and added here. */
 const EXPECTED_ACKNOWLEDGEMENTS = [
   // Operator API methods: IAM (SigV4) authorization is the contract, not Cognito.
-  ...Array<string>(7).fill('AWS::ApiGateway::Method: AwsSolutions-COG4'),
-  // X-Ray on the consumer, the mitigation steps, the report generator and the seven API functions.
-  ...Array<string>(10).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::*]'),
+  ...Array<string>(8).fill('AWS::ApiGateway::Method: AwsSolutions-COG4'),
+  // X-Ray on the consumer, the mitigation steps, the report generator and the eight API functions.
+  ...Array<string>(11).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::*]'),
   // Step Functions execution logging (vended log delivery) and X-Ray on the state machine role.
   'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::*]',
   'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::<MitigationStepsFunction.Arn>:*]',
   // mitigate (DescribeExecution), rollback (DescribeExecution, StopExecution) and the report generator
   // (DescribeExecution): executions of the one state machine.
   ...Array<string>(3).fill(
-    'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<MitigationStateMachine.Name>:*]',
+    'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:' +
+      'execution:<MitigationStateMachine.Name>:*]',
   ),
-  // Report objects under reports/ of the one reports bucket: the generator (put, get) and the API report route (get, to presign links).
+  // Report objects under reports/ of the one reports bucket: the generator (put, get) and the API report route (get, to
+  // presign links).
   ...Array<string>(2).fill('AWS::IAM::Policy: AwsSolutions-IAM5[Resource::<ReportsBucket.Arn>/reports/*]'),
   // Firehose names the archive objects at delivery time: writes under raw/ and raw-errors/ of the archive bucket.
   'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::<RawArchiveBucket.Arn>/raw/*]',
@@ -26,10 +28,11 @@ const EXPECTED_ACKNOWLEDGEMENTS = [
   'AWS::KinesisFirehose::DeliveryStream: AwsSolutions-KDF1',
   // The account-level API Gateway logging role.
   'AWS::IAM::Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]',
-  ...Array<string>(10).fill('AWS::Lambda::Function: AwsSolutions-L1'),
+  ...Array<string>(11).fill('AWS::Lambda::Function: AwsSolutions-L1'),
   // The reports bucket's access-log bucket does not log its own accesses.
   'AWS::S3::Bucket: AwsSolutions-S1',
-  // The five dead-letter queues: invalid records, consumer failures, rollback failures, report failures, source failures.
+  // The five dead-letter queues: invalid records, consumer failures, rollback failures, report failures, source
+  // failures.
   ...Array<string>(5).fill('AWS::SQS::Queue: AwsSolutions-SQS3'),
 ].sort();
 
@@ -59,9 +62,15 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => synthTemplate({ anomalyGuard: { mitigation: { actionTargets } } })).not.toThrow();
   });
 
-  it("stays clean with removalPolicy destroy (the buckets' auto-delete-objects custom resource) and without the API", () => {
-    expect(() => synthTemplate({ anomalyGuard: { removalPolicy: 'destroy', api: { enabled: false } } })).not.toThrow();
-  });
+  it(
+    "stays clean with removalPolicy destroy (the buckets' " +
+      'auto-delete-objects custom resource) and without the API',
+    () => {
+      expect(() =>
+        synthTemplate({ anomalyGuard: { removalPolicy: 'destroy', api: { enabled: false } } }),
+      ).not.toThrow();
+    },
+  );
 
   it('fails the synth when a finding is not acknowledged', () => {
     const { app, stack } = createAnomalyGuardApp({ context: { 'aws:cdk:bundling-stacks': [] } });

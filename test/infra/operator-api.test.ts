@@ -212,7 +212,9 @@ describe('OperatorApi (cdk.json context)', () => {
     });
   });
 
-  it('puts a regional WAF web ACL on the stage: per-IP rate limit over 5 minutes, 64 KB body limit, AWS common rules', () => {
+  const wafTitle =
+    'puts a regional WAF web ACL on the stage: per-IP rate limit over 5 minutes, 64 KB body limit, AWS common rules';
+  it(wafTitle, () => {
     const acls = ofType(json.Resources, 'AWS::WAFv2::WebACL');
     expect(acls).toHaveLength(1);
     const [aclId, acl] = acls[0]!;
@@ -349,7 +351,8 @@ describe('OperatorApi (cdk.json context)', () => {
           condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['wl#*'] } },
         },
       ],
-      // Change items (one tenant's or every tenant's) and the idempotency markers it reads back; no queries, nothing else.
+      // Change items (one tenant's or every tenant's) and the idempotency markers it reads back; no queries, nothing
+      // else.
       changes: [
         {
           action: 'dynamodb:PutItem',
@@ -360,6 +363,24 @@ describe('OperatorApi (cdk.json context)', () => {
           action: 'dynamodb:GetItem',
           resource: table,
           condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['chgop#*'] } },
+        },
+      ],
+      // Appends and queries verdicts in the feedback partitions; reads one anomaly record; writes nothing else.
+      feedback: [
+        {
+          action: 'dynamodb:PutItem',
+          resource: table,
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['fb#*'] } },
+        },
+        {
+          action: 'dynamodb:Query',
+          resource: table,
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['fb#*'] } },
+        },
+        {
+          action: 'dynamodb:GetItem',
+          resource: table,
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['anom#*'] } },
         },
       ],
       mitigate: [
@@ -414,7 +435,9 @@ describe('OperatorApi (cdk.json context)', () => {
       for (const g of grants.filter((x) => x.action.startsWith('logs:'))) expect(g.resource).toEqual(arnOf(logGroup));
     });
 
-    it('the rollback function can write the halt marker but no action-ledger item (no forged `applied` entries)', () => {
+    const haltTitle =
+      'the rollback function can write the halt marker but no action-ledger item (no forged `applied` entries)';
+    it(haltTitle, () => {
       // Would any Allow statement let the role PutItem this partition key into the state table?
       const like = (pattern: string, value: string) =>
         new RegExp(
@@ -448,7 +471,8 @@ describe('OperatorApi (cdk.json context)', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'AnomalyGuard',
       NODE_OPTIONS: '--enable-source-maps',
     };
-    for (const id of ['score', 'timeline', 'whitelist', 'changes'] as const) expect(env(id), id).toEqual(common);
+    for (const id of ['score', 'timeline', 'whitelist', 'changes', 'feedback'] as const)
+      expect(env(id), id).toEqual(common);
     expect(env('report')).toEqual({ ...common, [REPORT_LINKS_ENV.reportsBucket]: { Ref: LOGICAL_IDS.reportsBucket } });
     expect(env('mitigate')).toEqual({
       ...common,

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { API_ROUTES, type ApiRoute } from './routes.js';
 import { MAX_BODY_BYTES } from './schemas.js';
 
-/** OpenAPI 3.0.3 description of the operator API (docs/architecture.md contract 2), built from the same route table the gateway and handlers use. */
+/**
+ * OpenAPI 3.0.3 description of the operator API (docs/architecture.md contract 2), built from the same route table the
+ * gateway and handlers use.
+ */
 
 export interface OpenApiOptions {
   title?: string;
@@ -24,7 +27,8 @@ const SHARED_RESPONSES: Readonly<Record<string, { name: string; description: str
   400: {
     name: 'InvalidRequest',
     description:
-      'Invalid input: `error.message` and `error.details.fields` name each offending field; malformed JSON is a 400 too',
+      'Invalid input: `error.message` and `error.details.fields` name each offending field; ' +
+      'malformed JSON is a 400 too',
   },
   403: {
     name: 'Forbidden',
@@ -81,7 +85,10 @@ export function openApiDocument(routes: readonly ApiRoute[] = API_ROUTES, opts: 
       title: opts.title ?? OPENAPI_DEFAULTS.title,
       version: opts.version ?? OPENAPI_DEFAULTS.version,
       description:
-        'Score signals, start, dry-run and roll back mitigations, read reports and timelines, whitelist campaign tenants and declare change windows (maintenance, releases, campaigns; per tenant or platform-wide). Every request is signed with AWS Signature Version 4 (service `execute-api`); every error is `{"error":{"code","message","details"}}`.',
+        'Score signals, start, dry-run and roll back mitigations, read reports and timelines, whitelist campaign ' +
+        'tenants, declare change windows (maintenance, releases, campaigns; per tenant or platform-wide) and ' +
+        'give verdicts on anomalies. Every request is signed with AWS Signature Version 4 (service ' +
+        '`execute-api`); every error is `{"error":{"code","message","details"}}`.',
     },
     ...(opts.serverUrl !== undefined && { servers: [{ url: opts.serverUrl }] }),
     security: [{ sigv4: [] }],
@@ -118,7 +125,8 @@ function errorSchema(): Json {
           code: {
             type: 'string',
             description:
-              'Machine-readable: InvalidRequest, MalformedJson, PayloadTooLarge, NotFound, Conflict, AccessDenied, Throttled, ...',
+              'Machine-readable: InvalidRequest, MalformedJson, PayloadTooLarge, NotFound, Conflict, ' +
+              'AccessDenied, Throttled, ...',
             example: 'InvalidRequest',
           },
           message: {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import {
   ChangeRequest,
+  FeedbackRequest,
   MitigateRequest,
   ReportQuery,
   RollbackRequest,
@@ -9,7 +10,7 @@ import {
   WhitelistRequest,
 } from './schemas.js';
 
-export type RouteId = 'score' | 'mitigate' | 'rollback' | 'report' | 'whitelist' | 'timeline' | 'changes';
+export type RouteId = 'score' | 'mitigate' | 'rollback' | 'report' | 'whitelist' | 'timeline' | 'changes' | 'feedback';
 
 export interface ApiRoute {
   id: RouteId;
@@ -23,7 +24,10 @@ export interface ApiRoute {
   summary: string;
 }
 
-/** The operator API (docs/architecture.md contract 2): the gateway, the handlers, the local server and the OpenAPI document all read this table. */
+/**
+ * The operator API (docs/architecture.md contract 2): the gateway, the handlers, the local server and the OpenAPI
+ * document all read this table.
+ */
 export const API_ROUTES: readonly ApiRoute[] = [
   {
     id: 'score',
@@ -55,8 +59,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     path: '/v1/anomaly/rollback',
     input: { in: 'body', schema: RollbackRequest },
     responses: {
-      202: 'Rollback accepted (idempotent: nothing outstanding is not an error). For an episode key the episode is halted and its execution stopped first (`halted`, `stoppedExecution`), also when nothing was recorded yet (`status: nothing-applied`)',
-      404: 'Nothing is known under this key: no execution and no action for an episode key, no action for an action key',
+      202:
+        'Rollback accepted (idempotent: nothing outstanding is not an error). For an episode key the episode is ' +
+        'halted and its execution stopped first (`halted`, `stoppedExecution`), also when nothing was recorded yet ' +
+        '(`status: nothing-applied`)',
+      404:
+        'Nothing is known under this key: no execution and no action for an episode key, ' +
+        'no action for an action key',
     },
     summary: 'Roll back everything applied under a rollback key, newest first',
   },
@@ -91,10 +100,27 @@ export const API_ROUTES: readonly ApiRoute[] = [
     input: { in: 'body', schema: ChangeRequest },
     responses: {
       200: 'A change with this id and the same content is already stored (idempotent replay); nothing changed',
-      201: 'Change window stored with the caller as its creator; the correlator applies it (a maintenance window suppresses paging while it runs)',
+      201:
+        'Change window stored with the caller as its creator; the correlator applies it (a maintenance window ' +
+        'suppresses paging while it runs)',
       409: 'The id is already used by a change with different content',
     },
     summary: 'Declare a change window (maintenance, release, campaign ...) for a tenant or for every tenant (*)',
+  },
+  {
+    id: 'feedback',
+    method: 'POST',
+    path: '/v1/anomaly/feedback',
+    input: { in: 'body', schema: FeedbackRequest },
+    responses: {
+      200: 'The verdict is already the latest for this anomaly (idempotent); nothing was stored',
+      201:
+        'Verdict stored with the caller (a changed verdict is a new entry; nothing is deleted). false_positive: ' +
+        'the key needs more confidence to page for 7 days (sensitivity in the body); expected: a suggested ' +
+        'whitelist or change-window request, not sent',
+      404: 'No anomaly with this key',
+    },
+    summary: 'Give a verdict on an anomaly: true_positive, false_positive (the key pages less for 7 days) or expected',
   },
 ];
 

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { CHANGE_LOOKBACK_MS } from '../correlator.js';
 import { CHANGE_KINDS, eventTime, NAME, nameField } from '../envelope.js';
+import { VERDICTS } from '../feedback.js';
 import { MINUTE_MS, HOUR_MS, DAY_MS } from '../time.js';
 
-/** Request bodies and query strings of the operator API (docs/architecture.md contract 2): one source for the gateway models, the handlers and the OpenAPI document. */
+/**
+ * Request bodies and query strings of the operator API (docs/architecture.md contract 2): one source for the gateway
+ * models, the handlers and the OpenAPI document.
+ */
 
 /** A body larger than this is refused before it is parsed (the biggest valid body, 100 signals, is ~15 KB). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -105,7 +109,8 @@ export const ChangeRequest = z
       .string()
       .regex(
         TENANT_OR_ALL,
-        "must be '*' (every tenant) or a tenant name: 1-64 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit",
+        "must be '*' (every tenant) or a tenant name: 1-64 characters of letters, digits, '.', '_', ':' or '-', " +
+          'starting with a letter or digit',
       ),
     change: z.enum(CHANGE_KINDS),
     until: eventTime,
@@ -118,6 +123,17 @@ export const ChangeRequest = z
     path: ['until'],
   });
 
+/**
+ * An operator's verdict on an anomaly (lambdas/core/feedback.ts): `false_positive` makes its key less
+ * sensitive for a while, `expected` answers with the whitelist or change window to declare.
+ */
+export const FeedbackRequest = z.strictObject({
+  key: z.string().max(300).regex(EPISODE_KEY, 'must be an episode key such as acme#cqs_p95@2026-11-23T10:15Z'),
+  verdict: z.enum(VERDICTS),
+  note: z.string().max(1000).optional(),
+});
+
+export type FeedbackRequest = z.output<typeof FeedbackRequest>;
 export type ChangeRequest = z.output<typeof ChangeRequest>;
 export type ScoreRequest = z.output<typeof ScoreRequest>;
 export type MitigateRequest = z.output<typeof MitigateRequest>;

@@ -23,4 +23,5 @@ export const API_ENTRIES: Readonly<Record<RouteId, string>> = {
   whitelist: 'lambdas/handlers/api/whitelist.ts',
   timeline: 'lambdas/handlers/api/timeline.ts',
   changes: 'lambdas/handlers/api/changes.ts',
+  feedback: 'lambdas/handlers/api/feedback.ts',
 };

@@ -14,6 +14,7 @@ import { correlationSpan, SCORE_METHOD, scoreSignals } from '../../core/api/scor
 import {
   rangeMs,
   type ChangeRequest,
+  type FeedbackRequest,
   type MitigateRequest,
   type ReportQuery,
   type RollbackRequest,
@@ -31,7 +32,15 @@ import { playbookById, PLAYBOOKS, UnknownPlaybookError } from '../../core/mitiga
 import { planRollback } from '../../core/mitigation/rollback.js';
 import { KNOWN_SIGNALS, signalSpec } from '../../core/signals.js';
 import { episodeKeyOf, outstandingActions } from '../../core/mitigation/journal.js';
+import {
+  FEEDBACK_RULE,
+  feedbackOutcome,
+  keySensitivity,
+  suggestForExpected,
+  type FeedbackEntry,
+} from '../../core/feedback.js';
 import type { ActionLedger } from '../../core/ports/action-ledger.js';
+import type { FeedbackStore } from '../../core/ports/feedback-store.js';
 import type { AnomalyReader, StoredAnomaly } from '../../core/ports/anomaly-store.js';
 import type {
   ChangeStore,
@@ -97,7 +106,10 @@ export interface TimelineDeps extends ReportDeps {
   changes: Pick<ChangeStore, 'startedBetween'> &
     Pick<WhitelistStore, 'whitelists'> &
     Pick<OperatorChangeStore, 'affecting'>;
-  /** The minutes around each episode as the detector scored them (observed vs expected band); without it the timeline has only the current band. */
+  /**
+   * The minutes around each episode as the detector scored them (observed vs expected band); without it the timeline
+   * has only the current band.
+   */
   traces?: Pick<EpisodeTraceStore, 'series'>;
 }
 
@@ -400,7 +412,8 @@ export function createChangesHandler(deps: ChangesDeps, logger?: Logger): ApiHan
         throw new ApiError(
           409,
           'Conflict',
-          `id ${change.id} is already used by another change (${out.stored.change} of ${out.stored.tenant} from ${iso(out.stored.ts)}); use a new id`,
+          `id ${change.id} is already used by another change ` +
+            `(${out.stored.change} of ${out.stored.tenant} from ${iso(out.stored.ts)}); use a new id`,
           { id: change.id, stored: changeBadges([out.stored])[0] },
         );
       }
@@ -410,6 +423,102 @@ export function createChangesHandler(deps: ChangesDeps, logger?: Logger): ApiHan
         status: out.outcome === 'created' ? 201 : 200,
         body: { change: stored, created: out.outcome === 'created', effect: changeEffect(out.stored) },
       };
+    },
+    logger,
+  );
+}
+
+export interface FeedbackDeps {
+  anomalies: Pick<AnomalyReader, 'get'>;
+  feedback: Pick<FeedbackStore, 'ofAnomaly' | 'add' | 'givenBetween'>;
+  now: () => number;
+}
+
+/**
+ * POST /v1/anomaly/feedback: an operator's verdict on an anomaly, stored with the caller (IAM
+ * principal) as a new entry; the same verdict again changes nothing (200). `false_positive` makes the
+ * key less sensitive for a while (lambdas/core/feedback.ts FEEDBACK_RULE, applied by the consumer);
+ * `expected` answers with the whitelist or change-window request to send, without sending it.
+ */
+export function createFeedbackHandler(deps: FeedbackDeps, logger?: Logger): ApiHandler {
+  return apiHandler<FeedbackRequest>(
+    routeById('feedback'),
+    async (req, event) => {
+      const anomaly = await deps.anomalies.get(req.key);
+      if (!anomaly)
+        throw new ApiError(
+          404,
+          'NotFound',
+          `no anomaly with key ${req.key} (keys are in the alerts and in GET /v1/anomaly/report)`,
+          { key: req.key },
+        );
+      const now = deps.now();
+      const history = await deps.feedback.ofAnomaly(anomaly);
+      const decided = feedbackOutcome(history, anomaly.id, req.verdict);
+      const by = callerOf(event);
+      const entry: FeedbackEntry = {
+        anomaly: anomaly.id,
+        key: anomaly.key,
+        tenant: anomaly.tenant,
+        signal: anomaly.signal,
+        verdict: req.verdict,
+        by,
+        at: now,
+        ...(req.note !== undefined && { note: req.note }),
+      };
+      if (decided.outcome !== 'unchanged') await deps.feedback.add(entry);
+      const stored = decided.outcome === 'unchanged' ? decided.previous : entry;
+      const audit = {
+        key: anomaly.id,
+        verdict: req.verdict,
+        previous: decided.previous?.verdict,
+        requestedBy: by,
+        requestId: event.requestContext?.requestId,
+        outcome: decided.outcome,
+      };
+      logger?.info(decided.outcome === 'unchanged' ? 'verdict already recorded' : 'verdict recorded', audit);
+      const body: Record<string, unknown> = {
+        key: anomaly.id,
+        verdict: stored.verdict,
+        by: stored.by,
+        at: iso(stored.at),
+        ...(stored.note !== undefined && { note: stored.note }),
+        recorded: decided.outcome !== 'unchanged',
+        previous: decided.previous
+          ? { verdict: decided.previous.verdict, by: decided.previous.by, at: iso(decided.previous.at) }
+          : null,
+        entries: history.length + (decided.outcome === 'unchanged' ? 0 : 1),
+      };
+      if (req.verdict === 'false_positive' || decided.previous?.verdict === 'false_positive') {
+        const recent = await deps.feedback.givenBetween(anomaly.key, now - FEEDBACK_RULE.windowMs, now);
+        if (decided.outcome !== 'unchanged' && !recent.some((e) => e.at === entry.at && e.anomaly === entry.anomaly))
+          recent.push(entry);
+        const s = keySensitivity(recent, now);
+        const lastFalsePositive = Math.max(
+          ...recent.filter((e) => s.falsePositives.includes(e.anomaly)).map((e) => e.at),
+          Number.NEGATIVE_INFINITY,
+        );
+        body.sensitivity = {
+          key: anomaly.key,
+          falsePositives: s.falsePositives.length,
+          requiredConfidence: s.required,
+          alwaysPagesAt: FEEDBACK_RULE.alwaysPagesAt,
+          until: Number.isFinite(lastFalsePositive) ? iso(lastFalsePositive + FEEDBACK_RULE.windowMs) : null,
+        };
+        body.effect = s.falsePositives.length
+          ? `${anomaly.key} pages only at confidence ${s.required} or more ` +
+            `(always at ${FEEDBACK_RULE.alwaysPagesAt}) ` +
+            `while false positives from the last ${FEEDBACK_RULE.windowMs / 86_400_000} days count`
+          : `${anomaly.key} pages as before`;
+      }
+      if (req.verdict === 'expected') {
+        const s = suggestForExpected(anomaly, now);
+        body.suggested = s.suggested;
+        body.alternative = s.alternative;
+        const path = s.suggested.route.split(' ')[1];
+        body.effect = `nothing declared: send the suggested request to ${path} to declare it`;
+      }
+      return { status: decided.outcome === 'unchanged' ? 200 : 201, body };
     },
     logger,
   );
@@ -545,7 +654,8 @@ export type OperatorApiDeps = ScoreDeps &
   ReportDeps &
   WhitelistDeps &
   TimelineDeps &
-  ChangesDeps;
+  ChangesDeps &
+  FeedbackDeps;
 
 /** Every route over one set of adapters: what the local runtime serves. */
 export function createOperatorApi(deps: OperatorApiDeps, logger?: Logger): Record<RouteId, ApiHandler> {
@@ -557,5 +667,6 @@ export function createOperatorApi(deps: OperatorApiDeps, logger?: Logger): Recor
     whitelist: createWhitelistHandler(deps, logger),
     timeline: createTimelineHandler(deps, logger),
     changes: createChangesHandler(deps, logger),
+    feedback: createFeedbackHandler(deps, logger),
   };
 }

@@ -83,86 +83,107 @@ describe('OperatorApi (bare stack)', () => {
     t.template.resourceCountIs('AWS::Lambda::Function', API_ROUTES.length + 1);
   });
 
-  it('protects the stage with its WAF web ACL (rate limit from settings) and logs only blocked/counted requests, Authorization redacted', () => {
-    const aclId = onlyResource(t.template, 'AWS::WAFv2::WebACL');
-    const stageId = onlyResource(t.template, 'AWS::ApiGateway::Stage');
-    const association = t.json.Resources[onlyResource(t.template, 'AWS::WAFv2::WebACLAssociation')].Properties;
-    expect(association.WebACLArn).toEqual(arnOf(aclId));
-    expect(JSON.stringify(association.ResourceArn)).toContain(`{"Ref":"${stageId}"}`);
-    const logging = t.json.Resources[onlyResource(t.template, 'AWS::WAFv2::LoggingConfiguration')].Properties;
-    expect(logging.RedactedFields).toEqual([{ SingleHeader: { Name: 'authorization' } }]);
-    expect(logging.LoggingFilter.DefaultBehavior).toBe('DROP');
-    const rateOf = (x: ReturnType<typeof synth>) =>
-      x.json.Resources[onlyResource(x.template, 'AWS::WAFv2::WebACL')].Properties.Rules.find(
-        (r: any) => r.Name === 'RateLimitPerIp',
-      ).Statement.RateBasedStatement.Limit;
-    expect(rateOf(t)).toBe(1000);
-    expect(rateOf(synth({ settings: { wafRateLimit: 200 } }))).toBe(200);
-  });
+  it(
+    'protects the stage with its WAF web ACL (rate limit from settings) and logs only blocked/counted requests, ' +
+      'Authorization redacted',
+    () => {
+      const aclId = onlyResource(t.template, 'AWS::WAFv2::WebACL');
+      const stageId = onlyResource(t.template, 'AWS::ApiGateway::Stage');
+      const association = t.json.Resources[onlyResource(t.template, 'AWS::WAFv2::WebACLAssociation')].Properties;
+      expect(association.WebACLArn).toEqual(arnOf(aclId));
+      expect(JSON.stringify(association.ResourceArn)).toContain(`{"Ref":"${stageId}"}`);
+      const logging = t.json.Resources[onlyResource(t.template, 'AWS::WAFv2::LoggingConfiguration')].Properties;
+      expect(logging.RedactedFields).toEqual([{ SingleHeader: { Name: 'authorization' } }]);
+      expect(logging.LoggingFilter.DefaultBehavior).toBe('DROP');
+      const rateOf = (x: ReturnType<typeof synth>) =>
+        x.json.Resources[onlyResource(x.template, 'AWS::WAFv2::WebACL')].Properties.Rules.find(
+          (r: any) => r.Name === 'RateLimitPerIp',
+        ).Statement.RateBasedStatement.Limit;
+      expect(rateOf(t)).toBe(1000);
+      expect(rateOf(synth({ settings: { wafRateLimit: 200 } }))).toBe(200);
+    },
+  );
 
-  it('lets the rollback route invoke only the given mitigation function (unqualified), and no other route invoke anything', () => {
-    expect(t.routeGrants('rollback').filter((g) => g.startsWith('lambda:'))).toEqual([
-      `lambda:InvokeFunction ${JSON.stringify(arnOf(t.ids.steps))}`,
-    ]);
-    expect(t.env('rollback')[API_ENV.mitigationFunction]).toEqual(refOf(t.ids.steps));
-    for (const route of API_ROUTES.filter((r) => r.id !== 'rollback'))
-      expect(
-        t.routeGrants(route.id).filter((g) => g.startsWith('lambda:')),
-        route.id,
-      ).toEqual([]);
-  });
+  it(
+    'lets the rollback route invoke only the given mitigation function (unqualified), and no other route invoke ' +
+      'anything',
+    () => {
+      expect(t.routeGrants('rollback').filter((g) => g.startsWith('lambda:'))).toEqual([
+        `lambda:InvokeFunction ${JSON.stringify(arnOf(t.ids.steps))}`,
+      ]);
+      expect(t.env('rollback')[API_ENV.mitigationFunction]).toEqual(refOf(t.ids.steps));
+      for (const route of API_ROUTES.filter((r) => r.id !== 'rollback'))
+        expect(
+          t.routeGrants(route.id).filter((g) => g.startsWith('lambda:')),
+          route.id,
+        ).toEqual([]);
+    },
+  );
 
-  it('writes to the state table only under LeadingKeys conditions, and only from whitelist, changes and rollback', () => {
-    const writers = API_ROUTES.map((r) => r.id).filter((id) =>
-      t.routeGrants(id).some((g) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(g)),
-    );
-    expect(writers.sort()).toEqual(['changes', 'rollback', 'whitelist']);
-    for (const id of writers) {
-      const puts = roleStatements(t.template, t.route(id).roleId).filter((s) =>
-        list(s.Action).some((a) => a.startsWith('dynamodb:Put')),
+  it(
+    'writes to the state table ' +
+      'only under LeadingKeys ' +
+      'conditions, and only from whitelist, changes, feedback and rollback',
+    () => {
+      const writers = API_ROUTES.map((r) => r.id).filter((id) =>
+        t.routeGrants(id).some((g) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(g)),
       );
-      for (const s of puts) {
-        expect(s.Resource, id).toEqual(arnOf(t.ids.table));
-        expect(Object.keys((s.Condition as any)['ForAllValues:StringLike']), id).toEqual(['dynamodb:LeadingKeys']);
+      expect(writers.sort()).toEqual(['changes', 'feedback', 'rollback', 'whitelist']);
+      for (const id of writers) {
+        const puts = roleStatements(t.template, t.route(id).roleId).filter((s) =>
+          list(s.Action).some((a) => a.startsWith('dynamodb:Put')),
+        );
+        for (const s of puts) {
+          expect(s.Resource, id).toEqual(arnOf(t.ids.table));
+          expect(Object.keys((s.Condition as any)['ForAllValues:StringLike']), id).toEqual(['dynamodb:LeadingKeys']);
+        }
       }
-    }
-  });
+    },
+  );
 
-  it('gives the report route no S3 access and no bucket without reportsBucket; with it, list and get under reports/ only', () => {
-    expect(t.routeGrants('report').filter((g) => g.startsWith('s3:'))).toEqual([]);
-    expect(t.env('report')[REPORT_LINKS_ENV.reportsBucket]).toBeUndefined();
-    const r = synth({ reportsBucket: true });
-    const bucket = r.ids.reports!;
-    expect(r.routeGrants('report').filter((g) => g.startsWith('s3:'))).toEqual([
-      `s3:GetObject ${JSON.stringify({ 'Fn::Join': ['', [arnOf(bucket), '/reports/*']] })}`,
-      `s3:ListBucket ${JSON.stringify(arnOf(bucket))}`,
-    ]);
-    expect(r.env('report')[REPORT_LINKS_ENV.reportsBucket]).toEqual(refOf(bucket));
-    for (const route of API_ROUTES.filter((x) => x.id !== 'report'))
+  it(
+    'gives the report route no S3 access and no bucket without reportsBucket; with it, list and get under ' +
+      'reports/ only',
+    () => {
+      expect(t.routeGrants('report').filter((g) => g.startsWith('s3:'))).toEqual([]);
+      expect(t.env('report')[REPORT_LINKS_ENV.reportsBucket]).toBeUndefined();
+      const r = synth({ reportsBucket: true });
+      const bucket = r.ids.reports!;
+      expect(r.routeGrants('report').filter((g) => g.startsWith('s3:'))).toEqual([
+        `s3:GetObject ${JSON.stringify({ 'Fn::Join': ['', [arnOf(bucket), '/reports/*']] })}`,
+        `s3:ListBucket ${JSON.stringify(arnOf(bucket))}`,
+      ]);
+      expect(r.env('report')[REPORT_LINKS_ENV.reportsBucket]).toEqual(refOf(bucket));
+      for (const route of API_ROUTES.filter((x) => x.id !== 'report'))
+        expect(
+          r.routeGrants(route.id).filter((g) => g.startsWith('s3:')),
+          route.id,
+        ).toEqual([]);
+    },
+  );
+
+  it(
+    'passes mitigationPlanning to the mitigate route only when given, and sets the account logging role only when ' +
+      'settings.cloudWatchRole',
+    () => {
+      expect(t.env('mitigate')[API_ENV.mitigationPlanning]).toBeUndefined();
+      t.template.resourceCountIs('AWS::ApiGateway::Account', 1);
+      const c = synth({
+        mitigationPlanning: { platformMinTenants: 5, actionTargets: {} },
+        settings: { cloudWatchRole: false },
+      });
+      expect(JSON.parse(c.env('mitigate')[API_ENV.mitigationPlanning] as string)).toEqual({
+        platformMinTenants: 5,
+        actionTargets: {},
+      });
+      c.template.resourceCountIs('AWS::ApiGateway::Account', 0);
       expect(
-        r.routeGrants(route.id).filter((g) => g.startsWith('s3:')),
-        route.id,
+        Object.values<any>(c.json.Resources).filter(
+          (r) =>
+            r.Type === 'AWS::IAM::Role' &&
+            JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('apigateway.amazonaws.com'),
+        ),
       ).toEqual([]);
-  });
-
-  it('passes mitigationPlanning to the mitigate route only when given, and sets the account logging role only when settings.cloudWatchRole', () => {
-    expect(t.env('mitigate')[API_ENV.mitigationPlanning]).toBeUndefined();
-    t.template.resourceCountIs('AWS::ApiGateway::Account', 1);
-    const c = synth({
-      mitigationPlanning: { platformMinTenants: 5, actionTargets: {} },
-      settings: { cloudWatchRole: false },
-    });
-    expect(JSON.parse(c.env('mitigate')[API_ENV.mitigationPlanning] as string)).toEqual({
-      platformMinTenants: 5,
-      actionTargets: {},
-    });
-    c.template.resourceCountIs('AWS::ApiGateway::Account', 0);
-    expect(
-      Object.values<any>(c.json.Resources).filter(
-        (r) =>
-          r.Type === 'AWS::IAM::Role' &&
-          JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('apigateway.amazonaws.com'),
-      ),
-    ).toEqual([]);
-  });
+    },
+  );
 });

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbAnomalyStore } from '../../../lambdas/adapters/anomaly-store.js';
+import type { Anomaly } from '../../../lambdas/core/anomaly.js';
 import { API_ROUTES, type RouteId } from '../../../lambdas/core/api/routes.js';
 import type { ApiHandler } from '../../../lambdas/handlers/api/http.js';
 import { localMitigation } from '../../../local/mitigation.js';
@@ -8,6 +10,28 @@ import { localOperatorApi } from '../../../local/operator-api.js';
 import { stackTemplate, startHarness, type Harness } from '../harness.js';
 
 const NOW = Date.now();
+/** An anomaly stored before the fuzzing, so valid feedback reaches past the 404. */
+const FUZZ_ANOMALY: Anomaly = {
+  id: 'beta#cqs_p95@2026-11-22T10:00Z',
+  key: 'beta#cqs_p95',
+  tenant: 'beta',
+  signal: 'cqs_p95',
+  class: 'tenant',
+  severity: 'SEV2',
+  start: Date.parse('2026-11-22T10:00:00Z'),
+  detectedAt: Date.parse('2026-11-22T10:03:00Z'),
+  score: 0.9,
+  expected: 1,
+  observed: 2,
+  band: { lo: 0.8, hi: 1.2 },
+  change: '+100%',
+  trigger: 'sustained',
+  evidence: [],
+  correlatedChanges: [],
+  decision: 'alert',
+  recommendation: 'investigate',
+  softOnly: false,
+};
 
 /** Values that look like what the routes want, so the fuzzing reaches past the first check. */
 const name = fc.oneof(
@@ -88,6 +112,14 @@ const shaped: Record<RouteId, fc.Arbitrary<unknown>> = {
     },
     { requiredKeys: [] },
   ),
+  feedback: fc.record(
+    {
+      key: fc.oneof(episodeKey, anyValue),
+      verdict: fc.oneof(fc.constantFrom('true_positive', 'false_positive', 'expected', 'FALSE', ''), anyValue),
+      note: fc.oneof(fc.string({ maxLength: 1100 }), anyValue),
+    },
+    { requiredKeys: [] },
+  ),
 };
 
 const tenant = fc.constantFrom('acme', 'beta', 'gamma');
@@ -120,6 +152,12 @@ const valid: Record<RouteId, fc.Arbitrary<unknown>> = {
     tenant: fc.constantFrom('*', 'acme', 'beta'),
     change: fc.constantFrom('maintenance', 'release', 'campaign'),
     until: fc.integer({ min: NOW + 60_000, max: NOW + 3 * 86_400_000 }),
+  }),
+  // One stored anomaly (beforeAll) and unknown ones: 201, 200 (same verdict again) and 404.
+  feedback: fc.record({
+    key: fc.constantFrom(FUZZ_ANOMALY.id, 'acme#cqs_p95@2026-11-22T10:00Z'),
+    verdict: fc.constantFrom('true_positive', 'false_positive', 'expected'),
+    note: fc.string({ maxLength: 100 }),
   }),
 };
 
@@ -167,6 +205,7 @@ describe('operator API fuzzing: random and malformed input never gets a 5xx', ()
       stepFunctions: m.stepFunctions,
       mitigationDeps: m.deps,
     });
+    await new DynamoDbAnomalyStore(h.standIns.dynamo, h.table).open(FUZZ_ANOMALY);
   });
   afterAll(() => h.close());
 

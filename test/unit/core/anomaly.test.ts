@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alertMessage, describeAnomaly, type AnomalyContext } from '../../../lambdas/core/anomaly.js';
+import { incidentIdOf } from '../../../lambdas/core/incidents.js';
 import type { ChangeRecord } from '../../../lambdas/core/envelope.js';
 import type { EpisodeEvent } from '../../../lambdas/core/episodes.js';
 
@@ -106,6 +107,8 @@ describe('alertMessage (contract 3)', () => {
       tenant: 'acme',
       signal: 'cqs_p95',
       decision: 'mitigate',
+      // An anomaly not grouped is an incident of its own, named from its episode.
+      incident: incidentIdOf('acme#cqs_p95@2026-11-22T10:00Z'),
     });
     const body = JSON.parse(m.body);
     expect(body).toMatchObject({
