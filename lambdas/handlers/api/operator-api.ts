@@ -142,18 +142,27 @@ export function createScoreHandler(deps: ScoreDeps, logger?: Logger): ApiHandler
   );
 }
 
+/** The anomaly an operator names by its key, or a 404 that says where keys are found. */
+async function requireAnomaly(anomalies: Pick<AnomalyReader, 'get'>, key: string): Promise<StoredAnomaly> {
+  const anomaly = await anomalies.get(key);
+  if (!anomaly) {
+    throw new ApiError(
+      404,
+      'NotFound',
+      `no anomaly with key ${key} (keys are in the alerts and in GET /v1/anomaly/report)`,
+      {
+        key,
+      },
+    );
+  }
+  return anomaly;
+}
+
 export function createMitigateHandler(deps: MitigateDeps, logger?: Logger): ApiHandler {
   return apiHandler<MitigateRequest>(
     routeById('mitigate'),
     async (req, event) => {
-      const anomaly = await deps.anomalies.get(req.key);
-      if (!anomaly)
-        throw new ApiError(
-          404,
-          'NotFound',
-          `no anomaly with key ${req.key} (keys are in the alerts and in GET /v1/anomaly/report)`,
-          { key: req.key },
-        );
+      const anomaly = await requireAnomaly(deps.anomalies, req.key);
       if (req.plan !== undefined) requirePlaybook(req.plan);
       const hash = episodeHash(anomaly.id);
       const input = {
@@ -444,14 +453,7 @@ export function createFeedbackHandler(deps: FeedbackDeps, logger?: Logger): ApiH
   return apiHandler<FeedbackRequest>(
     routeById('feedback'),
     async (req, event) => {
-      const anomaly = await deps.anomalies.get(req.key);
-      if (!anomaly)
-        throw new ApiError(
-          404,
-          'NotFound',
-          `no anomaly with key ${req.key} (keys are in the alerts and in GET /v1/anomaly/report)`,
-          { key: req.key },
-        );
+      const anomaly = await requireAnomaly(deps.anomalies, req.key);
       const now = deps.now();
       const history = await deps.feedback.ofAnomaly(anomaly);
       const decided = feedbackOutcome(history, anomaly.id, req.verdict);
