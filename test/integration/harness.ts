@@ -11,7 +11,11 @@ import { DynamoDbPositionLedger } from '../../lambdas/adapters/position-ledger.j
 import type { StreamBatchDeps } from '../../lambdas/usecases/stream-batch.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
 import { decodeState, type KeyState } from '../../lambdas/core/key-state.js';
+import type { RouteId } from '../../lambdas/core/api/routes.js';
+import type { ApiHandler } from '../../lambdas/handlers/api/http.js';
+import { localMitigation } from '../../local/mitigation.js';
 import { LocalAlertTopic } from '../../local/notifier.js';
+import { localOperatorApi } from '../../local/operator-api.js';
 import { LocalDeadLetterSink, LocalQueue } from '../../local/queue.js';
 import { createTablesFromTemplate, startStandIns, type CfnTemplate, type StandIns } from '../../local/stand-ins.js';
 
@@ -112,4 +116,33 @@ export function kinesisEvent(
       };
     }),
   };
+}
+
+/** Zero-length observation and rollback waits: a test's workflow runs straight through. */
+export const NO_WAIT = { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 };
+
+/**
+ * The operator API's local handlers over the harness's tables, with the mitigation workflow they
+ * start (the synthesized state machine on the stand-ins).
+ */
+export function localApi(
+  h: Harness,
+  opts: { now?: () => number; timings?: typeof NO_WAIT; deploymentRegion?: string } = {},
+): { api: Record<RouteId, ApiHandler>; mitigation: ReturnType<typeof localMitigation> } {
+  const mitigation = localMitigation({
+    template: stackTemplate(),
+    dynamo: h.standIns.dynamo,
+    tableName: h.table,
+    notifier: new LocalAlertTopic(() => {}),
+    timings: opts.timings ?? NO_WAIT,
+    ...(opts.deploymentRegion && { deploymentRegion: opts.deploymentRegion }),
+  });
+  const api = localOperatorApi({
+    dynamo: h.standIns.dynamo,
+    tableName: h.table,
+    stepFunctions: mitigation.stepFunctions,
+    mitigationDeps: mitigation.deps,
+    ...(opts.now && { now: opts.now }),
+  });
+  return { api, mitigation };
 }

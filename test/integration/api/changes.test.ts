@@ -9,10 +9,7 @@ import type { ApiEvent, ApiHandler } from '../../../lambdas/handlers/api/http.js
 import { createChangesHandler } from '../../../lambdas/handlers/api/operator-api.js';
 import { createStreamConsumer } from '../../../lambdas/handlers/stream-consumer.js';
 import { routesFromTemplate, serveApi } from '../../../local/api-server.js';
-import { localMitigation } from '../../../local/mitigation.js';
-import { LocalAlertTopic } from '../../../local/notifier.js';
-import { localOperatorApi } from '../../../local/operator-api.js';
-import { kinesisEvent, stackTemplate, startHarness, type Harness } from '../harness.js';
+import { kinesisEvent, localApi, stackTemplate, startHarness, type Harness } from '../harness.js';
 
 const context = { functionName: 'test', awsRequestId: 'r' } as unknown as Context;
 const T0 = Date.parse('2026-11-22T06:00:00Z');
@@ -89,20 +86,7 @@ describe('POST /v1/anomaly/changes over the local stand-ins', () => {
   beforeEach(async () => {
     h = await startHarness();
     clock = T0;
-    const m = localMitigation({
-      template: stackTemplate(),
-      dynamo: h.standIns.dynamo,
-      tableName: h.table,
-      notifier: new LocalAlertTopic(() => {}),
-      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
-    });
-    api = localOperatorApi({
-      dynamo: h.standIns.dynamo,
-      tableName: h.table,
-      stepFunctions: m.stepFunctions,
-      mitigationDeps: m.deps,
-      now: () => clock,
-    });
+    ({ api } = localApi(h, { now: () => clock }));
   });
   afterEach(() => h.close());
 

@@ -4,10 +4,7 @@ import { DynamoDbAnomalyStore } from '../../../lambdas/adapters/anomaly-store.js
 import type { Anomaly } from '../../../lambdas/core/anomaly.js';
 import { API_ROUTES, type RouteId } from '../../../lambdas/core/api/routes.js';
 import type { ApiHandler } from '../../../lambdas/handlers/api/http.js';
-import { localMitigation } from '../../../local/mitigation.js';
-import { LocalAlertTopic } from '../../../local/notifier.js';
-import { localOperatorApi } from '../../../local/operator-api.js';
-import { stackTemplate, startHarness, type Harness } from '../harness.js';
+import { localApi, startHarness, type Harness } from '../harness.js';
 
 const NOW = Date.now();
 /** An anomaly stored before the fuzzing, so valid feedback reaches past the 404. */
@@ -192,19 +189,7 @@ describe('operator API fuzzing: random and malformed input never gets a 5xx', ()
   let api: Record<RouteId, ApiHandler>;
   beforeAll(async () => {
     h = await startHarness();
-    const m = localMitigation({
-      template: stackTemplate(),
-      dynamo: h.standIns.dynamo,
-      tableName: h.table,
-      notifier: new LocalAlertTopic(() => {}),
-      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
-    });
-    api = localOperatorApi({
-      dynamo: h.standIns.dynamo,
-      tableName: h.table,
-      stepFunctions: m.stepFunctions,
-      mitigationDeps: m.deps,
-    });
+    ({ api } = localApi(h));
     await new DynamoDbAnomalyStore(h.standIns.dynamo, h.table).open(FUZZ_ANOMALY);
   });
   afterAll(() => h.close());

@@ -11,10 +11,8 @@ import { DynamoDbWindowStore } from '../../../lambdas/adapters/window-store.js';
 import { readFlags } from '../../../lambdas/adapters/targets/index.js';
 import type { RouteId } from '../../../lambdas/core/api/routes.js';
 import type { ApiHandler } from '../../../lambdas/handlers/api/http.js';
-import { localMitigation } from '../../../local/mitigation.js';
-import { LocalAlertTopic } from '../../../local/notifier.js';
-import { localOperatorApi } from '../../../local/operator-api.js';
-import { stackTemplate, startHarness, type Harness } from '../harness.js';
+import type { localMitigation } from '../../../local/mitigation.js';
+import { localApi, startHarness, type Harness } from '../harness.js';
 
 // Real time: the workflow stamps actions with the clock, and the report measures against it.
 const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
@@ -64,20 +62,7 @@ describe('operator API handlers over the local stand-ins', () => {
     timings = { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
     deploymentRegion?: string,
   ) {
-    m = localMitigation({
-      template: stackTemplate(),
-      dynamo: h.standIns.dynamo,
-      tableName: h.table,
-      notifier: new LocalAlertTopic(() => {}),
-      timings,
-      ...(deploymentRegion && { deploymentRegion }),
-    });
-    api = localOperatorApi({
-      dynamo: h.standIns.dynamo,
-      tableName: h.table,
-      stepFunctions: m.stepFunctions,
-      mitigationDeps: m.deps,
-    });
+    ({ api, mitigation: m } = localApi(h, { timings, ...(deploymentRegion && { deploymentRegion }) }));
   }
 
   beforeEach(async () => {
