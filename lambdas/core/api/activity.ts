@@ -1,4 +1,4 @@
-import type { Anomaly } from '../anomaly.js';
+import { incidentOf, type Anomaly } from '../anomaly.js';
 import type { ChangeRecord } from '../envelope.js';
 import type { AppliedAction } from '../mitigation/actions.js';
 import { episodeRollbackKey } from '../mitigation/keys.js';
@@ -129,7 +129,7 @@ export function costAtDetection(anomalies: readonly AnomalyRecord[]): {
   };
 }
 
-/** The anomaly as the API lists it: the stored record plus the key that rolls its actions back. */
+/** The anomaly as the API lists it: the stored record plus the key that rolls its actions back and its incident. */
 export function anomalyListing(a: AnomalyRecord, actions: readonly ActionSummary[]) {
   const mine = actions.filter((x) => x.episode === a.id);
   return {
@@ -152,6 +152,8 @@ export function anomalyListing(a: AnomalyRecord, actions: readonly ActionSummary
     correlatedChanges: a.correlatedChanges,
     rollbackKey: mine.length ? episodeRollbackKey(a.id) : null,
     actions: mine.length,
+    // Which incident the anomaly was paged under (its own, for one stored before incidents or not grouped).
+    incident: incidentOf(a),
   };
 }
 

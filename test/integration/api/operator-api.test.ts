@@ -326,6 +326,12 @@ describe('operator API handlers over the local stand-ins', () => {
       expect(res.body.actions.length).toBeGreaterThan(0);
       expect(res.body.actions[0]).toMatchObject({ episode: KEY, rollbackKey: expect.stringMatching(/^rb-/) });
       expect(res.body.anomalies[0].rollbackKey).toMatch(/^rb-/);
+      // Two tenants, two playbook families: two incidents, each named on its anomaly.
+      expect(res.body.anomalies.map((a: { incident: string }) => a.incident)).toEqual([
+        expect.stringMatching(/^inc-/),
+        expect.stringMatching(/^inc-/),
+      ]);
+      expect(res.body.anomalies[0].incident).not.toBe(res.body.anomalies[1].incident);
       expect(res.body.savings.method).toContain('excess');
       // (3.8 - 2.5) per minute for the ~10 minutes the action has been in effect.
       const [episode] = res.body.savings.episodes;
