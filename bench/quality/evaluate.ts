@@ -179,7 +179,8 @@ const REAL: ReadonlySet<LabelKind> = new Set([
   'campaign',
   'maintenance',
 ]);
-const KIND_ORDER: readonly LabelKind[] = [
+/** Every label kind the scenario generates, in the order the report lists them. */
+export const KIND_ORDER: readonly LabelKind[] = [
   'ingest_surge',
   'search_cost',
   'notify_storm',

@@ -19,6 +19,7 @@ import {
   alertSummary,
   formatQuality,
   formatScenarioMitigation,
+  KIND_ORDER,
   runScenarioQuality,
   scoreAlerts,
   SLO,
@@ -140,18 +141,7 @@ describe('seed-004 scenario suite (full size, fixed seed)', () => {
     expect(digest(again.lines)).toBe(digest(generateScenario(SMALL_SCENARIO).lines));
     expect(q.scenario.labels).toEqual(generateScenario(DEFAULT_SCENARIO).labels);
     const kinds = new Set(q.scenario.labels.map((l) => l.kind));
-    for (const k of [
-      'ingest_surge',
-      'search_cost',
-      'notify_storm',
-      'origin_bottleneck',
-      'release_spike',
-      'campaign',
-      'maintenance',
-      'benign_release',
-      'blip',
-    ] as const)
-      expect(kinds, k).toContain(k);
+    for (const k of KIND_ORDER) expect(kinds, k).toContain(k);
     expect(q.scenario.labels.every((l) => l.start >= q.scenario.evalFrom)).toBe(true);
     // Platform-wide maintenance is declared through the operator route: the stream would dead-letter tenant "*".
     expect(q.scenario.counts.operatorChanges).toBeGreaterThan(0);
