@@ -37,10 +37,50 @@ program
     positiveInt('--minutes'),
     240,
   )
-  .action(async (o: { scenario: string; once: boolean; out: string; port: number; minutes: number }) => {
-    const { runLocal } = await import('../local/runtime.js');
-    const summary = await runLocal({ ...o, chunk: 500, log: (l) => console.log(l) });
-    process.exitCode = summary.ok ? 0 : 1;
+  .option(
+    '--no-auto-approve',
+    'leave steps that wait for an approval to you (dashboard, or `approve <key>`) instead of the simulated on-call',
+  )
+  .action(
+    async (o: {
+      scenario: string;
+      once: boolean;
+      out: string;
+      port: number;
+      minutes: number;
+      autoApprove: boolean;
+    }) => {
+      const { runLocal } = await import('../local/runtime.js');
+      const summary = await runLocal({ ...o, chunk: 500, log: (l) => console.log(l) });
+      process.exitCode = summary.ok ? 0 : 1;
+    },
+  );
+
+program
+  .command('approve')
+  .description('approve (or --deny) the steps a mitigation waits on, by the key its approval page names')
+  .argument('<key>', 'the approval key (rb-…-approve-soft|hard), or the episode key with one request pending')
+  .option('--deny', 'deny instead of approving: nothing of it is applied', false)
+  .option(
+    '--reason <text>',
+    'why (kept in the ledger)',
+    `answered from the CLI by ${process.env.USER ?? 'an operator'}`,
+  )
+  .option(
+    '--api <url>',
+    'the operator API: the local runtime (default) or a deployment (stack output OperatorApiUrl, signed with your ' +
+      'AWS credentials)',
+    'http://127.0.0.1:8787',
+  )
+  .action(async (key: string, o: { deny: boolean; reason: string; api: string }) => {
+    const { callOperatorApi } = await import('./operator-api-client.js');
+    const res = await callOperatorApi(o.api, 'POST', '/v1/anomaly/approve', {
+      key,
+      decision: o.deny ? 'deny' : 'approve',
+      reason: o.reason,
+    });
+    console.log(`${res.status} ${JSON.stringify(res.body, null, 2)}`);
+    process.exitCode = res.status < 300 ? 0 : 1;
   });
 
 program

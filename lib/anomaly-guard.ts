@@ -159,6 +159,7 @@ export class AnomalyGuard extends Construct {
       alertTopic: this.alerts,
       actionTargets: config.mitigation.actionTargets,
       platformMinTenants: config.mitigation.platformMinTenants,
+      stepApproval: config.mitigation.stepApproval,
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
       ...(config.mitigation.deploymentRegion && { deploymentRegion: config.mitigation.deploymentRegion }),
@@ -166,7 +167,9 @@ export class AnomalyGuard extends Construct {
     // Pinned before the API is built: its cdk-nag acknowledgements name the state machine by logical id.
     pinLogicalId(this.mitigation.stateMachine, LOGICAL_IDS.mitigationStateMachine);
     pinLogicalId(this.mitigation.handler.function, LOGICAL_IDS.mitigationFunction);
-    const { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } = config.mitigation;
+    const { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds, approvalTimeoutSeconds } =
+      config.mitigation;
+    const timings = { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds, approvalTimeoutSeconds };
     this.consumer = new StreamConsumer(this, 'Consumer', {
       stream: this.ingest.stream,
       stateTable: this.state,
@@ -181,7 +184,7 @@ export class AnomalyGuard extends Construct {
       ...(config.mitigation.automatic && {
         mitigation: {
           stateMachine: this.mitigation.stateMachine,
-          timings: { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds },
+          timings,
         },
       }),
     });
@@ -216,7 +219,7 @@ export class AnomalyGuard extends Construct {
         stateTable: this.state,
         stateMachine: this.mitigation.stateMachine,
         mitigationFunction: this.mitigation.handler.function,
-        mitigationTimings: { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds },
+        mitigationTimings: timings,
         settings: apiSettings,
         reportsBucket: this.reports.bucket,
         logRetentionDays: config.logRetentionDays,
@@ -225,6 +228,7 @@ export class AnomalyGuard extends Construct {
         mitigationPlanning: {
           platformMinTenants: config.mitigation.platformMinTenants,
           actionTargets: { unconfiguredTargets: 'flag-table', ...config.mitigation.actionTargets },
+          stepApproval: config.mitigation.stepApproval,
         },
       });
       pinLogicalId(this.operatorApi.api, LOGICAL_IDS.operatorApi);

@@ -5,6 +5,7 @@ import {
   type SOURCE_DEFAULTS,
   type UsageSourceConfig,
 } from '../lambdas/core/ingest/source-config.js';
+import { PLAYBOOK_STEP_IDS } from '../lambdas/core/mitigation/playbooks.js';
 import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings } from '../lambdas/core/window-settings.js';
 
 /*
@@ -188,6 +189,24 @@ const mitigationSchema = group({
    * @default 300
    */
   rollbackIntervalSeconds: intIn(0, 86_400).default(300),
+  /**
+   * How long a step that waits for an operator's approval waits (task token); with no answer nothing is applied and
+   * the run hands off.
+   * @default 900
+   */
+  approvalTimeoutSeconds: intIn(60, 86_400).default(900),
+  /**
+   * Per playbook step id, whether it waits for an operator's approval (`required`) or not (`auto`), over the
+   * playbook's own setting (hard steps wait by default). Platform-wide and irreversible steps on a small incident wait
+   * regardless (Cedar guardrails).
+   * @default {}
+   */
+  stepApproval: z
+    .partialRecord(
+      z.enum(PLAYBOOK_STEP_IDS, { error: `must be a playbook step id (${PLAYBOOK_STEP_IDS.join(', ')})` }),
+      z.enum(['required', 'auto'], { error: 'must be "required" or "auto"' }),
+    )
+    .default({}),
   /**
    * The region label this deployment acts in (producers' `region` vocabulary); actions elsewhere are denied.
    * @default - none: actions are not restricted by region label

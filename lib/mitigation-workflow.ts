@@ -16,6 +16,9 @@ import type { StateTable } from './state-table.js';
 export const MITIGATION_STATES = {
   plan: 'Plan',
   apply: 'Apply',
+  awaitApproval: 'Await approval',
+  applyApproved: 'Apply approved steps',
+  approvalExpired: 'Approval expired',
   check: 'Check regression',
   rollbackOne: 'Roll back one step',
   rollbackAll: 'Roll back everything',
@@ -50,6 +53,8 @@ export interface MitigationWorkflowProps {
   readonly actionTargets?: Record<string, unknown>;
   /** The smallest incident, in tenants, a platform-wide or irreversible step answers automatically. @default 3 */
   readonly platformMinTenants?: number;
+  /** Per playbook step id, whether it waits for an operator's approval, over the playbook's setting. @default {} */
+  readonly stepApproval?: Readonly<Partial<Record<string, 'required' | 'auto'>>>;
   /** @default 30 */
   readonly logRetentionDays?: number;
   readonly removalPolicy?: RemovalPolicy;
@@ -87,6 +92,7 @@ export class MitigationWorkflow extends Construct {
         [MITIGATION_ENV.actionTargets]: JSON.stringify({ unconfiguredTargets: 'flag-table', ...props.actionTargets }),
         ...(props.deploymentRegion && { [MITIGATION_ENV.deploymentRegion]: props.deploymentRegion }),
         [MITIGATION_ENV.platformMinTenants]: String(props.platformMinTenants ?? 3),
+        [MITIGATION_ENV.stepApproval]: JSON.stringify(props.stepApproval ?? {}),
       },
       // The Cedar evaluator loads its WebAssembly module from next to the bundle.
       copyFiles: ['node_modules/@cedar-policy/cedar-wasm/nodejs/cedar_wasm_bg.wasm'],
@@ -125,6 +131,18 @@ export class MitigationWorkflow extends Construct {
 
     const plan = task(MITIGATION_STATES.plan, 'plan');
     const apply = task(MITIGATION_STATES.apply, 'apply');
+    // Steps that wait for a person: the task stores the token and pages; the approve route resumes the execution
+    // (SendTaskSuccess). With no answer in $.input.approvalTimeoutSeconds the task times out: nothing is applied.
+    const awaitApproval = new LambdaInvoke(this, MITIGATION_STATES.awaitApproval, {
+      lambdaFunction: fn,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({ op: 'request-approval', 'state.$': '$', taskToken: sfn.JsonPath.taskToken }),
+      resultPath: '$.approval',
+      taskTimeout: sfn.Timeout.at('$.input.approvalTimeoutSeconds'),
+      retryOnServiceExceptions: true,
+    });
+    const applyApproved = task(MITIGATION_STATES.applyApproved, 'apply-approved');
+    const approvalExpired = task(MITIGATION_STATES.approvalExpired, 'approval-expired');
     const check = task(MITIGATION_STATES.check, 'check');
     const rollbackOne = task(MITIGATION_STATES.rollbackOne, 'rollback-one');
     const rollbackAll = task(MITIGATION_STATES.rollbackAll, 'rollback-all');
@@ -176,14 +194,27 @@ export class MitigationWorkflow extends Construct {
     // The kill switch turned on mid-stage (MitigationPaused in lambdas/usecases/mitigation-steps.ts): hand off with the
     // actions in place (runbook §6). Added before the catch-all: Step Functions tries catchers in order.
     apply.addCatch(handOff, { resultPath: '$.error', errors: ['MitigationPaused'] });
+    applyApproved.addCatch(handOff, { resultPath: '$.error', errors: ['MitigationPaused'] });
+    awaitApproval.addCatch(approvalExpired, { resultPath: '$.error', errors: ['States.Timeout'] });
     // Every task has a Catch: a failure anywhere rolls back whatever the ledger says is applied (or was about to be).
-    for (const t of [plan, apply, check, rollbackOne]) t.addCatch(onFailure, catchAll);
+    for (const t of [plan, apply, awaitApproval, applyApproved, approvalExpired, check, rollbackOne])
+      t.addCatch(onFailure, catchAll);
     const afterCheck = new sfn.Choice(this, 'Recovered?')
       .when(sfn.Condition.stringEquals('$.transition', 'rollback'), rollbackLoop)
       .when(sfn.Condition.stringEquals('$.transition', 'escalate'), apply)
       .when(sfn.Condition.stringEquals('$.transition', 'observe'), observeMore.next(check))
       .otherwise(handOff);
-    apply.next(observe).next(check).next(afterCheck);
+    observe.next(check).next(afterCheck);
+    const afterApproval = new sfn.Choice(this, 'Anything to observe?')
+      .when(sfn.Condition.stringEquals('$.transition', 'hand-off'), handOff)
+      .otherwise(observe);
+    applyApproved.next(afterApproval);
+    approvalExpired.next(afterApproval);
+    apply.next(
+      new sfn.Choice(this, 'Approval needed?')
+        .when(sfn.Condition.numberGreaterThan('$.awaitingApprovalCount', 0), awaitApproval.next(applyApproved))
+        .otherwise(observe),
+    );
 
     const definition = plan.next(
       new sfn.Choice(this, 'Allowed?')

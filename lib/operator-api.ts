@@ -17,6 +17,7 @@ import { HandlerFunction } from './handler-function.js';
 import { nagArn } from './nag.js';
 import { grantReadReports, REPORT_OBJECTS_ACK_REASON, reportObjectsNagName } from './reports.js';
 import type { StateTable } from './state-table.js';
+import type { MitigationTimings } from '../lambdas/core/ports/mitigation-starter.js';
 
 /** The stage the API is deployed to: `https://<id>.execute-api.<region>.amazonaws.com/prod/v1/anomaly/...`. */
 export const OPERATOR_API_STAGE = 'prod';
@@ -34,6 +35,7 @@ export const API_FUNCTION_LOGICAL_IDS: Readonly<Record<RouteId, string>> = {
   timeline: 'ApiTimelineFunction',
   changes: 'ApiChangesFunction',
   feedback: 'ApiFeedbackFunction',
+  approve: 'ApiApproveFunction',
 };
 
 /**
@@ -54,6 +56,10 @@ const ROUTE_FUNCTION: Readonly<Record<RouteId, { timeoutSeconds: number; descrip
   feedback: {
     timeoutSeconds: 10,
     description: 'store an operator verdict on an anomaly (appended, never overwritten)',
+  },
+  approve: {
+    timeoutSeconds: 10,
+    description: 'approve or deny the steps a mitigation waits on, and resume its execution',
   },
 };
 const API_FUNCTION_MEMORY_MB = 256;
@@ -83,6 +89,11 @@ export const CHANGE_MARKER_LEADING_KEYS = ['chgop#*'] as const;
  * lambdas/adapters/anomaly-store.ts): no anomaly, window or change is written.
  */
 export const FEEDBACK_LEADING_KEYS = ['fb#*'] as const;
+/**
+ * The approve route reads and conditionally updates only approval requests (`approval#rb-<hash>`, see
+ * lambdas/adapters/approval-store.ts): never the ledger, which the workflow writes from the stored answer.
+ */
+export const APPROVAL_LEADING_KEYS = ['approval#rb-*'] as const;
 export const ANOMALY_READ_LEADING_KEYS = ['anom#*'] as const;
 
 /**
@@ -172,11 +183,7 @@ export interface OperatorApiProps {
   /** The workflow's task Lambda: rollback invokes it to undo actions (it holds the action targets' permissions). */
   readonly mitigationFunction: IFunction;
   /** Execution input timings for executions the API starts. */
-  readonly mitigationTimings: {
-    observationSeconds: number;
-    finalCheckSeconds: number;
-    rollbackIntervalSeconds: number;
-  };
+  readonly mitigationTimings: MitigationTimings;
   /** The region label this deployment acts in (guardrails for dry runs). */
   readonly deploymentRegion?: string;
   /**
@@ -192,7 +199,11 @@ export interface OperatorApiProps {
   /** Applies to the log groups. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** What the mitigate route needs to plan a dry run as the workflow does (platformMinTenants, actionTargets). */
-  readonly mitigationPlanning?: { platformMinTenants: number; actionTargets: Record<string, unknown> };
+  readonly mitigationPlanning?: {
+    platformMinTenants: number;
+    actionTargets: Record<string, unknown>;
+    stepApproval?: Readonly<Partial<Record<string, 'required' | 'auto'>>>;
+  };
 }
 
 /**
@@ -395,6 +406,15 @@ export class OperatorApi extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...ANOMALY_READ_LEADING_KEYS] } },
       }),
     );
+    this.handlers.approve.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        resources: [tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...APPROVAL_LEADING_KEYS] } },
+      }),
+    );
+    // SendTaskSuccess on the one state machine (its task tokens); no SendTaskFailure: a denial resumes it too.
+    allow('approve', ['states:SendTaskSuccess'], [props.stateMachine.stateMachineArn]);
     allow('mitigate', ['states:StartExecution'], [props.stateMachine.stateMachineArn]);
     allow('mitigate', ['states:DescribeExecution'], [executionsArn]);
     allow('rollback', ['states:DescribeExecution', 'states:StopExecution'], [executionsArn]);

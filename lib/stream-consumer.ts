@@ -8,6 +8,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { MitigationTimings } from '../lambdas/core/ports/mitigation-starter.js';
 import { CONSUMER_ENV } from '../lambdas/handlers/consumer-environment.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../lambdas/core/window-settings.js';
 import type { AlertTopic } from './alert-topic.js';
@@ -46,7 +47,7 @@ export interface StreamConsumerProps {
   /** The mitigation workflow the consumer starts for `mitigate` decisions, with its timings. */
   readonly mitigation?: {
     stateMachine: IStateMachine;
-    timings: { observationSeconds: number; finalCheckSeconds: number; rollbackIntervalSeconds: number };
+    timings: MitigationTimings;
   };
 }
 

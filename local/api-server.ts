@@ -111,11 +111,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ApiServer
     queryStringParameters: query,
     requestContext: {
       requestId: randomUUID(),
-      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', caller: 'local', userArn: null },
+      // Locally there is no IAM: the CLI names its user (x-local-user), recorded as the caller (`local:<user>`).
+      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', caller: localCaller(req.headers), userArn: null },
     },
   };
   const out: APIGatewayProxyResult = await opts.handlers[route.route](event);
   res.writeHead(out.statusCode, (out.headers ?? {}) as Record<string, string>).end(out.body);
+}
+
+function localCaller(headers: IncomingMessage['headers']): string {
+  const user = headers['x-local-user'];
+  const name = typeof user === 'string' ? user.replace(/[^\w.@-]/g, '').slice(0, 64) : '';
+  return name ? `local:${name}` : 'local';
 }
 
 /** The page talks only to this server and opens report links (local s3rver or S3): nothing else loads. */

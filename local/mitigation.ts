@@ -8,6 +8,7 @@ import type { MitigationEvent, MitigationEventBus } from '../lambdas/core/ports/
 import type { Notifier } from '../lambdas/core/ports/notifier.js';
 import { killSwitchState } from '../lambdas/adapters/kill-switch.js';
 import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
+import { DynamoDbApprovalStore } from '../lambdas/adapters/approval-store.js';
 import { createActionTargets, type ActionTargets } from '../lambdas/adapters/targets/index.js';
 import type { MitigationDeps } from '../lambdas/usecases/mitigation-steps.js';
 import { createMitigationHandler } from '../lambdas/handlers/mitigation-workflow.js';
@@ -21,6 +22,8 @@ export const LOCAL_MITIGATION_TIMINGS: MitigationTimings = {
   observationSeconds: 3,
   finalCheckSeconds: 3,
   rollbackIntervalSeconds: 1,
+  // Long enough for a person with --no-auto-approve; the demo's simulated operator answers within seconds.
+  approvalTimeoutSeconds: 900,
 };
 
 /** The local stand-in for the default EventBridge bus: keeps the events in order. */
@@ -79,6 +82,8 @@ export function localMitigation(o: LocalMitigationOptions): {
     changes: new DynamoDbChangeStore(o.dynamo, o.tableName),
     killSwitch: async () => (await killSwitchState(o.dynamo, o.tableName)).paused,
     anomalies,
+    incidentAnomalies: anomalies,
+    approvals: new DynamoDbApprovalStore(o.dynamo, o.tableName),
     platformMinTenants: o.platformMinTenants ?? 3,
     unavailableTargets: targets.handedOffKinds(),
     now,

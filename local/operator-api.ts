@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { RouteId } from '../lambdas/core/api/routes.js';
 import { DynamoDbActionLedger } from '../lambdas/adapters/action-ledger.js';
 import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
+import { DynamoDbApprovalStore } from '../lambdas/adapters/approval-store.js';
 import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
 import { DynamoDbFeedbackStore } from '../lambdas/adapters/feedback-store.js';
 import { DynamoDbWindowStore } from '../lambdas/adapters/window-store.js';
@@ -40,7 +41,7 @@ class LocalRollbackRequester implements RollbackRequester {
 export function localOperatorApi(o: LocalOperatorApiOptions): Record<RouteId, ApiHandler> {
   const changes = new DynamoDbChangeStore(o.dynamo, o.tableName);
   const now = o.now ?? Date.now;
-  const { guardrails, killSwitch, deploymentRegion, anomalies, platformMinTenants, unavailableTargets } =
+  const { guardrails, killSwitch, deploymentRegion, anomalies, platformMinTenants, unavailableTargets, stepApproval } =
     o.mitigationDeps;
   return createOperatorApi({
     windows: new DynamoDbWindowStore(o.dynamo, o.tableName),
@@ -49,6 +50,8 @@ export function localOperatorApi(o: LocalOperatorApiOptions): Record<RouteId, Ap
     operatorChanges: changes,
     anomalies: new DynamoDbAnomalyStore(o.dynamo, o.tableName),
     feedback: new DynamoDbFeedbackStore(o.dynamo, o.tableName),
+    approvals: new DynamoDbApprovalStore(o.dynamo, o.tableName),
+    taskTokens: o.stepFunctions,
     ledger: new DynamoDbActionLedger(o.dynamo, o.tableName),
     traces: new DynamoDbEpisodeTraceStore(o.dynamo, o.tableName),
     mitigations: o.stepFunctions,
@@ -61,6 +64,7 @@ export function localOperatorApi(o: LocalOperatorApiOptions): Record<RouteId, Ap
       ...(deploymentRegion !== undefined && { deploymentRegion }),
       ...(anomalies && { anomalies }),
       ...(platformMinTenants !== undefined && { platformMinTenants }),
+      ...(stepApproval && { stepApproval }),
       ...(unavailableTargets && { unavailableTargets }),
     },
     ...(o.targets && {

@@ -26,6 +26,8 @@ export interface LocalOptions {
   context?: Record<string, unknown>;
   /** Called once the API serves, with its base URL. */
   onServing?: (url: string) => void;
+  /** The demo's simulated on-call approves what waits for approval (default); false leaves it to you. */
+  autoApprove?: boolean;
 }
 
 /**
@@ -64,7 +66,7 @@ async function runScenario(
       if (paced) await sys.paced();
     }
     const drained = await sys.drain();
-    await sys.mitigation.stepFunctions.drain();
+    await sys.settled();
     // The daily schedule, for the scenario's last event-time day.
     await sys.reports.daily(sys.simTs + DAY_MS);
     await sys.reports.drain();

@@ -4,6 +4,7 @@ import type { BatchOutcome } from '../lambdas/usecases/stream-batch.js';
 import type { LocalStepFunctions } from './step-functions.js';
 import type { RuntimeUsage } from './usage-meter.js';
 import type { SourceTally } from './source-schedule.js';
+import { MITIGATION_STATES } from '../lib/mitigation-workflow.js';
 
 export interface LocalSummary {
   records: {
@@ -23,6 +24,11 @@ export interface LocalSummary {
   /** Follow-ups on incidents that had paged (`decision: incident-update`). */
   incidentUpdates: number;
   mitigations: { started: number; succeeded: number; rolledBack: number };
+  /**
+   * Stages that waited for an operator's approval (task token): answered (approve or deny), expired, or still waiting
+   * (`--no-auto-approve`).
+   */
+  approvals: { requested: number; answered: number; expired: number; waiting: number };
   reports: number;
   /** Records written to the raw archive (s3rver) and the gzip objects holding them; copied to `<out>/archive/`. */
   archive: { records: number; objects: number };
@@ -187,6 +193,7 @@ export function summarise(input: SummaryInput): LocalSummary {
       succeeded: executions.filter((x) => x.status === 'SUCCEEDED').length,
       rolledBack: executions.reduce((n, x) => n + (x.result?.rolledBack.length ?? 0), 0),
     },
+    approvals: approvalCounts(executions),
     reports: reports.count,
     archive: { records: archive.records, objects: archive.objects },
     sources,
@@ -227,7 +234,9 @@ export function printSummary(s: LocalSummary, out: string, log: (l: string) => v
   log(
     `anomalies ${s.anomalies} in ${s.incidents} incident(s) (pages ${s.alerts}, follow-ups ${s.incidentUpdates}, ` +
       `see ${join(out, 'alerts.jsonl')}); mitigations started ${s.mitigations.started}, ` +
-      `succeeded ${s.mitigations.succeeded}, actions rolled back ${s.mitigations.rolledBack}; reports ${s.reports}`,
+      `succeeded ${s.mitigations.succeeded}, actions rolled back ${s.mitigations.rolledBack}; approvals asked ` +
+      `${s.approvals.requested} (answered ${s.approvals.answered}, expired ${s.approvals.expired}, waiting ` +
+      `${s.approvals.waiting}); reports ${s.reports}`,
   );
   log(
     `raw archive: ${s.archive.records} records in ${s.archive.objects} ` +
@@ -251,4 +260,13 @@ export function printSummary(s: LocalSummary, out: string, log: (l: string) => v
       ? `ok in ${(s.durationMs / 1000).toFixed(1)} s; summary in ${join(out, 'summary.json')}`
       : `FAILED: ${s.problems.join('; ')}`,
   );
+}
+
+/** From the executions' paths: each `Await approval` is one request; what followed it says how it ended. */
+function approvalCounts(executions: readonly { path: string[] }[]): LocalSummary['approvals'] {
+  const count = (state: string) => executions.reduce((n, x) => n + x.path.filter((p) => p === state).length, 0);
+  const requested = count(MITIGATION_STATES.awaitApproval);
+  const answered = count(MITIGATION_STATES.applyApproved);
+  const expired = count(MITIGATION_STATES.approvalExpired);
+  return { requested, answered, expired, waiting: requested - answered - expired };
 }

@@ -20,6 +20,9 @@ import { ArrivalClock } from './arrival-clock.js';
 import { EventSourcePoller, eventSourceSettingsFromTemplate, type StreamFailureNotice } from './event-source-poller.js';
 import { localMitigation } from './mitigation.js';
 import { LocalAlertTopic } from './notifier.js';
+import { SimulatedOperator } from './simulated-operator.js';
+import { DynamoDbApprovalStore } from '../lambdas/adapters/approval-store.js';
+import { createApproveHandler } from '../lambdas/handlers/api/operator-api.js';
 import { LocalDeadLetterSink, LocalQueue } from './queue.js';
 import { LocalRawArchive } from './raw-archive.js';
 import { localReports } from './reports.js';
@@ -47,6 +50,8 @@ export interface SystemOptions {
   log: (line: string) => void;
   /** cdk.json context overrides for this run (`anomalyGuard.*`). */
   context?: Record<string, unknown>;
+  /** The demo's simulated on-call approves every approval request (default); false leaves them to a person. */
+  autoApprove?: boolean;
 }
 
 const STREAM_NAME = 'anomaly-guard-ingest';
@@ -171,6 +176,10 @@ export async function startLocalSystem(opts: SystemOptions) {
       } else opts.log(`mitigation ${x.name}: ${state}`);
     },
   });
+  const approvals = new DynamoDbApprovalStore(standIns.dynamo, tableName);
+  const approve = createApproveHandler({ approvals, taskTokens: mitigation.stepFunctions, now: eventNow });
+  const operator = opts.autoApprove === false ? undefined : new SimulatedOperator(approve, opts.log);
+  if (operator) alertTopic.subscribers.push(operator.onAlert);
   const onOutcome = (o: BatchOutcome) => {
     if (o.alerts && totals.firstAlertAt === undefined) totals.firstAlertAt = Date.now();
     addOutcome(totals, o);
@@ -242,6 +251,16 @@ export async function startLocalSystem(opts: SystemOptions) {
     mitigation,
     reports,
     services,
+    approvals,
+    /**
+     * Every execution has ended or waits for a person (`--no-auto-approve`), and the simulated on-call has answered
+     * what it was asked.
+     */
+    async settled(): Promise<void> {
+      // The simulated on-call answers within seconds: every execution ends. Without it, some wait for a person.
+      if (operator) return mitigation.stepFunctions.drain();
+      return mitigation.stepFunctions.idle();
+    },
     get sent() {
       return sent;
     },
@@ -318,6 +337,11 @@ export async function startLocalSystem(opts: SystemOptions) {
       });
     },
     async close(): Promise<void> {
+      // Executions still waiting for a person (--no-auto-approve) end with the runtime, and their reports are
+      // written before the stand-ins go.
+      mitigation.stepFunctions.stopAll('the local runtime stopped');
+      await mitigation.stepFunctions.drain();
+      await reports.drain();
       await Promise.all([poller.stop(), archive.stop()]);
       await Promise.all([standIns.close(), usageSource.close()]);
     },

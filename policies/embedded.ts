@@ -47,24 +47,32 @@ forbid (principal, action == AnomalyGuard::Action::"apply", resource)
 when { context.killSwitch && context.automatic };
 
 // A single tenant's metric must not trigger a platform-wide or irreversible step: that needs an
-// incident seen on several tenants. Operator approval of such a step is a future issue; until then
-// these are handed off (listed in the plan), whoever started the mitigation.
+// incident seen on several tenants, or a person. The workflow asks an operator (task token, page with
+// the step and its rollback key); only an approval recorded in the ledger sets context.approved.
 @id("platform-step-needs-multi-tenant-incident")
-@reason("a platform-wide step needs an incident on at least mitigation.platformMinTenants tenants: ` +
-  `handed off to an operator")
+@reason("a platform-wide step needs an incident on at least mitigation.platformMinTenants tenants or ` +
+  `an operator's approval")
 forbid (principal, action == AnomalyGuard::Action::"apply", resource is AnomalyGuard::Target)
-when { resource.scope == "platform" && context.tenantsAffected < context.platformMinTenants };
+when { resource.scope == "platform" && context.tenantsAffected < context.platformMinTenants && !context.approved };
 
 @id("irreversible-step-needs-multi-tenant-incident")
-@reason("an irreversible step needs an incident on at least mitigation.platformMinTenants tenants: ` +
-  `handed off to an operator")
+@reason("an irreversible step needs an incident on at least mitigation.platformMinTenants tenants or ` +
+  `an operator's approval")
 forbid (principal, action == AnomalyGuard::Action::"apply", resource is AnomalyGuard::Target)
-when { !resource.reversible && context.tenantsAffected < context.platformMinTenants };
+when { !resource.reversible && context.tenantsAffected < context.platformMinTenants && !context.approved };
 
 @id("unknown-region-not-automatic")
-@reason("no record of the anomaly named a region: a control in the deployment's region is not changed automatically")
+@reason("no record of the anomaly named a region: a control in the deployment's region is not ` +
+  `changed without an operator's approval")
 forbid (principal, action == AnomalyGuard::Action::"apply", resource is AnomalyGuard::Target)
-when { context.automatic && !context.regionKnown && resource.regionBound };
+when { context.automatic && !context.regionKnown && resource.regionBound && !context.approved };
+
+// Seed 004: "operator intervention reduced to one approval click". Hard steps (and any step whose
+// approval setting says so) wait for a person, however many tenants the incident spans.
+@id("step-needs-approval")
+@reason("this step waits for an operator's approval (hard steps by default; mitigation.stepApproval)")
+forbid (principal, action == AnomalyGuard::Action::"apply", resource is AnomalyGuard::Target)
+when { resource.needsApproval && !context.approved };
 
 @id("deny-region-not-touched")
 @reason("the control acts in a region the anomaly did not touch")
@@ -93,6 +101,9 @@ namespace AnomalyGuard {
     regionBound: Bool,
     // The regions the control acts in (the deployment's when regionBound, else none).
     regions: Set<String>,
+    // The step waits for an operator's approval before it is applied (hard steps by default; the step's
+    // approval setting or mitigation.stepApproval says otherwise).
+    needsApproval: Bool,
   };
 
   type MitigationContext = {
@@ -117,6 +128,8 @@ namespace AnomalyGuard {
     whitelistedCampaign: Bool,
     // Global pause of automatic mitigation.
     killSwitch: Bool,
+    // An operator approved this step of this execution (POST /v1/anomaly/approve), recorded in the ledger.
+    approved: Bool,
   };
 
   action apply, rollback appliesTo {

@@ -28,6 +28,8 @@ import type { Observation } from '../../lambdas/core/observations.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../../lambdas/core/window-settings.js';
 import { foldObservations, type KeyState } from '../../lambdas/core/key-state.js';
 import { InMemoryActionLedger } from '../../lambdas/adapters/in-memory/action-ledger.js';
+import { InMemoryApprovalStore } from '../../lambdas/adapters/in-memory/approval-store.js';
+import { episodeRollbackKey } from '../../lambdas/core/mitigation/keys.js';
 import type { ActionTarget } from '../../lambdas/core/ports/action-target.js';
 import type { ChangeStore } from '../../lambdas/core/ports/change-store.js';
 import type { IncidentReader } from '../../lambdas/core/ports/anomaly-store.js';
@@ -272,6 +274,11 @@ export interface ReplayEnvironment {
    * them.
    */
   anomalies?: IncidentReader;
+  /**
+   * The on-call operator who answers approval requests: approves every one this many seconds after it is asked.
+   * Absent: nobody answers, the steps that wait for a person are never applied (what automatic mitigation alone does).
+   */
+  operator?: { approvesAfterSeconds: number };
 }
 
 /** The action targets of the replay: every control accepts the action; nothing downstream reacts (open loop). */
@@ -317,6 +324,7 @@ export async function replayMitigation(c: MitigationCase, env: ReplayEnvironment
     guardrails: env.guardrails ?? bundledGuardrails(),
     targetFor: (kind) => targets.get(kind) ?? targets.set(kind, new OpenLoopTarget(kind)).get(kind)!,
     ledger: new InMemoryActionLedger(),
+    approvals: new InMemoryApprovalStore(),
     events: { publish: async () => {} },
     notifier: { publish: async () => {} },
     windows,
@@ -335,7 +343,11 @@ export async function replayMitigation(c: MitigationCase, env: ReplayEnvironment
   const task = async (params: Record<string, unknown>, state: WorkflowState): Promise<WorkflowState> => {
     const op = params.op as MitigationOp;
     const outcome = params.outcome as WorkflowState['outcome'];
-    const out = await runMitigationOp({ op, state: params.state as WorkflowState, ...(outcome && { outcome }) }, deps);
+    const token = params.taskToken as string | undefined;
+    const out = await runMitigationOp(
+      { op, state: params.state as WorkflowState, ...(outcome && { outcome }), ...(token && { taskToken: token }) },
+      deps,
+    );
     switch (op) {
       case 'plan':
         summary.push(`Plan (${out.plan?.allowed ? 'allowed' : 'not allowed'})`);
@@ -344,6 +356,13 @@ export async function replayMitigation(c: MitigationCase, env: ReplayEnvironment
         stages.push({ level: out.stage!, at: now, actions: out.applied.length - state.applied.length });
         summary.push(`Apply ${out.stage}`);
         break;
+      case 'apply-approved': {
+        const approved = out.applied.length - state.applied.length;
+        const stage = stages.at(-1);
+        if (stage) stage.actions += approved;
+        summary.push(`Apply ${approved} approved`);
+        break;
+      }
       case 'check': {
         const read = latestMinute(env.series, c.anomaly.key, now);
         const a = c.anomaly;
@@ -396,7 +415,20 @@ export async function replayMitigation(c: MitigationCase, env: ReplayEnvironment
   const input = mitigationInput(c.anomaly, env.timings ?? DEFAULT_MITIGATION_TIMINGS, {
     automatic: true,
   }) as WorkflowState;
-  const walked = await walkStateMachine<WorkflowState>(env.definition, input, task, clock);
+  const walked = await walkStateMachine<WorkflowState>(env.definition, input, task, clock, 500, async (params) => {
+    if (!env.operator) return undefined;
+    const afterSeconds = env.operator.approvesAfterSeconds;
+    // Answered as the approve route does: the store first (the workflow reads the answer there), then the task resumes.
+    const asked = await deps.approvals.ofEpisode(episodeRollbackKey(c.anomaly.id));
+    for (const r of asked.filter((x) => x.token === params.taskToken))
+      await deps.approvals.decide(r.key, {
+        status: 'approved',
+        by: 'bench operator',
+        at: clock.now() + afterSeconds * 1000,
+        reason: 'the simulated on-call approves every request',
+      });
+    return { output: { decision: 'approve', by: 'bench operator' }, afterSeconds };
+  });
   const final = walked.state;
   const escalated = stages.some((s) => s.level === 'hard');
   const outcome: MitigationOutcomeKind =

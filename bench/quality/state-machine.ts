@@ -6,8 +6,9 @@
  * entered is one state transition (what Step Functions Standard bills).
  *
  * Supports what the mitigation workflow uses: Task (Parameters with `op`, whole-state output,
- * Catch with ResultPath), Choice (BooleanEquals, StringEquals, NumericGreaterThan, NumericEquals,
- * IsPresent), Wait (Seconds, SecondsPath), Pass, Succeed, Fail. Anything else throws, so a change
+ * Catch with ResultPath; a `.waitForTaskToken` task calls the task function, then waits for `answer`, by default
+ * until its TimeoutSecondsPath passes: States.Timeout), Choice (BooleanEquals, StringEquals, NumericGreaterThan,
+ * NumericEquals, IsPresent), Wait (Seconds, SecondsPath), Pass, Succeed, Fail. Anything else throws, so a change
  * to the workflow cannot be walked silently wrong.
  */
 import { synthTemplate } from '../../lib/synth.js';
@@ -25,6 +26,8 @@ export interface AslState {
   Seconds?: number;
   SecondsPath?: string;
   Resource?: string;
+  ResultPath?: string;
+  TimeoutSecondsPath?: string;
 }
 
 export interface AslChoice {
@@ -115,6 +118,14 @@ export async function walkStateMachine<S>(
   task: (params: Record<string, unknown>, state: S, stateName: string) => Promise<S>,
   clock: WalkClock,
   maxTransitions = 500,
+  /**
+   * How a person answers a task that waits for its token: the output to resume with and after how many seconds, or
+   * undefined for no answer (the task times out). Default: nobody answers.
+   */
+  answer: (
+    params: Record<string, unknown>,
+    state: S,
+  ) => Promise<{ output: unknown; afterSeconds: number } | undefined> = async () => undefined,
 ): Promise<WalkResult<S>> {
   let data = input;
   let name = definition.StartAt;
@@ -128,16 +139,30 @@ export async function walkStateMachine<S>(
     let next: string | undefined;
     switch (s.Type) {
       case 'Task': {
+        const waits = s.Resource?.endsWith('.waitForTaskToken') === true;
         const params: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(s.Parameters ?? {})) {
-          if (k.endsWith('.$')) params[k.slice(0, -2)] = read(data, v as string);
+        const given = (waits ? s.Parameters?.Payload : s.Parameters) as Record<string, unknown> | undefined;
+        for (const [k, v] of Object.entries(given ?? {})) {
+          if (v === '$$.Task.Token') params[k.slice(0, -2)] = `token:${name}:${path.length}`;
+          else if (k.endsWith('.$')) params[k.slice(0, -2)] = read(data, v as string);
           else params[k] = v;
         }
         try {
-          data = await task(params, data, name);
+          if (waits) {
+            await task(params, data, name);
+            const a = await answer(params, data);
+            const timeout = read(data, s.TimeoutSecondsPath ?? '') as number;
+            if (!a || a.afterSeconds >= timeout) {
+              clock.advance(timeout * 1000);
+              throw Object.assign(new Error(`no answer within ${timeout} s`), { name: 'States.Timeout' });
+            }
+            clock.advance(a.afterSeconds * 1000);
+            data = s.ResultPath ? write(data, s.ResultPath, a.output) : (a.output as S);
+          } else data = await task(params, data, name);
           next = s.Next;
         } catch (e) {
           const err = e as Error;
+          // Catchers are tried in order, as Step Functions does.
           const c = s.Catch?.find((x) => x.ErrorEquals.includes('States.ALL') || x.ErrorEquals.includes(err.name));
           if (!c) throw e;
           if (c.ResultPath) data = write(data, c.ResultPath, { Error: err.name, Cause: err.message });

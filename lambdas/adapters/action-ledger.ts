@@ -71,6 +71,7 @@ export class DynamoDbActionLedger implements ActionLedger {
             action: i.action,
             execution: i.execution,
             note: i.note,
+            by: i.by,
           } as JournalEntry);
       start = out.LastEvaluatedKey;
     } while (start);

@@ -86,8 +86,12 @@ export class CedarGuardrails implements Guardrails {
     let resource = tenant;
     if (request.resource.target) {
       resource = { type: `${NS}::Target`, id: request.resource.target.flag };
-      const { kind, scope, reversible, regionBound, regions } = request.resource.target;
-      entities.push({ uid: resource, attrs: { kind, scope, reversible, regionBound, regions }, parents: [tenant] });
+      const { kind, scope, reversible, regionBound, regions, needsApproval } = request.resource.target;
+      entities.push({
+        uid: resource,
+        attrs: { kind, scope, reversible, regionBound, regions, needsApproval },
+        parents: [tenant],
+      });
     }
     const answer = statefulIsAuthorized({
       principal: { type: `${NS}::${request.principal.type}`, id: request.principal.id },

@@ -14,6 +14,7 @@ export const DEFAULT_MITIGATION_TIMINGS: MitigationTimings = {
   observationSeconds: 900,
   finalCheckSeconds: 2700,
   rollbackIntervalSeconds: 300,
+  approvalTimeoutSeconds: 900,
 };
 
 /** Deterministic per episode, and a valid execution name. */
@@ -38,6 +39,8 @@ export function mitigationInput(
       automatic: opts.automatic ?? true,
       ...(opts.requestedPlan !== undefined && { requestedPlan: opts.requestedPlan }),
       ...timings,
+      // The approval task's TimeoutSecondsPath must resolve.
+      approvalTimeoutSeconds: timings.approvalTimeoutSeconds ?? DEFAULT_MITIGATION_TIMINGS.approvalTimeoutSeconds!,
     },
   };
 }

@@ -106,14 +106,13 @@ export interface IncidentView {
 }
 
 /**
- * Who starts the incident's mitigation: one execution for the whole incident when every step of the
- * anomaly's playbook is platform-scoped (`*`: the shared CDN or origin, applied once); otherwise one
- * per affected tenant (tenant-scoped steps act on that tenant only), still one for the related
- * signals of one tenant.
+ * Who starts the incident's mitigation: one execution per incident and playbook. It plans the playbook's
+ * platform-scoped steps once and its tenant-scoped steps for every member tenant decided `mitigate` by then
+ * (lambdas/usecases/mitigation-steps.ts `peerPlans`), so one approval covers the incident. A tenant that joins after
+ * the plan is paged by the incident update and mitigated by an operator (`POST /v1/anomaly/mitigate`).
  */
-export function mitigationScope(a: Pick<Anomaly, 'class' | 'signal' | 'tenant'>): string {
-  const { playbook } = selectPlaybook(a.class, a.signal);
-  return playbook.steps.every((s) => s.scope === 'platform') ? `${playbook.id}#*` : `${playbook.id}#${a.tenant}`;
+export function mitigationScope(a: Pick<Anomaly, 'class' | 'signal'>): string {
+  return `${selectPlaybook(a.class, a.signal).playbook.id}#*`;
 }
 
 /** `acme, globex, initech +47`: tenants for a subject line. */

@@ -9,6 +9,8 @@ export const MITIGATION_ENV = {
    * `mitigation.platformMinTenants`: the smallest incident (in tenants) a platform-wide or irreversible step answers.
    */
   platformMinTenants: 'PLATFORM_MIN_TENANTS',
+  /** `mitigation.stepApproval` as JSON: per step id, `required` or `auto`. */
+  stepApproval: 'STEP_APPROVAL',
 } as const;
 
 /** The global kill switch's flag (defined with the kill-switch port, re-exported for the handlers). */

@@ -8,6 +8,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { DynamoDbActionLedger } from '../adapters/action-ledger.js';
 import { DynamoDbAnomalyStore } from '../adapters/anomaly-store.js';
+import { DynamoDbApprovalStore } from '../adapters/approval-store.js';
 import { DynamoDbChangeStore } from '../adapters/change-store.js';
 import { DynamoDbWindowStore } from '../adapters/window-store.js';
 import { bundledGuardrails } from '../adapters/guardrails.js';
@@ -16,6 +17,7 @@ import { SnsNotifier } from '../adapters/notifier.js';
 import { killSwitchState } from '../adapters/kill-switch.js';
 import { cachedSecretReader } from '../adapters/secret-reader.js';
 import type { SecretReader } from '../core/ports/secret-reader.js';
+import type { StepApprovalConfig } from '../core/mitigation/guardrail-request.js';
 import {
   createActionTargets,
   parseActionTargetsConfig,
@@ -37,7 +39,13 @@ import { countWithDimension } from './count-with-dimension.js';
 
 export { KILL_SWITCH_FLAG, MITIGATION_ENV };
 
-export type MitigationTaskEvent = { op: MitigationOp; state: WorkflowState; outcome?: WorkflowState['outcome'] };
+export type MitigationTaskEvent = {
+  op: MitigationOp;
+  state: WorkflowState;
+  outcome?: WorkflowState['outcome'];
+  /** `request-approval`: the token the execution waits on. */
+  taskToken?: string;
+};
 
 export function createMitigationHandler(
   deps: (context: Context) => MitigationDeps,
@@ -117,6 +125,7 @@ function lambdaWiring() {
     readSecret,
   );
   const guardrails = bundledGuardrails();
+  const anomalies = new DynamoDbAnomalyStore(dynamo, table);
   const shared = {
     guardrails,
     targetFor: targets.targetFor,
@@ -129,7 +138,10 @@ function lambdaWiring() {
     windows: new DynamoDbWindowStore(dynamo, table),
     changes: new DynamoDbChangeStore(dynamo, table),
     killSwitch: async () => (await killSwitchState(dynamo, table)).paused,
-    anomalies: new DynamoDbAnomalyStore(dynamo, table),
+    anomalies,
+    incidentAnomalies: anomalies,
+    approvals: new DynamoDbApprovalStore(dynamo, table),
+    stepApproval: JSON.parse(process.env[MITIGATION_ENV.stepApproval] || '{}') as StepApprovalConfig,
     platformMinTenants: Number(process.env[MITIGATION_ENV.platformMinTenants] || 3),
     // Steps of kinds set to 'error' are handed off at planning, never sent to a target that would throw.
     unavailableTargets: targets.handedOffKinds(),

@@ -4,7 +4,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { alertMessage, type AlertMessage } from '../core/anomaly.js';
+import { alertMessage, incidentOf, type AlertMessage } from '../core/anomaly.js';
+import { DEFAULT_INCIDENT_WINDOW_MS } from '../core/incidents.js';
 import { episodeRollbackKey } from '../core/mitigation/keys.js';
 import { episodeReportId, renderReport, summariseEpisode } from '../core/report/index.js';
 import type { EpisodeReport, EpisodeSummary, MitigationOutcome } from '../core/report/model.js';
@@ -59,6 +60,11 @@ export interface ReportGeneratorDeps {
 /** Change records this far around the episode are drawn on the chart. */
 const CHANGES_BEFORE_MS = 2 * HOUR_MS;
 const CHANGES_AFTER_MS = HOUR_MS;
+/**
+ * Incident members are looked for among the anomalies that started this long before the episode up to the report's
+ * generation (plus one incident window): an incident widens by at most one window per member.
+ */
+const INCIDENT_LOOKBACK_MS = 2 * HOUR_MS;
 
 /**
  * RCA reports (docs/architecture.md contract 3): one per mitigation execution when it ends, and a digest of the
@@ -75,12 +81,19 @@ export function createReportGenerator(deps: ReportGeneratorDeps, logger?: Logger
     const { anomaly } = (JSON.parse(input) as { input: MitigationInput }).input;
     const state = output ? (JSON.parse(output) as WorkflowState) : undefined;
     const stoppedAt = detail.stopDate ?? detail.startDate;
-    const [stored, ledger, series, changes] = await Promise.all([
+    const [stored, ledger, series, changes, around] = await Promise.all([
       deps.anomalies.get(anomaly.id),
       deps.ledger.entries(episodeRollbackKey(anomaly.id)),
       deps.traces.series(anomaly.id),
       deps.changes.startedBetween(anomaly.tenant, anomaly.start - CHANGES_BEFORE_MS, stoppedAt + CHANGES_AFTER_MS),
+      // The incident's other members as stored by now: the anomalies that started around the episode.
+      deps.anomalies.between(
+        anomaly.start - INCIDENT_LOOKBACK_MS,
+        Math.max(stoppedAt, anomaly.start) + DEFAULT_INCIDENT_WINDOW_MS,
+      ),
     ]);
+    const incident = incidentOf(stored ?? anomaly);
+    const incidentMembers = around.filter((a) => incidentOf(a) === incident);
     const outcome: MitigationOutcome | undefined =
       detail.status === 'SUCCEEDED' ? state?.outcome : detail.status === 'ABORTED' ? undefined : 'failed';
     const rendered = renderReport({
@@ -93,6 +106,7 @@ export function createReportGenerator(deps: ReportGeneratorDeps, logger?: Logger
       execution: { name: detail.name, status: detail.status, startedAt: detail.startDate, stoppedAt },
       series,
       changes,
+      incidentMembers,
       ...(stored?.notifiedAt !== undefined && { alertedAt: stored.notifiedAt }),
     });
     await deps.reports.put(rendered.objects);
@@ -116,7 +130,10 @@ export function createReportGenerator(deps: ReportGeneratorDeps, logger?: Logger
     for (const a of anomalies) {
       const stored = episodeReports.get(episodeReportId(a.id, a.tenant, a.signal));
       const json = stored?.objects['report.json'] ? await deps.reports.read(stored.objects['report.json']) : undefined;
-      episodes.push(json ? summariseEpisode(JSON.parse(json) as EpisodeReport) : { anomaly: a });
+      const summary: EpisodeSummary = json ? summariseEpisode(JSON.parse(json) as EpisodeReport) : { anomaly: a };
+      // The stored anomaly's incident: also for an episode report written before reports named incidents.
+      if (a.incident !== undefined) summary.anomaly.incident = a.incident;
+      episodes.push(summary);
     }
     const rendered = renderReport({ kind: 'daily', generatedAt: to, range: { from, to }, episodes });
     await deps.reports.put(rendered.objects);
@@ -163,9 +180,12 @@ function episodeMessage(anomaly: MitigationInput['anomaly'], report: EpisodeRepo
 
 function dailyMessage(day: string, episodes: readonly EpisodeSummary[], link: string): AlertMessage {
   const mitigated = episodes.filter((e) => (e.actions ?? 0) > 0).length;
+  const incidents = new Set(episodes.map((e) => incidentOf(e.anomaly))).size;
   return {
-    subject: `[SEV4] anomaly-guard daily report ${day}: ${episodes.length} anomalies, ${mitigated} mitigated`,
-    body: JSON.stringify({ day, anomalies: episodes.length, mitigated, reportLink: link }),
+    subject:
+      `[SEV4] anomaly-guard daily report ${day}: ${incidents} incident${incidents === 1 ? '' : 's'}, ` +
+      `${episodes.length} anomalies, ${mitigated} mitigated`,
+    body: JSON.stringify({ day, incidents, anomalies: episodes.length, mitigated, reportLink: link }),
     attributes: { severity: 'SEV4', class: 'report', tenant: '*', signal: '*', decision: 'daily-report' },
   };
 }

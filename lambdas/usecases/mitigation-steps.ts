@@ -1,20 +1,32 @@
 import { alertMessage, type AlertMessage, type Anomaly } from '../core/anomaly.js';
-import type { ActionLevel, AppliedAction } from '../core/mitigation/actions.js';
-import { decideStages, type GuardrailEnvironment } from '../core/mitigation/guardrail-request.js';
+import type { ActionLevel, AppliedAction, PlannedAction } from '../core/mitigation/actions.js';
 import {
+  decideStages,
+  type GuardrailEnvironment,
+  type StepApprovalConfig,
+} from '../core/mitigation/guardrail-request.js';
+import { approvalKey, approvalSteps, type ApprovalRequest } from '../core/mitigation/approval.js';
+import {
+  awaitingApproval,
   incidentSignals,
   INCIDENT_WINDOW_MS,
   nextStage,
   planMitigation,
   redecideStage,
   type MitigationPlan,
+  type PeerPlan,
+  type PlanStage,
   type StageTransition,
 } from '../core/mitigation/plan.js';
 import { assessRegression, recoveryCriteria, type SignalSnapshot } from '../core/mitigation/regression.js';
 import { planRollback } from '../core/mitigation/rollback.js';
+import { selectPlaybook } from '../core/mitigation/playbooks.js';
+import { controlKey } from '../core/mitigation/keys.js';
 import type {
   ActionLedger,
   ActionTarget,
+  AnomalyReader,
+  ApprovalStore,
   ChangeStore,
   Guardrails,
   IncidentReader,
@@ -37,6 +49,8 @@ export interface MitigationInput {
   finalCheckSeconds: number;
   /** Staged rollback: one action per interval. */
   rollbackIntervalSeconds: number;
+  /** How long a step that waits for an operator's approval waits; then nothing is applied and the run hands off. */
+  approvalTimeoutSeconds: number;
 }
 
 /** The execution's data, passed whole from task to task. */
@@ -57,6 +71,10 @@ export interface WorkflowState {
   rolledBack: string[];
   outcome?: 'blocked' | 'recovered' | 'handed-off' | 'failed';
   error?: { Error?: string; Cause?: string };
+  /** Steps of the stage just applied that wait for an operator's approval (the state machine asks when > 0). */
+  awaitingApprovalCount?: number;
+  /** The operator's answer as the approve route sent it with the task token (the store is what counts). */
+  approval?: { decision?: string; by?: string };
 }
 
 export interface MitigationDeps {
@@ -78,8 +96,17 @@ export interface MitigationDeps {
   anomalies?: IncidentReader;
   /** `mitigation.platformMinTenants` (default 3). */
   platformMinTenants?: number;
+  /**
+   * The stored anomalies, to find the incident's other members: their tenant-scoped steps are planned in this
+   * execution (one execution per incident). Absent: this anomaly's tenant only.
+   */
+  incidentAnomalies?: Pick<AnomalyReader, 'between'>;
   /** Target kinds this deployment hands off instead of applying (`unconfiguredTargets: 'error'`), with why. */
   unavailableTargets?: Partial<Record<AppliedAction['step']['target'], string>>;
+  /** `mitigation.stepApproval`: which steps wait for an operator, over the playbooks' own setting. */
+  stepApproval?: StepApprovalConfig;
+  /** Approval requests, with the task token each execution waits on. */
+  approvals: ApprovalStore;
   now: () => number;
   execution: string;
 }
@@ -92,13 +119,24 @@ export type PlanDeps = Pick<
   | 'killSwitch'
   | 'deploymentRegion'
   | 'anomalies'
+  | 'incidentAnomalies'
   | 'platformMinTenants'
   | 'unavailableTargets'
+  | 'stepApproval'
   | 'now'
   | 'execution'
 >;
 
-export type MitigationOp = 'plan' | 'apply' | 'check' | 'rollback-one' | 'rollback-all' | 'notify';
+export type MitigationOp =
+  | 'plan'
+  | 'apply'
+  | 'request-approval'
+  | 'apply-approved'
+  | 'approval-expired'
+  | 'check'
+  | 'rollback-one'
+  | 'rollback-all'
+  | 'notify';
 
 async function environment(state: WorkflowState, deps: PlanDeps): Promise<GuardrailEnvironment> {
   const { anomaly, automatic } = state.input;
@@ -119,6 +157,7 @@ async function environment(state: WorkflowState, deps: PlanDeps): Promise<Guardr
   };
   if (deps.deploymentRegion !== undefined) env.deploymentRegion = deps.deploymentRegion;
   if (deps.platformMinTenants !== undefined) env.platformMinTenants = deps.platformMinTenants;
+  if (deps.stepApproval !== undefined) env.stepApproval = deps.stepApproval;
   return env;
 }
 
@@ -139,6 +178,48 @@ async function tenantsAffected(state: WorkflowState, deps: PlanDeps, now: number
   return new Set([...tenants, anomaly.tenant]).size;
 }
 
+/**
+ * The incident's other members this execution mitigates (one execution per incident and playbook): stored anomalies
+ * of the same incident, other tenants, decided `mitigate`, answered by the same playbook; the earliest per tenant.
+ * Each is decided by the guardrails for its own tenant (whitelist, recent changes). An operator-started plan for one
+ * episode has none. `only`: the members planned before (a re-decision keeps the plan's actions).
+ */
+async function peerPlans(
+  state: WorkflowState,
+  deps: PlanDeps,
+  env: GuardrailEnvironment,
+  only?: readonly string[],
+): Promise<PeerPlan[]> {
+  const { anomaly, requestedPlan, automatic } = state.input;
+  if (!deps.incidentAnomalies || anomaly.incident === undefined || !automatic || requestedPlan !== undefined) return [];
+  if (only && !only.length) return [];
+  const playbook = selectPlaybook(anomaly.class, anomaly.signal).playbook.id;
+  const stored = await deps.incidentAnomalies.between(anomaly.start - INCIDENT_LOOKBACK_MS, env.now);
+  const byTenant = new Map<string, Anomaly>();
+  for (const a of stored)
+    if (
+      a.incident === anomaly.incident &&
+      a.tenant !== anomaly.tenant &&
+      a.decision === 'mitigate' &&
+      selectPlaybook(a.class, a.signal).playbook.id === playbook &&
+      (!only || only.includes(a.id)) &&
+      !byTenant.has(a.tenant)
+    )
+      byTenant.set(a.tenant, a);
+  return Promise.all(
+    [...byTenant.values()].map(async (peer) => {
+      const [whitelisted, recentChanges] = await Promise.all([
+        deps.changes.whitelisted(peer.tenant, env.now),
+        deps.changes.startedBetween(peer.tenant, peer.start - 30 * MINUTE_MS, env.now),
+      ]);
+      return { anomaly: peer, guardrails: decideStages(peer, { ...env, whitelisted, recentChanges }, deps.guardrails) };
+    }),
+  );
+}
+
+/** How far back an incident's members may have started (an incident grows while members keep joining). */
+const INCIDENT_LOOKBACK_MS = 60 * MINUTE_MS;
+
 /** Policy check and plan: the first task of every execution. */
 export async function planStep(state: WorkflowState, deps: PlanDeps): Promise<WorkflowState> {
   const { anomaly, requestedPlan } = state.input;
@@ -149,6 +230,8 @@ export async function planStep(state: WorkflowState, deps: PlanDeps): Promise<Wo
   };
   if (requestedPlan !== undefined) opts.requestedPlan = requestedPlan;
   if (deps.unavailableTargets) opts.unavailableTargets = deps.unavailableTargets;
+  const peers = await peerPlans(state, deps, env);
+  if (peers.length) opts.peers = peers;
   const plan = planMitigation(anomaly, opts);
   return {
     ...state,
@@ -173,6 +256,28 @@ export async function applyStep(state: WorkflowState, deps: MitigationDeps): Pro
   const level = state.nextStage ?? 'soft';
   const stage = plan.stages.find((s) => s.level === level);
   if (!stage) throw new Error(`plan ${plan.id} has no ${level} stage`);
+  const applied = await applyActions(state, deps, level, stage.actions);
+  const waiting = awaitingApproval(stage);
+  if (applied.length > state.applied.length || !waiting.length)
+    await deps.notifier.publish(
+      stageMessage(state.input.anomaly, plan, level, applied.slice(state.applied.length)),
+      `${plan.id}#${level}`,
+    );
+  const { nextStage: _next, ...rest } = state;
+  return { ...rest, stage: level, applied, awaitingApprovalCount: waiting.length };
+}
+
+/**
+ * Apply `actions` in order: the halt marker and the kill switch are read before each one, an `intent` is in the
+ * ledger before the target is called and `applied` after it. Returns the execution's applied list with them.
+ */
+async function applyActions(
+  state: WorkflowState,
+  deps: MitigationDeps,
+  level: ActionLevel,
+  actions: readonly PlannedAction[],
+): Promise<AppliedAction[]> {
+  const plan = requirePlan(state);
   const applied = [...state.applied];
   const halt = async () => {
     if (!(await deps.ledger.halted(plan.rollbackKey))) return;
@@ -181,7 +286,7 @@ export async function applyStep(state: WorkflowState, deps: MitigationDeps): Pro
     await rollbackStep({ ...state, applied: applied.slice(state.applied.length) }, deps, false, true);
     throw new Error(`${plan.rollbackKey} was rolled back by an operator; nothing more is applied for this episode`);
   };
-  for (const action of stage.actions) {
+  for (const action of actions) {
     await halt();
     // The plan's kill-switch decision is as old as the plan: read it again before every change (it pauses automatic
     // apply only).
@@ -189,7 +294,7 @@ export async function applyStep(state: WorkflowState, deps: MitigationDeps): Pro
       const done = applied.length - state.applied.length;
       throw new MitigationPaused(
         `the kill switch (mitigation.paused) was turned on during the ${level} stage: ${done} of its ` +
-          `${stage.actions.length} action(s) applied, nothing more is; what is applied stays (roll back with ` +
+          `${actions.length} action(s) applied, nothing more is; what is applied stays (roll back with ` +
           `${plan.rollbackKey})`,
       );
     }
@@ -207,10 +312,186 @@ export async function applyStep(state: WorkflowState, deps: MitigationDeps): Pro
     await deps.events.publish([{ detailType: 'Mitigation Action Applied', detail: actionDetail(done, plan) }]);
   }
   await halt();
-  const stageActions = applied.slice(state.applied.length);
-  await deps.notifier.publish(stageMessage(state.input.anomaly, plan, level, stageActions), `${plan.id}#${level}`);
-  const { nextStage: _next, ...rest } = state;
-  return { ...rest, stage: level, applied };
+  return applied;
+}
+
+/**
+ * The stage's steps that wait for a person: store the request with the task token the execution now waits on, put
+ * it in the ledger, and page with what would be done, its rollback key and how to answer.
+ */
+export async function requestApprovalStep(
+  state: WorkflowState,
+  deps: MitigationDeps,
+  token: string,
+): Promise<WorkflowState> {
+  const plan = requirePlan(state);
+  const level = state.stage ?? 'soft';
+  const stage = requireStage(plan, level);
+  const { anomaly } = state.input;
+  const now = deps.now();
+  const request: ApprovalRequest = {
+    key: approvalKey(plan.rollbackKey, level),
+    rollbackKey: plan.rollbackKey,
+    stage: level,
+    anomalyKey: anomaly.id,
+    tenant: anomaly.tenant,
+    signal: anomaly.signal,
+    ...(anomaly.incident !== undefined && { incident: anomaly.incident }),
+    plan: plan.id,
+    playbook: plan.playbook.id,
+    steps: approvalSteps(stage.handedOff),
+    token,
+    execution: deps.execution,
+    requestedAt: now,
+    answerBy: now + state.input.approvalTimeoutSeconds * 1000,
+    status: 'pending',
+  };
+  await deps.approvals.request(request);
+  await recordApproval(deps, request, 'approval-requested', now);
+  await deps.notifier.publish(approvalMessage(anomaly, plan, request), `${request.key}#requested`);
+  return state;
+}
+
+/**
+ * After the operator answered (the approve route resumed the execution): the answer is read from the approval store,
+ * never from the task output. Approved steps are decided again by the guardrails with the approval (the kill switch,
+ * a halt or a region still stop them) and applied; denied, nothing is.
+ */
+export async function applyApprovedStep(state: WorkflowState, deps: MitigationDeps): Promise<WorkflowState> {
+  const plan = requirePlan(state);
+  const level = state.stage ?? 'soft';
+  const request = await deps.approvals.get(approvalKey(plan.rollbackKey, level));
+  if (request?.status !== 'approved') {
+    const status = request?.status ?? 'pending';
+    if (request && status !== 'denied') await deps.approvals.decide(request.key, expiry(deps));
+    return afterApproval(state, deps, status === 'denied' ? 'denied' : 'expired', request);
+  }
+  const now = deps.now();
+  await recordApproval(deps, request, 'approved', request.decidedAt ?? now);
+  const env = { ...(await environment(state, deps)), approved: true };
+  // Each step decided for its own tenant's anomaly: the incident's other members by theirs.
+  const anchor = decideStages(state.input.anomaly, env, deps.guardrails);
+  const peers = await peerPlans(state, deps, env, plan.peers?.map((p) => p.anomalyKey) ?? []);
+  const decisionsFor = (tenant: string) => peers.find((p) => p.anomaly.tenant === tenant)?.guardrails ?? anchor;
+  const allowed = request.steps.filter((s) => decisionsFor(s.action.tenant).step?.(s.action.step).allowed !== false);
+  const refused = request.steps.length - allowed.length;
+  const applied = await applyActions(
+    state,
+    deps,
+    level,
+    allowed.map((s) => s.action),
+  );
+  const done = applied.slice(state.applied.length);
+  if (done.length)
+    await deps.notifier.publish(
+      stageMessage(state.input.anomaly, plan, level, done, request.decidedBy),
+      `${plan.id}#${level}#approved`,
+    );
+  const next = { ...state, applied, awaitingApprovalCount: 0 };
+  if (applied.length)
+    return {
+      ...next,
+      transition: 'observe',
+      reason:
+        `${done.length} approved step(s) applied (approved by ${request.decidedBy})` +
+        (refused ? `; ${refused} refused by the guardrails since` : ''),
+    };
+  return {
+    ...next,
+    transition: 'hand-off',
+    reason: `approved by ${request.decidedBy}, but the guardrails refuse the step(s) now: nothing applied`,
+  };
+}
+
+/** No answer within `approvalTimeoutSeconds` (the task timed out): nothing is applied; the request is closed. */
+export async function approvalExpiredStep(state: WorkflowState, deps: MitigationDeps): Promise<WorkflowState> {
+  const plan = requirePlan(state);
+  const key = approvalKey(plan.rollbackKey, state.stage ?? 'soft');
+  await deps.approvals.decide(key, expiry(deps));
+  const { error: _timeout, ...rest } = state;
+  return afterApproval(rest, deps, 'expired', await deps.approvals.get(key));
+}
+
+function expiry(deps: Pick<MitigationDeps, 'now'>) {
+  return { status: 'expired' as const, by: 'approval timeout', at: deps.now() };
+}
+
+/** Denied or unanswered: ledger entries for the steps, and on with what is applied (observe) or hand off. */
+async function afterApproval(
+  state: WorkflowState,
+  deps: MitigationDeps,
+  outcome: 'denied' | 'expired',
+  request: ApprovalRequest | undefined,
+): Promise<WorkflowState> {
+  if (request)
+    await recordApproval(
+      deps,
+      outcome === 'expired' ? { ...request, decidedBy: 'approval timeout' } : request,
+      outcome === 'denied' ? 'denied' : 'approval-expired',
+      request.decidedAt ?? deps.now(),
+    );
+  const words =
+    outcome === 'denied'
+      ? `the operator ${request?.decidedBy ?? ''} denied ${request?.key ?? 'the approval'}` +
+        `${request?.reason ? ` (${request.reason})` : ''}: nothing of it applied`
+      : `no answer to ${request?.key ?? 'the approval request'} in time: nothing of it applied`;
+  const next = { ...state, awaitingApprovalCount: 0, reason: words };
+  return { ...next, transition: state.applied.length ? 'observe' : 'hand-off' };
+}
+
+async function recordApproval(
+  deps: Pick<MitigationDeps, 'ledger' | 'execution'>,
+  request: ApprovalRequest,
+  event: 'approval-requested' | 'approved' | 'denied' | 'approval-expired',
+  at: number,
+): Promise<void> {
+  for (const step of request.steps)
+    await deps.ledger.record({
+      event,
+      at,
+      action: { ...step.action, previous: null, appliedAt: at },
+      execution: deps.execution,
+      ...(event !== 'approval-requested' && request.decidedBy !== undefined && { by: request.decidedBy }),
+      ...(event === 'approval-requested' ? { note: step.reason } : request.reason ? { note: request.reason } : {}),
+    });
+}
+
+/** The page that asks for an approval: what would be done, each step's rollback key, how to answer, until when. */
+function approvalMessage(anomaly: Anomaly, plan: MitigationPlan, request: ApprovalRequest): AlertMessage {
+  const base = alertMessage(anomaly);
+  const steps = request.steps.map((s) => `${s.action.step.title} (${s.action.rollbackKey}; ${s.reason})`);
+  return {
+    subject:
+      `[${anomaly.severity}] ${anomaly.tenant} ${anomaly.signal}: approval needed for ${steps.length} step(s)`.slice(
+        0,
+        100,
+      ),
+    body: JSON.stringify({
+      ...JSON.parse(base.body),
+      rollbackKey: plan.rollbackKey,
+      approval: {
+        key: request.key,
+        stage: request.stage,
+        playbook: plan.playbook.id,
+        steps: request.steps.map((s) => ({
+          step: s.action.step.id,
+          title: s.action.step.title,
+          control: controlKey(s.action.step, s.action.tenant),
+          tenant: s.action.tenant,
+          value: s.action.step.value,
+          rollbackKey: s.action.rollbackKey,
+          reason: s.reason,
+        })),
+        detail: `waiting for an operator: ${steps.join('; ')}`,
+        answerBy: new Date(request.answerBy).toISOString(),
+        approve:
+          `POST /v1/anomaly/approve {"key":"${request.key}","decision":"approve","reason":"..."} ` +
+          `or: npm run cli -- approve ${request.key}`,
+        deny: `the same with "decision":"deny", or: npm run cli -- approve ${request.key} --deny`,
+      },
+    }),
+    attributes: { ...base.attributes, decision: 'approval-requested' },
+  };
 }
 
 /** On-call sees every stage applied, with each action's rollback key (the outcome message covers the rollbacks). */
@@ -219,17 +500,19 @@ function stageMessage(
   plan: MitigationPlan,
   level: ActionLevel,
   actions: readonly AppliedAction[],
+  approvedBy?: string,
 ): AlertMessage {
   const base = alertMessage(anomaly);
   // Name the control that acted (a flag the service must read is not a throttled usage plan), and what was left to an
-  // operator.
-  const handedOff = plan.stages.find((s) => s.level === level)?.handedOff ?? [];
+  // operator (steps waiting for an approval have their own page).
+  const handedOff = (plan.stages.find((s) => s.level === level)?.handedOff ?? []).filter((h) => !h.approvable);
   const applied = actions.map(
     (a) => `${a.step.title} — ${a.actedVia?.description ?? a.step.target} (${a.rollbackKey})`,
   );
   const left = handedOff.map((h) => `${h.title} (${h.reason})`);
   const detail =
-    `${level} stage of ${plan.playbook.id} applied: ${applied.join('; ')}` +
+    `${level} stage of ${plan.playbook.id} applied${approvedBy ? ` (approved by ${approvedBy})` : ''}: ` +
+    `${applied.join('; ')}` +
     (left.length ? `; handed off to an operator: ${left.join('; ')}` : '');
   return {
     subject: `[${anomaly.severity}] ${anomaly.tenant} ${anomaly.signal} mitigation ${level} stage applied`.slice(
@@ -278,8 +561,15 @@ export async function checkStep(state: WorkflowState, deps: MitigationDeps): Pro
   // new release, more tenants in the incident), for the stage and for each of its steps.
   let checked = plan;
   if (nextLevel) {
-    const decisions = decideStages(anomaly, await environment(state, deps), deps.guardrails);
-    checked = redecideStage(plan, nextLevel, decisions, deps.unavailableTargets);
+    const env = await environment(state, deps);
+    const decisions = decideStages(anomaly, env, deps.guardrails);
+    const peers = await peerPlans(
+      state,
+      deps,
+      env,
+      plan.peers?.map((p) => p.anomalyKey),
+    );
+    checked = redecideStage(plan, nextLevel, decisions, deps.unavailableTargets, peers);
     opts.decision = decisions[nextLevel];
   }
   const transition = nextStage(checked, current, regression, opts);
@@ -408,7 +698,10 @@ export async function notifyStep(
     recovered: `recovered; ${state.rolledBack.length} action(s) rolled back`,
     'handed-off':
       `${state.error?.Error === 'MitigationPaused' ? 'automatic mitigation paused' : 'not recovered automatically'}` +
-      `: ${state.reason ?? ''}; actions stay in place (rollback key ${state.plan?.rollbackKey ?? '-'})`,
+      `: ${state.reason ?? ''}; ` +
+      (state.applied.length
+        ? `actions stay in place (rollback key ${state.plan?.rollbackKey ?? '-'})`
+        : 'nothing was applied'),
     failed:
       `mitigation failed (${state.error?.Error ?? 'error'}: ${truncate(state.error?.Cause ?? '', 300)}); ` +
       `everything applied was rolled back`,
@@ -487,6 +780,12 @@ function handedOffDetail(
   return steps.map((h) => ({ step: h.stepId, level: h.level, control: h.control, cause: h.cause, reason: h.reason }));
 }
 
+function requireStage(plan: MitigationPlan, level: ActionLevel): PlanStage {
+  const stage = plan.stages.find((s) => s.level === level);
+  if (!stage) throw new Error(`plan ${plan.id} has no ${level} stage`);
+  return stage;
+}
+
 function requirePlan(state: WorkflowState): MitigationPlan {
   if (!state.plan) throw new Error('the execution has no plan yet (the Plan task must run first)');
   return state.plan;
@@ -520,6 +819,8 @@ export async function runMitigationOp(
     op: MitigationOp;
     state: Partial<WorkflowState> & Pick<WorkflowState, 'input'>;
     outcome?: WorkflowState['outcome'];
+    /** The token the execution waits on (`request-approval`, a waitForTaskToken task). */
+    taskToken?: string;
   },
   deps: MitigationDeps,
 ): Promise<WorkflowState> {
@@ -534,6 +835,13 @@ export async function runMitigationOp(
       return planStep(state, deps);
     case 'apply':
       return applyStep(state, deps);
+    case 'request-approval':
+      if (!event.taskToken) throw new Error('request-approval needs the task token');
+      return requestApprovalStep(state, deps, event.taskToken);
+    case 'apply-approved':
+      return applyApprovedStep(state, deps);
+    case 'approval-expired':
+      return approvalExpiredStep(state, deps);
     case 'check':
       return checkStep(state, deps);
     case 'rollback-one':

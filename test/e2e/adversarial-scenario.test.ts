@@ -9,7 +9,7 @@ const FIXTURE = new URL('../fixtures/adversarial/scenario.jsonl', import.meta.ur
 
 interface JournalLine {
   episode: string;
-  event: 'intent' | 'applied' | 'rolled-back' | 'rollback-skipped';
+  event: string;
   at: number;
   action: { rollbackKey: string; tenant: string; step: { id: string; scope?: string; undo: string; target: string } };
 }
@@ -36,6 +36,8 @@ describe('an adversarial scenario (`local --once --scenario test/fixtures/advers
       minutes: 0,
       chunk: 500,
       log: () => {},
+      // Nobody approves: what the system does by itself.
+      autoApprove: false,
     });
     expect(summary.ok, summary.problems.join('; ')).toBe(true);
     expect(summary.records.lost).toBe(0);
@@ -64,9 +66,12 @@ describe('an adversarial scenario (`local --once --scenario test/fixtures/advers
     expect(summary.records.deadLettered).toBe(2);
 
     const journal = jsonLines<JournalLine>(join(out, 'actions.jsonl'));
-    // A single tenant's edge spike: nothing platform-scoped or irreversible was even attempted.
+    // A single tenant's edge spike: nothing platform-scoped or irreversible was even attempted; those steps wait for
+    // an operator's approval, which nobody gave.
     const hooli = journal.filter((e) => e.action.tenant === 'hooli');
-    expect(hooli.filter((e) => e.action.step.scope === 'platform' || e.action.step.undo === 'none')).toEqual([]);
+    const wide = hooli.filter((e) => e.action.step.scope === 'platform' || e.action.step.undo === 'none');
+    expect(wide.filter((e) => e.event !== 'approval-requested')).toEqual([]);
+    expect(wide.map((e) => e.action.step.id)).toContain('origin-bottleneck/cdn-invalidate');
 
     // Every action the workflow announced as applied was in the ledger as an intent before, and as applied.
     const events = jsonLines<{ detailType: string; detail: { rollbackKey: string }; time: number }>(

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Dialog } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { startLiveRuntime } from './live-runtime.js';
 
@@ -8,14 +8,57 @@ import { startLiveRuntime } from './live-runtime.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
 
+/**
+ * 140 simulated minutes take in the origin bottleneck on every tenant (minutes 120–150 of the default workload), one
+ * incident of three anomalies.
+ */
+const MINUTES = 140;
+
+interface Listed {
+  id: string;
+  tenant: string;
+  signal: string;
+  incident: string;
+}
+
+/** An approval request as GET /v1/anomaly/report lists it (the page is built against this contract). */
+const PENDING = {
+  key: 'rb-0000test-approve-hard',
+  status: 'pending',
+  tenant: 'acme',
+  signal: 'cqs_p95',
+  incident: 'inc-0000test',
+  playbook: 'search-cost',
+  stage: 'hard',
+  steps: [
+    {
+      step: 'search-cost/block-expensive',
+      title: 'Block expensive queries',
+      control: 'tenant/acme/search.queries.block_expensive',
+      reason: 'hard steps wait for an operator',
+    },
+  ],
+  requestedAt: '2026-11-22T10:20:00.000Z',
+  expiresAt: '2026-11-22T10:35:00.000Z',
+};
+const DECIDED = {
+  ...PENDING,
+  key: 'rb-1111test-approve-hard',
+  status: 'denied',
+  decidedBy: 'bob',
+  decidedAt: '2026-11-22T10:22:00.000Z',
+  reason: 'blocks paying customers',
+};
+
 describe('the operator dashboard in a real browser', () => {
-  it('shows the timeline with an episode, runs a dry run, downloads a report, and leaves a screenshot', async () => {
+  it('shows the timeline with an episode, runs a dry run, downloads a report, lists incidents, takes feedback and ' +
+    'approvals, and leaves a screenshot', async () => {
     if (!existsSync(CHROMIUM))
       throw new Error(
         `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium, as .ci/run does) or ` +
           `set CHROMIUM_PATH`,
       );
-    const runtime = await startLiveRuntime('ag-dashboard-');
+    const runtime = await startLiveRuntime('ag-dashboard-', { minutes: MINUTES });
     const { base, lines, out } = runtime;
     let browser: Browser | undefined;
     try {
@@ -76,6 +119,115 @@ describe('the operator dashboard in a real browser', () => {
       const md = readFileSync(saved, 'utf8');
       expect(md).toMatch(/^# /);
       expect(md).toMatch(/`rb-[0-9a-z]+-[a-z-]+\.[a-z-]+`/);
+      // The episode report names its incident.
+      expect(md).toMatch(/ · incident `inc-[0-9a-z]+` · /);
+
+      // Dialogs: confirm() and prompt() are answered by `reply` (Playwright would dismiss them otherwise).
+      const dialogs: string[] = [];
+      let reply: (d: Dialog) => Promise<void> = (d) => d.accept();
+      page.on('dialog', (d) => {
+        dialogs.push(`${d.type()}: ${d.message()}`);
+        void reply(d);
+      });
+
+      // Incidents: one row per incident of the API's report, with every member; the biggest is the origin
+      // bottleneck on every tenant.
+      const listed = ((await (await fetch(`${base}/v1/anomaly/report?range=24h`)).json()) as { anomalies: Listed[] })
+        .anomalies;
+      const byIncident = new Map<string, Listed[]>();
+      for (const a of listed) byIncident.set(a.incident, [...(byIncident.get(a.incident) ?? []), a]);
+      const [incident, members] = [...byIncident].sort((a, b) => b[1].length - a[1].length)[0]!;
+      expect(members.length).toBeGreaterThan(1);
+      await page.locator('#refresh').click();
+      const row = page.locator(`[data-testid=incident][data-incident="${incident}"]`);
+      await row.waitFor({ timeout: 20_000 });
+      await expect
+        .poll(
+          () =>
+            row
+              .locator('[data-testid=incident-member]')
+              .evaluateAll((els) => els.map((e) => e.getAttribute('data-episode'))),
+          { timeout: 20_000 },
+        )
+        .toEqual(expect.arrayContaining(members.map((m) => m.id)));
+      expect(await row.textContent()).toContain(`${[...new Set(members.map((m) => m.tenant))].sort().join(', ')} · `);
+      // Grouped, not a flat list: each member is listed once, under its incident only.
+      for (const m of members)
+        expect(await page.locator(`[data-testid=incident-member][data-episode="${m.id}"]`).count()).toBe(1);
+
+      // A member opens its tenant's timeline on its signal, with its episode.
+      const member = members.find((m) => m.tenant !== tenant) ?? members[0]!;
+      await row.locator(`[data-testid=incident-member][data-episode="${member.id}"]`).click();
+      await expect.poll(() => page.locator('#tenant').inputValue(), { timeout: 10_000 }).toBe(member.tenant);
+      await expect.poll(() => page.locator('#signal').inputValue(), { timeout: 10_000 }).toBe(member.signal);
+      await page.locator(`[data-testid=episode][data-episode="${member.id}"]`).waitFor({ timeout: 10_000 });
+      expect(await page.locator('#timeline-title').textContent()).toContain(`${member.tenant} ${member.signal}`);
+
+      // Feedback round trip: the verdict is stored (201), the same verdict again changes nothing (200).
+      const anomalyRow = page.locator(`#anomalies tr[data-episode="${member.id}"]`);
+      const resultOf = async (title: string) => {
+        await expect
+          .poll(() => page.locator('[data-testid=result]').textContent(), { timeout: 10_000 })
+          .toContain(title);
+        const text = (await page.locator('[data-testid=result]').textContent())!;
+        return { head: text.slice(0, text.indexOf('\n')), body: JSON.parse(text.slice(text.indexOf('\n') + 1)) };
+      };
+      await anomalyRow.locator('[data-testid=feedback][data-verdict=true_positive]').click();
+      const verdict = await resultOf('POST /v1/anomaly/feedback (true_positive)');
+      expect(verdict.head).toBe('POST /v1/anomaly/feedback (true_positive) → HTTP 201');
+      expect(verdict.body).toMatchObject({ key: member.id, verdict: 'true_positive', recorded: true });
+      await anomalyRow.locator('[data-testid=feedback][data-verdict=true_positive]').click();
+      const again = await resultOf('POST /v1/anomaly/feedback (true_positive) → HTTP 200');
+      expect(again.body).toMatchObject({ verdict: 'true_positive', recorded: false });
+
+      // `expected`: the answer suggests a request (not sent); the page shows it and sends it on request.
+      await anomalyRow.locator('[data-testid=feedback][data-verdict=expected]').click();
+      const expected = await resultOf('POST /v1/anomaly/feedback (expected)');
+      expect(expected.body).toMatchObject({ verdict: 'expected', suggested: { route: expect.any(String) } });
+      const suggested = page.locator('[data-testid=suggested-request]');
+      expect(await suggested.textContent()).toContain(expected.body.suggested.route);
+      await suggested.locator('[data-testid=send-suggested]').click();
+      const sent = await resultOf(`${expected.body.suggested.route} → HTTP 201`);
+      expect(JSON.stringify(sent.body)).toContain(`"tenant":"${member.tenant}"`);
+      expect(dialogs.at(-1)).toMatch(/^confirm: Send this request to \/v1\/anomaly\//);
+
+      // Approvals: nothing shown while the API lists none; against the contract, pending ones get approve and
+      // deny, each confirmed and with a reason.
+      const report = (await (await fetch(`${base}/v1/anomaly/report?range=24h`)).json()) as { approvals?: unknown };
+      expect(await page.locator('[data-testid=approvals-section]').isVisible()).toBe(report.approvals !== undefined);
+      await page.route(
+        (url) => url.pathname === '/v1/anomaly/report',
+        async (route) => {
+          const response = await route.fetch();
+          await route.fulfill({ response, json: { ...(await response.json()), approvals: [DECIDED, PENDING] } });
+        },
+      );
+      const decisions: unknown[] = [];
+      await page.route(
+        (url) => url.pathname === '/v1/anomaly/approve',
+        (route) => {
+          decisions.push(route.request().postDataJSON());
+          return route.fulfill({ json: { key: PENDING.key, status: 'approved', decidedBy: 'local', recorded: true } });
+        },
+      );
+      await page.locator('#refresh').click();
+      const pending = page.locator(`[data-testid=approval][data-approval="${PENDING.key}"]`);
+      await pending.waitFor({ timeout: 10_000 });
+      expect(await pending.textContent()).toContain('Block expensive queries');
+      const decided = page.locator(`[data-testid=approval][data-approval="${DECIDED.key}"]`);
+      expect(await decided.textContent()).toContain('by bob');
+      expect(await decided.locator('[data-testid=approve], [data-testid=deny]').count()).toBe(0);
+      // Cancelled at the confirmation: nothing is sent.
+      reply = (d) => d.dismiss();
+      await pending.locator('[data-testid=deny]').click();
+      expect(dialogs.at(-1)).toMatch(/^confirm: Deny the hard steps of search-cost for acme cqs_p95\?/);
+      expect(decisions).toEqual([]);
+      reply = (d) => (d.type() === 'prompt' ? d.accept('the cache fix is out') : d.accept());
+      await pending.locator('[data-testid=approve]').click();
+      const approved = await resultOf('POST /v1/anomaly/approve (approve)');
+      expect(approved.head).toBe('POST /v1/anomaly/approve (approve) → HTTP 200');
+      expect(approved.body).toMatchObject({ status: 'approved' });
+      expect(decisions).toEqual([{ key: PENDING.key, decision: 'approve', reason: 'the cache fix is out' }]);
 
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });

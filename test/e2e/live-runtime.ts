@@ -13,8 +13,13 @@ export interface LiveRuntime {
   stop(): Promise<void>;
 }
 
+export interface LiveRuntimeOptions {
+  /** Simulated minutes of the default scenario before the live workload (default 120). */
+  minutes?: number;
+}
+
 /** `npm start` without --once: the default scenario, then the live workload with the API served on a free port. */
-export async function startLiveRuntime(prefix: string): Promise<LiveRuntime> {
+export async function startLiveRuntime(prefix: string, opts: LiveRuntimeOptions = {}): Promise<LiveRuntime> {
   const out = mkdtempSync(join(tmpdir(), prefix));
   const abort = new AbortController();
   const lines: string[] = [];
@@ -25,7 +30,7 @@ export async function startLiveRuntime(prefix: string): Promise<LiveRuntime> {
     once: false,
     out,
     port: 0,
-    minutes: 120,
+    minutes: opts.minutes ?? 120,
     chunk: 500,
     log: (l) => lines.push(l),
     signal: abort.signal,

@@ -117,6 +117,15 @@ describe('local --once', () => {
     expect(summary.mitigations.succeeded).toBe(summary.mitigations.started);
     expect(summary.mitigations.rolledBack).toBeGreaterThanOrEqual(summary.mitigations.started);
     expect(summary.firstMitigationEndedMs).toBeGreaterThan(summary.firstAlertMs!);
+    // The notification storm's hard steps wait for an approval; the demo's simulated on-call gives it, says so, and
+    // the hard stage is applied with who approved it.
+    expect(summary.approvals).toEqual({ requested: 1, answered: 1, expired: 0, waiting: 0 });
+    expect(lines.some((l) => /^simulated operator: approved rb-[0-9a-z]+-approve-hard /.test(l))).toBe(true);
+    expect(
+      lines.some((l) =>
+        /initech notify_rpm mitigation hard stage applied .*approved by local:simulated-operator/.test(l),
+      ),
+    ).toBe(true);
 
     // The closed loop: the simulated services pick up the applied flags while the incident is still on,
     // before the regression check, and drop them again as the staged rollback removes them.

@@ -241,7 +241,8 @@ describe('seed-004 scenario suite: mitigation outcomes (open loop)', () => {
   const show = (o: MitigationOutcome) =>
     `${o.execution} ${o.anomaly.tenant}#${o.anomaly.signal} ${o.outcome}: ${o.pathSummary}; ` +
     `${o.checks.map((c) => `+${(c.at - o.startedAt) / 60_000} min ${c.transition} (${c.reason})`).join(' | ')}`;
-  const { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } = DEFAULT_MITIGATION_TIMINGS;
+  const { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds, approvalTimeoutSeconds } =
+    DEFAULT_MITIGATION_TIMINGS;
 
   beforeAll(async () => {
     q = await fullSuite();
@@ -273,13 +274,14 @@ describe('seed-004 scenario suite: mitigation outcomes (open loop)', () => {
   });
 
   it('checks only on the workflow schedule, and rolls back one action per interval after a recovery', () => {
+    // Nobody answers approvals in the replay: a stage that asked waits approvalTimeoutSeconds first.
     const allowed = new Set(
       [
         observationSeconds,
         2 * observationSeconds,
         observationSeconds + finalCheckSeconds,
         2 * observationSeconds + finalCheckSeconds,
-      ].map((x) => x * 1000),
+      ].flatMap((x) => [x * 1000, (x + approvalTimeoutSeconds!) * 1000]),
     );
     for (const o of outcomes()) {
       for (const c of o.checks) expect(allowed, show(o)).toContain(c.at - o.startedAt);
@@ -293,22 +295,23 @@ describe('seed-004 scenario suite: mitigation outcomes (open loop)', () => {
   });
 
   it(
-    'counts state transitions from the path: Plan + Allowed?, 4 per Apply, 3 per extra check, then 3 per rollback ' +
-      'step + 1 or the hand-off',
+    'counts state transitions from the path: Plan + Allowed?, 5 per Apply, 3 per approval asked, 3 per extra ' +
+      'check, then 3 per rollback step + 1 or the hand-off',
     () => {
       for (const o of outcomes()) {
         const applies = o.stages.length;
+        const approvals = o.path.filter((p) => p === 'Await approval').length;
         const extraChecks = o.checks.length - applies;
         const tail =
           o.outcome === 'blocked' ? 2 : o.recoveryDecisionAt !== undefined ? 3 * Math.max(1, o.rollbackSteps) + 1 : 2;
-        expect(o.transitions, show(o)).toBe(2 + 4 * applies + 3 * extraChecks + tail);
+        expect(o.transitions, show(o)).toBe(2 + 5 * applies + 3 * approvals + 3 * extraChecks + tail);
       }
-      // The README's figure: a recovered three-step mitigation (one stage, one check) takes 16.
+      // The README's figure: a recovered three-step mitigation (one stage, one check) takes 17.
       const threeStep = outcomes().filter(
         (o) => o.outcome === 'recovered' && o.checks.length === 1 && o.rollbackSteps === 3,
       );
       expect(threeStep.length).toBeGreaterThan(0);
-      for (const o of threeStep) expect(o.transitions).toBe(16);
+      for (const o of threeStep) expect(o.transitions).toBe(17);
     },
   );
 

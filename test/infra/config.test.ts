@@ -30,6 +30,8 @@ describe('resolveConfig', () => {
         observationSeconds: 900,
         finalCheckSeconds: 2700,
         rollbackIntervalSeconds: 300,
+        approvalTimeoutSeconds: 900,
+        stepApproval: {},
         actionTargets: {},
         platformMinTenants: 3,
       },
@@ -113,6 +115,9 @@ describe('resolveConfig', () => {
     [{ changes: { maxStreamWindowHours: 400 } }, 'changes.maxStreamWindowHours'],
     [{ mitigation: { automatic: 'yes' } }, 'mitigation.automatic must be true or false'],
     [{ mitigation: { deploymentRegion: 'eu west' } }, 'mitigation.deploymentRegion'],
+    [{ mitigation: { approvalTimeoutSeconds: 30 } }, 'mitigation.approvalTimeoutSeconds'],
+    [{ mitigation: { stepApproval: { 'search-cost/typo': 'auto' } } }, 'mitigation.stepApproval'],
+    [{ mitigation: { stepApproval: { 'search-cost/block-expensive': 'never' } } }, 'mitigation.stepApproval'],
     [{ sources: [{ name: 'Billing' }] }, 'sources[0] (Billing).name'],
   ])('rejects %j naming %s', (context, field) => {
     expect(() => resolveConfig(context)).toThrow(field);

@@ -383,6 +383,15 @@ describe('OperatorApi (cdk.json context)', () => {
           condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['anom#*'] } },
         },
       ],
+      // Reads and answers approval requests only (never the ledger); resumes executions of the one state machine.
+      approve: [
+        ...['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'].map((action) => ({
+          action,
+          resource: table,
+          condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['approval#rb-*'] } },
+        })),
+        { action: 'states:SendTaskSuccess', resource: { Ref: LOGICAL_IDS.mitigationStateMachine } },
+      ],
       mitigate: [
         ...tableRead.map((action) => ({ action, resource: table })),
         { action: 'states:StartExecution', resource: { Ref: LOGICAL_IDS.mitigationStateMachine } },
@@ -481,11 +490,13 @@ describe('OperatorApi (cdk.json context)', () => {
         observationSeconds: 900,
         finalCheckSeconds: 2700,
         rollbackIntervalSeconds: 300,
+        approvalTimeoutSeconds: 900,
       }),
       // A dry run plans as the workflow does: same blast-radius minimum, same view of unconfigured targets.
       [API_ENV.mitigationPlanning]: JSON.stringify({
         platformMinTenants: 3,
         actionTargets: { unconfiguredTargets: 'flag-table' },
+        stepApproval: {},
       }),
     });
     expect(env('rollback')).toEqual({

@@ -131,6 +131,7 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
           observationSeconds: 900,
           finalCheckSeconds: 2700,
           rollbackIntervalSeconds: 300,
+          approvalTimeoutSeconds: 900,
         }),
         POWERTOOLS_SERVICE_NAME: 'anomaly-guard',
         POWERTOOLS_METRICS_NAMESPACE: 'AnomalyGuard',
@@ -243,16 +244,25 @@ describe('mitigation workflow', () => {
       string,
       { Retry?: { BackoffRate?: number; MaxAttempts?: number }[]; Catch?: unknown[] },
     ][];
-    expect(tasks.length).toBe(9);
+    expect(tasks.length).toBe(12);
+    const twoCatches = ['Apply', 'Apply approved steps', 'Await approval'];
     for (const [name, st] of tasks) {
       expect(st.Retry?.[0], name).toMatchObject({ BackoffRate: 2, MaxAttempts: 6 });
-      expect(st.Catch?.length, name).toBe(name === 'Apply' ? 2 : 1);
+      expect(st.Catch?.length, name).toBe(twoCatches.includes(name) ? 2 : 1);
     }
-    expect(
-      Object.entries(def.States)
-        .filter(([, s]) => s.Type === 'Task')
-        .every(([, s]) => s.Resource?.endsWith(':function:MitigationStepsFunction')),
-    ).toBe(true);
+    const direct = tasks.filter(([name]) => name !== 'Await approval').map(([, s]) => s as { Resource?: string });
+    expect(direct.every((s) => s.Resource?.endsWith(':function:MitigationStepsFunction'))).toBe(true);
+    // The approval waits on a task token for at most the execution input's approvalTimeoutSeconds; then it expires.
+    const approval = def.States['Await approval'] as unknown as {
+      Resource: string;
+      TimeoutSecondsPath: string;
+      Parameters: { Payload: Record<string, unknown> };
+      Catch: { ErrorEquals: string[]; Next: string }[];
+    };
+    expect(approval.Resource).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
+    expect(approval.TimeoutSecondsPath).toBe('$.input.approvalTimeoutSeconds');
+    expect(approval.Parameters.Payload).toMatchObject({ op: 'request-approval', 'taskToken.$': '$$.Task.Token' });
+    expect(approval.Catch[0]).toMatchObject({ ErrorEquals: ['States.Timeout'], Next: 'Approval expired' });
   });
 
   it('runs the steps on nodejs22.x with the state table, topic and bus it needs', () => {

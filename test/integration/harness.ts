@@ -18,6 +18,7 @@ import { LocalAlertTopic } from '../../local/notifier.js';
 import { localOperatorApi } from '../../local/operator-api.js';
 import { LocalDeadLetterSink, LocalQueue } from '../../local/queue.js';
 import { createTablesFromTemplate, startStandIns, type CfnTemplate, type StandIns } from '../../local/stand-ins.js';
+import type { MitigationTimings } from '../../lambdas/core/ports/mitigation-starter.js';
 
 let template: CfnTemplate | undefined;
 /** The synthesized template, once per test file: the tables under test are the ones that deploy. */
@@ -119,7 +120,13 @@ export function kinesisEvent(
 }
 
 /** Zero-length observation and rollback waits: a test's workflow runs straight through. */
-export const NO_WAIT = { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 };
+/** No waits; a step that waits for an approval waits 1 s (the shortest Step Functions task timeout). */
+export const NO_WAIT: MitigationTimings = {
+  observationSeconds: 0,
+  finalCheckSeconds: 0,
+  rollbackIntervalSeconds: 0,
+  approvalTimeoutSeconds: 1,
+};
 
 /**
  * The operator API's local handlers over the harness's tables, with the mitigation workflow they
@@ -127,7 +134,7 @@ export const NO_WAIT = { observationSeconds: 0, finalCheckSeconds: 0, rollbackIn
  */
 export function localApi(
   h: Harness,
-  opts: { now?: () => number; timings?: typeof NO_WAIT; deploymentRegion?: string } = {},
+  opts: { now?: () => number; timings?: MitigationTimings; deploymentRegion?: string } = {},
 ): { api: Record<RouteId, ApiHandler>; mitigation: ReturnType<typeof localMitigation> } {
   const mitigation = localMitigation({
     template: stackTemplate(),

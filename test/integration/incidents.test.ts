@@ -9,7 +9,7 @@ import { DynamoDbAnomalyStore } from '../../lambdas/adapters/anomaly-store.js';
 import { DynamoDbIncidentStore } from '../../lambdas/adapters/incident-store.js';
 import { readFlags } from '../../lambdas/adapters/targets/index.js';
 import { createStreamConsumer } from '../../lambdas/handlers/stream-consumer.js';
-import { incidentPage } from '../../lambdas/core/anomaly.js';
+import { incidentPage, type Anomaly } from '../../lambdas/core/anomaly.js';
 import { localMitigation } from '../../local/mitigation.js';
 import { kinesisEvent, stackTemplate, startHarness, type Harness } from './harness.js';
 
@@ -93,7 +93,7 @@ describe('a shared origin spike on 50 tenants through the consumer and the synth
       tableName: h.table,
       notifier: h.alerts,
       deploymentRegion: 'kr',
-      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0, approvalTimeoutSeconds: 1 },
       now: () => T0 + 200 * MIN,
     });
     const deps = () => ({
@@ -147,4 +147,87 @@ describe('a shared origin spike on 50 tenants through the consumer and the synth
     expect((await readFlags(h.standIns.dynamo, h.table, 'tenant-00')).size).toBe(0);
     expect(incidentPage(anomalies[0]!, undefined).attributes.incident).toBe(incident);
   }, 240_000);
+});
+
+describe('a tenant-scoped incident (ingest surge on 8 tenants): one execution mitigates every member', () => {
+  const surge = (tenant: string, minute: number, over: Partial<Anomaly> = {}): Anomaly => ({
+    id: `${tenant}#ingest_rpm@${new Date(T0 + minute * MIN).toISOString().slice(0, 16)}Z`,
+    key: `${tenant}#ingest_rpm`,
+    tenant,
+    signal: 'ingest_rpm',
+    region: 'kr',
+    class: 'tenant',
+    severity: 'SEV1',
+    start: T0 + minute * MIN,
+    detectedAt: T0 + (minute + 3) * MIN,
+    score: 0.97,
+    expected: 1200,
+    observed: 3600,
+    band: { lo: 1000, hi: 1400 },
+    change: '+200%',
+    trigger: 'high-confidence',
+    evidence: ['ingest_rpm +200%'],
+    correlatedChanges: [],
+    decision: 'mitigate',
+    recommendation: 'start the playbook',
+    softOnly: false,
+    incident: 'inc-shared',
+    ...over,
+  });
+
+  it('plans soft steps for each member tenant and platform steps once, decides each member by its own guardrails, ' +
+    'and asks one approval for every tenant’s hard steps', async () => {
+    const anomalies = new DynamoDbAnomalyStore(h.standIns.dynamo, h.table);
+    const tenants = Array.from({ length: 8 }, (_, i) => `tenant-${i}`);
+    const members = tenants.map((t, i) =>
+      surge(t, 100 + (i % 3), {
+        // One member is a whitelisted campaign (soft only); one was only alerted, not mitigated.
+        ...(t === 'tenant-6' && { softOnly: true }),
+        ...(t === 'tenant-7' && { decision: 'alert' as const }),
+      }),
+    );
+    for (const a of members) await anomalies.open(a);
+    // Another incident's anomaly on the same signal: not a member.
+    await anomalies.open(surge('outsider', 101, { incident: 'inc-other' }));
+    const m = localMitigation({
+      template: stackTemplate(),
+      dynamo: h.standIns.dynamo,
+      tableName: h.table,
+      notifier: h.alerts,
+      deploymentRegion: 'kr',
+      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0, approvalTimeoutSeconds: 1 },
+      now: () => T0 + 110 * MIN,
+    });
+    await m.stepFunctions.start(members[0]!);
+    await m.stepFunctions.drain();
+    const [x] = [...m.stepFunctions.executions.values()];
+    expect(x!.status, x!.error).toBe('SUCCEEDED');
+    const plan = x!.result!.plan!;
+    expect(plan.peers!.map((p) => p.tenant).sort()).toEqual(tenants.slice(1, 7));
+    // Soft, tenant-scoped: every mitigated member's own flags, applied by this one execution.
+    for (const t of tenants.slice(0, 7)) {
+      const flags = await readFlags(h.standIns.dynamo, h.table, t);
+      expect([...flags.keys()].sort(), t).toEqual([
+        'ingest.fields.mode',
+        'ingest.sampling.low_priority_keep',
+        'usage-plan:@tenant',
+      ]);
+    }
+    expect((await readFlags(h.standIns.dynamo, h.table, 'tenant-7')).size).toBe(0);
+    expect((await readFlags(h.standIns.dynamo, h.table, 'outsider')).size).toBe(0);
+    // One approval request for the incident's hard steps: every member but the campaign tenant.
+    const approvals = h.alerts.published.peekAll().filter((p) => p.attributes.decision === 'approval-requested');
+    expect(approvals).toHaveLength(1);
+    const asked = JSON.parse(approvals[0]!.body).approval.steps as { step: string; control: string }[];
+    expect(asked).toHaveLength(2 * 6);
+    const handedOff = plan.handedOff.filter((h) => !h.approvable).map((h) => [h.level, h.action.tenant]);
+    expect(handedOff).toEqual([
+      ['hard', 'tenant-6'],
+      ['hard', 'tenant-6'],
+    ]);
+    // Each member's action has its own rollback key in the episode's ledger: the episode key undoes them all.
+    const keys = x!.result!.applied.map((a) => a.rollbackKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.every((k) => k.startsWith(plan.rollbackKey))).toBe(true);
+  }, 120_000);
 });

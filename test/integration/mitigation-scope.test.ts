@@ -81,7 +81,7 @@ describe(
         tableName: h.table,
         notifier: alerts,
         deploymentRegion: 'kr',
-        timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+        timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0, approvalTimeoutSeconds: 1 },
         now: () => NOW,
       });
       return m;
@@ -92,8 +92,8 @@ describe(
         .map((a) => ({ subject: a.subject, body: JSON.parse(a.body) as { mitigation?: Record<string, unknown> } }));
 
     it(
-      'a single tenant: no CDN invalidation, cache-key change, failover or challenge is applied; the plan and the ' +
-        'alert say they were handed off, and why',
+      'a single tenant: no CDN invalidation, cache-key change, failover or challenge is applied by itself; they wait ' +
+        'for an approval, and with no answer nothing of them is applied',
       async () => {
         const a = anomaly('acme');
         await store().open(a);
@@ -101,32 +101,31 @@ describe(
         await stepFunctions.start(a);
         await stepFunctions.drain();
         const [x] = [...stepFunctions.executions.values()];
-        expect(x!.result!.outcome).toBe('blocked');
+        expect(x!.path).toEqual(['Plan', 'Apply', 'Await approval', 'Approval expired', 'Notify hand-off']);
+        expect(x!.result!.outcome).toBe('handed-off');
         expect(x!.result!.applied).toEqual([]);
-        expect(x!.result!.plan!.handedOff.map((s) => s.stepId)).toEqual([
-          'origin-bottleneck/cache-key-normalise',
-          'origin-bottleneck/cdn-invalidate',
-          'origin-bottleneck/read-only-failover',
-          'origin-bottleneck/challenge',
+        expect(x!.result!.plan!.handedOff.map((s) => [s.stepId, s.approvable])).toEqual([
+          ['origin-bottleneck/cache-key-normalise', true],
+          ['origin-bottleneck/cdn-invalidate', true],
+          ['origin-bottleneck/read-only-failover', true],
+          ['origin-bottleneck/challenge', true],
         ]);
         expect((await readFlags(h.standIns.dynamo, h.table, '*')).size).toBe(0);
         expect((await readFlags(h.standIns.dynamo, h.table, 'acme')).size).toBe(0);
+        // The page asks for the soft stage's two steps and says why each waits.
+        const asked = alertBodies().find((b) => b.subject.includes('approval needed'))!;
+        expect(asked.subject).toMatch(/^\[SEV\d\] acme edge_p95_ms: approval needed for 2 step\(s\)$/);
+        const steps = (asked.body as { approval: { steps: { step: string; reason: string; rollbackKey: string }[] } })
+          .approval.steps;
+        expect(steps.map((st) => st.step)).toEqual([
+          'origin-bottleneck/cache-key-normalise',
+          'origin-bottleneck/cdn-invalidate',
+        ]);
+        expect(steps[1]!.reason).toMatch(/irreversible-step-needs-multi-tenant-incident/);
+        expect(steps[1]!.rollbackKey).toMatch(/^rb-[0-9a-z]+-origin-bottleneck\.cdn-invalidate$/);
         const outcome = alertBodies().at(-1)!;
-        expect(outcome.subject).toMatch(/mitigation blocked/);
-        expect(outcome.body.mitigation!.detail).toMatch(
-          new RegExp(
-            String.raw`^nothing applied automatically: 2 step\(s\) handed off to an operator: ` +
-              'Normalise CDN cache keys .*platform-step-needs-multi-tenant-incident.*; ' +
-              String.raw`Invalidate the fragmented cache entries \(irreversible-step-needs-multi-tenant-incident`,
-          ),
-        );
-        expect(outcome.body.mitigation!.handedOff).toContainEqual({
-          step: 'origin-bottleneck/cdn-invalidate',
-          level: 'soft',
-          control: 'platform/cdn-invalidation:@distribution',
-          cause: 'guardrail',
-          reason: expect.stringContaining('irreversible-step-needs-multi-tenant-incident'),
-        });
+        expect(outcome.subject).toMatch(/mitigation handed-off/);
+        expect(outcome.body.mitigation!.detail).toMatch(/no answer to rb-[0-9a-z]+-approve-soft in time/);
       },
     );
 
@@ -233,12 +232,16 @@ describe('dry run (local operator API): the steps whose target is not configured
     const a = anomaly('acme');
     await store().open(a);
     const res = await dryRun(a.id);
-    expect(res.body.decision.allowed).toBe(false);
-    expect(res.body.handedOff.map((s: { step: string }) => s.step)).toEqual([
-      'origin-bottleneck/cache-key-normalise',
-      'origin-bottleneck/cdn-invalidate',
-      'origin-bottleneck/read-only-failover',
-      'origin-bottleneck/challenge',
+    // Allowed to start: it would ask an operator for every step, and apply none by itself.
+    expect(res.body.decision.allowed).toBe(true);
+    expect(res.body.plan.stages.flatMap((s: { actions: unknown[] }) => s.actions)).toEqual([]);
+    expect(
+      res.body.handedOff.map((s: { step: string; awaitsApproval: boolean }) => [s.step, s.awaitsApproval]),
+    ).toEqual([
+      ['origin-bottleneck/cache-key-normalise', true],
+      ['origin-bottleneck/cdn-invalidate', true],
+      ['origin-bottleneck/read-only-failover', true],
+      ['origin-bottleneck/challenge', true],
     ]);
   });
 });

@@ -21,11 +21,14 @@ import {
 import { localMitigation } from '../../local/mitigation.js';
 import { LocalAlertTopic } from '../../local/notifier.js';
 import { localOperatorApi } from '../../local/operator-api.js';
+import { createApproveHandler } from '../../lambdas/handlers/api/operator-api.js';
 import { LocalStepFunctions } from '../../local/step-functions.js';
 import { episodeHash } from '../../lambdas/core/mitigation/keys.js';
 import { stackTemplate, startHarness, type Harness } from './harness.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
+/** No waits; a step that waits for an approval waits 1 s (the shortest Step Functions timeout). */
+const TIMINGS = { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0, approvalTimeoutSeconds: 1 };
 const NOW = T0 + 20 * 60_000;
 
 function anomaly(over: Partial<Anomaly> = {}): Anomaly {
@@ -89,7 +92,7 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
       dynamo: h.standIns.dynamo,
       tableName: h.table,
       notifier: alerts,
-      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+      timings: TIMINGS,
     });
     const deps = {
       ...m.deps,
@@ -105,9 +108,52 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
           ...deps,
           execution: context.awsRequestId,
         }),
-      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+      timings: TIMINGS,
     });
     return { sfn, bus: m.bus, ledger: deps.ledger, deps };
+  }
+
+  /**
+   * The operator: waits for the execution's approval request, then answers it through the approve route (the same
+   * handler as the Lambda), as `alice`.
+   */
+  async function answerWhenAsked(
+    sfn: LocalStepFunctions,
+    deps: Omit<MitigationDeps, 'execution'>,
+    decision: 'approve' | 'deny',
+  ): Promise<{ statusCode: number; body: string }> {
+    const episode = `rb-${episodeHash(anomaly().id)}`;
+    for (let i = 0; i < 250; i++) {
+      const pending = (await deps.approvals.ofEpisode(episode)).find((r) => r.status === 'pending');
+      if (pending) {
+        const approve = createApproveHandler({ approvals: deps.approvals, taskTokens: sfn, now: () => NOW });
+        return approve({
+          body: JSON.stringify({ key: pending.key, decision, reason: `${decision}: checked the dashboard` }),
+          isBase64Encoded: false,
+          headers: { 'content-type': 'application/json' },
+          queryStringParameters: null,
+          requestContext: { identity: { userArn: 'arn:aws:iam::123456789012:user/alice' } },
+        } as never);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('no approval was requested');
+  }
+
+  /** Answer the episode's hard-stage request again, whatever its state (a second operator, or a late one). */
+  async function answerWhenAskedAgain(
+    sfn: LocalStepFunctions,
+    deps: Omit<MitigationDeps, 'execution'>,
+    decision: 'approve' | 'deny',
+  ): Promise<{ statusCode: number; body: string }> {
+    const approve = createApproveHandler({ approvals: deps.approvals, taskTokens: sfn, now: () => NOW });
+    return approve({
+      body: JSON.stringify({ key: `rb-${episodeHash(anomaly().id)}-approve-hard`, decision, reason: 'second look' }),
+      isBase64Encoded: false,
+      headers: { 'content-type': 'application/json' },
+      queryStringParameters: null,
+      requestContext: { identity: { userArn: 'arn:aws:iam::123456789012:user/bob' } },
+    } as never);
   }
 
   /** The tenant's own flags (the kill switch is a platform flag). */
@@ -160,27 +206,117 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     expect(x!.transitions).toBeGreaterThanOrEqual(x!.path.length);
   });
 
-  it(
-    'not recovered: escalates to the hard stage where ' + 'policy allows, then hands off with the actions in place',
-    async () => {
+  describe('not recovered: the hard steps wait for an operator (task token)', () => {
+    it('approved: the hard stage is applied with who approved it in the ledger, then handed off', async () => {
       await signalNow(0.0039);
-      const { sfn } = workflow();
+      const { sfn, deps, ledger } = workflow();
       await sfn.start(anomaly());
+      const answer = await answerWhenAsked(sfn, deps, 'approve');
+      expect(answer.statusCode, answer.body).toBe(200);
+      expect(JSON.parse(answer.body)).toMatchObject({
+        status: 'approved',
+        decidedBy: 'arn:aws:iam::123456789012:user/alice',
+        recorded: true,
+      });
       await sfn.drain();
       const [x] = [...sfn.executions.values()];
       expect(x!.result!.outcome).toBe('handed-off');
-      expect(x!.path).toEqual(['Plan', 'Apply', 'Check regression', 'Apply', 'Check regression', 'Notify hand-off']);
+      expect(x!.path).toEqual([
+        'Plan',
+        'Apply',
+        'Check regression',
+        'Apply',
+        'Await approval',
+        'Apply approved steps',
+        'Check regression',
+        'Notify hand-off',
+      ]);
       expect(new Set(x!.result!.applied.map((a) => a.step.level))).toEqual(new Set(['soft', 'hard']));
       const set = await flags();
       expect(set.get('search.rows.max')?.value).toBe(200);
       expect(set.size).toBe(x!.result!.applied.length);
-      expect(alerts.published.peekAll().map((m) => m.subject)).toEqual([
+      const subjects = alerts.published.peekAll().map((m) => m.subject);
+      expect(subjects).toEqual([
         '[SEV1] acme cqs_p95 mitigation soft stage applied',
+        '[SEV1] acme cqs_p95: approval needed for 2 step(s)',
         '[SEV1] acme cqs_p95 mitigation hard stage applied',
         '[SEV1] acme cqs_p95 mitigation handed-off',
       ]);
-    },
-  );
+      // The page says what would be done, with each step's rollback key, and how to answer.
+      const asked = JSON.parse(alerts.published.peekAll()[1]!.body).approval;
+      expect(asked.steps.map((st: { step: string }) => st.step)).toEqual([
+        'search-cost/saved-queries-only',
+        'search-cost/block-expensive',
+      ]);
+      expect(asked.steps[0].rollbackKey).toMatch(/^rb-[0-9a-z]+-search-cost.saved-queries-only$/);
+      expect(asked.approve).toContain(`npm run cli -- approve ${asked.key}`);
+      // Every decision is in the ledger before the step is applied, with who decided.
+      const journal = await ledger.journal(x!.result!.plan!.rollbackKey);
+      const trail = journal
+        .filter((e) => e.action.step.id === 'search-cost/block-expensive')
+        .map((e) => [e.event, e.by ?? null]);
+      expect(trail).toEqual([
+        ['approval-requested', null],
+        ['approved', 'arn:aws:iam::123456789012:user/alice'],
+        ['intent', null],
+        ['applied', null],
+      ]);
+    });
+
+    it('denied: nothing of the hard stage is applied, the denial and its reason are in the ledger', async () => {
+      await signalNow(0.0039);
+      const { sfn, deps, ledger } = workflow();
+      await sfn.start(anomaly());
+      expect((await answerWhenAsked(sfn, deps, 'deny')).statusCode).toBe(200);
+      await sfn.drain();
+      const [x] = [...sfn.executions.values()];
+      expect(x!.result!.outcome).toBe('handed-off');
+      expect(x!.result!.applied.every((a) => a.step.level === 'soft')).toBe(true);
+      expect((await flags()).has('search.queries.block_expensive')).toBe(false);
+      const denied = (await ledger.journal(x!.result!.plan!.rollbackKey)).filter((e) => e.event === 'denied');
+      expect(denied).toHaveLength(2);
+      expect(denied[0]).toMatchObject({
+        by: 'arn:aws:iam::123456789012:user/alice',
+        note: 'deny: checked the dashboard',
+      });
+      // A second, different answer is refused; the same one again changes nothing.
+      const again = await answerWhenAskedAgain(sfn, deps, 'approve');
+      expect(again.statusCode).toBe(409);
+    });
+
+    it('no answer in time: nothing of it is applied, the request expires and the run hands off', async () => {
+      await signalNow(0.0039);
+      const { sfn, deps, ledger } = workflow();
+      await sfn.start(anomaly());
+      await sfn.drain();
+      const [x] = [...sfn.executions.values()];
+      expect(x!.error).toBeUndefined();
+      expect(x!.path).toEqual([
+        'Plan',
+        'Apply',
+        'Check regression',
+        'Apply',
+        'Await approval',
+        'Approval expired',
+        'Check regression',
+        'Notify hand-off',
+      ]);
+      expect(x!.result!.applied.every((a) => a.step.level === 'soft')).toBe(true);
+      const [request] = (await deps.approvals.ofEpisode(x!.result!.plan!.rollbackKey)).filter(
+        (r) => r.stage === 'hard',
+      );
+      expect(request).toMatchObject({ status: 'expired', decidedBy: 'approval timeout' });
+      const journal = await ledger.journal(x!.result!.plan!.rollbackKey);
+      expect(journal.filter((e) => e.event === 'approval-expired').map((e) => e.by)).toEqual([
+        'approval timeout',
+        'approval timeout',
+      ]);
+      // Too late: the execution no longer waits; the answer is refused and nothing is applied.
+      const late = await answerWhenAskedAgain(sfn, deps, 'approve');
+      expect(late.statusCode).toBe(409);
+      expect((await flags()).has('search.queries.block_expensive')).toBe(false);
+    });
+  });
 
   it('rolls back by key at any time, and a second rollback is harmless', async () => {
     await signalNow(0.0039);
@@ -352,6 +488,7 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
             observationSeconds: 0,
             finalCheckSeconds: 0,
             rollbackIntervalSeconds: 0,
+            approvalTimeoutSeconds: 60,
           },
         },
       },
@@ -469,6 +606,7 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
           observationSeconds: 0,
           finalCheckSeconds: 0,
           rollbackIntervalSeconds: 0,
+          approvalTimeoutSeconds: 60,
         };
         const planned = await runMitigationOp({ op: 'plan', state: { input } }, deps);
         // A Lambda killed at its timeout: the task's promise never settles; Step Functions reports States.Timeout.
@@ -537,6 +675,7 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
             observationSeconds: 0,
             finalCheckSeconds: 0,
             rollbackIntervalSeconds: 0,
+            approvalTimeoutSeconds: 60,
           };
           const planned = await runMitigationOp({ op: 'plan', state: { input } }, deps);
           const rows = planned.plan!.stages[0]!.actions.find((a) => a.rollbackKey.endsWith('rows-limit'))!;

@@ -15,7 +15,7 @@ import { stackTemplate, startHarness, type Harness } from './harness.js';
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const KEY = 'acme#cqs_p95@2026-11-22T10:00Z';
 
-function anomaly(): Anomaly {
+function anomaly(over: Partial<Anomaly> = {}): Anomaly {
   return {
     id: KEY,
     key: 'acme#cqs_p95',
@@ -37,7 +37,21 @@ function anomaly(): Anomaly {
     decision: 'mitigate',
     recommendation: 'start the playbook for this class, soft steps first',
     softOnly: false,
+    ...over,
   };
+}
+
+/** Another tenant's cqs_p95 anomaly `minutes` after T0 (the other members of a search-cost incident). */
+function member(tenant: string, minutes: number, over: Partial<Anomaly> = {}): Anomaly {
+  const start = T0 + minutes * 60_000;
+  return anomaly({
+    id: `${tenant}#cqs_p95@${new Date(start).toISOString().slice(0, 16)}Z`,
+    key: `${tenant}#cqs_p95`,
+    tenant,
+    start,
+    detectedAt: start + 3 * 60_000,
+    ...over,
+  });
 }
 
 /** 30 minutes before, the spike, and the recovery after the soft stage. */
@@ -91,8 +105,8 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
   }
 
   /** A real execution of the synthesized workflow for the anomaly, as the status-change event reports it. */
-  async function endedExecution() {
-    await new DynamoDbAnomalyStore(h.standIns.dynamo, h.table).open(anomaly());
+  async function endedExecution(a: Anomaly = anomaly()) {
+    await new DynamoDbAnomalyStore(h.standIns.dynamo, h.table).open(a);
     await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([
       {
         v: 1,
@@ -109,9 +123,10 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
       dynamo: h.standIns.dynamo,
       tableName: h.table,
       notifier: alerts,
-      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
+      // The hard stage waits for an approval nobody gives here: it expires after a second.
+      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0, approvalTimeoutSeconds: 1 },
     });
-    await m.stepFunctions.start(anomaly());
+    await m.stepFunctions.start(a);
     await m.stepFunctions.drain();
     return [...m.stepFunctions.executions.values()][0]!;
   }
@@ -147,6 +162,13 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
       const md = stored.get(`${prefix}report.md`)!;
       expect(md).toContain('+51');
       expect(md).toContain('rel-381');
+      // The hard stage waited for an approval nobody gave: the timeline says so, step by step.
+      expect(md).toMatch(/\| approval requested for hard step "Block expensive queries" \(tenant\/acme\/[^|]+\| `rb-/);
+      expect(md).toContain(
+        'hard step "Block expensive queries" (tenant/acme/search.queries.block_expensive): no answer within the ' +
+          'approval time: nothing applied',
+      );
+      expect(json.actions.map((a: { level: string }) => a.level)).not.toContain('hard');
       const html = stored.get(`${prefix}report.html`)!;
       expect(html).toContain('<svg');
       expect(html).not.toMatch(/(src|href)\s*=\s*["']?https?:/i);
@@ -194,8 +216,64 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
       alerts.published
         .peekAll()
         .some(
-          (m) => m.attributes.decision === 'daily-report' && m.subject.includes('2026-11-22: 1 anomalies, 1 mitigated'),
+          (m) =>
+            m.attributes.decision === 'daily-report' &&
+            m.subject.includes('2026-11-22: 1 incident, 1 anomalies, 1 mitigated'),
         ),
     ).toBe(true);
+  });
+
+  it("the episode report lists its incident's members from the anomaly store; the digest groups them", async () => {
+    const INCIDENT = 'inc-search7';
+    const store = new DynamoDbAnomalyStore(h.standIns.dynamo, h.table);
+    await store.open(member('globex', 4, { incident: INCIDENT, severity: 'SEV1' }));
+    await store.open(member('initech', 9, { incident: INCIDENT }));
+    // Same time, same signal, another incident (and one before incidents existed): not members.
+    await store.open(member('umbrella', 2, { incident: 'inc-other1' }));
+    await store.open(member('hooli', 5));
+    const x = await endedExecution(anomaly({ incident: INCIDENT }));
+    const episode = await generator()({
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: statusChangeDetail(x),
+    });
+    const stored = await objects();
+    const prefix = `reports/2026/11/22/${episode.id}/`;
+    const json = JSON.parse(stored.get(`${prefix}report.json`)!);
+    expect(json.incident).toEqual({
+      id: INCIDENT,
+      members: [
+        { key: KEY, tenant: 'acme', signal: 'cqs_p95', start: '2026-11-22T10:00:00.000Z', severity: 'SEV2' },
+        {
+          key: 'globex#cqs_p95@2026-11-22T10:04Z',
+          tenant: 'globex',
+          signal: 'cqs_p95',
+          start: '2026-11-22T10:04:00.000Z',
+          severity: 'SEV1',
+        },
+        {
+          key: 'initech#cqs_p95@2026-11-22T10:09Z',
+          tenant: 'initech',
+          signal: 'cqs_p95',
+          start: '2026-11-22T10:09:00.000Z',
+          severity: 'SEV2',
+        },
+      ],
+      tenants: ['acme', 'globex', 'initech'],
+      signals: ['cqs_p95'],
+    });
+    const md = stored.get(`${prefix}report.md`)!;
+    expect(md).toContain('Incident `inc-search7`: 3 anomalies on 3 tenants (`acme`, `globex`, `initech`)');
+    expect(md).toContain('| `globex` | `cqs_p95` | SEV1 | `globex#cqs_p95@2026-11-22T10:04Z` |');
+    expect(md).not.toContain('umbrella');
+
+    await generator()({ 'detail-type': 'Scheduled Event', time: '2026-11-23T00:15:00Z' });
+    const latin1 = (await objects()).get('reports/2026/11/22/daily-2026-11-22/report.md')!;
+    const daily = Buffer.from(latin1, 'latin1').toString('utf8');
+    expect(daily.split('\n')[0]).toMatch(/^# Anomaly digest 2026-11-22: 3 incidents, 5 anomalies, /);
+    expect(daily).toContain(
+      '`inc-search7`: SEV1, 3 anomalies · tenants `acme`, `globex`, `initech` · signal `cqs_p95`',
+    );
+    const notice = alerts.published.peekAll().find((m) => m.attributes.decision === 'daily-report')!;
+    expect(notice.subject).toContain('2026-11-22: 3 incidents, 5 anomalies, ');
   });
 });

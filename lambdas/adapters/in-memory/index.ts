@@ -1,6 +1,7 @@
 // In-memory adapters: the ports kept in process memory, for replay, backtests and tests.
 export * from './action-ledger.js';
 export * from './anomaly-store.js';
+export * from './approval-store.js';
 export * from './change-store.js';
 export * from './episode-trace-store.js';
 export * from './incident-store.js';

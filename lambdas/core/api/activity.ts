@@ -5,9 +5,12 @@ import { episodeRollbackKey } from '../mitigation/keys.js';
 import { signalSpec } from '../signals.js';
 import { MINUTE_MS } from '../time.js';
 
-/** A ledger line as the API reads it (structurally the action ledger's entry). */
+/**
+ * A ledger line as the API reads it (structurally the action ledger's entry); approval events name a step as planned
+ * and are read from the approval requests instead.
+ */
 export interface ActionEvent {
-  event: 'applied' | 'rolled-back' | 'rollback-skipped';
+  event: string;
   at: number;
   action: AppliedAction;
   execution?: string;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  ApproveRequest,
   ChangeRequest,
   FeedbackRequest,
   MitigateRequest,
@@ -10,7 +11,16 @@ import {
   WhitelistRequest,
 } from './schemas.js';
 
-export type RouteId = 'score' | 'mitigate' | 'rollback' | 'report' | 'whitelist' | 'timeline' | 'changes' | 'feedback';
+export type RouteId =
+  | 'score'
+  | 'mitigate'
+  | 'rollback'
+  | 'report'
+  | 'whitelist'
+  | 'timeline'
+  | 'changes'
+  | 'feedback'
+  | 'approve';
 
 export interface ApiRoute {
   id: RouteId;
@@ -121,6 +131,20 @@ export const API_ROUTES: readonly ApiRoute[] = [
       404: 'No anomaly with this key',
     },
     summary: 'Give a verdict on an anomaly: true_positive, false_positive (the key pages less for 7 days) or expected',
+  },
+  {
+    id: 'approve',
+    method: 'POST',
+    path: '/v1/anomaly/approve',
+    input: { in: 'body', schema: ApproveRequest },
+    responses: {
+      200:
+        'Answer recorded with the caller and the waiting execution resumed: approved steps are applied (the ' +
+        'guardrails decide again), denied ones are not. The same answer again changes nothing (recorded: false)',
+      404: 'No approval request under this key (or none pending for this episode key)',
+      409: 'The request was already answered otherwise, or expired (nothing was applied)',
+    },
+    summary: 'Approve or deny the steps a mitigation waits on (hard, platform-wide or irreversible steps)',
   },
 ];
 

@@ -133,6 +133,20 @@ export const FeedbackRequest = z.strictObject({
   note: z.string().max(1000).optional(),
 });
 
+/** An approval request's key (`rb-<hash>-approve-<stage>`), or an episode's rollback key with one request pending. */
+export const APPROVAL_KEY = /^rb-[0-9a-z]{4,32}(-approve-(soft|hard))?$/;
+
+/** An operator's answer to a step that waits for approval (lambdas/core/mitigation/approval.ts). */
+export const ApproveRequest = z.strictObject({
+  key: z
+    .string()
+    .max(100)
+    .regex(APPROVAL_KEY, 'must be an approval key such as rb-1a2b3c4d-approve-hard (or the episode key rb-1a2b3c4d)'),
+  decision: z.enum(['approve', 'deny']),
+  reason: z.string().trim().min(1, 'say why: the reason is kept in the ledger').max(500),
+});
+
+export type ApproveRequest = z.output<typeof ApproveRequest>;
 export type FeedbackRequest = z.output<typeof FeedbackRequest>;
 export type ChangeRequest = z.output<typeof ChangeRequest>;
 export type ScoreRequest = z.output<typeof ScoreRequest>;

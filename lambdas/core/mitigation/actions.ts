@@ -64,6 +64,11 @@ export interface PlaybookStep {
   value: string | number | boolean | Record<string, unknown>;
   /** How the step is undone: put the previous value back, or nothing to undo (e.g. a cache invalidation). */
   undo: 'restore-previous' | 'none';
+  /**
+   * `required`: the step waits for an operator's approval; `auto`: it does not (other guardrails still apply).
+   * Absent: hard steps wait, soft ones do not. The deployment's `mitigation.stepApproval` overrides it.
+   */
+  approval?: 'required' | 'auto';
 }
 
 export interface Playbook {

@@ -40,6 +40,8 @@ export interface GuardrailContext {
   whitelistedCampaign: boolean;
   /** Global pause of automatic mitigation. */
   killSwitch: boolean;
+  /** An operator approved this step (recorded in the ledger before it is applied). */
+  approved: boolean;
 }
 
 /** One control, as the policies see it (the Cedar `Target` entity's attributes). */
@@ -56,6 +58,8 @@ export interface GuardrailTarget {
   regionBound: boolean;
   /** The regions the control acts in: the deployment's for a region-bound control, else none. */
   regions: string[];
+  /** The step waits for an operator's approval ({@link needsApproval}). */
+  needsApproval: boolean;
 }
 
 export interface GuardrailRequest {
@@ -95,6 +99,24 @@ export interface GuardrailEnvironment {
   tenantsAffected?: number;
   /** Default {@link DEFAULT_PLATFORM_MIN_TENANTS}. */
   platformMinTenants?: number;
+  /** `mitigation.stepApproval`: per step id, whether it waits for an operator, over the playbook's setting. */
+  stepApproval?: StepApprovalConfig;
+  /** The request is for steps an operator approved (the workflow read the decision from the approval store). */
+  approved?: boolean;
+}
+
+/** Per step id: `required` waits for an operator, `auto` does not (subject to every other guardrail). */
+export type StepApprovalConfig = Readonly<Partial<Record<string, 'required' | 'auto'>>>;
+
+/**
+ * Whether a step waits for an operator's approval: the deployment's `mitigation.stepApproval`, else the
+ * playbook step's own `approval`, else hard steps do and soft steps do not.
+ */
+export function needsApproval(
+  step: Pick<PlaybookStep, 'id' | 'level' | 'approval'>,
+  config: StepApprovalConfig = {},
+): boolean {
+  return (config[step.id] ?? step.approval ?? (step.level === 'hard' ? 'required' : 'auto')) === 'required';
 }
 
 /** `mitigation.platformMinTenants` when the deployment does not set it. */
@@ -105,9 +127,10 @@ const GLOBAL_TARGETS: ReadonlySet<TargetKind> = new Set(['cdn-invalidation']);
 
 /** The policies' view of the control a step changes, for a tenant, in a deployment. */
 export function guardrailTarget(
-  step: Pick<PlaybookStep, 'target' | 'flag' | 'scope' | 'undo'>,
+  step: GuardrailStep,
   tenant: string,
   deploymentRegion: string | undefined,
+  stepApproval?: StepApprovalConfig,
 ): GuardrailTarget {
   const regionBound = deploymentRegion !== undefined && !GLOBAL_TARGETS.has(step.target);
   return {
@@ -117,8 +140,12 @@ export function guardrailTarget(
     reversible: step.undo !== 'none',
     regionBound,
     regions: regionBound ? [deploymentRegion] : [],
+    needsApproval: needsApproval(step, stepApproval),
   };
 }
+
+/** What the policies need to know of a playbook step. */
+export type GuardrailStep = Pick<PlaybookStep, 'id' | 'level' | 'approval' | 'target' | 'flag' | 'scope' | 'undo'>;
 
 /** Region facts of the context: any region other than the deployment's is cross-region; none known is unknown. */
 function regionContext(
@@ -161,13 +188,16 @@ export function applyRequest(
   anomaly: Pick<Anomaly, 'tenant' | 'region' | 'regions' | 'start' | 'correlatedChanges' | 'softOnly'>,
   level: ActionLevel,
   env: GuardrailEnvironment,
-  step?: Pick<PlaybookStep, 'target' | 'flag' | 'scope' | 'undo'>,
+  step?: GuardrailStep,
 ): GuardrailRequest {
   return {
     principal: env.principal,
     action: 'apply',
     resource: step
-      ? { tenant: anomaly.tenant, target: guardrailTarget(step, anomaly.tenant, env.deploymentRegion) }
+      ? {
+          tenant: anomaly.tenant,
+          target: guardrailTarget(step, anomaly.tenant, env.deploymentRegion, env.stepApproval),
+        }
       : { tenant: anomaly.tenant },
     context: {
       level,
@@ -178,6 +208,7 @@ export function applyRequest(
       releaseWithin30m: releaseWithin30m(anomaly, env.now, env.recentChanges),
       whitelistedCampaign: anomaly.softOnly || env.whitelisted === true,
       killSwitch: env.killSwitch === true,
+      approved: env.approved === true,
     },
   };
 }
@@ -191,6 +222,8 @@ export interface StageDecisions {
   soft: GuardrailDecision;
   hard: GuardrailDecision;
   step?: (step: PlaybookStep) => GuardrailDecision;
+  /** The same step's decision had an operator approved it: a step denied only pending approval is allowed here. */
+  stepIfApproved?: (step: PlaybookStep) => GuardrailDecision;
 }
 
 /**
@@ -209,5 +242,6 @@ export function decideStages(
     soft: guardrails.evaluate(applyRequest(anomaly, 'soft', env)),
     hard: guardrails.evaluate(applyRequest(anomaly, 'hard', env)),
     step: (step) => guardrails.evaluate(applyRequest(anomaly, step.level, env, step)),
+    stepIfApproved: (step) => guardrails.evaluate(applyRequest(anomaly, step.level, { ...env, approved: true }, step)),
   };
 }

@@ -3,6 +3,10 @@ import type { JournalEntry, LedgerEntry } from '../ports/action-ledger.js';
 
 /** Same `at`: intent before applied before rolled-back (a fixed clock, or one millisecond). */
 const EVENT_ORDER: Record<JournalEntry['event'], number> = {
+  'approval-requested': -2,
+  approved: -1,
+  denied: -1,
+  'approval-expired': -1,
   intent: 0,
   applied: 1,
   'rolled-back': 2,

@@ -37,6 +37,17 @@ export function rollbackKey(episodeId: string, stepId: string): string {
 }
 
 /**
+ * The key of a step applied for another tenant of the incident in this episode's execution:
+ * `rb-<episode hash>-<step>.<tenant>` (in the episode's ledger, so the episode key rolls it back too). A tenant name
+ * that is long or has other characters than letters, digits, `_` and `-` is shortened and given a hash.
+ */
+export function peerRollbackKey(episodeId: string, stepId: string, tenant: string): string {
+  const safe = tenant.replace(/[^A-Za-z0-9_-]/g, '_');
+  const suffix = safe === tenant && safe.length <= 16 ? safe : `${safe.slice(0, 8)}_${hashId(tenant).slice(0, 6)}`;
+  return `${rollbackKey(episodeId, stepId)}.${suffix}`;
+}
+
+/**
  * `plan-<episode hash>-<playbook id>`: letters, digits and `-` only, under 80 characters, so it
  * can name a Step Functions execution and a retried start is rejected as a duplicate.
  */

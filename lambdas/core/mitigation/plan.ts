@@ -2,7 +2,7 @@ import type { Anomaly } from '../anomaly.js';
 import type { AnomalyClass } from '../classifier.js';
 import type { ActionLevel, PlannedAction, PlaybookStep, TargetKind } from './actions.js';
 import type { GuardrailDecision, StageDecisions } from './guardrail-request.js';
-import { controlKey, episodeRollbackKey, planId, rollbackKey } from './keys.js';
+import { controlKey, episodeRollbackKey, peerRollbackKey, planId, rollbackKey } from './keys.js';
 import { isBaselineLimit, resolveLimit, type DerivedLimit } from './limits.js';
 import { PLAYBOOKS, playbookById, selectPlaybook, type PlaybookSelection } from './playbooks.js';
 import type { RegressionAssessment } from './regression.js';
@@ -37,8 +37,18 @@ export interface HandedOffStep {
   reason: string;
   /** The policies that denied it (guardrail), empty otherwise. */
   policies: string[];
+  /**
+   * The guardrails would allow it with an operator's approval (`step-needs-approval`, a platform-wide or
+   * irreversible step on a small incident): the workflow asks for one and waits, instead of only listing it.
+   */
+  approvable: boolean;
   /** The action as it would be applied. */
   action: PlannedAction;
+}
+
+/** The steps of a stage that wait for an operator's approval. */
+export function awaitingApproval(stage: Pick<PlanStage, 'handedOff'> | undefined): HandedOffStep[] {
+  return stage?.handedOff.filter((h) => h.approvable) ?? [];
 }
 
 export interface SkippedStep {
@@ -98,6 +108,8 @@ export interface MitigationPlan {
   handedOff: HandedOffStep[];
   /** How each baseline-relative limit in the plan was computed. */
   limits: DerivedLimit[];
+  /** The incident's other tenants this plan mitigates too (their tenant-scoped steps), by their anomaly. */
+  peers?: { tenant: string; anomalyKey: string }[];
 }
 
 export interface PlanOptions {
@@ -116,9 +128,21 @@ export interface PlanOptions {
    * their steps are handed off instead of failing the execution at apply time.
    */
   unavailableTargets?: Partial<Record<TargetKind, string>>;
+  /**
+   * The incident's other members this execution mitigates too (one execution per incident): each gets the playbook's
+   * tenant-scoped steps for its own tenant, decided by the guardrails for its own anomaly; platform-scoped steps are
+   * planned once.
+   */
+  peers?: readonly PeerPlan[];
 }
 
-type PlannableAnomaly = Pick<Anomaly, 'id' | 'key' | 'tenant' | 'region' | 'signal' | 'class' | 'expected'>;
+/** Another tenant's anomaly in the same incident and playbook, with the guardrails' decisions for it. */
+export interface PeerPlan {
+  anomaly: PlannableAnomaly;
+  guardrails: StageDecisions;
+}
+
+export type PlannableAnomaly = Pick<Anomaly, 'id' | 'key' | 'tenant' | 'region' | 'signal' | 'class' | 'expected'>;
 
 /**
  * Split a stage's planned steps into those applied and those handed off: a target that is not
@@ -128,12 +152,16 @@ type PlannableAnomaly = Pick<Anomaly, 'id' | 'key' | 'tenant' | 'region' | 'sign
 function partition(
   level: ActionLevel,
   planned: readonly PlannedAction[],
-  stageDecision: GuardrailDecision,
-  opts: Pick<PlanOptions, 'guardrails' | 'unavailableTargets'>,
+  anchorDecision: GuardrailDecision,
+  opts: Pick<PlanOptions, 'guardrails' | 'unavailableTargets' | 'peers'>,
 ): Pick<PlanStage, 'actions' | 'handedOff'> {
   const actions: PlannedAction[] = [];
   const handedOff: HandedOffStep[] = [];
+  const peers = new Map((opts.peers ?? []).map((p) => [p.anomaly.tenant, p.guardrails]));
   for (const action of planned) {
+    // A peer's action is decided for the peer's own anomaly (its whitelist, release, regions).
+    const guardrails = peers.get(action.tenant) ?? opts.guardrails;
+    const stageDecision = guardrails === opts.guardrails ? anchorDecision : guardrails[level];
     const base = {
       stepId: action.step.id,
       level,
@@ -148,16 +176,37 @@ function partition(
         cause: 'target-not-configured',
         reason: `target ${action.step.target} is not configured: ${missing}`,
         policies: [],
+        approvable: false,
       });
       continue;
     }
-    const d = opts.guardrails.step?.(action.step);
+    if (!stageDecision.allowed && guardrails !== opts.guardrails) {
+      handedOff.push({
+        ...base,
+        cause: 'guardrail',
+        reason: `${action.tenant}: ${stageDecision.reasons.join('; ')}`,
+        policies: stageDecision.policies,
+        approvable: false,
+      });
+      continue;
+    }
+    const d = guardrails.step?.(action.step);
     const ownDenial =
       d !== undefined &&
       !d.allowed &&
       (stageDecision.allowed || d.policies.some((p) => !stageDecision.policies.includes(p)));
-    if (ownDenial) handedOff.push({ ...base, cause: 'guardrail', reason: d.reasons.join('; '), policies: d.policies });
-    else actions.push(action);
+    if (ownDenial) {
+      // A stage the guardrails deny as a whole (kill switch, release) is not for approval either.
+      const approvable = stageDecision.allowed && guardrails.stepIfApproved?.(action.step).allowed === true;
+      const reason = d.reasons.join('; ');
+      handedOff.push({
+        ...base,
+        cause: 'guardrail',
+        reason: approvable ? `waits for an operator's approval: ${reason}` : reason,
+        policies: d.policies,
+        approvable,
+      });
+    } else actions.push(action);
   }
   return { actions, handedOff };
 }
@@ -171,6 +220,7 @@ export function redecideStage(
   level: ActionLevel,
   guardrails: StageDecisions,
   unavailableTargets?: PlanOptions['unavailableTargets'],
+  peers?: PlanOptions['peers'],
 ): MitigationPlan {
   const stages = plan.stages.map((s) => {
     if (s.level !== level) return s;
@@ -178,7 +228,11 @@ export function redecideStage(
     const planned = [...s.actions, ...s.handedOff.map((h) => h.action)].sort((a, b) => stepOrder(a) - stepOrder(b));
     return {
       ...s,
-      ...partition(level, planned, decision, { guardrails, ...(unavailableTargets && { unavailableTargets }) }),
+      ...partition(level, planned, decision, {
+        guardrails,
+        ...(unavailableTargets && { unavailableTargets }),
+        ...(peers && { peers }),
+      }),
       allowed: decision.allowed,
       decision,
     };
@@ -228,6 +282,18 @@ export function planMitigation(anomaly: PlannableAnomaly, opts: PlanOptions): Mi
         planned.push(p.action);
         if (p.limit) limits.push(p.limit);
       }
+      // Tenant-scoped steps once per affected tenant of the incident; platform-scoped ones once.
+      if ((step.scope ?? 'tenant') !== 'tenant') continue;
+      for (const peer of opts.peers ?? []) {
+        const q = planStep(step, peer.anomaly, {});
+        if ('skip' in q) skipped.push({ stepId: `${step.id}@${peer.anomaly.tenant}`, reason: q.skip });
+        else
+          planned.push({
+            ...q.action,
+            episodeId: anomaly.id,
+            rollbackKey: peerRollbackKey(anomaly.id, step.id, peer.anomaly.tenant),
+          });
+      }
     }
     const decision = opts.guardrails[level];
     return { level, ...partition(level, planned, decision, opts), allowed: decision.allowed, decision };
@@ -245,16 +311,21 @@ export function planMitigation(anomaly: PlannableAnomaly, opts: PlanOptions): Mi
     createdAt: opts.now,
     rollbackKey: episodeRollbackKey(anomaly.id),
     stages,
-    allowed: stages[0]!.allowed && stages[0]!.actions.length > 0,
+    allowed: stages[0]!.allowed && (stages[0]!.actions.length > 0 || awaitingApproval(stages[0]).length > 0),
     reasons: [
       ...stages.flatMap((s) => s.decision.reasons.map((r) => `${s.level}: ${r}`)),
-      ...handedOff.map((h) => `${h.level}: ${h.stepId} handed off to an operator: ${h.reason}`),
+      ...handedOff.map((h) =>
+        h.approvable
+          ? `${h.level}: ${h.stepId} ${h.reason}`
+          : `${h.level}: ${h.stepId} handed off to an operator: ${h.reason}`,
+      ),
     ],
     skipped,
     handedOff,
     limits,
   };
   if (anomaly.region !== undefined) plan.region = anomaly.region;
+  if (opts.peers?.length) plan.peers = opts.peers.map((p) => ({ tenant: p.anomaly.tenant, anomalyKey: p.anomaly.id }));
   return plan;
 }
 
@@ -314,21 +385,21 @@ export function nextStage(
   const next = index < 0 ? undefined : plan.stages[index + 1];
   if (!next)
     return { kind: 'hand-off', reason: `not recovered after the ${currentStage} stage, the last one: ${summary}` };
-  if (!next.actions.length && next.handedOff.length)
-    return {
-      kind: 'hand-off',
-      reason:
-        `not recovered; the ${next.level} stage's steps are for an operator (` +
-        `${next.handedOff.map((h) => `${h.stepId}: ${h.reason}`).join('; ')}): ${summary}`,
-    };
-  if (!next.actions.length)
-    return { kind: 'hand-off', reason: `not recovered; the ${next.level} stage has no applicable steps: ${summary}` };
   const decision = opts.decision ?? next.decision;
   if (!decision.allowed)
     return {
       kind: 'hand-off',
       reason: `not recovered; the ${next.level} stage is not allowed (${decision.reasons.join('; ')}): ${summary}`,
     };
+  if (!next.actions.length && !awaitingApproval(next).length && next.handedOff.length)
+    return {
+      kind: 'hand-off',
+      reason:
+        `not recovered; the ${next.level} stage's steps are for an operator (` +
+        `${next.handedOff.map((h) => `${h.stepId}: ${h.reason}`).join('; ')}): ${summary}`,
+    };
+  if (!next.actions.length && !awaitingApproval(next).length)
+    return { kind: 'hand-off', reason: `not recovered; the ${next.level} stage has no applicable steps: ${summary}` };
   return {
     kind: 'escalate',
     stage: { ...next, allowed: true, decision },

@@ -280,3 +280,6 @@ export function selectPlaybook(
   if (bySignal[0]) return { playbook: bySignal[0], selectedBy: 'signal' };
   return { playbook: playbookById(DEFAULT_PLAYBOOK_BY_CLASS[cls]), selectedBy: 'class' };
 }
+
+/** Every step id of every playbook (what `mitigation.stepApproval` may name). */
+export const PLAYBOOK_STEP_IDS = PLAYBOOKS.flatMap((p) => p.steps.map((s) => s.id)) as [string, ...string[]];

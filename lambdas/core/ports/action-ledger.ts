@@ -1,13 +1,21 @@
 import type { AppliedAction } from '../mitigation/actions.js';
 
-/** One line of the action ledger: what was applied or rolled back, when, by which execution. */
+/**
+ * One line of the action ledger: what was applied or rolled back, when, by which execution; and the approval trail of
+ * steps that wait for an operator (`approval-requested`, then `approved`, `denied` or `approval-expired`, naming the
+ * step as planned, with `by` the operator who decided and `note` their reason).
+ */
 export interface LedgerEntry {
-  event: 'applied' | 'rolled-back' | 'rollback-skipped';
+  event: 'applied' | 'rolled-back' | 'rollback-skipped' | ApprovalEvent;
   at: number;
   action: AppliedAction;
   execution?: string;
   note?: string;
+  /** Who decided an approval: the IAM principal, locally the CLI user. */
+  by?: string;
 }
+
+export type ApprovalEvent = 'approval-requested' | 'approved' | 'denied' | 'approval-expired';
 
 /**
  * A line of the write-ahead journal: the ledger's entries plus `intent`, written before a target is

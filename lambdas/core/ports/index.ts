@@ -3,6 +3,7 @@
 export type * from './action-ledger.js';
 export type * from './action-target.js';
 export type * from './anomaly-store.js';
+export type * from './approval-store.js';
 export type * from './change-store.js';
 export type * from './dead-letter-sink.js';
 export type * from './dead-letter-source.js';

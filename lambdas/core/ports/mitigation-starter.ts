@@ -5,6 +5,8 @@ export interface MitigationTimings {
   observationSeconds: number;
   finalCheckSeconds: number;
   rollbackIntervalSeconds: number;
+  /** How long a step waits for an operator's approval (default 900: 15 min); then nothing is applied. */
+  approvalTimeoutSeconds?: number;
 }
 
 /** Starts the mitigation workflow for an episode, at most once: the execution name is derived from the episode. */

@@ -1,6 +1,14 @@
+import { incidentOf } from '../anomaly.js';
 import { iso, dayOf } from './format.js';
 import { dailyReportId, objectKeysFor } from './keys.js';
-import type { DailyEpisodeRow, DailyReport, DailyReportInput, EpisodeReport, EpisodeSummary } from './model.js';
+import type {
+  DailyEpisodeRow,
+  DailyIncidentRow,
+  DailyReport,
+  DailyReportInput,
+  EpisodeReport,
+  EpisodeSummary,
+} from './model.js';
 
 /** What the digest needs from an episode report. */
 export function summariseEpisode(r: EpisodeReport): EpisodeSummary {
@@ -24,6 +32,8 @@ export function summariseEpisode(r: EpisodeReport): EpisodeSummary {
     costEffectPercent: r.costEffect?.percent ?? null,
   };
   if (e.region !== undefined) summary.anomaly.region = e.region;
+  // Reports written before incidents were reported have none: the digest falls back to the anomaly's own.
+  if (r.incident !== undefined) summary.anomaly.incident = r.incident.id;
   if (r.outcome) summary.outcome = r.outcome;
   if (r.savings.estimated) {
     summary.savings = { percent: r.savings.percent };
@@ -36,7 +46,7 @@ export function summariseEpisode(r: EpisodeReport): EpisodeSummary {
 }
 
 /**
- * The daily digest (report.json of `daily-YYYY-MM-DD`): the day's episodes, outcomes and savings.
+ * The daily digest (report.json of `daily-YYYY-MM-DD`): the day's incidents with their episodes, outcomes and savings.
  *
  * @example
  * const digest = buildDailyReport({
@@ -59,6 +69,7 @@ export function buildDailyReport(input: DailyReportInput): DailyReport {
   };
   const usdRows = rows.filter((r) => r.savings?.currency === 'USD' && r.savings.amount !== undefined);
   const estimated = rows.filter((r) => r.savings !== null).length;
+  const incidents = incidentRows(rows);
   return {
     kind: 'daily',
     version: 1,
@@ -67,6 +78,7 @@ export function buildDailyReport(input: DailyReportInput): DailyReport {
     range: { from: iso(from), to: iso(to) },
     day: dayOf(from),
     totals: {
+      incidents: incidents.length,
       episodes: rows.length,
       bySeverity: count((r) => r.severity),
       byClass: count((r) => r.class),
@@ -81,8 +93,25 @@ export function buildDailyReport(input: DailyReportInput): DailyReport {
         'Sum of the episodes’ USD estimates (cost signals); each episode report states its method and assumptions. ' +
         'Non-cost signals have no dollar figure.',
     },
+    incidents,
     episodes: rows,
   };
+}
+
+/** The rows grouped by incident, oldest first (by first start, then id); members keep the rows' order. */
+function incidentRows(rows: readonly DailyEpisodeRow[]): DailyIncidentRow[] {
+  const groups = new Map<string, DailyEpisodeRow[]>();
+  for (const r of rows) groups.set(r.incident, [...(groups.get(r.incident) ?? []), r]);
+  return [...groups]
+    .map(([id, members]) => ({
+      id,
+      firstStart: members[0]!.start,
+      severity: members.map((m) => m.severity).sort()[0]!,
+      tenants: [...new Set(members.map((m) => m.tenant))].sort(),
+      signals: [...new Set(members.map((m) => m.signal))].sort(),
+      episodes: members.map((m) => m.id),
+    }))
+    .sort((a, b) => a.firstStart.localeCompare(b.firstStart) || a.id.localeCompare(b.id));
 }
 
 function row(s: EpisodeSummary): DailyEpisodeRow {
@@ -96,6 +125,7 @@ function row(s: EpisodeSummary): DailyEpisodeRow {
     decision: a.decision,
     start: iso(a.start),
     change: a.change,
+    incident: incidentOf(a),
     outcome: s.outcome ?? null,
     actions: s.actions ?? 0,
     stabilisedMinutes: s.stabilisedMinutes ?? null,

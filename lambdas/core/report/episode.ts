@@ -1,4 +1,4 @@
-import type { Anomaly } from '../anomaly.js';
+import { incidentOf, type Anomaly } from '../anomaly.js';
 import { describeChange } from '../classifier.js';
 import { controlKey } from '../mitigation/keys.js';
 import { signalSpec } from '../signals.js';
@@ -10,9 +10,11 @@ import type {
   ActionLedgerRecord,
   EpisodeReport,
   EpisodeReportInput,
+  IncidentMemberInput,
   ReportAction,
   ReportChange,
   ReportChangeInput,
+  ReportIncident,
   TimelineEvent,
   TimelineKind,
 } from './model.js';
@@ -25,10 +27,15 @@ const KIND_ORDER: readonly TimelineKind[] = [
   'detected',
   'alert',
   'planned',
+  'approval-requested',
+  'approved',
+  'denied',
+  'approval-expired',
   'applied',
   'stabilised',
   'rolled-back',
   'rollback-skipped',
+  'ledger',
   'outcome',
 ];
 
@@ -117,6 +124,7 @@ export function buildEpisodeReport(input: EpisodeReportInput): EpisodeReport {
       softOnly: a.softOnly,
     },
     outcome: input.outcome ?? null,
+    incident: reportIncident(a, input.incidentMembers ?? []),
     classification: { class: a.class, evidence: [...a.evidence] },
     correlatedChanges: reportChanges(a.correlatedChanges, a.start),
     changes,
@@ -215,6 +223,8 @@ function ledgerActions(ledger: readonly ActionLedgerRecord[], tenant: string): R
     return row;
   };
   for (const e of sortLedger(ledger)) {
+    // Approval events (and any this version does not know) name a step as planned: nothing acted.
+    if (!ACTION_EVENTS.has(e.event)) continue;
     const row = rowOf(e);
     if (e.execution !== undefined && row.execution === undefined) row.execution = e.execution;
     if (e.event === 'rolled-back') row.rolledBackAt = iso(e.at);
@@ -225,12 +235,49 @@ function ledgerActions(ledger: readonly ActionLedgerRecord[], tenant: string): R
   );
 }
 
+/** The ledger events that record something acting on a control; the others (approvals) only name a planned step. */
+const ACTION_EVENTS: ReadonlySet<string> = new Set(['applied', 'rolled-back', 'rollback-skipped']);
+
+/** Same-time ledger events in the order they happen; an event this version does not know comes last. */
+const LEDGER_ORDER: Readonly<Record<string, number>> = {
+  'approval-requested': 0,
+  approved: 1,
+  denied: 2,
+  'approval-expired': 3,
+  applied: 4,
+  'rolled-back': 5,
+  'rollback-skipped': 6,
+};
+
 export function sortLedger(ledger: readonly ActionLedgerRecord[]): ActionLedgerRecord[] {
-  const order = { applied: 0, 'rolled-back': 1, 'rollback-skipped': 2 } as const;
+  const order = (e: ActionLedgerRecord) => LEDGER_ORDER[e.event as string] ?? 99;
   return [...ledger].sort(
     (x, y) =>
-      x.at - y.at || order[x.event] - order[y.event] || x.action.rollbackKey.localeCompare(y.action.rollbackKey),
+      x.at - y.at ||
+      order(x) - order(y) ||
+      String(x.event).localeCompare(String(y.event)) ||
+      x.action.rollbackKey.localeCompare(y.action.rollbackKey),
   );
+}
+
+/**
+ * The anomaly's incident and its members among `known` (the anomaly itself always included), oldest first. A member
+ * counts when its incident (its own, when it was not grouped) is the anomaly's.
+ */
+export function reportIncident(a: Anomaly, known: readonly IncidentMemberInput[]): ReportIncident {
+  const id = incidentOf(a);
+  const members = new Map<string, IncidentMemberInput>();
+  for (const m of known) if (incidentOf(m) === id) members.set(m.id, m);
+  members.set(a.id, a);
+  const rows = [...members.values()]
+    .sort((x, y) => x.start - y.start || x.id.localeCompare(y.id))
+    .map((m) => ({ key: m.id, tenant: m.tenant, signal: m.signal, start: iso(m.start), severity: m.severity }));
+  return {
+    id,
+    members: rows,
+    tenants: [...new Set(rows.map((m) => m.tenant))].sort(),
+    signals: [...new Set(rows.map((m) => m.signal))].sort(),
+  };
 }
 
 /** Changes given for the window plus those correlated at detection, each once, oldest first. */
@@ -306,29 +353,36 @@ function timeline(input: EpisodeReportInput, r: EpisodeReport, settledAt: number
   for (const e of sortLedger(input.ledger ?? [])) {
     const step = e.action.step;
     const control = controlKey(step, e.action.tenant || a.tenant);
-    if (e.event === 'applied')
+    const rollbackKey = e.action.rollbackKey;
+    // A string, not the ledger's union: entries written by a newer version may carry events this one does not know.
+    const event: string = e.event;
+    if (event === 'applied')
       events.push({
         ts: e.action.appliedAt,
         kind: 'applied',
         text:
           `applied ${step.level} step "${step.title}": ${control} = ${value(step.value)} (was ` +
           `${value(e.action.previous)})`,
-        rollbackKey: e.action.rollbackKey,
+        rollbackKey,
       });
-    else if (e.event === 'rolled-back')
+    else if (event === 'rolled-back')
       events.push({
         ts: e.at,
         kind: 'rolled-back',
         text: `rolled back "${step.title}": ${control} restored to ${value(e.action.previous)}`,
-        rollbackKey: e.action.rollbackKey,
+        rollbackKey,
       });
-    else
+    else if (event === 'rollback-skipped')
       events.push({
         ts: e.at,
         kind: 'rollback-skipped',
         text: `rollback of "${step.title}" skipped: ${e.note ?? 'nothing to undo'}`,
-        rollbackKey: e.action.rollbackKey,
+        rollbackKey,
       });
+    else {
+      const { kind, text } = ledgerEventText(event, e, `${step.level} step "${step.title}" (${control})`);
+      events.push({ ts: e.at, kind, text, rollbackKey });
+    }
   }
   if (settledAt !== null)
     events.push({
@@ -340,7 +394,11 @@ function timeline(input: EpisodeReportInput, r: EpisodeReport, settledAt: number
     });
   const outcomeAt = input.execution?.stoppedAt ?? lastLedgerAt(input.ledger) ?? input.plan?.createdAt;
   if (input.outcome && outcomeAt !== undefined)
-    events.push({ ts: outcomeAt, kind: 'outcome', text: `mitigation ended: ${input.outcome}: ${outcomeDetail(r)}` });
+    events.push({
+      ts: outcomeAt,
+      kind: 'outcome',
+      text: `${outcomePrefix(input.outcome)}${describeOutcome(r, input.ledger ?? [])}`,
+    });
   return events
     .sort(
       (x, y) => x.ts - y.ts || KIND_ORDER.indexOf(x.kind) - KIND_ORDER.indexOf(y.kind) || x.text.localeCompare(y.text),
@@ -352,21 +410,73 @@ function timeline(input: EpisodeReportInput, r: EpisodeReport, settledAt: number
     });
 }
 
+/**
+ * An approval event (or one this version does not know, shown by its name as recorded) in words:
+ * `hard step "Block the abusive ASN" (waf/…) approved by alice: confirmed abuse`.
+ */
+function ledgerEventText(
+  event: string,
+  e: ActionLedgerRecord,
+  stepWords: string,
+): { kind: TimelineKind; text: string } {
+  const by = decidedBy(e);
+  const reason = e.note === undefined || e.note.trim() === '' ? '' : `: ${e.note}`;
+  switch (event) {
+    case 'approval-requested':
+      return {
+        kind: 'approval-requested',
+        text: `approval requested for ${stepWords}${by === undefined ? '' : ` by ${by}`}${reason}`,
+      };
+    case 'approved':
+      return { kind: 'approved', text: `${stepWords} approved by ${by ?? 'an unnamed approver'}${reason}` };
+    case 'denied':
+      return {
+        kind: 'denied',
+        text: `${stepWords} denied by ${by ?? 'an unnamed approver'}${reason}; it was not applied`,
+      };
+    case 'approval-expired':
+      return { kind: 'approval-expired', text: `${stepWords}: no answer within the approval time: nothing applied` };
+    default:
+      return {
+        kind: 'ledger',
+        text: `${event || 'unnamed ledger event'}: ${stepWords}${by === undefined ? '' : ` by ${by}`}${reason}`,
+      };
+  }
+}
+
+/** Who decided (an IAM principal or the local CLI user): a field ledger entries may carry, read without assuming it. */
+function decidedBy(e: ActionLedgerRecord): string | undefined {
+  const by = (e as { by?: unknown }).by;
+  return typeof by === 'string' && by.trim() !== '' ? by : undefined;
+}
+
 function lastLedgerAt(ledger: readonly ActionLedgerRecord[] | undefined): number | undefined {
   return ledger?.length ? Math.max(...ledger.map((e) => e.at)) : undefined;
 }
 
-/** What the outcome meant for the actions, as on-call was told. */
+const outcomePrefix = (outcome: string) => `mitigation ended: ${outcome}: `;
+
+/**
+ * What the outcome meant for the actions, as the report's timeline words it (from the ledger, when the report was
+ * built): what the renderers show next to the outcome. A report with no outcome event words it from its actions.
+ */
 export function outcomeDetail(r: EpisodeReport): string {
+  const prefix = r.outcome ? outcomePrefix(r.outcome) : undefined;
+  const ended = r.timeline.find((t) => t.kind === 'outcome' && prefix !== undefined && t.text.startsWith(prefix));
+  return ended && prefix !== undefined ? ended.text.slice(prefix.length) : describeOutcome(r, []);
+}
+
+/**
+ * What the outcome meant for the actions, as on-call was told. A hand-off says what is still in place, and which
+ * approvals were denied or went unanswered, so nothing of them was applied.
+ */
+function describeOutcome(r: EpisodeReport, ledger: readonly ActionLedgerRecord[]): string {
   const rolledBack = r.actions.filter((x) => x.rolledBackAt !== undefined).length;
   switch (r.outcome) {
     case 'recovered':
       return `${plural(rolledBack, 'action')} rolled back in stages`;
     case 'handed-off':
-      return (
-        `not recovered automatically, handed off to on-call; actions stay in place (rollback key ` +
-        `${r.episode.rollbackKey ?? '-'})`
-      );
+      return ['not recovered automatically, handed off to on-call', ...handOffState(r, ledger)].join('; ');
     case 'blocked':
       return 'blocked by policy, nothing applied';
     case 'failed':
@@ -374,4 +484,56 @@ export function outcomeDetail(r: EpisodeReport): string {
     default:
       return 'no outcome yet';
   }
+}
+
+/** At a hand-off: the approvals that ended with nothing applied, then what stays in place (if anything does). */
+function handOffState(r: EpisodeReport, ledger: readonly ActionLedgerRecord[]): string[] {
+  const unapplied = unappliedApprovals(ledger, new Set(r.actions.map((x) => x.rollbackKey)));
+  const inPlace = r.actions.filter((x) => x.rolledBackAt === undefined && x.rollbackSkipped === undefined).length;
+  const state = inPlace
+    ? `${plural(inPlace, 'action')} ${inPlace === 1 ? 'stays' : 'stay'} in place (rollback key ` +
+      `${r.episode.rollbackKey ?? '-'})`
+    : r.actions.length
+      ? `${r.actions.length === 1 ? 'the applied action was' : `all ${r.actions.length} applied actions were`} ` +
+        'rolled back: nothing stays in place'
+      : unapplied.length
+        ? 'no other action was applied'
+        : 'no action was applied';
+  return [...unapplied, state];
+}
+
+/**
+ * The approvals whose last answer was a denial or no answer in time, for steps never applied, one phrase per answer
+ * (its steps share it), oldest first: `the approval of 1 hard step was denied by bob (<reason>) and nothing of it was
+ * applied`.
+ */
+function unappliedApprovals(ledger: readonly ActionLedgerRecord[], applied: ReadonlySet<string>): string[] {
+  const last = new Map<string, ActionLedgerRecord>();
+  for (const e of sortLedger(ledger)) {
+    const event: string = e.event;
+    if (event === 'approved' || event === 'denied' || event === 'approval-expired') last.set(e.action.rollbackKey, e);
+  }
+  const answers = new Map<string, { e: ActionLedgerRecord; levels: string[] }>();
+  for (const [rollbackKey, e] of last) {
+    const event: string = e.event;
+    if (event === 'approved' || applied.has(rollbackKey)) continue;
+    const id = [event, e.at, event === 'denied' ? (decidedBy(e) ?? '') : '', e.note ?? ''].join('\u0000');
+    const answer = answers.get(id) ?? { e, levels: [] };
+    answer.levels.push(e.action.step.level);
+    answers.set(id, answer);
+  }
+  return [...answers.values()]
+    .sort((x, y) => x.e.at - y.e.at)
+    .map(({ e, levels }) => {
+      const steps = [...new Set(levels)]
+        .sort()
+        .map((level) => plural(levels.filter((l) => l === level).length, `${level} step`))
+        .join(' and ');
+      const reason = e.note === undefined || e.note.trim() === '' ? '' : ` (${e.note})`;
+      const answered =
+        e.event === 'denied'
+          ? `was denied by ${decidedBy(e) ?? 'an unnamed approver'}${reason}`
+          : 'expired with no answer in time';
+      return `the approval of ${steps} ${answered} and nothing of it was applied`;
+    });
 }

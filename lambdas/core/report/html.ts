@@ -1,7 +1,7 @@
 import { dailyChart, episodeChart, esc } from './chart.js';
 import { TRIGGER_WORDS, changeLabel, outcomeDetail } from './episode.js';
 import { clock, num, pct, plural, usd, value, withUnit } from './format.js';
-import type { DailyReport, EpisodeReport, Report, SavingsEstimate } from './model.js';
+import type { DailyEpisodeRow, DailyReport, EpisodeReport, Report, ReportIncident, SavingsEstimate } from './model.js';
 
 /**
  * report.html: one self-contained page. No external reference of any kind (no scripts, links,
@@ -34,7 +34,7 @@ export function renderHtml(report: Report): string {
 
 const STYLE = [
   'body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d1d1f;max-width:980px;',
-  'margin:24px auto;padding:0 16px}h1{font-size:22px;margin:0 0 4px}',
+  'margin:24px auto;padding:0 16px}h1{font-size:22px;margin:0 0 4px}h3{font-size:14px;margin:16px 0 6px}',
   'h2{font-size:17px;margin:24px 0 8px;border-bottom:1px solid #e0e0e0;padding-bottom:4px}',
   '.meta{color:#555;margin:0 0 12px}',
   '.sev{display:inline-block;padding:1px 6px;border-radius:3px;background:#b00020;color:#fff;font-weight:600}',
@@ -44,6 +44,7 @@ const STYLE = [
   '.figure{font-size:20px;font-weight:600}.good{color:#1b7f3b}.bad{color:#b00020}figure{margin:8px 0}',
   'figcaption{color:#555;font-size:12px}svg.chart{max-width:100%;height:auto}.legend span{margin-right:14px}',
   '.swatch{display:inline-block;width:12px;height:3px;vertical-align:middle;margin-right:4px}',
+  'tr.self td{background:#fff8e1}tr.denied td,tr.approval-expired td{color:#b00020}',
 ].join('');
 
 function codeEl(s: string): string {
@@ -66,8 +67,9 @@ function episodeBody(r: EpisodeReport): string[] {
   out.push(
     `<p class="meta"><span class="sev">${esc(e.severity)}</span> tenant ${codeEl(e.tenant)} · signal ` +
       `${codeEl(e.signal)} (${esc([e.unit, e.category].filter(Boolean).join(', '))})` +
-      `${e.region !== undefined ? ` · region ${codeEl(e.region)}` : ''} · episode ${codeEl(e.id)} · report ` +
-      `${codeEl(r.id)} · generated ${esc(clock(r.generatedAt))}</p>`,
+      `${e.region !== undefined ? ` · region ${codeEl(e.region)}` : ''} · episode ${codeEl(e.id)}` +
+      `${r.incident ? ` · incident ${codeEl(r.incident.id)}` : ''} · report ${codeEl(r.id)} · generated ` +
+      `${esc(clock(r.generatedAt))}</p>`,
   );
 
   const moved = b.observed >= b.expected ? 'rose' : 'fell';
@@ -80,6 +82,8 @@ function episodeBody(r: EpisodeReport): string[] {
     `${num(e.score)}); decision: ${e.decision}.`;
   out.push(`<p>${esc(what)}</p>`);
   out.push(`<figure>${episodeChart(r)}<figcaption class="legend">${legend()}</figcaption></figure>`);
+
+  if (r.incident) out.push(...incidentHtml(r.incident, e.id, e.start, r.generatedAt));
 
   out.push(`<h2>Classification: ${esc(r.classification.class)}</h2>`);
   out.push(
@@ -205,6 +209,35 @@ function episodeBody(r: EpisodeReport): string[] {
   return out;
 }
 
+/** The episode's incident and its members as known when the report was generated. */
+function incidentHtml(inc: ReportIncident, self: string, start: string, generatedAt: string): string[] {
+  const out = ['<h2>Incident</h2>'];
+  const others = inc.members.filter((m) => m.key !== self);
+  if (!others.length) {
+    out.push(
+      `<p>Incident ${codeEl(inc.id)}: this anomaly only (no other anomaly had joined it by ` +
+        `${esc(clock(generatedAt, start))}).</p>`,
+    );
+    return out;
+  }
+  out.push(
+    `<p>Incident ${codeEl(inc.id)}: ${esc(plural(inc.members.length, 'anomaly', 'anomalies'))} on ` +
+      `${esc(plural(inc.tenants.length, 'tenant'))} (${inc.tenants.map(codeEl).join(', ')}), signal` +
+      `${inc.signals.length === 1 ? '' : 's'} ${inc.signals.map(codeEl).join(', ')}, as known at ` +
+      `${esc(clock(generatedAt, start))}.</p>`,
+    '<table class="incident"><thead><tr><th>start</th><th>tenant</th><th>signal</th><th>severity</th><th>key</th>' +
+      '</tr></thead><tbody>',
+  );
+  for (const m of inc.members)
+    out.push(
+      `<tr${m.key === self ? ' class="self"' : ''}><td>${esc(clock(m.start, start))}</td><td>${codeEl(m.tenant)}` +
+        `</td><td>${codeEl(m.signal)}</td><td>${esc(m.severity)}</td><td>${codeEl(m.key)}` +
+        `${m.key === self ? ' (this report)' : ''}</td></tr>`,
+    );
+  out.push('</tbody></table>');
+  return out;
+}
+
 function legend(): string {
   const item = (colour: string, label: string) =>
     `<span><i class="swatch" style="background:${colour}"></i>${label}</span>`;
@@ -249,8 +282,9 @@ function dailyBody(r: DailyReport): string[] {
   const t = r.totals;
   const out: string[] = [];
   out.push(
-    `<h1>Anomaly digest ${esc(r.day)}: ${esc(plural(t.episodes, 'episode'))}, ${t.byDecision.mitigate ?? 0} ` +
-      `mitigated, ${t.byOutcome.recovered ?? 0} recovered automatically</h1>`,
+    `<h1>Anomaly digest ${esc(r.day)}: ${esc(plural(t.incidents, 'incident'))}, ` +
+      `${esc(plural(t.episodes, 'anomaly', 'anomalies'))}, ${t.byDecision.mitigate ?? 0} mitigated, ` +
+      `${t.byOutcome.recovered ?? 0} recovered automatically</h1>`,
   );
   out.push(
     `<p class="meta">Range ${esc(r.range.from)} – ${esc(r.range.to)} · report ${codeEl(r.id)} · generated ` +
@@ -269,6 +303,8 @@ function dailyBody(r: DailyReport): string[] {
   out.push('<h2>Summary</h2>');
   out.push(
     list([
+      `${esc(plural(t.incidents, 'incident'))} (anomalies that share a cause), ` +
+        `${esc(plural(t.episodes, 'anomaly', 'anomalies'))}`,
       `severity: ${counts(t.bySeverity)}`,
       `class: ${counts(t.byClass)}`,
       `decision: ${counts(t.byDecision)}`,
@@ -279,34 +315,47 @@ function dailyBody(r: DailyReport): string[] {
   );
   out.push(`<p>Method: ${esc(r.savings.method)}</p>`);
   out.push(`<figure>${dailyChart(r)}</figure>`);
-  out.push(
-    '<h2>Episodes</h2>',
-    '<table class="episodes"><thead><tr><th>start</th><th>tenant</th><th>signal</th><th>change</th>' +
-      '<th>class</th><th>severity</th><th>decision</th><th>outcome</th><th>stabilised</th><th>effect</th>' +
-      '<th>savings</th><th>report</th></tr></thead><tbody>',
-  );
-  for (const e of r.episodes) {
-    const savings = !e.savings
-      ? 'n/a'
-      : e.savings.amount !== undefined
-        ? usd(e.savings.amount)
-        : e.savings.percent === null
-          ? 'n/a'
-          : `${num(e.savings.percent)}% of excess`;
-    const link =
-      e.reportPrefix !== undefined
-        ? `<a href="${esc(relativeFromDigest(e.reportPrefix))}report.html">${esc(e.reportId ?? 'report')}</a>`
-        : '-';
+  out.push('<h2>Incidents</h2>');
+  const byId = new Map(r.episodes.map((e) => [e.id, e]));
+  for (const inc of r.incidents) {
+    const members = inc.episodes.map((id) => byId.get(id)!);
     out.push(
-      `<tr><td>${esc(clock(e.start, r.day))}</td><td>${codeEl(e.tenant)}</td><td>${codeEl(e.signal)}</td><td>` +
-        `${esc(e.change)}</td><td>${esc(e.class)}</td><td>${esc(e.severity)}</td><td>${esc(e.decision)}</td><td>` +
-        `${esc(e.outcome ?? '-')}</td><td>${e.stabilisedMinutes === null ? '-' : esc(`${e.stabilisedMinutes} min`)}` +
-        `</td><td>${esc(pct(e.costEffectPercent))}</td><td>${esc(savings)}</td><td>` +
-        `${link}</td></tr>`,
+      `<h3 class="incident" id="${esc(inc.id)}">${esc(clock(inc.firstStart, r.day))} ${codeEl(inc.id)}: ` +
+        `${esc(inc.severity)}, ${esc(plural(members.length, 'anomaly', 'anomalies'))} · ` +
+        `${names('tenant', inc.tenants.map(codeEl))} · ${names('signal', inc.signals.map(codeEl))}</h3>`,
+      '<table class="episodes"><thead><tr><th>start</th><th>tenant</th><th>signal</th><th>change</th>' +
+        '<th>class</th><th>severity</th><th>decision</th><th>outcome</th><th>stabilised</th><th>effect</th>' +
+        '<th>savings</th><th>report</th></tr></thead><tbody>',
+      ...members.map((e) => episodeRowHtml(e, r.day)),
+      '</tbody></table>',
     );
   }
-  out.push('</tbody></table>');
   return out;
+}
+
+/** `tenants <code>a</code>, <code>b</code>`; `signal <code>x</code>` */
+function names(what: string, items: string[]): string {
+  return `${what}${items.length === 1 ? '' : 's'} ${items.join(', ')}`;
+}
+
+function episodeRowHtml(e: DailyEpisodeRow, day: string): string {
+  const savings = !e.savings
+    ? 'n/a'
+    : e.savings.amount !== undefined
+      ? usd(e.savings.amount)
+      : e.savings.percent === null
+        ? 'n/a'
+        : `${num(e.savings.percent)}% of excess`;
+  const link =
+    e.reportPrefix !== undefined
+      ? `<a href="${esc(relativeFromDigest(e.reportPrefix))}report.html">${esc(e.reportId ?? 'report')}</a>`
+      : '-';
+  return (
+    `<tr><td>${esc(clock(e.start, day))}</td><td>${codeEl(e.tenant)}</td><td>${codeEl(e.signal)}</td><td>` +
+    `${esc(e.change)}</td><td>${esc(e.class)}</td><td>${esc(e.severity)}</td><td>${esc(e.decision)}</td><td>` +
+    `${esc(e.outcome ?? '-')}</td><td>${e.stabilisedMinutes === null ? '-' : esc(`${e.stabilisedMinutes} min`)}` +
+    `</td><td>${esc(pct(e.costEffectPercent))}</td><td>${esc(savings)}</td><td>${link}</td></tr>`
+  );
 }
 
 /** Digest and episode objects share `reports/`: a relative link works in S3 and in local copies alike. */

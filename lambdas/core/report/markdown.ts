@@ -1,6 +1,14 @@
 import { TRIGGER_WORDS, changeLabel, outcomeDetail } from './episode.js';
 import { clock, num, pct, plural, usd, value, withUnit } from './format.js';
-import type { DailyReport, EpisodeReport, Report, ReportChange, SavingsEstimate } from './model.js';
+import type {
+  DailyEpisodeRow,
+  DailyReport,
+  EpisodeReport,
+  Report,
+  ReportChange,
+  ReportIncident,
+  SavingsEstimate,
+} from './model.js';
 
 /** report.md: the RCA as a narrative an on-call engineer reads top to bottom. */
 export function renderMarkdown(report: Report): string {
@@ -40,7 +48,8 @@ function episodeMarkdown(r: EpisodeReport): string[] {
     `**${e.severity}** · tenant ${code(e.tenant)} · signal ${code(e.signal)} (` +
       `${[e.unit, e.category].filter(Boolean).join(', ')}) · ` +
       `${e.region !== undefined ? `region ${code(e.region)} · ` : ''}${e.start.slice(0, 10)}  `,
-    `Episode ${code(e.id)} · report ${code(r.id)} · generated ${clock(r.generatedAt)}`,
+    `Episode ${code(e.id)}${r.incident ? ` · incident ${code(r.incident.id)}` : ''} · report ${code(r.id)} · ` +
+      `generated ${clock(r.generatedAt)}`,
     '',
   );
 
@@ -54,6 +63,8 @@ function episodeMarkdown(r: EpisodeReport): string[] {
       `${TRIGGER_WORDS[e.trigger]}, score ${num(e.score)}); decision: **${e.decision}**.`,
     '',
   );
+
+  if (r.incident) out.push(...incidentMarkdown(r.incident, e.id, e.start, r.generatedAt));
 
   out.push(`## Classification: ${r.classification.class}`, '');
   if (r.classification.evidence.length)
@@ -166,6 +177,35 @@ function episodeMarkdown(r: EpisodeReport): string[] {
   return out;
 }
 
+/** The episode's incident and its members as known when the report was generated. */
+function incidentMarkdown(inc: ReportIncident, self: string, start: string, generatedAt: string): string[] {
+  const out = ['## Incident', ''];
+  const others = inc.members.filter((m) => m.key !== self);
+  if (!others.length) {
+    out.push(
+      `Incident ${code(inc.id)}: this anomaly only (no other anomaly had joined it by ${clock(generatedAt, start)}).`,
+      '',
+    );
+    return out;
+  }
+  out.push(
+    `Incident ${code(inc.id)}: ${plural(inc.members.length, 'anomaly', 'anomalies')} on ` +
+      `${plural(inc.tenants.length, 'tenant')} (${inc.tenants.map(code).join(', ')}), signal` +
+      `${inc.signals.length === 1 ? '' : 's'} ${inc.signals.map(code).join(', ')}, as known at ` +
+      `${clock(generatedAt, start)}.`,
+    '',
+    '| start | tenant | signal | severity | key |',
+    '|---|---|---|---|---|',
+  );
+  for (const m of inc.members)
+    out.push(
+      `| ${clock(m.start, start)} | ${code(m.tenant)} | ${code(m.signal)} | ${m.severity} | ${code(m.key)}` +
+        `${m.key === self ? ' (this report)' : ''} |`,
+    );
+  out.push('');
+  return out;
+}
+
 function offsetWords(c: ReportChange): string {
   if (c.offsetMinutes === 0) return 'at the start of the anomaly';
   return c.offsetMinutes > 0
@@ -205,8 +245,8 @@ function dailyMarkdown(r: DailyReport): string[] {
   const mitigated = t.byDecision.mitigate ?? 0;
   const recovered = t.byOutcome.recovered ?? 0;
   out.push(
-    `# Anomaly digest ${r.day}: ${plural(t.episodes, 'episode')}, ${mitigated} mitigated, ${recovered} recovered ` +
-      `automatically`,
+    `# Anomaly digest ${r.day}: ${plural(t.incidents, 'incident')}, ${plural(t.episodes, 'anomaly', 'anomalies')}, ` +
+      `${mitigated} mitigated, ${recovered} recovered automatically`,
     '',
   );
   out.push(`Range ${r.range.from} – ${r.range.to} · report ${code(r.id)} · generated ${clock(r.generatedAt)}`, '');
@@ -220,6 +260,8 @@ function dailyMarkdown(r: DailyReport): string[] {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
   out.push(
+    `- ${plural(t.incidents, 'incident')} (anomalies that share a cause), ` +
+      `${plural(t.episodes, 'anomaly', 'anomalies')}`,
     `- severity: ${list(t.bySeverity)}`,
     `- class: ${list(t.byClass)}`,
     `- decision: ${list(t.byDecision)}`,
@@ -231,27 +273,43 @@ function dailyMarkdown(r: DailyReport): string[] {
     `Method: ${text(r.savings.method)}`,
     '',
   );
-  out.push(
-    '## Episodes',
-    '',
-    '| start | tenant | signal | change | class | severity | decision | outcome | stabilised | effect | savings | ' +
-      'report |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
-  );
-  for (const e of r.episodes) {
-    const savings = !e.savings
-      ? 'n/a'
-      : e.savings.amount !== undefined
-        ? usd(e.savings.amount)
-        : e.savings.percent === null
-          ? 'n/a'
-          : `${num(e.savings.percent)}% of excess`;
+  out.push('## Incidents', '');
+  const byId = new Map(r.episodes.map((e) => [e.id, e]));
+  for (const inc of r.incidents) {
+    const members = inc.episodes.map((id) => byId.get(id)!);
     out.push(
-      `| ${clock(e.start, r.day)} | ${code(e.tenant)} | ${code(e.signal)} | ${text(e.change)} | ${e.class} | ` +
-        `${e.severity} | ${e.decision} | ${e.outcome ?? '-'} | ` +
-        `${e.stabilisedMinutes === null ? '-' : `${e.stabilisedMinutes} min`} | ${pct(e.costEffectPercent)} | ` +
-        `${savings} | ${e.reportPrefix !== undefined ? code(`${e.reportPrefix}report.md`) : '-'} |`,
+      `### ${clock(inc.firstStart, r.day)} ${code(inc.id)}: ${inc.severity}, ` +
+        `${plural(members.length, 'anomaly', 'anomalies')} · ${names('tenant', inc.tenants.map(code))} · ` +
+        `${names('signal', inc.signals.map(code))}`,
+      '',
+      '| start | tenant | signal | change | class | severity | decision | outcome | stabilised | effect | savings | ' +
+        'report |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+      ...members.map((e) => episodeRow(e, r.day)),
+      '',
     );
   }
+  out.pop();
   return out;
+}
+
+/** `tenants `a`, `b``; `signal `x`` */
+function names(what: string, items: string[]): string {
+  return `${what}${items.length === 1 ? '' : 's'} ${items.join(', ')}`;
+}
+
+function episodeRow(e: DailyEpisodeRow, day: string): string {
+  const savings = !e.savings
+    ? 'n/a'
+    : e.savings.amount !== undefined
+      ? usd(e.savings.amount)
+      : e.savings.percent === null
+        ? 'n/a'
+        : `${num(e.savings.percent)}% of excess`;
+  return (
+    `| ${clock(e.start, day)} | ${code(e.tenant)} | ${code(e.signal)} | ${text(e.change)} | ${e.class} | ` +
+    `${e.severity} | ${e.decision} | ${e.outcome ?? '-'} | ` +
+    `${e.stabilisedMinutes === null ? '-' : `${e.stabilisedMinutes} min`} | ${pct(e.costEffectPercent)} | ` +
+    `${savings} | ${e.reportPrefix !== undefined ? code(`${e.reportPrefix}report.md`) : '-'} |`
+  );
 }

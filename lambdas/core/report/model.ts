@@ -59,12 +59,42 @@ export interface EpisodeReportInput {
   changes?: readonly ReportChangeInput[];
   /** When the alert was published; defaults to detection (the consumer alerts as it confirms). */
   alertedAt?: number;
+  /**
+   * Anomalies known when the report is built that may share the episode's incident (e.g. every stored anomaly that
+   * started around it): those of the anomaly's incident are listed as its members, the rest are ignored.
+   */
+  incidentMembers?: readonly IncidentMemberInput[];
+}
+
+/** An anomaly as the incident section needs it: a stored `Anomaly` fits. */
+export type IncidentMemberInput = Pick<Anomaly, 'id' | 'tenant' | 'signal' | 'start' | 'severity'> &
+  Partial<Pick<Anomaly, 'incident'>>;
+
+/** One member anomaly of an incident, as reports list it. */
+export interface IncidentMemberRow {
+  /** The episode key (`<tenant>#<signal>@<start minute>Z`): what the operator API takes as `key`. */
+  key: string;
+  tenant: string;
+  signal: string;
+  start: IsoTime;
+  severity: Severity;
+}
+
+/** The incident an episode belongs to (lambdas/core/incidents.ts), with its members as known at generation. */
+export interface ReportIncident {
+  /** `inc-<hash>`: the anomaly's own one-member incident when it was not grouped. */
+  id: string;
+  /** Oldest first; the episode itself included. */
+  members: IncidentMemberRow[];
+  /** Distinct, sorted. */
+  tenants: string[];
+  signals: string[];
 }
 
 /** One episode in a daily digest: what `summariseEpisode` takes from an episode report. */
 export interface EpisodeSummary {
   anomaly: Pick<Anomaly, 'id' | 'tenant' | 'signal' | 'class' | 'severity' | 'decision' | 'start' | 'change'> &
-    Partial<Pick<Anomaly, 'region' | 'observed' | 'expected'>>;
+    Partial<Pick<Anomaly, 'region' | 'observed' | 'expected' | 'incident'>>;
   outcome?: MitigationOutcome;
   /** The episode report's id, for its link. */
   reportId?: string;
@@ -124,11 +154,17 @@ export type TimelineKind =
   | 'detected'
   | 'alert'
   | 'planned'
+  | 'approval-requested'
+  | 'approved'
+  | 'denied'
+  | 'approval-expired'
   | 'applied'
   | 'rolled-back'
   | 'rollback-skipped'
   | 'stabilised'
-  | 'outcome';
+  | 'outcome'
+  /** A ledger event this version does not know: shown with its name as recorded. */
+  | 'ledger';
 
 export interface TimelineEvent {
   at: IsoTime;
@@ -199,6 +235,8 @@ export interface EpisodeReport {
   };
   execution?: { name: string; status?: string; startedAt?: IsoTime; stoppedAt?: IsoTime };
   outcome: MitigationOutcome | null;
+  /** Absent in reports written before incidents were reported. */
+  incident?: ReportIncident;
   classification: { class: AnomalyClass; evidence: string[] };
   correlatedChanges: ReportChange[];
   /** Every change record given for the window (what the chart marks), oldest first. */
@@ -254,6 +292,8 @@ export interface DailyEpisodeRow {
   decision: Decision;
   start: IsoTime;
   change: string;
+  /** The incident the anomaly belongs to (its own when it was not grouped). */
+  incident: string;
   outcome: MitigationOutcome | null;
   actions: number;
   stabilisedMinutes: number | null;
@@ -273,6 +313,8 @@ export interface DailyReport {
   /** UTC date of the range's start (`YYYY-MM-DD`): where the objects go. */
   day: string;
   totals: {
+    /** Incidents with an episode in the range. */
+    incidents: number;
     episodes: number;
     bySeverity: Record<string, number>;
     byClass: Record<string, number>;
@@ -280,8 +322,24 @@ export interface DailyReport {
     byOutcome: Record<string, number>;
   };
   savings: { usd: number; estimated: number; notEstimated: number; method: string };
+  /** By first start, oldest first; each lists its episodes of the range. */
+  incidents: DailyIncidentRow[];
   /** Oldest first. */
   episodes: DailyEpisodeRow[];
+}
+
+/** One incident of a digest: its anomalies (episodes) that started in the range. */
+export interface DailyIncidentRow {
+  id: string;
+  /** Earliest member start. */
+  firstStart: IsoTime;
+  /** Highest severity among the members (SEV1 is the highest). */
+  severity: Severity;
+  /** Distinct, sorted. */
+  tenants: string[];
+  signals: string[];
+  /** The members' episode ids (`DailyEpisodeRow.id`), oldest first. */
+  episodes: string[];
 }
 
 export type Report = EpisodeReport | DailyReport;

@@ -24,4 +24,5 @@ export const API_ENTRIES: Readonly<Record<RouteId, string>> = {
   timeline: 'lambdas/handlers/api/timeline.ts',
   changes: 'lambdas/handlers/api/changes.ts',
   feedback: 'lambdas/handlers/api/feedback.ts',
+  approve: 'lambdas/handlers/api/approve.ts',
 };

@@ -13,6 +13,7 @@ import { killSwitchState } from '../../adapters/kill-switch.js';
 import { apiWiring, lazyHandler, requireEnv, timingsFromEnv } from './aws.js';
 import { API_ENV } from './environment.js';
 import { createMitigateHandler } from './operator-api.js';
+import type { StepApprovalConfig } from '../../core/mitigation/guardrail-request.js';
 
 export const handler = lazyHandler(() => {
   const { dynamo, table, logger, tracer } = apiWiring();
@@ -22,6 +23,7 @@ export const handler = lazyHandler(() => {
   const planning = JSON.parse(process.env[API_ENV.mitigationPlanning] || '{}') as {
     platformMinTenants?: number;
     actionTargets?: unknown;
+    stepApproval?: StepApprovalConfig;
   };
   const targets = parseActionTargetsConfig(planning.actionTargets ?? { unconfiguredTargets: 'flag-table' });
   const configured = configuredKinds(targets);
@@ -41,6 +43,7 @@ export const handler = lazyHandler(() => {
         now: Date.now,
         anomalies,
         platformMinTenants: planning.platformMinTenants ?? 3,
+        ...(planning.stepApproval && { stepApproval: planning.stepApproval }),
         unavailableTargets: handedOffKinds(configured, targets.unconfiguredTargets),
         ...(region && { deploymentRegion: region }),
       },

@@ -13,6 +13,7 @@ import { routeById, type RouteId } from '../../core/api/routes.js';
 import { correlationSpan, SCORE_METHOD, scoreSignals } from '../../core/api/score.js';
 import {
   rangeMs,
+  type ApproveRequest,
   type ChangeRequest,
   type FeedbackRequest,
   type MitigateRequest,
@@ -40,6 +41,8 @@ import {
   type FeedbackEntry,
 } from '../../core/feedback.js';
 import type { ActionLedger } from '../../core/ports/action-ledger.js';
+import type { ApprovalStore, TaskTokenResponder } from '../../core/ports/approval-store.js';
+import { answerApproval, parseApprovalKey, type ApprovalRequest } from '../../core/mitigation/approval.js';
 import type { FeedbackStore } from '../../core/ports/feedback-store.js';
 import type { AnomalyReader, StoredAnomaly } from '../../core/ports/anomaly-store.js';
 import type {
@@ -54,6 +57,7 @@ import type { ReportStore } from '../../core/ports/report-store.js';
 import type { RollbackRequester } from '../../core/ports/rollback-requester.js';
 import type { WindowStore } from '../../core/ports/window-store.js';
 import { planStep, type PlanDeps } from '../../usecases/mitigation-steps.js';
+import { mitigationInput } from '../../adapters/mitigation-starter.js';
 import { apiHandler, callerOf, type ApiHandler } from './http.js';
 import { MINUTE_MS } from '../../core/time.js';
 
@@ -89,6 +93,8 @@ export interface ReportDeps {
   ledger: Pick<ActionLedger, 'entries'>;
   /** Where the RCA reports are; without it the report lists no links. */
   reports?: Pick<ReportStore, 'list' | 'link'>;
+  /** The episodes' approval requests (pending ones get the dashboard's buttons); without it none are listed. */
+  approvals?: Pick<ApprovalStore, 'ofEpisode'>;
   now: () => number;
 }
 
@@ -165,12 +171,10 @@ export function createMitigateHandler(deps: MitigateDeps, logger?: Logger): ApiH
       const anomaly = await requireAnomaly(deps.anomalies, req.key);
       if (req.plan !== undefined) requirePlaybook(req.plan);
       const hash = episodeHash(anomaly.id);
-      const input = {
-        anomaly,
+      const { input } = mitigationInput(anomaly, deps.timings, {
         automatic: false,
-        ...deps.timings,
         ...(req.plan !== undefined && { requestedPlan: req.plan }),
-      };
+      });
       const planned = await planStep(
         { input, applied: [], checks: 0, rolledBack: [] },
         { ...deps.planning, execution: `api:${callerOf(event)}` },
@@ -200,6 +204,8 @@ export function createMitigateHandler(deps: MitigateDeps, logger?: Logger): ApiH
               control: h.control,
               cause: h.cause,
               reason: h.reason,
+              // Would wait for an operator's approval in the run (task token), instead of being left to do by hand.
+              awaitsApproval: h.approvable,
             })),
             unconfiguredTargets: unconfigured,
           },
@@ -315,7 +321,10 @@ export function createReportHandler(deps: ReportDeps, logger?: Logger): ApiHandl
         deps.anomalies.between(from, to),
         reportLinks(deps.reports, from, to, to),
       ]);
-      const actions = await actionsOf(anomalies, deps.ledger);
+      const [actions, approvals] = await Promise.all([
+        actionsOf(anomalies, deps.ledger),
+        approvalsOf(anomalies, deps.approvals),
+      ]);
       const byClass: Record<string, number> = {};
       for (const a of anomalies) byClass[a.class] = (byClass[a.class] ?? 0) + 1;
       return {
@@ -331,6 +340,7 @@ export function createReportHandler(deps: ReportDeps, logger?: Logger): ApiHandl
           },
           anomalies: anomalies.map((a) => anomalyListing(a, actions)),
           actions,
+          approvals,
           savings: estimateRangeSavings(anomalies, actions, to),
           cost: costAtDetection(anomalies),
           reports,
@@ -526,6 +536,142 @@ export function createFeedbackHandler(deps: FeedbackDeps, logger?: Logger): ApiH
   );
 }
 
+export interface ApproveDeps {
+  approvals: ApprovalStore;
+  /** Resumes the execution waiting on the request's task token (Step Functions SendTaskSuccess). */
+  taskTokens: TaskTokenResponder;
+  now: () => number;
+}
+
+/**
+ * POST /v1/anomaly/approve: an operator's answer to the steps an execution waits on. The answer is
+ * stored first (conditional: a request is answered once, before it expires) with the caller (IAM
+ * principal), then the execution is resumed; the workflow reads the answer from the store and records
+ * it in the ledger. An answer the execution no longer waits for (timed out) is 409 and applies nothing.
+ */
+export function createApproveHandler(deps: ApproveDeps, logger?: Logger): ApiHandler {
+  return apiHandler<ApproveRequest>(
+    routeById('approve'),
+    async (req, event) => {
+      const request = await requireApproval(deps.approvals, req.key);
+      const by = callerOf(event);
+      const now = deps.now();
+      const audit = {
+        key: request.key,
+        decision: req.decision,
+        requestedBy: by,
+        requestId: event.requestContext?.requestId,
+      };
+      let answer = answerApproval(request, req.decision);
+      if (answer.kind === 'decide') {
+        const stored = await deps.approvals.decide(request.key, {
+          status: answer.status,
+          by,
+          at: now,
+          reason: req.reason,
+        });
+        if (stored) {
+          const resumed = await deps.taskTokens.succeed(request.token, { decision: req.decision, by });
+          if (resumed === 'expired') {
+            // The execution stopped waiting (timed out or was stopped) between the read and the answer.
+            await deps.approvals.decide(
+              request.key,
+              {
+                status: 'expired',
+                by: 'approval timeout',
+                at: now,
+                reason: 'answered after the execution stopped waiting',
+              },
+              answer.status,
+            );
+            logger?.warn('approval answered too late', audit);
+            throw new ApiError(409, 'Conflict', `${request.key}: the execution no longer waits; nothing was applied`, {
+              key: request.key,
+            });
+          }
+          logger?.info('approval answered', audit);
+          return {
+            status: 200,
+            body: approvalListing(
+              { ...request, status: answer.status, decidedBy: by, decidedAt: now, reason: req.reason },
+              { recorded: true },
+            ),
+          };
+        }
+        // Answered by someone else meanwhile: judge this answer against theirs.
+        answer = answerApproval((await deps.approvals.get(request.key)) ?? request, req.decision);
+      }
+      if (answer.kind === 'conflict')
+        throw new ApiError(409, 'Conflict', `${request.key}: ${answer.reason}`, { key: request.key });
+      logger?.info('approval already answered the same way', audit);
+      return {
+        status: 200,
+        body: approvalListing((await deps.approvals.get(request.key)) ?? request, { recorded: false }),
+      };
+    },
+    logger,
+  );
+}
+
+/** By its own key, or the one pending request of an episode named by its rollback key. */
+async function requireApproval(store: ApprovalStore, key: string): Promise<ApprovalRequest> {
+  const found = parseApprovalKey(key)
+    ? await store.get(key)
+    : (await store.ofEpisode(key)).filter((r) => r.status === 'pending').at(-1);
+  if (!found)
+    throw new ApiError(
+      404,
+      'NotFound',
+      parseApprovalKey(key)
+        ? `no approval request ${key}`
+        : `no approval request is pending for ${key}; name the request (rb-…-approve-soft or -hard)`,
+      { key },
+    );
+  return found;
+}
+
+/** An approval request as the API shows it (the task token never leaves the store). */
+export function approvalListing(r: ApprovalRequest, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    key: r.key,
+    status: r.status,
+    rollbackKey: r.rollbackKey,
+    anomalyKey: r.anomalyKey,
+    tenant: r.tenant,
+    signal: r.signal,
+    incident: r.incident ?? null,
+    playbook: r.playbook,
+    stage: r.stage,
+    steps: r.steps.map((s) => ({
+      step: s.action.step.id,
+      title: s.action.step.title,
+      control: controlKey(s.action.step, s.action.tenant),
+      value: s.action.step.value,
+      rollbackKey: s.action.rollbackKey,
+      reason: s.reason,
+    })),
+    requestedAt: iso(r.requestedAt),
+    expiresAt: iso(r.answerBy),
+    decidedBy: r.decidedBy ?? null,
+    decidedAt: r.decidedAt === undefined ? null : iso(r.decidedAt),
+    reason: r.reason ?? null,
+    ...extra,
+  };
+}
+
+/** The approval requests of the anomalies' episodes, oldest first. */
+async function approvalsOf(
+  anomalies: readonly StoredAnomaly[],
+  store: Pick<ApprovalStore, 'ofEpisode'> | undefined,
+): Promise<Record<string, unknown>[]> {
+  if (!store) return [];
+  const lists = await fewAtATime(anomalies, (a) => store.ofEpisode(episodeRollbackKey(a.id)));
+  return lists
+    .flat()
+    .sort((a, b) => a.requestedAt - b.requestedAt)
+    .map((r) => approvalListing(r));
+}
+
 export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiHandler {
   return apiHandler<TimelineQuery>(
     routeById('timeline'),
@@ -539,8 +685,9 @@ export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiH
           ...anomalies.map((a) => a.signal),
         ]),
       ];
-      const [actions, stored, changes, whitelists, traced] = await Promise.all([
+      const [actions, approvals, stored, changes, whitelists, traced] = await Promise.all([
         actionsOf(anomalies, deps.ledger),
+        approvalsOf(anomalies, deps.approvals),
         deps.windows.loadMany(signals.map((s) => metricKey(q.tenant, s))),
         deps.changes.affecting(q.tenant, from, to),
         deps.changes.whitelists(q.tenant, from, to),
@@ -580,6 +727,7 @@ export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiH
           changes: changeBadges(changes),
           whitelists: whitelists.map((w) => ({ from: w.from, to: w.to, reason: w.reason ?? null })),
           actions,
+          approvals,
         },
       };
     },
@@ -657,7 +805,8 @@ export type OperatorApiDeps = ScoreDeps &
   WhitelistDeps &
   TimelineDeps &
   ChangesDeps &
-  FeedbackDeps;
+  FeedbackDeps &
+  ApproveDeps;
 
 /** Every route over one set of adapters: what the local runtime serves. */
 export function createOperatorApi(deps: OperatorApiDeps, logger?: Logger): Record<RouteId, ApiHandler> {
@@ -670,5 +819,6 @@ export function createOperatorApi(deps: OperatorApiDeps, logger?: Logger): Recor
     timeline: createTimelineHandler(deps, logger),
     changes: createChangesHandler(deps, logger),
     feedback: createFeedbackHandler(deps, logger),
+    approve: createApproveHandler(deps, logger),
   };
 }

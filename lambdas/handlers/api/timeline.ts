@@ -1,5 +1,6 @@
 import { DynamoDbActionLedger } from '../../adapters/action-ledger.js';
 import { DynamoDbAnomalyStore } from '../../adapters/anomaly-store.js';
+import { DynamoDbApprovalStore } from '../../adapters/approval-store.js';
 import { DynamoDbChangeStore } from '../../adapters/change-store.js';
 import { DynamoDbWindowStore } from '../../adapters/window-store.js';
 import { DynamoDbEpisodeTraceStore } from '../../adapters/episode-trace-store.js';
@@ -12,6 +13,7 @@ export const handler = lazyHandler(() => {
     {
       anomalies: new DynamoDbAnomalyStore(dynamo, table),
       ledger: new DynamoDbActionLedger(dynamo, table),
+      approvals: new DynamoDbApprovalStore(dynamo, table),
       windows: new DynamoDbWindowStore(dynamo, table),
       changes: new DynamoDbChangeStore(dynamo, table),
       traces: new DynamoDbEpisodeTraceStore(dynamo, table),

@@ -123,16 +123,17 @@ describe('OperatorApi (bare stack)', () => {
   it(
     'writes to the state table ' +
       'only under LeadingKeys ' +
-      'conditions, and only from whitelist, changes, feedback and rollback',
+      'conditions, and only from whitelist, changes, feedback, rollback and approve',
     () => {
       const writers = API_ROUTES.map((r) => r.id).filter((id) =>
         t.routeGrants(id).some((g) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(g)),
       );
-      expect(writers.sort()).toEqual(['changes', 'feedback', 'rollback', 'whitelist']);
+      expect(writers.sort()).toEqual(['approve', 'changes', 'feedback', 'rollback', 'whitelist']);
       for (const id of writers) {
         const puts = roleStatements(t.template, t.route(id).roleId).filter((s) =>
-          list(s.Action).some((a) => a.startsWith('dynamodb:Put')),
+          list(s.Action).some((a) => /^dynamodb:(Put|Update)/.test(a)),
         );
+        expect(puts.length, id).toBeGreaterThan(0);
         for (const s of puts) {
           expect(s.Resource, id).toEqual(arnOf(t.ids.table));
           expect(Object.keys((s.Condition as any)['ForAllValues:StringLike']), id).toEqual(['dynamodb:LeadingKeys']);

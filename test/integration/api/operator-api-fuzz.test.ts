@@ -117,6 +117,14 @@ const shaped: Record<RouteId, fc.Arbitrary<unknown>> = {
     },
     { requiredKeys: [] },
   ),
+  approve: fc.record(
+    {
+      key: fc.oneof(fc.constantFrom('rb-0000abcd-approve-hard', 'rb-0000abcd-approve-x'), rollbackKey, anyValue),
+      decision: fc.oneof(fc.constantFrom('approve', 'deny', 'APPROVE', ''), anyValue),
+      reason: fc.oneof(fc.string({ maxLength: 600 }), fc.constant('   '), anyValue),
+    },
+    { requiredKeys: [] },
+  ),
 };
 
 const tenant = fc.constantFrom('acme', 'beta', 'gamma');
@@ -155,6 +163,12 @@ const valid: Record<RouteId, fc.Arbitrary<unknown>> = {
     key: fc.constantFrom(FUZZ_ANOMALY.id, 'acme#cqs_p95@2026-11-22T10:00Z'),
     verdict: fc.constantFrom('true_positive', 'false_positive', 'expected'),
     note: fc.string({ maxLength: 100 }),
+  }),
+  // No request is pending in the fuzz table: 404 past validation.
+  approve: fc.record({
+    key: fc.constantFrom('rb-0000abcd-approve-hard', 'rb-0000abcd'),
+    decision: fc.constantFrom('approve', 'deny'),
+    reason: fc.string({ minLength: 1, maxLength: 100 }),
   }),
 };
 

@@ -12,7 +12,8 @@ import { readFlags } from '../../../lambdas/adapters/targets/index.js';
 import type { RouteId } from '../../../lambdas/core/api/routes.js';
 import type { ApiHandler } from '../../../lambdas/handlers/api/http.js';
 import type { localMitigation } from '../../../local/mitigation.js';
-import { localApi, startHarness, type Harness } from '../harness.js';
+import { localApi, NO_WAIT, startHarness, type Harness } from '../harness.js';
+import type { MitigationTimings } from '../../../lambdas/core/ports/mitigation-starter.js';
 
 // Real time: the workflow stamps actions with the clock, and the report measures against it.
 const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
@@ -58,10 +59,7 @@ describe('operator API handlers over the local stand-ins', () => {
   let m: ReturnType<typeof localMitigation>;
   let call: Call;
 
-  function wire(
-    timings = { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0 },
-    deploymentRegion?: string,
-  ) {
+  function wire(timings: MitigationTimings = NO_WAIT, deploymentRegion?: string) {
     ({ api, mitigation: m } = localApi(h, { timings, ...(deploymentRegion && { deploymentRegion }) }));
   }
 
@@ -264,7 +262,7 @@ describe('operator API handlers over the local stand-ins', () => {
     });
 
     it('stops a running execution so it cannot escalate after the rollback', async () => {
-      wire({ observationSeconds: 30, finalCheckSeconds: 30, rollbackIntervalSeconds: 0 });
+      wire({ observationSeconds: 30, finalCheckSeconds: 30, rollbackIntervalSeconds: 0, approvalTimeoutSeconds: 1 });
       await anomalies().open(anomaly());
       const started = await call('mitigate', { key: KEY });
       const key = started.body.rollbackKey as string;

@@ -29,7 +29,8 @@ import { anomaly as baseAnomaly, MINUTE, T0 } from '../core/mitigation/fixtures.
 const KEY = 'acme#ingest_rpm';
 const BASE = 1000;
 const SURGE = 5000;
-const { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds } = DEFAULT_MITIGATION_TIMINGS;
+const { observationSeconds, finalCheckSeconds, rollbackIntervalSeconds, approvalTimeoutSeconds } =
+  DEFAULT_MITIGATION_TIMINGS;
 
 /** An ingest surge on acme from T0; `valueAt` gives the signal at every 20-s sample. */
 function series(valueAt: (t: number) => number, signal = 'ingest_rpm'): KeySeries {
@@ -92,7 +93,7 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
   });
 
   it(
-    'an incident over before the first check recovers there: staged rollback of the 3 soft steps, 16 transitions ' +
+    'an incident over before the first check recovers there: staged rollback of the 3 soft steps, 17 transitions ' +
       '(the README figure)',
     async () => {
       const o = await replayMitigation(
@@ -107,11 +108,12 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
       expect(o.rollbackSteps).toBe(3);
       // Newest first, one per interval: the last one two intervals after the first.
       expect(o.lastRollbackAt).toBe(firstCheck + 2 * rollbackIntervalSeconds * 1000);
-      expect(o.transitions).toBe(16);
+      expect(o.transitions).toBe(17);
       expect(o.path).toEqual([
         'Plan',
         'Allowed?',
         'Apply',
+        'Approval needed?',
         'Observe',
         'Check regression',
         'Recovered?',
@@ -136,18 +138,31 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
       expect(end - started).toBeGreaterThan((observationSeconds + finalCheckSeconds) * 1000);
       const o = await replayMitigation({ anomaly: surge(), label: label(end) }, env(series(surgeUntil(end))));
       expect(o.outcome).toBe('handed-off');
-      // Not recovered after soft → hard stage (allowed) → not recovered after the last stage → on-call.
+      // Not recovered after soft → the hard steps wait for a person; nobody answers in 15 min → nothing more is
+      // applied → not recovered after the last stage → on-call, with the soft actions in place.
       expect(o.stages.map((s) => [s.level, s.actions])).toEqual([
         ['soft', 3],
-        ['hard', 2],
+        ['hard', 0],
       ]);
+      expect(o.path).toContain('Approval expired');
       expect(o.checks.map((c) => c.transition)).toEqual(['escalate', 'hand-off']);
       expect(o.reason).toMatch(/not recovered after the hard stage/);
       expect(o.rollbackSteps).toBe(0);
       expect(o.lastRollbackAt).toBeUndefined();
-      expect(o.endedAt - o.startedAt).toBe(2 * observationSeconds * 1000);
-      expect(o.transitions).toBe(12);
+      expect(o.endedAt - o.startedAt).toBe((2 * observationSeconds + approvalTimeoutSeconds!) * 1000);
       expect(o.path.at(-1)).toBe('Handed off');
+      // An operator who approves after 2 minutes: the hard stage's 2 steps are applied, then handed off.
+      const approved = await replayMitigation(
+        { anomaly: surge(), label: label(end) },
+        { ...env(series(surgeUntil(end))), operator: { approvesAfterSeconds: 120 } },
+      );
+      expect(approved.stages.map((s) => [s.level, s.actions])).toEqual([
+        ['soft', 3],
+        ['hard', 2],
+      ]);
+      expect(approved.path).toContain('Apply approved steps');
+      expect(approved.outcome).toBe('handed-off');
+      expect(approved.endedAt - approved.startedAt).toBe((2 * observationSeconds + 120) * 1000);
     },
   );
 
@@ -161,7 +176,7 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
       expect(o.group).toBe('no-label');
       expect(o.stages.map((s) => s.level)).toEqual(['soft']);
       expect(o.reason).toMatch(/campaign-soft-only/);
-      expect(o.transitions).toBe(8);
+      expect(o.transitions).toBe(9);
     },
   );
 
@@ -170,15 +185,18 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
       'all 5 actions rolled back',
     async () => {
       const end = T0 + 28 * MINUTE;
-      const o = await replayMitigation({ anomaly: surge(), label: label(end) }, env(series(surgeUntil(end))));
+      const o = await replayMitigation(
+        { anomaly: surge(), label: label(end) },
+        { ...env(series(surgeUntil(end))), operator: { approvesAfterSeconds: 120 } },
+      );
       expect(o.outcome).toBe('escalated-recovered');
       expect(o.checks.map((c) => [c.at - started, c.transition])).toEqual([
         [observationSeconds * 1000, 'escalate'],
-        [2 * observationSeconds * 1000, 'rollback'],
+        [(2 * observationSeconds + 120) * 1000, 'rollback'],
       ]);
       expect(o.rollbackSteps).toBe(5);
       expect(o.lastRollbackAt! - o.recoveryDecisionAt!).toBe(4 * rollbackIntervalSeconds * 1000);
-      expect(o.transitions).toBe(26);
+      expect(o.transitions).toBe(31);
     },
   );
 
@@ -192,7 +210,7 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
       [(observationSeconds + finalCheckSeconds) * 1000, 'rollback'],
     ]);
     expect(o.stages.map((s) => s.level)).toEqual(['soft']);
-    expect(o.transitions).toBe(19);
+    expect(o.transitions).toBe(20);
   });
 
   it('still improving at the final check: handed off without escalating', async () => {
@@ -229,12 +247,13 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
       // The CDN invalidation has nothing to undo: one rollback step for two soft actions.
       expect(o.stages).toEqual([{ level: 'soft', at: started, actions: 2 }]);
       expect(o.rollbackSteps).toBe(1);
-      expect(o.transitions).toBe(10);
+      expect(o.transitions).toBe(11);
     },
   );
 
   it(
-    'the same origin bottleneck on one tenant only is ' + 'blocked: its platform-wide steps are handed to an operator',
+    'the same origin bottleneck on one tenant only applies nothing by itself: its platform-wide steps wait for an ' +
+      'approval, and with no answer the run hands off',
     async () => {
       const end = T0 + 3 * 60 * MINUTE;
       const edge = surge({
@@ -250,8 +269,9 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
         { anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) },
         { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies },
       );
-      expect(o.outcome).toBe('blocked');
-      expect(o.stages).toEqual([]);
+      expect(o.outcome).toBe('handed-off');
+      expect(o.stages).toEqual([{ level: 'soft', at: started, actions: 0 }]);
+      expect(o.path).toEqual(expect.arrayContaining(['Await approval', 'Approval expired', 'Notify hand-off']));
     },
   );
 

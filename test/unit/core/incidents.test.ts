@@ -35,9 +35,10 @@ describe('signal families', () => {
     );
   });
 
-  it('platform-only playbooks mitigate once per incident, tenant-scoped ones once per tenant', () => {
-    expect(mitigationScope({ class: 'infra', signal: 'edge_p95_ms', tenant: 'acme' })).toBe('origin-bottleneck#*');
-    expect(mitigationScope({ class: 'tenant', signal: 'ingest_rpm', tenant: 'acme' })).toBe('ingest-surge#acme');
+  it('one mitigation per incident and playbook, platform-only or tenant-scoped', () => {
+    expect(mitigationScope({ class: 'infra', signal: 'edge_p95_ms' })).toBe('origin-bottleneck#*');
+    // Tenant-scoped playbooks too: one execution plans every member tenant's steps.
+    expect(mitigationScope({ class: 'tenant', signal: 'ingest_rpm' })).toBe('ingest-surge#*');
   });
 });
 

@@ -25,6 +25,7 @@ const QUIET: GuardrailContext = {
   releaseWithin30m: false,
   whitelistedCampaign: false,
   killSwitch: false,
+  approved: false,
 };
 /** A tenant's reversible flag in the deployment's region (kr). */
 const TENANT_FLAG: GuardrailTarget = {
@@ -34,6 +35,7 @@ const TENANT_FLAG: GuardrailTarget = {
   reversible: true,
   regionBound: true,
   regions: ['kr'],
+  needsApproval: false,
 };
 const PLATFORM_FLAG: GuardrailTarget = {
   kind: 'flag',
@@ -42,6 +44,7 @@ const PLATFORM_FLAG: GuardrailTarget = {
   reversible: true,
   regionBound: true,
   regions: ['kr'],
+  needsApproval: false,
 };
 const INVALIDATION: GuardrailTarget = {
   kind: 'cdn-invalidation',
@@ -50,6 +53,7 @@ const INVALIDATION: GuardrailTarget = {
   reversible: false,
   regionBound: false,
   regions: [],
+  needsApproval: false,
 };
 const WORKFLOW = { type: 'Workflow', id: 'mitigation' } as const;
 const OPERATOR = { type: 'Operator', id: 'arn:aws:iam::123456789012:role/oncall' } as const;
@@ -218,12 +222,55 @@ const CASES: Case[] = [
     policies: ['permit-hard-apply'],
   },
   {
-    name: 'platform step, one tenant, by an operator (approval is not built yet)',
+    name: 'platform step, one tenant, started by an operator but not approved step by step',
     principal: OPERATOR,
     target: PLATFORM_FLAG,
     context: operator,
     allowed: false,
     policies: ['platform-step-needs-multi-tenant-incident'],
+  },
+  {
+    name: 'platform step, one tenant, approved by an operator',
+    target: PLATFORM_FLAG,
+    context: { approved: true },
+    allowed: true,
+    policies: ['permit-soft-apply'],
+  },
+  {
+    name: 'irreversible platform step (invalidation), one tenant, approved',
+    target: INVALIDATION,
+    context: { approved: true },
+    allowed: true,
+    policies: ['permit-soft-apply'],
+  },
+  // step-needs-approval
+  {
+    name: 'step that waits for approval, not approved, even on a wide incident',
+    target: { ...TENANT_FLAG, needsApproval: true },
+    context: { level: 'hard', tenantsAffected: 50 },
+    allowed: false,
+    policies: ['step-needs-approval'],
+  },
+  {
+    name: 'step that waits for approval, approved',
+    target: { ...TENANT_FLAG, needsApproval: true },
+    context: { level: 'hard', approved: true },
+    allowed: true,
+    policies: ['permit-hard-apply'],
+  },
+  {
+    name: 'approved step while the kill switch is on: the pause wins',
+    target: { ...TENANT_FLAG, needsApproval: true },
+    context: { level: 'hard', approved: true, killSwitch: true },
+    allowed: false,
+    policies: ['kill-switch'],
+  },
+  {
+    name: 'approved step in a region the anomaly did not touch',
+    target: { ...TENANT_FLAG, needsApproval: true, regions: ['us'] },
+    context: { level: 'hard', approved: true },
+    allowed: false,
+    policies: ['deny-region-not-touched'],
   },
   {
     name: 'irreversible platform step (invalidation), one tenant',
@@ -423,43 +470,56 @@ describe('planning with the real guardrails', () => {
   });
 
   it(
-    "one tenant's edge latency: no CDN invalidation, failover or WAF challenge (platform-wide / irreversible); an " +
-      'incident on three tenants gets them',
+    "one tenant's edge latency: no automatic CDN invalidation, failover or WAF challenge (platform-wide / " +
+      'irreversible), each waits for an approval; an incident on three tenants applies the soft ones itself',
     () => {
       const edge = anomaly({ class: 'infra', signal: 'edge_p95_ms', expected: 120, observed: 900 });
       const alone = plan(edge);
-      expect(alone.allowed).toBe(false);
       expect(alone.stages.flatMap((s) => s.actions)).toEqual([]);
-      expect(alone.handedOff.map((h) => h.stepId)).toEqual([
-        'origin-bottleneck/cache-key-normalise',
-        'origin-bottleneck/cdn-invalidate',
-        'origin-bottleneck/read-only-failover',
-        'origin-bottleneck/challenge',
+      expect(alone.handedOff.map((h) => [h.stepId, h.approvable])).toEqual([
+        ['origin-bottleneck/cache-key-normalise', true],
+        ['origin-bottleneck/cdn-invalidate', true],
+        ['origin-bottleneck/read-only-failover', true],
+        ['origin-bottleneck/challenge', true],
       ]);
       expect(alone.handedOff[1]!.policies).toEqual([
         'irreversible-step-needs-multi-tenant-incident',
         'platform-step-needs-multi-tenant-incident',
       ]);
-      expect(plan(edge, { ...env, tenantsAffected: 2 }).allowed).toBe(false);
+      // The run starts, to ask an operator for the soft steps.
+      expect(alone.allowed).toBe(true);
+      expect(plan(edge, { ...env, tenantsAffected: 2 }).stages[0]!.actions).toEqual([]);
       const wide = plan(edge, { ...env, tenantsAffected: 3 });
       expect(wide.allowed).toBe(true);
-      expect(wide.stages.map((s) => s.actions.length)).toEqual([2, 2]);
-      expect(wide.handedOff).toEqual([]);
+      expect(wide.stages.map((s) => s.actions.length)).toEqual([2, 0]);
+      // Hard steps wait for a person however wide the incident (step-needs-approval).
+      expect(wide.handedOff.map((h) => [h.stepId, h.approvable, h.policies])).toEqual([
+        ['origin-bottleneck/read-only-failover', true, ['step-needs-approval']],
+        ['origin-bottleneck/challenge', true, ['step-needs-approval']],
+      ]);
       // A threshold the deployment set higher holds too.
-      expect(plan(edge, { ...env, tenantsAffected: 3, platformMinTenants: 4 }).allowed).toBe(false);
+      expect(plan(edge, { ...env, tenantsAffected: 3, platformMinTenants: 4 }).stages[0]!.actions).toEqual([]);
+      // A step the deployment sets to `auto` does not wait (other guardrails still apply).
+      const auto = plan(edge, {
+        ...env,
+        tenantsAffected: 3,
+        stepApproval: { 'origin-bottleneck/read-only-failover': 'auto' },
+      });
+      expect(auto.stages[1]!.actions.map((a) => a.step.id)).toEqual(['origin-bottleneck/read-only-failover']);
     },
   );
 
   it(
-    "an anomaly whose records named no region: no automatic change of a control in the deployment's region; an " +
-      'operator may',
+    "an anomaly whose records named no region: no automatic change of a control in the deployment's region " +
+      'without an approval; an operator-started run may',
     () => {
       const unknown = anomaly({ region: undefined });
-      expect(plan(unknown).allowed).toBe(false);
+      expect(plan(unknown).stages[0]!.actions).toEqual([]);
       expect(plan(unknown).handedOff[0]!.policies).toEqual(['unknown-region-not-automatic']);
-      expect(plan(unknown, { ...env, principal: OPERATOR, automatic: false }).allowed).toBe(true);
+      expect(plan(unknown).handedOff[0]!.approvable).toBe(true);
+      expect(plan(unknown, { ...env, principal: OPERATOR, automatic: false }).stages[0]!.actions).not.toEqual([]);
       // A deployment bound to no region has nothing region-bound.
-      expect(plan(unknown, { ...env, deploymentRegion: undefined }).allowed).toBe(true);
+      expect(plan(unknown, { ...env, deploymentRegion: undefined }).stages[0]!.actions).not.toEqual([]);
     },
   );
 

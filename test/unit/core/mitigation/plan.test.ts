@@ -320,6 +320,7 @@ describe('guardrail requests', () => {
         releaseWithin30m: false,
         whitelistedCampaign: false,
         killSwitch: false,
+        approved: false,
       },
     });
   });
@@ -339,6 +340,7 @@ describe('guardrail requests', () => {
         reversible: false,
         regionBound: false,
         regions: [],
+        needsApproval: false,
       });
       expect(r.context).toMatchObject({ tenantsAffected: 2, platformMinTenants: 4 });
       expect(applyRequest(anomaly(), 'hard', env, failover).resource.target).toMatchObject({
@@ -354,6 +356,7 @@ describe('guardrail requests', () => {
         reversible: true,
         regionBound: false,
         regions: [],
+        needsApproval: false,
       });
     },
   );

@@ -45,6 +45,7 @@ describe('policy files', () => {
         'deny-cross-region',
         'campaign-soft-only',
         'release-prefers-rollback',
+        'step-needs-approval',
         'kill-switch',
         'platform-step-needs-multi-tenant-incident',
         'irreversible-step-needs-multi-tenant-incident',

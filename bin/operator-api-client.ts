@@ -1,0 +1,69 @@
+import { createHash, createHmac } from 'node:crypto';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+/** SHA-256 for the SigV4 signer, from node:crypto (HMAC when given a secret). */
+class Sha256 {
+  private readonly hash;
+  constructor(secret?: SourceData) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: SourceData): void {
+    this.hash.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+
+function bytes(data: SourceData): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** The region of an API Gateway URL (`https://<id>.execute-api.<region>.amazonaws.com/...`), if it is one. */
+export function apiGatewayRegion(url: URL): string | undefined {
+  return /^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1];
+}
+
+/**
+ * Call the operator API as the CLI user: a deployed API (IAM authorization) with a SigV4 signature from the default
+ * credential chain; the local runtime's with the user's name (`x-local-user`), which it records as the caller.
+ */
+export async function callOperatorApi(
+  base: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
+  const url = new URL(path.replace(/^\//, ''), base.endsWith('/') ? base : `${base}/`);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  let headers: Record<string, string> = { 'content-type': 'application/json', host: url.host };
+  const region = apiGatewayRegion(url);
+  if (region) {
+    const signer = new SignatureV4({ service: 'execute-api', region, credentials: defaultProvider(), sha256: Sha256 });
+    const signed = await signer.sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers,
+      ...(payload !== undefined && { body: payload }),
+    });
+    headers = signed.headers;
+  } else headers['x-local-user'] = process.env.USER ?? 'cli';
+  const { host: _host, ...sent } = headers;
+  const res = await fetch(url, { method, headers: sent, ...(payload !== undefined && { body: payload }) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: shown as text
+  }
+  return { status: res.status, body: parsed };
+}
