@@ -11,7 +11,7 @@ import { readFlags } from '../../lambdas/adapters/targets/index.js';
 import { createStreamConsumer } from '../../lambdas/handlers/stream-consumer.js';
 import { incidentPage, type Anomaly } from '../../lambdas/core/anomaly.js';
 import { localMitigation } from '../../local/mitigation.js';
-import { kinesisEvent, stackTemplate, startHarness, type Harness } from './harness.js';
+import { kinesisEvent, NO_WAIT, stackTemplate, startHarness, type Harness } from './harness.js';
 
 const context = { functionName: 'test', awsRequestId: 'r' } as unknown as Context;
 const MIN = 60_000;
@@ -81,21 +81,26 @@ function series(tenants: number) {
   return records;
 }
 
+/** The synthesized workflow on the stand-ins in region kr, at a fixed time, with no waits (approvals wait 1 s). */
+function workflowAt(now: number) {
+  return localMitigation({
+    template: stackTemplate(),
+    dynamo: h.standIns.dynamo,
+    tableName: h.table,
+    notifier: h.alerts,
+    deploymentRegion: 'kr',
+    timings: NO_WAIT,
+    now: () => now,
+  });
+}
+
 function batches<T>(items: T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 }
 
 describe('a shared origin spike on 50 tenants through the consumer and the synthesized workflow', () => {
   it('pages once, starts one execution, applies each platform step once, also on redelivery', async () => {
-    const m = localMitigation({
-      template: stackTemplate(),
-      dynamo: h.standIns.dynamo,
-      tableName: h.table,
-      notifier: h.alerts,
-      deploymentRegion: 'kr',
-      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0, approvalTimeoutSeconds: 1 },
-      now: () => T0 + 200 * MIN,
-    });
+    const m = workflowAt(T0 + 200 * MIN);
     const deps = () => ({
       ...h.deps(),
       incidents: new DynamoDbIncidentStore(h.standIns.dynamo, h.table),
@@ -189,15 +194,7 @@ describe('a tenant-scoped incident (ingest surge on 8 tenants): one execution mi
     for (const a of members) await anomalies.open(a);
     // Another incident's anomaly on the same signal: not a member.
     await anomalies.open(surge('outsider', 101, { incident: 'inc-other' }));
-    const m = localMitigation({
-      template: stackTemplate(),
-      dynamo: h.standIns.dynamo,
-      tableName: h.table,
-      notifier: h.alerts,
-      deploymentRegion: 'kr',
-      timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0, approvalTimeoutSeconds: 1 },
-      now: () => T0 + 110 * MIN,
-    });
+    const m = workflowAt(T0 + 110 * MIN);
     await m.stepFunctions.start(members[0]!);
     await m.stepFunctions.drain();
     const [x] = [...m.stepFunctions.executions.values()];

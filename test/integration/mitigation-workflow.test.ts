@@ -113,10 +113,24 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     return { sfn, bus: m.bus, ledger: deps.ledger, deps };
   }
 
-  /**
-   * The operator: waits for the execution's approval request, then answers it through the approve route (the same
-   * handler as the Lambda), as `alice`.
-   */
+  /** Answer an approval request through the approve route (the same handler as the Lambda), as `user`. */
+  function approveAs(
+    sfn: LocalStepFunctions,
+    deps: Omit<MitigationDeps, 'execution'>,
+    body: { key: string; decision: 'approve' | 'deny'; reason: string },
+    user: string,
+  ): Promise<{ statusCode: number; body: string }> {
+    const approve = createApproveHandler({ approvals: deps.approvals, taskTokens: sfn, now: () => NOW });
+    return approve({
+      body: JSON.stringify(body),
+      isBase64Encoded: false,
+      headers: { 'content-type': 'application/json' },
+      queryStringParameters: null,
+      requestContext: { identity: { userArn: `arn:aws:iam::123456789012:user/${user}` } },
+    } as never);
+  }
+
+  /** The operator: waits for the execution's approval request, then answers it as `alice`. */
   async function answerWhenAsked(
     sfn: LocalStepFunctions,
     deps: Omit<MitigationDeps, 'execution'>,
@@ -125,36 +139,30 @@ describe('mitigation workflow: the synthesized state machine on the local stand-
     const episode = `rb-${episodeHash(anomaly().id)}`;
     for (let i = 0; i < 250; i++) {
       const pending = (await deps.approvals.ofEpisode(episode)).find((r) => r.status === 'pending');
-      if (pending) {
-        const approve = createApproveHandler({ approvals: deps.approvals, taskTokens: sfn, now: () => NOW });
-        return approve({
-          body: JSON.stringify({ key: pending.key, decision, reason: `${decision}: checked the dashboard` }),
-          isBase64Encoded: false,
-          headers: { 'content-type': 'application/json' },
-          queryStringParameters: null,
-          requestContext: { identity: { userArn: 'arn:aws:iam::123456789012:user/alice' } },
-        } as never);
-      }
+      if (pending)
+        return approveAs(
+          sfn,
+          deps,
+          { key: pending.key, decision, reason: `${decision}: checked the dashboard` },
+          'alice',
+        );
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error('no approval was requested');
   }
 
   /** Answer the episode's hard-stage request again, whatever its state (a second operator, or a late one). */
-  async function answerWhenAskedAgain(
+  const answerWhenAskedAgain = (
     sfn: LocalStepFunctions,
     deps: Omit<MitigationDeps, 'execution'>,
     decision: 'approve' | 'deny',
-  ): Promise<{ statusCode: number; body: string }> {
-    const approve = createApproveHandler({ approvals: deps.approvals, taskTokens: sfn, now: () => NOW });
-    return approve({
-      body: JSON.stringify({ key: `rb-${episodeHash(anomaly().id)}-approve-hard`, decision, reason: 'second look' }),
-      isBase64Encoded: false,
-      headers: { 'content-type': 'application/json' },
-      queryStringParameters: null,
-      requestContext: { identity: { userArn: 'arn:aws:iam::123456789012:user/bob' } },
-    } as never);
-  }
+  ) =>
+    approveAs(
+      sfn,
+      deps,
+      { key: `rb-${episodeHash(anomaly().id)}-approve-hard`, decision, reason: 'second look' },
+      'bob',
+    );
 
   /** The tenant's own flags (the kill switch is a platform flag). */
   const flags = () => readFlags(h.standIns.dynamo, h.table, 'acme');

@@ -62,3 +62,15 @@ export function value(v: unknown): string {
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** `tenants a, b`; `signal x`: a label, plural for several, and the items (already rendered). */
+export function names(what: string, items: readonly string[]): string {
+  return `${what}${items.length === 1 ? '' : 's'} ${items.join(', ')}`;
+}
+
+/** A digest row's savings: an amount, a share of the excess, or n/a. */
+export function savingsCell(savings: { amount?: number; percent: number | null } | undefined | null): string {
+  if (!savings) return 'n/a';
+  if (savings.amount !== undefined) return usd(savings.amount);
+  return savings.percent === null ? 'n/a' : `${num(savings.percent)}% of excess`;
+}

@@ -1,6 +1,6 @@
 import { dailyChart, episodeChart, esc } from './chart.js';
 import { TRIGGER_WORDS, changeLabel, outcomeDetail } from './episode.js';
-import { clock, num, pct, plural, usd, value, withUnit } from './format.js';
+import { clock, names, num, pct, plural, savingsCell, usd, value, withUnit } from './format.js';
 import type { DailyEpisodeRow, DailyReport, EpisodeReport, Report, ReportIncident, SavingsEstimate } from './model.js';
 
 /**
@@ -333,19 +333,8 @@ function dailyBody(r: DailyReport): string[] {
   return out;
 }
 
-/** `tenants <code>a</code>, <code>b</code>`; `signal <code>x</code>` */
-function names(what: string, items: string[]): string {
-  return `${what}${items.length === 1 ? '' : 's'} ${items.join(', ')}`;
-}
-
 function episodeRowHtml(e: DailyEpisodeRow, day: string): string {
-  const savings = !e.savings
-    ? 'n/a'
-    : e.savings.amount !== undefined
-      ? usd(e.savings.amount)
-      : e.savings.percent === null
-        ? 'n/a'
-        : `${num(e.savings.percent)}% of excess`;
+  const savings = savingsCell(e.savings);
   const link =
     e.reportPrefix !== undefined
       ? `<a href="${esc(relativeFromDigest(e.reportPrefix))}report.html">${esc(e.reportId ?? 'report')}</a>`

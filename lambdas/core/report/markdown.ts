@@ -1,5 +1,5 @@
 import { TRIGGER_WORDS, changeLabel, outcomeDetail } from './episode.js';
-import { clock, num, pct, plural, usd, value, withUnit } from './format.js';
+import { clock, names, num, pct, plural, savingsCell, usd, value, withUnit } from './format.js';
 import type {
   DailyEpisodeRow,
   DailyReport,
@@ -293,19 +293,8 @@ function dailyMarkdown(r: DailyReport): string[] {
   return out;
 }
 
-/** `tenants `a`, `b``; `signal `x`` */
-function names(what: string, items: string[]): string {
-  return `${what}${items.length === 1 ? '' : 's'} ${items.join(', ')}`;
-}
-
 function episodeRow(e: DailyEpisodeRow, day: string): string {
-  const savings = !e.savings
-    ? 'n/a'
-    : e.savings.amount !== undefined
-      ? usd(e.savings.amount)
-      : e.savings.percent === null
-        ? 'n/a'
-        : `${num(e.savings.percent)}% of excess`;
+  const savings = savingsCell(e.savings);
   return (
     `| ${clock(e.start, day)} | ${code(e.tenant)} | ${code(e.signal)} | ${text(e.change)} | ${e.class} | ` +
     `${e.severity} | ${e.decision} | ${e.outcome ?? '-'} | ` +
