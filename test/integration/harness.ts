@@ -5,12 +5,12 @@ import { synthTemplate } from '../../lib/synth.js';
 import { DynamoDbAnomalyStore } from '../../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../../lambdas/adapters/change-store.js';
 import type { DeadLetter } from '../../lambdas/core/ports/dead-letter-sink.js';
-import { DynamoDbWindowStore, windowItemKey } from '../../lambdas/adapters/window-store.js';
+import { DynamoDbWindowStore, windowFromItem, windowItemKey } from '../../lambdas/adapters/window-store.js';
 import { DynamoDbEpisodeTraceStore } from '../../lambdas/adapters/episode-trace-store.js';
 import { DynamoDbPositionLedger } from '../../lambdas/adapters/position-ledger.js';
 import type { StreamBatchDeps } from '../../lambdas/usecases/stream-batch.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
-import { decodeState, type KeyState } from '../../lambdas/core/key-state.js';
+import type { KeyState } from '../../lambdas/core/key-state.js';
 import type { RouteId } from '../../lambdas/core/api/routes.js';
 import type { ApiHandler } from '../../lambdas/handlers/api/http.js';
 import { localMitigation } from '../../local/mitigation.js';
@@ -67,7 +67,7 @@ export async function startHarness(): Promise<Harness> {
     },
     async readState(key) {
       const out = await doc.send(new GetCommand({ TableName: table, Key: windowItemKey(key), ConsistentRead: true }));
-      return out.Item ? { state: decodeState(out.Item.state as string), version: Number(out.Item.ver) } : undefined;
+      return out.Item ? windowFromItem(out.Item) : undefined;
     },
     close: () => standIns.close(),
   };

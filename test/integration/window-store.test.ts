@@ -1,0 +1,84 @@
+import type { Context } from 'aws-lambda';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbWindowStore, windowItemKey } from '../../lambdas/adapters/window-store.js';
+import { encodeState } from '../../lambdas/core/key-state.js';
+import type { BatchOutcome } from '../../lambdas/usecases/stream-batch.js';
+import { createStreamConsumer } from '../../lambdas/handlers/stream-consumer.js';
+import { kinesisEvent, startHarness, type Harness } from './harness.js';
+
+const context = { functionName: 'test', awsRequestId: 'r' } as unknown as Context;
+const T0 = Date.parse('2026-11-20T00:00:00Z');
+const MIN = 60_000;
+
+/** DynamoDB's item size: attribute names plus values (strings and binary by bytes, numbers ≈ 1 byte per 2 digits). */
+function itemBytes(item: Record<string, unknown>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(item)) {
+    n += Buffer.byteLength(k);
+    if (typeof v === 'string') n += Buffer.byteLength(v);
+    else if (v instanceof Uint8Array) n += v.length;
+    else if (typeof v === 'number') n += Math.ceil(String(v).replace(/[-.]/g, '').length / 2) + 1;
+  }
+  return n;
+}
+
+describe('DynamoDbWindowStore: one small item per key', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(() => h.close());
+
+  it('keeps two days of a diurnal key under 1 KB (1 write unit), reads it back, and reads old JSON items', async () => {
+    const outcomes: BatchOutcome[] = [];
+    const consumer = createStreamConsumer(h.deps(), { onOutcome: (o) => void outcomes.push(o) });
+    const records = Array.from({ length: 2 * 1440 }, (_, i) => ({
+      v: 1,
+      type: 'metric',
+      id: `m-${i}`,
+      ts: T0 + i * MIN,
+      tenant: 'acme',
+      signal: 'cqs_p95',
+      region: 'kr',
+      value: 0.0025 * (1 + 0.3 * Math.sin((2 * Math.PI * i) / 1440)) * (1 + 0.03 * Math.sin(i * 12.9898)),
+    }));
+    for (let i = 0; i < records.length; i += 500)
+      expect((await consumer(kinesisEvent(records.slice(i, i + 500)), context)).batchItemFailures).toEqual([]);
+
+    const doc = DynamoDBDocumentClient.from(h.standIns.dynamo);
+    const { Item } = await doc.send(new GetCommand({ TableName: h.table, Key: windowItemKey('acme#cqs_p95') }));
+    expect(Item!.state).toBeUndefined();
+    expect(Item!.z).toBeInstanceOf(Uint8Array);
+    const stored = await h.readState('acme#cqs_p95');
+    const json = Buffer.byteLength(encodeState(stored!.state));
+    expect(json).toBeGreaterThan(1500);
+    expect(itemBytes(Item!)).toBeLessThan(1024);
+    // DynamoDB's own count agrees: the last batches' state writes took one write unit each.
+    const last = outcomes.at(-1)!;
+    expect(last.writeUnits / last.stateWrites).toBe(1);
+    expect(stored!.state.det).toBeDefined();
+
+    // An item written by the previous version (the JSON in `state`) reads back, and the next save rewrites it.
+    await doc.send(
+      new PutCommand({
+        TableName: h.table,
+        Item: {
+          ...windowItemKey('acme#old'),
+          ver: 3,
+          tenant: 'acme',
+          signal: 'old',
+          state: encodeState({ ...stored!.state, key: 'acme#old' }),
+        },
+      }),
+    );
+    const store = new DynamoDbWindowStore(h.standIns.dynamo, h.table);
+    const old = await store.load('acme#old');
+    expect(old).toMatchObject({ version: 3, state: { key: 'acme#old' } });
+    expect((await store.loadMany(['acme#old', 'acme#cqs_p95'])).size).toBe(2);
+    expect(await store.save(old!.state, 3)).toMatchObject({ saved: true });
+    expect(
+      (await doc.send(new GetCommand({ TableName: h.table, Key: windowItemKey('acme#old') }))).Item!.state,
+    ).toBeUndefined();
+  }, 120_000);
+});
