@@ -92,5 +92,3 @@ export function windowFromItem(item: Record<string, unknown>): StoredWindow {
       : decodeState(item.state as string);
   return { state, version: Number(item.ver) };
 }
-
-
