@@ -119,7 +119,9 @@ describe('local --once', () => {
     expect(summary.firstMitigationEndedMs).toBeGreaterThan(summary.firstAlertMs!);
     // The notification storm's hard steps wait for an approval; the demo's simulated on-call gives it, says so, and
     // the hard stage is applied with who approved it.
-    expect(summary.approvals).toEqual({ requested: 1, answered: 1, expired: 0, waiting: 0 });
+    // (Which other incidents escalate depends on how far the closed loop got by each check: at least the storm's.)
+    expect(summary.approvals.requested).toBeGreaterThanOrEqual(1);
+    expect(summary.approvals).toMatchObject({ answered: summary.approvals.requested, expired: 0, waiting: 0 });
     expect(lines.some((l) => /^simulated operator: approved rb-[0-9a-z]+-approve-hard /.test(l))).toBe(true);
     expect(
       lines.some((l) =>
