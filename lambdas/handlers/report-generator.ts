@@ -7,8 +7,10 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { alertMessage, incidentOf, type AlertMessage } from '../core/anomaly.js';
 import { DEFAULT_INCIDENT_WINDOW_MS } from '../core/incidents.js';
 import { episodeRollbackKey } from '../core/mitigation/keys.js';
+import { forEachLimit } from '../core/concurrency.js';
 import { episodeReportId, renderReport, summariseEpisode } from '../core/report/index.js';
-import type { EpisodeReport, EpisodeSummary, MitigationOutcome } from '../core/report/model.js';
+import type { CostCardSeriesInput, EpisodeReport, EpisodeSummary, MitigationOutcome } from '../core/report/model.js';
+import { signalSpec } from '../core/signals.js';
 import { DynamoDbActionLedger } from '../adapters/action-ledger.js';
 import type { ActionLedger } from '../core/ports/action-ledger.js';
 import { DynamoDbAnomalyStore } from '../adapters/anomaly-store.js';
@@ -65,6 +67,8 @@ const CHANGES_AFTER_MS = HOUR_MS;
  * generation (plus one incident window): an incident widens by at most one window per member.
  */
 const INCIDENT_LOOKBACK_MS = 2 * HOUR_MS;
+/** Episode traces read at once for the digest's cost card. */
+const TRACE_READS_IN_FLIGHT = 8;
 
 /**
  * RCA reports (docs/architecture.md contract 3): one per mitigation execution when it ends, and a digest of the
@@ -135,7 +139,19 @@ export function createReportGenerator(deps: ReportGeneratorDeps, logger?: Logger
       if (a.incident !== undefined) summary.anomaly.incident = a.incident;
       episodes.push(summary);
     }
-    const rendered = renderReport({ kind: 'daily', generatedAt: to, range: { from, to }, episodes });
+    // The cost card counts the minutes the day's cost anomalies traced (the only stored minutes with a forecast),
+    // kept in the anomalies' order whatever order the reads end in: the same day gives the same bytes.
+    const costly = anomalies.filter((a) => signalSpec(a.signal).category === 'cost');
+    const costSeries: CostCardSeriesInput[] = costly.map((a) => ({
+      tenant: a.tenant,
+      signal: a.signal,
+      points: [],
+      expected: a.expected,
+    }));
+    await forEachLimit([...costly.keys()], TRACE_READS_IN_FLIGHT, async (i) => {
+      costSeries[i]!.points = await deps.traces.series(costly[i]!.id);
+    });
+    const rendered = renderReport({ kind: 'daily', generatedAt: to, range: { from, to }, episodes, costSeries });
     await deps.reports.put(rendered.objects);
     const day = new Date(from).toISOString().slice(0, 10);
     await deps.notifier.publish(

@@ -105,7 +105,7 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
   }
 
   /** A real execution of the synthesized workflow for the anomaly, as the status-change event reports it. */
-  async function endedExecution(a: Anomaly = anomaly()) {
+  async function endedExecution(a: Anomaly = anomaly(), now?: () => number) {
     await new DynamoDbAnomalyStore(h.standIns.dynamo, h.table).open(a);
     await new DynamoDbChangeStore(h.standIns.dynamo, h.table).put([
       {
@@ -125,6 +125,7 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
       notifier: alerts,
       // The hard stage waits for an approval nobody gives here: it expires after a second.
       timings: { observationSeconds: 0, finalCheckSeconds: 0, rollbackIntervalSeconds: 0, approvalTimeoutSeconds: 1 },
+      ...(now && { now }),
     });
     await m.stepFunctions.start(a);
     await m.stepFunctions.drain();
@@ -221,6 +222,54 @@ describe('report generator over the local stand-ins (dynalite, s3rver)', () => {
             m.subject.includes('2026-11-22: 1 incident, 1 anomalies, 1 mitigated'),
         ),
     ).toBe(true);
+  });
+
+  it('the episode report judges the §F targets from the trace; the digest counts them, has a cost card', async () => {
+    // The workflow's clock starts at 10:04:05, as in the seed example: the trace covers the 10 minutes after it.
+    const shift = Date.now() - (T0 + 4 * 60_000 + 5_000);
+    const x = await endedExecution(anomaly(), () => Date.now() - shift);
+    const episode = await generator()({
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: statusChangeDetail(x),
+    });
+    await generator()({ 'detail-type': 'Scheduled Event', time: '2026-11-23T00:15:00Z' });
+    const stored = await objects();
+    const json = JSON.parse(stored.get(`reports/2026/11/22/${episode.id}/report.json`)!);
+    // Still 0.00378 at 10:14 (it falls to 0.0024 at 10:27): −20 % of 0.00378 is 0.003024, missed.
+    expect(json.controlTarget).toMatchObject({
+      verdict: 'missed',
+      before: 0.00378,
+      target: { value: 0.003024 },
+      after: { value: 0.00378, at: '2026-11-22T10:14:00.000Z', minute: 10 },
+    });
+    // +51.2 % before 10:04; over 24 h: 23 × 0.00378 + 33 × 0.0024 measured + 1,384 × 0.0025 = 3.62614 against
+    // 1,440 × 0.00378 = 5.4432 had the excess gone on: −33.4 %, met.
+    expect(json.costCorrection).toMatchObject({
+      verdict: 'met',
+      forecastOveragePercent: 51.2,
+      window: { measuredMinutes: 56, projectedMinutes: 1384 },
+      changePercent: -33.4,
+    });
+    expect(json.costCorrection.actual).toBeCloseTo(3.62614, 9);
+    expect(json.costCorrection.unmitigated).toBeCloseTo(5.4432, 9);
+    const md = stored.get(`reports/2026/11/22/${episode.id}/report.md`)!;
+    expect(md).toContain('10-minute control target: **missed**: cqs_p95 was 0.00378 USD at 10:14 UTC');
+
+    const digest = JSON.parse(stored.get('reports/2026/11/22/daily-2026-11-22/report.json')!);
+    expect(digest.control).toMatchObject({ mitigations: 1, met: 0, missed: 1, metPercent: 0 });
+    expect(digest.control.costCorrection).toEqual({ applicable: 1, met: 1, missed: 0, notJudged: 0 });
+    // The day's cost card counts the 90 traced minutes: 90 × 0.0025 forecast; 30 × 0.0025 + 27 × 0.00378 +
+    // 33 × 0.0024 actual (no volume in a trace: per-unit sums).
+    expect(digest.costCard.periods[0].all).toMatchObject({ minutes: 90, series: 1, weightedSeries: 0 });
+    expect(digest.costCard.periods[0].all.forecast).toBeCloseTo(0.225, 9);
+    expect(digest.costCard.periods[0].all.actual).toBeCloseTo(0.25626, 9);
+    expect(digest.costCard.mitigations).toEqual([
+      expect.objectContaining({ tenant: 'acme', signal: 'cqs_p95', before: { perMinute: 0.00378, minutes: 4 } }),
+    ]);
+    const latin1 = stored.get('reports/2026/11/22/daily-2026-11-22/report.md')!;
+    const daily = Buffer.from(latin1, 'latin1').toString('utf8');
+    expect(daily).toContain('- 10-minute control target: met by **0 of 1 mitigation** judged (0%)');
+    expect(daily).toContain('## Cost card');
   });
 
   it("the episode report lists its incident's members from the anomaly store; the digest groups them", async () => {

@@ -25,8 +25,8 @@ export function renderJson(report: Report): string {
 
 /**
  * The files of the evidence bundle: the report in its three forms plus what it was computed from,
- * verbatim and in a fixed order (window-data.json, changes.json, ledger.json; episodes.json for a
- * digest).
+ * verbatim and in a fixed order (window-data.json, changes.json, ledger.json; episodes.json and, when given,
+ * cost-series.json for a digest).
  */
 export function evidenceFiles(input: ReportInput, report: Report = buildReport(input)): ArchiveFile[] {
   const files: ArchiveFile[] = [
@@ -56,6 +56,8 @@ export function evidenceFiles(input: ReportInput, report: Report = buildReport(i
       (a, b) => a.anomaly.start - b.anomaly.start || a.anomaly.id.localeCompare(b.anomaly.id),
     );
     files.push({ name: 'episodes.json', content: json(episodes) });
+    // What the cost card counted, as given (the generator passes them in the anomalies' order).
+    if (input.costSeries?.length) files.push({ name: 'cost-series.json', content: json(input.costSeries) });
   }
   return files;
 }

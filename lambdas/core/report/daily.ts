@@ -1,5 +1,8 @@
 import { incidentOf } from '../anomaly.js';
-import { iso, dayOf } from './format.js';
+import { signalSpec } from '../signals.js';
+import { CONTROL_WINDOW_MINUTES, OVERAGE_THRESHOLD_PERCENT } from './control-targets.js';
+import { costCard, type CostCardMitigation } from './cost-card.js';
+import { iso, dayOf, round } from './format.js';
 import { dailyReportId, objectKeysFor } from './keys.js';
 import type {
   DailyEpisodeRow,
@@ -9,6 +12,12 @@ import type {
   EpisodeReport,
   EpisodeSummary,
 } from './model.js';
+
+const CONTROL_SUMMARY_METHOD =
+  'Each mitigation’s episode report judges it (its Control targets section states the method): the ' +
+  `${CONTROL_WINDOW_MINUTES}-minute control target on the value ${CONTROL_WINDOW_MINUTES} min after the first ` +
+  'action’s minute; the 24 h cost correction for cost episodes whose forecast overage before the first action was ' +
+  `at least +${OVERAGE_THRESHOLD_PERCENT}%. The share met is of the judged mitigations.`;
 
 /** What the digest needs from an episode report. */
 export function summariseEpisode(r: EpisodeReport): EpisodeSummary {
@@ -35,6 +44,14 @@ export function summariseEpisode(r: EpisodeReport): EpisodeSummary {
   // Reports written before incidents were reported have none: the digest falls back to the anomaly's own.
   if (r.incident !== undefined) summary.anomaly.incident = r.incident.id;
   if (r.outcome) summary.outcome = r.outcome;
+  if (r.actions.length) summary.firstActionAt = Math.min(...r.actions.map((x) => Date.parse(x.appliedAt)));
+  if (r.stabilisation.stabilisedAt !== null) summary.stabilisedAt = Date.parse(r.stabilisation.stabilisedAt);
+  if (r.controlTarget)
+    summary.controlTarget = { met: r.controlTarget.met, changePercent: r.controlTarget.changePercent };
+  if (r.costCorrection) {
+    const c = r.costCorrection;
+    summary.costCorrection = { applicable: c.applicable, met: c.met, changePercent: c.changePercent, saved: c.saved };
+  }
   if (r.savings.estimated) {
     summary.savings = { percent: r.savings.percent };
     if (r.savings.amount !== undefined) {
@@ -70,6 +87,12 @@ export function buildDailyReport(input: DailyReportInput): DailyReport {
   const usdRows = rows.filter((r) => r.savings?.currency === 'USD' && r.savings.amount !== undefined);
   const estimated = rows.filter((r) => r.savings !== null).length;
   const incidents = incidentRows(rows);
+  const mitigations = rows.filter((r) => r.actions > 0);
+  const met = mitigations.filter((r) => r.controlTargetMet === true).length;
+  const missed = mitigations.filter((r) => r.controlTargetMet === false).length;
+  const corrections = [...unique.values()].filter((s) => (s.actions ?? 0) > 0 && s.costCorrection?.applicable);
+  const corrected = corrections.filter((s) => s.costCorrection!.met === true).length;
+  const uncorrected = corrections.filter((s) => s.costCorrection!.met === false).length;
   return {
     kind: 'daily',
     version: 1,
@@ -93,9 +116,44 @@ export function buildDailyReport(input: DailyReportInput): DailyReport {
         'Sum of the episodes’ USD estimates (cost signals); each episode report states its method and assumptions. ' +
         'Non-cost signals have no dollar figure.',
     },
+    control: {
+      mitigations: mitigations.length,
+      met,
+      missed,
+      notJudged: mitigations.length - met - missed,
+      metPercent: met + missed ? round((met / (met + missed)) * 100, 1) : null,
+      costCorrection: {
+        applicable: corrections.length,
+        met: corrected,
+        missed: uncorrected,
+        notJudged: corrections.length - corrected - uncorrected,
+      },
+      method: CONTROL_SUMMARY_METHOD,
+    },
+    costCard: costCard({
+      to,
+      periods: ['day'],
+      series: input.costSeries ?? [],
+      mitigations: [...unique.values()].flatMap(cardMitigation),
+    }),
     incidents,
     episodes: rows,
   };
+}
+
+/** An episode with an applied action on a cost signal, as the cost card lists it. */
+function cardMitigation(s: EpisodeSummary): CostCardMitigation[] {
+  const a = s.anomaly;
+  if (s.firstActionAt === undefined || signalSpec(a.signal).category !== 'cost') return [];
+  const m: CostCardMitigation = {
+    id: a.id,
+    tenant: a.tenant,
+    signal: a.signal,
+    start: a.start,
+    firstActionAt: s.firstActionAt,
+  };
+  if (s.stabilisedAt !== undefined) m.end = s.stabilisedAt;
+  return [m];
 }
 
 /** The rows grouped by incident, oldest first (by first start, then id); members keep the rows' order. */
@@ -131,6 +189,8 @@ function row(s: EpisodeSummary): DailyEpisodeRow {
     stabilisedMinutes: s.stabilisedMinutes ?? null,
     costEffectPercent: s.costEffectPercent ?? null,
     savings: s.savings ? { ...s.savings } : null,
+    controlTargetMet: s.controlTarget?.met ?? null,
+    costCorrectionMet: s.costCorrection?.applicable ? s.costCorrection.met : null,
   };
   if (a.region !== undefined) out.region = a.region;
   if (s.reportId !== undefined) {

@@ -2,6 +2,7 @@ import { incidentOf, type Anomaly } from '../anomaly.js';
 import { describeChange } from '../classifier.js';
 import { controlKey } from '../mitigation/keys.js';
 import { signalSpec } from '../signals.js';
+import { evaluateControlTarget, evaluateCostCorrection } from './control-targets.js';
 import { STABLE_MINUTES, badSign, estimateSavings, spanMean, stabilisedAt, type SavingsArgs } from './figures.js';
 import { MINUTE_MS } from '../time.js';
 import { clock, iso, minuteOf, plural, round, value, withUnit } from './format.js';
@@ -175,6 +176,20 @@ export function buildEpisodeReport(input: EpisodeReportInput): EpisodeReport {
     },
     costEffect,
     savings: estimateSavings(savingsArgs),
+    controlTarget:
+      firstAppliedAt === undefined
+        ? null
+        : evaluateControlTarget({
+            signal: a.signal,
+            expected: a.expected,
+            observed: a.observed,
+            firstActionAt: firstAppliedAt,
+            points,
+          }),
+    costCorrection:
+      firstAppliedAt === undefined || !cost
+        ? null
+        : evaluateCostCorrection({ signal: a.signal, points, start, firstActionAt: firstAppliedAt }),
     timeline: [],
     series: downsample(points).map((p) => ({
       ts: iso(p.ts),

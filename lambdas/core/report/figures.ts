@@ -33,7 +33,11 @@ export function stabilisedAt(
   return points[first]!.ts;
 }
 
-export function spanMean(points: readonly MinutePoint[], from: number, to: number): SpanMean | null {
+export function spanMean(
+  points: readonly Pick<MinutePoint, 'ts' | 'observed'>[],
+  from: number,
+  to: number,
+): SpanMean | null {
   const span = points.filter((p) => p.ts >= from && p.ts < to);
   if (!span.length) return null;
   return {
@@ -44,8 +48,40 @@ export function spanMean(points: readonly MinutePoint[], from: number, to: numbe
   };
 }
 
+/** What the excess and cost figures read of a minute (a `MinutePoint` fits). */
+export type ExcessPoint = Pick<MinutePoint, 'ts' | 'observed' | 'expected' | 'volume'>;
+
+/**
+ * A cost signal's figures are weighted into dollars (× each minute's volume) only when every minute carries a
+ * volume; one minute without it and every minute counts as one unit's worth.
+ */
+export function volumeWeighted(points: readonly ExcessPoint[], cost: boolean): boolean {
+  return cost && points.length > 0 && points.every((p) => p.volume !== undefined);
+}
+
+/** A minute's excess over its expected value in the bad direction (`sign`), × volume when weighted. */
+export function minuteExcess(p: ExcessPoint, sign: 1 | -1, weighted: boolean): number {
+  return sign * (p.observed - p.expected) * (weighted ? p.volume! : 1);
+}
+
+/**
+ * The mean excess per minute over the episode's minutes before the first action: the rate the savings estimate (and
+ * the 24 h cost correction) project as the path without the mitigation. Null without such a minute.
+ */
+export function preActionRate(
+  points: readonly ExcessPoint[],
+  a: { start: number; firstAction: number; sign: 1 | -1; weighted: boolean },
+): { rate: number; minutes: number } | null {
+  const before = points.filter((p) => p.ts >= a.start && p.ts < a.firstAction);
+  if (!before.length) return null;
+  return {
+    rate: before.reduce((s, p) => s + minuteExcess(p, a.sign, a.weighted), 0) / before.length,
+    minutes: before.length,
+  };
+}
+
 export interface SavingsArgs {
-  points: readonly MinutePoint[];
+  points: readonly ExcessPoint[];
   signal: string;
   unit: string;
   /** Cost signals are stated in USD, others as the share of the excess avoided. */
@@ -67,8 +103,8 @@ export interface SavingsArgs {
  */
 export function estimateSavings(a: SavingsArgs): SavingsEstimate {
   const episode = a.points.filter((p) => p.ts >= a.start && p.ts < a.end);
-  const weighted = a.cost && episode.length > 0 && episode.every((p) => p.volume !== undefined);
-  const excess = (p: MinutePoint) => a.sign * (p.observed - p.expected) * (weighted ? p.volume! : 1);
+  const weighted = volumeWeighted(episode, a.cost);
+  const excess = (p: ExcessPoint) => minuteExcess(p, a.sign, weighted);
   const episodeExcess = episode.reduce((s, p) => s + excess(p), 0);
   const span = `${clock(a.start)}–${clock(a.end, a.start)}`;
   const assumptions = baseAssumptions(a, weighted, span);
@@ -87,9 +123,9 @@ export function estimateSavings(a: SavingsArgs): SavingsEstimate {
       method,
       assumptions,
     };
-  const before = episode.filter((p) => p.ts < a.firstAction!);
+  const pre = preActionRate(episode, { start: a.start, firstAction: a.firstAction, sign: a.sign, weighted });
   const after = episode.filter((p) => p.ts >= a.firstAction!);
-  if (!before.length)
+  if (!pre)
     return {
       estimated: false,
       reason: 'no anomalous minute with data before the first action: no pre-action rate',
@@ -97,14 +133,14 @@ export function estimateSavings(a: SavingsArgs): SavingsEstimate {
       method,
       assumptions,
     };
-  const rate = before.reduce((s, p) => s + excess(p), 0) / before.length;
+  const rate = pre.rate;
   const projectedExcess = rate * after.length;
   const actualExcess = after.reduce((s, p) => s + excess(p), 0);
   const avoided = projectedExcess - actualExcess;
   const percent = projectedExcess > 0 ? round((avoided / projectedExcess) * 100, 1) : null;
   const fullMethod =
     `${method} Here: ${withUnit(rate, weighted ? 'USD' : a.unit)} per minute over the ` +
-    `${plural(before.length, 'minute')} before ${clock(a.firstAction, a.start)}, projected over the ` +
+    `${plural(pre.minutes, 'minute')} before ${clock(a.firstAction, a.start)}, projected over the ` +
     `${plural(after.length, 'minute')} after it.`;
   const out: SavingsEstimate = {
     estimated: true,
@@ -117,7 +153,7 @@ export function estimateSavings(a: SavingsArgs): SavingsEstimate {
       from: iso(a.start),
       firstAction: iso(a.firstAction),
       to: iso(a.end),
-      minutesBefore: before.length,
+      minutesBefore: pre.minutes,
       minutesAfter: after.length,
     },
     weighted,
@@ -161,6 +197,6 @@ function baseAssumptions(a: SavingsArgs, weighted: boolean, span: string): strin
   return out;
 }
 
-function round6(v: number): number {
+export function round6(v: number): number {
   return Number(v.toPrecision(6));
 }

@@ -1,7 +1,15 @@
 import { dailyChart, episodeChart, esc } from './chart.js';
 import { TRIGGER_WORDS, changeLabel, outcomeDetail } from './episode.js';
 import { clock, names, num, pct, plural, savingsCell, usd, value, withUnit } from './format.js';
-import type { DailyEpisodeRow, DailyReport, EpisodeReport, Report, ReportIncident, SavingsEstimate } from './model.js';
+import type {
+  CostCard,
+  DailyEpisodeRow,
+  DailyReport,
+  EpisodeReport,
+  Report,
+  ReportIncident,
+  SavingsEstimate,
+} from './model.js';
 
 /**
  * report.html: one self-contained page. No external reference of any kind (no scripts, links,
@@ -181,6 +189,8 @@ function episodeBody(r: EpisodeReport): string[] {
       `${execution}</p>`,
   );
 
+  out.push(...controlHtml(r));
+
   const costish = e.category === 'cost';
   out.push(`<h2>${costish ? 'Cost effect and savings' : 'Effect and excess avoided'}</h2>`);
   if (r.costEffect) {
@@ -206,6 +216,26 @@ function episodeBody(r: EpisodeReport): string[] {
         `</td><td>${t.rollbackKey !== undefined ? codeEl(t.rollbackKey) : ''}</td></tr>`,
     );
   out.push('</tbody></table>');
+  return out;
+}
+
+/** Seed 004 §F: the 10-minute control target and, for a cost episode, the 24 h cost correction. */
+function controlHtml(r: EpisodeReport): string[] {
+  if (r.controlTarget === undefined) return [];
+  const out = ['<h2>Control targets (seed 004 §F)</h2>'];
+  const t = r.controlTarget;
+  if (!t) {
+    out.push('<p>No action was applied: the 10-minute control target and the 24 h cost correction do not apply.</p>');
+    return out;
+  }
+  const verdict = (v: string) =>
+    `<span class="figure ${v === 'met' ? 'good' : v === 'missed' ? 'bad' : ''}">${esc(v)}</span>`;
+  out.push(`<p>10-minute control target: ${verdict(t.verdict)}: ${esc(t.description)}.</p>`);
+  const c = r.costCorrection;
+  if (c) out.push(`<p>24 h cost correction: ${verdict(c.verdict)}: ${esc(c.description)}.</p>`);
+  out.push(`<p>Method: ${esc(t.method)}</p>`);
+  if (c?.applicable)
+    out.push(`<p>Cost correction method: ${esc(c.method)}</p>`, `<p>Assumptions:</p>${list(c.assumptions.map(esc))}`);
   return out;
 }
 
@@ -311,10 +341,12 @@ function dailyBody(r: DailyReport): string[] {
       `mitigation outcome: ${counts(t.byOutcome)}`,
       `estimated savings: <strong>${esc(usd(r.savings.usd))}</strong> (${r.savings.estimated} of ${t.episodes} ` +
         `episodes estimated)`,
+      ...controlSummaryHtml(r),
     ]),
   );
-  out.push(`<p>Method: ${esc(r.savings.method)}</p>`);
+  out.push(`<p>Method: ${esc(r.savings.method)} ${esc(r.control?.method ?? '')}</p>`);
   out.push(`<figure>${dailyChart(r)}</figure>`);
+  out.push(...costCardHtml(r.costCard, r.day));
   out.push('<h2>Incidents</h2>');
   const byId = new Map(r.episodes.map((e) => [e.id, e]));
   for (const inc of r.incidents) {
@@ -330,6 +362,70 @@ function dailyBody(r: DailyReport): string[] {
       '</tbody></table>',
     );
   }
+  return out;
+}
+
+/** The digest's control-target items (seed 004 §F). */
+function controlSummaryHtml(r: DailyReport): string[] {
+  const c = r.control;
+  if (!c) return [];
+  const k = c.costCorrection;
+  return [
+    c.mitigations
+      ? `10-minute control target: met by <strong>${c.met} of ${esc(plural(c.met + c.missed, 'mitigation'))}` +
+        `</strong> judged${c.metPercent === null ? '' : ` (${esc(num(c.metPercent))}%)`}` +
+        `${c.notJudged ? `, ${c.notJudged} not judged` : ''}`
+      : '10-minute control target: no mitigation',
+    k.applicable
+      ? `24 h cost correction (forecast overage ≥ +20%): met by <strong>${k.met} of ${k.applicable}</strong>` +
+        `${k.notJudged ? `, ${k.notJudged} not judged` : ''}`
+      : '24 h cost correction: no mitigated cost episode with a forecast overage of +20% or more',
+  ];
+}
+
+/** Seed 004 §G: forecast vs actual per period and tenant, and each mitigation's before/after and savings. */
+function costCardHtml(card: CostCard | undefined, day: string): string[] {
+  if (!card) return [];
+  const out = ['<h2>Cost card</h2>'];
+  const signed = (v: number) => (v > 0 ? `+${usd(v)}` : usd(v));
+  for (const p of card.periods) {
+    const span = p.period === 'day' ? p.from.slice(0, 10) : `${p.from.slice(0, 10)} – ${p.to.slice(0, 10)}`;
+    if (!p.all.minutes) {
+      out.push(`<p>${esc(`${p.period} (${span}): no cost-signal minute with a forecast was available.`)}</p>`);
+      continue;
+    }
+    out.push(
+      `<p>${esc(
+        `${p.period} (${span}): forecast ${usd(p.all.forecast)}, actual ${usd(p.all.actual)} (` +
+          `${signed(p.all.difference)}, ${pct(p.all.differencePercent)}) over ${plural(p.all.minutes, 'minute')} of ` +
+          `data; savings of the mitigations started in it: ${usd(p.savings)}.`,
+      )}</p>`,
+      '<table class="cost"><thead><tr><th>tenant</th><th>forecast</th><th>actual</th><th>difference</th>' +
+        '<th>minutes</th></tr></thead><tbody>',
+      ...p.tenants.map(
+        (x) =>
+          `<tr><td>${codeEl(x.tenant)}</td><td>${esc(usd(x.forecast))}</td><td>${esc(usd(x.actual))}</td><td>` +
+          `${esc(`${signed(x.difference)} (${pct(x.differencePercent)})`)}</td><td>${x.minutes}</td></tr>`,
+      ),
+      '</tbody></table>',
+    );
+  }
+  if (card.mitigations.length)
+    out.push(
+      '<table class="mitigations"><thead><tr><th>mitigation</th><th>first action</th><th>before, per minute</th>' +
+        '<th>after, per minute</th><th>change</th><th>savings</th></tr></thead><tbody>',
+      ...card.mitigations.map(
+        (m) =>
+          `<tr><td>${codeEl(m.tenant)} ${codeEl(m.signal)}</td><td>${esc(clock(m.firstActionAt, day))}</td><td>` +
+          `${m.before ? esc(usd(m.before.perMinute)) : '-'}</td><td>${m.after ? esc(usd(m.after.perMinute)) : '-'}` +
+          `</td><td>${esc(pct(m.differencePercent))}</td><td>` +
+          `${m.savings === null ? esc(`n/a (${m.reason ?? 'not estimated'})`) : esc(usd(m.savings))}</td></tr>`,
+      ),
+      '</tbody></table>',
+    );
+  out.push(`<p>Method: ${esc(card.method)}</p>`);
+  if (card.ignoredSignals.length)
+    out.push(`<p>Not cost signals, left out: ${card.ignoredSignals.map(codeEl).join(', ')}.</p>`);
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { TRIGGER_WORDS, changeLabel, outcomeDetail } from './episode.js';
 import { clock, names, num, pct, plural, savingsCell, usd, value, withUnit } from './format.js';
 import type {
+  CostCard,
   DailyEpisodeRow,
   DailyReport,
   EpisodeReport,
@@ -153,6 +154,8 @@ function episodeMarkdown(r: EpisodeReport): string[] {
     : '';
   out.push(`Outcome: ${r.outcome ? `**${r.outcome}**: ${text(outcomeDetail(r))}` : 'none recorded'}.${execution}`, '');
 
+  out.push(...controlMarkdown(r));
+
   out.push(`## ${e.category === 'cost' ? 'Cost effect and savings' : 'Effect and excess avoided'}`, '');
   if (r.costEffect)
     out.push(
@@ -173,6 +176,32 @@ function episodeMarkdown(r: EpisodeReport): string[] {
     out.push(
       `| ${clock(t.at, e.start, true).replace(' UTC', '')} | ${text(t.text)} | ` +
         `${t.rollbackKey !== undefined ? code(t.rollbackKey) : ''} |`,
+    );
+  return out;
+}
+
+/** Seed 004 §F: the 10-minute control target and, for a cost episode, the 24 h cost correction. */
+function controlMarkdown(r: EpisodeReport): string[] {
+  // A report written before the targets were reported has neither field.
+  if (r.controlTarget === undefined) return [];
+  const out = ['## Control targets (seed 004 §F)', ''];
+  const t = r.controlTarget;
+  if (!t) {
+    out.push('No action was applied: the 10-minute control target and the 24 h cost correction do not apply.', '');
+    return out;
+  }
+  out.push(`10-minute control target: **${t.verdict}**: ${text(t.description)}.`, '');
+  const c = r.costCorrection;
+  if (c) out.push(`24 h cost correction: **${c.verdict}**: ${text(c.description)}.`, '');
+  out.push(`Method: ${text(t.method)}`, '');
+  if (c?.applicable)
+    out.push(
+      `Cost correction method: ${text(c.method)}`,
+      '',
+      'Assumptions:',
+      '',
+      ...c.assumptions.map((x) => `- ${text(x)}`),
+      '',
     );
   return out;
 }
@@ -269,10 +298,12 @@ function dailyMarkdown(r: DailyReport): string[] {
   );
   out.push(
     `- estimated savings: **${usd(r.savings.usd)}** (${r.savings.estimated} of ${t.episodes} episodes estimated)`,
+    ...controlSummary(r),
     '',
-    `Method: ${text(r.savings.method)}`,
+    `Method: ${text(r.savings.method)} ${text(r.control.method)}`,
     '',
   );
+  out.push(...costCardMarkdown(r.costCard, r.day));
   out.push('## Incidents', '');
   const byId = new Map(r.episodes.map((e) => [e.id, e]));
   for (const inc of r.incidents) {
@@ -290,6 +321,71 @@ function dailyMarkdown(r: DailyReport): string[] {
     );
   }
   out.pop();
+  return out;
+}
+
+/** The digest's control-target lines (seed 004 §F); empty for a digest written before they were reported. */
+function controlSummary(r: DailyReport): string[] {
+  const c = r.control;
+  if (!c) return [];
+  const judged = c.met + c.missed;
+  const notJudged = c.notJudged ? `, ${c.notJudged} not judged` : '';
+  const k = c.costCorrection;
+  return [
+    c.mitigations
+      ? `- 10-minute control target: met by **${c.met} of ${plural(judged, 'mitigation')}** judged` +
+        `${c.metPercent === null ? '' : ` (${num(c.metPercent)}%)`}${notJudged}`
+      : '- 10-minute control target: no mitigation',
+    k.applicable
+      ? `- 24 h cost correction (forecast overage ≥ +20%): met by **${k.met} of ${k.applicable}**` +
+        `${k.notJudged ? `, ${k.notJudged} not judged` : ''}`
+      : '- 24 h cost correction: no mitigated cost episode with a forecast overage of +20% or more',
+  ];
+}
+
+/** Seed 004 §G: forecast vs actual per period and tenant, and each mitigation's before/after and savings. */
+function costCardMarkdown(card: CostCard | undefined, day: string): string[] {
+  if (!card) return [];
+  const out = ['## Cost card', ''];
+  const signed = (v: number) => (v > 0 ? `+${usd(v)}` : usd(v));
+  for (const p of card.periods) {
+    const span = p.period === 'day' ? p.from.slice(0, 10) : `${p.from.slice(0, 10)} – ${p.to.slice(0, 10)}`;
+    if (!p.all.minutes) {
+      out.push(`${p.period} (${span}): no cost-signal minute with a forecast was available.`, '');
+      continue;
+    }
+    out.push(
+      `${p.period} (${span}): forecast ${usd(p.all.forecast)}, actual ${usd(p.all.actual)} (` +
+        `${signed(p.all.difference)}, ${pct(p.all.differencePercent)}) over ${plural(p.all.minutes, 'minute')} of ` +
+        'data; ' +
+        `savings of the mitigations started in it: ${usd(p.savings)}.`,
+      '',
+      '| tenant | forecast | actual | difference | minutes |',
+      '|---|---|---|---|---|',
+      ...p.tenants.map(
+        (x) =>
+          `| ${code(x.tenant)} | ${usd(x.forecast)} | ${usd(x.actual)} | ${signed(x.difference)} (` +
+          `${pct(x.differencePercent)}) | ${x.minutes} |`,
+      ),
+      '',
+    );
+  }
+  if (card.mitigations.length)
+    out.push(
+      '| mitigation | first action | before, per minute | after, per minute | change | savings |',
+      '|---|---|---|---|---|---|',
+      ...card.mitigations.map(
+        (m) =>
+          `| ${code(m.tenant)} ${code(m.signal)} | ${clock(m.firstActionAt, day)} | ` +
+          `${m.before ? usd(m.before.perMinute) : '-'} | ${m.after ? usd(m.after.perMinute) : '-'} | ` +
+          `${pct(m.differencePercent)} | ` +
+          `${m.savings === null ? `n/a (${text(m.reason ?? 'not estimated')})` : usd(m.savings)} |`,
+      ),
+      '',
+    );
+  out.push(`Method: ${text(card.method)}`, '');
+  if (card.ignoredSignals.length)
+    out.push(`Not cost signals, left out: ${card.ignoredSignals.map(code).join(', ')}.`, '');
   return out;
 }
 

@@ -102,6 +102,13 @@ export interface EpisodeSummary {
   stabilisedMinutes?: number | null;
   costEffectPercent?: number | null;
   savings?: { amount?: number; currency?: 'USD'; percent: number | null };
+  /** When the first action was applied and when the episode stabilised (epoch ms): the cost card's mitigation. */
+  firstActionAt?: number;
+  stabilisedAt?: number;
+  /** The episode report's 10-minute control target (absent: no action, or a report written before it). */
+  controlTarget?: Pick<ControlTarget, 'met' | 'changePercent'>;
+  /** The episode report's 24 h cost correction (absent: not a cost signal, no action, or an older report). */
+  costCorrection?: Pick<CostCorrection, 'applicable' | 'met' | 'changePercent' | 'saved'>;
 }
 
 export interface DailyReportInput {
@@ -110,6 +117,20 @@ export interface DailyReportInput {
   /** `to` exclusive. A UTC midnight-to-midnight range is "the day"; any other range is a digest of it. */
   range: { from: number; to: number };
   episodes: readonly EpisodeSummary[];
+  /**
+   * The cost signals' minutes known for the day (the episode traces of the day's cost anomalies), for the cost card;
+   * without them the card has no minute to count.
+   */
+  costSeries?: readonly CostCardSeriesInput[];
+}
+
+/** A cost signal's minutes for the cost card (cost-card.ts `CostCardSeries`). */
+export interface CostCardSeriesInput {
+  tenant: string;
+  signal: string;
+  points: readonly Pick<SeriesPoint, 'ts' | 'observed' | 'expected' | 'volume'>[];
+  /** Stands in for the forecast of a minute without `expected`; without it such minutes are left out. */
+  expected?: number;
 }
 
 export type ReportInput = EpisodeReportInput | DailyReportInput;
@@ -206,6 +227,138 @@ export type SavingsEstimate =
     })
   | (SavingsCommon & { estimated: false; reason: string; episodeExcess: number | null });
 
+/**
+ * Seed 004 §F control target: within 10 min of the mitigation, `cqs_p95` −20 % or edge p95 ≤ 300 ms
+ * (`evaluateControlTarget`, control-targets.ts).
+ */
+export interface ControlTarget {
+  signal: string;
+  /** `absolute`: edge_p95_ms ≤ 300 ms; `relative`: 20 % of the value at detection toward the good side. */
+  rule: 'absolute' | 'relative';
+  target: {
+    /** `at-most` for a signal whose rise is bad, `at-least` for one whose fall is bad. */
+    comparison: 'at-most' | 'at-least';
+    value: number;
+    /** `≤ 0.00448 USD (20% below 0.0056 USD at detection)` */
+    text: string;
+  };
+  /** The anomaly's observed value at detection. */
+  before: number;
+  /** The value read at the 10-minute mark (see `method`), with its minute; null when there is none. */
+  after: { value: number; at: IsoTime; minute: number } | null;
+  /** `after` against `before`, in percent. */
+  changePercent: number | null;
+  /** Null: not judged (`reason` says why). */
+  met: boolean | null;
+  reason?: string;
+  /** The first minute from the first action's minute to the mark within the target (information only). */
+  firstMet: { at: IsoTime; minute: number } | null;
+  verdict: 'met' | 'missed' | 'not judged';
+  /** What the verdict rests on, in words (report.md and report.html show it after the verdict). */
+  description: string;
+  method: string;
+}
+
+/**
+ * Seed 004 §F billing protection: where the forecast overage is ≥ +20 %, the 24 h cost is corrected by at least
+ * 15 % (`evaluateCostCorrection`, control-targets.ts).
+ */
+export interface CostCorrection {
+  signal: string;
+  /** A cost signal with a forecast overage of at least `thresholdPercent`. */
+  applicable: boolean;
+  /** Observed against forecast (expected) over the episode's minutes before the first action, in percent. */
+  forecastOveragePercent: number | null;
+  thresholdPercent: number;
+  /** The 24 h cost change that meets it (−15). */
+  targetPercent: number;
+  /** The 24 h from the first action's minute: minutes with data, and those projected. */
+  window: { from: IsoTime; to: IsoTime; measuredMinutes: number; projectedMinutes: number } | null;
+  /** The 24 h cost had the pre-action excess gone on (USD; see `weighted`). */
+  unmitigated: number | null;
+  /** The 24 h cost measured, the minutes without data projected (USD). */
+  actual: number | null;
+  /** `unmitigated − actual`. */
+  saved: number | null;
+  /** `actual` against `unmitigated`, in percent. */
+  changePercent: number | null;
+  /** Null: not applicable, or not judged (`reason`). */
+  met: boolean | null;
+  reason?: string;
+  /** Amounts are × each minute's volume (dollars spent); otherwise each minute counts as one unit's worth. */
+  weighted: boolean;
+  currency: 'USD';
+  verdict: 'met' | 'missed' | 'not judged' | 'not applicable';
+  /** What the verdict rests on, in words. */
+  description: string;
+  method: string;
+  assumptions: string[];
+}
+
+/** The cost card's periods, ending at the card's `to`: 1, 7 and 30 days. */
+export type CostPeriod = 'day' | 'week' | 'month';
+
+/** Forecast against actual cost over a period (`costCard`, cost-card.ts). */
+export interface CostFigures {
+  /** The detector's expected value summed over the period's minutes with data (× volume where weighted). */
+  forecast: number;
+  /** The observed value summed over the same minutes. */
+  actual: number;
+  /** `actual − forecast`. */
+  difference: number;
+  /** `difference` against `forecast`, in percent (null for a zero forecast). */
+  differencePercent: number | null;
+  /** Minutes counted (one per minute of each series). */
+  minutes: number;
+  /** Series counted, and of those the ones weighted by volume (dollars spent). */
+  series: number;
+  weightedSeries: number;
+}
+
+export interface CostCardPeriod {
+  period: CostPeriod;
+  from: IsoTime;
+  /** Exclusive. */
+  to: IsoTime;
+  all: CostFigures;
+  /** Sorted by tenant. */
+  tenants: (CostFigures & { tenant: string })[];
+  /** Savings of the mitigations whose first action is in the period. */
+  savings: number;
+}
+
+/** One mitigation on the cost card: mean cost per minute before and after its first action, and its savings. */
+export interface CostCardMitigationRow {
+  id: string;
+  tenant: string;
+  signal: string;
+  firstActionAt: IsoTime;
+  /** From the anomaly's first minute to the first action's minute. */
+  before: { perMinute: number; minutes: number } | null;
+  /** From the first action's minute to the episode's end. */
+  after: { perMinute: number; minutes: number } | null;
+  /** `after` against `before`, in percent. */
+  differencePercent: number | null;
+  /** As the episode report estimates it (`estimateSavings`); null when it cannot be estimated (`reason`). */
+  savings: number | null;
+  reason?: string;
+  weighted: boolean;
+}
+
+/** Seed 004 §G cost card: forecast vs actual per day, week and month, and each mitigation's before/after. */
+export interface CostCard {
+  to: IsoTime;
+  currency: 'USD';
+  /** In the order asked for. */
+  periods: CostCardPeriod[];
+  /** By first action, oldest first. */
+  mitigations: CostCardMitigationRow[];
+  /** Signals given that are not cost signals: left out. */
+  ignoredSignals: string[];
+  method: string;
+  assumptions: string[];
+}
+
 export interface EpisodeReport {
   kind: 'episode';
   version: 1;
@@ -274,6 +427,13 @@ export interface EpisodeReport {
   /** Mean observed after the first action against the mean before it, in percent. */
   costEffect: { percent: number; before: SpanMean; after: SpanMean; description: string } | null;
   savings: SavingsEstimate;
+  /**
+   * Seed 004 §F 10-minute control target; null when no action was applied. Absent in reports written before it was
+   * reported.
+   */
+  controlTarget?: ControlTarget | null;
+  /** Seed 004 §F 24 h cost correction; null for a signal that is not a cost or when no action was applied. */
+  costCorrection?: CostCorrection | null;
   timeline: TimelineEvent[];
   /**
    * The signal for the chart, at most 720 points (window-data.json in the bundle has all of it),
@@ -299,6 +459,10 @@ export interface DailyEpisodeRow {
   stabilisedMinutes: number | null;
   costEffectPercent: number | null;
   savings: { amount?: number; currency?: 'USD'; percent: number | null } | null;
+  /** 10-minute control target met (null: not judged or no action). */
+  controlTargetMet: boolean | null;
+  /** 24 h cost correction: null when it does not apply (or was not judged). */
+  costCorrectionMet: boolean | null;
   reportId?: string;
   /** Prefix of the episode report's objects (`reports/YYYY/MM/DD/<id>/`). */
   reportPrefix?: string;
@@ -322,6 +486,21 @@ export interface DailyReport {
     byOutcome: Record<string, number>;
   };
   savings: { usd: number; estimated: number; notEstimated: number; method: string };
+  /** Seed 004 §F: how the range's mitigations (episodes with an applied action) did against the control targets. */
+  control: {
+    mitigations: number;
+    /** 10-minute control target: met, missed, and not judged (no value at the mark, or an older report). */
+    met: number;
+    missed: number;
+    notJudged: number;
+    /** `met` of the judged ones, in percent (null: none judged). */
+    metPercent: number | null;
+    /** 24 h cost correction of the cost episodes whose forecast overage was at least +20 %. */
+    costCorrection: { applicable: number; met: number; missed: number; notJudged: number };
+    method: string;
+  };
+  /** Seed 004 §G cost card of the range's last day (`to` − 24 h … `to`). */
+  costCard: CostCard;
   /** By first start, oldest first; each lists its episodes of the range. */
   incidents: DailyIncidentRow[];
   /** Oldest first. */
