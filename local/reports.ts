@@ -10,6 +10,7 @@ import { groupReportObjects, S3ReportStore } from '../lambdas/adapters/report-st
 import { createReportGenerator, type ExecutionStatusDetail } from '../lambdas/handlers/report-generator.js';
 import type { LocalExecution } from './step-functions.js';
 import type { UsageMeter } from './usage-meter.js';
+import { emptyControlTargetTally, tallyControlTargets, type ControlTargetTally } from './summary.js';
 
 export interface LocalReportsOptions {
   s3: S3Client;
@@ -73,6 +74,20 @@ export function localReports(o: LocalReportsOptions) {
     },
     async drain() {
       while (pending.size) await Promise.all([...pending]);
+    },
+    /** Seed 004 §F control targets over every episode report written so far. */
+    async controlTargets(): Promise<ControlTargetTally> {
+      const tally = emptyControlTargetTally();
+      const listed = await o.s3.send(new ListObjectsV2Command({ Bucket: o.bucket, Prefix: 'reports/' }));
+      for (const c of listed.Contents ?? []) {
+        if (!c.Key?.endsWith('/report.json')) continue;
+        const out = await o.s3.send(new GetObjectCommand({ Bucket: o.bucket, Key: c.Key }));
+        const report = JSON.parse(await out.Body!.transformToString()) as Parameters<typeof tallyControlTargets>[1] & {
+          kind?: string;
+        };
+        if (report.kind === 'episode') tallyControlTargets(tally, report);
+      }
+      return tally;
     },
     /** Copy every report object to `<dir>/…` (the key without its `reports/` prefix); returns the report count. */
     async copyTo(dir: string): Promise<number> {

@@ -81,7 +81,12 @@ async function runScenario(
         .join(''),
     );
     clearInterval(progress);
-    const summary = sys.summary({ drained, reportCount, settled: true });
+    const summary = sys.summary({
+      drained,
+      reportCount,
+      settled: true,
+      controlTargets: await sys.reports.controlTargets(),
+    });
     writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     printSummary(summary, out, opts.log);
     return { summary, reportCount };

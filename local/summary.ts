@@ -30,6 +30,11 @@ export interface LocalSummary {
    */
   approvals: { requested: number; answered: number; expired: number; waiting: number };
   reports: number;
+  /**
+   * Seed 004 §F as the episode reports measured it: mitigations whose 10-minute control target was met, missed or
+   * not judged, and the 24 h cost corrections that applied and were met.
+   */
+  controlTargets: ControlTargetTally;
   /** Records written to the raw archive (s3rver) and the gzip objects holding them; copied to `<out>/archive/`. */
   archive: { records: number; objects: number };
   /**
@@ -133,7 +138,7 @@ export interface SummaryInput {
   /** Whether the consumer caught up with everything sent before the summary was taken. */
   drained: boolean;
   workflows: LocalStepFunctions;
-  reports: { count: number; errors: string[] };
+  reports: { count: number; errors: string[]; controlTargets?: ControlTargetTally };
   /** `settled`: flushed after the last record was sent, so every record must be in an object by now. */
   archive: { records: number; objects: number; settled: boolean };
   sources: LocalSummary['sources'];
@@ -195,6 +200,7 @@ export function summarise(input: SummaryInput): LocalSummary {
     },
     approvals: approvalCounts(executions),
     reports: reports.count,
+    controlTargets: reports.controlTargets ?? emptyControlTargetTally(),
     archive: { records: archive.records, objects: archive.objects },
     sources,
     firstAlertMs: t.firstAlertAt === undefined ? null : t.firstAlertAt - started,
@@ -236,7 +242,8 @@ export function printSummary(s: LocalSummary, out: string, log: (l: string) => v
       `see ${join(out, 'alerts.jsonl')}); mitigations started ${s.mitigations.started}, ` +
       `succeeded ${s.mitigations.succeeded}, actions rolled back ${s.mitigations.rolledBack}; approvals asked ` +
       `${s.approvals.requested} (answered ${s.approvals.answered}, expired ${s.approvals.expired}, waiting ` +
-      `${s.approvals.waiting}); reports ${s.reports}`,
+      `${s.approvals.waiting}); reports ${s.reports}; 10-minute control target met ${s.controlTargets.met} of ` +
+      `${s.controlTargets.met + s.controlTargets.missed} mitigations judged (seed 004 §F)`,
   );
   log(
     `raw archive: ${s.archive.records} records in ${s.archive.objects} ` +
@@ -269,4 +276,35 @@ function approvalCounts(executions: readonly { path: string[] }[]): LocalSummary
   const answered = count(MITIGATION_STATES.applyApproved);
   const expired = count(MITIGATION_STATES.approvalExpired);
   return { requested, answered, expired, waiting: requested - answered - expired };
+}
+
+/** Seed 004 §F targets over the run's episode reports. */
+export interface ControlTargetTally {
+  met: number;
+  missed: number;
+  notJudged: number;
+  costCorrections: { applicable: number; met: number };
+}
+
+export function emptyControlTargetTally(): ControlTargetTally {
+  return { met: 0, missed: 0, notJudged: 0, costCorrections: { applicable: 0, met: 0 } };
+}
+
+/** Add one episode report's targets (`report.json`; reports without a mitigation have none). */
+export function tallyControlTargets(
+  tally: ControlTargetTally,
+  report: {
+    controlTarget?: { met: boolean | null } | null;
+    costCorrection?: { applicable: boolean; met: boolean | null } | null;
+  },
+): void {
+  if (report.controlTarget) {
+    if (report.controlTarget.met === true) tally.met++;
+    else if (report.controlTarget.met === false) tally.missed++;
+    else tally.notJudged++;
+  }
+  if (report.costCorrection?.applicable) {
+    tally.costCorrections.applicable++;
+    if (report.costCorrection.met === true) tally.costCorrections.met++;
+  }
 }

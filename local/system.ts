@@ -36,7 +36,14 @@ import {
   startStandIns,
   type CfnTemplate,
 } from './stand-ins.js';
-import { addOutcome, newTotals, progressLine, summarise, type LocalSummary } from './summary.js';
+import {
+  addOutcome,
+  newTotals,
+  progressLine,
+  summarise,
+  type ControlTargetTally,
+  type LocalSummary,
+} from './summary.js';
 import { UsageMeter } from './usage-meter.js';
 import { startLocalUsageSource } from './usage-source.js';
 import { defaultWorkload, type ProducedRecord } from './workload.js';
@@ -316,7 +323,12 @@ export async function startLocalSystem(opts: SystemOptions) {
       await archive.flush();
       await archive.copyTo(join(out, 'archive'));
     },
-    summary(at: { drained: boolean; reportCount: number; settled: boolean }): LocalSummary {
+    summary(at: {
+      drained: boolean;
+      reportCount: number;
+      settled: boolean;
+      controlTargets?: ControlTargetTally;
+    }): LocalSummary {
       return summarise({
         totals,
         sent,
@@ -326,7 +338,11 @@ export async function startLocalSystem(opts: SystemOptions) {
         started,
         drained: at.drained,
         workflows: mitigation.stepFunctions,
-        reports: { count: at.reportCount, errors: reportErrors },
+        reports: {
+          count: at.reportCount,
+          errors: reportErrors,
+          ...(at.controlTargets && { controlTargets: at.controlTargets }),
+        },
         // `settled`: flushed after the last record was sent, so every record must be in an object by now.
         archive: { records: archive.records, objects: archive.objects, settled: at.settled },
         sources: { ...schedule.tally, deadLettered: sourceFailures.length },

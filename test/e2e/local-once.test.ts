@@ -122,6 +122,10 @@ describe('local --once', () => {
     // (Which other incidents escalate depends on how far the closed loop got by each check: at least the storm's.)
     expect(summary.approvals.requested).toBeGreaterThanOrEqual(1);
     expect(summary.approvals).toMatchObject({ answered: summary.approvals.requested, expired: 0, waiting: 0 });
+    // Seed 004 §F as the episode reports measured it: every mitigation that acted is judged against its target.
+    const judged = summary.controlTargets.met + summary.controlTargets.missed;
+    expect(judged + summary.controlTargets.notJudged).toBeGreaterThanOrEqual(summary.mitigations.started - 1);
+    expect(written.controlTargets).toEqual(summary.controlTargets);
     expect(lines.some((l) => /^simulated operator: approved rb-[0-9a-z]+-approve-hard /.test(l))).toBe(true);
     expect(
       lines.some((l) =>
