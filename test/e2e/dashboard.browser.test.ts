@@ -93,6 +93,10 @@ describe('the operator dashboard in a real browser', () => {
       expect(await page.locator('[data-testid=band], [data-testid=band-now]').count()).toBeGreaterThan(0);
       expect(await page.locator('[data-testid=summary]').textContent()).toMatch(/records [\d,]+ sent/);
       expect(await page.locator('[data-testid=cost-card]').textContent()).toMatch(/forecast.*actual/s);
+      // The cost card's forecast vs actual over the day, week and month ending now (for all tenants, then each).
+      expect(
+        await page.locator('[data-testid=cost-periods] tr[data-tenant=all] td:first-child').allTextContents(),
+      ).toEqual(['day', 'week', 'month']);
 
       // Dry run: the plan and the policy decision, nothing started.
       await page.locator(`tr[data-episode="${episode}"] [data-testid=dry-run]`).click();

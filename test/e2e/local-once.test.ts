@@ -125,7 +125,7 @@ describe('local --once', () => {
     // Seed 004 §F as the episode reports measured it: every mitigation that acted is judged against its target.
     const judged = summary.controlTargets.met + summary.controlTargets.missed;
     expect(judged + summary.controlTargets.notJudged).toBeGreaterThanOrEqual(summary.mitigations.started - 1);
-    expect(written.controlTargets).toEqual(summary.controlTargets);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).controlTargets).toEqual(summary.controlTargets);
     expect(lines.some((l) => /^simulated operator: approved rb-[0-9a-z]+-approve-hard /.test(l))).toBe(true);
     expect(
       lines.some((l) =>

@@ -84,7 +84,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'GET',
     path: '/v1/anomaly/report',
     input: { in: 'query', schema: ReportQuery },
-    responses: { 200: 'Anomalies, actions, savings estimate and report links for the range' },
+    responses: {
+      200:
+        'Anomalies, actions, approval requests, savings estimate, the cost card (day/week/month forecast vs actual, ' +
+        "each mitigation's before/after) and report links for the range",
+    },
     summary: 'Anomalies, mitigation actions and savings over a time range',
   },
   {

@@ -54,6 +54,8 @@ import type {
 import type { MitigationControl, MitigationTimings } from '../../core/ports/mitigation-starter.js';
 import type { EpisodeTraceStore } from '../../core/ports/episode-trace-store.js';
 import type { ReportStore } from '../../core/ports/report-store.js';
+import { costCard, type CostCardMitigation, type CostCardSeries } from '../../core/report/cost-card.js';
+import type { CostCard } from '../../core/report/model.js';
 import type { RollbackRequester } from '../../core/ports/rollback-requester.js';
 import type { WindowStore } from '../../core/ports/window-store.js';
 import { planStep, type PlanDeps } from '../../usecases/mitigation-steps.js';
@@ -95,6 +97,8 @@ export interface ReportDeps {
   reports?: Pick<ReportStore, 'list' | 'link'>;
   /** The episodes' approval requests (pending ones get the dashboard's buttons); without it none are listed. */
   approvals?: Pick<ApprovalStore, 'ofEpisode'>;
+  /** The cost anomalies' traced minutes, for the cost card; without it the report has no `costCard`. */
+  traces?: Pick<EpisodeTraceStore, 'series'>;
   now: () => number;
 }
 
@@ -114,7 +118,7 @@ export interface TimelineDeps extends ReportDeps {
     Pick<OperatorChangeStore, 'affecting'>;
   /**
    * The minutes around each episode as the detector scored them (observed vs expected band); without it the timeline
-   * has only the current band.
+   * has only the current band (and the report no cost card).
    */
   traces?: Pick<EpisodeTraceStore, 'series'>;
 }
@@ -321,9 +325,10 @@ export function createReportHandler(deps: ReportDeps, logger?: Logger): ApiHandl
         deps.anomalies.between(from, to),
         reportLinks(deps.reports, from, to, to),
       ]);
-      const [actions, approvals] = await Promise.all([
+      const [actions, approvals, card] = await Promise.all([
         actionsOf(anomalies, deps.ledger),
         approvalsOf(anomalies, deps.approvals),
+        costSeriesOf(anomalies, deps.traces),
       ]);
       const byClass: Record<string, number> = {};
       for (const a of anomalies) byClass[a.class] = (byClass[a.class] ?? 0) + 1;
@@ -343,6 +348,7 @@ export function createReportHandler(deps: ReportDeps, logger?: Logger): ApiHandl
           approvals,
           savings: estimateRangeSavings(anomalies, actions, to),
           cost: costAtDetection(anomalies),
+          ...(card && { costCard: reportCostCard(anomalies, actions, card, to) }),
           reports,
         },
       };
@@ -759,6 +765,72 @@ async function tracesOf(
     bySignal.set(a.signal, minutes);
   });
   return new Map([...bySignal].map(([signal, m]) => [signal, [...m.values()].sort((a, b) => a.ts - b.ts)]));
+}
+
+/** The range's cost anomalies whose traces the report's cost card reads, at most this many (the latest). */
+const MAX_COST_CARD_EPISODES = 200;
+
+interface CostCardTraces {
+  series: CostCardSeries[];
+  /** Cost anomalies of the range left out by `MAX_COST_CARD_EPISODES`. */
+  omitted: number;
+}
+
+/** The cost anomalies' traced minutes, in the anomalies' order (oldest first); undefined without a trace store. */
+async function costSeriesOf(
+  anomalies: readonly StoredAnomaly[],
+  traces: ReportDeps['traces'],
+): Promise<CostCardTraces | undefined> {
+  if (!traces) return undefined;
+  const costly = anomalies
+    .filter((a) => signalSpec(a.signal).category === 'cost')
+    .sort((a, b) => a.start - b.start || a.id.localeCompare(b.id));
+  const read = costly.slice(-MAX_COST_CARD_EPISODES);
+  const points = await fewAtATime(read, (a) => traces.series(a.id));
+  return {
+    // The anomaly's expected value stands in for a traced minute without one (the context before the episode).
+    series: read.map((a, i) => ({ tenant: a.tenant, signal: a.signal, points: points[i]!, expected: a.expected })),
+    omitted: costly.length - read.length,
+  };
+}
+
+/**
+ * Seed 004 §G cost card over the day, week and month ending now: forecast vs actual from the cost anomalies' traced
+ * minutes, and each mitigated cost episode's before/after from its first applied action to its recovery.
+ */
+function reportCostCard(
+  anomalies: readonly StoredAnomaly[],
+  actions: readonly ActionSummary[],
+  traced: CostCardTraces,
+  now: number,
+): CostCard {
+  const firstAction = new Map<string, number>();
+  for (const a of actions)
+    firstAction.set(a.episode, Math.min(firstAction.get(a.episode) ?? Number.POSITIVE_INFINITY, a.appliedAt));
+  const mitigations: CostCardMitigation[] = anomalies.flatMap((a) => {
+    const first = firstAction.get(a.id);
+    if (first === undefined || signalSpec(a.signal).category !== 'cost') return [];
+    const m: CostCardMitigation = {
+      id: a.id,
+      tenant: a.tenant,
+      signal: a.signal,
+      start: a.start,
+      firstActionAt: first,
+    };
+    if (a.recoveredAt !== undefined) m.end = a.recoveredAt;
+    return [m];
+  });
+  const card = costCard({ to: now, series: traced.series, mitigations });
+  card.assumptions.push(
+    'Only the minutes the cost anomalies of the report’s range traced are counted: a period longer than the range, ' +
+      'or its minutes outside any cost episode, are not in the sums.',
+  );
+  if (traced.omitted)
+    card.assumptions.push(
+      `${traced.omitted} older cost anomal${traced.omitted === 1 ? 'y' : 'ies'} of the range left out: the card ` +
+        `reads the traces of the latest ${MAX_COST_CARD_EPISODES}.`,
+    );
+  return card;
 }
 
 async function actionsOf(
