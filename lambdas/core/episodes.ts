@@ -1,4 +1,5 @@
 import type { SignalCategory } from './signals.js';
+import { HOUR_MS } from './time.js';
 
 /** One scored minute of one key. */
 export interface MinuteScore {
@@ -9,6 +10,11 @@ export interface MinuteScore {
   band: { lo: number; hi: number };
   score: number;
   anomalous: boolean;
+  /**
+   * Cost signals: the detector's slow seasonal expectation (2-day base level plus hour-of-day and
+   * day-of-week profiles, `slowReference`), which a creep within the hour hardly moves. Absent: no creep rule.
+   */
+  reference?: number;
 }
 
 export interface TriggerSettings {
@@ -25,6 +31,20 @@ export interface TriggerSettings {
   costMinMinutes: number;
   /** Consecutive normal minutes after which an episode has recovered. */
   recoveryMinutes: number;
+  /**
+   * Cost signals, slow creep (see {@link trackEpisode}): consecutive minutes the cumulative excess over
+   * the slow reference across `costWindowMinutes` must stay at or above the creep threshold to page.
+   */
+  creepMinutes: number;
+  /**
+   * The creep threshold is `costExcess` or this multiple of the highest excess this hour of day reached lately
+   * (× `creepDecay` a day: 1.5 × 0.8 > 1, so a peak that recurs daily never beats its own yesterday).
+   */
+  creepRatio: number;
+  /** Per-day decay of the remembered hour-of-day highs of the excess. */
+  creepDecay: number;
+  /** Minutes of full cost windows learned before the creep rule may page (a whole day: every hour's high). */
+  creepLearnMinutes: number;
 }
 
 export const DEFAULT_TRIGGER_SETTINGS: TriggerSettings = {
@@ -35,6 +55,10 @@ export const DEFAULT_TRIGGER_SETTINGS: TriggerSettings = {
   confirmMinutes: 3,
   costMinMinutes: 2,
   recoveryMinutes: 5,
+  creepMinutes: 10,
+  creepRatio: 1.5,
+  creepDecay: 0.8,
+  creepLearnMinutes: 1440,
 };
 
 /** An open episode: one per key until it recovers. */
@@ -48,6 +72,25 @@ export interface Episode {
   peak: { ts: number; observed: number; expected: number };
   /** When the episode paged (event time of the confirming minute); absent while it is a blip. */
   confirmedAt?: number;
+  /** Opened or confirmed by the creep rule: it stays open while the excess over the slow reference holds. */
+  basis?: 'creep';
+}
+
+/** Creep rule state of a cost key (bounded: 5 pairs, 24 slots, 5 numbers; ~400 bytes of JSON). */
+export interface CreepTracker {
+  /** Last minutes: [observed, slow reference] (at most `costWindowMinutes`). */
+  w: [number, number][];
+  /** Highest cumulative excess per hour of day (UTC) outside episodes, decaying by `creepDecay` a day. */
+  hi: number[];
+  /** Full-window minutes learned (capped at `creepLearnMinutes`). */
+  n: number;
+  /** Consecutive minutes at or above the threshold. */
+  run: number;
+  /** Start of the current elevation (excess ≥ `costExcess`) and its highest excess, learned when it ends. */
+  from: number;
+  pend: number;
+  /** 1 after a page (any trigger) until the excess falls below `costExcess`: one page per elevation. */
+  blk: 0 | 1;
 }
 
 export interface EpisodeTracker {
@@ -57,6 +100,8 @@ export interface EpisodeTracker {
   normalRun: number;
   /** Last minutes of a cost signal: [observed, expected]. */
   cost: [number, number][];
+  /** Cost signals with a slow reference: the creep rule. */
+  creep?: CreepTracker;
 }
 
 export type EpisodeEvent =
@@ -66,6 +111,8 @@ export type EpisodeEvent =
       mitigate: boolean;
       trigger: 'high-confidence' | 'cost' | 'sustained';
       costExcess?: number;
+      /** Creep trigger: the slow reference the excess is measured from, and the minutes it held above the threshold. */
+      creep?: { reference: number; minutes: number; threshold: number };
       at: MinuteScore;
     }
   | { kind: 'recovered'; episode: Episode; at: number };
@@ -77,6 +124,17 @@ export function episodeId(key: string, start: number): string {
 /**
  * Seed 004 §B trigger rules over scored minutes: an anomaly episode opens on the first anomalous
  * minute, pages once (when it is confirmed), and closes after `recoveryMinutes` normal minutes.
+ *
+ * **Slow cost creep** (cost signals whose minutes carry `reference`): the seed's cost rule (`trigger:
+ * 'cost'`) acts only on an episode the detector opened, against `expected`, which absorbs a creep. The
+ * creep rule measures the same cumulative excess over `costWindowMinutes` (Σ observed / Σ reference − 1)
+ * against the slow seasonal reference and pages (`trigger: 'cost'`, `creep` set, no automatic
+ * mitigation) once it has stayed at or above the threshold for `creepMinutes` consecutive minutes. The
+ * threshold is `costExcess` (+15 %) or, if higher, `creepMargin` above the highest excess this hour of
+ * day (and its neighbours) reached lately outside episodes (decaying by `creepDecay` a day): a daily
+ * peak the coarse profile misses raises its own hour's threshold. It waits `creepLearnMinutes` of
+ * learning, pages once per elevation (not again until the excess falls below `costExcess`, nor while
+ * a paged episode is open), and a creep episode stays open while the excess holds.
  *
  * @example
  * let tracker: EpisodeTracker | undefined;
@@ -104,6 +162,7 @@ export function trackEpisode(
     t.cost.push([m.observed, m.expected]);
     if (t.cost.length > s.costWindowMinutes) t.cost.splice(0, t.cost.length - s.costWindowMinutes);
   }
+  const creep = category === 'cost' && m.reference !== undefined ? creepStep(t, m, m.reference, s) : undefined;
   if (m.anomalous) {
     t.run++;
     t.normalRun = 0;
@@ -127,22 +186,41 @@ export function trackEpisode(
   } else {
     t.run = 0;
     t.highRun = 0;
-    if (t.episode) t.normalRun++;
+    // A creep episode is not over while the excess over the slow reference holds.
+    const holding = t.episode?.basis === 'creep' && creep !== undefined && creep.excess >= s.costExcess;
+    if (t.episode) t.normalRun = holding ? 0 : t.normalRun + 1;
+  }
+  if (creep?.fires && t.episode?.confirmedAt === undefined && m.reference !== undefined) {
+    const c = t.creep as CreepTracker;
+    t.episode ??= {
+      id: episodeId(key, c.from),
+      start: c.from,
+      minutes: c.run,
+      peakScore: m.score,
+      peak: { ts: m.ts, observed: m.observed, expected: m.reference },
+    };
+    t.episode.basis = 'creep';
   }
   const ep = t.episode;
   if (ep && ep.confirmedAt === undefined) {
     const excess = costExcess(t.cost, s.costWindowMinutes);
-    const fire = (trigger: 'high-confidence' | 'cost' | 'sustained', mitigate: boolean) => {
+    const fire = (trigger: 'high-confidence' | 'cost' | 'sustained', mitigate: boolean, creepExcess?: number) => {
       ep.confirmedAt = m.ts;
       const ev: EpisodeEvent = { kind: 'confirmed', episode: { ...ep }, mitigate, trigger, at: m };
-      if (excess !== undefined) ev.costExcess = excess;
+      if (creepExcess !== undefined && creep && m.reference !== undefined) {
+        ev.costExcess = creepExcess;
+        ev.creep = { reference: m.reference, minutes: t.creep?.run ?? 0, threshold: creep.threshold };
+      } else if (excess !== undefined) ev.costExcess = excess;
       events.push(ev);
     };
     if (t.highRun >= s.highConfidenceMinutes) fire('high-confidence', true);
     else if (m.anomalous && ep.minutes >= s.costMinMinutes && excess !== undefined && excess >= s.costExcess)
       fire('cost', true);
+    else if (creep?.fires) fire('cost', false, creep.excess);
     else if (ep.minutes >= s.confirmMinutes) fire('sustained', false);
   }
+  // One page per elevation: a paged episode (any trigger) blocks the creep rule until the excess falls.
+  if (t.creep && t.episode?.confirmedAt !== undefined) blockCreep(t.creep);
   if (ep && t.normalRun >= s.recoveryMinutes) {
     events.push({ kind: 'recovered', episode: { ...ep }, at: m.ts });
     delete t.episode;
@@ -157,4 +235,62 @@ function costExcess(cost: readonly [number, number][], window: number): number |
   const observed = cost.reduce((a, [o]) => a + o, 0);
   const expected = cost.reduce((a, [, e]) => a + e, 0);
   return expected > 0 ? observed / expected - 1 : undefined;
+}
+
+const HOURS = 24;
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const round6 = (x: number) => (x === 0 || !Number.isFinite(x) ? 0 : Number(x.toPrecision(6)));
+const hourOf = (ts: number) => Math.floor((((ts % (HOURS * HOUR_MS)) + HOURS * HOUR_MS) % (HOURS * HOUR_MS)) / HOUR_MS);
+
+/** Remembers `excess` as this hour's high (the slot decays by `creepDecay` per day, i.e. per 60 minutes in it). */
+function learnHigh(c: CreepTracker, ts: number, excess: number, s: TriggerSettings): void {
+  const h = hourOf(ts);
+  c.hi[h] = round3(Math.max((c.hi[h] ?? 0) * s.creepDecay ** (1 / 60), excess));
+}
+
+/** Stops counting (a paged episode is open): no creep page until the excess has fallen below `costExcess`. */
+function blockCreep(c: CreepTracker): void {
+  c.run = 0;
+  c.blk = 1;
+}
+
+/** One minute of the creep rule: the excess over the slow reference, the threshold, and whether it pages now. */
+function creepStep(
+  t: EpisodeTracker,
+  m: MinuteScore,
+  reference: number,
+  s: TriggerSettings,
+): { excess: number; threshold: number; fires: boolean } | undefined {
+  const prev = t.creep;
+  const c: CreepTracker = prev
+    ? { ...prev, w: [...prev.w], hi: [...prev.hi] }
+    : { w: [], hi: new Array<number>(HOURS).fill(0), n: 0, run: 0, from: 0, pend: 0, blk: 0 };
+  t.creep = c;
+  c.w.push([round6(m.observed), round6(reference)]);
+  if (c.w.length > s.costWindowMinutes) c.w.splice(0, c.w.length - s.costWindowMinutes);
+  const excess = costExcess(c.w, s.costWindowMinutes);
+  if (excess === undefined || !(reference > 0)) return undefined;
+  const h = hourOf(m.ts);
+  const near = Math.max(c.hi[h] ?? 0, c.hi[(h + 1) % HOURS] ?? 0, c.hi[(h + HOURS - 1) % HOURS] ?? 0);
+  const threshold = Math.max(s.costExcess, s.creepRatio * near);
+  const episodeOpen = t.episode !== undefined;
+  if (excess >= s.costExcess) {
+    // Elevated: its highest excess is learned as its hour's high only once it is over (a daily peak, a
+    // blip); a creep that holds is not learned while it holds.
+    if (c.pend === 0) c.from = m.ts;
+    c.pend = round3(Math.max(c.pend, excess));
+  } else {
+    if (c.pend > 0 && !c.blk) learnHigh(c, c.from, c.pend, s);
+    c.pend = 0;
+    if (t.episode?.confirmedAt === undefined) c.blk = 0;
+    if (!episodeOpen) learnHigh(c, m.ts, excess, s);
+  }
+  if (c.n < s.creepLearnMinutes) {
+    // Learning every hour's normal high first (no page yet).
+    c.n++;
+    c.run = 0;
+    return { excess, threshold, fires: false };
+  }
+  c.run = excess >= threshold && !c.blk ? c.run + 1 : 0;
+  return { excess, threshold, fires: c.run >= s.creepMinutes };
 }

@@ -1,4 +1,4 @@
-import { scorePoint, type DetectorSettings, type DetectorState } from './detection/index.js';
+import { scorePoint, slowReference, type DetectorSettings, type DetectorState } from './detection/index.js';
 import {
   DEFAULT_TRIGGER_SETTINGS,
   trackEpisode,
@@ -57,6 +57,8 @@ export function scoreWindows(
     const value = state.signal === ENGAGEMENT_SIGNAL ? (w.n ? w.mean : undefined) : w.lastMinute?.mean;
     if (value === undefined) continue;
     const ts = w.end - MINUTE_MS;
+    // Cost signals: the slow seasonal expectation before this point is learned (the creep rule's reference).
+    const reference = spec.category === 'cost' ? slowReference(det, ts, settings.detector) : undefined;
     const scored = scorePoint(det, { ts, value }, spec.bad, settings.detector);
     det = scored.state;
     // `anomalous` marks where an anomaly starts (and new extremes); `ongoing` keeps it up while the
@@ -70,6 +72,7 @@ export function scoreWindows(
       score: scored.score,
       anomalous,
     };
+    if (reference !== undefined && !scored.warmingUp) minute.reference = reference;
     minutes.push(minute);
     const tracked = trackEpisode(trk, state.key, minute, spec.category, settings.triggers ?? DEFAULT_TRIGGER_SETTINGS);
     trk = tracked.tracker;

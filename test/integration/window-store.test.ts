@@ -30,7 +30,7 @@ describe('DynamoDbWindowStore: one small item per key', () => {
   });
   afterEach(() => h.close());
 
-  it('keeps two days of a diurnal key under 1 KB (1 write unit), reads it back, and reads old JSON items', async () => {
+  it('keeps two days of a diurnal usage key under 1 KB (1 write unit), reads it back and old JSON items', async () => {
     const outcomes: BatchOutcome[] = [];
     const consumer = createStreamConsumer(h.deps(), { onOutcome: (o) => void outcomes.push(o) });
     const records = Array.from({ length: 2 * 1440 }, (_, i) => ({
@@ -39,18 +39,18 @@ describe('DynamoDbWindowStore: one small item per key', () => {
       id: `m-${i}`,
       ts: T0 + i * MIN,
       tenant: 'acme',
-      signal: 'cqs_p95',
+      signal: 'search_qps',
       region: 'kr',
-      value: 0.0025 * (1 + 0.3 * Math.sin((2 * Math.PI * i) / 1440)) * (1 + 0.03 * Math.sin(i * 12.9898)),
+      value: 250 * (1 + 0.3 * Math.sin((2 * Math.PI * i) / 1440)) * (1 + 0.03 * Math.sin(i * 12.9898)),
     }));
     for (let i = 0; i < records.length; i += 500)
       expect((await consumer(kinesisEvent(records.slice(i, i + 500)), context)).batchItemFailures).toEqual([]);
 
     const doc = DynamoDBDocumentClient.from(h.standIns.dynamo);
-    const { Item } = await doc.send(new GetCommand({ TableName: h.table, Key: windowItemKey('acme#cqs_p95') }));
+    const { Item } = await doc.send(new GetCommand({ TableName: h.table, Key: windowItemKey('acme#search_qps') }));
     expect(Item!.state).toBeUndefined();
     expect(Item!.z).toBeInstanceOf(Uint8Array);
-    const stored = await h.readState('acme#cqs_p95');
+    const stored = await h.readState('acme#search_qps');
     const json = Buffer.byteLength(encodeState(stored!.state));
     expect(json).toBeGreaterThan(1500);
     expect(itemBytes(Item!)).toBeLessThan(1024);
@@ -75,7 +75,7 @@ describe('DynamoDbWindowStore: one small item per key', () => {
     const store = new DynamoDbWindowStore(h.standIns.dynamo, h.table);
     const old = await store.load('acme#old');
     expect(old).toMatchObject({ version: 3, state: { key: 'acme#old' } });
-    expect((await store.loadMany(['acme#old', 'acme#cqs_p95'])).size).toBe(2);
+    expect((await store.loadMany(['acme#old', 'acme#search_qps'])).size).toBe(2);
     expect(await store.save(old!.state, 3)).toMatchObject({ saved: true });
     expect(
       (await doc.send(new GetCommand({ TableName: h.table, Key: windowItemKey('acme#old') }))).Item!.state,

@@ -11,3 +11,4 @@ export {
 } from './settings.js';
 export { emptyState, initialState, type DetectorState } from './state.js';
 export { parseDetectorState } from './state-schema.js';
+export { slowReference } from './slow-reference.js';

@@ -6,6 +6,8 @@ import {
   type MinuteScore,
 } from '../../../lambdas/core/episodes.js';
 import type { SignalCategory } from '../../../lambdas/core/signals.js';
+import { scorePoint, slowReference, type DetectorState } from '../../../lambdas/core/detection/index.js';
+import { seededRandom as rng } from '../../../local/random.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 
@@ -128,5 +130,71 @@ describe('trigger rules and episodes', () => {
       [0.85, true, 140, 100],
     ]);
     expect(tracker!.episode!.peak).toEqual({ ts: T0 + 60_000, observed: 180, expected: 100 });
+  });
+});
+
+describe('slow cost creep (cost signals, slow seasonal reference)', () => {
+  const DAY_MIN = 1440;
+  const START = Date.parse('2026-11-16T00:00:00Z');
+
+  /**
+   * A cost series with a daily cycle (±30 %, peak at 14:00 UTC) and 5 % per-minute noise, scored like
+   * score-windows.ts does; `creep`: from minute `at`, +`size` over ten minutes, then held for `hold` minutes.
+   */
+  function costSeries(days: number, seed: number, creep?: { at: number; size: number; hold: number }) {
+    const r = rng(seed);
+    const g = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    let det: DetectorState | undefined;
+    let tracker: EpisodeTracker | undefined;
+    const events: (EpisodeEvent & { minute: number })[] = [];
+    let maxBytes = 0;
+    for (let i = 0; i < days * DAY_MIN; i++) {
+      const ts = START + i * 60_000;
+      const phase = (2 * Math.PI * ((i % DAY_MIN) - 14 * 60)) / DAY_MIN;
+      let factor = 1;
+      if (creep && i >= creep.at && i < creep.at + 10 + creep.hold)
+        factor = 1 + creep.size * Math.min(1, (i - creep.at + 1) / 10);
+      const value = 0.003 * (1 + 0.3 * Math.cos(phase)) * factor * (1 + 0.05 * g());
+      const reference = slowReference(det, ts);
+      const scored = scorePoint(det, { ts, value }, 'up');
+      det = scored.state;
+      const m: MinuteScore = {
+        ts,
+        observed: value,
+        expected: scored.expected,
+        band: scored.band,
+        score: scored.score,
+        anomalous: (scored.anomalous || scored.ongoing) && !scored.warmingUp,
+      };
+      if (reference !== undefined && !scored.warmingUp) m.reference = reference;
+      const step = trackEpisode(tracker, 'acme#cqs_p95', m, 'cost');
+      tracker = step.tracker;
+      maxBytes = Math.max(maxBytes, JSON.stringify(tracker).length);
+      events.push(...step.events.map((e) => ({ ...e, minute: i })));
+    }
+    const confirmed = events.filter((e) => e.kind === 'confirmed');
+    return { confirmed, creepPages: confirmed.filter((e) => e.creep !== undefined), maxBytes };
+  }
+
+  const at = 4 * DAY_MIN + 13 * 60 + 20; // day 5, 13:20 UTC: near the daily peak
+
+  it('pages a +25 % creep over ten minutes, held, within 15 minutes of its end, explained on the event', () => {
+    const { confirmed, maxBytes } = costSeries(5, 7, { at, size: 0.25, hold: 120 });
+    const page = confirmed.find((e) => e.minute >= at && e.minute < at + 130);
+    expect(page).toBeDefined();
+    expect(page!.minute).toBeLessThanOrEqual(at + 10 + 15);
+    if (page!.kind === 'confirmed' && page!.creep) {
+      expect(page!.trigger).toBe('cost');
+      expect(page!.mitigate).toBe(false);
+      expect(page!.costExcess).toBeGreaterThanOrEqual(0.15);
+      expect(page!.episode.peak.expected).toBeCloseTo(page!.creep.reference, 12);
+    }
+    expect(maxBytes).toBeLessThanOrEqual(2000);
+  });
+
+  it('does not page the same series without the creep over several days, nor a +10 % creep', () => {
+    for (const seed of [7, 8]) expect(costSeries(7, seed).creepPages.map((e) => e.minute)).toEqual([]);
+    const small = costSeries(5, 7, { at, size: 0.1, hold: 120 });
+    expect(small.creepPages).toEqual([]);
   });
 });
