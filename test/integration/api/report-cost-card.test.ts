@@ -8,6 +8,7 @@ import type { RouteId } from '../../../lambdas/core/api/routes.js';
 import type { ApiHandler } from '../../../lambdas/handlers/api/http.js';
 import { createReportHandler } from '../../../lambdas/handlers/api/operator-api.js';
 import { localApi, startHarness, type Harness } from '../harness.js';
+import { anomaly as seedAnomaly } from '../../unit/core/mitigation/fixtures.js';
 
 // Real time: the report's day, week and month end at the handler's clock.
 const MIN = 60_000;
@@ -18,31 +19,9 @@ const ACME = `acme#cqs_p95@${minuteIso(T0)}`;
 const GLOBEX_START = T0 - 3 * DAY;
 const GLOBEX = `globex#cir_p95@${minuteIso(GLOBEX_START)}`;
 
-function anomaly(over: Partial<Anomaly> = {}): Anomaly {
-  return {
-    id: ACME,
-    key: 'acme#cqs_p95',
-    tenant: 'acme',
-    signal: 'cqs_p95',
-    region: 'kr',
-    class: 'app',
-    severity: 'SEV2',
-    start: T0,
-    detectedAt: T0 + 3 * MIN,
-    score: 0.97,
-    expected: 2.5,
-    observed: 4,
-    band: { lo: 2, hi: 3 },
-    change: '+60%',
-    trigger: 'high-confidence',
-    evidence: ['cqs_p95 +60%'],
-    correlatedChanges: [],
-    decision: 'mitigate',
-    recommendation: 'start the playbook',
-    softOnly: false,
-    ...over,
-  };
-}
+/** The seed-style anomaly of the shared fixture, on this test's clock and figures. */
+const anomaly = (over: Partial<Anomaly> = {}): Anomaly =>
+  seedAnomaly({ start: T0, expected: 2.5, observed: 4, band: { lo: 2, hi: 3 }, change: '+60%', ...over });
 
 const query = (range: string) => ({
   body: null,
@@ -72,9 +51,7 @@ describe('GET /v1/anomaly/report: the cost card (seed 004 §G)', () => {
       ...Array.from({ length: 20 }, (_, i) => ({ ts: T0 + i * MIN, observed: i < 10 ? 4 : 3, expected: 2.5 })),
     ]);
     // globex, three days ago: in the week and the month, not the day.
-    await anomalies.open(
-      anomaly({ id: GLOBEX, key: 'globex#cir_p95', tenant: 'globex', signal: 'cir_p95', start: GLOBEX_START }),
-    );
+    await anomalies.open(anomaly({ tenant: 'globex', signal: 'cir_p95', start: GLOBEX_START }));
     await traces.append(GLOBEX, [
       { ts: GLOBEX_START, observed: 2, expected: 1 },
       { ts: GLOBEX_START + MIN, observed: 2, expected: 1 },
