@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Dialog } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { defaultWorkload } from '../../local/workload.js';
 import { startLiveRuntime } from './live-runtime.js';
 
 /** Debian's chromium, which `.ci/run` installs; Playwright never downloads a browser here. */
@@ -81,6 +82,9 @@ describe('the operator dashboard in a real browser', () => {
       const problems: string[] = [];
       page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
       page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+      // Every GET of the report the page makes, by itself or on a click.
+      let reportFetches = 0;
+      page.on('request', (r) => void (new URL(r.url()).pathname === '/v1/anomaly/report' && reportFetches++));
       await page.goto(`${base}/`);
 
       // The timeline picks a tenant and a signal that had an anomaly: an episode band and the observed line.
@@ -97,6 +101,57 @@ describe('the operator dashboard in a real browser', () => {
       expect(
         await page.locator('[data-testid=cost-periods] tr[data-tenant=all] td:first-child').allTextContents(),
       ).toEqual(['day', 'week', 'month']);
+
+      // Overview: a tenants × signals grid of the demo, coloured by each key's state now, with its rule in a legend.
+      const demo = defaultWorkload(0, 1);
+      const cellsOf = () =>
+        page.locator('[data-testid=grid-cell]').evaluateAll((els) =>
+          els.map((e) => ({
+            tenant: e.getAttribute('data-tenant')!,
+            signal: e.getAttribute('data-signal')!,
+            state: e.getAttribute('data-state')!,
+          })),
+        );
+      await expect
+        .poll(async () => new Set((await cellsOf()).map((c) => c.tenant)).size, { timeout: 20_000 })
+        .toBe(demo.tenants.length);
+      const cells = await cellsOf();
+      const gridTenants = [...new Set(cells.map((c) => c.tenant))];
+      const gridSignals = [...new Set(cells.map((c) => c.signal))];
+      expect(gridTenants.sort()).toEqual(demo.tenants.map((t) => t.tenant).sort());
+      expect(gridSignals).toEqual(expect.arrayContaining(demo.signals.map((x) => x.signal)));
+      expect(cells.length).toBe(gridTenants.length * gridSignals.length);
+      expect(cells.filter((c) => c.state === 'red' || c.state === 'amber').length).toBeGreaterThan(0);
+      // Every key with an anomaly in the range is red (open) or amber (recovered), never green.
+      const inRange = ((await (await fetch(`${base}/v1/anomaly/report?range=24h`)).json()) as { anomalies: Listed[] })
+        .anomalies;
+      for (const a of inRange)
+        expect(cells.find((c) => c.tenant === a.tenant && c.signal === a.signal)?.state).toMatch(/^(red|amber)$/);
+      expect(await page.locator('[data-testid=grid-legend]').textContent()).toMatch(/red:.*amber:.*green:/s);
+      // A cell drills into that tenant's timeline, on that signal (another tenant than the one shown, if any).
+      const flagged = cells.filter((c) => c.state === 'red' || c.state === 'amber');
+      const cell = flagged.find((c) => c.tenant !== tenant) ?? flagged[0]!;
+      await page.locator(`[data-testid=grid-cell][data-tenant="${cell.tenant}"][data-signal="${cell.signal}"]`).click();
+      await expect.poll(() => page.locator('#tenant').inputValue(), { timeout: 10_000 }).toBe(cell.tenant);
+      await expect.poll(() => page.locator('#signal').inputValue(), { timeout: 10_000 }).toBe(cell.signal);
+      await expect
+        .poll(() => page.locator('#timeline-title').textContent(), { timeout: 10_000 })
+        .toContain(`${cell.tenant} ${cell.signal}`);
+      // It refreshes by itself: another GET of the report within one cycle, no click; the selection stays.
+      const refreshMs = Number(await page.locator('body').getAttribute('data-refresh-ms'));
+      expect(refreshMs).toBeGreaterThan(0);
+      expect(refreshMs).toBeLessThanOrEqual(30_000);
+      const fetchesBefore = reportFetches;
+      await expect.poll(() => reportFetches, { timeout: refreshMs + 10_000 }).toBeGreaterThan(fetchesBefore);
+      await expect
+        .poll(() => page.locator('body').getAttribute('data-auto-refreshes'), { timeout: 10_000 })
+        .not.toBeNull();
+      await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^updated /);
+      expect(await page.locator('#tenant').inputValue()).toBe(cell.tenant);
+      expect(await page.locator('#signal').inputValue()).toBe(cell.signal);
+      // Back to the first timeline through its cell.
+      await page.locator(`[data-testid=grid-cell][data-tenant="${tenant}"][data-signal="${signal}"]`).click();
+      await page.locator(`#anomalies tr[data-episode="${episode}"]`).waitFor({ timeout: 10_000 });
 
       // Dry run: the plan and the policy decision, nothing started.
       await page.locator(`tr[data-episode="${episode}"] [data-testid=dry-run]`).click();
