@@ -104,7 +104,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'GET',
     path: '/v1/anomaly/timeline',
     input: { in: 'query', schema: TimelineQuery },
-    responses: { 200: 'Signals with expected bands, anomalies, changes and actions of one tenant' },
+    responses: {
+      200:
+        'Signals (with the direction each goes wrong) and expected bands, anomalies, changes, actions and approval ' +
+        'requests of one tenant',
+    },
     summary: 'What the dashboard draws for one tenant over a time range',
   },
   {

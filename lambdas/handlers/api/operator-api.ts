@@ -716,6 +716,8 @@ export function createTimelineHandler(deps: TimelineDeps, logger?: Logger): ApiH
             key: state.key,
             signal: state.signal,
             unit: signalSpec(state.signal).unit,
+            // Which way the signal goes wrong: what "outside the band" means for it (the dashboard's grid).
+            bad: signalSpec(state.signal).bad,
             points,
             trace,
             expected: now ? { ts: last!.ts, value: now.expected, band: now.band } : null,

@@ -385,6 +385,8 @@ describe('operator API handlers over the local stand-ins', () => {
       expect(res.body.signals).toHaveLength(1);
       expect(res.body.signals[0].points.map((p: { observed: number }) => p.observed)).toEqual([3, 4, 5, 6]);
       expect(res.body.signals[0].trace).toEqual([]);
+      // Which way it goes wrong, so a client reads "outside the band" as the detector does (a cost rising is bad).
+      expect(res.body.signals[0]).toMatchObject({ signal: 'cqs_p95', unit: 'USD', bad: 'up' });
       // The episode's traced minutes give the expected band under the observed line.
       await new DynamoDbEpisodeTraceStore(h.standIns.dynamo, h.table).append(KEY, [
         { ts: NOW - 3 * 60_000, observed: 4, expected: 2.5, band: { lo: 2, hi: 3 }, score: 0.9 },
