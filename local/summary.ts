@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { incidentOf } from '../lambdas/core/anomaly.js';
-import type { BatchOutcome } from '../lambdas/usecases/stream-batch.js';
+import { BATCH_COUNTERS, zeroCounters, type BatchOutcome } from '../lambdas/usecases/stream-batch.js';
 import type { LocalStepFunctions } from './step-functions.js';
 import type { RuntimeUsage } from './usage-meter.js';
 import type { SourceTally } from './source-schedule.js';
@@ -72,53 +72,18 @@ export type Totals = Omit<BatchOutcome, 'windows' | 'failed' | 'anomalies'> & {
 
 export function newTotals(): Totals {
   return {
-    received: 0,
-    processed: 0,
-    deadLettered: 0,
-    late: 0,
-    duplicate: 0,
-    redelivered: 0,
-    changes: 0,
+    ...zeroCounters(),
     keys: 0,
-    stateWrites: 0,
-    writeUnits: 0,
-    conflicts: 0,
-    traceWrites: 0,
     windows: 0,
     failed: 0,
     anomalies: 0,
-    alerts: 0,
-    incidentUpdates: 0,
-    mitigationsStarted: 0,
-    mitigationsJoined: 0,
-    blips: 0,
-    recovered: 0,
     keySet: new Set(),
     incidentSet: new Set(),
   };
 }
 
 export function addOutcome(t: Totals, o: BatchOutcome): void {
-  for (const k of [
-    'received',
-    'processed',
-    'deadLettered',
-    'late',
-    'duplicate',
-    'redelivered',
-    'changes',
-    'stateWrites',
-    'writeUnits',
-    'conflicts',
-    'traceWrites',
-    'alerts',
-    'incidentUpdates',
-    'mitigationsStarted',
-    'mitigationsJoined',
-    'blips',
-    'recovered',
-  ] as const)
-    t[k] += o[k];
+  for (const k of BATCH_COUNTERS) t[k] += o[k];
   t.anomalies += o.anomalies.length;
   t.windows += o.windows.length;
   t.failed += o.failed.length;

@@ -72,6 +72,32 @@ export interface StreamBatchDeps {
   readonly maxStreamChangeWindowMs?: number;
 }
 
+/** The outcome's counters that add up over batches (what a run's totals sum; `keys` is per batch). */
+export const BATCH_COUNTERS = [
+  'received',
+  'processed',
+  'deadLettered',
+  'late',
+  'duplicate',
+  'redelivered',
+  'changes',
+  'stateWrites',
+  'writeUnits',
+  'conflicts',
+  'traceWrites',
+  'alerts',
+  'incidentUpdates',
+  'mitigationsStarted',
+  'mitigationsJoined',
+  'blips',
+  'recovered',
+] as const satisfies readonly (keyof BatchOutcome)[];
+
+/** Every summed counter at 0: a batch's start, a run's totals. */
+export function zeroCounters(): Record<(typeof BATCH_COUNTERS)[number], number> {
+  return Object.fromEntries(BATCH_COUNTERS.map((k) => [k, 0])) as Record<(typeof BATCH_COUNTERS)[number], number>;
+}
+
 export interface BatchOutcome {
   received: number;
   /** Valid records accepted for the first time (folded, late, duplicate or stored changes). */
@@ -121,26 +147,11 @@ const DEFAULT_SAVE_CONCURRENCY = 16;
  */
 export async function processStreamBatch(records: readonly RawRecord[], deps: StreamBatchDeps): Promise<BatchOutcome> {
   const outcome: BatchOutcome = {
+    ...zeroCounters(),
     received: records.length,
-    processed: 0,
-    deadLettered: 0,
-    late: 0,
-    duplicate: 0,
-    redelivered: 0,
-    changes: 0,
     keys: 0,
-    stateWrites: 0,
-    writeUnits: 0,
-    conflicts: 0,
-    traceWrites: 0,
     windows: [],
     anomalies: [],
-    alerts: 0,
-    incidentUpdates: 0,
-    mitigationsStarted: 0,
-    mitigationsJoined: 0,
-    blips: 0,
-    recovered: 0,
     failed: [],
   };
   const batch = decodeBatch(
