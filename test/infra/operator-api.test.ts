@@ -7,6 +7,7 @@ import { LOGICAL_IDS, OUTPUT_IDS } from '../../lib/anomaly-guard-stack.js';
 import { resolveConfig } from '../../lib/config.js';
 import { API_FUNCTION_LOGICAL_IDS, gatewayModelSchema, OPERATOR_API_STAGE } from '../../lib/operator-api.js';
 import { synthTemplate } from '../../lib/synth.js';
+import { arnOf, executionsArnOf } from './constructs/helpers.js';
 
 type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string[] }>;
 interface Statement {
@@ -16,7 +17,6 @@ interface Statement {
   Condition?: unknown;
 }
 
-const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 const ofType = (resources: Resources, type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
 
@@ -315,22 +315,7 @@ describe('OperatorApi (cdk.json context)', () => {
 
   describe('least-privilege roles, route by route', () => {
     const tableRead = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
-    const executions = {
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':states:',
-          { Ref: 'AWS::Region' },
-          ':',
-          { Ref: 'AWS::AccountId' },
-          ':execution:',
-          { 'Fn::GetAtt': [LOGICAL_IDS.mitigationStateMachine, 'Name'] },
-          ':*',
-        ],
-      ],
-    };
+    const executions = executionsArnOf(LOGICAL_IDS.mitigationStateMachine);
     const table = arnOf(LOGICAL_IDS.stateTable);
     const reportsBucket = arnOf(LOGICAL_IDS.reportsBucket);
     const reportObjects = { 'Fn::Join': ['', [reportsBucket, '/reports/*']] };

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOGICAL_IDS, OUTPUT_IDS } from '../../lib/anomaly-guard-stack.js';
 import { synthTemplate } from '../../lib/synth.js';
+import { arnOf } from './constructs/helpers.js';
 
 type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string[]; DeletionPolicy?: string }>;
 interface Statement {
@@ -11,7 +12,6 @@ interface Statement {
   Principal?: unknown;
 }
 
-const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 const objectsOf = (bucketId: string, suffix: string) => ({ 'Fn::Join': ['', [arnOf(bucketId), suffix]] });
 const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
 const ofType = (resources: Resources, type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);

@@ -4,6 +4,7 @@ import { REPORT_ENV } from '../../lambdas/handlers/report-environment.js';
 import { LOGICAL_IDS, OUTPUT_IDS } from '../../lib/anomaly-guard-stack.js';
 import { resolveConfig } from '../../lib/config.js';
 import { synthTemplate } from '../../lib/synth.js';
+import { arnOf, executionsArnOf } from './constructs/helpers.js';
 
 type Resources = Record<
   string,
@@ -17,7 +18,6 @@ interface Statement {
   Principal?: unknown;
 }
 
-const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 const ofType = (resources: Resources, type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
 const objectsOf = (bucketId: string, suffix = '/*') => ({ 'Fn::Join': ['', [arnOf(bucketId), suffix]] });
@@ -284,22 +284,7 @@ describe('Reports (cdk.json context)', () => {
     const logGroup = arnOf(json.Resources[LOGICAL_IDS.reportGenerator]!.Properties.LoggingConfig.LogGroup.Ref);
     const table = arnOf(LOGICAL_IDS.stateTable);
     const reportObjects = objectsOf(LOGICAL_IDS.reportsBucket, '/reports/*');
-    const executions = {
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':states:',
-          { Ref: 'AWS::Region' },
-          ':',
-          { Ref: 'AWS::AccountId' },
-          ':execution:',
-          { 'Fn::GetAtt': [LOGICAL_IDS.mitigationStateMachine, 'Name'] },
-          ':*',
-        ],
-      ],
-    };
+    const executions = executionsArnOf(LOGICAL_IDS.mitigationStateMachine);
     const failureQueue = arnOf(LOGICAL_IDS.reportFailureQueue);
     const expected = [
       // Its own log group, X-Ray (no resource-level permissions).

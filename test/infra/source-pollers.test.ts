@@ -3,6 +3,7 @@ import { LOGICAL_IDS, OUTPUT_IDS } from '../../lib/anomaly-guard-stack.js';
 import { scheduleFor, SOURCE_SCHEDULE_DELIVERY } from '../../lib/source-pollers.js';
 import { synthTemplate } from '../../lib/synth.js';
 import { SOURCE_POLLER_ENV } from '../../lambdas/handlers/source-poller-environment.js';
+import { arnOf } from './constructs/helpers.js';
 
 type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string[] }>;
 interface Statement {
@@ -14,7 +15,6 @@ interface Statement {
 
 const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
 const ofType = (resources: Resources, type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const TWILIO_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:anomaly-guard/twilio-AbCdEf';

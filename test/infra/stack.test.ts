@@ -4,8 +4,7 @@ import { CONSUMER_ENV } from '../../lambdas/handlers/consumer-environment.js';
 import { LOGICAL_IDS, OUTPUT_IDS } from '../../lib/anomaly-guard-stack.js';
 import { synthTemplate } from '../../lib/synth.js';
 import { definitionFromTemplate } from '../../local/step-functions.js';
-
-const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+import { arnOf } from './constructs/helpers.js';
 
 describe('AnomalyGuardStack (cdk.json context)', () => {
   let json: Record<string, any>;

@@ -52,6 +52,26 @@ export function grants(statements: Statement[]): string[] {
 }
 
 export const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+
+/** `arn:…:states:<region>:<account>:execution:<state machine name>:*` as CDK synthesizes it. */
+export function executionsArnOf(stateMachineId: string) {
+  return {
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':states:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        ':execution:',
+        { 'Fn::GetAtt': [stateMachineId, 'Name'] },
+        ':*',
+      ],
+    ],
+  };
+}
 export const refOf = (logicalId: string) => ({ Ref: logicalId });
 
 /** The logical id of an L2's CloudFormation resource. */
