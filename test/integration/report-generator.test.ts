@@ -11,35 +11,22 @@ import { localMitigation } from '../../local/mitigation.js';
 import { LocalAlertTopic } from '../../local/notifier.js';
 import { statusChangeDetail } from '../../local/reports.js';
 import { stackTemplate, startHarness, type Harness } from './harness.js';
+import { anomaly as seedAnomaly } from '../unit/core/mitigation/fixtures.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const KEY = 'acme#cqs_p95@2026-11-22T10:00Z';
 
-function anomaly(over: Partial<Anomaly> = {}): Anomaly {
-  return {
-    id: KEY,
-    key: 'acme#cqs_p95',
-    tenant: 'acme',
-    signal: 'cqs_p95',
-    region: 'kr',
-    class: 'app',
-    severity: 'SEV2',
+/** The shared seed-style fixture on this test's clock and figures. */
+const anomaly = (over: Partial<Anomaly> = {}): Anomaly =>
+  seedAnomaly({
     start: T0,
-    detectedAt: T0 + 3 * 60_000,
-    score: 0.97,
     expected: 0.0025,
     observed: 0.00378,
     band: { lo: 0.002, hi: 0.003 },
     change: '+51%',
-    trigger: 'high-confidence',
     evidence: ['cqs_p95 +51% over its expected value'],
-    correlatedChanges: [],
-    decision: 'mitigate',
-    recommendation: 'start the playbook for this class, soft steps first',
-    softOnly: false,
     ...over,
-  };
-}
+  });
 
 /** Another tenant's cqs_p95 anomaly `minutes` after T0 (the other members of a search-cost incident). */
 function member(tenant: string, minutes: number, over: Partial<Anomaly> = {}): Anomaly {

@@ -14,6 +14,7 @@ import type { ApiHandler } from '../../../lambdas/handlers/api/http.js';
 import type { localMitigation } from '../../../local/mitigation.js';
 import { localApi, NO_WAIT, startHarness, type Harness } from '../harness.js';
 import type { MitigationTimings } from '../../../lambdas/core/ports/mitigation-starter.js';
+import { anomaly as seedAnomaly } from '../../unit/core/mitigation/fixtures.js';
 
 // Real time: the workflow stamps actions with the clock, and the report measures against it.
 const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
@@ -21,31 +22,18 @@ const NOW = T0 + 20 * 60_000;
 const minuteIso = (ms: number) => `${new Date(ms).toISOString().slice(0, 16)}Z`;
 const KEY = `acme#cqs_p95@${minuteIso(T0)}`;
 
-function anomaly(over: Partial<Anomaly> = {}): Anomaly {
-  return {
-    id: KEY,
-    key: 'acme#cqs_p95',
-    tenant: 'acme',
-    signal: 'cqs_p95',
-    region: 'kr',
-    class: 'app',
-    severity: 'SEV2',
+/** The shared seed-style fixture on this test's clock and figures. */
+const anomaly = (over: Partial<Anomaly> = {}): Anomaly =>
+  seedAnomaly({
     start: T0,
-    detectedAt: T0 + 3 * 60_000,
-    score: 0.97,
     expected: 2.5,
     observed: 3.8,
     band: { lo: 2, hi: 3 },
     change: '+52%',
-    trigger: 'high-confidence',
     evidence: ['cqs_p95 +52%'],
-    correlatedChanges: [],
-    decision: 'mitigate',
     recommendation: 'start the playbook',
-    softOnly: false,
     ...over,
-  };
-}
+  });
 
 type Call = (
   route: RouteId,
