@@ -221,25 +221,32 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
     expect(o.reason).toMatch(/though improving/);
   });
 
+  /** Edge p95 +60 % for 3 hours on the tenants given (the incident's size the guardrails read). */
+  const originBottleneck = (tenants: string[]) => {
+    const end = T0 + 3 * 60 * MINUTE;
+    const edge = surge({
+      signal: 'edge_p95_ms',
+      class: 'infra',
+      expected: 100,
+      observed: 160,
+      band: { lo: 85, hi: 118 },
+      change: '+60%',
+    });
+    return replayMitigation(
+      { anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) },
+      {
+        ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')),
+        anomalies: { tenantsWithAnomaly: async () => tenants },
+      },
+    );
+  };
+
   it(
     'edge p95 below its absolute target (300 ms) counts as recovered at the first check even while the incident ' +
       'runs',
     async () => {
-      const end = T0 + 3 * 60 * MINUTE;
-      const edge = surge({
-        signal: 'edge_p95_ms',
-        class: 'infra',
-        expected: 100,
-        observed: 160,
-        band: { lo: 85, hi: 118 },
-        change: '+60%',
-      });
       // An origin bottleneck on three tenants: its platform-wide soft steps pass the blast-radius guardrail.
-      const anomalies = { tenantsWithAnomaly: async () => ['acme', 'globex', 'initech'] };
-      const o = await replayMitigation(
-        { anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) },
-        { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies },
-      );
+      const o = await originBottleneck(['acme', 'globex', 'initech']);
       expect(o.playbook).toBe('origin-bottleneck');
       expect(o.outcome).toBe('recovered');
       expect(o.checks).toHaveLength(1);
@@ -255,20 +262,7 @@ describe('mitigation outcome replay (synthetic series, default timings)', () => 
     'the same origin bottleneck on one tenant only applies nothing by itself: its platform-wide steps wait for an ' +
       'approval, and with no answer the run hands off',
     async () => {
-      const end = T0 + 3 * 60 * MINUTE;
-      const edge = surge({
-        signal: 'edge_p95_ms',
-        class: 'infra',
-        expected: 100,
-        observed: 160,
-        band: { lo: 85, hi: 118 },
-        change: '+60%',
-      });
-      const anomalies = { tenantsWithAnomaly: async () => ['acme'] };
-      const o = await replayMitigation(
-        { anomaly: edge, label: label(end, { kind: 'origin_bottleneck', signals: ['edge_p95_ms'] }) },
-        { ...env(series((t) => (t >= T0 && t < end ? 160 : 100), 'edge_p95_ms')), anomalies },
-      );
+      const o = await originBottleneck(['acme']);
       expect(o.outcome).toBe('handed-off');
       expect(o.stages).toEqual([{ level: 'soft', at: started, actions: 0 }]);
       expect(o.path).toEqual(expect.arrayContaining(['Await approval', 'Approval expired', 'Notify hand-off']));
