@@ -1,6 +1,10 @@
 /** Shared builders for the mitigation unit tests (not a test file itself). */
 import type { Anomaly } from '../../../../lambdas/core/anomaly.js';
-import type { GuardrailDecision, StageDecisions } from '../../../../lambdas/core/mitigation/guardrail-request.js';
+import type {
+  GuardrailContext,
+  GuardrailDecision,
+  StageDecisions,
+} from '../../../../lambdas/core/mitigation/guardrail-request.js';
 
 export const MINUTE = 60_000;
 /** 2026-11-22T10:00:00Z */
@@ -56,4 +60,19 @@ export const BOTH_ALLOWED: StageDecisions = {
     reasons: ['permit-hard-apply: hard steps may be applied where no guardrail forbids them'],
     policies: ['permit-hard-apply'],
   },
+};
+
+/** A soft-stage context where nothing forbids anything: one tenant in the deployment's region (kr). */
+export const QUIET: GuardrailContext = {
+  level: 'soft',
+  automatic: true,
+  crossRegion: false,
+  regionKnown: true,
+  anomalyRegions: ['kr'],
+  tenantsAffected: 1,
+  platformMinTenants: 3,
+  releaseWithin30m: false,
+  whitelistedCampaign: false,
+  killSwitch: false,
+  approved: false,
 };

@@ -10,23 +10,10 @@ import {
 } from '../../../../lambdas/core/mitigation/guardrail-request.js';
 import { planMitigation } from '../../../../lambdas/core/mitigation/plan.js';
 import { GUARDRAILS_POLICY } from '../../../../policies/embedded.js';
-import { MINUTE, T0, anomaly } from './fixtures.js';
+import { MINUTE, QUIET, T0, anomaly } from './fixtures.js';
 
 const guardrails = bundledGuardrails();
 
-const QUIET: GuardrailContext = {
-  level: 'soft',
-  automatic: true,
-  crossRegion: false,
-  regionKnown: true,
-  anomalyRegions: ['kr'],
-  tenantsAffected: 1,
-  platformMinTenants: 3,
-  releaseWithin30m: false,
-  whitelistedCampaign: false,
-  killSwitch: false,
-  approved: false,
-};
 /** A tenant's reversible flag in the deployment's region (kr). */
 const TENANT_FLAG: GuardrailTarget = {
   kind: 'flag',

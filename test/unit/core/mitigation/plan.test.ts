@@ -17,7 +17,7 @@ import {
 } from '../../../../lambdas/core/mitigation/plan.js';
 import { ORIGIN_BOTTLENECK, SEARCH_COST, UnknownPlaybookError } from '../../../../lambdas/core/mitigation/playbooks.js';
 import { assessRegression, type SignalSnapshot } from '../../../../lambdas/core/mitigation/regression.js';
-import { ALLOW, BOTH_ALLOWED, DENY_HARD, MINUTE, T0, anomaly } from './fixtures.js';
+import { ALLOW, BOTH_ALLOWED, DENY_HARD, MINUTE, QUIET, T0, anomaly } from './fixtures.js';
 
 const NOW = T0 + 4 * MINUTE;
 const plan = (
@@ -309,19 +309,7 @@ describe('guardrail requests', () => {
       principal: { type: 'Workflow', id: 'mitigation' },
       action: 'apply',
       resource: { tenant: 'acme' },
-      context: {
-        level: 'hard',
-        automatic: true,
-        crossRegion: false,
-        regionKnown: true,
-        anomalyRegions: ['kr'],
-        tenantsAffected: 1,
-        platformMinTenants: 3,
-        releaseWithin30m: false,
-        whitelistedCampaign: false,
-        killSwitch: false,
-        approved: false,
-      },
+      context: { ...QUIET, level: 'hard' },
     });
   });
 
