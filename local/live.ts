@@ -63,7 +63,7 @@ function serveOperatorApi(sys: LocalSystem, port: number, summary: () => LocalSu
   });
   const dashboard = {
     type: 'text/html; charset=utf-8',
-    body: readFileSync(new URL('./dashboard/index.html', import.meta.url), 'utf8'),
+    body: readFileSync(new URL('../dashboard/index.html', import.meta.url), 'utf8'),
   };
   return serveApi({
     port,
