@@ -30,6 +30,11 @@ export const OUTPUT_IDS = {
   reportsBucketName: 'ReportsBucketName',
   /** Every record that entered the stream, gzip JSON lines under `raw/YYYY/MM/DD/HH/`. */
   rawArchiveBucketName: 'RawArchiveBucketName',
+  /** Present when the dashboard is deployed (`dashboard.enabled` and `api.enabled`, the defaults): its address. */
+  dashboardUrl: 'DashboardUrl',
+  /** The dashboard's Cognito user pool (users are added to its `viewer` or `operator` group). */
+  dashboardUserPoolId: 'DashboardUserPoolId',
+  dashboardUserPoolClientId: 'DashboardUserPoolClientId',
 } as const;
 
 export interface AnomalyGuardStackProps extends StackProps {
@@ -121,6 +126,19 @@ export class AnomalyGuardStack extends Stack {
         OUTPUT_IDS.operatorApiExecuteArn,
         g.operatorApi.api.arnForExecuteApi('*', '/*', OPERATOR_API_STAGE),
         'Grant operators execute-api:Invoke on this ARN',
+      );
+    }
+    if (g.dashboardSite && g.signIn) {
+      output(OUTPUT_IDS.dashboardUrl, g.dashboardSite.url, 'The operator dashboard (sign in with a Cognito user)');
+      output(
+        OUTPUT_IDS.dashboardUserPoolId,
+        g.signIn.userPool.userPoolId,
+        'Cognito user pool of the dashboard: add users to its viewer or operator group',
+      );
+      output(
+        OUTPUT_IDS.dashboardUserPoolClientId,
+        g.signIn.client.userPoolClientId,
+        'App client the dashboard signs in with (no secret)',
       );
     }
   }

@@ -8,14 +8,18 @@ import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
 import { AlertTopic } from './alert-topic.js';
 import { type AnomalyGuardConfig, type AnomalyGuardSettings, resolveConfig } from './config.js';
+import { DashboardApi } from './dashboard-api.js';
+import { DASHBOARD_SITE_LOGICAL_IDS, DashboardSite } from './dashboard-site.js';
 import { DeadLetterQueues } from './dead-letter-queues.js';
 import { HealthAlarms } from './health-alarms.js';
 import { IngestStream } from './ingest-stream.js';
 import { MitigationWorkflow } from './mitigation-workflow.js';
 import { OperationsDashboard } from './operations-dashboard.js';
 import { API_FUNCTION_LOGICAL_IDS, OPERATOR_API_STAGE, OperatorApi } from './operator-api.js';
+import { OperatorSignIn } from './operator-sign-in.js';
 import { RAW_ARCHIVE_LOGICAL_IDS, RawArchive } from './raw-archive.js';
 import { Reports, REPORTS_LOGICAL_IDS } from './reports.js';
 import { SourcePollers } from './source-pollers.js';
@@ -56,6 +60,18 @@ export const LOGICAL_IDS = {
   /** The raw archive (pinned by lib/raw-archive.ts itself: its acknowledgements name the bucket). */
   rawArchiveBucket: RAW_ARCHIVE_LOGICAL_IDS.bucket,
   rawArchiveDeliveryStream: RAW_ARCHIVE_LOGICAL_IDS.deliveryStream,
+  /**
+   * The dashboard (with `dashboard.enabled` and `api.enabled`): the Cognito-authorized RestApi over the same route
+   * functions, the user pool, its app client and groups, the site bucket, its log bucket and the distribution.
+   */
+  dashboardApi: 'DashboardApi',
+  dashboardUserPool: 'DashboardUserPool',
+  dashboardUserPoolClient: 'DashboardUserPoolClient',
+  dashboardViewerGroup: 'DashboardViewerGroup',
+  dashboardOperatorGroup: 'DashboardOperatorGroup',
+  dashboardBucket: DASHBOARD_SITE_LOGICAL_IDS.bucket,
+  dashboardLogBucket: DASHBOARD_SITE_LOGICAL_IDS.logBucket,
+  dashboardDistribution: DASHBOARD_SITE_LOGICAL_IDS.distribution,
 } as const;
 
 /**
@@ -80,7 +96,9 @@ const stacksWithAGuard = new WeakSet<Stack>();
  * a stack you already have: the Kinesis ingest stream and its Firehose raw archive, the stream
  * consumer Lambda and DynamoDB state table, the encrypted SNS alert topic, the Step Functions
  * mitigation workflow, root-cause reports in S3, third-party source pollers, the IAM-signed operator
- * API, health alarms and an operations dashboard (docs/architecture.md).
+ * API, the operator dashboard (CloudFront, S3, Cognito sign-in with viewer and operator roles, and a
+ * Cognito-authorized API over the same route functions; `dashboard.enabled`), health alarms and an
+ * operations dashboard (docs/architecture.md).
  *
  * The resources keep fixed logical ids ({@link LOGICAL_IDS}), so a stack holds at most one AnomalyGuard.
  * cdk-nag (AwsSolutions) findings are acknowledged on the exact resources they concern.
@@ -135,6 +153,12 @@ export class AnomalyGuard extends Construct {
   readonly opsTopic: AlertTopic;
   readonly healthAlarms: HealthAlarms;
   readonly operationsDashboard: OperationsDashboard;
+  /** Dashboard sign-in (Cognito); undefined unless `dashboard.enabled` and `api.enabled`. */
+  readonly signIn?: OperatorSignIn;
+  /** The dashboard's Cognito-authorized API over the route functions; undefined like `signIn`. */
+  readonly dashboardApi?: DashboardApi;
+  /** The dashboard page behind CloudFront; undefined like `signIn`. */
+  readonly dashboardSite?: DashboardSite;
 
   constructor(scope: Construct, id: string, props: AnomalyGuardProps = {}) {
     super(scope, id);
@@ -235,6 +259,35 @@ export class AnomalyGuard extends Construct {
       for (const [route, handler] of Object.entries(this.operatorApi.handlers))
         pinLogicalId(handler.function, API_FUNCTION_LOGICAL_IDS[route as keyof typeof API_FUNCTION_LOGICAL_IDS]);
     }
+    const { enabled: dashboardEnabled, ...dashboard } = config.dashboard;
+    if (dashboardEnabled && this.operatorApi) {
+      this.signIn = new OperatorSignIn(this, 'SignIn', { removalPolicy, threatProtection: dashboard.threatProtection });
+      pinLogicalId(this.signIn.userPool, LOGICAL_IDS.dashboardUserPool);
+      pinLogicalId(this.signIn.client, LOGICAL_IDS.dashboardUserPoolClient);
+      this.signIn.groups.viewer.overrideLogicalId(LOGICAL_IDS.dashboardViewerGroup);
+      this.signIn.groups.operator.overrideLogicalId(LOGICAL_IDS.dashboardOperatorGroup);
+      this.dashboardApi = new DashboardApi(this, 'DashboardApi', {
+        functions: this.operatorApi.routeFunctions,
+        userPool: this.signIn.userPool,
+        settings: apiSettings,
+        ...(this.operatorApi.accountLogging && { accountLogging: this.operatorApi.accountLogging }),
+        logRetentionDays: config.logRetentionDays,
+        removalPolicy,
+      });
+      pinLogicalId(this.dashboardApi.api, LOGICAL_IDS.dashboardApi);
+      this.dashboardSite = new DashboardSite(this, 'DashboardSite', {
+        api: this.dashboardApi.api,
+        auth: { userPoolId: this.signIn.userPool.userPoolId, clientId: this.signIn.client.userPoolClientId },
+        priceClass: PriceClass[PRICE_CLASSES[dashboard.priceClass]],
+        ...(dashboard.domainName &&
+          dashboard.certificateArn && {
+            customDomain: { domainName: dashboard.domainName, certificateArn: dashboard.certificateArn },
+          }),
+        accessLogRetentionDays: dashboard.accessLogRetentionDays,
+        logRetentionDays: config.logRetentionDays,
+        removalPolicy,
+      });
+    }
 
     const ops = config.operations;
     this.opsTopic =
@@ -261,6 +314,9 @@ export class AnomalyGuard extends Construct {
       pollers: new Map([...this.sources.pollers].map(([name, p]) => [name, p.handler.function])),
       settings: ops,
       ...(api && { api }),
+      ...(this.dashboardApi && {
+        dashboardApi: { apiName: this.dashboardApi.api.restApiName, stage: OPERATOR_API_STAGE },
+      }),
     });
     this.operationsDashboard = new OperationsDashboard(this, 'Operations', {
       consumer: this.consumer.function,
@@ -301,6 +357,12 @@ export class AnomalyGuard extends Construct {
     this.dashboard = this.operationsDashboard.dashboard;
   }
 }
+
+const PRICE_CLASSES = {
+  PriceClass_100: 'PRICE_CLASS_100',
+  PriceClass_200: 'PRICE_CLASS_200',
+  PriceClass_All: 'PRICE_CLASS_ALL',
+} as const;
 
 function pinLogicalId(construct: Construct, logicalId: string): void {
   (construct.node.defaultChild as CfnResource).overrideLogicalId(logicalId);

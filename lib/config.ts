@@ -353,6 +353,61 @@ const archiveSchema = group({
   }
 });
 
+const dashboardSchema = group({
+  /**
+   * Serve the operator dashboard in AWS (needs `api.enabled`): the page from a private S3 bucket through CloudFront,
+   * sign-in through a Cognito user pool (groups `viewer` and `operator`), and a Cognito-authorized copy of the
+   * operator API's routes behind the same distribution.
+   * @default true
+   */
+  enabled: flag().default(true),
+  /**
+   * CloudFront price class: which edge locations serve the page.
+   * @default 'PriceClass_100'
+   */
+  priceClass: oneOf(['PriceClass_100', 'PriceClass_200', 'PriceClass_All']).default('PriceClass_100'),
+  /**
+   * Cognito threat protection (compromised credentials, adaptive authentication) in full-function mode. Needs the
+   * user pool's Plus feature plan, billed per monthly active user; false keeps the Essentials plan.
+   * @default false
+   */
+  threatProtection: flag().default(false),
+  /**
+   * A custom domain for the distribution (with `certificateArn`); the DNS record pointing at the distribution is
+   * yours to create.
+   * @default - none: the distribution's own `*.cloudfront.net` name and certificate
+   */
+  domainName: z
+    .string({ error: 'must be a domain name like "guard.example.com"' })
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+      error: 'must be a domain name like "guard.example.com"',
+    })
+    .optional(),
+  /**
+   * ACM certificate for `domainName`, in us-east-1 (CloudFront's region for certificates).
+   * @default - none
+   */
+  certificateArn: z
+    .string({ error: 'must be an ACM certificate ARN in us-east-1' })
+    .regex(/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[A-Za-z0-9-]+$/, {
+      error: 'must be an ACM certificate ARN in us-east-1',
+    })
+    .optional(),
+  /**
+   * Days the dashboard's CloudFront and S3 access logs are kept.
+   * @default 90
+   */
+  accessLogRetentionDays: intIn(1, 36_500).default(90),
+}).superRefine((dashboard, ctx) => {
+  if ((dashboard.domainName === undefined) !== (dashboard.certificateArn === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [dashboard.domainName === undefined ? 'domainName' : 'certificateArn'],
+      message: 'is needed with dashboard.' + (dashboard.domainName === undefined ? 'certificateArn' : 'domainName'),
+    });
+  }
+});
+
 const operationsSchema = group({
   /**
    * Where the health alarms go: a separate encrypted ops topic, or the anomaly alert topic.
@@ -447,6 +502,12 @@ export const anomalyGuardConfigSchema = z.object(
      */
     api: apiSchema.prefault({}),
     /**
+     * The operator dashboard in AWS: CloudFront, S3, Cognito sign-in, and the Cognito-authorized API (viewer and
+     * operator roles).
+     * @default - every key's own default
+     */
+    dashboard: dashboardSchema.prefault({}),
+    /**
      * Root-cause reports (docs/architecture.md contract 3): the reports bucket and the report generator.
      * @default - every key's own default
      */
@@ -496,6 +557,7 @@ export type OperationsConfig = AnomalyGuardConfig['operations'];
 export type ArchiveConfig = AnomalyGuardConfig['archive'];
 export type ReportsConfig = AnomalyGuardConfig['reports'];
 export type ApiConfig = AnomalyGuardConfig['api'];
+export type DashboardConfig = AnomalyGuardConfig['dashboard'];
 export type UsagePlanQuotaPeriod = ApiConfig['usagePlanQuotaPeriod'];
 
 /** Thrown for settings AWS would reject at deploy time; the message lists every problem, each naming its key. */

@@ -39,6 +39,8 @@ export interface HealthAlarmsProps {
   readonly pollers?: ReadonlyMap<string, IFunction>;
   /** The operator API and its stage, when deployed. */
   readonly api?: { readonly api: IRestApi; readonly apiName: string; readonly stage: string };
+  /** The dashboard's Cognito-authorized API and its stage, when deployed (lib/dashboard-api.ts). */
+  readonly dashboardApi?: { readonly apiName: string; readonly stage: string };
   readonly settings?: Partial<OperationsConfig>;
 }
 
@@ -173,6 +175,27 @@ export class HealthAlarms extends Construct {
           `First: check which route is slow (IntegrationLatency per method, function Duration) and whether ` +
           `DynamoDB is throttling.`,
       });
+    }
+    if (props.dashboardApi) {
+      const { apiName, stage } = props.dashboardApi;
+      alarm(
+        'DashboardApi5xx',
+        new Metric({
+          namespace: 'AWS/ApiGateway',
+          metricName: '5XXError',
+          dimensionsMap: { ApiName: apiName, Stage: stage },
+          statistic: 'Sum',
+          period: fiveMinutes,
+        }),
+        {
+          threshold: settings.api5xxAlarmCount,
+          description:
+            `The dashboard's API returned ${settings.api5xxAlarmCount} or more 5xx responses in 5 minutes: signed-in ` +
+            `operators see errors instead of reports, timelines and actions. First: read the failing route's ` +
+            `function logs (the dashboard API's access log has the request id); the IAM-signed API and the CLI ` +
+            `serve the same routes meanwhile.`,
+        },
+      );
     }
   }
 }

@@ -13,6 +13,7 @@ export {
   anomalyGuardConfigSchema,
   type ApiConfig,
   type ArchiveConfig,
+  type DashboardConfig,
   DEFAULT_CONFIG,
   type OperationsConfig,
   type ReportsConfig,
@@ -21,6 +22,13 @@ export {
   type UsageSourceSettings,
 } from './config.js';
 export { AlertTopic, type AlertTopicProps } from './alert-topic.js';
+export { DashboardApi, type DashboardApiProps } from './dashboard-api.js';
+export {
+  type DashboardPageConfig,
+  DashboardSite,
+  type DashboardSiteProps,
+  dashboardContentSecurityPolicy,
+} from './dashboard-site.js';
 export { DeadLetterQueues, type DeadLetterQueuesProps, type DescribedQueue } from './dead-letter-queues.js';
 export { HandlerFunction, type HandlerFunctionProps, PACKAGE_ROOT } from './handler-function.js';
 export { HealthAlarms, type HealthAlarmsProps } from './health-alarms.js';
@@ -28,6 +36,7 @@ export { IngestStream, type IngestStreamProps } from './ingest-stream.js';
 export { MitigationWorkflow, type MitigationWorkflowProps } from './mitigation-workflow.js';
 export { OperationsDashboard, type OperationsDashboardProps } from './operations-dashboard.js';
 export { OPERATOR_API_STAGE, OperatorApi, type OperatorApiProps } from './operator-api.js';
+export { OperatorSignIn, type OperatorSignInProps } from './operator-sign-in.js';
 export { RawArchive, type RawArchiveProps } from './raw-archive.js';
 export { Reports, type ReportsProps } from './reports.js';
 export { SourcePollers, type SourcePollersProps } from './source-pollers.js';

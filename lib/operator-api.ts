@@ -211,7 +211,9 @@ export interface OperatorApiProps {
  * every method, one Lambda per route with least-privilege grants, request validation at the gateway
  * (JSON-schema models from the same zod schemas the handlers use), gateway errors in the handlers'
  * error shape, stage throttling and a usage plan, JSON access logs, execution logs (errors), X-Ray,
- * and a WAFv2 web ACL (per-IP rate limit, body size limit, AWS common rule set).
+ * and a WAFv2 web ACL (per-IP rate limit, body size limit, AWS common rule set). The dashboard's
+ * Cognito-authorized API (lib/dashboard-api.ts) fronts the same functions ({@link OperatorApi.routeFunctions})
+ * with the same gateway pieces ({@link guardedRestApi}, {@link addRouteMethods}, {@link apiFirewall}).
  */
 export class OperatorApi extends Construct {
   readonly api: apigw.RestApi;
@@ -220,6 +222,11 @@ export class OperatorApi extends Construct {
   readonly usagePlan: apigw.UsagePlan;
   readonly webAcl: wafv2.CfnWebACL;
   readonly wafLogs: LogGroup;
+  /**
+   * The account-level API Gateway logging setting (with `settings.cloudWatchRole`): other REST APIs' stages that log
+   * must depend on it.
+   */
+  readonly accountLogging?: apigw.CfnAccount;
 
   constructor(scope: Construct, id: string, props: OperatorApiProps) {
     super(scope, id);
@@ -228,69 +235,34 @@ export class OperatorApi extends Construct {
     const retention = (props.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays) as RetentionDays;
     const stack = Stack.of(this);
 
-    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention, removalPolicy });
-    this.api = new apigw.RestApi(this, 'Api', {
+    const front = guardedRestApi(this, {
       restApiName: `${stack.stackName}-operator-api`,
       description:
         'anomaly-guard operator API: score, mitigate, rollback, report, whitelist, timeline, changes, feedback ' +
         '(IAM-signed)',
-      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
-      // The account-level logging role is managed below (own least-privilege role, or none).
-      cloudWatchRole: false,
-      deployOptions: {
-        stageName: OPERATOR_API_STAGE,
-        throttlingRateLimit: settings.throttlingRateLimit,
-        throttlingBurstLimit: settings.throttlingBurstLimit,
-        tracingEnabled: true,
-        metricsEnabled: true,
-        // Execution logs for errors only; request/response bodies (dataTrace) never reach the logs.
-        loggingLevel: apigw.MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false,
-        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
-      },
+      settings,
+      retention,
+      removalPolicy,
     });
-    // RestApi adds an `Endpoint` output with a hashed id; the stack publishes the URL under a stable one.
-    this.api.node.tryRemoveChild('Endpoint');
-    if (settings.cloudWatchRole) this.setAccountLoggingRole();
-
-    for (const e of GATEWAY_ERRORS) {
-      this.api.addGatewayResponse(`Gateway${pascal(e.type.responseType)}`, {
-        type: e.type,
-        ...(e.statusCode && { statusCode: e.statusCode }),
-        responseHeaders: { 'Content-Type': "'application/json'" },
-        templates: { 'application/json': gatewayErrorTemplate(e.code, e.validation) },
-      });
-    }
-
-    // One validator for every method: body routes declare a model and no required parameters, query
-    // routes declare parameters and no model, so each is checked for what it has.
-    const requestValidator = this.api.addRequestValidator('RequestValidator', {
-      validateRequestBody: true,
-      validateRequestParameters: true,
-    });
+    this.accessLogs = front.accessLogs;
+    this.api = front.api;
+    if (settings.cloudWatchRole) this.accountLogging = this.setAccountLoggingRole();
 
     const handlers = {} as Record<RouteId, HandlerFunction>;
-    for (const route of API_ROUTES) {
-      const handler = this.routeFunction(route.id, props, retention, removalPolicy);
-      handlers[route.id] = handler;
-      const resource = this.api.root.resourceForPath(route.path);
-      const integration = new apigw.LambdaIntegration(handler.function, { proxy: true, allowTestInvoke: false });
-      const method = resource.addMethod(route.method, integration, {
-        authorizationType: apigw.AuthorizationType.IAM,
-        operationName: route.id,
-        requestValidator,
-        ...(route.input.in === 'body'
-          ? { requestModels: { 'application/json': this.requestModel(route) } }
-          : { requestParameters: queryParameters(route) }),
-      });
-      Validations.of(method.node.defaultChild as CfnResource).acknowledge({
-        id: 'AwsSolutions-COG4',
-        reason:
-          'IAM (SigV4) authorization is the API contract (docs/architecture.md contract 2): operators are AWS ' +
-          'principals granted execute-api:Invoke, not Cognito users.',
-      });
-    }
+    for (const route of API_ROUTES) handlers[route.id] = this.routeFunction(route.id, props, retention, removalPolicy);
+    addRouteMethods(
+      this.api,
+      front.requestValidator,
+      this.functions(handlers),
+      { authorizationType: apigw.AuthorizationType.IAM },
+      (method) =>
+        Validations.of(method.node.defaultChild as CfnResource).acknowledge({
+          id: 'AwsSolutions-COG4',
+          reason:
+            'IAM (SigV4) authorization is the API contract (docs/architecture.md contract 2): operators are AWS ' +
+            'principals granted execute-api:Invoke, not Cognito users.',
+        }),
+    );
     this.handlers = handlers;
     this.grantRoutes(props);
 
@@ -306,9 +278,27 @@ export class OperatorApi extends Construct {
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
 
-    const { webAcl, logs } = this.firewall(settings.wafRateLimit, retention, removalPolicy);
+    const { webAcl, logs } = apiFirewall(this, this.api, {
+      rateLimit: settings.wafRateLimit,
+      retention,
+      removalPolicy,
+      metricPrefix: 'OperatorApi',
+      logGroupInfix: 'api',
+      description: 'anomaly-guard operator API: per-IP rate limit, body size limit, AWS common rule set',
+    });
     this.webAcl = webAcl;
     this.wafLogs = logs;
+  }
+
+  /** Each route's Lambda function. */
+  get routeFunctions(): Readonly<Record<RouteId, IFunction>> {
+    return this.functions(this.handlers);
+  }
+
+  private functions(handlers: Readonly<Record<RouteId, HandlerFunction>>): Record<RouteId, IFunction> {
+    const functions = {} as Record<RouteId, IFunction>;
+    for (const r of API_ROUTES) functions[r.id] = handlers[r.id].function;
+    return functions;
   }
 
   /** The API URL, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/prod/`. */
@@ -443,16 +433,6 @@ export class OperatorApi extends Construct {
     }
   }
 
-  private requestModel(route: ApiRoute): apigw.IModel {
-    const name = `${pascal(route.id)}Request`;
-    return this.api.addModel(name, {
-      modelName: name,
-      contentType: 'application/json',
-      description: `${route.method} ${route.path} request body`,
-      schema: gatewayModelSchema(route.input.schema) as apigw.JsonSchema,
-    });
-  }
-
   /**
    * API Gateway writes access and execution logs with the one CloudWatch Logs role set in the account's
    * API Gateway settings (per region, shared by every REST API there). CDK's `cloudWatchRole: true`
@@ -460,7 +440,7 @@ export class OperatorApi extends Construct {
    * region); this role gets the same write actions on this account's log groups in this region only.
    * Retained on stack deletion: other APIs in the account may rely on the setting.
    */
-  private setAccountLoggingRole(): void {
+  private setAccountLoggingRole(): apigw.CfnAccount {
     const stack = Stack.of(this);
     const logGroups = stack.formatArn({
       service: 'logs',
@@ -500,122 +480,259 @@ export class OperatorApi extends Construct {
     account.applyRemovalPolicy(RemovalPolicy.RETAIN);
     // Stage logging settings are rejected until the account has a logging role.
     this.api.deploymentStage.node.addDependency(account);
+    return account;
+  }
+}
+
+/** What {@link guardedRestApi} builds a REST API with. */
+export interface GuardedRestApiOptions {
+  readonly restApiName: string;
+  readonly description: string;
+  /** Stage throttling. */
+  readonly settings: Pick<ApiConfig, 'throttlingRateLimit' | 'throttlingBurstLimit'>;
+  readonly retention: RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /** Access log line fields. @default ACCESS_LOG_FIELDS */
+  readonly accessLogFields?: Readonly<Record<string, string>>;
+  /** Gateway errors besides {@link GATEWAY_ERRORS} (e.g. the Cognito authorizer's 401). @default none */
+  readonly extraGatewayErrors?: typeof GATEWAY_ERRORS;
+}
+
+/**
+ * What both operator APIs (IAM-signed, and the dashboard's Cognito-authorized one) share: a regional REST API on the
+ * `prod` stage with stage throttling, X-Ray, metrics, error-level execution logs without bodies and JSON access logs
+ * (log group `AccessLogs` in `scope`), gateway errors in the handlers' error shape, and one request validator.
+ * No account-level logging role (see OperatorApi) and no `Endpoint` output.
+ */
+export function guardedRestApi(
+  scope: Construct,
+  opts: GuardedRestApiOptions,
+): { api: apigw.RestApi; accessLogs: LogGroup; requestValidator: apigw.RequestValidator } {
+  const accessLogs = new LogGroup(scope, 'AccessLogs', {
+    retention: opts.retention,
+    removalPolicy: opts.removalPolicy,
+  });
+  const api = new apigw.RestApi(scope, 'Api', {
+    restApiName: opts.restApiName,
+    description: opts.description,
+    endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+    // The account-level logging role is managed by OperatorApi (own least-privilege role, or none).
+    cloudWatchRole: false,
+    deployOptions: {
+      stageName: OPERATOR_API_STAGE,
+      throttlingRateLimit: opts.settings.throttlingRateLimit,
+      throttlingBurstLimit: opts.settings.throttlingBurstLimit,
+      tracingEnabled: true,
+      metricsEnabled: true,
+      // Execution logs for errors only; request/response bodies (dataTrace) never reach the logs.
+      loggingLevel: apigw.MethodLoggingLevel.ERROR,
+      dataTraceEnabled: false,
+      accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+      accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(opts.accessLogFields ?? ACCESS_LOG_FIELDS)),
+    },
+  });
+  // RestApi adds an `Endpoint` output with a hashed id; the stack publishes the URL under a stable one.
+  api.node.tryRemoveChild('Endpoint');
+
+  for (const e of [...GATEWAY_ERRORS, ...(opts.extraGatewayErrors ?? [])]) {
+    api.addGatewayResponse(`Gateway${pascal(e.type.responseType)}`, {
+      type: e.type,
+      ...(e.statusCode && { statusCode: e.statusCode }),
+      responseHeaders: { 'Content-Type': "'application/json'" },
+      templates: { 'application/json': gatewayErrorTemplate(e.code, e.validation) },
+    });
   }
 
+  // One validator for every method: body routes declare a model and no required parameters, query
+  // routes declare parameters and no model, so each is checked for what it has.
+  const requestValidator = api.addRequestValidator('RequestValidator', {
+    validateRequestBody: true,
+    validateRequestParameters: true,
+  });
+  return { api, accessLogs, requestValidator };
+}
+
+/**
+ * One method per route of API_ROUTES (lambdas/core/api/routes.ts), each a Lambda proxy integration of the route's
+ * function, validated at the gateway (JSON-schema models from the handlers' zod schemas, required query parameters),
+ * authorized as `auth` says. `onMethod` sees each method (for cdk-nag acknowledgements).
+ */
+export function addRouteMethods(
+  api: apigw.RestApi,
+  requestValidator: apigw.IRequestValidator,
+  functions: Readonly<Record<RouteId, IFunction>>,
+  auth: Pick<apigw.MethodOptions, 'authorizationType' | 'authorizer'>,
+  onMethod?: (method: apigw.Method, route: ApiRoute) => void,
+): apigw.Method[] {
+  return API_ROUTES.map((route) => {
+    const resource = api.root.resourceForPath(route.path);
+    const integration = new apigw.LambdaIntegration(functions[route.id], { proxy: true, allowTestInvoke: false });
+    const method = resource.addMethod(route.method, integration, {
+      ...auth,
+      operationName: route.id,
+      requestValidator,
+      ...(route.input.in === 'body'
+        ? { requestModels: { 'application/json': requestModel(api, route) } }
+        : { requestParameters: queryParameters(route) }),
+    });
+    onMethod?.(method, route);
+    return method;
+  });
+}
+
+function requestModel(api: apigw.RestApi, route: ApiRoute): apigw.IModel {
+  const name = `${pascal(route.id)}Request`;
+  return api.addModel(name, {
+    modelName: name,
+    contentType: 'application/json',
+    description: `${route.method} ${route.path} request body`,
+    schema: gatewayModelSchema(route.input.schema) as apigw.JsonSchema,
+  });
+}
+
+/** What {@link apiFirewall} protects a stage with. */
+export interface ApiFirewallOptions {
+  /** Requests one client may send in any 5 minutes before it is blocked. */
+  readonly rateLimit: number;
+  readonly retention: RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /** CloudWatch metric names are `<stack>-<metricPrefix>-<rule>`. */
+  readonly metricPrefix: string;
+  /** The WAF log group is `aws-waf-logs-<stack>-<logGroupInfix>-<stack uuid>`. */
+  readonly logGroupInfix: string;
+  readonly description: string;
   /**
-   * WAFv2 web ACL on the stage: a per-IP rate limit over 5 minutes, a body size limit, and the AWS
-   * common rule set. Blocked and counted requests are logged (Authorization header redacted).
+   * `IP`: the connection's source address. `FORWARDED_IP`: the first address of `X-Forwarded-For`, for a stage behind
+   * CloudFront (whose edge addresses are the source addresses); without the header the rate rule counts the request.
+   * @default 'IP'
    */
-  private firewall(
-    rateLimit: number,
-    retention: RetentionDays,
-    removalPolicy: RemovalPolicy,
-  ): { webAcl: wafv2.CfnWebACL; logs: LogGroup } {
-    const stack = Stack.of(this);
-    const metric = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
-      cloudWatchMetricsEnabled: true,
-      sampledRequestsEnabled: true,
-      metricName: `${stack.stackName}-OperatorApi-${name}`,
-    });
-    const errorBody = (code: string, message: string) => JSON.stringify({ error: { code, message, details: {} } });
-    const webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
-      scope: 'REGIONAL',
-      description: 'anomaly-guard operator API: per-IP rate limit, body size limit, AWS common rule set',
-      defaultAction: { allow: {} },
-      visibilityConfig: metric('WebAcl'),
-      // WAF inspects the first 8 KB of an API Gateway body by default; a 100-signal score request is
-      // ~15 KB. Inspect up to the handlers' limit (64 KB): bodies beyond it are "oversize" and the size
-      // rule below MATCHes them. Inspection beyond 16 KB is billed per extra 16 KB, only for such bodies.
-      associationConfig: { requestBody: { API_GATEWAY: { defaultSizeInspectionLimit: 'KB_64' } } },
-      customResponseBodies: {
-        RateLimited: {
-          contentType: 'APPLICATION_JSON',
-          content: errorBody(
-            'Throttled',
-            `Too many requests from this address (more than ${rateLimit} in 5 minutes); slow down and retry`,
-          ),
-        },
-        BodyTooLarge: {
-          contentType: 'APPLICATION_JSON',
-          content: errorBody('PayloadTooLarge', `The request body is larger than ${MAX_BODY_BYTES} bytes`),
-        },
-      },
-      rules: [
-        {
-          name: 'RateLimitPerIp',
-          priority: 0,
-          action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'RateLimited' } } },
-          statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
-          visibilityConfig: metric('RateLimitPerIp'),
-        },
-        {
-          name: 'BodySizeLimit',
-          priority: 1,
-          action: { block: { customResponse: { responseCode: 413, customResponseBodyKey: 'BodyTooLarge' } } },
-          statement: {
-            sizeConstraintStatement: {
-              fieldToMatch: { body: { oversizeHandling: 'MATCH' } },
-              comparisonOperator: 'GT',
-              size: MAX_BODY_BYTES,
-              textTransformations: [{ priority: 0, type: 'NONE' }],
-            },
-          },
-          visibilityConfig: metric('BodySizeLimit'),
-        },
-        {
-          name: 'AWSManagedRulesCommonRuleSet',
-          priority: 2,
-          overrideAction: { none: {} },
-          statement: {
-            managedRuleGroupStatement: {
-              vendorName: 'AWS',
-              name: 'AWSManagedRulesCommonRuleSet',
-              // Its 8 KB body limit would block valid score requests; BodySizeLimit enforces 64 KB instead.
-              ruleActionOverrides: [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }],
-            },
-          },
-          visibilityConfig: metric('CommonRuleSet'),
-        },
-      ],
-    });
-    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
-      resourceArn: this.api.deploymentStage.stageArn,
-      webAclArn: webAcl.attrArn,
-    });
+  readonly rateKey?: 'IP' | 'FORWARDED_IP';
+}
 
-    // WAF requires the `aws-waf-logs-` prefix; the stack id's UUID keeps the name unique when a
-    // retained group from a deleted stack still exists.
-    const logs = new LogGroup(this, 'WafLogs', {
-      logGroupName: `aws-waf-logs-${stack.stackName}-api-${Fn.select(2, Fn.split('/', stack.stackId))}`,
-      retention,
-      removalPolicy,
-    });
-    new wafv2.CfnLoggingConfiguration(this, 'WafLogging', {
-      resourceArn: webAcl.attrArn,
-      // WAF wants the log group ARN without the trailing `:*` that LogGroup.logGroupArn carries.
-      logDestinationConfigs: [
-        stack.formatArn({
-          service: 'logs',
-          resource: 'log-group',
-          resourceName: logs.logGroupName,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
-      redactedFields: [{ singleHeader: { Name: 'authorization' } }],
-      // Only what a rule blocked or counted: allowed traffic is already in the access log.
-      loggingFilter: {
-        DefaultBehavior: 'DROP',
-        Filters: [
-          {
-            Behavior: 'KEEP',
-            Requirement: 'MEETS_ANY',
-            Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }],
-          },
-        ],
+/**
+ * WAFv2 web ACL on the API's stage (constructs `WebAcl`, `WebAclAssociation`, `WafLogs`, `WafLogging` in `scope`): a
+ * per-client rate limit over 5 minutes, a body size limit, and the AWS common rule set. Blocked and counted requests
+ * are logged (Authorization header redacted).
+ */
+export function apiFirewall(
+  scope: Construct,
+  api: apigw.RestApi,
+  opts: ApiFirewallOptions,
+): { webAcl: wafv2.CfnWebACL; logs: LogGroup } {
+  const stack = Stack.of(scope);
+  const { rateLimit } = opts;
+  const metric = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+    cloudWatchMetricsEnabled: true,
+    sampledRequestsEnabled: true,
+    metricName: `${stack.stackName}-${opts.metricPrefix}-${name}`,
+  });
+  const errorBody = (code: string, message: string) => JSON.stringify({ error: { code, message, details: {} } });
+  const rateBasedStatement: wafv2.CfnWebACL.RateBasedStatementProperty =
+    opts.rateKey === 'FORWARDED_IP'
+      ? {
+          limit: rateLimit,
+          aggregateKeyType: 'FORWARDED_IP',
+          forwardedIpConfig: { headerName: 'X-Forwarded-For', fallbackBehavior: 'MATCH' },
+          evaluationWindowSec: 300,
+        }
+      : { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 };
+  const webAcl = new wafv2.CfnWebACL(scope, 'WebAcl', {
+    scope: 'REGIONAL',
+    description: opts.description,
+    defaultAction: { allow: {} },
+    visibilityConfig: metric('WebAcl'),
+    // WAF inspects the first 8 KB of an API Gateway body by default; a 100-signal score request is
+    // ~15 KB. Inspect up to the handlers' limit (64 KB): bodies beyond it are "oversize" and the size
+    // rule below MATCHes them. Inspection beyond 16 KB is billed per extra 16 KB, only for such bodies.
+    associationConfig: { requestBody: { API_GATEWAY: { defaultSizeInspectionLimit: 'KB_64' } } },
+    customResponseBodies: {
+      RateLimited: {
+        contentType: 'APPLICATION_JSON',
+        content: errorBody(
+          'Throttled',
+          `Too many requests from this address (more than ${rateLimit} in 5 minutes); slow down and retry`,
+        ),
       },
-    });
-    return { webAcl, logs };
-  }
+      BodyTooLarge: {
+        contentType: 'APPLICATION_JSON',
+        content: errorBody('PayloadTooLarge', `The request body is larger than ${MAX_BODY_BYTES} bytes`),
+      },
+    },
+    rules: [
+      {
+        name: 'RateLimitPerIp',
+        priority: 0,
+        action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'RateLimited' } } },
+        statement: { rateBasedStatement },
+        visibilityConfig: metric('RateLimitPerIp'),
+      },
+      {
+        name: 'BodySizeLimit',
+        priority: 1,
+        action: { block: { customResponse: { responseCode: 413, customResponseBodyKey: 'BodyTooLarge' } } },
+        statement: {
+          sizeConstraintStatement: {
+            fieldToMatch: { body: { oversizeHandling: 'MATCH' } },
+            comparisonOperator: 'GT',
+            size: MAX_BODY_BYTES,
+            textTransformations: [{ priority: 0, type: 'NONE' }],
+          },
+        },
+        visibilityConfig: metric('BodySizeLimit'),
+      },
+      {
+        name: 'AWSManagedRulesCommonRuleSet',
+        priority: 2,
+        overrideAction: { none: {} },
+        statement: {
+          managedRuleGroupStatement: {
+            vendorName: 'AWS',
+            name: 'AWSManagedRulesCommonRuleSet',
+            // Its 8 KB body limit would block valid score requests; BodySizeLimit enforces 64 KB instead.
+            ruleActionOverrides: [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }],
+          },
+        },
+        visibilityConfig: metric('CommonRuleSet'),
+      },
+    ],
+  });
+  new wafv2.CfnWebACLAssociation(scope, 'WebAclAssociation', {
+    resourceArn: api.deploymentStage.stageArn,
+    webAclArn: webAcl.attrArn,
+  });
+
+  // WAF requires the `aws-waf-logs-` prefix; the stack id's UUID keeps the name unique when a
+  // retained group from a deleted stack still exists.
+  const logs = new LogGroup(scope, 'WafLogs', {
+    logGroupName: `aws-waf-logs-${stack.stackName}-${opts.logGroupInfix}-${Fn.select(2, Fn.split('/', stack.stackId))}`,
+    retention: opts.retention,
+    removalPolicy: opts.removalPolicy,
+  });
+  new wafv2.CfnLoggingConfiguration(scope, 'WafLogging', {
+    resourceArn: webAcl.attrArn,
+    // WAF wants the log group ARN without the trailing `:*` that LogGroup.logGroupArn carries.
+    logDestinationConfigs: [
+      stack.formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: logs.logGroupName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    ],
+    redactedFields: [{ singleHeader: { Name: 'authorization' } }],
+    // Only what a rule blocked or counted: allowed traffic is already in the access log.
+    loggingFilter: {
+      DefaultBehavior: 'DROP',
+      Filters: [
+        {
+          Behavior: 'KEEP',
+          Requirement: 'MEETS_ANY',
+          Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }],
+        },
+      ],
+    },
+  });
+  return { webAcl, logs };
 }
 
 /** A route's input schema as an API Gateway model: JSON Schema draft 4 from the handlers' zod schema. */

@@ -67,7 +67,49 @@ describe('resolveConfig', () => {
         apiLatencyP99AlarmMs: 3000,
         api5xxAlarmCount: 5,
       },
+      dashboard: { enabled: true, priceClass: 'PriceClass_100', threatProtection: false, accessLogRetentionDays: 90 },
     });
+  });
+
+  it('takes the dashboard keys, checking each (a custom domain needs its us-east-1 certificate)', () => {
+    const custom = {
+      domainName: 'guard.example.com',
+      certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-123456789012',
+    };
+    expect(resolveConfig({ dashboard: { enabled: false } }).dashboard).toEqual({
+      ...DEFAULT_CONFIG.dashboard,
+      enabled: false,
+    });
+    expect(
+      resolveConfig({ dashboard: { priceClass: 'PriceClass_All', threatProtection: true, ...custom } }).dashboard,
+    ).toEqual({ ...DEFAULT_CONFIG.dashboard, priceClass: 'PriceClass_All', threatProtection: true, ...custom });
+    const problems = (settings: unknown) => {
+      try {
+        resolveConfig(settings);
+      } catch (e) {
+        return (e as AnomalyGuardConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems({ dashboard: { enabled: 'yes', priceClass: 'PriceClass_50', accessLogRetentionDays: 0 } })).toEqual(
+      [
+        'dashboard.enabled must be true or false',
+        'dashboard.priceClass must be "PriceClass_100", "PriceClass_200" or "PriceClass_All" (got "PriceClass_50")',
+        'dashboard.accessLogRetentionDays must be an integer in 1..36500 (got 0)',
+      ],
+    );
+    expect(problems({ dashboard: { domainName: custom.domainName } })).toEqual([
+      'dashboard.certificateArn is needed with dashboard.domainName',
+    ]);
+    expect(problems({ dashboard: { certificateArn: custom.certificateArn } })).toEqual([
+      'dashboard.domainName is needed with dashboard.certificateArn',
+    ]);
+    expect(
+      problems({ dashboard: { ...custom, certificateArn: custom.certificateArn.replace('us-east-1', 'eu-west-1') } }),
+    ).toEqual(['dashboard.certificateArn must be an ACM certificate ARN in us-east-1']);
+    expect(problems({ dashboard: { ...custom, domainName: 'https://guard.example.com/' } })).toEqual([
+      'dashboard.domainName must be a domain name like "guard.example.com"',
+    ]);
   });
 
   it('merges a partial group over the defaults of that group', () => {

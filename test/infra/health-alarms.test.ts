@@ -41,6 +41,7 @@ describe('Health alarms (seed 003: paged when the system itself is unhealthy)', 
     ['ReportGeneratorErrors', 'AWS/Lambda', 'Errors', 'Sum', 1, 1],
     ['SourcePollerBillingErrors', 'AWS/Lambda', 'Errors', 'Sum', 1, 1],
     ['OperatorApi5xx', 'AWS/ApiGateway', '5XXError', 'Sum', 5, 1],
+    ['DashboardApi5xx', 'AWS/ApiGateway', '5XXError', 'Sum', 5, 1],
   ])(
     '%s: %s %s (%s) ≥ %d over %d period(s), to the ops topic on ALARM and OK',
     (name, namespace, metricName, statistic, threshold, periods) => {
@@ -99,7 +100,8 @@ describe('Health alarms (seed 003: paged when the system itself is unhealthy)', 
   });
 
   it('has exactly these alarms, each describing what it means and what to do first', () => {
-    expect(Object.keys(alarms())).toHaveLength(14);
+    // 14, and the dashboard API's 5xx alarm.
+    expect(Object.keys(alarms())).toHaveLength(15);
     for (const [name, a] of Object.entries(alarms())) expect(a.AlarmDescription.length, name).toBeGreaterThan(100);
   });
 
@@ -198,7 +200,7 @@ describe('Operations dashboard', () => {
     for (const m of ['"Count"', '"4XXError"', '"5XXError"', '"Latency"']) expect(api).toContain(m);
     expect(titled('Dead-letter queues (messages waiting)')!.properties.metrics).toHaveLength(5);
     expect(JSON.stringify(titled('Source pollers: records put')!.properties.metrics)).toContain('"source","billing"');
-    expect(widgets().find((w) => w.type === 'alarm')!.properties.alarms).toHaveLength(14);
+    expect(widgets().find((w) => w.type === 'alarm')!.properties.alarms).toHaveLength(15);
     expect(
       widgets().some((w) => w.type === 'log' && /filter level = \\"ERROR\\"/.test(JSON.stringify(w.properties))),
     ).toBe(true);

@@ -191,11 +191,12 @@ describe('IAM least privilege', () => {
   it(
     'lets only the report generator write report objects, ' + 'and only it and the API report route read or list them',
     () => {
-      // The raw archive's delivery role is checked on its own below.
+      // The raw archive's delivery role and the dashboard's page deployment are checked on their own below.
       const s3 = statements.filter(
         (s) =>
           s.kind === 'identity' &&
           s.resource !== archivePolicy() &&
+          s.resource !== dashboardDeploymentPolicy() &&
           actionsOf(s.statement).some((a) => a.startsWith('s3:')),
       );
       const generator = policyOfRole(roleOfFunction(LOGICAL_IDS.reportGenerator));
@@ -246,6 +247,47 @@ describe('IAM least privilege', () => {
       );
     },
   );
+
+  it(
+    "lets the dashboard's page deployment read only its two asset objects, write only the site bucket and " +
+      'invalidate only its distribution',
+    () => {
+      const grants = statements
+        .filter((s) => s.resource === dashboardDeploymentPolicy())
+        .flatMap((s) => actionsOf(s.statement).map((a) => [a, JSON.stringify(s.statement.Resource)] as const));
+      const site = { 'Fn::GetAtt': [LOGICAL_IDS.dashboardBucket, 'Arn'] };
+      const byAction = Object.fromEntries(grants);
+      expect(Object.keys(byAction).sort()).toEqual([
+        'cloudfront:CreateInvalidation',
+        'cloudfront:GetInvalidation',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:DeleteObject',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:PutObject',
+      ]);
+      expect(byAction['s3:ListBucket']).toBe(JSON.stringify(site));
+      expect(byAction['s3:PutObject']).toBe(JSON.stringify({ 'Fn::Join': ['', [site, '/*']] }));
+      const assets = JSON.parse(byAction['s3:GetObject']!) as unknown[];
+      expect(assets).toHaveLength(2);
+      for (const a of assets) expect(JSON.stringify(a)).toMatch(/cdk-hnb659fds-assets-.*\/[0-9a-f]{64}\.zip"/);
+      expect(byAction['cloudfront:CreateInvalidation']).toContain(`{"Ref":"${LOGICAL_IDS.dashboardDistribution}"}`);
+      // No other identity policy touches the site bucket.
+      const touching = statements.filter(
+        (s) => s.kind === 'identity' && JSON.stringify(s.statement.Resource ?? null).includes(JSON.stringify(site)),
+      );
+      expect([...new Set(touching.map((s) => s.resource))]).toEqual([dashboardDeploymentPolicy()]);
+    },
+  );
+
+  function dashboardDeploymentPolicy(): string {
+    const found = statements.filter(
+      (s) => s.kind === 'identity' && actionsOf(s.statement).includes('cloudfront:CreateInvalidation'),
+    );
+    expect(found).toHaveLength(1);
+    return found[0]!.resource;
+  }
 
   it('lets the mitigation steps put events only on the default bus', () => {
     const put = statements.filter((s) => actionsOf(s.statement).includes('events:PutEvents'));

@@ -31,6 +31,17 @@ const EXPECTED_ACKNOWLEDGEMENTS = [
   ...Array<string>(12).fill('AWS::Lambda::Function: AwsSolutions-L1'),
   // The reports bucket's access-log bucket does not log its own accesses.
   'AWS::S3::Bucket: AwsSolutions-S1',
+  // The dashboard (lib/dashboard-site.ts, lib/operator-sign-in.ts): its log bucket does not log itself; no geo
+  // restriction (on-call signs in from anywhere); no CloudFront WAF (us-east-1 only; the API keeps its regional WAF);
+  // the default *.cloudfront.net certificate without a custom domain; the Essentials plan (threat protection is a
+  // switch); the page deployment writes the site bucket's objects; CDK's BucketDeployment provider runtime.
+  'AWS::S3::Bucket: AwsSolutions-S1',
+  'AWS::CloudFront::Distribution: AwsSolutions-CFR1',
+  'AWS::CloudFront::Distribution: AwsSolutions-CFR2',
+  'AWS::CloudFront::Distribution: AwsSolutions-CFR4',
+  'AWS::Cognito::UserPool: AwsSolutions-COG8',
+  'AWS::IAM::Policy: AwsSolutions-IAM5[Resource::<DashboardBucket.Arn>/*]',
+  'AWS::Lambda::Function: AwsSolutions-L1',
   // The five dead-letter queues: invalid records, consumer failures, rollback failures, report failures, source
   // failures.
   ...Array<string>(5).fill('AWS::SQS::Queue: AwsSolutions-SQS3'),
@@ -71,6 +82,24 @@ describe('cdk-nag AwsSolutions', () => {
       ).not.toThrow();
     },
   );
+
+  it('needs no CFR4 or COG8 acknowledgement with a custom domain and threat protection, none without one', () => {
+    const dashboard = {
+      threatProtection: true,
+      domainName: 'guard.example.com',
+      certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-123456789012',
+    };
+    const rulesOf = (template: Record<string, any>) =>
+      Object.values<any>(template.Resources).flatMap((r) =>
+        ((r.Metadata?.cdk_nag?.rules_to_suppress ?? []) as { id: string }[]).map((rule) => rule.id),
+      );
+    const hardened = rulesOf(synthTemplate({ anomalyGuard: { dashboard } }));
+    expect(hardened).not.toContain('AwsSolutions-CFR4');
+    expect(hardened).not.toContain('AwsSolutions-COG8');
+    expect(hardened).toContain('AwsSolutions-CFR2');
+    const without = rulesOf(synthTemplate({ anomalyGuard: { dashboard: { enabled: false } } }));
+    expect(without.filter((id) => /CFR|COG8|DashboardBucket/.test(id))).toEqual([]);
+  });
 
   it('fails the synth when a finding is not acknowledged', () => {
     const { app, stack } = createAnomalyGuardApp({ context: { 'aws:cdk:bundling-stacks': [] } });

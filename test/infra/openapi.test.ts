@@ -32,8 +32,13 @@ describe('OpenAPI document', () => {
       expect(ref).toEqual({ 'Fn::GetAtt': [LOGICAL_IDS.operatorApi, 'RootResourceId'] });
       return `/${parts.join('/')}`;
     };
+    // Both APIs serve the same pairs: the IAM-signed one and the dashboard's (dashboard.test.ts compares them).
     const deployed = Object.values(resources)
-      .filter((r) => r.Type === 'AWS::ApiGateway::Method')
+      .filter(
+        (r) =>
+          r.Type === 'AWS::ApiGateway::Method' &&
+          JSON.stringify(r.Properties.RestApiId) === `{"Ref":"${LOGICAL_IDS.operatorApi}"}`,
+      )
       .map((m) => `${String(m.Properties.HttpMethod).toUpperCase()} ${pathOf(m.Properties.ResourceId)}`)
       .sort();
     const described = Object.entries<Record<string, unknown>>(doc.paths)
@@ -45,6 +50,15 @@ describe('OpenAPI document', () => {
       .sort();
     expect(described).toEqual(deployed);
     expect(described).toHaveLength(API_ROUTES.length);
+  });
+
+  it('names the dashboard role each operation needs (viewer reads and dry-runs, operator acts)', () => {
+    for (const route of API_ROUTES) {
+      const op = doc.paths[route.path][route.method.toLowerCase()];
+      expect(op['x-required-role'], route.id).toBe(route.access === 'read' ? 'viewer' : 'operator');
+    }
+    expect(doc.paths['/v1/anomaly/mitigate'].post['x-required-role-read-only-request']).toBe('viewer');
+    expect(doc.components.responses.Forbidden.description).toContain('x-required-role');
   });
 
   it('requires SigV4 on every operation', () => {

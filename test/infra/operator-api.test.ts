@@ -45,11 +45,17 @@ function methods(resources: Resources) {
   });
 }
 
+/**
+ * The IAM API alone: the dashboard (its own Cognito-authorized RestApi, stage and web ACL over the same functions) is
+ * left out here and checked in dashboard.test.ts, which also checks that it leaves this API's resources unchanged.
+ */
+const NO_DASHBOARD = { dashboard: { enabled: false } };
+
 describe('OperatorApi (cdk.json context)', () => {
   let json: { Resources: Resources; Outputs: Record<string, any> };
   let template: Template;
   beforeAll(() => {
-    json = synthTemplate({}, { bundle: false, nag: false }) as typeof json;
+    json = synthTemplate({ anomalyGuard: NO_DASHBOARD }, { bundle: false, nag: false }) as typeof json;
     template = Template.fromJSON(json);
   });
   const policyOf = (functionId: string): Statement[] => {
@@ -506,6 +512,7 @@ describe('OperatorApi (overridden context)', () => {
     const json = synthTemplate(
       {
         anomalyGuard: {
+          ...NO_DASHBOARD,
           api: {
             throttlingRateLimit: 5,
             throttlingBurstLimit: 10,

@@ -75,8 +75,9 @@ describe('Reports (cdk.json context)', () => {
 
   it('keeps reports in a private, encrypted, TLS-only bucket with ACLs disabled, retained', () => {
     expectLockedDown(LOGICAL_IDS.reportsBucket);
-    // Reports, their access logs, and the raw archive (test/infra/raw-archive.test.ts).
-    template.resourceCountIs('AWS::S3::Bucket', 3);
+    // Reports, their access logs, the raw archive (test/infra/raw-archive.test.ts), and the dashboard's site and log
+    // buckets (test/infra/constructs/dashboard-site.test.ts).
+    template.resourceCountIs('AWS::S3::Bucket', 5);
     // Nothing but the TLS denies on the reports bucket: access is granted to roles only (see the IAM tests).
     expect(bucketPolicyOf(LOGICAL_IDS.reportsBucket).filter((s) => s.Effect === 'Allow')).toEqual([]);
   });

@@ -304,8 +304,37 @@ describe('action targets IAM', () => {
         .flatMap((r) => r.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
     const actions = (t: Record<string, any>) =>
       statementsOf(t).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-    const none = synthTemplate({}, { nag: false });
+    const none = synthTemplate({ anomalyGuard: { dashboard: { enabled: false } } }, { nag: false });
     expect(actions(none).filter((a) => /^(appconfig|apigateway|cloudfront|wafv2|secretsmanager):/.test(a))).toEqual([]);
+    // The dashboard's page deployment invalidates its own distribution, and nothing else (dashboard-site.test.ts).
+    const withDashboard = synthTemplate({}, { nag: false });
+    const cloudFront = Object.entries<any>(withDashboard.Resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
+      .filter(([, r]) => JSON.stringify(r.Properties.PolicyDocument).includes('cloudfront:'))
+      .map(([, r]) =>
+        JSON.stringify(
+          r.Properties.PolicyDocument.Statement.filter((x: any) =>
+            JSON.stringify(x.Action).includes('cloudfront:'),
+          ).map((x: any) => x.Resource),
+        ),
+      );
+    expect(cloudFront).toEqual([
+      JSON.stringify([
+        {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':cloudfront::',
+              { Ref: 'AWS::AccountId' },
+              ':distribution/',
+              { Ref: LOGICAL_IDS.dashboardDistribution },
+            ],
+          ],
+        },
+      ]),
+    ]);
 
     const configured = synthTemplate(
       {

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'PolicyDenied'
   | 'PayloadTooLarge'
   | 'UnsupportedMediaType'
+  | 'Forbidden'
   | 'NotFound'
   | 'Conflict'
   | 'MethodNotAllowed'

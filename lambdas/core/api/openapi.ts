@@ -32,7 +32,9 @@ const SHARED_RESPONSES: Readonly<Record<string, { name: string; description: str
   },
   403: {
     name: 'Forbidden',
-    description: 'Not signed, bad or expired signature, no execute-api:Invoke permission, or blocked by the web ACL',
+    description:
+      'Not signed, bad or expired signature, no execute-api:Invoke permission, or blocked by the web ACL; on the ' +
+      "dashboard's API (Cognito sign-in), code `Forbidden`: the user's role lacks the operation's `x-required-role`",
   },
   413: { name: 'PayloadTooLarge', description: `The body is larger than ${MAX_BODY_BYTES} bytes` },
   429: {
@@ -41,12 +43,22 @@ const SHARED_RESPONSES: Readonly<Record<string, { name: string; description: str
   },
 };
 
+/** The dashboard role (Cognito group) each access level needs (lambdas/handlers/api/http.ts enforces it). */
+const REQUIRED_ROLE = { read: 'viewer', operate: 'operator' } as const;
+
 /** Pure: the same routes always give the same document (docs/openapi.json is checked against it). */
 export function openApiDocument(routes: readonly ApiRoute[] = API_ROUTES, opts: OpenApiOptions = {}): Json {
   const paths: Record<string, Record<string, Json>> = {};
   const schemas: Record<string, Json> = { Error: errorSchema() };
   for (const route of routes) {
-    const operation: Json = { operationId: route.id, summary: route.summary, tags: ['anomaly'] };
+    const operation: Json = {
+      operationId: route.id,
+      summary: route.summary,
+      tags: ['anomaly'],
+      // The dashboard's signed-in users (viewer reads, operator also acts); IAM-signed callers: their IAM policy.
+      'x-required-role': REQUIRED_ROLE[route.access],
+      ...(route.readOnlyWhen && { 'x-required-role-read-only-request': REQUIRED_ROLE.read }),
+    };
     if (route.input.in === 'body') {
       const name = `${pascal(route.id)}Request`;
       schemas[name] = toOpenApiSchema(route.input.schema);
@@ -88,7 +100,10 @@ export function openApiDocument(routes: readonly ApiRoute[] = API_ROUTES, opts: 
         'Score signals, start, dry-run and roll back mitigations, read reports and timelines, whitelist campaign ' +
         'tenants, declare change windows (maintenance, releases, campaigns; per tenant or platform-wide) and ' +
         'give verdicts on anomalies. Every request is signed with AWS Signature Version 4 (service ' +
-        '`execute-api`); every error is `{"error":{"code","message","details"}}`.',
+        '`execute-api`); every error is `{"error":{"code","message","details"}}`. The dashboard serves the same ' +
+        'operations to signed-in users (a Cognito ID token in `Authorization`), each allowed to the role its ' +
+        '`x-required-role` names: `viewer` reads (and dry-runs a mitigation: ' +
+        '`x-required-role-read-only-request`), `operator` may do everything.',
     },
     ...(opts.serverUrl !== undefined && { servers: [{ url: opts.serverUrl }] }),
     security: [{ sigv4: [] }],

@@ -22,6 +22,12 @@ export type RouteId =
   | 'feedback'
   | 'approve';
 
+/**
+ * What a route needs of a signed-in dashboard user (lambdas/handlers/api/http.ts): `read` is the `viewer` role's,
+ * `operate` (anything that changes state) the `operator` role's. IAM-signed machines are governed by their IAM policy.
+ */
+export type RouteAccess = 'read' | 'operate';
+
 export interface ApiRoute {
   id: RouteId;
   method: 'GET' | 'POST';
@@ -32,6 +38,15 @@ export interface ApiRoute {
   /** Status codes this route answers with besides the shared errors (400, 403, 413, 429). */
   responses: Readonly<Record<number, string>>;
   summary: string;
+  /** What a signed-in user needs to call it. */
+  access: RouteAccess;
+  /** A request this route only reads for (a mitigate dry run): it needs `read` whatever `access` says. */
+  readOnlyWhen?: (input: unknown) => boolean;
+}
+
+/** A mitigate body with `dry_run: true`: the plan and the policy decision, nothing changed. */
+export function isDryRun(input: unknown): boolean {
+  return typeof input === 'object' && input !== null && (input as { dry_run?: unknown }).dry_run === true;
 }
 
 /**
@@ -41,6 +56,7 @@ export interface ApiRoute {
 export const API_ROUTES: readonly ApiRoute[] = [
   {
     id: 'score',
+    access: 'read',
     method: 'POST',
     path: '/v1/anomaly/score',
     input: { in: 'body', schema: ScoreRequest },
@@ -51,6 +67,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     id: 'mitigate',
+    access: 'operate',
+    readOnlyWhen: isDryRun,
     method: 'POST',
     path: '/v1/anomaly/mitigate',
     input: { in: 'body', schema: MitigateRequest },
@@ -65,6 +83,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     id: 'rollback',
+    access: 'operate',
     method: 'POST',
     path: '/v1/anomaly/rollback',
     input: { in: 'body', schema: RollbackRequest },
@@ -81,6 +100,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     id: 'report',
+    access: 'read',
     method: 'GET',
     path: '/v1/anomaly/report',
     input: { in: 'query', schema: ReportQuery },
@@ -93,6 +113,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     id: 'whitelist',
+    access: 'operate',
     method: 'POST',
     path: '/v1/anomaly/policy/whitelist',
     input: { in: 'body', schema: WhitelistRequest },
@@ -101,6 +122,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     id: 'timeline',
+    access: 'read',
     method: 'GET',
     path: '/v1/anomaly/timeline',
     input: { in: 'query', schema: TimelineQuery },
@@ -113,6 +135,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     id: 'changes',
+    access: 'operate',
     method: 'POST',
     path: '/v1/anomaly/changes',
     input: { in: 'body', schema: ChangeRequest },
@@ -127,6 +150,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     id: 'feedback',
+    access: 'operate',
     method: 'POST',
     path: '/v1/anomaly/feedback',
     input: { in: 'body', schema: FeedbackRequest },
@@ -142,6 +166,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     id: 'approve',
+    access: 'operate',
     method: 'POST',
     path: '/v1/anomaly/approve',
     input: { in: 'body', schema: ApproveRequest },
@@ -155,6 +180,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: 'Approve or deny the steps a mitigation waits on (hard, platform-wide or irreversible steps)',
   },
 ];
+
+/** What this request to the route needs: its `access`, or `read` for a request it only reads for (a dry run). */
+export function accessNeeded(route: ApiRoute, input: unknown): RouteAccess {
+  return route.readOnlyWhen?.(input) ? 'read' : route.access;
+}
 
 export function routeById(id: RouteId): ApiRoute {
   const route = API_ROUTES.find((r) => r.id === id);

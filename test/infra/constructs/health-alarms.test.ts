@@ -16,7 +16,9 @@ const fn = (stack: Stack, id: string) =>
     code: Code.fromInline('exports.handler = async () => {}'),
   });
 
-function synth(opts: { pollers?: boolean; api?: boolean; settings?: HealthAlarmsProps['settings'] } = {}) {
+function synth(
+  opts: { pollers?: boolean; api?: boolean; dashboardApi?: boolean; settings?: HealthAlarmsProps['settings'] } = {},
+) {
   const stack = bareStack();
   const topic = new Topic(stack, 'Ops');
   const consumer = fn(stack, 'Consumer');
@@ -44,6 +46,7 @@ function synth(opts: { pollers?: boolean; api?: boolean; settings?: HealthAlarms
     reportGenerator: generator,
     ...(poller && { pollers: new Map([['billing-api', poller]]) }),
     ...(api && { api: { api, apiName: 'ops-api', stage: 'prod' } }),
+    ...(opts.dashboardApi && { dashboardApi: { apiName: 'ops-dashboard-api', stage: 'prod' } }),
     ...(opts.settings && { settings: opts.settings }),
   });
   const template = Template.fromStack(stack);
@@ -125,6 +128,20 @@ describe('HealthAlarms (bare stack)', () => {
       { Name: 'ApiName', Value: 'ops-api' },
       { Name: 'Stage', Value: 'prod' },
     ]);
+  });
+
+  it("adds the dashboard API's 5xx alarm when given, with the API 5xx threshold", () => {
+    const withDashboard = synth({ dashboardApi: true, settings: { api5xxAlarmCount: 9 } });
+    expect(Object.keys(withDashboard.alarms).filter((n) => !(n in t.alarms))).toEqual(['DashboardApi5xx']);
+    expect(withDashboard.alarms.DashboardApi5xx).toMatchObject({
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5XXError',
+      Threshold: 9,
+      Dimensions: [
+        { Name: 'ApiName', Value: 'ops-dashboard-api' },
+        { Name: 'Stage', Value: 'prod' },
+      ],
+    });
   });
 
   it('takes its thresholds from settings', () => {

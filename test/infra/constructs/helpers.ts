@@ -78,3 +78,17 @@ export const refOf = (logicalId: string) => ({ Ref: logicalId });
 export function idOf(construct: IConstruct): string {
   return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
 }
+
+/** The rules acknowledged on an L2's CloudFormation resource (`Validations.of(...).acknowledge`), with the reasons. */
+export function acknowledgements(construct: IConstruct): Record<string, string> {
+  const node = (construct.node.defaultChild ?? construct).node;
+  const entries = node.metadata
+    .filter((m) => m.type === 'aws:cdk:acknowledged-rules')
+    .flatMap((m) => Object.entries(m.data as Record<string, string>));
+  return Object.fromEntries(entries.map(([id, reason]) => [id.replace(/^Annotation::/, ''), reason]));
+}
+
+/** The rule ids acknowledged on an L2's CloudFormation resource, sorted. */
+export function acknowledged(construct: IConstruct): string[] {
+  return Object.keys(acknowledgements(construct)).sort();
+}
