@@ -7,6 +7,8 @@ import { dirname } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { putRecordsReliably } from '../lambdas/adapters/stream-producer.js';
+import { unauthorizedHint } from './operator-api-client.js';
+import { registerUsersCommands } from './users.js';
 import { localKinesisClient } from '../local/stand-ins.js';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -41,6 +43,11 @@ program
     '--no-auto-approve',
     'leave steps that wait for an approval to you (dashboard, or `approve <key>`) instead of the simulated on-call',
   )
+  .option(
+    '--no-auth',
+    'no sign-in: the dashboard and the API open to anyone on this machine (default: sign-in against a local Cognito ' +
+      'stand-in with demo users viewer@example.com and operator@example.com, printed at start)',
+  )
   .action(
     async (o: {
       scenario: string;
@@ -49,6 +56,7 @@ program
       port: number;
       minutes: number;
       autoApprove: boolean;
+      auth: boolean;
     }) => {
       const { runLocal } = await import('../local/runtime.js');
       const summary = await runLocal({ ...o, chunk: 500, log: (l) => console.log(l) });
@@ -80,8 +88,11 @@ program
       reason: o.reason,
     });
     console.log(`${res.status} ${JSON.stringify(res.body, null, 2)}`);
+    if (res.status === 401) console.error(unauthorizedHint(o.api));
     process.exitCode = res.status < 300 ? 0 : 1;
   });
+
+registerUsersCommands(program);
 
 program
   .command('produce')

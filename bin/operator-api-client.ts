@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { DEFAULT_LOCAL_DIR, MACHINE_KEY_HEADER, readSignInState } from '../local/machine-key.js';
 
 /** SHA-256 for the SigV4 signer, from node:crypto (HMAC when given a secret). */
 class Sha256 {
@@ -29,15 +30,37 @@ export function apiGatewayRegion(url: URL): string | undefined {
   return /^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1];
 }
 
+/** The local runtime's data directory (its `--out`): where it keeps the machine key while it serves with sign-in. */
+export function localDir(): string {
+  return process.env.ANOMALY_GUARD_LOCAL_DIR ?? DEFAULT_LOCAL_DIR;
+}
+
+/** The local runtime's machine key, when it serves `url` with sign-in on (IAM's stand-in for the CLI). */
+export function localMachineKey(url: URL, dir = localDir()): string | undefined {
+  const state = readSignInState(dir);
+  return state?.api && new URL(state.api).origin === url.origin ? state.machineKey : undefined;
+}
+
+/** What to do about a 401. */
+export function unauthorizedHint(api: string): string {
+  return apiGatewayRegion(new URL(api))
+    ? 'the deployed API refused the signature: check your AWS credentials and region'
+    : `the local runtime has sign-in on and the CLI found no machine key for ${api} in ` +
+        `${localDir()}/sign-in.json: run the CLI from the project directory, or set ANOMALY_GUARD_LOCAL_DIR to the ` +
+        "runtime's --out";
+}
+
 /**
  * Call the operator API as the CLI user: a deployed API (IAM authorization) with a SigV4 signature from the default
- * credential chain; the local runtime's with the user's name (`x-local-user`), which it records as the caller.
+ * credential chain; the local runtime's with the user's name (`x-local-user`), which it records as the caller, and,
+ * when it serves with sign-in, its machine key (`x-local-machine-key`, the local stand-in for IAM).
  */
 export async function callOperatorApi(
   base: string,
   method: 'GET' | 'POST',
   path: string,
   body?: unknown,
+  opts: { localDir?: string } = {},
 ): Promise<{ status: number; body: unknown }> {
   const url = new URL(path.replace(/^\//, ''), base.endsWith('/') ? base : `${base}/`);
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -55,7 +78,11 @@ export async function callOperatorApi(
       ...(payload !== undefined && { body: payload }),
     });
     headers = signed.headers;
-  } else headers['x-local-user'] = process.env.USER ?? 'cli';
+  } else {
+    headers['x-local-user'] = process.env.USER ?? 'cli';
+    const key = localMachineKey(url, opts.localDir);
+    if (key) headers[MACHINE_KEY_HEADER] = key;
+  }
   const { host: _host, ...sent } = headers;
   const res = await fetch(url, { method, headers: sent, ...(payload !== undefined && { body: payload }) });
   const text = await res.text();

@@ -12,8 +12,9 @@ import { DynamoDbApprovalStore } from '../lambdas/adapters/approval-store.js';
 import { createActionTargets, type ActionTargets } from '../lambdas/adapters/targets/index.js';
 import type { MitigationDeps } from '../lambdas/usecases/mitigation-steps.js';
 import { createMitigationHandler } from '../lambdas/handlers/mitigation-workflow.js';
+import { MITIGATION_ENV } from '../lambdas/handlers/mitigation-environment.js';
 import { LocalQueue } from './queue.js';
-import type { CfnTemplate } from './stand-ins.js';
+import { resourcesOfType, type CfnTemplate } from './stand-ins.js';
 import { LocalStepFunctions, type LocalExecution, type LocalStepFunctionsOptions } from './step-functions.js';
 import type { UsageMeter } from './usage-meter.js';
 
@@ -88,6 +89,8 @@ export function localMitigation(o: LocalMitigationOptions): {
     unavailableTargets: targets.handedOffKinds(),
     now,
     ...(o.deploymentRegion !== undefined && { deploymentRegion: o.deploymentRegion }),
+    // `mitigation.stepApproval` as the synthesized task Lambda gets it.
+    stepApproval: stepApprovalFromTemplate(o.template),
   };
   const task: LocalStepFunctionsOptions['handler'] = createMitigationHandler((context) => ({
     ...deps,
@@ -102,4 +105,13 @@ export function localMitigation(o: LocalMitigationOptions): {
     ...(o.onTransition && { onTransition: o.onTransition }),
   });
   return { stepFunctions, bus, deps, targets };
+}
+
+/** The task Lambda's `STEP_APPROVAL` (which steps wait for an operator), from the synthesized template. */
+function stepApprovalFromTemplate(template: CfnTemplate): NonNullable<MitigationDeps['stepApproval']> {
+  for (const [, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    const value = fn.Properties?.Environment?.Variables?.[MITIGATION_ENV.stepApproval];
+    if (typeof value === 'string' && value) return JSON.parse(value) as NonNullable<MitigationDeps['stepApproval']>;
+  }
+  return {};
 }

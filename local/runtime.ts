@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DAY_MS } from '../lambdas/core/time.js';
 import { writeActionJournal } from './action-journal.js';
-import { runLive } from './live.js';
+import { runLive, type LiveOptions } from './live.js';
 import { chunks, scenarioRecords } from './scenario.js';
 import { printSummary, type LocalSummary } from './summary.js';
 import { startLocalSystem, type LocalSystem } from './system.js';
@@ -24,8 +24,10 @@ export interface LocalOptions {
   signal?: AbortSignal;
   /** cdk.json context overrides for this run (`anomalyGuard.*`), e.g. the consumer's batch size; the bench uses it. */
   context?: Record<string, unknown>;
-  /** Called once the API serves, with its base URL. */
-  onServing?: (url: string) => void;
+  /** Called once the API serves, with its base URL (and, with sign-in, the local pool and its demo users). */
+  onServing?: LiveOptions['onServing'];
+  /** Sign-in against a local Cognito stand-in for the dashboard and the API (the CLI's default); off: open. */
+  auth?: boolean;
   /** The demo's simulated on-call approves what waits for approval (default); false leaves it to you. */
   autoApprove?: boolean;
 }

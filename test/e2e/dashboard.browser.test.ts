@@ -59,7 +59,8 @@ describe('the operator dashboard in a real browser', () => {
         `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium, as .ci/run does) or ` +
           `set CHROMIUM_PATH`,
       );
-    const runtime = await startLiveRuntime('ag-dashboard-', { minutes: MINUTES });
+    // Open mode (`--no-auth`): no sign-in; test/e2e/dashboard-sign-in.browser.test.ts signs in.
+    const runtime = await startLiveRuntime('ag-dashboard-', { minutes: MINUTES, auth: false });
     const { base, lines, out } = runtime;
     let browser: Browser | undefined;
     try {
@@ -85,6 +86,7 @@ describe('the operator dashboard in a real browser', () => {
       // Every GET of the report the page makes, by itself or on a click.
       let reportFetches = 0;
       page.on('request', (r) => void (new URL(r.url()).pathname === '/v1/anomaly/report' && reportFetches++));
+      expect(await (await fetch(`${base}/config.json`)).json()).toEqual({ auth: null });
       await page.goto(`${base}/`);
 
       // The timeline picks a tenant and a signal that had an anomaly: an episode band and the observed line.
@@ -96,6 +98,10 @@ describe('the operator dashboard in a real browser', () => {
       expect(await page.locator('[data-testid=observed]').count()).toBeGreaterThan(0);
       expect(await page.locator('[data-testid=band], [data-testid=band-now]').count()).toBeGreaterThan(0);
       expect(await page.locator('[data-testid=summary]').textContent()).toMatch(/records [\d,]+ sent/);
+      // No sign-in form and nobody signed in; every button shown.
+      expect(await page.locator('body').getAttribute('data-auth')).toBe('off');
+      expect(await page.locator('[data-testid=sign-in]').isVisible()).toBe(false);
+      expect(await page.locator('[data-testid=sign-out]').isVisible()).toBe(false);
       expect(await page.locator('[data-testid=cost-card]').textContent()).toMatch(/forecast.*actual/s);
       // The cost card's forecast vs actual over the day, week and month ending now (for all tenants, then each).
       expect(

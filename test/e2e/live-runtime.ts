@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Serving } from '../../local/live.js';
 import { runLocal } from '../../local/runtime.js';
 
 export interface LiveRuntime {
@@ -9,6 +10,8 @@ export interface LiveRuntime {
   /** The runtime's log so far. */
   lines: string[];
   out: string;
+  /** With `auth`: the local pool, its seeded demo users (password, TOTP secret) and the machine key. */
+  signIn?: Serving['signIn'];
   /** Ctrl-C: ends the live workload and waits for the runtime to shut down. */
   stop(): Promise<void>;
 }
@@ -16,6 +19,12 @@ export interface LiveRuntime {
 export interface LiveRuntimeOptions {
   /** Simulated minutes of the default scenario before the live workload (default 120). */
   minutes?: number;
+  /** Sign-in against the local Cognito stand-in (`npm start`'s default); default off, the open `--no-auth` mode. */
+  auth?: boolean;
+  /** false: approvals wait for a person (`--no-auto-approve`). */
+  autoApprove?: boolean;
+  /** cdk.json context overrides (`anomalyGuard.*`) for the synthesized app. */
+  context?: Record<string, unknown>;
 }
 
 /** `npm start` without --once: the default scenario, then the live workload with the API served on a free port. */
@@ -23,8 +32,8 @@ export async function startLiveRuntime(prefix: string, opts: LiveRuntimeOptions 
   const out = mkdtempSync(join(tmpdir(), prefix));
   const abort = new AbortController();
   const lines: string[] = [];
-  let resolveUrl!: (u: string) => void;
-  const served = new Promise<string>((r) => (resolveUrl = r));
+  let resolveUrl!: (u: { url: string; serving: Serving }) => void;
+  const served = new Promise<{ url: string; serving: Serving }>((r) => (resolveUrl = r));
   const running = runLocal({
     scenario: 'default',
     once: false,
@@ -34,18 +43,21 @@ export async function startLiveRuntime(prefix: string, opts: LiveRuntimeOptions 
     chunk: 500,
     log: (l) => lines.push(l),
     signal: abort.signal,
-    onServing: resolveUrl,
+    onServing: (url, serving) => resolveUrl({ url, serving }),
+    auth: opts.auth ?? false,
+    ...(opts.autoApprove !== undefined && { autoApprove: opts.autoApprove }),
+    ...(opts.context && { context: opts.context }),
   });
   const stop = async () => {
     abort.abort();
     await running;
   };
   try {
-    const base = await Promise.race([
+    const { url: base, serving } = await Promise.race([
       served,
       running.then(() => Promise.reject(new Error(`runLocal ended before serving:\n${lines.join('\n')}`))),
     ]);
-    return { base, lines, out, stop };
+    return { base, lines, out, stop, ...(serving.signIn && { signIn: serving.signIn }) };
   } catch (e) {
     await stop();
     throw e;
