@@ -93,9 +93,11 @@ const MAX_RECORD_BYTES = 64 * 1024;
 export function parseEnvelope(data: Uint8Array): ParseResult {
   if (data.byteLength > MAX_RECORD_BYTES)
     return { ok: false, reason: `record is ${data.byteLength} bytes; the limit is ${MAX_RECORD_BYTES}` };
-  // Validate then decode: much faster than a fatal TextDecoder on the hot path.
-  if (!isUtf8(data)) return { ok: false, reason: 'record is not valid UTF-8' };
-  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const text = bytes.toString('utf8');
+  // Decoding replaces invalid sequences with U+FFFD: only a text that has one needs the full check (a
+  // fatal TextDecoder, or validating every record first, costs the hot path a second pass).
+  if (text.includes('\uFFFD') && !isUtf8(bytes)) return { ok: false, reason: 'record is not valid UTF-8' };
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -142,12 +144,12 @@ export function plainMetric(json: unknown): MetricRecord | undefined {
   if (region !== undefined) record.region = region;
   if (dims !== undefined) {
     if (typeof dims !== 'object' || dims === null || Array.isArray(dims)) return undefined;
-    const copy: Record<string, string> = {};
-    for (const [k, d] of Object.entries(dims)) {
+    // JSON.parse made a fresh plain object: checked in place, not copied (the consumer never reads dims).
+    for (const k in dims) {
+      const d = (dims as Record<string, unknown>)[k];
       if (typeof d !== 'string' || d.length > 256) return undefined;
-      copy[k] = d;
     }
-    record.dims = copy;
+    record.dims = dims as Record<string, string>;
   }
   return record;
 }
