@@ -122,6 +122,13 @@ const consumerSchema = group({
    * @default 60
    */
   timeoutSeconds: intIn(1, 900).default(60),
+  /**
+   * Tumbling window of the event source mapping (0..900 s): each shard's records of a window are
+   * aggregated in the state Lambda carries between invocations, and each active key is written once
+   * per window (lambdas/usecases/windowed-batch.ts). 0 folds and writes every batch on its own.
+   * @default 60
+   */
+  tumblingWindowSeconds: intIn(0, 900).default(60),
 });
 
 /**

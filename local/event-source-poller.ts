@@ -5,7 +5,13 @@ import {
   type KinesisClient,
   type _Record,
 } from '@aws-sdk/client-kinesis';
-import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type {
+  Context,
+  KinesisStreamBatchResponse,
+  KinesisStreamEvent,
+  KinesisStreamRecord,
+  KinesisStreamTumblingWindowEvent,
+} from 'aws-lambda';
 import { compareSequence } from '../lambdas/core/key-state.js';
 import type { CfnTemplate } from './stand-ins.js';
 import { onlyResource } from './stand-ins.js';
@@ -18,6 +24,8 @@ export interface EventSourceSettings {
   bisectOnError: boolean;
   reportBatchItemFailures: boolean;
   startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** `TumblingWindowInSeconds` in ms; 0: no tumbling window (every batch stands alone). */
+  tumblingWindowMs: number;
 }
 
 export function eventSourceSettingsFromTemplate(template: CfnTemplate): EventSourceSettings {
@@ -30,6 +38,7 @@ export function eventSourceSettingsFromTemplate(template: CfnTemplate): EventSou
     bisectOnError: Boolean(p.BisectBatchOnFunctionError),
     reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
     startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+    tumblingWindowMs: Number(p.TumblingWindowInSeconds ?? 0) * 1000,
   };
 }
 
@@ -51,7 +60,7 @@ export interface PollerOptions {
   streamName: string;
   streamArn: string;
   functionName: string;
-  handler: (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse | void>;
+  handler: (event: PollerEvent, context: Context) => Promise<PollerResponse | void>;
   settings: EventSourceSettings;
   onFailure: (notice: StreamFailureNotice) => void;
   /** How often an idle shard is polled. */
@@ -61,6 +70,46 @@ export interface PollerOptions {
   onError?: (error: unknown) => void;
   /** Maps the stand-in's wall-clock arrival stamp to the scenario's time (see ArrivalClock); absent: the wall clock. */
   arrivalClock?: (wallMs: number) => number | undefined;
+  /** Overrides the template's tumbling window (ms; 0 turns it off). Windows are cut on the arrival clock. */
+  tumblingWindowMs?: number;
+  /**
+   * Closes an open tumbling window once its shard has delivered everything and read nothing new for this long
+   * (wall clock). Lambda closes a window when the clock passes its end; a local scenario's arrival clock stands
+   * still while the producer waits for the consumer, so locally an idle shard closes its window.
+   * Default: with a shortened `batchingWindowMs`, min(that, 100 ms); otherwise never (the clock closes it).
+   */
+  windowIdleCloseMs?: number;
+  /** Lambda's limit on a window's state per shard (serialised JSON); above it the window is terminated early. */
+  maxWindowStateBytes?: number;
+}
+
+/** A Kinesis event, with the tumbling-window fields when the mapping has a tumbling window. */
+export type PollerEvent = KinesisStreamEvent &
+  Partial<
+    Pick<KinesisStreamTumblingWindowEvent, 'window' | 'state' | 'isFinalInvokeForWindow' | 'isWindowTerminatedEarly'>
+  > & {
+    shardId?: string;
+    eventSourceARN?: string;
+  };
+
+export type PollerResponse = KinesisStreamBatchResponse & { state?: object };
+
+/** Lambda's documented limit: a tumbling window's state may be at most 1 MB per shard. */
+export const MAX_WINDOW_STATE_BYTES = 1024 * 1024;
+
+type Delivery =
+  | { kind: 'ok'; state?: object }
+  | { kind: 'partial'; resumeAt: number; state?: object }
+  | { kind: 'error'; message: string };
+
+/** The open tumbling window of one shard. */
+interface OpenWindow {
+  start: number;
+  end: number;
+  /** The state the last successful invocation returned (checkpointed with the records it took). */
+  state: object;
+  /** The state exceeded the limit: the next invocation is a final one, terminated early. */
+  terminateEarly: boolean;
 }
 
 /**
@@ -73,6 +122,9 @@ export class EventSourcePoller {
   private running = false;
   private readonly loops: Promise<void>[] = [];
   invocations = 0;
+  /** Final invocations of tumbling windows (retries included) and windows terminated early. */
+  finalInvocations = 0;
+  windowsTerminatedEarly = 0;
 
   constructor(private readonly opts: PollerOptions) {}
 
@@ -88,6 +140,8 @@ export class EventSourcePoller {
   }
 
   private async pollShard(shardId: string): Promise<void> {
+    const tumblingMs = this.opts.tumblingWindowMs ?? this.opts.settings.tumblingWindowMs;
+    if (tumblingMs > 0) return this.pollShardWindowed(shardId, tumblingMs);
     const { kinesis, streamName, settings } = this.opts;
     const pollMs = this.opts.pollIntervalMs ?? 50;
     const windowMs = this.opts.batchingWindowMs ?? settings.maxBatchingWindowMs;
@@ -145,28 +199,157 @@ export class EventSourcePoller {
     shardId: string,
     batch: _Record[],
     attempt: number,
-  ): Promise<{ kind: 'ok' } | { kind: 'partial'; resumeAt: number } | { kind: 'error'; message: string }> {
+    window?: { open: OpenWindow; final: boolean; early: boolean },
+  ): Promise<Delivery> {
     this.invocations++;
-    const event: KinesisStreamEvent = { Records: batch.map((r) => this.toEventRecord(shardId, r)) };
+    const event: PollerEvent = { Records: batch.map((r) => this.toEventRecord(shardId, r)) };
+    if (window) {
+      // Lambda hands the function the state as JSON: a copy the function cannot change under the poller.
+      event.window = { start: new Date(window.open.start).toISOString(), end: new Date(window.open.end).toISOString() };
+      event.state = JSON.parse(JSON.stringify(window.open.state)) as Record<string, unknown>;
+      event.shardId = shardId;
+      event.eventSourceARN = this.opts.streamArn;
+      event.isFinalInvokeForWindow = window.final;
+      event.isWindowTerminatedEarly = window.early;
+    }
     const context = {
       functionName: this.opts.functionName,
       awsRequestId: `local-${this.invocations}`,
       attempt,
     } as unknown as Context;
-    let response: KinesisStreamBatchResponse | void;
+    let response: PollerResponse | void;
     try {
       response = await this.opts.handler(event, context);
     } catch (e) {
       return { kind: 'error', message: e instanceof Error ? e.message : String(e) };
     }
+    // "If the response does not contain a state property, Lambda considers this a failed invocation."
+    if (window && (!response || typeof response.state !== 'object' || response.state === null))
+      return { kind: 'error', message: 'the tumbling-window response has no state' };
+    const state = window ? response!.state : undefined;
     const failures = this.opts.settings.reportBatchItemFailures ? (response?.batchItemFailures ?? []) : [];
-    if (!failures.length) return { kind: 'ok' };
+    if (!failures.length) return { kind: 'ok', ...(state && { state }) };
+    if (window?.final) return { kind: 'error', message: 'batch item failures in a final invocation' };
     // Lambda resumes from the lowest reported sequence number; an unknown identifier fails the whole batch.
     const seqs = failures.map((f) => f.itemIdentifier);
     if (seqs.some((s) => !s || !batch.some((r) => r.SequenceNumber === s)))
       return { kind: 'error', message: 'batchItemFailures named an unknown sequence number' };
     const lowest = seqs.reduce((a, b) => (compareSequence(a, b) <= 0 ? a : b));
-    return { kind: 'partial', resumeAt: batch.findIndex((r) => r.SequenceNumber === lowest) };
+    return { kind: 'partial', resumeAt: batch.findIndex((r) => r.SequenceNumber === lowest), ...(state && { state }) };
+  }
+
+  /**
+   * Lambda's tumbling windows (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-windows.html):
+   * windows per shard, aligned to multiples of their length on the records' arrival time; the state each
+   * invocation returns is passed to the next one of the window; a failed invocation (error, or a response
+   * without `state`) is retried with the state it was given (bisected, up to the retry budget, then the
+   * batch goes to the on-failure destination); a partial batch response checkpoints the records before the
+   * lowest failure together with the returned state and resumes there; at the window's end a final
+   * invocation (`isFinalInvokeForWindow`, no records) gets the state and is retried with it until it
+   * succeeds, nothing of the shard moving meanwhile; a state above the 1 MB limit terminates the window
+   * early (a final invocation with `isWindowTerminatedEarly`) and the window goes on with a fresh state.
+   */
+  private async pollShardWindowed(shardId: string, windowLength: number): Promise<void> {
+    const { kinesis, streamName, settings } = this.opts;
+    const pollMs = this.opts.pollIntervalMs ?? 50;
+    const batchingMs = this.opts.batchingWindowMs ?? settings.maxBatchingWindowMs;
+    const idleCloseMs =
+      this.opts.windowIdleCloseMs ??
+      (this.opts.batchingWindowMs !== undefined ? Math.min(this.opts.batchingWindowMs, 100) : undefined);
+    const maxStateBytes = this.opts.maxWindowStateBytes ?? MAX_WINDOW_STATE_BYTES;
+    const reader = await ShardReader.open(kinesis, streamName, shardId, settings.startingPosition);
+    let pending: _Record[] = [];
+    let firstPendingAt = 0;
+    let lastReadAt = Date.now();
+    let attempts = 0;
+    let limit = settings.batchSize;
+    let open: OpenWindow | undefined;
+    while (this.running) {
+      try {
+        if (pending.length < settings.batchSize) {
+          const records = await reader.read(settings.batchSize - pending.length);
+          if (records.length) {
+            if (!pending.length) firstPendingAt = Date.now();
+            pending.push(...records);
+            lastReadAt = Date.now();
+          }
+        }
+        if (!open && pending.length) {
+          const start = Math.floor(this.arrival(pending[0]!) / windowLength) * windowLength;
+          open = { start, end: start + windowLength, state: {}, terminateEarly: false };
+        }
+        if (!open) {
+          await sleep(pollMs);
+          continue;
+        }
+        if (open.terminateEarly) {
+          const done = await this.deliver(shardId, [], 0, { open, final: true, early: true });
+          this.finalInvocations++;
+          if (done.kind === 'ok') {
+            this.windowsTerminatedEarly++;
+            open.state = {};
+            open.terminateEarly = false;
+          } else await sleep(pollMs * 4);
+          continue;
+        }
+        const end = open.end;
+        let inWindow = 0;
+        while (inWindow < pending.length && this.arrival(pending[inWindow]!) < end) inWindow++;
+        const now = this.clockNow();
+        const closing =
+          inWindow < pending.length ||
+          (now !== undefined && now >= end) ||
+          (idleCloseMs !== undefined && !pending.length && Date.now() - lastReadAt >= idleCloseMs);
+        const due =
+          inWindow >= settings.batchSize || (inWindow > 0 && (closing || Date.now() - firstPendingAt >= batchingMs));
+        if (due) {
+          const batch = pending.slice(0, Math.min(limit, inWindow));
+          const done = await this.deliver(shardId, batch, attempts, { open, final: false, early: false });
+          if (done.kind === 'ok') {
+            pending = pending.slice(batch.length);
+            attempts = 0;
+            limit = settings.batchSize;
+            open.state = done.state!;
+          } else if (done.kind === 'partial') {
+            pending = pending.slice(done.resumeAt);
+            attempts = done.resumeAt > 0 ? 1 : attempts + 1;
+            open.state = done.state!;
+          } else {
+            attempts++;
+            if (settings.bisectOnError && batch.length > 1) limit = Math.ceil(batch.length / 2);
+          }
+          if (done.kind !== 'ok' && settings.maxRetryAttempts >= 0 && attempts > settings.maxRetryAttempts) {
+            const failedBatch = pending.slice(0, Math.min(limit, inWindow));
+            this.opts.onFailure(
+              this.notice(shardId, failedBatch, attempts, done.kind === 'error' ? done.message : 'batch item failures'),
+            );
+            pending = pending.slice(failedBatch.length);
+            attempts = 0;
+            limit = settings.batchSize;
+          }
+          if (done.kind !== 'error' && JSON.stringify(open.state).length > maxStateBytes) open.terminateEarly = true;
+          if (pending.length) firstPendingAt = Date.now() - batchingMs;
+          continue;
+        }
+        if (closing && inWindow === 0) {
+          // The final invocation: retried with the same state until it succeeds; the shard waits meanwhile.
+          const done = await this.deliver(shardId, [], 0, { open, final: true, early: false });
+          this.finalInvocations++;
+          if (done.kind === 'ok') open = undefined;
+          else await sleep(pollMs * 4);
+          continue;
+        }
+        await sleep(pollMs);
+      } catch (e) {
+        this.opts.onError?.(e);
+        await sleep(pollMs * 4);
+      }
+    }
+  }
+
+  /** Now on the arrival clock (undefined while the scenario's clock has not started). */
+  private clockNow(): number | undefined {
+    return this.opts.arrivalClock ? this.opts.arrivalClock(Date.now()) : Date.now();
   }
 
   private toEventRecord(shardId: string, r: _Record): KinesisStreamRecord {

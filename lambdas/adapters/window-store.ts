@@ -92,3 +92,59 @@ export function windowFromItem(item: Record<string, unknown>): StoredWindow {
       : decodeState(item.state as string);
   return { state, version: Number(item.ver) };
 }
+
+/**
+ * Remembers the items this container wrote (and read), so a key it saved last is folded without a read:
+ * the version condition on the save still guards the write, and a conflict (another container wrote the key
+ * since, e.g. around a reshard) reloads it from the table (`load` always reads). Only the consumer writes
+ * window items, so a cached item is stale only when another consumer container wrote the key.
+ */
+export class CachingWindowStore implements WindowStore {
+  private readonly cache = new Map<string, StoredWindow>();
+  /** Items served from memory instead of a read (for the bench and metrics). */
+  hits = 0;
+
+  constructor(
+    private readonly inner: WindowStore,
+    private readonly maxKeys = 20_000,
+  ) {}
+
+  async loadMany(keys: readonly string[]): Promise<Map<string, StoredWindow>> {
+    const out = new Map<string, StoredWindow>();
+    const missing: string[] = [];
+    for (const k of keys) {
+      const cached = this.cache.get(k);
+      if (cached) {
+        out.set(k, cached);
+        this.hits++;
+      } else missing.push(k);
+    }
+    if (missing.length)
+      for (const [k, stored] of await this.inner.loadMany(missing)) {
+        out.set(k, stored);
+        this.remember(k, stored);
+      }
+    return out;
+  }
+
+  async load(key: string): Promise<StoredWindow | undefined> {
+    const stored = await this.inner.load(key);
+    if (stored) this.remember(key, stored);
+    else this.cache.delete(key);
+    return stored;
+  }
+
+  async save(state: KeyState, expectedVersion: number | undefined): Promise<SaveOutcome> {
+    const out = await this.inner.save(state, expectedVersion);
+    if (out.saved) this.remember(state.key, { state, version: (expectedVersion ?? 0) + 1 });
+    else this.cache.delete(state.key);
+    return out;
+  }
+
+  private remember(key: string, stored: StoredWindow): void {
+    this.cache.delete(key);
+    // Oldest first out: a Map iterates in insertion order.
+    if (this.cache.size >= this.maxKeys) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, stored);
+  }
+}

@@ -61,14 +61,38 @@ export const MAX_WATERMARK_LEAD_MS = 30_000;
  * // invalid: what to dead-letter, with the reason
  */
 export function decodeBatch(records: readonly RawRecord[], opts: DecodeOptions = {}): DecodedBatch {
-  const maxChangeWindowMs = opts.maxChangeWindowMs ?? DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS;
   const byKey = new Map<string, Observation[]>();
   const changes: PositionedChange[] = [];
   const invalid: InvalidRecord[] = [];
+  decodeInto(records, opts, {
+    observation(ob) {
+      const list = byKey.get(ob.key);
+      if (list) list.push(ob);
+      else byKey.set(ob.key, [ob]);
+    },
+    change: (c) => changes.push(c),
+    invalid: (i) => invalid.push(i),
+  });
+  return { byKey, changes, invalid };
+}
+
+/** Where decodeInto hands each record, in stream order. */
+export interface DecodeSink {
+  observation(ob: Observation): void;
+  change(c: PositionedChange): void;
+  invalid(i: InvalidRecord): void;
+}
+
+/**
+ * decodeBatch without the grouping: each record goes to `sink` as it is decoded (the tumbling window's
+ * aggregation takes observations one by one, in stream order, which is also key order).
+ */
+export function decodeInto(records: readonly RawRecord[], opts: DecodeOptions, sink: DecodeSink): void {
+  const maxChangeWindowMs = opts.maxChangeWindowMs ?? DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS;
   for (const raw of records) {
     const parsed = parseEnvelope(raw.data);
     if (!parsed.ok) {
-      invalid.push({ raw, reason: parsed.reason });
+      sink.invalid({ raw, reason: parsed.reason });
       continue;
     }
     const record = parsed.record;
@@ -79,7 +103,7 @@ export function decodeBatch(records: readonly RawRecord[], opts: DecodeOptions =
       const expected = partitionKeyOf(record);
       if (raw.partitionKey !== expected) {
         const field = record.type === 'activity' ? 'key' : 'tenant';
-        invalid.push({
+        sink.invalid({
           raw,
           reason:
             `partitionKey: "${raw.partitionKey}" does not match the record's ${field} "${expected}" (` +
@@ -91,7 +115,7 @@ export function decodeBatch(records: readonly RawRecord[], opts: DecodeOptions =
       // the operator API.
       if (record.ts > raw.arrivedAt + MAX_FUTURE_SKEW_MS) {
         const ahead = Math.round((record.ts - raw.arrivedAt) / MINUTE_MS);
-        invalid.push({
+        sink.invalid({
           raw,
           reason:
             `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / MINUTE_MS} min ` +
@@ -102,16 +126,13 @@ export function decodeBatch(records: readonly RawRecord[], opts: DecodeOptions =
     }
     if (record.type === 'change') {
       const problem = streamChangeProblem(record, maxChangeWindowMs);
-      if (problem) invalid.push({ raw, reason: problem });
-      else changes.push({ change: record, raw });
+      if (problem) sink.invalid({ raw, reason: problem });
+      else sink.change({ change: record, raw });
       continue;
     }
     let ob = toObservation(record, raw.position)!;
     const lead = raw.arrivedAt + MAX_WATERMARK_LEAD_MS;
     if (ob.ts > lead) ob = { ...ob, watermarkTs: lead };
-    const list = byKey.get(ob.key);
-    if (list) list.push(ob);
-    else byKey.set(ob.key, [ob]);
+    sink.observation(ob);
   }
-  return { byKey, changes, invalid };
 }

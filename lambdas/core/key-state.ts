@@ -1,6 +1,7 @@
 import type { KeyDetection } from './score-windows.js';
 import type { EpisodeEvent } from './episodes.js';
-import { countedAction, type Observation } from './observations.js';
+import { countedAction, keyIdentity, type Observation } from './observations.js';
+import type { KeyAggregate } from './window-aggregate.js';
 import type { WindowSettings } from './window-settings.js';
 import { MINUTE_MS } from './time.js';
 
@@ -179,8 +180,94 @@ export function foldObservations(
   return { state, windows, stats, changed };
 }
 
+/**
+ * Fold one key's pre-aggregated tumbling window (`KeyAggregate`, lambdas/core/window-aggregate.ts) into its
+ * state: the same state, windows and late/closed/position semantics as folding the window's observations one
+ * by one with foldObservations. Records the aggregation found late against the window's own watermark are
+ * already counted in `agg.l`; buckets at or before the stored `closedThrough` are late here. A state that has
+ * already folded the window's last position on its shard (`pos[shard]` at or beyond `lastPosition`: a retried
+ * final invocation after this key was saved) changes nothing. The state keeps no record ids (`i`): a window
+ * deduplicates its own records, so the item stays within one write unit.
+ *
+ * @example
+ * const { k, sh, p } = aggregate;
+ * const { state, windows, changed } = foldBuckets(stored?.state, key, k[key], sh, p, settings);
+ */
+export function foldBuckets(
+  prev: KeyState | undefined,
+  key: string,
+  agg: KeyAggregate,
+  shardId: string,
+  lastPosition: string | undefined,
+  settings: WindowSettings,
+): FoldResult {
+  const stats: FoldStats = { folded: 0, late: agg.l ?? 0, duplicate: agg.d ?? 0, redelivered: 0 };
+  const windows: WindowResult[] = [];
+  const seen = prev?.pos[shardId];
+  if (prev && seen !== undefined && lastPosition !== undefined && compareSequence(lastPosition, seen) <= 0) {
+    const total = agg.b.reduce((n, b) => n + b.n, 0) + stats.late + stats.duplicate;
+    return { state: prev, windows, stats: { folded: 0, late: 0, duplicate: 0, redelivered: total }, changed: false };
+  }
+  let state: KeyState;
+  if (prev) {
+    state = cloneState(prev);
+    delete state.fx;
+  } else {
+    const id = keyIdentity(key);
+    state = {
+      key,
+      tenant: id.tenant,
+      signal: id.signal,
+      buckets: [],
+      maxTs: agg.f,
+      closedThrough: watermarkMinute(agg.f, settings),
+      pos: {},
+    };
+    if (id.subject !== undefined) state.subject = id.subject;
+  }
+  if (lastPosition !== undefined) rememberPosition(state, shardId, lastPosition);
+  for (const b of agg.b) {
+    if (b.m <= state.closedThrough) {
+      stats.late += b.n;
+      continue;
+    }
+    mergeBucket(state.buckets, b);
+    stats.folded += b.n;
+  }
+  if (stats.folded) {
+    if (agg.r !== undefined) state.region = agg.r;
+    if (agg.rg) for (const [region, minute] of Object.entries(agg.rg)) noteRegion(state, region, minute);
+  }
+  if (agg.mx > state.maxTs) {
+    state.maxTs = agg.mx;
+    closeMinutes(state, settings, windows);
+  }
+  for (const b of state.buckets) delete b.i;
+  return { state, windows, stats, changed: true };
+}
+
+function mergeBucket(buckets: MinuteBucket[], add: MinuteBucket): void {
+  let i = buckets.length - 1;
+  while (i >= 0 && buckets[i]!.m > add.m) i--;
+  const b = i >= 0 && buckets[i]!.m === add.m ? buckets[i]! : undefined;
+  if (!b) {
+    const copy: MinuteBucket = { m: add.m, n: add.n, sum: add.sum, min: add.min, max: add.max };
+    if (add.a) copy.a = { ...add.a };
+    buckets.splice(i + 1, 0, copy);
+    return;
+  }
+  b.n += add.n;
+  b.sum += add.sum;
+  if (add.min < b.min) b.min = add.min;
+  if (add.max > b.max) b.max = add.max;
+  if (add.a) {
+    b.a ??= {};
+    for (const [k, v] of Object.entries(add.a)) b.a[k] = (b.a[k] ?? 0) + v;
+  }
+}
+
 /** The event time a record may move its key's watermark to (held to its arrival when its clock is ahead). */
-function watermarkTsOf(ob: Observation): number {
+export function watermarkTsOf(ob: Observation): number {
   return ob.watermarkTs !== undefined && ob.watermarkTs < ob.ts ? ob.watermarkTs : ob.ts;
 }
 
@@ -245,12 +332,16 @@ function newState(first: Observation, settings: WindowSettings): KeyState {
 }
 
 /** The last minute that is complete once events up to `maxTs` (less the lateness) have been seen. */
-function watermarkMinute(maxTs: number, settings: WindowSettings): number {
+export function watermarkMinute(maxTs: number, settings: WindowSettings): number {
   return Math.floor((maxTs - settings.allowedLatenessMs) / MINUTE_MS) - 1;
 }
 
 function addToBucket(state: KeyState, minute: number, ob: Observation): void {
-  const { buckets } = state;
+  addToBuckets(state.buckets, minute, ob);
+}
+
+/** Adds one observation to the bucket of `minute` in `buckets` (ascending by `m`), creating it in place. */
+export function addToBuckets(buckets: MinuteBucket[], minute: number, ob: Pick<Observation, 'value' | 'action'>): void {
   let i = buckets.length - 1;
   while (i >= 0 && buckets[i]!.m > minute) i--;
   let b = i >= 0 && buckets[i]!.m === minute ? buckets[i]! : undefined;
@@ -387,7 +478,7 @@ export const MAX_TRACKED_REGIONS = 8;
  */
 export const UNTRACKED_REGION = '*';
 
-function noteRegion(state: KeyState, region: string, minute: number): void {
+export function noteRegion(state: Pick<KeyState, 'rg' | 'rgx'>, region: string, minute: number): void {
   const rg = (state.rg ??= {});
   if ((rg[region] ?? -Infinity) < minute) rg[region] = minute;
   const names = Object.keys(rg);

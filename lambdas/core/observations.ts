@@ -56,12 +56,40 @@ export function countedAction(action: string): string {
   return action in ENGAGEMENT_WEIGHT ? action : 'other';
 }
 
+/** Keys already built, per tenant and signal: a key string made once is hashed once (the consumer's hot path). */
+const metricKeys = new Map<string, Map<string, string>>();
+let metricKeyCount = 0;
+const MAX_CACHED_METRIC_KEYS = 100_000;
+
 export function metricKey(tenant: string, signal: string): string {
-  return `${tenant}#${signal}`;
+  let bySignal = metricKeys.get(tenant);
+  let key = bySignal?.get(signal);
+  if (key !== undefined) return key;
+  key = `${tenant}#${signal}`;
+  if (metricKeyCount < MAX_CACHED_METRIC_KEYS) {
+    if (!bySignal) metricKeys.set(tenant, (bySignal = new Map()));
+    bySignal.set(signal, key);
+    metricKeyCount++;
+  }
+  return key;
 }
 
 export function engagementKey(tenant: string, subject: string): string {
   return `${tenant}#${ENGAGEMENT_SIGNAL}@${subject}`;
+}
+
+/**
+ * Tenant, signal and subject back from a key made by metricKey or engagementKey (tenants and signals are
+ * names without `#` or `@`).
+ */
+export function keyIdentity(key: string): { tenant: string; signal: string; subject?: string } {
+  const hash = key.indexOf('#');
+  const tenant = key.slice(0, hash);
+  const rest = key.slice(hash + 1);
+  const engagement = `${ENGAGEMENT_SIGNAL}@`;
+  return rest.startsWith(engagement)
+    ? { tenant, signal: ENGAGEMENT_SIGNAL, subject: rest.slice(engagement.length) }
+    : { tenant, signal: rest };
 }
 
 /**

@@ -10,7 +10,7 @@ import { DynamoDbEpisodeTraceStore } from '../adapters/episode-trace-store.js';
 import { DynamoDbFeedbackStore } from '../adapters/feedback-store.js';
 import { DynamoDbIncidentStore } from '../adapters/incident-store.js';
 import { DynamoDbPositionLedger } from '../adapters/position-ledger.js';
-import { DynamoDbWindowStore } from '../adapters/window-store.js';
+import { CachingWindowStore, DynamoDbWindowStore } from '../adapters/window-store.js';
 import type { StreamBatchDeps } from '../usecases/stream-batch.js';
 import { CONSUMER_ENV } from './consumer-environment.js';
 
@@ -44,7 +44,8 @@ export interface ConsumerWiring {
 export function consumerDeps(w: ConsumerWiring): StreamBatchDeps {
   const { dynamo, tableName } = w;
   return {
-    windows: new DynamoDbWindowStore(dynamo, tableName),
+    // The container's own writes are read back from memory: one write and no read per key and window.
+    windows: new CachingWindowStore(new DynamoDbWindowStore(dynamo, tableName)),
     changes: new DynamoDbChangeStore(dynamo, tableName),
     anomalies: new DynamoDbAnomalyStore(dynamo, tableName),
     incidents: new DynamoDbIncidentStore(dynamo, tableName),

@@ -6,9 +6,16 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type {
+  Context,
+  KinesisStreamBatchResponse,
+  KinesisStreamEvent,
+  KinesisStreamRecord,
+  KinesisStreamTumblingWindowEvent,
+} from 'aws-lambda';
 import type { RawRecord } from '../core/batch.js';
 import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from '../usecases/stream-batch.js';
+import { processWindowedBatch, type WindowedBatchOptions } from '../usecases/windowed-batch.js';
 import { SqsDeadLetterSink } from '../adapters/dead-letter.js';
 import { DEFAULT_MITIGATION_TIMINGS, StepFunctionsMitigationStarter } from '../adapters/mitigation-starter.js';
 import { SnsNotifier } from '../adapters/notifier.js';
@@ -24,14 +31,83 @@ export interface ConsumerObservers {
   readonly onOutcome?: (outcome: BatchOutcome) => void | Promise<void>;
 }
 
-export type StreamConsumer = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
+/**
+ * A Kinesis event, with the tumbling-window fields when the event source mapping sets
+ * `TumblingWindowInSeconds` (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-windows.html).
+ */
+export type ConsumerEvent = KinesisStreamEvent &
+  Partial<
+    Pick<KinesisStreamTumblingWindowEvent, 'window' | 'state' | 'isFinalInvokeForWindow' | 'isWindowTerminatedEarly'>
+  > & {
+    shardId?: string;
+    eventSourceARN?: string;
+  };
+
+/** The batch response, with the window state when the event was a tumbling-window one. */
+export type ConsumerResponse = KinesisStreamBatchResponse & { state?: object };
+
+export type StreamConsumer = (event: ConsumerEvent, context: Context) => Promise<ConsumerResponse>;
+
+/** Whether Lambda delivered the event under a tumbling window (it then expects `state` back). */
+export function isTumblingWindowEvent(event: ConsumerEvent): boolean {
+  return event.window !== undefined && event.window !== null;
+}
 
 /** The Kinesis consumer over any adapters: Lambda wires AWS clients below, the local runtime wires the stand-ins. */
-export function createStreamConsumer(deps: StreamBatchDeps, observers: ConsumerObservers = {}): StreamConsumer {
+export function createStreamConsumer(
+  deps: StreamBatchDeps,
+  observers: ConsumerObservers = {},
+  windowOptions: WindowedBatchOptions = {},
+): StreamConsumer {
   const processor = new BatchProcessor(EventType.KinesisDataStreams);
   const { logger, metrics } = observers;
   return async (event, context) => {
+    if (isTumblingWindowEvent(event)) return windowed(event);
     const outcome = await processStreamBatch(event.Records.map(toRawRecord), deps);
+    await observe(outcome);
+    const failed = new Map(outcome.failed.map((f) => [f.position.sequenceNumber, f.error]));
+    // Powertools turns per-record failures into batchItemFailures (and a full-batch failure into a throw).
+    return processPartialResponse(
+      event,
+      async (record: KinesisStreamRecord) => {
+        const error = failed.get(record.kinesis.sequenceNumber);
+        if (error) throw new Error(error);
+      },
+      processor,
+      { context },
+    );
+  };
+
+  /**
+   * A tumbling-window invocation: aggregate into the state and return it, or (final) fold, detect and save.
+   * A failed final invocation throws, so Lambda retries it with the same state until it succeeds; a
+   * non-final one reports its failed records with the state (a whole-batch failure throws: Lambda retries the
+   * batch with the previous state).
+   */
+  async function windowed(event: ConsumerEvent): Promise<ConsumerResponse> {
+    const { outcome, state, finalFailed } = await processWindowedBatch(
+      event.Records.map(toRawRecord),
+      {
+        state: event.state,
+        final: event.isFinalInvokeForWindow === true,
+        terminatedEarly: event.isWindowTerminatedEarly === true,
+        ...(event.shardId !== undefined && { shardId: event.shardId }),
+      },
+      deps,
+      windowOptions,
+    );
+    await observe(outcome);
+    if (finalFailed)
+      throw new Error(
+        `final invocation of window ${event.window?.start}: ${outcome.failed[0]?.error ?? 'a key could not be saved'}`,
+      );
+    const failedSeqs = [...new Set(outcome.failed.map((f) => f.position.sequenceNumber))];
+    if (failedSeqs.length && failedSeqs.length >= event.Records.length)
+      throw new Error(`every record of the batch failed: ${outcome.failed[0]?.error}`);
+    return { state, batchItemFailures: failedSeqs.map((itemIdentifier) => ({ itemIdentifier })) };
+  }
+
+  async function observe(outcome: BatchOutcome): Promise<void> {
     if (metrics) recordMetrics(metrics, outcome);
     for (const a of outcome.anomalies)
       logger?.info('anomaly', {
@@ -48,18 +124,7 @@ export function createStreamConsumer(deps: StreamBatchDeps, observers: ConsumerO
       });
     logger?.info('batch folded', summarise(outcome));
     await observers.onOutcome?.(outcome);
-    const failed = new Map(outcome.failed.map((f) => [f.position.sequenceNumber, f.error]));
-    // Powertools turns per-record failures into batchItemFailures (and a full-batch failure into a throw).
-    return processPartialResponse(
-      event,
-      async (record: KinesisStreamRecord) => {
-        const error = failed.get(record.kinesis.sequenceNumber);
-        if (error) throw new Error(error);
-      },
-      processor,
-      { context },
-    );
-  };
+  }
 }
 
 export function toRawRecord(r: KinesisStreamRecord): RawRecord {
@@ -71,10 +136,16 @@ export function toRawRecord(r: KinesisStreamRecord): RawRecord {
   };
 }
 
+/** The last shard id seen: a batch comes from one shard, so its id string is made once. */
+let lastShardId = '';
+
 /** eventID is `<shardId>:<sequenceNumber>`. */
 function shardIdOf(eventID: string): string {
+  if (lastShardId && eventID.startsWith(lastShardId) && eventID.charCodeAt(lastShardId.length) === 58)
+    return lastShardId;
   const colon = eventID.indexOf(':');
-  return colon > 0 ? eventID.slice(0, colon) : eventID;
+  lastShardId = colon > 0 ? eventID.slice(0, colon) : eventID;
+  return lastShardId;
 }
 
 function summarise(o: BatchOutcome) {

@@ -6,7 +6,7 @@ import {
   mitigationScope,
   signalFamily,
 } from '../core/incidents.js';
-import { decodeBatch, type RawRecord } from '../core/batch.js';
+import { decodeBatch, type DecodedBatch, type RawRecord } from '../core/batch.js';
 import { CHANGE_LOOKBACK_MS, CORRELATION_WINDOW_MS } from '../core/correlator.js';
 import { scoreWindows, type DetectionSettings } from '../core/score-windows.js';
 import { planEpisodeTrace, type TraceAppend } from '../core/episode-trace.js';
@@ -17,6 +17,7 @@ import {
   episodeRegions,
   foldObservations,
   type FoldResult,
+  type KeyState,
   type WindowResult,
 } from '../core/key-state.js';
 import type { WindowSettings } from '../core/window-settings.js';
@@ -146,24 +147,48 @@ const DEFAULT_SAVE_CONCURRENCY = 16;
  * outcome.failed; // positions to report as batchItemFailures (Lambda redelivers them)
  */
 export async function processStreamBatch(records: readonly RawRecord[], deps: StreamBatchDeps): Promise<BatchOutcome> {
-  const outcome: BatchOutcome = {
-    ...zeroCounters(),
-    received: records.length,
-    keys: 0,
-    windows: [],
-    anomalies: [],
-    failed: [],
-  };
-  const batch = decodeBatch(
-    records,
-    deps.maxStreamChangeWindowMs !== undefined ? { maxChangeWindowMs: deps.maxStreamChangeWindowMs } : {},
+  const outcome = newOutcome(records.length);
+  const batch = decodeRecords(records, deps);
+  const fail = failRecorder(outcome);
+  await keylessEffectsThen(batch, deps, outcome, fail, () =>
+    detectAndSaveKeys(workOfObservations(batch.byKey, deps), deps, outcome, fail),
   );
-  const fail = (positions: readonly StreamPosition[], error: unknown) => {
+  return outcome;
+}
+
+/** A batch's outcome before anything happened. */
+export function newOutcome(received: number): BatchOutcome {
+  return { ...zeroCounters(), received, keys: 0, windows: [], anomalies: [], failed: [] };
+}
+
+/** Records positions whose effect could not be saved, with the error, in `outcome.failed`. */
+export type FailRecorder = (positions: readonly StreamPosition[], error: unknown) => void;
+
+export function failRecorder(outcome: BatchOutcome): FailRecorder {
+  return (positions, error) => {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     for (const position of positions) outcome.failed.push({ position, error: message });
   };
+}
 
-  // Changes first: an anomaly in this batch may be explained by a release in the same batch.
+export function decodeRecords(records: readonly RawRecord[], deps: StreamBatchDeps): DecodedBatch {
+  return decodeBatch(
+    records,
+    deps.maxStreamChangeWindowMs !== undefined ? { maxChangeWindowMs: deps.maxStreamChangeWindowMs } : {},
+  );
+}
+
+/**
+ * Dead letters and change records (once per stream position), then `keyed` (the keys' fold, detection and
+ * save) once the changes are stored: an anomaly in this batch may be explained by a release in the same batch.
+ */
+export async function keylessEffectsThen(
+  batch: DecodedBatch,
+  deps: StreamBatchDeps,
+  outcome: BatchOutcome,
+  fail: FailRecorder,
+  keyed: () => Promise<void>,
+): Promise<void> {
   const storeChanges = oncePerPosition('chg', batch.changes, deps.ledger, (fresh) =>
     deps.changes.put(fresh.map((c) => c.change)),
   ).then(
@@ -192,9 +217,24 @@ export async function processStreamBatch(records: readonly RawRecord[], deps: St
           e,
         ),
     ),
-    storeChanges.then(() => foldDetectAndSaveKeys(batch.byKey, deps, outcome, fail)),
+    storeChanges.then(keyed),
   ]);
-  return outcome;
+}
+
+/** What to fold into one key's state, and the stream positions to report if its save fails. */
+export interface KeyWork {
+  fold(prev: KeyState | undefined): FoldResult;
+  readonly positions: readonly StreamPosition[];
+}
+
+function workOfObservations(byKey: Map<string, Observation[]>, deps: StreamBatchDeps): Map<string, KeyWork> {
+  const work = new Map<string, KeyWork>();
+  for (const [key, observations] of byKey)
+    work.set(key, {
+      fold: (prev) => foldObservations(prev, observations, deps.settings),
+      positions: observations.flatMap((o) => (o.position ? [o.position] : [])),
+    });
+  return work;
 }
 
 /**
@@ -231,12 +271,8 @@ interface KeyResult {
   traces: TraceAppend[];
 }
 
-function foldAndDetect(
-  current: StoredWindow | undefined,
-  observations: readonly Observation[],
-  deps: StreamBatchDeps,
-): KeyResult {
-  const folded = foldObservations(current?.state, observations, deps.settings);
+function foldAndDetect(current: StoredWindow | undefined, work: KeyWork, deps: StreamBatchDeps): KeyResult {
+  const folded = work.fold(current?.state);
   if (!folded.windows.length) return { folded, events: [], traces: [] };
   const { state } = folded;
   const prev = { ...(state.trk && { trk: state.trk }), ...(state.trc && { trc: state.trc }) };
@@ -256,16 +292,20 @@ function foldAndDetect(
   return { folded, events: detected.events, traces: plan.appends };
 }
 
-async function foldDetectAndSaveKeys(
-  byKey: Map<string, Observation[]>,
+/**
+ * Load, fold, detect and save each key once (re-read and re-fold on a version conflict), then do its
+ * episode side effects. Shared by the per-batch path and the tumbling window's final invocation.
+ */
+export async function detectAndSaveKeys(
+  work: Map<string, KeyWork>,
   deps: StreamBatchDeps,
   outcome: BatchOutcome,
-  fail: (positions: readonly StreamPosition[], error: unknown) => void,
+  fail: FailRecorder,
 ): Promise<void> {
-  const keys = [...byKey.keys()];
+  const keys = [...work.keys()];
   if (!keys.length) return;
-  outcome.keys = keys.length;
-  const positionsOf = (key: string) => byKey.get(key)!.flatMap((o) => (o.position ? [o.position] : []));
+  outcome.keys += keys.length;
+  const positionsOf = (key: string) => work.get(key)!.positions;
   let loaded: Map<string, StoredWindow>;
   try {
     loaded = await deps.windows.loadMany(keys);
@@ -273,12 +313,12 @@ async function foldDetectAndSaveKeys(
     fail(keys.flatMap(positionsOf), e);
     return;
   }
-  const firstPass = new Map(keys.map((k) => [k, foldAndDetect(loaded.get(k), byKey.get(k)!, deps)]));
+  const firstPass = new Map(keys.map((k) => [k, foldAndDetect(loaded.get(k), work.get(k)!, deps)]));
   const openEpisodes = openEpisodesOf(firstPass);
   const retries = deps.maxConflictRetries ?? DEFAULT_CONFLICT_RETRIES;
 
   await forEachLimit(keys, deps.saveConcurrency ?? DEFAULT_SAVE_CONCURRENCY, async (key) => {
-    const observations = byKey.get(key)!;
+    const keyWork = work.get(key)!;
     let current = loaded.get(key);
     let result = firstPass.get(key)!;
     try {
@@ -302,21 +342,23 @@ async function foldDetectAndSaveKeys(
             if (attempt >= retries)
               throw new Error(`state for ${key} kept changing under us (${attempt + 1} conflicts)`);
             current = await deps.windows.load(key);
-            result = foldAndDetect(current, observations, deps);
+            result = foldAndDetect(current, keyWork, deps);
             continue;
           }
           outcome.stateWrites++;
           outcome.writeUnits += saved.writeUnits;
         }
-        // Alerts, anomaly records and workflow starts follow the saved state, so they describe the
-        // episode that was kept. If one fails, the key's records are redelivered and the saved `fx`
-        // makes the next invocation do them.
-        await applyEpisodeEvents(result.events, folded.state, openEpisodes, deps, outcome);
+        // The records are accounted for once their state is saved: a redelivery after a failed side effect
+        // finds them folded (redelivered), and the saved `fx` repeats the side effects.
         const s = folded.stats;
         outcome.processed += s.folded + s.late + s.duplicate;
         outcome.late += s.late;
         outcome.duplicate += s.duplicate;
         outcome.redelivered += s.redelivered;
+        // Alerts, anomaly records and workflow starts follow the saved state, so they describe the
+        // episode that was kept. If one fails, the key's records are redelivered and the saved `fx`
+        // makes the next invocation do them.
+        await applyEpisodeEvents(result.events, folded.state, openEpisodes, deps, outcome);
         outcome.windows.push(...folded.windows);
         return;
       }

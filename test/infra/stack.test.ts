@@ -27,6 +27,7 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
       MaximumRecordAgeInSeconds: 3600,
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      TumblingWindowInSeconds: 60,
       DestinationConfig: { OnFailure: { Destination: arnOf(LOGICAL_IDS.consumerFailureQueue) } },
     });
   });
@@ -166,6 +167,7 @@ describe('AnomalyGuardStack (overridden context)', () => {
             maxRecordAgeSeconds: 600,
             memorySizeMb: 1024,
             timeoutSeconds: 120,
+            tumblingWindowSeconds: 0,
           },
           window: { windowMinutes: 15, slideMinutes: 5, allowedLatenessMs: 60_000, dedupeIds: 8 },
           logRetentionDays: 7,
@@ -189,6 +191,8 @@ describe('AnomalyGuardStack (overridden context)', () => {
       MaximumRetryAttempts: 2,
       MaximumRecordAgeInSeconds: 600,
     });
+    // 0: every batch folded and written on its own, as before tumbling windows.
+    expect(json.Resources[LOGICAL_IDS.consumerEventSourceMapping].Properties.TumblingWindowInSeconds).toBeUndefined();
     const fn = json.Resources[LOGICAL_IDS.consumerFunction].Properties;
     expect(fn).toMatchObject({ MemorySize: 1024, Timeout: 120 });
     expect(fn.Environment.Variables).toMatchObject({

@@ -234,4 +234,46 @@ describe('stream consumer on kinesalite + dynalite', () => {
       expect(stored!.state.buckets.every((b) => b.n <= 12)).toBe(true);
     },
   );
+
+  describe('under a tumbling window (the synthesized default)', () => {
+    const tumbling = (records: (Record<string, unknown> | string)[], state: object, final = false) => ({
+      ...kinesisEvent(records),
+      window: { start: '2026-11-22T11:00:00Z', end: '2026-11-22T11:01:00Z' },
+      state: state as Record<string, unknown>,
+      shardId: 'shardId-000000000000',
+      isFinalInvokeForWindow: final,
+      isWindowTerminatedEarly: false,
+    });
+
+    it(
+      'returns the aggregate as state without touching the table, then folds and writes each key once at ' +
+        'the final invocation, the same item as the per-batch path',
+      async () => {
+        const outcomes: BatchOutcome[] = [];
+        const consumer = createStreamConsumer(h.deps(), { onOutcome: (o) => void outcomes.push(o) });
+        const other = (i: number) => metric(i, { signal: 'search_qps', id: `q-${i}` });
+        let state: object = {};
+        for (let b = 0; b < 4; b++) {
+          const batch = Array.from({ length: 10 }, (_, i) => [metric(b * 10 + i), other(b * 10 + i)]).flat();
+          const r = await consumer(tumbling(batch, state), context);
+          expect(r.batchItemFailures).toEqual([]);
+          state = JSON.parse(JSON.stringify(r.state));
+        }
+        expect(outcomes.map((o) => o.stateWrites)).toEqual([0, 0, 0, 0]);
+        expect(await h.readState(KEY)).toBeUndefined();
+        const fin = await consumer(tumbling([], state, true), context);
+        expect(fin).toEqual({ state: {}, batchItemFailures: [] });
+        expect(outcomes.at(-1)).toMatchObject({ processed: 80, keys: 2, stateWrites: 2 });
+        const stored = await h.readState(KEY);
+        expect(stored?.version).toBe(1);
+        expect(stored!.state.buckets.map((b) => b.n)).toEqual([12, 12, 12, 4]);
+        expect(stored!.state.buckets.every((b) => b.i === undefined)).toBe(true);
+        expect(outcomes.at(-1)!.windows.filter((w) => w.key === KEY)).toHaveLength(1);
+        // A retried final invocation (same state) changes nothing.
+        await consumer(tumbling([], state, true), context);
+        expect(outcomes.at(-1)).toMatchObject({ processed: 0, stateWrites: 0, redelivered: 80 });
+        expect((await h.readState(KEY))?.version).toBe(1);
+      },
+    );
+  });
 });

@@ -88,10 +88,17 @@ describe('StreamConsumer (bare stack)', () => {
         MaximumRecordAgeInSeconds: 3600,
         BisectBatchOnFunctionError: true,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        TumblingWindowInSeconds: 60,
         DestinationConfig: { OnFailure: { Destination: arnOf(t.ids.failure) } },
       });
     },
   );
+
+  it('aggregates per 60-second tumbling window by default; another length or 0 (off) on request', () => {
+    expect(synth({ tumblingWindowSeconds: 120 }).mapping.Properties.TumblingWindowInSeconds).toBe(120);
+    expect(synth({ tumblingWindowSeconds: 0 }).mapping.Properties).not.toHaveProperty('TumblingWindowInSeconds');
+    expect(() => synth({ tumblingWindowSeconds: 901 })).toThrow(/tumblingWindowSeconds/);
+  });
 
   it('follows the consumer, window and log retention props', () => {
     const custom = synth({

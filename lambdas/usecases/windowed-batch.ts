@@ -1,0 +1,178 @@
+import { decodeInto, type DecodedBatch, type RawRecord } from '../core/batch.js';
+import { compareSequence, foldBuckets } from '../core/key-state.js';
+import type { Observation, StreamPosition } from '../core/observations.js';
+import {
+  aggregateBytes,
+  aggregateFromState,
+  keysToSpill,
+  WindowAggregator,
+  type WindowAggregate,
+} from '../core/window-aggregate.js';
+import {
+  detectAndSaveKeys,
+  failRecorder,
+  keylessEffectsThen,
+  newOutcome,
+  type BatchOutcome,
+  type KeyWork,
+  type StreamBatchDeps,
+} from './stream-batch.js';
+
+/** Lambda's tumbling-window fields of one invocation (lambdas/handlers/stream-consumer.ts reads them off the event). */
+export interface WindowInvocation {
+  /** The state the previous invocation of this window returned (`{}` at its first). */
+  readonly state: unknown;
+  /** `isFinalInvokeForWindow`: fold the window into the keys' items now. */
+  readonly final: boolean;
+  /** `isWindowTerminatedEarly`: the state hit Lambda's 1 MB limit; the window goes on with a fresh state. */
+  readonly terminatedEarly: boolean;
+  /** The window's shard (also taken from the records' positions when absent). */
+  readonly shardId?: string;
+}
+
+export interface WindowedBatchOptions {
+  /** Above this (approximate serialised bytes) the largest keys are folded into their items now. */
+  readonly spillAboveBytes?: number;
+  /** What the state is brought down to by a spill. */
+  readonly spillToBytes?: number;
+}
+
+/** Lambda's limit is 1 MB per shard; spilling well below it leaves room for the next batch. */
+export const DEFAULT_SPILL_ABOVE_BYTES = 800_000;
+export const DEFAULT_SPILL_TO_BYTES = 600_000;
+
+export interface WindowedBatchResult {
+  outcome: BatchOutcome;
+  /** What to return as the response's `state` (empty after the final invocation). */
+  state: WindowAggregate | Record<string, never>;
+  /**
+   * Keys that could not be folded at the final invocation: the invocation must fail so Lambda retries it with
+   * the same state (keys already saved are skipped by their positions).
+   */
+  finalFailed: boolean;
+  /** Keys folded before the window's end because the state grew too large (written twice this window). */
+  spilled: number;
+}
+
+/**
+ * The consumer's job for one invocation of a tumbling window (Kinesis `TumblingWindowInSeconds`):
+ * dead letters and change records as processStreamBatch does them (once per position); valid observations
+ * aggregated into the window state, with no state-table read or write; at the final invocation (or an early
+ * termination) every key folded into its item with foldBuckets, detected and saved once, with the same
+ * conflict, side-effect and trace handling as processStreamBatch (shared code).
+ *
+ * @example
+ * const { outcome, state, finalFailed } = await processWindowedBatch(records, {
+ *   state: event.state, final: event.isFinalInvokeForWindow, terminatedEarly: event.isWindowTerminatedEarly,
+ * }, deps);
+ * if (finalFailed) throw new Error('final invocation failed'); // Lambda retries it with the same state
+ * return { state, batchItemFailures: outcome.failed.map((f) => ({ itemIdentifier: f.position.sequenceNumber })) };
+ */
+export async function processWindowedBatch(
+  records: readonly RawRecord[],
+  invocation: WindowInvocation,
+  deps: StreamBatchDeps,
+  options: WindowedBatchOptions = {},
+): Promise<WindowedBatchResult> {
+  const outcome = newOutcome(records.length);
+  const fail = failRecorder(outcome);
+  const agg = aggregateFromState(invocation.state);
+  if (invocation.shardId !== undefined) agg.sh ??= invocation.shardId;
+  const closing = invocation.final || invocation.terminatedEarly;
+  let finalFailed = false;
+  let spilled = 0;
+  const observations: Observation[] = [];
+  const batch: DecodedBatch = { byKey: new Map(), changes: [], invalid: [] };
+  decodeInto(
+    records,
+    deps.maxStreamChangeWindowMs !== undefined ? { maxChangeWindowMs: deps.maxStreamChangeWindowMs } : {},
+    {
+      observation: (ob) => observations.push(ob),
+      change: (c) => batch.changes.push(c),
+      invalid: (i) => batch.invalid.push(i),
+    },
+  );
+  await keylessEffectsThen(batch, deps, outcome, fail, async () => undefined);
+  // Only the records before the first failed one are aggregated: Lambda resumes there, so the window's state
+  // needs no more than its last position to recognise what it already holds.
+  const firstFailed = outcome.failed.reduce<string | undefined>(
+    (low, f) =>
+      low === undefined || compareSequence(f.position.sequenceNumber, low) < 0 ? f.position.sequenceNumber : low,
+    undefined,
+  );
+  const aggregator = new WindowAggregator(agg, deps.settings);
+  for (const ob of observations) {
+    if (firstFailed !== undefined && ob.position && compareSequence(ob.position.sequenceNumber, firstFailed) >= 0)
+      break;
+    aggregator.add(ob);
+  }
+  const stats = aggregator.finish();
+  outcome.redelivered += stats.redelivered;
+  if (closing) await detectAndSaveKeys(workOf(agg, Object.keys(agg.k), deps), deps, outcome, fail);
+  else if (!outcome.failed.length) {
+    // Spill only from a clean invocation: a retry (with the previous state) must not fold a key twice.
+    const spill =
+      stateBytes(agg, options.spillAboveBytes ?? DEFAULT_SPILL_ABOVE_BYTES) >
+      (options.spillAboveBytes ?? DEFAULT_SPILL_ABOVE_BYTES)
+        ? keysToSpill(agg, options.spillToBytes ?? DEFAULT_SPILL_TO_BYTES)
+        : [];
+    if (spill.length) {
+      const spillOutcome = newOutcome(0);
+      await detectAndSaveKeys(workOf(agg, spill, deps), deps, spillOutcome, failRecorder(spillOutcome));
+      const failedKeys = new Set(spillOutcome.failed.map((f) => f.position.sequenceNumber));
+      for (const key of spill) {
+        // A key whose save failed stays in the state (folded at the window's end).
+        if (failedKeys.has(spillMarker(key))) continue;
+        delete agg.k[key];
+        spilled++;
+      }
+      const { failed: _failed, ...rest } = spillOutcome;
+      mergeCounts(outcome, rest);
+    }
+  }
+  if (closing && outcome.failed.length) {
+    finalFailed = true;
+    // A key's marker names no record of this invocation: not something to report as a batch item failure.
+    outcome.failed = outcome.failed.filter((f) => !isKeyMarker(f.position.sequenceNumber));
+  }
+  return { outcome, state: closing ? {} : agg, finalFailed, spilled };
+}
+
+/**
+ * The state's serialised size: the cheap estimate (an upper bound) when it is within `bound`, otherwise the
+ * exact JSON length (≈ 1 ms for 700 KB; Lambda serialises the response anyway).
+ */
+function stateBytes(agg: WindowAggregate, bound: number): number {
+  const estimate = aggregateBytes(agg);
+  return estimate <= bound ? estimate : JSON.stringify(agg).length;
+}
+
+/** Every key of the aggregate as work for the shared fold-detect-save path. */
+function workOf(agg: WindowAggregate, keys: readonly string[], deps: StreamBatchDeps): Map<string, KeyWork> {
+  const shardId = agg.sh ?? 'unknown';
+  const work = new Map<string, KeyWork>();
+  for (const key of keys) {
+    const ka = agg.k[key]!;
+    // A failed key is reported by a marker position: the window's records are not in this invocation.
+    const positions: StreamPosition[] = [{ shardId, sequenceNumber: spillMarker(key) }];
+    work.set(key, { fold: (prev) => foldBuckets(prev, key, ka, shardId, agg.p, deps.settings), positions });
+  }
+  return work;
+}
+
+/** Marks a key's failure in `failed` (never a real sequence number: those are digits). */
+function spillMarker(key: string): string {
+  return `key:${key}`;
+}
+
+function isKeyMarker(sequenceNumber: string): boolean {
+  return sequenceNumber.startsWith('key:');
+}
+
+function mergeCounts(into: BatchOutcome, add: Omit<BatchOutcome, 'failed'>): void {
+  for (const [k, v] of Object.entries(add)) {
+    const key = k as keyof BatchOutcome;
+    if (typeof v === 'number' && key !== 'received') (into[key] as number) += v;
+    else if (Array.isArray(v)) (into[key] as unknown[]).push(...v);
+  }
+}
