@@ -9,6 +9,13 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 
 // Imported after the environment is set: the SDK reads it when its modules load.
 const { benchConsumerCore } = await import('./consumer-core.js');
+
+// `npm run bench -- --json`: the headline figures as one JSON object (`--no-quality` skips the scenario suite).
+if (process.argv.includes('--json')) {
+  const { benchJson } = await import('./json.js');
+  console.log(JSON.stringify(await benchJson({ quality: !process.argv.includes('--no-quality') }), null, 2));
+  process.exit(0);
+}
 const { benchStateWrites } = await import('./state-writes.js');
 const { costPerMillionEvents, LAMBDA_MEMORY_GB, MILLION_EVENTS_PER_MONTH_AT_1K, PRICES } = await import('./pricing.js');
 
@@ -137,8 +144,8 @@ console.log(
 );
 console.log(
   `   state item size (DynamoDB item size: names + values): mean ${n0(p.stateItemBytes.mean)} B, max ` +
-    `${n0(p.stateItemBytes.max)} B over ${p.stateItemBytes.count} keys → ${Math.ceil(p.stateItemBytes.mean / 1024)} ` +
-    `WCU per state write`,
+    `${n0(p.stateItemBytes.max)} B over ${p.stateItemBytes.count} keys → ` +
+    `${Math.ceil(p.stateItemBytes.mean / 1024)} WCU per state write`,
 );
 
 console.log(
@@ -236,6 +243,61 @@ console.log(
     rows,
   ),
 );
+
+// 3a. The deployed default: 60-second tumbling windows -----------------------------------------
+{
+  const { benchWindowedCost, WINDOWED_SCENARIOS } = await import('./windowed-cost.js');
+  console.log(
+    '\n3a. The deployed default (TumblingWindowInSeconds 60, batch 1,000): the handler on dynalite, every ' +
+      'invocation of each window made, state passed as Lambda passes it',
+  );
+  const rows = [];
+  for (const scenario of [WINDOWED_SCENARIOS.default, WINDOWED_SCENARIOS.keys10k]) {
+    const c = await benchWindowedCost(scenario);
+    const b = c.perMillion;
+    rows.push([
+      scenario.label,
+      n2(c.writesPerActiveKeyMinute),
+      `${n0(c.stateItemBytes.mean)} / ${n0(c.stateItemBytes.max)}`,
+      n0(c.maxWindowStateBytes),
+      usd(b.dynamoWrites),
+      usd(b.dynamoReads),
+      usd(b.lambdaRequests + b.lambdaDuration),
+      usd(b.sns + b.stepFunctions),
+      usd(b.total),
+      usd(b.total - b.dynamoWrites + c.provisionedWritesPerMillion),
+    ]);
+  }
+  rows.push([
+    'Managed Flink floor',
+    '-',
+    '-',
+    '-',
+    '-',
+    '-',
+    '-',
+    '-',
+    usd(PRICES.flinkPerMillionEventsAt1kPerSec),
+    '-',
+  ]);
+  console.log(
+    table(
+      [
+        'workload',
+        'writes/active key-min',
+        'item B mean/max',
+        'window state B',
+        'DDB writes',
+        'DDB reads',
+        'Lambda',
+        'SNS+SFN',
+        '$/M on-demand',
+        '$/M provisioned writes',
+      ],
+      rows,
+    ),
+  );
+}
 
 // 3b. The whole pipeline, metered in the local runtime ---------------------------------------
 {

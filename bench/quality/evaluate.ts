@@ -39,7 +39,7 @@ import type { DetectionSettings } from '../../lambdas/core/score-windows.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../lambdas/core/window-settings.js';
 import { DEFAULT_MITIGATION_TIMINGS } from '../../lambdas/adapters/mitigation-starter.js';
 import type { ReplayEnvelopesResult } from '../../local/replay-envelopes.js';
-import { replayLines } from './consumer-replay.js';
+import { replayLines, replayLinesWindowed } from './consumer-replay.js';
 import {
   CONSUMER_DELAY_MS,
   formatMitigationOutcomes,
@@ -391,6 +391,8 @@ export interface ScenarioQualityOptions {
   detection?: DetectionSettings;
   /** Keep the generated input, labels, alerts and dead letters here (for trace.ts); nothing is written otherwise. */
   dir?: string;
+  /** Replay through 60-second tumbling windows (the deployed default; replayLinesWindowed) instead of per batch. */
+  windowed?: boolean;
   /**
    * Replay the started mitigations through the workflow (default true). The state machine
    * definition is synthesized unless given.
@@ -432,7 +434,7 @@ export async function runScenarioQuality(opts: ScenarioQualityOptions = {}): Pro
   const t0 = performance.now();
   const sc = generateScenario(opts.scenario);
   const generateMs = performance.now() - t0;
-  const replayed = await replayLines(sc.lines, {
+  const replayed = await (opts.windowed ? replayLinesWindowed : replayLines)(sc.lines, {
     settings: DEFAULT_WINDOW_SETTINGS,
     operatorChanges: sc.operatorChanges,
     ...(opts.detection && { detection: opts.detection }),
