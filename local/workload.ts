@@ -88,6 +88,8 @@ export function defaultWorkload(startTs: number, minutes: number): WorkloadOptio
     // Modelled on seed 004's worked example: a KR search-cost spike of about +51 %.
     // The four incident kinds of seed 004's playbooks, 30 simulated minutes each, 30 minutes apart,
     // after the detectors' warm-up (about 70 minutes of history). The default run is 240 minutes.
+    // The storm lasts 50: its soft stage barely helps and is checked twice (about 12 minutes each)
+    // before the run escalates, which a 30-minute storm could end first on a slow machine.
     incidents: [
       // Seed 004's worked example: a KR search-cost spike of about +51 %.
       { tenant: 'acme', signal: 'cqs_p95', fromMinute: 80, toMinute: 110, factor: 1.51 },
@@ -98,7 +100,7 @@ export function defaultWorkload(startTs: number, minutes: number): WorkloadOptio
         toMinute: 150,
         factor: 1.9,
       })),
-      { tenant: 'initech', signal: 'notify_rpm', fromMinute: 160, toMinute: 190, factor: 4 },
+      { tenant: 'initech', signal: 'notify_rpm', fromMinute: 160, toMinute: 210, factor: 4 },
       { tenant: 'globex', signal: 'ingest_rpm', fromMinute: 200, toMinute: 230, factor: 3.2 },
       // Expected: the campaign announced below; the tenant gets soft steps only.
       { tenant: 'initech', signal: 'ingest_rpm', fromMinute: 215, toMinute: 235, factor: 2.5 },
