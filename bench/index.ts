@@ -377,6 +377,13 @@ console.log(
       `${usd(e.lambdaRequests + e.lambdaDuration)} + their DynamoDB ${usd(e.dynamoWrites + e.dynamoReads)} + SNS ` +
       `${usd(e.sns)} = ${usd(e.total)}; 10 episodes a day ≈ $${n2(e.total * 300)}/month`,
   );
+  // Seed 004 §F, as the demo's episode reports judged its closed-loop mitigations.
+  const ct = d.controlTargets;
+  console.log(
+    `   control targets (seed 004 §F) in the demo's reports: 10-minute target met ${ct.met} of ` +
+      `${ct.met + ct.missed} judged mitigations (${ct.notJudged} not judged); 24 h cost correction met ` +
+      `${ct.costCorrections.met} of ${ct.costCorrections.applicable} applicable`,
+  );
 }
 
 // 4. Detection cost and replay throughput ----------------------------------------------------
