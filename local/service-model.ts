@@ -20,11 +20,12 @@ const RELIEF: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   ingest_rpm: { 'ingest.sampling.low_priority_keep': 0.5, 'ingest.fields.mode': 0.1, 'cache.force': 0.1 },
   edge_p95_ms: { 'cdn.cache_key.normalise': 0.6, 'origin.failover': 0.6 },
   cache_hit_ratio: { 'cdn.cache_key.normalise': 0.6 },
-  // The demo's storm is of distinct notifications: a wider dedupe window and channel priority barely touch it, so the
-  // soft stage does not recover it and the hard steps (digest, rate limit) wait for an approval.
+  // The demo's storm is of distinct notifications: a wider dedupe window and channel priority do not reduce it, so the
+  // soft stage leaves it where it was (not "improving", which would hand off instead of escalating) and the hard steps
+  // (digest, rate limit) wait for an approval.
   notify_rpm: {
-    'notify.dedupe.window_minutes': 0.02,
-    'notify.channels.priority': 0.02,
+    'notify.dedupe.window_minutes': 0,
+    'notify.channels.priority': 0,
     'notify.non_critical.mode': 0.5,
     'notify.rate.max_per_minute': 0.7,
   },

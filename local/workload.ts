@@ -88,8 +88,8 @@ export function defaultWorkload(startTs: number, minutes: number): WorkloadOptio
     // Modelled on seed 004's worked example: a KR search-cost spike of about +51 %.
     // The four incident kinds of seed 004's playbooks, 30 simulated minutes each, 30 minutes apart,
     // after the detectors' warm-up (about 70 minutes of history). The default run is 240 minutes.
-    // The storm lasts 50: its soft stage barely helps and is checked twice (about 12 minutes each)
-    // before the run escalates, which a 30-minute storm could end first on a slow machine.
+    // The storm lasts 50: its soft stage does not reduce it, and the run escalates at the check about
+    // 12 minutes later, with room to spare on a slow machine.
     incidents: [
       // Seed 004's worked example: a KR search-cost spike of about +51 %.
       { tenant: 'acme', signal: 'cqs_p95', fromMinute: 80, toMinute: 110, factor: 1.51 },
