@@ -1,4 +1,5 @@
 import type { KeyDetection } from './score-windows.js';
+import { cyrb53Into } from './id-hash.js';
 import type { EpisodeEvent } from './episodes.js';
 import { countedAction, keyIdentity, type Observation } from './observations.js';
 import type { KeyAggregate } from './window-aggregate.js';
@@ -441,17 +442,10 @@ export function compareSequence(a: string, b: string): number {
 
 /** 53-bit hash (cyrb53) of a record id, as a number: cheap to compare and to keep in a Set. */
 export function idHash(id: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < id.length; i++) {
-    const ch = id.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return TWO_32 * (2097151 & h2) + (h1 >>> 0);
+  cyrb53Into(id, idHashScratch);
+  return TWO_32 * (2097151 & idHashScratch[1]!) + (idHashScratch[0]! >>> 0);
 }
+const idHashScratch = new Int32Array(2);
 
 const TWO_32 = 4294967296;
 

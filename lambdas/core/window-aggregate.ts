@@ -1,4 +1,5 @@
 import { addToBuckets, compareSequence, watermarkMinute, watermarkTsOf, type MinuteBucket } from './key-state.js';
+import { cyrb53Into } from './id-hash.js';
 import type { Observation } from './observations.js';
 import { MINUTE_MS } from './time.js';
 import type { WindowSettings } from './window-settings.js';
@@ -279,18 +280,13 @@ export class IdSet {
 /** The last hashId36 result: low 30 and high 6 bits of a 36-bit hash of the id (cyrb53's). */
 let hashLo = 0;
 let hashHi = 0;
+const hashScratch = new Int32Array(2);
 
 /** cyrb53 (as idHash), cut to 36 bits and left in hashLo/hashHi: no allocation per record. */
 function hashId36(id: string): void {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < id.length; i++) {
-    const ch = id.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  cyrb53Into(id, hashScratch);
+  const h1 = hashScratch[0]!;
+  const h2 = hashScratch[1]!;
   hashLo = h1 & 0x3fffffff;
   hashHi = ((h2 & 0xf) << 2) | ((h1 >>> 30) & 3);
 }
