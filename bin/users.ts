@@ -7,7 +7,15 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_LOCAL_DIR, readSignInState, writeSignInState } from '../local/machine-key.js';
-import { createLocalUser, localCognitoClient, ROLES, type Role, totpCode, totpUri } from '../local/sign-in.js';
+import {
+  createLocalUser,
+  localCognitoClient,
+  newDashboardUser,
+  ROLES,
+  type Role,
+  totpCode,
+  totpUri,
+} from '../local/sign-in.js';
 
 export { ROLES, type Role };
 
@@ -100,12 +108,7 @@ async function addAwsUser(email: string, o: UsersAddOptions & { userPoolId: stri
   try {
     await cognito.send(
       new AdminCreateUserCommand({
-        UserPoolId,
-        Username: email,
-        UserAttributes: [
-          { Name: 'email', Value: email },
-          { Name: 'email_verified', Value: 'true' },
-        ],
+        ...newDashboardUser(UserPoolId, email),
         DesiredDeliveryMediums: ['EMAIL'],
       }),
     );

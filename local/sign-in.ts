@@ -106,6 +106,18 @@ export function localCognitoClient(endpoint: string): CognitoIdentityProviderCli
   });
 }
 
+/** A dashboard user as an administrator creates one, in AWS or locally: signed in by e-mail, the address verified. */
+export function newDashboardUser(UserPoolId: string, email: string) {
+  return {
+    UserPoolId,
+    Username: email,
+    UserAttributes: [
+      { Name: 'email', Value: email },
+      { Name: 'email_verified', Value: 'true' },
+    ],
+  };
+}
+
 /**
  * Create a user of the local pool the way an administrator would, with a permanent password, in `role`'s group, and
  * enrol its TOTP (the stand-in cannot run the MFA_SETUP challenge a first sign-in gets in AWS, so it is done here with
@@ -121,12 +133,7 @@ export async function createLocalUser(
   const UserPoolId = state.userPoolId;
   await cognito.send(
     new AdminCreateUserCommand({
-      UserPoolId,
-      Username: email,
-      UserAttributes: [
-        { Name: 'email', Value: email },
-        { Name: 'email_verified', Value: 'true' },
-      ],
+      ...newDashboardUser(UserPoolId, email),
       TemporaryPassword: generatePassword(),
       MessageAction: 'SUPPRESS',
     }),
