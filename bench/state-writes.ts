@@ -16,7 +16,7 @@ import { startLocalDynamo, WRITE_OPERATIONS, type LocalDynamo } from './dynamo-h
 import { DEFAULT_WORKLOAD, ShardWorkload, median, type WorkloadOptions } from './workload.js';
 
 /** Dead letters go to SQS, not DynamoDB: just count them. */
-class CountingDeadLetterSink implements DeadLetterSink {
+export class CountingDeadLetterSink implements DeadLetterSink {
   sent = 0;
   async send(letters: readonly DeadLetter[]): Promise<void> {
     this.sent += letters.length;
@@ -24,7 +24,7 @@ class CountingDeadLetterSink implements DeadLetterSink {
 }
 
 /** Alerts go to SNS, not DynamoDB: just count them. */
-class CountingNotifier implements Notifier {
+export class CountingNotifier implements Notifier {
   published = 0;
   async publish(): Promise<void> {
     this.published++;

@@ -15,14 +15,13 @@ import { DynamoDbAnomalyStore } from '../lambdas/adapters/anomaly-store.js';
 import { DynamoDbChangeStore } from '../lambdas/adapters/change-store.js';
 import { DynamoDbPositionLedger } from '../lambdas/adapters/position-ledger.js';
 import { CachingWindowStore, DynamoDbWindowStore } from '../lambdas/adapters/window-store.js';
-import type { DeadLetter, DeadLetterSink } from '../lambdas/core/ports/dead-letter-sink.js';
-import type { Notifier } from '../lambdas/core/ports/notifier.js';
 import type { WindowStore } from '../lambdas/core/ports/window-store.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../lambdas/core/window-settings.js';
 import { createStreamConsumer, type ConsumerEvent } from '../lambdas/handlers/stream-consumer.js';
 import type { BatchOutcome, StreamBatchDeps } from '../lambdas/usecases/stream-batch.js';
 import { startLocalDynamo, WRITE_OPERATIONS, type LocalDynamo } from './dynamo-harness.js';
-import { LAMBDA_MEMORY_GB, PIPELINE_PRICES, PRICES } from './pricing.js';
+import { billOf, perMillion, type UsageBill } from './pricing.js';
+import { CountingDeadLetterSink, CountingNotifier } from './state-writes.js';
 import { SHARD_ID, ShardWorkload } from './workload.js';
 
 export interface WindowedScenario {
@@ -81,31 +80,9 @@ export interface WindowedCost {
   stateItemBytes: { mean: number; max: number; count: number };
   /** Largest window state carried between invocations (serialised JSON). */
   maxWindowStateBytes: number;
-  perMillion: {
-    dynamoWrites: number;
-    dynamoReads: number;
-    lambdaRequests: number;
-    lambdaDuration: number;
-    sns: number;
-    stepFunctions: number;
-    total: number;
-  };
+  perMillion: UsageBill;
   /** Provisioned write capacity instead of on-demand for the state writes (an option, not the default). */
   provisionedWritesPerMillion: number;
-}
-
-class CountingDeadLetterSink implements DeadLetterSink {
-  sent = 0;
-  async send(letters: readonly DeadLetter[]): Promise<void> {
-    this.sent += letters.length;
-  }
-}
-
-class CountingNotifier implements Notifier {
-  published = 0;
-  async publish(): Promise<void> {
-    this.published++;
-  }
 }
 
 const context = { functionName: 'bench', awsRequestId: 'bench' } as unknown as Context;
@@ -204,17 +181,12 @@ export async function benchWindowedCost(scenario: WindowedScenario, dynamo?: Loc
     const wru = sum(isWrite);
     const rru = sum((op) => !isWrite(op));
     const sizes = await local.itemSizes(table, 'w#');
-    const scale = 1e6 / events;
-    const perMillion = {
-      dynamoWrites: wru * PRICES.dynamoWru * scale,
-      dynamoReads: rru * PRICES.dynamoRru * scale,
-      lambdaRequests: invocations * PRICES.lambdaRequest * scale,
-      lambdaDuration: (lambdaMs / 1000) * LAMBDA_MEMORY_GB * PRICES.lambdaGbSecond * scale,
-      sns: notifier.published * PIPELINE_PRICES.snsPublish * scale,
-      stepFunctions: mitigationsStarted * TRANSITIONS_PER_EXECUTION * PIPELINE_PRICES.stateTransition * scale,
-      total: 0,
+    const usage = {
+      lambda: { consumer: { invocations, ms: lambdaMs } },
+      dynamodb: { consumer: { wru, rru } },
+      snsPublishes: notifier.published,
+      stateTransitions: mitigationsStarted * TRANSITIONS_PER_EXECUTION,
     };
-    perMillion.total = Object.values(perMillion).reduce((a, b) => a + b, 0);
     // The same write units bought as provisioned capacity at the auto-scaling target: WRU per second of the
     // measured minutes → WCU-hours per million events.
     const seconds = scenario.measuredMinutes * 60;
@@ -239,7 +211,7 @@ export async function benchWindowedCost(scenario: WindowedScenario, dynamo?: Loc
         count: sizes.length,
       },
       maxWindowStateBytes,
-      perMillion,
+      perMillion: perMillion(billOf(usage, ['consumer']), events),
       provisionedWritesPerMillion: provisionedWritesPerMillion * 1e6,
     };
   } finally {

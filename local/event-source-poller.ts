@@ -5,14 +5,9 @@ import {
   type KinesisClient,
   type _Record,
 } from '@aws-sdk/client-kinesis';
-import type {
-  Context,
-  KinesisStreamBatchResponse,
-  KinesisStreamEvent,
-  KinesisStreamRecord,
-  KinesisStreamTumblingWindowEvent,
-} from 'aws-lambda';
+import type { Context, KinesisStreamRecord } from 'aws-lambda';
 import { compareSequence } from '../lambdas/core/key-state.js';
+import type { ConsumerEvent, ConsumerResponse } from '../lambdas/handlers/stream-consumer.js';
 import type { CfnTemplate } from './stand-ins.js';
 import { onlyResource } from './stand-ins.js';
 
@@ -83,16 +78,9 @@ export interface PollerOptions {
   maxWindowStateBytes?: number;
 }
 
-/** A Kinesis event, with the tumbling-window fields when the mapping has a tumbling window. */
-export type PollerEvent = KinesisStreamEvent &
-  Partial<
-    Pick<KinesisStreamTumblingWindowEvent, 'window' | 'state' | 'isFinalInvokeForWindow' | 'isWindowTerminatedEarly'>
-  > & {
-    shardId?: string;
-    eventSourceARN?: string;
-  };
-
-export type PollerResponse = KinesisStreamBatchResponse & { state?: object };
+/** What the poller delivers and gets back: the consumer handler's own event and response shapes. */
+export type PollerEvent = ConsumerEvent;
+export type PollerResponse = ConsumerResponse;
 
 /** Lambda's documented limit: a tumbling window's state may be at most 1 MB per shard. */
 export const MAX_WINDOW_STATE_BYTES = 1024 * 1024;
@@ -145,49 +133,23 @@ export class EventSourcePoller {
     const { kinesis, streamName, settings } = this.opts;
     const pollMs = this.opts.pollIntervalMs ?? 50;
     const windowMs = this.opts.batchingWindowMs ?? settings.maxBatchingWindowMs;
-    const reader = await ShardReader.open(kinesis, streamName, shardId, settings.startingPosition);
-    let pending: _Record[] = [];
-    let firstPendingAt = 0;
-    let attempts = 0;
-    let limit = settings.batchSize;
+    const backlog = new ShardBacklog(
+      await ShardReader.open(kinesis, streamName, shardId, settings.startingPosition),
+      settings.batchSize,
+    );
     while (this.running) {
       try {
-        if (pending.length < settings.batchSize) {
-          const records = await reader.read(settings.batchSize - pending.length);
-          if (records.length) {
-            if (!pending.length) firstPendingAt = Date.now();
-            pending.push(...records);
-          }
-        }
+        await backlog.fill();
+        const { pending } = backlog;
         const due =
-          pending.length >= settings.batchSize || (pending.length > 0 && Date.now() - firstPendingAt >= windowMs);
+          pending.length >= settings.batchSize ||
+          (pending.length > 0 && Date.now() - backlog.firstPendingAt >= windowMs);
         if (!due) {
           await sleep(pollMs);
           continue;
         }
-        const batch = pending.slice(0, limit);
-        const done = await this.deliver(shardId, batch, attempts);
-        if (done.kind === 'ok') {
-          pending = pending.slice(batch.length);
-          attempts = 0;
-          limit = settings.batchSize;
-        } else if (done.kind === 'partial') {
-          pending = pending.slice(done.resumeAt);
-          attempts = done.resumeAt > 0 ? 1 : attempts + 1;
-        } else {
-          attempts++;
-          if (settings.bisectOnError && batch.length > 1) limit = Math.ceil(batch.length / 2);
-        }
-        if (done.kind !== 'ok' && settings.maxRetryAttempts >= 0 && attempts > settings.maxRetryAttempts) {
-          const failedBatch = pending.slice(0, limit);
-          this.opts.onFailure(
-            this.notice(shardId, failedBatch, attempts, done.kind === 'error' ? done.message : 'batch item failures'),
-          );
-          pending = pending.slice(failedBatch.length);
-          attempts = 0;
-          limit = settings.batchSize;
-        }
-        if (pending.length) firstPendingAt = Date.now() - windowMs;
+        const batch = pending.slice(0, backlog.limit);
+        this.settle(shardId, backlog, batch, await this.deliver(shardId, batch, backlog.attempts), windowMs);
       } catch (e) {
         this.opts.onError?.(e);
         await sleep(pollMs * 4);
@@ -257,23 +219,16 @@ export class EventSourcePoller {
       this.opts.windowIdleCloseMs ??
       (this.opts.batchingWindowMs !== undefined ? Math.min(this.opts.batchingWindowMs, 100) : undefined);
     const maxStateBytes = this.opts.maxWindowStateBytes ?? MAX_WINDOW_STATE_BYTES;
-    const reader = await ShardReader.open(kinesis, streamName, shardId, settings.startingPosition);
-    let pending: _Record[] = [];
-    let firstPendingAt = 0;
+    const backlog = new ShardBacklog(
+      await ShardReader.open(kinesis, streamName, shardId, settings.startingPosition),
+      settings.batchSize,
+    );
     let lastReadAt = Date.now();
-    let attempts = 0;
-    let limit = settings.batchSize;
     let open: OpenWindow | undefined;
     while (this.running) {
       try {
-        if (pending.length < settings.batchSize) {
-          const records = await reader.read(settings.batchSize - pending.length);
-          if (records.length) {
-            if (!pending.length) firstPendingAt = Date.now();
-            pending.push(...records);
-            lastReadAt = Date.now();
-          }
-        }
+        if (await backlog.fill()) lastReadAt = Date.now();
+        const { pending } = backlog;
         if (!open && pending.length) {
           const start = Math.floor(this.arrival(pending[0]!) / windowLength) * windowLength;
           open = { start, end: start + windowLength, state: {}, terminateEarly: false };
@@ -301,34 +256,15 @@ export class EventSourcePoller {
           (now !== undefined && now >= end) ||
           (idleCloseMs !== undefined && !pending.length && Date.now() - lastReadAt >= idleCloseMs);
         const due =
-          inWindow >= settings.batchSize || (inWindow > 0 && (closing || Date.now() - firstPendingAt >= batchingMs));
+          inWindow >= settings.batchSize ||
+          (inWindow > 0 && (closing || Date.now() - backlog.firstPendingAt >= batchingMs));
         if (due) {
-          const batch = pending.slice(0, Math.min(limit, inWindow));
-          const done = await this.deliver(shardId, batch, attempts, { open, final: false, early: false });
-          if (done.kind === 'ok') {
-            pending = pending.slice(batch.length);
-            attempts = 0;
-            limit = settings.batchSize;
-            open.state = done.state!;
-          } else if (done.kind === 'partial') {
-            pending = pending.slice(done.resumeAt);
-            attempts = done.resumeAt > 0 ? 1 : attempts + 1;
-            open.state = done.state!;
-          } else {
-            attempts++;
-            if (settings.bisectOnError && batch.length > 1) limit = Math.ceil(batch.length / 2);
-          }
-          if (done.kind !== 'ok' && settings.maxRetryAttempts >= 0 && attempts > settings.maxRetryAttempts) {
-            const failedBatch = pending.slice(0, Math.min(limit, inWindow));
-            this.opts.onFailure(
-              this.notice(shardId, failedBatch, attempts, done.kind === 'error' ? done.message : 'batch item failures'),
-            );
-            pending = pending.slice(failedBatch.length);
-            attempts = 0;
-            limit = settings.batchSize;
-          }
+          const batch = pending.slice(0, Math.min(backlog.limit, inWindow));
+          const done = await this.deliver(shardId, batch, backlog.attempts, { open, final: false, early: false });
+          // The returned state is checkpointed with the records the invocation took.
+          if (done.kind !== 'error') open.state = done.state!;
+          this.settle(shardId, backlog, batch, done, batchingMs, inWindow);
           if (done.kind !== 'error' && JSON.stringify(open.state).length > maxStateBytes) open.terminateEarly = true;
-          if (pending.length) firstPendingAt = Date.now() - batchingMs;
           continue;
         }
         if (closing && inWindow === 0) {
@@ -345,6 +281,43 @@ export class EventSourcePoller {
         await sleep(pollMs * 4);
       }
     }
+  }
+
+  /**
+   * Takes a delivery's outcome as the event source mapping does: checkpoints what it took, counts the attempt (a
+   * partial batch response that moved on counts as the first), bisects a failed batch when configured, and past the
+   * retry budget sends the batch's coordinates to the on-failure destination and moves on. What is left is due at
+   * once (its batching window is over). `cap`: the most records the next batch may hold (a tumbling window's).
+   */
+  private settle(
+    shardId: string,
+    backlog: ShardBacklog,
+    batch: readonly _Record[],
+    done: Delivery,
+    batchingMs: number,
+    cap = Number.POSITIVE_INFINITY,
+  ): void {
+    const { batchSize, bisectOnError, maxRetryAttempts } = this.opts.settings;
+    if (done.kind === 'ok') {
+      backlog.pending = backlog.pending.slice(batch.length);
+      backlog.attempts = 0;
+      backlog.limit = batchSize;
+    } else if (done.kind === 'partial') {
+      backlog.pending = backlog.pending.slice(done.resumeAt);
+      backlog.attempts = done.resumeAt > 0 ? 1 : backlog.attempts + 1;
+    } else {
+      backlog.attempts++;
+      if (bisectOnError && batch.length > 1) backlog.limit = Math.ceil(batch.length / 2);
+    }
+    if (done.kind !== 'ok' && maxRetryAttempts >= 0 && backlog.attempts > maxRetryAttempts) {
+      const failedBatch = backlog.pending.slice(0, Math.min(backlog.limit, cap));
+      const message = done.kind === 'error' ? done.message : 'batch item failures';
+      this.opts.onFailure(this.notice(shardId, failedBatch, backlog.attempts, message));
+      backlog.pending = backlog.pending.slice(failedBatch.length);
+      backlog.attempts = 0;
+      backlog.limit = batchSize;
+    }
+    if (backlog.pending.length) backlog.firstPendingAt = Date.now() - batchingMs;
   }
 
   /** Now on the arrival clock (undefined while the scenario's clock has not started). */
@@ -392,6 +365,34 @@ export class EventSourcePoller {
       },
       errorMessage,
     };
+  }
+}
+
+/** A shard's records read and not yet delivered for good, and the retry state of the batch at their head. */
+class ShardBacklog {
+  pending: _Record[] = [];
+  /** When the oldest pending record was read (wall clock): its batching window runs from then. */
+  firstPendingAt = 0;
+  /** Failed deliveries of the batch at the head. */
+  attempts = 0;
+  /** The most records the next batch may hold: the batch size, less after a bisection. */
+  limit: number;
+
+  constructor(
+    private readonly reader: ShardReader,
+    private readonly batchSize: number,
+  ) {
+    this.limit = batchSize;
+  }
+
+  /** Reads what the next batch has room for; true when something was read. */
+  async fill(): Promise<boolean> {
+    if (this.pending.length >= this.batchSize) return false;
+    const records = await this.reader.read(this.batchSize - this.pending.length);
+    if (!records.length) return false;
+    if (!this.pending.length) this.firstPendingAt = Date.now();
+    this.pending.push(...records);
+    return true;
   }
 }
 

@@ -104,31 +104,13 @@ export function replayBatcher(
     operatorStore?: Pick<OperatorChangeStore, 'putOperatorChange'>;
   } = {},
 ) {
-  const result: ReplayEnvelopesResult = {
-    records: 0,
-    verdicts: 0,
-    processed: 0,
-    deadLettered: 0,
-    anomalies: 0,
-    alerts: 0,
-    keys: 0,
-    ms: 0,
-  };
+  const result = emptyReplayResult();
   const keys = new Set<string>();
   const alertLines: string[] = [];
   const episodes: Pick<Anomaly, 'id' | 'tenant' | 'signal' | 'decision'>[] = [];
   const verdicts: ReplayVerdict[] = [];
   let batch: RawRecord[] = [];
-  const pending = [...(opts.operatorChanges ?? [])].sort((a, b) => a.at - b.at);
-  if (pending.length && !opts.operatorStore) throw new Error('replay: operator changes need an operator change store');
-  const declareUpTo = async (t: number) => {
-    while (pending.length && pending[0]!.at <= t) {
-      const { change } = pending.shift()!;
-      const out = await opts.operatorStore!.putOperatorChange(change);
-      if (out.outcome === 'conflict')
-        throw new Error(`replay: operator change ${change.id} conflicts with one stored before`);
-    }
-  };
+  const operator = operatorChangeSchedule(opts.operatorChanges, opts.operatorStore);
   const flush = async () => {
     if (!batch.length) return;
     const outcome = await processStreamBatch(batch, deps);
@@ -164,10 +146,10 @@ export function replayBatcher(
         return;
       }
       // Change records name when their window starts, not when they were sent: observations keep the clock.
-      if (pending.length && !CHANGE_TYPE.test(line)) {
+      if (operator.pending() && !CHANGE_TYPE.test(line)) {
         const ts = TS_FIELD.exec(line);
         const t = ts ? Date.parse(ts[1]!) : Number.NaN;
-        if (Number.isFinite(t)) await declareUpTo(t);
+        if (Number.isFinite(t)) await operator.declareUpTo(t);
       }
       result.records++;
       // Recorded data has no arrival time: the clock-skew guard cannot apply.
@@ -180,10 +162,38 @@ export function replayBatcher(
       if (batch.length >= (opts.batchSize ?? 1000)) await flush();
     },
     async end(): Promise<ReplayEnvelopesResult> {
-      await declareUpTo(Number.POSITIVE_INFINITY);
+      await operator.declareUpTo(Number.POSITIVE_INFINITY);
       await flush();
       result.keys = keys.size;
       return result;
+    },
+  };
+}
+
+/** A replay's tally before its first record. */
+export function emptyReplayResult(): ReplayEnvelopesResult {
+  return { records: 0, verdicts: 0, processed: 0, deadLettered: 0, anomalies: 0, alerts: 0, keys: 0, ms: 0 };
+}
+
+/**
+ * The operator changes a replay interleaves, in time order: `declareUpTo(t)` writes to `store` each one declared
+ * at or before `t` and not yet written; `pending()` counts those still waiting.
+ */
+export function operatorChangeSchedule(
+  changes: readonly TimedOperatorChange[] = [],
+  store?: Pick<OperatorChangeStore, 'putOperatorChange'>,
+) {
+  const pending = [...changes].sort((a, b) => a.at - b.at);
+  if (pending.length && !store) throw new Error('replay: operator changes need an operator change store');
+  return {
+    pending: () => pending.length,
+    async declareUpTo(t: number): Promise<void> {
+      while (pending.length && pending[0]!.at <= t) {
+        const { change } = pending.shift()!;
+        const out = await store!.putOperatorChange(change);
+        if (out.outcome === 'conflict')
+          throw new Error(`replay: operator change ${change.id} conflicts with one stored before`);
+      }
     },
   };
 }

@@ -21,7 +21,9 @@ import type { DeadLetter } from '../../lambdas/core/ports/dead-letter-sink.js';
 import { executionName } from '../../lambdas/adapters/mitigation-starter.js';
 import type { MitigationStarter } from '../../lambdas/core/ports/mitigation-starter.js';
 import {
+  emptyReplayResult,
   inMemoryConsumerDeps,
+  operatorChangeSchedule,
   replayBatcher,
   type ReplayEnvelopesResult,
   type TimedOperatorChange,
@@ -66,8 +68,11 @@ export interface ReplayLinesOptions {
   operatorChanges?: readonly TimedOperatorChange[];
 }
 
-export async function replayLines(lines: readonly string[], opts: ReplayLinesOptions = {}): Promise<ConsumerReplay> {
-  const started = performance.now();
+/**
+ * The consumer's in-memory dependencies for one replay, keeping what it dead-letters, the executions it starts and
+ * the change records it stores.
+ */
+function recordingDeps(opts: ReplayLinesOptions) {
   const deadLetters: DeadLetter[] = [];
   const starter = new RecordingStarter();
   const changes = new InMemoryChangeStore();
@@ -79,6 +84,12 @@ export async function replayLines(lines: readonly string[], opts: ReplayLinesOpt
     source: 'replay',
     ...(opts.detection && { detection: opts.detection }),
   });
+  return { deps, deadLetters, starter, changes };
+}
+
+export async function replayLines(lines: readonly string[], opts: ReplayLinesOptions = {}): Promise<ConsumerReplay> {
+  const started = performance.now();
+  const { deps, deadLetters, starter, changes } = recordingDeps(opts);
   const replay = replayBatcher(deps, {
     ...(opts.batchSize !== undefined && { batchSize: opts.batchSize }),
     ...(opts.operatorChanges && { operatorChanges: opts.operatorChanges, operatorStore: changes }),
@@ -108,38 +119,12 @@ export async function replayLinesWindowed(
   opts: ReplayLinesOptions = {},
 ): Promise<ConsumerReplay> {
   const started = performance.now();
-  const deadLetters: DeadLetter[] = [];
-  const starter = new RecordingStarter();
-  const changes = new InMemoryChangeStore();
-  const deps = inMemoryConsumerDeps({
-    changes,
-    deadLetters: { send: async (l: readonly DeadLetter[]) => void deadLetters.push(...l) },
-    mitigations: starter,
-    settings: opts.settings ?? DEFAULT_WINDOW_SETTINGS,
-    source: 'replay',
-    ...(opts.detection && { detection: opts.detection }),
-  });
+  const { deps, deadLetters, starter, changes } = recordingDeps(opts);
   const batchSize = opts.batchSize ?? 1000;
-  const result: ReplayEnvelopesResult = {
-    records: 0,
-    verdicts: 0,
-    processed: 0,
-    deadLettered: 0,
-    anomalies: 0,
-    alerts: 0,
-    keys: 0,
-    ms: 0,
-  };
+  const result = emptyReplayResult();
   const keys = new Set<string>();
   const alertLines: string[] = [];
-  const pending = [...(opts.operatorChanges ?? [])].sort((a, b) => a.at - b.at);
-  const declareUpTo = async (t: number) => {
-    while (pending.length && pending[0]!.at <= t) {
-      const { change } = pending.shift()!;
-      const out = await changes.putOperatorChange(change);
-      if (out.outcome === 'conflict') throw new Error(`replay: operator change ${change.id} conflicts`);
-    }
-  };
+  const operator = operatorChangeSchedule(opts.operatorChanges, changes);
   let batch: RawRecord[] = [];
   let state: unknown = {};
   let window: number | undefined;
@@ -173,7 +158,7 @@ export async function replayLinesWindowed(
     const epoch = iso ? undefined : TS_EPOCH.exec(line);
     const ts = iso ? Date.parse(iso[1]!) : epoch ? Number(epoch[1]) : Number.NaN;
     const isChange = CHANGE_LINE.test(line);
-    if (pending.length && !isChange && iso && Number.isFinite(ts)) await declareUpTo(ts);
+    if (operator.pending() && !isChange && iso && Number.isFinite(ts)) await operator.declareUpTo(ts);
     if (!isChange && Number.isFinite(ts) && (clock === Number.NEGATIVE_INFINITY || ts - clock <= MAX_ARRIVAL_JUMP_MS))
       clock = Math.max(clock, ts);
     const w = Number.isFinite(clock) ? Math.floor(clock / WINDOW_MS) : 0;
@@ -188,7 +173,7 @@ export async function replayLinesWindowed(
     });
     if (batch.length >= batchSize) await invoke();
   }
-  await declareUpTo(Number.POSITIVE_INFINITY);
+  await operator.declareUpTo(Number.POSITIVE_INFINITY);
   await close();
   result.keys = keys.size;
   result.ms = performance.now() - started;

@@ -1,12 +1,10 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Route } from 'playwright-core';
+import type { Browser, Route } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { pageCsp } from '../../local/api-server.js';
+import { ARTIFACTS, launchChromium, pageProblems, requireChromium } from './browser.js';
 
-/** Debian's chromium, which `.ci/run` installs; Playwright never downloads a browser here. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
 const PAGE = readFileSync(join(import.meta.dirname, '../../dashboard/index.html'), 'utf8');
 const SITE = 'https://dashboard.example.test';
 const REGION = 'eu-west-1';
@@ -35,8 +33,7 @@ const EMPTY_REPORT = {
 describe('the dashboard page: first sign-in as in AWS (new password, then TOTP set-up)', () => {
   it('sets a new password, shows the TOTP secret and otpauth URI, verifies the code, and calls the API with the ID ' +
     'token', async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH`);
+    requireChromium();
     const calls: { target: string; body: Record<string, unknown> }[] = [];
     const apiAuthorization: (string | undefined)[] = [];
     const apiPaths: string[] = [];
@@ -83,17 +80,9 @@ describe('the dashboard page: first sign-in as in AWS (new password, then TOTP s
 
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-      const problems: string[] = [];
-      page.on('pageerror', (e) => problems.push(e.message));
-      page.on(
-        'console',
-        (m) => m.type() === 'error' && !/status of (400|403)/.test(m.text()) && problems.push(`console: ${m.text()}`),
-      );
+      const problems = pageProblems(page, /status of (400|403)/);
       // The site as CloudFront serves it: the page with the deployed CSP's connect-src, config.json, the API at /v1/*
       // (which has no /v1/local/summary: 403, as API Gateway answers an unknown path).
       await page.route(`${SITE}/**`, (route) => {

@@ -1,13 +1,18 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { totpCode, type LocalUser } from '../../local/sign-in.js';
+import {
+  ARTIFACTS,
+  dashboardPage,
+  downloadReport,
+  launchChromium,
+  pageProblems,
+  requireChromium,
+  resultOf,
+} from './browser.js';
 import { startLiveRuntime } from './live-runtime.js';
-
-/** Debian's chromium, which `.ci/run` installs; Playwright never downloads a browser here. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
 
 /**
  * 100 simulated minutes take in the acme search-cost spike (minute 80). Its soft steps are configured to wait for an
@@ -48,13 +53,6 @@ async function signIn(page: Page, user: LocalUser): Promise<void> {
     .toBe(`${user.email} · ${user.role}`);
 }
 
-/** What a result box line says, and its JSON. */
-async function resultOf(page: Page, title: string) {
-  await expect.poll(() => page.locator('[data-testid=result]').textContent(), { timeout: 15_000 }).toContain(title);
-  const text = (await page.locator('[data-testid=result]').textContent())!;
-  return { head: text.slice(0, text.indexOf('\n')), body: JSON.parse(text.slice(text.indexOf('\n') + 1)) };
-}
-
 /** A request from the page itself with the signed-in user's ID token (held in the page's memory only). */
 function fetchAsPage(page: Page, path: string, body: unknown) {
   return page.evaluate(
@@ -75,11 +73,7 @@ function fetchAsPage(page: Page, path: string, body: unknown) {
 describe('the operator dashboard with sign-in, in a real browser', () => {
   it('signs in with password and TOTP; a viewer reads and dry-runs but cannot mutate (403); an operator approves, ' +
     'rolls back and downloads a report; wrong password or code is refused', async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(
-        `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium, as .ci/run does) or ` +
-          `set CHROMIUM_PATH`,
-      );
+    requireChromium();
     const runtime = await startLiveRuntime('ag-dashboard-sign-in-', {
       minutes: MINUTES,
       auth: true,
@@ -103,30 +97,12 @@ describe('the operator dashboard with sign-in, in a real browser', () => {
           approvals?: Approval[];
         };
 
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
-      const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
-      const page = await context.newPage();
-      const problems: string[] = [];
-      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      browser = await launchChromium();
+      const page = await dashboardPage(browser);
       // Refused requests (401, 403, Cognito's 400s) are logged by the browser as failed loads; anything else is a bug.
-      page.on(
-        'console',
-        (m) =>
-          m.type() === 'error' &&
-          !/Failed to load resource: the server responded with a status of (400|401|403)/.test(m.text()) &&
-          problems.push(`console: ${m.text()}`),
+      const problems = pageProblems(
+        page,
+        /Failed to load resource: the server responded with a status of (400|401|403)/,
       );
       let dialogs = 0;
       page.on('dialog', (d) => {
@@ -248,13 +224,7 @@ describe('the operator dashboard with sign-in, in a real browser', () => {
       expect(rolledBack.head).toBe('POST /v1/anomaly/rollback → HTTP 202');
 
       // One click saves a report.
-      const link = page.locator('tr[data-report^="rca-"] [data-testid=report-download][data-file="report.md"]').first();
-      await link.waitFor({ timeout: 20_000 });
-      const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
-      expect(download.suggestedFilename()).toMatch(/^rca-.*report\.md$/);
-      const saved = join(out, download.suggestedFilename());
-      await download.saveAs(saved);
-      expect(readFileSync(saved, 'utf8')).toMatch(/^# /);
+      expect(await downloadReport(page, out)).toMatch(/^# /);
 
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-operator.png'), fullPage: true });
       expect(problems).toEqual([]);

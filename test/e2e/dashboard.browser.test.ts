@@ -1,13 +1,18 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Dialog } from 'playwright-core';
+import type { Browser, Dialog } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { defaultWorkload } from '../../local/workload.js';
+import {
+  ARTIFACTS,
+  dashboardPage,
+  downloadReport,
+  launchChromium,
+  pageProblems,
+  requireChromium,
+  resultOf,
+} from './browser.js';
 import { startLiveRuntime } from './live-runtime.js';
-
-/** Debian's chromium, which `.ci/run` installs; Playwright never downloads a browser here. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
 
 /**
  * 140 simulated minutes take in the origin bottleneck on every tenant (minutes 120–150 of the default workload), one
@@ -54,35 +59,16 @@ const DECIDED = {
 describe('the operator dashboard in a real browser', () => {
   it('shows the timeline with an episode, runs a dry run, downloads a report, lists incidents, takes feedback and ' +
     'approvals, and leaves a screenshot', async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(
-        `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium, as .ci/run does) or ` +
-          `set CHROMIUM_PATH`,
-      );
+    requireChromium();
     // Open mode (`--no-auth`): no sign-in; test/e2e/dashboard-sign-in.browser.test.ts signs in.
     const runtime = await startLiveRuntime('ag-dashboard-', { minutes: MINUTES, auth: false });
     const { base, lines, out } = runtime;
     let browser: Browser | undefined;
     try {
       expect(lines).toContain(`dashboard: ${base}/`);
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
-      const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
-      const page = await context.newPage();
-      const problems: string[] = [];
-      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-      page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+      browser = await launchChromium();
+      const page = await dashboardPage(browser);
+      const problems = pageProblems(page);
       // Every GET of the report the page makes, by itself or on a click.
       let reportFetches = 0;
       page.on('request', (r) => void (new URL(r.url()).pathname === '/v1/anomaly/report' && reportFetches++));
@@ -161,11 +147,7 @@ describe('the operator dashboard in a real browser', () => {
 
       // Dry run: the plan and the policy decision, nothing started.
       await page.locator(`tr[data-episode="${episode}"] [data-testid=dry-run]`).click();
-      await expect
-        .poll(() => page.locator('[data-testid=result]').textContent(), { timeout: 10_000 })
-        .toContain('HTTP 200');
-      const result = (await page.locator('[data-testid=result]').textContent())!;
-      const answer = JSON.parse(result.slice(result.indexOf('\n') + 1)) as {
+      const answer = (await resultOf(page, 'HTTP 200')).body as {
         dryRun: boolean;
         key: string;
         decision: { allowed: boolean; reasons: string[] };
@@ -175,13 +157,7 @@ describe('the operator dashboard in a real browser', () => {
       expect(answer.plan.stages.length).toBeGreaterThan(0);
 
       // One click saves a report: the markdown of an episode's root-cause report.
-      const link = page.locator('tr[data-report^="rca-"] [data-testid=report-download][data-file="report.md"]').first();
-      await link.waitFor({ timeout: 20_000 });
-      const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
-      expect(download.suggestedFilename()).toMatch(/^rca-.*report\.md$/);
-      const saved = join(out, download.suggestedFilename());
-      await download.saveAs(saved);
-      const md = readFileSync(saved, 'utf8');
+      const md = await downloadReport(page, out);
       expect(md).toMatch(/^# /);
       expect(md).toMatch(/`rb-[0-9a-z]+-[a-z-]+\.[a-z-]+`/);
       // The episode report names its incident.
@@ -230,29 +206,22 @@ describe('the operator dashboard in a real browser', () => {
 
       // Feedback round trip: the verdict is stored (201), the same verdict again changes nothing (200).
       const anomalyRow = page.locator(`#anomalies tr[data-episode="${member.id}"]`);
-      const resultOf = async (title: string) => {
-        await expect
-          .poll(() => page.locator('[data-testid=result]').textContent(), { timeout: 10_000 })
-          .toContain(title);
-        const text = (await page.locator('[data-testid=result]').textContent())!;
-        return { head: text.slice(0, text.indexOf('\n')), body: JSON.parse(text.slice(text.indexOf('\n') + 1)) };
-      };
       await anomalyRow.locator('[data-testid=feedback][data-verdict=true_positive]').click();
-      const verdict = await resultOf('POST /v1/anomaly/feedback (true_positive)');
+      const verdict = await resultOf(page, 'POST /v1/anomaly/feedback (true_positive)');
       expect(verdict.head).toBe('POST /v1/anomaly/feedback (true_positive) → HTTP 201');
       expect(verdict.body).toMatchObject({ key: member.id, verdict: 'true_positive', recorded: true });
       await anomalyRow.locator('[data-testid=feedback][data-verdict=true_positive]').click();
-      const again = await resultOf('POST /v1/anomaly/feedback (true_positive) → HTTP 200');
+      const again = await resultOf(page, 'POST /v1/anomaly/feedback (true_positive) → HTTP 200');
       expect(again.body).toMatchObject({ verdict: 'true_positive', recorded: false });
 
       // `expected`: the answer suggests a request (not sent); the page shows it and sends it on request.
       await anomalyRow.locator('[data-testid=feedback][data-verdict=expected]').click();
-      const expected = await resultOf('POST /v1/anomaly/feedback (expected)');
+      const expected = await resultOf(page, 'POST /v1/anomaly/feedback (expected)');
       expect(expected.body).toMatchObject({ verdict: 'expected', suggested: { route: expect.any(String) } });
       const suggested = page.locator('[data-testid=suggested-request]');
       expect(await suggested.textContent()).toContain(expected.body.suggested.route);
       await suggested.locator('[data-testid=send-suggested]').click();
-      const sent = await resultOf(`${expected.body.suggested.route} → HTTP 201`);
+      const sent = await resultOf(page, `${expected.body.suggested.route} → HTTP 201`);
       expect(JSON.stringify(sent.body)).toContain(`"tenant":"${member.tenant}"`);
       expect(dialogs.at(-1)).toMatch(/^confirm: Send this request to \/v1\/anomaly\//);
 
@@ -289,7 +258,7 @@ describe('the operator dashboard in a real browser', () => {
       expect(decisions).toEqual([]);
       reply = (d) => (d.type() === 'prompt' ? d.accept('the cache fix is out') : d.accept());
       await pending.locator('[data-testid=approve]').click();
-      const approved = await resultOf('POST /v1/anomaly/approve (approve)');
+      const approved = await resultOf(page, 'POST /v1/anomaly/approve (approve)');
       expect(approved.head).toBe('POST /v1/anomaly/approve (approve) → HTTP 200');
       expect(approved.body).toMatchObject({ status: 'approved' });
       expect(decisions).toEqual([{ key: PENDING.key, decision: 'approve', reason: 'the cache fix is out' }]);
