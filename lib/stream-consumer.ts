@@ -44,13 +44,6 @@ export interface StreamConsumerProps {
   readonly logRetentionDays?: number;
   /** Applies to the log group. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
-  /**
-   * The event source mapping's `TumblingWindowInSeconds`: the consumer aggregates each shard's records of a
-   * window in the state Lambda passes between invocations and writes each active key once per window
-   * (lambdas/usecases/windowed-batch.ts). 0 turns it off: every batch is folded and written on its own.
-   * At most 900. @default `consumer.tumblingWindowSeconds` (60)
-   */
-  readonly tumblingWindowSeconds?: number;
   /** The mitigation workflow the consumer starts for `mitigate` decisions, with its timings. */
   readonly mitigation?: {
     stateMachine: IStateMachine;
@@ -70,9 +63,6 @@ export class StreamConsumer extends Construct {
     super(scope, id);
     const consumer = { ...DEFAULT_CONFIG.consumer, ...props.consumer };
     const window = props.window ?? DEFAULT_WINDOW_SETTINGS;
-    const tumblingWindowSeconds = props.tumblingWindowSeconds ?? consumer.tumblingWindowSeconds;
-    if (!Number.isInteger(tumblingWindowSeconds) || tumblingWindowSeconds < 0 || tumblingWindowSeconds > 900)
-      throw new Error(`tumblingWindowSeconds must be an integer in 0..900 (got ${tumblingWindowSeconds})`);
 
     const fn = new HandlerFunction(this, 'Handler', {
       entry: 'lambdas/handlers/stream-consumer.ts',
@@ -118,7 +108,11 @@ export class StreamConsumer extends Construct {
       maxRecordAge: Duration.seconds(consumer.maxRecordAgeSeconds),
       reportBatchItemFailures: true,
       bisectBatchOnError: true,
-      ...(tumblingWindowSeconds > 0 && { tumblingWindow: Duration.seconds(tumblingWindowSeconds) }),
+      // Each shard's records of a window aggregate in the state Lambda carries; each active key is written once
+      // per window (lambdas/usecases/windowed-batch.ts). 0: every batch is folded and written on its own.
+      ...(consumer.tumblingWindowSeconds > 0 && {
+        tumblingWindow: Duration.seconds(consumer.tumblingWindowSeconds),
+      }),
       onFailure: new SqsDlq(props.consumerFailureQueue),
     });
     this.function.addEventSource(eventSource);

@@ -95,9 +95,11 @@ describe('StreamConsumer (bare stack)', () => {
   );
 
   it('aggregates per 60-second tumbling window by default; another length or 0 (off) on request', () => {
-    expect(synth({ tumblingWindowSeconds: 120 }).mapping.Properties.TumblingWindowInSeconds).toBe(120);
-    expect(synth({ tumblingWindowSeconds: 0 }).mapping.Properties).not.toHaveProperty('TumblingWindowInSeconds');
-    expect(() => synth({ tumblingWindowSeconds: 901 })).toThrow(/tumblingWindowSeconds/);
+    const windowOf = (tumblingWindowSeconds: number) =>
+      synth({ consumer: { tumblingWindowSeconds } }).mapping.Properties;
+    expect(windowOf(120).TumblingWindowInSeconds).toBe(120);
+    expect(windowOf(0)).not.toHaveProperty('TumblingWindowInSeconds');
+    expect(() => windowOf(901)).toThrow(/900/);
   });
 
   it('follows the consumer, window and log retention props', () => {
