@@ -12,7 +12,7 @@ import { DynamoDbApprovalStore } from '../lambdas/adapters/approval-store.js';
 import { createActionTargets, type ActionTargets } from '../lambdas/adapters/targets/index.js';
 import type { MitigationDeps } from '../lambdas/usecases/mitigation-steps.js';
 import { createMitigationHandler } from '../lambdas/handlers/mitigation-workflow.js';
-import { MITIGATION_ENV } from '../lambdas/handlers/mitigation-environment.js';
+import { MITIGATION_ENV, stepApprovalOf } from '../lambdas/handlers/mitigation-environment.js';
 import { LocalQueue } from './queue.js';
 import { resourcesOfType, type CfnTemplate } from './stand-ins.js';
 import { LocalStepFunctions, type LocalExecution, type LocalStepFunctionsOptions } from './step-functions.js';
@@ -111,7 +111,7 @@ export function localMitigation(o: LocalMitigationOptions): {
 function stepApprovalFromTemplate(template: CfnTemplate): NonNullable<MitigationDeps['stepApproval']> {
   for (const [, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
     const value = fn.Properties?.Environment?.Variables?.[MITIGATION_ENV.stepApproval];
-    if (typeof value === 'string' && value) return JSON.parse(value) as NonNullable<MitigationDeps['stepApproval']>;
+    if (typeof value === 'string' && value) return stepApprovalOf(value);
   }
-  return {};
+  return stepApprovalOf(undefined);
 }

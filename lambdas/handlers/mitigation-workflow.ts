@@ -17,7 +17,6 @@ import { SnsNotifier } from '../adapters/notifier.js';
 import { killSwitchState } from '../adapters/kill-switch.js';
 import { cachedSecretReader } from '../adapters/secret-reader.js';
 import type { SecretReader } from '../core/ports/secret-reader.js';
-import type { StepApprovalConfig } from '../core/mitigation/guardrail-request.js';
 import {
   createActionTargets,
   parseActionTargetsConfig,
@@ -25,7 +24,7 @@ import {
   type ActionTargets,
 } from '../adapters/targets/index.js';
 import { KILL_SWITCH_FLAG } from '../core/ports/kill-switch.js';
-import { MITIGATION_ENV } from './mitigation-environment.js';
+import { MITIGATION_ENV, stepApprovalOf } from './mitigation-environment.js';
 import type { RollbackByKeyEvent } from '../core/ports/rollback-requester.js';
 import {
   rollbackByKey,
@@ -141,7 +140,7 @@ function lambdaWiring() {
     anomalies,
     incidentAnomalies: anomalies,
     approvals: new DynamoDbApprovalStore(dynamo, table),
-    stepApproval: JSON.parse(process.env[MITIGATION_ENV.stepApproval] || '{}') as StepApprovalConfig,
+    stepApproval: stepApprovalOf(process.env[MITIGATION_ENV.stepApproval]),
     platformMinTenants: Number(process.env[MITIGATION_ENV.platformMinTenants] || 3),
     // Steps of kinds set to 'error' are handed off at planning, never sent to a target that would throw.
     unavailableTargets: targets.handedOffKinds(),
