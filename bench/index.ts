@@ -35,6 +35,13 @@ const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
 const n1 = (x: number) => x.toFixed(1);
 const n2 = (x: number) => x.toFixed(2);
 const usd = (x: number) => (x === 0 ? '$0' : x >= 0.01 ? `$${x.toFixed(4)}` : `$${x.toPrecision(2)}`);
+/** The Managed Flink floor as a table row: its $/M in the total column, `-` where it has no figure. */
+const flinkFloorRow = (label: string, dashes: number, after: readonly string[]) => [
+  label,
+  ...Array<string>(dashes).fill('-'),
+  usd(PRICES.flinkPerMillionEventsAt1kPerSec),
+  ...after,
+];
 
 console.log(`anomaly-guard bench — node ${process.version}, ${process.platform}/${process.arch}\n`);
 
@@ -268,18 +275,7 @@ console.log(
       usd(b.total - b.dynamoWrites + c.provisionedWritesPerMillion),
     ]);
   }
-  rows.push([
-    'Managed Flink floor',
-    '-',
-    '-',
-    '-',
-    '-',
-    '-',
-    '-',
-    '-',
-    usd(PRICES.flinkPerMillionEventsAt1kPerSec),
-    '-',
-  ]);
+  rows.push(flinkFloorRow('Managed Flink floor', 7, ['-']));
   console.log(
     table(
       [
@@ -335,19 +331,12 @@ console.log(
       `$${n0(all * MILLION_EVENTS_PER_MONTH_AT_1K)}`,
     ];
   });
-  rows.push([
-    'Managed Flink floor (2 KPU × $0.11/h)',
-    '-',
-    '-',
-    '-',
-    '-',
-    '-',
-    '-',
-    '-',
-    usd(PRICES.flinkPerMillionEventsAt1kPerSec),
-    '-',
-    `$${n0(PRICES.flinkPerMillionEventsAt1kPerSec * MILLION_EVENTS_PER_MONTH_AT_1K)}`,
-  ]);
+  rows.push(
+    flinkFloorRow('Managed Flink floor (2 KPU × $0.11/h)', 7, [
+      '-',
+      `$${n0(PRICES.flinkPerMillionEventsAt1kPerSec * MILLION_EVENTS_PER_MONTH_AT_1K)}`,
+    ]),
+  );
   console.log(
     table(
       [
