@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LOGICAL_IDS } from '../../lib/anomaly-guard-stack.js';
 import { API_FUNCTION_LOGICAL_IDS } from '../../lib/operator-api.js';
 import { synthTemplate } from '../../lib/synth.js';
+import { DASHBOARD_DEPLOYMENT_ACTIONS } from './constructs/helpers.js';
 
 interface Statement {
   Effect: 'Allow' | 'Deny';
@@ -257,16 +258,7 @@ describe('IAM least privilege', () => {
         .flatMap((s) => actionsOf(s.statement).map((a) => [a, JSON.stringify(s.statement.Resource)] as const));
       const site = { 'Fn::GetAtt': [LOGICAL_IDS.dashboardBucket, 'Arn'] };
       const byAction = Object.fromEntries(grants);
-      expect(Object.keys(byAction).sort()).toEqual([
-        'cloudfront:CreateInvalidation',
-        'cloudfront:GetInvalidation',
-        'logs:CreateLogStream',
-        'logs:PutLogEvents',
-        's3:DeleteObject',
-        's3:GetObject',
-        's3:ListBucket',
-        's3:PutObject',
-      ]);
+      expect(Object.keys(byAction).sort()).toEqual([...DASHBOARD_DEPLOYMENT_ACTIONS]);
       expect(byAction['s3:ListBucket']).toBe(JSON.stringify(site));
       expect(byAction['s3:PutObject']).toBe(JSON.stringify({ 'Fn::Join': ['', [site, '/*']] }));
       const assets = JSON.parse(byAction['s3:GetObject']!) as unknown[];

@@ -92,3 +92,18 @@ export function acknowledgements(construct: IConstruct): Record<string, string> 
 export function acknowledged(construct: IConstruct): string[] {
   return Object.keys(acknowledgements(construct)).sort();
 }
+
+/**
+ * Everything the dashboard's page deployment may do, sorted: read its assets, sync the site bucket, invalidate its
+ * distribution, write its own log (what both the construct test and the stack's IAM test expect).
+ */
+export const DASHBOARD_DEPLOYMENT_ACTIONS = [
+  'cloudfront:CreateInvalidation',
+  'cloudfront:GetInvalidation',
+  'logs:CreateLogStream',
+  'logs:PutLogEvents',
+  's3:DeleteObject',
+  's3:GetObject',
+  's3:ListBucket',
+  's3:PutObject',
+] as const;
