@@ -1,4 +1,4 @@
-import { type CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
@@ -25,6 +25,7 @@ import { Reports, REPORTS_LOGICAL_IDS } from './reports.js';
 import { SourcePollers } from './source-pollers.js';
 import { StateTable } from './state-table.js';
 import { StreamConsumer } from './stream-consumer.js';
+import { pinLogicalId } from './logical-id.js';
 
 /**
  * Logical ids of the resources the local runtime (and operators) look up in the template.
@@ -363,7 +364,3 @@ const PRICE_CLASSES = {
   PriceClass_200: 'PRICE_CLASS_200',
   PriceClass_All: 'PRICE_CLASS_ALL',
 } as const;
-
-function pinLogicalId(construct: Construct, logicalId: string): void {
-  (construct.node.defaultChild as CfnResource).overrideLogicalId(logicalId);
-}

@@ -14,7 +14,8 @@ import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from './config.js';
 import { PACKAGE_ROOT } from './handler-function.js';
 import { nagArn } from './nag.js';
-import { PRIVATE_BUCKET } from './private-bucket.js';
+import { accessLogBucket, PRIVATE_BUCKET } from './private-bucket.js';
+import { pinLogicalId } from './logical-id.js';
 
 /** The page's runtime settings, deployed next to it as `config.json` (the local runtime serves the same shape). */
 export interface DashboardPageConfig {
@@ -121,26 +122,13 @@ export class DashboardSite extends Construct {
 
     // CloudFront standard logging writes with an ACL (awslogsdelivery), so this bucket keeps ACLs enabled with the
     // bucket owner preferred; public access stays blocked.
-    this.logBucket = new Bucket(this, 'LogBucket', {
-      ...PRIVATE_BUCKET,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [
-        {
-          id: 'ExpireAccessLogs',
-          expiration: Duration.days(props.accessLogRetentionDays ?? 90),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
+    this.logBucket = accessLogBucket(this, 'LogBucket', {
+      logsOf: 'the dashboard (CloudFront and the site bucket)',
+      retentionDays: props.accessLogRetentionDays ?? 90,
       removalPolicy,
-      autoDeleteObjects: destroy,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
     });
-    pin(this.logBucket, DASHBOARD_SITE_LOGICAL_IDS.logBucket);
-    Validations.of(this.logBucket.node.defaultChild as CfnResource).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This is the access-log bucket of the dashboard (CloudFront and the site bucket): logging its own accesses ' +
-        'into itself would log every log delivery, and a further log bucket would only move the question on.',
-    });
+    pinLogicalId(this.logBucket, DASHBOARD_SITE_LOGICAL_IDS.logBucket);
 
     this.bucket = new Bucket(this, 'Bucket', {
       ...PRIVATE_BUCKET,
@@ -150,7 +138,7 @@ export class DashboardSite extends Construct {
       removalPolicy,
       autoDeleteObjects: destroy,
     });
-    pin(this.bucket, DASHBOARD_SITE_LOGICAL_IDS.bucket);
+    pinLogicalId(this.bucket, DASHBOARD_SITE_LOGICAL_IDS.bucket);
 
     this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'anomaly-guard dashboard: HSTS, nosniff, frame DENY, referrer policy, CSP',
@@ -211,7 +199,7 @@ export class DashboardSite extends Construct {
         certificate: Certificate.fromCertificateArn(this, 'Certificate', custom.certificateArn),
       }),
     });
-    pin(this.distribution, DASHBOARD_SITE_LOGICAL_IDS.distribution);
+    pinLogicalId(this.distribution, DASHBOARD_SITE_LOGICAL_IDS.distribution);
     const distribution = this.distribution.node.defaultChild as CfnResource;
     Validations.of(distribution).acknowledge({
       id: 'AwsSolutions-CFR1',
@@ -328,8 +316,4 @@ export class DashboardSite extends Construct {
       });
     return deployment;
   }
-}
-
-function pin(construct: Construct, logicalId: string): void {
-  (construct.node.defaultChild as CfnResource).overrideLogicalId(logicalId);
 }

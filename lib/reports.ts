@@ -12,8 +12,9 @@ import type { AlertTopic } from './alert-topic.js';
 import { DEFAULT_CONFIG, type ReportsConfig } from './config.js';
 import { HandlerFunction } from './handler-function.js';
 import { nagArn } from './nag.js';
-import { PRIVATE_BUCKET } from './private-bucket.js';
+import { accessLogBucket, PRIVATE_BUCKET } from './private-bucket.js';
 import type { StateTable } from './state-table.js';
+import { pinLogicalId } from './logical-id.js';
 
 /**
  * Logical ids of the report resources, pinned by this construct itself: its cdk-nag acknowledgements
@@ -112,25 +113,12 @@ export class Reports extends Construct {
     // Versioning is off on both: the only writer is the generator, which rewrites an execution's report
     // under the same keys with the same bytes (idempotent), so old versions would only be duplicates, and
     // nothing deletes reports but the lifecycle rule.
-    this.accessLogBucket = new Bucket(this, 'AccessLogBucket', {
-      ...PRIVATE_BUCKET,
-      lifecycleRules: [
-        {
-          id: 'ExpireAccessLogs',
-          expiration: Duration.days(settings.accessLogRetentionDays),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
+    this.accessLogBucket = accessLogBucket(this, 'AccessLogBucket', {
+      logsOf: 'the reports bucket',
+      retentionDays: settings.accessLogRetentionDays,
       removalPolicy,
-      autoDeleteObjects: destroy,
     });
-    pin(this.accessLogBucket, REPORTS_LOGICAL_IDS.accessLogBucket);
-    Validations.of(this.accessLogBucket.node.defaultChild as CfnResource).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This is the access-log bucket of the reports bucket: logging its own accesses into itself would log every ' +
-        'log delivery, and a further log bucket would only move the question one bucket on.',
-    });
+    pinLogicalId(this.accessLogBucket, REPORTS_LOGICAL_IDS.accessLogBucket);
 
     this.bucket = new Bucket(this, 'Bucket', {
       ...PRIVATE_BUCKET,
@@ -145,7 +133,7 @@ export class Reports extends Construct {
       removalPolicy,
       autoDeleteObjects: destroy,
     });
-    pin(this.bucket, REPORTS_LOGICAL_IDS.bucket);
+    pinLogicalId(this.bucket, REPORTS_LOGICAL_IDS.bucket);
 
     this.generator = new HandlerFunction(this, 'Generator', {
       entry: REPORT_GENERATOR_ENTRY,
@@ -162,7 +150,7 @@ export class Reports extends Construct {
         [REPORT_ENV.alertTopicArn]: props.alertTopic.topic.topicArn,
       },
     });
-    pin(this.generator.function, REPORTS_LOGICAL_IDS.generator);
+    pinLogicalId(this.generator.function, REPORTS_LOGICAL_IDS.generator);
     const fn = this.generator.function;
     // A generation that throws is retried by Lambda, then lands with its event in the failure queue.
     fn.configureAsyncInvoke({
@@ -187,7 +175,7 @@ export class Reports extends Construct {
       },
       targets: [target()],
     });
-    pin(this.executionEndRule, REPORTS_LOGICAL_IDS.executionEndRule);
+    pinLogicalId(this.executionEndRule, REPORTS_LOGICAL_IDS.executionEndRule);
     // The default scheduled event (detail-type "Scheduled Event", `time` = the scheduled time): the
     // generator reports the UTC day before that time.
     this.dailyRule = new Rule(this, 'DailyRule', {
@@ -195,7 +183,7 @@ export class Reports extends Construct {
       schedule: Schedule.cron({ minute: '15', hour: String(settings.dailyReportHourUtc) }),
       targets: [target()],
     });
-    pin(this.dailyRule, REPORTS_LOGICAL_IDS.dailyRule);
+    pinLogicalId(this.dailyRule, REPORTS_LOGICAL_IDS.dailyRule);
   }
 
   /** Exactly what the generator calls, on exactly its resources. */
@@ -262,8 +250,4 @@ function grantListReports(grantee: IGrantable, bucket: IBucket): void {
 /** How cdk-nag names `<bucket ARN>/reports/*` (the bucket's logical id must be final). */
 export function reportObjectsNagName(bucket: IBucket): string {
   return nagArn(Stack.of(bucket), bucket.arnForObjects(REPORT_OBJECTS));
-}
-
-function pin(construct: Construct, logicalId: string): void {
-  (construct.node.defaultChild as CfnResource).overrideLogicalId(logicalId);
 }
