@@ -49,15 +49,29 @@ export async function fetchSourcePage(
     let failure: SourceFetchError;
     // Aborted by the timeout, or by readLimited as soon as a body outgrows the limit (which closes the connection).
     const cutOff = new AbortController();
+    // The attempt's deadline is a timer held here, raced against the request: an AbortSignal.timeout linked through
+    // AbortSignal.any can lose its link under GC pressure, and a request that misses the abort would hang the poll.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const timeout = new DOMException(`no answer within ${opts.timeoutMs} ms`, 'TimeoutError');
+        cutOff.abort(timeout);
+        reject(timeout);
+      }, opts.timeoutMs);
+    });
+    deadline.catch(() => {});
     try {
       // Redirects are not followed: the credential header must only ever go to the configured origin.
-      const res = await doFetch(url, {
-        method: 'GET',
-        headers: { accept: 'application/json', ...headers },
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), cutOff.signal]),
-      });
-      const text = await readLimited(res, maxBytes, attempt, cutOff);
+      const res = await Promise.race([
+        doFetch(url, {
+          method: 'GET',
+          headers: { accept: 'application/json', ...headers },
+          redirect: 'manual',
+          signal: cutOff.signal,
+        }),
+        deadline,
+      ]);
+      const text = await Promise.race([readLimited(res, maxBytes, attempt, cutOff), deadline]);
       if (res.status >= 200 && res.status < 300) {
         try {
           return { status: res.status, body: text.trim() ? JSON.parse(text) : null, attempts: attempt };
@@ -95,6 +109,8 @@ export async function fetchSourcePage(
         ? `did not answer within ${opts.timeoutMs} ms`
         : `could not be reached: ${cause ?? err.message}`;
       failure = new SourceFetchError(`${where} ${what}${attempt > 1 ? ` (${attempt} attempts)` : ''}`, attempt);
+    } finally {
+      clearTimeout(timer);
     }
     if (attempt >= opts.maxAttempts) throw failure;
     if (retryAfterMs !== undefined && retryAfterMs > (opts.maxRetryAfterMs ?? 30_000))
