@@ -3,24 +3,45 @@
  * and prints self time per function and per file.
  *
  *   npx tsx bench/profile-core.ts            # summary only
+ *   npx tsx bench/profile-core.ts windowed   # the tumbling window's non-final invocation (warm state)
  *   node --cpu-prof --import tsx bench/profile-core.ts   # also writes a .cpuprofile for DevTools
  */
 import { Session, type Profiler } from 'node:inspector';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const { decodeBatch } = await import('../lambdas/core/batch.js');
+const { decodeBatch, decodeInto } = await import('../lambdas/core/batch.js');
 const { foldObservations } = await import('../lambdas/core/key-state.js');
 const { DEFAULT_WINDOW_SETTINGS } = await import('../lambdas/core/window-settings.js');
 const { toRawRecord } = await import('../lambdas/handlers/stream-consumer.js');
+const { aggregateFromState, WindowAggregator } = await import('../lambdas/core/window-aggregate.js');
 const { ShardWorkload } = await import('./workload.js');
 
 const ROUNDS = 60;
-const event = new ShardWorkload().nextEvent();
-const run = () => {
-  const batch = decodeBatch(event.Records.map(toRawRecord));
-  for (const observations of batch.byKey.values()) foldObservations(undefined, observations, DEFAULT_WINDOW_SETTINGS);
+const workload = new ShardWorkload();
+const previous = workload.nextEvent();
+const event = workload.nextEvent();
+/** As bench/consumer-core.ts `windowed`: state JSON in, decode + aggregate, state JSON out. */
+const windowed = (e: typeof event, stateJson: string) => {
+  const aggregator = new WindowAggregator(aggregateFromState(JSON.parse(stateJson)), DEFAULT_WINDOW_SETTINGS);
+  decodeInto(
+    e.Records.map(toRawRecord),
+    {},
+    { observation: (ob) => aggregator.add(ob), change: () => undefined, invalid: () => undefined },
+  );
+  aggregator.finish();
+  return JSON.stringify(aggregator.agg);
 };
+/** The window state the previous delivery left (the warm case). */
+const previousState = windowed(previous, '{}');
+const run =
+  process.argv[2] === 'windowed'
+    ? () => windowed(event, previousState)
+    : () => {
+        const batch = decodeBatch(event.Records.map(toRawRecord));
+        for (const observations of batch.byKey.values())
+          foldObservations(undefined, observations, DEFAULT_WINDOW_SETTINGS);
+      };
 for (let i = 0; i < 5; i++) run();
 
 const session = new Session();

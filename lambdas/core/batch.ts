@@ -1,11 +1,17 @@
 import {
   DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS,
-  parseEnvelope,
+  envelopeJson,
+  envelopeJsonBase64,
+  envelopeOf,
+  lastJsonProblem,
   partitionKeyOf,
+  plainMetricTs,
   streamChangeProblem,
   type ChangeRecord,
+  type Envelope,
+  type PlainMetricJson,
 } from './envelope.js';
-import { toObservation, type Observation, type StreamPosition } from './observations.js';
+import { metricObservation, toObservation, type Observation, type StreamPosition } from './observations.js';
 import { MINUTE_MS } from './time.js';
 
 /** A stream record as the consumer sees it, independent of the Lambda event shape. */
@@ -17,6 +23,27 @@ export interface RawRecord {
    * When the record reached the stream; +Infinity for recorded data (replay), which has no stream metadata to check.
    */
   readonly arrivedAt: number;
+}
+
+/**
+ * A stream record whose bytes are still base64, as Lambda delivers them: decodeInto decodes it into a reused
+ * buffer (no Buffer per record, and a batch's records hold no bytes while it is decoded); `data` decodes it
+ * on first read (dead letters).
+ */
+export class Base64Record implements RawRecord {
+  private bytes: Uint8Array | undefined = undefined;
+
+  constructor(
+    readonly base64: string,
+    readonly position: StreamPosition,
+    readonly partitionKey: string,
+    readonly arrivedAt: number,
+  ) {}
+
+  get data(): Uint8Array {
+    this.bytes ??= Buffer.from(this.base64, 'base64');
+    return this.bytes;
+  }
 }
 
 export interface InvalidRecord {
@@ -90,37 +117,40 @@ export interface DecodeSink {
 export function decodeInto(records: readonly RawRecord[], opts: DecodeOptions, sink: DecodeSink): void {
   const maxChangeWindowMs = opts.maxChangeWindowMs ?? DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS;
   for (const raw of records) {
-    const parsed = parseEnvelope(raw.data);
+    const json = raw instanceof Base64Record ? envelopeJsonBase64(raw.base64) : envelopeJson(raw.data);
+    if (json === undefined) {
+      sink.invalid({ raw, reason: lastJsonProblem() });
+      continue;
+    }
+    // Recorded data (replay) carries neither an arrival time nor a partition key.
+    const fromStream = Number.isFinite(raw.arrivedAt);
+    const plainTs = plainMetricTs(json);
+    if (plainTs !== undefined) {
+      // The common plain metric record, straight from its JSON to its observation: the same checks as
+      // below without a parse result or a MetricRecord per record.
+      const m = json as PlainMetricJson;
+      if (fromStream) {
+        const problem = streamProblem(raw, 'metric', m.tenant, plainTs);
+        if (problem !== undefined) {
+          sink.invalid({ raw, reason: problem });
+          continue;
+        }
+      }
+      sink.observation(
+        leadHeld(metricObservation(m.tenant, m.signal, plainTs, m.value, m.id, m.region, raw.position), raw),
+      );
+      continue;
+    }
+    const parsed = envelopeOf(json);
     if (!parsed.ok) {
       sink.invalid({ raw, reason: parsed.reason });
       continue;
     }
     const record = parsed.record;
-    // Recorded data (replay) carries neither an arrival time nor a partition key.
-    const fromStream = Number.isFinite(raw.arrivedAt);
     if (fromStream) {
-      // The shard contract: a key's records stay on one shard, in order (README, contract 1).
-      const expected = partitionKeyOf(record);
-      if (raw.partitionKey !== expected) {
-        const field = record.type === 'activity' ? 'key' : 'tenant';
-        sink.invalid({
-          raw,
-          reason:
-            `partitionKey: "${raw.partitionKey}" does not match the record's ${field} "${expected}" (` +
-            `${record.type} records are partitioned by ${field})`,
-        });
-        continue;
-      }
-      // Change records obey the same time bounds as observations: a far-future maintenance window is announced through
-      // the operator API.
-      if (record.ts > raw.arrivedAt + MAX_FUTURE_SKEW_MS) {
-        const ahead = Math.round((record.ts - raw.arrivedAt) / MINUTE_MS);
-        sink.invalid({
-          raw,
-          reason:
-            `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / MINUTE_MS} min ` +
-            `of clock skew is accepted`,
-        });
+      const problem = streamProblem(raw, record.type, partitionKeyOf(record), record.ts);
+      if (problem !== undefined) {
+        sink.invalid({ raw, reason: problem });
         continue;
       }
     }
@@ -130,9 +160,34 @@ export function decodeInto(records: readonly RawRecord[], opts: DecodeOptions, s
       else sink.change({ change: record, raw });
       continue;
     }
-    let ob = toObservation(record, raw.position)!;
-    const lead = raw.arrivedAt + MAX_WATERMARK_LEAD_MS;
-    if (ob.ts > lead) ob = { ...ob, watermarkTs: lead };
-    sink.observation(ob);
+    sink.observation(leadHeld(toObservation(record, raw.position)!, raw));
   }
+}
+
+/** What is wrong with a record that came through the stream (not replay), given its partition key field and ts. */
+function streamProblem(raw: RawRecord, type: Envelope['type'], expected: string, ts: number): string | undefined {
+  // The shard contract: a key's records stay on one shard, in order (README, contract 1).
+  if (raw.partitionKey !== expected) {
+    const field = type === 'activity' ? 'key' : 'tenant';
+    return (
+      `partitionKey: "${raw.partitionKey}" does not match the record's ${field} "${expected}" (` +
+      `${type} records are partitioned by ${field})`
+    );
+  }
+  // Change records obey the same time bounds as observations: a far-future maintenance window is announced through
+  // the operator API.
+  if (ts > raw.arrivedAt + MAX_FUTURE_SKEW_MS) {
+    const ahead = Math.round((ts - raw.arrivedAt) / MINUTE_MS);
+    return (
+      `ts: ${ahead} min after the record reached the stream; at most ${MAX_FUTURE_SKEW_MS / MINUTE_MS} min ` +
+      `of clock skew is accepted`
+    );
+  }
+  return undefined;
+}
+
+/** The observation with its watermark time held to the record's arrival plus MAX_WATERMARK_LEAD_MS. */
+function leadHeld(ob: Observation, raw: RawRecord): Observation {
+  const lead = raw.arrivedAt + MAX_WATERMARK_LEAD_MS;
+  return ob.ts > lead ? { ...ob, watermarkTs: lead } : ob;
 }

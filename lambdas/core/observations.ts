@@ -112,16 +112,20 @@ export function toObservation(record: Envelope, position?: StreamPosition): Obse
 }
 
 function fromMetric(r: MetricRecord, position?: StreamPosition): Observation {
-  return {
-    key: metricKey(r.tenant, r.signal),
-    tenant: r.tenant,
-    signal: r.signal,
-    ts: r.ts,
-    value: r.value,
-    id: r.id,
-    region: r.region,
-    position,
-  };
+  return metricObservation(r.tenant, r.signal, r.ts, r.value, r.id, r.region, position);
+}
+
+/** A metric record's observation from its fields (the consumer's fast path builds no MetricRecord first). */
+export function metricObservation(
+  tenant: string,
+  signal: string,
+  ts: number,
+  value: number,
+  id: string | undefined,
+  region: string | undefined,
+  position: StreamPosition | undefined,
+): Observation {
+  return { key: metricKey(tenant, signal), tenant, signal, ts, value, id, region, position };
 }
 
 function fromActivity(r: ActivityRecord, position?: StreamPosition): Observation {

@@ -134,7 +134,14 @@ export class WindowAggregator {
         ka = { f: wm, mx: wm, b: [] };
         agg.k[ob.key] = ka;
       }
-      t = { key: ob.key, ka, closedThrough: watermarkMinute(ka.mx, this.settings), added: [] };
+      t = {
+        key: ob.key,
+        ka,
+        closedThrough: watermarkMinute(ka.mx, this.settings),
+        added: [],
+        region: undefined,
+        regionMinute: 0,
+      };
       this.touched.set(ob.key, t);
     }
     const { ka } = t;
@@ -147,21 +154,25 @@ export class WindowAggregator {
     if (this.dedupe && ob.id !== undefined) {
       hashId36(ob.id);
       const known = (t.known ??= this.knownIds(ka, ob.key));
-      if (known.has(hashLo, hashHi)) {
+      // One probe for both the test and the insert while the key has room.
+      const full = known.size >= MAX_WINDOW_IDS_PER_KEY;
+      if (full ? known.has(hashLo, hashHi) : !known.add(hashLo, hashHi)) {
         ka.d = (ka.d ?? 0) + 1;
         stats.duplicate++;
         return;
       }
-      if (known.size < MAX_WINDOW_IDS_PER_KEY) {
-        known.add(hashLo, hashHi);
-        t.added.push(hashLo, hashHi);
-      }
+      if (!full) t.added.push(hashLo, hashHi);
     }
     addToBuckets(ka.b, minute, ob);
-    if (ob.region !== undefined) {
+    // A key's records nearly always name the same region: its last minute is kept on `t`, so the region map is
+    // only read and written when the region changes or the minute advances.
+    if (ob.region !== undefined && (ob.region !== t.region || minute > t.regionMinute)) {
       ka.r = ob.region;
       const rg = (ka.rg ??= {});
-      if ((rg[ob.region] ?? Number.NEGATIVE_INFINITY) < minute) rg[ob.region] = minute;
+      const last = rg[ob.region] ?? Number.NEGATIVE_INFINITY;
+      if (last < minute) rg[ob.region] = minute;
+      t.region = ob.region;
+      t.regionMinute = Math.max(last, minute);
     }
     if (wm > ka.mx) {
       ka.mx = wm;
@@ -207,6 +218,9 @@ interface Touched {
   known?: IdSet;
   /** (low 30 bits, high 6 bits) of each id hash accepted now, flat. */
   added: number[];
+  /** The region this invocation last recorded for the key (`ka.r`), and its minute in `ka.rg`. */
+  region: string | undefined;
+  regionMinute: number;
 }
 
 /** Records a key's aggregate holds (accepted, late and duplicate). */
@@ -255,25 +269,64 @@ const ID_VALUES = new Int8Array(128).fill(-1);
 for (let i = 0; i < ID_ALPHABET.length; i++) ID_VALUES[ID_ALPHABET.charCodeAt(i)] = i;
 
 /**
- * A set of 36-bit id hashes kept as small integers (low 30 bits → high 6 bits): no heap number per id on the
- * hot path. Two hashes sharing their low 30 bits (odds n/2^30) go to `spill`.
+ * A set of 36-bit id hashes: an open-addressing table in one Int32Array (slot j: [2j] low 30 bits, -1 when
+ * free; [2j+1] high 6 bits), so no heap number or Map entry per id on the hot path, and nothing for the
+ * garbage collector to scan or copy (the sets stay cached per key between invocations).
  */
 export class IdSet {
-  private readonly byLow = new Map<number, number>();
-  private readonly spill = new Set<number>();
+  private slots: Int32Array;
+  /** Slot count - 1 (a power of two); a hash starts at its low bits, which cyrb53 has already mixed. */
+  private mask: number;
   size = 0;
 
-  has(lo: number, hi: number): boolean {
-    const h = this.byLow.get(lo);
-    if (h === undefined) return false;
-    return h === hi || (this.spill.size > 0 && this.spill.has(hi * 1_073_741_824 + lo));
+  /** `expected`: how many ids it will hold, so a key's set is sized once (it grows past that). */
+  constructor(expected = 0) {
+    let capacity = 64;
+    while (capacity < expected * 2) capacity *= 2;
+    this.slots = new Int32Array(capacity * 2).fill(-1);
+    this.mask = capacity - 1;
   }
 
-  add(lo: number, hi: number): void {
-    if (this.has(lo, hi)) return;
-    if (this.byLow.has(lo)) this.spill.add(hi * 1_073_741_824 + lo);
-    else this.byLow.set(lo, hi);
-    this.size++;
+  has(lo: number, hi: number): boolean {
+    const { slots, mask } = this;
+    for (let at = lo & mask; ; at = (at + 1) & mask) {
+      const l = slots[at * 2]!;
+      if (l === -1) return false;
+      if (l === lo && slots[at * 2 + 1] === hi) return true;
+    }
+  }
+
+  /** Adds the hash; false when it was already there. */
+  add(lo: number, hi: number): boolean {
+    const { slots, mask } = this;
+    let at = lo & mask;
+    for (; ; at = (at + 1) & mask) {
+      const l = slots[at * 2]!;
+      if (l === -1) break;
+      if (l === lo && slots[at * 2 + 1] === hi) return false;
+    }
+    slots[at * 2] = lo;
+    slots[at * 2 + 1] = hi;
+    // At most half full: probes stay short.
+    if (++this.size * 4 > slots.length) this.grow();
+    return true;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const capacity = old.length; // twice the slot count
+    const slots = new Int32Array(capacity * 2).fill(-1);
+    const mask = capacity - 1;
+    for (let i = 0; i < old.length; i += 2) {
+      const lo = old[i]!;
+      if (lo === -1) continue;
+      let at = lo & mask;
+      while (slots[at * 2] !== -1) at = (at + 1) & mask;
+      slots[at * 2] = lo;
+      slots[at * 2 + 1] = old[i + 1]!;
+    }
+    this.slots = slots;
+    this.mask = mask;
   }
 }
 
@@ -310,7 +363,8 @@ export function encodeHashes(pairs: readonly number[]): string {
 }
 
 export function decodeHashes(ids: string): IdSet {
-  const out = new IdSet();
+  // Room for as many again: the window's next invocation adds about as many ids as the last.
+  const out = new IdSet((2 * ids.length) / ID_HASH_CHARS);
   for (let at = 0; at + ID_HASH_CHARS <= ids.length; at += ID_HASH_CHARS) {
     const hi = ID_VALUES[ids.charCodeAt(at)]!;
     let lo = 0;

@@ -13,7 +13,7 @@ import type {
   KinesisStreamRecord,
   KinesisStreamTumblingWindowEvent,
 } from 'aws-lambda';
-import type { RawRecord } from '../core/batch.js';
+import { Base64Record, type RawRecord } from '../core/batch.js';
 import { processStreamBatch, type BatchOutcome, type StreamBatchDeps } from '../usecases/stream-batch.js';
 import { processWindowedBatch, type WindowedBatchOptions } from '../usecases/windowed-batch.js';
 import { SqsDeadLetterSink } from '../adapters/dead-letter.js';
@@ -127,13 +127,14 @@ export function createStreamConsumer(
   }
 }
 
+/** The record's bytes stay base64 until decodeInto decodes them (into a reused buffer, see Base64Record). */
 export function toRawRecord(r: KinesisStreamRecord): RawRecord {
-  return {
-    data: Buffer.from(r.kinesis.data, 'base64'),
-    position: { shardId: shardIdOf(r.eventID), sequenceNumber: r.kinesis.sequenceNumber },
-    partitionKey: r.kinesis.partitionKey,
-    arrivedAt: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
-  };
+  return new Base64Record(
+    r.kinesis.data,
+    { shardId: shardIdOf(r.eventID), sequenceNumber: r.kinesis.sequenceNumber },
+    r.kinesis.partitionKey,
+    Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
+  );
 }
 
 /** The last shard id seen: a batch comes from one shard, so its id string is made once. */
