@@ -83,7 +83,7 @@ console.log(
   table(
     ['stage', 'ms', 'share'],
     [
-      ['base64 decode (toRawRecord)', s.base64, s.base64 / core.coreMs],
+      ['base64 decode', s.base64, s.base64 / core.coreMs],
       ['UTF-8 decode + JSON.parse', s.utf8AndJsonParse, s.utf8AndJsonParse / core.coreMs],
       ['zod Envelope.safeParse', s.zodValidate, s.zodValidate / core.coreMs],
       ['fold (incl. id hashing + dedupe)', s.fold, s.fold / core.coreMs],
@@ -264,7 +264,7 @@ console.log(
     const b = c.perMillion;
     rows.push([
       scenario.label,
-      n2(c.writesPerActiveKeyMinute),
+      `${n2(c.writesPerActiveKeyMinute)} / ${n2(c.wruPerActiveKeyMinute)}`,
       `${n0(c.stateItemBytes.mean)} / ${n0(c.stateItemBytes.max)}`,
       n0(c.maxWindowStateBytes),
       usd(b.dynamoWrites),
@@ -280,7 +280,7 @@ console.log(
     table(
       [
         'workload',
-        'writes/active key-min',
+        'writes / WRU per active key-min',
         'item B mean/max',
         'window state B',
         'DDB writes',

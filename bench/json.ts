@@ -20,6 +20,7 @@ function costLine(c: WindowedCost) {
     finalInvocations: c.finalInvocations,
     stateWrites: c.stateWrites,
     writesPerActiveKeyMinute: round(c.writesPerActiveKeyMinute),
+    wruPerActiveKeyMinute: round(c.wruPerActiveKeyMinute),
     wru: c.wru,
     rru: c.rru,
     lambdaMsPerInvocation: round(c.lambdaMs / c.invocations, 3),

@@ -82,6 +82,11 @@ export class StreamConsumer extends Construct {
         [CONSUMER_ENV.maxStreamChangeWindowHours]: String(
           props.maxStreamChangeWindowHours ?? DEFAULT_CONFIG.changes.maxStreamWindowHours,
         ),
+        ...(consumer.tumblingWindowSeconds > 0 &&
+          consumer.carryQuietKeys && {
+            [CONSUMER_ENV.carryQuietKeys]: 'true',
+            [CONSUMER_ENV.streamArn]: props.stream.streamArn,
+          }),
         ...(props.mitigation && {
           [CONSUMER_ENV.mitigationStateMachineArn]: props.mitigation.stateMachine.stateMachineArn,
           [CONSUMER_ENV.mitigationTimings]: JSON.stringify(props.mitigation.timings),

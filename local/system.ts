@@ -12,6 +12,7 @@ import { DynamoDbEpisodeTraceStore } from '../lambdas/adapters/episode-trace-sto
 import { putRecordsReliably } from '../lambdas/adapters/stream-producer.js';
 import { readTenantFlags } from '../lambdas/adapters/targets/index.js';
 import { CONSUMER_ENV } from '../lambdas/handlers/consumer-environment.js';
+import { KinesisShardLineage } from '../lambdas/adapters/shard-lineage.js';
 import { consumerDeps } from '../lambdas/handlers/consumer-wiring.js';
 import type { SourceDeadLetter } from '../lambdas/handlers/source-poller.js';
 import { createStreamConsumer } from '../lambdas/handlers/stream-consumer.js';
@@ -203,6 +204,7 @@ export async function startLocalSystem(opts: SystemOptions) {
       deadLetters: new LocalDeadLetterSink(deadLetters),
       source: 'local',
       now: eventNow,
+      lineage: new KinesisShardLineage(standIns.kinesis, LOCAL_STREAM_ARN),
     }),
     { onOutcome },
   );
@@ -211,7 +213,7 @@ export async function startLocalSystem(opts: SystemOptions) {
   const poller = new EventSourcePoller({
     kinesis: standIns.kinesis,
     streamName: STREAM_NAME,
-    streamArn: `arn:aws:kinesis:us-east-1:000000000000:stream/${STREAM_NAME}`,
+    streamArn: LOCAL_STREAM_ARN,
     functionName: 'anomaly-guard-stream-consumer',
     handler: meter.timed('consumer', consumer),
     settings: eventSourceSettingsFromTemplate(template),
@@ -378,6 +380,8 @@ function requireBucket(buckets: Map<string, string>): string {
   if (!name) throw new Error(`the synthesized template has no ${LOGICAL_IDS.reportsBucket}`);
   return name;
 }
+
+const LOCAL_STREAM_ARN = `arn:aws:kinesis:us-east-1:000000000000:stream/${STREAM_NAME}`;
 
 function consumerEnvironment(template: CfnTemplate): NodeJS.ProcessEnv {
   const fn = resourcesOfType(template, 'AWS::Lambda::Function').find(

@@ -92,6 +92,8 @@ export interface FoldResult {
   stats: FoldStats;
   /** False when nothing in the batch changed the state (no write needed). */
   changed: boolean;
+  /** Leading `windows` already reported when a carried window was scored (lambdas/core/window-carry.ts). */
+  repeated?: number;
 }
 
 /**

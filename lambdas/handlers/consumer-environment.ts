@@ -16,4 +16,8 @@ export const CONSUMER_ENV = {
   mitigationTimings: 'MITIGATION_TIMINGS',
   /** Largest gap (minutes) between the episode starts of one incident's members (default 10). */
   incidentWindowMinutes: 'INCIDENT_WINDOW_MINUTES',
+  /** `true`: quiet keys are written every other tumbling window (lambdas/core/window-carry.ts). */
+  carryQuietKeys: 'CARRY_QUIET_KEYS',
+  /** The stream, for a new shard's parents (their carries are folded by their children). */
+  streamArn: 'STREAM_ARN',
 } as const;

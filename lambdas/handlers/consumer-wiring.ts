@@ -1,6 +1,12 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_MAX_STREAM_CHANGE_WINDOW_MS } from '../core/envelope.js';
-import type { DeadLetterSink, EpisodeTraceStore, MitigationStarter, Notifier } from '../core/ports/index.js';
+import type {
+  DeadLetterSink,
+  EpisodeTraceStore,
+  MitigationStarter,
+  Notifier,
+  ShardLineage,
+} from '../core/ports/index.js';
 import { HOUR_MS, MINUTE_MS } from '../core/time.js';
 import { DEFAULT_INCIDENT_WINDOW_MS } from '../core/incidents.js';
 import { DEFAULT_WINDOW_SETTINGS, validateWindowSettings, type WindowSettings } from '../core/window-settings.js';
@@ -10,6 +16,7 @@ import { DynamoDbEpisodeTraceStore } from '../adapters/episode-trace-store.js';
 import { DynamoDbFeedbackStore } from '../adapters/feedback-store.js';
 import { DynamoDbIncidentStore } from '../adapters/incident-store.js';
 import { DynamoDbPositionLedger } from '../adapters/position-ledger.js';
+import { DynamoDbWindowCarryStore } from '../adapters/window-carry-store.js';
 import { CachingWindowStore, DynamoDbWindowStore } from '../adapters/window-store.js';
 import type { StreamBatchDeps } from '../usecases/stream-batch.js';
 import { CONSUMER_ENV } from './consumer-environment.js';
@@ -31,6 +38,8 @@ export interface ConsumerWiring {
   readonly source: string;
   /** Processing time (default `Date.now`); the local runtime passes its event-time clock. */
   readonly now?: () => number;
+  /** A new shard's parents (Kinesis ListShards), for their carries; absent: a reshard's last carry expires. */
+  readonly lineage?: ShardLineage;
 }
 
 /**
@@ -61,6 +70,9 @@ export function consumerDeps(w: ConsumerWiring): StreamBatchDeps {
     maxStreamChangeWindowMs: maxStreamChangeWindowMsFromEnv(w.env),
     source: w.source,
     ...(w.now && { now: w.now }),
+    ...(w.env[CONSUMER_ENV.carryQuietKeys] === 'true' && {
+      carry: { store: new DynamoDbWindowCarryStore(dynamo, tableName), ...(w.lineage && { lineage: w.lineage }) },
+    }),
   };
 }
 

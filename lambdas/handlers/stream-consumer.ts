@@ -3,6 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -19,6 +20,7 @@ import { processWindowedBatch, type WindowedBatchOptions } from '../usecases/win
 import { SqsDeadLetterSink } from '../adapters/dead-letter.js';
 import { DEFAULT_MITIGATION_TIMINGS, StepFunctionsMitigationStarter } from '../adapters/mitigation-starter.js';
 import { SnsNotifier } from '../adapters/notifier.js';
+import { KinesisShardLineage } from '../adapters/shard-lineage.js';
 import { CONSUMER_ENV } from './consumer-environment.js';
 import { consumerDeps } from './consumer-wiring.js';
 import { countWithDimension } from './count-with-dimension.js';
@@ -92,6 +94,7 @@ export function createStreamConsumer(
         final: event.isFinalInvokeForWindow === true,
         terminatedEarly: event.isWindowTerminatedEarly === true,
         ...(event.shardId !== undefined && { shardId: event.shardId }),
+        ...windowOf(event),
       },
       deps,
       windowOptions,
@@ -125,6 +128,13 @@ export function createStreamConsumer(
     logger?.info('batch folded', summarise(outcome));
     await observers.onOutcome?.(outcome);
   }
+}
+
+/** The window's start and length, when Lambda named them (ISO times). */
+function windowOf(event: ConsumerEvent): { window?: { startMs: number; lengthMs: number } } {
+  const startMs = Date.parse(event.window?.start ?? '');
+  const endMs = Date.parse(event.window?.end ?? '');
+  return Number.isFinite(startMs) && endMs > startMs ? { window: { startMs, lengthMs: endMs - startMs } } : {};
 }
 
 /** The record's bytes stay base64 until decodeInto decodes them (into a reused buffer, see Base64Record). */
@@ -173,6 +183,8 @@ export function recordMetrics(metrics: Metrics, o: BatchOutcome): void {
   count('StateWrites', o.stateWrites);
   count('StateWriteConflicts', o.conflicts);
   count('EpisodeTraceWrites', o.traceWrites);
+  // Quiet keys scored but carried to their next window's write (lambdas/core/window-carry.ts).
+  count('StateWritesDeferred', o.deferred);
   metrics.addMetric('StateWriteUnits', MetricUnit.Count, o.writeUnits);
   metrics.publishStoredMetrics();
   // Per class (four values, so the dimension stays bounded); never per tenant or key.
@@ -194,6 +206,7 @@ let lambdaConsumer: StreamConsumer | undefined;
 function lambdaWiring(): StreamConsumer {
   const tracer = new Tracer();
   const stateMachineArn = process.env[CONSUMER_ENV.mitigationStateMachineArn];
+  const streamArn = process.env[CONSUMER_ENV.streamArn];
   const timings = { ...DEFAULT_MITIGATION_TIMINGS, ...JSON.parse(process.env[CONSUMER_ENV.mitigationTimings] || '{}') };
   const deps = consumerDeps({
     dynamo: tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 6 })),
@@ -215,6 +228,9 @@ function lambdaWiring(): StreamConsumer {
       ),
     }),
     source: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'stream-consumer',
+    ...(streamArn && {
+      lineage: new KinesisShardLineage(tracer.captureAWSv3Client(new KinesisClient({ maxAttempts: 6 })), streamArn),
+    }),
   });
   return createStreamConsumer(deps, { logger: new Logger(), metrics: new Metrics() });
 }

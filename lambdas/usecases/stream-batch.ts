@@ -17,9 +17,11 @@ import {
   episodeRegions,
   foldObservations,
   type FoldResult,
+  type FoldStats,
   type KeyState,
   type WindowResult,
 } from '../core/key-state.js';
+import { isQuietFold } from '../core/window-carry.js';
 import type { WindowSettings } from '../core/window-settings.js';
 import { toDeadLetter } from '../core/dead-letter.js';
 import type {
@@ -31,7 +33,9 @@ import type {
   MitigationStarter,
   Notifier,
   PositionLedger,
+  ShardLineage,
   StoredWindow,
+  WindowCarryStore,
   WindowStore,
 } from '../core/ports/index.js';
 import { forEachLimit } from '../core/concurrency.js';
@@ -71,6 +75,11 @@ export interface StreamBatchDeps {
   readonly saveConcurrency?: number;
   /** Longest change window a producer may put on the stream (ms); longer ones are dead-lettered. */
   readonly maxStreamChangeWindowMs?: number;
+  /**
+   * Tumbling windows: quiet keys are written every other window, their window carried per shard meanwhile
+   * (lambdas/core/window-carry.ts). Absent: every key is written at every window's end.
+   */
+  readonly carry?: { readonly store: WindowCarryStore; readonly lineage?: ShardLineage };
 }
 
 /** The outcome's counters that add up over batches (what a run's totals sum; `keys` is per batch). */
@@ -86,6 +95,7 @@ export const BATCH_COUNTERS = [
   'writeUnits',
   'conflicts',
   'traceWrites',
+  'deferred',
   'alerts',
   'incidentUpdates',
   'mitigationsStarted',
@@ -114,6 +124,8 @@ export interface BatchOutcome {
   conflicts: number;
   /** Episode-trace points written (one item each), for keys in or just after an episode only. */
   traceWrites: number;
+  /** Keys scored at a window's end but written at their next one (carried: lambdas/core/window-carry.ts). */
+  deferred: number;
   windows: WindowResult[];
   /** Episodes confirmed in this batch (stored as anomaly records). */
   anomalies: Anomaly[];
@@ -150,9 +162,9 @@ export async function processStreamBatch(records: readonly RawRecord[], deps: St
   const outcome = newOutcome(records.length);
   const batch = decodeRecords(records, deps);
   const fail = failRecorder(outcome);
-  await keylessEffectsThen(batch, deps, outcome, fail, () =>
-    detectAndSaveKeys(workOfObservations(batch.byKey, deps), deps, outcome, fail),
-  );
+  await keylessEffectsThen(batch, deps, outcome, fail, async () => {
+    await detectAndSaveKeys(workOfObservations(batch.byKey, deps), deps, outcome, fail);
+  });
   return outcome;
 }
 
@@ -225,6 +237,8 @@ export async function keylessEffectsThen(
 export interface KeyWork {
   fold(prev: KeyState | undefined): FoldResult;
   readonly positions: readonly StreamPosition[];
+  /** A quiet fold (isQuietFold) is scored but not saved: the caller carries the key's window to its next write. */
+  readonly deferrable?: boolean;
 }
 
 function workOfObservations(byKey: Map<string, Observation[]>, deps: StreamBatchDeps): Map<string, KeyWork> {
@@ -295,15 +309,17 @@ function foldAndDetect(current: StoredWindow | undefined, work: KeyWork, deps: S
 /**
  * Load, fold, detect and save each key once (re-read and re-fold on a version conflict), then do its
  * episode side effects. Shared by the per-batch path and the tumbling window's final invocation.
+ * Returns the deferrable keys whose fold was quiet and was not saved.
  */
 export async function detectAndSaveKeys(
   work: Map<string, KeyWork>,
   deps: StreamBatchDeps,
   outcome: BatchOutcome,
   fail: FailRecorder,
-): Promise<void> {
+): Promise<Set<string>> {
+  const deferred = new Set<string>();
   const keys = [...work.keys()];
-  if (!keys.length) return;
+  if (!keys.length) return deferred;
   outcome.keys += keys.length;
   const positionsOf = (key: string) => work.get(key)!.positions;
   let loaded: Map<string, StoredWindow>;
@@ -311,7 +327,7 @@ export async function detectAndSaveKeys(
     loaded = await deps.windows.loadMany(keys);
   } catch (e) {
     fail(keys.flatMap(positionsOf), e);
-    return;
+    return deferred;
   }
   const firstPass = new Map(keys.map((k) => [k, foldAndDetect(loaded.get(k), work.get(k)!, deps)]));
   const openEpisodes = openEpisodesOf(firstPass);
@@ -324,6 +340,18 @@ export async function detectAndSaveKeys(
     try {
       for (let attempt = 0; ; attempt++) {
         const { folded } = result;
+        if (
+          keyWork.deferrable &&
+          folded.changed &&
+          isQuietFold(current?.state, folded.state, result.events.length, result.traces.length)
+        ) {
+          // Counted now: the records are kept by the carry, which the caller saves before the window ends.
+          countFold(outcome, folded.stats);
+          outcome.deferred++;
+          outcome.windows.push(...reported(folded));
+          deferred.add(key);
+          return;
+        }
         // The state we read may carry side effects its writer saved but did not get to do (it
         // failed after the save): repeat them before this save drops them. Each is idempotent per
         // episode, so repeating what did happen changes nothing.
@@ -350,22 +378,31 @@ export async function detectAndSaveKeys(
         }
         // The records are accounted for once their state is saved: a redelivery after a failed side effect
         // finds them folded (redelivered), and the saved `fx` repeats the side effects.
-        const s = folded.stats;
-        outcome.processed += s.folded + s.late + s.duplicate;
-        outcome.late += s.late;
-        outcome.duplicate += s.duplicate;
-        outcome.redelivered += s.redelivered;
+        countFold(outcome, folded.stats);
         // Alerts, anomaly records and workflow starts follow the saved state, so they describe the
         // episode that was kept. If one fails, the key's records are redelivered and the saved `fx`
         // makes the next invocation do them.
         await applyEpisodeEvents(result.events, folded.state, openEpisodes, deps, outcome);
-        outcome.windows.push(...folded.windows);
+        outcome.windows.push(...reported(folded));
         return;
       }
     } catch (e) {
       fail(positionsOf(key), e);
     }
   });
+  return deferred;
+}
+
+/** The fold's windows not reported before (a carried window's were, when it was first scored). */
+function reported(folded: FoldResult): WindowResult[] {
+  return folded.repeated ? folded.windows.slice(folded.repeated) : folded.windows;
+}
+
+function countFold(outcome: BatchOutcome, s: FoldStats): void {
+  outcome.processed += s.folded + s.late + s.duplicate;
+  outcome.late += s.late;
+  outcome.duplicate += s.duplicate;
+  outcome.redelivered += s.redelivered;
 }
 
 interface OpenEpisodes {

@@ -1,19 +1,30 @@
 import { decodeInto, type DecodedBatch, type RawRecord } from '../core/batch.js';
-import { compareSequence, foldBuckets } from '../core/key-state.js';
+import { compareSequence } from '../core/key-state.js';
 import type { Observation, StreamPosition } from '../core/observations.js';
 import {
   aggregateBytes,
   aggregateFromState,
+  keyAggregateBytes,
   keysToSpill,
   WindowAggregator,
   type WindowAggregate,
 } from '../core/window-aggregate.js';
+import {
+  carryTag,
+  defersInWindow,
+  foldChain,
+  toCarried,
+  windowIndexOf,
+  type FoldLink,
+  type WindowCarry,
+} from '../core/window-carry.js';
 import {
   detectAndSaveKeys,
   failRecorder,
   keylessEffectsThen,
   newOutcome,
   type BatchOutcome,
+  type FailRecorder,
   type KeyWork,
   type StreamBatchDeps,
 } from './stream-batch.js';
@@ -28,6 +39,8 @@ export interface WindowInvocation {
   readonly terminatedEarly: boolean;
   /** The window's shard (also taken from the records' positions when absent). */
   readonly shardId?: string;
+  /** The window's start and length (from the event's `window`): which keys a carry defers. Absent: none. */
+  readonly window?: { readonly startMs: number; readonly lengthMs: number };
 }
 
 export interface WindowedBatchOptions {
@@ -35,11 +48,15 @@ export interface WindowedBatchOptions {
   readonly spillAboveBytes?: number;
   /** What the state is brought down to by a spill. */
   readonly spillToBytes?: number;
+  /** Carried keys' serialised size at most (the carry is one item, ≤ 400 KB compressed). */
+  readonly carryMaxBytes?: number;
 }
 
 /** Lambda's limit is 1 MB per shard; spilling well below it leaves room for the next batch. */
 export const DEFAULT_SPILL_ABOVE_BYTES = 800_000;
 export const DEFAULT_SPILL_TO_BYTES = 600_000;
+/** JSON compresses 3–5× (Brotli), so this stays well inside DynamoDB's 400 KB item limit. */
+export const DEFAULT_CARRY_MAX_BYTES = 600_000;
 
 export interface WindowedBatchResult {
   outcome: BatchOutcome;
@@ -108,7 +125,7 @@ export async function processWindowedBatch(
   }
   const stats = aggregator.finish();
   outcome.redelivered += stats.redelivered;
-  if (closing) await detectAndSaveKeys(workOf(agg, Object.keys(agg.k), deps), deps, outcome, fail);
+  if (closing) finalFailed = !(await closeWindow(agg, invocation, deps, outcome, options));
   else if (!outcome.failed.length) {
     // Spill only from a clean invocation: a retry (with the previous state) must not fold a key twice.
     const spill =
@@ -118,7 +135,10 @@ export async function processWindowedBatch(
         : [];
     if (spill.length) {
       const spillOutcome = newOutcome(0);
-      await detectAndSaveKeys(workOf(agg, spill, deps), deps, spillOutcome, failRecorder(spillOutcome));
+      const fail = failRecorder(spillOutcome);
+      // A spilled key's carried window goes first: it is older than anything this window holds.
+      const carried = await loadCarried(agg.sh ?? 'unknown', deps, fail, spill);
+      if (carried) await detectAndSaveKeys(workOf(agg, spill, deps, carried.links), deps, spillOutcome, fail);
       const failedKeys = new Set(spillOutcome.failed.map((f) => f.position.sequenceNumber));
       for (const key of spill) {
         // A key whose save failed stays in the state (folded at the window's end).
@@ -130,8 +150,8 @@ export async function processWindowedBatch(
       mergeCounts(outcome, rest);
     }
   }
-  if (closing && outcome.failed.length) {
-    finalFailed = true;
+  if (closing && outcome.failed.length) finalFailed = true;
+  if (finalFailed) {
     // A key's marker names no record of this invocation: not something to report as a batch item failure.
     outcome.failed = outcome.failed.filter((f) => !isKeyMarker(f.position.sequenceNumber));
   }
@@ -147,17 +167,132 @@ function stateBytes(agg: WindowAggregate, bound: number): number {
   return estimate <= bound ? estimate : JSON.stringify(agg).length;
 }
 
-/** Every key of the aggregate as work for the shared fold-detect-save path. */
-function workOf(agg: WindowAggregate, keys: readonly string[], deps: StreamBatchDeps): Map<string, KeyWork> {
+/**
+ * The final invocation (or an early termination): every key of the window, and every key the shard's previous
+ * window (or, on a new shard, its parents' last windows) carried, folded, detected and saved — except the quiet
+ * keys whose turn it is to wait, which go to this window's carry. Returns false when the invocation must fail
+ * (Lambda retries it with the same state).
+ */
+async function closeWindow(
+  agg: WindowAggregate,
+  invocation: WindowInvocation,
+  deps: StreamBatchDeps,
+  outcome: BatchOutcome,
+  options: WindowedBatchOptions,
+): Promise<boolean> {
+  const fail = failRecorder(outcome);
+  const shardId = agg.sh ?? 'unknown';
+  const keys = Object.keys(agg.k);
+  const window = invocation.window;
+  if (!deps.carry || !window) {
+    await detectAndSaveKeys(workOf(agg, keys, deps), deps, outcome, fail);
+    return outcome.failed.length === 0;
+  }
+  const tag = carryTag(window.startMs, agg.o);
+  const carried = await loadCarried(shardId, deps, fail, keys);
+  if (!carried) return false;
+  // This segment's carry is already saved: an earlier attempt wrote every key before saving it.
+  if (carried.previous?.tag === tag) return true;
+  const index = windowIndexOf(window.startMs, window.lengthMs);
+  const maxBytes = options.carryMaxBytes ?? DEFAULT_CARRY_MAX_BYTES;
+  let budget = maxBytes;
+  const deferrable = (key: string) => {
+    if (carried.links.has(key) || !defersInWindow(key, index)) return false;
+    const bytes = keyAggregateBytes(key, agg.k[key]!);
+    if (bytes > budget) return false;
+    budget -= bytes;
+    return true;
+  };
+  const all = new Set([...keys, ...carried.links.keys()]);
+  const work = workOf(agg, [...all], deps, carried.links, deferrable);
+  const deferred = await detectAndSaveKeys(work, deps, outcome, fail);
+  if (outcome.failed.length) return false;
+  const carry: WindowCarry = { v: 1, sh: shardId, tag, at: window.startMs, k: {} };
+  if (agg.p !== undefined) carry.p = agg.p;
+  for (const key of deferred) carry.k[key] = toCarried(agg.k[key]!);
+  try {
+    const { writeUnits } = await deps.carry.store.save(carry);
+    outcome.writeUnits += writeUnits;
+    outcome.stateWrites++;
+  } catch (e) {
+    fail([{ shardId, sequenceNumber: carryMarker(shardId) }], e);
+    return false;
+  }
+  // The parents' carries are folded now; a failed removal leaves them to expire (a second fold is skipped by
+  // the items' positions).
+  for (const parent of carried.parents) await deps.carry.store.remove(parent.sh, parent.tag).catch(() => undefined);
+  return true;
+}
+
+interface Carried {
+  /** The shard's own carry from its previous window. */
+  previous?: WindowCarry;
+  /** The parents' carries, when the shard has none of its own yet (its first window after a reshard). */
+  parents: WindowCarry[];
+  /** Per carried key, its carried windows in the order they are folded (parents first). */
+  links: Map<string, FoldLink[]>;
+}
+
+/** The carries to fold before this window; undefined (with `keys` failed) when they could not be read. */
+async function loadCarried(
+  shardId: string,
+  deps: StreamBatchDeps,
+  fail: FailRecorder,
+  keys: readonly string[],
+): Promise<Carried | undefined> {
+  const links = new Map<string, FoldLink[]>();
+  if (!deps.carry) return { parents: [], links };
+  const { store, lineage } = deps.carry;
+  try {
+    const previous = await store.load(shardId);
+    const parents: WindowCarry[] = [];
+    if (!previous && lineage)
+      for (const id of await lineage.parentsOf(shardId)) {
+        const c = await store.load(id);
+        if (c) parents.push(c);
+      }
+    for (const c of [...parents, ...(previous ? [previous] : [])])
+      for (const [key, ka] of Object.entries(c.k)) {
+        const link: FoldLink = { agg: ka, shardId: c.sh, position: c.p, counted: false };
+        links.set(key, [...(links.get(key) ?? []), link]);
+      }
+    return { ...(previous && { previous }), parents, links };
+  } catch (e) {
+    fail(
+      keys.map((key) => ({ shardId, sequenceNumber: spillMarker(key) })),
+      e,
+    );
+    return undefined;
+  }
+}
+
+/** Every key of the aggregate (and its carried windows) as work for the shared fold-detect-save path. */
+function workOf(
+  agg: WindowAggregate,
+  keys: readonly string[],
+  deps: StreamBatchDeps,
+  carried: ReadonlyMap<string, readonly FoldLink[]> = new Map(),
+  deferrable: (key: string) => boolean = () => false,
+): Map<string, KeyWork> {
   const shardId = agg.sh ?? 'unknown';
   const work = new Map<string, KeyWork>();
   for (const key of keys) {
-    const ka = agg.k[key]!;
+    const ka = agg.k[key];
+    const links: FoldLink[] = [...(carried.get(key) ?? [])];
+    if (ka) links.push({ agg: ka, shardId, position: agg.p, counted: true });
     // A failed key is reported by a marker position: the window's records are not in this invocation.
     const positions: StreamPosition[] = [{ shardId, sequenceNumber: spillMarker(key) }];
-    work.set(key, { fold: (prev) => foldBuckets(prev, key, ka, shardId, agg.p, deps.settings), positions });
+    work.set(key, {
+      fold: (prev) => foldChain(prev, key, links, deps.settings),
+      positions,
+      ...(ka && deferrable(key) && { deferrable: true }),
+    });
   }
   return work;
+}
+
+function carryMarker(shardId: string): string {
+  return `key:carry#${shardId}`;
 }
 
 /** Marks a key's failure in `failed` (never a real sequence number: those are digits). */

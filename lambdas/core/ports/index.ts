@@ -19,4 +19,5 @@ export type * from './position-ledger.js';
 export type * from './report-store.js';
 export type * from './rollback-requester.js';
 export type * from './secret-reader.js';
+export type * from './window-carry-store.js';
 export type * from './window-store.js';

@@ -102,6 +102,21 @@ describe('StreamConsumer (bare stack)', () => {
     expect(() => windowOf(901)).toThrow(/900/);
   });
 
+  it(
+    "writes quiet keys every other window by default (the carry switch and the stream for a new shard's " +
+      'parents in the environment); off on request or without tumbling windows',
+    () => {
+      const env = (consumer: Extra['consumer']) =>
+        (consumer ? synth({ consumer }) : t).fn.Properties.Environment.Variables as Record<string, unknown>;
+      expect(env(undefined)[CONSUMER_ENV.carryQuietKeys]).toBe('true');
+      expect(env(undefined)[CONSUMER_ENV.streamArn]).toEqual(arnOf(t.ids.stream));
+      for (const off of [{ carryQuietKeys: false }, { tumblingWindowSeconds: 0 }]) {
+        expect(env(off)).not.toHaveProperty(CONSUMER_ENV.carryQuietKeys);
+        expect(env(off)).not.toHaveProperty(CONSUMER_ENV.streamArn);
+      }
+    },
+  );
+
   it('follows the consumer, window and log retention props', () => {
     const custom = synth({
       consumer: { batchSize: 100, parallelizationFactor: 4, maxRetryAttempts: 1, memorySizeMb: 1024 },

@@ -56,6 +56,7 @@ describe('business metrics (EMF, bounded dimensions)', () => {
       stateWrites: 3,
       conflicts: 0,
       traceWrites: 0,
+      deferred: 2,
       writeUnits: 9,
       keys: 3,
     } as unknown as BatchOutcome;
@@ -78,6 +79,7 @@ describe('business metrics (EMF, bounded dimensions)', () => {
       AlertsPublished: 2,
       MitigationsStarted: 1,
       StateWriteUnits: 9,
+      StateWritesDeferred: 2,
       service: METRICS_SERVICE,
     });
     expect(new Set(dimensionSets(docs))).toEqual(new Set(['service', 'class+service']));
