@@ -126,6 +126,8 @@ describe('AnomalyGuardStack (cdk.json context)', () => {
         [CONSUMER_ENV.allowedLatenessMs]: '120000',
         [CONSUMER_ENV.dedupeIds]: '64',
         [CONSUMER_ENV.maxStreamChangeWindowHours]: '24',
+        [CONSUMER_ENV.carryQuietKeys]: 'true',
+        [CONSUMER_ENV.streamArn]: { 'Fn::GetAtt': [LOGICAL_IDS.stream, 'Arn'] },
         [CONSUMER_ENV.mitigationStateMachineArn]: { Ref: LOGICAL_IDS.mitigationStateMachine },
         [CONSUMER_ENV.mitigationTimings]: JSON.stringify({
           observationSeconds: 900,
