@@ -132,6 +132,23 @@ describe('quiet keys written every other tumbling window (window carry) on dynal
     expect((await carryOf(PARENT))!.k).toEqual({});
   });
 
+  it('keeps the carry under its size cap: keys beyond it are written at once', async () => {
+    const outcomes: BatchOutcome[] = [];
+    const consumer = createStreamConsumer(
+      withCarry(carried),
+      { onOutcome: (o) => void outcomes.push(o) },
+      { carryMaxBytes: 1_000 },
+    );
+    for (let w = 0; w < 4; w++) await runWindow(consumer, w);
+    const carry = (await carryOf(PARENT))!;
+    const carriedKeys = Object.keys(carry.k).length;
+    expect(carriedKeys).toBeGreaterThan(0);
+    expect(Buffer.byteLength(JSON.stringify(carry.k))).toBeLessThanOrEqual(1_000);
+    // 20 keys, about half of them due to wait: the cap holds most of them back.
+    expect(outcomes.at(-1)!.deferred).toBe(carriedKeys);
+    expect(carriedKeys).toBeLessThan(TENANTS.length / 2);
+  });
+
   it('a final invocation retried after its carry was saved writes nothing again', async () => {
     const outcomes: BatchOutcome[] = [];
     const consumer = createStreamConsumer(withCarry(carried), { onOutcome: (o) => void outcomes.push(o) });
