@@ -33,7 +33,8 @@ export interface TriggerSettings {
   recoveryMinutes: number;
   /**
    * Cost signals, slow creep (see {@link trackEpisode}): consecutive minutes the cumulative excess over
-   * the slow reference across `costWindowMinutes` must stay at or above the creep threshold to page.
+   * the slow reference across `costWindowMinutes` must stay at or above the creep threshold (with the
+   * median minute of the window at least `costExcess` above it) to page.
    */
   creepMinutes: number;
   /**
@@ -55,7 +56,7 @@ export const DEFAULT_TRIGGER_SETTINGS: TriggerSettings = {
   confirmMinutes: 3,
   costMinMinutes: 2,
   recoveryMinutes: 5,
-  creepMinutes: 10,
+  creepMinutes: 5,
   creepRatio: 1.5,
   creepDecay: 0.8,
   creepLearnMinutes: 1440,
@@ -129,7 +130,9 @@ export function episodeId(key: string, start: number): string {
  * 'cost'`) acts only on an episode the detector opened, against `expected`, which absorbs a creep. The
  * creep rule measures the same cumulative excess over `costWindowMinutes` (Σ observed / Σ reference − 1)
  * against the slow seasonal reference and pages (`trigger: 'cost'`, `creep` set, no automatic
- * mitigation) once it has stayed at or above the threshold for `creepMinutes` consecutive minutes. The
+ * mitigation) once it has stayed at or above the threshold for `creepMinutes` consecutive minutes while the
+ * window's median minute is itself at least `costExcess` above its reference (a blip lifts the cumulative
+ * excess for the whole window, not the median). The
  * threshold is `costExcess` (+15 %) or, if higher, `creepMargin` above the highest excess this hour of
  * day (and its neighbours) reached lately outside episodes (decaying by `creepDecay` a day): a daily
  * peak the coarse profile misses raises its own hour's threshold. It waits `creepLearnMinutes` of
@@ -254,6 +257,13 @@ function blockCreep(c: CreepTracker): void {
   c.blk = 1;
 }
 
+/** The median of the window's minutes' own excess over their reference. */
+function medianMinuteExcess(w: readonly (readonly [number, number])[]): number {
+  const x = w.map(([observed, reference]) => (reference > 0 ? observed / reference - 1 : 0)).sort((a, b) => a - b);
+  const mid = x.length >> 1;
+  return x.length === 0 ? 0 : x.length % 2 ? (x[mid] as number) : ((x[mid - 1] as number) + (x[mid] as number)) / 2;
+}
+
 /** One minute of the creep rule: the excess over the slow reference, the threshold, and whether it pages now. */
 function creepStep(
   t: EpisodeTracker,
@@ -291,6 +301,9 @@ function creepStep(
     c.run = 0;
     return { excess, threshold, fires: false };
   }
-  c.run = excess >= threshold && !c.blk ? c.run + 1 : 0;
+  // Sustained, not one spike: a blip keeps the cumulative excess up for the whole cost window, but not the
+  // median minute.
+  const sustained = medianMinuteExcess(c.w) >= s.costExcess;
+  c.run = excess >= threshold && sustained && !c.blk ? c.run + 1 : 0;
   return { excess, threshold, fires: c.run >= s.creepMinutes };
 }

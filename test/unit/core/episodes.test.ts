@@ -141,7 +141,12 @@ describe('slow cost creep (cost signals, slow seasonal reference)', () => {
    * A cost series with a daily cycle (±30 %, peak at 14:00 UTC) and 5 % per-minute noise, scored like
    * score-windows.ts does; `creep`: from minute `at`, +`size` over ten minutes, then held for `hold` minutes.
    */
-  function costSeries(days: number, seed: number, creep?: { at: number; size: number; hold: number }) {
+  function costSeries(
+    days: number,
+    seed: number,
+    creep?: { at: number; size: number; hold: number },
+    blip?: { at: number; size: number; minutes: number },
+  ) {
     const r = rng(seed);
     const g = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
     let det: DetectorState | undefined;
@@ -154,6 +159,7 @@ describe('slow cost creep (cost signals, slow seasonal reference)', () => {
       let factor = 1;
       if (creep && i >= creep.at && i < creep.at + 10 + creep.hold)
         factor = 1 + creep.size * Math.min(1, (i - creep.at + 1) / 10);
+      if (blip && i >= blip.at && i < blip.at + blip.minutes) factor = 1 + blip.size;
       const value = 0.003 * (1 + 0.3 * Math.cos(phase)) * factor * (1 + 0.05 * g());
       const reference = slowReference(det, ts);
       const scored = scorePoint(det, { ts, value }, 'up');
@@ -190,6 +196,17 @@ describe('slow cost creep (cost signals, slow seasonal reference)', () => {
       expect(page!.episode.peak.expected).toBeCloseTo(page!.creep.reference, 12);
     }
     expect(maxBytes).toBeLessThanOrEqual(2000);
+  });
+
+  it('pages the creep within 5 minutes of its end (the seed: +15 % within 5 minutes)', () => {
+    const { creepPages } = costSeries(5, 7, { at, size: 0.25, hold: 120 });
+    expect(creepPages[0]?.minute).toBeGreaterThanOrEqual(at + 5);
+    expect(creepPages[0]?.minute).toBeLessThanOrEqual(at + 10 + 5);
+  });
+
+  it('a blip is no creep: one or two minutes ×8 keep the 5-minute excess up, but not its median minute', () => {
+    for (const minutes of [1, 2])
+      expect(costSeries(5, 7, undefined, { at, size: 7, minutes }).creepPages.map((e) => e.minute)).toEqual([]);
   });
 
   it('does not page the same series without the creep over several days, nor a +10 % creep', () => {
