@@ -1,5 +1,5 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { WindowCarry } from '../core/window-carry.js';
 import type { WindowCarryStore } from '../core/ports/window-carry-store.js';
@@ -66,9 +66,8 @@ export class DynamoDbWindowCarryStore implements WindowCarryStore {
         }),
       );
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException')
-        return;
-      throw e;
+      // Someone else folded and removed it (or replaced it): nothing to do.
+      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
     }
   }
 }

@@ -47,7 +47,7 @@ export interface WindowedBatchOptions {
   readonly spillAboveBytes?: number;
   /** What the state is brought down to by a spill. */
   readonly spillToBytes?: number;
-  /** Carried keys' serialised size at most (the carry is one item, ≤ 400 KB compressed). */
+  /** The carried keys' JSON at most, in bytes (default DEFAULT_CARRY_MAX_BYTES; 0: nothing is carried). */
   readonly carryMaxBytes?: number;
 }
 
@@ -197,8 +197,7 @@ async function closeWindow(
   // This segment's carry is already saved: an earlier attempt wrote every key before saving it.
   if (carried.previous?.tag === tag) return true;
   const index = windowIndexOf(window.startMs, window.lengthMs);
-  const maxBytes = options.carryMaxBytes ?? DEFAULT_CARRY_MAX_BYTES;
-  let budget = maxBytes;
+  let budget = options.carryMaxBytes ?? DEFAULT_CARRY_MAX_BYTES;
   const deferrable = (key: string) => {
     if (carried.links.has(key) || !defersInWindow(key, index)) return false;
     const bytes = Buffer.byteLength(key) + Buffer.byteLength(JSON.stringify(toCarried(agg.k[key]!))) + 4;

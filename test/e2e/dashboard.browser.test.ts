@@ -266,6 +266,8 @@ describe('the operator dashboard in a real browser', () => {
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
       expect(problems).toEqual([]);
+      // The page keeps polling the report: a route callback still in flight when the browser closes would reject.
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
     } finally {
       await browser?.close();
       await runtime.stop();
