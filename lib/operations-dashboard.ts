@@ -24,9 +24,12 @@ export const METRICS_SERVICE = 'anomaly-guard';
 const CLASSES: readonly AnomalyClass[] = ['infra', 'app', 'tenant', 'abuse'];
 const OUTCOMES = ['recovered', 'handed-off', 'blocked', 'failed'] as const;
 
-/** List prices (us-east-1, on demand) behind the dashboard's cost estimate; bench/pricing.ts has the full model. */
+/**
+ * List prices (us-east-1, on demand) behind the dashboard's cost estimate, the same as bench/pricing.ts (which has
+ * the full model); DynamoDB's on-demand write price is $0.625 per million since November 2024.
+ */
 export const DASHBOARD_PRICES = {
-  dynamoDbPerMillionWriteUnits: 1.25,
+  dynamoDbPerMillionWriteUnits: 0.625,
   lambdaPerMillionRequests: 0.2,
   lambdaPerGbSecond: 0.0000166667,
 } as const;
@@ -112,6 +115,11 @@ export class OperationsDashboard extends Construct {
         custom('RecordsDeadLettered', 'dead-lettered'),
         custom('RecordsLate', 'late'),
         custom('RecordsDuplicate', 'duplicates dropped'),
+      ]),
+      graph('Consumer: state writes (a quiet key is written every other window)', [
+        custom('StateWrites', 'written'),
+        custom('StateWritesDeferred', 'scored, written next window'),
+        custom('StateWriteConflicts', 'version conflicts'),
       ]),
       graph('Consumer: iterator age (how far behind the stream)', [
         props.consumer.metric('IteratorAge', { statistic: 'Maximum', period, label: 'iterator age max (ms)' }),

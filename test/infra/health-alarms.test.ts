@@ -185,6 +185,14 @@ describe('Operations dashboard', () => {
     );
   });
 
+  it('shows the state writes, the quiet keys carried to the next window and the version conflicts', () => {
+    const writes = JSON.stringify(
+      titled('Consumer: state writes (a quiet key is written every other window)')!.properties.metrics,
+    );
+    for (const m of ['StateWrites', 'StateWritesDeferred', 'StateWriteConflicts'])
+      expect(writes).toContain(`"AnomalyGuard","${m}","service","anomaly-guard"`);
+  });
+
   it('shows anomalies and alerts per class and mitigations started, by outcome and rolled back', () => {
     const perClass = JSON.stringify(titled('Anomalies per class')!.properties.metrics);
     for (const c of ['infra', 'app', 'tenant', 'abuse'])
@@ -210,7 +218,7 @@ describe('Operations dashboard', () => {
     const cost = JSON.stringify(
       titled('Estimated cost per million events (DynamoDB writes + consumer Lambda, list prices)')!.properties.metrics,
     );
-    expect(cost).toContain('(wru * 1.25 + inv * 0.2 + dur / 1000 * 0.5 * 16.6667) / recs');
+    expect(cost).toContain('(wru * 0.625 + inv * 0.2 + dur / 1000 * 0.5 * 16.6667) / recs');
     expect(cost).toContain('StateWriteUnits');
     expect(json.Outputs[OUTPUT_IDS.operationsDashboardName]).toBeDefined();
   });
