@@ -21,6 +21,8 @@ import {
   summarise,
   writeResults,
   writeSuite,
+  YOUNG_LAYOUT,
+  type SeriesLayout,
   type SeriesResult,
 } from './quality/families.js';
 
@@ -35,9 +37,16 @@ export interface FamiliesBench {
 const NABSCORE = new URL('../../shared/tools/nabscore.py', import.meta.url).pathname;
 
 export async function benchDetectionFamilies(
-  o: { seeds?: number; seed0?: number; out?: string; settings?: Partial<DetectorSettings>; nab?: boolean } = {},
+  o: {
+    seeds?: number;
+    seed0?: number;
+    out?: string;
+    settings?: Partial<DetectorSettings>;
+    nab?: boolean;
+    layout?: SeriesLayout;
+  } = {},
 ): Promise<FamiliesBench> {
-  const suite = generateSuite({ seeds: o.seeds ?? 3, seed0: o.seed0 ?? 1 });
+  const suite = generateSuite({ seeds: o.seeds ?? 3, seed0: o.seed0 ?? 1, ...(o.layout && { layout: o.layout }) });
   const started = performance.now();
   const results = suite.map((s) => scoreSeries(s, o.settings, 'both', true));
   const ms = performance.now() - started;
@@ -113,6 +122,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     seed0: value('seed0') ? Number(value('seed0')) : 1,
     ...(value('out') && { out: value('out') }),
     ...(value('settings') && { settings: JSON.parse(value('settings') as string) as Partial<DetectorSettings> }),
+    ...(args.includes('--young') && { layout: YOUNG_LAYOUT }),
   });
   if (args.includes('--json')) {
     const fam = Object.fromEntries(summarise(b.results, (r) => r.series.family));

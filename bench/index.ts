@@ -424,6 +424,12 @@ console.log(
       'false alarms/day at the paging threshold, NAB score when nabscore.py is there)',
   );
   console.log(formatFamilies(await benchDetectionFamilies({ seeds: 3 })));
+  const { YOUNG_LAYOUT } = await import('./quality/families.js');
+  console.log(
+    '\n   The same suite as young series (5-minute, 4–10 days, anomalies from 25 % of the series on; ' +
+      'docs/detection.md, "young series"):',
+  );
+  console.log(formatFamilies(await benchDetectionFamilies({ seeds: 3, layout: YOUNG_LAYOUT })));
 }
 
 // 5. Detection quality and mitigation outcomes (seed-004 scenario suite) ----------------------

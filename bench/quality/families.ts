@@ -252,13 +252,41 @@ function spreadOf(xs: readonly number[], to: number): { noise: number; range: nu
 }
 
 /** One labelled series. */
-export function generateSeries(shape: Shape, family: Family, seed: number): SuiteSeries {
+/** Where series are cut and their anomalies placed (the default: SPACINGS, onsets at 50–80 % of the series). */
+export interface SeriesLayout {
+  readonly spacings: readonly (readonly [number, number])[];
+  readonly onsetFrom: number;
+  readonly onsetTo: number;
+}
+
+const DEFAULT_LAYOUT: SeriesLayout = { spacings: SPACINGS, onsetFrom: 0.5, onsetTo: 0.8 };
+
+/**
+ * Young series: 5-minute data of 4 to 10 days (1,200–2,800 points, like NAB's traffic and several
+ * known-cause files), anomalies from 25 % of the series on: detection before the history is mature.
+ */
+export const YOUNG_LAYOUT: SeriesLayout = {
+  spacings: [
+    [5, 1200],
+    [5, 2000],
+    [5, 2800],
+  ],
+  onsetFrom: 0.25,
+  onsetTo: 0.8,
+};
+
+export function generateSeries(
+  shape: Shape,
+  family: Family,
+  seed: number,
+  layout: SeriesLayout = DEFAULT_LAYOUT,
+): SuiteSeries {
   const r = makeRng(seed * 7919 + SHAPES.indexOf(shape) * 131 + FAMILIES.indexOf(family) * 17);
-  const [spacingMin, n] = r.pick(SPACINGS);
+  const [spacingMin, n] = r.pick(layout.spacings);
   const base = makeBase(shape, r, n, spacingMin);
   const perDay = 1440 / spacingMin;
   // Onset in the second half (after NAB's 15 % probation and enough history to learn from).
-  const onset = Math.floor(n * r.between(0.5, 0.8));
+  const onset = Math.floor(n * r.between(layout.onsetFrom, layout.onsetTo));
   const repeatGap = Math.max(3, Math.round(perDay * r.between(0.3, 0.8)));
   const onsets = family === 'none' ? [] : family === 'repeat' ? [onset, onset + repeatGap] : [onset];
 
@@ -386,6 +414,7 @@ export interface SuiteOptions {
   readonly seed0?: number;
   readonly shapes?: readonly Shape[];
   readonly families?: readonly Family[];
+  readonly layout?: SeriesLayout;
 }
 
 export function generateSuite(o: SuiteOptions = {}): SuiteSeries[] {
@@ -395,7 +424,7 @@ export function generateSuite(o: SuiteOptions = {}): SuiteSeries[] {
   for (const shape of o.shapes ?? SHAPES)
     for (const family of o.families ?? FAMILIES) {
       if (!applies(shape, family)) continue;
-      for (let s = seed0; s < seed0 + seeds; s++) out.push(generateSeries(shape, family, s));
+      for (let s = seed0; s < seed0 + seeds; s++) out.push(generateSeries(shape, family, s, o.layout));
     }
   return out;
 }
