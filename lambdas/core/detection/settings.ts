@@ -97,9 +97,10 @@ export interface DetectorSettings {
   /** After an alert episode, a new alert needs this many quiet points (confidence is halved meanwhile). */
   readonly refractoryPoints: number;
   /**
-   * ... but never more than this many hours of event time (0: points only). 200 points is under
-   * 17 hours at 5-minute spacing or faster, and would be 8 days on hourly data, where it blocks
-   * the next real incident more often than it spares a repeat page.
+   * ... but never more than this many hours of event time (0: points only). 200 points would be
+   * 17 hours at 5-minute spacing and 8 days on hourly data, where it blocks the next real incident
+   * (a second one the same day) more often than it spares a repeat page; 6–10 hours score alike on
+   * both suites (docs/detection.md, "refractory cap"), 8 is the middle.
    */
   readonly refractoryMaxHours: number;
   /** Confidence at or above which an anomaly pages even during the refractory period. */
@@ -146,7 +147,7 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   maturityMaxDays: 7,
   minConfidence: 0.5,
   refractoryPoints: 200,
-  refractoryMaxHours: 17,
+  refractoryMaxHours: 8,
   refractoryBypass: 0.95,
 
   stateDigits: 6,

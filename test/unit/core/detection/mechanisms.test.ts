@@ -106,7 +106,14 @@ describe('refractory period in time', () => {
     return replay(values, 'both', settings, times).results;
   };
 
-  it('on hourly data a second incident two days later pages (17 hours, not 200 points)', () => {
+  it('on 5-minute data a second incident the same day, 10 hours later, pages (8 hours, not 200 points)', () => {
+    const values = noisy(1600, 37, (i, v) => (i === 1200 ? v + 40 : i === 1320 ? v - 10 : v));
+    const times = Array.from({ length: values.length }, (_, i) => T0 + i * 5 * MINUTE);
+    expect(alertsIn(replay(values, 'both', undefined, times).results, 1100)).toEqual([1200, 1320]);
+    expect(alertsIn(replay(values, 'both', { refractoryMaxHours: 17 }, times).results, 1100)).toEqual([1200]);
+  });
+
+  it('on hourly data a second incident two days later pages (8 hours, not 200 points)', () => {
     expect(alertsIn(incidents(3_600_000), 1100)).toEqual([1200, 1248]);
     expect(alertsIn(incidents(3_600_000, { refractoryMaxHours: 0 }), 1100)).toEqual([1200]);
   });
