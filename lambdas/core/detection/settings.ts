@@ -135,7 +135,7 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   envelopeStart: 20,
   envelopeMemoryDays: 28,
   episodeMemoryPoints: 1440,
-  anchorPoints: 2000,
+  anchorPoints: 1000,
 
   shiftScale: 1,
   shiftStartDays: 2,
