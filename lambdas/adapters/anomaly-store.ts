@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -10,6 +10,7 @@ import {
 import type { Anomaly } from '../core/anomaly.js';
 import type { AnomalyReader, AnomalyStore, IncidentReader, StoredAnomaly } from '../core/ports/anomaly-store.js';
 import { DAY_MS, DAY_S } from '../core/time.js';
+import { isConditionFailure } from './dynamodb-errors.js';
 
 /** Shared by both stores: the filter of `tenantsWithAnomaly`. */
 export function incidentTenants(
@@ -60,8 +61,7 @@ export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader, Incide
       );
       return { notify: true, stored: anomaly };
     } catch (e) {
-      if (!(e instanceof ConditionalCheckFailedException) && (e as Error).name !== 'ConditionalCheckFailedException')
-        throw e;
+      if (!isConditionFailure(e)) throw e;
       const existing = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
       if (!existing.Item) return { notify: true, stored: anomaly };
       const { notifiedAt, recoveredAt: _r, ...stored } = stripKeys(existing.Item);
@@ -146,7 +146,7 @@ export class DynamoDbAnomalyStore implements AnomalyStore, AnomalyReader, Incide
       );
     } catch (e) {
       // A blip that never paged has no record to close.
-      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      if (!isConditionFailure(e)) throw e;
     }
   }
 }

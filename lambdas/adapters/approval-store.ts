@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCom
 import { parseApprovalKey, type ApprovalRequest, type ApprovalStatus } from '../core/mitigation/approval.js';
 import type { ApprovalStore } from '../core/ports/approval-store.js';
 import { DAY_S } from '../core/time.js';
+import { isConditionFailure } from './dynamodb-errors.js';
 
 /** Approval requests live as long as the ledger they explain. */
 const KEEP_APPROVALS_S = 400 * DAY_S;
@@ -40,7 +41,7 @@ export class DynamoDbApprovalStore implements ApprovalStore {
         }),
       );
     } catch (e) {
-      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      if (!isConditionFailure(e)) throw e;
     }
   }
 
@@ -95,7 +96,7 @@ export class DynamoDbApprovalStore implements ApprovalStore {
       );
       return true;
     } catch (e) {
-      if ((e as Error).name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailure(e)) return false;
       throw e;
     }
   }

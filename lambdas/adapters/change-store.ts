@@ -1,5 +1,4 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -21,6 +20,7 @@ import type {
   WhitelistWindow,
 } from '../core/ports/change-store.js';
 import { DAY_MS } from '../core/time.js';
+import { isConditionFailure } from './dynamodb-errors.js';
 
 const KEEP_CHANGES_MS = 30 * DAY_MS;
 
@@ -123,8 +123,7 @@ export class DynamoDbChangeStore implements ChangeStore, WhitelistStore, Operato
         }),
       );
     } catch (e) {
-      if (!(e instanceof ConditionalCheckFailedException) && (e as Error).name !== 'ConditionalCheckFailedException')
-        throw e;
+      if (!isConditionFailure(e)) throw e;
       const out = await this.doc.send(
         new GetCommand({ TableName: this.tableName, Key: operatorChangeMarkerKey(change.id), ConsistentRead: true }),
       );

@@ -9,6 +9,7 @@ import {
 import type { FeedbackEntry } from '../core/feedback.js';
 import type { FeedbackStore } from '../core/ports/feedback-store.js';
 import { DAY_S } from '../core/time.js';
+import { isConditionFailure } from './dynamodb-errors.js';
 
 /** Verdicts are kept as long as the anomalies they judge. */
 const KEEP_FEEDBACK_S = 400 * DAY_S;
@@ -43,7 +44,7 @@ export class DynamoDbFeedbackStore implements FeedbackStore {
         }),
       );
     } catch (e) {
-      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      if (!isConditionFailure(e)) throw e;
     }
   }
 

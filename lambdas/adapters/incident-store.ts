@@ -3,11 +3,10 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCom
 import { placeMember, type IncidentMember, type IncidentView, type OpenIncident } from '../core/incidents.js';
 import type { IncidentStore } from '../core/ports/incident-store.js';
 import { DAY_S } from '../core/time.js';
+import { isConditionFailure } from './dynamodb-errors.js';
 
 const KEEP_INCIDENTS_S = 400 * DAY_S;
 const MAX_ATTEMPTS = 10;
-
-const isConditionFailure = (e: unknown) => (e as Error).name === 'ConditionalCheckFailedException';
 
 /**
  * Incidents on the state table, by conditional writes only (no transactions):

@@ -3,6 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { WindowCarry } from '../core/window-carry.js';
 import type { WindowCarryStore } from '../core/ports/window-carry-store.js';
+import { isConditionFailure } from './dynamodb-errors.js';
 
 const CARRY_SK = 'carry';
 /** A carry nobody folded (a shard retired without children reading it) leaves the table after a week. */
@@ -67,7 +68,7 @@ export class DynamoDbWindowCarryStore implements WindowCarryStore {
       );
     } catch (e) {
       // Someone else folded and removed it (or replaced it): nothing to do.
-      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      if (!isConditionFailure(e)) throw e;
     }
   }
 }

@@ -1,9 +1,10 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll } from './dynamodb-batch.js';
 import { decodeState, encodeState, type KeyState } from '../core/key-state.js';
 import type { SaveOutcome, StoredWindow, WindowStore } from '../core/ports/window-store.js';
+import { isConditionFailure } from './dynamodb-errors.js';
 
 const WINDOW_SK = 'window';
 
@@ -61,8 +62,7 @@ export class DynamoDbWindowStore implements WindowStore {
       );
       return { saved: true, writeUnits: out.ConsumedCapacity?.CapacityUnits ?? 0 };
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException')
-        return { saved: false, conflict: true };
+      if (isConditionFailure(e)) return { saved: false, conflict: true };
       throw e;
     }
   }

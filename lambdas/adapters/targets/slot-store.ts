@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import {
   effectiveValue,
@@ -9,6 +9,7 @@ import {
   type SlotState,
   type SlotValue,
 } from './layers.js';
+import { isConditionFailure } from '../dynamodb-errors.js';
 
 /** Where one slot's layered state lives in the state table. */
 export interface SlotKey {
@@ -126,8 +127,7 @@ export class DynamoDbSlotStore implements SlotStore {
       );
       return version;
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException')
-        return undefined;
+      if (isConditionFailure(e)) return undefined;
       throw e;
     }
   }
