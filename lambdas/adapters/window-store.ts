@@ -74,22 +74,31 @@ export class DynamoDbWindowStore implements WindowStore {
  * writes take 1 (docs/architecture.md, "What the state costs").
  */
 export function compressState(state: KeyState): Uint8Array {
-  const json = Buffer.from(encodeState(state));
-  return brotliCompressSync(json, {
+  return compressText(encodeState(state), 16);
+}
+
+/**
+ * Text (JSON) Brotli-compressed at quality 5 for a binary attribute; `windowBits` 16 (64 KiB) suits a key's
+ * item, the default (4 MiB) a larger one such as a shard's carry.
+ */
+export function compressText(text: string, windowBits?: number): Uint8Array {
+  const bytes = Buffer.from(text);
+  return brotliCompressSync(bytes, {
     params: {
       [constants.BROTLI_PARAM_QUALITY]: 5,
-      [constants.BROTLI_PARAM_LGWIN]: 16,
-      [constants.BROTLI_PARAM_SIZE_HINT]: json.length,
+      ...(windowBits !== undefined && { [constants.BROTLI_PARAM_LGWIN]: windowBits }),
+      [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
     },
   });
 }
 
+export function decompressText(z: Uint8Array): string {
+  return brotliDecompressSync(z).toString('utf8');
+}
+
 /** A window item as stored now (`z`) or by an earlier version (the JSON text in `state`). */
 export function windowFromItem(item: Record<string, unknown>): StoredWindow {
-  const state =
-    item.z instanceof Uint8Array
-      ? decodeState(brotliDecompressSync(item.z).toString('utf8'))
-      : decodeState(item.state as string);
+  const state = item.z instanceof Uint8Array ? decodeState(decompressText(item.z)) : decodeState(item.state as string);
   return { state, version: Number(item.ver) };
 }
 

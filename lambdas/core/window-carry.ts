@@ -97,7 +97,7 @@ export function foldChain(
   let changed = false;
   let repeated = 0;
   for (const link of links) {
-    const r = foldBuckets(state, key, link.agg as KeyAggregate, link.shardId, link.position, settings);
+    const r = foldBuckets(state, key, link.agg, link.shardId, link.position, settings);
     state = r.state;
     windows.push(...r.windows);
     changed ||= r.changed;
