@@ -217,7 +217,7 @@ async function closeWindow(
     outcome.writeUnits += writeUnits;
     outcome.stateWrites++;
   } catch (e) {
-    fail([{ shardId, sequenceNumber: carryMarker(shardId) }], e);
+    fail([{ shardId, sequenceNumber: spillMarker(`carry#${shardId}`) }], e);
     return false;
   }
   // The parents' carries are folded now; a failed removal leaves them to expire (a second fold is skipped by
@@ -293,11 +293,7 @@ function workOf(
   return work;
 }
 
-function carryMarker(shardId: string): string {
-  return `key:carry#${shardId}`;
-}
-
-/** Marks a key's failure in `failed` (never a real sequence number: those are digits). */
+/** Marks a key's (or the carry's) failure in `failed` (never a real sequence number: those are digits). */
 function spillMarker(key: string): string {
   return `key:${key}`;
 }
