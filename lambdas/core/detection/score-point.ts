@@ -7,6 +7,7 @@
  */
 import type { BadDirection } from '../signals.js';
 import { forecast, learn } from './baseline.js';
+import { exceedanceQuantile, localDeviation, nextRate } from './density.js';
 import { horizonResiduals, readNovelty, remember, widenEnvelope, widenEpisode, withEpisode } from './novelty.js';
 import { clamp, roundSig, stepWeight } from './numeric.js';
 import { decide } from './paging.js';
@@ -46,17 +47,21 @@ export interface PointScore {
    * What the confidence rests on: `band` — the residual (at the point or sustained over a few
    * points) goes beyond everything the series has done; `shift` — the level has moved away from
    * the slow base level further than ever (level shifts, drifts); `stuck` — a run of identical
-   * values longer than any before. Undefined while the confidence is 0.
+   * values longer than any before; `density` — points beyond the series' usual high residual
+   * quantile have become more frequent than ever (spikes or noise more often, none of them a
+   * record). Undefined while the confidence is 0.
    */
   readonly kind?: AlertKind;
 }
 
-export type AlertKind = 'band' | 'shift' | 'stuck';
+export type AlertKind = 'band' | 'shift' | 'stuck' | 'density';
 
 /** Residuals needed before their spread is trusted at all. */
 const MIN_RESIDUALS = 8;
 /** Significant digits of stored residuals and envelope edges. */
 const RESIDUAL_DIGITS = 3;
+/** Points between two updates of the density part's threshold. */
+const THRESHOLD_EVERY = 8;
 /** Significant digits of the remembered level range (a coarse "has the series been here" check). */
 const LEVEL_RANGE_DIGITS = 4;
 const Z_LIMIT = 1e9;
@@ -195,6 +200,30 @@ export function scorePoint(
     if (e > novelty) [novelty, kind] = [e, 'shift'];
   }
 
+  // Density of exceedances: the recent share of points that stand out from their neighbours by
+  // more than the learned high quantile of such deviations, against every share the series has
+  // had (read after a day of it). A level change and the baseline's catch-up after it hardly
+  // stand out from their neighbours; the shift and band parts judge those. Episodes do not count,
+  // and the refractory period after one does not read it (one incident, one page).
+  const densityOn = s.densityScale > 0;
+  const nres = prev.res.length;
+  const exceeded =
+    prev.dq !== undefined &&
+    nres >= 2 &&
+    localDeviation(prev.res[nres - 2] as number, prev.res[nres - 1] as number, residual, direction) > prev.dq;
+  const rate =
+    prev.dq === undefined
+      ? s.densityShare
+      : prev.run > 0
+        ? (prev.dr ?? s.densityShare)
+        : nextRate(prev.dr ?? s.densityShare, exceeded, s.densityPoints, step.k);
+  const densityRead = ts - prev.first >= DAY_MS && settle === 0;
+  if (densityOn && prev.de?.length === 4 && densityRead && prev.quiet >= refractoryPoints) {
+    const dn = readNovelty(prev.de, [rate], s.densityShare).up;
+    const e = dn >= s.densityScale ? (dn * s.noveltyScale) / s.densityScale : 0;
+    if (e > novelty) [novelty, kind] = [e, 'density'];
+  }
+
   const decision = decide(
     {
       novelty,
@@ -238,6 +267,8 @@ export function scorePoint(
     digits: RESIDUAL_DIGITS,
   });
   const inEpisode = s.episodeMemoryPoints > 0 && decision.ongoing && envReady;
+  // Weight of this point in what the shift and density envelopes learn over `shiftLearnDays`.
+  const dayWeight = stepWeight(1, (Math.min(step.k, 4) * step.typicalMs) / (s.shiftLearnDays * DAY_MS));
   const shiftLearns =
     shiftOn && prev.n >= s.envelopeStart && ts - prev.first >= s.shiftStartDays * DAY_MS && !inEpisode;
   const sh = !shiftLearns
@@ -249,9 +280,7 @@ export function scorePoint(
           gap,
           // after an alert (within the refractory period) the gap the incident leaves is learned at
           // once: it is known, and must not hold the confidence up while the base level catches up
-          decision.quiet < refractoryPoints || !shiftScored
-            ? 1
-            : stepWeight(1, (Math.min(step.k, 4) * step.typicalMs) / (s.shiftLearnDays * DAY_MS)),
+          decision.quiet < refractoryPoints || !shiftScored ? 1 : dayWeight,
           history.rotated === true,
         );
   const she =
@@ -262,6 +291,21 @@ export function scorePoint(
         : history.epi.length === 0
           ? []
           : prev.she;
+  const density = densityOn
+    ? nextDensity(prev, {
+        residual,
+        direction,
+        exceeded,
+        rate,
+        inEpisode,
+        ready: prev.n >= s.envelopeStart && prev.res.length >= s.residualWindow - 1,
+        dayWeight,
+        learnsAtOnce: decision.quiet < refractoryPoints || !densityRead,
+        rotate: history.rotated === true,
+        learnsAfter: prev.n >= s.envelopeStart + s.residualWindow + 2 * s.densityPoints,
+        s,
+      })
+    : {};
   const lv = levelRange(
     prev.lv,
     roundSig(b.flat, LEVEL_RANGE_DIGITS),
@@ -300,6 +344,10 @@ export function scorePoint(
       sh,
       she,
       sg: settle,
+      // always present (undefined is not serialised): one object shape for every state
+      dq: density.dq,
+      dr: density.dr,
+      de: density.de,
       last: runs.last,
       sr: runs.run,
       sl: runs.longest,
@@ -345,6 +393,40 @@ function widenSlowly(env: readonly number[], x: number, w: number, rotate: boole
   if (x > hi) hi += w * (x - hi);
   if (x < lo) lo += w * (x - lo);
   return [roundSig(hi, RESIDUAL_DIGITS), roundSig(lo, RESIDUAL_DIGITS), hiPrev, loPrev];
+}
+
+/** The density part's next state: threshold, recent share of exceedances and its envelope. */
+function nextDensity(
+  prev: DetectorState,
+  p: {
+    residual: number;
+    direction: BadDirection;
+    exceeded: boolean;
+    rate: number;
+    inEpisode: boolean;
+    ready: boolean;
+    dayWeight: number;
+    learnsAtOnce: boolean;
+    rotate: boolean;
+    learnsAfter: boolean;
+    s: DetectorSettings;
+  },
+): Pick<DetectorState, 'dq' | 'dr' | 'de'> {
+  if (!p.ready) return {};
+  // The quantile is taken every few points only (it moves over a day; sorting each point is slow).
+  const refresh = prev.dq === undefined || prev.n % THRESHOLD_EVERY === 0;
+  const target = refresh ? exceedanceQuantile([...prev.res, p.residual], p.direction, p.s.densityShare) : 0;
+  if (prev.dq === undefined) return { dq: roundSig(target, RESIDUAL_DIGITS), dr: roundSig(p.rate, RESIDUAL_DIGITS) };
+  const q =
+    p.inEpisode || !refresh ? prev.dq : prev.dq + (1 - (1 - p.dayWeight) ** THRESHOLD_EVERY) * (target - prev.dq);
+  const dr = roundSig(p.rate, RESIDUAL_DIGITS);
+  const de =
+    !p.learnsAfter || p.inEpisode
+      ? prev.de
+      : prev.de?.length !== 4
+        ? widenEnvelope([], [dr], false, RESIDUAL_DIGITS)
+        : widenSlowly(prev.de, dr, p.learnsAtOnce ? 1 : p.dayWeight, p.rotate);
+  return { dq: roundSig(q, RESIDUAL_DIGITS), dr, ...(de && { de }) };
 }
 
 /** Whether a level change is beyond what the sustained (last) horizon's envelope has seen. */

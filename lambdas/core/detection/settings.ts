@@ -77,8 +77,20 @@ export interface DetectorSettings {
   readonly shiftScale: number;
   /** Days of history before the shift envelope learns (the slow base level's start-up transient). */
   readonly shiftStartDays: number;
-  /** Time constant (days) at which the shift envelope widens toward a new extreme gap (a drift outruns it). */
+  /** Time constant (days) at which the shift envelope widens toward a new extreme gap (a drift outruns it); the
+   * density part's threshold and envelope learn at the same pace. */
   readonly shiftLearnDays: number;
+  // — Density of exceedances —
+  /**
+   * Density novelty (the recent share of points beyond the series' own high residual quantile,
+   * beyond every such share it has had, in envelope widths) at which its confidence reaches 0.5
+   * on a mature history; 0 = off.
+   */
+  readonly densityScale: number;
+  /** Share of points the exceedance threshold is learned to leave above it (its quantile). */
+  readonly densityShare: number;
+  /** Points the recent share of exceedances is averaged over. */
+  readonly densityPoints: number;
 
   // — Confidence and paging —
   /** Points before any alert may be raised (baseline and residual window are filling). */
@@ -140,6 +152,9 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   shiftScale: 1,
   shiftStartDays: 2,
   shiftLearnDays: 1,
+  densityScale: 1.25,
+  densityShare: 0.05,
+  densityPoints: 24,
 
   warmupPoints: 60,
   noveltyScale: 0.04,
@@ -216,6 +231,9 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('shiftScale', 0, 1e6);
   num('shiftStartDays', 0, 365);
   num('shiftLearnDays', 1e-3, 365);
+  num('densityScale', 0, 1e6);
+  num('densityShare', 1e-3, 0.5);
+  num('densityPoints', 2, 1e4, true);
   num('refractoryPoints', 0, 1e6, true);
   num('refractoryMaxHours', 0, 1e5);
   num('minConfidence', 0, 1);

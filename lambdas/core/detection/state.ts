@@ -60,6 +60,13 @@ export interface DetectorState {
   /** Points before the gap is read again after a gap in the data (the fast level settling). */
   readonly sg?: number;
 
+  /** Exceedance threshold: the learned high quantile of the residual's bad-side deviation (absent until
+   * the residual window has filled), the recent share of points beyond it, and the envelope of that
+   * share outside episodes, [hiCur, loCur, hiPrev, loPrev] (density of spikes). */
+  readonly dq?: number;
+  readonly dr?: number;
+  readonly de?: readonly number[];
+
   /** Range of the flat level outside episodes, [hiCur, loCur, hiPrev, loPrev] (envelope buckets). */
   readonly lv: readonly number[];
 
