@@ -97,6 +97,7 @@ export function describeAnomaly(
     changes,
     tenantsAffected: ctx.tenantsAffected,
     concurrentSignals: ctx.concurrentSignals ?? [],
+    ...(episode.peak.kind && { basis: episode.peak.kind }),
   });
   const softOnly = ctx.whitelisted || changes.campaign !== undefined;
   let decision: Decision;

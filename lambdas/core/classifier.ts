@@ -1,4 +1,5 @@
 import type { ChangeAssessment, CorrelatedChange } from './correlator.js';
+import type { AlertKind } from './detection/index.js';
 import { signalSpec } from './signals.js';
 
 export type AnomalyClass = 'infra' | 'app' | 'tenant' | 'abuse';
@@ -13,6 +14,8 @@ export interface ClassificationInput {
   tenantsAffected: number;
   /** Other signals of this tenant that show an anomaly at the same time. */
   concurrentSignals?: readonly string[];
+  /** What the detector's confidence rested on at the quoted minute (absent: the creep rule paged). */
+  basis?: AlertKind;
 }
 
 export interface Classification {
@@ -20,6 +23,14 @@ export interface Classification {
   /** Why, in words an on-call engineer can check. */
   evidence: string[];
 }
+
+/** The detector's parts, in words: what "beyond anything before" meant for this page. */
+const BASIS: Record<AlertKind, string> = {
+  band: 'went beyond anything it has done in recent weeks',
+  shift: 'moved its level away from the last two days further than ever before',
+  stuck: 'repeated one value for longer than ever before',
+  density: 'has values out of line with their neighbours more often than ever before',
+};
 
 const INFRA_SIGNALS = new Set(['cache_hit_ratio', 'filter_cache_hit', 'origin_p95_ms', 'edge_p95_ms', 'dlq_growth']);
 const STORM_SIGNALS = new Set(['notify_rpm', 'webhook_rps']);
@@ -51,6 +62,7 @@ export function classifyAnomaly(input: ClassificationInput): Classification {
     `${signal} ${describeChange(input.observed, input.expected)} (expected ${fmt(input.expected)}, observed ` +
       `${fmt(input.observed)})`,
   ];
+  if (input.basis) evidence.push(`${signal} ${BASIS[input.basis]} (detector: ${input.basis})`);
   const spread = tenantsAffected > 1 ? `${tenantsAffected} tenants affected at once` : `only ${tenant} affected`;
   evidence.push(spread);
 

@@ -1,3 +1,4 @@
+import type { AlertKind } from './detection/index.js';
 import type { SignalCategory } from './signals.js';
 import { HOUR_MS } from './time.js';
 
@@ -10,6 +11,8 @@ export interface MinuteScore {
   band: { lo: number; hi: number };
   score: number;
   anomalous: boolean;
+  /** What the detector's confidence rests on in an anomalous minute (band, shift, stuck, density). */
+  kind?: AlertKind;
   /**
    * Cost signals: the detector's slow seasonal expectation (2-day base level plus hour-of-day and
    * day-of-week profiles, `slowReference`), which a creep within the hour hardly moves. Absent: no creep rule.
@@ -69,8 +72,8 @@ export interface Episode {
   /** Anomalous minutes so far. */
   minutes: number;
   peakScore: number;
-  /** The most anomalous minute: what the alert quotes. */
-  peak: { ts: number; observed: number; expected: number };
+  /** The most anomalous minute: what the alert quotes, and what the detector's confidence rested on. */
+  peak: { ts: number; observed: number; expected: number; kind?: AlertKind };
   /** When the episode paged (event time of the confirming minute); absent while it is a blip. */
   confirmedAt?: number;
   /** Opened or confirmed by the creep rule: it stays open while the excess over the slow reference holds. */
@@ -184,7 +187,7 @@ export function trackEpisode(
     ep.minutes++;
     if (m.score >= ep.peakScore) {
       ep.peakScore = m.score;
-      ep.peak = { ts: m.ts, observed: m.observed, expected: m.expected };
+      ep.peak = { ts: m.ts, observed: m.observed, expected: m.expected, ...(m.kind && { kind: m.kind }) };
     }
   } else {
     t.run = 0;

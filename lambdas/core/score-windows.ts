@@ -73,6 +73,7 @@ export function scoreWindows(
       anomalous,
     };
     if (reference !== undefined && !scored.warmingUp) minute.reference = reference;
+    if (anomalous && scored.kind) minute.kind = scored.kind;
     minutes.push(minute);
     const tracked = trackEpisode(trk, state.key, minute, spec.category, settings.triggers ?? DEFAULT_TRIGGER_SETTINGS);
     trk = tracked.tracker;

@@ -100,7 +100,21 @@ describe('local --once', () => {
       .split('\n')
       .map(
         (l) =>
-          JSON.parse(l) as { tenant: string; signal: string; class: string; recommendation?: string; decision: string },
+          JSON.parse(l) as {
+            tenant: string;
+            signal: string;
+            class: string;
+            recommendation?: string;
+            decision: string;
+            trigger: string;
+            evidence: string[];
+          },
+      );
+    // Every page says which part of the detector it rests on (or it came from the cost-creep rule).
+    expect(alerts.filter((a) => a.evidence.some((e) => e.includes('(detector: '))).length).toBeGreaterThan(3);
+    for (const a of alerts)
+      expect(a.evidence.some((e) => /\(detector: (band|shift|stuck|density)\)$/.test(e)) || a.trigger === 'cost').toBe(
+        true,
       );
     // One episode per incident kind of seed 004's playbooks, classified as such.
     const kind = (tenant: string, signal: string) => alerts.find((a) => a.tenant === tenant && a.signal === signal);

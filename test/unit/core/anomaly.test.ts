@@ -37,6 +37,26 @@ const ctx = (changes: Partial<ChangeRecord>[] = [], over: Partial<AnomalyContext
 });
 
 describe('describeAnomaly: correlate, classify, decide', () => {
+  it("says in its evidence what the detector's confidence rested on (and nothing when the creep rule paged)", () => {
+    const event = confirmed();
+    const shift = { ...event, episode: { ...event.episode, peak: { ...event.episode.peak, kind: 'shift' as const } } };
+    const a = describeAnomaly(shift, 'acme#cqs_p95', 'acme', 'cqs_p95', ctx());
+    expect(a.evidence).toContain(
+      'cqs_p95 moved its level away from the last two days further than ever before (detector: shift)',
+    );
+    expect(JSON.parse(alertMessage(a).body).evidence).toEqual(a.evidence);
+    const density = {
+      ...event,
+      episode: { ...event.episode, peak: { ...event.episode.peak, kind: 'density' as const } },
+    };
+    expect(describeAnomaly(density, 'acme#cqs_p95', 'acme', 'cqs_p95', ctx()).evidence.join(' ')).toMatch(
+      /out of line with their neighbours more often than ever before \(detector: density\)/,
+    );
+    expect(describeAnomaly(event, 'acme#cqs_p95', 'acme', 'cqs_p95', ctx()).evidence.join(' ')).not.toMatch(
+      /detector:/,
+    );
+  });
+
   it('a confident, unexplained cost spike is a mitigation candidate', () => {
     const a = describeAnomaly(confirmed(), 'acme#cqs_p95', 'acme', 'cqs_p95', ctx());
     expect(a).toMatchObject({

@@ -29,6 +29,29 @@ const high: [number, boolean] = [0.95, true];
 const low: [number, boolean] = [0.6, true];
 
 describe('trigger rules and episodes', () => {
+  it("the page quotes the peak minute with what the detector's confidence rested on there", () => {
+    let tracker: EpisodeTracker | undefined;
+    const kinds = ['band', 'shift', 'shift'] as const;
+    const scores = [0.85, 0.97, 0.9];
+    const events: EpisodeEvent[] = [];
+    kinds.forEach((kind, i) => {
+      const m: MinuteScore = {
+        ts: T0 + i * 60_000,
+        score: scores[i]!,
+        anomalous: true,
+        observed: 150,
+        expected: 100,
+        band: { lo: 90, hi: 110 },
+        kind,
+      };
+      const r = trackEpisode(tracker, 'acme#search_qps', m, 'usage');
+      tracker = r.tracker;
+      events.push(...r.events);
+    });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ kind: 'confirmed', episode: { peak: { ts: T0 + 60_000, kind: 'shift' } } });
+  });
+
   it('3 consecutive high-confidence minutes make a mitigation candidate, once per episode', () => {
     const { events } = run([normal, high, high, high, high, high, normal, normal, normal, normal, normal]);
     const confirmed = events.filter((e) => e.kind === 'confirmed');
