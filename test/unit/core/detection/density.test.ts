@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { exceedanceQuantile, localDeviation, nextRate } from '../../../../lambdas/core/detection/density.js';
+import { parseDetectorState, scorePoint } from '../../../../lambdas/core/detection/index.js';
 import { alertsIn, gaussian, MINUTE, noisy, replay, rng, T0 } from './synthetic.js';
 
 describe('density building blocks', () => {
@@ -82,5 +83,20 @@ describe('density of exceedances', () => {
     expect(results.filter((x) => x.anomalous && x.kind === 'density')).toEqual([]);
     const both = replay(values, 'both', undefined, times(4032)).results;
     expect(alertsIn(both, from, from + 72).length).toBeGreaterThan(0);
+  });
+});
+
+describe('density state', () => {
+  it('a state stored before the density part is read back, and the part starts learning from there', () => {
+    const values = noisy(3000, 31);
+    const { state } = replay(values.slice(0, 2000), 'up');
+    const { dq: _dq, dr: _dr, de: _de, ...older } = JSON.parse(JSON.stringify(state)) as Record<string, unknown>;
+    let s = parseDetectorState(older);
+    expect(s).toBeDefined();
+    expect(s!.dq).toBeUndefined();
+    for (let i = 2000; i < 3000; i++) s = scorePoint(s, { ts: T0 + i * MINUTE, value: values[i]! }, 'up').state;
+    expect(s!.dq).toBeGreaterThan(0);
+    expect(s!.de).toHaveLength(4);
+    expect(parseDetectorState({ ...state, dr: 1.5 })).toBeUndefined(); // a share is in [0, 1]
   });
 });
