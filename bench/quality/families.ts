@@ -81,6 +81,8 @@ interface Rng {
   int(a: number, b: number): number;
   normal(): number;
   poisson(lambda: number): number;
+  /** Gamma(shape, 1) for shape ≥ 1 (Marsaglia–Tsang). */
+  gamma(shape: number): number;
   pick<T>(xs: readonly T[]): T;
 }
 
@@ -102,6 +104,15 @@ function makeRng(seed: number): Rng {
         p *= r();
       } while (p > l);
       return k - 1;
+    },
+    gamma(shape) {
+      const d = shape - 1 / 3;
+      const c = 1 / Math.sqrt(9 * d);
+      for (;;) {
+        const x = normal();
+        const v = (1 + c * x) ** 3;
+        if (v > 0 && Math.log(1 - r()) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+      }
     },
     pick: (xs) => xs[Math.floor(r() * xs.length)] as never,
   };
@@ -148,17 +159,20 @@ function makeBase(shape: Shape, r: Rng, n: number, spacingMin: number): Base {
       };
     }
     case 'bursty': {
-      // counts (tweets, requests) with a daily rhythm and frequent short bursts
+      // counts (tweets, requests) with a daily rhythm and frequent short bursts; over-dispersed like
+      // real counts (a gamma-mixed Poisson, i.e. negative binomial: variance = mean + mean² / shape)
       const lambda = r.between(3, 80);
       const amp = r.between(0.2, 0.6);
       const burstRate = r.between(0.002, 0.02);
       const burstSize = r.between(2, 5);
+      const dispersion = r.between(2, 20);
       return {
         clean: (i, season, period, phase) => lambda * Math.max(0.05, 1 + season * amp * daily(i, period, phase)),
         observe: (c, nk, bk) => {
           const burst = r.u() < burstRate * bk ? c * burstSize * r.between(0.5, 1.5) : 0;
           const mean = c + burst;
-          return nk === 1 ? r.poisson(mean) : Math.max(0, Math.round(mean + nk * Math.sqrt(mean) * r.normal()));
+          const mixed = (mean * r.gamma(dispersion)) / dispersion;
+          return nk === 1 ? r.poisson(mixed) : Math.max(0, Math.round(mixed + nk * Math.sqrt(mixed) * r.normal()));
         },
         min: 0,
         max: Infinity,
