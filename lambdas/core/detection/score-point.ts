@@ -47,9 +47,9 @@ export interface PointScore {
    * What the confidence rests on: `band` — the residual (at the point or sustained over a few
    * points) goes beyond everything the series has done; `shift` — the level has moved away from
    * the slow base level further than ever (level shifts, drifts); `stuck` — a run of identical
-   * values longer than any before; `density` — points beyond the series' usual high residual
-   * quantile have become more frequent than ever (spikes or noise more often, none of them a
-   * record). Undefined while the confidence is 0.
+   * values longer than any before; `density` — points that stand out from their neighbours by more
+   * than the series' usual high quantile come more often than ever (spikes or noise more often or
+   * larger for hours, none of them a record). Undefined while the confidence is 0.
    */
   readonly kind?: AlertKind;
 }

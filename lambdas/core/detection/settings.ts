@@ -77,17 +77,19 @@ export interface DetectorSettings {
   readonly shiftScale: number;
   /** Days of history before the shift envelope learns (the slow base level's start-up transient). */
   readonly shiftStartDays: number;
-  /** Time constant (days) at which the shift envelope widens toward a new extreme gap (a drift outruns it); the
-   * density part's threshold and envelope learn at the same pace. */
+  /**
+   * Time constant (days) at which the shift envelope widens toward a new extreme gap (a drift
+   * outruns it); the density part's threshold and envelope learn at the same pace.
+   */
   readonly shiftLearnDays: number;
   // — Density of exceedances —
   /**
-   * Density novelty (the recent share of points beyond the series' own high residual quantile,
-   * beyond every such share it has had, in envelope widths) at which its confidence reaches 0.5
-   * on a mature history; 0 = off.
+   * Density novelty (the recent share of points that stand out from their neighbours by more than
+   * the series' usual high quantile, beyond every such share it has had, in envelope widths) at
+   * which its confidence reaches 0.5 on a mature history; 0 = off.
    */
   readonly densityScale: number;
-  /** Share of points the exceedance threshold is learned to leave above it (its quantile). */
+  /** Share of points the exceedance threshold is learned to leave above it (1 − its quantile). */
   readonly densityShare: number;
   /** Points the recent share of exceedances is averaged over. */
   readonly densityPoints: number;
