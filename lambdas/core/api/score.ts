@@ -83,6 +83,7 @@ export function scoreSignals(
           changes,
           tenantsAffected,
           concurrentSignals,
+          ...(point.kind && { basis: point.kind }),
         }),
       );
     }

@@ -103,7 +103,8 @@ describe('operator API handlers over the local stand-ins', () => {
       expect(spike.anomalous).toBe(true);
       expect(spike.score).toBeGreaterThan(0.5);
       expect(spike.causeCandidates[0].class).toMatch(/tenant|abuse|app|infra/);
-      expect(spike.causeCandidates[0].evidence.length).toBeGreaterThan(0);
+      // the same evidence a page would carry, with the detector part the score rests on
+      expect(spike.causeCandidates[0].evidence.join(' ')).toMatch(/\(detector: (band|shift|stuck|density)\)/);
       expect(await store.load('acme#search_qps')).toEqual(before);
     });
 
