@@ -35,7 +35,7 @@ describe('density building blocks', () => {
 describe('density of exceedances', () => {
   const FIVE_MIN = 5 * MINUTE;
   const times = (n: number) => Array.from({ length: n }, (_, i) => T0 + i * FIVE_MIN);
-  /** A mean-reverting random walk with measurement noise, 14 days at 5 minutes; `edit` per index. */
+  /** A mean-reverting random walk with measurement noise × `noiseK(i)`, 14 days at 5 minutes. */
   const walk = (seed: number, noiseK: (i: number) => number = () => 1) => {
     const g = gaussian(rng(seed));
     const w = gaussian(rng(seed + 9));
@@ -83,6 +83,13 @@ describe('density of exceedances', () => {
     expect(results.filter((x) => x.anomalous && x.kind === 'density')).toEqual([]);
     const both = replay(values, 'both', undefined, times(4032)).results;
     expect(alertsIn(both, from, from + 72).length).toBeGreaterThan(0);
+    // the share of exceedances: on 'both' the dips nearly double its earlier high, on 'up' they barely count
+    const rise = (rs: typeof results) => {
+      const high = (a: number, b: number) => Math.max(...rs.slice(a, b).map((x) => x.state.dr ?? 0));
+      return high(from, from + 72) / high(2000, from);
+    };
+    expect(rise(both)).toBeGreaterThan(1.5);
+    expect(rise(results)).toBeLessThan(1.5);
   });
 });
 
