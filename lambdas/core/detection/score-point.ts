@@ -14,7 +14,7 @@ import { decide } from './paging.js';
 import { discountRecovery, excursionStarts, nextHold } from './recovery-anchor.js';
 import { judgeResidual } from './robust-z.js';
 import { resolveSettings, type DetectorSettings } from './settings.js';
-import { stepFrom } from './spacing.js';
+import { pointsWithin, stepFrom } from './spacing.js';
 import { readStuck } from './stuck.js';
 import { emptyState, initialState, type DetectorState } from './state.js';
 import { fromUnits, renormalise, toUnits } from './units.js';
@@ -143,11 +143,7 @@ export function scorePoint(
   // Stuck evidence grows with the run past the threshold, discounted by maturity like novelty
   // (young series break run-length records easily); it opens an episode, which stays open while
   // the value stays stuck, and does not page again inside it.
-  const perDay = step.typicalMs > 0 ? DAY_MS / step.typicalMs : 0;
-  const maturityPoints =
-    s.maturityMaxDays > 0 && perDay > 0
-      ? Math.min(s.maturityPoints, Math.ceil(s.maturityMaxDays * perDay))
-      : s.maturityPoints;
+  const maturityPoints = pointsWithin(s.maturityPoints, s.maturityMaxDays * DAY_MS, step.typicalMs);
   const maturity = maturityPoints > 0 ? Math.min(1, prev.n / maturityPoints) : 1;
   let kind: AlertKind = 'band';
   const stuckOn = stuckSide && stuck.ratio * maturity >= 1;
@@ -167,10 +163,7 @@ export function scorePoint(
 
   const warmingUp = prev.n < s.warmupPoints || prev.res.length < MIN_RESIDUALS;
   // The refractory period is a time for the people paged: at most refractoryMaxHours.
-  const refractoryPoints =
-    s.refractoryMaxHours > 0 && step.typicalMs > 0
-      ? Math.min(s.refractoryPoints, Math.ceil((s.refractoryMaxHours * HOUR_MS) / step.typicalMs))
-      : s.refractoryPoints;
+  const refractoryPoints = pointsWithin(s.refractoryPoints, s.refractoryMaxHours * HOUR_MS, step.typicalMs);
   // Learn. Outliers are clipped (Huber) before they move the baseline — not before the spread
   // or the history, which must see what really happened.
   const clip = s.huberK * judged.scale;
@@ -262,7 +255,7 @@ export function scorePoint(
     learns: prev.n >= s.envelopeStart,
     inEpisode: s.episodeMemoryPoints > 0 && decision.ongoing && envReady,
     quiet: decision.quiet,
-    episodeMemory: s.episodeMemoryPoints,
+    episodeMemory: pointsWithin(s.episodeMemoryPoints, s.episodeMemoryMaxDays * DAY_MS, step.typicalMs),
     memoryMs: s.envelopeMemoryDays * DAY_MS,
     digits: RESIDUAL_DIGITS,
   });
@@ -315,7 +308,11 @@ export function scorePoint(
   const runs = history.rotated
     ? readStuck({ last: prev.last, run: prev.sr, longest: prev.sl, changes: prev.sc }, rounded, true).memory
     : stuck.memory;
-  const hold = nextHold(prev.hold, envReady && excursionStarts(seen, atHorizon, floor), s.anchorPoints);
+  const hold = nextHold(
+    prev.hold,
+    envReady && excursionStarts(seen, atHorizon, floor),
+    pointsWithin(s.anchorPoints, s.anchorMaxDays * DAY_MS, step.typicalMs),
+  );
   const state = renormalise(
     {
       v: 1,

@@ -25,3 +25,12 @@ export function stepFrom(typicalMs: number, gapMs: number): Step {
   const seen = clamp(gapMs, typicalMs / 4, typicalMs * 4);
   return { k, typicalMs: typicalMs + SPACING_ALPHA * (seen - typicalMs) };
 }
+
+/**
+ * `points`, but never more than `maxMs` of event time at the typical spacing: counts chosen for
+ * minute or 5-minute data would otherwise last weeks on hourly data. `maxMs` 0 or an unknown
+ * spacing leave `points` as they are.
+ */
+export function pointsWithin(points: number, maxMs: number, typicalMs: number): number {
+  return maxMs > 0 && typicalMs > 0 ? Math.min(points, Math.ceil(maxMs / typicalMs)) : points;
+}

@@ -7,7 +7,7 @@ import {
   learnProfile,
   profileAt,
 } from '../../../../lambdas/core/detection/seasonal-profile.js';
-import { stepFrom } from '../../../../lambdas/core/detection/spacing.js';
+import { pointsWithin, stepFrom } from '../../../../lambdas/core/detection/spacing.js';
 import { decadeOf, fromUnits, toUnits } from '../../../../lambdas/core/detection/units.js';
 import { scorePoint, type DetectorState } from '../../../../lambdas/core/detection/index.js';
 import { gaussian, MINUTE, rng, T0 } from './synthetic.js';
@@ -100,6 +100,15 @@ describe('spacing', () => {
     expect(stepFrom(60_000, 600_000).k).toBe(10);
     expect(stepFrom(60_000, 1e12).k).toBe(288);
     expect(stepFrom(60_000, 1e12).typicalMs).toBeLessThanOrEqual(60_000 * 1.2); // one gap does not redefine "typical"
+  });
+
+  it('caps a count of points at a span of event time, not below it', () => {
+    const hour = 3_600_000;
+    expect(pointsWithin(1000, 10 * 24 * hour, hour)).toBe(240); // hourly: 10 days, not 41
+    expect(pointsWithin(1000, 10 * 24 * hour, 5 * MINUTE)).toBe(1000); // 5-minute: 3.5 days already
+    expect(pointsWithin(200, 8 * hour, 7 * MINUTE)).toBe(69); // rounds up
+    expect(pointsWithin(1000, 0, hour)).toBe(1000); // no cap
+    expect(pointsWithin(1000, 10 * hour, 0)).toBe(1000); // spacing not known yet
   });
 });
 

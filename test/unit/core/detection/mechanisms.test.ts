@@ -98,6 +98,23 @@ describe('seasonal take-over and model hysteresis', () => {
   });
 });
 
+describe('recovery anchor in time', () => {
+  // Hourly: 20 days at 100, a shift up by 30 that stays, and 25 days later a drop back to 100 for 8 hours.
+  const shiftThenDrop = (seed: number, settings?: { anchorMaxDays: number }) => {
+    const values = noisy(1440, seed, (i, v) => v + (i >= 480 ? 30 : 0) - (i >= 1080 && i < 1088 ? 30 : 0));
+    const times = Array.from({ length: values.length }, (_, i) => T0 + i * 3_600_000);
+    return replay(values, 'both', settings, times).results;
+  };
+
+  it('on hourly data a drop weeks after a shift up pages: it is not a recovery to the old level', () => {
+    for (const seed of [1, 2, 3]) {
+      expect(alertsIn(shiftThenDrop(seed), 1080, 1088)).not.toEqual([]);
+      // held for 1000 points (41 days here), the pre-shift level made the drop look like a recovery
+      expect(alertsIn(shiftThenDrop(seed, { anchorMaxDays: 0 }), 1080, 1088)).toEqual([]);
+    }
+  });
+});
+
 describe('refractory period in time', () => {
   // A spike, then 48 points later a dip (a different incident: the spike's memory does not hide it).
   const incidents = (spacingMs: number, settings?: { refractoryMaxHours: number }) => {
