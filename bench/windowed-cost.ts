@@ -21,6 +21,7 @@ import { DEFAULT_WINDOW_SETTINGS } from '../lambdas/core/window-settings.js';
 import { createStreamConsumer, type ConsumerEvent } from '../lambdas/handlers/stream-consumer.js';
 import type { BatchOutcome, StreamBatchDeps } from '../lambdas/usecases/stream-batch.js';
 import { startLocalDynamo, WRITE_OPERATIONS, type LocalDynamo } from './dynamo-harness.js';
+import { matureKeys } from './mature-keys.js';
 import { billOf, perMillion, type UsageBill } from './pricing.js';
 import { CountingDeadLetterSink, CountingNotifier } from './state-writes.js';
 import { SHARD_ID, ShardWorkload } from './workload.js';
@@ -40,6 +41,8 @@ export interface WindowedScenario {
   readonly cache: boolean;
   /** Write quiet keys every other window (the window carry, the deployed default). */
   readonly carry: boolean;
+  /** Days of detector history every key has before the measured minutes (0: the warm-up's minutes only). */
+  readonly matureDays: number;
 }
 
 export const WINDOWED_SCENARIOS = {
@@ -53,6 +56,7 @@ export const WINDOWED_SCENARIOS = {
     measuredMinutes: 4,
     cache: true,
     carry: true,
+    matureDays: 14,
   },
   keys10k: {
     label: '5,000 events/s over 10,000 keys (5 shards × 2,000 keys)',
@@ -64,6 +68,7 @@ export const WINDOWED_SCENARIOS = {
     measuredMinutes: 2,
     cache: true,
     carry: true,
+    matureDays: 14,
   },
 } as const satisfies Record<string, WindowedScenario>;
 
@@ -164,6 +169,15 @@ export async function benchWindowedCost(scenario: WindowedScenario, dynamo?: Loc
     };
     // Warm-up: one record per key every 10 s, so windows close and the items carry detector state.
     for (let m = 0; m < scenario.warmupMinutes; m++) await window(1, { records: scenario.keys * 6, spanMs: 60_000 });
+    if (scenario.matureDays > 0) {
+      const perKeyMinute = (scenario.eventsPerSecond * 60) / scenario.keys;
+      await matureKeys(
+        { client: local.client, table, windows: deps.windows },
+        scenario.matureDays,
+        shard.nextStart,
+        perKeyMinute,
+      );
+    }
     local.reset();
     outcomes.length = 0;
     lambdaMs = 0;

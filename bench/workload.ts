@@ -22,7 +22,8 @@ const SIGNALS = [
   'edge_p95_ms',
   'origin_p95_ms',
 ] as const;
-const BASE: Record<(typeof SIGNALS)[number], number> = {
+/** Each signal's typical value (a key's values are uniform within ±20 % of it). */
+export const SIGNAL_LEVELS: Record<(typeof SIGNALS)[number], number> = {
   ingest_rpm: 12_000,
   search_qps: 850,
   notify_rpm: 3_000,
@@ -97,7 +98,7 @@ export class ShardWorkload {
       const tenant = `tenant-${String(k % tenants).padStart(2, '0')}`;
       const signal = SIGNALS[Math.floor(k / tenants)]!;
       const ts = Math.max(from, from + Math.floor((i / records) * spanMs - this.r() * jitterMs));
-      const value = Number((BASE[signal] * (0.8 + 0.4 * this.r())).toPrecision(6));
+      const value = Number((SIGNAL_LEVELS[signal] * (0.8 + 0.4 * this.r())).toPrecision(6));
       const envelope = {
         v: 1,
         type: 'metric',

@@ -1,8 +1,15 @@
 import type { Context } from 'aws-lambda';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbWindowStore, windowItemKey } from '../../lambdas/adapters/window-store.js';
-import { encodeState } from '../../lambdas/core/key-state.js';
+import {
+  compressText,
+  DynamoDbWindowStore,
+  itemBytesBesidesState,
+  windowItemKey,
+} from '../../lambdas/adapters/window-store.js';
+import { scorePoint, type DetectorState } from '../../lambdas/core/detection/index.js';
+import { encodeState, type KeyState } from '../../lambdas/core/key-state.js';
+import { seededRandom } from '../../local/random.js';
 import type { BatchOutcome } from '../../lambdas/usecases/stream-batch.js';
 import { createStreamConsumer } from '../../lambdas/handlers/stream-consumer.js';
 import { kinesisEvent, startHarness, type Harness } from './harness.js';
@@ -80,5 +87,47 @@ describe('DynamoDbWindowStore: one small item per key', () => {
     expect(
       (await doc.send(new GetCommand({ TableName: h.table, Key: windowItemKey('acme#old') }))).Item!.state,
     ).toBeUndefined();
+  }, 120_000);
+
+  it('a key with weeks of detector history still takes one write unit: near a KB boundary it compresses harder', async () => {
+    const outcomes: BatchOutcome[] = [];
+    const consumer = createStreamConsumer(h.deps(), { onOutcome: (o) => void outcomes.push(o) });
+    // 8 minutes, 10 points a minute, latencies to 10 µs.
+    const r = seededRandom(7);
+    const values = Array.from({ length: 80 }, (_, i) => ({
+      v: 1,
+      type: 'metric',
+      id: `m-${i}`,
+      ts: T0 + i * 6_000,
+      tenant: 'acme',
+      signal: 'checkout_latency_p95_ms',
+      region: 'kr',
+      value: Math.round(180 * (1 + 0.2 * r()) * 100) / 100,
+    }));
+    expect((await consumer(kinesisEvent(values), context)).batchItemFailures).toEqual([]);
+    const key = 'acme#checkout_latency_p95_ms';
+    const young = (await h.readState(key))!;
+
+    // Three weeks of noisy minutes through the detector, ending just before the key's own points.
+    const days = 21;
+    let det: DetectorState | undefined;
+    for (let i = -days * 1440; i < 0; i++) {
+      const value = 180 * (1 + 0.3 * Math.sin((2 * Math.PI * i) / 1440)) * (1 + 0.1 * (r() - 0.5));
+      det = scorePoint(det, { ts: T0 + i * MIN, value: Math.round(value * 1000) / 1000 }, 'up').state;
+    }
+    const mature: KeyState = { ...young.state, det: det! };
+    const besides = itemBytesBesidesState(mature, young.version);
+    // The quick setting alone would take two write units for this item.
+    expect(compressText(encodeState(mature), 16).length + besides).toBeGreaterThan(1024);
+
+    const store = new DynamoDbWindowStore(h.standIns.dynamo, h.table);
+    const saved = await store.save(mature, young.version);
+    expect(saved).toEqual({ saved: true, writeUnits: 1 });
+    const doc = DynamoDBDocumentClient.from(h.standIns.dynamo);
+    const { Item } = await doc.send(new GetCommand({ TableName: h.table, Key: windowItemKey(key) }));
+    expect(itemBytes(Item!)).toBeLessThanOrEqual(1024);
+    expect(itemBytes(Item!)).toBe(besides + (Item!.z as Uint8Array).length);
+    const back = await store.load(key);
+    expect(back!.state).toEqual(mature);
   }, 120_000);
 });
