@@ -89,7 +89,7 @@ describe('DynamoDbWindowStore: one small item per key', () => {
     ).toBeUndefined();
   }, 120_000);
 
-  it('a key with weeks of detector history still takes one write unit: near a KB boundary it compresses harder', async () => {
+  it('weeks of detector history stay in one write unit: near a KB boundary the state compresses harder', async () => {
     const outcomes: BatchOutcome[] = [];
     const consumer = createStreamConsumer(h.deps(), { onOutcome: (o) => void outcomes.push(o) });
     // 8 minutes, 10 points a minute, latencies to 10 µs.

@@ -179,7 +179,13 @@ export function scorePoint(
   // After a gap of several intervals the fast level is little more than one point's value: the gap
   // is not read again until the level has had 1/levelAlpha points to settle (`sg` counts down).
   const settle = step.k > 4 ? Math.ceil(1 / s.levelAlpha) : Math.max(0, (prev.sg ?? 0) - 1);
-  const shiftScored = ts - prev.first >= 2 * s.shiftStartDays * DAY_MS;
+  // Read from shiftReadDays on; until the envelope has twice shiftStartDays of history behind it, a gap
+  // must break it by more (shiftEarlyScale, falling linearly to shiftScale): young series get their
+  // shifts and drifts paged, a first day's envelope does not page the next day's normal swings.
+  const age = (ts - prev.first) / DAY_MS;
+  const shiftScored = age >= s.shiftReadDays;
+  const early = clamp((2 * s.shiftStartDays - age) / Math.max(1e-9, 2 * s.shiftStartDays - s.shiftReadDays), 0, 1);
+  const need = s.shiftScale + early * Math.max(0, s.shiftEarlyScale - s.shiftScale);
   if (shiftOn && prev.sh.length === 4 && shiftScored && settle === 0) {
     const seenGap = withEpisode(prev.sh, prev.she);
     const g = readNovelty(seenGap, [gap], floor);
@@ -189,7 +195,7 @@ export function scorePoint(
     const shiftNov = direction === 'up' ? up : direction === 'down' ? down : Math.max(up, down);
     // Below its scale a shift is no evidence at all: the gap is smooth, and one that stays a little
     // beyond its record for hours must not hold the confidence up all that time.
-    const e = shiftNov >= s.shiftScale ? (shiftNov * s.noveltyScale) / s.shiftScale : 0;
+    const e = shiftNov >= need ? (shiftNov * s.noveltyScale) / need / Math.max(maturity, 1e-9) : 0;
     if (e > novelty) [novelty, kind] = [e, 'shift'];
   }
 

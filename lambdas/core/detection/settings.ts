@@ -81,6 +81,13 @@ export interface DetectorSettings {
   readonly shiftScale: number;
   /** Days of history before the shift envelope learns (the slow base level's start-up transient). */
   readonly shiftStartDays: number;
+  /** Days of history after which the shift part is read (learning starts at `shiftStartDays`). */
+  readonly shiftReadDays: number;
+  /**
+   * Envelope widths a gap must break the shift envelope by when the part is first read, falling linearly
+   * to `shiftScale` at twice `shiftStartDays` of history (an envelope learned from hours breaks easily).
+   */
+  readonly shiftEarlyScale: number;
   /**
    * Time constant (days) at which the shift envelope widens toward a new extreme gap (a drift
    * outruns it); the density part's threshold and envelope learn at the same pace.
@@ -159,6 +166,8 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
 
   shiftScale: 1,
   shiftStartDays: 2,
+  shiftReadDays: 2.5,
+  shiftEarlyScale: 3,
   shiftLearnDays: 1,
   densityScale: 1.25,
   densityShare: 0.05,
@@ -238,6 +247,8 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('maturityMaxDays', 0, 3650);
   num('shiftScale', 0, 1e6);
   num('shiftStartDays', 0, 365);
+  num('shiftReadDays', 0, 730);
+  num('shiftEarlyScale', 0, 1e6);
   num('shiftLearnDays', 1e-3, 365);
   num('densityScale', 0, 1e6);
   num('densityShare', 1e-3, 0.5);

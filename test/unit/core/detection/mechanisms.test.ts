@@ -98,6 +98,29 @@ describe('seasonal take-over and model hysteresis', () => {
   });
 });
 
+describe('level shifts on young series', () => {
+  // 5-minute data, 4 days: a drift of 8 noise sd over 12 hours starting on day 2.7.
+  const drift = (seed: number, settings?: { shiftReadDays: number }) => {
+    const from = Math.round(288 * 2.7);
+    const values = noisy(288 * 4, seed, (i, v) => v + (i >= from ? Math.min(1, (i - from) / 144) * 16 : 0));
+    const times = Array.from({ length: values.length }, (_, i) => T0 + i * 5 * MINUTE);
+    return { from, results: replay(values, 'both', settings, times).results };
+  };
+
+  it('a drift on day 3 pages as a shift within the next 7 hours; read from day 4 only, it did not', () => {
+    for (const seed of [1, 2, 3, 5, 6]) {
+      const { from, results } = drift(seed);
+      const pages = results.filter((r) => r.anomalous && r.i >= from);
+      expect(pages.length).toBeGreaterThan(0);
+      expect(pages[0]!.kind).toBe('shift');
+      expect(pages[0]!.i - from).toBeLessThanOrEqual(84);
+      expect(alertsIn(drift(seed, { shiftReadDays: 4 }).results, from)).toEqual([]);
+      // and nothing else paged from the time the part is read until the drift
+      expect(alertsIn(results, 288 * 2.5, from)).toEqual([]);
+    }
+  });
+});
+
 describe('recovery anchor in time', () => {
   // Hourly: 20 days at 100, a shift up by 30 that stays, and 25 days later a drop back to 100 for 8 hours.
   const shiftThenDrop = (seed: number, settings?: { anchorMaxDays: number }) => {
