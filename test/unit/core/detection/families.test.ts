@@ -14,6 +14,7 @@ import {
   type Family,
   type SeriesResult,
   type Shape,
+  YOUNG_LAYOUT,
 } from '../../../../bench/quality/families.js';
 
 // Windows found / false alarms per day at the paging threshold, seed 1 (measured values in the comments).
@@ -79,5 +80,18 @@ describe('anomaly-family suite', () => {
 
   it('keeps the detector state under 2 KB on every series', () => {
     expect(Math.max(...results.map((r) => r.maxStateBytes))).toBeLessThanOrEqual(2000);
+  });
+});
+
+describe('anomaly-family suite, young series (5-minute, 4–10 days, anomalies from 25 % on)', () => {
+  const results = generateSuite({ seeds: 1, layout: YOUNG_LAYOUT }).map((s) => scoreSeries(s, undefined, 'both'));
+  const byFamily = summarise(results, (r) => r.series.family);
+  const all = summarise(results, () => 'all').get('all')!;
+
+  it('finds level shifts and drifts before day 4 (the shift part is read from day 2.5), without paging more', () => {
+    const found = (['shift_up', 'shift_down', 'drift'] as const).reduce((n, f) => n + byFamily.get(f)!.found, 0);
+    expect(found).toBeGreaterThanOrEqual(10); // 11/18 (8/18 read from day 4)
+    expect(all.found).toBeGreaterThanOrEqual(32); // 34/61
+    expect(all.faPerDay).toBeLessThanOrEqual(0.2); // 0.179
   });
 });
