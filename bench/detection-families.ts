@@ -5,6 +5,10 @@
  * there.
  *
  *   npx tsx bench/detection-families.ts [--seeds 3] [--seed0 1] [--out DIR] [--settings '{"k":v}'] [--json]
+ *     [--young] [--gaps]
+ *
+ * --young: 5-minute series of 4–10 days with early anomalies; --gaps: runs of 1–60 points missing
+ * (a run starts at 1 % of points).
  *
  * The suite is generated into a temporary directory (or --out) and not kept otherwise.
  */
@@ -21,6 +25,7 @@ import {
   summarise,
   writeResults,
   writeSuite,
+  DEFAULT_LAYOUT,
   YOUNG_LAYOUT,
   type SeriesLayout,
   type SeriesResult,
@@ -122,7 +127,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     seed0: value('seed0') ? Number(value('seed0')) : 1,
     ...(value('out') && { out: value('out') }),
     ...(value('settings') && { settings: JSON.parse(value('settings') as string) as Partial<DetectorSettings> }),
-    ...(args.includes('--young') && { layout: YOUNG_LAYOUT }),
+    layout: {
+      ...(args.includes('--young') ? YOUNG_LAYOUT : DEFAULT_LAYOUT),
+      ...(args.includes('--gaps') && { gaps: 0.01 }),
+    },
   });
   if (args.includes('--json')) {
     const fam = Object.fromEntries(summarise(b.results, (r) => r.series.family));

@@ -271,9 +271,14 @@ export interface SeriesLayout {
   readonly spacings: readonly (readonly [number, number])[];
   readonly onsetFrom: number;
   readonly onsetTo: number;
+  /**
+   * Chance per point that the data stops for 1–60 intervals (collector restarts, missing exports:
+   * NAB's traffic files have such gaps); the anomaly's first three points are always kept. 0: none.
+   */
+  readonly gaps?: number;
 }
 
-const DEFAULT_LAYOUT: SeriesLayout = { spacings: SPACINGS, onsetFrom: 0.5, onsetTo: 0.8 };
+export const DEFAULT_LAYOUT: SeriesLayout = { spacings: SPACINGS, onsetFrom: 0.5, onsetTo: 0.8 };
 
 /**
  * Young series: 5-minute data of 4 to 10 days (1,200–2,800 points, like NAB's traffic and several
@@ -389,7 +394,7 @@ export function generateSeries(
     values[i] = roundTo(Math.min(base.max, Math.max(base.min, v)));
   }
   const ts = Array.from({ length: n }, (_, i) => T0 + i * spacingMin * MIN);
-  return {
+  const series: SuiteSeries = {
     name: `${shape}/${family}_${seed}_${spacingMin}m.csv`,
     shape,
     family,
@@ -398,6 +403,29 @@ export function generateSeries(
     values,
     onsets,
     windows: nabWindows(n, onsets),
+  };
+  return layout.gaps ? withGaps(series, layout.gaps, r) : series;
+}
+
+/** The series with runs of points missing; windows keep their time span (over the points left). */
+function withGaps(s: SuiteSeries, chance: number, r: Rng): SuiteSeries {
+  const kept = new Set<number>(s.onsets.flatMap((o) => [o, o + 1, o + 2]));
+  const keep: number[] = [];
+  for (let i = 0, skip = 0; i < s.values.length; i++) {
+    if (skip > 0 && !kept.has(i)) {
+      skip--;
+      continue;
+    }
+    skip = r.u() < chance ? r.int(1, 60) : 0;
+    keep.push(i);
+  }
+  const at = (i: number) => keep.findIndex((k) => k >= i);
+  return {
+    ...s,
+    ts: keep.map((i) => s.ts[i] as number),
+    values: keep.map((i) => s.values[i] as number),
+    onsets: s.onsets.map(at),
+    windows: s.windows.map(([a, b]) => [at(a), at(b + 1) < 0 ? keep.length - 1 : at(b + 1) - 1] as const),
   };
 }
 
@@ -520,7 +548,7 @@ export function scoreSeries(
   }
   let falseAlerts = 0;
   for (let i = probation; i < n; i++) if (alerts[i] && !s.windows.some(([a, b]) => i >= a && i <= b)) falseAlerts++;
-  const days = ((n - probation) * s.spacingMin) / 1440;
+  const days = ((s.ts[n - 1] as number) - (s.ts[probation] as number)) / 86_400_000;
   return { series: s, scores, alerts, found, falseAlerts, days, maxStateBytes, kinds };
 }
 

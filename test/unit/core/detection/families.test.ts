@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_LAYOUT,
   FAMILIES,
   generateSeries,
   generateSuite,
@@ -56,6 +57,22 @@ describe('anomaly-family suite', () => {
     expect(to).toBeGreaterThan(a.onsets[0]!);
     expect(from).toBeGreaterThan(0.15 * a.values.length);
     expect(generateSeries('walk', 'repeat', 2).windows).toHaveLength(2);
+  });
+
+  it('with gaps, drops runs of points but keeps each anomaly, inside a window over the same time', () => {
+    const plain = generateSeries('walk', 'repeat', 2);
+    const gappy = generateSeries('walk', 'repeat', 2, { ...DEFAULT_LAYOUT, gaps: 0.01 });
+    expect(gappy.values.length).toBeLessThan(0.9 * plain.values.length);
+    expect(gappy.ts.every((t, i) => i === 0 || t > gappy.ts[i - 1]!)).toBe(true);
+    gappy.onsets.forEach((o, j) => {
+      const p = plain.onsets[j]!;
+      expect([gappy.ts[o], gappy.values[o]]).toEqual([plain.ts[p], plain.values[p]]);
+      const [from, to] = gappy.windows[j]!;
+      const [pf, pt] = plain.windows[j]!;
+      expect(from <= o && o <= to).toBe(true);
+      expect(gappy.ts[from]!).toBeGreaterThanOrEqual(plain.ts[pf]!);
+      expect(gappy.ts[to]!).toBeLessThanOrEqual(plain.ts[pt]!);
+    });
   });
 
   it.each(FAMILIES.map((f) => [f]))('%s: windows found and false alarms per day stay above their floors', (family) => {
