@@ -12,7 +12,7 @@ import { encodeState, type KeyState } from '../../lambdas/core/key-state.js';
 import { seededRandom } from '../../local/random.js';
 import type { BatchOutcome } from '../../lambdas/usecases/stream-batch.js';
 import { createStreamConsumer } from '../../lambdas/handlers/stream-consumer.js';
-import { kinesisEvent, startHarness, type Harness } from './harness.js';
+import { kinesisEvent, metric, startHarness, type Harness } from './harness.js';
 
 const context = { functionName: 'test', awsRequestId: 'r' } as unknown as Context;
 const T0 = Date.parse('2026-11-20T00:00:00Z');
@@ -94,16 +94,13 @@ describe('DynamoDbWindowStore: one small item per key', () => {
     const consumer = createStreamConsumer(h.deps(), { onOutcome: (o) => void outcomes.push(o) });
     // 8 minutes, 10 points a minute, latencies to 10 µs.
     const r = seededRandom(7);
-    const values = Array.from({ length: 80 }, (_, i) => ({
-      v: 1,
-      type: 'metric',
-      id: `m-${i}`,
-      ts: T0 + i * 6_000,
-      tenant: 'acme',
-      signal: 'checkout_latency_p95_ms',
-      region: 'kr',
-      value: Math.round(180 * (1 + 0.2 * r()) * 100) / 100,
-    }));
+    const values = Array.from({ length: 80 }, (_, i) =>
+      metric(i, {
+        ts: T0 + i * 6_000,
+        signal: 'checkout_latency_p95_ms',
+        value: Math.round(180 * (1 + 0.2 * r()) * 100) / 100,
+      }),
+    );
     expect((await consumer(kinesisEvent(values), context)).batchItemFailures).toEqual([]);
     const key = 'acme#checkout_latency_p95_ms';
     const young = (await h.readState(key))!;
