@@ -85,6 +85,7 @@ export async function benchJson(opts: { quality: boolean }): Promise<Record<stri
       note:
         'Lambda + DynamoDB (writes and reads) + SNS + Step Functions at us-east-1 list prices, on-demand; Kinesis ' +
         'excluded. keys10k: 5 shards of 2,000 keys at 1,000 events/s each, one measured (shards share nothing). ' +
+        'Every key has 14 days of detector history first (bench/mature-keys.ts): its item is near 1 KB. ' +
         `One 1 KB on-demand write per key-minute would be ${Math.round(floorWruPerMillion)} WRU per million ` +
         `events = $${round(floorWruPerMillion * PRICES.dynamoWru, 3)}; quiet keys are written every other window ` +
         '(the window carry). keys10kProvisionedWrites prices the same writes as provisioned capacity under auto ' +
