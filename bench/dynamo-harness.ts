@@ -38,6 +38,8 @@ export interface LocalDynamo {
   reset(): void;
   /** The state table as the synthesized template declares it, under `prefix`; returns its name. */
   createStateTable(prefix: string): Promise<string>;
+  /** Every item of `table` whose pk starts with `prefix` (a scan). */
+  items(table: string, prefix: string): Promise<Record<string, AttributeValue>[]>;
   /** DynamoDB's own item size (attribute names + values) of every item whose pk starts with `prefix`. */
   itemSizes(table: string, prefix: string): Promise<number[]>;
   close(): Promise<void>;
@@ -52,6 +54,16 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = localDynamoClient(endpoint);
   let counters = emptyCounters();
+  const scanItems = async (table: string, prefix: string) => {
+    const items: Record<string, AttributeValue>[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+      for (const item of page.Items ?? []) if (item.pk?.S?.startsWith(prefix)) items.push(item);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  };
 
   // Every data-plane call's consumed capacity, as the local runtime meters it.
   meterConsumedCapacity(client, (op, units) => {
@@ -98,15 +110,9 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
       );
       return [...tables.values()][0]!;
     },
+    items: scanItems,
     async itemSizes(table, prefix) {
-      const sizes: number[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-        for (const item of page.Items ?? []) if (item.pk?.S?.startsWith(prefix)) sizes.push(dynaliteDb.itemSize(item));
-        start = page.LastEvaluatedKey;
-      } while (start);
-      return sizes;
+      return (await scanItems(table, prefix)).map((item) => dynaliteDb.itemSize(item));
     },
     async close() {
       client.destroy();

@@ -4,10 +4,10 @@
  * items smaller than a mature key's. `matureKeys` gives every stored key the detector it would have after
  * `days` of minutes like the workload's, through the store the consumer uses (its cache stays coherent).
  */
-import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { scorePoint, type DetectorState } from '../lambdas/core/detection/index.js';
 import type { WindowStore } from '../lambdas/core/ports/window-store.js';
 import { seededRandom } from '../local/random.js';
+import type { LocalDynamo } from './dynamo-harness.js';
 import { SIGNAL_LEVELS } from './workload.js';
 
 const MIN = 60_000;
@@ -16,7 +16,7 @@ const MIN = 60_000;
  * A detector after `days` of minute means ending at `endTs`: `level` with Gaussian noise of `noise` × level
  * and a spike of twice the level about once a day (each one a closed episode in the state).
  */
-export function matureDetector(days: number, endTs: number, level: number, noise: number, seed: number): DetectorState {
+function matureDetector(days: number, endTs: number, level: number, noise: number, seed: number): DetectorState {
   const r = seededRandom(seed);
   let det: DetectorState | undefined;
   for (let i = -days * 1440; i < 0; i++) {
@@ -29,25 +29,18 @@ export function matureDetector(days: number, endTs: number, level: number, noise
 
 /**
  * Replaces the detector of every window item in `table` with a mature one for its signal (`eventsPerKeyMinute`
- * sets the noise of a minute's mean); returns how many keys.
+ * sets the noise of a minute's mean).
  */
 export async function matureKeys(
-  o: { client: DynamoDBClient; table: string; windows: WindowStore },
+  o: { local: LocalDynamo; table: string; windows: WindowStore },
   days: number,
   endTs: number,
   eventsPerKeyMinute: number,
-): Promise<number> {
-  const keys: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await o.client.send(new ScanCommand({ TableName: o.table, ExclusiveStartKey: start as never }));
-    for (const item of page.Items ?? []) if (item.pk?.S?.startsWith('w#')) keys.push(item.pk.S.slice(2));
-    start = page.LastEvaluatedKey;
-  } while (start);
+): Promise<void> {
+  const keys = (await o.local.items(o.table, 'w#')).map((item) => String(item.pk?.S).slice(2));
   // a minute's mean of values uniform within ±20 %: sd 0.4 / √12 / √n of the level
   const noise = 0.4 / Math.sqrt(12) / Math.sqrt(Math.max(1, eventsPerKeyMinute));
   const bySignal = new Map<string, DetectorState>();
-  let matured = 0;
   for (const { state, version } of (await o.windows.loadMany(keys)).values()) {
     const level = SIGNAL_LEVELS[state.signal as keyof typeof SIGNAL_LEVELS];
     if (!state.det || level === undefined) continue;
@@ -55,7 +48,5 @@ export async function matureKeys(
     if (!det) bySignal.set(state.signal, (det = matureDetector(days, endTs, level, noise, bySignal.size + 1)));
     const out = await o.windows.save({ ...state, det }, version);
     if (!out.saved) throw new Error(`could not mature ${state.key}`);
-    matured++;
   }
-  return matured;
 }

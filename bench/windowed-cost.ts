@@ -175,7 +175,7 @@ export async function benchWindowedCost(scenario: WindowedScenario, dynamo?: Loc
     // measured minutes, whose means are steadier, do not page.
     if (scenario.matureDays > 0)
       await matureKeys(
-        { client: local.client, table, windows: deps.windows },
+        { local, table, windows: deps.windows },
         scenario.matureDays,
         shard.nextStart,
         warmupPerKeyMinute,

@@ -548,7 +548,7 @@ export function scoreSeries(
   }
   let falseAlerts = 0;
   for (let i = probation; i < n; i++) if (alerts[i] && !s.windows.some(([a, b]) => i >= a && i <= b)) falseAlerts++;
-  const days = ((s.ts[n - 1] as number) - (s.ts[probation] as number)) / 86_400_000;
+  const days = ((s.ts[n - 1] as number) - (s.ts[probation] as number)) / (1440 * MIN);
   return { series: s, scores, alerts, found, falseAlerts, days, maxStateBytes, kinds };
 }
 

@@ -79,7 +79,7 @@ const SLOW_SAVING = 0.12;
  * write unit: a key whose detector has matured (days of history) compresses to about 1 KB at quality 5
  * (docs/architecture.md, "What the state costs"). `besides` is the rest of the item's size.
  */
-export function compressState(state: KeyState, besides = 0): Uint8Array {
+export function compressState(state: KeyState, besides: number): Uint8Array {
   const text = encodeState(state);
   const quick = compressText(text, 16);
   const units = (z: number) => Math.ceil((z + besides) / WRITE_UNIT_BYTES);
@@ -97,8 +97,8 @@ export function itemBytesBesidesState(state: KeyState, expectedVersion: number |
 }
 
 /**
- * Text (JSON) Brotli-compressed at quality 5 for a binary attribute; `windowBits` 16 (64 KiB) suits a key's
- * item, the default (4 MiB) a larger one such as a shard's carry.
+ * Text (JSON) Brotli-compressed for a binary attribute, at quality 5 unless told; `windowBits` 16 (64 KiB) suits
+ * a key's item, the default (4 MiB) a larger one such as a shard's carry.
  */
 export function compressText(text: string, windowBits?: number, quality = 5): Uint8Array {
   const bytes = Buffer.from(text);

@@ -195,6 +195,7 @@ export function scorePoint(
     const shiftNov = direction === 'up' ? up : direction === 'down' ? down : Math.max(up, down);
     // Below its scale a shift is no evidence at all: the gap is smooth, and one that stays a little
     // beyond its record for hours must not hold the confidence up all that time.
+    // decide() discounts evidence by the series' maturity; the early scale is this part's guard instead.
     const e = shiftNov >= need ? (shiftNov * s.noveltyScale) / need / Math.max(maturity, 1e-9) : 0;
     if (e > novelty) [novelty, kind] = [e, 'shift'];
   }
@@ -257,15 +258,15 @@ export function scorePoint(
     envReady &&
     newLevel &&
     beyondSustained(env, (f.model === 0 ? b.flat : b.level) - anchor);
+  const inEpisode = s.episodeMemoryPoints > 0 && decision.ongoing && envReady;
   const history = remember({ env, envSince: prev.envSince, epi: settled ? [] : epi }, atHorizon, ts, {
     learns: prev.n >= s.envelopeStart,
-    inEpisode: s.episodeMemoryPoints > 0 && decision.ongoing && envReady,
+    inEpisode,
     quiet: decision.quiet,
-    episodeMemory: pointsWithin(s.episodeMemoryPoints, s.episodeMemoryMaxDays * DAY_MS, step.typicalMs),
+    episodeMemory: s.episodeMemoryPoints,
     memoryMs: s.envelopeMemoryDays * DAY_MS,
     digits: RESIDUAL_DIGITS,
   });
-  const inEpisode = s.episodeMemoryPoints > 0 && decision.ongoing && envReady;
   // Weight of this point in what the shift and density envelopes learn over `shiftLearnDays`.
   const dayWeight = stepWeight(1, (Math.min(step.k, 4) * step.typicalMs) / (s.shiftLearnDays * DAY_MS));
   const shiftLearns =

@@ -62,8 +62,6 @@ export interface DetectorSettings {
    * points after the last alert, so one incident does not hide the next for weeks. 0 = off.
    */
   readonly episodeMemoryPoints: number;
-  /** ... but never more than this many days of event time (0: points only). */
-  readonly episodeMemoryMaxDays: number;
   /**
    * When an excursion starts (a sustained horizon breaks the envelope, either direction), the
    * pre-excursion level is held as an anchor for this many points; moving back toward it is a
@@ -160,7 +158,6 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   envelopeStart: 20,
   envelopeMemoryDays: 28,
   episodeMemoryPoints: 1440,
-  episodeMemoryMaxDays: 0,
   anchorPoints: 1000,
   anchorMaxDays: 10,
 
@@ -258,7 +255,6 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('minConfidence', 0, 1);
   num('refractoryBypass', 0, 1);
   num('episodeMemoryPoints', 0, 1e7, true);
-  num('episodeMemoryMaxDays', 0, 3650);
   num('anchorMaxDays', 0, 3650);
   num('stateDigits', 3, 15, true);
   if (typeof s.requireRule !== 'boolean') problems.push('requireRule must be a boolean');

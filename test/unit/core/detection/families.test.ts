@@ -107,7 +107,7 @@ describe('anomaly-family suite, young series (5-minute, 4–10 days, anomalies f
 
   it('finds level shifts and drifts before day 4 (the shift part is read from day 2.5), without paging more', () => {
     const found = (['shift_up', 'shift_down', 'drift'] as const).reduce((n, f) => n + byFamily.get(f)!.found, 0);
-    expect(found).toBeGreaterThanOrEqual(10); // 11/18 (8/18 read from day 4)
+    expect(found).toBeGreaterThanOrEqual(10); // 11/18 (9/18 read from day 4)
     expect(all.found).toBeGreaterThanOrEqual(32); // 34/61
     expect(all.faPerDay).toBeLessThanOrEqual(0.2); // 0.179
   });
