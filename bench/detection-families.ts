@@ -5,9 +5,9 @@
  * there.
  *
  *   npx tsx bench/detection-families.ts [--seeds 3] [--seed0 1] [--out DIR] [--settings '{"k":v}'] [--json]
- *     [--young] [--gaps]
+ *     [--young | --long] [--gaps]
  *
- * --young: 5-minute series of 4–10 days with early anomalies; --gaps: runs of 1–60 points missing
+ * --young: 5-minute series of 4–10 days with early anomalies; --long: 8 weeks to 10 months; --gaps: runs of 1–60 points missing
  * (a run starts at 1 % of points).
  *
  * The suite is generated into a temporary directory (or --out) and not kept otherwise.
@@ -26,6 +26,7 @@ import {
   writeResults,
   writeSuite,
   DEFAULT_LAYOUT,
+  LONG_LAYOUT,
   YOUNG_LAYOUT,
   type SeriesLayout,
   type SeriesResult,
@@ -128,7 +129,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ...(value('out') && { out: value('out') }),
     ...(value('settings') && { settings: JSON.parse(value('settings') as string) as Partial<DetectorSettings> }),
     layout: {
-      ...(args.includes('--young') ? YOUNG_LAYOUT : DEFAULT_LAYOUT),
+      ...(args.includes('--young') ? YOUNG_LAYOUT : args.includes('--long') ? LONG_LAYOUT : DEFAULT_LAYOUT),
       ...(args.includes('--gaps') && { gaps: 0.01 }),
     },
   });

@@ -294,6 +294,22 @@ export const YOUNG_LAYOUT: SeriesLayout = {
   onsetTo: 0.8,
 };
 
+/**
+ * Long series: 5-minute data of 8 to 11 weeks, 30-minute data of 7 months and hourly data of
+ * 10 months (like NAB's tweet, machine-temperature, taxi and ambient-temperature files), anomalies
+ * in the second half: the envelope has forgotten its oldest extremes several times before them.
+ */
+export const LONG_LAYOUT: SeriesLayout = {
+  spacings: [
+    [5, 16000],
+    [5, 22000],
+    [30, 10000],
+    [60, 7200],
+  ],
+  onsetFrom: 0.5,
+  onsetTo: 0.9,
+};
+
 export function generateSeries(
   shape: Shape,
   family: Family,

@@ -75,17 +75,25 @@ export function readNovelty(
  * Widens the current bucket to include this point's horizon residuals (rounded to `digits`);
  * with `rotate`, the current bucket becomes the previous one and a new bucket starts here.
  */
-export function widenEnvelope(env: Envelope, atHorizon: readonly number[], rotate: boolean, digits: number): number[] {
+export function widenEnvelope(
+  env: Envelope,
+  atHorizon: readonly number[],
+  rotate: boolean,
+  digits: number,
+  carry = 0,
+): number[] {
   const next = new Array<number>(atHorizon.length * 4);
   for (let h = 0; h < atHorizon.length; h++) {
     const r = roundSig(atHorizon[h] as number, digits);
     const hiCur = env[4 * h] ?? r;
     const loCur = env[4 * h + 1] ?? r;
     if (rotate) {
+      const hiPrev = env[4 * h + 2] ?? hiCur;
+      const loPrev = env[4 * h + 3] ?? loCur;
       next[4 * h] = r;
       next[4 * h + 1] = r;
-      next[4 * h + 2] = hiCur;
-      next[4 * h + 3] = loCur;
+      next[4 * h + 2] = carry > 0 && hiPrev > hiCur ? roundSig(hiCur + carry * (hiPrev - hiCur), digits) : hiCur;
+      next[4 * h + 3] = carry > 0 && loPrev < loCur ? roundSig(loCur + carry * (loPrev - loCur), digits) : loCur;
     } else {
       next[4 * h] = Math.max(hiCur, r);
       next[4 * h + 1] = Math.min(loCur, r);
@@ -139,7 +147,15 @@ export function remember(
   prev: Remembered,
   atHorizon: readonly number[],
   ts: number,
-  o: { learns: boolean; inEpisode: boolean; quiet: number; episodeMemory: number; memoryMs: number; digits: number },
+  o: {
+    learns: boolean;
+    inEpisode: boolean;
+    quiet: number;
+    episodeMemory: number;
+    memoryMs: number;
+    digits: number;
+    carry?: number;
+  },
 ): Remembered {
   const ready = prev.env.length === 4 * atHorizon.length;
   let { env, envSince, epi } = prev;
@@ -148,7 +164,7 @@ export function remember(
   else if (epi.length > 0 && o.quiet >= o.episodeMemory) epi = [];
   if (o.learns && !o.inEpisode) {
     const rotate = ready && o.memoryMs > 0 && ts - envSince >= o.memoryMs / 2;
-    env = widenEnvelope(ready ? env : [], atHorizon, rotate, o.digits);
+    env = widenEnvelope(ready ? env : [], atHorizon, rotate, o.digits, o.carry);
     if (rotate || !ready) envSince = ts;
     rotated = rotate;
   }

@@ -139,7 +139,8 @@ export function scorePoint(
   const d = s.stateDigits;
   const rounded = roundSig(value, d);
   const stuckSide = direction === 'both' || (direction === 'up' ? rounded > prev.base : rounded < prev.base);
-  const stuck = readStuck({ last: prev.last, run: prev.sr, longest: prev.sl, changes: prev.sc }, rounded, false);
+  const runMemory = { last: prev.last, run: prev.sr, longest: prev.sl, changes: prev.sc };
+  const stuck = readStuck(runMemory, rounded, false);
   // Stuck evidence grows with the run past the threshold, discounted by maturity like novelty
   // (young series break run-length records easily); it opens an episode, which stays open while
   // the value stays stuck, and does not page again inside it.
@@ -266,6 +267,7 @@ export function scorePoint(
     episodeMemory: s.episodeMemoryPoints,
     memoryMs: s.envelopeMemoryDays * DAY_MS,
     digits: RESIDUAL_DIGITS,
+    carry: s.envelopeCarry,
   });
   // Weight of this point in what the shift and density envelopes learn over `shiftLearnDays`.
   const dayWeight = stepWeight(1, (Math.min(step.k, 4) * step.typicalMs) / (s.shiftLearnDays * DAY_MS));
@@ -312,9 +314,7 @@ export function scorePoint(
     prev.n >= s.envelopeStart && !(s.episodeMemoryPoints > 0 && decision.ongoing),
     history.rotated === true,
   );
-  const runs = history.rotated
-    ? readStuck({ last: prev.last, run: prev.sr, longest: prev.sl, changes: prev.sc }, rounded, true).memory
-    : stuck.memory;
+  const runs = history.rotated ? readStuck(runMemory, rounded, true, s.envelopeCarry).memory : stuck.memory;
   const hold = nextHold(
     prev.hold,
     envReady && excursionStarts(seen, atHorizon, floor),

@@ -58,6 +58,13 @@ export interface DetectorSettings {
   /** The novelty envelope remembers between this many and half as many days; 0 never forgets. */
   readonly envelopeMemoryDays: number;
   /**
+   * When the envelope's buckets rotate, this share of how far the older bucket reached beyond the
+   * newer one is carried over (and so on, fading geometrically), instead of being dropped; the longest
+   * stuck run is carried the same way. On months of data a hard 28-day memory pages on every
+   * 28-day record; 0 = drop.
+   */
+  readonly envelopeCarry: number;
+  /**
    * What alert episodes reach is kept apart from the envelope and forgotten this many quiet
    * points after the last alert, so one incident does not hide the next for weeks. 0 = off.
    */
@@ -157,6 +164,7 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   horizons: Object.freeze([1, 3]),
   envelopeStart: 20,
   envelopeMemoryDays: 28,
+  envelopeCarry: 0.75,
   episodeMemoryPoints: 1440,
   anchorPoints: 1000,
   anchorMaxDays: 10,
@@ -255,6 +263,7 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('minConfidence', 0, 1);
   num('refractoryBypass', 0, 1);
   num('episodeMemoryPoints', 0, 1e7, true);
+  num('envelopeCarry', 0, 1);
   num('anchorMaxDays', 0, 3650);
   num('stateDigits', 3, 15, true);
   if (typeof s.requireRule !== 'boolean') problems.push('requireRule must be a boolean');

@@ -38,11 +38,11 @@ export function stuckThreshold(longest: readonly [number, number]): number {
 }
 
 /** Reads and updates the run memory for a point whose rounded value is `v`. */
-export function readStuck(prev: StuckMemory, v: number, rotate: boolean): StuckReading {
+export function readStuck(prev: StuckMemory, v: number, rotate: boolean, carry = 0): StuckReading {
   const same = v === prev.last;
   const run = same ? prev.run + 1 : 1;
   let longest: [number, number] = [prev.longest[0], prev.longest[1]];
-  if (rotate) longest = [0, longest[0]];
+  if (rotate) longest = [0, Math.round(longest[0] + carry * Math.max(0, longest[1] - longest[0]))];
   if (!same) longest[0] = Math.max(longest[0], prev.run);
   const armed = prev.changes >= MIN_CHANGES;
   const thr = stuckThreshold(longest);

@@ -7,7 +7,9 @@ import {
   learnProfile,
   profileAt,
 } from '../../../../lambdas/core/detection/seasonal-profile.js';
+import { widenEnvelope } from '../../../../lambdas/core/detection/novelty.js';
 import { pointsWithin, stepFrom } from '../../../../lambdas/core/detection/spacing.js';
+import { readStuck } from '../../../../lambdas/core/detection/stuck.js';
 import { decadeOf, fromUnits, toUnits } from '../../../../lambdas/core/detection/units.js';
 import { scorePoint, type DetectorState } from '../../../../lambdas/core/detection/index.js';
 import { gaussian, MINUTE, rng, T0 } from './synthetic.js';
@@ -154,5 +156,24 @@ describe('units', () => {
     expect(state!.exp).toBeGreaterThanOrEqual(15);
     const longest = Math.max(...(JSON.stringify(state).match(/-?[\d.e+-]+/g) ?? []).map((x) => x.length));
     expect(longest).toBeLessThanOrEqual(13);
+  });
+});
+
+describe('envelope and stuck-run rotation', () => {
+  // One horizon: [hiCur, loCur, hiPrev, loPrev].
+  const env = [4, -2, 10, -3];
+
+  it('drops the older bucket without carry, and keeps a share of how far it reached beyond the newer one with it', () => {
+    expect(widenEnvelope(env, [1], true, 6)).toEqual([1, 1, 4, -2]);
+    // hi: 4 + 0.75 · (10 − 4); lo: −2 + 0.75 · (−3 − (−2))
+    expect(widenEnvelope(env, [1], true, 6, 0.75)).toEqual([1, 1, 8.5, -2.75]);
+    // an older bucket inside the newer one carries nothing
+    expect(widenEnvelope([4, -2, 3, -1], [1], true, 6, 0.75)).toEqual([1, 1, 4, -2]);
+  });
+
+  it('carries the longest stuck run the same way', () => {
+    const memory = { last: 5, run: 2, longest: [8, 20] as const, changes: 30 };
+    expect(readStuck(memory, 6, true).memory.longest).toEqual([2, 8]);
+    expect(readStuck(memory, 6, true, 0.75).memory.longest).toEqual([2, 17]);
   });
 });

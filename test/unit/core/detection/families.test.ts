@@ -10,6 +10,7 @@ import {
   FAMILIES,
   generateSeries,
   generateSuite,
+  LONG_LAYOUT,
   scoreSeries,
   summarise,
   type Family,
@@ -110,5 +111,20 @@ describe('anomaly-family suite, young series (5-minute, 4–10 days, anomalies f
     expect(found).toBeGreaterThanOrEqual(10); // 11/18 (9/18 read from day 4)
     expect(all.found).toBeGreaterThanOrEqual(32); // 34/61
     expect(all.faPerDay).toBeLessThanOrEqual(0.2); // 0.179
+  });
+});
+
+describe('anomaly-family suite, long series (8 weeks to 10 months, anomalies in the second half)', () => {
+  const run = (settings?: { envelopeCarry: number }) =>
+    summarise(
+      generateSuite({ seeds: 1, layout: LONG_LAYOUT }).map((s) => scoreSeries(s, settings, 'both')),
+      () => 'all',
+    ).get('all')!;
+
+  it('pages about once a month a series (every three weeks with the older bucket dropped), finds four in five', () => {
+    const all = run();
+    expect(all.faPerDay).toBeLessThanOrEqual(0.036); // 0.032 (0.046 with the older bucket dropped whole)
+    expect(all.found).toBeGreaterThanOrEqual(47); // 49/61 (51)
+    expect(run({ envelopeCarry: 0 }).faPerDay).toBeGreaterThan(0.04);
   });
 });

@@ -163,3 +163,37 @@ describe('refractory period in time', () => {
     expect(alertsIn(incidents(MINUTE), 1100)).toEqual([1200]);
   });
 });
+
+describe('envelope memory over months', () => {
+  const HOUR = 60 * MINUTE;
+  const hourly = (n: number) => Array.from({ length: n }, (_, i) => T0 + i * HOUR);
+
+  it('a value the series reached six weeks ago (and did not page for) does not page again', () => {
+    // hourly, noise sd 2: a +20 excursion in the first two days (warming up: learned, not paged), a
+    // smaller +10 on day 40
+    const excursionsOn = (seed: number, settings?: { envelopeCarry: number }) => {
+      const values = noisy(45 * 24, seed, (i, v) => (i === 40 ? v + 20 : i === 40 * 24 ? v + 10 : v));
+      return replay(values, 'both', settings, hourly(values.length)).results;
+    };
+    for (const seed of [1, 2, 3]) {
+      expect(alertsIn(excursionsOn(seed), 40 * 24, 40 * 24 + 3)).toEqual([]);
+      // the 14-day bucket that held day 2 was dropped at day 28: the repeat was a "new" extreme
+      expect(alertsIn(excursionsOn(seed, { envelopeCarry: 0 }), 40 * 24, 40 * 24 + 3)).toEqual([40 * 24]);
+    }
+  });
+
+  it('a series whose noise drops to a third pages an 8-sd spike 12 weeks later: old extremes do fade', () => {
+    const calmThenSpike = (seed: number, settings?: { envelopeCarry: number }) => {
+      const g = gaussian(rng(seed));
+      const calm = 30 * 24;
+      const at = calm + 84 * 24;
+      const values = Array.from({ length: at + 48 }, (_, i) => 100 + (i < calm ? 6 : 2) * g() + (i === at ? 16 : 0));
+      return alertsIn(replay(values, 'both', settings, hourly(values.length)).results, at, at + 3);
+    };
+    const found = (settings?: { envelopeCarry: number }) =>
+      [1, 2, 3, 4, 5].filter((seed) => calmThenSpike(seed, settings).length > 0).length;
+    expect(found()).toBeGreaterThanOrEqual(4);
+    // carrying everything (never forgetting) hides it behind the noisy month
+    expect(found({ envelopeCarry: 1 })).toBeLessThanOrEqual(1);
+  });
+});
