@@ -7,8 +7,8 @@
  *   npx tsx bench/detection-families.ts [--seeds 3] [--seed0 1] [--out DIR] [--settings '{"k":v}'] [--json]
  *     [--young | --long] [--gaps]
  *
- * --young: 5-minute series of 4–10 days with early anomalies; --long: 8 weeks to 10 months; --gaps: runs of 1–60 points missing
- * (a run starts at 1 % of points).
+ * --young: 5-minute series of 4–10 days with early anomalies; --long: 8 weeks to 10 months of data;
+ * --gaps: runs of 1–60 points missing (a run starts at 1 % of points).
  *
  * The suite is generated into a temporary directory (or --out) and not kept otherwise.
  */

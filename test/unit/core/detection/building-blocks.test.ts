@@ -163,7 +163,7 @@ describe('envelope and stuck-run rotation', () => {
   // One horizon: [hiCur, loCur, hiPrev, loPrev].
   const env = [4, -2, 10, -3];
 
-  it('drops the older bucket without carry, and keeps a share of how far it reached beyond the newer one with it', () => {
+  it('drops the older bucket without carry; with it, keeps a share of how far it reached beyond the newer one', () => {
     expect(widenEnvelope(env, [1], true, 6)).toEqual([1, 1, 4, -2]);
     // hi: 4 + 0.75 · (10 − 4); lo: −2 + 0.75 · (−3 − (−2))
     expect(widenEnvelope(env, [1], true, 6, 0.75)).toEqual([1, 1, 8.5, -2.75]);
