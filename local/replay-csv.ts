@@ -3,11 +3,13 @@
  * event-time order — and writes `timestamp,value,anomaly_score,alert` at the same relative path
  * under `out` (the layout NAB's scorer reads). Timestamps without a zone are UTC. Every input row
  * gets an output row in input order, with timestamp and value copied verbatim; rows whose
- * timestamp or value cannot be read score 0 and never alert.
+ * timestamp or value cannot be read score 0 and never alert. Points inside an incident already open
+ * score 0 and do not alert (`incidentView`: production pages an incident once).
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import {
+  incidentView,
   resolveSettings,
   scorePoint,
   type DetectorSettings,
@@ -121,9 +123,10 @@ export function replaySeries(
   for (let j = 0; j < n; j++) {
     const i = order ? (order[j] as number) : j;
     const r = scorePoint(state, { ts: ts[i] as number, value: values[i] as number }, direction, settings);
+    const reported = incidentView(state, r);
     state = r.state;
-    score[i] = r.score;
-    if (r.anomalous) {
+    score[i] = reported.score;
+    if (reported.alert) {
       alert[i] = 1;
       alerts++;
     }

@@ -13,7 +13,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BadDirection } from '../../lambdas/core/signals.js';
-import { scorePoint, type DetectorSettings, type DetectorState } from '../../lambdas/core/detection/index.js';
+import {
+  incidentView,
+  scorePoint,
+  type DetectorSettings,
+  type DetectorState,
+} from '../../lambdas/core/detection/index.js';
 import { seededRandom } from '../../local/random.js';
 
 export const SHAPES = ['diurnal', 'bursty', 'walk', 'sparse', 'steps', 'constant'] as const;
@@ -543,9 +548,10 @@ export function scoreSeries(
   const kinds: Record<string, number> = {};
   for (let i = 0; i < n; i++) {
     const r = scorePoint(state, { ts: s.ts[i] as number, value: s.values[i] as number }, direction, settings);
+    const reported = incidentView(state, r);
     state = r.state;
-    scores[i] = r.score;
-    if (r.anomalous) {
+    scores[i] = reported.score;
+    if (reported.alert) {
       alerts[i] = 1;
       const k = (r as { kind?: string }).kind ?? 'alert';
       kinds[k] = (kinds[k] ?? 0) + 1;

@@ -2,7 +2,7 @@
  * Streaming, per-key, bounded-state anomaly detection (seed 004 §B, docs/architecture.md "Detection").
  * Pure: feed each new point of a series with the state returned for the previous one.
  */
-export { scorePoint, type AlertKind, type PointScore, type SeriesPoint } from './score-point.js';
+export { incidentView, scorePoint, type AlertKind, type PointScore, type SeriesPoint } from './score-point.js';
 export {
   DEFAULT_DETECTOR_SETTINGS,
   resolveSettings,

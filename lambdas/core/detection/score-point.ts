@@ -56,6 +56,24 @@ export interface PointScore {
 
 export type AlertKind = 'band' | 'shift' | 'stuck' | 'density';
 
+/**
+ * A point as an incident feed reports it: its score and alert where an incident can start (no episode
+ * was open at the previous point), 0 and no alert inside an episode already open. The consumer pages
+ * an incident once (`trackEpisode`), so a new extreme of an open one is not a new page; a replay
+ * written for NAB's scorer would otherwise count each such point as another detection.
+ *
+ * @example
+ * const r = scorePoint(state, point, 'both');
+ * const reported = incidentView(state, r); // the state from before the point
+ * state = r.state;
+ */
+export function incidentView(
+  prev: DetectorState | undefined,
+  r: PointScore,
+): { readonly score: number; readonly alert: boolean } {
+  return prev !== undefined && prev.run > 0 ? { score: 0, alert: false } : { score: r.score, alert: r.anomalous };
+}
+
 /** Residuals needed before their spread is trusted at all. */
 const MIN_RESIDUALS = 8;
 /** Significant digits of stored residuals and envelope edges. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseUtc, replayCsv, replaySeries, RESULT_HEADER } from '../../../../local/replay-csv.js';
-import { noisy } from './synthetic.js';
+import { noisy, replay } from './synthetic.js';
 
 const FIVE_MIN = 300_000;
 const T0 = Date.UTC(2014, 1, 14, 14, 30);
@@ -105,6 +105,20 @@ describe('replaySeries', () => {
     expect(b.length).toBe(a.length);
     const byTs = new Map(a.map((r) => [r[0], r]));
     for (const r of b) expect(r).toEqual(byTs.get(r[0]));
+  });
+
+  it('reports an incident once: its new extremes while it is open neither alert nor score again', () => {
+    // a surge that grows for three points, and a larger one hours later
+    const surge: Record<number, number> = { 2600: 40, 2601: 60, 2602: 80, 2800: 150 };
+    const values = noisy(3000, 3, (i, v) => v + (surge[i] ?? 0));
+    const times = values.map((_, i) => T0 + i * FIVE_MIN);
+    const detector = replay(values, 'up', undefined, times).results;
+    expect(detector.filter((r) => r.anomalous && r.i >= 2500).map((r) => r.i)).toEqual([2600, 2601, 2602, 2800]);
+    const rows = rowsOf(replaySeries(csvOf(values), 'up').csv).slice(1);
+    const from2500 = (pick: (r: string[]) => boolean) => rows.flatMap((r, i) => (i >= 2500 && pick(r) ? [i] : []));
+    expect(from2500((r) => r[3] === '1')).toEqual([2600, 2800]);
+    expect(from2500((r) => Number(r[2]) >= 0.5)).toEqual([2600, 2800]);
+    expect([2601, 2602].map((i) => rows[i]![2])).toEqual(['0', '0']);
   });
 
   it('keeps unreadable rows (blank value, bad timestamp) without scoring them', () => {
