@@ -3,7 +3,8 @@
  * at several horizons: the point itself and the median of the last few residuals (a sustained
  * shift that no single point shows). Each horizon keeps the envelope [lo, hi] of the residuals
  * it has seen, in two time buckets (current and previous), so the envelope spans between one
- * and two bucket lengths of history: old extremes are forgotten without any decay in between.
+ * and two bucket lengths of history in full; at each rotation a share of how far the older bucket
+ * reached beyond the newer one is carried, so older extremes fade geometrically instead of vanishing.
  * Novelty = how far beyond the envelope, in envelope widths (0 inside).
  */
 
@@ -73,7 +74,8 @@ export function readNovelty(
 
 /**
  * Widens the current bucket to include this point's horizon residuals (rounded to `digits`);
- * with `rotate`, the current bucket becomes the previous one and a new bucket starts here.
+ * with `rotate`, the current bucket becomes the previous one (plus `carry` of the old previous
+ * bucket's reach beyond it) and a new bucket starts here.
  */
 export function widenEnvelope(
   env: Envelope,
@@ -154,7 +156,8 @@ export function remember(
     episodeMemory: number;
     memoryMs: number;
     digits: number;
-    carry?: number;
+    /** Share of the older bucket's reach beyond the newer one kept at a rotation (`envelopeCarry`). */
+    carry: number;
   },
 ): Remembered {
   const ready = prev.env.length === 4 * atHorizon.length;

@@ -2,8 +2,9 @@
  * Stuck values (flat-lining): a run of identical values longer than any run this series has
  * had recently. "Identical" is exact equality after rounding to the stored digits, so it is
  * meaningful for gauges that stop updating, counters stuck at zero, and quantised series alike:
- * the longest completed run is remembered (in the envelope's two time buckets), and only a run
- * clearly longer than it counts. A series that has never changed (constant from the start) is
+ * the longest completed run is remembered (in the envelope's two time buckets; at a rotation a share
+ * of the older bucket's excess is carried, as for the envelope), and only a run clearly longer than it
+ * counts. A series that has never changed (constant from the start) is
  * never "stuck": it must have changed value `minChanges` times first.
  */
 
@@ -37,7 +38,7 @@ export function stuckThreshold(longest: readonly [number, number]): number {
   return Math.ceil(LONGER * Math.max(longest[0], longest[1], MIN_LONGEST) + EXTRA);
 }
 
-/** Reads and updates the run memory for a point whose rounded value is `v`. */
+/** Reads and updates the run memory for a point whose rounded value is `v` (`carry`: see above). */
 export function readStuck(prev: StuckMemory, v: number, rotate: boolean, carry = 0): StuckReading {
   const same = v === prev.last;
   const run = same ? prev.run + 1 : 1;
