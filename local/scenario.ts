@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DAY_MS, HOUR_MS } from '../lambdas/core/time.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../lambdas/core/time.js';
 import { defaultWorkload, simulateWorkload, type ProducedRecord, type WorkloadOptions } from './workload.js';
 
 /**
@@ -12,9 +12,7 @@ export function* scenarioRecords(
   flags: WorkloadOptions['flags'],
 ): Generator<ProducedRecord> {
   if (scenario === 'default') {
-    // Event time starts a day back so the live demo, one simulated minute per second, stays in the past.
-    const start = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - DAY_MS;
-    yield* simulateWorkload({ ...defaultWorkload(start, minutes), ...(flags && { flags }) });
+    yield* simulateWorkload({ ...defaultWorkload(demoStart(Date.now(), minutes), minutes), ...(flags && { flags }) });
     return;
   }
   const lines = readFileSync(scenario, 'utf8')
@@ -32,6 +30,22 @@ export function* scenarioRecords(
     }
     yield { line, partitionKey, ts };
   }
+}
+
+/** Time of day (UTC) the built-in scenario's event time starts at. */
+const DEMO_START_HOUR = 8;
+
+/**
+ * Start of the built-in scenario's event time: 08:00 UTC, whole days back (at least one), so that the
+ * live demo, one simulated minute per second, stays in the past. A fixed time of day keeps what the
+ * demo shows independent of when it runs: its traffic has a daily rhythm, and started in the
+ * afternoon the notification storm fell on the evening decline, where its soft stage looked like a
+ * recovery and was handed off instead of escalated.
+ */
+export function demoStart(now: number, minutes: number): number {
+  const today = Math.floor(now / DAY_MS) * DAY_MS + DEMO_START_HOUR * HOUR_MS;
+  const daysBack = Math.max(1, Math.ceil((today + minutes * MINUTE_MS - now) / DAY_MS));
+  return today - daysBack * DAY_MS;
 }
 
 export function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
