@@ -32,20 +32,24 @@ export function* scenarioRecords(
   }
 }
 
-/** Time of day (UTC) the built-in scenario's event time starts at. */
-const DEMO_START_HOUR = 8;
+/** Hours of the day (UTC) the built-in scenario may start at: its storm then falls on rising traffic. */
+const DEMO_START_HOURS = [4, 10] as const;
 
 /**
- * Start of the built-in scenario's event time: 08:00 UTC, whole days back (at least one), so that the
- * live demo, one simulated minute per second, stays in the past. A fixed time of day keeps what the
- * demo shows independent of when it runs: its traffic has a daily rhythm, and started in the
- * afternoon the notification storm fell on the evening decline, where its soft stage looked like a
- * recovery and was handed off instead of escalated.
+ * Start of the built-in scenario's event time: the latest whole hour between 04:00 and 10:00 UTC that
+ * ends the run at least an hour before `now`, so the live demo, one simulated minute per second, stays
+ * in the past and (for the default 240 minutes) within the dashboard's 24-hour range. The traffic has a
+ * daily rhythm: started in the afternoon, the notification storm fell on the evening decline, where its
+ * soft stage looked like a recovery and was handed off instead of escalated (the demo then showed no
+ * approval, depending on the hour it ran at).
  */
 export function demoStart(now: number, minutes: number): number {
-  const today = Math.floor(now / DAY_MS) * DAY_MS + DEMO_START_HOUR * HOUR_MS;
-  const daysBack = Math.max(1, Math.ceil((today + minutes * MINUTE_MS - now) / DAY_MS));
-  return today - daysBack * DAY_MS;
+  const [earliest, latest] = DEMO_START_HOURS;
+  const last = Math.floor((now - minutes * MINUTE_MS - HOUR_MS) / HOUR_MS) * HOUR_MS;
+  const day = Math.floor(last / DAY_MS) * DAY_MS;
+  const hour = (last - day) / HOUR_MS;
+  if (hour > latest) return day + latest * HOUR_MS;
+  return hour >= earliest ? last : day - DAY_MS + latest * HOUR_MS;
 }
 
 export function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
