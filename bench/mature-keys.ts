@@ -6,7 +6,7 @@
  */
 import { scorePoint, type DetectorState } from '../lambdas/core/detection/index.js';
 import type { WindowStore } from '../lambdas/core/ports/window-store.js';
-import { seededRandom } from '../local/random.js';
+import { gaussian, seededRandom } from '../local/random.js';
 import type { LocalDynamo } from './dynamo-harness.js';
 import { SIGNAL_LEVELS } from './workload.js';
 
@@ -18,10 +18,10 @@ const MIN = 60_000;
  */
 function matureDetector(days: number, endTs: number, level: number, noise: number, seed: number): DetectorState {
   const r = seededRandom(seed);
+  const normal = gaussian(r);
   let det: DetectorState | undefined;
   for (let i = -days * 1440; i < 0; i++) {
-    const g = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-    const value = level * (1 + noise * g) + (r() < 1 / 1440 ? 2 * level : 0);
+    const value = level * (1 + noise * normal()) + (r() < 1 / 1440 ? 2 * level : 0);
     det = scorePoint(det, { ts: endTs + i * MIN, value }, 'up').state;
   }
   return det as DetectorState;

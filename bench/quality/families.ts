@@ -19,7 +19,7 @@ import {
   type DetectorSettings,
   type DetectorState,
 } from '../../lambdas/core/detection/index.js';
-import { seededRandom } from '../../local/random.js';
+import { gaussian, seededRandom } from '../../local/random.js';
 
 export const SHAPES = ['diurnal', 'bursty', 'walk', 'sparse', 'steps', 'constant'] as const;
 export type Shape = (typeof SHAPES)[number];
@@ -93,7 +93,7 @@ interface Rng {
 
 function makeRng(seed: number): Rng {
   const r = seededRandom(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const normal = gaussian(r);
   return {
     u: r,
     between: (a, b) => a + (b - a) * r(),

@@ -8,7 +8,7 @@
  * Novelty = how far beyond the envelope, in envelope widths (0 inside).
  */
 
-import { roundSig } from './numeric.js';
+import { fadeToward, roundSig } from './numeric.js';
 
 /**
  * Flattened per horizon h: [hiCur, loCur, hiPrev, loPrev] at 4h..4h+3; the bucket start time
@@ -90,12 +90,11 @@ export function widenEnvelope(
     const hiCur = env[4 * h] ?? r;
     const loCur = env[4 * h + 1] ?? r;
     if (rotate) {
-      const hiPrev = env[4 * h + 2] ?? hiCur;
-      const loPrev = env[4 * h + 3] ?? loCur;
+      const round = (x: number) => roundSig(x, digits);
       next[4 * h] = r;
       next[4 * h + 1] = r;
-      next[4 * h + 2] = carry > 0 && hiPrev > hiCur ? roundSig(hiCur + carry * (hiPrev - hiCur), digits) : hiCur;
-      next[4 * h + 3] = carry > 0 && loPrev < loCur ? roundSig(loCur + carry * (loPrev - loCur), digits) : loCur;
+      next[4 * h + 2] = fadeToward(hiCur, env[4 * h + 2] ?? hiCur, carry, 1, round);
+      next[4 * h + 3] = fadeToward(loCur, env[4 * h + 3] ?? loCur, carry, -1, round);
     } else {
       next[4 * h] = Math.max(hiCur, r);
       next[4 * h + 1] = Math.min(loCur, r);

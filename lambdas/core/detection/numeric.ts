@@ -21,6 +21,20 @@ export function roundSig(x: number, digits: number): number {
   return Math.round(x / f) * f;
 }
 
+/**
+ * An older extreme fading into a newer one: `newer` moved `carry` of the way toward `older` (then
+ * `round`ed) when `older` lies beyond it on `side` (1: above, −1: below); `newer` itself otherwise.
+ */
+export function fadeToward(
+  newer: number,
+  older: number,
+  carry: number,
+  side: 1 | -1,
+  round: (x: number) => number,
+): number {
+  return carry > 0 && side * (older - newer) > 0 ? round(newer + carry * (older - newer)) : newer;
+}
+
 export function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : Math.min(x, hi);
 }

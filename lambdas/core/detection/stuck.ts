@@ -8,6 +8,8 @@
  * never "stuck": it must have changed value `minChanges` times first.
  */
 
+import { fadeToward } from './numeric.js';
+
 export interface StuckMemory {
   /** Latest value (rounded), in the series' units. */
   readonly last: number;
@@ -43,7 +45,7 @@ export function readStuck(prev: StuckMemory, v: number, rotate: boolean, carry =
   const same = v === prev.last;
   const run = same ? prev.run + 1 : 1;
   let longest: [number, number] = [prev.longest[0], prev.longest[1]];
-  if (rotate) longest = [0, Math.round(longest[0] + carry * Math.max(0, longest[1] - longest[0]))];
+  if (rotate) longest = [0, fadeToward(longest[0], longest[1], carry, 1, Math.round)];
   if (!same) longest[0] = Math.max(longest[0], prev.run);
   const armed = prev.changes >= MIN_CHANGES;
   const thr = stuckThreshold(longest);

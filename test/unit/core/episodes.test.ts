@@ -7,7 +7,7 @@ import {
 } from '../../../lambdas/core/episodes.js';
 import type { SignalCategory } from '../../../lambdas/core/signals.js';
 import { scorePoint, slowReference, type DetectorState } from '../../../lambdas/core/detection/index.js';
-import { seededRandom as rng } from '../../../local/random.js';
+import { gaussian, seededRandom as rng } from '../../../local/random.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 
@@ -171,7 +171,7 @@ describe('slow cost creep (cost signals, slow seasonal reference)', () => {
     blip?: { at: number; size: number; minutes: number },
   ) {
     const r = rng(seed);
-    const g = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const g = gaussian(r);
     let det: DetectorState | undefined;
     let tracker: EpisodeTracker | undefined;
     const events: (EpisodeEvent & { minute: number })[] = [];

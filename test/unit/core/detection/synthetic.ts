@@ -6,17 +6,13 @@ import {
   type DetectorState,
   type PointScore,
 } from '../../../../lambdas/core/detection/index.js';
-import { seededRandom as rng } from '../../../../local/random.js';
+import { gaussian, seededRandom as rng } from '../../../../local/random.js';
 
 export const MINUTE = 60_000;
 export const DAY = 1440 * MINUTE;
 export const T0 = Date.UTC(2024, 0, 1);
 
-export { rng };
-
-export function gaussian(r: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
+export { gaussian, rng };
 
 export interface Scored extends PointScore {
   readonly i: number;
