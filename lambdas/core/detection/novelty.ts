@@ -49,7 +49,8 @@ export function horizonResiduals(
 
 /**
  * Novelty of `atHorizon` (each shifted by `offset`) against the envelope, over horizons `from`
- * and up; envelopes narrower than `minWidth` count as that wide.
+ * and up; envelopes narrower than `minWidth` count as that wide. At the first horizon a residual
+ * must break the envelope by more than `margin` [above, below] to count (then in full).
  */
 export function readNovelty(
   env: Envelope,
@@ -57,6 +58,7 @@ export function readNovelty(
   minWidth: number,
   offset = 0,
   from = 0,
+  margin: readonly number[] = [],
 ): NoveltyReading {
   let up = 0;
   let down = 0;
@@ -66,10 +68,34 @@ export function readNovelty(
     const width = Math.max(hi - lo, minWidth);
     if (!(width > 0)) continue;
     const r = (atHorizon[h] as number) + offset;
-    if (r > hi) up = Math.max(up, (r - hi) / width);
-    else if (r < lo) down = Math.max(down, (lo - r) / width);
+    const above = h === 0 ? (margin[0] ?? 0) : 0;
+    const below = h === 0 ? (margin[1] ?? 0) : 0;
+    if (r > hi + above) up = Math.max(up, (r - hi) / width);
+    else if (r < lo - below) down = Math.max(down, (lo - r) / width);
   }
   return { up, down };
+}
+
+/** Weight of each new record in the typical overshoot (about the last five records). */
+const OVERSHOOT_WEIGHT = 0.2;
+
+/**
+ * Typical record overshoot [above, below] at the first horizon: by how much a residual that breaks
+ * the envelope usually breaks it (an EWMA over records; 0 until the first one on that side).
+ *
+ * @example
+ * learnOvershoot([0, 0], [2, -2, 1, -1], 3, 3); // [1, 0]: the first record above, 1 beyond
+ */
+export function learnOvershoot(ov: readonly number[], env: Envelope, residual: number, digits: number): number[] {
+  const out = [ov[0] ?? 0, ov[1] ?? 0];
+  const hi = Math.max(env[0] ?? 0, env[2] ?? 0);
+  const lo = Math.min(env[1] ?? 0, env[3] ?? 0);
+  const side = residual > hi ? 0 : residual < lo ? 1 : -1;
+  if (side < 0) return out;
+  const by = side === 0 ? residual - hi : lo - residual;
+  const was = out[side] as number;
+  out[side] = roundSig(was > 0 ? was + OVERSHOOT_WEIGHT * (by - was) : by, digits);
+  return out;
 }
 
 /**

@@ -8,7 +8,15 @@
 import type { BadDirection } from '../signals.js';
 import { forecast, learn } from './baseline.js';
 import { exceedanceQuantile, localDeviation, nextRate } from './density.js';
-import { horizonResiduals, readNovelty, remember, widenEnvelope, widenEpisode, withEpisode } from './novelty.js';
+import {
+  horizonResiduals,
+  learnOvershoot,
+  readNovelty,
+  remember,
+  widenEnvelope,
+  widenEpisode,
+  withEpisode,
+} from './novelty.js';
 import { clamp, roundSig, stepWeight } from './numeric.js';
 import { decide } from './paging.js';
 import { discountRecovery, excursionStarts, nextHold } from './recovery-anchor.js';
@@ -142,6 +150,7 @@ export function scorePoint(
   const ratio = promoted ? switchRatio(prev.err, prev.m, f.model) : 1;
   const env = promoted ? scaleAll(prev.env, ratio) : prev.env;
   const epi = promoted ? scaleAll(prev.epi, ratio) : prev.epi;
+  const overshoot = promoted ? scaleAll(prev.ro, ratio) : prev.ro;
   const anchor = switched ? prev.anchor + f.ref - (prev.m === 0 ? f.flatPrior : f.prior) : prev.anchor;
   // Residuals are taken against their recent median (the baseline's current bias): while the
   // level catches up after a shift, the trail of one-sided residuals it leaves is neither novel
@@ -149,7 +158,8 @@ export function scorePoint(
   const atHorizon = horizonResiduals(prev.res, residual - judged.median, s.horizons, judged.median);
   const envReady = env.length === 4 * atHorizon.length;
   const seen = withEpisode(env, epi);
-  const raw = envReady ? readNovelty(seen, atHorizon, floor) : { up: 0, down: 0 };
+  const margin = overshoot.map((x) => s.recordMargin * x);
+  const raw = envReady ? readNovelty(seen, atHorizon, floor, 0, 0, margin) : { up: 0, down: 0 };
   const nov = prev.hold > 0 && envReady ? discountRecovery(raw, seen, atHorizon, f.ref - anchor, floor) : raw;
   let novelty = direction === 'up' ? nov.up : direction === 'down' ? nov.down : Math.max(nov.up, nov.down);
 
@@ -278,6 +288,11 @@ export function scorePoint(
     newLevel &&
     beyondSustained(env, (f.model === 0 ? b.flat : b.level) - anchor);
   const inEpisode = s.episodeMemoryPoints > 0 && decision.ongoing && envReady;
+  // What this series' records usually overshoot by is learned from those that do not page.
+  const ro =
+    envReady && !inEpisode && prev.n >= s.envelopeStart
+      ? learnOvershoot(overshoot, env, atHorizon[0] as number, RESIDUAL_DIGITS)
+      : overshoot;
   const history = remember({ env, envSince: prev.envSince, epi: settled ? [] : epi }, atHorizon, ts, {
     learns: prev.n >= s.envelopeStart,
     inEpisode,
@@ -366,6 +381,7 @@ export function scorePoint(
       sh,
       she,
       sg: settle,
+      ro,
       // always present (undefined is not serialised): one object shape for every state
       dq: density.dq,
       dr: density.dr,

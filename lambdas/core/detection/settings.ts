@@ -65,6 +65,13 @@ export interface DetectorSettings {
    */
   readonly envelopeCarry: number;
   /**
+   * A point (the first horizon) that breaks the envelope counts only beyond this share of the typical
+   * amount by which the series breaks its own records when nothing is wrong (learned from the records
+   * that did not page). A series whose records come in big jumps is not news for breaking one by a
+   * hair: on the dev set most such pages were false. 0 = off.
+   */
+  readonly recordMargin: number;
+  /**
    * What alert episodes reach is kept apart from the envelope and forgotten this many quiet
    * points after the last alert, so one incident does not hide the next for weeks. 0 = off.
    */
@@ -165,6 +172,7 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   envelopeStart: 20,
   envelopeMemoryDays: 28,
   envelopeCarry: 0.75,
+  recordMargin: 0.5,
   episodeMemoryPoints: 1440,
   anchorPoints: 1000,
   anchorMaxDays: 10,
@@ -264,6 +272,7 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('refractoryBypass', 0, 1);
   num('episodeMemoryPoints', 0, 1e7, true);
   num('envelopeCarry', 0, 1);
+  num('recordMargin', 0, 100);
   num('anchorMaxDays', 0, 3650);
   num('stateDigits', 3, 15, true);
   if (typeof s.requireRule !== 'boolean') problems.push('requireRule must be a boolean');

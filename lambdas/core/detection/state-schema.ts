@@ -28,6 +28,10 @@ const detectorStateSchema = z.object({
   sh: z.array(finite).max(4).default([]),
   she: z.array(finite).max(2).default([]),
   sg: count.default(0),
+  ro: z
+    .array(finite.refine((x) => x >= 0))
+    .max(2)
+    .default([0, 0]),
   dq: finite.optional(),
   dr: finite.min(0).max(1).optional(),
   de: z.array(finite).max(4).optional(),

@@ -59,6 +59,8 @@ export interface DetectorState {
   readonly she: readonly number[];
   /** Points before the gap is read again after a gap in the data (the fast level settling). */
   readonly sg?: number;
+  /** Typical record overshoot of the first horizon outside episodes, [above, below] (0: none yet). */
+  readonly ro: readonly number[];
 
   /** Exceedance threshold: the learned high quantile of the residual's bad-side deviation (absent until
    * the residual window has filled), the recent share of points beyond it, and the envelope of that
@@ -117,6 +119,7 @@ export function initialState(ts: number, value: number, digits = 6): DetectorSta
     sh: [],
     she: [],
     sg: 0,
+    ro: [0, 0],
     last: v,
     sr: 1,
     sl: [0, 0],

@@ -54,6 +54,7 @@ export function renormalise(state: DetectorState, levelDigits: number, digits: n
     epi: all(state.epi),
     sh: all(state.sh),
     she: all(state.she),
+    ro: all(state.ro),
     ...(state.dq !== undefined && { dq: at(state.dq, digits) }),
     lv: state.lv.map((x) => at(x, 4)),
   };

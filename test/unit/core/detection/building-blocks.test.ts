@@ -7,7 +7,7 @@ import {
   learnProfile,
   profileAt,
 } from '../../../../lambdas/core/detection/seasonal-profile.js';
-import { widenEnvelope } from '../../../../lambdas/core/detection/novelty.js';
+import { learnOvershoot, readNovelty, widenEnvelope } from '../../../../lambdas/core/detection/novelty.js';
 import { pointsWithin, stepFrom } from '../../../../lambdas/core/detection/spacing.js';
 import { readStuck } from '../../../../lambdas/core/detection/stuck.js';
 import { decadeOf, fromUnits, toUnits } from '../../../../lambdas/core/detection/units.js';
@@ -175,5 +175,27 @@ describe('envelope and stuck-run rotation', () => {
     const memory = { last: 5, run: 2, longest: [8, 20] as const, changes: 30 };
     expect(readStuck(memory, 6, true).memory.longest).toEqual([2, 8]);
     expect(readStuck(memory, 6, true, 0.75).memory.longest).toEqual([2, 17]);
+  });
+});
+
+describe('record margin', () => {
+  // Two horizons: the point [hiCur, loCur, hiPrev, loPrev], then the median of three.
+  const env = [4, -2, 6, -3, 2, -1, 2, -1];
+
+  it('learns by how much records usually break the envelope, side by side, from the first one on', () => {
+    expect(learnOvershoot([0, 0], env, 5, 6)).toEqual([0, 0]); // inside [-3, 6]: nothing to learn
+    expect(learnOvershoot([0, 0], env, 8, 6)).toEqual([2, 0]); // the first record above: 2 beyond
+    expect(learnOvershoot([2, 0], env, 11, 6)).toEqual([2.6, 0]); // then a moving average: 2 + 0.2 · (5 − 2)
+    expect(learnOvershoot([2.6, 0], env, -4, 6)).toEqual([2.6, 1]); // below, on its own
+  });
+
+  it('reads a point record only beyond the margin, then in full; the longer horizon is not gated', () => {
+    const margin = [1, 1];
+    expect(readNovelty(env, [6.5, 0], 0, 0, 0, margin)).toEqual({ up: 0, down: 0 });
+    // beyond 6 + 1: counts from the envelope edge, in envelope widths (9)
+    expect(readNovelty(env, [7.9, 0], 0, 0, 0, margin).up).toBeCloseTo(1.9 / 9);
+    expect(readNovelty(env, [0, 2.3], 0, 0, 0, margin).up).toBeCloseTo(0.3 / 3);
+    expect(readNovelty(env, [-3.5, 0], 0, 0, 0, margin)).toEqual({ up: 0, down: 0 });
+    expect(readNovelty(env, [6.5, 0], 0).up).toBeCloseTo(0.5 / 9); // no margin
   });
 });

@@ -4,7 +4,13 @@
  * the time-bounded refractory period.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DETECTOR_SETTINGS } from '../../../../lambdas/core/detection/index.js';
+import {
+  DEFAULT_DETECTOR_SETTINGS,
+  parseDetectorState,
+  scorePoint,
+  type DetectorSettings,
+  type DetectorState,
+} from '../../../../lambdas/core/detection/index.js';
 import { alertsIn, gaussian, MINUTE, noisy, replay, rng, T0 } from './synthetic.js';
 
 describe('stuck values', () => {
@@ -171,14 +177,17 @@ describe('envelope memory over months', () => {
   it('a value the series reached six weeks ago (and did not page for) does not page again', () => {
     // hourly, noise sd 2: a +20 excursion in the first two days (warming up: learned, not paged), a
     // smaller +10 on day 40
-    const excursionsOn = (seed: number, settings?: { envelopeCarry: number }) => {
+    const excursionsOn = (seed: number, settings?: Partial<DetectorSettings>) => {
       const values = noisy(45 * 24, seed, (i, v) => (i === 40 ? v + 20 : i === 40 * 24 ? v + 10 : v));
       return replay(values, 'both', settings, hourly(values.length)).results;
     };
     for (const seed of [1, 2, 3]) {
       expect(alertsIn(excursionsOn(seed), 40 * 24, 40 * 24 + 3)).toEqual([]);
-      // the 14-day bucket that held day 2 was dropped at day 28: the repeat was a "new" extreme
-      expect(alertsIn(excursionsOn(seed, { envelopeCarry: 0 }), 40 * 24, 40 * 24 + 3)).toEqual([40 * 24]);
+      // the carried extreme alone hides it (the record margin off) ...
+      expect(alertsIn(excursionsOn(seed, { recordMargin: 0 }), 40 * 24, 40 * 24 + 3)).toEqual([]);
+      // ... and without it the 14-day bucket that held day 2 was dropped at day 28: a "new" extreme
+      const dropped = excursionsOn(seed, { envelopeCarry: 0, recordMargin: 0 });
+      expect(alertsIn(dropped, 40 * 24, 40 * 24 + 3)).toEqual([40 * 24]);
     }
   });
 
@@ -195,5 +204,54 @@ describe('envelope memory over months', () => {
     expect(found()).toBeGreaterThanOrEqual(4);
     // carrying everything (never forgetting) hides it behind the noisy month
     expect(found({ envelopeCarry: 1 })).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('record margin', () => {
+  // A mature, quiet history (5-minute points, noise sd 2), then one point at `value`.
+  const history = replay(
+    noisy(3000, 4),
+    'up',
+    undefined,
+    Array.from({ length: 3000 }, (_, i) => T0 + i * 5 * MINUTE),
+  );
+  const state = history.state as DetectorState;
+  const next = { ts: T0 + 3000 * 5 * MINUTE };
+  const scoreWith = (ro: readonly number[], value: number) => scorePoint({ ...state, ro }, { ...next, value }, 'up');
+  // the lowest value that breaks the envelope at all (to 0.01), read with no overshoot learned yet
+  let lo = 100;
+  let hi = 200;
+  while (hi - lo > 0.01) {
+    const mid = (lo + hi) / 2;
+    if (scoreWith([0, 0], mid).score > 0) hi = mid;
+    else lo = mid;
+  }
+  const hair = hi + 0.2;
+
+  it('a series that breaks its records by a hair has such a record read in full', () => {
+    expect(scoreWith([0, 0], hair).score).toBeGreaterThan(0);
+  });
+
+  it('one that usually breaks them by far more does not: a record by under half that overshoot scores 0', () => {
+    // the typical overshoot is in the series' units of 10^exp, like the envelope
+    const bigJumps = [2 / 10 ** state.exp, 0];
+    expect(scoreWith(bigJumps, hair).score).toBe(0);
+    expect(scoreWith(bigJumps, hair + 1.2).score).toBeGreaterThan(0);
+    // a clear record pages either way, with the same confidence (the margin is a gate, not a discount)
+    expect(scoreWith(bigJumps, 150).anomalous).toBe(true);
+    expect(scoreWith(bigJumps, 150).score).toBe(scoreWith([0, 0], 150).score);
+  });
+
+  it('learns the overshoot from records that do not page, and keeps it in the state', () => {
+    expect(state.ro[0]).toBeGreaterThan(0);
+    const after = scorePoint(state, { ...next, value: 150 }, 'up');
+    expect(after.anomalous).toBe(true);
+    expect(after.state.ro).toEqual(state.ro); // a paged record is an incident, not what the series does
+  });
+
+  it('a state stored before the margin is read back with none learned, and a negative overshoot is refused', () => {
+    const { ro: _ro, ...older } = JSON.parse(JSON.stringify(state)) as Record<string, unknown>;
+    expect(parseDetectorState(older)?.ro).toEqual([0, 0]);
+    expect(parseDetectorState({ ...state, ro: [-1, 0] })).toBeUndefined();
   });
 });
