@@ -290,7 +290,7 @@ export function scorePoint(
   const inEpisode = s.episodeMemoryPoints > 0 && decision.ongoing && envReady;
   // What this series' records usually overshoot by is learned from those that do not page.
   const ro =
-    envReady && !inEpisode && prev.n >= s.envelopeStart
+    envReady && !decision.ongoing && prev.n >= s.envelopeStart
       ? learnOvershoot(overshoot, env, atHorizon[0] as number, RESIDUAL_DIGITS)
       : overshoot;
   const history = remember({ env, envSince: prev.envSince, epi: settled ? [] : epi }, atHorizon, ts, {
