@@ -47,6 +47,14 @@ export function horizonResiduals(
   return horizons.map((m) => (m <= 1 ? residual : tailMedian(recent, residual + bias, m) - bias));
 }
 
+/** How far horizon `h` of a bucketed envelope reaches, over both buckets. */
+export function reach(env: Envelope, h = 0): { readonly hi: number; readonly lo: number } {
+  return {
+    hi: Math.max(env[4 * h] ?? 0, env[4 * h + 2] ?? 0),
+    lo: Math.min(env[4 * h + 1] ?? 0, env[4 * h + 3] ?? 0),
+  };
+}
+
 /**
  * Novelty of `atHorizon` (each shifted by `offset`) against the envelope, over horizons `from`
  * and up; envelopes narrower than `minWidth` count as that wide. At the first horizon a residual
@@ -63,8 +71,7 @@ export function readNovelty(
   let up = 0;
   let down = 0;
   for (let h = from; h < atHorizon.length; h++) {
-    const hi = Math.max(env[4 * h] ?? 0, env[4 * h + 2] ?? 0);
-    const lo = Math.min(env[4 * h + 1] ?? 0, env[4 * h + 3] ?? 0);
+    const { hi, lo } = reach(env, h);
     const width = Math.max(hi - lo, minWidth);
     if (!(width > 0)) continue;
     const r = (atHorizon[h] as number) + offset;
@@ -88,8 +95,7 @@ const OVERSHOOT_WEIGHT = 0.2;
  */
 export function learnOvershoot(ov: readonly number[], env: Envelope, residual: number, digits: number): number[] {
   const out = [ov[0] ?? 0, ov[1] ?? 0];
-  const hi = Math.max(env[0] ?? 0, env[2] ?? 0);
-  const lo = Math.min(env[1] ?? 0, env[3] ?? 0);
+  const { hi, lo } = reach(env);
   const side = residual > hi ? 0 : residual < lo ? 1 : -1;
   if (side < 0) return out;
   const by = side === 0 ? residual - hi : lo - residual;

@@ -11,6 +11,7 @@ import { exceedanceQuantile, localDeviation, nextRate } from './density.js';
 import {
   horizonResiduals,
   learnOvershoot,
+  reach,
   readNovelty,
   remember,
   widenEnvelope,
@@ -276,10 +277,8 @@ export function scorePoint(
   // so its memory goes at once instead of a day later. The level range (remembered like the
   // envelope) keeps series that move between known levels (on/off, business hours) from
   // forgetting, and so from paging on every switch.
-  const newLevel =
-    prev.lv.length !== 4 ||
-    b.flat > Math.max(prev.lv[0] as number, prev.lv[2] as number) ||
-    b.flat < Math.min(prev.lv[1] as number, prev.lv[3] as number);
+  const levels = reach(prev.lv);
+  const newLevel = prev.lv.length !== 4 || b.flat > levels.hi || b.flat < levels.lo;
   const settled =
     prev.run > 0 &&
     decision.run === 0 &&
@@ -469,9 +468,7 @@ function nextDensity(
 
 /** Whether a level change is beyond what the sustained (last) horizon's envelope has seen. */
 function beyondSustained(env: readonly number[], shift: number): boolean {
-  const h = env.length / 4 - 1;
-  const hi = Math.max(env[4 * h] as number, env[4 * h + 2] as number);
-  const lo = Math.min(env[4 * h + 1] as number, env[4 * h + 3] as number);
+  const { hi, lo } = reach(env, env.length / 4 - 1);
   return shift > hi || shift < lo;
 }
 
