@@ -30,6 +30,7 @@ const BASIS: Record<AlertKind, string> = {
   shift: 'moved its level away from the last two days further than ever before',
   stuck: 'repeated one value for longer than ever before',
   density: 'has values out of line with their neighbours more often than ever before',
+  spike: 'had one value out of line with both its neighbours by more than ever before',
 };
 
 const INFRA_SIGNALS = new Set(['cache_hit_ratio', 'filter_cache_hit', 'origin_p95_ms', 'edge_p95_ms', 'dlq_growth']);

@@ -24,6 +24,7 @@ import { discountRecovery, excursionStarts, nextHold } from './recovery-anchor.j
 import { judgeResidual } from './robust-z.js';
 import { resolveSettings, type DetectorSettings } from './settings.js';
 import { pointsWithin, stepFrom } from './spacing.js';
+import { loneDeviation, readSpike, widenSpikes } from './spike.js';
 import { readStuck } from './stuck.js';
 import { emptyState, initialState, type DetectorState } from './state.js';
 import { fromUnits, renormalise, toUnits } from './units.js';
@@ -58,12 +59,14 @@ export interface PointScore {
    * the slow base level further than ever (level shifts, drifts); `stuck` — a run of identical
    * values longer than any before; `density` — points that stand out from their neighbours by more
    * than the series' usual high quantile come more often than ever (spikes or noise more often or
-   * larger for hours, none of them a record). Undefined while the confidence is 0.
+   * larger for hours, none of them a record); `spike` — the previous point stood out from both its
+   * neighbours further than any point has (a spike or dip inside the series' range, reported one point
+   * late). Undefined while the confidence is 0.
    */
   readonly kind?: AlertKind;
 }
 
-export type AlertKind = 'band' | 'shift' | 'stuck' | 'density';
+export type AlertKind = 'band' | 'shift' | 'stuck' | 'density' | 'spike';
 
 /**
  * A point as an incident feed reports it: its score and alert where an incident can start (no episode
@@ -254,6 +257,17 @@ export function scorePoint(
     if (e > novelty) [novelty, kind] = [e, 'density'];
   }
 
+  // Lone spikes and dips: the previous value against both its neighbours (values, not residuals:
+  // the forecast's catch-up after a level switch would make every switch look like one), beyond
+  // every such deviation the series has had. Not read when an episode was open at that point.
+  const spikeOn = s.spikeGate > 0 && prev.lb !== undefined;
+  const lone = spikeOn ? loneDeviation(prev.lb as number, prev.last, rounded) : 0;
+  if (spikeOn && prev.sp.length === 4 && envReady && prev.run === 0) {
+    const sn = readSpike(prev.sp, lone, floor, s.spikeGate);
+    const e = direction === 'up' ? sn.up : direction === 'down' ? sn.down : Math.max(sn.up, sn.down);
+    if (e > novelty) [novelty, kind] = [e, 'spike'];
+  }
+
   const decision = decide(
     {
       novelty,
@@ -381,6 +395,12 @@ export function scorePoint(
       she,
       sg: settle,
       ro,
+      // Learned in episodes too: a spike that paged is not news the next time.
+      sp:
+        spikeOn && prev.n >= s.envelopeStart
+          ? widenSpikes(prev.sp, lone, history.rotated === true, RESIDUAL_DIGITS, s.envelopeCarry)
+          : prev.sp,
+      lb: prev.last,
       // always present (undefined is not serialised): one object shape for every state
       dq: density.dq,
       dr: density.dr,

@@ -14,7 +14,7 @@ export interface DetectorSettings {
    * shifts that start in a noisy stretch (fixed-threshold NAB 70.4 → 64.1, optimised unchanged).
    */
   readonly requireRule: boolean;
-  /** Recent residuals kept for median / MAD / quartiles (fixed size: bounds the state), 8..96. */
+  /** Recent residuals kept for median / MAD / quartiles (fixed size: bounds the state), 8..88. */
   readonly residualWindow: number;
   /** Residual scale floor relative to the series' typical magnitude (constant series). */
   readonly scaleFloorRel: number;
@@ -116,6 +116,14 @@ export interface DetectorSettings {
   readonly densityShare: number;
   /** Points the recent share of exceedances is averaged over. */
   readonly densityPoints: number;
+  // — Lone spikes and dips —
+  /**
+   * A point that stands out from both neighbours on one side (judged at the next point) counts once it
+   * breaks every such deviation the series has had by more than this many envelope widths, and then in
+   * full: spikes inside the range of a series whose level moves. 0 = off (every small record of the
+   * noise's own spikes would count).
+   */
+  readonly spikeGate: number;
 
   // — Confidence and paging —
   /** Points before any alert may be raised (baseline and residual window are filling). */
@@ -185,6 +193,7 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   densityScale: 1.25,
   densityShare: 0.05,
   densityPoints: 24,
+  spikeGate: 0.25,
 
   warmupPoints: 60,
   noveltyScale: 0.04,
@@ -250,7 +259,7 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('modelErrDays', 0.01, 365);
   num('errAlpha', 1e-5, 1);
   num('huberK', 0, 1e3);
-  num('residualWindow', 8, 96, true);
+  num('residualWindow', 8, 88, true);
   num('scaleFloorRel', 0, 1);
   num('scaleFloorAbs', 0, 1e12);
   num('envelopeStart', 0, 1e6, true);
@@ -266,6 +275,7 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('densityScale', 0, 1e6);
   num('densityShare', 1e-3, 0.5);
   num('densityPoints', 2, 1e4, true);
+  num('spikeGate', 0, 1e6);
   num('refractoryPoints', 0, 1e6, true);
   num('refractoryMaxHours', 0, 1e5);
   num('minConfidence', 0, 1);

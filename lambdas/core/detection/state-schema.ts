@@ -32,10 +32,12 @@ const detectorStateSchema = z.object({
     .array(finite.refine((x) => x >= 0))
     .max(2)
     .default([0, 0]),
+  sp: z.array(finite).max(4).default([]),
   dq: finite.optional(),
   dr: finite.min(0).max(1).optional(),
   de: z.array(finite).max(4).optional(),
   last: finite,
+  lb: finite.optional(),
   sr: count,
   sl: z.tuple([count, count]),
   sc: count,

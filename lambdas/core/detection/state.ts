@@ -61,6 +61,9 @@ export interface DetectorState {
   readonly sg?: number;
   /** Typical record overshoot of the first horizon outside episodes, [above, below] (0: none yet). */
   readonly ro: readonly number[];
+  /** Spike envelope: how far points stood out from both neighbours, [hiCur, loCur, hiPrev, loPrev]
+   * (buckets rotating with `env`); empty until it starts learning. */
+  readonly sp: readonly number[];
 
   /** Exceedance threshold: the learned high quantile of the residual's bad-side deviation (absent until
    * the residual window has filled), the recent share of points beyond it, and the envelope of that
@@ -78,6 +81,8 @@ export interface DetectorState {
   readonly sr: number;
   readonly sl: readonly [number, number];
   readonly sc: number;
+  /** The value before `last` (rounded; absent in states stored before the spike part). */
+  readonly lb?: number;
 
   /** Level before the latest excursion (held while `hold` > 0, else follows `level`). */
   readonly anchor: number;
@@ -120,6 +125,7 @@ export function initialState(ts: number, value: number, digits = 6): DetectorSta
     she: [],
     sg: 0,
     ro: [0, 0],
+    sp: [],
     last: v,
     sr: 1,
     sl: [0, 0],

@@ -44,6 +44,7 @@ export function renormalise(state: DetectorState, levelDigits: number, digits: n
     base: at(state.base, levelDigits),
     anchor: at(state.anchor, levelDigits),
     last: at(state.last, levelDigits),
+    ...(state.lb !== undefined && { lb: at(state.lb, levelDigits) }),
     trend: at(state.trend, levelDigits),
     err: [at(state.err[0], levelDigits), at(state.err[1], levelDigits), at(state.err[2], levelDigits)],
     mag: at(state.mag, levelDigits),
@@ -55,6 +56,7 @@ export function renormalise(state: DetectorState, levelDigits: number, digits: n
     sh: all(state.sh),
     she: all(state.she),
     ro: all(state.ro),
+    sp: all(state.sp),
     ...(state.dq !== undefined && { dq: at(state.dq, digits) }),
     lv: state.lv.map((x) => at(x, 4)),
   };

@@ -224,7 +224,7 @@ describe('scorePoint: state', () => {
   });
 
   it('stays within 2000 bytes with the largest allowed settings', () => {
-    const { max } = sizeRun(20_000, { residualWindow: 96, horizons: [1, 3, 5, 9] });
+    const { max } = sizeRun(20_000, { residualWindow: 88, horizons: [1, 3, 5, 9] });
     expect(max).toBeLessThanOrEqual(2000);
   });
 
