@@ -8,6 +8,7 @@
  * Novelty = how far beyond the envelope, in envelope widths (0 inside).
  */
 
+import type { BadDirection } from '../signals.js';
 import { fadeToward, roundSig } from './numeric.js';
 
 /**
@@ -21,6 +22,16 @@ export interface NoveltyReading {
   readonly up: number;
   /** Largest novelty below the envelope over horizons (≥ 0). */
   readonly down: number;
+}
+
+/**
+ * The novelty on the signal's bad side (both: the larger).
+ *
+ * @example
+ * onBadSide({ up: 0.2, down: 0.5 }, 'up'); // 0.2
+ */
+export function onBadSide(n: NoveltyReading, direction: BadDirection): number {
+  return direction === 'up' ? n.up : direction === 'down' ? n.down : Math.max(n.up, n.down);
 }
 
 /** Median of the last `m - 1` entries of `recent` and `latest`. */

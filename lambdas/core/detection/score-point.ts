@@ -11,6 +11,7 @@ import { exceedanceQuantile, localDeviation, nextRate } from './density.js';
 import {
   horizonResiduals,
   learnOvershoot,
+  onBadSide,
   reach,
   readNovelty,
   remember,
@@ -165,7 +166,7 @@ export function scorePoint(
   const margin = overshoot.map((x) => s.recordMargin * x);
   const raw = envReady ? readNovelty(seen, atHorizon, floor, 0, 0, margin) : { up: 0, down: 0 };
   const nov = prev.hold > 0 && envReady ? discountRecovery(raw, seen, atHorizon, f.ref - anchor, floor) : raw;
-  let novelty = direction === 'up' ? nov.up : direction === 'down' ? nov.down : Math.max(nov.up, nov.down);
+  let novelty = onBadSide(nov, direction);
 
   // Stuck values: a run of identical values clearly longer than any this series had recently.
   const d = s.stateDigits;
@@ -223,9 +224,7 @@ export function scorePoint(
     const seenGap = withEpisode(prev.sh, prev.she);
     const g = readNovelty(seenGap, [gap], floor);
     const a = prev.hold > 0 ? readNovelty(seenGap, [gap], floor, b.base - anchor) : g;
-    const up = Math.min(g.up, a.up);
-    const down = Math.min(g.down, a.down);
-    const shiftNov = direction === 'up' ? up : direction === 'down' ? down : Math.max(up, down);
+    const shiftNov = onBadSide({ up: Math.min(g.up, a.up), down: Math.min(g.down, a.down) }, direction);
     // Below its scale a shift is no evidence at all: the gap is smooth, and one that stays a little
     // beyond its record for hours must not hold the confidence up all that time.
     // decide() discounts evidence by the series' maturity; the early scale is this part's guard instead.
@@ -263,8 +262,7 @@ export function scorePoint(
   const spikeOn = s.spikeGate > 0 && prev.lb !== undefined;
   const lone = spikeOn ? loneDeviation(prev.lb as number, prev.last, rounded) : 0;
   if (spikeOn && prev.sp.length === 4 && envReady && prev.run === 0) {
-    const sn = readSpike(prev.sp, lone, floor, s.spikeGate);
-    const e = direction === 'up' ? sn.up : direction === 'down' ? sn.down : Math.max(sn.up, sn.down);
+    const e = onBadSide(readSpike(prev.sp, lone, floor, s.spikeGate), direction);
     if (e > novelty) [novelty, kind] = [e, 'spike'];
   }
 

@@ -5,7 +5,7 @@
  * random walks, daily rhythms) this measure stays small while the residual envelope is wide from
  * the moves, and a spike that stays inside the series' range still breaks its own record here.
  */
-import { readNovelty, widenEnvelope, type Envelope } from './novelty.js';
+import { readNovelty, widenEnvelope, type Envelope, type NoveltyReading } from './novelty.js';
 
 /**
  * How far the middle residual stands out from both neighbours: positive by the smaller rise above
@@ -26,12 +26,7 @@ export function loneDeviation(before: number, middle: number, after: number): nu
  * Novelty of a lone deviation against the spike envelope, in envelope widths, counted only beyond
  * `gate` widths (then in full): the spikes of noise break their record by small amounts all the time.
  */
-export function readSpike(
-  env: Envelope,
-  deviation: number,
-  minWidth: number,
-  gate: number,
-): { up: number; down: number } {
+export function readSpike(env: Envelope, deviation: number, minWidth: number, gate: number): NoveltyReading {
   const n = readNovelty(env, [deviation], minWidth);
   return { up: n.up > gate ? n.up : 0, down: n.down > gate ? n.down : 0 };
 }
