@@ -259,8 +259,9 @@ export function scorePoint(
   // Lone spikes and dips: the previous value against both its neighbours (values, not residuals:
   // the forecast's catch-up after a level switch would make every switch look like one), beyond
   // every such deviation the series has had. Not read when an episode was open at that point.
-  const spikeOn = s.spikeGate > 0 && prev.lb !== undefined;
-  const lone = spikeOn ? loneDeviation(prev.lb as number, prev.last, rounded) : 0;
+  const before = s.spikeGate > 0 ? prev.lb : undefined;
+  const spikeOn = before !== undefined;
+  const lone = spikeOn ? loneDeviation(before, prev.last, rounded) : 0;
   if (spikeOn && prev.sp.length === 4 && envReady && prev.run === 0) {
     const e = onBadSide(readSpike(prev.sp, lone, floor, s.spikeGate), direction);
     if (e > novelty) [novelty, kind] = [e, 'spike'];

@@ -8,7 +8,7 @@
 import { readNovelty, widenEnvelope, type Envelope, type NoveltyReading } from './novelty.js';
 
 /**
- * How far the middle residual stands out from both neighbours: positive by the smaller rise above
+ * How far the middle value stands out from both neighbours: positive by the smaller rise above
  * them, negative by the smaller drop below them, 0 when it lies between them.
  *
  * @example
@@ -39,6 +39,5 @@ export function widenSpikes(
   digits: number,
   carry: number,
 ): number[] {
-  const ready = env.length === 4;
-  return widenEnvelope(ready ? env : [], [deviation], rotate && ready, digits, carry);
+  return widenEnvelope(env.length === 4 ? env : [], [deviation], rotate, digits, carry);
 }
