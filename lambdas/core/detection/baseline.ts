@@ -6,13 +6,14 @@
  * level, which would otherwise absorb anything slower than an hour or two. An optional damped
  * trend applies to both levels. Smoothing weights are per nominal interval and stretched over gaps.
  */
-import { stepWeight } from './numeric.js';
+import { grainOf, stepWeight } from './numeric.js';
 import type { DetectorSettings } from './settings.js';
 import {
   dayOfWeekPosition,
   hourOfDayPosition,
   learnProfile,
   profileAt,
+  type SlotGrid,
   type SlotPosition,
 } from './seasonal-profile.js';
 import { HOUR_MS, DAY_MS } from '../time.js';
@@ -45,6 +46,8 @@ export interface Forecast {
   readonly weekPos: SlotPosition;
   readonly dayOffset: number;
   readonly weekOffset: number;
+  /** Event time of the point (ms). */
+  readonly ts: number;
 }
 
 /** `inUse`: the model used for the previous point. */
@@ -75,6 +78,7 @@ export function forecast(
     weekPos,
     dayOffset,
     weekOffset,
+    ts,
   };
 }
 
@@ -95,8 +99,23 @@ function chooseModel(
   return best !== current && (err[best] as number) < (1 - s.seasonMargin) * (err[current] as number) ? best : current;
 }
 
-/** Significant digits kept for seasonal slots. */
+/**
+ * Seasonal slots keep 4 significant digits, but no finer than 4 digits of the noise (the best model's
+ * smoothed error): on a noisy series the slots are mostly noise, and finer digits only cost state bytes.
+ */
 const PROFILE_DIGITS = 4;
+/** The golden ratio's fractional part: the dithers of successive seconds spread evenly over [0, 1). */
+const GOLDEN = 0.6180339887498949;
+
+/** The seasonal slots' grid at event time `ts` (see `SlotGrid`). */
+function slotGrid(err: readonly number[], ts: number): SlotGrid {
+  const noise = Math.min(...err);
+  return {
+    digits: PROFILE_DIGITS,
+    floor: noise > 0 ? grainOf(noise, PROFILE_DIGITS) : 0,
+    dither: ((((ts / 1000) * GOLDEN) % 1) + 1) % 1, // event times before 1970 too
+  };
+}
 
 /**
  * Learns from `x` (already clipped by the caller if it is an outlier). `k`: nominal intervals
@@ -116,9 +135,10 @@ export function learn(b: Baseline, f: Forecast, x: number, k: number, stepMs: nu
   const dayGain = stepWeight(s.dayGamma, stepMs / HOUR_MS);
   const weekGain = stepWeight(s.weekGamma, stepMs / DAY_MS);
   let base = b.base + stepWeight(1, stepMs / (s.baseDays * DAY_MS)) * (x - f.dayOffset - f.weekOffset - b.base);
-  const dayLearn = learnProfile(b.day, f.dayPos, x - f.weekOffset - base - f.dayOffset, dayGain, PROFILE_DIGITS);
+  const grid = slotGrid(b.err, f.ts);
+  const dayLearn = learnProfile(b.day, f.dayPos, x - f.weekOffset - base - f.dayOffset, dayGain, grid);
   const dayNow = profileAt(dayLearn.profile, f.dayPos);
-  const weekLearn = learnProfile(b.week, f.weekPos, x - dayNow - base - f.weekOffset, weekGain, PROFILE_DIGITS);
+  const weekLearn = learnProfile(b.week, f.weekPos, x - dayNow - base - f.weekOffset, weekGain, grid);
   level += dayLearn.shift + weekLearn.shift;
   base += dayLearn.shift + weekLearn.shift;
   // Model errors are compared over days (a daily profile must win over whole days, not over

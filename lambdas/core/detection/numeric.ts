@@ -3,6 +3,23 @@
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
+ * `x` on a grid of `grain` (a power of ten), rounded down or up so that on average it is `x`:
+ * `dither` in [0, 1) decides, so a slowly learned value moving by less than half a grain per
+ * point still gets there (rounding to the nearest would hold it still).
+ */
+export function roundToGrain(x: number, grain: number, dither: number): number {
+  const k = Math.floor(x / grain + dither);
+  if (k === 0) return 0;
+  return grain < 1 ? k / Math.round(1 / grain) : k * grain;
+}
+
+/** The power of ten that leaves `digits` significant digits at magnitude `x` (1 for 0). */
+export function grainOf(x: number, digits: number): number {
+  if (x === 0 || !Number.isFinite(x)) return 1;
+  return 10 ** (Math.floor(Math.log10(Math.abs(x))) - digits + 1);
+}
+
+/**
  * Rounds to `digits` significant digits so the value prints short in JSON.
  * Exact powers of ten are used on both sides of the decimal point, so the result is the double
  * nearest to the decimal (no `0.30000000000000004` tails).

@@ -3,7 +3,7 @@
  * (weekly), UTC. A point falls between two slot centres and reads / updates both, linearly
  * weighted, so the profile is continuous without needing per-minute slots.
  */
-import { roundSig } from './numeric.js';
+import { grainOf, roundToGrain } from './numeric.js';
 import { HOUR_MS, DAY_MS } from '../time.js';
 
 export const DAY_SLOTS = 24;
@@ -45,8 +45,23 @@ export function profileAt(profile: readonly number[], p: SlotPosition): number {
 }
 
 /**
+ * How learned slots are stored: `digits` significant digits, but never finer than `floor` (a power of
+ * ten the caller derives from the series' noise), rounded up or down by `dither` in [0, 1) (see
+ * `roundToGrain`) so that a slot learning by less than half a grain per point still converges.
+ */
+export interface SlotGrid {
+  readonly digits: number;
+  readonly floor: number;
+  readonly dither: number;
+}
+
+function onGrid(x: number, grid: SlotGrid, dither: number): number {
+  return roundToGrain(x, Math.max(grainOf(x, grid.digits), grid.floor), dither);
+}
+
+/**
  * Moves the two slots around `p` toward explaining `error` (observed minus current profile
- * value) with gain `gain`; the changed slots are rounded to `digits`. Once the profile's mean
+ * value) with gain `gain`; the changed slots are stored on `grid`. Once the profile's mean
  * has drifted noticeably it is re-centred on zero so it never drifts into the level; the amount
  * removed is returned as `shift` for the caller to add to the level. Returns a new array.
  */
@@ -55,11 +70,11 @@ export function learnProfile(
   p: SlotPosition,
   error: number,
   gain: number,
-  digits: number,
+  grid: SlotGrid,
 ): { profile: number[]; shift: number } {
   const next = profile.slice();
-  next[p.i0] = roundSig((next[p.i0] ?? 0) + gain * (1 - p.f) * error, digits);
-  next[p.i1] = roundSig((next[p.i1] ?? 0) + gain * p.f * error, digits);
+  next[p.i0] = onGrid((next[p.i0] ?? 0) + gain * (1 - p.f) * error, grid, grid.dither);
+  next[p.i1] = onGrid((next[p.i1] ?? 0) + gain * p.f * error, grid, (grid.dither + 0.5) % 1);
   let sum = 0;
   let spread = 0;
   for (const v of next) {
@@ -68,7 +83,7 @@ export function learnProfile(
   }
   const mean = sum / next.length;
   if (mean === 0 || Math.abs(mean) <= RECENTRE_AT * (spread / next.length)) return { profile: next, shift: 0 };
-  for (let i = 0; i < next.length; i++) next[i] = roundSig((next[i] as number) - mean, digits);
+  for (let i = 0; i < next.length; i++) next[i] = onGrid((next[i] as number) - mean, grid, 0.5);
   return { profile: next, shift: mean };
 }
 

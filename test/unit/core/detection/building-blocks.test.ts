@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roundSig } from '../../../../lambdas/core/detection/numeric.js';
+import { grainOf, roundSig, roundToGrain } from '../../../../lambdas/core/detection/numeric.js';
 import { spreadOf } from '../../../../lambdas/core/detection/robust-stats.js';
 import {
   dayOfWeekPosition,
@@ -23,6 +23,24 @@ describe('roundSig', () => {
     expect(roundSig(1.23456e-30, 3)).toBe(1.23e-30);
     expect(roundSig(Number.NaN, 4)).toBe(0);
     expect(JSON.stringify(roundSig(1 / 3, 6))).toBe('0.333333');
+  });
+});
+
+describe('roundToGrain', () => {
+  it('puts a value on a power-of-ten grid that prints short', () => {
+    expect(roundToGrain(0.1 + 0.2, 0.1, 0.5)).toBe(0.3);
+    expect(JSON.stringify(roundToGrain(1 / 3, 0.001, 0.5))).toBe('0.333');
+    expect(roundToGrain(123_456, 100, 0.5)).toBe(123_500);
+    expect(roundToGrain(-0.0449, 0.01, 0.5)).toBe(-0.04);
+    expect(grainOf(0.0867, 3)).toBeCloseTo(0.0001, 12);
+    expect(grainOf(250, 2)).toBe(10);
+  });
+
+  it('is right on average: the dither decides between the two neighbours', () => {
+    const golden = (i: number) => (i * 0.6180339887498949) % 1;
+    const xs = Array.from({ length: 1000 }, (_, i) => roundToGrain(2.537, 0.1, golden(i)));
+    expect(new Set(xs)).toEqual(new Set([2.5, 2.6]));
+    expect(xs.reduce((a, b) => a + b, 0) / xs.length).toBeCloseTo(2.537, 2);
   });
 });
 
@@ -84,13 +102,31 @@ describe('seasonal profile', () => {
     let level = 0;
     for (let k = 0; k < 500; k++) {
       const p = hourOfDayPosition(Date.UTC(2024, 0, 1, 14, 30));
-      const learned = learnProfile(profile, p, 10 - profileAt(profile, p), 0.2, 6);
+      const learned = learnProfile(profile, p, 10 - profileAt(profile, p), 0.2, { digits: 6, floor: 0, dither: 0.5 });
       profile = learned.profile;
       level += learned.shift;
     }
     const mean = profile.reduce((a, b) => a + b, 0) / 24;
     expect(Math.abs(mean)).toBeLessThan(0.2);
     expect(profile[14]! + level).toBeCloseTo(10, 0);
+  });
+
+  // At 1-minute data a slot learns by well under a grain per point: rounded to the nearest, it stops short.
+  it('converges on a coarse grid when it learns by less than half a grain per point', () => {
+    const p = hourOfDayPosition(Date.UTC(2024, 0, 1, 14, 30));
+    const learnFor = (dither: (k: number) => number) => {
+      let profile: number[] = new Array(24).fill(0);
+      let level = 0;
+      for (let k = 0; k < 20_000; k++) {
+        const grid = { digits: 2, floor: 0, dither: dither(k) };
+        const learned = learnProfile(profile, p, 10 - level - profileAt(profile, p), 0.002, grid);
+        profile = learned.profile;
+        level += learned.shift;
+      }
+      return profile[14]! + level;
+    };
+    expect(learnFor((k) => (k * 0.6180339887498949) % 1)).toBeCloseTo(10, 0);
+    expect(learnFor(() => 0.5)).toBeLessThan(5); // nearest: stuck where a step is under half a grain
   });
 });
 
@@ -144,6 +180,21 @@ describe('units', () => {
       expect(longest).toBeLessThanOrEqual(13); // epoch-ms timestamps are the longest numbers
     }
     expect(unit.alerts).toContain(2500);
+  });
+
+  // Slots of a noisy series' profile hold mostly noise: digits finer than the noise only cost state bytes.
+  it('stores seasonal slots no finer than 4 digits of the noise, and still learns a rhythm', () => {
+    const g = gaussian(rng(83));
+    let state: DetectorState | undefined;
+    for (let i = 0; i < 3 * 1440; i++) {
+      const rhythm = 20 * Math.sin((2 * Math.PI * i) / 1440);
+      state = scorePoint(state, { ts: T0 + i * MINUTE, value: 100 + rhythm + 8 * g() }, 'both').state;
+    }
+    const grain = grainOf(Math.min(...state!.err), 4);
+    expect(grain).toBeGreaterThan(1e-6); // err ≈ 0.07 in units of 10^2: 10^-5
+    for (const slot of [...state!.day, ...state!.week])
+      expect(Math.abs(slot / grain - Math.round(slot / grain))).toBeLessThan(1e-6);
+    expect(Math.max(...state!.day) - Math.min(...state!.day)).toBeGreaterThan(0.3); // the ±0.2 rhythm, in units
   });
 
   it('follows a series that changes decades (state numbers stay short)', () => {
