@@ -152,10 +152,13 @@ export function scorePoint(
   // everything smaller for weeks. Later switches (usually around incidents) leave it alone.
   const switched = f.model !== prev.m;
   const promoted = switched && prev.m === 0 && prev.seasoned === 0;
-  const ratio = promoted ? switchRatio(prev.err, prev.m, f.model) : 1;
-  const env = promoted ? scaleAll(prev.env, ratio) : prev.env;
-  const epi = promoted ? scaleAll(prev.epi, ratio) : prev.epi;
-  const overshoot = promoted ? scaleAll(prev.ro, ratio) : prev.ro;
+  // The profile then still converges for days, and its misses meanwhile would set records many times
+  // its settled error: for `settleDays` the history keeps shrinking with the model's error.
+  const settling = settleHistory(prev, f.model, promoted, ts, s.settleDays);
+  const ratio = (promoted ? switchRatio(prev.err, prev.m, f.model) : 1) * settling.ratio;
+  const env = ratio !== 1 ? scaleAll(prev.env, ratio) : prev.env;
+  const epi = ratio !== 1 ? scaleAll(prev.epi, ratio) : prev.epi;
+  const overshoot = ratio !== 1 ? scaleAll(prev.ro, ratio) : prev.ro;
   const anchor = switched ? prev.anchor + f.ref - (prev.m === 0 ? f.flatPrior : f.prior) : prev.anchor;
   // Residuals are taken against their recent median (the baseline's current bias): while the
   // level catches up after a shift, the trail of one-sided residuals it leaves is neither novel
@@ -377,6 +380,7 @@ export function scorePoint(
       flat: roundSig(b.flat, d),
       m: f.model,
       seasoned: promoted ? 1 : prev.seasoned,
+      ...(settling.ss && { ss: settling.ss }),
       base: roundSig(b.base, d),
       trend: roundSig(b.trend, d),
       day: b.day,
@@ -496,6 +500,24 @@ function switchRatio(err: readonly [number, number, number], from: number, to: n
   const a = err[from] as number;
   const b = err[to] as number;
   return a > 0 && b > 0 ? clamp(b / a, 0.1, 10) : 1;
+}
+
+/**
+ * While a new seasonal model settles (`prev.ss`), the history's scale relative to the model's lowest
+ * error so far when that error reaches a new low (else 1), and the settling memory to keep.
+ */
+function settleHistory(
+  prev: DetectorState,
+  model: 0 | 1 | 2,
+  promoted: boolean,
+  ts: number,
+  settleDays: number,
+): { ratio: number; ss?: readonly [number, number] } {
+  const err = prev.err[model];
+  if (promoted) return settleDays > 0 ? { ratio: 1, ss: [ts + settleDays * DAY_MS, err] } : { ratio: 1 };
+  const ss = prev.ss;
+  if (ss === undefined || ts >= ss[0] || model === 0) return { ratio: 1 };
+  return err > 0 && err < ss[1] ? { ratio: err / ss[1], ss: [ss[0], err] } : { ratio: 1, ss };
 }
 
 function scaleAll(xs: readonly number[], k: number): number[] {

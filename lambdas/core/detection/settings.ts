@@ -65,6 +65,13 @@ export interface DetectorSettings {
    */
   readonly envelopeCarry: number;
   /**
+   * For this many days after a seasonal model first takes over, the envelope (and what it is judged
+   * with) shrinks with the model's error each time that error reaches a new low: the records of the
+   * profile still converging are re-expressed in its settled error instead of blinding a strongly
+   * seasonal series for months. 0 = only the one re-expression at the take-over.
+   */
+  readonly settleDays: number;
+  /**
    * A point (the first horizon) that breaks the envelope counts only beyond this share of the typical
    * amount by which the series breaks its own records when nothing is wrong (learned from the records
    * that did not page). A series whose records come in big jumps is not news for breaking one by a
@@ -180,6 +187,7 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = Object.freeze({
   envelopeStart: 20,
   envelopeMemoryDays: 28,
   envelopeCarry: 0.75,
+  settleDays: 7,
   recordMargin: 0.5,
   episodeMemoryPoints: 1440,
   anchorPoints: 1000,
@@ -282,6 +290,7 @@ export function validateDetectorSettings(s: DetectorSettings): DetectorSettings 
   num('refractoryBypass', 0, 1);
   num('episodeMemoryPoints', 0, 1e7, true);
   num('envelopeCarry', 0, 1);
+  num('settleDays', 0, 60);
   num('recordMargin', 0, 100);
   num('anchorMaxDays', 0, 3650);
   num('stateDigits', 3, 15, true);

@@ -21,6 +21,7 @@ const detectorStateSchema = z.object({
   flat: finite,
   m: z.union([z.literal(0), z.literal(1), z.literal(2)]),
   seasoned: z.union([z.literal(0), z.literal(1)]),
+  ss: z.tuple([finite, finite]).optional(),
   base: finite,
   anchor: finite,
   lv: z.array(finite).max(4),

@@ -29,6 +29,9 @@ export interface DetectorState {
   readonly m: 0 | 1 | 2;
   /** 1 once a seasonal model has taken over from the flat one (the history was re-expressed). */
   readonly seasoned: 0 | 1;
+  /** After that take-over, until when (event time, ms) the history shrinks with the model's error, and
+   * that error's lowest value so far (`settleDays`); absent otherwise. */
+  readonly ss?: readonly [number, number];
   /** Slow base level (days): what the seasonal profiles learn against. */
   readonly base: number;
   /** Holt trend per nominal interval (0 while the trend is disabled). */

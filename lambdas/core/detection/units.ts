@@ -45,6 +45,7 @@ export function renormalise(state: DetectorState, levelDigits: number, digits: n
     anchor: at(state.anchor, levelDigits),
     last: at(state.last, levelDigits),
     ...(state.lb !== undefined && { lb: at(state.lb, levelDigits) }),
+    ...(state.ss !== undefined && { ss: [state.ss[0], at(state.ss[1], levelDigits)] as const }),
     trend: at(state.trend, levelDigits),
     err: [at(state.err[0], levelDigits), at(state.err[1], levelDigits), at(state.err[2], levelDigits)],
     mag: at(state.mag, levelDigits),

@@ -96,6 +96,38 @@ describe('seasonal take-over and model hysteresis', () => {
     expect(alertsIn(results, 4 * 288, at)).toEqual([]);
   });
 
+  it('on 30-minute data, a shift of a quarter of the daily swing pages on day 17: the converging profile does not blind it', () => {
+    // Right after the take-over the profile still misses the swing by up to half its amplitude; those
+    // misses, kept as records at that size, hid anything smaller for months (settleDays 0).
+    const HALF_HOUR = 30 * MINUTE;
+    const at = 17 * 48 + 20; // 10:00 on day 18
+    for (const seed of [1, 2, 3, 4]) {
+      const g = gaussian(rng(seed));
+      const values = Array.from({ length: 18 * 48 }, (_, i) => {
+        const hour = (i % 48) / 2;
+        return 100 + 40 * Math.sin(((hour - 6) / 24) * 2 * Math.PI) + 2 * g() + (i >= at ? 20 : 0);
+      });
+      const times = values.map((_, i) => T0 + i * HALF_HOUR);
+      const settled = replay(values, 'both', undefined, times).results;
+      const unsettled = replay(values, 'both', { settleDays: 0 }, times).results;
+      expect(alertsIn(settled, at, at + 2)).not.toEqual([]);
+      expect(alertsIn(unsettled, at)).toEqual([]);
+      expect(alertsIn(settled, 4 * 48, at)).toEqual(alertsIn(unsettled, 4 * 48, at)); // nothing paged before that did not
+      expect(settled.at(-1)!.state.ss).toBeUndefined(); // settled: the state forgets the settling
+    }
+  });
+
+  it('a state that is still settling is stored with its settling memory; a malformed one is refused', () => {
+    const values = daily5(4, 5);
+    const state = replay(values, 'both', undefined, times5(values.length)).state!;
+    expect(state.seasoned).toBe(1);
+    expect(state.ss![0]).toBeGreaterThan(T0 + 4 * 24 * 60 * MINUTE); // 7 days after the take-over on day 1.5
+    expect(parseDetectorState(JSON.parse(JSON.stringify(state)))).toEqual(state);
+    expect(parseDetectorState({ ...state, ss: [state.ss![0]] })).toBeUndefined();
+    const { ss: _, ...before } = state;
+    expect(parseDetectorState(before)).toEqual(before); // stored before settling existed
+  });
+
   it('a non-seasonal series keeps the flat model through an incident', () => {
     const values = noisy(6000, 29, (i, v) => (i >= 3000 && i < 3100 ? v + 25 : v));
     const times = Array.from({ length: values.length }, (_, i) => T0 + i * 5 * MINUTE); // 3 weeks at 5 minutes
