@@ -5,10 +5,11 @@
  * there.
  *
  *   npx tsx bench/detection-families.ts [--seeds 3] [--seed0 1] [--out DIR] [--settings '{"k":v}'] [--json]
- *     [--young | --long] [--gaps]
+ *     [--young | --long] [--gaps] [--week-shape]
  *
  * --young: 5-minute series of 4–10 days with early anomalies; --long: 8 weeks to 10 months of data;
  * --gaps: runs of 1–60 points missing (a run starts at 1 % of points).
+ * --week-shape: weekends of the weekly diurnal series change the day's shape (a smaller, later swing), not its level.
  *
  * The suite is generated into a temporary directory (or --out) and not kept otherwise.
  */
@@ -131,6 +132,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     layout: {
       ...(args.includes('--young') ? YOUNG_LAYOUT : args.includes('--long') ? LONG_LAYOUT : DEFAULT_LAYOUT),
       ...(args.includes('--gaps') && { gaps: 0.01 }),
+      ...(args.includes('--week-shape') && { weekShape: true }),
     },
   });
   if (args.includes('--json')) {

@@ -142,7 +142,7 @@ interface Base {
   readonly quantum: number;
 }
 
-function makeBase(shape: Shape, r: Rng, n: number, spacingMin: number): Base {
+function makeBase(shape: Shape, r: Rng, n: number, spacingMin: number, weekShape = false): Base {
   const L = 10 ** r.between(-1, 4);
   const tMin = (i: number) => i * spacingMin;
   const daily = (i: number, periodMin: number, phaseMin: number) => {
@@ -156,7 +156,13 @@ function makeBase(shape: Shape, r: Rng, n: number, spacingMin: number): Base {
       const noise = r.between(0.02, 0.1) * L;
       const wk = r.u() < 0.5 ? r.between(0.1, 0.4) : 0;
       return {
-        clean: (i, season, period, phase) => L + season * amp * (daily(i, period, phase) - wk * weekend(i)),
+        clean: (i, season, period, phase) =>
+          L +
+          season *
+            amp *
+            (weekShape && wk > 0 && weekend(i) === 1
+              ? 0.45 * daily(i, period, phase - 180) - wk
+              : daily(i, period, phase) - wk * weekend(i)),
         observe: (c, nk) => c + nk * noise * r.normal(),
         min: 0,
         max: Infinity,
@@ -281,6 +287,12 @@ export interface SeriesLayout {
    * NAB's traffic files have such gaps); the anomaly's first three points are always kept. 0: none.
    */
   readonly gaps?: number;
+  /**
+   * Weekends change the shape of the day instead of lowering it: a swing under half as large, peaking
+   * three hours later (weekday × hour interaction, as in taxi, traffic and business data). Only for the
+   * diurnal series that have a weekly pattern; the default suite's weekends are an additive offset.
+   */
+  readonly weekShape?: boolean;
 }
 
 export const DEFAULT_LAYOUT: SeriesLayout = { spacings: SPACINGS, onsetFrom: 0.5, onsetTo: 0.8 };
@@ -323,7 +335,7 @@ export function generateSeries(
 ): SuiteSeries {
   const r = makeRng(seed * 7919 + SHAPES.indexOf(shape) * 131 + FAMILIES.indexOf(family) * 17);
   const [spacingMin, n] = r.pick(layout.spacings);
-  const base = makeBase(shape, r, n, spacingMin);
+  const base = makeBase(shape, r, n, spacingMin, layout.weekShape);
   const perDay = 1440 / spacingMin;
   // Onset in the second half (after NAB's 15 % probation and enough history to learn from).
   const onset = Math.floor(n * r.between(layout.onsetFrom, layout.onsetTo));

@@ -76,6 +76,29 @@ describe('anomaly-family suite', () => {
     });
   });
 
+  it('with weekday-shaped weekends, the weekly diurnal series swing less on weekends; nothing else changes', () => {
+    const shaped = { ...DEFAULT_LAYOUT, weekShape: true };
+    const pairs = [1, 2, 3, 4, 5, 6].map((seed) => [
+      generateSeries('diurnal', 'none', seed),
+      generateSeries('diurnal', 'none', seed, shaped),
+    ]);
+    const weekly = pairs.filter(([a, b]) => a!.values.some((v, i) => v !== b!.values[i]));
+    expect(weekly.length).toBeGreaterThan(0);
+    expect(weekly.length).toBeLessThan(pairs.length); // the series without a weekly pattern are the same
+    for (const [a, b] of weekly) {
+      const day = (i: number) => Math.floor((a!.ts[i]! - a!.ts[0]!) / 86_400_000);
+      const changed = a!.values.map((_, i) => i).filter((i) => a!.values[i] !== b!.values[i]);
+      expect(changed.every((i) => day(i) % 7 >= 5)).toBe(true);
+      const swing = (s: typeof a, d: number) => {
+        const vs = s!.values.filter((_, i) => day(i) === d);
+        return Math.max(...vs) - Math.min(...vs);
+      };
+      expect(swing(b, 5)).toBeLessThan(swing(a, 4));
+      expect(swing(a, 5)).toBeGreaterThan(0.8 * swing(a, 4));
+    }
+    expect(generateSeries('walk', 'none', 1, shaped).values).toEqual(generateSeries('walk', 'none', 1).values);
+  });
+
   it.each(FAMILIES.map((f) => [f]))('%s: windows found and false alarms per day stay above their floors', (family) => {
     const g = byFamily.get(family)!;
     const floor = FLOORS[family];
