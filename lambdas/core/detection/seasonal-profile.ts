@@ -74,6 +74,7 @@ export function learnProfile(
 ): { profile: number[]; shift: number } {
   const next = profile.slice();
   next[p.i0] = onGrid((next[p.i0] ?? 0) + gain * (1 - p.f) * error, grid, grid.dither);
+  // the other slot rounds with the opposite half of the dither, so the two do not round the same way
   next[p.i1] = onGrid((next[p.i1] ?? 0) + gain * p.f * error, grid, (grid.dither + 0.5) % 1);
   let sum = 0;
   let spread = 0;
