@@ -120,12 +120,14 @@ describe('seasonal take-over and model hysteresis', () => {
 
   it('a state that is still settling is stored with its settling memory; a malformed one is refused', () => {
     const values = daily5(4, 5);
-    const state = replay(values, 'both', undefined, times5(values.length)).state!;
-    expect(state.seasoned).toBe(1);
-    expect(state.ss![0]).toBeGreaterThan(T0 + 4 * 24 * 60 * MINUTE); // 7 days after the take-over on day 1.5
+    const { results, state } = replay(values, 'both', undefined, times5(values.length));
+    expect(state!.seasoned).toBe(1);
+    const takeOver = results.find((r) => r.state.seasoned === 1)!.ts;
+    expect(state!.ss![0]).toBe(takeOver + 7 * 24 * 60 * MINUTE); // settleDays after the take-over
+    expect(state!.ss![1]).toBeLessThanOrEqual(results.find((r) => r.ts === takeOver)!.state.ss![1]);
     expect(parseDetectorState(JSON.parse(JSON.stringify(state)))).toEqual(state);
-    expect(parseDetectorState({ ...state, ss: [state.ss![0]] })).toBeUndefined();
-    const { ss: _, ...before } = state;
+    expect(parseDetectorState({ ...state!, ss: [state!.ss![0]] })).toBeUndefined();
+    const { ss: _, ...before } = state!;
     expect(parseDetectorState(before)).toEqual(before); // stored before settling existed
   });
 
