@@ -9,7 +9,7 @@
  *
  * --young: 5-minute series of 4–10 days with early anomalies; --long: 8 weeks to 10 months of data;
  * --gaps: runs of 1–60 points missing (a run starts at 1 % of points).
- * --week-shape: weekends of the weekly diurnal series change the day's shape (a smaller, later swing), not its level.
+ * --week-shape: weekends of the weekly diurnal series change the day's shape (a smaller, later swing) too.
  *
  * The suite is generated into a temporary directory (or --out) and not kept otherwise.
  */

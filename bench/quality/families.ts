@@ -288,7 +288,7 @@ export interface SeriesLayout {
    */
   readonly gaps?: number;
   /**
-   * Weekends change the shape of the day instead of lowering it: a swing under half as large, peaking
+   * Weekends change the shape of the day, besides lowering it: a swing under half as large, peaking
    * three hours later (weekday × hour interaction, as in taxi, traffic and business data). Only for the
    * diurnal series that have a weekly pattern; the default suite's weekends are an additive offset.
    */
